@@ -1,0 +1,55 @@
+// The one interface through which the encoder and decoder run their heavy operations. A backend packs
+// each weight matrix once (at model load, shared by all streams) into whatever layout its kernels want,
+// and multiplies activations by packed weights. The element and the runtime above this header never
+// know which implementation (CPU f32, CPU int8, NPU) they talk to.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "model/ggml_file.h"
+
+namespace npw {
+
+class ThreadPool;
+
+// A weight matrix W of shape [n_out][n_in] in a backend's own layout.
+class PackedMatrix {
+ public:
+  virtual ~PackedMatrix() = default;
+  virtual int n_out() const = 0;
+  virtual int n_in() const = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // "cpu", "cpu-int8", "npu": the key under which packed weights are cached in a Model.
+  virtual std::string kind() const = 0;
+
+  // Packs a 2-D weight tensor (ne[0] = n_in, ne[1] = n_out) of any GGML type. Called once per weight.
+  virtual std::unique_ptr<PackedMatrix> pack(const TensorView& w) const = 0;
+
+  // Y[m][o] = sum_i X[m][i] * W[o][i] + bias[o]  for m < M. Rows of X are ldx floats apart, rows of Y
+  // ldy floats apart. bias may be nullptr.
+  virtual void linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y,
+                      int ldy) = 0;
+
+  // General row-major single-precision product on activations:
+  // C = alpha * op(A) * op(B) + beta * C, op(A) is M x K, op(B) is K x N.
+  virtual void matmul(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+                      const float* B, int ldb, float beta, float* C, int ldc) = 0;
+
+  // The number of threads the backend's kernels may use.
+  virtual void set_threads(int n) = 0;
+  virtual int threads() const = 0;
+};
+
+// Creates a backend by name ("auto", "cpu", "cpu-int8", "npu"). Throws npw::Error(InvalidArgument) for
+// an unknown name and npw::Error(Unavailable) when the named hardware is missing. For "auto",
+// `chosen_note` (if given) receives a sentence explaining a fallback (e.g. "no NPU: using cpu").
+std::unique_ptr<Backend> make_backend(const std::string& name, int n_threads, std::string* chosen_note = nullptr);
+
+}  // namespace npw

@@ -1,0 +1,36 @@
+// Every setting of a transcription, in one plain struct with the defaults of OpenAI's `whisper`
+// command, validated in one place. The CLI flags and the element's properties both map onto it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace npw {
+
+struct Options {
+  std::string language = "auto";      // "auto" (detect; English-only models: en), or a code like "en"
+  bool translate = false;             // task: translate to English instead of transcribe
+  bool timestamps = true;             // false: <|notimestamps|>, one segment per window
+  int beam_size = 5;                  // > 0: beam search at temperature 0; 0: greedy
+  float patience = 1.0f;              // beam patience (OpenAI: None -> 1.0)
+  float length_penalty = -1.0f;       // < 0: OpenAI's None (divide by length); else Google NMT alpha
+  int best_of = 5;                    // candidates sampled at temperature > 0
+  std::vector<float> temperatures = {0.0f, 0.2f, 0.4f, 0.6f, 0.8f, 1.0f};  // fallback ladder
+  float compression_ratio_threshold = 2.4f;  // <= 0 disables
+  float logprob_threshold = -1.0f;           // NaN-free; very negative disables
+  bool logprob_threshold_enabled = true;
+  float no_speech_threshold = 0.6f;          // probability in [0, 1]; > 1 disables
+  bool condition_on_previous_text = true;
+  std::string initial_prompt;
+  bool suppress_blank = true;
+  std::string suppress_tokens = "-1";        // comma separated ids; "-1" = the default non-speech set
+  float max_initial_timestamp = 1.0f;        // seconds
+  int n_threads = 0;                         // 0: all cores
+  std::string backend = "auto";              // auto, cpu, cpu-int8, npu
+  unsigned seed = 0;                         // sampling at temperature > 0
+
+  // Throws npw::Error(InvalidArgument) naming the first invalid field and why.
+  void validate() const;
+};
+
+}  // namespace npw

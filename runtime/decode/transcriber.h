@@ -1,0 +1,87 @@
+// One stream's transcription engine: owns the per-stream state (backend, pooled mel/encoder
+// buffers, KV caches, previous-text prompt, statistics) over a shared immutable Model. Two entry
+// points: transcribe() for a whole file exactly as OpenAI's transcribe() (mel clamp over the whole
+// file, seek by the last timestamp), and transcribe_window() for streaming callers (the element)
+// that hand it one window of at most 30 s at a time (mel clamp per window). Not thread-safe: one
+// owner thread at a time.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "decode/options.h"
+
+namespace npw {
+
+class Model;
+class Backend;
+
+struct Segment {
+  double start = 0.0;  // seconds from the start of the audio given (transcribe) or of the window
+  double end = 0.0;
+  std::string text;    // valid UTF-8
+  std::vector<int> tokens;             // text and timestamp tokens of the segment
+  std::vector<float> token_probs;      // probability of each token when it was chosen
+  float avg_logprob = 0.0f;
+  float compression_ratio = 0.0f;
+  float no_speech_prob = 0.0f;
+  float temperature = 0.0f;
+};
+
+struct Stats {
+  double audio_seconds = 0.0;
+  double mel_seconds = 0.0;      // wall time per stage
+  double encoder_seconds = 0.0;
+  double decoder_seconds = 0.0;
+  int windows = 0;
+  int tokens = 0;
+  std::string backend;           // kind of the backend in use
+};
+
+struct TranscribeResult {
+  std::vector<Segment> segments;
+  std::string language;          // code used or detected
+  std::vector<std::pair<std::string, float>> language_probs;  // when detected, best first
+};
+
+struct WindowResult {
+  std::vector<Segment> segments;  // times relative to the window start
+  std::size_t consumed_samples = 0;  // audio the caller may drop (seek); the rest starts the next window
+  std::string language;
+  bool skipped_no_speech = false;
+};
+
+using SegmentCallback = std::function<void(const Segment&)>;
+
+class Transcriber {
+ public:
+  // Creates the backend named in options.backend. Throws npw::Error on invalid options or backend.
+  Transcriber(std::shared_ptr<const Model> model, const Options& options);
+  ~Transcriber();
+  Transcriber(const Transcriber&) = delete;
+  Transcriber& operator=(const Transcriber&) = delete;
+
+  // Whole audio (16 kHz mono f32), as OpenAI's transcribe(). on_segment is called as segments appear.
+  TranscribeResult transcribe(const float* samples, std::size_t n, const SegmentCallback& on_segment = {});
+
+  // One window (n <= 480000 samples). With final=false a window's trailing partial segment is left
+  // unconsumed so the caller can prepend it to the next window; final=true consumes everything.
+  WindowResult transcribe_window(const float* samples, std::size_t n, bool final);
+
+  // Forgets the previous-text prompt, detected language and decoding state (a flush or discontinuity).
+  void reset();
+
+  const Stats& stats() const;
+  const Options& options() const;
+  const Model& model() const;
+  std::string backend_note() const;  // why "auto" chose what it chose ("" if nothing to say)
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace npw

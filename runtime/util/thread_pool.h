@@ -1,0 +1,43 @@
+// A persistent pool of worker threads for data-parallel loops inside a stage (attention heads, mel
+// frames, element-wise passes). Threads are created once; a parallel_for costs a wake-up, not a spawn.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace npw {
+
+class ThreadPool {
+ public:
+  // n_threads counts the calling thread: n_threads = 1 runs everything inline.
+  explicit ThreadPool(int n_threads);
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+  ~ThreadPool();
+
+  int size() const { return n_threads_; }
+
+  // Calls fn(begin, end, thread_index) over a partition of [0, n) into at most size() contiguous
+  // chunks, and returns when all are done. fn must not throw; it runs on pool threads.
+  void parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn);
+
+ private:
+  void worker(int index);
+
+  int n_threads_;
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  const std::function<void(int64_t, int64_t, int)>* job_ = nullptr;
+  int64_t job_n_ = 0;
+  uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stop_ = false;
+};
+
+}  // namespace npw
