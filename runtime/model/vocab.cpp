@@ -1,0 +1,109 @@
+// Vocabulary: stored byte strings, synthesised names for ids the file does not store (the names
+// whisper.cpp gives them), and the special token ids derived from n_vocab.
+#include "model/vocab.h"
+
+#include <string>
+
+#include "util/error.h"
+
+namespace npw {
+
+const std::vector<Language>& whisper_languages() {
+  static const std::vector<Language> langs = {
+      {"en", "english"},    {"zh", "chinese"},     {"de", "german"},       {"es", "spanish"},
+      {"ru", "russian"},    {"ko", "korean"},      {"fr", "french"},       {"ja", "japanese"},
+      {"pt", "portuguese"}, {"tr", "turkish"},     {"pl", "polish"},       {"ca", "catalan"},
+      {"nl", "dutch"},      {"ar", "arabic"},      {"sv", "swedish"},      {"it", "italian"},
+      {"id", "indonesian"}, {"hi", "hindi"},       {"fi", "finnish"},      {"vi", "vietnamese"},
+      {"he", "hebrew"},     {"uk", "ukrainian"},   {"el", "greek"},        {"ms", "malay"},
+      {"cs", "czech"},      {"ro", "romanian"},    {"da", "danish"},       {"hu", "hungarian"},
+      {"ta", "tamil"},      {"no", "norwegian"},   {"th", "thai"},         {"ur", "urdu"},
+      {"hr", "croatian"},   {"bg", "bulgarian"},   {"lt", "lithuanian"},   {"la", "latin"},
+      {"mi", "maori"},      {"ml", "malayalam"},   {"cy", "welsh"},        {"sk", "slovak"},
+      {"te", "telugu"},     {"fa", "persian"},     {"lv", "latvian"},      {"bn", "bengali"},
+      {"sr", "serbian"},    {"az", "azerbaijani"}, {"sl", "slovenian"},    {"kn", "kannada"},
+      {"et", "estonian"},   {"mk", "macedonian"},  {"br", "breton"},       {"eu", "basque"},
+      {"is", "icelandic"},  {"hy", "armenian"},    {"ne", "nepali"},       {"mn", "mongolian"},
+      {"bs", "bosnian"},    {"kk", "kazakh"},      {"sq", "albanian"},     {"sw", "swahili"},
+      {"gl", "galician"},   {"mr", "marathi"},     {"pa", "punjabi"},      {"si", "sinhala"},
+      {"km", "khmer"},      {"sn", "shona"},       {"yo", "yoruba"},       {"so", "somali"},
+      {"af", "afrikaans"},  {"oc", "occitan"},     {"ka", "georgian"},     {"be", "belarusian"},
+      {"tg", "tajik"},      {"sd", "sindhi"},      {"gu", "gujarati"},     {"am", "amharic"},
+      {"yi", "yiddish"},    {"lo", "lao"},         {"uz", "uzbek"},        {"fo", "faroese"},
+      {"ht", "haitian creole"}, {"ps", "pashto"},  {"tk", "turkmen"},      {"nn", "nynorsk"},
+      {"mt", "maltese"},    {"sa", "sanskrit"},    {"lb", "luxembourgish"}, {"my", "myanmar"},
+      {"bo", "tibetan"},    {"tl", "tagalog"},     {"mg", "malagasy"},     {"as", "assamese"},
+      {"tt", "tatar"},      {"haw", "hawaiian"},   {"ln", "lingala"},      {"ha", "hausa"},
+      {"ba", "bashkir"},    {"jw", "javanese"},    {"su", "sundanese"},    {"yue", "cantonese"},
+  };
+  return langs;
+}
+
+Vocab::Vocab(std::vector<std::string> stored, int32_t n_vocab) : tokens_(std::move(stored)), n_vocab_(n_vocab) {
+  if (n_vocab_ < 51864) {
+    throw Error(ErrorKind::Format, "vocabulary of " + std::to_string(n_vocab_) + " tokens is not a Whisper vocabulary");
+  }
+  if (static_cast<int32_t>(tokens_.size()) > n_vocab_) {
+    throw Error(ErrorKind::Format, "vocabulary stores more tokens than n_vocab");
+  }
+  const bool multi = is_multilingual();
+  // English-only and the first multilingual vocabularies carry 99 languages, large-v3 adds Cantonese.
+  num_languages_ = n_vocab_ - 51765 - (multi ? 1 : 0);
+  eot_ = multi ? 50257 : 50256;
+  sot_ = eot_ + 1;
+  translate_ = sot_ + 1 + num_languages_;
+  transcribe_ = translate_ + 1;
+  solm_ = transcribe_ + 1;
+  prev_ = solm_ + 1;
+  nosp_ = prev_ + 1;
+  not_ = nosp_ + 1;
+  beg_ = not_ + 1;
+
+  const auto& langs = whisper_languages();
+  tokens_.reserve(static_cast<std::size_t>(n_vocab_));
+  for (int32_t i = static_cast<int32_t>(tokens_.size()); i < n_vocab_; ++i) {
+    std::string w;
+    if (i > beg_) w = "[_TT_" + std::to_string(i - beg_) + "]";
+    else if (i == eot_) w = "[_EOT_]";
+    else if (i == sot_) w = "[_SOT_]";
+    else if (i == translate_) w = "[_TRANSLATE_]";
+    else if (i == transcribe_) w = "[_TRANSCRIBE_]";
+    else if (i == solm_) w = "[_SOLM_]";
+    else if (i == prev_) w = "[_PREV_]";
+    else if (i == nosp_) w = "[_NOSP_]";
+    else if (i == not_) w = "[_NOT_]";
+    else if (i == beg_) w = "[_BEG_]";
+    else if (i > sot_ && i <= sot_ + num_languages_) {
+      const std::size_t li = static_cast<std::size_t>(i - sot_ - 1);
+      w = std::string("[_LANG_") + (li < langs.size() ? langs[li].code : "?") + "]";
+    } else {
+      w = "[_extra_token_" + std::to_string(i) + "]";
+    }
+    tokens_.push_back(std::move(w));
+  }
+}
+
+const std::string& Vocab::bytes(int32_t id) const {
+  if (id < 0 || id >= n_vocab_) {
+    throw Error(ErrorKind::InvalidArgument,
+                "token id " + std::to_string(id) + " is outside the vocabulary [0, " + std::to_string(n_vocab_) + ")");
+  }
+  return tokens_[static_cast<std::size_t>(id)];
+}
+
+int32_t Vocab::language_token(const std::string& code) const {
+  const auto& langs = whisper_languages();
+  for (int i = 0; i < num_languages_ && i < static_cast<int>(langs.size()); ++i) {
+    if (code == langs[static_cast<std::size_t>(i)].code) return sot_ + 1 + i;
+  }
+  return -1;
+}
+
+const char* Vocab::language_code(int32_t id) const {
+  const int i = id - sot_ - 1;
+  const auto& langs = whisper_languages();
+  if (i < 0 || i >= num_languages_ || i >= static_cast<int>(langs.size())) return nullptr;
+  return langs[static_cast<std::size_t>(i)].code;
+}
+
+}  // namespace npw
