@@ -1,0 +1,63 @@
+// Byte-level decoding and greedy longest-match prompt encoding over the stored vocabulary.
+#include "decode/tokenizer.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "decode/pretokenize.h"
+#include "model/vocab.h"
+#include "util/error.h"
+
+namespace npw {
+
+Tokenizer::Tokenizer(const Vocab& vocab) : vocab_(vocab), n_text_(vocab.eot()) {
+  id_of_bytes_.reserve(static_cast<std::size_t>(n_text_));
+  for (int id = 0; id < n_text_; ++id) {
+    const std::string& b = vocab.bytes(id);
+    if (b.empty()) continue;
+    id_of_bytes_.emplace(b, id);  // keeps the lowest id if a byte string repeats
+    max_token_bytes_ = std::max(max_token_bytes_, b.size());
+  }
+}
+
+std::string Tokenizer::decode(const int* ids, std::size_t n) const {
+  std::string out;
+  Utf8Assembler utf8;
+  for (std::size_t i = 0; i < n; ++i)
+    if (is_text(ids[i])) utf8.push(vocab_.bytes(ids[i]), out);
+  utf8.finish(out);
+  return out;
+}
+
+std::vector<int> Tokenizer::encode(const std::string& text) const {
+  std::vector<int> ids;
+  std::string piece;
+  for (const std::string& word : gpt2_pretokenize(text)) {
+    std::size_t i = 0;
+    while (i < word.size()) {
+      std::size_t len = std::min(max_token_bytes_, word.size() - i);
+      for (; len > 0; --len) {
+        piece.assign(word, i, len);
+        auto it = id_of_bytes_.find(piece);
+        if (it != id_of_bytes_.end()) {
+          ids.push_back(it->second);
+          break;
+        }
+      }
+      if (len == 0) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(word[i]));
+        throw Error(ErrorKind::Format,
+                    std::string("vocabulary has no token for the byte ") + hex + " (needed to encode the prompt)");
+      }
+      i += len;
+    }
+  }
+  return ids;
+}
+
+void TokenTextStream::push(int id, std::string& out) {
+  if (tokenizer_.is_text(id)) utf8_.push(tokenizer_.vocab().bytes(id), out);
+}
+
+}  // namespace npw

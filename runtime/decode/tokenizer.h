@@ -1,0 +1,72 @@
+// Token ids <-> text for Whisper's byte-level vocabulary.
+//
+// ids -> text: the bytes of the text tokens (ids below <|endoftext|>) are concatenated and passed
+// through a UTF-8 assembler, so a character split over tokens comes out whole and bytes that can
+// never form a character become U+FFFD. Special and timestamp tokens carry no text and are skipped
+// without interrupting a character that spans them (as OpenAI, which filters them out before decoding).
+//
+// text -> ids (prompts): whisper.cpp's GGML files hold the token byte strings but not GPT-2's BPE
+// merge ranks, so true BPE is impossible. We do what whisper.cpp does, plus GPT-2's pre-tokenisation:
+// the text is split into words exactly as GPT-2 splits it (contractions, letters with their leading
+// space, numbers, punctuation runs, whitespace; see pretokenize.h), then each word is cut by a greedy
+// longest match against the vocabulary's byte strings. Limit: the ids can differ from what OpenAI's
+// tokenizer produces for the same text, when a BPE merge order would prefer a shorter first piece
+// (e.g. a word the vocabulary holds only as two pieces of which the greedy choice is not the BPE one).
+// The bytes always round-trip (decode(encode(t)) == t for valid UTF-8 t), because every single byte
+// is a token of the vocabulary; the model sees a valid, if occasionally unusual, segmentation.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "decode/utf8_assembler.h"
+
+namespace npw {
+
+class Vocab;
+
+class Tokenizer {
+ public:
+  // Indexes the text tokens of `vocab`, which must outlive the tokenizer.
+  explicit Tokenizer(const Vocab& vocab);
+
+  // Whether `id` is a text token (carries bytes of text).
+  bool is_text(int id) const { return id >= 0 && id < n_text_; }
+
+  // Valid UTF-8 text of the tokens; non-text ids are skipped, ill-formed bytes become U+FFFD.
+  std::string decode(const int* ids, std::size_t n) const;
+  std::string decode(const std::vector<int>& ids) const { return decode(ids.data(), ids.size()); }
+
+  // Text tokens for `text` (pre-tokenised, then greedy longest match per word; see above). Throws
+  // npw::Error(Format) if the vocabulary lacks a single-byte token that the text needs.
+  std::vector<int> encode(const std::string& text) const;
+
+  const Vocab& vocab() const { return vocab_; }
+
+ private:
+  const Vocab& vocab_;
+  int n_text_;  // ids [0, n_text_) are text
+  std::unordered_map<std::string, int> id_of_bytes_;
+  std::size_t max_token_bytes_ = 1;
+};
+
+// Text of tokens as they are generated: each push releases the characters completed so far, never
+// half a character. Reusable across windows via reset().
+class TokenTextStream {
+ public:
+  explicit TokenTextStream(const Tokenizer& tokenizer) : tokenizer_(tokenizer) {}
+  // Appends to `out` the text completed by token `id` (nothing for non-text tokens).
+  void push(int id, std::string& out);
+  // Ends the text: a character left unfinished becomes U+FFFD.
+  void finish(std::string& out) { utf8_.finish(out); }
+  void reset() { utf8_.reset(); }
+  bool pending() const { return utf8_.pending(); }
+
+ private:
+  const Tokenizer& tokenizer_;
+  Utf8Assembler utf8_;
+};
+
+}  // namespace npw
