@@ -1,0 +1,202 @@
+// Property specs, storage and the mapping onto npw::Options (see npuwhisper_props.h for why this is
+// its own file). Ranges here are the first line of validation; Options::validate() is the last.
+#include "npuwhisper_props.h"
+
+#include <cctype>
+
+#include "model/vocab.h"
+
+namespace npwgst {
+
+GType backend_get_type() {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {BACKEND_AUTO, "Use the NPU when present, otherwise the CPU (one warning)", "auto"},
+      {BACKEND_CPU, "CPU, f32 weights (OpenBLAS)", "cpu"},
+      {BACKEND_CPU_INT8, "CPU, int8 weights", "cpu-int8"},
+      {BACKEND_NPU, "AMD XDNA NPU; an error when there is none", "npu"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) {
+    GType t = g_enum_register_static("GstNpuWhisperBackend", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
+
+const char* backend_name(Backend b) {
+  switch (b) {
+    case BACKEND_CPU: return "cpu";
+    case BACKEND_CPU_INT8: return "cpu-int8";
+    case BACKEND_NPU: return "npu";
+    case BACKEND_AUTO: break;
+  }
+  return "auto";
+}
+
+void install_properties(GObjectClass* klass) {
+  const auto fixed = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  const auto live = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+  Settings d;
+
+  g_object_class_install_property(klass, PROP_MODEL,
+      g_param_spec_string("model", "Model",
+          "Path of a whisper.cpp GGML model file (required). Elements naming the same file share one "
+          "loaded copy.", nullptr, fixed));
+  g_object_class_install_property(klass, PROP_LANGUAGE_CODE,
+      g_param_spec_string("language-code", "Language code",
+          "Spoken language as an ISO 639-1 code, optionally with a region (\"en\", \"en-US\"), or "
+          "\"auto\" to detect it from the first window (English-only models: always en)",
+          d.language_code.c_str(), fixed));
+  g_object_class_install_property(klass, PROP_TRANSLATE,
+      g_param_spec_boolean("translate", "Translate",
+          "Translate the speech into English text instead of transcribing it", d.translate, fixed));
+  g_object_class_install_property(klass, PROP_BACKEND,
+      g_param_spec_enum("backend", "Backend", "Where the encoder and decoder run", backend_get_type(),
+          d.backend, fixed));
+  g_object_class_install_property(klass, PROP_N_THREADS,
+      g_param_spec_int("n-threads", "Threads", "CPU threads for inference (0: all cores)", 0, 256,
+          d.n_threads, fixed));
+  g_object_class_install_property(klass, PROP_BEAM_SIZE,
+      g_param_spec_int("beam-size", "Beam size",
+          "Beams of the beam search at temperature 0 (0: greedy decoding)", 0, 64, d.beam_size, fixed));
+  g_object_class_install_property(klass, PROP_BEST_OF,
+      g_param_spec_int("best-of", "Best of", "Candidates sampled when falling back to a temperature > 0",
+          1, 64, d.best_of, fixed));
+  g_object_class_install_property(klass, PROP_TEMPERATURE_FALLBACK,
+      g_param_spec_float("temperature-fallback", "Temperature fallback",
+          "Temperature increment when a window fails the compression-ratio or log-probability test "
+          "(temperatures 0, x, 2x, ... up to 1; 0 disables the fallback)",
+          0.0f, 1.0f, d.temperature_fallback, fixed));
+  g_object_class_install_property(klass, PROP_NO_SPEECH_THRESHOLD,
+      g_param_spec_float("no-speech-threshold", "No-speech threshold",
+          "A window whose no-speech probability is above this (and whose average log-probability is "
+          "below logprob-threshold) is treated as silence; values above 1 disable the test",
+          0.0f, 2.0f, d.no_speech_threshold, fixed));
+  g_object_class_install_property(klass, PROP_LOGPROB_THRESHOLD,
+      g_param_spec_float("logprob-threshold", "Log-probability threshold",
+          "Decode again at a higher temperature when the average log-probability of a window's tokens "
+          "is below this (very negative values disable the test)",
+          -G_MAXFLOAT, 0.0f, d.logprob_threshold, fixed));
+  g_object_class_install_property(klass, PROP_COMPRESSION_RATIO_THRESHOLD,
+      g_param_spec_float("compression-ratio-threshold", "Compression ratio threshold",
+          "Decode again at a higher temperature when the gzip compression ratio of a window's text is "
+          "above this (repetitive text; 0 disables the test)",
+          0.0f, G_MAXFLOAT, d.compression_ratio_threshold, fixed));
+  g_object_class_install_property(klass, PROP_CONDITION_ON_PREVIOUS_TEXT,
+      g_param_spec_boolean("condition-on-previous-text", "Condition on previous text",
+          "Give the previous window's text to the decoder as a prompt (more consistent, but a window that "
+          "went wrong can drag the next ones with it)",
+          d.condition_on_previous_text, fixed));
+  g_object_class_install_property(klass, PROP_INITIAL_PROMPT,
+      g_param_spec_string("initial-prompt", "Initial prompt",
+          "Text given to the decoder as if it preceded the first window (names, spelling, style)",
+          nullptr, fixed));
+  g_object_class_install_property(klass, PROP_LATENCY,
+      g_param_spec_uint("latency", "Latency",
+          "Milliseconds of new audio after which the pending audio is transcribed, and the latency this "
+          "element adds in the LATENCY query. 30000 transcribes whole 30 s windows (as OpenAI's "
+          "transcribe()); smaller values give earlier captions at the cost of transcribing the same "
+          "audio several times",
+          kMinLatencyMs, kMaxLatencyMs, d.latency_ms, live));
+}
+
+bool is_mutable_while_running(guint prop_id) { return prop_id == PROP_LATENCY; }
+
+std::string normalise_language(const std::string& code) {
+  std::string lower;
+  for (char c : code) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "auto") return lower;
+  // A region or script suffix ("en-US", "zh_Hant") does not change the model's language token.
+  std::string base = lower.substr(0, lower.find_first_of("-_"));
+  for (const auto& lang : npw::whisper_languages())
+    if (base == lang.code) return base;
+  return "";
+}
+
+bool set_property(Settings& s, guint prop_id, const GValue* value, std::string* why) {
+  switch (prop_id) {
+    case PROP_MODEL: {
+      const char* v = g_value_get_string(value);
+      s.model = v ? v : "";
+      return true;
+    }
+    case PROP_LANGUAGE_CODE: {
+      const char* v = g_value_get_string(value);
+      std::string code = v ? v : "auto";
+      if (normalise_language(code).empty()) {
+        *why = "\"" + code + "\" is not a language Whisper knows (use \"auto\" or a code like \"en\")";
+        return false;
+      }
+      s.language_code = code;
+      return true;
+    }
+    case PROP_TRANSLATE: s.translate = g_value_get_boolean(value); return true;
+    case PROP_BACKEND: s.backend = static_cast<Backend>(g_value_get_enum(value)); return true;
+    case PROP_N_THREADS: s.n_threads = g_value_get_int(value); return true;
+    case PROP_BEAM_SIZE: s.beam_size = g_value_get_int(value); return true;
+    case PROP_BEST_OF: s.best_of = g_value_get_int(value); return true;
+    case PROP_TEMPERATURE_FALLBACK: s.temperature_fallback = g_value_get_float(value); return true;
+    case PROP_NO_SPEECH_THRESHOLD: s.no_speech_threshold = g_value_get_float(value); return true;
+    case PROP_LOGPROB_THRESHOLD: s.logprob_threshold = g_value_get_float(value); return true;
+    case PROP_COMPRESSION_RATIO_THRESHOLD: s.compression_ratio_threshold = g_value_get_float(value); return true;
+    case PROP_CONDITION_ON_PREVIOUS_TEXT: s.condition_on_previous_text = g_value_get_boolean(value); return true;
+    case PROP_INITIAL_PROMPT: {
+      const char* v = g_value_get_string(value);
+      s.initial_prompt = v ? v : "";
+      return true;
+    }
+    case PROP_LATENCY: s.latency_ms = g_value_get_uint(value); return true;
+    default: break;
+  }
+  *why = "unknown property";
+  return false;
+}
+
+void get_property(const Settings& s, guint prop_id, GValue* value) {
+  switch (prop_id) {
+    case PROP_MODEL: g_value_set_string(value, s.model.empty() ? nullptr : s.model.c_str()); break;
+    case PROP_LANGUAGE_CODE: g_value_set_string(value, s.language_code.c_str()); break;
+    case PROP_TRANSLATE: g_value_set_boolean(value, s.translate); break;
+    case PROP_BACKEND: g_value_set_enum(value, s.backend); break;
+    case PROP_N_THREADS: g_value_set_int(value, s.n_threads); break;
+    case PROP_BEAM_SIZE: g_value_set_int(value, s.beam_size); break;
+    case PROP_BEST_OF: g_value_set_int(value, s.best_of); break;
+    case PROP_TEMPERATURE_FALLBACK: g_value_set_float(value, s.temperature_fallback); break;
+    case PROP_NO_SPEECH_THRESHOLD: g_value_set_float(value, s.no_speech_threshold); break;
+    case PROP_LOGPROB_THRESHOLD: g_value_set_float(value, s.logprob_threshold); break;
+    case PROP_COMPRESSION_RATIO_THRESHOLD: g_value_set_float(value, s.compression_ratio_threshold); break;
+    case PROP_CONDITION_ON_PREVIOUS_TEXT: g_value_set_boolean(value, s.condition_on_previous_text); break;
+    case PROP_INITIAL_PROMPT:
+      g_value_set_string(value, s.initial_prompt.empty() ? nullptr : s.initial_prompt.c_str());
+      break;
+    case PROP_LATENCY: g_value_set_uint(value, s.latency_ms); break;
+    default: break;
+  }
+}
+
+npw::Options to_options(const Settings& s) {
+  npw::Options o;
+  o.language = normalise_language(s.language_code);
+  o.translate = s.translate;
+  o.backend = backend_name(s.backend);
+  o.n_threads = s.n_threads;
+  o.beam_size = s.beam_size;
+  o.best_of = s.best_of;
+  o.temperatures.clear();
+  if (s.temperature_fallback > 0.0f) {
+    // Same ladder as OpenAI's arange(0, 1 + 1e-6, increment), counted in steps so it does not drift.
+    for (int i = 0; i * s.temperature_fallback <= 1.0f + 1e-6f; ++i) o.temperatures.push_back(i * s.temperature_fallback);
+  } else {
+    o.temperatures.push_back(0.0f);
+  }
+  o.no_speech_threshold = s.no_speech_threshold;
+  o.logprob_threshold = s.logprob_threshold;
+  o.logprob_threshold_enabled = true;
+  o.compression_ratio_threshold = s.compression_ratio_threshold;
+  o.condition_on_previous_text = s.condition_on_previous_text;
+  o.initial_prompt = s.initial_prompt;
+  return o;
+}
+
+}  // namespace npwgst

@@ -1,0 +1,77 @@
+// The element's properties in one place: their specs (names, ranges, OpenAI's defaults, docs), the
+// plain Settings struct they are stored in (under the element's object lock), and the mapping onto
+// npw::Options. Kept apart from the element so the element file is only GStreamer plumbing and the
+// option semantics live next to each other.
+#pragma once
+
+#include <gst/gst.h>
+
+#include <string>
+
+#include "decode/options.h"
+
+namespace npwgst {
+
+enum PropId {
+  PROP_0,
+  PROP_MODEL,
+  PROP_LANGUAGE_CODE,
+  PROP_TRANSLATE,
+  PROP_BACKEND,
+  PROP_N_THREADS,
+  PROP_BEAM_SIZE,
+  PROP_BEST_OF,
+  PROP_TEMPERATURE_FALLBACK,
+  PROP_NO_SPEECH_THRESHOLD,
+  PROP_LOGPROB_THRESHOLD,
+  PROP_COMPRESSION_RATIO_THRESHOLD,
+  PROP_CONDITION_ON_PREVIOUS_TEXT,
+  PROP_INITIAL_PROMPT,
+  PROP_LATENCY,
+  PROP_LAST
+};
+
+// Values of the "backend" enum property; the nick is the runtime's backend name.
+enum Backend { BACKEND_AUTO, BACKEND_CPU, BACKEND_CPU_INT8, BACKEND_NPU };
+GType backend_get_type();
+
+constexpr guint kDefaultLatencyMs = 30000;  // one full Whisper window: the offline behaviour
+constexpr guint kMinLatencyMs = 1000;
+constexpr guint kMaxLatencyMs = 30000;
+
+struct Settings {
+  std::string model;
+  std::string language_code = "auto";  // as the user wrote it (e.g. "en-US")
+  bool translate = false;
+  Backend backend = BACKEND_AUTO;
+  int n_threads = 0;
+  int beam_size = 5;
+  int best_of = 5;
+  float temperature_fallback = 0.2f;  // OpenAI's temperature_increment_on_fallback
+  float no_speech_threshold = 0.6f;
+  float logprob_threshold = -1.0f;
+  float compression_ratio_threshold = 2.4f;
+  bool condition_on_previous_text = true;
+  std::string initial_prompt;
+  guint latency_ms = kDefaultLatencyMs;
+};
+
+void install_properties(GObjectClass* klass);
+
+// True for properties that may change in PAUSED/PLAYING (they are read per window).
+bool is_mutable_while_running(guint prop_id);
+
+// Stores `value` into `s`. Returns false (and sets *why) when the value is refused (bad language code).
+bool set_property(Settings& s, guint prop_id, const GValue* value, std::string* why);
+void get_property(const Settings& s, guint prop_id, GValue* value);
+
+// "en-US", "EN_us" -> "en"; "auto" stays. Returns "" for something that is not a language code of
+// Whisper's list.
+std::string normalise_language(const std::string& code);
+
+// Maps the settings onto the runtime's options (validation is Options::validate()'s job).
+npw::Options to_options(const Settings& s);
+
+const char* backend_name(Backend b);
+
+}  // namespace npwgst

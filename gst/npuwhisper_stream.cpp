@@ -1,0 +1,411 @@
+// See npuwhisper_stream.h. Timing model: every sample in the accumulator has a time, base_ts_ plus
+// its offset from the base at 16 kHz, so captions inherit upstream's timeline (PTS in the input
+// segment's time) without accumulating rounding; a discontinuity starts a new base.
+#include "npuwhisper_stream.h"
+
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+
+#include "decode/options.h"
+#include "model/model.h"
+#include "npuwhisper_meta.h"
+
+GST_DEBUG_CATEGORY_EXTERN(npuwhisper_debug);
+#define GST_CAT_DEFAULT npuwhisper_debug
+
+namespace npwgst {
+
+namespace {
+
+constexpr int kRate = 16000;
+constexpr std::size_t kWindowSamples = 30 * kRate;  // Whisper's window
+constexpr std::size_t kMinSamples = 160;            // one mel hop: less than this holds no frame
+// A timestamp this far from where the audio so far says it should be is a discontinuity even when
+// upstream did not flag it.
+constexpr GstClockTime kJumpTolerance = GST_SECOND;
+
+GstClockTime seconds_to_time(double s) {
+  if (!std::isfinite(s) || s <= 0.0) return 0;
+  return static_cast<GstClockTime>(std::llround(s * GST_SECOND));
+}
+
+std::string trim(const std::string& s) {
+  const char* ws = " \t\r\n";
+  const auto b = s.find_first_not_of(ws);
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(ws);
+  return s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+Stream::Stream(GstElement* element, GstPad* srcpad, std::unique_ptr<npw::Transcriber> transcriber,
+               const std::atomic<guint>* latency_ms)
+    : element_(element), srcpad_(srcpad), transcriber_(std::move(transcriber)), latency_ms_(latency_ms) {
+  gst_segment_init(&in_segment_, GST_FORMAT_TIME);
+  const std::string& lang = transcriber_->options().language;
+  if (lang != "auto") language_ = lang;
+}
+
+Stream::~Stream() {
+  if (pool_) {
+    gst_buffer_pool_set_active(pool_, FALSE);
+    gst_object_unref(pool_);
+  }
+  if (upstream_tags_) gst_tag_list_unref(upstream_tags_);
+}
+
+void Stream::reset() {
+  window_.clear();
+  try {
+    transcriber_->reset();
+  } catch (const std::exception& e) {
+    GST_WARNING_OBJECT(element_, "resetting the transcriber failed: %s", e.what());
+  }
+  base_ts_ = GST_CLOCK_TIME_NONE;
+  flushed_ = 0;
+  since_attempt_ = 0;
+  out_pos_ = GST_CLOCK_TIME_NONE;
+  flow_ = GST_FLOW_OK;
+}
+
+GstClockTime Stream::ts_at(std::size_t sample_offset) const {
+  return base_ts_ + gst_util_uint64_scale_int(flushed_ + sample_offset, GST_SECOND, kRate);
+}
+
+GstClockTime Stream::expected_next_ts() const { return ts_at(window_.available()); }
+
+void Stream::push(GstEvent* event) {
+  if (!gst_pad_push_event(srcpad_, event)) GST_DEBUG_OBJECT(element_, "downstream refused an event");
+}
+
+// Sticky events in the order downstream expects them before any GAP or caption, even when
+// upstream skipped one.
+void Stream::ensure_output_started() {
+  if (!sent_caps_) {
+    GstCaps* text = gst_caps_new_simple("text/x-raw", "format", G_TYPE_STRING, "utf8", nullptr);
+    push(gst_event_new_caps(text));
+    gst_caps_unref(text);
+    sent_caps_ = true;
+  }
+  if (!sent_segment_) {
+    push(gst_event_new_segment(&in_segment_));
+    sent_segment_ = true;
+  }
+}
+
+// --- events ---------------------------------------------------------------------------------
+
+void Stream::handle_event(GstEvent* event) {
+  switch (GST_EVENT_TYPE(event)) {
+    case GST_EVENT_CAPS: on_caps(event); break;
+    case GST_EVENT_SEGMENT: on_segment(event); break;
+    case GST_EVENT_TAG: on_tag(event); break;
+    case GST_EVENT_EOS: on_eos(event); break;
+    case GST_EVENT_GAP: {
+      // No audio for a while: what came before is complete, and the text stream has nothing to say
+      // for the gap either.
+      GstClockTime ts, duration;
+      gst_event_parse_gap(event, &ts, &duration);
+      gst_event_unref(event);
+      ensure_output_started();
+      if (GST_CLOCK_TIME_IS_VALID(base_ts_)) {
+        process(true);
+        try {
+          transcriber_->reset();
+        } catch (const std::exception& e) {
+          GST_WARNING_OBJECT(element_, "resetting the transcriber failed: %s", e.what());
+        }
+        base_ts_ = GST_CLOCK_TIME_NONE;
+      }
+      if (!GST_CLOCK_TIME_IS_VALID(out_pos_)) out_pos_ = ts;
+      push_gap_to(GST_CLOCK_TIME_IS_VALID(duration) ? ts + duration : ts);
+      break;
+    }
+    default: push(event); break;
+  }
+}
+
+void Stream::on_caps(GstEvent* event) {
+  GstCaps* caps = nullptr;
+  gst_event_parse_caps(event, &caps);
+  GstAudioInfo info;
+  if (gst_audio_info_from_caps(&info, caps)) window_.set_format(GST_AUDIO_INFO_FORMAT(&info));
+  gst_event_unref(event);
+  ensure_pool();
+  if (!sent_caps_) {
+    GstCaps* text = gst_caps_new_simple("text/x-raw", "format", G_TYPE_STRING, "utf8", nullptr);
+    push(gst_event_new_caps(text));
+    gst_caps_unref(text);
+    sent_caps_ = true;
+  }
+}
+
+void Stream::on_segment(GstEvent* event) {
+  if (GST_CLOCK_TIME_IS_VALID(base_ts_)) {
+    // A new timeline without a flush: finish the old one first, its captions belong to it.
+    process(true);
+    try {
+      transcriber_->reset();
+    } catch (const std::exception& e) {
+      GST_WARNING_OBJECT(element_, "resetting the transcriber failed: %s", e.what());
+    }
+    base_ts_ = GST_CLOCK_TIME_NONE;
+    out_pos_ = GST_CLOCK_TIME_NONE;
+  }
+  GstSegment seg;
+  gst_event_copy_segment(event, &seg);
+  if (seg.format == GST_FORMAT_TIME) {
+    in_segment_ = seg;
+    push(event);
+  } else {
+    // Raw audio in another format (bytes, samples) carries no clock; captions count from zero.
+    GST_DEBUG_OBJECT(element_, "non-TIME segment; captions are timed from 0");
+    gst_segment_init(&in_segment_, GST_FORMAT_TIME);
+    GstEvent* out = gst_event_new_segment(&in_segment_);
+    gst_event_set_seqnum(out, gst_event_get_seqnum(event));
+    gst_event_unref(event);
+    push(out);
+  }
+  have_segment_ = true;
+  sent_segment_ = true;
+}
+
+void Stream::on_tag(GstEvent* event) {
+  GstTagList* tags = nullptr;
+  gst_event_parse_tag(event, &tags);
+  if (gst_tag_list_get_scope(tags) != GST_TAG_SCOPE_STREAM) {
+    push(event);
+    return;
+  }
+  // Stream tags replace each other downstream, so ours (the caption language) are merged in.
+  if (upstream_tags_) gst_tag_list_unref(upstream_tags_);
+  upstream_tags_ = gst_tag_list_copy(tags);
+  gst_event_unref(event);
+  push_stream_tags();
+}
+
+void Stream::on_eos(GstEvent* event) {
+  process(true);
+  try {
+    StreamTotals totals{static_cast<double>(received_samples_) / kRate, processing_seconds_, segments_};
+    gst_element_post_message(element_, stats_message(GST_OBJECT(element_), transcriber_->stats(), totals,
+                                                     transcriber_->model().path(), language_));
+  } catch (const std::exception& e) {
+    GST_WARNING_OBJECT(element_, "no statistics: %s", e.what());
+  }
+  push(event);
+}
+
+void Stream::push_stream_tags() {
+  GstTagList* tags = upstream_tags_ ? gst_tag_list_copy(upstream_tags_) : gst_tag_list_new_empty();
+  gst_tag_list_set_scope(tags, GST_TAG_SCOPE_STREAM);
+  if (!language_.empty())
+    gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_LANGUAGE_CODE, language_.c_str(), nullptr);
+  push(gst_event_new_tag(tags));
+  sent_language_ = language_;
+}
+
+void Stream::update_language(const std::string& language) {
+  if (!language.empty() && language != "auto") language_ = language;
+  if (!language_.empty() && language_ != sent_language_) push_stream_tags();
+}
+
+void Stream::push_gap_to(GstClockTime ts) {
+  if (!GST_CLOCK_TIME_IS_VALID(ts)) return;
+  if (!GST_CLOCK_TIME_IS_VALID(out_pos_)) {
+    out_pos_ = ts;
+    return;
+  }
+  if (ts <= out_pos_) return;
+  push(gst_event_new_gap(out_pos_, ts - out_pos_));
+  out_pos_ = ts;
+}
+
+// --- audio ----------------------------------------------------------------------------------
+
+void Stream::handle_buffer(GstBuffer* buffer) {
+  if (flow_ != GST_FLOW_OK || gst_buffer_get_size(buffer) == 0) {
+    gst_buffer_unref(buffer);
+    return;
+  }
+  ensure_output_started();
+  const GstClockTime pts = GST_BUFFER_PTS(buffer);
+  if (!GST_CLOCK_TIME_IS_VALID(base_ts_)) {
+    base_ts_ = GST_CLOCK_TIME_IS_VALID(pts) ? pts : in_segment_.start;
+    flushed_ = 0;
+    since_attempt_ = 0;
+    if (!GST_CLOCK_TIME_IS_VALID(out_pos_)) {
+      // An empty GAP at the start lets sinks preroll without waiting a window for the first caption.
+      out_pos_ = base_ts_;
+      push(gst_event_new_gap(base_ts_, 0));
+    }
+  } else {
+    const GstClockTime expected = expected_next_ts();
+    const bool jumped = GST_CLOCK_TIME_IS_VALID(pts) &&
+                        (pts > expected ? pts - expected : expected - pts) > kJumpTolerance;
+    if (GST_BUFFER_IS_DISCONT(buffer) || jumped) {
+      GST_DEBUG_OBJECT(element_, "discontinuity at %" GST_TIME_FORMAT " (expected %" GST_TIME_FORMAT ")",
+                       GST_TIME_ARGS(pts), GST_TIME_ARGS(expected));
+      process(true);
+      try {
+        transcriber_->reset();
+      } catch (const std::exception& e) {
+        GST_WARNING_OBJECT(element_, "resetting the transcriber failed: %s", e.what());
+      }
+      base_ts_ = GST_CLOCK_TIME_IS_VALID(pts) ? pts : expected;
+      flushed_ = 0;
+      since_attempt_ = 0;
+      push_gap_to(base_ts_);
+    }
+  }
+  const std::size_t n = window_.push(buffer);
+  received_samples_ += n;
+  since_attempt_ += n;
+  process(false);
+}
+
+void Stream::process(bool drain) {
+  while (flow_ == GST_FLOW_OK) {
+    const std::size_t avail = window_.available();
+    if (avail == 0) break;
+    if (avail >= kWindowSamples) {
+      run_window(kWindowSamples, drain && avail == kWindowSamples);
+      continue;
+    }
+    if (drain) {
+      run_window(avail, true);
+      continue;
+    }
+    const std::size_t step = static_cast<std::size_t>(latency_ms_->load()) * (kRate / 1000);
+    if (step < kWindowSamples && since_attempt_ >= step) run_window(avail, false);
+    break;
+  }
+}
+
+bool Stream::ensure_pool() {
+  if (pool_) return true;
+  pool_ = gst_buffer_pool_new();
+  GstStructure* config = gst_buffer_pool_get_config(pool_);
+  GstCaps* caps = gst_caps_new_simple("audio/x-raw", "format", G_TYPE_STRING, "F32LE", "rate", G_TYPE_INT, kRate,
+                                      "channels", G_TYPE_INT, 1, "layout", G_TYPE_STRING, "interleaved", nullptr);
+  // One window in use by the runtime and one being filled at most; 64-byte alignment for SIMD loads.
+  gst_buffer_pool_config_set_params(config, caps, kWindowSamples * sizeof(float), 1, 2);
+  gst_caps_unref(caps);
+  GstAllocationParams params;
+  gst_allocation_params_init(&params);
+  params.align = 63;
+  gst_buffer_pool_config_set_allocator(config, nullptr, &params);
+  if (!gst_buffer_pool_set_config(pool_, config) || !gst_buffer_pool_set_active(pool_, TRUE)) {
+    GST_ELEMENT_ERROR(element_, RESOURCE, NO_SPACE_LEFT, ("Could not allocate the audio window pool"), (nullptr));
+    gst_object_unref(pool_);
+    pool_ = nullptr;
+    return false;
+  }
+  return true;
+}
+
+void Stream::run_window(std::size_t n, bool final) {
+  const GstClockTime window_start = ts_at(0);
+  if (final && n < kMinSamples) {
+    // Too short for a single mel frame: nothing to say, but the time is accounted for.
+    window_.flush(n);
+    flushed_ += n;
+    since_attempt_ = 0;
+    push_gap_to(ts_at(0));
+    return;
+  }
+  if (!ensure_pool()) {
+    flow_ = GST_FLOW_ERROR;
+    return;
+  }
+  GstBuffer* buf = nullptr;
+  GstFlowReturn ret = gst_buffer_pool_acquire_buffer(pool_, &buf, nullptr);
+  if (ret != GST_FLOW_OK) {
+    flow_ = ret;
+    return;
+  }
+  GstMapInfo map;
+  if (!gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
+    gst_buffer_unref(buf);
+    GST_ELEMENT_ERROR(element_, RESOURCE, FAILED, ("Could not map the audio window"), (nullptr));
+    flow_ = GST_FLOW_ERROR;
+    return;
+  }
+  auto* samples = reinterpret_cast<float*>(map.data);
+  window_.fill(samples, n);
+
+  npw::WindowResult result;
+  bool ok = true;
+  std::string what;
+  const gint64 t0 = g_get_monotonic_time();
+  try {
+    result = transcriber_->transcribe_window(samples, n, final);
+  } catch (const std::exception& e) {
+    ok = false;
+    what = e.what();
+  } catch (...) {
+    ok = false;
+    what = "unknown exception";
+  }
+  processing_seconds_ += static_cast<double>(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
+  gst_buffer_unmap(buf, &map);
+  gst_buffer_unref(buf);
+  if (!ok) {
+    GST_ELEMENT_ERROR(element_, STREAM, FAILED, ("Transcription failed: %s", what.c_str()),
+                      ("window of %" G_GSIZE_FORMAT " samples at %" GST_TIME_FORMAT, n, GST_TIME_ARGS(window_start)));
+    flow_ = GST_FLOW_ERROR;
+    return;
+  }
+
+  std::size_t consumed = final ? n : std::min(result.consumed_samples, n);
+  if (consumed == 0 && n >= kWindowSamples) {
+    // A full window that consumes nothing would be transcribed forever; move on.
+    GST_WARNING_OBJECT(element_, "the runtime consumed nothing of a full window; skipping it");
+    consumed = n;
+  }
+  update_language(result.language);
+  const GstClockTime limit = ts_at(consumed);
+  const double consumed_seconds = static_cast<double>(consumed) / kRate;
+  for (const npw::Segment& seg : result.segments) {
+    if (flow_ != GST_FLOW_OK) break;
+    // A segment starting after the consumed audio is transcribed again with the next window.
+    if (!final && seg.start >= consumed_seconds) continue;
+    emit_segment(seg, window_start, limit);
+  }
+  window_.flush(consumed);
+  flushed_ += consumed;
+  since_attempt_ = 0;
+  if (consumed > 0 && flow_ == GST_FLOW_OK) push_gap_to(limit);
+}
+
+void Stream::emit_segment(const npw::Segment& seg, GstClockTime window_start, GstClockTime limit) {
+  const std::string text = trim(seg.text);
+  if (text.empty()) return;
+  const GstClockTime lo = GST_CLOCK_TIME_IS_VALID(out_pos_) ? out_pos_ : window_start;
+  limit = std::max(limit, lo);
+  GstClockTime start = window_start + seconds_to_time(seg.start);
+  GstClockTime end = window_start + seconds_to_time(seg.end);
+  // Captions never overlap, never go back and never outlast the audio they describe.
+  start = std::min(std::max(start, lo), limit);
+  end = std::min(std::max(end, start), limit);
+  push_gap_to(start);
+
+  GstBuffer* buffer = gst_buffer_new_memdup(text.data(), text.size());
+  GST_BUFFER_PTS(buffer) = start;
+  GST_BUFFER_DURATION(buffer) = end - start;
+  const SegmentTimes times{start, end};
+  add_segment_meta(buffer, seg, times, language_);
+  gst_element_post_message(element_, segment_message(GST_OBJECT(element_), seg, times, text, language_, in_segment_));
+  out_pos_ = end;
+  ++segments_;
+  const GstFlowReturn ret = gst_pad_push(srcpad_, buffer);
+  if (ret != GST_FLOW_OK) {
+    GST_DEBUG_OBJECT(element_, "downstream returned %s", gst_flow_get_name(ret));
+    flow_ = ret;
+  }
+}
+
+}  // namespace npwgst

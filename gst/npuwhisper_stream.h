@@ -1,0 +1,90 @@
+// One stream's transcription, as seen from the worker thread: it owns the window accumulator, the
+// runtime Transcriber and the window buffer pool, decides when a window is ready, and turns the
+// runtime's Segments into the text stream (caps, segment, tags, GAPs, buffers with metas) and bus
+// messages, all pushed in order from the worker. Exceptions from the runtime stop here.
+#pragma once
+
+#include <gst/audio/audio.h>
+#include <gst/gst.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "decode/transcriber.h"
+#include "npuwhisper_window.h"
+
+namespace npwgst {
+
+class Stream {
+ public:
+  // `latency_ms` is read before each decision (the property may change while playing).
+  Stream(GstElement* element, GstPad* srcpad, std::unique_ptr<npw::Transcriber> transcriber,
+         const std::atomic<guint>* latency_ms);
+  ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  // Worker thread only; each takes ownership of its argument.
+  void handle_buffer(GstBuffer* buffer);
+  void handle_event(GstEvent* event);
+
+  // Forgets all audio and decoding state (FLUSH_STOP). Only while the worker is idle.
+  void reset();
+
+  // The last downstream result (FLUSHING, NOT_LINKED, EOS, ERROR stop the upstream too).
+  GstFlowReturn flow() const { return flow_.load(); }
+
+  const npw::Transcriber& transcriber() const { return *transcriber_; }
+
+ private:
+  void on_caps(GstEvent* event);
+  void on_segment(GstEvent* event);
+  void on_tag(GstEvent* event);
+  void on_eos(GstEvent* event);
+  void ensure_output_started();
+
+  // Transcribes what is ready; with `drain` everything pending (EOS, discontinuity).
+  void process(bool drain);
+  void run_window(std::size_t n, bool final);
+  bool ensure_pool();
+  void emit_segment(const npw::Segment& seg, GstClockTime window_start, GstClockTime limit);
+  void update_language(const std::string& language);
+  void push_gap_to(GstClockTime ts);
+  void push_stream_tags();
+  void push(GstEvent* event);
+
+  GstClockTime ts_at(std::size_t sample_offset) const;  // time of a sample of the accumulator
+  GstClockTime expected_next_ts() const;
+
+  GstElement* element_;
+  GstPad* srcpad_;
+  std::unique_ptr<npw::Transcriber> transcriber_;
+  const std::atomic<guint>* latency_ms_;
+  std::atomic<GstFlowReturn> flow_{GST_FLOW_OK};
+
+  WindowAccumulator window_;
+  GstBufferPool* pool_ = nullptr;
+
+  // output state
+  GstSegment in_segment_;
+  bool have_segment_ = false;
+  bool sent_caps_ = false;
+  bool sent_segment_ = false;
+  GstTagList* upstream_tags_ = nullptr;
+  std::string language_;       // current language ("" until known)
+  std::string sent_language_;  // language of the last tag event
+  GstClockTime out_pos_ = GST_CLOCK_TIME_NONE;  // end of the last caption or GAP pushed
+
+  // timeline of the accumulator
+  GstClockTime base_ts_ = GST_CLOCK_TIME_NONE;  // time of the sample `base_offset_` refers to
+  guint64 flushed_ = 0;                         // samples dropped from the accumulator since base_ts_
+  std::size_t since_attempt_ = 0;               // samples added since the last transcription
+
+  // statistics
+  guint64 received_samples_ = 0;
+  double processing_seconds_ = 0.0;
+  guint64 segments_ = 0;
+};
+
+}  // namespace npwgst

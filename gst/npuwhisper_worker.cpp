@@ -1,0 +1,90 @@
+// See npuwhisper_worker.h.
+#include "npuwhisper_worker.h"
+
+namespace npwgst {
+
+Worker::Worker(Handler handle, std::size_t max_queued_bytes)
+    : handle_(std::move(handle)), max_queued_bytes_(max_queued_bytes) {
+  thread_ = std::thread([this] { run(); });
+}
+
+Worker::~Worker() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+    flushing_ = true;
+    drop_queue_locked();
+  }
+  cond_.notify_all();
+  thread_.join();
+}
+
+bool Worker::push_buffer(GstBuffer* buffer) { return push(buffer, nullptr); }
+bool Worker::push_event(GstEvent* event) { return push(nullptr, event); }
+
+bool Worker::push(GstBuffer* buffer, GstEvent* event) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  const std::size_t bytes = buffer ? gst_buffer_get_size(buffer) : 0;
+  // An item larger than the whole budget still goes in once the queue is empty.
+  cond_.wait(lock, [&] {
+    return flushing_ || bytes == 0 || queued_bytes_ == 0 || queued_bytes_ + bytes <= max_queued_bytes_;
+  });
+  if (flushing_) {
+    lock.unlock();
+    if (buffer) gst_buffer_unref(buffer);
+    if (event) gst_event_unref(event);
+    return false;
+  }
+  queue_.push_back({buffer, event});
+  queued_bytes_ += bytes;
+  cond_.notify_all();
+  return true;
+}
+
+void Worker::set_flushing(bool flushing) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    flushing_ = flushing;
+    if (flushing) drop_queue_locked();
+  }
+  cond_.notify_all();
+}
+
+bool Worker::flushing() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return flushing_;
+}
+
+void Worker::wait_idle() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  cond_.wait(lock, [&] { return !busy_ && (queue_.empty() || flushing_); });
+}
+
+void Worker::drop_queue_locked() {
+  for (Item& item : queue_) {
+    if (item.buffer) gst_buffer_unref(item.buffer);
+    if (item.event) gst_event_unref(item.event);
+  }
+  queue_.clear();
+  queued_bytes_ = 0;
+}
+
+void Worker::run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    cond_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    if (stop_) break;
+    Item item = queue_.front();
+    queue_.pop_front();
+    if (item.buffer) queued_bytes_ -= gst_buffer_get_size(item.buffer);
+    busy_ = true;
+    cond_.notify_all();  // room for a blocked producer
+    lock.unlock();
+    handle_(item.buffer, item.event);
+    lock.lock();
+    busy_ = false;
+    cond_.notify_all();
+  }
+}
+
+}  // namespace npwgst
