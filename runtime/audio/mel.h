@@ -1,0 +1,101 @@
+// Whisper's log-mel front end, bit-for-bit in definition with OpenAI's
+// whisper.audio.log_mel_spectrogram: 16 kHz, periodic Hann window of 400, hop 160,
+// torch.stft(center=True) reflect padding of 200 at both ends, |X|^2 over 201 bins, last frame
+// dropped (frames = n_samples / 160), mel filters from the model file, log10(max(x, 1e-10)),
+// clamp to (max - 8), then (x + 4) / 4.
+//
+// The computation is split so that the two callers can clamp differently:
+//  - Whole-file (OpenAI transcribe(), whisper.cpp, the golden data): all audio + 30 s of zeros is
+//    one signal; the clamp max is taken over the whole spectrogram; 3000-frame windows are then
+//    sliced from it (compute_file_mel + slice_window).
+//  - Streaming (the element, compute_window_mel): each window's audio alone, padded with zeros to
+//    30 s, clamped by its own max. This differs from the whole-file result in two ways: frames
+//    within 200 samples of the window's ends see reflected/zero samples instead of the
+//    neighbouring audio, and a window quieter than the loudest part of the file is clamped at a
+//    lower floor (its own max - 8 instead of the file's). For audio of at most 479800 samples
+//    (30 s minus 200) taken at offset 0 both modes give identical windows.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace npw {
+
+class ThreadPool;
+
+constexpr int kMelSampleRate = 16000;
+constexpr int kMelNFft = 400;
+constexpr int kMelHop = 160;
+constexpr int kMelNBins = kMelNFft / 2 + 1;  // 201
+constexpr int64_t kMelWindowSamples = 480000;  // 30 s
+constexpr int64_t kMelWindowFrames = kMelWindowSamples / kMelHop;  // 3000
+
+// Frames of a signal of n samples (torch.stft(center=True) gives n / hop + 1; Whisper drops one).
+constexpr int64_t mel_frames(int64_t n_samples) { return n_samples / kMelHop; }
+// Frames of the whole-file spectrogram: the audio plus 30 s of zeros.
+constexpr int64_t file_mel_frames(int64_t n_samples) { return mel_frames(n_samples + kMelWindowSamples); }
+
+// Largest value of a raw log-mel array (-inf when n == 0).
+float mel_max(const float* mel, std::size_t n);
+// Whisper's dynamic-range clamp and scale, in place: x = (max(x, max_value - 8) + 4) / 4.
+void mel_clamp_scale(float* mel, std::size_t n, float max_value);
+
+// pad_or_trim(mel[:, offset:offset + 3000], 3000): copies frames [offset, offset + 3000) of a
+// clamped [n_mels][n_frames] spectrogram to out[n_mels][3000]; frames past n_frames are 0, the
+// value OpenAI's pad_or_trim pads the (already scaled) mel with.
+void slice_window(const float* mel, int n_mels, int64_t n_frames, int64_t offset_frames, float* out);
+
+class MelSpectrogram {
+ public:
+  // filters: [n_mels][201] float32, as stored in the GGML model file; copied. pool (optional,
+  // not owned, must outlive this object) parallelises frames; nullptr runs on the calling thread.
+  MelSpectrogram(const float* filters, int n_mels, ThreadPool* pool = nullptr);
+  ~MelSpectrogram();
+  MelSpectrogram(const MelSpectrogram&) = delete;
+  MelSpectrogram& operator=(const MelSpectrogram&) = delete;
+
+  int n_mels() const { return n_mels_; }
+
+  // Raw log10 mel power (before the clamp) of the signal samples[0, n) followed by n_zeros zero
+  // samples, as one signal of length L = n + n_zeros: out[n_mels][out_stride], frames
+  // [0, mel_frames(L)) written to columns [0, mel_frames(L)) of each row (out_stride >=
+  // mel_frames(L)). Non-finite samples count as 0; returns how many there were so that callers can
+  // warn. torch's reflect padding needs L > 200; for a shorter L the signal is first extended with
+  // zeros to 201 samples (a raw-API case only: file and window mels are always >= 30 s long).
+  // Powers that overflow float32 (samples beyond ~1e17) saturate at FLT_MAX, so the output is
+  // always finite, where torch would give inf or NaN.
+  // Not reentrant: one call at a time per object (scratch buffers are reused).
+  int64_t compute_raw(const float* samples, int64_t n, int64_t n_zeros, float* out, int64_t out_stride);
+
+  // The whole-file spectrogram of OpenAI's transcribe(): audio + 30 s of zeros, clamped by the
+  // global max. out: [n_mels][file_mel_frames(n)]. Returns the non-finite sample count.
+  int64_t compute_file_mel(const float* samples, int64_t n, float* out);
+  // Convenience for tools: the same into a vector, resized as needed.
+  int64_t compute_file_mel(const float* samples, int64_t n, std::vector<float>& out);
+
+  // The streaming window: samples[0, n), n <= 480000, zero-padded to 30 s, clamped by this
+  // window's own max. out: [n_mels][3000]. Returns the non-finite sample count. Throws
+  // npw::Error(InvalidArgument) when n > 480000.
+  int64_t compute_window_mel(const float* samples, int64_t n, float* out);
+
+ private:
+  struct Scratch;
+  struct Plan;
+
+  void run_frames(const float* signal, int64_t n_signal, int64_t length, int64_t frame_begin,
+                  int64_t frame_end, float* out, int64_t out_stride, Scratch& scratch) const;
+
+  int n_mels_;
+  ThreadPool* pool_;
+  std::vector<float> filters_;    // [n_mels][201]
+  std::vector<int> filter_lo_;    // first non-zero bin per filter
+  std::vector<int> filter_hi_;    // one past the last non-zero bin
+  std::vector<float> window_;     // periodic Hann, 400
+  std::unique_ptr<Plan> plan_;
+  std::vector<std::unique_ptr<Scratch>> scratch_;  // one per pool thread
+  std::vector<float> clean_;      // sanitised copy of the input, only when it has NaN/Inf
+};
+
+}  // namespace npw

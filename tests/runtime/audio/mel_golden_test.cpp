@@ -1,0 +1,67 @@
+// Golden check of the whole-file log-mel against OpenAI's whisper.audio.log_mel_spectrogram
+// (tests/data/manifest.json: audio + 30 s of zeros, clamp over the whole spectrogram, then
+// pad_or_trim(mel[:, offset:offset + 3000])). This is the definition the encoder golden data rests
+// on, so any drift here shows up everywhere downstream.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "audio/mel.h"
+#include "audio/wav.h"
+#include "test_data.h"
+
+namespace {
+
+struct GoldenCase {
+  const char* clip;
+  int window;
+};
+
+class MelGolden : public ::testing::TestWithParam<GoldenCase> {};
+
+TEST_P(MelGolden, MatchesOpenAI) {
+  const GoldenCase c = GetParam();
+  const npw_test::MelFilters filters = npw_test::load_mel_filters(npw_test::data_path("ggml-test-f32.bin"));
+  ASSERT_EQ(filters.n_mel, 80);
+
+  const npw::WavData wav = npw::read_wav(npw_test::data_path(std::string("audio/") + c.clip + ".wav"));
+  ASSERT_FALSE(wav.truncated);
+  const std::vector<float> golden = npw_test::read_f32(
+      npw_test::data_path(std::string("golden/") + c.clip + "/mel_w" + std::to_string(c.window) + ".f32"));
+  ASSERT_EQ(golden.size(), 80u * 3000u);
+
+  npw::MelSpectrogram mel(filters.data.data(), filters.n_mel);
+  std::vector<float> full;
+  EXPECT_EQ(mel.compute_file_mel(wav.samples.data(), static_cast<int64_t>(wav.samples.size()), full), 0);
+  const int64_t n_frames = npw::file_mel_frames(static_cast<int64_t>(wav.samples.size()));
+  ASSERT_EQ(full.size(), 80u * n_frames);
+  std::vector<float> window(80 * 3000);
+  npw::slice_window(full.data(), 80, n_frames, c.window * npw::kMelWindowFrames, window.data());
+
+  double max_abs = 0.0;
+  std::size_t worst = 0;
+  for (std::size_t i = 0; i < golden.size(); ++i) {
+    const double d = std::fabs(static_cast<double>(window[i]) - golden[i]);
+    if (!(d <= max_abs)) {
+      max_abs = d;
+      worst = i;
+    }
+  }
+  std::printf("[ golden   ] %s w%d: mel max_abs %.3g (at mel %zu, frame %zu)\n", c.clip, c.window, max_abs,
+              worst / 3000, worst % 3000);
+  RecordProperty("max_abs", std::to_string(max_abs));
+  EXPECT_LE(max_abs, 1e-4);
+}
+
+INSTANTIATE_TEST_SUITE_P(Manifest, MelGolden,
+                         ::testing::Values(GoldenCase{"jfk", 0}, GoldenCase{"espeak20", 0},
+                                           GoldenCase{"silence30", 0}, GoldenCase{"noise10", 0},
+                                           GoldenCase{"long45", 0}, GoldenCase{"long45", 1}),
+                         [](const ::testing::TestParamInfo<GoldenCase>& info) {
+                           return std::string(info.param.clip) + "_w" + std::to_string(info.param.window);
+                         });
+
+}  // namespace
