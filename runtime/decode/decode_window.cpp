@@ -1,0 +1,91 @@
+// OpenAI's decoding main loop over a LogitSource; see decode_window.h.
+#include "decode/decode_window.h"
+
+#include <cmath>
+#include <limits>
+
+#include "decode/logit_source.h"
+#include "util/error.h"
+
+namespace npw {
+
+void apply_filters(float* logits, int n_vocab, const std::vector<int>& sampled, const DecodeSettings& s) {
+  if (s.suppress_blank) suppress_blank(logits, n_vocab, sampled.size(), s.blank_tokens, s.eot);
+  if (!s.suppress_tokens.empty()) suppress_tokens(logits, n_vocab, s.suppress_tokens);
+  if (s.timestamps) apply_timestamp_rules(logits, n_vocab, sampled.data(), sampled.size(), s.rules);
+}
+
+namespace {
+
+float softmax_at(const float* logits, int n, int index) {
+  double mx = -std::numeric_limits<double>::infinity();
+  for (int i = 0; i < n; ++i) mx = std::max(mx, static_cast<double>(logits[i]));
+  double sum = 0.0;
+  for (int i = 0; i < n; ++i) sum += std::exp(static_cast<double>(logits[i]) - mx);
+  return static_cast<float>(std::exp(static_cast<double>(logits[index]) - mx) / sum);
+}
+
+}  // namespace
+
+DecodeOutcome decode_window(LogitSource& source, const DecodeSettings& s, Rng& rng) {
+  const int V = source.n_vocab();
+  if (s.initial_tokens.empty() || s.sot_index < 0 || s.sot_index >= static_cast<int>(s.initial_tokens.size())) {
+    throw Error(ErrorKind::Internal, "decode_window: bad initial tokens or SOT index");
+  }
+  const bool beam = s.beam_size > 0;
+  const int G = beam ? s.beam_size : std::max(1, s.best_of);
+  const std::size_t row = static_cast<std::size_t>(V);
+
+  std::vector<float> logits(static_cast<std::size_t>(G) * row);
+  std::vector<float> logprobs(logits.size());
+  std::vector<float> sot_logits(row);
+  source.begin(s.initial_tokens, G, s.sot_index, sot_logits.data(), logits.data());
+  for (int g = 1; g < G; ++g) std::copy(logits.begin(), logits.begin() + static_cast<std::ptrdiff_t>(row), logits.begin() + static_cast<std::ptrdiff_t>(g * row));
+
+  DecodeOutcome out;
+  out.temperature = s.temperature;
+  out.no_speech_prob = s.no_speech >= 0 && s.no_speech < V ? softmax_at(sot_logits.data(), V, s.no_speech) : 0.0f;
+
+  std::vector<Hypothesis> hyps(static_cast<std::size_t>(G));
+  BeamSearch search(beam ? s.beam_size : 1, s.patience, s.eot);
+  std::vector<int> src;
+  std::vector<int> next(static_cast<std::size_t>(G));
+  for (int i = 0; i < s.sample_len; ++i) {
+    for (int g = 0; g < G; ++g) {
+      float* lg = logits.data() + static_cast<std::size_t>(g) * row;
+      apply_filters(lg, V, hyps[static_cast<std::size_t>(g)].tokens, s);
+      log_softmax(lg, V, logprobs.data() + static_cast<std::size_t>(g) * row);
+    }
+    bool completed = true;
+    if (beam) {
+      completed = search.update(hyps, logprobs.data(), V, src);
+    } else {
+      for (int g = 0; g < G; ++g) {
+        Hypothesis& h = hyps[static_cast<std::size_t>(g)];
+        greedy_step(h, logits.data() + static_cast<std::size_t>(g) * row, logprobs.data() + static_cast<std::size_t>(g) * row,
+                    V, s.temperature, s.eot, rng);
+        completed = completed && h.finished(s.eot);
+      }
+    }
+    const std::size_t length = s.initial_tokens.size() + static_cast<std::size_t>(i) + 1;
+    if (completed || length > static_cast<std::size_t>(s.n_ctx) || i + 1 == s.sample_len) break;
+    if (beam) source.reorder(src);
+    for (int g = 0; g < G; ++g) {
+      const Hypothesis& h = hyps[static_cast<std::size_t>(g)];
+      next[static_cast<std::size_t>(g)] = h.tokens.back();  // a finished greedy sequence keeps feeding EOT
+    }
+    source.step(next, logits.data());
+  }
+
+  const std::vector<Hypothesis> candidates = beam ? search.finalize(hyps) : hyps;
+  const Hypothesis& best = candidates[static_cast<std::size_t>(rank_hypotheses(candidates, s.length_penalty, s.eot))];
+  const std::size_t n = text_length(best, s.eot);
+  out.tokens.assign(best.tokens.begin(), best.tokens.begin() + static_cast<std::ptrdiff_t>(n));
+  out.token_probs.reserve(n);
+  for (std::size_t k = 0; k < n; ++k) out.token_probs.push_back(std::exp(best.logprobs[k]));
+  out.sum_logprob = best.sum_logprob;
+  out.avg_logprob = static_cast<float>(static_cast<double>(best.sum_logprob) / static_cast<double>(n + 1));
+  return out;
+}
+
+}  // namespace npw

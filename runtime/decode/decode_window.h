@@ -1,0 +1,51 @@
+// One decoding of one 30 s window at one temperature: OpenAI's DecodingTask.run after the encoder.
+// Feeds the initial tokens, reads the no-speech probability at the SOT position, then repeats
+// "filter the logits, choose tokens" with the greedy/sampling or beam-search rule until every
+// candidate ends or the length limits are hit, and returns the best-ranked candidate.
+#pragma once
+
+#include <vector>
+
+#include "decode/logit_filters.h"
+#include "decode/token_search.h"
+
+namespace npw {
+
+class LogitSource;
+
+struct DecodeSettings {
+  std::vector<int> initial_tokens;  // [sot_prev, prompt...] + SOT sequence (+ <|notimestamps|>)
+  int sot_index = 0;                // position of <|startoftranscript|> in initial_tokens
+  int sample_len = 224;             // at most this many steps (OpenAI: n_text_ctx / 2)
+  int n_ctx = 448;                  // stop once the whole sequence is longer than this
+  int eot = 0;
+  int no_speech = -1;               // <|nospeech|>, or -1: no_speech_prob is then 0
+  float temperature = 0.0f;
+  int beam_size = 0;                // > 0: beam search (OpenAI uses it only at temperature 0)
+  float patience = 1.0f;
+  int best_of = 1;                  // independent candidates when not beam searching
+  float length_penalty = -1.0f;     // < 0: rank by sum / length
+  bool suppress_blank = true;
+  std::vector<int> blank_tokens;
+  std::vector<int> suppress_tokens;  // empty: no SuppressTokens filter
+  bool timestamps = true;            // apply the timestamp rules
+  TimestampRules rules;
+};
+
+struct DecodeOutcome {
+  std::vector<int> tokens;          // sampled text and timestamp tokens, EOT excluded
+  std::vector<float> token_probs;   // exp(log-probability) of each when it was chosen
+  float sum_logprob = 0.0f;
+  float avg_logprob = 0.0f;         // sum / (tokens + 1), as OpenAI (the +1 counts EOT)
+  float no_speech_prob = 0.0f;      // softmax at the SOT position, before any filter
+  float temperature = 0.0f;
+};
+
+// Applies the filters of `s` (SuppressBlank, SuppressTokens, ApplyTimestampRules, in OpenAI's order)
+// to one sequence's logits in place.
+void apply_filters(float* logits, int n_vocab, const std::vector<int>& sampled, const DecodeSettings& s);
+
+// Runs the decoding. `rng` is drawn from only at temperature > 0.
+DecodeOutcome decode_window(LogitSource& source, const DecodeSettings& s, Rng& rng);
+
+}  // namespace npw

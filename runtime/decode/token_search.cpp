@@ -1,0 +1,176 @@
+// Greedy/sampling steps, OpenAI's beam search bookkeeping and candidate ranking; see token_search.h.
+#include "decode/token_search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "util/error.h"
+
+namespace npw {
+
+int argmax(const float* logits, int n) {
+  int best = 0;
+  for (int i = 1; i < n; ++i) {
+    if (logits[i] > logits[best]) best = i;
+  }
+  return best;
+}
+
+int sample_token(const float* logits, int n, float temperature, Rng& rng) {
+  double mx = -std::numeric_limits<double>::infinity();
+  for (int i = 0; i < n; ++i) mx = std::max(mx, static_cast<double>(logits[i]));
+  if (!std::isfinite(mx)) throw Error(ErrorKind::Internal, "sampling from a distribution with every token forbidden");
+  double total = 0.0;
+  for (int i = 0; i < n; ++i) total += std::exp((static_cast<double>(logits[i]) - mx) / temperature);
+  const double target = rng.uniform() * total;
+  double acc = 0.0;
+  int last_possible = 0;
+  for (int i = 0; i < n; ++i) {
+    const double w = std::exp((static_cast<double>(logits[i]) - mx) / temperature);
+    if (w <= 0.0) continue;
+    acc += w;
+    last_possible = i;
+    if (acc > target) return i;
+  }
+  return last_possible;  // rounding left target at the very top of the range
+}
+
+void greedy_step(Hypothesis& h, const float* logits, const float* logprobs, int n_vocab, float temperature, int eot,
+                 Rng& rng) {
+  if (h.finished(eot)) return;
+  const int next = temperature == 0.0f ? argmax(logits, n_vocab) : sample_token(logits, n_vocab, temperature, rng);
+  h.tokens.push_back(next);
+  h.logprobs.push_back(logprobs[next]);
+  h.sum_logprob += logprobs[next];
+}
+
+BeamSearch::BeamSearch(int beam_size, float patience, int eot)
+    : beam_size_(beam_size),
+      max_candidates_(static_cast<int>(std::lround(beam_size * static_cast<double>(patience)))),
+      eot_(eot) {
+  if (beam_size_ < 1 || max_candidates_ < 1) {
+    throw Error(ErrorKind::InvalidArgument, "beam search needs beam_size >= 1 and beam_size * patience >= 1");
+  }
+}
+
+namespace {
+
+struct Candidate {
+  int source;  // beam it extends
+  int token;
+  float logprob;
+  float score;
+};
+
+}  // namespace
+
+bool BeamSearch::update(std::vector<Hypothesis>& beams, const float* logprobs, int n_vocab, std::vector<int>& source) {
+  if (static_cast<int>(beams.size()) != beam_size_) {
+    throw Error(ErrorKind::Internal, "beam search got " + std::to_string(beams.size()) + " beams, expected " +
+                                         std::to_string(beam_size_));
+  }
+  const int k = std::min(beam_size_ + 1, n_vocab);
+  std::vector<Candidate> cands;
+  std::vector<int> order(static_cast<std::size_t>(n_vocab));
+  for (int j = 0; j < beam_size_; ++j) {
+    const float* lp = logprobs + static_cast<std::size_t>(j) * static_cast<std::size_t>(n_vocab);
+    std::iota(order.begin(), order.end(), 0);
+    std::partial_sort(order.begin(), order.begin() + k, order.end(), [lp](int a, int b) {
+      return lp[a] > lp[b] || (lp[a] == lp[b] && a < b);
+    });
+    for (int t = 0; t < k; ++t) {
+      const int token = order[static_cast<std::size_t>(t)];
+      const float score = beams[static_cast<std::size_t>(j)].sum_logprob + lp[token];
+      // OpenAI keys candidates by the whole sequence: identical beams (all of them at the first
+      // step) propose the same sequences once; the later beam becomes the source, the first
+      // insertion keeps its place.
+      bool merged = false;
+      for (Candidate& c : cands) {
+        if (c.token == token && beams[static_cast<std::size_t>(c.source)].tokens == beams[static_cast<std::size_t>(j)].tokens) {
+          c.score = score;
+          c.logprob = lp[token];
+          c.source = j;
+          merged = true;
+          break;
+        }
+      }
+      if (!merged) cands.push_back({j, token, lp[token], score});
+    }
+  }
+  std::stable_sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
+
+  std::vector<Hypothesis> next;
+  std::vector<Hypothesis> newly_finished;
+  source.clear();
+  for (const Candidate& c : cands) {
+    Hypothesis h = beams[static_cast<std::size_t>(c.source)];
+    h.tokens.push_back(c.token);
+    h.logprobs.push_back(c.logprob);
+    h.sum_logprob = c.score;
+    if (c.token == eot_) {
+      newly_finished.push_back(std::move(h));
+    } else {
+      next.push_back(std::move(h));
+      source.push_back(c.source);
+      if (static_cast<int>(next.size()) == beam_size_) break;
+    }
+  }
+  if (static_cast<int>(next.size()) != beam_size_) {
+    throw Error(ErrorKind::Internal, "beam search found fewer live candidates than beams (vocabulary too small)");
+  }
+  beams = std::move(next);
+  // newly_finished is already best first (stable), the order OpenAI adds them in.
+  for (Hypothesis& h : newly_finished) {
+    if (static_cast<int>(finished_.size()) >= max_candidates_) break;
+    finished_.push_back(std::move(h));
+  }
+  return static_cast<int>(finished_.size()) >= max_candidates_;
+}
+
+std::vector<Hypothesis> BeamSearch::finalize(const std::vector<Hypothesis>& beams) const {
+  std::vector<Hypothesis> out = finished_;
+  if (static_cast<int>(out.size()) < beam_size_) {
+    std::vector<int> idx(beams.size());
+    std::iota(idx.begin(), idx.end(), 0);
+    // np.argsort(...)[::-1]: best first, and among equal sums the later beam first.
+    std::sort(idx.begin(), idx.end(), [&beams](int a, int b) {
+      const float sa = beams[static_cast<std::size_t>(a)].sum_logprob;
+      const float sb = beams[static_cast<std::size_t>(b)].sum_logprob;
+      return sa > sb || (sa == sb && a > b);
+    });
+    for (int j : idx) {
+      Hypothesis h = beams[static_cast<std::size_t>(j)];
+      h.tokens.push_back(eot_);
+      h.logprobs.push_back(0.0f);  // never scored; it is cut off with everything after the text
+      out.push_back(std::move(h));
+      if (static_cast<int>(out.size()) >= beam_size_) break;
+    }
+  }
+  return out;
+}
+
+std::size_t text_length(const Hypothesis& h, int eot) {
+  const auto it = std::find(h.tokens.begin(), h.tokens.end(), eot);
+  return static_cast<std::size_t>(it - h.tokens.begin());
+}
+
+int rank_hypotheses(const std::vector<Hypothesis>& candidates, float length_penalty, int eot) {
+  if (candidates.empty()) throw Error(ErrorKind::Internal, "ranking an empty candidate list");
+  int best = 0;
+  double best_score = 0.0;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    const double length = static_cast<double>(text_length(candidates[i], eot));
+    const double penalty = length_penalty < 0.0f ? std::max(length, 1.0)
+                                                 : std::pow((5.0 + length) / 6.0, static_cast<double>(length_penalty));
+    const double score = static_cast<double>(candidates[i].sum_logprob) / penalty;
+    if (i == 0 || score > best_score) {
+      best = static_cast<int>(i);
+      best_score = score;
+    }
+  }
+  return best;
+}
+
+}  // namespace npw

@@ -1,0 +1,79 @@
+// Options::validate(): OpenAI's defaults pass, and each bad field is refused with its name.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <string>
+
+#include "decode/language.h"
+#include "decode/options.h"
+#include "util/error.h"
+
+namespace npw {
+namespace {
+
+void expect_invalid(const std::function<void(Options&)>& change, const std::string& field) {
+  Options o;
+  change(o);
+  try {
+    o.validate();
+    FAIL() << "accepted a bad " << field;
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
+  }
+}
+
+TEST(Options, DefaultsAreValid) { EXPECT_NO_THROW(Options().validate()); }
+
+TEST(Options, EachBadFieldIsNamed) {
+  expect_invalid([](Options& o) { o.beam_size = -1; }, "beam_size");
+  expect_invalid([](Options& o) { o.beam_size = 17; }, "beam_size");
+  expect_invalid([](Options& o) { o.best_of = 0; }, "best_of");
+  expect_invalid([](Options& o) { o.patience = 0.0f; }, "patience");
+  expect_invalid([](Options& o) { o.patience = NAN; }, "patience");
+  expect_invalid([](Options& o) { o.beam_size = 1; o.patience = 0.2f; }, "patience");
+  expect_invalid([](Options& o) { o.length_penalty = 1.5f; }, "length_penalty");
+  expect_invalid([](Options& o) { o.temperatures.clear(); }, "temperatures");
+  expect_invalid([](Options& o) { o.temperatures = {0.0f, 1.2f}; }, "temperatures");
+  expect_invalid([](Options& o) { o.temperatures = {-0.1f}; }, "temperatures");
+  expect_invalid([](Options& o) { o.compression_ratio_threshold = INFINITY; }, "compression_ratio_threshold");
+  expect_invalid([](Options& o) { o.logprob_threshold = NAN; }, "logprob_threshold");
+  expect_invalid([](Options& o) { o.no_speech_threshold = -0.1f; }, "no_speech_threshold");
+  expect_invalid([](Options& o) { o.initial_prompt = std::string("ab\xc3", 3); }, "initial_prompt");
+  expect_invalid([](Options& o) { o.suppress_tokens = "1,x"; }, "suppress_tokens");
+  expect_invalid([](Options& o) { o.suppress_tokens = "-2"; }, "suppress_tokens");
+  expect_invalid([](Options& o) { o.max_initial_timestamp = -1.0f; }, "max_initial_timestamp");
+  expect_invalid([](Options& o) { o.n_threads = -1; }, "n_threads");
+  expect_invalid([](Options& o) { o.backend = "gpu"; }, "backend");
+  expect_invalid([](Options& o) { o.language = "klingon"; }, "klingon");
+}
+
+TEST(Options, AcceptedSpellings) {
+  Options o;
+  o.length_penalty = 0.6f;
+  o.suppress_tokens = " 1, 2 ,-1";
+  o.beam_size = 0;
+  o.temperatures = {0.0f};
+  o.initial_prompt = "Gr\xc3\xbc\xc3\x9f Gott";
+  o.language = "en-US";
+  EXPECT_NO_THROW(o.validate());
+  o.suppress_tokens = "";
+  EXPECT_NO_THROW(o.validate());
+}
+
+TEST(Language, CanonicalForms) {
+  EXPECT_EQ(canonical_language("auto"), "auto");
+  EXPECT_EQ(canonical_language("AUTO"), "auto");
+  EXPECT_EQ(canonical_language("en"), "en");
+  EXPECT_EQ(canonical_language("en-US"), "en");
+  EXPECT_EQ(canonical_language("pt_BR"), "pt");
+  EXPECT_EQ(canonical_language("German"), "de");
+  EXPECT_EQ(canonical_language("castilian"), "es");
+  EXPECT_EQ(canonical_language("yue"), "yue");
+  EXPECT_THROW(canonical_language("xx"), Error);
+  EXPECT_THROW(canonical_language("xx-en"), Error);
+}
+
+}  // namespace
+}  // namespace npw

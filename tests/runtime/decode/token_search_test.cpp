@@ -1,0 +1,195 @@
+// Greedy, sampling and beam search through decode_window() on a hand-made "language model" whose
+// next-token probabilities depend on the sampled prefix, so the best sequence is known by hand.
+// Vocabulary: A = 0, B = 1, C = 2, EOT = 3.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <vector>
+
+#include "decode/decode_window.h"
+#include "decode/logit_source.h"
+
+namespace npw {
+namespace {
+
+constexpr int A = 0, B = 1, C = 2, EOT = 3, kV = 4;
+
+using Table = std::map<std::vector<int>, std::vector<double>>;  // sampled prefix -> probabilities
+
+// Tracks each sequence itself, so a wrong reorder() by the search shows up as wrong logits.
+class TableSource : public LogitSource {
+ public:
+  TableSource(Table t, int prefix_len) : table_(std::move(t)), prefix_len_(prefix_len) {}
+  int n_vocab() const override { return kV; }
+  void begin(const std::vector<int>& prefix, int n_seq, int sot_index, float* sot_logits, float* last) override {
+    ASSERT_EQ(static_cast<int>(prefix.size()), prefix_len_);
+    seqs_.assign(static_cast<std::size_t>(n_seq), {});
+    for (int i = 0; i < kV; ++i) sot_logits[i] = i == sot_index ? 2.0f : 0.0f;
+    fill({}, last);
+  }
+  void step(const std::vector<int>& tokens, float* logits) override {
+    ++steps;
+    for (std::size_t i = 0; i < seqs_.size(); ++i) {
+      seqs_[i].push_back(tokens[i]);
+      fill(seqs_[i], logits + i * kV);
+    }
+  }
+  void reorder(const std::vector<int>& source) override {
+    std::vector<std::vector<int>> next;
+    for (int s : source) next.push_back(seqs_[static_cast<std::size_t>(s)]);
+    seqs_ = next;
+  }
+  int steps = 0;
+
+ private:
+  void fill(const std::vector<int>& seq, float* out) const {
+    const auto it = table_.find(seq);
+    // Unlisted prefixes end at once.
+    const std::vector<double> p = it != table_.end() ? it->second : std::vector<double>{0.01, 0.01, 0.01, 0.97};
+    for (int i = 0; i < kV; ++i) out[i] = static_cast<float>(std::log(p[static_cast<std::size_t>(i)]));
+  }
+  Table table_;
+  int prefix_len_;
+  std::vector<std::vector<int>> seqs_;
+};
+
+Table known_table() {
+  return {
+      {{}, {0.6, 0.3999, 0.00005, 0.00005}},
+      {{A}, {0.5, 0.3, 0.0, 0.2}},
+      {{B}, {0.05, 0.05, 0.0, 0.9}},
+      {{A, A}, {0.8, 0.12, 0.0, 0.08}},
+      {{A, B}, {0.005, 0.005, 0.0, 0.99}},
+      {{A, A, A}, {0.05, 0.05, 0.0, 0.9}},
+  };
+}
+
+DecodeSettings plain_settings() {
+  DecodeSettings s;
+  s.initial_tokens = {9, 9};  // the fake ignores their values
+  s.sot_index = 0;
+  s.eot = EOT;
+  s.no_speech = 1;
+  s.suppress_blank = false;
+  s.timestamps = false;
+  return s;
+}
+
+TEST(DecodeWindow, GreedyFollowsArgmax) {
+  TableSource src(known_table(), 2);
+  Rng rng(0);
+  const DecodeOutcome out = decode_window(src, plain_settings(), rng);
+  EXPECT_EQ(out.tokens, (std::vector<int>{A, A, A}));
+  const double sum = std::log(0.6) + std::log(0.5) + std::log(0.8) + std::log(0.9);
+  EXPECT_NEAR(out.sum_logprob, sum, 1e-4);
+  EXPECT_NEAR(out.avg_logprob, sum / 4.0, 1e-4);  // 3 tokens + EOT
+  ASSERT_EQ(out.token_probs.size(), 3u);
+  EXPECT_NEAR(out.token_probs[1], 0.5, 1e-5);
+  // no-speech: softmax of the SOT-position logits {2, 0, 0, 0} at token 1, before any filter.
+  EXPECT_NEAR(out.no_speech_prob, 1.0 / (std::exp(2.0) + 3.0), 1e-6);
+}
+
+TEST(DecodeWindow, BeamSearchFindsLengthNormalisedBest) {
+  // By hand (beam 2): step 1 keeps AA, AB and finishes B.EOT (-1.022); step 2 finishes AB.EOT
+  // (-1.715) and the search completes with 2 finished. Scored by sum / length:
+  // [B] -1.022 / 1 vs [A, B] -1.715 / 2 = -0.858 -> [A, B]. Greedy says [A, A, A].
+  TableSource src(known_table(), 2);
+  DecodeSettings s = plain_settings();
+  s.beam_size = 2;
+  Rng rng(0);
+  const DecodeOutcome out = decode_window(src, s, rng);
+  EXPECT_EQ(out.tokens, (std::vector<int>{A, B}));
+  EXPECT_NEAR(out.sum_logprob, std::log(0.6) + std::log(0.3) + std::log(0.99), 1e-4);
+  EXPECT_EQ(src.steps, 2);  // completed after the third choice without feeding it
+}
+
+TEST(DecodeWindow, BeamSearchGoogleLengthPenalty) {
+  // alpha = 1: [B] -1.022 / (6/6) beats [A, B] -1.725 / (7/6) = -1.479.
+  TableSource src(known_table(), 2);
+  DecodeSettings s = plain_settings();
+  s.beam_size = 2;
+  s.length_penalty = 1.0f;
+  Rng rng(0);
+  EXPECT_EQ(decode_window(src, s, rng).tokens, (std::vector<int>{B}));
+}
+
+TEST(BeamSearch, PatienceCollectsMoreFinished) {
+  // patience 2 -> 4 finished candidates before completion; OpenAI keeps searching after 2.
+  BeamSearch bs(2, 2.0f, EOT);
+  EXPECT_EQ(bs.max_candidates(), 4);
+  std::vector<Hypothesis> beams(2);
+  // Both beams identical: the first step proposes each sequence once.
+  const float lp[2 * kV] = {std::log(0.5f), std::log(0.2f), std::log(0.1f), std::log(0.2f),
+                            std::log(0.5f), std::log(0.2f), std::log(0.1f), std::log(0.2f)};
+  std::vector<int> source;
+  EXPECT_FALSE(bs.update(beams, lp, kV, source));
+  ASSERT_EQ(beams.size(), 2u);
+  EXPECT_EQ(beams[0].tokens, std::vector<int>{A});
+  EXPECT_EQ(beams[1].tokens, std::vector<int>{B});  // B and EOT tie at 0.2: B was proposed first
+  EXPECT_EQ(source, (std::vector<int>{1, 1}));      // the later identical beam is the source
+  // Nothing finished (EOT ranked after the second kept beam): finalize tops up with live beams.
+  const std::vector<Hypothesis> fin = bs.finalize(beams);
+  ASSERT_EQ(fin.size(), 2u);
+  EXPECT_EQ(fin[0].tokens, (std::vector<int>{A, EOT}));
+  EXPECT_EQ(fin[1].tokens, (std::vector<int>{B, EOT}));
+}
+
+TEST(DecodeWindow, SamplingIsSeededAndRanked) {
+  DecodeSettings s = plain_settings();
+  s.temperature = 1.0f;
+  s.best_of = 5;
+  auto run = [&](uint64_t seed) {
+    TableSource src(known_table(), 2);
+    Rng rng(seed);
+    return decode_window(src, s, rng);
+  };
+  const DecodeOutcome a = run(42), b = run(42);
+  EXPECT_EQ(a.tokens, b.tokens);
+  EXPECT_EQ(a.sum_logprob, b.sum_logprob);
+  EXPECT_EQ(a.temperature, 1.0f);
+  // Over seeds, sampling must reach sequences greedy never produces.
+  bool saw_other = false;
+  for (uint64_t seed = 0; seed < 20 && !saw_other; ++seed) saw_other = run(seed).tokens != std::vector<int>{A, A, A};
+  EXPECT_TRUE(saw_other);
+}
+
+TEST(DecodeWindow, TimestampRulesApplyInTheLoop) {
+  // Vocabulary of 8: text 0..2, EOT 3, notimestamps 4, timestamps 5..7. Flat logits: the first
+  // token must be a timestamp (the lowest, by argmax ties), then text.
+  class Flat : public LogitSource {
+   public:
+    int n_vocab() const override { return 8; }
+    void begin(const std::vector<int>&, int n, int, float* sot, float* last) override {
+      n_ = n;
+      for (int i = 0; i < 8; ++i) sot[i] = last[i] = 0.0f;
+    }
+    void step(const std::vector<int>&, float* l) override {
+      for (int i = 0; i < 8 * n_; ++i) l[i] = 0.0f;
+    }
+    void reorder(const std::vector<int>&) override {}
+    int n_ = 1;
+  } src;
+  DecodeSettings s;
+  s.initial_tokens = {0};
+  s.eot = 3;
+  s.no_speech = -1;
+  s.suppress_blank = true;
+  s.blank_tokens = {0};
+  s.timestamps = true;
+  s.rules.eot = 3;
+  s.rules.no_timestamps = 4;
+  s.rules.timestamp_begin = 5;
+  s.sample_len = 6;
+  Rng rng(0);
+  const DecodeOutcome out = decode_window(src, s, rng);
+  // <|0.00|> (first token: a timestamp, lowest of the ties); text; the mass of <|0.02|>,<|0.04|>
+  // (log 2) beats every token below timestamp_begin -> <|0.02|>; again (EOT counts as "text" in
+  // that rule) -> <|0.02|> closes the pair; text; now only <|0.04|> is left (log 1 = 0, not above
+  // the text's 0) -> text, until sample_len.
+  EXPECT_EQ(out.tokens, (std::vector<int>{5, 0, 6, 6, 0, 0}));
+}
+
+}  // namespace
+}  // namespace npw
