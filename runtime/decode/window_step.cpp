@@ -1,0 +1,53 @@
+// Per-window bookkeeping of OpenAI's transcribe(); see window_step.h.
+#include "decode/window_step.h"
+
+#include <algorithm>
+
+#include "decode/seek.h"
+#include "decode/text_metrics.h"
+
+namespace npw {
+
+std::vector<int> PromptState::prompt(int n_text_ctx) const {
+  const std::size_t keep = static_cast<std::size_t>(std::max(0, n_text_ctx / 2 - 1));
+  std::size_t from = std::min(reset_since, all_tokens.size());
+  if (all_tokens.size() - from > keep) from = all_tokens.size() - keep;
+  return std::vector<int>(all_tokens.begin() + static_cast<std::ptrdiff_t>(from), all_tokens.end());
+}
+
+WindowStep finish_window(const WindowDecode& d, int64_t segment_frames, int timestamp_begin, const TokenText& text,
+                         const Options& o, PromptState& prompt) {
+  WindowStep step;
+  if (should_skip_window(d, o)) {
+    // Silence: jump to the next window; the prompt is left as it was (OpenAI `continue`s here).
+    step.skipped_no_speech = true;
+    step.seek_frames = segment_frames;
+    return step;
+  }
+  const std::vector<int>& tokens = d.outcome.tokens;
+  const WindowSplit split = split_window(tokens, timestamp_begin, segment_frames);
+  step.seek_frames = split.seek_frames;
+  for (const SegmentSpan& span : split.segments) {
+    Segment s;
+    s.start = span.start;
+    s.end = span.stop;
+    s.tokens.assign(tokens.begin() + static_cast<std::ptrdiff_t>(span.begin),
+                    tokens.begin() + static_cast<std::ptrdiff_t>(span.end));
+    s.token_probs.assign(d.outcome.token_probs.begin() + static_cast<std::ptrdiff_t>(span.begin),
+                         d.outcome.token_probs.begin() + static_cast<std::ptrdiff_t>(span.end));
+    s.text = text(s.tokens);
+    s.avg_logprob = d.outcome.avg_logprob;
+    s.compression_ratio = d.compression_ratio;
+    s.no_speech_prob = d.outcome.no_speech_prob;
+    s.temperature = d.outcome.temperature;
+    // OpenAI blanks instantaneous or empty segments (text and tokens); they then add nothing to the
+    // prompt, and we do not report them at all.
+    if (s.start == s.end || python_strip(s.text).empty()) continue;
+    prompt.all_tokens.insert(prompt.all_tokens.end(), s.tokens.begin(), s.tokens.end());
+    step.segments.push_back(std::move(s));
+  }
+  if (!o.condition_on_previous_text || d.outcome.temperature > 0.5f) prompt.reset_since = prompt.all_tokens.size();
+  return step;
+}
+
+}  // namespace npw

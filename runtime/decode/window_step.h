@@ -1,0 +1,48 @@
+// What OpenAI's transcribe() does with one window's decoding, apart from the decoding itself:
+// the silence skip, cutting the tokens into segments, dropping segments that are instantaneous or
+// carry no text, advancing the seek position, and keeping the previous-text prompt (reset after a
+// high-temperature window). Shared by the whole-file loop and the streaming window entry point, so
+// both follow the same rules; pure, so the rules are tested on crafted token lists.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "decode/fallback.h"
+#include "decode/options.h"
+#include "decode/transcriber.h"
+
+namespace npw {
+
+// The previous-text prompt: every token of the kept segments so far (timestamps included), and the
+// index from which they are still used (OpenAI's all_tokens / prompt_reset_since).
+struct PromptState {
+  std::vector<int> all_tokens;
+  std::size_t reset_since = 0;
+
+  // The tokens to condition the next window on: OpenAI passes all_tokens[reset_since:] and the
+  // decoder keeps the last n_text_ctx / 2 - 1 of them.
+  std::vector<int> prompt(int n_text_ctx) const;
+  void clear() {
+    all_tokens.clear();
+    reset_since = 0;
+  }
+};
+
+struct WindowStep {
+  std::vector<Segment> segments;  // times in seconds from the window start
+  int64_t seek_frames = 0;        // how far the next window starts after this one
+  bool skipped_no_speech = false;
+};
+
+using TokenText = std::function<std::string(const std::vector<int>&)>;
+
+// Applies the rules above to decoding `d` of a window holding `segment_frames` frames of audio.
+// `text` turns tokens into text (non-text ids ignored). Updates `prompt` in place.
+WindowStep finish_window(const WindowDecode& d, int64_t segment_frames, int timestamp_begin, const TokenText& text,
+                         const Options& o, PromptState& prompt);
+
+}  // namespace npw
