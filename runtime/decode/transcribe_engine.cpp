@@ -1,0 +1,256 @@
+// OpenAI's transcribe() loop over a WindowModel; see transcribe_engine.h.
+#include "decode/transcribe_engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "decode/language.h"
+#include "decode/suppress_tokens.h"
+#include "decode/text_metrics.h"
+#include "model/model.h"
+#include "util/error.h"
+
+namespace npw {
+
+namespace {
+
+constexpr int64_t kWindowFrames = kMelWindowFrames;  // 3000
+constexpr double kSampleRate = kMelSampleRate;
+
+class StageTimer {
+ public:
+  explicit StageTimer(double& acc) : acc_(acc), t0_(std::chrono::steady_clock::now()) {}
+  ~StageTimer() { acc_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count(); }
+
+ private:
+  double& acc_;
+  std::chrono::steady_clock::time_point t0_;
+};
+
+}  // namespace
+
+TranscribeEngine::TranscribeEngine(const Model& model, const Options& options, std::unique_ptr<WindowModel> window_model,
+                                   ThreadPool* pool)
+    : model_(model),
+      options_(options),
+      wm_(std::move(window_model)),
+      tokenizer_(model.vocab()),
+      mel_(model.mel_filters().data(), model.hparams().n_mels, pool),
+      rng_(options.seed) {
+  options_.validate();
+  const Vocab& v = model_.vocab();
+  fixed_language_ = canonical_language(options_.language);
+  if (!v.is_multilingual()) {
+    fixed_language_ = "en";  // English-only models: always English, always transcribe (OpenAI)
+  } else if (fixed_language_ != "auto" && v.language_token(fixed_language_) < 0) {
+    throw Error(ErrorKind::InvalidArgument, "option language: '" + fixed_language_ + "' is not a language of " +
+                                                model_.describe());
+  }
+  language_ = fixed_language_;
+  suppress_ = suppress_token_ids(options_.suppress_tokens, v);
+  blank_ = blank_tokens(v);
+  rules_.eot = v.eot();
+  rules_.no_timestamps = v.no_timestamps();
+  rules_.timestamp_begin = v.timestamp_begin();
+  rules_.max_initial_timestamp_index =
+      max_initial_timestamp_index(options_.max_initial_timestamp, 30.0 / model_.hparams().n_audio_ctx);
+  const std::string stripped = python_strip(options_.initial_prompt);
+  if (!stripped.empty()) initial_prompt_tokens_ = tokenizer_.encode(" " + stripped);
+  window_mel_.resize(static_cast<std::size_t>(model_.hparams().n_mels) * kWindowFrames);
+  stats_.backend = wm_->backend_kind();
+  reset();
+}
+
+void TranscribeEngine::reset() {
+  prompt_.clear();
+  prompt_.all_tokens = initial_prompt_tokens_;
+  language_ = fixed_language_;
+  language_probs_.clear();
+  rng_.seed(options_.seed);
+}
+
+std::vector<int> TranscribeEngine::sot_sequence() const {
+  const Vocab& v = model_.vocab();
+  std::vector<int> seq = {v.sot()};
+  if (v.is_multilingual()) {
+    seq.push_back(v.language_token(language_));
+    seq.push_back(options_.translate ? v.translate() : v.transcribe());
+  }
+  if (!options_.timestamps) seq.push_back(v.no_timestamps());
+  return seq;
+}
+
+void TranscribeEngine::encode(const float* mel) {
+  StageTimer t(stats_.encoder_seconds);
+  wm_->encode(mel);
+}
+
+void TranscribeEngine::detect_language(const float* mel) {
+  const Vocab& v = model_.vocab();
+  encode(mel);
+  const int V = v.n_vocab();
+  std::vector<float> logits(static_cast<std::size_t>(V)), sot_logits(static_cast<std::size_t>(V));
+  {
+    StageTimer t(stats_.decoder_seconds);
+    wm_->logits().begin({v.sot()}, 1, 0, sot_logits.data(), logits.data());
+  }
+  // Softmax over the language tokens only (every other logit is -inf in OpenAI's detect_language).
+  const int first = v.sot() + 1;
+  const int count = v.num_languages();
+  double mx = -INFINITY;
+  for (int i = 0; i < count; ++i) mx = std::max(mx, static_cast<double>(logits[static_cast<std::size_t>(first + i)]));
+  double sum = 0.0;
+  for (int i = 0; i < count; ++i) sum += std::exp(static_cast<double>(logits[static_cast<std::size_t>(first + i)]) - mx);
+  language_probs_.clear();
+  int best = 0;
+  for (int i = 0; i < count; ++i) {
+    const float lg = logits[static_cast<std::size_t>(first + i)];
+    if (lg > logits[static_cast<std::size_t>(first + best)]) best = i;
+    language_probs_.emplace_back(v.language_code(first + i), static_cast<float>(std::exp(lg - mx) / sum));
+  }
+  language_ = v.language_code(first + best);
+  std::stable_sort(language_probs_.begin(), language_probs_.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+}
+
+WindowDecode TranscribeEngine::decode_at(float temperature) {
+  const Vocab& v = model_.vocab();
+  const HParams& hp = model_.hparams();
+  DecodeSettings s;
+  const std::vector<int> prompt = prompt_.prompt(hp.n_text_ctx);
+  if (!prompt.empty()) {
+    s.initial_tokens.push_back(v.start_of_prev());
+    s.initial_tokens.insert(s.initial_tokens.end(), prompt.begin(), prompt.end());
+  }
+  s.sot_index = static_cast<int>(s.initial_tokens.size());
+  const std::vector<int> sot = sot_sequence();
+  s.initial_tokens.insert(s.initial_tokens.end(), sot.begin(), sot.end());
+  s.sample_len = hp.n_text_ctx / 2;
+  s.n_ctx = hp.n_text_ctx;
+  s.eot = v.eot();
+  s.no_speech = v.no_speech();
+  s.temperature = temperature;
+  if (temperature == 0.0f) {
+    s.beam_size = options_.beam_size;  // 0: greedy
+    s.patience = options_.patience;
+    s.best_of = 1;
+  } else {
+    s.beam_size = 0;
+    s.best_of = options_.best_of;
+  }
+  s.length_penalty = options_.length_penalty;
+  s.suppress_blank = options_.suppress_blank;
+  s.blank_tokens = blank_;
+  s.suppress_tokens = suppress_;
+  s.timestamps = options_.timestamps;
+  s.rules = rules_;
+
+  WindowDecode d;
+  {
+    StageTimer t(stats_.decoder_seconds);
+    d.outcome = decode_window(wm_->logits(), s, rng_);
+  }
+  stats_.tokens += static_cast<int>(d.outcome.tokens.size());
+  d.text = python_strip(tokenizer_.decode(d.outcome.tokens));
+  d.compression_ratio = compression_ratio(d.text);
+  return d;
+}
+
+WindowStep TranscribeEngine::run_window(const float* mel, int64_t segment_frames) {
+  encode(mel);
+  const WindowDecode d = decode_with_fallback(options_, [this](float t) { return decode_at(t); });
+  ++stats_.windows;
+  const int beg = model_.vocab().timestamp_begin();
+  return finish_window(d, segment_frames, beg, [this](const std::vector<int>& ids) { return tokenizer_.decode(ids); },
+                       options_, prompt_);
+}
+
+TranscribeResult TranscribeEngine::transcribe(const float* samples, std::size_t n, const SegmentCallback& on_segment) {
+  reset();
+  const int n_mels = model_.hparams().n_mels;
+  std::vector<float> mel;
+  {
+    StageTimer t(stats_.mel_seconds);
+    mel_.compute_file_mel(samples, static_cast<int64_t>(n), mel);
+  }
+  stats_.audio_seconds += static_cast<double>(n) / kSampleRate;
+  const int64_t total_frames = file_mel_frames(static_cast<int64_t>(n));
+  const int64_t content_frames = total_frames - kWindowFrames;
+  const double duration = static_cast<double>(n) / kSampleRate;
+
+  TranscribeResult result;
+  if (language_ == "auto") {
+    // OpenAI detects on pad_or_trim(mel, 3000): the first 3000 frames of the padded spectrogram.
+    slice_window(mel.data(), n_mels, total_frames, 0, window_mel_.data());
+    detect_language(window_mel_.data());
+    result.language_probs = language_probs_;
+  }
+  result.language = language_;
+
+  int64_t seek = 0;
+  while (seek < content_frames) {
+    const int64_t segment_frames = std::min(kWindowFrames, content_frames - seek);
+    // mel[:, seek:seek+segment_size] zero-padded to 3000 frames (OpenAI's pad_or_trim of the slice).
+    for (int m = 0; m < n_mels; ++m) {
+      const float* src = mel.data() + static_cast<std::size_t>(m) * static_cast<std::size_t>(total_frames) + seek;
+      float* dst = window_mel_.data() + static_cast<std::size_t>(m) * kWindowFrames;
+      std::copy(src, src + segment_frames, dst);
+      std::fill(dst + segment_frames, dst + kWindowFrames, 0.0f);
+    }
+    const double time_offset = static_cast<double>(seek * kMelHop) / kSampleRate;
+    WindowStep step = run_window(window_mel_.data(), segment_frames);
+    for (Segment& s : step.segments) {
+      s.start = std::min(time_offset + s.start, duration);
+      s.end = std::min(time_offset + s.end, duration);
+      if (on_segment) on_segment(s);
+      result.segments.push_back(std::move(s));
+    }
+    seek += step.seek_frames;
+  }
+  return result;
+}
+
+WindowResult TranscribeEngine::transcribe_window(const float* samples, std::size_t n, bool final) {
+  if (n > static_cast<std::size_t>(kMelWindowSamples)) {
+    throw Error(ErrorKind::InvalidArgument, "transcribe_window: " + std::to_string(n) +
+                                                " samples is more than one 30 s window (480000)");
+  }
+  stats_.audio_seconds += static_cast<double>(n) / kSampleRate;
+  WindowResult result;
+  const double duration = static_cast<double>(n) / kSampleRate;
+  std::size_t offset = 0;
+  while (offset < n) {
+    const std::size_t remaining = n - offset;
+    const int64_t segment_frames = mel_frames(static_cast<int64_t>(remaining));
+    if (segment_frames == 0) {
+      offset = n;  // less than one hop of audio: nothing a window could say about it
+      break;
+    }
+    {
+      StageTimer t(stats_.mel_seconds);
+      mel_.compute_window_mel(samples + offset, static_cast<int64_t>(remaining), window_mel_.data());
+    }
+    if (language_ == "auto") {
+      detect_language(window_mel_.data());
+    }
+    const double time_offset = static_cast<double>(offset) / kSampleRate;
+    WindowStep step = run_window(window_mel_.data(), segment_frames);
+    result.skipped_no_speech = result.skipped_no_speech || step.skipped_no_speech;
+    for (Segment& s : step.segments) {
+      s.start = std::min(time_offset + s.start, duration);
+      s.end = std::min(time_offset + s.end, duration);
+      result.segments.push_back(std::move(s));
+    }
+    // The whole window used (pairs closed, a single closing timestamp, no timestamps, silence):
+    // everything handed in is consumed, including the sub-hop tail the mel could not see.
+    offset = step.seek_frames >= segment_frames ? n : offset + static_cast<std::size_t>(step.seek_frames) * kMelHop;
+    if (!final) break;
+  }
+  result.consumed_samples = std::min(offset, n);
+  result.language = language_;
+  return result;
+}
+
+}  // namespace npw

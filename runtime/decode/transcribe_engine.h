@@ -1,0 +1,66 @@
+// The transcription loop of one stream, independent of how windows are encoded and decoded: the
+// whole-file seek loop of OpenAI's transcribe() and the one-window-at-a-time form the element uses,
+// with language detection, the temperature fallback, the previous-text prompt and statistics. The
+// Transcriber wraps it with a model and a backend; tests drive it with a fake WindowModel.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "audio/mel.h"
+#include "decode/decode_window.h"
+#include "decode/options.h"
+#include "decode/tokenizer.h"
+#include "decode/transcriber.h"
+#include "decode/window_model.h"
+#include "decode/window_step.h"
+
+namespace npw {
+
+class Model;
+class ThreadPool;
+
+class TranscribeEngine {
+ public:
+  // Validates `options` against the model (language present, suppressed ids in the vocabulary).
+  // `pool` (may be null, not owned) parallelises the mel.
+  TranscribeEngine(const Model& model, const Options& options, std::unique_ptr<WindowModel> window_model,
+                   ThreadPool* pool);
+
+  TranscribeResult transcribe(const float* samples, std::size_t n, const SegmentCallback& on_segment);
+  WindowResult transcribe_window(const float* samples, std::size_t n, bool final);
+  void reset();
+
+  const Stats& stats() const { return stats_; }
+  const Options& options() const { return options_; }
+
+ private:
+  // Detects the language from one mel window (OpenAI's detect_language) and fixes it for the stream.
+  void detect_language(const float* mel);
+  void encode(const float* mel);
+  WindowDecode decode_at(float temperature);
+  // One window: encode `mel` (holding segment_frames frames of audio), decode with fallback, and
+  // apply the per-window rules.
+  WindowStep run_window(const float* mel, int64_t segment_frames);
+  std::vector<int> sot_sequence() const;
+
+  const Model& model_;
+  Options options_;
+  std::unique_ptr<WindowModel> wm_;
+  Tokenizer tokenizer_;
+  MelSpectrogram mel_;
+  std::string language_;       // fixed code, or "auto" until detected
+  std::string fixed_language_;  // what the options asked for ("auto" or a code)
+  std::vector<std::pair<std::string, float>> language_probs_;
+  std::vector<int> suppress_;
+  std::vector<int> blank_;
+  std::vector<int> initial_prompt_tokens_;
+  TimestampRules rules_;
+  PromptState prompt_;
+  Rng rng_;
+  Stats stats_;
+  std::vector<float> window_mel_;
+};
+
+}  // namespace npw

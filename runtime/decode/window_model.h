@@ -1,0 +1,23 @@
+// The neural half of a window as the transcription loop sees it: encode one 30 s mel window, then
+// decode against it through a LogitSource. The Transcriber plugs in the real encoder and decoder
+// (nn_window_model.h); tests of the loop plug in small fakes.
+#pragma once
+
+#include <string>
+
+#include "decode/logit_source.h"
+
+namespace npw {
+
+class WindowModel {
+ public:
+  virtual ~WindowModel() = default;
+  // Encodes mel[n_mels][3000]; decoding then attends to this window until the next encode().
+  virtual void encode(const float* mel) = 0;
+  // Decoding over the last encoded window (begin() starts fresh sequences).
+  virtual LogitSource& logits() = 0;
+  // Kind of the backend doing the work ("cpu", ...), for statistics.
+  virtual std::string backend_kind() const = 0;
+};
+
+}  // namespace npw
