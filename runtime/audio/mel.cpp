@@ -1,9 +1,13 @@
 // The log-mel computation behind mel.h. Speed comes from: one batched FFTW plan reused by every
-// thread through the new-array execute function; frames that only see zeros (the 30 s tail
-// Whisper appends, digital silence) skip the FFT, since their exact result is log10(1e-10) = -10;
-// the mel product walks only each filter's non-zero bins; fixed-size inner loops over a batch of
-// frames that the compiler vectorises; and a vectorisable log10.
+// thread through the new-array execute function (FFTW's fastest layout: contiguous frames in and
+// out); |X|^2 transposed to [bin][frame] in 4x4 blocks so that the mel product and log10 run four
+// frames per vector instruction;
+// frames that only see zeros (the 30 s tail Whisper appends, digital silence) skip the FFT, since
+// their exact result is log10(1e-10) = -10; and the mel product walks only each filter's non-zero
+// bins.
 #include "audio/mel.h"
+
+#include "audio/mel_simd.h"
 
 #include <fftw3.h>
 
@@ -21,11 +25,16 @@
 namespace npw {
 namespace {
 
-constexpr int kBatch = 16;     // frames per FFTW execute
-constexpr int kOutDist = 208;  // complex values per frame in the FFT output: 201 padded to 64 bytes
+constexpr int kBatch = 16;  // frames per FFTW execute; a multiple of the vector width
+constexpr int kVecs = kBatch / 4;
+constexpr int kBins4 = (kMelNBins + 3) / 4 * 4;  // 204: bins rounded up to whole vectors
+constexpr int kOutDist = 208;                     // complex values per frame in the FFT output
 constexpr double kPi = 3.14159265358979323846;
 constexpr float kLogFloor = 1e-10f;
 constexpr float kZeroFrameLog = -10.0f;  // log10(1e-10f) rounded to float, as torch gives it
+
+using simd::f32x4;
+using simd::i32x4;
 
 // FFTW's planner (plan creation and destruction) is not thread-safe; executing plans is.
 std::mutex& fftw_planner_mutex() {
@@ -33,39 +42,24 @@ std::mutex& fftw_planner_mutex() {
   return m;
 }
 
-uint32_t float_bits(float x) {
+bool is_finite(float x) {
   uint32_t b;
   std::memcpy(&b, &x, sizeof b);
-  return b;
-}
-
-float bits_float(uint32_t b) {
-  float x;
-  std::memcpy(&x, &b, sizeof x);
-  return x;
-}
-
-// log10 for finite x >= 1e-10 (normal floats): split off the exponent, reduce the mantissa to
-// [sqrt(1/2), sqrt(2)) and sum the atanh series of ln; the truncation error is < 1e-9, far below
-// float32 rounding. Written branch-free so that a loop over it vectorises.
-inline float log10_positive(float x) {
-  const uint32_t b = float_bits(x);
-  int e = static_cast<int>(b >> 23) - 127;
-  float m = bits_float((b & 0x007FFFFFu) | 0x3F800000u);  // [1, 2)
-  const bool big = m > 1.41421356f;
-  m = big ? m * 0.5f : m;
-  e += big ? 1 : 0;
-  const float s = (m - 1.0f) / (m + 1.0f);
-  const float s2 = s * s;
-  const float series = 1.0f + s2 * (1.0f / 3 + s2 * (1.0f / 5 + s2 * (1.0f / 7 + s2 * (1.0f / 9))));
-  const float ln_m = 2.0f * s * series;
-  // log10(x) = e * log10(2) + ln(m) * log10(e)
-  return static_cast<float>(e) * 0.30102999566f + ln_m * 0.43429448190f;
+  return (b & 0x7F800000u) != 0x7F800000u;
 }
 
 int64_t count_nonfinite(const float* x, int64_t n) {
+  const i32x4 exponent = simd::splat_i(0x7F800000);
   int64_t count = 0;
-  for (int64_t i = 0; i < n; ++i) count += (float_bits(x[i]) & 0x7F800000u) == 0x7F800000u;
+  int64_t i = 0;
+  while (n - i >= 4) {
+    // Lanes count down by one per hit; flushed before an int32 lane could overflow.
+    const int64_t block_end = i + std::min<int64_t>((n - i) & ~int64_t{3}, int64_t{1} << 30);
+    i32x4 lanes = simd::splat_i(0);
+    for (; i < block_end; i += 4) lanes += (simd::as_int(simd::load(x + i)) & exponent) == exponent;
+    count -= static_cast<int64_t>(lanes[0]) + lanes[1] + lanes[2] + lanes[3];
+  }
+  for (; i < n; ++i) count += !is_finite(x[i]);
   return count;
 }
 
@@ -89,32 +83,30 @@ struct MelSpectrogram::Plan {
 };
 
 struct MelSpectrogram::Scratch {
-  AlignedBuffer<float> frames{static_cast<std::size_t>(kBatch) * kMelNFft};       // windowed input
-  AlignedBuffer<float> spectrum{static_cast<std::size_t>(kBatch) * kOutDist * 2};  // complex output
-  AlignedBuffer<float> power{static_cast<std::size_t>(kMelNBins) * kBatch};        // [bin][frame]
-  AlignedBuffer<float> acc{kBatch};
+  AlignedBuffer<float> frames{static_cast<std::size_t>(kBatch) * kMelNFft};  // windowed, [frame][400]
+  // FFT output, [frame][208] complex; bins 201..207 are never written and stay 0.
+  AlignedBuffer<float> spectrum{static_cast<std::size_t>(kBatch) * kOutDist * 2};
+  AlignedBuffer<float> power{static_cast<std::size_t>(kBins4) * kBatch};  // |X|^2, [bin][frame]
   int64_t frame_index[kBatch] = {};
 };
 
 float mel_max(const float* mel, std::size_t n) {
-  // Eight independent lanes so the reduction vectorises without -ffast-math.
-  float lane[8];
-  for (float& l : lane) l = -INFINITY;
+  f32x4 lanes = simd::splat(-INFINITY);
   std::size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) lane[j] = mel[i + j] > lane[j] ? mel[i + j] : lane[j];
-  for (; i < n; ++i) lane[0] = mel[i] > lane[0] ? mel[i] : lane[0];
-  float m = lane[0];
-  for (int j = 1; j < 8; ++j) m = lane[j] > m ? lane[j] : m;
+  for (; i + 4 <= n; i += 4) lanes = simd::max(simd::load(mel + i), lanes);
+  float m = std::max(std::max(lanes[0], lanes[1]), std::max(lanes[2], lanes[3]));
+  for (; i < n; ++i) m = mel[i] > m ? mel[i] : m;
   return m;
 }
 
 void mel_clamp_scale(float* mel, std::size_t n, float max_value) {
+  // (v + 4) / 4 == (v + 4) * 0.25 exactly: scaling by a power of two.
   const float floor = max_value - 8.0f;
-  for (std::size_t i = 0; i < n; ++i) {
-    const float v = mel[i] > floor ? mel[i] : floor;
-    mel[i] = (v + 4.0f) / 4.0f;
-  }
+  const f32x4 floor4 = simd::splat(floor);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    simd::store(mel + i, (simd::max(simd::load(mel + i), floor4) + simd::splat(4.0f)) * simd::splat(0.25f));
+  for (; i < n; ++i) mel[i] = ((mel[i] > floor ? mel[i] : floor) + 4.0f) * 0.25f;
 }
 
 void slice_window(const float* mel, int n_mels, int64_t n_frames, int64_t offset_frames, float* out) {
@@ -175,43 +167,54 @@ void MelSpectrogram::run_frames(const float* signal, int64_t n_signal, int64_t l
   const float* w = window_.data();
   int nb = 0;
 
-  auto write_constant = [&](int64_t t, float value) {
-    for (int m = 0; m < n_mels_; ++m) out[m * out_stride + t] = value;
+  // Frames known to be all zeros are written in runs, row by row, instead of column by column.
+  int64_t zero_run = -1;
+  auto end_zero_run = [&](int64_t t) {
+    if (zero_run < 0) return;
+    for (int m = 0; m < n_mels_; ++m) std::fill(out + m * out_stride + zero_run, out + m * out_stride + t, kZeroFrameLog);
+    zero_run = -1;
   };
 
   auto flush = [&]() {
     fftwf_execute_dft_r2c(plan_->plan, s.frames.data(), reinterpret_cast<fftwf_complex*>(s.spectrum.data()));
-    // |X|^2, transposed to [bin][frame] so that the mel loop runs across frames. Stale frames
-    // beyond nb hold finite values from earlier batches and are never written out.
+    // Frames beyond nb hold finite values from earlier batches and are never written out.
     const float* spec = s.spectrum.data();
     float* power = s.power.data();
-    for (int b = 0; b < kBatch; ++b) {
-      const float* x = spec + static_cast<std::size_t>(b) * kOutDist * 2;
-      for (int k = 0; k < kMelNBins; ++k) {
-        const float p = x[2 * k] * x[2 * k] + x[2 * k + 1] * x[2 * k + 1];
-        power[k * kBatch + b] = p <= FLT_MAX ? p : FLT_MAX;  // inf and NaN saturate
+    for (int b0 = 0; b0 < kBatch; b0 += 4) {
+      const float* x = spec + static_cast<std::size_t>(b0) * kOutDist * 2;
+      for (int k0 = 0; k0 < kBins4; k0 += 4) {
+        f32x4 p0 = simd::power4(x + 2 * k0);
+        f32x4 p1 = simd::power4(x + kOutDist * 2 + 2 * k0);
+        f32x4 p2 = simd::power4(x + kOutDist * 4 + 2 * k0);
+        f32x4 p3 = simd::power4(x + kOutDist * 6 + 2 * k0);
+        simd::transpose4(p0, p1, p2, p3);
+        float* dst = power + k0 * kBatch + b0;
+        simd::store(dst, simd::saturate(p0));
+        simd::store(dst + kBatch, simd::saturate(p1));
+        simd::store(dst + 2 * kBatch, simd::saturate(p2));
+        simd::store(dst + 3 * kBatch, simd::saturate(p3));
       }
     }
-    float* acc = s.acc.data();
     const bool contiguous = s.frame_index[nb - 1] - s.frame_index[0] == nb - 1;
     for (int m = 0; m < n_mels_; ++m) {
       const float* f = filters_.data() + static_cast<std::size_t>(m) * kMelNBins;
-      for (int b = 0; b < kBatch; ++b) acc[b] = 0.0f;
+      f32x4 acc[kVecs];
+      for (f32x4& a : acc) a = simd::splat(0.0f);
       for (int k = filter_lo_[m]; k < filter_hi_[m]; ++k) {
-        const float fk = f[k];
+        const f32x4 fk = simd::splat(f[k]);
         const float* pk = power + k * kBatch;
-        for (int b = 0; b < kBatch; ++b) acc[b] += fk * pk[b];
+        for (int v = 0; v < kVecs; ++v) acc[v] += fk * simd::load(pk + 4 * v);
       }
-      for (int b = 0; b < kBatch; ++b) {
-        float v = acc[b] <= FLT_MAX ? acc[b] : FLT_MAX;
-        v = v > kLogFloor ? v : kLogFloor;
-        acc[b] = log10_positive(v);
+      float values[kBatch];
+      for (int v = 0; v < kVecs; ++v) {
+        const f32x4 x = simd::max(simd::saturate(acc[v]), simd::splat(kLogFloor));
+        simd::store(values + 4 * v, simd::log10_positive(x));
       }
       float* row = out + m * out_stride;
       if (contiguous) {
-        std::memcpy(row + s.frame_index[0], acc, sizeof(float) * nb);
+        std::memcpy(row + s.frame_index[0], values, sizeof(float) * nb);
       } else {
-        for (int b = 0; b < nb; ++b) row[s.frame_index[b]] = acc[b];
+        for (int b = 0; b < nb; ++b) row[s.frame_index[b]] = values[b];
       }
     }
     nb = 0;
@@ -224,28 +227,35 @@ void MelSpectrogram::run_frames(const float* signal, int64_t n_signal, int64_t l
     const int64_t p1 = p0 + kMelNFft - 1;
     const int64_t min_source = p0 < 0 ? 0 : (p1 < length ? p0 : std::min(p0, 2 * (length - 1) - p1));
     if (min_source >= n_signal) {
-      write_constant(t, kZeroFrameLog);
+      if (zero_run < 0) zero_run = t;
       continue;
     }
     float* frame = s.frames.data() + static_cast<std::size_t>(nb) * kMelNFft;
+    i32x4 any = simd::splat_i(0);
     if (p0 >= 0 && p1 < n_signal) {
       const float* x = signal + p0;
-      for (int j = 0; j < kMelNFft; ++j) frame[j] = x[j] * w[j];
+      for (int j = 0; j < kMelNFft; j += 4) {
+        const f32x4 v = simd::load(x + j) * simd::load(w + j);
+        simd::store(frame + j, v);
+        any |= simd::as_int(v);
+      }
     } else {
       for (int j = 0; j < kMelNFft; ++j) {
         const int64_t i = reflect(p0 + j, length);
         frame[j] = (i < n_signal ? signal[i] : 0.0f) * w[j];
       }
+      for (int j = 0; j < kMelNFft; j += 4) any |= simd::as_int(simd::load(frame + j));
     }
-    uint32_t any = 0;
-    for (int j = 0; j < kMelNFft; ++j) any |= float_bits(frame[j]) & 0x7FFFFFFFu;
-    if (any == 0) {  // digital silence: exactly what the FFT path would give
-      write_constant(t, kZeroFrameLog);
+    any &= simd::splat_i(0x7FFFFFFF);  // -0.0 is silence too
+    if ((any[0] | any[1] | any[2] | any[3]) == 0) {  // digital silence: what the FFT path would give
+      if (zero_run < 0) zero_run = t;
       continue;
     }
+    end_zero_run(t);
     s.frame_index[nb++] = t;
     if (nb == kBatch) flush();
   }
+  end_zero_run(frame_end);
   if (nb > 0) flush();
 }
 
@@ -264,8 +274,7 @@ int64_t MelSpectrogram::compute_raw(const float* samples, int64_t n, int64_t n_z
   const float* signal = samples;
   if (nonfinite > 0) {
     if (clean_.size() < static_cast<std::size_t>(n)) clean_.resize(n);
-    for (int64_t i = 0; i < n; ++i)
-      clean_[i] = (float_bits(samples[i]) & 0x7F800000u) == 0x7F800000u ? 0.0f : samples[i];
+    for (int64_t i = 0; i < n; ++i) clean_[i] = is_finite(samples[i]) ? samples[i] : 0.0f;
     signal = clean_.data();
   }
   // torch's reflect pad needs length > 200; shorter signals are treated as zero-extended to 201.

@@ -14,6 +14,7 @@
 #include "audio/mel.h"
 #include "test_data.h"
 #include "util/error.h"
+#include "util/thread_pool.h"
 
 namespace {
 
@@ -303,6 +304,26 @@ TEST(Mel, PerWindowClampDiffersFromWholeFileClamp) {
   EXPECT_FLOAT_EQ(window_min, window_floor);
   EXPECT_GT(largest, 0.25);
   EXPECT_GT(agree, 1000);
+}
+
+// Frames are independent, so splitting them over threads must not change a single bit; the pool
+// is also reused across calls of different lengths (scratch buffers are per thread).
+TEST(Mel, ThreadPoolGivesIdenticalResults) {
+  npw::ThreadPool pool(3);
+  npw::MelSpectrogram serial(filters().data.data(), kMels);
+  npw::MelSpectrogram parallel(filters().data.data(), kMels, &pool);
+  std::vector<float> x = noise(500000, 0.2f, 9);
+  for (std::size_t i = 100000; i < 200000; ++i) x[i] = 0.0f;  // silence inside the audio
+  x[12345] = std::numeric_limits<float>::quiet_NaN();
+  for (int64_t n : {int64_t{500000}, int64_t{1234}, int64_t{0}, int64_t{480000}}) {
+    std::vector<float> a, b;
+    EXPECT_EQ(serial.compute_file_mel(x.data(), n, a), parallel.compute_file_mel(x.data(), n, b));
+    EXPECT_EQ(a, b) << n;
+  }
+  std::vector<float> a(kMels * 3000), b(kMels * 3000);
+  serial.compute_window_mel(x.data() + 1000, 300000, a.data());
+  parallel.compute_window_mel(x.data() + 1000, 300000, b.data());
+  EXPECT_EQ(a, b);
 }
 
 TEST(Mel, RejectsBadArguments) {
