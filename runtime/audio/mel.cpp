@@ -1,23 +1,20 @@
 // The log-mel computation behind mel.h. Speed comes from: one batched FFTW plan reused by every
-// thread through the new-array execute function (FFTW's fastest layout: contiguous frames in and
-// out); |X|^2 transposed to [bin][frame] in 4x4 blocks so that the mel product and log10 run four
-// frames per vector instruction;
-// frames that only see zeros (the 30 s tail Whisper appends, digital silence) skip the FFT, since
-// their exact result is log10(1e-10) = -10; and the mel product walks only each filter's non-zero
-// bins.
+// thread through the new-array execute function (contiguous frames in and out, FFTW's fastest
+// layout); |X|^2 transposed to [bin][frame] in 4x4 blocks so that the mel product and log10 run
+// four frames per vector instruction; frames that only see zeros (the 30 s tail Whisper appends,
+// digital silence) skip the FFT, since their exact result is log10(1e-10) = -10; and the mel
+// product walks only each filter's non-zero bins.
 #include "audio/mel.h"
-
-#include "audio/mel_simd.h"
 
 #include <fftw3.h>
 
 #include <algorithm>
-#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <mutex>
 #include <string>
 
+#include "audio/mel_simd.h"
 #include "util/aligned_buffer.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
