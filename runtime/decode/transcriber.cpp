@@ -1,0 +1,77 @@
+// Transcriber: binds a Model, a backend, a thread pool and the real encoder/decoder to the
+// transcription loop (transcribe_engine.h). Everything per stream lives here; the Model is shared.
+#include "decode/transcriber.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "backend/backend.h"
+#include "decode/decoder_logit_source.h"
+#include "decode/transcribe_engine.h"
+#include "model/model.h"
+#include "nn/decoder.h"
+#include "nn/encoder.h"
+#include "util/error.h"
+#include "util/thread_pool.h"
+
+namespace npw {
+
+namespace {
+
+// The encoder and decoder of one stream as the loop's WindowModel.
+class NnWindowModel : public WindowModel {
+ public:
+  NnWindowModel(const Model& model, Backend& backend, ThreadPool& pool, int max_batch)
+      : backend_(backend), encoder_(model, backend, pool), decoder_(model, backend, pool, max_batch), source_(decoder_) {}
+  void encode(const float* mel) override { decoder_.set_audio(encoder_.encode(mel)); }
+  LogitSource& logits() override { return source_; }
+  std::string backend_kind() const override { return backend_.kind(); }
+
+ private:
+  Backend& backend_;
+  Encoder encoder_;
+  Decoder decoder_;
+  DecoderLogitSource source_;
+};
+
+}  // namespace
+
+struct Transcriber::Impl {
+  std::shared_ptr<const Model> model;
+  std::string note;
+  std::unique_ptr<Backend> backend;
+  std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<TranscribeEngine> engine;
+};
+
+Transcriber::Transcriber(std::shared_ptr<const Model> model, const Options& options) : impl_(new Impl) {
+  if (!model) throw Error(ErrorKind::InvalidArgument, "Transcriber: no model");
+  options.validate();
+  impl_->model = std::move(model);
+  const int threads = options.n_threads > 0 ? options.n_threads
+                                            : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  impl_->backend = make_backend(options.backend, threads, &impl_->note);
+  impl_->pool = std::make_unique<ThreadPool>(threads);
+  // Beam search and best-of sampling decode that many hypotheses at once.
+  const int max_batch = std::max({1, options.beam_size, options.best_of});
+  auto wm = std::make_unique<NnWindowModel>(*impl_->model, *impl_->backend, *impl_->pool, max_batch);
+  impl_->engine = std::make_unique<TranscribeEngine>(*impl_->model, options, std::move(wm), impl_->pool.get());
+}
+
+Transcriber::~Transcriber() = default;
+
+TranscribeResult Transcriber::transcribe(const float* samples, std::size_t n, const SegmentCallback& on_segment) {
+  return impl_->engine->transcribe(samples, n, on_segment);
+}
+
+WindowResult Transcriber::transcribe_window(const float* samples, std::size_t n, bool final) {
+  return impl_->engine->transcribe_window(samples, n, final);
+}
+
+void Transcriber::reset() { impl_->engine->reset(); }
+const Stats& Transcriber::stats() const { return impl_->engine->stats(); }
+const Options& Transcriber::options() const { return impl_->engine->options(); }
+const Model& Transcriber::model() const { return *impl_->model; }
+std::string Transcriber::backend_note() const { return impl_->note; }
+
+}  // namespace npw
