@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -23,13 +24,21 @@ class ThreadPool {
 
   // Calls fn(begin, end, thread_index) over a partition of [0, n) into at most size() contiguous
   // chunks, and returns when all are done. fn must not throw; it runs on pool threads.
+  // (Should it throw anyway, the first exception is rethrown here once every chunk has finished.)
+  // A parallel_for issued from inside any pool's fn runs inline as one chunk (thread_index 0), so
+  // nested parallel code never oversubscribes the cores; calls from several outside threads are
+  // served one at a time.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn);
+
+  // True on a thread that is currently running a parallel_for chunk of any pool.
+  static bool in_parallel_region();
 
  private:
   void worker(int index);
 
   int n_threads_;
   std::vector<std::thread> threads_;
+  std::mutex call_mutex_;  // one parallel_for at a time
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
@@ -38,6 +47,7 @@ class ThreadPool {
   uint64_t generation_ = 0;
   int pending_ = 0;
   bool stop_ = false;
+  std::exception_ptr error_;
 };
 
 }  // namespace npw

@@ -1,0 +1,121 @@
+// make_backend(): turns the name a user gave (element property, CLI flag) into a backend, through the
+// provider registry, and explains every refusal: unknown names list the valid ones, hardware names
+// without hardware say what is missing, and "auto" says why it fell back to the CPU.
+#include <algorithm>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/backend_registry.h"
+#include "backend/cpu/cpu_backend.h"
+#include "util/error.h"
+
+namespace npw {
+
+namespace {
+
+// Names that denote hardware this program knows about even when no provider for it is registered:
+// asking for one is a missing-resource error, not a typo.
+struct HardwareName {
+  const char* name;
+  const char* missing;
+};
+constexpr HardwareName kHardwareNames[] = {
+    {"npu", "no AMD XDNA NPU driver/module available on this machine (this build registers no NPU backend)"},
+};
+
+struct Registry {
+  std::mutex mutex;
+  std::vector<BackendProvider> providers;
+
+  Registry() {
+    BackendProvider cpu;
+    cpu.name = "cpu";
+    cpu.create = [](int n_threads) { return std::unique_ptr<Backend>(new CpuBackend(n_threads)); };
+    providers.push_back(std::move(cpu));
+  }
+};
+
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+std::vector<BackendProvider> snapshot() {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  return r.providers;
+}
+
+const BackendProvider* find(const std::vector<BackendProvider>& providers, const std::string& name) {
+  for (const auto& p : providers) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+std::string join(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+}  // namespace
+
+void register_backend(BackendProvider provider) {
+  if (provider.name.empty() || provider.name == "auto" || !provider.create) {
+    throw Error(ErrorKind::InvalidArgument, "register_backend: a provider needs a name other than 'auto' and a create function");
+  }
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  for (auto& p : r.providers) {
+    if (p.name == provider.name) {
+      p = std::move(provider);
+      return;
+    }
+  }
+  r.providers.push_back(std::move(provider));
+}
+
+std::vector<std::string> backend_names() {
+  std::vector<std::string> names{"auto"};
+  for (const auto& p : snapshot()) names.push_back(p.name);
+  for (const auto& h : kHardwareNames) {
+    if (std::find(names.begin(), names.end(), h.name) == names.end()) names.push_back(h.name);
+  }
+  return names;
+}
+
+std::unique_ptr<Backend> make_backend(const std::string& name, int n_threads, std::string* chosen_note) {
+  if (chosen_note) chosen_note->clear();
+  if (n_threads < 1) {
+    throw Error(ErrorKind::InvalidArgument,
+                "backend '" + name + "': the number of threads must be at least 1 (got " + std::to_string(n_threads) + ")");
+  }
+  const std::vector<BackendProvider> providers = snapshot();
+
+  if (name == "auto") {
+    std::string why_not;
+    for (const auto& p : providers) {
+      if (!p.accelerator) continue;
+      try {
+        return p.create(n_threads);
+      } catch (const Error& e) {
+        why_not += (why_not.empty() ? "" : "; ") + p.name + ": " + e.what();
+      }
+    }
+    // With no accelerator registered there is nothing to fall back from, hence no note.
+    if (chosen_note && !why_not.empty()) *chosen_note = "no usable accelerator (" + why_not + "): using cpu";
+    return find(providers, "cpu")->create(n_threads);
+  }
+
+  if (const BackendProvider* p = find(providers, name)) return p->create(n_threads);
+  for (const auto& h : kHardwareNames) {
+    if (name == h.name) throw Error(ErrorKind::Unavailable, "backend '" + name + "': " + h.missing);
+  }
+  throw Error(ErrorKind::InvalidArgument, "unknown backend '" + name + "' (valid: " + join(backend_names()) + ")");
+}
+
+}  // namespace npw

@@ -1,0 +1,136 @@
+// OpenBLAS products for the f32 CPU backend: weights of any GGML type are dequantised once into
+// aligned f32 rows, so a linear layer is one sgemm (X times W transposed) whatever the file held.
+#include "backend/cpu/cpu_backend.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "model/quant.h"
+#include "util/error.h"
+#include "util/thread_pool.h"
+
+namespace npw {
+
+namespace {
+
+// Below this many multiply-adds a product is not worth waking the pool for.
+constexpr double kParallelMacs = 1 << 18;
+
+[[noreturn]] void bad_call(const std::string& what, const std::string& why) {
+  throw Error(ErrorKind::InvalidArgument, "cpu backend " + what + ": " + why);
+}
+
+std::string str(long long v) { return std::to_string(v); }
+
+// C = alpha op(A) op(B) + beta C on one thread.
+void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+           const float* B, int ldb, float beta, float* C, int ldc) {
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
+              alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+}  // namespace
+
+CpuPackedMatrix::CpuPackedMatrix(int n_out, int n_in)
+    : n_out_(n_out), n_in_(n_in), data_(static_cast<std::size_t>(n_out) * static_cast<std::size_t>(n_in)) {}
+
+CpuBackend::CpuBackend(int n_threads) { set_threads(n_threads); }
+
+CpuBackend::~CpuBackend() = default;
+
+void CpuBackend::set_threads(int n) {
+  if (n < 1) bad_call("set_threads", "the number of threads must be at least 1 (got " + str(n) + ")");
+  openblas_set_num_threads(1);
+  if (!pool_ || pool_->size() != n) {
+    pool_.reset();
+    pool_ = std::make_unique<ThreadPool>(n);
+  }
+}
+
+int CpuBackend::threads() const { return pool_->size(); }
+
+std::unique_ptr<PackedMatrix> CpuBackend::pack(const TensorView& w) const {
+  const std::string what = "pack of tensor '" + w.name + "'";
+  if (w.ne[2] != 1 || w.ne[3] != 1) bad_call(what, "expected a 2-D weight matrix");
+  if (w.ne[0] < 1 || w.ne[1] < 1 || w.ne[0] > INT32_MAX || w.ne[1] > INT32_MAX) {
+    bad_call(what, "unsupported shape " + str(w.ne[0]) + " x " + str(w.ne[1]));
+  }
+  if (!w.data) bad_call(what, "no data");
+  const int n_in = static_cast<int>(w.ne[0]);
+  const int n_out = static_cast<int>(w.ne[1]);
+  if (n_in % ggml_block_elems(w.type) != 0) {
+    bad_call(what, "row length " + str(n_in) + " is not a multiple of the " + ggml_type_name(w.type) + " block");
+  }
+  const std::size_t row_bytes = ggml_row_bytes(w.type, n_in);
+  if (w.nbytes < row_bytes * static_cast<std::size_t>(n_out)) {
+    bad_call(what, "holds " + str(static_cast<long long>(w.nbytes)) + " bytes, its shape needs " +
+                       str(static_cast<long long>(row_bytes * static_cast<std::size_t>(n_out))));
+  }
+
+  auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in);
+  float* dst = packed->data();
+  // Dequantising the token embedding of a large model is a noticeable part of load time: split rows.
+  pool_->parallel_for(n_out, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      dequantize_row(w.type, w.data + static_cast<std::size_t>(r) * row_bytes, dst + r * n_in, n_in);
+    }
+  });
+  return packed;
+}
+
+void CpuBackend::linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y,
+                        int ldy) {
+  const auto* packed = dynamic_cast<const CpuPackedMatrix*>(&W);
+  if (!packed) bad_call("linear", "the weight matrix was packed by a different backend");
+  const int n_out = packed->n_out();
+  const int n_in = packed->n_in();
+  if (M < 0) bad_call("linear", "negative row count " + str(M));
+  if (ldx < n_in) bad_call("linear", "ldx " + str(ldx) + " is less than n_in " + str(n_in));
+  if (ldy < n_out) bad_call("linear", "ldy " + str(ldy) + " is less than n_out " + str(n_out));
+  if (M == 0) return;
+
+  // The bias goes in first and the product is accumulated onto it (beta = 1): one pass over Y.
+  float beta = 0.0f;
+  if (bias) {
+    for (int m = 0; m < M; ++m) std::memcpy(Y + static_cast<std::size_t>(m) * ldy, bias, sizeof(float) * n_out);
+    beta = 1.0f;
+  }
+  matmul(false, true, M, n_out, n_in, 1.0f, X, ldx, packed->data(), n_in, beta, Y, ldy);
+}
+
+void CpuBackend::matmul(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+                        const float* B, int ldb, float beta, float* C, int ldc) {
+  if (M < 0 || N < 0 || K < 0) bad_call("matmul", "negative size " + str(M) + " x " + str(N) + " x " + str(K));
+  if (lda < std::max(1, trans_a ? M : K)) bad_call("matmul", "lda " + str(lda) + " too small");
+  if (ldb < std::max(1, trans_b ? K : N)) bad_call("matmul", "ldb " + str(ldb) + " too small");
+  if (ldc < std::max(1, N)) bad_call("matmul", "ldc " + str(ldc) + " too small");
+  if (M == 0 || N == 0) return;
+
+  const double macs = static_cast<double>(M) * N * K;
+  if (pool_->size() == 1 || ThreadPool::in_parallel_region() || macs < kParallelMacs) {
+    sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  // Split the longer side of C: rows of activations for the encoder, output columns for the
+  // decoder's one-token steps.
+  const std::size_t ua = static_cast<std::size_t>(lda), ub = static_cast<std::size_t>(ldb);
+  const std::size_t uc = static_cast<std::size_t>(ldc);
+  if (M >= N) {
+    pool_->parallel_for(M, [&](int64_t m0, int64_t m1, int) {
+      const float* a = trans_a ? A + m0 : A + static_cast<std::size_t>(m0) * ua;
+      sgemm(trans_a, trans_b, static_cast<int>(m1 - m0), N, K, alpha, a, lda, B, ldb, beta,
+            C + static_cast<std::size_t>(m0) * uc, ldc);
+    });
+  } else {
+    pool_->parallel_for(N, [&](int64_t n0, int64_t n1, int) {
+      const float* b = trans_b ? B + static_cast<std::size_t>(n0) * ub : B + n0;
+      sgemm(trans_a, trans_b, M, static_cast<int>(n1 - n0), K, alpha, A, lda, b, ldb, beta, C + n0, ldc);
+    });
+  }
+}
+
+}  // namespace npw

@@ -1,0 +1,127 @@
+// The persistent worker pool behind every data-parallel loop of a stage. Workers sleep on a
+// condition variable between jobs, so a parallel_for costs one wake-up; the calling thread runs the
+// first chunk itself instead of idling while it waits.
+#include "util/thread_pool.h"
+
+#include <algorithm>
+#include <string>
+
+#include "util/error.h"
+
+namespace npw {
+
+namespace {
+
+// Depth of parallel_for chunks running on this thread (any pool): nested loops run inline.
+thread_local int t_parallel_depth = 0;
+
+struct DepthGuard {
+  DepthGuard() { ++t_parallel_depth; }
+  ~DepthGuard() { --t_parallel_depth; }
+};
+
+// Chunk c of k over [0, n): contiguous, sizes differ by at most one.
+inline int64_t chunk_begin(int64_t n, int k, int c) { return n * c / k; }
+
+}  // namespace
+
+ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads) {
+  if (n_threads < 1) {
+    throw Error(ErrorKind::InvalidArgument,
+                "thread pool: the number of threads must be at least 1 (got " + std::to_string(n_threads) + ")");
+  }
+  threads_.reserve(static_cast<std::size_t>(n_threads - 1));
+  for (int i = 1; i < n_threads; ++i) threads_.emplace_back(&ThreadPool::worker, this, i);
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+bool ThreadPool::in_parallel_region() { return t_parallel_depth > 0; }
+
+void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn) {
+  if (n <= 0) return;
+  const int k = static_cast<int>(std::min<int64_t>(n, n_threads_));
+  if (k == 1 || in_parallel_region()) {
+    DepthGuard depth;
+    fn(0, n, 0);
+    return;
+  }
+
+  std::lock_guard<std::mutex> call(call_mutex_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    job_ = &fn;
+    job_n_ = n;
+    pending_ = k - 1;
+    error_ = nullptr;
+    ++generation_;
+  }
+  wake_.notify_all();
+
+  std::exception_ptr own_error;
+  {
+    DepthGuard depth;
+    try {
+      fn(0, chunk_begin(n, k, 1), 0);
+    } catch (...) {
+      own_error = std::current_exception();
+    }
+  }
+
+  std::exception_ptr worker_error;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return pending_ == 0; });
+    job_ = nullptr;
+    worker_error = error_;
+    error_ = nullptr;
+  }
+  if (own_error) std::rethrow_exception(own_error);
+  if (worker_error) std::rethrow_exception(worker_error);
+}
+
+void ThreadPool::worker(int index) {
+  uint64_t seen = 0;
+  for (;;) {
+    const std::function<void(int64_t, int64_t, int)>* job = nullptr;
+    int64_t n = 0;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      job = job_;
+      n = job_n_;
+    }
+    // A worker past the job's chunk count has nothing to do and is not counted in pending_; it may
+    // even wake only after the job ended, which is why it must not touch pending_ at all.
+    const int k = static_cast<int>(std::min<int64_t>(n, n_threads_));
+    if (index >= k) continue;
+
+    std::exception_ptr error;
+    {
+      DepthGuard depth;
+      try {
+        (*job)(chunk_begin(n, k, index), chunk_begin(n, k, index + 1), index);
+      } catch (...) {
+        error = std::current_exception();
+      }
+    }
+    bool last = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (error && !error_) error_ = error;
+      last = --pending_ == 0;
+    }
+    if (last) done_.notify_one();
+  }
+}
+
+}  // namespace npw
