@@ -251,12 +251,11 @@ static gboolean sink_query(GstPad* pad, GstObject* parent, GstQuery* query) {
       return TRUE;
     }
     case GST_QUERY_ALLOCATION: {
-      // Upstream may allocate from our pool: buffers 64-byte aligned for the window copy, recycled
-      // instead of allocated per buffer. Its size follows the buffer size upstream asks for, so a
-      // pool is only proposed when upstream states it.
-      GstCaps* caps = nullptr;
-      gboolean need_pool = FALSE;
-      gst_query_parse_allocation(query, &caps, &need_pool);
+      // Alignment only, deliberately no pool: raw audio buffers have no fixed size, and upstream
+      // base classes fill a proposed pool's buffers without checking their size (audioconvert then
+      // truncates its output to the pool's size; audiotestsrc fails). And the window accumulator
+      // keeps upstream buffers referenced for up to a window, so a pool sized for the worst case
+      // would pin 30 s worth of oversized buffers. The pool that matters is the window pool.
       GstAllocationParams params;
       gst_allocation_params_init(&params);
       params.align = 63;

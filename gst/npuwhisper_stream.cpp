@@ -57,13 +57,22 @@ Stream::~Stream() {
   if (upstream_tags_) gst_tag_list_unref(upstream_tags_);
 }
 
-void Stream::reset() {
-  window_.clear();
+void Stream::forget_decoding_state() {
   try {
     transcriber_->reset();
   } catch (const std::exception& e) {
     GST_WARNING_OBJECT(element_, "resetting the transcriber failed: %s", e.what());
   }
+}
+
+void Stream::finish_and_forget() {
+  process(true);
+  forget_decoding_state();
+}
+
+void Stream::reset() {
+  window_.clear();
+  forget_decoding_state();
   base_ts_ = GST_CLOCK_TIME_NONE;
   flushed_ = 0;
   since_attempt_ = 0;
@@ -112,12 +121,7 @@ void Stream::handle_event(GstEvent* event) {
       gst_event_unref(event);
       ensure_output_started();
       if (GST_CLOCK_TIME_IS_VALID(base_ts_)) {
-        process(true);
-        try {
-          transcriber_->reset();
-        } catch (const std::exception& e) {
-          GST_WARNING_OBJECT(element_, "resetting the transcriber failed: %s", e.what());
-        }
+        finish_and_forget();
         base_ts_ = GST_CLOCK_TIME_NONE;
       }
       if (!GST_CLOCK_TIME_IS_VALID(out_pos_)) out_pos_ = ts;
@@ -144,19 +148,14 @@ void Stream::on_caps(GstEvent* event) {
 }
 
 void Stream::on_segment(GstEvent* event) {
-  if (GST_CLOCK_TIME_IS_VALID(base_ts_)) {
+  GstSegment seg;
+  gst_event_copy_segment(event, &seg);
+  if (GST_CLOCK_TIME_IS_VALID(base_ts_) && !(seg.format == GST_FORMAT_TIME && gst_segment_is_equal(&seg, &in_segment_))) {
     // A new timeline without a flush: finish the old one first, its captions belong to it.
-    process(true);
-    try {
-      transcriber_->reset();
-    } catch (const std::exception& e) {
-      GST_WARNING_OBJECT(element_, "resetting the transcriber failed: %s", e.what());
-    }
+    finish_and_forget();
     base_ts_ = GST_CLOCK_TIME_NONE;
     out_pos_ = GST_CLOCK_TIME_NONE;
   }
-  GstSegment seg;
-  gst_event_copy_segment(event, &seg);
   if (seg.format == GST_FORMAT_TIME) {
     in_segment_ = seg;
     push(event);
@@ -249,12 +248,7 @@ void Stream::handle_buffer(GstBuffer* buffer) {
     if (GST_BUFFER_IS_DISCONT(buffer) || jumped) {
       GST_DEBUG_OBJECT(element_, "discontinuity at %" GST_TIME_FORMAT " (expected %" GST_TIME_FORMAT ")",
                        GST_TIME_ARGS(pts), GST_TIME_ARGS(expected));
-      process(true);
-      try {
-        transcriber_->reset();
-      } catch (const std::exception& e) {
-        GST_WARNING_OBJECT(element_, "resetting the transcriber failed: %s", e.what());
-      }
+      finish_and_forget();
       base_ts_ = GST_CLOCK_TIME_IS_VALID(pts) ? pts : expected;
       flushed_ = 0;
       since_attempt_ = 0;

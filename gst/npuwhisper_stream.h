@@ -46,6 +46,9 @@ class Stream {
 
   // Transcribes what is ready; with `drain` everything pending (EOS, discontinuity).
   void process(bool drain);
+  // End of a stretch of continuous audio: transcribe the rest, then start the next with no context.
+  void finish_and_forget();
+  void forget_decoding_state();
   void run_window(std::size_t n, bool final);
   bool ensure_pool();
   void emit_segment(const npw::Segment& seg, GstClockTime window_start, GstClockTime limit);

@@ -1,0 +1,52 @@
+// Shared helpers of the element tests: where the data is, a pipeline runner that collects what an
+// appsink and the bus saw, and the reference the element must agree with - npw::Transcriber driven
+// window by window over the same samples, the way the element drives it with latency=30000.
+#pragma once
+
+#include <gst/app/gstappsink.h>
+#include <gst/check/gstcheck.h>
+
+#include <string>
+#include <vector>
+
+namespace npwtest {
+
+std::string data_path(const std::string& rel);  // under tests/data
+std::string model_path();                        // tests/data/ggml-test-f32.bin
+
+struct Caption {
+  std::string text;
+  GstClockTime pts = GST_CLOCK_TIME_NONE;
+  GstClockTime duration = GST_CLOCK_TIME_NONE;
+  GstStructure* meta = nullptr;  // copy of the NpuWhisperSegmentMeta structure, or nullptr
+};
+
+struct RunResult {
+  std::vector<Caption> captions;
+  std::vector<GstStructure*> segment_messages;  // "npuwhisper" element messages
+  GstStructure* stats = nullptr;                // "npuwhisper-stats"
+  std::vector<std::string> languages;           // language-code tags seen by the sink
+  std::vector<GstMessage*> warnings;
+  GstMessage* error = nullptr;
+  bool eos = false;
+  guint gaps = 0;                                // GAP events that reached the appsink
+  ~RunResult();
+};
+
+// Runs `description` (which must contain an appsink named "sink", unless `has_appsink` is false)
+// to EOS or error. `on_running` is called once with the pipeline after the first segment message.
+using RunHook = void (*)(GstElement* pipeline, void* data);
+void run_pipeline(const std::string& description, RunResult& out, bool has_appsink = true,
+                  RunHook after_first_caption = nullptr, void* hook_data = nullptr);
+
+// 16 kHz mono samples of a WAV file as the element sees them after decodebin (int16 / 32768).
+std::vector<float> read_wav(const std::string& path);
+
+// Tokens of every caption the element emits for `samples` with default properties, computed with
+// the runtime directly.
+std::vector<std::vector<int>> reference_tokens(const std::vector<float>& samples);
+
+// Tokens of a structure's "tokens" array.
+std::vector<int> tokens_of(const GstStructure* s);
+
+}  // namespace npwtest

@@ -1,0 +1,507 @@
+// Element tests through GstHarness: caps, properties, the latency query, model and backend errors,
+// odd audio (NaN/Inf/denormals, silence, tiny streams, empty and untimed buffers), caps changes and
+// discontinuities mid-stream, and state cycles. The test model has random weights, so the checks
+// are on structure and on agreement with the runtime, never on words.
+// Standard headers first: gstcheck.h defines a `fail` macro that breaks <ios>.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <gst/audio/audio.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+
+#include <glib/gstdio.h>
+
+#include "npw_gst_test.h"
+
+using npwtest::model_path;
+
+static const char* kCapsF32 = "audio/x-raw,format=F32LE,rate=16000,channels=1,layout=interleaved";
+static const char* kCapsS16 = "audio/x-raw,format=S16LE,rate=16000,channels=1,layout=interleaved";
+
+static GstHarness* new_harness() {
+  GstElement* e = gst_element_factory_make("npuwhisper", nullptr);
+  fail_unless(e != nullptr);
+  g_object_set(e, "model", model_path().c_str(), nullptr);
+  GstHarness* h = gst_harness_new_with_element(e, "sink", "src");
+  gst_object_unref(e);
+  return h;
+}
+
+static GstBuffer* f32_buffer(const float* x, std::size_t n, GstClockTime pts) {
+  GstBuffer* b = gst_buffer_new_memdup(x, n * sizeof(float));
+  GST_BUFFER_PTS(b) = pts;
+  GST_BUFFER_DURATION(b) = gst_util_uint64_scale_int(n, GST_SECOND, 16000);
+  return b;
+}
+
+static GstBuffer* s16_buffer(const float* x, std::size_t n, GstClockTime pts) {
+  std::vector<int16_t> s(n);
+  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<int16_t>(std::lrint(x[i] * 32768.0f));
+  GstBuffer* b = gst_buffer_new_memdup(s.data(), n * sizeof(int16_t));
+  GST_BUFFER_PTS(b) = pts;
+  GST_BUFFER_DURATION(b) = gst_util_uint64_scale_int(n, GST_SECOND, 16000);
+  return b;
+}
+
+// Pushes EOS and collects every caption buffer (EOS returns only after the element drained).
+static std::vector<GstBuffer*> finish(GstHarness* h) {
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+  std::vector<GstBuffer*> out;
+  while (GstBuffer* b = gst_harness_try_pull(h)) out.push_back(b);
+  return out;
+}
+
+static void check_captions(const std::vector<GstBuffer*>& bufs, GstClockTime lo, GstClockTime hi) {
+  GstClockTime last_end = lo;
+  for (GstBuffer* b : bufs) {
+    fail_unless(GST_BUFFER_PTS_IS_VALID(b));
+    fail_unless(GST_BUFFER_DURATION_IS_VALID(b));
+    fail_unless(GST_BUFFER_PTS(b) >= last_end, "overlap or out of order");
+    last_end = GST_BUFFER_PTS(b) + GST_BUFFER_DURATION(b);
+    fail_unless(last_end <= hi, "caption ends after the audio");
+    GstMapInfo map;
+    fail_unless(gst_buffer_map(b, &map, GST_MAP_READ));
+    fail_unless(map.size > 0);
+    fail_unless(g_utf8_validate(reinterpret_cast<const gchar*>(map.data), map.size, nullptr));
+    gst_buffer_unmap(b, &map);
+    fail_unless(gst_buffer_get_custom_meta(b, "NpuWhisperSegmentMeta") != nullptr);
+  }
+}
+
+static void unref_all(std::vector<GstBuffer*>& bufs) {
+  for (GstBuffer* b : bufs) gst_buffer_unref(b);
+  bufs.clear();
+}
+
+static std::vector<std::vector<int>> tokens_of(const std::vector<GstBuffer*>& bufs) {
+  std::vector<std::vector<int>> out;
+  for (GstBuffer* b : bufs)
+    out.push_back(npwtest::tokens_of(gst_custom_meta_get_structure(gst_buffer_get_custom_meta(b, "NpuWhisperSegmentMeta"))));
+  return out;
+}
+
+GST_START_TEST(test_caps_accept_refuse) {
+  GstHarness* h = new_harness();
+  GstPad* sink = gst_element_get_static_pad(h->element, "sink");
+  const char* good[] = {kCapsF32, kCapsS16};
+  const char* bad[] = {
+      "audio/x-raw,format=F32LE,rate=44100,channels=1,layout=interleaved",
+      "audio/x-raw,format=F32LE,rate=16000,channels=2,layout=interleaved",
+      "audio/x-raw,format=S32LE,rate=16000,channels=1,layout=interleaved",
+      "audio/x-raw,format=F32LE,rate=16000,channels=1,layout=non-interleaved",
+      "audio/x-raw,format=F32BE,rate=16000,channels=1,layout=interleaved",
+      "video/x-raw,format=I420,width=16,height=16,framerate=1/1",
+  };
+  for (const char* c : good) {
+    GstCaps* caps = gst_caps_from_string(c);
+    fail_unless(gst_pad_query_accept_caps(sink, caps), "refused %s", c);
+    gst_caps_unref(caps);
+  }
+  for (const char* c : bad) {
+    GstCaps* caps = gst_caps_from_string(c);
+    fail_if(gst_pad_query_accept_caps(sink, caps), "accepted %s", c);
+    gst_caps_unref(caps);
+  }
+  // Data after refused caps is not negotiated.
+  gst_harness_set_src_caps_str(h, bad[0]);
+  float x[160] = {0};
+  fail_unless_equals_int(gst_harness_push(h, f32_buffer(x, 160, 0)), GST_FLOW_NOT_NEGOTIATED);
+  gst_object_unref(sink);
+  gst_harness_teardown(h);
+
+  h = new_harness();
+  gst_harness_set_src_caps_str(h, kCapsS16);
+  fail_unless_equals_int(gst_harness_push(h, s16_buffer(x, 160, 0)), GST_FLOW_OK);
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));  // returns once the worker has drained
+  GstCaps* out = gst_pad_get_current_caps(h->sinkpad);
+  fail_unless(out != nullptr);
+  GstCaps* want = gst_caps_from_string("text/x-raw,format=utf8");
+  fail_unless(gst_caps_is_equal(out, want));
+  gst_caps_unref(want);
+  gst_caps_unref(out);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_property_defaults_and_validation) {
+  GstElement* e = gst_element_factory_make("npuwhisper", nullptr);
+  fail_unless(e != nullptr);
+  gchar *model = nullptr, *lang = nullptr, *prompt = nullptr;
+  gboolean translate, condition;
+  gint backend, threads, beam, best_of;
+  gfloat fallback, no_speech, logprob, compression;
+  guint latency;
+  g_object_get(e, "model", &model, "language-code", &lang, "translate", &translate, "backend", &backend, "n-threads",
+               &threads, "beam-size", &beam, "best-of", &best_of, "temperature-fallback", &fallback,
+               "no-speech-threshold", &no_speech, "logprob-threshold", &logprob, "compression-ratio-threshold",
+               &compression, "condition-on-previous-text", &condition, "initial-prompt", &prompt, "latency", &latency,
+               nullptr);
+  fail_unless(model == nullptr);
+  fail_unless_equals_string(lang, "auto");
+  fail_unless(!translate && condition);
+  fail_unless_equals_int(backend, 0);
+  fail_unless_equals_int(threads, 0);
+  fail_unless_equals_int(beam, 5);
+  fail_unless_equals_int(best_of, 5);
+  fail_unless_equals_float(fallback, 0.2f);
+  fail_unless_equals_float(no_speech, 0.6f);
+  fail_unless_equals_float(logprob, -1.0f);
+  fail_unless_equals_float(compression, 2.4f);
+  fail_unless(prompt == nullptr);
+  fail_unless_equals_int(latency, 30000);
+  g_free(model);
+  g_free(lang);
+
+  // Region forms are accepted as written; unknown languages are refused and the value kept.
+  g_object_set(e, "language-code", "en-US", nullptr);
+  g_object_get(e, "language-code", &lang, nullptr);
+  fail_unless_equals_string(lang, "en-US");
+  g_free(lang);
+  g_object_set(e, "language-code", "xx-YY", nullptr);
+  g_object_get(e, "language-code", &lang, nullptr);
+  fail_unless_equals_string(lang, "en-US");
+  g_free(lang);
+  gst_object_unref(e);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_fixed_properties_refused_while_running) {
+  GstElement* pipeline = gst_parse_launch(
+      ("audiotestsrc is-live=true ! audio/x-raw,rate=16000,channels=1,format=F32LE ! npuwhisper name=w model=\"" +
+       model_path() + "\" ! fakesink")
+          .c_str(),
+      nullptr);
+  GstElement* w = gst_bin_get_by_name(GST_BIN(pipeline), "w");
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  fail_unless(gst_element_get_state(pipeline, nullptr, nullptr, GST_CLOCK_TIME_NONE) == GST_STATE_CHANGE_SUCCESS);
+  g_object_set(w, "beam-size", 2, "model", "/nonexistent.bin", nullptr);
+  gint beam;
+  gchar* model;
+  g_object_get(w, "beam-size", &beam, "model", &model, nullptr);
+  fail_unless_equals_int(beam, 5);
+  const std::string want_model = model_path();
+  fail_unless_equals_string(model, want_model.c_str());
+  g_free(model);
+  GstBus* bus = gst_element_get_bus(pipeline);
+  GstMessage* m = gst_bus_timed_pop_filtered(bus, 5 * GST_SECOND, GST_MESSAGE_WARNING);
+  fail_unless(m != nullptr, "no warning for a refused property");
+  gst_message_unref(m);
+  // latency may change while playing
+  g_object_set(w, "latency", 5000u, nullptr);
+  guint latency;
+  g_object_get(w, "latency", &latency, nullptr);
+  fail_unless_equals_int(latency, 5000);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(w);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_latency_query) {
+  GstHarness* h = new_harness();
+  gst_harness_set_upstream_latency(h, 20 * GST_MSECOND);
+  // Before any data.
+  fail_unless_equals_uint64(gst_harness_query_latency(h), 20 * GST_MSECOND + 30 * GST_SECOND);
+  g_object_set(h->element, "latency", 2000u, nullptr);
+  fail_unless_equals_uint64(gst_harness_query_latency(h), 20 * GST_MSECOND + 2 * GST_SECOND);
+  gst_harness_teardown(h);
+
+  // In PAUSED behind a live source, before data flows.
+  GstElement* pipeline = gst_parse_launch(
+      ("audiotestsrc is-live=true ! audio/x-raw,rate=16000,channels=1 ! npuwhisper name=w latency=3000 model=\"" +
+       model_path() + "\" ! fakesink")
+          .c_str(),
+      nullptr);
+  fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_PAUSED), GST_STATE_CHANGE_NO_PREROLL);
+  GstElement* w = gst_bin_get_by_name(GST_BIN(pipeline), "w");
+  GstPad* src = gst_element_get_static_pad(w, "src");
+  GstQuery* q = gst_query_new_latency();
+  fail_unless(gst_pad_query(src, q));
+  gboolean live;
+  GstClockTime min, max;
+  gst_query_parse_latency(q, &live, &min, &max);
+  // Whether the source already knows it is live depends on how far it got; our part is there.
+  fail_unless(min >= 3 * GST_SECOND);
+  fail_unless(!GST_CLOCK_TIME_IS_VALID(max) || max >= min);
+  gst_query_unref(q);
+  gst_object_unref(src);
+  gst_object_unref(w);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+// READY->PAUSED must fail with a RESOURCE error naming `name`.
+static void expect_model_error(const std::string& model, const std::string& name, const char* extra = "") {
+  GstElement* pipeline = gst_parse_launch(
+      ("audiotestsrc ! audio/x-raw,rate=16000,channels=1 ! npuwhisper model=\"" + model + "\" " + extra + " ! fakesink")
+          .c_str(),
+      nullptr);
+  fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  GstBus* bus = gst_element_get_bus(pipeline);
+  GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  fail_unless(m != nullptr, "no error for %s", model.c_str());
+  GError* err = nullptr;
+  gchar* dbg = nullptr;
+  gst_message_parse_error(m, &err, &dbg);
+  fail_unless(err->domain == GST_RESOURCE_ERROR, "%s: domain %s", model.c_str(), g_quark_to_string(err->domain));
+  fail_unless(strstr(err->message, name.c_str()) != nullptr, "message does not name the file: %s", err->message);
+  g_error_free(err);
+  g_free(dbg);
+  gst_message_unref(m);
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+}
+
+GST_START_TEST(test_model_errors) {
+  expect_model_error("/nonexistent/dir/ggml-missing.bin", "ggml-missing.bin");
+
+  gchar* dir = g_dir_make_tmp("npwgst-XXXXXX", nullptr);
+  // A directory cannot be read as a model (root ignores file modes, so this stands for "unreadable").
+  expect_model_error(dir, dir);
+
+  const std::string garbage = std::string(dir) + "/garbage.bin";
+  fail_unless(g_file_set_contents(garbage.c_str(), "this is not a ggml file at all", -1, nullptr));
+  expect_model_error(garbage, "garbage.bin");
+
+  gchar* content = nullptr;
+  gsize len = 0;
+  fail_unless(g_file_get_contents(model_path().c_str(), &content, &len, nullptr));
+  const std::string truncated = std::string(dir) + "/truncated.bin";
+  fail_unless(g_file_set_contents(truncated.c_str(), content, len / 2, nullptr));
+  expect_model_error(truncated, "truncated.bin");
+  g_free(content);
+
+  g_unlink(garbage.c_str());
+  g_unlink(truncated.c_str());
+  g_rmdir(dir);
+  g_free(dir);
+
+  // No model at all.
+  GstElement* pipeline = gst_parse_launch("audiotestsrc ! audio/x-raw,rate=16000,channels=1 ! npuwhisper ! fakesink", nullptr);
+  fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+static bool have_npu() { return g_file_test("/dev/accel/accel0", G_FILE_TEST_EXISTS); }
+
+GST_START_TEST(test_backends) {
+  if (!have_npu()) {
+    GstElement* pipeline = gst_parse_launch(
+        ("audiotestsrc ! audio/x-raw,rate=16000,channels=1 ! npuwhisper backend=npu model=\"" + model_path() +
+         "\" ! fakesink")
+            .c_str(),
+        nullptr);
+    fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+    GstBus* bus = gst_element_get_bus(pipeline);
+    GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+    fail_unless(m != nullptr);
+    GError* err = nullptr;
+    gst_message_parse_error(m, &err, nullptr);
+    fail_unless(err->domain == GST_RESOURCE_ERROR);
+    fail_unless(strstr(err->message, "NPU") != nullptr || strstr(err->message, "npu") != nullptr, "%s", err->message);
+    g_error_free(err);
+    gst_message_unref(m);
+    gst_object_unref(bus);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(pipeline);
+  }
+  // auto: at most one warning, and the stream runs (on the CPU when there is no NPU).
+  npwtest::RunResult r;
+  npwtest::run_pipeline("audiotestsrc num-buffers=20 samplesperbuffer=1600 ! audio/x-raw,rate=16000,channels=1 ! "
+                        "npuwhisper backend=auto model=\"" + model_path() + "\" ! appsink name=sink sync=false",
+                        r);
+  fail_unless(r.eos);
+  fail_unless(r.warnings.size() <= 1);
+  fail_unless(r.stats != nullptr);
+  if (!have_npu()) fail_unless(g_str_has_prefix(gst_structure_get_string(r.stats, "backend"), "cpu"));
+}
+GST_END_TEST;
+
+GST_START_TEST(test_odd_audio) {
+  // NaN, Inf, denormals, an empty buffer and buffers without timestamps in one stream.
+  GstHarness* h = new_harness();
+  gst_harness_set_src_caps_str(h, kCapsF32);
+  std::vector<float> x(16000);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    switch (i % 4) {
+      case 0: x[i] = std::numeric_limits<float>::quiet_NaN(); break;
+      case 1: x[i] = std::numeric_limits<float>::infinity(); break;
+      case 2: x[i] = std::numeric_limits<float>::denorm_min(); break;
+      default: x[i] = -std::numeric_limits<float>::infinity(); break;
+    }
+  }
+  fail_unless_equals_int(gst_harness_push(h, f32_buffer(x.data(), x.size(), 0)), GST_FLOW_OK);
+  fail_unless_equals_int(gst_harness_push(h, gst_buffer_new()), GST_FLOW_OK);
+  for (int k = 0; k < 3; ++k) {
+    GstBuffer* b = f32_buffer(x.data(), x.size(), GST_CLOCK_TIME_NONE);
+    GST_BUFFER_DURATION(b) = GST_CLOCK_TIME_NONE;
+    fail_unless_equals_int(gst_harness_push(h, b), GST_FLOW_OK);
+  }
+  std::vector<GstBuffer*> bufs = finish(h);
+  check_captions(bufs, 0, 4 * GST_SECOND);
+  unref_all(bufs);
+  gst_harness_teardown(h);
+
+  // Silence, and a stream shorter than one hop: no garbage, EOS arrives.
+  for (std::size_t n : {std::size_t(48000), std::size_t(100)}) {
+    h = new_harness();
+    gst_harness_set_src_caps_str(h, kCapsS16);
+    std::vector<float> zeros(n, 0.0f);
+    fail_unless_equals_int(gst_harness_push(h, s16_buffer(zeros.data(), n, 0)), GST_FLOW_OK);
+    bufs = finish(h);
+    check_captions(bufs, 0, gst_util_uint64_scale_int(n, GST_SECOND, 16000));
+    if (n < 160) fail_unless(bufs.empty());
+    unref_all(bufs);
+    bool eos = false;
+    while (GstEvent* ev = gst_harness_try_pull_event(h)) {
+      eos |= GST_EVENT_TYPE(ev) == GST_EVENT_EOS;
+      gst_event_unref(ev);
+    }
+    fail_unless(eos);
+    gst_harness_teardown(h);
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_caps_change_mid_stream) {
+  // F32LE then S16LE then F32LE: the same captions as the runtime gives for the samples.
+  std::vector<float> x = npwtest::read_wav(npwtest::data_path("audio/jfk.wav"));
+  const std::size_t third = x.size() / 3;
+  GstHarness* h = new_harness();
+  gst_harness_set_src_caps_str(h, kCapsF32);
+  fail_unless_equals_int(gst_harness_push(h, f32_buffer(x.data(), third, 0)), GST_FLOW_OK);
+  gst_harness_set_src_caps_str(h, kCapsS16);
+  fail_unless_equals_int(
+      gst_harness_push(h, s16_buffer(x.data() + third, third, gst_util_uint64_scale_int(third, GST_SECOND, 16000))),
+      GST_FLOW_OK);
+  gst_harness_set_src_caps_str(h, kCapsF32);
+  fail_unless_equals_int(gst_harness_push(h, f32_buffer(x.data() + 2 * third, x.size() - 2 * third,
+                                                        gst_util_uint64_scale_int(2 * third, GST_SECOND, 16000))),
+                         GST_FLOW_OK);
+  std::vector<GstBuffer*> bufs = finish(h);
+  check_captions(bufs, 0, gst_util_uint64_scale_int(x.size(), GST_SECOND, 16000));
+  const auto want = npwtest::reference_tokens(x);
+  if (g_getenv("NPW_DEBUG_LEAKS")) for (auto* b : bufs) GST_ERROR("%" GST_PTR_FORMAT, b);
+  fail_unless_equals_int(bufs.size(), want.size());
+  fail_unless(tokens_of(bufs) == want, "captions differ from the runtime's");
+  unref_all(bufs);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_discont_restarts_window) {
+  std::vector<float> x = npwtest::read_wav(npwtest::data_path("audio/jfk.wav"));
+  const std::size_t half = x.size() / 2;
+  const GstClockTime jump = 100 * GST_SECOND;
+  GstHarness* h = new_harness();
+  gst_harness_set_src_caps_str(h, kCapsF32);
+  fail_unless_equals_int(gst_harness_push(h, f32_buffer(x.data(), half, 0)), GST_FLOW_OK);
+  GstBuffer* b = f32_buffer(x.data() + half, x.size() - half, jump);
+  GST_BUFFER_FLAG_SET(b, GST_BUFFER_FLAG_DISCONT);
+  fail_unless_equals_int(gst_harness_push(h, b), GST_FLOW_OK);
+  std::vector<GstBuffer*> bufs = finish(h);
+  const GstClockTime half_t = gst_util_uint64_scale_int(half, GST_SECOND, 16000);
+  check_captions(bufs, 0, jump + gst_util_uint64_scale_int(x.size() - half, GST_SECOND, 16000));
+  for (GstBuffer* c : bufs) {
+    const GstClockTime s = GST_BUFFER_PTS(c), e = s + GST_BUFFER_DURATION(c);
+    fail_unless(e <= half_t || s >= jump, "caption across the discontinuity");
+  }
+  // Each side is its own stream for the runtime.
+  auto want = npwtest::reference_tokens(std::vector<float>(x.begin(), x.begin() + half));
+  auto second = npwtest::reference_tokens(std::vector<float>(x.begin() + half, x.end()));
+  want.insert(want.end(), second.begin(), second.end());
+  fail_unless(tokens_of(bufs) == want);
+  unref_all(bufs);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+static GstTracer* leaks_tracer() {
+  GList* tracers = gst_tracing_get_active_tracers();
+  GstTracer* found = nullptr;
+  for (GList* l = tracers; l; l = l->next)
+    if (!found && g_strcmp0(G_OBJECT_TYPE_NAME(l->data), "GstLeaksTracer") == 0) found = GST_TRACER(gst_object_ref(l->data));
+  g_list_free_full(tracers, gst_object_unref);
+  return found;
+}
+
+// GstObjects and mini objects created since the last checkpoint and still alive.
+static int leaked_since_checkpoint(GstTracer* tracer) {
+  GstStructure* cp = nullptr;
+  g_signal_emit_by_name(tracer, "activity-get-checkpoint", &cp);
+  fail_unless(cp != nullptr);
+  auto addresses = [&](const char* field) {
+    std::vector<std::string> out;
+    const GValue* list = gst_structure_get_value(cp, field);
+    for (guint i = 0; list && i < gst_value_list_get_size(list); ++i) {
+      const GstStructure* o = gst_value_get_structure(gst_value_list_get_value(list, i));
+      out.push_back(gst_structure_get_string(o, "address"));
+    }
+    return out;
+  };
+  const auto created = addresses("objects-created-list");
+  const auto removed = addresses("objects-removed-list");
+  int leaked = 0;
+  for (const auto& a : created)
+    if (std::count(removed.begin(), removed.end(), a) < std::count(created.begin(), created.end(), a)) {
+      ++leaked;
+      if (g_getenv("NPW_DEBUG_LEAKS")) g_printerr("leaked %s\n", a.c_str());
+    }
+  gst_structure_free(cp);
+  return leaked;
+}
+
+GST_START_TEST(test_state_cycles) {
+  GstElement* pipeline = gst_parse_launch(
+      ("audiotestsrc is-live=true samplesperbuffer=160 ! audio/x-raw,rate=16000,channels=1 ! npuwhisper latency=1000 "
+       "model=\"" + model_path() + "\" ! fakesink async=false")
+          .c_str(),
+      nullptr);
+  // One warm-up cycle so lazily created singletons do not count as leaks.
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  gst_element_get_state(pipeline, nullptr, nullptr, GST_CLOCK_TIME_NONE);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  GstTracer* tracer = leaks_tracer();
+  fail_unless(tracer != nullptr, "the leaks tracer is not active (GST_TRACERS=leaks)");
+  g_signal_emit_by_name(tracer, "activity-start-tracking");
+  for (int i = 0; i < 200; ++i) {
+    fail_if(gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+    fail_if(gst_element_get_state(pipeline, nullptr, nullptr, GST_CLOCK_TIME_NONE) == GST_STATE_CHANGE_FAILURE);
+    fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  }
+  fail_unless_equals_int(leaked_since_checkpoint(tracer), 0);
+  g_signal_emit_by_name(tracer, "activity-stop-tracking");
+  gst_object_unref(tracer);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+static Suite* npuwhisper_suite() {
+  Suite* s = suite_create("npuwhisper-element");
+  TCase* tc = tcase_create("element");
+  tcase_set_timeout(tc, 300);
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_caps_accept_refuse);
+  tcase_add_test(tc, test_property_defaults_and_validation);
+  tcase_add_test(tc, test_fixed_properties_refused_while_running);
+  tcase_add_test(tc, test_latency_query);
+  tcase_add_test(tc, test_model_errors);
+  tcase_add_test(tc, test_backends);
+  tcase_add_test(tc, test_odd_audio);
+  tcase_add_test(tc, test_caps_change_mid_stream);
+  tcase_add_test(tc, test_discont_restarts_window);
+  tcase_add_test(tc, test_state_cycles);
+  return s;
+}
+
+GST_CHECK_MAIN(npuwhisper);
