@@ -1,0 +1,272 @@
+// Whisper's text decoder over the backend's packed weights; see decoder.h for the contract.
+// Rows from all sequences are processed together in chunks of at most chunk_rows_: every linear layer
+// is one product over the chunk, and attention reads each row's own sequence from the KV cache. A
+// long prompt runs in several chunks; causality makes that identical to one pass.
+#include "nn/decoder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "backend/backend.h"
+#include "model/model.h"
+#include "model/quant.h"
+#include "nn/attention.h"
+#include "nn/ops.h"
+#include "util/error.h"
+#include "util/thread_pool.h"
+
+namespace npw {
+
+struct DecoderPacked {
+  struct Block {
+    std::unique_ptr<PackedMatrix> q, k, v, o;
+    std::unique_ptr<PackedMatrix> cq, ck, cv, co;
+    std::unique_ptr<PackedMatrix> mlp0, mlp2;
+  };
+  std::vector<Block> blocks;
+  std::unique_ptr<PackedMatrix> token_emb;  // [n_vocab][n_text_state]: the tied output projection
+};
+
+namespace {
+
+constexpr int kMinChunkRows = 64;
+
+std::shared_ptr<const DecoderPacked> pack_decoder(const Model& model, const Backend& backend) {
+  auto p = std::make_shared<DecoderPacked>();
+  const DecoderWeights& w = model.decoder();
+  for (const DecoderBlock& b : w.blocks) {
+    DecoderPacked::Block pb;
+    pb.q = backend.pack(*b.attn.query.w);
+    pb.k = backend.pack(*b.attn.key.w);
+    pb.v = backend.pack(*b.attn.value.w);
+    pb.o = backend.pack(*b.attn.out.w);
+    pb.cq = backend.pack(*b.cross_attn.query.w);
+    pb.ck = backend.pack(*b.cross_attn.key.w);
+    pb.cv = backend.pack(*b.cross_attn.value.w);
+    pb.co = backend.pack(*b.cross_attn.out.w);
+    pb.mlp0 = backend.pack(*b.mlp0.w);
+    pb.mlp2 = backend.pack(*b.mlp2.w);
+    p->blocks.push_back(std::move(pb));
+  }
+  p->token_emb = backend.pack(*w.token_emb);
+  return p;
+}
+
+}  // namespace
+
+Decoder::Decoder(const Model& model, Backend& backend, ThreadPool& pool, int max_batch)
+    : model_(model),
+      backend_(backend),
+      pool_(pool),
+      n_state_(model.hparams().n_text_state),
+      n_head_(model.hparams().n_text_head),
+      d_head_(n_state_ / std::max(1, n_head_)),
+      n_layer_(model.hparams().n_text_layer),
+      n_ctx_(model.hparams().n_text_ctx),
+      n_audio_ctx_(model.hparams().n_audio_ctx),
+      n_vocab_(model.hparams().n_vocab),
+      chunk_rows_(std::max(kMinChunkRows, max_batch)),
+      kv_(n_layer_, max_batch, n_ctx_, n_state_) {
+  if (n_head_ <= 0 || n_state_ % n_head_ != 0)
+    throw Error(ErrorKind::InvalidArgument, "decoder: n_text_state " + std::to_string(n_state_) +
+                                                " is not a multiple of n_text_head " + std::to_string(n_head_));
+  if (model.hparams().n_audio_state != n_state_)
+    throw Error(ErrorKind::Unsupported, "decoder: n_audio_state differs from n_text_state");
+  // The kind names the backend's layout; the suffix keeps the decoder's entry apart from the encoder's.
+  auto shared = model.packed(backend.kind() + "/decoder",
+                             [&] { return std::static_pointer_cast<const void>(pack_decoder(model, backend)); });
+  packed_ = std::static_pointer_cast<const DecoderPacked>(shared);
+
+  const std::size_t R = chunk_rows_, D = n_state_;
+  cross_k_.resize(static_cast<std::size_t>(n_layer_) * n_audio_ctx_ * D);
+  cross_v_.resize(static_cast<std::size_t>(n_layer_) * n_audio_ctx_ * D);
+  for (AlignedBuffer<float>* b : {&x_, &h_, &q_, &k_, &v_, &att_, &tmp_}) b->resize(R * D);
+  mlp_.resize(R * 4 * D);
+  attention_ = std::make_unique<MultiHeadAttention>(std::max(n_ctx_, n_audio_ctx_), pool.size());
+  row_seq_.resize(R);
+  row_pos_.resize(R);
+  row_tok_.resize(R);
+  row_limit_.resize(R);
+  next_spans_.resize(max_batch);
+  last_x_.resize(static_cast<std::size_t>(max_batch) * D);
+  logits_.resize(static_cast<std::size_t>(max_batch) * n_vocab_);
+}
+
+Decoder::~Decoder() = default;
+
+void Decoder::set_audio(const float* enc) {
+  const DecoderWeights& w = model_.decoder();
+  const std::size_t per_layer = static_cast<std::size_t>(n_audio_ctx_) * n_state_;
+  for (int l = 0; l < n_layer_; ++l) {
+    const AttentionWeights& a = w.blocks[l].cross_attn;
+    backend_.linear(enc, n_audio_ctx_, n_state_, *packed_->blocks[l].ck, a.key.b, cross_k_.data() + l * per_layer,
+                    n_state_);
+    backend_.linear(enc, n_audio_ctx_, n_state_, *packed_->blocks[l].cv, a.value.b,
+                    cross_v_.data() + l * per_layer, n_state_);
+  }
+  have_audio_ = true;
+}
+
+void Decoder::reset(int n_seqs) { kv_.reset(n_seqs); }
+
+void Decoder::check_input(const TokenSpan* seqs, int n_seqs) const {
+  if (!have_audio_) throw Error(ErrorKind::InvalidArgument, "decoder: decode before set_audio");
+  if (n_seqs != kv_.n_seqs())
+    throw Error(ErrorKind::InvalidArgument, "decoder: " + std::to_string(n_seqs) + " inputs for " +
+                                                std::to_string(kv_.n_seqs()) + " active sequences");
+  for (int s = 0; s < n_seqs; ++s) {
+    const TokenSpan& t = seqs[s];
+    if (t.n < 1 || !t.tokens)
+      throw Error(ErrorKind::InvalidArgument, "decoder: sequence " + std::to_string(s) + " has no new token");
+    if (kv_.length(s) + t.n > n_ctx_)
+      throw Error(ErrorKind::InvalidArgument, "decoder: sequence " + std::to_string(s) + " would exceed " +
+                                                  std::to_string(n_ctx_) + " tokens");
+    for (int i = 0; i < t.n; ++i)
+      if (t.tokens[i] < 0 || t.tokens[i] >= n_vocab_)
+        throw Error(ErrorKind::InvalidArgument, "decoder: token " + std::to_string(t.tokens[i]) + " is not in 0.." +
+                                                    std::to_string(n_vocab_ - 1));
+  }
+}
+
+template <typename OnChunk>
+void Decoder::run(const TokenSpan* seqs, int n_seqs, OnChunk on_chunk) {
+  check_input(seqs, n_seqs);
+  int staged = 0, done = 0;
+  for (int s = 0; s < n_seqs; ++s) {
+    for (int i = 0; i < seqs[s].n; ++i) {
+      row_seq_[staged] = s;
+      row_pos_[staged] = kv_.length(s) + i;
+      row_tok_[staged] = seqs[s].tokens[i];
+      if (++staged == chunk_rows_) {
+        run_chunk(staged);
+        on_chunk(done, staged);
+        done += staged;
+        staged = 0;
+      }
+    }
+  }
+  if (staged > 0) {
+    run_chunk(staged);
+    on_chunk(done, staged);
+  }
+  for (int s = 0; s < n_seqs; ++s) kv_.extend(s, seqs[s].n);
+}
+
+const float* Decoder::decode(const TokenSpan* seqs, int n_seqs) {
+  const std::size_t D = n_state_;
+  run(seqs, n_seqs, [&](int, int n_rows) {
+    // A sequence's last row is the one whose successor belongs to another sequence (or is past the end).
+    for (int r = 0; r < n_rows; ++r) {
+      int s = row_seq_[r];
+      if (row_pos_[r] == kv_.length(s) + seqs[s].n - 1) std::memcpy(last_x_.data() + s * D, h_.data() + r * D, D * sizeof(float));
+    }
+  });
+  backend_.linear(last_x_.data(), n_seqs, n_state_, *packed_->token_emb, nullptr, logits_.data(), n_vocab_);
+  return logits_.data();
+}
+
+const float* Decoder::decode_next(const int* tokens) {
+  const int n = kv_.n_seqs();
+  for (int s = 0; s < n; ++s) next_spans_[s] = TokenSpan{tokens + s, 1};
+  return decode(next_spans_.data(), n);
+}
+
+void Decoder::decode_all(const TokenSpan* seqs, int n_seqs, float* logits) {
+  run(seqs, n_seqs, [&](int first, int n_rows) {
+    backend_.linear(h_.data(), n_rows, n_state_, *packed_->token_emb, nullptr,
+                    logits + static_cast<std::size_t>(first) * n_vocab_, n_vocab_);
+  });
+}
+
+void Decoder::embed(int n_rows) {
+  const TensorView& te = *model_.decoder().token_emb;
+  const std::size_t row_bytes = ggml_row_bytes(te.type, n_state_);
+  const float* pos_emb = model_.decoder().pos_emb;
+  for (int r = 0; r < n_rows; ++r) {
+    float* x = x_.data() + static_cast<std::size_t>(r) * n_state_;
+    dequantize_row(te.type, te.data + static_cast<std::size_t>(row_tok_[r]) * row_bytes, x, n_state_);
+    add_inplace(x, pos_emb + static_cast<std::size_t>(row_pos_[r]) * n_state_, n_state_);
+  }
+}
+
+void Decoder::run_chunk(int n_rows) {
+  const DecoderWeights& w = model_.decoder();
+  const std::size_t D = n_state_, n = static_cast<std::size_t>(n_rows) * D;
+  embed(n_rows);
+  for (int l = 0; l < n_layer_; ++l) {
+    const DecoderBlock& b = w.blocks[l];
+    const DecoderPacked::Block& pb = packed_->blocks[l];
+
+    layer_norm(x_.data(), n_rows, n_state_, b.attn_ln.w, b.attn_ln.b, kLayerNormEps, h_.data());
+    self_attention(l, n_rows);
+    backend_.linear(att_.data(), n_rows, n_state_, *pb.o, b.attn.out.b, tmp_.data(), n_state_);
+    add_inplace(x_.data(), tmp_.data(), n);
+
+    layer_norm(x_.data(), n_rows, n_state_, b.cross_attn_ln.w, b.cross_attn_ln.b, kLayerNormEps, h_.data());
+    cross_attention(l, n_rows);
+    backend_.linear(att_.data(), n_rows, n_state_, *pb.co, b.cross_attn.out.b, tmp_.data(), n_state_);
+    add_inplace(x_.data(), tmp_.data(), n);
+
+    layer_norm(x_.data(), n_rows, n_state_, b.mlp_ln.w, b.mlp_ln.b, kLayerNormEps, h_.data());
+    backend_.linear(h_.data(), n_rows, n_state_, *pb.mlp0, b.mlp0.b, mlp_.data(), 4 * n_state_);
+    gelu(mlp_.data(), static_cast<std::size_t>(n_rows) * 4 * D);
+    backend_.linear(mlp_.data(), n_rows, 4 * n_state_, *pb.mlp2, b.mlp2.b, tmp_.data(), n_state_);
+    add_inplace(x_.data(), tmp_.data(), n);
+  }
+  layer_norm(x_.data(), n_rows, n_state_, w.ln.w, w.ln.b, kLayerNormEps, h_.data());
+}
+
+void Decoder::self_attention(int layer, int n_rows) {
+  const AttentionWeights& a = model_.decoder().blocks[layer].attn;
+  const DecoderPacked::Block& pb = packed_->blocks[layer];
+  const std::size_t D = n_state_;
+  backend_.linear(h_.data(), n_rows, n_state_, *pb.q, a.query.b, q_.data(), n_state_);
+  backend_.linear(h_.data(), n_rows, n_state_, *pb.k, nullptr, k_.data(), n_state_);
+  backend_.linear(h_.data(), n_rows, n_state_, *pb.v, a.value.b, v_.data(), n_state_);
+  for (int r = 0; r < n_rows; ++r) {
+    std::memcpy(kv_.key(layer, row_seq_[r], row_pos_[r]), k_.data() + r * D, D * sizeof(float));
+    std::memcpy(kv_.value(layer, row_seq_[r], row_pos_[r]), v_.data() + r * D, D * sizeof(float));
+  }
+  // Rows of one sequence are consecutive in the chunk: each run attends to that sequence's cache,
+  // row r seeing positions 0..row_pos_[r] (causal).
+  for (int r0 = 0; r0 < n_rows;) {
+    int r1 = r0 + 1;
+    while (r1 < n_rows && row_seq_[r1] == row_seq_[r0]) ++r1;
+    for (int r = r0; r < r1; ++r) row_limit_[r] = row_pos_[r] + 1;
+    const int s = row_seq_[r0];
+    attend(q_.data() + r0 * D, kv_.key(layer, s, 0), kv_.value(layer, s, 0), r1 - r0, row_pos_[r1 - 1] + 1,
+           row_limit_.data() + r0, att_.data() + r0 * D);
+    r0 = r1;
+  }
+}
+
+void Decoder::cross_attention(int layer, int n_rows) {
+  const AttentionWeights& a = model_.decoder().blocks[layer].cross_attn;
+  const std::size_t per_layer = static_cast<std::size_t>(n_audio_ctx_) * n_state_;
+  backend_.linear(h_.data(), n_rows, n_state_, *packed_->blocks[layer].cq, a.query.b, q_.data(), n_state_);
+  attend(q_.data(), cross_k_.data() + layer * per_layer, cross_v_.data() + layer * per_layer, n_rows, n_audio_ctx_,
+         nullptr, att_.data());
+}
+
+void Decoder::attend(const float* q, const float* k, const float* v, int n_q, int n_kv, const int* limit,
+                     float* out) {
+  AttentionArgs a;
+  a.n_head = n_head_;
+  a.d_head = d_head_;
+  a.q = q;
+  a.ldq = n_state_;
+  a.n_q = n_q;
+  a.k = k;
+  a.ldk = n_state_;
+  a.v = v;
+  a.ldv = n_state_;
+  a.n_kv = n_kv;
+  a.out = out;
+  a.ldo = n_state_;
+  a.kv_limit = limit;
+  attention_->run(backend_, &pool_, a);
+}
+
+}  // namespace npw

@@ -1,0 +1,105 @@
+// Whisper's text decoder (OpenAI's TextDecoder) for one stream, over a batch of hypotheses.
+// Token + positional embedding, n_text_layer blocks of causal self-attention (KV cache), cross-attention
+// over the window's encoder output (its keys and values computed once per window by set_audio) and
+// a GELU MLP, a final LayerNorm, and logits through the token embedding (tied projection).
+// Every buffer is allocated at construction: decoding a token allocates nothing. Packed weights come
+// from the Model (made once per model and backend kind) and are shared between streams.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "nn/kv_cache.h"
+#include "util/aligned_buffer.h"
+
+namespace npw {
+
+class Backend;
+class Model;
+class ThreadPool;
+struct DecoderPacked;
+class MultiHeadAttention;
+
+// The tokens appended to one sequence by a decode call.
+struct TokenSpan {
+  const int* tokens = nullptr;
+  int n = 0;
+};
+
+class Decoder {
+ public:
+  // Up to max_batch hypotheses decoded together. The model, backend and pool must outlive the decoder.
+  Decoder(const Model& model, Backend& backend, ThreadPool& pool, int max_batch);
+  ~Decoder();
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  // Computes the cross-attention keys and values of every layer from the encoder output
+  // enc [n_audio_ctx][n_audio_state]; they serve every sequence until the next set_audio.
+  void set_audio(const float* enc);
+
+  // Starts n_seqs empty sequences (1..max_batch).
+  void reset(int n_seqs);
+
+  // Appends seqs[s] (n >= 1 tokens; the whole prompt at once, or one token) to each active sequence
+  // s < n_seqs() (n_seqs must equal n_seqs()). Returns the logits of each sequence's last new position,
+  // [n_seqs][n_vocab], valid until the next call. Throws npw::Error(InvalidArgument) on a bad token,
+  // count, or a sequence that would exceed n_text_ctx; nothing is changed then.
+  const float* decode(const TokenSpan* seqs, int n_seqs);
+  // One token per active sequence: tokens[s] for s < n_seqs().
+  const float* decode_next(const int* tokens);
+  // As decode(), but writes the logits of every fed position to `logits`, [sum of n][n_vocab], in
+  // sequence order then position order (for logit dumps and golden tests).
+  void decode_all(const TokenSpan* seqs, int n_seqs, float* logits);
+
+  // Beam reordering (OpenAI's rearrange_kv_cache): sequence d becomes former sequence src_of_dst[d];
+  // n_seqs() becomes src_of_dst.size(). See KvCache::reorder.
+  void reorder(const std::vector<int>& src_of_dst) { kv_.reorder(src_of_dst); }
+  // Forgets all but the first n_tokens positions of `seq`.
+  void truncate(int seq, int n_tokens) { kv_.truncate(seq, n_tokens); }
+
+  int n_seqs() const { return kv_.n_seqs(); }
+  int length(int seq) const { return kv_.length(seq); }
+  int max_batch() const { return kv_.max_seqs(); }
+  int n_vocab() const { return n_vocab_; }
+  int n_ctx() const { return n_ctx_; }
+  // The buffer decode() returns; stable for the decoder's lifetime.
+  const float* logits() const { return logits_.data(); }
+
+ private:
+  // Runs the rows staged in row_seq_/row_pos_/row_tok_ through the network; leaves the final
+  // LayerNorm output in h_ and their keys/values in the cache.
+  void run_chunk(int n_rows);
+  void embed(int n_rows);
+  void self_attention(int layer, int n_rows);
+  void cross_attention(int layer, int n_rows);
+  // out = attention of n_q query rows over n_kv keys; row i sees keys [0, limit[i]) (all if no limit).
+  void attend(const float* q, const float* k, const float* v, int n_q, int n_kv, const int* limit, float* out);
+  void check_input(const TokenSpan* seqs, int n_seqs) const;
+  // Stages and runs all rows; on_chunk(first_row_index, n_rows) sees each chunk's final-LN output.
+  template <typename OnChunk>
+  void run(const TokenSpan* seqs, int n_seqs, OnChunk on_chunk);
+
+  const Model& model_;
+  Backend& backend_;
+  ThreadPool& pool_;
+  std::shared_ptr<const DecoderPacked> packed_;
+
+  int n_state_, n_head_, d_head_, n_layer_, n_ctx_, n_audio_ctx_, n_vocab_;
+  int chunk_rows_;
+
+  KvCache kv_;
+  bool have_audio_ = false;
+  AlignedBuffer<float> cross_k_, cross_v_;  // [layer][n_audio_ctx][n_state]
+
+  // Per-chunk activations, [chunk_rows][...].
+  AlignedBuffer<float> x_, h_, q_, k_, v_, att_, tmp_, mlp_;
+  std::unique_ptr<MultiHeadAttention> attention_;  // with its scores scratch
+  std::vector<int> row_seq_, row_pos_, row_tok_, row_limit_;
+  std::vector<TokenSpan> next_spans_;  // decode_next's spans, one per sequence
+
+  AlignedBuffer<float> last_x_;  // [max_batch][n_state]
+  AlignedBuffer<float> logits_;  // [max_batch][n_vocab]
+};
+
+}  // namespace npw

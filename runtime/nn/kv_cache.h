@@ -1,0 +1,57 @@
+// The decoder's self-attention keys and values for a batch of hypotheses (beam search, best-of).
+// Memory for max_seqs sequences of n_ctx positions is allocated once per stream; a sequence reaches
+// its rows through a slot table, so reordering hypotheses (OpenAI's rearrange_kv_cache) renames
+// slots and copies rows only for a hypothesis that is kept more than once.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "util/aligned_buffer.h"
+
+namespace npw {
+
+class KvCache {
+ public:
+  KvCache(int n_layer, int max_seqs, int n_ctx, int n_state);
+
+  int max_seqs() const { return max_seqs_; }
+  int n_ctx() const { return n_ctx_; }
+  int n_seqs() const { return n_seqs_; }
+  int length(int seq) const { return len_[seq]; }
+
+  // n_seqs empty sequences. Throws npw::Error(InvalidArgument) unless 1 <= n_seqs <= max_seqs.
+  void reset(int n_seqs);
+  // Sequence `dst` becomes a copy of former sequence src_of_dst[dst]; the number of sequences becomes
+  // src_of_dst.size(). Sources may repeat or be left out. Throws npw::Error(InvalidArgument) on a bad
+  // index or size. Allocates nothing.
+  void reorder(const std::vector<int>& src_of_dst);
+  // Keeps the first n_tokens positions of `seq` (n_tokens <= length(seq)).
+  void truncate(int seq, int n_tokens);
+  // Records that positions [length, length + n) of `seq` have been written.
+  void extend(int seq, int n);
+
+  // Row of n_state floats for position `pos` of `seq` in `layer`; a row's heads are contiguous.
+  float* key(int layer, int seq, int pos) { return k_.data() + offset(layer, slot_of_seq_[seq], pos); }
+  float* value(int layer, int seq, int pos) { return v_.data() + offset(layer, slot_of_seq_[seq], pos); }
+  const float* key(int layer, int seq, int pos) const { return k_.data() + offset(layer, slot_of_seq_[seq], pos); }
+  const float* value(int layer, int seq, int pos) const {
+    return v_.data() + offset(layer, slot_of_seq_[seq], pos);
+  }
+
+ private:
+  std::size_t offset(int layer, int slot, int pos) const {
+    return ((static_cast<std::size_t>(slot) * n_layer_ + layer) * n_ctx_ + pos) * n_state_;
+  }
+  void check_seq(int seq) const;
+
+  int n_layer_, max_seqs_, n_ctx_, n_state_;
+  int n_seqs_ = 0;
+  AlignedBuffer<float> k_, v_;  // [slot][layer][pos][state]
+  std::vector<int> slot_of_seq_, len_;
+  // Scratch of reorder(), sized once.
+  std::vector<int> old_slot_, old_len_, new_slot_;
+  std::vector<char> claimed_;
+};
+
+}  // namespace npw
