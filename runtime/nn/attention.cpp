@@ -1,0 +1,100 @@
+// Attention as (head x query block) tasks: each task's scores fit in a thread's scratch (64 rows by
+// the key count), so memory stays small whatever the sequence length, and the heads of one layer keep
+// every pool thread busy even when the query count is one token.
+#include "nn/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "backend/backend.h"
+#include "nn/ops.h"
+#include "util/error.h"
+#include "util/thread_pool.h"
+
+namespace npw {
+
+namespace {
+
+[[noreturn]] void bad(const std::string& why) { throw Error(ErrorKind::InvalidArgument, "attention: " + why); }
+
+// Keys visible to query row i.
+inline int visible_keys(const AttentionArgs& a, int i) {
+  int lim = a.n_kv;
+  if (a.kv_limit) {
+    lim = a.kv_limit[i];
+  } else if (a.causal) {
+    lim = a.q_pos0 + i + 1;
+  }
+  return std::max(0, std::min(lim, a.n_kv));
+}
+
+}  // namespace
+
+MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads) : max_kv_(max_kv), n_threads_(n_threads) {
+  if (max_kv < 1 || n_threads < 1) {
+    bad("scratch needs at least one key and one thread (got " + std::to_string(max_kv) + " keys, " +
+        std::to_string(n_threads) + " threads)");
+  }
+  scores_.resize(static_cast<std::size_t>(n_threads) * kTileRows * static_cast<std::size_t>(max_kv));
+}
+
+void MultiHeadAttention::run(Backend& backend, ThreadPool* pool, const AttentionArgs& a) {
+  const int width = a.n_head * a.d_head;
+  if (a.n_head < 1 || a.d_head < 1) bad("n_head and d_head must be positive");
+  if (a.n_q < 0 || a.n_kv < 0) bad("negative query or key count");
+  if (a.n_kv > max_kv_) bad(std::to_string(a.n_kv) + " keys exceed the scratch size " + std::to_string(max_kv_));
+  if (a.ldq < width || a.ldk < width || a.ldv < width || a.ldo < width) bad("a row stride is below n_head * d_head");
+  if (a.causal && a.q_pos0 < 0) bad("negative q_pos0");
+  const int n_threads = pool ? pool->size() : 1;
+  if (n_threads > n_threads_) {
+    bad("pool of " + std::to_string(n_threads) + " threads, scratch made for " + std::to_string(n_threads_));
+  }
+  if (a.n_q == 0) return;
+  if (!a.q || !a.out || (a.n_kv > 0 && (!a.k || !a.v))) bad("missing q, k, v or out");
+
+  const int n_tiles = (a.n_q + kTileRows - 1) / kTileRows;
+  const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
+  const std::size_t scratch_per_thread = static_cast<std::size_t>(kTileRows) * static_cast<std::size_t>(max_kv_);
+
+  auto task = [&](int64_t t, int thread) {
+    const int h = static_cast<int>(t / n_tiles);
+    const int i0 = static_cast<int>(t % n_tiles) * kTileRows;
+    const int rows = std::min(kTileRows, a.n_q - i0);
+    const std::size_t col = static_cast<std::size_t>(h) * a.d_head;
+    float* out = a.out + static_cast<std::size_t>(i0) * a.ldo + col;
+
+    int kv_len = 0;
+    for (int r = 0; r < rows; ++r) kv_len = std::max(kv_len, visible_keys(a, i0 + r));
+    if (kv_len == 0) {
+      for (int r = 0; r < rows; ++r) std::fill(out + static_cast<std::size_t>(r) * a.ldo, out + static_cast<std::size_t>(r) * a.ldo + a.d_head, 0.0f);
+      return;
+    }
+
+    float* s = scores_.data() + static_cast<std::size_t>(thread) * scratch_per_thread;
+    backend.matmul(false, true, rows, kv_len, a.d_head, alpha, a.q + static_cast<std::size_t>(i0) * a.ldq + col, a.ldq,
+                   a.k + col, a.ldk, 0.0f, s, kv_len);
+    for (int r = 0; r < rows; ++r) {
+      float* row = s + static_cast<std::size_t>(r) * kv_len;
+      const int lim = visible_keys(a, i0 + r);
+      softmax(row, lim);
+      // Masked keys contribute exactly nothing, as exp(-inf) does in the reference.
+      std::fill(row + lim, row + kv_len, 0.0f);
+    }
+    backend.matmul(false, false, rows, a.d_head, kv_len, 1.0f, s, kv_len, a.v + col, a.ldv, 0.0f, out, a.ldo);
+    // A fully masked row inside a block that has keys: the zero scores already made its output zero.
+  };
+
+  const int64_t n_tasks = static_cast<int64_t>(a.n_head) * n_tiles;
+  if (!pool) {
+    for (int64_t t = 0; t < n_tasks; ++t) task(t, 0);
+    return;
+  }
+  pool->parallel_for(n_tasks, [&](int64_t t0, int64_t t1, int thread) {
+    for (int64_t t = t0; t < t1; ++t) task(t, thread);
+  });
+}
+
+}  // namespace npw

@@ -1,0 +1,64 @@
+// Multi-head scaled dot-product attention, shared by the encoder (self-attention over 1500 frames)
+// and the decoder (causal self-attention over a KV cache, cross-attention over the encoder output).
+// Q, K and V are row-major activations with the heads side by side in each row (head h in columns
+// [h * d_head, (h + 1) * d_head)), each with its own row stride, so callers pass projections or cache
+// slices where they lie. Each (head, block of query rows) is one task on the pool: two backend
+// products around a row softmax, with scores in per-thread scratch allocated once.
+#pragma once
+
+#include "util/aligned_buffer.h"
+
+namespace npw {
+
+class Backend;
+class ThreadPool;
+
+struct AttentionArgs {
+  int n_head = 0;
+  int d_head = 0;
+
+  const float* q = nullptr;  // [n_q] rows, ldq floats apart
+  int ldq = 0;
+  int n_q = 0;
+  const float* k = nullptr;  // [n_kv] rows, ldk floats apart
+  int ldk = 0;
+  const float* v = nullptr;  // [n_kv] rows, ldv floats apart
+  int ldv = 0;
+  int n_kv = 0;
+  float* out = nullptr;      // [n_q] rows of n_head * d_head, ldo floats apart; must not overlap q, k, v
+  int ldo = 0;
+
+  // Which keys each query row sees. By default all n_kv. With `causal`, query row i sits at key
+  // position q_pos0 + i and sees keys [0, q_pos0 + i] (Whisper's decoder mask; q_pos0 is the length
+  // of the cache before these queries). `kv_limit`, when given, overrides both: row i sees keys
+  // [0, kv_limit[i]). A row that sees no key gets zeros.
+  bool causal = false;
+  int q_pos0 = 0;
+  const int* kv_limit = nullptr;
+};
+
+class MultiHeadAttention {
+ public:
+  // Scratch for up to max_kv keys on `n_threads` threads (the size of the pool that run() gets; 1
+  // without a pool). Allocated here, once.
+  MultiHeadAttention(int max_kv, int n_threads);
+
+  // out = softmax(q k^T / sqrt(d_head) + mask) v, per head. Scores are formed as one product with
+  // alpha = d_head^-0.5, the same value as OpenAI's scaling of q and k by d_head^-0.25 each. Runs the
+  // tasks on `pool` (nullptr: on the calling thread, leaving the backend free to thread each
+  // product). Throws npw::Error(InvalidArgument) for inconsistent arguments or more keys or pool
+  // threads than the scratch was made for.
+  void run(Backend& backend, ThreadPool* pool, const AttentionArgs& args);
+
+  int max_kv() const { return max_kv_; }
+
+  // Query rows per task.
+  static constexpr int kTileRows = 64;
+
+ private:
+  int max_kv_;
+  int n_threads_;
+  AlignedBuffer<float> scores_;  // [n_threads][kTileRows][max_kv]
+};
+
+}  // namespace npw

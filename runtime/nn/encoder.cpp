@@ -1,0 +1,200 @@
+// The encoder's forward pass. The convolutions are im2col + one backend product per block of output
+// frames: with the weights packed tap-major ([out][tap][in]) and the activations time-major, the im2col
+// row of output frame t is three consecutive input frames, i.e. one contiguous copy, and a small column
+// buffer serves every block (BLAS does not accept the overlapping rows that would avoid even that copy).
+#include "nn/encoder.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "model/model.h"
+#include "nn/ops.h"
+#include "util/error.h"
+#include "util/thread_pool.h"
+
+namespace npw {
+
+struct EncoderPacked {
+  std::unique_ptr<PackedMatrix> conv1, conv2;  // [n_state][3 * n_in], tap-major columns
+  struct Block {
+    std::unique_ptr<PackedMatrix> q, k, v, o, mlp0, mlp2;
+  };
+  std::vector<Block> blocks;
+};
+
+namespace {
+
+// Packs a conv weight [n_out][n_in][3] as the matrix [n_out][3][n_in].
+std::unique_ptr<PackedMatrix> pack_conv(const Backend& backend, const float* w, int n_out, int n_in,
+                                        const char* name) {
+  std::vector<float> reordered(static_cast<std::size_t>(n_out) * 3 * n_in);
+  for (int o = 0; o < n_out; ++o) {
+    for (int i = 0; i < n_in; ++i) {
+      for (int k = 0; k < 3; ++k) {
+        reordered[(static_cast<std::size_t>(o) * 3 + k) * n_in + i] = w[(static_cast<std::size_t>(o) * n_in + i) * 3 + k];
+      }
+    }
+  }
+  TensorView view;
+  view.name = name;
+  view.type = GgmlType::F32;
+  view.n_dims = 2;
+  view.ne[0] = 3 * static_cast<int64_t>(n_in);
+  view.ne[1] = n_out;
+  view.data = reinterpret_cast<const uint8_t*>(reordered.data());
+  view.nbytes = reordered.size() * sizeof(float);
+  return backend.pack(view);
+}
+
+std::shared_ptr<const EncoderPacked> pack_encoder(const Model& model, const Backend& backend) {
+  const EncoderWeights& w = model.encoder();
+  const HParams& hp = model.hparams();
+  auto p = std::make_shared<EncoderPacked>();
+  p->conv1 = pack_conv(backend, w.conv1_w, hp.n_audio_state, hp.n_mels, "encoder.conv1.weight");
+  p->conv2 = pack_conv(backend, w.conv2_w, hp.n_audio_state, hp.n_audio_state, "encoder.conv2.weight");
+  for (const EncoderBlock& b : w.blocks) {
+    EncoderPacked::Block pb;
+    pb.q = backend.pack(*b.attn.query.w);
+    pb.k = backend.pack(*b.attn.key.w);
+    pb.v = backend.pack(*b.attn.value.w);
+    pb.o = backend.pack(*b.attn.out.w);
+    pb.mlp0 = backend.pack(*b.mlp0.w);
+    pb.mlp2 = backend.pack(*b.mlp2.w);
+    p->blocks.push_back(std::move(pb));
+  }
+  return p;
+}
+
+}  // namespace
+
+Encoder::Encoder(const Model& model, Backend& backend, ThreadPool& pool)
+    : model_(model),
+      backend_(backend),
+      pool_(pool),
+      n_mels_(model.hparams().n_mels),
+      n_ctx_(model.hparams().n_audio_ctx),
+      n_state_(model.hparams().n_audio_state),
+      n_head_(model.hparams().n_audio_head),
+      n_layer_(model.hparams().n_audio_layer),
+      attention_(model.hparams().n_audio_ctx, pool.size()) {
+  if (n_head_ < 1 || n_state_ % n_head_ != 0) {
+    throw Error(ErrorKind::Format, "model '" + model.path() + "': n_audio_state " + std::to_string(n_state_) +
+                                       " is not a multiple of n_audio_head " + std::to_string(n_head_));
+  }
+  std::shared_ptr<const void> any = model.packed(backend.kind() + "/encoder", [&]() -> std::shared_ptr<const void> {
+    return pack_encoder(model, backend);
+  });
+  packed_ = std::static_pointer_cast<const EncoderPacked>(any);
+
+  const std::size_t ctx = static_cast<std::size_t>(n_ctx_), d = static_cast<std::size_t>(n_state_);
+  mel_t_.resize((static_cast<std::size_t>(n_frames()) + 2) * static_cast<std::size_t>(n_mels_));
+  x_.resize(ctx * d);
+  h_.resize(ctx * d);
+  wide_.resize(ctx * 4 * d);
+  col_.resize(static_cast<std::size_t>(kConvBlock) * 3 * static_cast<std::size_t>(std::max(n_mels_, n_state_)));
+}
+
+Encoder::~Encoder() = default;
+
+void Encoder::convolutions(const float* mel, int64_t mel_ld) {
+  const int T = n_frames(), C = n_mels_, D = n_state_;
+  const EncoderWeights& w = model_.encoder();
+
+  // Frame t of the window goes to row t + 1; rows 0 and T + 1 stay zero from construction.
+  float* mel_t = mel_t_.data();
+  pool_.parallel_for(T, [&](int64_t t0, int64_t t1, int) {
+    constexpr int64_t kBlock = 32;  // frames per pass, so that the strided reads reuse cache lines
+    for (int64_t tb = t0; tb < t1; tb += kBlock) {
+      const int64_t te = std::min(t1, tb + kBlock);
+      for (int c = 0; c < C; ++c) {
+        const float* src = mel + static_cast<int64_t>(c) * mel_ld;
+        for (int64_t t = tb; t < te; ++t) mel_t[(t + 1) * C + c] = src[t];
+      }
+    }
+  });
+
+  // conv1 + GELU into wide_ rows 1..T (time-major); row 0 is the padding frame of conv2.
+  float* h1 = wide_.data();
+  std::memset(h1, 0, sizeof(float) * D);
+  conv(mel_t, C, 1, T, *packed_->conv1, w.conv1_b, h1 + D);
+  gelu(h1 + D, static_cast<std::size_t>(T) * D, &pool_);
+
+  // conv2 (stride 2): output frame t reads input frames 2t - 1, 2t, 2t + 1 = rows 2t .. 2t + 2.
+  conv(h1, D, 2, n_ctx_, *packed_->conv2, w.conv2_b, x_.data());
+  gelu(x_.data(), static_cast<std::size_t>(n_ctx_) * D, &pool_);
+  add_inplace(x_.data(), w.pos_emb, static_cast<std::size_t>(n_ctx_) * D, &pool_);
+}
+
+void Encoder::conv(const float* in, int channels, int stride, int n_out_frames, const PackedMatrix& w,
+                   const float* bias, float* out) {
+  const std::size_t row = 3 * static_cast<std::size_t>(channels);
+  const int D = n_state_;
+  for (int t0 = 0; t0 < n_out_frames; t0 += kConvBlock) {
+    const int rows = std::min(kConvBlock, n_out_frames - t0);
+    float* col = col_.data();
+    for (int r = 0; r < rows; ++r) {
+      const float* src = in + static_cast<std::size_t>(t0 + r) * stride * channels;
+      std::memcpy(col + r * row, src, row * sizeof(float));
+    }
+    backend_.linear(col, rows, static_cast<int>(row), w, bias, out + static_cast<std::size_t>(t0) * D, D);
+  }
+}
+
+void Encoder::block(int layer) {
+  const EncoderBlock& b = model_.encoder().blocks[layer];
+  const EncoderPacked::Block& pb = packed_->blocks[layer];
+  const int D = n_state_, W = 4 * n_state_;
+  const std::size_t n = static_cast<std::size_t>(n_ctx_) * D;
+  float* x = x_.data();
+  float* h = h_.data();
+  float* q = wide_.data();
+  float* k = q + D;
+  float* v = q + 2 * D;
+  float* att = q + 3 * D;
+
+  layer_norm(x, n_ctx_, D, b.attn_ln.w, b.attn_ln.b, kLayerNormEps, h, &pool_);
+  backend_.linear(h, n_ctx_, D, *pb.q, b.attn.query.b, q, W);
+  backend_.linear(h, n_ctx_, D, *pb.k, b.attn.key.b, k, W);
+  backend_.linear(h, n_ctx_, D, *pb.v, b.attn.value.b, v, W);
+
+  AttentionArgs a;
+  a.n_head = n_head_;
+  a.d_head = D / n_head_;
+  a.q = q;
+  a.ldq = W;
+  a.n_q = n_ctx_;
+  a.k = k;
+  a.ldk = W;
+  a.v = v;
+  a.ldv = W;
+  a.n_kv = n_ctx_;
+  a.out = att;
+  a.ldo = W;
+  attention_.run(backend_, &pool_, a);
+
+  backend_.linear(att, n_ctx_, W, *pb.o, b.attn.out.b, h, D);
+  add_inplace(x, h, n, &pool_);
+
+  layer_norm(x, n_ctx_, D, b.mlp_ln.w, b.mlp_ln.b, kLayerNormEps, h, &pool_);
+  backend_.linear(h, n_ctx_, D, *pb.mlp0, b.mlp0.b, wide_.data(), W);
+  gelu(wide_.data(), static_cast<std::size_t>(n_ctx_) * W, &pool_);
+  backend_.linear(wide_.data(), n_ctx_, W, *pb.mlp2, b.mlp2.b, h, D);
+  add_inplace(x, h, n, &pool_);
+}
+
+const float* Encoder::encode(const float* mel, int64_t mel_ld) {
+  if (!mel || mel_ld < n_frames()) {
+    throw Error(ErrorKind::InvalidArgument, "encoder: the mel window needs " + std::to_string(n_frames()) +
+                                                " frames per row (row stride " + std::to_string(mel_ld) + ")");
+  }
+  convolutions(mel, mel_ld);
+  for (int l = 0; l < n_layer_; ++l) block(l);
+  const Norm& ln = model_.encoder().ln_post;
+  layer_norm(x_.data(), n_ctx_, n_state_, ln.w, ln.b, kLayerNormEps, x_.data(), &pool_);
+  return x_.data();
+}
+
+}  // namespace npw

@@ -1,0 +1,70 @@
+// Whisper's audio encoder (OpenAI's AudioEncoder) for one stream: two convolutions with GELU, the
+// sinusoidal positional embedding, n_audio_layer pre-norm transformer blocks and a final LayerNorm,
+// turning one 30 s log-mel window [n_mels][3000] into [n_audio_ctx][n_audio_state].
+// Every buffer is allocated at construction, so encoding a window allocates nothing. The packed
+// weights come from the Model (made once per model and backend kind, under the key
+// "<kind>/encoder") and are shared by every stream.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "nn/attention.h"
+#include "util/aligned_buffer.h"
+
+namespace npw {
+
+class Backend;
+class Model;
+class PackedMatrix;
+class ThreadPool;
+struct EncoderPacked;
+
+class Encoder {
+ public:
+  // The model, backend and pool must outlive the encoder. Element-wise passes and attention run on
+  // `pool`; products run on the backend's own threads.
+  Encoder(const Model& model, Backend& backend, ThreadPool& pool);
+  ~Encoder();
+  Encoder(const Encoder&) = delete;
+  Encoder& operator=(const Encoder&) = delete;
+
+  // mel: n_mels rows of n_frames() floats, rows mel_ld floats apart (mel_ld >= n_frames(), so that a
+  // window can be read in place from a whole-file spectrogram). Returns the encoder output,
+  // [n_ctx()][n_state()], valid until the next encode.
+  const float* encode(const float* mel, int64_t mel_ld);
+  const float* encode(const float* mel) { return encode(mel, n_frames()); }
+
+  int n_mels() const { return n_mels_; }
+  int n_frames() const { return 2 * n_ctx_; }  // mel frames per window (3000)
+  int n_ctx() const { return n_ctx_; }          // output rows (1500)
+  int n_state() const { return n_state_; }
+  const float* output() const { return x_.data(); }
+
+ private:
+  void convolutions(const float* mel, int64_t mel_ld);
+  // A kernel-3 convolution over time-major `in` whose frame -1 (zero padding) is row 0: output frame
+  // t = W . rows [t * stride, t * stride + 3), for n_out_frames frames into out [n_out_frames][n_state].
+  void conv(const float* in, int channels, int stride, int n_out_frames, const PackedMatrix& w, const float* bias,
+            float* out);
+  // Output frames per convolution product: bounds the column buffer.
+  static constexpr int kConvBlock = 256;
+  void block(int layer);
+
+  const Model& model_;
+  Backend& backend_;
+  ThreadPool& pool_;
+  std::shared_ptr<const EncoderPacked> packed_;
+  int n_mels_, n_ctx_, n_state_, n_head_, n_layer_;
+
+  MultiHeadAttention attention_;
+  AlignedBuffer<float> mel_t_;  // [n_frames + 2][n_mels]: the window time-major between two zero frames
+  AlignedBuffer<float> x_;      // [n_ctx][n_state]: the residual stream, finally the output
+  AlignedBuffer<float> h_;      // [n_ctx][n_state]: LayerNorm output, then a block's projection
+  // [n_ctx][4 n_state]: q | k | v | attention output side by side during attention, the MLP hidden
+  // layer after it, and before the blocks the first convolution's output.
+  AlignedBuffer<float> wide_;
+  AlignedBuffer<float> col_;    // [kConvBlock][3 * max(n_mels, n_state)]: im2col rows of one block
+};
+
+}  // namespace npw
