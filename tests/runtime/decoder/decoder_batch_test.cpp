@@ -1,0 +1,252 @@
+// Hypotheses decoded together must each get what they would get alone (batching, long prompts split
+// into chunks, reorder() as beam search uses it, truncate()), and steady-state decoding must reuse
+// its buffers instead of allocating.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "golden_data.h"
+#include "model/model.h"
+#include "nn/decoder.h"
+#include "util/error.h"
+#include "util/thread_pool.h"
+
+// Counts heap allocations made anywhere in this test program, to see what one decoding step costs.
+// (GCC cannot see that the replaced new and delete below pair malloc with free.)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+namespace {
+std::atomic<long> g_allocations{0};          // outside backend calls
+std::atomic<long> g_backend_allocations{0};  // while a backend call is running (not the decoder's doing)
+std::atomic<int> g_in_backend{0};
+}
+void* operator new(std::size_t n) {
+  ++(g_in_backend.load() > 0 ? g_backend_allocations : g_allocations);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace npw {
+namespace {
+
+// Forwards to a real backend and marks the time spent inside it, so that the allocation count can
+// tell the decoder's own allocations from the backend's.
+class MarkingBackend : public Backend {
+ public:
+  explicit MarkingBackend(Backend& inner) : inner_(inner) {}
+  std::string kind() const override { return inner_.kind(); }
+  std::unique_ptr<PackedMatrix> pack(const TensorView& w) const override { return inner_.pack(w); }
+  void linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y, int ldy) override {
+    ++g_in_backend;
+    inner_.linear(X, M, ldx, W, bias, Y, ldy);
+    --g_in_backend;
+  }
+  void matmul(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
+              float beta, float* C, int ldc) override {
+    ++g_in_backend;
+    inner_.matmul(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    --g_in_backend;
+  }
+  void set_threads(int n) override { inner_.set_threads(n); }
+  int threads() const override { return inner_.threads(); }
+
+ private:
+  Backend& inner_;
+};
+
+double max_abs_diff(const float* a, const float* b, int n) {
+  double m = 0;
+  for (int i = 0; i < n; ++i) m = std::max(m, std::fabs(double(a[i]) - b[i]));
+  return m;
+}
+
+class DecoderBatch : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model_ = Model::load(testdata::path("ggml-test-f32.bin"));
+    backend_ = make_backend("cpu", 2);
+    pool_ = std::make_unique<ThreadPool>(2);
+    enc_ = testdata::read_raw<float>("golden/jfk/enc_w0.f32");
+    ASSERT_EQ(enc_.size(), 1500u * 64u);
+    V_ = model_->hparams().n_vocab;
+  }
+  std::unique_ptr<Decoder> make(int max_batch) {
+    auto d = std::make_unique<Decoder>(*model_, *backend_, *pool_, max_batch);
+    d->set_audio(enc_.data());
+    return d;
+  }
+  // Logits after feeding `prompt` at once and then each of `steps` alone, on a fresh single sequence.
+  std::vector<std::vector<float>> alone(const std::vector<int>& prompt, const std::vector<int>& steps) {
+    auto d = make(1);
+    d->reset(1);
+    std::vector<std::vector<float>> out;
+    TokenSpan span{prompt.data(), int(prompt.size())};
+    const float* lg = d->decode(&span, 1);
+    out.emplace_back(lg, lg + V_);
+    for (int t : steps) {
+      lg = d->decode_next(&t);
+      out.emplace_back(lg, lg + V_);
+    }
+    return out;
+  }
+  std::vector<int> long_prompt(int n, int seed) const {
+    std::vector<int> p = {model_->vocab().sot()};
+    for (int i = 1; i < n; ++i) p.push_back((seed * 7919 + i * 104729) % model_->vocab().eot());
+    return p;
+  }
+
+  std::shared_ptr<const Model> model_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::vector<float> enc_;
+  int V_ = 0;
+};
+
+constexpr double kTol = 1e-4;  // products over different row counts may round differently
+
+TEST_F(DecoderBatch, BatchedSequencesEqualEachAlone) {
+  const int sot = model_->vocab().sot(), nots = model_->vocab().no_timestamps();
+  // Prompts of 100 and 30 rows span two chunks together; the third is the plain no-timestamps start.
+  std::vector<std::vector<int>> prompts = {long_prompt(100, 1), long_prompt(30, 2), {sot, nots}};
+  std::vector<std::vector<int>> steps = {{11, 12, 13}, {220, 50363, 50400}, {40987, 31473, 24425}};
+
+  auto d = make(3);
+  d->reset(3);
+  std::vector<TokenSpan> spans;
+  for (auto& p : prompts) spans.push_back({p.data(), int(p.size())});
+  std::vector<std::vector<const float*>> unused;
+  const float* lg = d->decode(spans.data(), 3);
+  std::vector<std::vector<std::vector<float>>> batched(3);
+  for (int s = 0; s < 3; ++s) batched[s].emplace_back(lg + std::size_t(s) * V_, lg + std::size_t(s + 1) * V_);
+  for (std::size_t k = 0; k < 3; ++k) {
+    int t[3] = {steps[0][k], steps[1][k], steps[2][k]};
+    lg = d->decode_next(t);
+    for (int s = 0; s < 3; ++s) batched[s].emplace_back(lg + std::size_t(s) * V_, lg + std::size_t(s + 1) * V_);
+  }
+  double worst = 0;
+  for (int s = 0; s < 3; ++s) {
+    auto ref = alone(prompts[s], steps[s]);
+    EXPECT_EQ(d->length(s), int(prompts[s].size() + steps[s].size()));
+    for (std::size_t k = 0; k < ref.size(); ++k) {
+      double e = max_abs_diff(batched[s][k].data(), ref[k].data(), V_);
+      EXPECT_LE(e, kTol) << "sequence " << s << " step " << k;
+      worst = std::max(worst, e);
+    }
+  }
+  std::printf("[ batch    ] batched vs alone: max_abs %.3g\n", worst);
+}
+
+TEST_F(DecoderBatch, PromptAtOnceEqualsOneTokenAtATime) {
+  std::vector<int> p = long_prompt(150, 3);  // three chunks at once
+  auto d = make(1);
+  d->reset(1);
+  TokenSpan span{p.data(), int(p.size())};
+  std::vector<float> all(p.size() * std::size_t(V_));
+  d->decode_all(&span, 1, all.data());
+  d->reset(1);
+  double worst = 0;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const float* lg = d->decode_next(&p[i]);
+    worst = std::max(worst, max_abs_diff(lg, all.data() + i * V_, V_));
+  }
+  EXPECT_LE(worst, kTol);
+  std::printf("[ batch    ] 150-token prompt at once vs one at a time: max_abs %.3g\n", worst);
+}
+
+TEST_F(DecoderBatch, ReorderCopiesHypothesesLikeBeamSearch) {
+  const int sot = model_->vocab().sot();
+  std::vector<int> a = {sot, 100, 200}, b = {sot, 300, 400, 500, 600};
+  auto d = make(3);
+  d->reset(2);
+  TokenSpan spans[2] = {{a.data(), 3}, {b.data(), 5}};
+  d->decode(spans, 2);
+
+  // B twice and A once, in a new order; then each continues with its own token.
+  d->reorder({1, 1, 0});
+  ASSERT_EQ(d->n_seqs(), 3);
+  EXPECT_EQ(d->length(0), 5);
+  EXPECT_EQ(d->length(2), 3);
+  int t1[3] = {7, 8, 9};
+  const float* lg = d->decode_next(t1);
+  auto b7 = alone(b, {7}), b8 = alone(b, {8}), a9 = alone(a, {9});
+  EXPECT_LE(max_abs_diff(lg, b7[1].data(), V_), kTol);
+  EXPECT_LE(max_abs_diff(lg + V_, b8[1].data(), V_), kTol);
+  EXPECT_LE(max_abs_diff(lg + 2 * V_, a9[1].data(), V_), kTol);
+
+  // Drop one hypothesis and swap the others: A+9 first, then B+7; each gains one more token.
+  d->reorder({2, 0});
+  ASSERT_EQ(d->n_seqs(), 2);
+  int t2[2] = {10, 11};
+  lg = d->decode_next(t2);
+  auto a9_10 = alone(a, {9, 10}), b7_11 = alone(b, {7, 11});
+  EXPECT_LE(max_abs_diff(lg, a9_10[2].data(), V_), kTol);
+  EXPECT_LE(max_abs_diff(lg + V_, b7_11[2].data(), V_), kTol);
+
+  // Grow back to three (a dropped slot is reused) and truncate one hypothesis to its prompt.
+  d->reorder({0, 1, 1});
+  d->truncate(2, 5);
+  int t3[3] = {12, 13, 14};
+  lg = d->decode_next(t3);
+  auto b14 = alone(b, {14});
+  auto a9_10_12 = alone(a, {9, 10, 12});
+  EXPECT_LE(max_abs_diff(lg, a9_10_12[3].data(), V_), kTol);
+  EXPECT_LE(max_abs_diff(lg + 2 * V_, b14[1].data(), V_), kTol);
+}
+
+TEST_F(DecoderBatch, RejectsBadInputWithoutChangingState) {
+  auto d = make(2);
+  d->reset(2);
+  std::vector<int> ok = {model_->vocab().sot()}, bad = {V_};
+  TokenSpan spans[2] = {{ok.data(), 1}, {bad.data(), 1}};
+  EXPECT_THROW(d->decode(spans, 2), Error);
+  EXPECT_THROW(d->decode(spans, 1), Error);  // two sequences are active
+  EXPECT_EQ(d->length(0), 0);
+  EXPECT_THROW(d->reorder({0, 2}), Error);
+  EXPECT_THROW(d->reorder({0, 0, 0}), Error);  // more than max_batch
+  EXPECT_THROW(d->reset(3), Error);
+  std::vector<int> too_long(449, model_->vocab().sot());
+  d->reset(1);
+  TokenSpan tl{too_long.data(), int(too_long.size())};
+  EXPECT_THROW(d->decode(&tl, 1), Error);
+  EXPECT_EQ(d->length(0), 0);
+  auto fresh = std::make_unique<Decoder>(*model_, *backend_, *pool_, 1);
+  EXPECT_THROW(fresh->decode(spans, 1), Error);  // no audio yet
+}
+
+TEST_F(DecoderBatch, SteadyStateReusesBuffers) {
+  MarkingBackend marking(*backend_);
+  auto d = std::make_unique<Decoder>(*model_, marking, *pool_, 5);
+  d->set_audio(enc_.data());
+  d->reset(1);
+  std::vector<int> prompt = {model_->vocab().sot(), model_->vocab().no_timestamps()};
+  TokenSpan span{prompt.data(), 2};
+  const float* first = d->decode(&span, 1);
+  EXPECT_EQ(first, d->logits());
+  d->reorder({0, 0, 0, 0, 0});
+  int t[5] = {1, 2, 3, 4, 5};
+  d->decode_next(t);  // warm-up: anything lazily sized by a callee happens here
+  const std::vector<int> reversed = {4, 3, 2, 1, 0}, keep_best = {2, 2, 0, 1, 2};
+  long before = g_allocations.load(), backend_before = g_backend_allocations.load();
+  for (int step = 0; step < 20; ++step) {
+    for (int s = 0; s < 5; ++s) t[s] = 100 * step + s;
+    EXPECT_EQ(d->decode_next(t), first);
+    d->reorder(step % 2 ? reversed : keep_best);
+  }
+  long total = g_allocations.load() - before;
+  double backend_per_step = (g_backend_allocations.load() - backend_before) / 20.0;
+  std::printf("[ alloc    ] heap allocations per 5-beam step + reorder: decoder/attention/pool %.2f, inside the "
+              "backend %.2f\n", total / 20.0, backend_per_step);
+  EXPECT_EQ(total, 0);
+}
+
+}  // namespace
+}  // namespace npw
