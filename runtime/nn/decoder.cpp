@@ -157,10 +157,12 @@ void Decoder::run(const TokenSpan* seqs, int n_seqs, OnChunk on_chunk) {
 const float* Decoder::decode(const TokenSpan* seqs, int n_seqs) {
   const std::size_t D = n_state_;
   run(seqs, n_seqs, [&](int, int n_rows) {
-    // A sequence's last row is the one whose successor belongs to another sequence (or is past the end).
+    // Only each sequence's last new position is projected to logits (the cache length is updated
+    // after all chunks, so it still marks where this call's tokens began).
     for (int r = 0; r < n_rows; ++r) {
-      int s = row_seq_[r];
-      if (row_pos_[r] == kv_.length(s) + seqs[s].n - 1) std::memcpy(last_x_.data() + s * D, h_.data() + r * D, D * sizeof(float));
+      const int s = row_seq_[r];
+      if (row_pos_[r] == kv_.length(s) + seqs[s].n - 1)
+        std::memcpy(last_x_.data() + s * D, h_.data() + r * D, D * sizeof(float));
     }
   });
   backend_.linear(last_x_.data(), n_seqs, n_state_, *packed_->token_emb, nullptr, logits_.data(), n_vocab_);
