@@ -1,0 +1,153 @@
+// Multi-head attention against a naive double loop: odd head sizes, query counts across task tiles,
+// row strides wider than the heads, causal masks with a cache offset, explicit per-row limits, a
+// fully masked row, and with or without a pool.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "backend/cpu/cpu_backend.h"
+#include "naive.h"
+#include "nn/attention.h"
+#include "util/error.h"
+#include "util/thread_pool.h"
+
+namespace npw {
+namespace {
+
+using npw_test::max_rel_err;
+using npw_test::random_vector;
+
+std::vector<float> naive_attention(const AttentionArgs& a) {
+  std::vector<float> out(static_cast<std::size_t>(a.n_q) * a.ldo, 0.0f);
+  for (int h = 0; h < a.n_head; ++h) {
+    for (int i = 0; i < a.n_q; ++i) {
+      int lim = a.n_kv;
+      if (a.kv_limit) lim = a.kv_limit[i];
+      else if (a.causal) lim = std::min(a.n_kv, a.q_pos0 + i + 1);
+      if (lim <= 0) continue;
+      std::vector<double> s(lim);
+      double mx = -INFINITY;
+      for (int j = 0; j < lim; ++j) {
+        double dot = 0;
+        for (int d = 0; d < a.d_head; ++d) dot += static_cast<double>(a.q[i * a.ldq + h * a.d_head + d]) * a.k[j * a.ldk + h * a.d_head + d];
+        s[j] = dot / std::sqrt(static_cast<double>(a.d_head));
+        mx = std::max(mx, s[j]);
+      }
+      double sum = 0;
+      for (double& v : s) sum += (v = std::exp(v - mx));
+      for (int d = 0; d < a.d_head; ++d) {
+        double o = 0;
+        for (int j = 0; j < lim; ++j) o += s[j] / sum * a.v[j * a.ldv + h * a.d_head + d];
+        out[i * a.ldo + h * a.d_head + d] = static_cast<float>(o);
+      }
+    }
+  }
+  return out;
+}
+
+struct Case {
+  int n_head, d_head, n_q, n_kv, pad;
+  bool causal;
+  int q_pos0;
+};
+
+TEST(Attention, MatchesNaive) {
+  CpuBackend backend(2);
+  ThreadPool pool3(3);
+  const Case cases[] = {
+      {3, 5, 131, 97, 2, false, 0},   {1, 16, 1, 1, 0, false, 0},  {4, 16, 1, 450, 0, false, 0},
+      {2, 7, 67, 67, 3, true, 0},     {3, 9, 5, 21, 1, true, 16},  {6, 64, 150, 150, 0, false, 0},
+      {5, 3, 64, 1, 0, false, 0},
+  };
+  for (const Case& c : cases) {
+    for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &pool3}) {
+      const int width = c.n_head * c.d_head, ld = width + c.pad;
+      const auto q = random_vector(static_cast<std::size_t>(c.n_q) * ld, 1, -2.0f, 2.0f);
+      const auto k = random_vector(static_cast<std::size_t>(c.n_kv) * (ld + 1), 2, -2.0f, 2.0f);
+      const auto v = random_vector(static_cast<std::size_t>(c.n_kv) * (ld + 2), 3);
+      std::vector<float> out(static_cast<std::size_t>(c.n_q) * (ld + 3), 7.0f);
+      AttentionArgs a;
+      a.n_head = c.n_head;
+      a.d_head = c.d_head;
+      a.q = q.data();
+      a.ldq = ld;
+      a.n_q = c.n_q;
+      a.k = k.data();
+      a.ldk = ld + 1;
+      a.v = v.data();
+      a.ldv = ld + 2;
+      a.n_kv = c.n_kv;
+      a.out = out.data();
+      a.ldo = ld + 3;
+      a.causal = c.causal;
+      a.q_pos0 = c.q_pos0;
+
+      MultiHeadAttention mha(c.n_kv + 5, pool ? pool->size() : 1);
+      mha.run(backend, pool, a);
+      auto want = naive_attention(a);
+      for (int i = 0; i < c.n_q; ++i) {
+        for (int j = width; j < a.ldo; ++j) {
+          ASSERT_EQ(out[i * a.ldo + j], 7.0f) << "padding column written";
+          want[i * a.ldo + j] = 7.0f;
+        }
+      }
+      EXPECT_LT(max_rel_err(out.data(), want.data(), out.size()), 2e-6)
+          << "heads " << c.n_head << " d " << c.d_head << " q " << c.n_q << " kv " << c.n_kv << " causal " << c.causal
+          << " pool " << (pool ? pool->size() : 0);
+    }
+  }
+}
+
+TEST(Attention, PerRowLimitsAndFullyMaskedRows) {
+  CpuBackend backend(1);
+  ThreadPool pool(2);
+  const int n_head = 2, d = 4, n_q = 70, n_kv = 33, w = n_head * d;
+  const auto q = random_vector(n_q * w, 4), k = random_vector(n_kv * w, 5), v = random_vector(n_kv * w, 6);
+  std::vector<int> limit(n_q);
+  for (int i = 0; i < n_q; ++i) limit[i] = (i * 7) % (n_kv + 1);  // includes 0 and n_kv
+  std::vector<float> out(n_q * w, 9.0f);
+  AttentionArgs a;
+  a.n_head = n_head;
+  a.d_head = d;
+  a.q = q.data();
+  a.ldq = w;
+  a.n_q = n_q;
+  a.k = k.data();
+  a.ldk = w;
+  a.v = v.data();
+  a.ldv = w;
+  a.n_kv = n_kv;
+  a.out = out.data();
+  a.ldo = w;
+  a.kv_limit = limit.data();
+  MultiHeadAttention mha(n_kv, 2);
+  mha.run(backend, &pool, a);
+  const auto want = naive_attention(a);
+  EXPECT_LT(max_rel_err(out.data(), want.data(), out.size()), 2e-6);
+  for (int j = 0; j < w; ++j) EXPECT_EQ(out[j], 0.0f);  // row 0 sees no key
+}
+
+TEST(Attention, RefusesWhatTheScratchCannotHold) {
+  CpuBackend backend(1);
+  ThreadPool pool(3);
+  std::vector<float> buf(64 * 64);
+  AttentionArgs a;
+  a.n_head = 2;
+  a.d_head = 4;
+  a.q = a.k = a.v = buf.data();
+  a.out = buf.data() + 32 * 8;
+  a.ldq = a.ldk = a.ldv = a.ldo = 8;
+  a.n_q = 4;
+  a.n_kv = 17;
+  MultiHeadAttention mha(16, 2);
+  EXPECT_THROW(mha.run(backend, nullptr, a), Error);  // too many keys
+  a.n_kv = 16;
+  EXPECT_THROW(mha.run(backend, &pool, a), Error);  // pool larger than the scratch
+  a.ldq = 7;
+  EXPECT_THROW(mha.run(backend, nullptr, a), Error);
+  EXPECT_THROW(MultiHeadAttention(0, 1), Error);
+}
+
+}  // namespace
+}  // namespace npw

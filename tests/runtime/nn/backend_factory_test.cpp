@@ -1,0 +1,87 @@
+// make_backend(): names, refusals and the "auto" choice, including accelerators plugged in through
+// the provider registry. Its own executable, because registering providers changes process state.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "backend/backend.h"
+#include "backend/backend_registry.h"
+#include "backend/cpu/cpu_backend.h"
+#include "util/error.h"
+
+namespace npw {
+namespace {
+
+ErrorKind kind_of(const std::string& name, int threads, std::string* message) {
+  try {
+    make_backend(name, threads);
+  } catch (const Error& e) {
+    *message = e.what();
+    return e.kind();
+  }
+  ADD_FAILURE() << "make_backend('" << name << "') did not throw";
+  return ErrorKind::Internal;
+}
+
+TEST(BackendFactory, CpuAndAutoGiveTheCpuBackend) {
+  auto cpu = make_backend("cpu", 2);
+  EXPECT_EQ(cpu->kind(), "cpu");
+  EXPECT_EQ(cpu->threads(), 2);
+  std::string note = "stale";
+  auto autob = make_backend("auto", 1, &note);
+  EXPECT_EQ(autob->kind(), "cpu");
+  EXPECT_EQ(note, "");  // nothing registered to fall back from
+}
+
+TEST(BackendFactory, NpuWithoutModuleIsUnavailable) {
+  std::string msg;
+  EXPECT_EQ(kind_of("npu", 1, &msg), ErrorKind::Unavailable);
+  EXPECT_NE(msg.find("backend 'npu'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("XDNA"), std::string::npos) << msg;
+}
+
+TEST(BackendFactory, UnknownNamesListTheValidOnes) {
+  for (const char* name : {"cpu-int8", "gpu", "", "CPU"}) {
+    std::string msg;
+    EXPECT_EQ(kind_of(name, 1, &msg), ErrorKind::InvalidArgument) << name;
+    EXPECT_NE(msg.find("auto, cpu, npu"), std::string::npos) << msg;
+  }
+  std::string msg;
+  EXPECT_EQ(kind_of("cpu", 0, &msg), ErrorKind::InvalidArgument);
+}
+
+class FakeAccelerator : public CpuBackend {
+ public:
+  using CpuBackend::CpuBackend;
+  std::string kind() const override { return "fake"; }
+};
+
+TEST(BackendFactory, AutoTriesRegisteredAcceleratorsAndExplainsFallbacks) {
+  BackendProvider missing;
+  missing.name = "fake";
+  missing.accelerator = true;
+  missing.create = [](int) -> std::unique_ptr<Backend> { throw Error(ErrorKind::Unavailable, "no fake device"); };
+  register_backend(missing);
+
+  std::string note;
+  EXPECT_EQ(make_backend("auto", 1, &note)->kind(), "cpu");
+  EXPECT_NE(note.find("no fake device"), std::string::npos) << note;
+  EXPECT_NE(note.find("using cpu"), std::string::npos) << note;
+  std::string msg;
+  EXPECT_EQ(kind_of("fake", 1, &msg), ErrorKind::Unavailable);
+
+  BackendProvider present = missing;
+  present.create = [](int n) { return std::unique_ptr<Backend>(new FakeAccelerator(n)); };
+  register_backend(present);  // replaces the provider of the same name
+  EXPECT_EQ(make_backend("auto", 1, &note)->kind(), "fake");
+  EXPECT_EQ(note, "");
+  EXPECT_EQ(make_backend("fake", 2)->threads(), 2);
+  EXPECT_EQ(make_backend("cpu", 1)->kind(), "cpu");
+
+  BackendProvider nameless;
+  EXPECT_THROW(register_backend(nameless), Error);
+}
+
+}  // namespace
+}  // namespace npw

@@ -1,0 +1,167 @@
+// The CPU backend against naive loops: packing of every storage type, linear() with bias and strides,
+// matmul() in every transpose combination, on one and several threads (both split directions), and
+// its refusals of inconsistent calls.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <tuple>
+#include <memory>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/cpu/cpu_backend.h"
+#include "model/quant.h"
+#include "naive.h"
+#include "util/error.h"
+
+namespace npw {
+namespace {
+
+using npw_test::max_rel_err;
+using npw_test::naive_gemm;
+using npw_test::random_vector;
+
+TensorView view_of(const std::vector<uint8_t>& bytes, GgmlType type, int n_in, int n_out, std::size_t skip = 0) {
+  TensorView v;
+  v.name = "test.weight";
+  v.type = type;
+  v.n_dims = 2;
+  v.ne[0] = n_in;
+  v.ne[1] = n_out;
+  v.data = bytes.data() + skip;
+  v.nbytes = bytes.size() - skip;
+  return v;
+}
+
+// Stores w [n_out][n_in] as `type`, `skip` bytes into the buffer (to test unaligned data).
+std::vector<uint8_t> store(const std::vector<float>& w, GgmlType type, int n_in, int n_out, std::size_t skip = 0) {
+  const std::size_t row = ggml_row_bytes(type, n_in);
+  std::vector<uint8_t> bytes(skip + row * n_out);
+  for (int o = 0; o < n_out; ++o) quantize_row(type, w.data() + o * n_in, bytes.data() + skip + o * row, n_in);
+  return bytes;
+}
+
+TEST(CpuBackend, PackWidensEveryTypeLikeTheDequantiser) {
+  CpuBackend be(2);
+  const int n_in = 96, n_out = 37;
+  const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 1);
+  for (GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
+                     GgmlType::Q8_0}) {
+    const auto bytes = store(w, t, n_in, n_out, 3);
+    auto packed = be.pack(view_of(bytes, t, n_in, n_out, 3));
+    ASSERT_EQ(packed->n_in(), n_in);
+    ASSERT_EQ(packed->n_out(), n_out);
+    const float* got = static_cast<const CpuPackedMatrix&>(*packed).data();
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(got) % 64, 0u);
+    std::vector<float> want(w.size());
+    const std::size_t row = ggml_row_bytes(t, n_in);
+    for (int o = 0; o < n_out; ++o) dequantize_row(t, bytes.data() + 3 + o * row, want.data() + o * n_in, n_in);
+    EXPECT_EQ(std::memcmp(got, want.data(), want.size() * sizeof(float)), 0) << ggml_type_name(t);
+    if (t == GgmlType::F32) {
+      EXPECT_EQ(std::memcmp(got, w.data(), w.size() * sizeof(float)), 0);
+    }
+  }
+}
+
+TEST(CpuBackend, PackRejectsBadTensors) {
+  CpuBackend be(1);
+  const auto w = random_vector(64 * 4, 2);
+  const auto bytes = store(w, GgmlType::F32, 64, 4);
+  TensorView v = view_of(bytes, GgmlType::F32, 64, 4);
+  v.ne[2] = 2;
+  EXPECT_THROW(be.pack(v), Error);
+  v = view_of(bytes, GgmlType::F32, 64, 5);  // more rows than bytes
+  EXPECT_THROW(be.pack(v), Error);
+  v = view_of(bytes, GgmlType::Q8_0, 48, 1);  // not a block multiple
+  EXPECT_THROW(be.pack(v), Error);
+}
+
+struct LinearCase {
+  int M, n_in, n_out, extra_ldx, extra_ldy, threads;
+  bool bias;
+};
+
+TEST(CpuBackend, LinearMatchesNaive) {
+  const LinearCase cases[] = {
+      {1, 7, 5, 0, 0, 1, true},        {37, 53, 29, 3, 5, 1, false},   {67, 97, 129, 1, 2, 3, true},
+      {3, 129, 1001, 0, 7, 2, true},   {1500, 64, 64, 0, 0, 2, true},  {0, 16, 16, 0, 0, 2, true},
+      {5, 31, 3, 2, 0, 2, false},
+  };
+  for (const auto& c : cases) {
+    CpuBackend be(c.threads);
+    const int ldx = c.n_in + c.extra_ldx, ldy = c.n_out + c.extra_ldy;
+    const auto w = random_vector(static_cast<std::size_t>(c.n_in) * c.n_out, 10);
+    const auto x = random_vector(static_cast<std::size_t>(std::max(c.M, 1)) * ldx, 11);
+    const auto b = random_vector(c.n_out, 12);
+    const auto bytes = store(w, GgmlType::F32, c.n_in, c.n_out);
+    auto packed = be.pack(view_of(bytes, GgmlType::F32, c.n_in, c.n_out));
+
+    std::vector<float> y(static_cast<std::size_t>(std::max(c.M, 1)) * ldy, 42.0f), want = y;
+    be.linear(x.data(), c.M, ldx, *packed, c.bias ? b.data() : nullptr, y.data(), ldy);
+    naive_gemm(false, true, c.M, c.n_out, c.n_in, 1.0f, x.data(), ldx, w.data(), c.n_in, 0.0f, want.data(), ldy);
+    for (int m = 0; m < c.M; ++m) {
+      for (int o = 0; o < c.n_out; ++o) {
+        if (c.bias) want[m * ldy + o] += b[o];
+      }
+    }
+    // Padding columns of Y are untouched.
+    for (int m = 0; m < c.M; ++m) {
+      for (int o = c.n_out; o < ldy; ++o) ASSERT_EQ(y[m * ldy + o], 42.0f);
+    }
+    EXPECT_LT(max_rel_err(y.data(), want.data(), y.size()), 1e-5)
+        << "M " << c.M << " n_in " << c.n_in << " n_out " << c.n_out << " threads " << c.threads;
+  }
+}
+
+TEST(CpuBackend, MatmulEveryTransposeMatchesNaive) {
+  for (int threads : {1, 2}) {
+    CpuBackend be(threads);
+    for (bool ta : {false, true}) {
+      for (bool tb : {false, true}) {
+        for (auto [M, N, K] : {std::tuple<int, int, int>{5, 3, 7}, {67, 71, 73}, {2, 701, 301}, {601, 3, 299}}) {
+          const int lda = (ta ? M : K) + 2, ldb = (tb ? K : N) + 1, ldc = N + 3;
+          const auto A = random_vector(static_cast<std::size_t>(ta ? K : M) * lda, 20);
+          const auto B = random_vector(static_cast<std::size_t>(tb ? N : K) * ldb, 21);
+          auto C = random_vector(static_cast<std::size_t>(M) * ldc, 22);
+          auto want = C;
+          be.matmul(ta, tb, M, N, K, 0.7f, A.data(), lda, B.data(), ldb, 0.5f, C.data(), ldc);
+          naive_gemm(ta, tb, M, N, K, 0.7f, A.data(), lda, B.data(), ldb, 0.5f, want.data(), ldc);
+          EXPECT_LT(max_rel_err(C.data(), want.data(), C.size()), 1e-5)
+              << "ta " << ta << " tb " << tb << " " << M << "x" << N << "x" << K << " threads " << threads;
+        }
+      }
+    }
+  }
+}
+
+class ForeignMatrix : public PackedMatrix {
+ public:
+  int n_out() const override { return 4; }
+  int n_in() const override { return 4; }
+};
+
+TEST(CpuBackend, RefusesInconsistentCalls) {
+  CpuBackend be(2);
+  std::vector<float> x(64, 1.0f), y(64);
+  const auto w = random_vector(16, 3);
+  const auto bytes = store(w, GgmlType::F32, 4, 4);
+  auto packed = be.pack(view_of(bytes, GgmlType::F32, 4, 4));
+  EXPECT_THROW(be.linear(x.data(), 2, 3, *packed, nullptr, y.data(), 4), Error);  // ldx < n_in
+  EXPECT_THROW(be.linear(x.data(), 2, 4, *packed, nullptr, y.data(), 3), Error);  // ldy < n_out
+  EXPECT_THROW(be.linear(x.data(), -1, 4, *packed, nullptr, y.data(), 4), Error);
+  ForeignMatrix foreign;
+  EXPECT_THROW(be.linear(x.data(), 2, 4, foreign, nullptr, y.data(), 4), Error);
+  EXPECT_THROW(be.matmul(false, false, 2, 2, 4, 1.0f, x.data(), 3, x.data(), 2, 0.0f, y.data(), 2), Error);
+  EXPECT_THROW(be.set_threads(0), Error);
+}
+
+TEST(CpuBackend, ThreadsAreAdjustable) {
+  CpuBackend be(1);
+  EXPECT_EQ(be.threads(), 1);
+  be.set_threads(3);
+  EXPECT_EQ(be.threads(), 3);
+  EXPECT_EQ(be.kind(), "cpu");
+}
+
+}  // namespace
+}  // namespace npw

@@ -1,0 +1,116 @@
+// LayerNorm, GELU, softmax and the adds against double-precision loops, with odd sizes, in place,
+// and through a pool (sizes large enough to take the parallel path).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "naive.h"
+#include "nn/ops.h"
+#include "util/thread_pool.h"
+
+namespace npw {
+namespace {
+
+using npw_test::max_rel_err;
+using npw_test::random_vector;
+
+std::vector<float> naive_layer_norm(const std::vector<float>& x, int rows, int n, const float* w, const float* b) {
+  std::vector<float> y(x.size());
+  for (int r = 0; r < rows; ++r) {
+    double mean = 0, var = 0;
+    for (int i = 0; i < n; ++i) mean += x[r * n + i];
+    mean /= n;
+    for (int i = 0; i < n; ++i) var += (x[r * n + i] - mean) * (x[r * n + i] - mean);
+    var /= n;
+    for (int i = 0; i < n; ++i) {
+      y[r * n + i] = static_cast<float>((x[r * n + i] - mean) / std::sqrt(var + 1e-5) * (w ? w[i] : 1.0) + (b ? b[i] : 0.0));
+    }
+  }
+  return y;
+}
+
+TEST(Ops, LayerNormMatchesNaive) {
+  ThreadPool pool(3);
+  struct Case { int rows, n; ThreadPool* pool; };
+  for (const Case c : {Case{3, 37, nullptr}, Case{1, 1, nullptr}, Case{301, 129, &pool}, Case{7, 5, &pool}}) {
+    auto x = random_vector(static_cast<std::size_t>(c.rows) * c.n, 1, -3.0f, 5.0f);
+    const auto w = random_vector(c.n, 2, 0.5f, 1.5f);
+    const auto b = random_vector(c.n, 3);
+    const auto want = naive_layer_norm(x, c.rows, c.n, w.data(), b.data());
+    std::vector<float> y(x.size());
+    layer_norm(x.data(), c.rows, c.n, w.data(), b.data(), kLayerNormEps, y.data(), c.pool);
+    EXPECT_LT(max_rel_err(y.data(), want.data(), y.size()), 2e-6) << c.rows << "x" << c.n;
+    layer_norm(x.data(), c.rows, c.n, w.data(), b.data(), kLayerNormEps, x.data(), c.pool);  // in place
+    EXPECT_EQ(x, y);
+  }
+  auto x = random_vector(2 * 9, 4);
+  const auto want = naive_layer_norm(x, 2, 9, nullptr, nullptr);
+  layer_norm(x.data(), 2, 9, nullptr, nullptr, kLayerNormEps, x.data());
+  EXPECT_LT(max_rel_err(x.data(), want.data(), x.size()), 2e-6);
+}
+
+TEST(Ops, GeluIsTheErfForm) {
+  ThreadPool pool(2);
+  for (std::size_t n : {std::size_t{1}, std::size_t{13}, std::size_t{100003}}) {
+    auto x = random_vector(n, 5, -8.0f, 8.0f);
+    std::vector<float> want(n);
+    for (std::size_t i = 0; i < n; ++i) want[i] = static_cast<float>(0.5 * x[i] * (1.0 + std::erf(x[i] / std::sqrt(2.0))));
+    gelu(x.data(), n, n > 100 ? &pool : nullptr);
+    EXPECT_LT(max_rel_err(x.data(), want.data(), n), 1e-6) << n;
+  }
+  float fixed[] = {0.0f, 1.0f, -1.0f};
+  gelu(fixed, 3);
+  EXPECT_EQ(fixed[0], 0.0f);
+  EXPECT_NEAR(fixed[1], 0.8413447460685429, 1e-7);
+  EXPECT_NEAR(fixed[2], -0.15865525393145707, 1e-7);
+}
+
+TEST(Ops, SoftmaxIsStableAndNormalised) {
+  ThreadPool pool(3);
+  const int rows = 257, n = 301, ld = 307;
+  auto x = random_vector(static_cast<std::size_t>(rows) * ld, 6, -20.0f, 20.0f);
+  for (int i = 0; i < n; ++i) x[i] += 1000.0f;  // exp would overflow without the max shift
+  std::vector<float> want(x.size());
+  for (int r = 0; r < rows; ++r) {
+    double mx = -INFINITY, sum = 0;
+    for (int i = 0; i < n; ++i) mx = std::max(mx, static_cast<double>(x[r * ld + i]));
+    for (int i = 0; i < n; ++i) sum += std::exp(x[r * ld + i] - mx);
+    for (int i = 0; i < n; ++i) want[r * ld + i] = static_cast<float>(std::exp(x[r * ld + i] - mx) / sum);
+    for (int i = n; i < ld; ++i) want[r * ld + i] = x[r * ld + i];  // padding untouched
+  }
+  softmax_rows(x.data(), rows, n, ld, &pool);
+  EXPECT_LT(max_rel_err(x.data(), want.data(), x.size()), 1e-6);
+  for (int r = 0; r < rows; ++r) {
+    double s = 0;
+    for (int i = 0; i < n; ++i) s += x[r * ld + i];
+    ASSERT_NEAR(s, 1.0, 1e-5) << "row " << r;
+  }
+  float one[] = {-3.5f};
+  softmax(one, 1);
+  EXPECT_EQ(one[0], 1.0f);
+}
+
+TEST(Ops, BiasAndResidualAdds) {
+  ThreadPool pool(2);
+  const int rows = 129, n = 257, ld = 263;
+  auto y = random_vector(static_cast<std::size_t>(rows) * ld, 7);
+  const auto b = random_vector(n, 8);
+  auto want = y;
+  for (int r = 0; r < rows; ++r) {
+    for (int i = 0; i < n; ++i) want[r * ld + i] += b[i];
+  }
+  add_bias(y.data(), rows, n, ld, b.data(), &pool);
+  EXPECT_EQ(y, want);
+
+  const std::size_t m = 70001;
+  auto acc = random_vector(m, 9);
+  const auto res = random_vector(m, 10);
+  auto sum = acc;
+  for (std::size_t i = 0; i < m; ++i) sum[i] += res[i];
+  add_inplace(acc.data(), res.data(), m, &pool);
+  EXPECT_EQ(acc, sum);
+}
+
+}  // namespace
+}  // namespace npw
