@@ -1,0 +1,116 @@
+// npuwhisper-cli end to end: its mel and encoder dumps for jfk (offset 0) and long45 (offset 30 s,
+// the second window) against the golden arrays, and a clean exit 1 with a message naming the culprit
+// for every kind of bad input.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "golden_io.h"
+
+namespace {
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+CliRun run_cli(const std::string& args) {
+  const std::string dir = ::testing::TempDir();
+  const std::string out = dir + "/cli_stdout.txt", err = dir + "/cli_stderr.txt";
+  const std::string cmd = quote(NPW_CLI_PATH) + " " + args + " >" + quote(out) + " 2>" + quote(err);
+  const int status = std::system(cmd.c_str());
+  CliRun r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = npw_test::read_text(out);
+  r.err = npw_test::read_text(err);
+  return r;
+}
+
+std::string data(const std::string& rel) { return quote(npw_test::data_path(rel)); }
+
+void check_window(const std::string& clip, const std::string& window, const std::string& offset) {
+  const std::string dir = ::testing::TempDir();
+  const std::string mel = dir + "/cli_mel.f32", enc = dir + "/cli_enc.f32";
+  std::remove(mel.c_str());
+  std::remove(enc.c_str());
+  const CliRun r = run_cli("--model " + data("ggml-test-f32.bin") + " --audio " + data("audio/" + clip + ".wav") +
+                        " --offset " + offset + " --threads 2 --dump-mel " + quote(mel) + " --dump-encoder " + quote(enc));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+
+  const auto got_mel = npw_test::read_f32(mel);
+  const auto want_mel = npw_test::read_f32(npw_test::data_path("golden/" + clip + "/mel_" + window + ".f32"));
+  ASSERT_EQ(got_mel.size(), want_mel.size());
+  const auto dm = npw_test::compare(got_mel.data(), want_mel.data(), want_mel.size());
+  std::printf("[cli] %s %s mel: rel-L2 %.3e, max-abs %.3e\n", clip.c_str(), window.c_str(), dm.rel_l2, dm.max_abs);
+  EXPECT_LE(dm.rel_l2, 1e-5);
+
+  const auto got_enc = npw_test::read_f32(enc);
+  const auto want_enc = npw_test::read_f32(npw_test::data_path("golden/" + clip + "/enc_" + window + ".f32"));
+  ASSERT_EQ(got_enc.size(), want_enc.size());
+  const auto de = npw_test::compare(got_enc.data(), want_enc.data(), want_enc.size());
+  std::printf("[cli] %s %s encoder: rel-L2 %.3e, max-abs %.3e\n", clip.c_str(), window.c_str(), de.rel_l2, de.max_abs);
+  EXPECT_LE(de.rel_l2, 1e-4);
+}
+
+TEST(Cli, JfkDumpsMatchGolden) { check_window("jfk", "w0", "0"); }
+
+TEST(Cli, SecondWindowOfLong45MatchesGolden) { check_window("long45", "w1", "30"); }
+
+TEST(Cli, HelpListsTheFlags) {
+  const CliRun r = run_cli("--help");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* f : {"--model FILE", "--audio FILE", "--offset SECONDS", "--threads N", "--dump-mel OUT",
+                        "--dump-encoder OUT"}) {
+    EXPECT_NE(r.out.find(f), std::string::npos) << f;
+  }
+}
+
+struct BadCase {
+  const char* what;
+  std::string args;
+  std::string must_mention;
+};
+
+TEST(Cli, BadInputsExitOneWithAMessage) {
+  const std::string model = data("ggml-test-f32.bin"), audio = data("audio/jfk.wav");
+  const std::string missing_model = ::testing::TempDir() + "/no_such_model.bin";
+  const BadCase cases[] = {
+      {"unknown flag", "--model " + model + " --audio " + audio + " --language en", "--language"},
+      {"positional", "--model " + model + " " + audio, "unexpected argument"},
+      {"no audio flag", "--model " + model, "--audio"},
+      {"no model flag", "--audio " + audio, "--model"},
+      {"missing value", "--audio " + audio + " --model", "--model"},
+      {"repeated flag", "--model " + model + " --model " + model + " --audio " + audio, "more than once"},
+      {"model not found", "--model " + quote(missing_model) + " --audio " + audio, "no_such_model.bin"},
+      {"model not ggml", "--model " + audio + " --audio " + audio, "jfk.wav"},
+      {"audio not wav", "--model " + model + " --audio " + model, "ggml-test-f32.bin"},
+      {"threads zero", "--model " + model + " --audio " + audio + " --threads 0", "--threads"},
+      {"threads text", "--model " + model + " --audio " + audio + " --threads two", "--threads"},
+      {"offset text", "--model " + model + " --audio " + audio + " --offset 1s", "--offset"},
+      {"offset negative", "--model " + model + " --audio " + audio + " --offset -1", "--offset"},
+      {"offset past end", "--model " + model + " --audio " + audio + " --offset 11.5", "past the end"},
+      {"offset not finite", "--model " + model + " --audio " + audio + " --offset inf", "--offset"},
+      {"dump unwritable", "--model " + model + " --audio " + audio + " --dump-mel /nonexistent-dir/m.f32",
+       "/nonexistent-dir/m.f32"},
+  };
+  for (const auto& c : cases) {
+    const CliRun r = run_cli(c.args);
+    EXPECT_EQ(r.exit_code, 1) << c.what;
+    EXPECT_NE(r.err.find("error"), std::string::npos) << c.what << ": " << r.err;
+    EXPECT_NE(r.err.find(c.must_mention), std::string::npos) << c.what << ": " << r.err;
+  }
+}
+
+}  // namespace
