@@ -192,27 +192,26 @@ GgmlFile parse_ggml_file(const uint8_t* bytes, std::size_t size, const std::stri
     t.name.assign(reinterpret_cast<const char*>(name), static_cast<std::size_t>(name_len));
     const std::string tw = "tensor '" + t.name + "'";
 
+    if (t.ne[0] % ggml_block_elems(t.type) != 0) {
+      r.fail(tw + " of type " + ggml_type_name(t.type) + " has a row of " + std::to_string(t.ne[0]) +
+             " elements, not a multiple of its block size " + std::to_string(ggml_block_elems(t.type)));
+    }
     if (ggml_type_is_quantized(t.type) && f.hparams.qntvr != 2) {
       throw Error(ErrorKind::Unsupported,
                   "model file '" + what + "': " + tw + " is quantized with GGML quantisation version " +
                       std::to_string(f.hparams.qntvr) + "; only version 2 (whisper.cpp since 2023) is supported");
     }
-    if (t.ne[0] % ggml_block_elems(t.type) != 0) {
-      r.fail(tw + " of type " + ggml_type_name(t.type) + " has a row of " + std::to_string(t.ne[0]) +
-             " elements, not a multiple of its block size " + std::to_string(ggml_block_elems(t.type)));
-    }
-    // Each factor is at most 2^20 and the row bytes at most 2^22: check the product against the
-    // remaining bytes step by step so that no multiplication can overflow.
-    std::size_t nbytes = ggml_row_bytes(t.type, t.ne[0]);
-    for (int d = 1; d < 4; ++d) {
-      if (nbytes > r.remaining()) break;
-      nbytes *= static_cast<std::size_t>(t.ne[d]);
-    }
-    if (nbytes > r.remaining()) {
+    // Each factor is at most 2^20 and a row at most a few MiB, so the product fits in 128 bits; it is
+    // compared with what the file still holds before anything is trusted.
+    unsigned __int128 need = ggml_row_bytes(t.type, t.ne[0]);
+    for (int d = 1; d < 4; ++d) need *= static_cast<uint64_t>(t.ne[d]);
+    if (need > r.remaining()) {
       std::ostringstream os;
-      os << tw << " data runs past the end of the file (needs more than " << r.remaining() << " bytes)";
+      os << "truncated: " << tw << " data needs " << static_cast<unsigned long long>(need) << " bytes, only "
+         << r.remaining() << " left (or its dimensions are wrong)";
       r.fail(os.str());
     }
+    const std::size_t nbytes = static_cast<std::size_t>(need);
     t.nbytes = nbytes;
     t.offset = r.pos();
     t.data = r.bytes(nbytes, "tensor data");
