@@ -112,7 +112,10 @@ std::vector<float> read_wav(const std::string& path) { return npw::read_wav(path
 
 std::vector<std::vector<int>> reference_tokens(const std::vector<float>& samples) {
   constexpr std::size_t kWindow = 480000, kMin = 160;
-  npw::Transcriber t(npw::ModelCache::instance().get(model_path()), npw::Options{});
+  npw::Options options;
+  options.beam_size = 0;
+  options.temperatures = {0.0f};
+  npw::Transcriber t(npw::ModelCache::instance().get(model_path()), options);
   std::vector<std::vector<int>> out;
   std::size_t pos = 0;
   auto emit = [&](const npw::WindowResult& r, std::size_t consumed, bool final) {

@@ -26,7 +26,7 @@ static const char* kCapsS16 = "audio/x-raw,format=S16LE,rate=16000,channels=1,la
 static GstHarness* new_harness() {
   GstElement* e = gst_element_factory_make("npuwhisper", nullptr);
   fail_unless(e != nullptr);
-  g_object_set(e, "model", model_path().c_str(), nullptr);
+  g_object_set(e, "model", model_path().c_str(), "beam-size", 0, "temperature-fallback", 0.0f, nullptr);
   GstHarness* h = gst_harness_new_with_element(e, "sink", "src");
   gst_object_unref(e);
   return h;
@@ -172,7 +172,7 @@ GST_END_TEST;
 
 GST_START_TEST(test_fixed_properties_refused_while_running) {
   GstElement* pipeline = gst_parse_launch(
-      ("audiotestsrc is-live=true ! audio/x-raw,rate=16000,channels=1,format=F32LE ! npuwhisper name=w model=\"" +
+      ("audiotestsrc is-live=true ! audio/x-raw,rate=16000,channels=1,format=F32LE ! npuwhisper name=w beam-size=0 temperature-fallback=0 model=\"" +
        model_path() + "\" ! fakesink")
           .c_str(),
       nullptr);
@@ -183,7 +183,7 @@ GST_START_TEST(test_fixed_properties_refused_while_running) {
   gint beam;
   gchar* model;
   g_object_get(w, "beam-size", &beam, "model", &model, nullptr);
-  fail_unless_equals_int(beam, 5);
+  fail_unless_equals_int(beam, 0);
   const std::string want_model = model_path();
   fail_unless_equals_string(model, want_model.c_str());
   g_free(model);
@@ -214,7 +214,7 @@ GST_START_TEST(test_latency_query) {
 
   // In PAUSED behind a live source, before data flows.
   GstElement* pipeline = gst_parse_launch(
-      ("audiotestsrc is-live=true ! audio/x-raw,rate=16000,channels=1 ! npuwhisper name=w latency=3000 model=\"" +
+      ("audiotestsrc is-live=true ! audio/x-raw,rate=16000,channels=1 ! npuwhisper name=w latency=3000 beam-size=0 temperature-fallback=0 model=\"" +
        model_path() + "\" ! fakesink")
           .c_str(),
       nullptr);
@@ -317,8 +317,9 @@ GST_START_TEST(test_backends) {
   }
   // auto: at most one warning, and the stream runs (on the CPU when there is no NPU).
   npwtest::RunResult r;
-  npwtest::run_pipeline("audiotestsrc num-buffers=20 samplesperbuffer=1600 ! audio/x-raw,rate=16000,channels=1 ! "
-                        "npuwhisper backend=auto model=\"" + model_path() + "\" ! appsink name=sink sync=false",
+  npwtest::run_pipeline(std::string("audiotestsrc num-buffers=20 samplesperbuffer=1600 ! audio/x-raw,rate=16000,channels=1 ! "
+                                    "npuwhisper backend=auto ") +
+                            npwtest::kFastProps + " model=\"" + model_path() + "\" ! appsink name=sink sync=false",
                         r);
   fail_unless(r.eos);
   fail_unless(r.warnings.size() <= 1);
@@ -445,7 +446,7 @@ static int leaked_since_checkpoint(GstTracer* tracer) {
     const GValue* list = gst_structure_get_value(cp, field);
     for (guint i = 0; list && i < gst_value_list_get_size(list); ++i) {
       const GstStructure* o = gst_value_get_structure(gst_value_list_get_value(list, i));
-      out.push_back(gst_structure_get_string(o, "address"));
+      out.push_back(std::string(gst_structure_get_string(o, "address")) + " " + gst_structure_get_string(o, "type-name"));
     }
     return out;
   };
@@ -463,7 +464,7 @@ static int leaked_since_checkpoint(GstTracer* tracer) {
 
 GST_START_TEST(test_state_cycles) {
   GstElement* pipeline = gst_parse_launch(
-      ("audiotestsrc is-live=true samplesperbuffer=160 ! audio/x-raw,rate=16000,channels=1 ! npuwhisper latency=1000 "
+      ("audiotestsrc is-live=true samplesperbuffer=160 ! audio/x-raw,rate=16000,channels=1 ! npuwhisper latency=1000 beam-size=0 temperature-fallback=0 "
        "model=\"" + model_path() + "\" ! fakesink async=false")
           .c_str(),
       nullptr);

@@ -22,8 +22,8 @@ using npwtest::model_path;
 
 static std::string decode_chain(const std::string& clip, const std::string& element_props = "") {
   return "filesrc location=\"" + data_path("audio/" + clip) +
-         "\" ! decodebin ! audioconvert ! audioresample ! npuwhisper name=w model=\"" + model_path() + "\" " +
-         element_props;
+         "\" ! decodebin ! audioconvert ! audioresample ! npuwhisper name=w " + npwtest::kFastProps + " model=\"" + model_path() +
+         "\" " + element_props;
 }
 
 static const char* kSegmentFields[] = {"start", "end", "tokens", "token-probs", "avg-logprob", "no-speech-prob",
@@ -180,8 +180,8 @@ GST_START_TEST(test_two_elements_share_model) {
   fail_unless(caption_tokens(a) == caption_tokens(b), "concurrent streams disagree");
 
   GstElement* pipeline = gst_parse_launch(
-      ("audiotestsrc ! audio/x-raw,rate=16000,channels=1 ! npuwhisper model=\"" + model_path() +
-       "\" ! fakesink audiotestsrc ! audio/x-raw,rate=16000,channels=1 ! npuwhisper model=\"" + model_path() +
+      ("audiotestsrc ! audio/x-raw,rate=16000,channels=1 ! npuwhisper beam-size=0 temperature-fallback=0 model=\"" + model_path() +
+       "\" ! fakesink audiotestsrc ! audio/x-raw,rate=16000,channels=1 ! npuwhisper beam-size=0 temperature-fallback=0 model=\"" + model_path() +
        "\" ! fakesink")
           .c_str(),
       nullptr);
