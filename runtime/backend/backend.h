@@ -4,6 +4,7 @@
 // know which implementation (CPU f32, CPU int8, NPU) they talk to.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -20,6 +21,12 @@ class PackedMatrix {
   virtual ~PackedMatrix() = default;
   virtual int n_out() const = 0;
   virtual int n_in() const = 0;
+  // Bytes of weight data a product streams through (what a one-token decoder step must read per
+  // matrix; benchmarks divide by it). The default is f32, 4 bytes per element; a backend that keeps a
+  // narrower layout (int8 + scales, ...) reports its own.
+  virtual std::size_t bytes() const {
+    return static_cast<std::size_t>(n_out()) * static_cast<std::size_t>(n_in()) * sizeof(float);
+  }
 };
 
 class Backend {

@@ -45,7 +45,7 @@ ThreadPool::~ThreadPool() {
 
 bool ThreadPool::in_parallel_region() { return t_parallel_depth > 0; }
 
-void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn) {
+void ThreadPool::parallel_for(int64_t n, ChunkFn fn) {
   if (n <= 0) return;
   const int k = static_cast<int>(std::min<int64_t>(n, n_threads_));
   if (k == 1 || in_parallel_region()) {
@@ -90,7 +90,7 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
 void ThreadPool::worker(int index) {
   uint64_t seen = 0;
   for (;;) {
-    const std::function<void(int64_t, int64_t, int)>* job = nullptr;
+    const ChunkFn* job = nullptr;
     int64_t n = 0;
     {
       std::unique_lock<std::mutex> lock(mutex_);

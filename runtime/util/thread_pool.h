@@ -5,10 +5,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
-#include <functional>
+#include <functional>  // kept: includers may rely on it
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "util/function_ref.h"
 
 namespace npw {
 
@@ -28,7 +30,9 @@ class ThreadPool {
   // A parallel_for issued from inside any pool's fn runs inline as one chunk (thread_index 0), so
   // nested parallel code never oversubscribes the cores; calls from several outside threads are
   // served one at a time.
-  void parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn);
+  // fn is taken by reference (FunctionRef), so a call allocates nothing whatever the lambda captures.
+  using ChunkFn = FunctionRef<void(int64_t, int64_t, int)>;
+  void parallel_for(int64_t n, ChunkFn fn);
 
   // True on a thread that is currently running a parallel_for chunk of any pool.
   static bool in_parallel_region();
@@ -42,7 +46,7 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  const std::function<void(int64_t, int64_t, int)>* job_ = nullptr;
+  const ChunkFn* job_ = nullptr;
   int64_t job_n_ = 0;
   uint64_t generation_ = 0;
   int pending_ = 0;

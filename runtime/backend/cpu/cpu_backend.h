@@ -19,6 +19,7 @@ class CpuPackedMatrix : public PackedMatrix {
   CpuPackedMatrix(int n_out, int n_in);
   int n_out() const override { return n_out_; }
   int n_in() const override { return n_in_; }
+  std::size_t bytes() const override { return data_.size() * sizeof(float); }
   const float* data() const { return data_.data(); }
   float* data() { return data_.data(); }
 

@@ -1,0 +1,84 @@
+// SGEMM and memory-copy ceilings. Buffers are filled with non-trivial values before timing so that
+// the first touch (page faults, zero pages) is not what gets measured.
+#include "bench_ceilings.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "bench_timer.h"
+#include "util/aligned_buffer.h"
+#include "util/thread_pool.h"
+
+namespace npw {
+
+std::vector<GemmShape> encoder_gemm_shapes(int n_ctx, int n_state) {
+  return {
+      {"qkv", n_ctx, 3 * n_state, n_state},  // the three attention projections side by side
+      {"mlp0", n_ctx, 4 * n_state, n_state},
+      {"mlp2", n_ctx, n_state, 4 * n_state},
+  };
+}
+
+namespace {
+
+void fill(AlignedBuffer<float>& b) {
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>((i * 2654435761u) % 1000) * 1e-3f - 0.5f;
+}
+
+}  // namespace
+
+std::vector<GemmCeiling> measure_sgemm(const std::vector<GemmShape>& shapes, int threads, int repeat) {
+  std::vector<GemmCeiling> out;
+  openblas_set_num_threads(threads);
+  for (const GemmShape& s : shapes) {
+    AlignedBuffer<float> a(static_cast<std::size_t>(s.M) * s.K), b(static_cast<std::size_t>(s.N) * s.K),
+        c(static_cast<std::size_t>(s.M) * s.N);
+    fill(a);
+    fill(b);
+    auto call = [&] {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.M, s.N, s.K, 1.0f, a.data(), s.K, b.data(), s.K, 0.0f,
+                  c.data(), s.N);
+    };
+    call();
+    std::vector<double> seconds;
+    for (int r = 0; r < repeat; ++r) {
+      Stopwatch t;
+      call();
+      seconds.push_back(t.seconds());
+    }
+    const double flops = 2.0 * s.M * s.N * s.K;
+    out.push_back({s, map_summary(summarize(seconds), [&](double sec) { return flops / sec * 1e-9; }, true)});
+  }
+  openblas_set_num_threads(1);
+  return out;
+}
+
+Summary measure_copy_gbps(std::size_t buffer_bytes, int threads, int repeat) {
+  const std::size_t n = buffer_bytes / sizeof(float);
+  AlignedBuffer<float> src(n), dst(n);
+  fill(src);
+  fill(dst);
+  ThreadPool pool(threads);
+  // One contiguous slice per thread, rounded to cache lines.
+  auto copy = [&] {
+    pool.parallel_for(threads, [&](int64_t t0, int64_t t1, int) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const std::size_t b = n * t / threads / 16 * 16, e = t + 1 == threads ? n : n * (t + 1) / threads / 16 * 16;
+        std::memcpy(dst.data() + b, src.data() + b, (e - b) * sizeof(float));
+      }
+    });
+  };
+  copy();
+  std::vector<double> seconds;
+  for (int r = 0; r < repeat; ++r) {
+    Stopwatch t;
+    copy();
+    seconds.push_back(t.seconds());
+  }
+  const double bytes = 2.0 * static_cast<double>(n * sizeof(float));
+  return map_summary(summarize(seconds), [&](double sec) { return bytes / sec * 1e-9; }, true);
+}
+
+}  // namespace npw

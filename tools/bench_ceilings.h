@@ -1,0 +1,39 @@
+// The machine's own ceilings, measured in the same run as the model stages so that every stage
+// figure can be read as a fraction of what this machine, at this moment, can do at all:
+//  - SGEMM: OpenBLAS single-precision GEMM at the encoder's product shapes (the bound for the
+//    encoder's GFLOP/s), one call with OpenBLAS itself using the run's thread count;
+//  - copy: memcpy between two buffers far larger than the caches (the bound for a decoder step,
+//    which streams every weight once), split over the run's thread count.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "bench_stats.h"
+
+namespace npw {
+
+struct GemmShape {
+  std::string name;  // which encoder product it stands for, e.g. "qkv"
+  int M = 0, N = 0, K = 0;
+};
+
+// The encoder's large products for a model of width n_state over n_ctx frames: C[M][N] = A[M][K] B^T,
+// as Backend::linear issues them (M = 1500 frames).
+std::vector<GemmShape> encoder_gemm_shapes(int n_ctx, int n_state);
+
+struct GemmCeiling {
+  GemmShape shape;
+  Summary gflops;
+};
+
+// Times `repeat` sgemm calls per shape (after one warm-up) with openblas_set_num_threads(threads);
+// leaves OpenBLAS at one thread afterwards, which is what the CPU backend expects.
+std::vector<GemmCeiling> measure_sgemm(const std::vector<GemmShape>& shapes, int threads, int repeat);
+
+// Copy bandwidth in GB/s (1e9 bytes/s). Bytes counted per copy = 2 x buffer size: each byte is read
+// once from the source and written once to the destination (write-allocate traffic, if the copy
+// does not use streaming stores, is not counted). Each of `threads` threads copies its own slice.
+Summary measure_copy_gbps(std::size_t buffer_bytes, int threads, int repeat);
+
+}  // namespace npw

@@ -1,0 +1,54 @@
+// Flag declarations of npuwhisper-bench and their checks; nothing here touches files.
+#include "bench_options.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "cli_flags.h"
+#include "util/error.h"
+
+namespace npw {
+
+BenchOptions parse_bench_options(int argc, const char* const* argv) {
+  const unsigned hw = std::thread::hardware_concurrency();
+  const int default_threads = static_cast<int>(std::clamp(hw == 0 ? 1u : hw, 1u, 8u));
+  FlagParser flags("npuwhisper-bench",
+                   "Measures the runtime stage by stage on a whisper.cpp GGML model - log-mel per 30 s (one\n"
+                   "thread), encoder per window, decoder per token, end-to-end realtime factor, peak RSS and\n"
+                   "heap allocations in the steady state - next to this machine's own ceilings measured in the\n"
+                   "same run (OpenBLAS SGEMM at the encoder's shapes, memory copy bandwidth). Every figure is\n"
+                   "the median over repetitions, with its spread.");
+  flags.add_value("model", "FILE", "whisper.cpp GGML model file", true);
+  flags.add_value("audio", "FILE", "WAV (16 kHz mono) for the end-to-end figure and as the stages' signal");
+  flags.add_value("threads", "N", "CPU threads (default " + std::to_string(default_threads) + ")");
+  flags.add_value("backend", "NAME", "backend: cpu, cpu-int8, npu, auto (default cpu)");
+  flags.add_value("repeat", "N", "timed repetitions per stage (default 5)");
+  flags.add_value("context", "N", "tokens already decoded before the timed steps (default 64)");
+  flags.add_value("tokens", "N", "timed one-token decoder steps per repetition (default 32)");
+  flags.add_value("e2e-repeat", "N", "end-to-end transcriptions per decoding mode (default 2; 0 skips)");
+  flags.add_switch("json", "print one JSON object instead of a table");
+  flags.add_switch("help", "show this text");
+
+  flags.parse(argc, argv);
+  BenchOptions o;
+  o.usage = flags.usage();
+  o.help = flags.has("help");
+  if (o.help) return o;
+  o.model = flags.required("model");
+  o.audio = flags.value_or("audio", "");
+  o.threads = flags.integer_or("threads", default_threads, 1, 256);
+  o.backend = flags.value_or("backend", "cpu");
+  o.repeat = flags.integer_or("repeat", 5, 1, 10000);
+  o.context = flags.integer_or("context", 64, 1, 100000);
+  o.tokens = flags.integer_or("tokens", 32, 1, 100000);
+  o.e2e_repeat = flags.integer_or("e2e-repeat", 2, 0, 1000);
+  o.json = flags.has("json");
+  for (const char* f : {"model", "audio", "backend"}) {
+    if (flags.has(f) && flags.value_or(f, "").empty()) {
+      throw Error(ErrorKind::InvalidArgument, std::string("flag '--") + f + "': empty value");
+    }
+  }
+  return o;
+}
+
+}  // namespace npw

@@ -1,0 +1,25 @@
+// npuwhisper-bench's settings, parsed from its flags (declared in bench_options.cpp).
+#pragma once
+
+#include <string>
+
+namespace npw {
+
+struct BenchOptions {
+  std::string model;
+  std::string audio;          // empty: no end-to-end figure; the stages use a synthetic signal
+  int threads = 1;
+  std::string backend = "cpu";
+  int repeat = 5;             // timed repetitions of each stage (after one warm-up)
+  int context = 64;           // tokens in the sequence before the timed decoder steps
+  int tokens = 32;            // timed one-token steps per repetition
+  int e2e_repeat = 2;         // end-to-end transcriptions per decoding mode
+  bool json = false;
+  bool help = false;
+  std::string usage;
+};
+
+// Throws npw::Error(InvalidArgument) naming the offending flag.
+BenchOptions parse_bench_options(int argc, const char* const* argv);
+
+}  // namespace npw

@@ -1,0 +1,228 @@
+// JSON and table rendering of a benchmark run. The JSON is written by hand (flat keys, a few nested
+// objects) to keep the tool free of a JSON dependency; strings are escaped per RFC 8259.
+#include "bench_report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "audio/mel.h"
+
+namespace npw {
+
+namespace {
+
+// One reported figure: its median and spread (already in the figure's unit) and, when it has one,
+// its ceiling and the name of that ceiling.
+struct Figure {
+  std::string key, label, unit;
+  Summary s;
+  double ceiling = 0.0;        // 0: none
+  std::string ceiling_name;
+  bool spread = true;          // false for counts, which have no repetition spread
+
+  Figure(std::string k, std::string l, std::string u, const Summary& sum, double c = 0.0, std::string cn = "",
+         bool sp = true)
+      : key(std::move(k)), label(std::move(l)), unit(std::move(u)), s(sum), ceiling(c), ceiling_name(std::move(cn)),
+        spread(sp) {}
+};
+
+double sgemm_ceiling(const BenchResults& r) {
+  double best = 0.0;
+  for (const GemmCeiling& g : r.sgemm) best = std::max(best, g.gflops.median);
+  return best;
+}
+
+Summary scalar(double v) {
+  Summary s;
+  s.median = s.min = s.q1 = s.q3 = s.max = v;
+  s.n = 1;
+  return s;
+}
+
+std::vector<Figure> figures(const BenchResults& r) {
+  std::vector<Figure> f;
+  const double sgemm = sgemm_ceiling(r), copy = r.copy_gbps.median;
+  const double window_ms = 1000.0 * static_cast<double>(kMelWindowSamples) / kMelSampleRate;
+  f.emplace_back(Figure{"mel_ms_per_30s", "log-mel per 30 s, 1 thread", "ms", r.mel_single.ms});
+  f.emplace_back(Figure{"mel_realtime", "log-mel realtime factor, 1 thread", "x",
+               map_summary(r.mel_single.ms, [&](double ms) { return window_ms / ms; }, true), kTargetMelRealtime,
+               "target 3000x"});
+  f.emplace_back(Figure{"mel_pool_ms_per_30s", "log-mel per 30 s, pool", "ms", r.window.mel_ms});
+  f.emplace_back(Figure{"encoder_ms", "encoder per window", "ms", r.window.encoder_ms});
+  const double flops = r.encoder_cost.total();
+  f.emplace_back(Figure{"encoder_gflops", "encoder achieved", "GFLOP/s",
+               map_summary(r.window.encoder_ms, [&](double ms) { return flops / ms * 1e-6; }, true), sgemm,
+               "SGEMM ceiling"});
+  f.emplace_back(Figure{"cross_kv_ms", "cross-attention K/V per window", "ms", r.window.cross_kv_ms});
+  f.emplace_back(Figure{"token_ms", "decoder per token @ context " + std::to_string(r.context), "ms", r.token.ms});
+  const double wbytes = r.token_cost.weight_bytes;
+  f.emplace_back(Figure{"token_gbps", "decoder weight bytes read", "GB/s",
+               map_summary(r.token.ms, [&](double ms) { return wbytes / ms * 1e-6; }, true), copy, "copy bandwidth"});
+  const double all_bytes = wbytes + r.token_cost.cross_kv_bytes + r.token_cost.self_kv_bytes;
+  f.emplace_back(Figure{"token_total_gbps", "decoder weights + K/V read", "GB/s",
+               map_summary(r.token.ms, [&](double ms) { return all_bytes / ms * 1e-6; }, true), copy,
+               "copy bandwidth"});
+  for (const EndToEndTiming& e : r.end_to_end) {
+    const std::string key = e.mode == "default" ? "rtf" : "rtf_" + e.mode;
+    f.emplace_back(Figure{key, "end-to-end (" + e.mode + "), audio s / wall s", "x",
+                 map_summary(e.wall_s, [&](double s) { return e.audio_s / s; }, true)});
+  }
+  f.emplace_back(Figure{"peak_rss_mb", "peak RSS", "MiB", scalar(r.peak_rss_mb), 0.0, "", false});
+  f.emplace_back(Figure{"allocs_per_window", "heap allocations per window", "", scalar(r.window.allocs()), 0.0, "", false});
+  f.emplace_back(Figure{"allocs_per_token", "heap allocations per token", "", scalar(r.token.allocs), 0.0, "", false});
+  return f;
+}
+
+std::string escape(const std::string& s) {
+  std::string o;
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      o += '\\';
+      o += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      o += buf;
+    } else {
+      o += static_cast<char>(c);
+    }
+  }
+  return o;
+}
+
+// JSON has no NaN or infinity: such a figure (a zero-time division) becomes null.
+std::string num(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+std::string summary_json(const Summary& s) {
+  return "{\"median\": " + num(s.median) + ", \"min\": " + num(s.min) + ", \"q1\": " + num(s.q1) +
+         ", \"q3\": " + num(s.q3) + ", \"max\": " + num(s.max) + ", \"n\": " + std::to_string(s.n) + "}";
+}
+
+}  // namespace
+
+void write_json(const BenchResults& r, std::FILE* out) {
+  const std::vector<Figure> figs = figures(r);
+  const double sgemm = sgemm_ceiling(r);
+  std::vector<std::pair<std::string, std::string>> kv;
+  kv.emplace_back("model", "\"" + escape(r.model_name) + "\"");
+  kv.emplace_back("model_path", "\"" + escape(r.model_path) + "\"");
+  kv.emplace_back("backend", "\"" + escape(r.backend) + "\"");
+  kv.emplace_back("threads", std::to_string(r.threads));
+  kv.emplace_back("repeat", std::to_string(r.repeat));
+  kv.emplace_back("context", std::to_string(r.context));
+  kv.emplace_back("signal", "\"" + escape(r.signal) + "\"");
+  kv.emplace_back("sgemm_gflops", num(sgemm));
+  kv.emplace_back("copy_gbps", num(r.copy_gbps.median));
+  for (const Figure& f : figs) kv.emplace_back(f.key, num(f.s.median));
+  const auto fig = [&](const std::string& key) -> const Figure* {
+    for (const Figure& f : figs)
+      if (f.key == key) return &f;
+    return nullptr;
+  };
+  kv.emplace_back("encoder_fraction_of_sgemm", num(fig("encoder_gflops")->s.median / sgemm));
+  kv.emplace_back("token_fraction_of_copy", num(fig("token_gbps")->s.median / r.copy_gbps.median));
+  kv.emplace_back("token_total_fraction_of_copy", num(fig("token_total_gbps")->s.median / r.copy_gbps.median));
+  kv.emplace_back("mel_fraction_of_target", num(fig("mel_realtime")->s.median / kTargetMelRealtime));
+  kv.emplace_back("encoder_gflop_per_window", num(r.encoder_cost.total() * 1e-9));
+  kv.emplace_back("token_weight_bytes", num(r.token_cost.weight_bytes));
+  kv.emplace_back("token_weight_params", num(r.token_cost.weight_params));
+  kv.emplace_back("token_cross_kv_bytes", num(r.token_cost.cross_kv_bytes));
+  kv.emplace_back("token_self_kv_bytes", num(r.token_cost.self_kv_bytes));
+  kv.emplace_back("allocs_mel_single_thread", num(r.mel_single.allocs));
+  kv.emplace_back("allocs_per_window_mel", num(r.window.mel_allocs));
+  kv.emplace_back("allocs_per_window_encoder", num(r.window.encoder_allocs));
+  kv.emplace_back("allocs_per_window_cross_kv", num(r.window.cross_kv_allocs));
+  kv.emplace_back("allocs_per_prompt", num(r.token.prompt_allocs));
+  kv.emplace_back("copy_buffer_mb", num(r.copy_buffer_mb));
+
+  std::string spreads = "{";
+  for (const Figure& f : figs) {
+    if (!f.spread) continue;
+    if (spreads.size() > 1) spreads += ", ";
+    spreads += "\"" + f.key + "\": " + summary_json(f.s);
+  }
+  spreads += ", \"copy_gbps\": " + summary_json(r.copy_gbps) + "}";
+  kv.emplace_back("spread", spreads);
+
+  std::string shapes = "[";
+  for (const GemmCeiling& g : r.sgemm) {
+    if (shapes.size() > 1) shapes += ", ";
+    shapes += "{\"name\": \"" + g.shape.name + "\", \"M\": " + std::to_string(g.shape.M) +
+              ", \"N\": " + std::to_string(g.shape.N) + ", \"K\": " + std::to_string(g.shape.K) +
+              ", \"gflops\": " + summary_json(g.gflops) + "}";
+  }
+  kv.emplace_back("sgemm_shapes", shapes + "]");
+
+  std::string e2e = "[";
+  for (const EndToEndTiming& e : r.end_to_end) {
+    if (e2e.size() > 1) e2e += ", ";
+    e2e += "{\"mode\": \"" + e.mode + "\", \"audio_s\": " + num(e.audio_s) + ", \"wall_s\": " +
+           summary_json(e.wall_s) + ", \"windows\": " + num(e.windows) + ", \"output_tokens\": " + num(e.tokens) +
+           ", \"allocs\": " + num(e.allocs) + "}";
+  }
+  kv.emplace_back("end_to_end", e2e + "]");
+
+  kv.emplace_back("machine", "{\"nproc\": " + std::to_string(r.machine.nproc) + ", \"cpu_model\": \"" +
+                                 escape(r.machine.cpu_model) + "\", \"blas_config\": \"" +
+                                 escape(r.machine.blas_config) + "\", \"blas_core\": \"" +
+                                 escape(r.machine.blas_core) + "\"}");
+
+  std::fprintf(out, "{\n");
+  for (std::size_t i = 0; i < kv.size(); ++i) {
+    std::fprintf(out, "  \"%s\": %s%s\n", kv[i].first.c_str(), kv[i].second.c_str(), i + 1 < kv.size() ? "," : "");
+  }
+  std::fprintf(out, "}\n");
+}
+
+void write_table(const BenchResults& r, std::FILE* out) {
+  std::fprintf(out, "npuwhisper-bench: %s (%s), backend %s, %d thread(s), %d repetitions\n", r.model_name.c_str(),
+               r.model_path.c_str(), r.backend.c_str(), r.threads, r.repeat);
+  std::fprintf(out, "machine: %s, %d CPUs online; OpenBLAS %s (%s)\n", r.machine.cpu_model.c_str(), r.machine.nproc,
+               r.machine.blas_config.c_str(), r.machine.blas_core.c_str());
+  std::fprintf(out, "stage signal: %s\n\n", r.signal.c_str());
+
+  std::fprintf(out, "ceilings (same run)\n");
+  for (const GemmCeiling& g : r.sgemm) {
+    std::fprintf(out, "  SGEMM %-5s M=%d N=%d K=%d: %8.1f GFLOP/s  [min %.1f, IQR %.1f..%.1f, max %.1f]\n",
+                 g.shape.name.c_str(), g.shape.M, g.shape.N, g.shape.K, g.gflops.median, g.gflops.min, g.gflops.q1,
+                 g.gflops.q3, g.gflops.max);
+  }
+  std::fprintf(out, "  copy (%.0f MiB, read+write bytes): %6.2f GB/s  [min %.2f, IQR %.2f..%.2f, max %.2f]\n\n",
+               r.copy_buffer_mb, r.copy_gbps.median, r.copy_gbps.min, r.copy_gbps.q1, r.copy_gbps.q3,
+               r.copy_gbps.max);
+
+  std::fprintf(out, "%-42s %12s %-9s %-36s %s\n", "figure", "median", "unit", "spread [min, IQR, max]",
+               "of ceiling");
+  for (const Figure& f : figures(r)) {
+    char spread[96] = "";
+    if (f.spread) {
+      std::snprintf(spread, sizeof spread, "[%.4g, %.4g..%.4g, %.4g]", f.s.min, f.s.q1, f.s.q3, f.s.max);
+    }
+    char frac[96] = "";
+    if (f.ceiling > 0) std::snprintf(frac, sizeof frac, "%5.1f%% of %s", 100.0 * f.s.median / f.ceiling, f.ceiling_name.c_str());
+    std::fprintf(out, "%-42s %12.4g %-9s %-36s %s\n", f.label.c_str(), f.s.median, f.unit.c_str(), spread, frac);
+  }
+  std::fprintf(out, "\nwork counted: encoder %.2f GFLOP per window (convs %.2f, projections %.2f, attention %.2f, "
+               "MLP %.2f); decoder %.1f MB of weights per token (%.1f M params), plus %.1f MB cross K/V and %.1f MB "
+               "self K/V\n",
+               r.encoder_cost.total() * 1e-9, r.encoder_cost.conv_flops * 1e-9, r.encoder_cost.projection_flops * 1e-9,
+               r.encoder_cost.attention_flops * 1e-9, r.encoder_cost.mlp_flops * 1e-9, r.token_cost.weight_bytes * 1e-6,
+               r.token_cost.weight_params * 1e-6, r.token_cost.cross_kv_bytes * 1e-6, r.token_cost.self_kv_bytes * 1e-6);
+  std::fprintf(out, "allocations: mel (1 thread) %.2f, window = mel %.2f + encoder %.2f + cross K/V %.2f; prompt %.2f; "
+               "token %.2f\n",
+               r.mel_single.allocs, r.window.mel_allocs, r.window.encoder_allocs, r.window.cross_kv_allocs,
+               r.token.prompt_allocs, r.token.allocs);
+  for (const EndToEndTiming& e : r.end_to_end) {
+    std::fprintf(out, "end-to-end %s: %.2f s of audio in %.3f s (median of %zu), %.1f windows, %.1f output tokens, "
+                 "%.0f allocations per transcription\n",
+                 e.mode.c_str(), e.audio_s, e.wall_s.median, e.wall_s.n, e.windows, e.tokens, e.allocs);
+  }
+}
+
+}  // namespace npw

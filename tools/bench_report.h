@@ -1,0 +1,44 @@
+// Everything one npuwhisper-bench run measured, and its two renderings: one JSON object (numbers are
+// medians; spreads, ceilings and the machine in nested objects) and a human-readable table. Rates
+// and fractions of ceilings are derived here, from the medians, in one place.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "bench_ceilings.h"
+#include "bench_cost.h"
+#include "bench_machine.h"
+#include "bench_stages.h"
+
+namespace npw {
+
+struct BenchResults {
+  MachineInfo machine;
+  std::string model_path, model_name, backend;
+  int threads = 0, repeat = 0, context = 0, tokens = 0;
+  std::string signal;  // what the stage timings were fed
+
+  std::vector<GemmCeiling> sgemm;  // per encoder shape
+  Summary copy_gbps;
+  double copy_buffer_mb = 0.0;
+
+  EncoderCost encoder_cost;
+  DecoderTokenCost token_cost;
+  MelTiming mel_single;
+  WindowTiming window;
+  TokenTiming token;
+  std::vector<EndToEndTiming> end_to_end;  // empty without --audio
+  double peak_rss_mb = 0.0;
+};
+
+// The figures the issue sets as targets (fractions of this run's own ceilings, and the mel speed).
+constexpr double kTargetEncoderOfSgemm = 0.80;
+constexpr double kTargetTokenOfCopy = 0.70;
+constexpr double kTargetMelRealtime = 3000.0;
+
+void write_json(const BenchResults& r, std::FILE* out);
+void write_table(const BenchResults& r, std::FILE* out);
+
+}  // namespace npw
