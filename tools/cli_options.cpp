@@ -1,7 +1,10 @@
-// Flag declarations of npuwhisper-cli and their checks; nothing here touches files.
+// Flag declarations of npuwhisper-cli and their checks; nothing here touches files. Every mistake a
+// user can make on the command line is refused here with the flag named, before any work starts.
 #include "cli_options.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <thread>
 
 #include "cli_flags.h"
@@ -12,25 +15,77 @@ namespace npw {
 namespace {
 
 constexpr int kMaxThreads = 256;
+constexpr int kMaxGreedySteps = 100000;  // bounded again by the model's text context at run time
 
 int default_threads() {
   const unsigned hw = std::thread::hardware_concurrency();
   return static_cast<int>(std::clamp(hw == 0 ? 1u : hw, 1u, 8u));
 }
 
+[[noreturn]] void bad(const std::string& why) { throw Error(ErrorKind::InvalidArgument, why); }
+
+// "50257,50362" -> ids. Range against the vocabulary is checked once the model is loaded.
+std::vector<int> parse_token_list(const std::string& s) {
+  std::vector<int> ids;
+  std::size_t pos = 0;
+  while (pos <= s.size()) {
+    const std::size_t comma = std::min(s.find(',', pos), s.size());
+    const std::string item = s.substr(pos, comma - pos);
+    errno = 0;
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || end != item.c_str() + item.size() || errno == ERANGE || v < 0 || v > 0x7fffffffL) {
+      bad("flag '--tokens': '" + item + "' is not a token id (expected ID,ID,... with non-negative integers)");
+    }
+    ids.push_back(static_cast<int>(v));
+    pos = comma + 1;
+  }
+  return ids;
+}
+
+// Options::validate() names the field; the user typed a flag, so name that too.
+void validate_transcription(const Options& o) {
+  try {
+    o.validate();
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    const char* flag = "";
+    if (what.find("beam_size") != std::string::npos) flag = " (--beam-size)";
+    else if (what.find("best_of") != std::string::npos) flag = " (--best-of)";
+    else if (what.find("initial_prompt") != std::string::npos) flag = " (--initial-prompt)";
+    else if (what.find("language") != std::string::npos) flag = " (--language)";
+    bad(what + flag);
+  }
+}
+
 }  // namespace
 
 CliOptions parse_cli_options(int argc, const char* const* argv) {
   FlagParser flags("npuwhisper-cli",
-                   "Runs Whisper's front end on a 16 kHz mono WAV file with a whisper.cpp GGML model: the\n"
-                   "log-mel of the whole file (clamped over the whole file, as OpenAI's transcribe()) and the\n"
-                   "encoder on the 30 s window starting at --offset. Dumps are raw little-endian float32.");
+                   "Transcribes a 16 kHz mono WAV file with a whisper.cpp GGML model and prints one line per\n"
+                   "segment, \"[mm:ss.mmm --> mm:ss.mmm] text\" (--json: every field as JSON). The log-mel is\n"
+                   "clamped over the whole file, as OpenAI's transcribe().\n"
+                   "Window mode (any of --dump-mel, --dump-encoder, --tokens) instead works on the 30 s window\n"
+                   "at --offset: dumps its log-mel and encoder output, and feeds --tokens to the decoder to\n"
+                   "dump their logits or N steps of plain argmax. Dumps are raw little-endian, C order.");
   flags.add_value("model", "FILE", "whisper.cpp GGML model file", true);
   flags.add_value("audio", "FILE", "WAV file, 16 kHz mono, 16-bit PCM or 32-bit float", true);
-  flags.add_value("offset", "SECONDS", "start of the window, in seconds (default 0; frame = round(100 s))");
   flags.add_value("threads", "N", "CPU threads (default " + std::to_string(default_threads()) + ")");
-  flags.add_value("dump-mel", "OUT", "write the window's log-mel, float32 [n_mels][3000]");
-  flags.add_value("dump-encoder", "OUT", "write the encoder output, float32 [n_audio_ctx][n_audio_state]");
+  flags.add_value("language", "LANG", "spoken language: auto (detect; default) or a code/name (en, de-AT, german)");
+  flags.add_switch("translate", "translate into English instead of transcribing (multilingual models)");
+  flags.add_value("beam-size", "N", "beams at temperature 0 (default 5; 0: greedy)");
+  flags.add_value("best-of", "N", "candidates sampled at temperature > 0 (default 5)");
+  flags.add_switch("no-timestamps", "decode without timestamps (one segment per 30 s window)");
+  flags.add_value("initial-prompt", "TEXT", "text given to the decoder as if it preceded the audio");
+  flags.add_switch("no-fallback", "decode at temperature 0 only (no temperature fallback)");
+  flags.add_switch("json", "print the language and every segment field as one JSON object");
+  flags.add_value("offset", "SECONDS", "window mode: start of the window (default 0; frame = round(100 s))");
+  flags.add_value("dump-mel", "OUT", "window mode: write the window's log-mel, float32 [n_mels][3000]");
+  flags.add_value("dump-encoder", "OUT", "window mode: write the encoder output, float32 [n_audio_ctx][n_audio_state]");
+  flags.add_value("tokens", "ID,ID,...", "window mode: tokens fed to the decoder after encoding the window");
+  flags.add_value("dump-logits", "OUT", "with --tokens: logits at every fed position, float32 [n_tokens][n_vocab]");
+  flags.add_value("greedy-plain", "N", "with --tokens: N steps of plain argmax (no filters; stops after <|endoftext|>)");
+  flags.add_value("dump-tokens", "OUT", "with --greedy-plain: the generated tokens, int32");
   flags.add_switch("help", "show this text");
 
   flags.parse(argc, argv);
@@ -41,18 +96,56 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
 
   o.model = flags.required("model");
   o.audio = flags.required("audio");
-  o.offset_seconds = flags.number_or("offset", 0.0);
-  if (o.offset_seconds < 0.0) {
-    throw Error(ErrorKind::InvalidArgument, "flag '--offset': " + flags.value_or("offset", "") + " is negative");
-  }
   o.threads = flags.integer_or("threads", default_threads(), 1, kMaxThreads);
-  o.dump_mel = flags.value_or("dump-mel", "");
-  o.dump_encoder = flags.value_or("dump-encoder", "");
-  for (const char* f : {"model", "audio", "dump-mel", "dump-encoder"}) {
+  for (const char* f : {"model", "audio", "dump-mel", "dump-encoder", "dump-logits", "dump-tokens"}) {
     if (flags.has(f) && flags.value_or(f, "").empty()) {
-      throw Error(ErrorKind::InvalidArgument, std::string("flag '--") + f + "': empty file name");
+      bad(std::string("flag '--") + f + "': empty file name");
     }
   }
+
+  // window mode
+  o.offset_seconds = flags.number_or("offset", 0.0);
+  if (o.offset_seconds < 0.0) bad("flag '--offset': " + flags.value_or("offset", "") + " is negative");
+  o.dump_mel = flags.value_or("dump-mel", "");
+  o.dump_encoder = flags.value_or("dump-encoder", "");
+  if (flags.has("tokens")) {
+    o.tokens = parse_token_list(flags.value_or("tokens", ""));
+    if (!flags.has("dump-logits") && !flags.has("greedy-plain")) {
+      bad("flag '--tokens' needs --dump-logits OUT or --greedy-plain N --dump-tokens OUT");
+    }
+  }
+  for (const char* f : {"dump-logits", "greedy-plain"}) {
+    if (flags.has(f) && !flags.has("tokens")) bad(std::string("flag '--") + f + "' needs --tokens ID,ID,...");
+  }
+  o.dump_logits = flags.value_or("dump-logits", "");
+  o.greedy_plain = flags.integer_or("greedy-plain", 0, 1, kMaxGreedySteps);
+  o.dump_tokens = flags.value_or("dump-tokens", "");
+  if (flags.has("greedy-plain") != flags.has("dump-tokens")) {
+    bad("flags '--greedy-plain N' and '--dump-tokens OUT' go together");
+  }
+  if (!o.window_mode() && flags.has("offset")) {
+    bad("flag '--offset' selects a window for --dump-mel, --dump-encoder or --tokens; a transcription covers the whole file");
+  }
+
+  // transcription mode
+  const char* transcription_flags[] = {"language", "translate", "beam-size", "best-of", "no-timestamps",
+                                       "initial-prompt", "no-fallback", "json"};
+  if (o.window_mode()) {
+    for (const char* f : transcription_flags) {
+      if (flags.has(f)) bad(std::string("flag '--") + f + "' applies to transcription, not to window mode (dumps, --tokens)");
+    }
+  }
+  Options& t = o.transcribe;
+  t.language = flags.value_or("language", "auto");
+  t.translate = flags.has("translate");
+  t.beam_size = flags.integer_or("beam-size", t.beam_size, 0, 1 << 20);
+  t.best_of = flags.integer_or("best-of", t.best_of, 1, 1 << 20);
+  t.timestamps = !flags.has("no-timestamps");
+  t.initial_prompt = flags.value_or("initial-prompt", "");
+  if (flags.has("no-fallback")) t.temperatures = {0.0f};
+  t.n_threads = o.threads;
+  o.json = flags.has("json");
+  validate_transcription(t);
   return o;
 }
 

@@ -1,8 +1,13 @@
 // The flags of npuwhisper-cli and the options they set. One place declares the flags (for parsing
-// and --help alike); transcription flags (--language, --beam-size, --json, ...) are added here.
+// and --help alike) and decides the mode: window mode (--dump-mel, --dump-encoder, --tokens with
+// --dump-logits or --greedy-plain/--dump-tokens) works on the one 30 s window at --offset; without
+// any of those the whole file is transcribed with npw::Options built from the transcription flags.
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include "decode/options.h"
 
 namespace npw {
 
@@ -12,14 +17,27 @@ struct CliOptions {
 
   std::string model;
   std::string audio;
-  double offset_seconds = 0.0;  // start of the window to encode
+  double offset_seconds = 0.0;  // start of the window to encode (window mode)
   int threads = 1;
+
+  // window mode
   std::string dump_mel;         // raw float32 [n_mels][3000], empty: not written
   std::string dump_encoder;     // raw float32 [n_audio_ctx][n_audio_state], empty: not written
+  std::vector<int> tokens;      // --tokens: fed after encoding the window
+  std::string dump_logits;      // raw float32 [tokens.size()][n_vocab]
+  int greedy_plain = 0;         // steps of plain argmax from `tokens` (0: none)
+  std::string dump_tokens;      // raw int32, the generated tokens
+
+  // transcription mode
+  bool json = false;
+  Options transcribe;           // validated; n_threads = threads
+
+  bool window_mode() const { return !dump_mel.empty() || !dump_encoder.empty() || !tokens.empty(); }
 };
 
 // Parses argv. Throws npw::Error(InvalidArgument) naming the flag for unknown flags, missing or
-// malformed values and missing required flags (unless --help is given).
+// malformed values, missing required flags (unless --help is given), flags that belong to the other
+// mode, and invalid transcription settings.
 CliOptions parse_cli_options(int argc, const char* const* argv);
 
 }  // namespace npw

@@ -3,41 +3,19 @@
 // for every kind of bad input.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
-#include "golden_io.h"
+#include "cli_run.h"
 
 namespace {
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-CliRun run_cli(const std::string& args) {
-  const std::string dir = ::testing::TempDir();
-  const std::string out = dir + "/cli_stdout.txt", err = dir + "/cli_stderr.txt";
-  const std::string cmd = quote(NPW_CLI_PATH) + " " + args + " >" + quote(out) + " 2>" + quote(err);
-  const int status = std::system(cmd.c_str());
-  CliRun r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = npw_test::read_text(out);
-  r.err = npw_test::read_text(err);
-  return r;
-}
-
-std::string data(const std::string& rel) { return quote(npw_test::data_path(rel)); }
+using npw_test::data;
+using npw_test::quote;
+using npw_test::run_cli;
+using npw_test::CliRun;
 
 void check_window(const std::string& clip, const std::string& window, const std::string& offset) {
   const std::string dir = ::testing::TempDir();
@@ -72,7 +50,9 @@ TEST(Cli, HelpListsTheFlags) {
   const CliRun r = run_cli("--help");
   EXPECT_EQ(r.exit_code, 0);
   for (const char* f : {"--model FILE", "--audio FILE", "--offset SECONDS", "--threads N", "--dump-mel OUT",
-                        "--dump-encoder OUT"}) {
+                        "--dump-encoder OUT", "--language LANG", "--translate", "--beam-size N", "--best-of N",
+                        "--no-timestamps", "--initial-prompt TEXT", "--no-fallback", "--json", "--tokens ID,ID,...",
+                        "--dump-logits OUT", "--greedy-plain N", "--dump-tokens OUT"}) {
     EXPECT_NE(r.out.find(f), std::string::npos) << f;
   }
 }
@@ -87,7 +67,7 @@ TEST(Cli, BadInputsExitOneWithAMessage) {
   const std::string model = data("ggml-test-f32.bin"), audio = data("audio/jfk.wav");
   const std::string missing_model = ::testing::TempDir() + "/no_such_model.bin";
   const BadCase cases[] = {
-      {"unknown flag", "--model " + model + " --audio " + audio + " --language en", "--language"},
+      {"unknown flag", "--model " + model + " --audio " + audio + " --lang en", "--lang"},
       {"positional", "--model " + model + " " + audio, "unexpected argument"},
       {"no audio flag", "--model " + model, "--audio"},
       {"no model flag", "--audio " + audio, "--model"},
@@ -100,10 +80,30 @@ TEST(Cli, BadInputsExitOneWithAMessage) {
       {"threads text", "--model " + model + " --audio " + audio + " --threads two", "--threads"},
       {"offset text", "--model " + model + " --audio " + audio + " --offset 1s", "--offset"},
       {"offset negative", "--model " + model + " --audio " + audio + " --offset -1", "--offset"},
-      {"offset past end", "--model " + model + " --audio " + audio + " --offset 11.5", "past the end"},
+      {"offset past end", "--model " + model + " --audio " + audio + " --offset 11.5 --dump-mel " + quote(::testing::TempDir() + "/m.f32"), "past the end"},
       {"offset not finite", "--model " + model + " --audio " + audio + " --offset inf", "--offset"},
       {"dump unwritable", "--model " + model + " --audio " + audio + " --dump-mel /nonexistent-dir/m.f32",
        "/nonexistent-dir/m.f32"},
+      {"tokens without output", "--model " + model + " --audio " + audio + " --tokens 50257", "--dump-logits"},
+      {"tokens not ids", "--model " + model + " --audio " + audio + " --tokens 50257,x --dump-logits /tmp/l", "'x'"},
+      {"tokens empty item", "--model " + model + " --audio " + audio + " --tokens 50257,,1 --dump-logits /tmp/l", "--tokens"},
+      {"token beyond vocab", "--model " + model + " --audio " + audio + " --tokens 50257,51864 --dump-logits /tmp/l",
+       "51864"},
+      {"greedy without tokens", "--model " + model + " --audio " + audio + " --greedy-plain 3 --dump-tokens /tmp/t",
+       "--tokens"},
+      {"greedy without dump", "--model " + model + " --audio " + audio + " --tokens 50257 --greedy-plain 3", "--dump-tokens"},
+      {"dump-tokens alone", "--model " + model + " --audio " + audio + " --tokens 50257 --dump-logits /tmp/l --dump-tokens /tmp/t",
+       "--greedy-plain"},
+      {"greedy zero", "--model " + model + " --audio " + audio + " --tokens 50257 --greedy-plain 0 --dump-tokens /tmp/t",
+       "--greedy-plain"},
+      {"greedy past context", "--model " + model + " --audio " + audio + " --tokens 50257 --greedy-plain 449 --dump-tokens /tmp/t",
+       "context"},
+      {"transcription flag in window mode", "--model " + model + " --audio " + audio + " --dump-mel /tmp/m --json", "--json"},
+      {"offset while transcribing", "--model " + model + " --audio " + audio + " --offset 1", "--offset"},
+      {"unknown language", "--model " + model + " --audio " + audio + " --language klingon", "klingon"},
+      {"beam too wide", "--model " + model + " --audio " + audio + " --beam-size 99", "--beam-size"},
+      {"best-of zero", "--model " + model + " --audio " + audio + " --best-of 0", "--best-of"},
+      {"prompt not utf-8", "--model " + model + " --audio " + audio + " --initial-prompt \"$(printf '\\303')\"", "--initial-prompt"},
   };
   for (const auto& c : cases) {
     const CliRun r = run_cli(c.args);

@@ -1,0 +1,98 @@
+// npuwhisper-cli transcribing whole files: the one-line-per-segment text format, --json with every
+// segment field (checked by Python's json module and compared line by line with the text output),
+// segments ordered and inside the audio, determinism at temperature 0 over two windows, and the
+// flags that visibly change the decoding (--no-timestamps).
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli_run.h"
+
+namespace {
+
+using npw_test::data;
+using npw_test::quote;
+using npw_test::run_cli;
+
+// Greedy without fallback: the random-weight model fails every quality test, so the default ladder
+// would only make the run slower.
+const std::string kFast = " --beam-size 0 --no-fallback --threads 2";
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+double seconds(const std::string& stamp) {  // "mm:ss.mmm"
+  return std::stoi(stamp.substr(0, stamp.size() - 7)) * 60.0 + std::stod(stamp.substr(stamp.size() - 6));
+}
+
+// Every line is "[mm:ss.mmm --> mm:ss.mmm] text"; segments start in order and end inside the audio.
+void check_text_output(const std::string& out, double duration) {
+  static const std::regex line_re(R"(^\[(\d{2,}:\d{2}\.\d{3}) --> (\d{2,}:\d{2}\.\d{3})\] (\S.*)$)");
+  double last_start = 0.0;
+  for (const std::string& l : lines(out)) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(l, m, line_re)) << "bad line: " << l;
+    const double start = seconds(m[1].str()), end = seconds(m[2].str());
+    EXPECT_LE(last_start, start) << l;
+    EXPECT_LE(start, end) << l;
+    EXPECT_LE(end, duration + 1e-3) << l;
+    last_start = start;
+  }
+}
+
+TEST(CliTranscribe, TextLinesAndJsonAgree) {
+  const std::string args = "--model " + data("ggml-test-f32.bin") + " --audio " + data("audio/jfk.wav") + kFast;
+  const auto text = run_cli(args);
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_EQ(text.err, "");
+  ASSERT_FALSE(lines(text.out).empty());
+  check_text_output(text.out, 11.0);
+
+  const std::string json_file = ::testing::TempDir() + "/cli_out.json";
+  const auto json = run_cli(args + " --json >" + quote(json_file) + " && " + quote(NPW_PYTHON) + " " +
+                            quote(NPW_JSON_CHECK) + " <" + quote(json_file));
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(json.out, text.out);  // same segments, same times, same text
+  const std::string raw = npw_test::read_text(json_file);
+  EXPECT_NE(raw.find("\"language\": \"en\""), std::string::npos);  // English-only model
+  EXPECT_EQ(raw.find("language_probs"), std::string::npos);        // nothing was detected
+}
+
+TEST(CliTranscribe, TwoWindowsDeterministic) {
+  const std::string args = "--model " + data("ggml-test-f32.bin") + " --audio " + data("audio/long45.wav") + kFast;
+  const auto a = run_cli(args);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  check_text_output(a.out, 45.0);
+  const auto b = run_cli(args);
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_EQ(a.out, b.out);
+}
+
+TEST(CliTranscribe, NoTimestampsGivesOneSegmentPerWindow) {
+  const auto r = run_cli("--model " + data("ggml-test-f32.bin") + " --audio " + data("audio/jfk.wav") + kFast +
+                         " --no-timestamps");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto l = lines(r.out);
+  ASSERT_EQ(l.size(), 1u) << r.out;
+  EXPECT_EQ(l[0].rfind("[00:00.000 --> 00:11.000] ", 0), 0u) << l[0];
+}
+
+TEST(CliTranscribe, EnglishOnlyModelWarnsAboutOtherLanguages) {
+  const auto r = run_cli("--model " + data("ggml-test-f32.bin") + " --audio " + data("audio/jfk.wav") + kFast +
+                         " --language de --translate");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("English-only"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--translate"), std::string::npos) << r.err;
+  // Decoded as English: the same as without the flags.
+  const auto plain = run_cli("--model " + data("ggml-test-f32.bin") + " --audio " + data("audio/jfk.wav") + kFast);
+  EXPECT_EQ(r.out, plain.out);
+}
+
+}  // namespace

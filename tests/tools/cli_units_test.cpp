@@ -1,0 +1,99 @@
+// npuwhisper-cli's pieces without a model: every transcription flag lands in the right npw::Options
+// field (with OpenAI's defaults when absent), the modes are told apart, and the output formats
+// (timestamps, one-line text, JSON escaping and non-finite numbers) are exactly as documented.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "cli_options.h"
+#include "cli_output.h"
+
+namespace npw {
+namespace {
+
+CliOptions parse(std::vector<const char*> args) {
+  args.insert(args.begin(), {"npuwhisper-cli", "--model", "m.bin", "--audio", "a.wav"});
+  return parse_cli_options(static_cast<int>(args.size()), args.data());
+}
+
+TEST(CliOptions, DefaultsAreOpenAIs) {
+  const CliOptions o = parse({});
+  EXPECT_FALSE(o.window_mode());
+  EXPECT_FALSE(o.json);
+  const Options d;
+  EXPECT_EQ(o.transcribe.language, "auto");
+  EXPECT_FALSE(o.transcribe.translate);
+  EXPECT_TRUE(o.transcribe.timestamps);
+  EXPECT_EQ(o.transcribe.beam_size, 5);
+  EXPECT_EQ(o.transcribe.best_of, 5);
+  EXPECT_EQ(o.transcribe.temperatures, d.temperatures);
+  EXPECT_EQ(o.transcribe.initial_prompt, "");
+  EXPECT_EQ(o.transcribe.n_threads, o.threads);
+}
+
+TEST(CliOptions, TranscriptionFlagsMapOntoOptions) {
+  const CliOptions o = parse({"--language", "de-AT", "--translate", "--beam-size", "0", "--best-of", "3",
+                              "--no-timestamps", "--initial-prompt", "Hallo.", "--no-fallback", "--json", "--threads", "3"});
+  EXPECT_EQ(o.transcribe.language, "de-AT");
+  EXPECT_TRUE(o.transcribe.translate);
+  EXPECT_EQ(o.transcribe.beam_size, 0);
+  EXPECT_EQ(o.transcribe.best_of, 3);
+  EXPECT_FALSE(o.transcribe.timestamps);
+  EXPECT_EQ(o.transcribe.initial_prompt, "Hallo.");
+  EXPECT_EQ(o.transcribe.temperatures, std::vector<float>{0.0f});
+  EXPECT_TRUE(o.json);
+  EXPECT_EQ(o.transcribe.n_threads, 3);
+}
+
+TEST(CliOptions, WindowModeFlags) {
+  const CliOptions o = parse({"--tokens", "50257,50362", "--dump-logits", "l.f32", "--greedy-plain", "4", "--dump-tokens",
+                              "t.i32", "--offset", "30"});
+  EXPECT_TRUE(o.window_mode());
+  EXPECT_EQ(o.tokens, (std::vector<int>{50257, 50362}));
+  EXPECT_EQ(o.dump_logits, "l.f32");
+  EXPECT_EQ(o.greedy_plain, 4);
+  EXPECT_EQ(o.dump_tokens, "t.i32");
+  EXPECT_DOUBLE_EQ(o.offset_seconds, 30.0);
+}
+
+TEST(CliOutput, Timestamps) {
+  EXPECT_EQ(format_timestamp(0.0), "00:00.000");
+  EXPECT_EQ(format_timestamp(75.5), "01:15.500");
+  EXPECT_EQ(format_timestamp(3725.25), "62:05.250");
+  EXPECT_EQ(format_timestamp(59.9996), "01:00.000");  // rounds to the millisecond, carrying
+  EXPECT_EQ(format_timestamp(-1.0), "00:00.000");
+  EXPECT_EQ(format_timestamp(NAN), "00:00.000");
+}
+
+TEST(CliOutput, SegmentLineIsOneLineStripped) {
+  Segment s;
+  s.start = 1.0;
+  s.end = 2.5;
+  s.text = "  two\nlines \xc2\xa0";  // trailing NO-BREAK SPACE is whitespace to Python's strip()
+  EXPECT_EQ(segment_line(s), "[00:01.000 --> 00:02.500] two lines");
+}
+
+TEST(CliOutput, JsonEscapesAndNulls) {
+  TranscribeResult r;
+  r.language = "de";
+  r.language_probs = {{"de", 0.75f}, {"en", 0.25f}};
+  Segment s;
+  s.start = 0.5;
+  s.end = 1.0;
+  s.text = " \"q\" \\ \x01";
+  s.tokens = {1, 2};
+  s.token_probs = {0.5f, 1.0f};
+  s.avg_logprob = -INFINITY;
+  r.segments.push_back(s);
+  const std::string j = transcription_json(r, "m\".bin", "a.wav");
+  EXPECT_NE(j.find("\"model\": \"m\\\".bin\""), std::string::npos) << j;
+  EXPECT_NE(j.find("\"language_probs\": {\"de\": 0.75, \"en\": 0.25}"), std::string::npos) << j;
+  EXPECT_NE(j.find("\"text\": \" \\\"q\\\" \\\\ \\u0001\""), std::string::npos) << j;
+  EXPECT_NE(j.find("\"tokens\": [1, 2], \"token_probs\": [0.5, 1]"), std::string::npos) << j;
+  EXPECT_NE(j.find("\"avg_logprob\": null"), std::string::npos) << j;
+}
+
+}  // namespace
+}  // namespace npw

@@ -1,0 +1,29 @@
+// Model and audio loading for npuwhisper-cli; see cli_input.h.
+#include "cli_input.h"
+
+#include <cstdio>
+
+#include "audio/mel.h"
+#include "util/error.h"
+
+namespace npw {
+
+std::shared_ptr<const Model> load_cli_model(const std::string& path) {
+  auto model = Model::load(path);
+  if (model->n_fft_bins() != kMelNBins) {
+    throw Error(ErrorKind::Format, "model '" + path + "': mel filters have " + std::to_string(model->n_fft_bins()) +
+                                       " frequency bins, Whisper's front end needs " + std::to_string(kMelNBins));
+  }
+  return model;
+}
+
+WavData load_cli_audio(const std::string& path) {
+  WavData wav = read_wav(path);
+  if (wav.truncated) {
+    std::fprintf(stderr, "npuwhisper-cli: warning: '%s' ends inside its data chunk; using the %zu samples present\n",
+                 path.c_str(), wav.samples.size());
+  }
+  return wav;
+}
+
+}  // namespace npw

@@ -1,0 +1,90 @@
+// Text and JSON output of npuwhisper-cli; see cli_output.h.
+#include "cli_output.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "decode/text_metrics.h"
+
+namespace npw {
+
+namespace {
+
+std::string number(double v) {
+  if (!std::isfinite(v)) return "null";  // JSON has no NaN/Infinity
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+// A JSON string literal. The text is valid UTF-8 (the tokenizer guarantees it), so only quotes,
+// backslashes and control characters need escaping.
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string format_timestamp(double seconds) {
+  long long ms = std::isfinite(seconds) && seconds > 0.0 ? std::llround(seconds * 1000.0) : 0;
+  const long long minutes = ms / 60000;
+  ms -= minutes * 60000;
+  const long long secs = ms / 1000;
+  ms -= secs * 1000;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%02lld:%02lld.%03lld", minutes, secs, ms);
+  return buf;
+}
+
+std::string segment_line(const Segment& s) {
+  std::string text = python_strip(s.text);
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return "[" + format_timestamp(s.start) + " --> " + format_timestamp(s.end) + "] " + text;
+}
+
+std::string transcription_json(const TranscribeResult& r, const std::string& model, const std::string& audio) {
+  std::string j = "{\"model\": " + quoted(model) + ", \"audio\": " + quoted(audio) + ", \"language\": " + quoted(r.language);
+  if (!r.language_probs.empty()) {
+    j += ", \"language_probs\": {";
+    for (std::size_t i = 0; i < r.language_probs.size(); ++i) {
+      j += (i ? ", " : "") + quoted(r.language_probs[i].first) + ": " + number(r.language_probs[i].second);
+    }
+    j += "}";
+  }
+  j += ", \"segments\": [";
+  for (std::size_t i = 0; i < r.segments.size(); ++i) {
+    const Segment& s = r.segments[i];
+    j += i ? ",\n  " : "\n  ";
+    j += "{\"id\": " + std::to_string(i) + ", \"start\": " + number(s.start) + ", \"end\": " + number(s.end) +
+         ", \"text\": " + quoted(s.text) + ", \"tokens\": [";
+    for (std::size_t k = 0; k < s.tokens.size(); ++k) j += (k ? ", " : "") + std::to_string(s.tokens[k]);
+    j += "], \"token_probs\": [";
+    for (std::size_t k = 0; k < s.token_probs.size(); ++k) j += (k ? ", " : "") + number(s.token_probs[k]);
+    j += "], \"avg_logprob\": " + number(s.avg_logprob) + ", \"compression_ratio\": " + number(s.compression_ratio) +
+         ", \"no_speech_prob\": " + number(s.no_speech_prob) + ", \"temperature\": " + number(s.temperature) + "}";
+  }
+  j += r.segments.empty() ? "]}\n" : "\n]}\n";
+  return j;
+}
+
+}  // namespace npw

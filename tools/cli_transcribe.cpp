@@ -1,0 +1,46 @@
+// Transcription mode of npuwhisper-cli; see cli_transcribe.h.
+#include "cli_transcribe.h"
+
+#include <cstdio>
+#include <string>
+
+#include "cli_input.h"
+#include "cli_output.h"
+#include "decode/language.h"
+#include "decode/transcriber.h"
+
+namespace npw {
+
+int run_transcription(const CliOptions& o) {
+  auto model = load_cli_model(o.model);
+  const WavData wav = load_cli_audio(o.audio);
+  if (!model->vocab().is_multilingual()) {
+    // OpenAI warns and carries on in English; so do we.
+    const std::string lang = canonical_language(o.transcribe.language);
+    if (lang != "auto" && lang != "en") {
+      std::fprintf(stderr, "npuwhisper-cli: warning: %s is an English-only model but --language is '%s'; using English\n",
+                   o.model.c_str(), o.transcribe.language.c_str());
+    }
+    if (o.transcribe.translate) {
+      std::fprintf(stderr, "npuwhisper-cli: warning: %s is an English-only model; --translate has no effect\n",
+                   o.model.c_str());
+    }
+  }
+  Transcriber transcriber(model, o.transcribe);
+  const std::string note = transcriber.backend_note();
+  if (!note.empty()) std::fprintf(stderr, "npuwhisper-cli: warning: %s\n", note.c_str());
+
+  SegmentCallback print_line;
+  if (!o.json) {
+    print_line = [](const Segment& s) {
+      std::printf("%s\n", segment_line(s).c_str());
+      std::fflush(stdout);
+    };
+  }
+  const TranscribeResult r = transcriber.transcribe(wav.samples.data(), wav.samples.size(), print_line);
+  if (o.json) std::fputs(transcription_json(r, o.model, o.audio).c_str(), stdout);
+  std::fflush(stdout);
+  return std::ferror(stdout) ? 1 : 0;
+}
+
+}  // namespace npw

@@ -1,0 +1,150 @@
+// Window mode of npuwhisper-cli; see cli_window.h. Every dump is raw little-endian C-order data.
+#include "cli_window.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "audio/mel.h"
+#include "backend/backend.h"
+#include "cli_input.h"
+#include "nn/decoder.h"
+#include "nn/encoder.h"
+#include "util/error.h"
+#include "util/thread_pool.h"
+
+namespace npw {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// Raw values in the machine's byte order (little-endian on every supported target).
+template <typename T>
+void write_raw(const std::string& path, const T* data, std::size_t n) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) throw Error(ErrorKind::Io, "cannot open '" + path + "' for writing: " + std::strerror(errno));
+  f.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(n * sizeof(T)));
+  f.close();
+  if (!f) throw Error(ErrorKind::Io, "cannot write '" + path + "' (disk full or I/O error)");
+}
+
+// Plain argmax: the lowest id wins ties.
+int argmax(const float* x, int n) {
+  int best = 0;
+  for (int i = 1; i < n; ++i) {
+    if (x[i] > x[best]) best = i;
+  }
+  return best;
+}
+
+void check_tokens(const CliOptions& o, const Model& model) {
+  const int V = model.vocab().n_vocab();
+  const int n_ctx = model.hparams().n_text_ctx;
+  for (int id : o.tokens) {
+    if (id >= V) {
+      throw Error(ErrorKind::InvalidArgument, "flag '--tokens': id " + std::to_string(id) + " is outside the vocabulary of '" +
+                                                  o.model + "' [0, " + std::to_string(V) + ")");
+    }
+  }
+  // The last generated token is written, never fed.
+  const long fed = static_cast<long>(o.tokens.size()) + (o.greedy_plain > 0 ? o.greedy_plain - 1 : 0);
+  if (fed > n_ctx) {
+    throw Error(ErrorKind::InvalidArgument, "flags '--tokens'/'--greedy-plain': " + std::to_string(fed) +
+                                                " positions exceed the model's text context of " + std::to_string(n_ctx));
+  }
+}
+
+// Feeds o.tokens after the encoded window and writes what was asked for.
+void run_tokens(const CliOptions& o, const Model& model, Backend& backend, ThreadPool& pool, const float* enc) {
+  Decoder dec(model, backend, pool, 1);
+  dec.set_audio(enc);
+  const int V = dec.n_vocab();
+  const TokenSpan span{o.tokens.data(), static_cast<int>(o.tokens.size())};
+  if (!o.dump_logits.empty()) {
+    dec.reset(1);
+    std::vector<float> logits(o.tokens.size() * static_cast<std::size_t>(V));
+    dec.decode_all(&span, 1, logits.data());
+    write_raw(o.dump_logits, logits.data(), logits.size());
+  }
+  if (o.greedy_plain > 0) {
+    dec.reset(1);
+    const float* logits = dec.decode(&span, 1);
+    const int eot = model.vocab().eot();
+    std::vector<int32_t> out;
+    for (;;) {
+      const int t = argmax(logits, V);
+      out.push_back(t);
+      if (t == eot || static_cast<int>(out.size()) == o.greedy_plain) break;
+      logits = dec.decode_next(&t);
+    }
+    write_raw(o.dump_tokens, out.data(), out.size());
+  }
+}
+
+}  // namespace
+
+int run_window(const CliOptions& o) {
+  auto model = load_cli_model(o.model);
+  const HParams& hp = model->hparams();
+  if (!o.tokens.empty()) check_tokens(o, *model);
+  const WavData wav = load_cli_audio(o.audio);
+  const double seconds = static_cast<double>(wav.samples.size()) / kWavSampleRate;
+  if (o.offset_seconds > seconds) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "flag '--offset': %.3f s is past the end of '%s' (%.3f s)", o.offset_seconds,
+                  o.audio.c_str(), seconds);
+    throw Error(ErrorKind::InvalidArgument, buf);
+  }
+  const int64_t offset_frames = std::llround(o.offset_seconds * (kMelSampleRate / kMelHop));
+
+  ThreadPool pool(o.threads);
+  auto t0 = Clock::now();
+  MelSpectrogram mel(model->mel_filters().data(), hp.n_mels, &pool);
+  std::vector<float> file_mel;
+  const int64_t bad_samples = mel.compute_file_mel(wav.samples.data(), static_cast<int64_t>(wav.samples.size()), file_mel);
+  if (bad_samples > 0) {
+    std::fprintf(stderr, "npuwhisper-cli: warning: '%s' holds %lld NaN/Inf samples, read as 0\n", o.audio.c_str(),
+                 static_cast<long long>(bad_samples));
+  }
+  std::vector<float> window(static_cast<std::size_t>(hp.n_mels) * kMelWindowFrames);
+  slice_window(file_mel.data(), hp.n_mels, file_mel_frames(static_cast<int64_t>(wav.samples.size())), offset_frames,
+               window.data());
+  const double mel_ms = ms_since(t0);
+  if (!o.dump_mel.empty()) write_raw(o.dump_mel, window.data(), window.size());
+
+  std::printf("model %s (%s), audio %s: %.2f s, window at %.2f s (frame %lld), %d thread(s)\n", o.model.c_str(),
+              model->describe().c_str(), o.audio.c_str(), seconds, o.offset_seconds,
+              static_cast<long long>(offset_frames), o.threads);
+  if (o.dump_encoder.empty() && o.tokens.empty()) {
+    std::printf("mel %.1f ms\n", mel_ms);
+    return 0;
+  }
+
+  auto backend = make_backend("cpu", o.threads);
+  Encoder encoder(*model, *backend, pool);
+  if (encoder.n_frames() != kMelWindowFrames) {
+    throw Error(ErrorKind::Unsupported, "model '" + o.model + "': n_audio_ctx " + std::to_string(hp.n_audio_ctx) +
+                                            " does not match 30 s windows (1500)");
+  }
+  t0 = Clock::now();
+  const float* enc = encoder.encode(window.data());
+  const double enc_ms = ms_since(t0);
+  if (!o.dump_encoder.empty()) {
+    write_raw(o.dump_encoder, enc, static_cast<std::size_t>(encoder.n_ctx()) * encoder.n_state());
+  }
+  std::printf("mel %.1f ms, encoder (%s) %.1f ms\n", mel_ms, backend->kind().c_str(), enc_ms);
+  if (!o.tokens.empty()) run_tokens(o, *model, *backend, pool, enc);
+  return 0;
+}
+
+}  // namespace npw
