@@ -49,6 +49,7 @@ int run(const BenchOptions& o) {
     r.backend = rig.backend->kind();
     r.token_cost = decoder_token_cost(*model, *rig.backend, o.context);
     r.window = time_windows(rig, signal, o.repeat);
+    r.attention = time_encoder_attention(model->hparams(), *rig.backend, *rig.pool, o.repeat);
     r.token = time_tokens(rig, o.context, o.tokens, o.repeat);
   }
   if (!audio.empty() && o.e2e_repeat > 0) {

@@ -54,6 +54,15 @@ std::vector<Figure> figures(const BenchResults& r) {
   f.emplace_back(Figure{"encoder_gflops", "encoder achieved", "GFLOP/s",
                map_summary(r.window.encoder_ms, [&](double ms) { return flops / ms * 1e-6; }, true), sgemm,
                "SGEMM ceiling"});
+  const AttentionTiming& at = r.attention;
+  auto att_gflops = [&](const Summary& ms) { return map_summary(ms, [&](double v) { return at.gflop / v * 1e3; }, true); };
+  if (at.simd_ms.n > 0) {
+    f.emplace_back(Figure{"attention_simd_ms", std::string("attention/layer, tiled ") + at.simd_level, "ms", at.simd_ms});
+    f.emplace_back(Figure{"attention_simd_gflops", std::string("attention/layer, tiled ") + at.simd_level, "GFLOP/s",
+                 att_gflops(at.simd_ms), sgemm, "SGEMM ceiling"});
+  }
+  f.emplace_back(Figure{"attention_portable_ms", "attention/layer, tiled portable", "ms", at.portable_ms});
+  f.emplace_back(Figure{"attention_materialised_ms", "attention/layer, full score matrix", "ms", at.materialised_ms});
   f.emplace_back(Figure{"cross_kv_ms", "cross-attention K/V per window", "ms", r.window.cross_kv_ms});
   f.emplace_back(Figure{"token_ms", "decoder per token @ context " + std::to_string(r.context), "ms", r.token.ms});
   const double wbytes = r.token_cost.weight_bytes;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_attention.h"
 #include "bench_ceilings.h"
 #include "bench_cost.h"
 #include "bench_machine.h"
@@ -28,6 +29,7 @@ struct BenchResults {
   DecoderTokenCost token_cost;
   MelTiming mel_single;
   WindowTiming window;
+  AttentionTiming attention;  // one encoder layer's self-attention, three ways
   TokenTiming token;
   std::vector<EndToEndTiming> end_to_end;  // empty without --audio
   double peak_rss_mb = 0.0;

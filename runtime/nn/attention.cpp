@@ -10,7 +10,9 @@
 #include <string>
 
 #include "backend/backend.h"
+#include "nn/attention_kernels.h"
 #include "nn/ops.h"
+#include "util/cpu_features.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 
@@ -33,12 +35,24 @@ inline int visible_keys(const AttentionArgs& a, int i) {
 
 }  // namespace
 
-MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads) : max_kv_(max_kv), n_threads_(n_threads) {
-  if (max_kv < 1 || n_threads < 1) {
+MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads, int max_width)
+    : max_kv_(max_kv), n_threads_(n_threads), max_width_(max_width), ldkt_((max_kv + 15) / 16 * 16) {
+  if (max_kv < 1 || n_threads < 1 || max_width < 0) {
     bad("scratch needs at least one key and one thread (got " + std::to_string(max_kv) + " keys, " +
-        std::to_string(n_threads) + " threads)");
+        std::to_string(n_threads) + " threads, width " + std::to_string(max_width) + ")");
   }
   scores_.resize(static_cast<std::size_t>(n_threads) * kTileRows * static_cast<std::size_t>(max_kv));
+  if (max_width > 0) {
+    kt_.resize(static_cast<std::size_t>(max_width) * static_cast<std::size_t>(ldkt_));
+    row_inv_.resize(static_cast<std::size_t>(n_threads) * kTileRows);
+    row_lim_.resize(static_cast<std::size_t>(n_threads) * kTileRows);
+  }
+}
+
+bool MultiHeadAttention::uses_simd(const AttentionArgs& a) const {
+  const AttentionKernels* k = attention_kernels(active_simd_level());
+  return k && a.n_q >= kSimdMinRows && a.n_kv > 0 && a.n_head * a.d_head <= max_width_ &&
+         a.d_head % k->d_head_multiple == 0 && a.d_head <= k->d_head_max;
 }
 
 void MultiHeadAttention::run(Backend& backend, ThreadPool* pool, const AttentionArgs& a) {
@@ -54,7 +68,14 @@ void MultiHeadAttention::run(Backend& backend, ThreadPool* pool, const Attention
   }
   if (a.n_q == 0) return;
   if (!a.q || !a.out || (a.n_kv > 0 && (!a.k || !a.v))) bad("missing q, k, v or out");
+  if (uses_simd(a)) {
+    run_simd(pool, a);
+  } else {
+    run_portable(backend, pool, a);
+  }
+}
 
+void MultiHeadAttention::run_portable(Backend& backend, ThreadPool* pool, const AttentionArgs& a) {
   const int n_tiles = (a.n_q + kTileRows - 1) / kTileRows;
   const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
   const std::size_t scratch_per_thread = static_cast<std::size_t>(kTileRows) * static_cast<std::size_t>(max_kv_);
@@ -85,6 +106,66 @@ void MultiHeadAttention::run(Backend& backend, ThreadPool* pool, const Attention
     }
     backend.matmul(false, false, rows, a.d_head, kv_len, 1.0f, s, kv_len, a.v + col, a.ldv, 0.0f, out, a.ldo);
     // A fully masked row inside a block that has keys: the zero scores already made its output zero.
+  };
+
+  const int64_t n_tasks = static_cast<int64_t>(a.n_head) * n_tiles;
+  if (!pool) {
+    for (int64_t t = 0; t < n_tasks; ++t) task(t, 0);
+    return;
+  }
+  pool->parallel_for(n_tasks, [&](int64_t t0, int64_t t1, int thread) {
+    for (int64_t t = t0; t < t1; ++t) task(t, thread);
+  });
+}
+
+void MultiHeadAttention::run_simd(ThreadPool* pool, const AttentionArgs& a) {
+  const AttentionKernels& kern = *attention_kernels(active_simd_level());
+  const int width = a.n_head * a.d_head;
+  const std::size_t ldkt = static_cast<std::size_t>(ldkt_);
+
+  // Keys transposed once per call, in blocks of rows so that each read cache line serves 16 keys.
+  float* kt = kt_.data();
+  auto transpose = [&](int64_t j0, int64_t j1) {
+    constexpr int64_t kBlock = 16;
+    for (int64_t jb = j0; jb < j1; jb += kBlock) {
+      const int64_t je = std::min(j1, jb + kBlock);
+      for (int c = 0; c < width; ++c) {
+        float* dst = kt + static_cast<std::size_t>(c) * ldkt;
+        for (int64_t j = jb; j < je; ++j) dst[j] = a.k[static_cast<std::size_t>(j) * a.ldk + c];
+      }
+    }
+  };
+  if (pool && pool->size() > 1) {
+    pool->parallel_for(a.n_kv, [&](int64_t j0, int64_t j1, int) { transpose(j0, j1); });
+  } else {
+    transpose(0, a.n_kv);
+  }
+
+  const int n_tiles = (a.n_q + kTileRows - 1) / kTileRows;
+  const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
+  const std::size_t scratch_per_thread = static_cast<std::size_t>(kTileRows) * static_cast<std::size_t>(max_kv_);
+  auto task = [&](int64_t t, int thread) {
+    const int h = static_cast<int>(t / n_tiles);
+    const int i0 = static_cast<int>(t % n_tiles) * kTileRows;
+    const int rows = std::min(kTileRows, a.n_q - i0);
+    const std::size_t col = static_cast<std::size_t>(h) * a.d_head;
+    int* lim = row_lim_.data() + static_cast<std::size_t>(thread) * kTileRows;
+    float* inv = row_inv_.data() + static_cast<std::size_t>(thread) * kTileRows;
+    int kv_len = 0;
+    for (int r = 0; r < rows; ++r) {
+      lim[r] = visible_keys(a, i0 + r);
+      kv_len = std::max(kv_len, lim[r]);
+    }
+    float* out = a.out + static_cast<std::size_t>(i0) * a.ldo + col;
+    if (kv_len == 0) {
+      for (int r = 0; r < rows; ++r) std::fill(out + static_cast<std::size_t>(r) * a.ldo, out + static_cast<std::size_t>(r) * a.ldo + a.d_head, 0.0f);
+      return;
+    }
+    float* s = scores_.data() + static_cast<std::size_t>(thread) * scratch_per_thread;
+    kern.scores(a.q + static_cast<std::size_t>(i0) * a.ldq + col, a.ldq, rows, kt + col * ldkt, ldkt_, kv_len,
+                a.d_head, alpha, s, kv_len);
+    kern.softmax_rows(s, kv_len, rows, lim, kv_len, inv);
+    kern.weighted_sum(s, kv_len, rows, kv_len, a.v + col, a.ldv, a.d_head, inv, out, a.ldo);
   };
 
   const int64_t n_tasks = static_cast<int64_t>(a.n_head) * n_tiles;

@@ -2,8 +2,11 @@
 // and the decoder (causal self-attention over a KV cache, cross-attention over the encoder output).
 // Q, K and V are row-major activations with the heads side by side in each row (head h in columns
 // [h * d_head, (h + 1) * d_head)), each with its own row stride, so callers pass projections or cache
-// slices where they lie. Each (head, block of query rows) is one task on the pool: two backend
-// products around a row softmax, with scores in per-thread scratch allocated once.
+// slices where they lie. Each (head, block of query rows) is one task on the pool: scores, a row
+// softmax and the weighted sum of values, with scores in per-thread scratch allocated once. Two
+// paths compute a task: the portable one (two backend products around ops.h's softmax, the
+// reference) and, where the CPU has one and enough query rows amortise transposing the keys, the
+// SIMD kernels of attention_kernels.h.
 #pragma once
 
 #include "util/aligned_buffer.h"
@@ -40,8 +43,9 @@ struct AttentionArgs {
 class MultiHeadAttention {
  public:
   // Scratch for up to max_kv keys on `n_threads` threads (the size of the pool that run() gets; 1
-  // without a pool). Allocated here, once.
-  MultiHeadAttention(int max_kv, int n_threads);
+  // without a pool), and for the transposed keys of rows up to max_width (= n_head * d_head) floats
+  // wide; max_width 0 leaves the SIMD path out. Allocated here, once.
+  MultiHeadAttention(int max_kv, int n_threads, int max_width = 0);
 
   // out = softmax(q k^T / sqrt(d_head) + mask) v, per head. Scores are formed as one product with
   // alpha = d_head^-0.5, the same value as OpenAI's scaling of q and k by d_head^-0.25 each. Runs the
@@ -54,11 +58,25 @@ class MultiHeadAttention {
 
   // Query rows per task.
   static constexpr int kTileRows = 64;
+  // Fewer query rows than this take the portable path: transposing the keys would cost more than
+  // it saves (the decoder's one-token steps).
+  static constexpr int kSimdMinRows = 16;
+
+  // Whether run() would take the SIMD path for these arguments at the current SIMD level.
+  bool uses_simd(const AttentionArgs& args) const;
 
  private:
+  void run_portable(Backend& backend, ThreadPool* pool, const AttentionArgs& args);
+  void run_simd(ThreadPool* pool, const AttentionArgs& args);
+
   int max_kv_;
   int n_threads_;
-  AlignedBuffer<float> scores_;  // [n_threads][kTileRows][max_kv]
+  int max_width_;
+  int ldkt_;                      // max_kv rounded up to 16 floats
+  AlignedBuffer<float> scores_;   // [n_threads][kTileRows][max_kv]
+  AlignedBuffer<float> kt_;       // [max_width][ldkt]: every head's keys transposed
+  AlignedBuffer<float> row_inv_;  // [n_threads][kTileRows]
+  AlignedBuffer<int> row_lim_;    // [n_threads][kTileRows]
 };
 
 }  // namespace npw

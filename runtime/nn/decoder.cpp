@@ -84,7 +84,7 @@ Decoder::Decoder(const Model& model, Backend& backend, ThreadPool& pool, int max
   cross_v_.resize(static_cast<std::size_t>(n_layer_) * n_audio_ctx_ * D);
   for (AlignedBuffer<float>* b : {&x_, &h_, &q_, &k_, &v_, &att_, &tmp_}) b->resize(R * D);
   mlp_.resize(R * 4 * D);
-  attention_ = std::make_unique<MultiHeadAttention>(std::max(n_ctx_, n_audio_ctx_), pool.size());
+  attention_ = std::make_unique<MultiHeadAttention>(std::max(n_ctx_, n_audio_ctx_), pool.size(), n_state_);
   row_seq_.resize(R);
   row_pos_.resize(R);
   row_tok_.resize(R);

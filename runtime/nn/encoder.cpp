@@ -79,7 +79,7 @@ Encoder::Encoder(const Model& model, Backend& backend, ThreadPool& pool)
       n_state_(model.hparams().n_audio_state),
       n_head_(model.hparams().n_audio_head),
       n_layer_(model.hparams().n_audio_layer),
-      attention_(model.hparams().n_audio_ctx, pool.size()) {
+      attention_(model.hparams().n_audio_ctx, pool.size(), model.hparams().n_audio_state) {
   if (n_head_ < 1 || n_state_ % n_head_ != 0) {
     throw Error(ErrorKind::Format, "model '" + model.path() + "': n_audio_state " + std::to_string(n_state_) +
                                        " is not a multiple of n_audio_head " + std::to_string(n_head_));

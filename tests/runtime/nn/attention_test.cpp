@@ -9,6 +9,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "naive.h"
 #include "nn/attention.h"
+#include "util/cpu_features.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 
@@ -126,6 +127,90 @@ TEST(Attention, PerRowLimitsAndFullyMaskedRows) {
   const auto want = naive_attention(a);
   EXPECT_LT(max_rel_err(out.data(), want.data(), out.size()), 2e-6);
   for (int j = 0; j < w; ++j) EXPECT_EQ(out[j], 0.0f);  // row 0 sees no key
+}
+
+// The SIMD path (where this CPU has one) against the same naive loops, on the shapes it takes: head
+// sizes that are multiples of 16, key counts across the 16- and 64-key tails, query counts across the
+// 6- and 8-row register blocks and the 64-row tiles, causal masks and per-row limits. The portable
+// path is run on the same arguments and must agree too.
+TEST(Attention, SimdPathMatchesNaiveAndPortable) {
+  CpuBackend backend(1);
+  ThreadPool pool(2);
+  struct SimdCase {
+    int n_head, d_head, n_q, n_kv, pad;
+    bool causal, limits;
+  };
+  const SimdCase cases[] = {
+      {2, 16, 16, 1, 0, false, false},  {3, 16, 131, 97, 3, false, false}, {2, 32, 67, 67, 1, true, false},
+      {6, 64, 150, 150, 0, false, false}, {1, 64, 200, 1500, 5, false, false}, {2, 48, 70, 33, 2, false, true},
+      {1, 128, 17, 129, 0, true, false},  {4, 80, 23, 64, 0, false, false},
+  };
+  for (const SimdCase& c : cases) {
+    const int width = c.n_head * c.d_head, ld = width + c.pad;
+    const auto q = random_vector(static_cast<std::size_t>(c.n_q) * ld, 11, -2.0f, 2.0f);
+    const auto k = random_vector(static_cast<std::size_t>(c.n_kv) * (ld + 1), 12, -2.0f, 2.0f);
+    const auto v = random_vector(static_cast<std::size_t>(c.n_kv) * (ld + 2), 13);
+    std::vector<int> limit(static_cast<std::size_t>(c.n_q));
+    for (int i = 0; i < c.n_q; ++i) limit[i] = (i * 7) % (c.n_kv + 1);
+    AttentionArgs a;
+    a.n_head = c.n_head;
+    a.d_head = c.d_head;
+    a.q = q.data();
+    a.ldq = ld;
+    a.n_q = c.n_q;
+    a.k = k.data();
+    a.ldk = ld + 1;
+    a.v = v.data();
+    a.ldv = ld + 2;
+    a.n_kv = c.n_kv;
+    a.ldo = ld + 3;
+    a.causal = c.causal;
+    a.kv_limit = c.limits ? limit.data() : nullptr;
+    auto want = naive_attention(a);
+    for (int i = 0; i < c.n_q; ++i)
+      for (int j = width; j < a.ldo; ++j) want[static_cast<std::size_t>(i) * a.ldo + j] = 7.0f;
+
+    MultiHeadAttention mha(c.n_kv, 2, width);
+    const bool cpu_has_simd = cpu_simd_level() == SimdLevel::Avx512;
+    EXPECT_EQ(mha.uses_simd(a), cpu_has_simd && active_simd_level() == SimdLevel::Avx512);
+    for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+      std::vector<float> out(static_cast<std::size_t>(c.n_q) * a.ldo, 7.0f);
+      a.out = out.data();
+      mha.run(backend, p, a);
+      EXPECT_LT(max_rel_err(out.data(), want.data(), out.size()), 2e-6)
+          << "simd: heads " << c.n_head << " d " << c.d_head << " q " << c.n_q << " kv " << c.n_kv;
+    }
+    const SimdLevel level = active_simd_level();
+    set_active_simd_level(SimdLevel::Scalar);
+    EXPECT_FALSE(mha.uses_simd(a));
+    std::vector<float> out(static_cast<std::size_t>(c.n_q) * a.ldo, 7.0f);
+    a.out = out.data();
+    mha.run(backend, &pool, a);
+    set_active_simd_level(level);
+    EXPECT_LT(max_rel_err(out.data(), want.data(), out.size()), 2e-6) << "portable: d " << c.d_head;
+  }
+}
+
+// Without room for the transposed keys, or with too few query rows or an odd head size, run() keeps
+// the portable path.
+TEST(Attention, SimdPathOnlyWhereItFits) {
+  std::vector<float> buf(64);
+  AttentionArgs a;
+  a.n_head = 2;
+  a.d_head = 16;
+  a.q = a.k = a.v = a.out = buf.data();
+  a.ldq = a.ldk = a.ldv = a.ldo = 32;
+  a.n_q = 64;
+  a.n_kv = 64;
+  EXPECT_FALSE(MultiHeadAttention(64, 1).uses_simd(a));
+  MultiHeadAttention mha(64, 1, 32);
+  EXPECT_EQ(mha.uses_simd(a), active_simd_level() == SimdLevel::Avx512);
+  a.n_q = MultiHeadAttention::kSimdMinRows - 1;
+  EXPECT_FALSE(mha.uses_simd(a));
+  a.n_q = 64;
+  a.d_head = 8;
+  a.n_head = 4;
+  EXPECT_FALSE(mha.uses_simd(a));
 }
 
 TEST(Attention, RefusesWhatTheScratchCannotHold) {

@@ -1,0 +1,25 @@
+// Which vector instruction set the hot kernels may use, decided once per process. Kernels exist as a
+// portable reference and as fast paths compiled for AVX2 and AVX-512; this picks the best one the CPU
+// runs, and lets tests and benchmarks force a lower level (NPW_SIMD=scalar|avx2|avx512) so that every
+// path is exercised on a machine that has them all.
+#pragma once
+
+namespace npw {
+
+enum class SimdLevel { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+
+// The highest level the CPU supports: Avx2 means AVX2 + FMA + F16C; Avx512 means AVX-512 F, BW, DQ
+// and VL on top of that.
+SimdLevel cpu_simd_level();
+
+// The level the kernels use: the CPU's level, lowered by NPW_SIMD (read once) or by
+// set_active_simd_level(); never raised above what the CPU supports.
+SimdLevel active_simd_level();
+
+// For tests: the level to use from now on (clamped to the CPU's). Not for use while kernels run on
+// other threads.
+void set_active_simd_level(SimdLevel level);
+
+const char* simd_level_name(SimdLevel level);
+
+}  // namespace npw

@@ -1,0 +1,79 @@
+// Timing of one encoder layer's self-attention (see bench_attention.h), on random activations of
+// the model's shape.
+#include "bench_attention.h"
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "backend/backend.h"
+#include "bench_timer.h"
+#include "model/hparams.h"
+#include "nn/attention.h"
+#include "nn/ops.h"
+#include "util/aligned_buffer.h"
+#include "util/cpu_features.h"
+#include "util/thread_pool.h"
+
+namespace npw {
+
+namespace {
+
+template <typename Fn>
+Summary time_it(int repeat, Fn&& fn) {
+  fn();
+  std::vector<double> ms;
+  ms.reserve(static_cast<std::size_t>(repeat));
+  for (int r = 0; r < repeat; ++r) {
+    Stopwatch t;
+    fn();
+    ms.push_back(t.ms());
+  }
+  return summarize(ms);
+}
+
+}  // namespace
+
+AttentionTiming time_encoder_attention(const HParams& hp, Backend& backend, ThreadPool& pool, int repeat) {
+  const int n = hp.n_audio_ctx, width = hp.n_audio_state, heads = hp.n_audio_head, d = width / heads;
+  AlignedBuffer<float> qkv(static_cast<std::size_t>(n) * 3 * width), out(static_cast<std::size_t>(n) * width);
+  uint32_t state = 7u;
+  for (std::size_t i = 0; i < qkv.size(); ++i) {
+    state = state * 1664525u + 1013904223u;
+    qkv[i] = static_cast<float>(state >> 8) / 16777216.0f - 0.5f;
+  }
+  AttentionArgs a;
+  a.n_head = heads;
+  a.d_head = d;
+  a.q = qkv.data();
+  a.k = qkv.data() + width;
+  a.v = qkv.data() + 2 * width;
+  a.ldq = a.ldk = a.ldv = 3 * width;
+  a.n_q = a.n_kv = n;
+  a.out = out.data();
+  a.ldo = width;
+
+  AttentionTiming t;
+  t.gflop = 4.0 * n * static_cast<double>(n) * width * 1e-9;
+  MultiHeadAttention mha(n, pool.size(), width);
+  const SimdLevel level = active_simd_level();
+  t.simd_level = simd_level_name(level);
+  if (mha.uses_simd(a)) t.simd_ms = time_it(repeat, [&] { mha.run(backend, &pool, a); });
+  set_active_simd_level(SimdLevel::Scalar);
+  t.portable_ms = time_it(repeat, [&] { mha.run(backend, &pool, a); });
+  set_active_simd_level(level);
+
+  AlignedBuffer<float> scores(static_cast<std::size_t>(n) * n);
+  const float alpha = 1.0f / std::sqrt(static_cast<float>(d));
+  t.materialised_ms = time_it(repeat, [&] {
+    for (int h = 0; h < heads; ++h) {
+      const std::size_t col = static_cast<std::size_t>(h) * d;
+      backend.matmul(false, true, n, n, d, alpha, a.q + col, a.ldq, a.k + col, a.ldk, 0.0f, scores.data(), n);
+      softmax_rows(scores.data(), n, n, n, &pool);
+      backend.matmul(false, false, n, d, n, 1.0f, scores.data(), n, a.v + col, a.ldv, 0.0f, a.out + col, a.ldo);
+    }
+  });
+  return t;
+}
+
+}  // namespace npw

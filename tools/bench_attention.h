@@ -1,0 +1,25 @@
+// The encoder's self-attention alone, three ways, so the benchmark shows what the tiled SIMD kernels
+// buy: the tiled SIMD path the encoder uses, the portable tiled path (backend products around a
+// row softmax, 64 query rows per task), and the whole n_ctx x n_ctx score matrix materialised per
+// head (one big product each side), the textbook form.
+#pragma once
+
+#include "bench_stats.h"
+
+namespace npw {
+
+class Backend;
+class ThreadPool;
+struct HParams;
+
+struct AttentionTiming {
+  double gflop = 0.0;       // per layer: QK^T and PV, 4 * n_ctx^2 * n_state
+  Summary simd_ms;          // per layer; n = 0 when this CPU has no SIMD path for the head size
+  Summary portable_ms;
+  Summary materialised_ms;
+  const char* simd_level = "";
+};
+
+AttentionTiming time_encoder_attention(const HParams& hp, Backend& backend, ThreadPool& pool, int repeat);
+
+}  // namespace npw
