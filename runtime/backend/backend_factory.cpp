@@ -10,6 +10,7 @@
 #include "backend/backend.h"
 #include "backend/backend_registry.h"
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/int8_backend.h"
 #include "util/error.h"
 
 namespace npw {
@@ -35,6 +36,10 @@ struct Registry {
     cpu.name = "cpu";
     cpu.create = [](int n_threads) { return std::unique_ptr<Backend>(new CpuBackend(n_threads)); };
     providers.push_back(std::move(cpu));
+    BackendProvider int8;
+    int8.name = "cpu-int8";
+    int8.create = [](int n_threads) { return std::unique_ptr<Backend>(new CpuInt8Backend(n_threads)); };
+    providers.push_back(std::move(int8));
   }
 };
 

@@ -32,6 +32,10 @@ TEST(BackendFactory, CpuAndAutoGiveTheCpuBackend) {
   auto autob = make_backend("auto", 1, &note);
   EXPECT_EQ(autob->kind(), "cpu");
   EXPECT_EQ(note, "");  // nothing registered to fall back from
+  // cpu-int8 is a CPU backend, never an accelerator: "auto" does not pick it.
+  auto int8 = make_backend("cpu-int8", 2);
+  EXPECT_EQ(int8->kind(), "cpu-int8");
+  EXPECT_EQ(int8->threads(), 2);
 }
 
 TEST(BackendFactory, NpuWithoutModuleIsUnavailable) {
@@ -42,10 +46,10 @@ TEST(BackendFactory, NpuWithoutModuleIsUnavailable) {
 }
 
 TEST(BackendFactory, UnknownNamesListTheValidOnes) {
-  for (const char* name : {"cpu-int8", "gpu", "", "CPU"}) {
+  for (const char* name : {"int8", "gpu", "", "CPU"}) {
     std::string msg;
     EXPECT_EQ(kind_of(name, 1, &msg), ErrorKind::InvalidArgument) << name;
-    EXPECT_NE(msg.find("auto, cpu, npu"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("auto, cpu, cpu-int8, npu"), std::string::npos) << msg;
   }
   std::string msg;
   EXPECT_EQ(kind_of("cpu", 0, &msg), ErrorKind::InvalidArgument);

@@ -12,6 +12,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "model/quant.h"
 #include "naive.h"
+#include "weight_views.h"
 #include "util/error.h"
 
 namespace npw {
@@ -21,25 +22,8 @@ using npw_test::max_rel_err;
 using npw_test::naive_gemm;
 using npw_test::random_vector;
 
-TensorView view_of(const std::vector<uint8_t>& bytes, GgmlType type, int n_in, int n_out, std::size_t skip = 0) {
-  TensorView v;
-  v.name = "test.weight";
-  v.type = type;
-  v.n_dims = 2;
-  v.ne[0] = n_in;
-  v.ne[1] = n_out;
-  v.data = bytes.data() + skip;
-  v.nbytes = bytes.size() - skip;
-  return v;
-}
-
-// Stores w [n_out][n_in] as `type`, `skip` bytes into the buffer (to test unaligned data).
-std::vector<uint8_t> store(const std::vector<float>& w, GgmlType type, int n_in, int n_out, std::size_t skip = 0) {
-  const std::size_t row = ggml_row_bytes(type, n_in);
-  std::vector<uint8_t> bytes(skip + row * n_out);
-  for (int o = 0; o < n_out; ++o) quantize_row(type, w.data() + o * n_in, bytes.data() + skip + o * row, n_in);
-  return bytes;
-}
+using npw_test::store;
+using npw_test::view_of;
 
 TEST(CpuBackend, PackWidensEveryTypeLikeTheDequantiser) {
   CpuBackend be(2);

@@ -1,0 +1,109 @@
+// Threading and scratch of the int8 backend. Rows are split over the pool when there are many (the
+// encoder's 1500 frames: each thread quantises its own rows, then multiplies them, with no barrier in
+// between); output tiles are split when there are few (a decoder step). The quantised activations live
+// in per-thread scratch that only grows, so the steady state allocates nothing and two threads calling
+// linear() on one backend cannot trample each other's rows.
+#include "backend/cpu/int8_backend.h"
+
+#include <algorithm>
+#include <string>
+
+#include "backend/cpu/int8_pack.h"
+#include "util/aligned_buffer.h"
+#include "util/error.h"
+#include "util/thread_pool.h"
+
+namespace npw {
+
+namespace {
+
+// Below this many multiply-adds a product is not worth waking the pool for.
+constexpr double kParallelMacs = 1 << 18;
+// From this many rows per thread on, split rows; below it, split output tiles.
+constexpr int kRowSplitPerThread = 16;
+
+[[noreturn]] void bad_call(const std::string& what, const std::string& why) {
+  throw Error(ErrorKind::InvalidArgument, "cpu-int8 backend " + what + ": " + why);
+}
+
+struct Scratch {
+  AlignedBuffer<uint8_t> q;
+  AlignedBuffer<float> scale;
+};
+
+Scratch& thread_scratch() {
+  static thread_local Scratch s;
+  return s;
+}
+
+}  // namespace
+
+CpuInt8Backend::CpuInt8Backend(int n_threads) : CpuInt8Backend(n_threads, int8_best_isa()) {}
+
+CpuInt8Backend::CpuInt8Backend(int n_threads, Int8Isa isa) : kernel_(&int8_kernel(isa)), f32_(n_threads) {
+  set_threads(n_threads);
+}
+
+CpuInt8Backend::~CpuInt8Backend() = default;
+
+void CpuInt8Backend::set_threads(int n) {
+  if (n < 1) bad_call("set_threads", "the number of threads must be at least 1 (got " + std::to_string(n) + ")");
+  f32_.set_threads(n);
+  if (!pool_ || pool_->size() != n) {
+    pool_.reset();
+    pool_ = std::make_unique<ThreadPool>(n);
+  }
+}
+
+int CpuInt8Backend::threads() const { return pool_->size(); }
+
+std::unique_ptr<PackedMatrix> CpuInt8Backend::pack(const TensorView& w) const { return int8_pack(w, pool_.get()); }
+
+void CpuInt8Backend::linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y,
+                            int ldy) {
+  const auto* packed = dynamic_cast<const Int8PackedMatrix*>(&W);
+  if (!packed) bad_call("linear", "the weight matrix was packed by a different backend");
+  const int n_out = packed->n_out();
+  const int n_in = packed->n_in();
+  if (M < 0) bad_call("linear", "negative row count " + std::to_string(M));
+  if (ldx < n_in) bad_call("linear", "ldx " + std::to_string(ldx) + " is less than n_in " + std::to_string(n_in));
+  if (ldy < n_out) bad_call("linear", "ldy " + std::to_string(ldy) + " is less than n_out " + std::to_string(n_out));
+  if (M == 0) return;
+
+  const int nb = packed->n_blocks();
+  const std::size_t ldq = static_cast<std::size_t>(nb) * kInt8Block;
+  Scratch& s = thread_scratch();
+  s.q.reserve_at_least(static_cast<std::size_t>(M) * ldq);
+  s.scale.reserve_at_least(static_cast<std::size_t>(M) * nb);
+  const Int8Rows rows{s.q.data(), ldq, s.scale.data(), static_cast<std::size_t>(nb)};
+  const Int8Product p{rows, packed, bias, Y, static_cast<std::size_t>(ldy)};
+  const Int8Kernel& k = *kernel_;
+  const std::size_t uldx = static_cast<std::size_t>(ldx);
+  const int n_tiles = packed->n_tiles();
+
+  const int n_threads = pool_->size();
+  const double macs = static_cast<double>(M) * n_out * n_in;
+  if (n_threads == 1 || ThreadPool::in_parallel_region() || macs < kParallelMacs) {
+    k.quantize(X, uldx, n_in, nb, 0, M, rows);
+    k.gemm(p, 0, M, 0, n_tiles);
+    return;
+  }
+  if (M >= kRowSplitPerThread * n_threads) {
+    pool_->parallel_for(M, [&](int64_t m0, int64_t m1, int) {
+      k.quantize(X, uldx, n_in, nb, static_cast<int>(m0), static_cast<int>(m1), rows);
+      k.gemm(p, static_cast<int>(m0), static_cast<int>(m1), 0, n_tiles);
+    });
+  } else {
+    k.quantize(X, uldx, n_in, nb, 0, M, rows);
+    pool_->parallel_for(n_tiles, [&](int64_t t0, int64_t t1, int) {
+      k.gemm(p, 0, M, static_cast<int>(t0), static_cast<int>(t1));
+    });
+  }
+}
+
+void CpuInt8Backend::matmul(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+                            const float* B, int ldb, float beta, float* C, int ldc) {
+  f32_.matmul(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+}  // namespace npw

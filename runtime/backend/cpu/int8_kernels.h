@@ -1,0 +1,64 @@
+// The contract between the int8 backend and its instruction-set variants, so that each variant lives in
+// its own file compiled with its own target attributes while the rest of the build keeps the default
+// flags, and so that tests can force any variant the machine supports.
+//
+// Arithmetic (identical in every variant, hence bit-identical outputs): activations are quantised per
+// row and per 32-block with int8_quantize_block()'s rule; for each output o and block b the exact int32
+// sum of q_x * q_w is converted to f32 and accumulated as acc = fma(sum, scale_w * scale_x, acc) in
+// block order; Y = acc + bias. The AVX-512 variant feeds vpdpbusd, whose first operand is unsigned:
+// its activations are stored as q_x + 128 and its int32 accumulators start from the record's
+// compensation -128 * sum(q_w), which cancels the offset exactly. The AVX2 variant keeps signed
+// activations and uses the sign trick (|x| times sign(x) * w) so vpmaddubsw cannot saturate.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "backend/cpu/int8_packed.h"
+
+namespace npw {
+
+enum class Int8Isa { Scalar, Avx2, Avx512Vnni };
+
+const char* int8_isa_name(Int8Isa isa);
+
+// Quantised activations: row m at q + m * ldq (ldq >= 32 * n_blocks bytes, pad bytes quantise zero)
+// and its block scales at scale + m * lds.
+struct Int8Rows {
+  uint8_t* q;
+  std::size_t ldq;
+  float* scale;
+  std::size_t lds;
+};
+
+struct Int8Product {
+  Int8Rows x;
+  const Int8PackedMatrix* w;
+  const float* bias;  // may be null
+  float* y;
+  std::size_t ldy;
+};
+
+struct Int8Kernel {
+  Int8Isa isa;
+  // Quantises rows [m0, m1) of X (n_in valid columns, ldx floats apart) into `out`.
+  void (*quantize)(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1, const Int8Rows& out);
+  // Y rows [m0, m1), output tiles [t0, t1) of the product.
+  void (*gemm)(const Int8Product& p, int m0, int m1, int t0, int t1);
+};
+
+// The variants this machine can run, best last. Scalar is always present.
+std::vector<Int8Isa> int8_supported_isas();
+bool int8_isa_supported(Int8Isa isa);
+// Detected once per process.
+Int8Isa int8_best_isa();
+// Throws npw::Error(Unavailable) when the machine lacks the instructions.
+const Int8Kernel& int8_kernel(Int8Isa isa);
+
+// The variants (defined in int8_kernel_<isa>.cpp).
+extern const Int8Kernel kInt8KernelScalar;
+extern const Int8Kernel kInt8KernelAvx2;
+extern const Int8Kernel kInt8KernelAvx512Vnni;
+
+}  // namespace npw

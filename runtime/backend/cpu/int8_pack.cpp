@@ -1,0 +1,106 @@
+// Load-time packing for the int8 backend. q8_0 files must reach the kernels bit-exactly (the user chose
+// that quantisation), so their integers are copied and only the layout changes; everything else is
+// quantised here, once, with the same rule the activations use.
+#include "backend/cpu/int8_pack.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "model/quant.h"
+#include "util/error.h"
+#include "util/thread_pool.h"
+
+namespace npw {
+
+namespace {
+
+[[noreturn]] void refuse(const TensorView& w, const std::string& why) {
+  throw Error(ErrorKind::InvalidArgument, "cpu-int8 backend: cannot pack tensor '" + w.name + "': " + why);
+}
+
+// q8_0 as ggml stores it: one f16 scale, then 32 int8 values.
+struct Q8Block {
+  uint16_t d;
+  int8_t q[kInt8Block];
+};
+static_assert(sizeof(Q8Block) == 34, "q8_0 block size");
+
+void put(Int8Record* rec, int j, int k, int8_t v) { rec->q[k / kInt8Group][j][k % kInt8Group] = v; }
+
+// Fills tile t's records for output rows [o0, o0 + 16) from the file's row bytes.
+void pack_tile(const TensorView& w, std::size_t row_bytes, int tile, Int8PackedMatrix& out, std::vector<float>& f32_row) {
+  const int n_in = out.n_in();
+  const int o0 = tile * kInt8Tile;
+  const int rows = std::min(kInt8Tile, out.n_out() - o0);
+  for (int j = 0; j < rows; ++j) {
+    const uint8_t* src = w.data + static_cast<std::size_t>(o0 + j) * row_bytes;
+    if (w.type == GgmlType::Q8_0) {
+      for (int b = 0; b < out.n_blocks(); ++b) {
+        Q8Block blk;
+        std::memcpy(&blk, src + static_cast<std::size_t>(b) * sizeof(Q8Block), sizeof blk);
+        Int8Record* rec = out.record(tile, b);
+        rec->scale[j] = fp16_to_fp32(blk.d);
+        for (int k = 0; k < kInt8Block; ++k) put(rec, j, k, blk.q[k]);
+      }
+    } else {
+      const float* row = reinterpret_cast<const float*>(src);
+      if (w.type != GgmlType::F32 || reinterpret_cast<uintptr_t>(src) % alignof(float) != 0) {
+        dequantize_row(w.type, src, f32_row.data(), n_in);
+        row = f32_row.data();
+      }
+      for (int b = 0; b < out.n_blocks(); ++b) {
+        const int n = std::min(kInt8Block, n_in - b * kInt8Block);
+        int8_t q[kInt8Block] = {};
+        Int8Record* rec = out.record(tile, b);
+        rec->scale[j] = int8_quantize_block(row + b * kInt8Block, n, q);
+        for (int k = 0; k < kInt8Block; ++k) put(rec, j, k, q[k]);
+      }
+    }
+  }
+  for (int b = 0; b < out.n_blocks(); ++b) {
+    Int8Record* rec = out.record(tile, b);
+    for (int j = 0; j < kInt8Tile; ++j) {
+      int32_t sum = 0;
+      for (int g = 0; g < kInt8Block / kInt8Group; ++g)
+        for (int l = 0; l < kInt8Group; ++l) sum += rec->q[g][j][l];
+      rec->comp[j] = -128 * sum;
+    }
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Int8PackedMatrix> int8_pack(const TensorView& w, ThreadPool* pool) {
+  if (w.ne[2] != 1 || w.ne[3] != 1) refuse(w, "expected a 2-D weight matrix");
+  if (w.ne[0] < 1 || w.ne[1] < 1 || w.ne[0] > INT32_MAX / 2 || w.ne[1] > INT32_MAX / 2) {
+    refuse(w, "unsupported shape " + std::to_string(w.ne[0]) + " x " + std::to_string(w.ne[1]));
+  }
+  if (!w.data) refuse(w, "no data");
+  if (!ggml_type_is_known(static_cast<int32_t>(w.type))) refuse(w, "unknown type " + std::to_string(static_cast<int>(w.type)));
+  const int n_in = static_cast<int>(w.ne[0]);
+  const int n_out = static_cast<int>(w.ne[1]);
+  if (n_in % ggml_block_elems(w.type) != 0) {
+    refuse(w, "row length " + std::to_string(n_in) + " is not a multiple of the " + ggml_type_name(w.type) + " block");
+  }
+  const std::size_t row_bytes = ggml_row_bytes(w.type, n_in);
+  if (w.nbytes < row_bytes * static_cast<std::size_t>(n_out)) {
+    refuse(w, "holds " + std::to_string(w.nbytes) + " bytes, its shape needs " +
+                  std::to_string(row_bytes * static_cast<std::size_t>(n_out)));
+  }
+
+  auto out = std::make_unique<Int8PackedMatrix>(n_out, n_in);
+  auto run = [&](int64_t t0, int64_t t1, int) {
+    std::vector<float> f32_row(static_cast<std::size_t>(n_in));  // load time: one row per chunk is fine
+    for (int64_t t = t0; t < t1; ++t) pack_tile(w, row_bytes, static_cast<int>(t), *out, f32_row);
+  };
+  if (pool) {
+    pool->parallel_for(out->n_tiles(), run);
+  } else {
+    run(0, out->n_tiles(), 0);
+  }
+  return out;
+}
+
+}  // namespace npw

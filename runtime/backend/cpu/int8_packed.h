@@ -1,0 +1,63 @@
+// The weight layout shared by the int8 packer and every int8 kernel. It exists so that the kernels can
+// stream one contiguous record per (16 outputs x 32 inputs) instead of gathering q8_0 rows: the record
+// holds the int8 values interleaved four inputs deep (the operand shape of vpdpbusd / vpmaddubsw), the
+// 16 per-block scales in f32, and the 16 compensation sums the unsigned-activation (VNNI) kernel
+// starts from. Outputs are padded to a multiple of 16 and inputs to a multiple of 32 with zero weights.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "backend/backend.h"
+#include "util/aligned_buffer.h"
+
+namespace npw {
+
+constexpr int kInt8Block = 32;  // inputs per scale (the q8_0 block)
+constexpr int kInt8Tile = 16;   // outputs per record (one zmm of int32 / f32)
+constexpr int kInt8Group = 4;   // consecutive inputs summed into one int32 lane
+
+// One record: q[g][j][l] = w[16 t + j][32 b + 4 g + l]; scale[j] = s such that w ~ s * q;
+// comp[j] = -128 * sum over the block of q[.][j][.] (see int8_kernels.h for why).
+struct alignas(64) Int8Record {
+  int8_t q[kInt8Block / kInt8Group][kInt8Tile][kInt8Group];
+  float scale[kInt8Tile];
+  int32_t comp[kInt8Tile];
+};
+static_assert(sizeof(Int8Record) == 640, "records must stay a whole number of cache lines");
+
+class Int8PackedMatrix : public PackedMatrix {
+ public:
+  Int8PackedMatrix(int n_out, int n_in);
+  int n_out() const override { return n_out_; }
+  int n_in() const override { return n_in_; }
+  std::size_t bytes() const override { return records_.size() * sizeof(Int8Record); }
+
+  int n_tiles() const { return n_tiles_; }
+  int n_blocks() const { return n_blocks_; }
+  // Records of tile t are contiguous over the blocks, so a kernel walking K reads sequentially.
+  const Int8Record* record(int tile, int block) const {
+    return records_.data() + static_cast<std::size_t>(tile) * n_blocks_ + block;
+  }
+  Int8Record* record(int tile, int block) {
+    return records_.data() + static_cast<std::size_t>(tile) * n_blocks_ + block;
+  }
+
+  // Readers for tests and tools: the stored integer and scale of w[o][i].
+  int8_t value(int o, int i) const;
+  float scale(int o, int i) const;
+
+ private:
+  int n_out_;
+  int n_in_;
+  int n_tiles_;
+  int n_blocks_;
+  AlignedBuffer<Int8Record> records_;
+};
+
+// The one rounding rule for weights quantised here and for activations: d = max|x| / 127,
+// q = clamp(nearbyint(x * (1 / d)), -127, 127) (round half to even), d = 0 and q = 0 for an all-zero
+// block. Returns d. n <= 32; writes n values.
+float int8_quantize_block(const float* x, int n, int8_t* q);
+
+}  // namespace npw
