@@ -6,9 +6,10 @@
 
 #include <cmath>
 
-// GCC 12 reports its own intrinsics' undefined-vector idiom (__Y = __Y) as maybe-uninitialised; the
+// GCC 12 reports its own intrinsics' undefined-vector idiom (__Y = __Y) as (maybe-)uninitialised; the
 // warning points into the header, so it is silenced before the header is read.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #pragma GCC push_options

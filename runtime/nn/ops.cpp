@@ -1,4 +1,5 @@
-// Per-row and element-wise transformer operations. Row statistics are accumulated in double: it costs
+// Per-row and element-wise transformer operations; GELU and softmax hand over to ops_avx512 where the
+// CPU allows, the loops here being the reference. Row statistics are accumulated in double: it costs
 // nothing next to the products around them and keeps LayerNorm and softmax within an ulp or two of a
 // float64 reference, leaving the error budget to the GEMMs.
 #include "nn/ops.h"
@@ -7,6 +8,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "nn/ops_avx512.h"
+#include "util/cpu_features.h"
 #include "util/thread_pool.h"
 
 namespace npw {
@@ -57,6 +60,12 @@ void layer_norm(const float* x, int rows, int n, const float* w, const float* b,
 
 void gelu(float* x, std::size_t n, ThreadPool* pool) {
   const float k = static_cast<float>(M_SQRT1_2);
+  if (active_simd_level() == SimdLevel::Avx512) {
+    for_ranges(pool, static_cast<int64_t>(n), 8, [&](int64_t i0, int64_t i1) {
+      avx512::gelu(x + i0, static_cast<std::size_t>(i1 - i0));
+    });
+    return;
+  }
   for_ranges(pool, static_cast<int64_t>(n), 8, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const float v = x[i];
@@ -67,6 +76,10 @@ void gelu(float* x, std::size_t n, ThreadPool* pool) {
 
 void softmax(float* x, int n) {
   if (n <= 0) return;
+  if (active_simd_level() == SimdLevel::Avx512) {
+    avx512::softmax(x, n);
+    return;
+  }
   float mx = x[0];
   for (int i = 1; i < n; ++i) mx = std::max(mx, x[i]);
   double sum = 0.0;

@@ -9,7 +9,9 @@
 #include <cstring>
 #include <string>
 
+#include "backend/cpu/skinny_gemm.h"
 #include "model/quant.h"
+#include "util/cpu_features.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 
@@ -19,6 +21,9 @@ namespace {
 
 // Below this many multiply-adds a product is not worth waking the pool for.
 constexpr double kParallelMacs = 1 << 18;
+// A skinny product is memory-bound: splitting it pays from a smaller size, as soon as the weights
+// outgrow what one core streams in the time a wake-up costs.
+constexpr double kSkinnyParallelFloats = 1 << 16;
 
 [[noreturn]] void bad_call(const std::string& what, const std::string& why) {
   throw Error(ErrorKind::InvalidArgument, "cpu backend " + what + ": " + why);
@@ -92,6 +97,19 @@ void CpuBackend::linear(const float* X, int M, int ldx, const PackedMatrix& W, c
   if (ldx < n_in) bad_call("linear", "ldx " + str(ldx) + " is less than n_in " + str(n_in));
   if (ldy < n_out) bad_call("linear", "ldy " + str(ldy) + " is less than n_out " + str(n_out));
   if (M == 0) return;
+
+  if (M <= kSkinnyMaxRows && active_simd_level() == SimdLevel::Avx512) {
+    const float* w = packed->data();
+    if (pool_->size() > 1 && !ThreadPool::in_parallel_region() &&
+        static_cast<double>(n_out) * n_in >= kSkinnyParallelFloats) {
+      pool_->parallel_for(n_out, [&](int64_t o0, int64_t o1, int) {
+        skinny_gemm_avx512(X, M, ldx, w, n_in, static_cast<int>(o0), static_cast<int>(o1), bias, Y, ldy);
+      });
+    } else {
+      skinny_gemm_avx512(X, M, ldx, w, n_in, 0, n_out, bias, Y, ldy);
+    }
+    return;
+  }
 
   // The bias goes in first and the product is accumulated onto it (beta = 1): one pass over Y.
   float beta = 0.0f;

@@ -13,6 +13,7 @@
 #include "model/quant.h"
 #include "naive.h"
 #include "weight_views.h"
+#include "util/cpu_features.h"
 #include "util/error.h"
 
 namespace npw {
@@ -95,6 +96,42 @@ TEST(CpuBackend, LinearMatchesNaive) {
     EXPECT_LT(max_rel_err(y.data(), want.data(), y.size()), 1e-5)
         << "M " << c.M << " n_in " << c.n_in << " n_out " << c.n_out << " threads " << c.threads;
   }
+}
+
+// The decoder's shapes: 1 to 9 rows of X (the skinny kernels take up to kSkinnyMaxRows, more go to
+// sgemm), odd row lengths across the 16-float tails, output counts across the 1/2/4/8-row weight
+// blocks, on one thread and split over two, at every SIMD level this CPU has.
+TEST(CpuBackend, FewRowsMatchNaiveAtEveryLevel) {
+  const SimdLevel saved = active_simd_level();
+  for (SimdLevel level : {SimdLevel::Scalar, SimdLevel::Avx512}) {
+    if (static_cast<int>(level) > static_cast<int>(cpu_simd_level())) continue;
+    set_active_simd_level(level);
+    for (int threads : {1, 2}) {
+      CpuBackend be(threads);
+      for (int n_in : {16, 33, 389}) {
+        for (int n_out : {1, 7, 9, 300}) {
+          const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 20 + n_in);
+          const auto bytes = store(w, GgmlType::F32, n_in, n_out);
+          auto packed = be.pack(view_of(bytes, GgmlType::F32, n_in, n_out));
+          const auto b = random_vector(n_out, 21);
+          for (int M = 1; M <= 9; ++M) {
+            const int ldx = n_in + 3, ldy = n_out + 2;
+            const auto x = random_vector(static_cast<std::size_t>(M) * ldx, 22 + M);
+            std::vector<float> y(static_cast<std::size_t>(M) * ldy, 42.0f), want = y;
+            const bool bias = (M + n_out) % 2 == 0;
+            be.linear(x.data(), M, ldx, *packed, bias ? b.data() : nullptr, y.data(), ldy);
+            naive_gemm(false, true, M, n_out, n_in, 1.0f, x.data(), ldx, w.data(), n_in, 0.0f, want.data(), ldy);
+            for (int m = 0; m < M; ++m) {
+              for (int o = 0; o < n_out; ++o) want[m * ldy + o] += bias ? b[o] : 0.0f;
+            }
+            EXPECT_LT(max_rel_err(y.data(), want.data(), y.size()), 1e-5)
+                << simd_level_name(level) << " M " << M << " n_in " << n_in << " n_out " << n_out << " threads " << threads;
+          }
+        }
+      }
+    }
+  }
+  set_active_simd_level(saved);
 }
 
 TEST(CpuBackend, MatmulEveryTransposeMatchesNaive) {

@@ -7,6 +7,7 @@
 
 #include "naive.h"
 #include "nn/ops.h"
+#include "util/cpu_features.h"
 #include "util/thread_pool.h"
 
 namespace npw {
@@ -14,6 +15,19 @@ namespace {
 
 using npw_test::max_rel_err;
 using npw_test::random_vector;
+
+// Runs body at every SIMD level this CPU has (the scalar reference included), restoring the level.
+template <typename Fn>
+void at_every_level(Fn&& body) {
+  const SimdLevel saved = active_simd_level();
+  for (SimdLevel l : {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512}) {
+    if (static_cast<int>(l) > static_cast<int>(cpu_simd_level())) continue;
+    set_active_simd_level(l);
+    SCOPED_TRACE(simd_level_name(l));
+    body();
+  }
+  set_active_simd_level(saved);
+}
 
 std::vector<float> naive_layer_norm(const std::vector<float>& x, int rows, int n, const float* w, const float* b) {
   std::vector<float> y(x.size());
@@ -50,7 +64,7 @@ TEST(Ops, LayerNormMatchesNaive) {
   EXPECT_LT(max_rel_err(x.data(), want.data(), x.size()), 2e-6);
 }
 
-TEST(Ops, GeluIsTheErfForm) {
+TEST(Ops, GeluIsTheErfForm) { at_every_level([] {
   ThreadPool pool(2);
   for (std::size_t n : {std::size_t{1}, std::size_t{13}, std::size_t{100003}}) {
     auto x = random_vector(n, 5, -8.0f, 8.0f);
@@ -64,9 +78,15 @@ TEST(Ops, GeluIsTheErfForm) {
   EXPECT_EQ(fixed[0], 0.0f);
   EXPECT_NEAR(fixed[1], 0.8413447460685429, 1e-7);
   EXPECT_NEAR(fixed[2], -0.15865525393145707, 1e-7);
-}
+  float tails[] = {-30.0f, 30.0f, 3.0e-8f, -2.5f};
+  gelu(tails, 4);
+  EXPECT_EQ(tails[0], 0.0f);
+  EXPECT_EQ(tails[1], 30.0f);
+  EXPECT_NEAR(tails[2], 1.5e-8, 1e-14);
+  EXPECT_NEAR(tails[3], -0.0155241633144403, 1e-7);
+}); }
 
-TEST(Ops, SoftmaxIsStableAndNormalised) {
+TEST(Ops, SoftmaxIsStableAndNormalised) { at_every_level([] {
   ThreadPool pool(3);
   const int rows = 257, n = 301, ld = 307;
   auto x = random_vector(static_cast<std::size_t>(rows) * ld, 6, -20.0f, 20.0f);
@@ -89,7 +109,11 @@ TEST(Ops, SoftmaxIsStableAndNormalised) {
   float one[] = {-3.5f};
   softmax(one, 1);
   EXPECT_EQ(one[0], 1.0f);
-}
+  float far[] = {0.0f, -200.0f, 5.0f};  // exp(-205) underflows to exactly 0
+  softmax(far, 3);
+  EXPECT_EQ(far[1], 0.0f);
+  EXPECT_NEAR(far[2], 1.0 / (1.0 + std::exp(-5.0)), 1e-7);
+}); }
 
 TEST(Ops, BiasAndResidualAdds) {
   ThreadPool pool(2);

@@ -1,0 +1,17 @@
+// Products with few activation rows (the decoder's one-token steps: one row per beam or sequence),
+// where a BLAS sgemm would first copy the whole weight matrix into its packed panels and so read the
+// weights twice and write them once. These read each weight row once, straight from the packed f32
+// matrix, which is what bounds a decoder step: the bytes of its weights.
+#pragma once
+
+namespace npw {
+
+// At most this many rows of X go through the skinny kernels.
+constexpr int kSkinnyMaxRows = 8;
+
+// Y[m][o] = sum_i X[m][i] * W[o][i] (+ bias[o]) for m < M <= kSkinnyMaxRows and o in [o0, o1); W
+// rows are n_in floats apart. AVX-512: the caller checks the active SIMD level.
+void skinny_gemm_avx512(const float* X, int M, int ldx, const float* W, int n_in, int o0, int o1, const float* bias,
+                        float* Y, int ldy);
+
+}  // namespace npw
