@@ -116,7 +116,16 @@ static gboolean start(GstNpuWhisper* self) {
     st->model = npw::ModelCache::instance().get(settings.model);
     auto transcriber = std::make_unique<npw::Transcriber>(st->model, options);
     const std::string note = transcriber->backend_note();
-    if (!note.empty()) GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("%s", note.c_str()), (nullptr));
+    const std::string kind = transcriber->stats().backend;
+    if (!note.empty()) {
+      GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("%s", note.c_str()), (nullptr));
+    } else if (settings.backend == npwgst::BACKEND_AUTO && kind.rfind("npu", 0) != 0) {
+      // The runtime says nothing when no accelerator is even registered; the user who left
+      // backend=auto still learns, once, that the NPU is not being used.
+      GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS,
+                          ("backend=auto: no AMD XDNA NPU backend available; using the CPU (%s)", kind.c_str()),
+                          (nullptr));
+    }
     GST_INFO_OBJECT(self, "model %s, backend %s", st->model->describe().c_str(), transcriber->stats().backend.c_str());
     st->stream = std::make_unique<npwgst::Stream>(GST_ELEMENT(self), self->srcpad, std::move(transcriber), &st->latency_ms);
   } catch (const npw::Error& e) {

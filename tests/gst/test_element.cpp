@@ -322,9 +322,26 @@ GST_START_TEST(test_backends) {
                             npwtest::kFastProps + " model=\"" + model_path() + "\" ! appsink name=sink sync=false",
                         r);
   fail_unless(r.eos);
-  fail_unless(r.warnings.size() <= 1);
   fail_unless(r.stats != nullptr);
-  if (!have_npu()) fail_unless(g_str_has_prefix(gst_structure_get_string(r.stats, "backend"), "cpu"));
+  if (!have_npu()) {
+    // exactly one warning, saying that the CPU is used
+    fail_unless_equals_int(r.warnings.size(), 1);
+    GError* err = nullptr;
+    gst_message_parse_warning(r.warnings[0], &err, nullptr);
+    fail_unless(strstr(err->message, "CPU") != nullptr || strstr(err->message, "cpu") != nullptr, "%s", err->message);
+    g_error_free(err);
+    fail_unless(g_str_has_prefix(gst_structure_get_string(r.stats, "backend"), "cpu"));
+  } else {
+    fail_unless(r.warnings.size() <= 1);
+  }
+  // backend=cpu asked for the CPU: nothing to warn about.
+  npwtest::RunResult c;
+  npwtest::run_pipeline(std::string("audiotestsrc num-buffers=5 samplesperbuffer=1600 ! audio/x-raw,rate=16000,channels=1 ! "
+                                    "npuwhisper backend=cpu ") +
+                            npwtest::kFastProps + " model=\"" + model_path() + "\" ! appsink name=sink sync=false",
+                        c);
+  fail_unless(c.eos);
+  fail_unless_equals_int(c.warnings.size(), 0);
 }
 GST_END_TEST;
 
