@@ -42,17 +42,16 @@ MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads, int max_width)
         std::to_string(n_threads) + " threads, width " + std::to_string(max_width) + ")");
   }
   scores_.resize(static_cast<std::size_t>(n_threads) * kTileRows * static_cast<std::size_t>(max_kv));
-  if (max_width > 0) {
-    kt_.resize(static_cast<std::size_t>(max_width) * static_cast<std::size_t>(ldkt_));
-    row_inv_.resize(static_cast<std::size_t>(n_threads) * kTileRows);
-    row_lim_.resize(static_cast<std::size_t>(n_threads) * kTileRows);
-  }
+  if (max_width > 0) kt_.resize(static_cast<std::size_t>(max_width) * static_cast<std::size_t>(ldkt_));
+  row_inv_.resize(static_cast<std::size_t>(n_threads) * kTileRows);
+  row_lim_.resize(static_cast<std::size_t>(n_threads) * kTileRows);
 }
 
 bool MultiHeadAttention::uses_simd(const AttentionArgs& a) const {
   const AttentionKernels* k = attention_kernels(active_simd_level());
-  return k && a.n_q >= kSimdMinRows && a.n_kv > 0 && a.n_head * a.d_head <= max_width_ &&
-         a.d_head % k->d_head_multiple == 0 && a.d_head <= k->d_head_max;
+  if (!k || a.n_kv <= 0 || a.d_head % k->d_head_multiple != 0 || a.d_head > k->d_head_max) return false;
+  // Keys given transposed need no scratch and no transposition to amortise.
+  return a.k_transposed || (a.n_q >= kSimdMinRows && a.n_head * a.d_head <= max_width_);
 }
 
 void MultiHeadAttention::run(Backend& backend, ThreadPool* pool, const AttentionArgs& a) {
@@ -60,7 +59,10 @@ void MultiHeadAttention::run(Backend& backend, ThreadPool* pool, const Attention
   if (a.n_head < 1 || a.d_head < 1) bad("n_head and d_head must be positive");
   if (a.n_q < 0 || a.n_kv < 0) bad("negative query or key count");
   if (a.n_kv > max_kv_) bad(std::to_string(a.n_kv) + " keys exceed the scratch size " + std::to_string(max_kv_));
-  if (a.ldq < width || a.ldk < width || a.ldv < width || a.ldo < width) bad("a row stride is below n_head * d_head");
+  if (a.ldq < width || a.ldv < width || a.ldo < width) bad("a row stride is below n_head * d_head");
+  if (a.k_transposed ? a.ldk < a.n_kv : a.ldk < width) {
+    bad(a.k_transposed ? "the transposed keys' row stride is below n_kv" : "a row stride is below n_head * d_head");
+  }
   if (a.causal && a.q_pos0 < 0) bad("negative q_pos0");
   const int n_threads = pool ? pool->size() : 1;
   if (n_threads > n_threads_) {
@@ -95,8 +97,13 @@ void MultiHeadAttention::run_portable(Backend& backend, ThreadPool* pool, const 
     }
 
     float* s = scores_.data() + static_cast<std::size_t>(thread) * scratch_per_thread;
-    backend.matmul(false, true, rows, kv_len, a.d_head, alpha, a.q + static_cast<std::size_t>(i0) * a.ldq + col, a.ldq,
-                   a.k + col, a.ldk, 0.0f, s, kv_len);
+    const float* q = a.q + static_cast<std::size_t>(i0) * a.ldq + col;
+    if (a.k_transposed) {
+      backend.matmul(false, false, rows, kv_len, a.d_head, alpha, q, a.ldq, a.k + col * static_cast<std::size_t>(a.ldk),
+                     a.ldk, 0.0f, s, kv_len);
+    } else {
+      backend.matmul(false, true, rows, kv_len, a.d_head, alpha, q, a.ldq, a.k + col, a.ldk, 0.0f, s, kv_len);
+    }
     for (int r = 0; r < rows; ++r) {
       float* row = s + static_cast<std::size_t>(r) * kv_len;
       const int lim = visible_keys(a, i0 + r);
@@ -118,12 +125,10 @@ void MultiHeadAttention::run_portable(Backend& backend, ThreadPool* pool, const 
   });
 }
 
-void MultiHeadAttention::run_simd(ThreadPool* pool, const AttentionArgs& a) {
-  const AttentionKernels& kern = *attention_kernels(active_simd_level());
+// Keys transposed into kt_, in blocks of 16 keys so that each cache line read serves 16 keys.
+void MultiHeadAttention::transpose_keys(ThreadPool* pool, const AttentionArgs& a) {
   const int width = a.n_head * a.d_head;
   const std::size_t ldkt = static_cast<std::size_t>(ldkt_);
-
-  // Keys transposed once per call, in blocks of rows so that each read cache line serves 16 keys.
   float* kt = kt_.data();
   auto transpose = [&](int64_t j0, int64_t j1) {
     constexpr int64_t kBlock = 16;
@@ -139,6 +144,18 @@ void MultiHeadAttention::run_simd(ThreadPool* pool, const AttentionArgs& a) {
     pool->parallel_for(a.n_kv, [&](int64_t j0, int64_t j1, int) { transpose(j0, j1); });
   } else {
     transpose(0, a.n_kv);
+  }
+}
+
+void MultiHeadAttention::run_simd(ThreadPool* pool, const AttentionArgs& a) {
+  const AttentionKernels& kern = *attention_kernels(active_simd_level());
+  std::size_t ldkt = static_cast<std::size_t>(ldkt_);
+  const float* kt = kt_.data();
+  if (a.k_transposed) {
+    kt = a.k;
+    ldkt = static_cast<std::size_t>(a.ldk);
+  } else {
+    transpose_keys(pool, a);
   }
 
   const int n_tiles = (a.n_q + kTileRows - 1) / kTileRows;
@@ -162,7 +179,7 @@ void MultiHeadAttention::run_simd(ThreadPool* pool, const AttentionArgs& a) {
       return;
     }
     float* s = scores_.data() + static_cast<std::size_t>(thread) * scratch_per_thread;
-    kern.scores(a.q + static_cast<std::size_t>(i0) * a.ldq + col, a.ldq, rows, kt + col * ldkt, ldkt_, kv_len,
+    kern.scores(a.q + static_cast<std::size_t>(i0) * a.ldq + col, a.ldq, rows, kt + col * ldkt, static_cast<int>(ldkt), kv_len,
                 a.d_head, alpha, s, kv_len);
     kern.softmax_rows(s, kv_len, rows, lim, kv_len, inv);
     kern.weighted_sum(s, kv_len, rows, kv_len, a.v + col, a.ldv, a.d_head, inv, out, a.ldo);

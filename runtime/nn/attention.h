@@ -23,8 +23,13 @@ struct AttentionArgs {
   const float* q = nullptr;  // [n_q] rows, ldq floats apart
   int ldq = 0;
   int n_q = 0;
-  const float* k = nullptr;  // [n_kv] rows, ldk floats apart
+  const float* k = nullptr;  // [n_kv] rows, ldk floats apart; with k_transposed, see below
   int ldk = 0;
+  // The keys already transposed: k holds n_head * d_head rows of ldk >= n_kv floats, row
+  // h * d_head + d holding dimension d of head h for every key. Keys that serve many calls (the
+  // decoder's cross-attention over one window) are stored so once, and the SIMD path then needs no
+  // transposition and takes any number of query rows.
+  bool k_transposed = false;
   const float* v = nullptr;  // [n_kv] rows, ldv floats apart
   int ldv = 0;
   int n_kv = 0;
@@ -68,6 +73,7 @@ class MultiHeadAttention {
  private:
   void run_portable(Backend& backend, ThreadPool* pool, const AttentionArgs& args);
   void run_simd(ThreadPool* pool, const AttentionArgs& args);
+  void transpose_keys(ThreadPool* pool, const AttentionArgs& args);
 
   int max_kv_;
   int n_threads_;

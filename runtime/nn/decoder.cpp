@@ -80,7 +80,9 @@ Decoder::Decoder(const Model& model, Backend& backend, ThreadPool& pool, int max
   packed_ = std::static_pointer_cast<const DecoderPacked>(shared);
 
   const std::size_t R = chunk_rows_, D = n_state_;
-  cross_k_.resize(static_cast<std::size_t>(n_layer_) * n_audio_ctx_ * D);
+  ldck_ = (n_audio_ctx_ + 15) / 16 * 16;
+  cross_k_.resize(static_cast<std::size_t>(n_layer_) * D * static_cast<std::size_t>(ldck_));
+  cross_tmp_.resize(static_cast<std::size_t>(n_audio_ctx_) * D);
   cross_v_.resize(static_cast<std::size_t>(n_layer_) * n_audio_ctx_ * D);
   for (AlignedBuffer<float>* b : {&x_, &h_, &q_, &k_, &v_, &att_, &tmp_}) b->resize(R * D);
   mlp_.resize(R * 4 * D);
@@ -101,8 +103,15 @@ void Decoder::set_audio(const float* enc) {
   const std::size_t per_layer = static_cast<std::size_t>(n_audio_ctx_) * n_state_;
   for (int l = 0; l < n_layer_; ++l) {
     const AttentionWeights& a = w.blocks[l].cross_attn;
-    backend_.linear(enc, n_audio_ctx_, n_state_, *packed_->blocks[l].ck, a.key.b, cross_k_.data() + l * per_layer,
-                    n_state_);
+    backend_.linear(enc, n_audio_ctx_, n_state_, *packed_->blocks[l].ck, a.key.b, cross_tmp_.data(), n_state_);
+    float* kt = cross_k_.data() + static_cast<std::size_t>(l) * n_state_ * ldck_;
+    const float* k = cross_tmp_.data();
+    pool_.parallel_for(n_state_, [&](int64_t c0, int64_t c1, int) {
+      for (int64_t c = c0; c < c1; ++c) {
+        float* dst = kt + static_cast<std::size_t>(c) * ldck_;
+        for (int j = 0; j < n_audio_ctx_; ++j) dst[j] = k[static_cast<std::size_t>(j) * n_state_ + c];
+      }
+    });
     backend_.linear(enc, n_audio_ctx_, n_state_, *packed_->blocks[l].cv, a.value.b,
                     cross_v_.data() + l * per_layer, n_state_);
   }
@@ -248,12 +257,20 @@ void Decoder::cross_attention(int layer, int n_rows) {
   const AttentionWeights& a = model_.decoder().blocks[layer].cross_attn;
   const std::size_t per_layer = static_cast<std::size_t>(n_audio_ctx_) * n_state_;
   backend_.linear(h_.data(), n_rows, n_state_, *packed_->blocks[layer].cq, a.query.b, q_.data(), n_state_);
-  attend(q_.data(), cross_k_.data() + layer * per_layer, cross_v_.data() + layer * per_layer, n_rows, n_audio_ctx_,
-         nullptr, att_.data());
+  AttentionArgs args = attend_args(q_.data(), cross_k_.data() + static_cast<std::size_t>(layer) * n_state_ * ldck_,
+                                   cross_v_.data() + layer * per_layer, n_rows, n_audio_ctx_, nullptr, att_.data());
+  args.k_transposed = true;
+  args.ldk = ldck_;
+  attention_->run(backend_, &pool_, args);
 }
 
 void Decoder::attend(const float* q, const float* k, const float* v, int n_q, int n_kv, const int* limit,
                      float* out) {
+  attention_->run(backend_, &pool_, attend_args(q, k, v, n_q, n_kv, limit, out));
+}
+
+AttentionArgs Decoder::attend_args(const float* q, const float* k, const float* v, int n_q, int n_kv, const int* limit,
+                                   float* out) const {
   AttentionArgs a;
   a.n_head = n_head_;
   a.d_head = d_head_;
@@ -268,7 +285,7 @@ void Decoder::attend(const float* q, const float* k, const float* v, int n_q, in
   a.out = out;
   a.ldo = n_state_;
   a.kv_limit = limit;
-  attention_->run(backend_, &pool_, a);
+  return a;
 }
 
 }  // namespace npw

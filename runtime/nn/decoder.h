@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "nn/attention.h"
 #include "nn/kv_cache.h"
 #include "util/aligned_buffer.h"
 
@@ -75,6 +76,9 @@ class Decoder {
   void cross_attention(int layer, int n_rows);
   // out = attention of n_q query rows over n_kv keys; row i sees keys [0, limit[i]) (all if no limit).
   void attend(const float* q, const float* k, const float* v, int n_q, int n_kv, const int* limit, float* out);
+  // The arguments of attend() (row-major keys; callers may adjust them).
+  AttentionArgs attend_args(const float* q, const float* k, const float* v, int n_q, int n_kv, const int* limit,
+                            float* out) const;
   void check_input(const TokenSpan* seqs, int n_seqs) const;
   // Stages and runs all rows; on_chunk(first_row_index, n_rows) sees each chunk's final-LN output.
   template <typename OnChunk>
@@ -90,7 +94,11 @@ class Decoder {
 
   KvCache kv_;
   bool have_audio_ = false;
-  AlignedBuffer<float> cross_k_, cross_v_;  // [layer][n_audio_ctx][n_state]
+  // The window's cross-attention keys, transposed ([layer][n_state][ldck_], see AttentionArgs::
+  // k_transposed): read once per token as they lie, whatever the attention path. Values row-major,
+  // [layer][n_audio_ctx][n_state]. cross_tmp_ holds one layer's keys before the transposition.
+  int ldck_ = 0;
+  AlignedBuffer<float> cross_k_, cross_v_, cross_tmp_;
 
   // Per-chunk activations, [chunk_rows][...].
   AlignedBuffer<float> x_, h_, q_, k_, v_, att_, tmp_, mlp_;

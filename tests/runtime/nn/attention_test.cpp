@@ -191,6 +191,55 @@ TEST(Attention, SimdPathMatchesNaiveAndPortable) {
   }
 }
 
+// Keys handed over already transposed (the decoder's cross-attention): any number of query rows,
+// on the SIMD path (where the CPU has it; no scratch for transposing needed) and the portable one.
+TEST(Attention, TransposedKeysMatchNaive) {
+  CpuBackend backend(1);
+  ThreadPool pool(2);
+  struct TCase {
+    int n_head, d_head, n_q, n_kv;
+  };
+  for (const TCase& c : {TCase{2, 16, 1, 1500}, TCase{3, 64, 5, 97}, TCase{1, 32, 70, 33}, TCase{2, 7, 3, 40}}) {
+    const int width = c.n_head * c.d_head, ldkt = c.n_kv + 9;
+    const auto q = random_vector(static_cast<std::size_t>(c.n_q) * width, 31, -2.0f, 2.0f);
+    const auto k = random_vector(static_cast<std::size_t>(c.n_kv) * width, 32, -2.0f, 2.0f);
+    const auto v = random_vector(static_cast<std::size_t>(c.n_kv) * width, 33);
+    std::vector<float> kt(static_cast<std::size_t>(width) * ldkt, 1e30f);  // padding must never be read
+    for (int j = 0; j < c.n_kv; ++j)
+      for (int d = 0; d < width; ++d) kt[static_cast<std::size_t>(d) * ldkt + j] = k[static_cast<std::size_t>(j) * width + d];
+    AttentionArgs a;
+    a.n_head = c.n_head;
+    a.d_head = c.d_head;
+    a.q = q.data();
+    a.ldq = width;
+    a.n_q = c.n_q;
+    a.k = k.data();
+    a.ldk = width;
+    a.v = v.data();
+    a.ldv = width;
+    a.n_kv = c.n_kv;
+    a.ldo = width;
+    const auto want = naive_attention(a);
+    a.k = kt.data();
+    a.ldk = ldkt;
+    a.k_transposed = true;
+    MultiHeadAttention mha(c.n_kv, 2);  // no transposition scratch
+    const SimdLevel saved = active_simd_level();
+    for (SimdLevel level : {SimdLevel::Avx512, SimdLevel::Scalar}) {
+      set_active_simd_level(level);
+      EXPECT_EQ(mha.uses_simd(a), active_simd_level() == SimdLevel::Avx512 && c.d_head % 16 == 0);
+      std::vector<float> out(static_cast<std::size_t>(c.n_q) * width, 7.0f);
+      a.out = out.data();
+      mha.run(backend, &pool, a);
+      EXPECT_LT(max_rel_err(out.data(), want.data(), out.size()), 2e-6)
+          << simd_level_name(active_simd_level()) << " d " << c.d_head << " q " << c.n_q;
+    }
+    set_active_simd_level(saved);
+    a.ldk = c.n_kv - 1;
+    EXPECT_THROW(mha.run(backend, &pool, a), Error);  // transposed rows shorter than n_kv
+  }
+}
+
 // Without room for the transposed keys, or with too few query rows or an odd head size, run() keeps
 // the portable path.
 TEST(Attention, SimdPathOnlyWhereItFits) {
