@@ -17,12 +17,13 @@ using npw_test::quote;
 using npw_test::run_cli;
 using npw_test::CliRun;
 
-void check_window(const std::string& clip, const std::string& window, const std::string& offset) {
+void check_window(const std::string& clip, const std::string& window, const std::string& offset,
+                  const std::string& model = "ggml-test-f32.bin") {
   const std::string dir = ::testing::TempDir();
   const std::string mel = dir + "/cli_mel.f32", enc = dir + "/cli_enc.f32";
   std::remove(mel.c_str());
   std::remove(enc.c_str());
-  const CliRun r = run_cli("--model " + data("ggml-test-f32.bin") + " --audio " + data("audio/" + clip + ".wav") +
+  const CliRun r = run_cli("--model " + data(model) + " --audio " + data("audio/" + clip + ".wav") +
                         " --offset " + offset + " --threads 2 --dump-mel " + quote(mel) + " --dump-encoder " + quote(enc));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
@@ -45,6 +46,11 @@ void check_window(const std::string& clip, const std::string& window, const std:
 TEST(Cli, JfkDumpsMatchGolden) { check_window("jfk", "w0", "0"); }
 
 TEST(Cli, SecondWindowOfLong45MatchesGolden) { check_window("long45", "w1", "30"); }
+
+TEST(Cli, F16ModelDumpsMatchGolden) {
+  check_window("jfk", "w0", "0", "ggml-test-f16.bin");
+  check_window("long45", "w1", "30", "ggml-test-f16.bin");
+}
 
 TEST(Cli, HelpListsTheFlags) {
   const CliRun r = run_cli("--help");

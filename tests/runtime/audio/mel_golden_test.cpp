@@ -1,4 +1,4 @@
-// Golden check of the whole-file log-mel against OpenAI's whisper.audio.log_mel_spectrogram
+// Golden check (mel filters of the f32 test model and of its f16 twin) of the whole-file log-mel against OpenAI's whisper.audio.log_mel_spectrogram
 // (tests/data/manifest.json: audio + 30 s of zeros, clamp over the whole spectrogram, then
 // pad_or_trim(mel[:, offset:offset + 3000])). This is the definition the encoder golden data rests
 // on, so any drift here shows up everywhere downstream.
@@ -19,13 +19,14 @@ namespace {
 struct GoldenCase {
   const char* clip;
   int window;
+  const char* model;  // whose mel filter block is used (the f32 file and its f16 twin)
 };
 
 class MelGolden : public ::testing::TestWithParam<GoldenCase> {};
 
 TEST_P(MelGolden, MatchesOpenAI) {
   const GoldenCase c = GetParam();
-  const npw_test::MelFilters filters = npw_test::load_mel_filters(npw_test::data_path("ggml-test-f32.bin"));
+  const npw_test::MelFilters filters = npw_test::load_mel_filters(npw_test::data_path(c.model));
   ASSERT_EQ(filters.n_mel, 80);
 
   const npw::WavData wav = npw::read_wav(npw_test::data_path(std::string("audio/") + c.clip + ".wav"));
@@ -51,7 +52,7 @@ TEST_P(MelGolden, MatchesOpenAI) {
       worst = i;
     }
   }
-  std::printf("[ golden   ] %s w%d: mel max_abs %.3g (at mel %zu, frame %zu)\n", c.clip, c.window, max_abs,
+  std::printf("[ golden   ] %s %s w%d: mel max_abs %.3g (at mel %zu, frame %zu)\n", c.model, c.clip, c.window, max_abs,
               worst / 3000, worst % 3000);
   RecordProperty("max_abs", std::to_string(max_abs));
   EXPECT_LE(max_abs, 1e-4);
@@ -70,11 +71,19 @@ TEST_P(MelGolden, MatchesOpenAI) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Manifest, MelGolden,
-                         ::testing::Values(GoldenCase{"jfk", 0}, GoldenCase{"espeak20", 0},
-                                           GoldenCase{"silence30", 0}, GoldenCase{"noise10", 0},
-                                           GoldenCase{"long45", 0}, GoldenCase{"long45", 1}),
+                         ::testing::Values(GoldenCase{"jfk", 0, "ggml-test-f32.bin"}, GoldenCase{"espeak20", 0, "ggml-test-f32.bin"},
+                                           GoldenCase{"silence30", 0, "ggml-test-f32.bin"},
+                                           GoldenCase{"noise10", 0, "ggml-test-f32.bin"},
+                                           GoldenCase{"long45", 0, "ggml-test-f32.bin"},
+                                           GoldenCase{"long45", 1, "ggml-test-f32.bin"},
+                                           GoldenCase{"jfk", 0, "ggml-test-f16.bin"}, GoldenCase{"espeak20", 0, "ggml-test-f16.bin"},
+                                           GoldenCase{"silence30", 0, "ggml-test-f16.bin"},
+                                           GoldenCase{"noise10", 0, "ggml-test-f16.bin"},
+                                           GoldenCase{"long45", 0, "ggml-test-f16.bin"},
+                                           GoldenCase{"long45", 1, "ggml-test-f16.bin"}),
                          [](const ::testing::TestParamInfo<GoldenCase>& info) {
-                           return std::string(info.param.clip) + "_w" + std::to_string(info.param.window);
+                           const bool f16 = std::string(info.param.model).find("f16") != std::string::npos;
+                           return std::string(info.param.clip) + "_w" + std::to_string(info.param.window) + (f16 ? "_f16" : "_f32");
                          });
 
 }  // namespace
