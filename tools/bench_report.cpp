@@ -149,6 +149,11 @@ void write_json(const BenchResults& r, std::FILE* out) {
   kv.emplace_back("allocs_per_window_cross_kv", num(r.window.cross_kv_allocs));
   kv.emplace_back("allocs_per_prompt", num(r.token.prompt_allocs));
   kv.emplace_back("copy_buffer_mb", num(r.copy_buffer_mb));
+  const EncoderProfile& st = r.window.encoder_stages;
+  const double nw = st.windows > 0 ? st.windows : 1;
+  kv.emplace_back("encoder_stages_ms", "{\"conv\": " + num(st.conv_ms / nw) + ", \"projections\": " +
+                                           num(st.projection_ms / nw) + ", \"attention\": " + num(st.attention_ms / nw) +
+                                           ", \"mlp\": " + num(st.mlp_ms / nw) + ", \"norms\": " + num(st.norm_ms / nw) + "}");
 
   std::string spreads = "{";
   for (const Figure& f : figs) {
@@ -223,6 +228,16 @@ void write_table(const BenchResults& r, std::FILE* out) {
                r.encoder_cost.total() * 1e-9, r.encoder_cost.conv_flops * 1e-9, r.encoder_cost.projection_flops * 1e-9,
                r.encoder_cost.attention_flops * 1e-9, r.encoder_cost.mlp_flops * 1e-9, r.token_cost.weight_bytes * 1e-6,
                r.token_cost.weight_params * 1e-6, r.token_cost.cross_kv_bytes * 1e-6, r.token_cost.self_kv_bytes * 1e-6);
+  const EncoderProfile& st = r.window.encoder_stages;
+  if (st.windows > 0) {
+    const double c = r.encoder_cost.conv_flops, pr = r.encoder_cost.projection_flops,
+                 at = r.encoder_cost.attention_flops, ml = r.encoder_cost.mlp_flops, nw = st.windows;
+    std::fprintf(out, "encoder stages (mean ms per window, GFLOP/s): convs %.1f (%.0f), projections %.1f (%.0f), "
+                 "attention %.1f (%.0f), MLP %.1f (%.0f), norms+residuals %.1f\n",
+                 st.conv_ms / nw, c / (st.conv_ms / nw) * 1e-6, st.projection_ms / nw, pr / (st.projection_ms / nw) * 1e-6,
+                 st.attention_ms / nw, at / (st.attention_ms / nw) * 1e-6, st.mlp_ms / nw, ml / (st.mlp_ms / nw) * 1e-6,
+                 st.norm_ms / nw);
+  }
   std::fprintf(out, "allocations: mel (1 thread) %.2f, window = mel %.2f + encoder %.2f + cross K/V %.2f; prompt %.2f; "
                "token %.2f\n",
                r.mel_single.allocs, r.window.mel_allocs, r.window.encoder_allocs, r.window.cross_kv_allocs,

@@ -94,8 +94,10 @@ WindowTiming time_windows(StageRig& rig, const std::vector<float>& signal, int r
   window(nullptr, nullptr);
   std::vector<double> ms[3] = {reserved(repeat), reserved(repeat), reserved(repeat)};
   long long allocs[3] = {0, 0, 0};
-  for (int r = 0; r < repeat; ++r) window(ms, allocs);
   WindowTiming w;
+  rig.encoder->set_profile(&w.encoder_stages);
+  for (int r = 0; r < repeat; ++r) window(ms, allocs);
+  rig.encoder->set_profile(nullptr);
   w.mel_ms = summarize(ms[0]);
   w.encoder_ms = summarize(ms[1]);
   w.cross_kv_ms = summarize(ms[2]);

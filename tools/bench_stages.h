@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bench_stats.h"
+#include "nn/encoder.h"
 
 namespace npw {
 
@@ -50,6 +51,7 @@ struct WindowTiming {
   Summary encoder_ms;
   Summary cross_kv_ms;   // Decoder::set_audio: the cross-attention keys and values of the window
   double mel_allocs = 0.0, encoder_allocs = 0.0, cross_kv_allocs = 0.0;  // per window
+  EncoderProfile encoder_stages;  // summed over the timed windows
   double allocs() const { return mel_allocs + encoder_allocs + cross_kv_allocs; }
 };
 

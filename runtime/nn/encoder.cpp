@@ -5,7 +5,9 @@
 #include "nn/encoder.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,12 @@ namespace npw {
 struct EncoderPacked {
   std::unique_ptr<PackedMatrix> conv1, conv2;  // [n_state][3 * n_in], tap-major columns
   struct Block {
+    // q, k and v as one [3 n_state][n_state] matrix when the file stores them alike (it always does
+    // in whisper.cpp's files): one product of N = 3 n_state instead of three narrow ones, writing
+    // q | k | v side by side exactly where attention reads them. Otherwise qkv is null and the three
+    // are packed apart.
+    std::unique_ptr<PackedMatrix> qkv;
+    std::vector<float> qkv_bias;  // query bias | zeros (the key has none) | value bias
     std::unique_ptr<PackedMatrix> q, k, v, o, mlp0, mlp2;
   };
   std::vector<Block> blocks;
@@ -49,6 +57,32 @@ std::unique_ptr<PackedMatrix> pack_conv(const Backend& backend, const float* w, 
   return backend.pack(view);
 }
 
+// The rows of several weights of one type and row length, one after the other, packed as one
+// matrix; nullptr when their types or row lengths differ.
+std::unique_ptr<PackedMatrix> pack_stacked(const Backend& backend, std::initializer_list<const TensorView*> parts,
+                                           const std::string& name) {
+  const TensorView& first = **parts.begin();
+  std::size_t bytes = 0;
+  int64_t rows = 0;
+  for (const TensorView* t : parts) {
+    if (t->type != first.type || t->ne[0] != first.ne[0] || t->ne[2] != 1 || t->ne[3] != 1 || !t->data) return nullptr;
+    bytes += t->nbytes;
+    rows += t->ne[1];
+  }
+  std::vector<uint8_t> stacked;
+  stacked.reserve(bytes);
+  for (const TensorView* t : parts) stacked.insert(stacked.end(), t->data, t->data + t->nbytes);
+  TensorView view;
+  view.name = name;
+  view.type = first.type;
+  view.n_dims = 2;
+  view.ne[0] = first.ne[0];
+  view.ne[1] = rows;
+  view.data = stacked.data();
+  view.nbytes = stacked.size();
+  return backend.pack(view);
+}
+
 std::shared_ptr<const EncoderPacked> pack_encoder(const Model& model, const Backend& backend) {
   const EncoderWeights& w = model.encoder();
   const HParams& hp = model.hparams();
@@ -57,9 +91,18 @@ std::shared_ptr<const EncoderPacked> pack_encoder(const Model& model, const Back
   p->conv2 = pack_conv(backend, w.conv2_w, hp.n_audio_state, hp.n_audio_state, "encoder.conv2.weight");
   for (const EncoderBlock& b : w.blocks) {
     EncoderPacked::Block pb;
-    pb.q = backend.pack(*b.attn.query.w);
-    pb.k = backend.pack(*b.attn.key.w);
-    pb.v = backend.pack(*b.attn.value.w);
+    pb.qkv = pack_stacked(backend, {b.attn.query.w, b.attn.key.w, b.attn.value.w}, b.attn.query.w->name + "+key+value");
+    if (pb.qkv) {
+      const std::size_t D = static_cast<std::size_t>(hp.n_audio_state);
+      pb.qkv_bias.assign(3 * D, 0.0f);
+      if (b.attn.query.b) std::copy(b.attn.query.b, b.attn.query.b + D, pb.qkv_bias.begin());
+      if (b.attn.key.b) std::copy(b.attn.key.b, b.attn.key.b + D, pb.qkv_bias.begin() + D);
+      if (b.attn.value.b) std::copy(b.attn.value.b, b.attn.value.b + D, pb.qkv_bias.begin() + 2 * D);
+    } else {
+      pb.q = backend.pack(*b.attn.query.w);
+      pb.k = backend.pack(*b.attn.key.w);
+      pb.v = backend.pack(*b.attn.value.w);
+    }
     pb.o = backend.pack(*b.attn.out.w);
     pb.mlp0 = backend.pack(*b.mlp0.w);
     pb.mlp2 = backend.pack(*b.mlp2.w);
@@ -67,6 +110,22 @@ std::shared_ptr<const EncoderPacked> pack_encoder(const Model& model, const Back
   }
   return p;
 }
+
+// Adds the time since the previous mark to one field of the profile, when there is one.
+class StageClock {
+ public:
+  explicit StageClock(EncoderProfile* p) : p_(p), t_(p ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{}) {}
+  void mark(double EncoderProfile::*field) {
+    if (!p_) return;
+    const auto now = std::chrono::steady_clock::now();
+    p_->*field += std::chrono::duration<double, std::milli>(now - t_).count();
+    t_ = now;
+  }
+
+ private:
+  EncoderProfile* p_;
+  std::chrono::steady_clock::time_point t_;
+};
 
 }  // namespace
 
@@ -154,11 +213,18 @@ void Encoder::block(int layer) {
   float* k = q + D;
   float* v = q + 2 * D;
   float* att = q + 3 * D;
+  StageClock clock(profile_);
 
   layer_norm(x, n_ctx_, D, b.attn_ln.w, b.attn_ln.b, kLayerNormEps, h, &pool_);
-  backend_.linear(h, n_ctx_, D, *pb.q, b.attn.query.b, q, W);
-  backend_.linear(h, n_ctx_, D, *pb.k, b.attn.key.b, k, W);
-  backend_.linear(h, n_ctx_, D, *pb.v, b.attn.value.b, v, W);
+  clock.mark(&EncoderProfile::norm_ms);
+  if (pb.qkv) {
+    backend_.linear(h, n_ctx_, D, *pb.qkv, pb.qkv_bias.data(), q, W);
+  } else {
+    backend_.linear(h, n_ctx_, D, *pb.q, b.attn.query.b, q, W);
+    backend_.linear(h, n_ctx_, D, *pb.k, b.attn.key.b, k, W);
+    backend_.linear(h, n_ctx_, D, *pb.v, b.attn.value.b, v, W);
+  }
+  clock.mark(&EncoderProfile::projection_ms);
 
   AttentionArgs a;
   a.n_head = n_head_;
@@ -174,15 +240,19 @@ void Encoder::block(int layer) {
   a.out = att;
   a.ldo = W;
   attention_.run(backend_, &pool_, a);
+  clock.mark(&EncoderProfile::attention_ms);
 
   backend_.linear(att, n_ctx_, W, *pb.o, b.attn.out.b, h, D);
+  clock.mark(&EncoderProfile::projection_ms);
   add_inplace(x, h, n, &pool_);
-
   layer_norm(x, n_ctx_, D, b.mlp_ln.w, b.mlp_ln.b, kLayerNormEps, h, &pool_);
+  clock.mark(&EncoderProfile::norm_ms);
   backend_.linear(h, n_ctx_, D, *pb.mlp0, b.mlp0.b, wide_.data(), W);
   gelu(wide_.data(), static_cast<std::size_t>(n_ctx_) * W, &pool_);
   backend_.linear(wide_.data(), n_ctx_, W, *pb.mlp2, b.mlp2.b, h, D);
+  clock.mark(&EncoderProfile::mlp_ms);
   add_inplace(x, h, n, &pool_);
+  clock.mark(&EncoderProfile::norm_ms);
 }
 
 const float* Encoder::encode(const float* mel, int64_t mel_ld) {
@@ -190,10 +260,15 @@ const float* Encoder::encode(const float* mel, int64_t mel_ld) {
     throw Error(ErrorKind::InvalidArgument, "encoder: the mel window needs " + std::to_string(n_frames()) +
                                                 " frames per row (row stride " + std::to_string(mel_ld) + ")");
   }
+  StageClock clock(profile_);
   convolutions(mel, mel_ld);
+  clock.mark(&EncoderProfile::conv_ms);
   for (int l = 0; l < n_layer_; ++l) block(l);
+  clock = StageClock(profile_);
   const Norm& ln = model_.encoder().ln_post;
   layer_norm(x_.data(), n_ctx_, n_state_, ln.w, ln.b, kLayerNormEps, x_.data(), &pool_);
+  clock.mark(&EncoderProfile::norm_ms);
+  if (profile_) ++profile_->windows;
   return x_.data();
 }
 

@@ -20,6 +20,16 @@ class PackedMatrix;
 class ThreadPool;
 struct EncoderPacked;
 
+// Wall time per kind of work, added up over the windows encoded while a profile is attached.
+struct EncoderProfile {
+  double conv_ms = 0.0;        // both convolutions, their GELUs and the positional embedding
+  double projection_ms = 0.0;  // q, k, v and output projections
+  double attention_ms = 0.0;
+  double mlp_ms = 0.0;         // both MLP products and the GELU between them
+  double norm_ms = 0.0;        // LayerNorms and residual adds
+  int windows = 0;
+};
+
 class Encoder {
  public:
   // The model, backend and pool must outlive the encoder. Element-wise passes and attention run on
@@ -41,6 +51,10 @@ class Encoder {
   int n_state() const { return n_state_; }
   const float* output() const { return x_.data(); }
 
+  // Attaches a profile that encode() adds its stage times to (nullptr detaches). For benchmarks:
+  // timing costs a clock read per stage.
+  void set_profile(EncoderProfile* profile) { profile_ = profile; }
+
  private:
   void convolutions(const float* mel, int64_t mel_ld);
   // A kernel-3 convolution over time-major `in` whose frame -1 (zero padding) is row 0: output frame
@@ -58,6 +72,7 @@ class Encoder {
   int n_mels_, n_ctx_, n_state_, n_head_, n_layer_;
 
   MultiHeadAttention attention_;
+  EncoderProfile* profile_ = nullptr;
   AlignedBuffer<float> mel_t_;  // [n_frames + 2][n_mels]: the window time-major between two zero frames
   AlignedBuffer<float> x_;      // [n_ctx][n_state]: the residual stream, finally the output
   AlignedBuffer<float> h_;      // [n_ctx][n_state]: LayerNorm output, then a block's projection
