@@ -59,10 +59,10 @@ void install_properties(GObjectClass* klass) {
           d.n_threads, fixed));
   g_object_class_install_property(klass, PROP_BEAM_SIZE,
       g_param_spec_int("beam-size", "Beam size",
-          "Beams of the beam search at temperature 0 (0: greedy decoding)", 0, 64, d.beam_size, fixed));
+          "Beams of the beam search at temperature 0 (0: greedy decoding)", 0, npw::kMaxBeamSize, d.beam_size, fixed));
   g_object_class_install_property(klass, PROP_BEST_OF,
       g_param_spec_int("best-of", "Best of", "Candidates sampled when falling back to a temperature > 0",
-          1, 64, d.best_of, fixed));
+          1, npw::kMaxBestOf, d.best_of, fixed));
   g_object_class_install_property(klass, PROP_TEMPERATURE_FALLBACK,
       g_param_spec_float("temperature-fallback", "Temperature fallback",
           "Temperature increment when a window fails the compression-ratio or log-probability test "

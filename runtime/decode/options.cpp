@@ -15,8 +15,6 @@ namespace npw {
 
 namespace {
 
-constexpr int kMaxBeamSize = 16;
-constexpr int kMaxBestOf = 16;
 constexpr std::size_t kMaxTemperatures = 64;
 constexpr int kMaxThreads = 1024;
 

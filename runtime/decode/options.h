@@ -7,6 +7,11 @@
 
 namespace npw {
 
+// Upper limits of the search widths (each hypothesis costs a KV cache); the element's property
+// ranges and the CLI use the same numbers.
+constexpr int kMaxBeamSize = 16;
+constexpr int kMaxBestOf = 16;
+
 struct Options {
   std::string language = "auto";      // "auto" (detect; English-only models: en), or a code like "en"
   bool translate = false;             // task: translate to English instead of transcribe

@@ -170,6 +170,62 @@ GST_START_TEST(test_property_defaults_and_validation) {
 }
 GST_END_TEST;
 
+// Every value a property's spec admits (its minimum and maximum, as gst-inspect shows them) is one
+// the runtime accepts: the element starts with it instead of failing at READY->PAUSED.
+GST_START_TEST(test_property_ranges_are_accepted) {
+  GstElement* probe = gst_element_factory_make("npuwhisper", nullptr);
+  guint n = 0;
+  GParamSpec** specs = g_object_class_list_properties(G_OBJECT_GET_CLASS(probe), &n);
+  int checked = 0;
+  for (guint i = 0; i < n; ++i) {
+    GParamSpec* p = specs[i];
+    if (p->owner_type != G_OBJECT_TYPE(probe) || !(p->flags & G_PARAM_WRITABLE)) continue;
+    for (int end = 0; end < 2; ++end) {
+      GValue v = G_VALUE_INIT;
+      g_value_init(&v, p->value_type);
+      if (G_IS_PARAM_SPEC_INT(p)) g_value_set_int(&v, end ? G_PARAM_SPEC_INT(p)->maximum : G_PARAM_SPEC_INT(p)->minimum);
+      else if (G_IS_PARAM_SPEC_UINT(p)) g_value_set_uint(&v, end ? G_PARAM_SPEC_UINT(p)->maximum : G_PARAM_SPEC_UINT(p)->minimum);
+      else if (G_IS_PARAM_SPEC_FLOAT(p)) g_value_set_float(&v, end ? G_PARAM_SPEC_FLOAT(p)->maximum : G_PARAM_SPEC_FLOAT(p)->minimum);
+      else {
+        g_value_unset(&v);
+        break;
+      }
+      GstElement* pipeline = gst_pipeline_new(nullptr);
+      GstElement* src = gst_element_factory_make("fakesrc", nullptr);
+      GstElement* w = gst_element_factory_make("npuwhisper", nullptr);
+      GstElement* sink = gst_element_factory_make("fakesink", nullptr);
+      gst_bin_add_many(GST_BIN(pipeline), src, w, sink, nullptr);
+      fail_unless(gst_element_link_many(src, w, sink, nullptr));
+      g_object_set(w, "model", model_path().c_str(), nullptr);
+      g_object_set_property(G_OBJECT(w), p->name, &v);
+      gchar* shown = g_strdup_value_contents(&v);
+      fail_if(gst_element_set_state(pipeline, GST_STATE_READY) == GST_STATE_CHANGE_FAILURE);
+      // READY->PAUSED is where the settings become npw::Options and are validated.
+      const GstStateChangeReturn ret = gst_element_set_state(w, GST_STATE_PAUSED);
+      GstBus* bus = gst_element_get_bus(pipeline);
+      GstMessage* err = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+      gchar* dbg = nullptr;
+      GError* e = nullptr;
+      if (err) gst_message_parse_error(err, &e, &dbg);
+      fail_if(ret == GST_STATE_CHANGE_FAILURE, "%s=%s is in the property's range but refused: %s", p->name, shown,
+              e ? e->message : "");
+      if (e) g_error_free(e);
+      g_free(dbg);
+      if (err) gst_message_unref(err);
+      g_free(shown);
+      gst_object_unref(bus);
+      gst_element_set_state(pipeline, GST_STATE_NULL);
+      gst_object_unref(pipeline);
+      g_value_unset(&v);
+      ++checked;
+    }
+  }
+  fail_unless_equals_int(checked, 2 * 8);  // n-threads, beam-size, best-of, four thresholds, latency
+  g_free(specs);
+  gst_object_unref(probe);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_fixed_properties_refused_while_running) {
   GstElement* pipeline = gst_parse_launch(
       ("audiotestsrc is-live=true ! audio/x-raw,rate=16000,channels=1,format=F32LE ! npuwhisper name=w beam-size=0 temperature-fallback=0 model=\"" +
@@ -518,6 +574,7 @@ static Suite* npuwhisper_suite() {
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_caps_accept_refuse);
   tcase_add_test(tc, test_property_defaults_and_validation);
+  tcase_add_test(tc, test_property_ranges_are_accepted);
   tcase_add_test(tc, test_fixed_properties_refused_while_running);
   tcase_add_test(tc, test_latency_query);
   tcase_add_test(tc, test_model_errors);
