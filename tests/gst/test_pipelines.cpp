@@ -190,6 +190,8 @@ GST_START_TEST(test_two_elements_share_model) {
   fail_unless_equals_int(mappings_of(model_path()), 1);
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(pipeline);
+  // Reference counted: the last user gone, the mapping is released.
+  fail_unless_equals_int(mappings_of(model_path()), 0);
 }
 GST_END_TEST;
 
