@@ -26,6 +26,29 @@ void expect_invalid(const std::function<void(Options&)>& change, const std::stri
 
 TEST(Options, DefaultsAreValid) { EXPECT_NO_THROW(Options().validate()); }
 
+// The defaults of OpenAI's `whisper` command (whisper/transcribe.py cli() and DecodingOptions).
+TEST(Options, DefaultsAreOpenAIs) {
+  const Options o;
+  EXPECT_EQ(o.language, "auto");
+  EXPECT_FALSE(o.translate);
+  EXPECT_TRUE(o.timestamps);
+  EXPECT_EQ(o.beam_size, 5);
+  EXPECT_FLOAT_EQ(o.patience, 1.0f);
+  EXPECT_LT(o.length_penalty, 0.0f);  // None: plain length normalisation
+  EXPECT_EQ(o.best_of, 5);
+  ASSERT_EQ(o.temperatures.size(), 6u);
+  for (std::size_t i = 0; i < 6; ++i) EXPECT_NEAR(o.temperatures[i], 0.2 * static_cast<double>(i), 1e-6) << i;
+  EXPECT_FLOAT_EQ(o.compression_ratio_threshold, 2.4f);
+  EXPECT_TRUE(o.logprob_threshold_enabled);
+  EXPECT_FLOAT_EQ(o.logprob_threshold, -1.0f);
+  EXPECT_FLOAT_EQ(o.no_speech_threshold, 0.6f);
+  EXPECT_TRUE(o.condition_on_previous_text);
+  EXPECT_EQ(o.initial_prompt, "");
+  EXPECT_TRUE(o.suppress_blank);
+  EXPECT_EQ(o.suppress_tokens, "-1");
+  EXPECT_FLOAT_EQ(o.max_initial_timestamp, 1.0f);
+}
+
 TEST(Options, EachBadFieldIsNamed) {
   expect_invalid([](Options& o) { o.beam_size = -1; }, "beam_size");
   expect_invalid([](Options& o) { o.beam_size = 17; }, "beam_size");
