@@ -7,6 +7,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
+#include <utility>
 #include <cstring>
 
 #include "backend/cpu/int8_kernels.h"
@@ -21,9 +23,6 @@ namespace {
 // vectors and a broadcast: 28 of the 32 zmm registers.
 constexpr int kRows = 4;
 constexpr int kCols = 3;
-// K is cut into chunks of this many blocks when many rows reuse a panel, so that the panel's records
-// (3 tiles x 16 x 640 B = 30 KB) stay in L1 while the rows stream past.
-constexpr int kChunkBlocks = 16;
 
 NPW_AVX512 void quantize_avx512(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1,
                                 const Int8Rows& out) {
@@ -59,10 +58,11 @@ inline uint32_t load4(const uint8_t* p) {
   return v;
 }
 
-// Rows [m, m + R) x tiles [t, t + C) over blocks [b0, b1). `first`: start from zero, else from the
-// partial sums already in Y; `last`: add the bias.
+// Rows [m, m + R) x tiles [t, t + C) over every block. The weight records stream from L2 (cutting K
+// into L1-sized chunks measured slower: the partial sums' round trips through Y cost more than the
+// hardware prefetcher loses).
 template <int R, int C>
-NPW_AVX512 void tile(const Int8Product& p, int m, int t, int b0, int b1, bool first, bool last) {
+NPW_AVX512 void tile(const Int8Product& p, int m, int t) {
   const Int8PackedMatrix& w = *p.w;
   __mmask16 mask[C];
   const Int8Record* rec[C];
@@ -70,7 +70,7 @@ NPW_AVX512 void tile(const Int8Product& p, int m, int t, int b0, int b1, bool fi
   for (int c = 0; c < C; ++c) {
     const int valid = std::min(kInt8Tile, w.n_out() - (t + c) * kInt8Tile);
     mask[c] = valid >= kInt8Tile ? __mmask16(0xFFFF) : __mmask16((1u << valid) - 1);
-    rec[c] = w.record(t + c, b0);
+    rec[c] = w.record(t + c, 0);
   }
   float* y[R];
   const uint8_t* xq[R];
@@ -85,10 +85,10 @@ NPW_AVX512 void tile(const Int8Product& p, int m, int t, int b0, int b1, bool fi
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 4
-    for (int c = 0; c < C; ++c) acc[r][c] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask[c], y[r] + c * kInt8Tile);
+    for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
   }
 
-  for (int b = b0; b < b1; ++b) {
+  for (int b = 0; b < w.n_blocks(); ++b) {
     __m512i ia[R][C];
 #pragma GCC unroll 4
     for (int c = 0; c < C; ++c) {
@@ -120,7 +120,7 @@ NPW_AVX512 void tile(const Int8Product& p, int m, int t, int b0, int b1, bool fi
     }
   }
 
-  const bool add_bias = last && p.bias;
+  const bool add_bias = p.bias != nullptr;
 #pragma GCC unroll 4
   for (int c = 0; c < C; ++c) {
     const __m512 bias = add_bias ? _mm512_maskz_loadu_ps(mask[c], p.bias + (t + c) * kInt8Tile) : _mm512_setzero_ps();
@@ -132,28 +132,23 @@ NPW_AVX512 void tile(const Int8Product& p, int m, int t, int b0, int b1, bool fi
   }
 }
 
-using TileFn = void (*)(const Int8Product&, int, int, int, int, bool, bool);
+using TileFn = void (*)(const Int8Product&, int, int);
 
-template <int R>
-struct TileRow {
-  static constexpr TileFn fns[kCols] = {tile<R, 1>, tile<R, 2>, tile<R, 3>};
-};
-template <int R>
-constexpr TileFn TileRow<R>::fns[kCols];
+template <int... I>
+constexpr std::array<TileFn, sizeof...(I)> make_tiles(std::integer_sequence<int, I...>) {
+  return {tile<I / kCols + 1, I % kCols + 1>...};
+}
+// kTiles[(r - 1) * kCols + (c - 1)] handles r rows x c tiles.
+constexpr auto kTiles = make_tiles(std::make_integer_sequence<int, kRows * kCols>());
 
-const TileFn* const kTiles[kRows] = {TileRow<1>::fns, TileRow<2>::fns, TileRow<3>::fns, TileRow<4>::fns};
-
+// Panels of 3 tiles outer, rows inner: a panel's records (3 x 640 B per block) stay in L2 while every
+// row group of this thread passes over them.
 void gemm_avx512(const Int8Product& p, int m0, int m1, int t0, int t1) {
-  const int nb = p.w->n_blocks();
-  const int chunk = m1 - m0 > kRows ? kChunkBlocks : nb;
-  for (int b0 = 0; b0 < nb; b0 += chunk) {
-    const int b1 = std::min(nb, b0 + chunk);
-    for (int t = t0; t < t1; t += kCols) {
-      const int c = std::min(kCols, t1 - t);
-      for (int m = m0; m < m1; m += kRows) {
-        const int r = std::min(kRows, m1 - m);
-        kTiles[r - 1][c - 1](p, m, t, b0, b1, b0 == 0, b1 == nb);
-      }
+  for (int t = t0; t < t1; t += kCols) {
+    const int c = std::min(kCols, t1 - t);
+    for (int m = m0; m < m1; m += kRows) {
+      const int r = std::min(kRows, m1 - m);
+      kTiles[(r - 1) * kCols + (c - 1)](p, m, t);
     }
   }
 }

@@ -164,6 +164,11 @@ std::vector<Shape> shapes() {
       for (int n_out : {16, 37, 61}) out.push_back({M, n_in, n_out, n_in % 64 == 0 ? 3 : 0, n_out == 37 ? 5 : 0});
     }
   }
+  // Row counts around the register tile (4 rows) and the row split between threads.
+  out.push_back({32, 64, 37, 0, 0});
+  out.push_back({33, 240, 16, 1, 0});
+  out.push_back({64, 1536, 61, 0, 2});
+  out.push_back({100, 96, 100, 3, 0});
   out.push_back({1500, 96, 61, 1, 3});
   out.push_back({1500, 1536, 37, 7, 0});
   out.push_back({1500, 384, 100, 0, 1});
