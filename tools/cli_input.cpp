@@ -1,6 +1,7 @@
 // Model and audio loading for npuwhisper-cli; see cli_input.h.
 #include "cli_input.h"
 
+#include <cmath>
 #include <cstdio>
 
 #include "audio/mel.h"
@@ -22,6 +23,12 @@ WavData load_cli_audio(const std::string& path) {
   if (wav.truncated) {
     std::fprintf(stderr, "npuwhisper-cli: warning: '%s' ends inside its data chunk; using the %zu samples present\n",
                  path.c_str(), wav.samples.size());
+  }
+  long long non_finite = 0;
+  for (float x : wav.samples) non_finite += !std::isfinite(x);
+  if (non_finite > 0) {
+    // The log-mel reads them as silence (audio/mel.h); say so rather than decode quietly.
+    std::fprintf(stderr, "npuwhisper-cli: warning: '%s' holds %lld NaN/Inf samples, read as 0\n", path.c_str(), non_finite);
   }
   return wav;
 }

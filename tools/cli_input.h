@@ -1,6 +1,6 @@
 // The two inputs every npuwhisper-cli mode starts from: the model (refused early when its mel
-// filters do not fit Whisper's front end) and the WAV samples (a truncated file is read with a
-// warning on stderr, as the rest of the tool reports problems).
+// filters do not fit Whisper's front end) and the WAV samples (a truncated file, or NaN/Inf samples
+// in a float file, are read with a warning on stderr, as the rest of the tool reports problems).
 #pragma once
 
 #include <memory>

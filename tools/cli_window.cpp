@@ -111,11 +111,7 @@ int run_window(const CliOptions& o) {
   auto t0 = Clock::now();
   MelSpectrogram mel(model->mel_filters().data(), hp.n_mels, &pool);
   std::vector<float> file_mel;
-  const int64_t bad_samples = mel.compute_file_mel(wav.samples.data(), static_cast<int64_t>(wav.samples.size()), file_mel);
-  if (bad_samples > 0) {
-    std::fprintf(stderr, "npuwhisper-cli: warning: '%s' holds %lld NaN/Inf samples, read as 0\n", o.audio.c_str(),
-                 static_cast<long long>(bad_samples));
-  }
+  mel.compute_file_mel(wav.samples.data(), static_cast<int64_t>(wav.samples.size()), file_mel);  // NaN/Inf: see cli_input
   std::vector<float> window(static_cast<std::size_t>(hp.n_mels) * kMelWindowFrames);
   slice_window(file_mel.data(), hp.n_mels, file_mel_frames(static_cast<int64_t>(wav.samples.size())), offset_frames,
                window.data());

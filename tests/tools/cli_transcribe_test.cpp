@@ -4,6 +4,9 @@
 // flags that visibly change the decoding (--no-timestamps).
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdint>
+#include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -93,6 +96,46 @@ TEST(CliTranscribe, EnglishOnlyModelWarnsAboutOtherLanguages) {
   // Decoded as English: the same as without the flags.
   const auto plain = run_cli("--model " + data("ggml-test-f32.bin") + " --audio " + data("audio/jfk.wav") + kFast);
   EXPECT_EQ(r.out, plain.out);
+}
+
+// A 32-bit float WAV (fmt 3) of `samples`.
+void write_float_wav(const std::string& path, const std::vector<float>& samples) {
+  auto u32 = [](std::string& s, uint32_t v) { for (int i = 0; i < 4; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff); };
+  auto u16 = [](std::string& s, uint16_t v) { s += static_cast<char>(v & 0xff); s += static_cast<char>(v >> 8); };
+  std::string b = "RIFF";
+  const uint32_t data_bytes = static_cast<uint32_t>(samples.size() * 4);
+  u32(b, 36 + data_bytes);
+  b += "WAVEfmt ";
+  u32(b, 16);
+  u16(b, 3);  // IEEE float
+  u16(b, 1);
+  u32(b, 16000);
+  u32(b, 16000 * 4);
+  u16(b, 4);
+  u16(b, 32);
+  b += "data";
+  u32(b, data_bytes);
+  b.append(reinterpret_cast<const char*>(samples.data()), data_bytes);
+  std::ofstream(path, std::ios::binary) << b;
+}
+
+TEST(CliTranscribe, NonFiniteSamplesAreSilenceWithAWarning) {
+  // Two seconds of a 440 Hz tone with every 5th sample NaN or Inf, against the same tone with zeros there.
+  std::vector<float> odd(32000), clean(32000);
+  for (std::size_t i = 0; i < odd.size(); ++i) {
+    clean[i] = i % 5 == 0 ? 0.0f : 0.3f * static_cast<float>(std::sin(2.0 * 3.14159265358979 * 440.0 * i / 16000.0));
+    odd[i] = i % 5 != 0 ? clean[i] : (i % 10 == 0 ? NAN : INFINITY);
+  }
+  const std::string dir = ::testing::TempDir();
+  write_float_wav(dir + "/cli_odd.wav", odd);
+  write_float_wav(dir + "/cli_clean.wav", clean);
+  const auto a = run_cli("--model " + data("ggml-test-f32.bin") + " --audio " + quote(dir + "/cli_odd.wav") + kFast);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_NE(a.err.find("6400 NaN/Inf samples"), std::string::npos) << a.err;
+  const auto b = run_cli("--model " + data("ggml-test-f32.bin") + " --audio " + quote(dir + "/cli_clean.wav") + kFast);
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_EQ(b.err, "");
+  EXPECT_EQ(a.out, b.out);
 }
 
 }  // namespace
