@@ -43,7 +43,6 @@ MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads, int max_width)
   }
   scores_.resize(static_cast<std::size_t>(n_threads) * kTileRows * static_cast<std::size_t>(max_kv));
   if (max_width > 0) kt_.resize(static_cast<std::size_t>(max_width) * static_cast<std::size_t>(ldkt_));
-  row_inv_.resize(static_cast<std::size_t>(n_threads) * kTileRows);
   row_lim_.resize(static_cast<std::size_t>(n_threads) * kTileRows);
 }
 
@@ -148,6 +147,7 @@ void MultiHeadAttention::transpose_keys(ThreadPool* pool, const AttentionArgs& a
 }
 
 void MultiHeadAttention::run_simd(ThreadPool* pool, const AttentionArgs& a) {
+  static_assert(kTileRows <= kAttentionMaxTileRows, "tiles taller than the SIMD kernel takes");
   const AttentionKernels& kern = *attention_kernels(active_simd_level());
   std::size_t ldkt = static_cast<std::size_t>(ldkt_);
   const float* kt = kt_.data();
@@ -160,14 +160,12 @@ void MultiHeadAttention::run_simd(ThreadPool* pool, const AttentionArgs& a) {
 
   const int n_tiles = (a.n_q + kTileRows - 1) / kTileRows;
   const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
-  const std::size_t scratch_per_thread = static_cast<std::size_t>(kTileRows) * static_cast<std::size_t>(max_kv_);
   auto task = [&](int64_t t, int thread) {
     const int h = static_cast<int>(t / n_tiles);
     const int i0 = static_cast<int>(t % n_tiles) * kTileRows;
     const int rows = std::min(kTileRows, a.n_q - i0);
     const std::size_t col = static_cast<std::size_t>(h) * a.d_head;
     int* lim = row_lim_.data() + static_cast<std::size_t>(thread) * kTileRows;
-    float* inv = row_inv_.data() + static_cast<std::size_t>(thread) * kTileRows;
     int kv_len = 0;
     for (int r = 0; r < rows; ++r) {
       lim[r] = visible_keys(a, i0 + r);
@@ -178,11 +176,8 @@ void MultiHeadAttention::run_simd(ThreadPool* pool, const AttentionArgs& a) {
       for (int r = 0; r < rows; ++r) std::fill(out + static_cast<std::size_t>(r) * a.ldo, out + static_cast<std::size_t>(r) * a.ldo + a.d_head, 0.0f);
       return;
     }
-    float* s = scores_.data() + static_cast<std::size_t>(thread) * scratch_per_thread;
-    kern.scores(a.q + static_cast<std::size_t>(i0) * a.ldq + col, a.ldq, rows, kt + col * ldkt, static_cast<int>(ldkt), kv_len,
-                a.d_head, alpha, s, kv_len);
-    kern.softmax_rows(s, kv_len, rows, lim, kv_len, inv);
-    kern.weighted_sum(s, kv_len, rows, kv_len, a.v + col, a.ldv, a.d_head, inv, out, a.ldo);
+    kern.fused(a.q + static_cast<std::size_t>(i0) * a.ldq + col, a.ldq, rows, kt + col * ldkt, static_cast<int>(ldkt),
+               kv_len, a.v + col, a.ldv, a.d_head, alpha, lim, out, a.ldo);
   };
 
   const int64_t n_tasks = static_cast<int64_t>(a.n_head) * n_tiles;

@@ -2,11 +2,11 @@
 // and the decoder (causal self-attention over a KV cache, cross-attention over the encoder output).
 // Q, K and V are row-major activations with the heads side by side in each row (head h in columns
 // [h * d_head, (h + 1) * d_head)), each with its own row stride, so callers pass projections or cache
-// slices where they lie. Each (head, block of query rows) is one task on the pool: scores, a row
-// softmax and the weighted sum of values, with scores in per-thread scratch allocated once. Two
-// paths compute a task: the portable one (two backend products around ops.h's softmax, the
-// reference) and, where the CPU has one and enough query rows amortise transposing the keys, the
-// SIMD kernels of attention_kernels.h.
+// slices where they lie. Each (head, block of query rows) is one task on the pool. Two paths compute
+// a task: the portable one (two backend products around ops.h's softmax, scores in per-thread
+// scratch allocated once; the reference) and, where the CPU has one and the keys are transposed
+// (by the caller, or here when enough query rows amortise it), the flash-style SIMD kernel of
+// attention_kernels.h.
 #pragma once
 
 #include "util/aligned_buffer.h"
@@ -81,7 +81,6 @@ class MultiHeadAttention {
   int ldkt_;                      // max_kv rounded up to 16 floats
   AlignedBuffer<float> scores_;   // [n_threads][kTileRows][max_kv]
   AlignedBuffer<float> kt_;       // [max_width][ldkt]: every head's keys transposed
-  AlignedBuffer<float> row_inv_;  // [n_threads][kTileRows]
   AlignedBuffer<int> row_lim_;    // [n_threads][kTileRows]
 };
 

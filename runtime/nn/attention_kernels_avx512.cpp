@@ -1,9 +1,11 @@
-// AVX-512 attention kernels (see attention_kernels.h). Register-blocked so that each FMA's operands
-// come from registers or one broadcast: scores take 6 query rows x 64 keys per block with the keys
-// transposed (16 consecutive keys per vector), the weighted sum takes up to 8 rows x the whole head.
-// Tails use masked loads and stores instead of scalar loops.
+// AVX-512 attention kernel (see attention_kernels.h), flash-style: per block of 64 keys, the scores
+// of 6 query rows sit in 24 registers (keys transposed, 16 consecutive keys per vector), are turned
+// into exps against a running row max right there, and only the block's probabilities (64 x 64
+// floats, L1-resident) are stored for the weighted sum of values, whose register block is up to 8
+// rows x the whole head. No n_keys-wide score row is ever written. Tails use masked loads and stores.
 #include "nn/attention_kernels.h"
 
+#include <algorithm>
 #include <cmath>
 
 // GCC 12 reports its own intrinsics' undefined-vector idiom (__Y = __Y) as (maybe-)uninitialised; the
@@ -23,23 +25,25 @@ namespace {
 
 inline __mmask16 tail_mask(int n) { return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u); }
 
-// Rows [0, RB) x keys [j0, j0 + 64) of the scores; masks m[c] select the keys that exist.
+// Rows [0, RB) of one key block: scores in registers, masked to the keys each row sees, then the
+// running softmax: m (row max so far) and l (sum of exps so far) updated, scale[r] = exp(old m - new
+// m) for the row's partial output, and exp(s - m) written to p (zeros where masked).
 template <int RB>
-inline void scores_block(const float* q, int ldq, const float* kt, int ldkt, int d_head, float alpha, float* s,
-                         int lds, int j0, const __mmask16* m) {
+inline void score_exp_block(const float* q, int ldq, const float* kt, int ldkt, int d_head, float alpha, int j0,
+                            const __mmask16* km, const int* lim, float* m, float* l, float* scale, float* p, int ldp) {
   __m512 acc[RB][4];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int r = 0; r < RB; ++r)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_setzero_ps();
   const float* k = kt + j0;
   for (int d = 0; d < d_head; ++d) {
     const float* kd = k + static_cast<long>(d) * ldkt;
-    const __m512 k0 = _mm512_maskz_loadu_ps(m[0], kd);
-    const __m512 k1 = _mm512_maskz_loadu_ps(m[1], kd + 16);
-    const __m512 k2 = _mm512_maskz_loadu_ps(m[2], kd + 32);
-    const __m512 k3 = _mm512_maskz_loadu_ps(m[3], kd + 48);
-    #pragma GCC unroll 16
+    const __m512 k0 = _mm512_maskz_loadu_ps(km[0], kd);
+    const __m512 k1 = _mm512_maskz_loadu_ps(km[1], kd + 16);
+    const __m512 k2 = _mm512_maskz_loadu_ps(km[2], kd + 32);
+    const __m512 k3 = _mm512_maskz_loadu_ps(km[3], kd + 48);
+#pragma GCC unroll 16
     for (int r = 0; r < RB; ++r) {
       const __m512 qv = _mm512_set1_ps(q[static_cast<long>(r) * ldq + d]);
       acc[r][0] = _mm512_fmadd_ps(qv, k0, acc[r][0]);
@@ -49,84 +53,55 @@ inline void scores_block(const float* q, int ldq, const float* kt, int ldkt, int
     }
   }
   const __m512 a = _mm512_set1_ps(alpha);
-  #pragma GCC unroll 16
+  const __m512 neg_inf = _mm512_set1_ps(-INFINITY);
+#pragma GCC unroll 16
   for (int r = 0; r < RB; ++r) {
-    float* sr = s + static_cast<long>(r) * lds + j0;
-    #pragma GCC unroll 16
-    for (int c = 0; c < 4; ++c) _mm512_mask_storeu_ps(sr + 16 * c, m[c], _mm512_mul_ps(acc[r][c], a));
-  }
-}
-
-void scores(const float* q, int ldq, int rows, const float* kt, int ldkt, int n_keys, int d_head, float alpha, float* s,
-            int lds) {
-  constexpr int kRows = 6;
-  // Keys outer, rows inner: one 64-key slice of kt (d_head x 256 bytes) stays in L1 for every row.
-  for (int j0 = 0; j0 < n_keys; j0 += 64) {
-    __mmask16 m[4];
-    #pragma GCC unroll 16
+    const int left = lim[r] - j0;  // keys of this block the row sees, from its start
+    __mmask16 vm[4];
+    __m512 vmax = neg_inf;
+#pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
-      const int left = n_keys - j0 - 16 * c;
-      m[c] = left <= 0 ? static_cast<__mmask16>(0) : tail_mask(left);
+      const int n = left - 16 * c;
+      vm[c] = static_cast<__mmask16>(km[c] & (n <= 0 ? 0 : tail_mask(n)));
+      acc[r][c] = _mm512_mul_ps(acc[r][c], a);
+      vmax = _mm512_mask_max_ps(vmax, vm[c], vmax, acc[r][c]);
     }
-    int r = 0;
-    for (; r + kRows <= rows; r += kRows) {
-      scores_block<kRows>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, s + static_cast<long>(r) * lds,
-                          lds, j0, m);
-    }
-    const float* qr = q + static_cast<long>(r) * ldq;
-    float* sr = s + static_cast<long>(r) * lds;
-    switch (rows - r) {
-      case 5: scores_block<5>(qr, ldq, kt, ldkt, d_head, alpha, sr, lds, j0, m); break;
-      case 4: scores_block<4>(qr, ldq, kt, ldkt, d_head, alpha, sr, lds, j0, m); break;
-      case 3: scores_block<3>(qr, ldq, kt, ldkt, d_head, alpha, sr, lds, j0, m); break;
-      case 2: scores_block<2>(qr, ldq, kt, ldkt, d_head, alpha, sr, lds, j0, m); break;
-      case 1: scores_block<1>(qr, ldq, kt, ldkt, d_head, alpha, sr, lds, j0, m); break;
-      default: break;
-    }
-  }
-}
-
-void softmax_rows(float* s, int lds, int rows, const int* lim, int n_keys, float* inv_sum) {
-  for (int r = 0; r < rows; ++r) {
-    float* x = s + static_cast<long>(r) * lds;
-    const int n = lim[r] < n_keys ? (lim[r] > 0 ? lim[r] : 0) : n_keys;
-    if (n == 0) {
-      for (int j = 0; j < n_keys; j += 16) _mm512_mask_storeu_ps(x + j, tail_mask(n_keys - j), _mm512_setzero_ps());
-      inv_sum[r] = 0.0f;
+    float* pr = p + static_cast<long>(r) * ldp;
+    const float m_new = std::max(m[r], _mm512_reduce_max_ps(vmax));
+    if (m_new == -INFINITY) {  // no visible key yet: nothing to add, nothing to rescale
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c) _mm512_storeu_ps(pr + 16 * c, _mm512_setzero_ps());
+      scale[r] = 1.0f;
       continue;
     }
-    __m512 mx = _mm512_set1_ps(-INFINITY);
-    for (int j = 0; j < n; j += 16) {
-      const __mmask16 m = tail_mask(n - j);
-      mx = _mm512_mask_max_ps(mx, m, mx, _mm512_maskz_loadu_ps(m, x + j));
-    }
-    const __m512 vmax = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+    const float sc = m[r] == -INFINITY ? 0.0f : std::exp(m[r] - m_new);
+    const __m512 vm_new = _mm512_set1_ps(m_new);
     __m512 sum = _mm512_setzero_ps();
-    for (int j = 0; j < n; j += 16) {
-      const __mmask16 m = tail_mask(n - j);
-      const __m512 e = _mm512_maskz_mov_ps(m, avx512::exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + j), vmax)));
-      _mm512_mask_storeu_ps(x + j, m, e);
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      const __m512 e = _mm512_maskz_mov_ps(vm[c], avx512::exp_ps(_mm512_sub_ps(acc[r][c], vm_new)));
+      _mm512_storeu_ps(pr + 16 * c, e);
       sum = _mm512_add_ps(sum, e);
     }
-    // Masked keys weigh exactly nothing, as exp(-inf) in the reference.
-    for (int j = n; j < n_keys; ++j) x[j] = 0.0f;
-    inv_sum[r] = 1.0f / _mm512_reduce_add_ps(sum);
+    l[r] = l[r] * sc + _mm512_reduce_add_ps(sum);
+    m[r] = m_new;
+    scale[r] = sc;
   }
 }
 
-// Rows [0, RB) of the output over NV vectors of 16 (d_head = 16 NV), for keys [0, n_keys) of one
-// key block: the block's partial sums are added to what `out` holds unless `first`, and the row's
-// 1 / sum is applied when `inv_sum` is given (the last block).
+// out rows [0, RB) = out * scale + p . v over the nk keys of one block (out = p . v when first).
 template <int RB, int NV>
-inline void weighted_block(const float* p, int ldp, int n_keys, const float* v, int ldv, bool first,
-                           const float* inv_sum, float* out, int ldo) {
+inline void pv_block(const float* p, int ldp, int nk, const float* v, int ldv, bool first, const float* scale,
+                     float* out, int ldo) {
   __m512 acc[RB][NV];
 #pragma GCC unroll 16
-  for (int r = 0; r < RB; ++r)
+  for (int r = 0; r < RB; ++r) {
+    const __m512 sc = _mm512_set1_ps(scale[r]);
 #pragma GCC unroll 16
     for (int c = 0; c < NV; ++c)
-      acc[r][c] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(out + static_cast<long>(r) * ldo + 16 * c);
-  for (int j = 0; j < n_keys; ++j) {
+      acc[r][c] = first ? _mm512_setzero_ps() : _mm512_mul_ps(_mm512_loadu_ps(out + static_cast<long>(r) * ldo + 16 * c), sc);
+  }
+  for (int j = 0; j < nk; ++j) {
     const float* vj = v + static_cast<long>(j) * ldv;
     __m512 vv[NV];
 #pragma GCC unroll 16
@@ -139,66 +114,93 @@ inline void weighted_block(const float* p, int ldp, int n_keys, const float* v, 
     }
   }
 #pragma GCC unroll 16
-  for (int r = 0; r < RB; ++r) {
-    const __m512 sc = _mm512_set1_ps(inv_sum ? inv_sum[r] : 1.0f);
+  for (int r = 0; r < RB; ++r)
 #pragma GCC unroll 16
-    for (int c = 0; c < NV; ++c) _mm512_storeu_ps(out + static_cast<long>(r) * ldo + 16 * c, _mm512_mul_ps(acc[r][c], sc));
+    for (int c = 0; c < NV; ++c) _mm512_storeu_ps(out + static_cast<long>(r) * ldo + 16 * c, acc[r][c]);
+}
+
+template <int NV>
+void pv_rows(const float* p, int ldp, int rows, int nk, const float* v, int ldv, bool first, const float* scale,
+             float* out, int ldo) {
+  constexpr int kRows = NV == 1 ? 8 : NV == 2 ? 8 : NV <= 4 ? 24 / NV : 3;
+  int r = 0;
+  for (; r + kRows <= rows; r += kRows) {
+    pv_block<kRows, NV>(p + static_cast<long>(r) * ldp, ldp, nk, v, ldv, first, scale + r, out + static_cast<long>(r) * ldo, ldo);
+  }
+  const float* pr = p + static_cast<long>(r) * ldp;
+  float* o = out + static_cast<long>(r) * ldo;
+  switch (rows - r) {
+    case 7: pv_block<7 < kRows ? 7 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo); break;
+    case 6: pv_block<6 < kRows ? 6 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo); break;
+    case 5: pv_block<5 < kRows ? 5 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo); break;
+    case 4: pv_block<4 < kRows ? 4 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo); break;
+    case 3: pv_block<3 < kRows ? 3 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo); break;
+    case 2: pv_block<2 < kRows ? 2 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo); break;
+    case 1: pv_block<1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo); break;
+    default: break;
   }
 }
 
-// Keys in blocks of kKeys, rows inner: a block of values (kKeys x d_head) stays in L1 while every
-// row block of the tile uses it, instead of each row block streaming the head's values from L2.
-// As many rows per register block as keep RB x NV accumulators within the 32 vector registers.
 template <int NV>
-void weighted_rows(const float* p, int ldp, int rows, int n_keys, const float* v, int ldv, const float* inv_sum,
-                   float* out, int ldo) {
-  constexpr int kRows = NV == 1 ? 8 : NV == 2 ? 8 : NV <= 4 ? 24 / NV : 3;
-  constexpr int kKeys = 64;
+void fused_tile_nv(const float* q, int ldq, int rows, const float* kt, int ldkt, int n_keys, const float* v, int ldv,
+                   float alpha, const int* lim, float* out, int ldo) {
+  constexpr int kKeys = 64, kMaxRows = kAttentionMaxTileRows, kScoreRows = 6;
+  constexpr int d_head = 16 * NV;
+  alignas(64) float p[kMaxRows * kKeys];
+  float m[kMaxRows], l[kMaxRows], scale[kMaxRows];
+  for (int r = 0; r < rows; ++r) {
+    m[r] = -INFINITY;
+    l[r] = 0.0f;
+  }
   for (int j0 = 0; j0 < n_keys; j0 += kKeys) {
-    const int nk = n_keys - j0 < kKeys ? n_keys - j0 : kKeys;
-    const bool first = j0 == 0;
-    const bool last = j0 + kKeys >= n_keys;
-    const float* vb = v + static_cast<long>(j0) * ldv;
-    int r = 0;
-    for (; r + kRows <= rows; r += kRows) {
-      weighted_block<kRows, NV>(p + static_cast<long>(r) * ldp + j0, ldp, nk, vb, ldv, first, last ? inv_sum + r : nullptr,
-                                out + static_cast<long>(r) * ldo, ldo);
+    __mmask16 km[4];
+    for (int c = 0; c < 4; ++c) {
+      const int left = n_keys - j0 - 16 * c;
+      km[c] = left <= 0 ? static_cast<__mmask16>(0) : tail_mask(left);
     }
-    // The leftover rows as one block.
-    const float* pr = p + static_cast<long>(r) * ldp + j0;
-    const float* inv = last ? inv_sum + r : nullptr;
-    float* o = out + static_cast<long>(r) * ldo;
+    int r = 0;
+    for (; r + kScoreRows <= rows; r += kScoreRows) {
+      score_exp_block<kScoreRows>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, km, lim + r, m + r,
+                                  l + r, scale + r, p + r * kKeys, kKeys);
+    }
+    const float* qr = q + static_cast<long>(r) * ldq;
     switch (rows - r) {
-      case 7: weighted_block<7 < kRows ? 7 : 1, NV>(pr, ldp, nk, vb, ldv, first, inv, o, ldo); break;
-      case 6: weighted_block<6 < kRows ? 6 : 1, NV>(pr, ldp, nk, vb, ldv, first, inv, o, ldo); break;
-      case 5: weighted_block<5 < kRows ? 5 : 1, NV>(pr, ldp, nk, vb, ldv, first, inv, o, ldo); break;
-      case 4: weighted_block<4 < kRows ? 4 : 1, NV>(pr, ldp, nk, vb, ldv, first, inv, o, ldo); break;
-      case 3: weighted_block<3 < kRows ? 3 : 1, NV>(pr, ldp, nk, vb, ldv, first, inv, o, ldo); break;
-      case 2: weighted_block<2 < kRows ? 2 : 1, NV>(pr, ldp, nk, vb, ldv, first, inv, o, ldo); break;
-      case 1: weighted_block<1, NV>(pr, ldp, nk, vb, ldv, first, inv, o, ldo); break;
+      case 5: score_exp_block<5>(qr, ldq, kt, ldkt, d_head, alpha, j0, km, lim + r, m + r, l + r, scale + r, p + r * kKeys, kKeys); break;
+      case 4: score_exp_block<4>(qr, ldq, kt, ldkt, d_head, alpha, j0, km, lim + r, m + r, l + r, scale + r, p + r * kKeys, kKeys); break;
+      case 3: score_exp_block<3>(qr, ldq, kt, ldkt, d_head, alpha, j0, km, lim + r, m + r, l + r, scale + r, p + r * kKeys, kKeys); break;
+      case 2: score_exp_block<2>(qr, ldq, kt, ldkt, d_head, alpha, j0, km, lim + r, m + r, l + r, scale + r, p + r * kKeys, kKeys); break;
+      case 1: score_exp_block<1>(qr, ldq, kt, ldkt, d_head, alpha, j0, km, lim + r, m + r, l + r, scale + r, p + r * kKeys, kKeys); break;
       default: break;
     }
+    const int nk = n_keys - j0 < kKeys ? n_keys - j0 : kKeys;
+    pv_rows<NV>(p, kKeys, rows, nk, v + static_cast<long>(j0) * ldv, ldv, j0 == 0, scale, out, ldo);
+  }
+  for (int r = 0; r < rows; ++r) {
+    const __m512 inv = _mm512_set1_ps(l[r] > 0.0f ? 1.0f / l[r] : 0.0f);
+    float* o = out + static_cast<long>(r) * ldo;
+#pragma GCC unroll 16
+    for (int c = 0; c < NV; ++c) _mm512_storeu_ps(o + 16 * c, _mm512_mul_ps(_mm512_loadu_ps(o + 16 * c), inv));
   }
 }
 
-void weighted_sum(const float* p, int ldp, int rows, int n_keys, const float* v, int ldv, int d_head,
-                  const float* inv_sum, float* out, int ldo) {
+void fused_tile(const float* q, int ldq, int rows, const float* kt, int ldkt, int n_keys, const float* v, int ldv,
+                int d_head, float alpha, const int* lim, float* out, int ldo) {
   switch (d_head / 16) {
-    case 1: weighted_rows<1>(p, ldp, rows, n_keys, v, ldv, inv_sum, out, ldo); break;
-    case 2: weighted_rows<2>(p, ldp, rows, n_keys, v, ldv, inv_sum, out, ldo); break;
-    case 3: weighted_rows<3>(p, ldp, rows, n_keys, v, ldv, inv_sum, out, ldo); break;
-    case 4: weighted_rows<4>(p, ldp, rows, n_keys, v, ldv, inv_sum, out, ldo); break;
-    case 5: weighted_rows<5>(p, ldp, rows, n_keys, v, ldv, inv_sum, out, ldo); break;
-    case 6: weighted_rows<6>(p, ldp, rows, n_keys, v, ldv, inv_sum, out, ldo); break;
-    case 7: weighted_rows<7>(p, ldp, rows, n_keys, v, ldv, inv_sum, out, ldo); break;
-    case 8: weighted_rows<8>(p, ldp, rows, n_keys, v, ldv, inv_sum, out, ldo); break;
-    default: break;  // excluded by d_head_max / d_head_multiple
+    case 1: fused_tile_nv<1>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
+    case 2: fused_tile_nv<2>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
+    case 3: fused_tile_nv<3>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
+    case 4: fused_tile_nv<4>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
+    case 5: fused_tile_nv<5>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
+    case 6: fused_tile_nv<6>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
+    case 7: fused_tile_nv<7>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
+    case 8: fused_tile_nv<8>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
+    default: break;
   }
 }
 
 }  // namespace
 
-const AttentionKernels kAttentionKernelsAvx512 = {16, 128, scores, softmax_rows, weighted_sum};
+const AttentionKernels kAttentionKernelsAvx512 = {16, 128, fused_tile};
 
 }  // namespace npw
 
