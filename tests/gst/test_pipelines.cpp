@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include <gst/app/gstappsink.h>
 #include <gst/check/gstcheck.h>
 
 #include <glib/gstdio.h>
@@ -149,6 +150,42 @@ GST_START_TEST(test_flush_seek) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_flush_seek_gives_the_runtimes_captions_from_the_target) {
+  // Prerolled, the element already holds up to a window of long45 (and may be transcribing it); a
+  // flushing seek to 30 s then drops all of it, and what follows is exactly the runtime's
+  // transcription of the audio from 30 s on, timed from 30 s.
+  GstElement* pipeline = gst_parse_launch((decode_chain("long45.wav") + " ! appsink name=sink sync=false").c_str(), nullptr);
+  fail_unless(pipeline != nullptr);
+  GstAppSink* sink = GST_APP_SINK(gst_bin_get_by_name(GST_BIN(pipeline), "sink"));
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PAUSED) != GST_STATE_CHANGE_FAILURE);
+  fail_unless_equals_int(gst_element_get_state(pipeline, nullptr, nullptr, 60 * GST_SECOND), GST_STATE_CHANGE_SUCCESS);
+  const GstClockTime target = 30 * GST_SECOND;
+  fail_unless(gst_element_seek_simple(pipeline, GST_FORMAT_TIME,
+                                      static_cast<GstSeekFlags>(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE), target));
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  std::vector<std::vector<int>> got;
+  GstClockTime last_end = target;
+  while (GstSample* sample = gst_app_sink_pull_sample(sink)) {  // nullptr at EOS
+    GstBuffer* b = gst_sample_get_buffer(sample);
+    fail_unless(GST_BUFFER_PTS(b) >= last_end, "caption at %" GST_TIME_FORMAT " before the seek target or overlapping",
+                GST_TIME_ARGS(GST_BUFFER_PTS(b)));
+    last_end = GST_BUFFER_PTS(b) + GST_BUFFER_DURATION(b);
+    fail_unless(last_end <= 45 * GST_SECOND);
+    got.push_back(npwtest::tokens_of(gst_custom_meta_get_structure(gst_buffer_get_custom_meta(b, "NpuWhisperSegmentMeta"))));
+    gst_sample_unref(sample);
+  }
+  fail_unless(gst_app_sink_is_eos(sink));
+  const std::vector<float> x = npwtest::read_wav(data_path("audio/long45.wav"));
+  const auto want = npwtest::reference_tokens(std::vector<float>(x.begin() + 30 * 16000, x.end()));
+  fail_unless(!want.empty());
+  fail_unless_equals_int(got.size(), want.size());
+  fail_unless(got == want, "captions after the seek differ from the runtime's for the audio from 30 s");
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(sink);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 // Number of mappings of `path` at file offset 0 in this process.
 static int mappings_of(const std::string& path) {
   std::ifstream maps("/proc/self/maps");
@@ -253,6 +290,7 @@ static Suite* npuwhisper_pipelines_suite() {
   tcase_add_test(tc, test_espeak20);
   tcase_add_test(tc, test_silence_and_noise);
   tcase_add_test(tc, test_flush_seek);
+  tcase_add_test(tc, test_flush_seek_gives_the_runtimes_captions_from_the_target);
   tcase_add_test(tc, test_two_elements_share_model);
   tcase_add_test(tc, test_subtitle_encoders);
   tcase_add_test(tc, test_textoverlay);
