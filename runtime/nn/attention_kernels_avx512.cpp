@@ -79,7 +79,7 @@ inline void score_exp_block(const float* q, int ldq, const float* kt, int ldkt, 
     __m512 sum = _mm512_setzero_ps();
 #pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
-      const __m512 e = _mm512_maskz_mov_ps(vm[c], avx512::exp_ps(_mm512_sub_ps(acc[r][c], vm_new)));
+      const __m512 e = _mm512_maskz_mov_ps(vm[c], avx512::exp_nonpositive_ps(_mm512_sub_ps(acc[r][c], vm_new)));
       _mm512_storeu_ps(pr + 16 * c, e);
       sum = _mm512_add_ps(sum, e);
     }

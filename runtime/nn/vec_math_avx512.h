@@ -8,27 +8,36 @@
 namespace npw {
 namespace avx512 {
 
-// e^x with a relative error below 2e-7 on [-87, 88]; exp of anything below about -87.3 flushes to 0,
-// as the float result would be denormal or zero anyway.
-static inline __m512 exp_ps(__m512 x) {
-  const __m512 lo = _mm512_set1_ps(-87.33654f);
-  x = _mm512_max_ps(x, lo);
-  x = _mm512_min_ps(x, _mm512_set1_ps(88.3762626f));
+// e^r * 2^n for |r| <= ln2 / 2: Taylor series to r^6, truncation error below 1.3e-7 relative.
+static inline __m512 exp_reduced_ps(__m512 x) {
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
   r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  // Taylor series to r^7 over |r| <= ln2/2: truncation error below 1e-8.
-  __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
+  __m512 p = _mm512_set1_ps(1.0f / 720.0f);
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  const __m512 e = _mm512_scalef_ps(p, n);
+  return _mm512_scalef_ps(p, n);
+}
+
+// e^x with a relative error below 2e-7 on [-87, 88]; exp of anything below about -87.3 flushes to 0,
+// as the float result would be denormal or zero anyway; NaN gives 0.
+static inline __m512 exp_ps(__m512 x) {
+  const __m512 lo = _mm512_set1_ps(-87.33654f);
+  x = _mm512_max_ps(x, lo);
+  x = _mm512_min_ps(x, _mm512_set1_ps(88.3762626f));
+  const __m512 e = exp_reduced_ps(x);
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, lo, _CMP_LE_OQ), e, _mm512_setzero_ps());
+}
+
+// e^x for finite x <= 0 (softmax's shifted scores): inputs below -87.3 give about 1e-38 instead of
+// exactly 0, which no sum of probabilities can see. Cheaper than exp_ps: no upper clamp, no blend.
+static inline __m512 exp_nonpositive_ps(__m512 x) {
+  return exp_reduced_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.33654f)));
 }
 
 // erf(x) with an absolute error below about 2e-7: a rational-free form, 1 - t * exp(poly(t) - x^2)
