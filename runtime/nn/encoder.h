@@ -62,7 +62,7 @@ class Encoder {
   void conv(const float* in, int channels, int stride, int n_out_frames, const PackedMatrix& w, const float* bias,
             float* out);
   // Output frames per convolution product: bounds the column buffer.
-  static constexpr int kConvBlock = 256;
+  static constexpr int kConvBlock = 512;
   void block(int layer);
 
   const Model& model_;

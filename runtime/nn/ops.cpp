@@ -53,8 +53,15 @@ void layer_norm_row(const float* x, int n, const float* w, const float* b, float
 void layer_norm(const float* x, int rows, int n, const float* w, const float* b, float eps, float* y,
                 ThreadPool* pool) {
   if (n <= 0) return;
+  const bool simd = active_simd_level() == SimdLevel::Avx512;
   for_ranges(pool, rows, n, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) layer_norm_row(x + r * n, n, w, b, eps, y + r * n);
+    for (int64_t r = r0; r < r1; ++r) {
+      if (simd) {
+        avx512::layer_norm_row(x + r * n, n, w, b, eps, y + r * n);
+      } else {
+        layer_norm_row(x + r * n, n, w, b, eps, y + r * n);
+      }
+    }
   });
 }
 

@@ -60,6 +60,40 @@ void softmax(float* x, int n) {
   }
 }
 
+void layer_norm_row(const float* x, int n, const float* w, const float* b, float eps, float* y) {
+  const std::size_t un = static_cast<std::size_t>(n);
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  std::size_t i = 0;
+  for (; i + 32 <= un; i += 32) {
+    s0 = _mm512_add_ps(s0, _mm512_loadu_ps(x + i));
+    s1 = _mm512_add_ps(s1, _mm512_loadu_ps(x + i + 16));
+  }
+  for (; i < un; i += 16) s0 = _mm512_add_ps(s0, _mm512_maskz_loadu_ps(tail_mask(un - i), x + i));
+  const double mean = static_cast<double>(_mm512_reduce_add_ps(_mm512_add_ps(s0, s1))) / n;
+  const __m512 vm = _mm512_set1_ps(static_cast<float>(mean));
+  __m512 q0 = _mm512_setzero_ps(), q1 = _mm512_setzero_ps();
+  for (i = 0; i + 32 <= un; i += 32) {
+    const __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(x + i), vm);
+    const __m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(x + i + 16), vm);
+    q0 = _mm512_fmadd_ps(d0, d0, q0);
+    q1 = _mm512_fmadd_ps(d1, d1, q1);
+  }
+  for (; i < un; i += 16) {
+    const __mmask16 m = tail_mask(un - i);
+    const __m512 d = _mm512_maskz_sub_ps(m, _mm512_maskz_loadu_ps(m, x + i), vm);
+    q0 = _mm512_fmadd_ps(d, d, q0);
+  }
+  const double var = static_cast<double>(_mm512_reduce_add_ps(_mm512_add_ps(q0, q1))) / n;
+  const __m512 inv = _mm512_set1_ps(static_cast<float>(1.0 / std::sqrt(var + eps)));
+  for (i = 0; i < un; i += 16) {
+    const __mmask16 m = tail_mask(un - i);
+    __m512 v = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vm), inv);
+    if (w) v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, w + i));
+    if (b) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, b + i));
+    _mm512_mask_storeu_ps(y + i, m, v);
+  }
+}
+
 }  // namespace avx512
 }  // namespace npw
 

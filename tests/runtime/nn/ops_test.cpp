@@ -44,7 +44,7 @@ std::vector<float> naive_layer_norm(const std::vector<float>& x, int rows, int n
   return y;
 }
 
-TEST(Ops, LayerNormMatchesNaive) {
+TEST(Ops, LayerNormMatchesNaive) { at_every_level([] {
   ThreadPool pool(3);
   struct Case { int rows, n; ThreadPool* pool; };
   for (const Case c : {Case{3, 37, nullptr}, Case{1, 1, nullptr}, Case{301, 129, &pool}, Case{7, 5, &pool}}) {
@@ -62,7 +62,19 @@ TEST(Ops, LayerNormMatchesNaive) {
   const auto want = naive_layer_norm(x, 2, 9, nullptr, nullptr);
   layer_norm(x.data(), 2, 9, nullptr, nullptr, kLayerNormEps, x.data());
   EXPECT_LT(max_rel_err(x.data(), want.data(), x.size()), 2e-6);
-}
+  // Whisper's widths, a large common offset (the statistics must not cancel badly), only w or only b.
+  for (int n : {384, 1280, 33}) {
+    auto big = random_vector(static_cast<std::size_t>(2) * n, 7, 95.0f, 105.0f);
+    const auto w2 = random_vector(n, 8, 0.5f, 1.5f);
+    auto want_w = naive_layer_norm(big, 2, n, w2.data(), nullptr);
+    std::vector<float> y2(big.size());
+    layer_norm(big.data(), 2, n, w2.data(), nullptr, kLayerNormEps, y2.data());
+    EXPECT_LT(max_rel_err(y2.data(), want_w.data(), y2.size()), 2e-5) << n;
+    auto want_b = naive_layer_norm(big, 2, n, nullptr, w2.data());
+    layer_norm(big.data(), 2, n, nullptr, w2.data(), kLayerNormEps, y2.data());
+    EXPECT_LT(max_rel_err(y2.data(), want_b.data(), y2.size()), 2e-5) << n;
+  }
+}); }
 
 TEST(Ops, GeluIsTheErfForm) { at_every_level([] {
   ThreadPool pool(2);
