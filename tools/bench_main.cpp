@@ -11,6 +11,7 @@
 #include "alloc_counter.h"
 #include "audio/wav.h"
 #include "backend/backend.h"
+#include "bench_model.h"
 #include "bench_options.h"
 #include "bench_report.h"
 #include "model/model.h"
@@ -19,6 +20,9 @@
 namespace npw {
 namespace {
 
+// Where --dims takes its vocabulary: the bundled test model (set by the build).
+constexpr const char* kVocabModel = NPW_DEFAULT_VOCAB_MODEL;
+
 // Far larger than any last-level cache the tool will meet (32 MiB per CCD on Zen 3).
 constexpr std::size_t kCopyBufferBytes = std::size_t{256} << 20;
 
@@ -26,10 +30,10 @@ int run(const BenchOptions& o) {
   if (!npw_alloc_counter_active()) {
     std::fprintf(stderr, "npuwhisper-bench: warning: allocation counting is off in this build (sanitizer)\n");
   }
-  auto model = Model::load(o.model);
+  std::shared_ptr<const Model> model = o.dims.empty() ? Model::load(o.model) : generated_model(o.dims, o.type, kVocabModel);
   BenchResults r;
   r.machine = machine_info();
-  r.model_path = o.model;
+  r.model_path = o.dims.empty() ? o.model : "(generated: --dims " + o.dims + " --type " + o.type + ")";
   r.model_name = model->describe();
   r.threads = o.threads;
   r.repeat = o.repeat;

@@ -18,7 +18,9 @@ BenchOptions parse_bench_options(int argc, const char* const* argv) {
                    "heap allocations in the steady state - next to this machine's own ceilings measured in the\n"
                    "same run (OpenBLAS SGEMM at the encoder's shapes, memory copy bandwidth). Every figure is\n"
                    "the median over repetitions, with its spread.");
-  flags.add_value("model", "FILE", "whisper.cpp GGML model file", true);
+  flags.add_value("model", "FILE", "whisper.cpp GGML model file (or --dims)");
+  flags.add_value("dims", "NAME", "instead of --model: a random-weight model of these dimensions (tiny, base, small, ...)");
+  flags.add_value("type", "TYPE", "weight type of the --dims model: f32, f16, q8_0, ... (default f16)");
   flags.add_value("audio", "FILE", "WAV (16 kHz mono) for the end-to-end figure and as the stages' signal");
   flags.add_value("threads", "N", "CPU threads (default " + std::to_string(default_threads) + ")");
   flags.add_value("backend", "NAME", "backend: cpu, cpu-int8, npu, auto (default cpu)");
@@ -34,7 +36,13 @@ BenchOptions parse_bench_options(int argc, const char* const* argv) {
   o.usage = flags.usage();
   o.help = flags.has("help");
   if (o.help) return o;
-  o.model = flags.required("model");
+  o.model = flags.value_or("model", "");
+  o.dims = flags.value_or("dims", "");
+  if (o.model.empty() == o.dims.empty()) {
+    throw Error(ErrorKind::InvalidArgument, "give exactly one of --model FILE and --dims NAME");
+  }
+  if (flags.has("type") && o.dims.empty()) throw Error(ErrorKind::InvalidArgument, "--type goes with --dims");
+  o.type = flags.value_or("type", "f16");
   o.audio = flags.value_or("audio", "");
   o.threads = flags.integer_or("threads", default_threads, 1, 256);
   o.backend = flags.value_or("backend", "cpu");
@@ -43,7 +51,7 @@ BenchOptions parse_bench_options(int argc, const char* const* argv) {
   o.tokens = flags.integer_or("tokens", 32, 1, 100000);
   o.e2e_repeat = flags.integer_or("e2e-repeat", 2, 0, 1000);
   o.json = flags.has("json");
-  for (const char* f : {"model", "audio", "backend"}) {
+  for (const char* f : {"model", "dims", "type", "audio", "backend"}) {
     if (flags.has(f) && flags.value_or(f, "").empty()) {
       throw Error(ErrorKind::InvalidArgument, std::string("flag '--") + f + "': empty value");
     }

@@ -6,7 +6,9 @@
 namespace npw {
 
 struct BenchOptions {
-  std::string model;
+  std::string model;          // a GGML file, or empty with dims
+  std::string dims;           // generate a random-weight model of these dimensions instead
+  std::string type = "f16";   // its weight type
   std::string audio;          // empty: no end-to-end figure; the stages use a synthetic signal
   int threads = 1;
   std::string backend = "cpu";
