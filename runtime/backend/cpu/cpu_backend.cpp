@@ -98,15 +98,17 @@ void CpuBackend::linear(const float* X, int M, int ldx, const PackedMatrix& W, c
   if (ldy < n_out) bad_call("linear", "ldy " + str(ldy) + " is less than n_out " + str(n_out));
   if (M == 0) return;
 
-  if (M <= kSkinnyMaxRows && active_simd_level() == SimdLevel::Avx512) {
+  const SimdLevel level = active_simd_level();
+  if (M <= kSkinnyMaxRows && level != SimdLevel::Scalar) {
+    const auto kernel = level == SimdLevel::Avx512 ? skinny_gemm_avx512 : skinny_gemm_avx2;
     const float* w = packed->data();
     if (pool_->size() > 1 && !ThreadPool::in_parallel_region() &&
         static_cast<double>(n_out) * n_in >= kSkinnyParallelFloats) {
       pool_->parallel_for(n_out, [&](int64_t o0, int64_t o1, int) {
-        skinny_gemm_avx512(X, M, ldx, w, n_in, static_cast<int>(o0), static_cast<int>(o1), bias, Y, ldy);
+        kernel(X, M, ldx, w, n_in, static_cast<int>(o0), static_cast<int>(o1), bias, Y, ldy);
       });
     } else {
-      skinny_gemm_avx512(X, M, ldx, w, n_in, 0, n_out, bias, Y, ldy);
+      kernel(X, M, ldx, w, n_in, 0, n_out, bias, Y, ldy);
     }
     return;
   }

@@ -13,5 +13,8 @@ constexpr int kSkinnyMaxRows = 8;
 // rows are n_in floats apart. AVX-512: the caller checks the active SIMD level.
 void skinny_gemm_avx512(const float* X, int M, int ldx, const float* W, int n_in, int o0, int o1, const float* bias,
                         float* Y, int ldy);
+// The same with AVX2 + FMA.
+void skinny_gemm_avx2(const float* X, int M, int ldx, const float* W, int n_in, int o0, int o1, const float* bias,
+                      float* Y, int ldy);
 
 }  // namespace npw

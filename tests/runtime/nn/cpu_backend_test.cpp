@@ -103,7 +103,7 @@ TEST(CpuBackend, LinearMatchesNaive) {
 // blocks, on one thread and split over two, at every SIMD level this CPU has.
 TEST(CpuBackend, FewRowsMatchNaiveAtEveryLevel) {
   const SimdLevel saved = active_simd_level();
-  for (SimdLevel level : {SimdLevel::Scalar, SimdLevel::Avx512}) {
+  for (SimdLevel level : {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512}) {
     if (static_cast<int>(level) > static_cast<int>(cpu_simd_level())) continue;
     set_active_simd_level(level);
     for (int threads : {1, 2}) {
