@@ -59,6 +59,9 @@ AttentionTiming time_encoder_attention(const HParams& hp, Backend& backend, Thre
   const SimdLevel level = active_simd_level();
   t.simd_level = simd_level_name(level);
   if (mha.uses_simd(a)) t.simd_ms = time_it(repeat, [&] { mha.run(backend, &pool, a); });
+  a.reduced_precision = true;
+  if (mha.uses_bf16(a)) t.bf16_ms = time_it(repeat, [&] { mha.run(backend, &pool, a); });
+  a.reduced_precision = false;
   set_active_simd_level(SimdLevel::Scalar);
   t.portable_ms = time_it(repeat, [&] { mha.run(backend, &pool, a); });
   set_active_simd_level(level);

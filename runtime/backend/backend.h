@@ -49,6 +49,11 @@ class Backend {
   virtual void matmul(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
                       const float* B, int ldb, float beta, float* C, int ldc) = 0;
 
+  // Whether the encoder may run its attention in reduced precision (bf16 products, f32 softmax) for
+  // speed: true for backends that already trade accuracy for speed (int8), false for the f32
+  // reference.
+  virtual bool reduced_precision_attention() const { return false; }
+
   // The number of threads the backend's kernels may use.
   virtual void set_threads(int n) = 0;
   virtual int threads() const = 0;

@@ -43,6 +43,10 @@ MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads, int max_width)
   }
   scores_.resize(static_cast<std::size_t>(n_threads) * kTileRows * static_cast<std::size_t>(max_kv));
   if (max_width > 0) kt_.resize(static_cast<std::size_t>(max_width) * static_cast<std::size_t>(ldkt_));
+  if (max_width > 0 && attention_kernels_bf16()) {
+    key_pairs_.resize(static_cast<std::size_t>((max_width + 1) / 2) * static_cast<std::size_t>(ldkt_));
+    value_pairs_.resize(static_cast<std::size_t>((max_kv + 1) / 2) * static_cast<std::size_t>(max_width));
+  }
   row_lim_.resize(static_cast<std::size_t>(n_threads) * kTileRows);
 }
 
@@ -69,11 +73,19 @@ void MultiHeadAttention::run(Backend& backend, ThreadPool* pool, const Attention
   }
   if (a.n_q == 0) return;
   if (!a.q || !a.out || (a.n_kv > 0 && (!a.k || !a.v))) bad("missing q, k, v or out");
-  if (uses_simd(a)) {
+  if (uses_bf16(a)) {
+    run_bf16(pool, a);
+  } else if (uses_simd(a)) {
     run_simd(pool, a);
   } else {
     run_portable(backend, pool, a);
   }
+}
+
+bool MultiHeadAttention::uses_bf16(const AttentionArgs& a) const {
+  const AttentionKernelsBf16* k = attention_kernels_bf16();
+  return k && a.reduced_precision && !a.k_transposed && key_pairs_.size() > 0 && uses_simd(a) &&
+         a.d_head % k->d_head_multiple == 0 && a.d_head <= k->d_head_max;
 }
 
 void MultiHeadAttention::run_portable(Backend& backend, ThreadPool* pool, const AttentionArgs& a) {
@@ -180,6 +192,64 @@ void MultiHeadAttention::run_simd(ThreadPool* pool, const AttentionArgs& a) {
                kv_len, a.v + col, a.ldv, a.d_head, alpha, lim, out, a.ldo);
   };
 
+  const int64_t n_tasks = static_cast<int64_t>(a.n_head) * n_tiles;
+  if (!pool) {
+    for (int64_t t = 0; t < n_tasks; ++t) task(t, 0);
+    return;
+  }
+  pool->parallel_for(n_tasks, [&](int64_t t0, int64_t t1, int thread) {
+    for (int64_t t = t0; t < t1; ++t) task(t, thread);
+  });
+}
+
+// Keys and values rounded into the bf16 pair layouts once per call, then the same tasks as run_simd.
+void MultiHeadAttention::run_bf16(ThreadPool* pool, const AttentionArgs& a) {
+  const AttentionKernelsBf16& kern = *attention_kernels_bf16();
+  const int width = a.n_head * a.d_head;
+  uint32_t* kp = key_pairs_.data();
+  uint32_t* vp = value_pairs_.data();
+  const int n_vpairs = (a.n_kv + 1) / 2;
+  auto convert = [&](int64_t t0, int64_t t1) {
+    // Items [0, n_kv) convert one key each, then [n_kv, n_kv + n_vpairs) one value pair each.
+    const int64_t k1 = std::min<int64_t>(t1, a.n_kv);
+    if (t0 < k1) {
+      kern.convert_keys(a.k + static_cast<std::size_t>(t0) * a.ldk, a.ldk, static_cast<int>(k1 - t0), width, kp + t0, ldkt_);
+    }
+    for (int64_t t = std::max<int64_t>(t0, a.n_kv); t < t1; ++t) {
+      const int jp = static_cast<int>(t - a.n_kv);
+      const int n = std::min(2, a.n_kv - 2 * jp);
+      kern.convert_values(a.v + static_cast<std::size_t>(2 * jp) * a.ldv, a.ldv, n, width,
+                          vp + static_cast<std::size_t>(jp) * width);
+    }
+  };
+  const int64_t n_items = static_cast<int64_t>(a.n_kv) + n_vpairs;
+  if (pool && pool->size() > 1) {
+    pool->parallel_for(n_items, [&](int64_t t0, int64_t t1, int) { convert(t0, t1); });
+  } else {
+    convert(0, n_items);
+  }
+
+  const int n_tiles = (a.n_q + kTileRows - 1) / kTileRows;
+  const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
+  auto task = [&](int64_t t, int thread) {
+    const int h = static_cast<int>(t / n_tiles);
+    const int i0 = static_cast<int>(t % n_tiles) * kTileRows;
+    const int rows = std::min(kTileRows, a.n_q - i0);
+    const std::size_t col = static_cast<std::size_t>(h) * a.d_head;
+    int* lim = row_lim_.data() + static_cast<std::size_t>(thread) * kTileRows;
+    int kv_len = 0;
+    for (int r = 0; r < rows; ++r) {
+      lim[r] = visible_keys(a, i0 + r);
+      kv_len = std::max(kv_len, lim[r]);
+    }
+    float* out = a.out + static_cast<std::size_t>(i0) * a.ldo + col;
+    if (kv_len == 0) {
+      for (int r = 0; r < rows; ++r) std::fill(out + static_cast<std::size_t>(r) * a.ldo, out + static_cast<std::size_t>(r) * a.ldo + a.d_head, 0.0f);
+      return;
+    }
+    kern.fused(a.q + static_cast<std::size_t>(i0) * a.ldq + col, a.ldq, rows, kp + (col / 2) * static_cast<std::size_t>(ldkt_),
+               ldkt_, kv_len, vp + col, width, a.d_head, alpha, lim, out, a.ldo);
+  };
   const int64_t n_tasks = static_cast<int64_t>(a.n_head) * n_tiles;
   if (!pool) {
     for (int64_t t = 0; t < n_tasks; ++t) task(t, 0);

@@ -9,6 +9,8 @@
 // attention_kernels.h.
 #pragma once
 
+#include <cstdint>
+
 #include "util/aligned_buffer.h"
 
 namespace npw {
@@ -40,6 +42,10 @@ struct AttentionArgs {
   // position q_pos0 + i and sees keys [0, q_pos0 + i] (Whisper's decoder mask; q_pos0 is the length
   // of the cache before these queries). `kv_limit`, when given, overrides both: row i sees keys
   // [0, kv_limit[i]). A row that sees no key gets zeros.
+  // Allows the bf16 kernel (attention_kernels.h) where the CPU has it: for backends that trade
+  // accuracy for speed (Backend::reduced_precision_attention), never for the f32 reference path.
+  bool reduced_precision = false;
+
   bool causal = false;
   int q_pos0 = 0;
   const int* kv_limit = nullptr;
@@ -69,11 +75,14 @@ class MultiHeadAttention {
 
   // Whether run() would take the SIMD path for these arguments at the current SIMD level.
   bool uses_simd(const AttentionArgs& args) const;
+  // Whether that SIMD path would be the bf16 one.
+  bool uses_bf16(const AttentionArgs& args) const;
 
  private:
   void run_portable(Backend& backend, ThreadPool* pool, const AttentionArgs& args);
   void run_simd(ThreadPool* pool, const AttentionArgs& args);
   void transpose_keys(ThreadPool* pool, const AttentionArgs& args);
+  void run_bf16(ThreadPool* pool, const AttentionArgs& args);
 
   int max_kv_;
   int n_threads_;
@@ -82,6 +91,9 @@ class MultiHeadAttention {
   AlignedBuffer<float> scores_;   // [n_threads][kTileRows][max_kv]
   AlignedBuffer<float> kt_;       // [max_width][ldkt]: every head's keys transposed
   AlignedBuffer<int> row_lim_;    // [n_threads][kTileRows]
+  // The bf16 path's pair layouts (only where the CPU has AVX512_BF16): keys [max_width / 2][ldkt],
+  // values [(max_kv + 1) / 2][max_width].
+  AlignedBuffer<uint32_t> key_pairs_, value_pairs_;
 };
 
 }  // namespace npw

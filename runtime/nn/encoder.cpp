@@ -239,6 +239,7 @@ void Encoder::block(int layer) {
   a.n_kv = n_ctx_;
   a.out = att;
   a.ldo = W;
+  a.reduced_precision = backend_.reduced_precision_attention();
   attention_.run(backend_, &pool_, a);
   clock.mark(&EncoderProfile::attention_ms);
 

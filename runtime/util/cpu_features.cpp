@@ -52,6 +52,15 @@ void set_active_simd_level(SimdLevel level) {
   active().store(want < cpu ? want : cpu, std::memory_order_relaxed);
 }
 
+bool simd_has_avx512_bf16() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool cpu = cpu_simd_level() == SimdLevel::Avx512 && __builtin_cpu_supports("avx512bf16");
+  return cpu && active_simd_level() == SimdLevel::Avx512;
+#else
+  return false;
+#endif
+}
+
 const char* simd_level_name(SimdLevel level) {
   switch (level) {
     case SimdLevel::Avx512: return "avx512";

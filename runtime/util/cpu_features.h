@@ -22,4 +22,7 @@ void set_active_simd_level(SimdLevel level);
 
 const char* simd_level_name(SimdLevel level);
 
+// True when the CPU has AVX512_BF16 (bf16 pair dot products) and the active level is Avx512.
+bool simd_has_avx512_bf16();
+
 }  // namespace npw

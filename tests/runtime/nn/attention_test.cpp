@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <vector>
 
 #include "backend/cpu/cpu_backend.h"
@@ -238,6 +239,52 @@ TEST(Attention, TransposedKeysMatchNaive) {
     a.ldk = c.n_kv - 1;
     EXPECT_THROW(mha.run(backend, &pool, a), Error);  // transposed rows shorter than n_kv
   }
+}
+
+// The reduced-precision (bf16) path, where the CPU has it: within bf16 rounding of the naive result
+// (q, k, v and the probabilities carry 8-bit mantissas), on the shapes of the f32 SIMD test. Elsewhere
+// reduced_precision changes nothing: the f32 paths run.
+TEST(Attention, ReducedPrecisionPathIsCloseToNaive) {
+  CpuBackend backend(1);
+  ThreadPool pool(2);
+  struct BCase {
+    int n_head, d_head, n_q, n_kv;
+    bool causal;
+  };
+  double worst = 0.0;
+  for (const BCase& c : {BCase{2, 16, 16, 1, false}, BCase{3, 16, 131, 97, false}, BCase{2, 32, 67, 67, true},
+                         BCase{6, 64, 150, 150, false}, BCase{1, 64, 200, 1500, false}, BCase{1, 128, 17, 129, true},
+                         BCase{4, 80, 23, 65, false}}) {
+    const int width = c.n_head * c.d_head, ld = width + 3;
+    const auto q = random_vector(static_cast<std::size_t>(c.n_q) * ld, 41, -1.0f, 1.0f);
+    const auto k = random_vector(static_cast<std::size_t>(c.n_kv) * ld, 42, -1.0f, 1.0f);
+    const auto v = random_vector(static_cast<std::size_t>(c.n_kv) * ld, 43);
+    AttentionArgs a;
+    a.n_head = c.n_head;
+    a.d_head = c.d_head;
+    a.q = q.data();
+    a.ldq = ld;
+    a.n_q = c.n_q;
+    a.k = k.data();
+    a.ldk = ld;
+    a.v = v.data();
+    a.ldv = ld;
+    a.n_kv = c.n_kv;
+    a.ldo = width;
+    a.causal = c.causal;
+    a.reduced_precision = true;
+    const auto want = naive_attention(a);
+    MultiHeadAttention mha(c.n_kv, 2, width);
+    EXPECT_EQ(mha.uses_bf16(a), simd_has_avx512_bf16());
+    std::vector<float> out(static_cast<std::size_t>(c.n_q) * width, 7.0f);
+    a.out = out.data();
+    mha.run(backend, &pool, a);
+    const double err = max_rel_err(out.data(), want.data(), out.size());
+    worst = std::max(worst, err);
+    EXPECT_LT(err, simd_has_avx512_bf16() ? 1e-2 : 2e-6) << "d " << c.d_head << " q " << c.n_q << " kv " << c.n_kv;
+  }
+  std::printf("reduced-precision attention: worst error %.3g (bf16 path %s)\n", worst,
+              simd_has_avx512_bf16() ? "available" : "not available");
 }
 
 // Without room for the transposed keys, or with too few query rows or an odd head size, run() keeps
