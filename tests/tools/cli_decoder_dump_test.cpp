@@ -55,7 +55,7 @@ std::vector<int32_t> read_i32(const std::string& path) {
 class CliDecoderDump : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(CliDecoderDump, LogitsMatchGoldenPerRow) {
-  const std::string out = ::testing::TempDir() + "/cli_logits.f32";
+  const std::string out = npw_test::temp_file("logits.f32");
   int checked = 0;
   for (const Window& win : kWindows) {
     for (const std::string variant : kVariants) {
@@ -87,7 +87,7 @@ TEST_P(CliDecoderDump, LogitsMatchGoldenPerRow) {
 }
 
 TEST_P(CliDecoderDump, PlainArgmaxMatchesGoldenUntilANearTie) {
-  const std::string out = ::testing::TempDir() + "/cli_tokens.i32";
+  const std::string out = npw_test::temp_file("tokens.i32");
   int checked = 0;
   for (const Window& win : kWindows) {
     for (const std::string variant : kVariants) {

@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <string>
 
 #include "golden_io.h"
@@ -24,9 +27,24 @@ inline std::string quote(const std::string& s) {
   return q + "'";
 }
 
+// A file in the temporary directory private to this process: several builds' test runs (plain,
+// sanitizer) may share /tmp at the same time.
+// Every such file is removed when the test program exits.
+inline std::string temp_file(const std::string& name) {
+  static std::set<std::string>* made = [] {
+    static std::set<std::string> files;
+    std::atexit([] {
+      for (const std::string& f : files) std::remove(f.c_str());
+    });
+    return &files;
+  }();
+  const std::string path = ::testing::TempDir() + "/npw-cli-" + std::to_string(static_cast<long>(getpid())) + "-" + name;
+  made->insert(path);
+  return path;
+}
+
 inline CliRun run_cli(const std::string& args) {
-  const std::string dir = ::testing::TempDir();
-  const std::string out = dir + "/cli_stdout.txt", err = dir + "/cli_stderr.txt";
+  const std::string out = temp_file("stdout.txt"), err = temp_file("stderr.txt");
   const std::string cmd = quote(NPW_CLI_PATH) + " " + args + " >" + quote(out) + " 2>" + quote(err);
   const int status = std::system(cmd.c_str());
   CliRun r;

@@ -19,8 +19,7 @@ using npw_test::CliRun;
 
 void check_window(const std::string& clip, const std::string& window, const std::string& offset,
                   const std::string& model = "ggml-test-f32.bin") {
-  const std::string dir = ::testing::TempDir();
-  const std::string mel = dir + "/cli_mel.f32", enc = dir + "/cli_enc.f32";
+  const std::string mel = npw_test::temp_file("mel.f32"), enc = npw_test::temp_file("enc.f32");
   std::remove(mel.c_str());
   std::remove(enc.c_str());
   const CliRun r = run_cli("--model " + data(model) + " --audio " + data("audio/" + clip + ".wav") +
@@ -71,7 +70,7 @@ struct BadCase {
 
 TEST(Cli, BadInputsExitOneWithAMessage) {
   const std::string model = data("ggml-test-f32.bin"), audio = data("audio/jfk.wav");
-  const std::string missing_model = ::testing::TempDir() + "/no_such_model.bin";
+  const std::string missing_model = npw_test::temp_file("no_such_model.bin");
   const BadCase cases[] = {
       {"unknown flag", "--model " + model + " --audio " + audio + " --lang en", "--lang"},
       {"positional", "--model " + model + " " + audio, "unexpected argument"},
@@ -86,7 +85,7 @@ TEST(Cli, BadInputsExitOneWithAMessage) {
       {"threads text", "--model " + model + " --audio " + audio + " --threads two", "--threads"},
       {"offset text", "--model " + model + " --audio " + audio + " --offset 1s", "--offset"},
       {"offset negative", "--model " + model + " --audio " + audio + " --offset -1", "--offset"},
-      {"offset past end", "--model " + model + " --audio " + audio + " --offset 11.5 --dump-mel " + quote(::testing::TempDir() + "/m.f32"), "past the end"},
+      {"offset past end", "--model " + model + " --audio " + audio + " --offset 11.5 --dump-mel " + quote(npw_test::temp_file("m.f32")), "past the end"},
       {"offset not finite", "--model " + model + " --audio " + audio + " --offset inf", "--offset"},
       {"dump unwritable", "--model " + model + " --audio " + audio + " --dump-mel /nonexistent-dir/m.f32",
        "/nonexistent-dir/m.f32"},

@@ -58,7 +58,7 @@ TEST(CliTranscribe, TextLinesAndJsonAgree) {
   ASSERT_FALSE(lines(text.out).empty());
   check_text_output(text.out, 11.0);
 
-  const std::string json_file = ::testing::TempDir() + "/cli_out.json";
+  const std::string json_file = npw_test::temp_file("out.json");
   const auto json = run_cli(args + " --json >" + quote(json_file) + " && " + quote(NPW_PYTHON) + " " +
                             quote(NPW_JSON_CHECK) + " <" + quote(json_file));
   ASSERT_EQ(json.exit_code, 0) << json.err;
@@ -126,13 +126,13 @@ TEST(CliTranscribe, NonFiniteSamplesAreSilenceWithAWarning) {
     clean[i] = i % 5 == 0 ? 0.0f : 0.3f * static_cast<float>(std::sin(2.0 * 3.14159265358979 * 440.0 * i / 16000.0));
     odd[i] = i % 5 != 0 ? clean[i] : (i % 10 == 0 ? NAN : INFINITY);
   }
-  const std::string dir = ::testing::TempDir();
-  write_float_wav(dir + "/cli_odd.wav", odd);
-  write_float_wav(dir + "/cli_clean.wav", clean);
-  const auto a = run_cli("--model " + data("ggml-test-f32.bin") + " --audio " + quote(dir + "/cli_odd.wav") + kFast);
+  const std::string odd_wav = npw_test::temp_file("odd.wav"), clean_wav = npw_test::temp_file("clean.wav");
+  write_float_wav(odd_wav, odd);
+  write_float_wav(clean_wav, clean);
+  const auto a = run_cli("--model " + data("ggml-test-f32.bin") + " --audio " + quote(odd_wav) + kFast);
   ASSERT_EQ(a.exit_code, 0) << a.err;
   EXPECT_NE(a.err.find("6400 NaN/Inf samples"), std::string::npos) << a.err;
-  const auto b = run_cli("--model " + data("ggml-test-f32.bin") + " --audio " + quote(dir + "/cli_clean.wav") + kFast);
+  const auto b = run_cli("--model " + data("ggml-test-f32.bin") + " --audio " + quote(clean_wav) + kFast);
   ASSERT_EQ(b.exit_code, 0) << b.err;
   EXPECT_EQ(b.err, "");
   EXPECT_EQ(a.out, b.out);
