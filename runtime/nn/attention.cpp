@@ -44,8 +44,14 @@ MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads, int max_width)
   scores_.resize(static_cast<std::size_t>(n_threads) * kTileRows * static_cast<std::size_t>(max_kv));
   if (max_width > 0) kt_.resize(static_cast<std::size_t>(max_width) * static_cast<std::size_t>(ldkt_));
   if (max_width > 0 && attention_kernels_bf16()) {
+    // Value pair rows rounded up to whole 16-row tiles, which AMX reads.
+    ldp_ = ((max_kv + 1) / 2 + 15) / 16 * 16;
     key_pairs_.resize(static_cast<std::size_t>((max_width + 1) / 2) * static_cast<std::size_t>(ldkt_));
-    value_pairs_.resize(static_cast<std::size_t>((max_kv + 1) / 2) * static_cast<std::size_t>(max_width));
+    value_pairs_.resize(static_cast<std::size_t>(ldp_) * static_cast<std::size_t>(max_width));
+    if (simd_has_amx_bf16()) {
+      amx_scores_.resize(static_cast<std::size_t>(n_threads) * 16 * static_cast<std::size_t>(ldkt_));
+      amx_probs_.resize(static_cast<std::size_t>(n_threads) * 16 * static_cast<std::size_t>(ldp_));
+    }
   }
   row_lim_.resize(static_cast<std::size_t>(n_threads) * kTileRows);
 }
@@ -229,6 +235,7 @@ void MultiHeadAttention::run_bf16(ThreadPool* pool, const AttentionArgs& a) {
     convert(0, n_items);
   }
 
+  const bool amx = amx_scores_.size() > 0 && simd_has_amx_bf16() && attention_amx_takes(a.d_head);
   const int n_tiles = (a.n_q + kTileRows - 1) / kTileRows;
   const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
   auto task = [&](int64_t t, int thread) {
@@ -247,8 +254,15 @@ void MultiHeadAttention::run_bf16(ThreadPool* pool, const AttentionArgs& a) {
       for (int r = 0; r < rows; ++r) std::fill(out + static_cast<std::size_t>(r) * a.ldo, out + static_cast<std::size_t>(r) * a.ldo + a.d_head, 0.0f);
       return;
     }
-    kern.fused(a.q + static_cast<std::size_t>(i0) * a.ldq + col, a.ldq, rows, kp + (col / 2) * static_cast<std::size_t>(ldkt_),
-               ldkt_, kv_len, vp + col, width, a.d_head, alpha, lim, out, a.ldo);
+    const float* q = a.q + static_cast<std::size_t>(i0) * a.ldq + col;
+    const uint32_t* kh = kp + (col / 2) * static_cast<std::size_t>(ldkt_);
+    if (amx) {
+      attention_task_amx(q, a.ldq, rows, kh, ldkt_, kv_len, vp + col, width, a.d_head, alpha, lim, out, a.ldo,
+                         amx_scores_.data() + static_cast<std::size_t>(thread) * 16 * ldkt_, ldkt_,
+                         amx_probs_.data() + static_cast<std::size_t>(thread) * 16 * ldp_, ldp_);
+    } else {
+      kern.fused(q, a.ldq, rows, kh, ldkt_, kv_len, vp + col, width, a.d_head, alpha, lim, out, a.ldo);
+    }
   };
   const int64_t n_tasks = static_cast<int64_t>(a.n_head) * n_tiles;
   if (!pool) {

@@ -94,6 +94,11 @@ class MultiHeadAttention {
   // The bf16 path's pair layouts (only where the CPU has AVX512_BF16): keys [max_width / 2][ldkt],
   // values [(max_kv + 1) / 2][max_width].
   AlignedBuffer<uint32_t> key_pairs_, value_pairs_;
+  // AMX per-thread scratch (where the CPU has AMX-BF16): scores [16][ldkt], probability pairs
+  // [16][ldp_].
+  int ldp_ = 0;
+  AlignedBuffer<float> amx_scores_;
+  AlignedBuffer<uint32_t> amx_probs_;
 };
 
 }  // namespace npw

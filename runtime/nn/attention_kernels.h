@@ -48,6 +48,18 @@ struct AttentionKernelsBf16 {
 // The bf16 kernels, or nullptr where the CPU (or the active level) lacks AVX512_BF16.
 const AttentionKernelsBf16* attention_kernels_bf16();
 
+// The bf16 path on AMX tiles, where simd_has_amx_bf16(): head sizes 16, 32 and 64 (every Whisper
+// model's is 64).
+bool attention_amx_takes(int d_head);
+// One task as AttentionKernelsBf16::fused, the products on the tile unit. Scratch for the calling
+// thread: s [16][lds] floats (lds >= n_keys rounded up to 16), pp [16][ldp] pairs (ldp >= the key
+// pairs rounded up to 16). kp must hold ldkp >= n_keys rounded up to 16 columns and vp the value
+// pairs rounded up to 16 rows: tiles read whole 16-wide blocks (what lies past the keys meets zero
+// probabilities or is never used).
+void attention_task_amx(const float* q, int ldq, int rows, const uint32_t* kp, int ldkp, int n_keys, const uint32_t* vp,
+                        int width, int d_head, float alpha, const int* lim, float* out, int ldo, float* s, int lds,
+                        uint32_t* pp, int ldp);
+
 // The kernels for `level`, or nullptr where that level has none.
 const AttentionKernels* attention_kernels(SimdLevel level);
 

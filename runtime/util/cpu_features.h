@@ -25,4 +25,9 @@ const char* simd_level_name(SimdLevel level);
 // True when the CPU has AVX512_BF16 (bf16 pair dot products) and the active level is Avx512.
 bool simd_has_avx512_bf16();
 
+// True when the AMX tile unit with bf16 products can be used: the CPU has AMX-TILE and AMX-BF16, the
+// OS saves tile state, Linux granted this process the tile data permission (asked once), and the
+// active level is Avx512 (the kernels around the tiles are AVX-512).
+bool simd_has_amx_bf16();
+
 }  // namespace npw
