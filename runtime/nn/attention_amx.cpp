@@ -16,6 +16,8 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
+#include "nn/vec_math_avx512.h"
+
 #define NPW_AMX_BF16 __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma")))
 
 namespace npw {
@@ -58,24 +60,6 @@ NPW_AMX_BF16 inline __m512i pairs_of(__m512 lo, __m512 hi) {
   return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo));
 }
 
-// e^x for x <= 0 (as vec_math_avx512.h's, repeated here because that header's functions carry no
-// target attribute of their own).
-NPW_AMX_BF16 inline __m512 exp_nonpositive(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.33654f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 720.0f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(p, n);
-}
-
 // Softmax of one row of raw scores s[0, n_keys) (the visible ones [0, lim)) scaled by alpha, into
 // bf16 pairs p[0, n_pairs) (zeros past lim); returns 1 / sum, or 0 when nothing is visible.
 NPW_AMX_BF16 float softmax_row(const float* s, int n_keys, int lim, float alpha, uint32_t* p, int n_pairs) {
@@ -96,8 +80,8 @@ NPW_AMX_BF16 float softmax_row(const float* s, int n_keys, int lim, float alpha,
     // Keys [2j, 2j + 32) make pairs [j, j + 16).
     const int k0 = 2 * j;
     const __mmask16 m0 = k0 < lim ? tail_mask(lim - k0) : 0, m1 = k0 + 16 < lim ? tail_mask(lim - k0 - 16) : 0;
-    const __m512 e0 = _mm512_maskz_mov_ps(m0, exp_nonpositive(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m0, s + k0), a, am)));
-    const __m512 e1 = _mm512_maskz_mov_ps(m1, exp_nonpositive(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m1, s + k0 + 16), a, am)));
+    const __m512 e0 = _mm512_maskz_mov_ps(m0, avx512::exp_nonpositive_ps(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m0, s + k0), a, am)));
+    const __m512 e1 = _mm512_maskz_mov_ps(m1, avx512::exp_nonpositive_ps(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m1, s + k0 + 16), a, am)));
     sum = _mm512_add_ps(sum, _mm512_add_ps(e0, e1));
     _mm512_mask_storeu_epi32(p + j, tail_mask(n_pairs - j), pairs_of(e0, e1));
   }

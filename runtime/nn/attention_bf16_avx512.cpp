@@ -14,8 +14,8 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma")
+#include "util/simd_target.h"
+
 
 #include "nn/vec_math_avx512.h"
 
@@ -23,21 +23,21 @@ namespace npw {
 
 namespace {
 
-inline __mmask16 tail_mask(int n) { return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u); }
+NPW_TARGET_AVX512_BF16 inline __mmask16 tail_mask(int n) { return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u); }
 
 // 32 floats (lo = first 16) as 16 bf16 pairs, element 2i in the low half of 32-bit lane i.
-inline __m512i pairs_of(__m512 lo, __m512 hi) { return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo)); }
+NPW_TARGET_AVX512_BF16 inline __m512i pairs_of(__m512 lo, __m512 hi) { return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo)); }
 
 // 16 floats rounded to bf16, each zero-extended into a 32-bit lane.
-inline __m512i bf16_lanes(__m512 v) {
+NPW_TARGET_AVX512_BF16 inline __m512i bf16_lanes(__m512 v) {
   return _mm512_cvtepu16_epi32(reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v)));
 }
 
-inline __m512 dot_pairs(__m512 acc, __m512i a, __m512i b) {
+NPW_TARGET_AVX512_BF16 inline __m512 dot_pairs(__m512 acc, __m512i a, __m512i b) {
   return _mm512_dpbf16_ps(acc, reinterpret_cast<__m512bh>(a), reinterpret_cast<__m512bh>(b));
 }
 
-void convert_keys(const float* k, int ldk, int n_kv, int width, uint32_t* kp, int ldkp) {
+NPW_TARGET_AVX512_BF16 void convert_keys(const float* k, int ldk, int n_kv, int width, uint32_t* kp, int ldkp) {
   const int n_pairs = width / 2;
   const __m512i stride = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                             _mm512_set1_epi32(ldkp));
@@ -53,7 +53,7 @@ void convert_keys(const float* k, int ldk, int n_kv, int width, uint32_t* kp, in
   }
 }
 
-void convert_values(const float* v, int ldv, int n_kv, int width, uint32_t* vp) {
+NPW_TARGET_AVX512_BF16 void convert_values(const float* v, int ldv, int n_kv, int width, uint32_t* vp) {
   for (int jp = 0; jp < (n_kv + 1) / 2; ++jp) {
     const float* a = v + static_cast<long>(2 * jp) * ldv;
     const float* b = 2 * jp + 1 < n_kv ? a + ldv : nullptr;
@@ -72,7 +72,7 @@ constexpr int kKeys = 64;
 // Scores of rows [0, RB) over one key block from bf16 pairs, then the running softmax as in the f32
 // kernel; the block's probabilities leave as bf16 pairs (32 per row).
 template <int RB>
-inline void score_exp_block(const uint32_t* qp, int n_dpairs, const uint32_t* kp, int ldkp, float alpha, int j0,
+NPW_TARGET_AVX512_BF16 inline void score_exp_block(const uint32_t* qp, int n_dpairs, const uint32_t* kp, int ldkp, float alpha, int j0,
                             const __mmask16* km, const int* lim, float* m, float* l, float* scale, uint32_t* pp) {
   __m512 acc[RB][4];
 #pragma GCC unroll 16
@@ -136,7 +136,7 @@ inline void score_exp_block(const uint32_t* qp, int n_dpairs, const uint32_t* kp
 
 // out rows [0, RB) = out * scale + p . v over the key pairs [0, n_kpairs) of one block.
 template <int RB, int NV>
-inline void pv_block(const uint32_t* pp, int n_kpairs, const uint32_t* vp, int width, bool first, const float* scale,
+NPW_TARGET_AVX512_BF16 inline void pv_block(const uint32_t* pp, int n_kpairs, const uint32_t* vp, int width, bool first, const float* scale,
                      float* out, int ldo) {
   __m512 acc[RB][NV];
 #pragma GCC unroll 16
@@ -165,7 +165,7 @@ inline void pv_block(const uint32_t* pp, int n_kpairs, const uint32_t* vp, int w
 }
 
 template <int NV>
-void pv_rows(const uint32_t* pp, int rows, int n_kpairs, const uint32_t* vp, int width, bool first, const float* scale,
+NPW_TARGET_AVX512_BF16 void pv_rows(const uint32_t* pp, int rows, int n_kpairs, const uint32_t* vp, int width, bool first, const float* scale,
              float* out, int ldo) {
   constexpr int kRows = NV <= 2 ? 8 : NV <= 4 ? 24 / NV : 3;
   constexpr int P = kKeys / 2;
@@ -188,7 +188,7 @@ void pv_rows(const uint32_t* pp, int rows, int n_kpairs, const uint32_t* vp, int
 }
 
 template <int NV>
-void fused_nv(const float* q, int ldq, int rows, const uint32_t* kp, int ldkp, int n_keys, const uint32_t* vp, int width,
+NPW_TARGET_AVX512_BF16 void fused_nv(const float* q, int ldq, int rows, const uint32_t* kp, int ldkp, int n_keys, const uint32_t* vp, int width,
               float alpha, const int* lim, float* out, int ldo) {
   constexpr int kMaxRows = kAttentionMaxTileRows, kScoreRows = 6, n_dpairs = 8 * NV;
   alignas(64) uint32_t qp[kMaxRows * n_dpairs];
@@ -237,7 +237,7 @@ void fused_nv(const float* q, int ldq, int rows, const uint32_t* kp, int ldkp, i
   }
 }
 
-void fused(const float* q, int ldq, int rows, const uint32_t* kp, int ldkp, int n_keys, const uint32_t* vp, int width,
+NPW_TARGET_AVX512_BF16 void fused(const float* q, int ldq, int rows, const uint32_t* kp, int ldkp, int n_keys, const uint32_t* vp, int width,
            int d_head, float alpha, const int* lim, float* out, int ldo) {
   switch (d_head / 16) {
     case 1: fused_nv<1>(q, ldq, rows, kp, ldkp, n_keys, vp, width, alpha, lim, out, ldo); break;
@@ -258,7 +258,6 @@ const AttentionKernelsBf16 kAttentionKernelsBf16 = {16, 128, convert_keys, conve
 
 }  // namespace npw
 
-#pragma GCC pop_options
 
 namespace npw {
 

@@ -14,8 +14,8 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,fma")
+#include "util/simd_target.h"
+
 
 #include "nn/vec_math_avx512.h"
 
@@ -23,13 +23,13 @@ namespace npw {
 
 namespace {
 
-inline __mmask16 tail_mask(int n) { return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u); }
+NPW_TARGET_AVX512 inline __mmask16 tail_mask(int n) { return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u); }
 
 // Rows [0, RB) of one key block: scores in registers, masked to the keys each row sees, then the
 // running softmax: m (row max so far) and l (sum of exps so far) updated, scale[r] = exp(old m - new
 // m) for the row's partial output, and exp(s - m) written to p (zeros where masked).
 template <int RB>
-inline void score_exp_block(const float* q, int ldq, const float* kt, int ldkt, int d_head, float alpha, int j0,
+NPW_TARGET_AVX512 inline void score_exp_block(const float* q, int ldq, const float* kt, int ldkt, int d_head, float alpha, int j0,
                             const __mmask16* km, const int* lim, float* m, float* l, float* scale, float* p, int ldp) {
   __m512 acc[RB][4];
 #pragma GCC unroll 16
@@ -91,7 +91,7 @@ inline void score_exp_block(const float* q, int ldq, const float* kt, int ldkt, 
 
 // out rows [0, RB) = out * scale + p . v over the nk keys of one block (out = p . v when first).
 template <int RB, int NV>
-inline void pv_block(const float* p, int ldp, int nk, const float* v, int ldv, bool first, const float* scale,
+NPW_TARGET_AVX512 inline void pv_block(const float* p, int ldp, int nk, const float* v, int ldv, bool first, const float* scale,
                      float* out, int ldo) {
   __m512 acc[RB][NV];
 #pragma GCC unroll 16
@@ -120,7 +120,7 @@ inline void pv_block(const float* p, int ldp, int nk, const float* v, int ldv, b
 }
 
 template <int NV>
-void pv_rows(const float* p, int ldp, int rows, int nk, const float* v, int ldv, bool first, const float* scale,
+NPW_TARGET_AVX512 void pv_rows(const float* p, int ldp, int rows, int nk, const float* v, int ldv, bool first, const float* scale,
              float* out, int ldo) {
   constexpr int kRows = NV == 1 ? 8 : NV == 2 ? 8 : NV <= 4 ? 24 / NV : 3;
   int r = 0;
@@ -142,7 +142,7 @@ void pv_rows(const float* p, int ldp, int rows, int nk, const float* v, int ldv,
 }
 
 template <int NV>
-void fused_tile_nv(const float* q, int ldq, int rows, const float* kt, int ldkt, int n_keys, const float* v, int ldv,
+NPW_TARGET_AVX512 void fused_tile_nv(const float* q, int ldq, int rows, const float* kt, int ldkt, int n_keys, const float* v, int ldv,
                    float alpha, const int* lim, float* out, int ldo) {
   constexpr int kKeys = 64, kMaxRows = kAttentionMaxTileRows, kScoreRows = 6;
   constexpr int d_head = 16 * NV;
@@ -183,7 +183,7 @@ void fused_tile_nv(const float* q, int ldq, int rows, const float* kt, int ldkt,
   }
 }
 
-void fused_tile(const float* q, int ldq, int rows, const float* kt, int ldkt, int n_keys, const float* v, int ldv,
+NPW_TARGET_AVX512 void fused_tile(const float* q, int ldq, int rows, const float* kt, int ldkt, int n_keys, const float* v, int ldv,
                 int d_head, float alpha, const int* lim, float* out, int ldo) {
   switch (d_head / 16) {
     case 1: fused_tile_nv<1>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
@@ -204,7 +204,6 @@ const AttentionKernels kAttentionKernelsAvx512 = {16, 128, fused_tile};
 
 }  // namespace npw
 
-#pragma GCC pop_options
 
 namespace npw {
 

@@ -1,5 +1,5 @@
-// AVX-512 GELU and softmax (see ops_avx512.h). Compiled for AVX-512 by the pragma below; only called
-// after the run-time check in ops.cpp.
+// AVX-512 GELU and softmax (see ops_avx512.h). Compiled for AVX-512 function by function
+// (util/simd_target.h); only called after the run-time check in ops.cpp.
 #include "nn/ops_avx512.h"
 
 #include <cmath>
@@ -10,8 +10,8 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,fma")
+#include "util/simd_target.h"
+
 
 #include "nn/vec_math_avx512.h"
 
@@ -20,13 +20,13 @@ namespace avx512 {
 
 namespace {
 
-inline __mmask16 tail_mask(std::size_t n) {
+NPW_TARGET_AVX512 inline __mmask16 tail_mask(std::size_t n) {
   return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
 }
 
 }  // namespace
 
-void gelu(float* x, std::size_t n) {
+NPW_TARGET_AVX512 void gelu(float* x, std::size_t n) {
   const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
   const __m512 rsqrt2 = _mm512_set1_ps(0.70710678118654752f);
   for (std::size_t i = 0; i < n; i += 16) {
@@ -37,7 +37,7 @@ void gelu(float* x, std::size_t n) {
   }
 }
 
-void softmax(float* x, int n) {
+NPW_TARGET_AVX512 void softmax(float* x, int n) {
   if (n <= 0) return;
   const std::size_t un = static_cast<std::size_t>(n);
   __m512 mx = _mm512_set1_ps(-INFINITY);
@@ -60,7 +60,7 @@ void softmax(float* x, int n) {
   }
 }
 
-void layer_norm_row(const float* x, int n, const float* w, const float* b, float eps, float* y) {
+NPW_TARGET_AVX512 void layer_norm_row(const float* x, int n, const float* w, const float* b, float eps, float* y) {
   const std::size_t un = static_cast<std::size_t>(n);
   __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
   std::size_t i = 0;
@@ -97,4 +97,3 @@ void layer_norm_row(const float* x, int n, const float* w, const float* b, float
 }  // namespace avx512
 }  // namespace npw
 
-#pragma GCC pop_options

@@ -15,10 +15,22 @@ namespace npw {
 
 namespace {
 
+#if defined(__x86_64__)
+// AVX512_BF16: CPUID leaf 7 sub-leaf 1, EAX bit 5 (read directly: not every compiler's
+// __builtin_cpu_supports knows the name).
+bool cpu_has_avx512_bf16() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 5) & 1u);
+}
+#endif
+
 SimdLevel detect() {
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
   __builtin_cpu_init();
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  // F16C from CPUID leaf 1 (ECX bit 29): clang 14's __builtin_cpu_supports does not know "f16c".
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  const bool f16c = __get_cpuid(1, &a, &b, &c, &d) && ((c >> 29) & 1u);
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
   if (!avx2) return SimdLevel::Scalar;
   const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
@@ -59,8 +71,8 @@ void set_active_simd_level(SimdLevel level) {
 }
 
 bool simd_has_avx512_bf16() {
-#if defined(__x86_64__) || defined(__i386__)
-  static const bool cpu = cpu_simd_level() == SimdLevel::Avx512 && __builtin_cpu_supports("avx512bf16");
+#if defined(__x86_64__)
+  static const bool cpu = cpu_simd_level() == SimdLevel::Avx512 && cpu_has_avx512_bf16();
   return cpu && active_simd_level() == SimdLevel::Avx512;
 #else
   return false;
@@ -70,7 +82,7 @@ bool simd_has_avx512_bf16() {
 bool simd_has_amx_bf16() {
 #if defined(__x86_64__) && defined(__linux__) && defined(SYS_arch_prctl)
   static const bool usable = [] {
-    if (cpu_simd_level() != SimdLevel::Avx512 || !__builtin_cpu_supports("avx512bf16")) return false;
+    if (cpu_simd_level() != SimdLevel::Avx512 || !cpu_has_avx512_bf16()) return false;
     unsigned a = 0, b = 0, c = 0, d = 0;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
     const bool bf16 = (d >> 22) & 1u, tile = (d >> 24) & 1u;

@@ -4,20 +4,20 @@
 
 #include <immintrin.h>
 
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
+#include "util/simd_target.h"
+
 
 namespace npw {
 
 namespace {
 
 // Lanes [0, n) of an 8-float load, for row tails.
-inline __m256i tail_mask8(int n) {
+NPW_TARGET_AVX2 inline __m256i tail_mask8(int n) {
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n < 8 ? n : 8), lanes);
 }
 
-inline float hsum(__m256 v) {
+NPW_TARGET_AVX2 inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
@@ -25,7 +25,7 @@ inline float hsum(__m256 v) {
 }
 
 template <int M, int OB>
-inline void block(const float* X, int ldx, const float* W, int n_in, int o, const float* bias, float* Y, int ldy) {
+NPW_TARGET_AVX2 inline void block(const float* X, int ldx, const float* W, int n_in, int o, const float* bias, float* Y, int ldy) {
   __m256 acc[M][OB];
 #pragma GCC unroll 16
   for (int m = 0; m < M; ++m)
@@ -63,7 +63,7 @@ inline void block(const float* X, int ldx, const float* W, int n_in, int o, cons
 }
 
 template <int M>
-void rows(const float* X, int ldx, const float* W, int n_in, int o0, int o1, const float* bias, float* Y, int ldy) {
+NPW_TARGET_AVX2 void rows(const float* X, int ldx, const float* W, int n_in, int o0, int o1, const float* bias, float* Y, int ldy) {
   // M x OB accumulators plus OB weight vectors and one X vector within 16 registers.
   constexpr int OB = M == 1 ? 4 : M <= 2 ? 4 : M <= 4 ? 2 : 1;
   int o = o0;
@@ -73,7 +73,7 @@ void rows(const float* X, int ldx, const float* W, int n_in, int o0, int o1, con
 
 }  // namespace
 
-void skinny_gemm_avx2(const float* X, int M, int ldx, const float* W, int n_in, int o0, int o1, const float* bias,
+NPW_TARGET_AVX2 void skinny_gemm_avx2(const float* X, int M, int ldx, const float* W, int n_in, int o0, int o1, const float* bias,
                       float* Y, int ldy) {
   switch (M) {
     case 1: rows<1>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
@@ -90,4 +90,3 @@ void skinny_gemm_avx2(const float* X, int M, int ldx, const float* W, int n_in, 
 
 }  // namespace npw
 
-#pragma GCC pop_options

@@ -8,18 +8,18 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,fma")
+#include "util/simd_target.h"
+
 
 namespace npw {
 
 namespace {
 
-inline __mmask16 tail_mask(int n) { return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u); }
+NPW_TARGET_AVX512 inline __mmask16 tail_mask(int n) { return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u); }
 
 // Outputs [o, o + OB) for rows [0, M) of X.
 template <int M, int OB>
-inline void block(const float* X, int ldx, const float* W, int n_in, int o, const float* bias, float* Y, int ldy) {
+NPW_TARGET_AVX512 inline void block(const float* X, int ldx, const float* W, int n_in, int o, const float* bias, float* Y, int ldy) {
   __m512 acc[M][OB];
 #pragma GCC unroll 16
   for (int m = 0; m < M; ++m)
@@ -47,7 +47,7 @@ inline void block(const float* X, int ldx, const float* W, int n_in, int o, cons
 }
 
 template <int M>
-void rows(const float* X, int ldx, const float* W, int n_in, int o0, int o1, const float* bias, float* Y, int ldy) {
+NPW_TARGET_AVX512 void rows(const float* X, int ldx, const float* W, int n_in, int o0, int o1, const float* bias, float* Y, int ldy) {
   // M x OB accumulators plus OB weight vectors and one X vector stay within 32 registers.
   constexpr int OB = M <= 2 ? 8 : M <= 4 ? 4 : 2;
   int o = o0;
@@ -57,7 +57,7 @@ void rows(const float* X, int ldx, const float* W, int n_in, int o0, int o1, con
 
 }  // namespace
 
-void skinny_gemm_avx512(const float* X, int M, int ldx, const float* W, int n_in, int o0, int o1, const float* bias,
+NPW_TARGET_AVX512 void skinny_gemm_avx512(const float* X, int M, int ldx, const float* W, int n_in, int o0, int o1, const float* bias,
                         float* Y, int ldy) {
   switch (M) {
     case 1: rows<1>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
@@ -74,4 +74,3 @@ void skinny_gemm_avx512(const float* X, int M, int ldx, const float* W, int n_in
 
 }  // namespace npw
 
-#pragma GCC pop_options

@@ -1,0 +1,10 @@
+// Function attributes that compile one function for a given instruction set, used on every function
+// of the SIMD kernel files instead of a file-wide `#pragma GCC target`: GCC and clang both honour the
+// attribute (clang ignores the pragma), and an attributed inline function can only be inlined into
+// callers of the same or a larger set, so no AVX-512 code leaks into paths a lesser CPU runs. The
+// kernels are only called after the run-time checks of cpu_features.h.
+#pragma once
+
+#define NPW_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define NPW_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+#define NPW_TARGET_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma")))
