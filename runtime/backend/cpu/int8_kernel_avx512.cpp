@@ -17,17 +17,10 @@
 
 namespace npw {
 
-namespace {
-
-// Register tile: kRows rows x kCols 16-wide output vectors = 12 int32 + 12 f32 accumulators, 3 weight
-// vectors and a broadcast: 28 of the 32 zmm registers.
-constexpr int kRows = 4;
-constexpr int kCols = 3;
-
-NPW_AVX512 void quantize_avx512(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1,
-                                const Int8Rows& out) {
+NPW_AVX512 void int8_quantize_rows_avx512(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1,
+                                          const Int8Rows& out, bool offset128) {
   const __m512i lo_q = _mm512_set1_epi32(-127), hi_q = _mm512_set1_epi32(127);
-  const __m128i offset = _mm_set1_epi8(static_cast<char>(0x80));
+  const __m128i offset = _mm_set1_epi8(static_cast<char>(offset128 ? 0x80 : 0));
   for (int m = m0; m < m1; ++m) {
     const float* x = X + static_cast<std::size_t>(m) * ldx;
     uint8_t* q = out.q + static_cast<std::size_t>(m) * out.ldq;
@@ -50,6 +43,18 @@ NPW_AVX512 void quantize_avx512(const float* X, std::size_t ldx, int n_in, int n
       s[b] = d;
     }
   }
+}
+
+
+namespace {
+
+// Register tile: kRows rows x kCols 16-wide output vectors = 12 int32 + 12 f32 accumulators, 3 weight
+// vectors and a broadcast: 28 of the 32 zmm registers.
+constexpr int kRows = 4;
+constexpr int kCols = 3;
+
+void quantize_avx512(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1, const Int8Rows& out) {
+  int8_quantize_rows_avx512(X, ldx, n_in, n_blocks, m0, m1, out, true);
 }
 
 inline uint32_t load4(const uint8_t* p) {

@@ -8,7 +8,8 @@
 // block order; Y = acc + bias. The AVX-512 variant feeds vpdpbusd, whose first operand is unsigned:
 // its activations are stored as q_x + 128 and its int32 accumulators start from the record's
 // compensation -128 * sum(q_w), which cancels the offset exactly. The AVX2 variant keeps signed
-// activations and uses the sign trick (|x| times sign(x) * w) so vpmaddubsw cannot saturate.
+// activations and uses the sign trick (|x| times sign(x) * w) so vpmaddubsw cannot saturate. The AMX
+// variant computes the same int32 sums with tile instructions and scales them the same way.
 #pragma once
 
 #include <cstddef>
@@ -19,7 +20,7 @@
 
 namespace npw {
 
-enum class Int8Isa { Scalar, Avx2, Avx512Vnni };
+enum class Int8Isa { Scalar, Avx2, Avx512Vnni, Amx };
 
 const char* int8_isa_name(Int8Isa isa);
 
@@ -51,14 +52,20 @@ struct Int8Kernel {
 // The variants this machine can run, best last. Scalar is always present.
 std::vector<Int8Isa> int8_supported_isas();
 bool int8_isa_supported(Int8Isa isa);
-// Detected once per process.
+// The best supported variant (detected once per process), capped by active_simd_level().
 Int8Isa int8_best_isa();
 // Throws npw::Error(Unavailable) when the machine lacks the instructions.
 const Int8Kernel& int8_kernel(Int8Isa isa);
+
+// The AVX-512 activation quantiser, shared by the VNNI and AMX variants: q_x + 128 as u8 when
+// offset128, plain s8 otherwise. Only call when the CPU has AVX-512 BW.
+void int8_quantize_rows_avx512(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1,
+                               const Int8Rows& out, bool offset128);
 
 // The variants (defined in int8_kernel_<isa>.cpp).
 extern const Int8Kernel kInt8KernelScalar;
 extern const Int8Kernel kInt8KernelAvx2;
 extern const Int8Kernel kInt8KernelAvx512Vnni;
+extern const Int8Kernel kInt8KernelAmx;
 
 }  // namespace npw

@@ -19,6 +19,7 @@
 #include "model/quant.h"
 #include "naive.h"
 #include "weight_views.h"
+#include "util/cpu_features.h"
 #include "util/error.h"
 
 namespace npw {
@@ -276,6 +277,22 @@ TEST(Int8Backend, MatmulIsTheF32Product) {
   EXPECT_EQ(std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)), 0);
 }
 
+// The default variant is the best the CPU runs, capped by the process-wide SIMD level.
+TEST(Int8Backend, DefaultVariantFollowsTheSimdLevel) {
+  const SimdLevel saved = active_simd_level();
+  if (saved == SimdLevel::Avx512) {
+    EXPECT_EQ(CpuInt8Backend(1).isa(), int8_supported_isas().back());
+  }
+  set_active_simd_level(SimdLevel::Scalar);
+  EXPECT_EQ(CpuInt8Backend(1).isa(), Int8Isa::Scalar);
+  if (int8_isa_supported(Int8Isa::Avx2)) {
+    set_active_simd_level(SimdLevel::Avx2);
+    EXPECT_EQ(CpuInt8Backend(1).isa(), Int8Isa::Avx2);
+  }
+  set_active_simd_level(saved);
+  std::printf("[ int8     ] default variant at level %s: %s\n", simd_level_name(saved), int8_isa_name(CpuInt8Backend(1).isa()));
+}
+
 class Foreign : public PackedMatrix {
  public:
   int n_out() const override { return 4; }
@@ -294,7 +311,7 @@ TEST(Int8Backend, RefusesInconsistentCalls) {
   Foreign foreign;
   EXPECT_THROW(be.linear(x.data(), 1, 4, foreign, nullptr, y.data(), 4), Error);
   EXPECT_THROW(be.set_threads(0), Error);
-  for (Int8Isa isa : {Int8Isa::Scalar, Int8Isa::Avx2, Int8Isa::Avx512Vnni}) {
+  for (Int8Isa isa : {Int8Isa::Scalar, Int8Isa::Avx2, Int8Isa::Avx512Vnni, Int8Isa::Amx}) {
     if (!int8_isa_supported(isa)) {
       EXPECT_THROW(CpuInt8Backend(1, isa), Error) << int8_isa_name(isa);
     }
