@@ -21,6 +21,8 @@ namespace {
 constexpr double kParallelMacs = 1 << 18;
 // From this many rows per thread on, split rows; below it, split output tiles.
 constexpr int kRowSplitPerThread = 16;
+// Row chunks start at multiples of this (the AMX tile height, a multiple of the VNNI register tile).
+constexpr int64_t kRowAlign = 16;
 
 [[noreturn]] void bad_call(const std::string& what, const std::string& why) {
   throw Error(ErrorKind::InvalidArgument, "cpu-int8 backend " + what + ": " + why);
@@ -89,9 +91,14 @@ void CpuInt8Backend::linear(const float* X, int M, int ldx, const PackedMatrix& 
     return;
   }
   if (M >= kRowSplitPerThread * n_threads) {
-    pool_->parallel_for(M, [&](int64_t m0, int64_t m1, int) {
-      k.quantize(X, uldx, n_in, nb, static_cast<int>(m0), static_cast<int>(m1), rows);
-      k.gemm(p, static_cast<int>(m0), static_cast<int>(m1), 0, n_tiles);
+    // Split at multiples of kRowAlign so that each thread's rows fill whole register / AMX tiles and
+    // only the last chunk has leftover rows.
+    const int64_t groups = (M + kRowAlign - 1) / kRowAlign;
+    pool_->parallel_for(groups, [&](int64_t g0, int64_t g1, int) {
+      const int m0 = static_cast<int>(g0 * kRowAlign);
+      const int m1 = static_cast<int>(std::min<int64_t>(g1 * kRowAlign, M));
+      k.quantize(X, uldx, n_in, nb, m0, m1, rows);
+      k.gemm(p, m0, m1, 0, n_tiles);
     });
   } else {
     k.quantize(X, uldx, n_in, nb, 0, M, rows);
