@@ -38,7 +38,9 @@ TranscribeEngine::TranscribeEngine(const Model& model, const Options& options, s
       wm_(std::move(window_model)),
       tokenizer_(model.vocab()),
       mel_(model.mel_filters().data(), model.hparams().n_mels, pool),
-      rng_(options.seed) {
+      rng_(options.seed),
+      buffers_(static_cast<std::size_t>(model.hparams().n_mels) * kWindowFrames,
+               static_cast<std::size_t>(model.hparams().n_audio_ctx) * model.hparams().n_audio_state) {
   options_.validate();
   const Vocab& v = model_.vocab();
   fixed_language_ = canonical_language(options_.language);
@@ -58,7 +60,6 @@ TranscribeEngine::TranscribeEngine(const Model& model, const Options& options, s
       max_initial_timestamp_index(options_.max_initial_timestamp, 30.0 / model_.hparams().n_audio_ctx);
   const std::string stripped = python_strip(options_.initial_prompt);
   if (!stripped.empty()) initial_prompt_tokens_ = tokenizer_.encode(" " + stripped);
-  window_mel_.resize(static_cast<std::size_t>(model_.hparams().n_mels) * kWindowFrames);
   stats_.backend = wm_->backend_kind();
   reset();
 }
@@ -84,7 +85,7 @@ std::vector<int> TranscribeEngine::sot_sequence() const {
 
 void TranscribeEngine::encode(const float* mel) {
   StageTimer t(stats_.encoder_seconds);
-  wm_->encode(mel);
+  wm_->encode(mel, buffers_.encoder_output());
 }
 
 void TranscribeEngine::detect_language(const float* mel) {
@@ -183,8 +184,8 @@ TranscribeResult TranscribeEngine::transcribe(const float* samples, std::size_t 
   TranscribeResult result;
   if (language_ == "auto") {
     // OpenAI detects on pad_or_trim(mel, 3000): the first 3000 frames of the padded spectrogram.
-    slice_window(mel.data(), n_mels, total_frames, 0, window_mel_.data());
-    detect_language(window_mel_.data());
+    slice_window(mel.data(), n_mels, total_frames, 0, buffers_.mel());
+    detect_language(buffers_.mel());
     result.language_probs = language_probs_;
   }
   result.language = language_;
@@ -195,12 +196,12 @@ TranscribeResult TranscribeEngine::transcribe(const float* samples, std::size_t 
     // mel[:, seek:seek+segment_size] zero-padded to 3000 frames (OpenAI's pad_or_trim of the slice).
     for (int m = 0; m < n_mels; ++m) {
       const float* src = mel.data() + static_cast<std::size_t>(m) * static_cast<std::size_t>(total_frames) + seek;
-      float* dst = window_mel_.data() + static_cast<std::size_t>(m) * kWindowFrames;
+      float* dst = buffers_.mel() + static_cast<std::size_t>(m) * kWindowFrames;
       std::copy(src, src + segment_frames, dst);
       std::fill(dst + segment_frames, dst + kWindowFrames, 0.0f);
     }
     const double time_offset = static_cast<double>(seek * kMelHop) / kSampleRate;
-    WindowStep step = run_window(window_mel_.data(), segment_frames);
+    WindowStep step = run_window(buffers_.mel(), segment_frames);
     for (Segment& s : step.segments) {
       s.start = std::min(time_offset + s.start, duration);
       s.end = std::min(time_offset + s.end, duration);
@@ -228,15 +229,16 @@ WindowResult TranscribeEngine::transcribe_window(const float* samples, std::size
       offset = n;  // less than one hop of audio: nothing a window could say about it
       break;
     }
+    float* window_mel = buffers_.mel();
     {
       StageTimer t(stats_.mel_seconds);
-      mel_.compute_window_mel(samples + offset, static_cast<int64_t>(remaining), window_mel_.data());
+      mel_.compute_window_mel(samples + offset, static_cast<int64_t>(remaining), window_mel);
     }
     if (language_ == "auto") {
-      detect_language(window_mel_.data());
+      detect_language(window_mel);
     }
     const double time_offset = static_cast<double>(offset) / kSampleRate;
-    WindowStep step = run_window(window_mel_.data(), segment_frames);
+    WindowStep step = run_window(window_mel, segment_frames);
     result.skipped_no_speech = result.skipped_no_speech || step.skipped_no_speech;
     for (Segment& s : step.segments) {
       s.start = std::min(time_offset + s.start, duration);

@@ -13,6 +13,7 @@
 #include "decode/options.h"
 #include "decode/tokenizer.h"
 #include "decode/transcriber.h"
+#include "decode/window_buffers.h"
 #include "decode/window_model.h"
 #include "decode/window_step.h"
 
@@ -31,6 +32,12 @@ class TranscribeEngine {
   TranscribeResult transcribe(const float* samples, std::size_t n, const SegmentCallback& on_segment);
   WindowResult transcribe_window(const float* samples, std::size_t n, bool final);
   void reset();
+
+  // The mel window and encoder output come from `provider` from now on (nullptr: the heap); see
+  // WindowBuffers. release_buffers() gives them back until the next window.
+  void set_buffer_provider(BufferProvider* provider) { buffers_.set_provider(provider); }
+  void release_buffers() { buffers_.release(); }
+  const WindowBuffers& buffers() const { return buffers_; }
 
   const Stats& stats() const { return stats_; }
   const Options& options() const { return options_; }
@@ -60,7 +67,7 @@ class TranscribeEngine {
   PromptState prompt_;
   Rng rng_;
   Stats stats_;
-  std::vector<float> window_mel_;
+  WindowBuffers buffers_;  // the mel window (mel -> encoder) and the encoder output (encoder -> decoder)
 };
 
 }  // namespace npw

@@ -23,7 +23,10 @@ class NnWindowModel : public WindowModel {
  public:
   NnWindowModel(const Model& model, Backend& backend, ThreadPool& pool, int max_batch)
       : backend_(backend), encoder_(model, backend, pool), decoder_(model, backend, pool, max_batch), source_(decoder_) {}
-  void encode(const float* mel) override { decoder_.set_audio(encoder_.encode(mel)); }
+  void encode(const float* mel, float* out) override {
+    encoder_.set_output(out);
+    decoder_.set_audio(encoder_.encode(mel));
+  }
   LogitSource& logits() override { return source_; }
   std::string backend_kind() const override { return backend_.kind(); }
 
@@ -69,6 +72,12 @@ WindowResult Transcriber::transcribe_window(const float* samples, std::size_t n,
 }
 
 void Transcriber::reset() { impl_->engine->reset(); }
+void Transcriber::set_buffer_provider(BufferProvider* provider) { impl_->engine->set_buffer_provider(provider); }
+void Transcriber::release_buffers() { impl_->engine->release_buffers(); }
+std::vector<std::size_t> Transcriber::buffer_sizes() const {
+  const WindowBuffers& b = impl_->engine->buffers();
+  return {b.mel_bytes(), b.encoder_bytes()};
+}
 const Stats& Transcriber::stats() const { return impl_->engine->stats(); }
 const Options& Transcriber::options() const { return impl_->engine->options(); }
 const Model& Transcriber::model() const { return *impl_->model; }

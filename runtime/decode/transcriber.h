@@ -18,6 +18,7 @@ namespace npw {
 
 class Model;
 class Backend;
+class BufferProvider;
 
 struct Segment {
   double start = 0.0;  // seconds from the start of the audio given (transcribe) or of the window
@@ -73,6 +74,16 @@ class Transcriber {
 
   // Forgets the previous-text prompt, detected language and decoding state (a flush or discontinuity).
   void reset();
+
+  // Pooled buffers: the mel window and the encoder output come from `provider` (not owned; nullptr:
+  // the heap, the default) from now on. Each is acquired when a window first needs it and then held
+  // and reused window after window; release_buffers() gives them back (the next window acquires
+  // again). The provider must outlive what it gave us: call release_buffers() or
+  // set_buffer_provider(nullptr) before destroying it. buffer_sizes() says what will be asked for, in
+  // bytes, in order: {mel window, encoder output}.
+  void set_buffer_provider(BufferProvider* provider);
+  void release_buffers();
+  std::vector<std::size_t> buffer_sizes() const;
 
   const Stats& stats() const;
   const Options& options() const;

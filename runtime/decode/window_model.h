@@ -12,8 +12,9 @@ namespace npw {
 class WindowModel {
  public:
   virtual ~WindowModel() = default;
-  // Encodes mel[n_mels][3000]; decoding then attends to this window until the next encode().
-  virtual void encode(const float* mel) = 0;
+  // Encodes mel[n_mels][3000] into out[n_audio_ctx][n_audio_state] (the stream's pooled encoder
+  // buffer, 64-byte aligned); decoding then attends to this window until the next encode().
+  virtual void encode(const float* mel, float* out) = 0;
   // Decoding over the last encoded window (begin() starts fresh sequences).
   virtual LogitSource& logits() = 0;
   // Kind of the backend doing the work ("cpu", ...), for statistics.

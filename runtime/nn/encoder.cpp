@@ -150,13 +150,17 @@ Encoder::Encoder(const Model& model, Backend& backend, ThreadPool& pool)
 
   const std::size_t ctx = static_cast<std::size_t>(n_ctx_), d = static_cast<std::size_t>(n_state_);
   mel_t_.resize((static_cast<std::size_t>(n_frames()) + 2) * static_cast<std::size_t>(n_mels_));
-  x_.resize(ctx * d);
   h_.resize(ctx * d);
   wide_.resize(ctx * 4 * d);
   col_.resize(static_cast<std::size_t>(kConvBlock) * 3 * static_cast<std::size_t>(std::max(n_mels_, n_state_)));
 }
 
 Encoder::~Encoder() = default;
+
+void Encoder::set_output(float* out) {
+  x_ = out;
+  if (out) own_x_ = AlignedBuffer<float>();  // not needed while someone else's buffer is used
+}
 
 void Encoder::convolutions(const float* mel, int64_t mel_ld) {
   const int T = n_frames(), C = n_mels_, D = n_state_;
@@ -182,9 +186,9 @@ void Encoder::convolutions(const float* mel, int64_t mel_ld) {
   gelu(h1 + D, static_cast<std::size_t>(T) * D, &pool_);
 
   // conv2 (stride 2): output frame t reads input frames 2t - 1, 2t, 2t + 1 = rows 2t .. 2t + 2.
-  conv(h1, D, 2, n_ctx_, *packed_->conv2, w.conv2_b, x_.data());
-  gelu(x_.data(), static_cast<std::size_t>(n_ctx_) * D, &pool_);
-  add_inplace(x_.data(), w.pos_emb, static_cast<std::size_t>(n_ctx_) * D, &pool_);
+  conv(h1, D, 2, n_ctx_, *packed_->conv2, w.conv2_b, x_);
+  gelu(x_, static_cast<std::size_t>(n_ctx_) * D, &pool_);
+  add_inplace(x_, w.pos_emb, static_cast<std::size_t>(n_ctx_) * D, &pool_);
 }
 
 void Encoder::conv(const float* in, int channels, int stride, int n_out_frames, const PackedMatrix& w,
@@ -207,7 +211,7 @@ void Encoder::block(int layer) {
   const EncoderPacked::Block& pb = packed_->blocks[layer];
   const int D = n_state_, W = 4 * n_state_;
   const std::size_t n = static_cast<std::size_t>(n_ctx_) * D;
-  float* x = x_.data();
+  float* x = x_;
   float* h = h_.data();
   float* q = wide_.data();
   float* k = q + D;
@@ -261,16 +265,20 @@ const float* Encoder::encode(const float* mel, int64_t mel_ld) {
     throw Error(ErrorKind::InvalidArgument, "encoder: the mel window needs " + std::to_string(n_frames()) +
                                                 " frames per row (row stride " + std::to_string(mel_ld) + ")");
   }
+  if (!x_) {
+    own_x_.resize(static_cast<std::size_t>(n_ctx_) * static_cast<std::size_t>(n_state_));
+    x_ = own_x_.data();
+  }
   StageClock clock(profile_);
   convolutions(mel, mel_ld);
   clock.mark(&EncoderProfile::conv_ms);
   for (int l = 0; l < n_layer_; ++l) block(l);
   clock = StageClock(profile_);
   const Norm& ln = model_.encoder().ln_post;
-  layer_norm(x_.data(), n_ctx_, n_state_, ln.w, ln.b, kLayerNormEps, x_.data(), &pool_);
+  layer_norm(x_, n_ctx_, n_state_, ln.w, ln.b, kLayerNormEps, x_, &pool_);
   clock.mark(&EncoderProfile::norm_ms);
   if (profile_) ++profile_->windows;
-  return x_.data();
+  return x_;
 }
 
 }  // namespace npw

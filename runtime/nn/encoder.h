@@ -49,7 +49,13 @@ class Encoder {
   int n_frames() const { return 2 * n_ctx_; }  // mel frames per window (3000)
   int n_ctx() const { return n_ctx_; }          // output rows (1500)
   int n_state() const { return n_state_; }
-  const float* output() const { return x_.data(); }
+  const float* output() const { return x_; }
+
+  // Where encode() writes from now on: `out` holds n_ctx() * n_state() floats, 64-byte aligned,
+  // owned by the caller (a stream's pooled buffer) and valid while set; the residual stream is
+  // computed in it, so it is the output. nullptr: the encoder's own buffer (made by the next
+  // encode() that needs it).
+  void set_output(float* out);
 
   // Attaches a profile that encode() adds its stage times to (nullptr detaches). For benchmarks:
   // timing costs a clock read per stage.
@@ -74,7 +80,8 @@ class Encoder {
   MultiHeadAttention attention_;
   EncoderProfile* profile_ = nullptr;
   AlignedBuffer<float> mel_t_;  // [n_frames + 2][n_mels]: the window time-major between two zero frames
-  AlignedBuffer<float> x_;      // [n_ctx][n_state]: the residual stream, finally the output
+  float* x_ = nullptr;          // [n_ctx][n_state]: the residual stream, finally the output
+  AlignedBuffer<float> own_x_;  // x_ when nobody supplied an output buffer
   AlignedBuffer<float> h_;      // [n_ctx][n_state]: LayerNorm output, then a block's projection
   // [n_ctx][4 n_state]: q | k | v | attention output side by side during attention, the MLP hidden
   // layer after it, and before the blocks the first convolution's output.

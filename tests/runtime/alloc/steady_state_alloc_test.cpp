@@ -1,6 +1,7 @@
 // The steady state must not touch the heap: after one warm-up window, a window (log-mel, encoder,
 // cross-attention keys/values) and a decoded token allocate nothing, with every registered backend
-// and with one and two threads. Counted with the benchmark's own counter (tools/alloc_counter.h),
+// and with one and two threads; also when the mel window and the encoder output live in buffers
+// from a provider (the element's pool), which are then acquired once and reused. Counted with the benchmark's own counter (tools/alloc_counter.h),
 // which sees every allocation of the process, including those inside BLAS, FFTW and the thread
 // pool. No timing is involved.
 #include <gtest/gtest.h>
@@ -19,6 +20,8 @@
 #include "model/model.h"
 #include "nn/decoder.h"
 #include "nn/encoder.h"
+#include "decode/window_buffers.h"
+#include "../decode/recording_provider.h"
 #include "util/aligned_buffer.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
@@ -119,6 +122,33 @@ TEST_P(SteadyStateAlloc, WindowAllocatesNothing) {
   window();
   EXPECT_EQ(npw_alloc_count() - before, 0) << "heap allocations in two steady-state windows (mel + encoder + "
                                               "cross-attention K/V); run npuwhisper-bench for the split";
+}
+
+TEST_P(SteadyStateAlloc, WindowInProvidedBuffersAllocatesNothing) {
+  const HParams& hp = model_->hparams();
+  npwtest::RecordingProvider provider;
+  WindowBuffers buffers(static_cast<std::size_t>(hp.n_mels) * kMelWindowFrames,
+                        static_cast<std::size_t>(hp.n_audio_ctx) * hp.n_audio_state);
+  buffers.set_provider(&provider);
+  // As the Transcriber runs a window: the mel into the pooled mel buffer, the encoder from there
+  // into the pooled output buffer, the decoder's cross keys/values from that.
+  auto pooled_window = [&] {
+    mel_->compute_window_mel(signal_.data(), static_cast<int64_t>(signal_.size()), buffers.mel());
+    encoder_->set_output(buffers.encoder_output());
+    const float* out = encoder_->encode(buffers.mel());
+    EXPECT_EQ(out, buffers.encoder_output());
+    decoder_->set_audio(out);
+  };
+  pooled_window();  // warm-up: the two buffers are acquired here
+  EXPECT_EQ(provider.acquires, 2);
+  const long long before = npw_alloc_count();
+  pooled_window();
+  pooled_window();
+  EXPECT_EQ(npw_alloc_count() - before, 0) << "heap allocations in two steady-state windows on provided buffers";
+  EXPECT_EQ(provider.acquires, 2) << "the provided buffers are reused, not acquired per window";
+  encoder_->set_output(nullptr);
+  buffers.release();
+  EXPECT_EQ(provider.releases, 2);
 }
 
 TEST_P(SteadyStateAlloc, TokenAllocatesNothing) {

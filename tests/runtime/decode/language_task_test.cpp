@@ -47,7 +47,7 @@ class ScriptedLanguageModel : public WindowModel, public LogitSource {
  public:
   ScriptedLanguageModel(const Vocab& v, std::vector<std::pair<int, float>> lang_logits, std::vector<Call>* calls)
       : v_(v), lang_(std::move(lang_logits)), calls_(calls) {}
-  void encode(const float*) override {}
+  void encode(const float*, float*) override {}
   LogitSource& logits() override { return *this; }
   std::string backend_kind() const override { return "scripted"; }
   int n_vocab() const override { return v_.n_vocab(); }

@@ -53,7 +53,7 @@ TEST(PromptCap, ResetOnlyAboveHalfADegree) {
 class RecordingModel : public WindowModel, public LogitSource {
  public:
   RecordingModel(int n_vocab, int eot, std::vector<std::vector<int>>* prefixes) : V_(n_vocab), eot_(eot), prefixes_(prefixes) {}
-  void encode(const float*) override {}
+  void encode(const float*, float*) override {}
   LogitSource& logits() override { return *this; }
   std::string backend_kind() const override { return "recording"; }
   int n_vocab() const override { return V_; }

@@ -26,7 +26,7 @@ struct Log {
 class ScriptedModel : public WindowModel, public LogitSource {
  public:
   ScriptedModel(int n_vocab, std::vector<int> script, Log* log) : V_(n_vocab), script_(std::move(script)), log_(log) {}
-  void encode(const float*) override { ++log_->encodes; }
+  void encode(const float*, float*) override { ++log_->encodes; }
   LogitSource& logits() override { return *this; }
   std::string backend_kind() const override { return "scripted"; }
   int n_vocab() const override { return V_; }
