@@ -151,7 +151,8 @@ Encoder::Encoder(const Model& model, Backend& backend, ThreadPool& pool)
   const std::size_t ctx = static_cast<std::size_t>(n_ctx_), d = static_cast<std::size_t>(n_state_);
   mel_t_.resize((static_cast<std::size_t>(n_frames()) + 2) * static_cast<std::size_t>(n_mels_));
   h_.resize(ctx * d);
-  wide_.resize(ctx * 4 * d);
+  ldw_ = 4 * n_state_ + 16;
+  wide_.resize(ctx * static_cast<std::size_t>(ldw_));
   col_.resize(static_cast<std::size_t>(kConvBlock) * 3 * static_cast<std::size_t>(std::max(n_mels_, n_state_)));
 }
 
@@ -209,7 +210,7 @@ void Encoder::conv(const float* in, int channels, int stride, int n_out_frames, 
 void Encoder::block(int layer) {
   const EncoderBlock& b = model_.encoder().blocks[layer];
   const EncoderPacked::Block& pb = packed_->blocks[layer];
-  const int D = n_state_, W = 4 * n_state_;
+  const int D = n_state_, ldw = ldw_;
   const std::size_t n = static_cast<std::size_t>(n_ctx_) * D;
   float* x = x_;
   float* h = h_.data();
@@ -222,11 +223,11 @@ void Encoder::block(int layer) {
   layer_norm(x, n_ctx_, D, b.attn_ln.w, b.attn_ln.b, kLayerNormEps, h, &pool_);
   clock.mark(&EncoderProfile::norm_ms);
   if (pb.qkv) {
-    backend_.linear(h, n_ctx_, D, *pb.qkv, pb.qkv_bias.data(), q, W);
+    backend_.linear(h, n_ctx_, D, *pb.qkv, pb.qkv_bias.data(), q, ldw);
   } else {
-    backend_.linear(h, n_ctx_, D, *pb.q, b.attn.query.b, q, W);
-    backend_.linear(h, n_ctx_, D, *pb.k, b.attn.key.b, k, W);
-    backend_.linear(h, n_ctx_, D, *pb.v, b.attn.value.b, v, W);
+    backend_.linear(h, n_ctx_, D, *pb.q, b.attn.query.b, q, ldw);
+    backend_.linear(h, n_ctx_, D, *pb.k, b.attn.key.b, k, ldw);
+    backend_.linear(h, n_ctx_, D, *pb.v, b.attn.value.b, v, ldw);
   }
   clock.mark(&EncoderProfile::projection_ms);
 
@@ -234,27 +235,28 @@ void Encoder::block(int layer) {
   a.n_head = n_head_;
   a.d_head = D / n_head_;
   a.q = q;
-  a.ldq = W;
+  a.ldq = ldw;
   a.n_q = n_ctx_;
   a.k = k;
-  a.ldk = W;
+  a.ldk = ldw;
   a.v = v;
-  a.ldv = W;
+  a.ldv = ldw;
   a.n_kv = n_ctx_;
   a.out = att;
-  a.ldo = W;
+  a.ldo = ldw;
   a.reduced_precision = backend_.reduced_precision_attention();
   attention_.run(backend_, &pool_, a);
   clock.mark(&EncoderProfile::attention_ms);
 
-  backend_.linear(att, n_ctx_, W, *pb.o, b.attn.out.b, h, D);
+  backend_.linear(att, n_ctx_, ldw, *pb.o, b.attn.out.b, h, D);
   clock.mark(&EncoderProfile::projection_ms);
   add_inplace(x, h, n, &pool_);
   layer_norm(x, n_ctx_, D, b.mlp_ln.w, b.mlp_ln.b, kLayerNormEps, h, &pool_);
   clock.mark(&EncoderProfile::norm_ms);
-  backend_.linear(h, n_ctx_, D, *pb.mlp0, b.mlp0.b, wide_.data(), W);
-  gelu(wide_.data(), static_cast<std::size_t>(n_ctx_) * W, &pool_);
-  backend_.linear(wide_.data(), n_ctx_, W, *pb.mlp2, b.mlp2.b, h, D);
+  backend_.linear(h, n_ctx_, D, *pb.mlp0, b.mlp0.b, wide_.data(), ldw);
+  // The padding columns past W are zero and stay zero (GELU(0) = 0); one pass over all is simplest.
+  gelu(wide_.data(), static_cast<std::size_t>(n_ctx_) * ldw, &pool_);
+  backend_.linear(wide_.data(), n_ctx_, ldw, *pb.mlp2, b.mlp2.b, h, D);
   clock.mark(&EncoderProfile::mlp_ms);
   add_inplace(x, h, n, &pool_);
   clock.mark(&EncoderProfile::norm_ms);

@@ -86,6 +86,10 @@ class Encoder {
   // [n_ctx][4 n_state]: q | k | v | attention output side by side during attention, the MLP hidden
   // layer after it, and before the blocks the first convolution's output.
   AlignedBuffer<float> wide_;
+  // wide_'s row stride: 4 n_state plus 16 floats. 4 n_state floats is a multiple of 4 KiB apart for
+  // every Whisper width, which would put one head's slice of all rows into the same few L1 sets and
+  // evict them while attention walks the keys.
+  int ldw_ = 0;
   AlignedBuffer<float> col_;    // [kConvBlock][3 * max(n_mels, n_state)]: im2col rows of one block
 };
 
