@@ -63,7 +63,6 @@ NPW_TARGET_AVX512 inline void score_exp_block(const float* q, int ldq, const flo
     for (int c = 0; c < 4; ++c) {
       const int n = left - 16 * c;
       vm[c] = static_cast<__mmask16>(km[c] & (n <= 0 ? 0 : tail_mask(n)));
-      acc[r][c] = _mm512_mul_ps(acc[r][c], a);
       vmax = _mm512_mask_max_ps(vmax, vm[c], vmax, acc[r][c]);
     }
     float* pr = p + static_cast<long>(r) * ldp;
@@ -74,12 +73,13 @@ NPW_TARGET_AVX512 inline void score_exp_block(const float* q, int ldq, const flo
       scale[r] = 1.0f;
       continue;
     }
-    const float sc = m[r] == -INFINITY ? 0.0f : std::exp(m[r] - m_new);
-    const __m512 vm_new = _mm512_set1_ps(m_new);
+    // m holds raw (unscaled) maxima: exp(alpha (s - m)) is one fused multiply-subtract per vector.
+    const float sc = m[r] == -INFINITY ? 0.0f : std::exp(alpha * (m[r] - m_new));
+    const __m512 am_new = _mm512_set1_ps(alpha * m_new);
     __m512 sum = _mm512_setzero_ps();
 #pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
-      const __m512 e = _mm512_maskz_mov_ps(vm[c], avx512::exp_nonpositive_ps(_mm512_sub_ps(acc[r][c], vm_new)));
+      const __m512 e = _mm512_maskz_mov_ps(vm[c], avx512::exp_nonpositive_ps(_mm512_fmsub_ps(acc[r][c], a, am_new)));
       _mm512_storeu_ps(pr + 16 * c, e);
       sum = _mm512_add_ps(sum, e);
     }
