@@ -16,6 +16,7 @@
 #include "npuwhisper_meta.h"
 #include "npuwhisper_props.h"
 #include "npuwhisper_stream.h"
+#include "npuwhisper_tensor_pool.h"
 #include "npuwhisper_worker.h"
 #include "util/error.h"
 
@@ -35,6 +36,10 @@ struct ElementState {
   npwgst::Settings settings;
   bool running = false;  // between READY->PAUSED and PAUSED->READY: fixed properties are locked
   std::atomic<guint> latency_ms{npwgst::kDefaultLatencyMs};
+
+  // the mel/encoder tensor pool: configured by the stream at caps negotiation, cleared at stop;
+  // lives as long as the element so that the "tensor-pool" property can read it from any thread
+  npwgst::TensorPool tensors;
 
   // set up / torn down in change_state only; destroyed worker first (it calls into stream)
   std::shared_ptr<const npw::Model> model;
@@ -127,7 +132,8 @@ static gboolean start(GstNpuWhisper* self) {
                           (nullptr));
     }
     GST_INFO_OBJECT(self, "model %s, backend %s", st->model->describe().c_str(), transcriber->stats().backend.c_str());
-    st->stream = std::make_unique<npwgst::Stream>(GST_ELEMENT(self), self->srcpad, std::move(transcriber), &st->latency_ms);
+    st->stream = std::make_unique<npwgst::Stream>(GST_ELEMENT(self), self->srcpad, std::move(transcriber), &st->latency_ms,
+                                                  st->tensors);
   } catch (const npw::Error& e) {
     post_runtime_error(self, e, settings.model);
   } catch (const std::exception& e) {
@@ -153,6 +159,7 @@ static void stop(GstNpuWhisper* self) {
   ElementState* st = self->st;
   st->worker.reset();
   st->stream.reset();
+  st->tensors.clear();
   st->model.reset();
   GST_OBJECT_LOCK(self);
   st->running = false;
@@ -338,6 +345,10 @@ static void get_property(GObject* object, guint prop_id, GValue* value, GParamSp
   auto* self = GST_NPU_WHISPER(object);
   if (prop_id == npwgst::PROP_0 || prop_id >= npwgst::PROP_LAST) {
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    return;
+  }
+  if (prop_id == npwgst::PROP_TENSOR_POOL) {
+    g_value_take_object(value, self->st->tensors.ref_pool());
     return;
   }
   GST_OBJECT_LOCK(self);

@@ -99,6 +99,12 @@ void install_properties(GObjectClass* klass) {
           "transcribe()); smaller values give earlier captions at the cost of transcribing the same "
           "audio several times",
           kMinLatencyMs, kMaxLatencyMs, d.latency_ms, live));
+  g_object_class_install_property(klass, PROP_TENSOR_POOL,
+      g_param_spec_object("tensor-pool", "Tensor pool",
+          "The GstBufferPool holding the log-mel window and the encoder output, created when the input caps "
+          "are negotiated (NULL before): one buffer per tensor, held while the stream runs and reused for "
+          "every window, returned to the pool on flush and stop",
+          GST_TYPE_BUFFER_POOL, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 }
 
 bool is_mutable_while_running(guint prop_id) { return prop_id == PROP_LATENCY; }

@@ -28,6 +28,7 @@ enum PropId {
   PROP_CONDITION_ON_PREVIOUS_TEXT,
   PROP_INITIAL_PROMPT,
   PROP_LATENCY,
+  PROP_TENSOR_POOL,  // read-only, not a setting: the element answers it from its tensor pool
   PROP_LAST
 };
 

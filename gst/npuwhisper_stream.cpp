@@ -42,14 +42,21 @@ std::string trim(const std::string& s) {
 }  // namespace
 
 Stream::Stream(GstElement* element, GstPad* srcpad, std::unique_ptr<npw::Transcriber> transcriber,
-               const std::atomic<guint>* latency_ms)
-    : element_(element), srcpad_(srcpad), transcriber_(std::move(transcriber)), latency_ms_(latency_ms) {
+               const std::atomic<guint>* latency_ms, TensorPool& tensors)
+    : element_(element),
+      srcpad_(srcpad),
+      transcriber_(std::move(transcriber)),
+      latency_ms_(latency_ms),
+      tensors_(tensors),
+      tensor_sizes_(transcriber_->buffer_sizes()) {
+  transcriber_->set_buffer_provider(&tensors_);
   gst_segment_init(&in_segment_, GST_FORMAT_TIME);
   const std::string& lang = transcriber_->options().language;
   if (lang != "auto") language_ = lang;
 }
 
 Stream::~Stream() {
+  transcriber_->set_buffer_provider(nullptr);  // the tensors go back to the pool
   if (pool_) {
     gst_buffer_pool_set_active(pool_, FALSE);
     gst_object_unref(pool_);
@@ -73,6 +80,7 @@ void Stream::finish_and_forget() {
 void Stream::reset() {
   window_.clear();
   forget_decoding_state();
+  transcriber_->release_buffers();
   base_ts_ = GST_CLOCK_TIME_NONE;
   flushed_ = 0;
   since_attempt_ = 0;
@@ -139,6 +147,8 @@ void Stream::on_caps(GstEvent* event) {
   if (gst_audio_info_from_caps(&info, caps)) window_.set_format(GST_AUDIO_INFO_FORMAT(&info));
   gst_event_unref(event);
   ensure_pool();
+  // The tensors depend on the model only, so a later format change keeps the pool and the buffers.
+  if (!ensure_tensor_pool()) flow_ = GST_FLOW_ERROR;
   if (!sent_caps_) {
     GstCaps* text = gst_caps_new_simple("text/x-raw", "format", G_TYPE_STRING, "utf8", nullptr);
     push(gst_event_new_caps(text));
@@ -301,6 +311,13 @@ bool Stream::ensure_pool() {
   return true;
 }
 
+bool Stream::ensure_tensor_pool() {
+  if (tensors_.configure(tensor_sizes_)) return true;
+  GST_ELEMENT_ERROR(element_, RESOURCE, NO_SPACE_LEFT, ("Could not allocate the mel and encoder tensor pool"),
+                    ("%" G_GSIZE_FORMAT " tensors", tensor_sizes_.size()));
+  return false;
+}
+
 void Stream::run_window(std::size_t n, bool final) {
   const GstClockTime window_start = ts_at(0);
   if (final && n < kMinSamples) {
@@ -311,7 +328,7 @@ void Stream::run_window(std::size_t n, bool final) {
     push_gap_to(ts_at(0));
     return;
   }
-  if (!ensure_pool()) {
+  if (!ensure_pool() || !ensure_tensor_pool()) {
     flow_ = GST_FLOW_ERROR;
     return;
   }

@@ -1,5 +1,6 @@
 // One stream's transcription, as seen from the worker thread: it owns the window accumulator, the
-// runtime Transcriber and the window buffer pool, decides when a window is ready, and turns the
+// runtime Transcriber and the window buffer pool, draws the Transcriber's mel and encoder tensors
+// from the element's tensor pool, decides when a window is ready, and turns the
 // runtime's Segments into the text stream (caps, segment, tags, GAPs, buffers with metas) and bus
 // messages, all pushed in order from the worker. Exceptions from the runtime stop here.
 #pragma once
@@ -8,19 +9,24 @@
 #include <gst/gst.h>
 
 #include <atomic>
+#include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "decode/transcriber.h"
+#include "npuwhisper_tensor_pool.h"
 #include "npuwhisper_window.h"
 
 namespace npwgst {
 
 class Stream {
  public:
-  // `latency_ms` is read before each decision (the property may change while playing).
+  // `latency_ms` is read before each decision (the property may change while playing). `tensors`
+  // (the element's, outliving the stream) supplies the Transcriber's mel window and encoder output;
+  // it is configured at caps negotiation and gets its buffers back on reset() and destruction.
   Stream(GstElement* element, GstPad* srcpad, std::unique_ptr<npw::Transcriber> transcriber,
-         const std::atomic<guint>* latency_ms);
+         const std::atomic<guint>* latency_ms, TensorPool& tensors);
   ~Stream();
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
@@ -29,7 +35,8 @@ class Stream {
   void handle_buffer(GstBuffer* buffer);
   void handle_event(GstEvent* event);
 
-  // Forgets all audio and decoding state (FLUSH_STOP). Only while the worker is idle.
+  // Forgets all audio and decoding state (FLUSH_STOP) and returns the tensors to the pool. Only while
+  // the worker is idle.
   void reset();
 
   // The last downstream result (FLUSHING, NOT_LINKED, EOS, ERROR stop the upstream too).
@@ -51,6 +58,7 @@ class Stream {
   void forget_decoding_state();
   void run_window(std::size_t n, bool final);
   bool ensure_pool();
+  bool ensure_tensor_pool();
   void emit_segment(const npw::Segment& seg, GstClockTime window_start, GstClockTime limit);
   void update_language(const std::string& language);
   void push_gap_to(GstClockTime ts);
@@ -68,6 +76,8 @@ class Stream {
 
   WindowAccumulator window_;
   GstBufferPool* pool_ = nullptr;
+  TensorPool& tensors_;
+  const std::vector<std::size_t> tensor_sizes_;  // what the Transcriber will ask the tensor pool for
 
   // output state
   GstSegment in_segment_;

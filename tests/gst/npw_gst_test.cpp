@@ -110,12 +110,13 @@ void run_pipeline(const std::string& description, RunResult& out, bool has_appsi
 
 std::vector<float> read_wav(const std::string& path) { return npw::read_wav(path).samples; }
 
-std::vector<std::vector<int>> reference_tokens(const std::vector<float>& samples) {
+std::vector<std::vector<int>> reference_tokens(const std::vector<float>& samples, npw::BufferProvider* buffers) {
   constexpr std::size_t kWindow = 480000, kMin = 160;
   npw::Options options;
   options.beam_size = 0;
   options.temperatures = {0.0f};
   npw::Transcriber t(npw::ModelCache::instance().get(model_path()), options);
+  t.set_buffer_provider(buffers);
   std::vector<std::vector<int>> out;
   std::size_t pos = 0;
   auto emit = [&](const npw::WindowResult& r, std::size_t consumed, bool final) {

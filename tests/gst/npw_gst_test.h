@@ -9,6 +9,10 @@
 #include <string>
 #include <vector>
 
+namespace npw {
+class BufferProvider;
+}
+
 namespace npwtest {
 
 std::string data_path(const std::string& rel);  // under tests/data
@@ -48,8 +52,8 @@ void run_pipeline(const std::string& description, RunResult& out, bool has_appsi
 std::vector<float> read_wav(const std::string& path);
 
 // Tokens of every caption the element emits for `samples` with kFastProps, computed with the
-// runtime directly.
-std::vector<std::vector<int>> reference_tokens(const std::vector<float>& samples);
+// runtime directly; its mel window and encoder output come from `buffers` when given.
+std::vector<std::vector<int>> reference_tokens(const std::vector<float>& samples, npw::BufferProvider* buffers = nullptr);
 
 // Tokens of a structure's "tokens" array.
 std::vector<int> tokens_of(const GstStructure* s);

@@ -1,9 +1,12 @@
 // A BufferProvider for tests: heap memory like the default, but it records every acquisition and
-// release, so a test can see which memory the runtime computed in and how often it asked.
+// release, so a test can see which memory the runtime computed in and how often it asked, and keeps
+// a copy of what each buffer held when it was given back (by size), to compare after the fact.
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <map>
+#include <vector>
 
 #include "util/buffer_provider.h"
 
@@ -26,6 +29,9 @@ class RecordingProvider : public npw::BufferProvider {
       ++foreign_releases;  // memory this provider never gave out (or gave back twice)
       return;
     }
+    std::vector<float>& copy = last_released[it->second];
+    copy.resize(it->second / sizeof(float));
+    std::memcpy(copy.data(), data, copy.size() * sizeof(float));
     live.erase(it);
     npw::heap_buffer_provider().release(data);
     ++releases;
@@ -43,6 +49,7 @@ class RecordingProvider : public npw::BufferProvider {
   }
 
   std::map<void*, std::size_t> live;
+  std::map<std::size_t, std::vector<float>> last_released;  // bytes -> contents at release
   int acquires = 0;
   int releases = 0;
   int foreign_releases = 0;
