@@ -1,5 +1,5 @@
 // Chooses among the int8 variants by what the CPU reports at run time (once per process), so one
-// binary runs everywhere and uses VNNI where it exists.
+// binary runs everywhere and uses AMX or VNNI where they exist.
 #include <cpuid.h>
 
 #include <string>

@@ -9,7 +9,8 @@
 // its activations are stored as q_x + 128 and its int32 accumulators start from the record's
 // compensation -128 * sum(q_w), which cancels the offset exactly. The AVX2 variant keeps signed
 // activations and uses the sign trick (|x| times sign(x) * w) so vpmaddubsw cannot saturate. The AMX
-// variant computes the same int32 sums with tile instructions and scales them the same way.
+// variant computes the same int32 sums with tdpbssd on signed activations (its leftover rows go to the
+// VNNI variant in that variant's format) and scales them the same way.
 #pragma once
 
 #include <cstddef>
