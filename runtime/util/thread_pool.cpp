@@ -1,9 +1,12 @@
 // The persistent worker pool behind every data-parallel loop of a stage. Workers sleep on a
-// condition variable between jobs, so a parallel_for costs one wake-up; the calling thread runs the
-// first chunk itself instead of idling while it waits.
+// condition variable between jobs, so a parallel_for costs at most one wake-up; the calling thread
+// runs the first chunk itself instead of idling while it waits. A stage issues its loops back to back
+// (a decoder step dozens of small ones), so workers and the caller first poll for a few microseconds
+// before sleeping: a loop that follows closely then costs no futex round trip.
 #include "util/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 
 #include "util/error.h"
@@ -22,6 +25,28 @@ struct DepthGuard {
 
 // Chunk c of k over [0, n): contiguous, sizes differ by at most one.
 inline int64_t chunk_begin(int64_t n, int k, int c) { return n * c / k; }
+
+// How long a worker or the caller polls before sleeping on its condition variable.
+constexpr auto kSpin = std::chrono::microseconds(30);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Polls until ready() or kSpin has passed; true if ready() became true.
+template <typename Ready>
+bool spin_until(Ready ready) {
+  const auto until = std::chrono::steady_clock::now() + kSpin;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (ready()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() >= until) return false;
+  }
+}
 
 }  // namespace
 
@@ -76,6 +101,7 @@ void ThreadPool::parallel_for(int64_t n, ChunkFn fn) {
   }
 
   std::exception_ptr worker_error;
+  spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; });
   {
     std::unique_lock<std::mutex> lock(mutex_);
     done_.wait(lock, [this] { return pending_ == 0; });
@@ -92,6 +118,7 @@ void ThreadPool::worker(int index) {
   for (;;) {
     const ChunkFn* job = nullptr;
     int64_t n = 0;
+    spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return stop_ || generation_ != seen; });

@@ -2,6 +2,7 @@
 // frames, element-wise passes). Threads are created once; a parallel_for costs a wake-up, not a spawn.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -48,8 +49,10 @@ class ThreadPool {
   std::condition_variable done_;
   const ChunkFn* job_ = nullptr;
   int64_t job_n_ = 0;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
+  // Written under mutex_; atomic so that a worker or the caller can poll them for a few
+  // microseconds before sleeping (back-to-back loops then skip the futex wake-up and sleep).
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
   bool stop_ = false;
   std::exception_ptr error_;
 };
