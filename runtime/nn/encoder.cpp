@@ -153,7 +153,8 @@ Encoder::Encoder(const Model& model, Backend& backend, ThreadPool& pool)
   h_.resize(ctx * d);
   ldw_ = 4 * n_state_ + 16;
   wide_.resize(ctx * static_cast<std::size_t>(ldw_));
-  col_.resize(static_cast<std::size_t>(kConvBlock) * 3 * static_cast<std::size_t>(std::max(n_mels_, n_state_)));
+  col_per_thread_ = static_cast<std::size_t>(kConvBlock) * 3 * static_cast<std::size_t>(std::max(n_mels_, n_state_));
+  col_.resize(static_cast<std::size_t>(pool.size()) * col_per_thread_);
 }
 
 Encoder::~Encoder() = default;
@@ -183,28 +184,35 @@ void Encoder::convolutions(const float* mel, int64_t mel_ld) {
   // conv1 + GELU into wide_ rows 1..T (time-major); row 0 is the padding frame of conv2.
   float* h1 = wide_.data();
   std::memset(h1, 0, sizeof(float) * D);
-  conv(mel_t, C, 1, T, *packed_->conv1, w.conv1_b, h1 + D);
-  gelu(h1 + D, static_cast<std::size_t>(T) * D, &pool_);
+  conv(mel_t, C, 1, T, *packed_->conv1, w.conv1_b, nullptr, h1 + D);
 
   // conv2 (stride 2): output frame t reads input frames 2t - 1, 2t, 2t + 1 = rows 2t .. 2t + 2.
-  conv(h1, D, 2, n_ctx_, *packed_->conv2, w.conv2_b, x_);
-  gelu(x_, static_cast<std::size_t>(n_ctx_) * D, &pool_);
-  add_inplace(x_, w.pos_emb, static_cast<std::size_t>(n_ctx_) * D, &pool_);
+  conv(h1, D, 2, n_ctx_, *packed_->conv2, w.conv2_b, w.pos_emb, x_);
 }
 
 void Encoder::conv(const float* in, int channels, int stride, int n_out_frames, const PackedMatrix& w,
-                   const float* bias, float* out) {
+                   const float* bias, const float* add, float* out) {
   const std::size_t row = 3 * static_cast<std::size_t>(channels);
   const int D = n_state_;
-  for (int t0 = 0; t0 < n_out_frames; t0 += kConvBlock) {
-    const int rows = std::min(kConvBlock, n_out_frames - t0);
-    float* col = col_.data();
-    for (int r = 0; r < rows; ++r) {
-      const float* src = in + static_cast<std::size_t>(t0 + r) * stride * channels;
-      std::memcpy(col + r * row, src, row * sizeof(float));
+  const int n_blocks = (n_out_frames + kConvBlock - 1) / kConvBlock;
+  // Whole blocks per thread: the im2col copy, the product (single-threaded inside the loop) and the
+  // GELU (and positional add) of a block run on one core while its rows are in that core's cache.
+  pool_.parallel_for(n_blocks, [&](int64_t b0, int64_t b1, int thread) {
+    float* col = col_.data() + static_cast<std::size_t>(thread) * col_per_thread_;
+    for (int64_t b = b0; b < b1; ++b) {
+      const int t0 = static_cast<int>(b) * kConvBlock;
+      const int rows = std::min(kConvBlock, n_out_frames - t0);
+      for (int r = 0; r < rows; ++r) {
+        const float* src = in + static_cast<std::size_t>(t0 + r) * stride * channels;
+        std::memcpy(col + r * row, src, row * sizeof(float));
+      }
+      float* o = out + static_cast<std::size_t>(t0) * D;
+      const std::size_t n = static_cast<std::size_t>(rows) * D;
+      backend_.linear(col, rows, static_cast<int>(row), w, bias, o, D);
+      gelu(o, n);
+      if (add) add_inplace(o, add + static_cast<std::size_t>(t0) * D, n);
     }
-    backend_.linear(col, rows, static_cast<int>(row), w, bias, out + static_cast<std::size_t>(t0) * D, D);
-  }
+  });
 }
 
 void Encoder::block(int layer) {

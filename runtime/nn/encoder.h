@@ -63,12 +63,13 @@ class Encoder {
 
  private:
   void convolutions(const float* mel, int64_t mel_ld);
-  // A kernel-3 convolution over time-major `in` whose frame -1 (zero padding) is row 0: output frame
-  // t = W . rows [t * stride, t * stride + 3), for n_out_frames frames into out [n_out_frames][n_state].
+  // A kernel-3 convolution over time-major `in` whose frame -1 (zero padding) is row 0, then GELU and
+  // (when `add` is given) + add: output frame t = GELU(W . rows [t * stride, t * stride + 3) + bias)
+  // (+ add[t]), for n_out_frames frames into out [n_out_frames][n_state].
   void conv(const float* in, int channels, int stride, int n_out_frames, const PackedMatrix& w, const float* bias,
-            float* out);
-  // Output frames per convolution product: bounds the column buffer.
-  static constexpr int kConvBlock = 512;
+            const float* add, float* out);
+  // Output frames per convolution product: bounds each thread's column buffer.
+  static constexpr int kConvBlock = 256;
   void block(int layer);
 
   const Model& model_;
@@ -90,7 +91,9 @@ class Encoder {
   // every Whisper width, which would put one head's slice of all rows into the same few L1 sets and
   // evict them while attention walks the keys.
   int ldw_ = 0;
-  AlignedBuffer<float> col_;    // [kConvBlock][3 * max(n_mels, n_state)]: im2col rows of one block
+  // Per pool thread, [kConvBlock][3 * max(n_mels, n_state)]: the im2col rows of the block it works on.
+  std::size_t col_per_thread_ = 0;
+  AlignedBuffer<float> col_;
 };
 
 }  // namespace npw
