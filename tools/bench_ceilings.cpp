@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "backend/backend.h"
 #include "bench_timer.h"
 #include "util/aligned_buffer.h"
 #include "util/thread_pool.h"
@@ -79,6 +80,24 @@ Summary measure_copy_gbps(std::size_t buffer_bytes, int threads, int repeat) {
   }
   const double bytes = 2.0 * static_cast<double>(n * sizeof(float));
   return map_summary(summarize(seconds), [&](double sec) { return bytes / sec * 1e-9; }, true);
+}
+
+SgemmProbe::SgemmProbe(const GemmShape& shape, Backend& backend)
+    : shape_(shape),
+      backend_(backend),
+      a_(static_cast<std::size_t>(shape.M) * shape.K),
+      b_(static_cast<std::size_t>(shape.N) * shape.K),
+      c_(static_cast<std::size_t>(shape.M) * shape.N) {
+  for (std::size_t i = 0; i < a_.size(); ++i) a_[i] = static_cast<float>((i * 2654435761u) % 1000) * 1e-3f - 0.5f;
+  for (std::size_t i = 0; i < b_.size(); ++i) b_[i] = static_cast<float>((i * 40503u) % 1000) * 1e-3f - 0.5f;
+  gflops_once();  // warm-up: first touch of c, OpenBLAS buffers
+}
+
+double SgemmProbe::gflops_once() {
+  const GemmShape& s = shape_;
+  Stopwatch t;
+  backend_.matmul(false, true, s.M, s.N, s.K, 1.0f, a_.data(), s.K, b_.data(), s.K, 0.0f, c_.data(), s.N);
+  return 2.0 * s.M * s.N * static_cast<double>(s.K) / t.ms() * 1e-6;
 }
 
 }  // namespace npw

@@ -31,6 +31,23 @@ struct GemmCeiling {
 // leaves OpenBLAS at one thread afterwards, which is what the CPU backend expects.
 std::vector<GemmCeiling> measure_sgemm(const std::vector<GemmShape>& shapes, int threads, int repeat);
 
+// One SGEMM of a shape, timed on demand, through a backend's own matmul (so on the run's threads
+// the way the encoder's products run, with no OpenBLAS worker left spinning afterwards): the
+// ceiling sample paired with each timed encoder window, taken right after it, so that a machine
+// whose speed drifts (shared, throttled) moves both sides of the ratio together.
+class Backend;
+class SgemmProbe {
+ public:
+  SgemmProbe(const GemmShape& shape, Backend& backend);
+  double gflops_once();  // one timed product
+  const GemmShape& shape() const { return shape_; }
+
+ private:
+  GemmShape shape_;
+  Backend& backend_;
+  std::vector<float> a_, b_, c_;
+};
+
 // Copy bandwidth in GB/s (1e9 bytes/s). Bytes counted per copy = 2 x buffer size: each byte is read
 // once from the source and written once to the destination (write-allocate traffic, if the copy
 // does not use streaming stores, is not counted). Each of `threads` threads copies its own slice.

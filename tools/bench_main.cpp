@@ -52,7 +52,10 @@ int run(const BenchOptions& o) {
     StageRig rig(*model, o.backend, o.threads);
     r.backend = rig.backend->kind();
     r.token_cost = decoder_token_cost(*model, *rig.backend, o.context);
-    r.window = time_windows(rig, signal, o.repeat);
+    const HParams& hp = model->hparams();
+    SgemmProbe probe(encoder_gemm_shapes(hp.n_audio_ctx, hp.n_audio_state)[1], *rig.backend);
+    r.paired_shape = probe.shape();
+    r.window = time_windows(rig, signal, o.repeat, r.encoder_cost.total(), &probe);
     r.attention = time_encoder_attention(model->hparams(), *rig.backend, *rig.pool, o.repeat);
     r.token = time_tokens(rig, o.context, o.tokens, o.repeat);
   }

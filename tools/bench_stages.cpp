@@ -9,6 +9,7 @@
 #include "alloc_counter.h"
 #include "audio/mel.h"
 #include "backend/backend.h"
+#include "bench_ceilings.h"
 #include "bench_timer.h"
 #include "decode/options.h"
 #include "decode/transcriber.h"
@@ -74,7 +75,8 @@ MelTiming time_mel_single_thread(const Model& model, const std::vector<float>& s
   return m;
 }
 
-WindowTiming time_windows(StageRig& rig, const std::vector<float>& signal, int repeat) {
+WindowTiming time_windows(StageRig& rig, const std::vector<float>& signal, int repeat, double encoder_flops,
+                          SgemmProbe* probe) {
   AlignedBuffer<float> mel(static_cast<std::size_t>(rig.model.hparams().n_mels) * kMelWindowFrames);
   const int64_t n = static_cast<int64_t>(signal.size());
   auto window = [&](std::vector<double>* ms, long long* allocs) {
@@ -95,9 +97,21 @@ WindowTiming time_windows(StageRig& rig, const std::vector<float>& signal, int r
   std::vector<double> ms[3] = {reserved(repeat), reserved(repeat), reserved(repeat)};
   long long allocs[3] = {0, 0, 0};
   WindowTiming w;
+  std::vector<double> probe_gflops = reserved(repeat), fractions = reserved(repeat);
   rig.encoder->set_profile(&w.encoder_stages);
-  for (int r = 0; r < repeat; ++r) window(ms, allocs);
+  for (int r = 0; r < repeat; ++r) {
+    window(ms, allocs);
+    if (probe) {
+      rig.encoder->set_profile(nullptr);
+      const double g = probe->gflops_once();
+      probe_gflops.push_back(g);
+      fractions.push_back(encoder_flops / ms[1].back() * 1e-6 / g);
+      rig.encoder->set_profile(&w.encoder_stages);
+    }
+  }
   rig.encoder->set_profile(nullptr);
+  w.paired_sgemm_gflops = summarize(probe_gflops);
+  w.paired_encoder_fraction = summarize(fractions);
   w.mel_ms = summarize(ms[0]);
   w.encoder_ms = summarize(ms[1]);
   w.cross_kv_ms = summarize(ms[2]);

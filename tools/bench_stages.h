@@ -52,11 +52,17 @@ struct WindowTiming {
   Summary cross_kv_ms;   // Decoder::set_audio: the cross-attention keys and values of the window
   double mel_allocs = 0.0, encoder_allocs = 0.0, cross_kv_allocs = 0.0;  // per window
   EncoderProfile encoder_stages;  // summed over the timed windows
+  // With a probe: the SGEMM ceiling sampled right after each timed window, and the encoder's
+  // fraction of it per window (its GFLOP/s over that sample).
+  Summary paired_sgemm_gflops;
+  Summary paired_encoder_fraction;
   double allocs() const { return mel_allocs + encoder_allocs + cross_kv_allocs; }
 };
 
 // mel (window clamp, as the element does) -> encoder -> set_audio, `repeat` times.
-WindowTiming time_windows(StageRig& rig, const std::vector<float>& signal, int repeat);
+class SgemmProbe;
+WindowTiming time_windows(StageRig& rig, const std::vector<float>& signal, int repeat, double encoder_flops = 0.0,
+                          SgemmProbe* probe = nullptr);
 
 struct TokenTiming {
   Summary ms;               // per one-token step, over every timed step of every repetition
