@@ -40,8 +40,14 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const f
 
 }  // namespace
 
-CpuPackedMatrix::CpuPackedMatrix(int n_out, int n_in)
-    : n_out_(n_out), n_in_(n_in), data_(static_cast<std::size_t>(n_out) * static_cast<std::size_t>(n_in)) {}
+CpuPackedMatrix::CpuPackedMatrix(int n_out, int n_in, Storage storage) : n_out_(n_out), n_in_(n_in), storage_(storage) {
+  const std::size_t n = static_cast<std::size_t>(n_out) * static_cast<std::size_t>(n_in);
+  if (storage == Storage::F32) {
+    data_.resize(n);
+  } else {
+    half_.resize(n);
+  }
+}
 
 CpuBackend::CpuBackend(int n_threads) { set_threads(n_threads); }
 
@@ -76,6 +82,12 @@ std::unique_ptr<PackedMatrix> CpuBackend::pack(const TensorView& w) const {
                        str(static_cast<long long>(row_bytes * static_cast<std::size_t>(n_out))));
   }
 
+  if (w.type == GgmlType::F16) {
+    auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::F16);
+    // Rows of halves are contiguous in the file (no padding between records' rows).
+    std::memcpy(packed->half_data(), w.data, static_cast<std::size_t>(n_out) * row_bytes);
+    return packed;
+  }
   auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in);
   float* dst = packed->data();
   // Dequantising the token embedding of a large model is a noticeable part of load time: split rows.
@@ -97,10 +109,16 @@ void CpuBackend::linear(const float* X, int M, int ldx, const PackedMatrix& W, c
   if (ldx < n_in) bad_call("linear", "ldx " + str(ldx) + " is less than n_in " + str(n_in));
   if (ldy < n_out) bad_call("linear", "ldy " + str(ldy) + " is less than n_out " + str(n_out));
   if (M == 0) return;
+  if (packed->storage() == CpuPackedMatrix::Storage::F16) {
+    linear_f16(X, M, ldx, *packed, bias, Y, ldy);
+    return;
+  }
 
   const SimdLevel level = active_simd_level();
   if (M <= kSkinnyMaxRows && level != SimdLevel::Scalar) {
-    const auto kernel = level == SimdLevel::Avx512 ? skinny_gemm_avx512 : skinny_gemm_avx2;
+    using Kernel = void (*)(const float*, int, int, const float*, int, int, int, const float*, float*, int);
+    const Kernel kernel = level == SimdLevel::Avx512 ? static_cast<Kernel>(skinny_gemm_avx512)
+                                                     : static_cast<Kernel>(skinny_gemm_avx2);
     const float* w = packed->data();
     if (pool_->size() > 1 && !ThreadPool::in_parallel_region() &&
         static_cast<double>(n_out) * n_in >= kSkinnyParallelFloats) {
@@ -120,6 +138,61 @@ void CpuBackend::linear(const float* X, int M, int ldx, const PackedMatrix& W, c
     beta = 1.0f;
   }
   matmul(false, true, M, n_out, n_in, 1.0f, X, ldx, packed->data(), n_in, beta, Y, ldy);
+}
+
+void CpuBackend::linear_f16(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y,
+                            int ldy) {
+  const int n_out = W.n_out(), n_in = W.n_in();
+  const uint16_t* half = W.half_data();
+  const SimdLevel level = active_simd_level();
+  const bool split = pool_->size() > 1 && !ThreadPool::in_parallel_region();
+  if (M <= kSkinnyMaxRows && level != SimdLevel::Scalar) {
+    using Kernel = void (*)(const float*, int, int, const uint16_t*, int, int, int, const float*, float*, int);
+    const Kernel kernel = level == SimdLevel::Avx512 ? static_cast<Kernel>(skinny_gemm_avx512)
+                                                     : static_cast<Kernel>(skinny_gemm_avx2);
+    if (split && static_cast<double>(n_out) * n_in >= kSkinnyParallelFloats) {
+      pool_->parallel_for(n_out, [&](int64_t o0, int64_t o1, int) {
+        kernel(X, M, ldx, half, n_in, static_cast<int>(o0), static_cast<int>(o1), bias, Y, ldy);
+      });
+    } else {
+      kernel(X, M, ldx, half, n_in, 0, n_out, bias, Y, ldy);
+    }
+    return;
+  }
+  // Widening a block of kF16Block weight rows costs one conversion per weight against M
+  // multiply-adds, so blocks are converted per call; each thread widens into its own scratch,
+  // grown once (thread_local: a call from inside another loop's chunk gets its thread's own).
+  constexpr int kF16Block = 128;
+  const int n_blocks = (n_out + kF16Block - 1) / kF16Block;
+  auto run = [&](int64_t b0, int64_t b1) {
+    thread_local AlignedBuffer<float> scratch;
+    scratch.reserve_at_least(static_cast<std::size_t>(kF16Block) * static_cast<std::size_t>(n_in));
+    float* wf = scratch.data();
+    for (int64_t b = b0; b < b1; ++b) {
+      const int o0 = static_cast<int>(b) * kF16Block;
+      const int rows = std::min(kF16Block, n_out - o0);
+      const std::size_t n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(n_in);
+      const uint16_t* src = half + static_cast<std::size_t>(o0) * static_cast<std::size_t>(n_in);
+      if (level != SimdLevel::Scalar) {
+        widen_f16_f16c(src, wf, n);
+      } else {
+        for (std::size_t i = 0; i < n; ++i) wf[i] = fp16_to_fp32(src[i]);
+      }
+      float beta = 0.0f;
+      if (bias) {
+        for (int m = 0; m < M; ++m) {
+          std::memcpy(Y + static_cast<std::size_t>(m) * ldy + o0, bias + o0, sizeof(float) * static_cast<std::size_t>(rows));
+        }
+        beta = 1.0f;
+      }
+      sgemm(false, true, M, rows, n_in, 1.0f, X, ldx, wf, n_in, beta, Y + o0, ldy);
+    }
+  };
+  if (split && static_cast<double>(M) * n_out * n_in >= kParallelMacs) {
+    pool_->parallel_for(n_blocks, [&](int64_t b0, int64_t b1, int) { run(b0, b1); });
+  } else {
+    run(0, n_blocks);
+  }
 }
 
 void CpuBackend::matmul(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,

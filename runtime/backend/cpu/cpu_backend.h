@@ -3,6 +3,7 @@
 // the fallback when no accelerator is present.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -13,20 +14,32 @@ namespace npw {
 
 class ThreadPool;
 
-// W as f32 [n_out][n_in], rows n_in floats apart.
+// W [n_out][n_in], rows n_in elements apart: as IEEE half floats when the file stores f16 (kept as
+// they are: half the memory, and half the bytes a decoder step streams; widened exactly where they
+// are used), as f32 otherwise (every other type dequantised once).
 class CpuPackedMatrix : public PackedMatrix {
  public:
-  CpuPackedMatrix(int n_out, int n_in);
+  enum class Storage { F32, F16 };
+  CpuPackedMatrix(int n_out, int n_in, Storage storage = Storage::F32);
   int n_out() const override { return n_out_; }
   int n_in() const override { return n_in_; }
-  std::size_t bytes() const override { return data_.size() * sizeof(float); }
-  const float* data() const { return data_.data(); }
-  float* data() { return data_.data(); }
+  std::size_t bytes() const override {
+    return storage_ == Storage::F32 ? data_.size() * sizeof(float) : half_.size() * sizeof(uint16_t);
+  }
+  Storage storage() const { return storage_; }
+  // F32 storage: the rows; nullptr for F16 storage.
+  const float* data() const { return storage_ == Storage::F32 ? data_.data() : nullptr; }
+  float* data() { return storage_ == Storage::F32 ? data_.data() : nullptr; }
+  // F16 storage: the rows' half-float bits; nullptr for F32 storage.
+  const uint16_t* half_data() const { return storage_ == Storage::F16 ? half_.data() : nullptr; }
+  uint16_t* half_data() { return storage_ == Storage::F16 ? half_.data() : nullptr; }
 
  private:
   int n_out_;
   int n_in_;
+  Storage storage_;
   AlignedBuffer<float> data_;
+  AlignedBuffer<uint16_t> half_;
 };
 
 // Threads: OpenBLAS is pinned to one thread and the backend splits each product over its own pool
@@ -48,6 +61,10 @@ class CpuBackend : public Backend {
   int threads() const override;
 
  private:
+  // linear() for F16 storage: few rows through the skinny kernels straight from the halves; more
+  // rows in blocks of output rows widened into per-thread scratch, each block one sgemm.
+  void linear_f16(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y, int ldy);
+
   std::unique_ptr<ThreadPool> pool_;
 };
 

@@ -4,6 +4,9 @@
 // matrix, which is what bounds a decoder step: the bytes of its weights.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+
 namespace npw {
 
 // At most this many rows of X go through the skinny kernels.
@@ -16,5 +19,15 @@ void skinny_gemm_avx512(const float* X, int M, int ldx, const float* W, int n_in
 // The same with AVX2 + FMA.
 void skinny_gemm_avx2(const float* X, int M, int ldx, const float* W, int n_in, int o0, int o1, const float* bias,
                       float* Y, int ldy);
+// Weights stored as IEEE half floats (an f16 model's matrices kept as the file holds them, which
+// halves the bytes a decoder step streams); widened exactly in registers, so the results equal the
+// f32 kernels' on the widened weights.
+void skinny_gemm_avx512(const float* X, int M, int ldx, const uint16_t* W, int n_in, int o0, int o1,
+                        const float* bias, float* Y, int ldy);
+void skinny_gemm_avx2(const float* X, int M, int ldx, const uint16_t* W, int n_in, int o0, int o1, const float* bias,
+                      float* Y, int ldy);
+
+// dst[i] = the half float src[i], exactly, with F16C (any CPU at SimdLevel::Avx2 or above).
+void widen_f16_f16c(const uint16_t* src, float* dst, std::size_t n);
 
 }  // namespace npw

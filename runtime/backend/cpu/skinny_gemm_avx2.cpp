@@ -4,6 +4,8 @@
 
 #include <immintrin.h>
 
+#include <cstdint>
+
 #include "util/simd_target.h"
 
 
@@ -24,19 +26,31 @@ NPW_TARGET_AVX2 inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-template <int M, int OB>
-NPW_TARGET_AVX2 inline void block(const float* X, int ldx, const float* W, int n_in, int o, const float* bias, float* Y, int ldy) {
+// 8 weights from f32 or f16 rows (f16 widened exactly by F16C); the masked forms for row tails.
+NPW_TARGET_AVX2 inline __m256 load_w(const float* p) { return _mm256_loadu_ps(p); }
+NPW_TARGET_AVX2 inline __m256 load_w(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+NPW_TARGET_AVX2 inline __m256 load_w_tail(const float* p, int n) { return _mm256_maskload_ps(p, tail_mask8(n)); }
+NPW_TARGET_AVX2 inline __m256 load_w_tail(const uint16_t* p, int n) {
+  alignas(16) uint16_t h[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int i = 0; i < n && i < 8; ++i) h[i] = p[i];
+  return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(h)));
+}
+
+template <int M, int OB, typename T>
+NPW_TARGET_AVX2 inline void block(const float* X, int ldx, const T* W, int n_in, int o, const float* bias, float* Y, int ldy) {
   __m256 acc[M][OB];
 #pragma GCC unroll 16
   for (int m = 0; m < M; ++m)
 #pragma GCC unroll 16
     for (int b = 0; b < OB; ++b) acc[m][b] = _mm256_setzero_ps();
-  const float* w = W + static_cast<long>(o) * n_in;
+  const T* w = W + static_cast<long>(o) * n_in;
   int i = 0;
   for (; i + 8 <= n_in; i += 8) {
     __m256 wv[OB];
 #pragma GCC unroll 16
-    for (int b = 0; b < OB; ++b) wv[b] = _mm256_loadu_ps(w + static_cast<long>(b) * n_in + i);
+    for (int b = 0; b < OB; ++b) wv[b] = load_w(w + static_cast<long>(b) * n_in + i);
 #pragma GCC unroll 16
     for (int m = 0; m < M; ++m) {
       const __m256 xv = _mm256_loadu_ps(X + static_cast<long>(m) * ldx + i);
@@ -48,7 +62,7 @@ NPW_TARGET_AVX2 inline void block(const float* X, int ldx, const float* W, int n
     const __m256i k = tail_mask8(n_in - i);
     __m256 wv[OB];
 #pragma GCC unroll 16
-    for (int b = 0; b < OB; ++b) wv[b] = _mm256_maskload_ps(w + static_cast<long>(b) * n_in + i, k);
+    for (int b = 0; b < OB; ++b) wv[b] = load_w_tail(w + static_cast<long>(b) * n_in + i, n_in - i);
 #pragma GCC unroll 16
     for (int m = 0; m < M; ++m) {
       const __m256 xv = _mm256_maskload_ps(X + static_cast<long>(m) * ldx + i, k);
@@ -62,19 +76,18 @@ NPW_TARGET_AVX2 inline void block(const float* X, int ldx, const float* W, int n
     for (int b = 0; b < OB; ++b) Y[static_cast<long>(m) * ldy + o + b] = hsum(acc[m][b]) + (bias ? bias[o + b] : 0.0f);
 }
 
-template <int M>
-NPW_TARGET_AVX2 void rows(const float* X, int ldx, const float* W, int n_in, int o0, int o1, const float* bias, float* Y, int ldy) {
+template <int M, typename T>
+NPW_TARGET_AVX2 void rows(const float* X, int ldx, const T* W, int n_in, int o0, int o1, const float* bias, float* Y, int ldy) {
   // M x OB accumulators plus OB weight vectors and one X vector within 16 registers.
   constexpr int OB = M == 1 ? 4 : M <= 2 ? 4 : M <= 4 ? 2 : 1;
   int o = o0;
-  for (; o + OB <= o1; o += OB) block<M, OB>(X, ldx, W, n_in, o, bias, Y, ldy);
-  for (; o < o1; ++o) block<M, 1>(X, ldx, W, n_in, o, bias, Y, ldy);
+  for (; o + OB <= o1; o += OB) block<M, OB, T>(X, ldx, W, n_in, o, bias, Y, ldy);
+  for (; o < o1; ++o) block<M, 1, T>(X, ldx, W, n_in, o, bias, Y, ldy);
 }
 
-}  // namespace
-
-NPW_TARGET_AVX2 void skinny_gemm_avx2(const float* X, int M, int ldx, const float* W, int n_in, int o0, int o1, const float* bias,
-                      float* Y, int ldy) {
+template <typename T>
+NPW_TARGET_AVX2 void dispatch(const float* X, int M, int ldx, const T* W, int n_in, int o0, int o1, const float* bias,
+                              float* Y, int ldy) {
   switch (M) {
     case 1: rows<1>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
     case 2: rows<2>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
@@ -88,5 +101,24 @@ NPW_TARGET_AVX2 void skinny_gemm_avx2(const float* X, int M, int ldx, const floa
   }
 }
 
-}  // namespace npw
+}  // namespace
 
+NPW_TARGET_AVX2 void skinny_gemm_avx2(const float* X, int M, int ldx, const float* W, int n_in, int o0, int o1, const float* bias,
+                      float* Y, int ldy) {
+  dispatch(X, M, ldx, W, n_in, o0, o1, bias, Y, ldy);
+}
+
+NPW_TARGET_AVX2 void skinny_gemm_avx2(const float* X, int M, int ldx, const uint16_t* W, int n_in, int o0, int o1, const float* bias,
+                      float* Y, int ldy) {
+  dispatch(X, M, ldx, W, n_in, o0, o1, bias, Y, ldy);
+}
+
+NPW_TARGET_AVX2 void widen_f16_f16c(const uint16_t* src, float* dst, std::size_t n) {
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+  }
+  for (; i < n; ++i) dst[i] = _cvtsh_ss(src[i]);
+}
+
+}  // namespace npw

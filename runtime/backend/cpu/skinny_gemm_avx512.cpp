@@ -17,20 +17,26 @@ namespace {
 
 NPW_TARGET_AVX512 inline __mmask16 tail_mask(int n) { return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u); }
 
+// 16 weights from f32 or f16 rows (f16 widened exactly), lanes outside k zero.
+NPW_TARGET_AVX512 inline __m512 load_w(const float* p, __mmask16 k) { return _mm512_maskz_loadu_ps(k, p); }
+NPW_TARGET_AVX512 inline __m512 load_w(const uint16_t* p, __mmask16 k) {
+  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, p));
+}
+
 // Outputs [o, o + OB) for rows [0, M) of X.
-template <int M, int OB>
-NPW_TARGET_AVX512 inline void block(const float* X, int ldx, const float* W, int n_in, int o, const float* bias, float* Y, int ldy) {
+template <int M, int OB, typename T>
+NPW_TARGET_AVX512 inline void block(const float* X, int ldx, const T* W, int n_in, int o, const float* bias, float* Y, int ldy) {
   __m512 acc[M][OB];
 #pragma GCC unroll 16
   for (int m = 0; m < M; ++m)
 #pragma GCC unroll 16
     for (int b = 0; b < OB; ++b) acc[m][b] = _mm512_setzero_ps();
-  const float* w = W + static_cast<long>(o) * n_in;
+  const T* w = W + static_cast<long>(o) * n_in;
   for (int i = 0; i < n_in; i += 16) {
     const __mmask16 k = tail_mask(n_in - i);
     __m512 wv[OB];
 #pragma GCC unroll 16
-    for (int b = 0; b < OB; ++b) wv[b] = _mm512_maskz_loadu_ps(k, w + static_cast<long>(b) * n_in + i);
+    for (int b = 0; b < OB; ++b) wv[b] = load_w(w + static_cast<long>(b) * n_in + i, k);
 #pragma GCC unroll 16
     for (int m = 0; m < M; ++m) {
       const __m512 xv = _mm512_maskz_loadu_ps(k, X + static_cast<long>(m) * ldx + i);
@@ -46,19 +52,18 @@ NPW_TARGET_AVX512 inline void block(const float* X, int ldx, const float* W, int
     }
 }
 
-template <int M>
-NPW_TARGET_AVX512 void rows(const float* X, int ldx, const float* W, int n_in, int o0, int o1, const float* bias, float* Y, int ldy) {
+template <int M, typename T>
+NPW_TARGET_AVX512 void rows(const float* X, int ldx, const T* W, int n_in, int o0, int o1, const float* bias, float* Y, int ldy) {
   // M x OB accumulators plus OB weight vectors and one X vector stay within 32 registers.
   constexpr int OB = M <= 2 ? 8 : M <= 4 ? 4 : 2;
   int o = o0;
-  for (; o + OB <= o1; o += OB) block<M, OB>(X, ldx, W, n_in, o, bias, Y, ldy);
-  for (; o < o1; ++o) block<M, 1>(X, ldx, W, n_in, o, bias, Y, ldy);
+  for (; o + OB <= o1; o += OB) block<M, OB, T>(X, ldx, W, n_in, o, bias, Y, ldy);
+  for (; o < o1; ++o) block<M, 1, T>(X, ldx, W, n_in, o, bias, Y, ldy);
 }
 
-}  // namespace
-
-NPW_TARGET_AVX512 void skinny_gemm_avx512(const float* X, int M, int ldx, const float* W, int n_in, int o0, int o1, const float* bias,
-                        float* Y, int ldy) {
+template <typename T>
+NPW_TARGET_AVX512 void dispatch(const float* X, int M, int ldx, const T* W, int n_in, int o0, int o1, const float* bias,
+                                float* Y, int ldy) {
   switch (M) {
     case 1: rows<1>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
     case 2: rows<2>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
@@ -70,6 +75,18 @@ NPW_TARGET_AVX512 void skinny_gemm_avx512(const float* X, int M, int ldx, const 
     case 8: rows<8>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
     default: break;  // callers keep M within kSkinnyMaxRows
   }
+}
+
+}  // namespace
+
+NPW_TARGET_AVX512 void skinny_gemm_avx512(const float* X, int M, int ldx, const float* W, int n_in, int o0, int o1, const float* bias,
+                        float* Y, int ldy) {
+  dispatch(X, M, ldx, W, n_in, o0, o1, bias, Y, ldy);
+}
+
+NPW_TARGET_AVX512 void skinny_gemm_avx512(const float* X, int M, int ldx, const uint16_t* W, int n_in, int o0, int o1,
+                        const float* bias, float* Y, int ldy) {
+  dispatch(X, M, ldx, W, n_in, o0, o1, bias, Y, ldy);
 }
 
 }  // namespace npw

@@ -36,10 +36,21 @@ TEST(CpuBackend, PackWidensEveryTypeLikeTheDequantiser) {
     auto packed = be.pack(view_of(bytes, t, n_in, n_out, 3));
     ASSERT_EQ(packed->n_in(), n_in);
     ASSERT_EQ(packed->n_out(), n_out);
-    const float* got = static_cast<const CpuPackedMatrix&>(*packed).data();
+    const auto& cp = static_cast<const CpuPackedMatrix&>(*packed);
+    const std::size_t row = ggml_row_bytes(t, n_in);
+    if (t == GgmlType::F16) {
+      // Kept as the file's halves (bit for bit), half the bytes of f32.
+      ASSERT_EQ(cp.storage(), CpuPackedMatrix::Storage::F16);
+      EXPECT_EQ(cp.data(), nullptr);
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(cp.half_data()) % 64, 0u);
+      EXPECT_EQ(std::memcmp(cp.half_data(), bytes.data() + 3, static_cast<std::size_t>(n_out) * row), 0);
+      EXPECT_EQ(cp.bytes(), static_cast<std::size_t>(n_in) * n_out * 2);
+      continue;
+    }
+    ASSERT_EQ(cp.storage(), CpuPackedMatrix::Storage::F32);
+    const float* got = cp.data();
     EXPECT_EQ(reinterpret_cast<uintptr_t>(got) % 64, 0u);
     std::vector<float> want(w.size());
-    const std::size_t row = ggml_row_bytes(t, n_in);
     for (int o = 0; o < n_out; ++o) dequantize_row(t, bytes.data() + 3 + o * row, want.data() + o * n_in, n_in);
     EXPECT_EQ(std::memcmp(got, want.data(), want.size() * sizeof(float)), 0) << ggml_type_name(t);
     if (t == GgmlType::F32) {
@@ -101,6 +112,43 @@ TEST(CpuBackend, LinearMatchesNaive) {
 // The decoder's shapes: 1 to 9 rows of X (the skinny kernels take up to kSkinnyMaxRows, more go to
 // sgemm), odd row lengths across the 16-float tails, output counts across the 1/2/4/8-row weight
 // blocks, on one thread and split over two, at every SIMD level this CPU has.
+// f16 weights (kept as halves) give what their f32 widening gives, to the rounding of a different
+// summation order (blocks of 128 outputs per sgemm), on the skinny kernels and on the widened-block
+// path, at every SIMD level, with and without bias.
+TEST(CpuBackend, HalfWeightsEqualTheirWidening) {
+  const SimdLevel saved = active_simd_level();
+  for (SimdLevel level : {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512}) {
+    if (static_cast<int>(level) > static_cast<int>(cpu_simd_level())) continue;
+    set_active_simd_level(level);
+    for (int threads : {1, 2}) {
+      CpuBackend be(threads);
+      for (int n_in : {16, 37, 384}) {
+        const int n_out = 301;  // across the 128-row widening blocks and the skinny weight blocks
+        const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 90 + n_in);
+        const auto half = store(w, GgmlType::F16, n_in, n_out);
+        auto p16 = be.pack(view_of(half, GgmlType::F16, n_in, n_out));
+        std::vector<float> widened(w.size());
+        for (int o = 0; o < n_out; ++o)
+          dequantize_row(GgmlType::F16, half.data() + static_cast<std::size_t>(o) * n_in * 2, widened.data() + o * n_in, n_in);
+        const auto wide_bytes = store(widened, GgmlType::F32, n_in, n_out);
+        auto p32 = be.pack(view_of(wide_bytes, GgmlType::F32, n_in, n_out));
+        const auto b = random_vector(n_out, 91);
+        for (int M : {1, 3, 8, 9, 70}) {
+          const int ldx = n_in + 1, ldy = n_out + 2;
+          const auto x = random_vector(static_cast<std::size_t>(M) * ldx, 92 + M);
+          std::vector<float> y16(static_cast<std::size_t>(M) * ldy, 5.0f), y32 = y16;
+          const float* bias = M % 2 ? b.data() : nullptr;
+          be.linear(x.data(), M, ldx, *p16, bias, y16.data(), ldy);
+          be.linear(x.data(), M, ldx, *p32, bias, y32.data(), ldy);
+          EXPECT_LT(max_rel_err(y16.data(), y32.data(), y16.size()), 1e-5)
+              << simd_level_name(level) << " M " << M << " n_in " << n_in << " threads " << threads;
+        }
+      }
+    }
+  }
+  set_active_simd_level(saved);
+}
+
 TEST(CpuBackend, FewRowsMatchNaiveAtEveryLevel) {
   const SimdLevel saved = active_simd_level();
   for (SimdLevel level : {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512}) {
