@@ -159,11 +159,15 @@ void CpuBackend::linear_f16(const float* X, int M, int ldx, const CpuPackedMatri
     }
     return;
   }
-  // Widening a block of kF16Block weight rows costs one conversion per weight against M
-  // multiply-adds, so blocks are converted per call; each thread widens into its own scratch,
-  // grown once (thread_local: a call from inside another loop's chunk gets its thread's own).
-  constexpr int kF16Block = 128;
-  const int n_blocks = (n_out + kF16Block - 1) / kF16Block;
+  // Widening a block of weight rows costs one conversion per weight against M multiply-adds, so
+  // blocks are converted per call; each thread widens into its own scratch, grown once
+  // (thread_local: a call from inside another loop's chunk gets its thread's own). Blocks of up to
+  // 256 rows (the wider, the closer sgemm runs to its peak), a whole number of them per thread.
+  const int parts = split ? pool_->size() : 1;
+  int n_blocks = std::max(parts, (n_out + 255) / 256);
+  n_blocks = (n_blocks + parts - 1) / parts * parts;
+  const int kF16Block = ((n_out + n_blocks - 1) / n_blocks + 15) / 16 * 16;
+  n_blocks = (n_out + kF16Block - 1) / kF16Block;
   auto run = [&](int64_t b0, int64_t b1) {
     thread_local AlignedBuffer<float> scratch;
     scratch.reserve_at_least(static_cast<std::size_t>(kF16Block) * static_cast<std::size_t>(n_in));
