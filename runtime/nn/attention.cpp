@@ -33,6 +33,58 @@ inline int visible_keys(const AttentionArgs& a, int i) {
   return std::max(0, std::min(lim, a.n_kv));
 }
 
+// One (head, tile of query rows) task as every path sees it.
+struct Task {
+  const float* q;      // the tile's first query row, at the head's columns
+  int rows;
+  const int* lim;      // keys each row sees
+  int kv_len;          // the most any row sees (> 0)
+  float* out;          // the tile's first output row, at the head's columns
+  std::size_t col;     // the head's first column
+  int thread;          // the pool thread running it (indexes per-thread scratch)
+};
+
+// Runs fn(task) for every (head, tile) on the pool (or inline), after working out which keys each
+// row sees into lim_scratch ([threads][tile_rows]); a tile whose rows see no key gets zeros instead.
+template <typename Fn>
+void for_each_task(ThreadPool* pool, const AttentionArgs& a, int tile_rows, int* lim_scratch, Fn&& fn) {
+  const int n_tiles = (a.n_q + tile_rows - 1) / tile_rows;
+  auto run = [&](int64_t t, int thread) {
+    const int h = static_cast<int>(t / n_tiles);
+    const int i0 = static_cast<int>(t % n_tiles) * tile_rows;
+    Task task;
+    task.rows = std::min(tile_rows, a.n_q - i0);
+    task.col = static_cast<std::size_t>(h) * a.d_head;
+    task.thread = thread;
+    int* lim = lim_scratch + static_cast<std::size_t>(thread) * tile_rows;
+    int kv_len = 0;
+    for (int r = 0; r < task.rows; ++r) {
+      lim[r] = visible_keys(a, i0 + r);
+      kv_len = std::max(kv_len, lim[r]);
+    }
+    task.lim = lim;
+    task.kv_len = kv_len;
+    task.q = a.q + static_cast<std::size_t>(i0) * a.ldq + task.col;
+    task.out = a.out + static_cast<std::size_t>(i0) * a.ldo + task.col;
+    if (kv_len == 0) {
+      for (int r = 0; r < task.rows; ++r) {
+        float* o = task.out + static_cast<std::size_t>(r) * a.ldo;
+        std::fill(o, o + a.d_head, 0.0f);
+      }
+      return;
+    }
+    fn(task);
+  };
+  const int64_t n_tasks = static_cast<int64_t>(a.n_head) * n_tiles;
+  if (!pool) {
+    for (int64_t t = 0; t < n_tasks; ++t) run(t, 0);
+    return;
+  }
+  pool->parallel_for(n_tasks, [&](int64_t t0, int64_t t1, int thread) {
+    for (int64_t t = t0; t < t1; ++t) run(t, thread);
+  });
+}
+
 }  // namespace
 
 MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads, int max_width)
@@ -95,50 +147,24 @@ bool MultiHeadAttention::uses_bf16(const AttentionArgs& a) const {
 }
 
 void MultiHeadAttention::run_portable(Backend& backend, ThreadPool* pool, const AttentionArgs& a) {
-  const int n_tiles = (a.n_q + kTileRows - 1) / kTileRows;
   const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
   const std::size_t scratch_per_thread = static_cast<std::size_t>(kTileRows) * static_cast<std::size_t>(max_kv_);
-
-  auto task = [&](int64_t t, int thread) {
-    const int h = static_cast<int>(t / n_tiles);
-    const int i0 = static_cast<int>(t % n_tiles) * kTileRows;
-    const int rows = std::min(kTileRows, a.n_q - i0);
-    const std::size_t col = static_cast<std::size_t>(h) * a.d_head;
-    float* out = a.out + static_cast<std::size_t>(i0) * a.ldo + col;
-
-    int kv_len = 0;
-    for (int r = 0; r < rows; ++r) kv_len = std::max(kv_len, visible_keys(a, i0 + r));
-    if (kv_len == 0) {
-      for (int r = 0; r < rows; ++r) std::fill(out + static_cast<std::size_t>(r) * a.ldo, out + static_cast<std::size_t>(r) * a.ldo + a.d_head, 0.0f);
-      return;
-    }
-
-    float* s = scores_.data() + static_cast<std::size_t>(thread) * scratch_per_thread;
-    const float* q = a.q + static_cast<std::size_t>(i0) * a.ldq + col;
+  for_each_task(pool, a, kTileRows, row_lim_.data(), [&](const Task& t) {
+    float* s = scores_.data() + static_cast<std::size_t>(t.thread) * scratch_per_thread;
     if (a.k_transposed) {
-      backend.matmul(false, false, rows, kv_len, a.d_head, alpha, q, a.ldq, a.k + col * static_cast<std::size_t>(a.ldk),
-                     a.ldk, 0.0f, s, kv_len);
+      backend.matmul(false, false, t.rows, t.kv_len, a.d_head, alpha, t.q, a.ldq,
+                     a.k + t.col * static_cast<std::size_t>(a.ldk), a.ldk, 0.0f, s, t.kv_len);
     } else {
-      backend.matmul(false, true, rows, kv_len, a.d_head, alpha, q, a.ldq, a.k + col, a.ldk, 0.0f, s, kv_len);
+      backend.matmul(false, true, t.rows, t.kv_len, a.d_head, alpha, t.q, a.ldq, a.k + t.col, a.ldk, 0.0f, s, t.kv_len);
     }
-    for (int r = 0; r < rows; ++r) {
-      float* row = s + static_cast<std::size_t>(r) * kv_len;
-      const int lim = visible_keys(a, i0 + r);
-      softmax(row, lim);
-      // Masked keys contribute exactly nothing, as exp(-inf) does in the reference.
-      std::fill(row + lim, row + kv_len, 0.0f);
+    for (int r = 0; r < t.rows; ++r) {
+      float* row = s + static_cast<std::size_t>(r) * t.kv_len;
+      softmax(row, t.lim[r]);
+      // Masked keys contribute exactly nothing, as exp(-inf) does in the reference; a fully masked
+      // row inside a tile that has keys gets zero scores, hence a zero output.
+      std::fill(row + std::max(t.lim[r], 0), row + t.kv_len, 0.0f);
     }
-    backend.matmul(false, false, rows, a.d_head, kv_len, 1.0f, s, kv_len, a.v + col, a.ldv, 0.0f, out, a.ldo);
-    // A fully masked row inside a block that has keys: the zero scores already made its output zero.
-  };
-
-  const int64_t n_tasks = static_cast<int64_t>(a.n_head) * n_tiles;
-  if (!pool) {
-    for (int64_t t = 0; t < n_tasks; ++t) task(t, 0);
-    return;
-  }
-  pool->parallel_for(n_tasks, [&](int64_t t0, int64_t t1, int thread) {
-    for (int64_t t = t0; t < t1; ++t) task(t, thread);
+    backend.matmul(false, false, t.rows, a.d_head, t.kv_len, 1.0f, s, t.kv_len, a.v + t.col, a.ldv, 0.0f, t.out, a.ldo);
   });
 }
 
@@ -176,35 +202,10 @@ void MultiHeadAttention::run_simd(ThreadPool* pool, const AttentionArgs& a) {
     transpose_keys(pool, a);
   }
 
-  const int n_tiles = (a.n_q + kTileRows - 1) / kTileRows;
   const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
-  auto task = [&](int64_t t, int thread) {
-    const int h = static_cast<int>(t / n_tiles);
-    const int i0 = static_cast<int>(t % n_tiles) * kTileRows;
-    const int rows = std::min(kTileRows, a.n_q - i0);
-    const std::size_t col = static_cast<std::size_t>(h) * a.d_head;
-    int* lim = row_lim_.data() + static_cast<std::size_t>(thread) * kTileRows;
-    int kv_len = 0;
-    for (int r = 0; r < rows; ++r) {
-      lim[r] = visible_keys(a, i0 + r);
-      kv_len = std::max(kv_len, lim[r]);
-    }
-    float* out = a.out + static_cast<std::size_t>(i0) * a.ldo + col;
-    if (kv_len == 0) {
-      for (int r = 0; r < rows; ++r) std::fill(out + static_cast<std::size_t>(r) * a.ldo, out + static_cast<std::size_t>(r) * a.ldo + a.d_head, 0.0f);
-      return;
-    }
-    kern.fused(a.q + static_cast<std::size_t>(i0) * a.ldq + col, a.ldq, rows, kt + col * ldkt, static_cast<int>(ldkt),
-               kv_len, a.v + col, a.ldv, a.d_head, alpha, lim, out, a.ldo);
-  };
-
-  const int64_t n_tasks = static_cast<int64_t>(a.n_head) * n_tiles;
-  if (!pool) {
-    for (int64_t t = 0; t < n_tasks; ++t) task(t, 0);
-    return;
-  }
-  pool->parallel_for(n_tasks, [&](int64_t t0, int64_t t1, int thread) {
-    for (int64_t t = t0; t < t1; ++t) task(t, thread);
+  for_each_task(pool, a, kTileRows, row_lim_.data(), [&](const Task& t) {
+    kern.fused(t.q, a.ldq, t.rows, kt + t.col * ldkt, static_cast<int>(ldkt), t.kv_len, a.v + t.col, a.ldv, a.d_head,
+               alpha, t.lim, t.out, a.ldo);
   });
 }
 
@@ -236,41 +237,16 @@ void MultiHeadAttention::run_bf16(ThreadPool* pool, const AttentionArgs& a) {
   }
 
   const bool amx = amx_scores_.size() > 0 && simd_has_amx_bf16() && attention_amx_takes(a.d_head);
-  const int n_tiles = (a.n_q + kTileRows - 1) / kTileRows;
   const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
-  auto task = [&](int64_t t, int thread) {
-    const int h = static_cast<int>(t / n_tiles);
-    const int i0 = static_cast<int>(t % n_tiles) * kTileRows;
-    const int rows = std::min(kTileRows, a.n_q - i0);
-    const std::size_t col = static_cast<std::size_t>(h) * a.d_head;
-    int* lim = row_lim_.data() + static_cast<std::size_t>(thread) * kTileRows;
-    int kv_len = 0;
-    for (int r = 0; r < rows; ++r) {
-      lim[r] = visible_keys(a, i0 + r);
-      kv_len = std::max(kv_len, lim[r]);
-    }
-    float* out = a.out + static_cast<std::size_t>(i0) * a.ldo + col;
-    if (kv_len == 0) {
-      for (int r = 0; r < rows; ++r) std::fill(out + static_cast<std::size_t>(r) * a.ldo, out + static_cast<std::size_t>(r) * a.ldo + a.d_head, 0.0f);
-      return;
-    }
-    const float* q = a.q + static_cast<std::size_t>(i0) * a.ldq + col;
-    const uint32_t* kh = kp + (col / 2) * static_cast<std::size_t>(ldkt_);
+  for_each_task(pool, a, kTileRows, row_lim_.data(), [&](const Task& t) {
+    const uint32_t* kh = kp + (t.col / 2) * static_cast<std::size_t>(ldkt_);
     if (amx) {
-      attention_task_amx(q, a.ldq, rows, kh, ldkt_, kv_len, vp + col, width, a.d_head, alpha, lim, out, a.ldo,
-                         amx_scores_.data() + static_cast<std::size_t>(thread) * 16 * ldkt_, ldkt_,
-                         amx_probs_.data() + static_cast<std::size_t>(thread) * 16 * ldp_, ldp_);
+      attention_task_amx(t.q, a.ldq, t.rows, kh, ldkt_, t.kv_len, vp + t.col, width, a.d_head, alpha, t.lim, t.out,
+                         a.ldo, amx_scores_.data() + static_cast<std::size_t>(t.thread) * 16 * ldkt_, ldkt_,
+                         amx_probs_.data() + static_cast<std::size_t>(t.thread) * 16 * ldp_, ldp_);
     } else {
-      kern.fused(q, a.ldq, rows, kh, ldkt_, kv_len, vp + col, width, a.d_head, alpha, lim, out, a.ldo);
+      kern.fused(t.q, a.ldq, t.rows, kh, ldkt_, t.kv_len, vp + t.col, width, a.d_head, alpha, t.lim, t.out, a.ldo);
     }
-  };
-  const int64_t n_tasks = static_cast<int64_t>(a.n_head) * n_tiles;
-  if (!pool) {
-    for (int64_t t = 0; t < n_tasks; ++t) task(t, 0);
-    return;
-  }
-  pool->parallel_for(n_tasks, [&](int64_t t0, int64_t t1, int thread) {
-    for (int64_t t = t0; t < t1; ++t) task(t, thread);
   });
 }
 
