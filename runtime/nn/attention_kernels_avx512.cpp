@@ -23,8 +23,6 @@ namespace npw {
 
 namespace {
 
-NPW_TARGET_AVX512 inline __mmask16 tail_mask(int n) { return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u); }
-
 // Rows [0, RB) of one key block: scores in registers, masked to the keys each row sees, then the
 // running softmax: m (row max so far) and l (sum of exps so far) updated, scale[r] = exp(old m - new
 // m) for the row's partial output, and exp(s - m) written to p (zeros where masked).
@@ -62,7 +60,7 @@ NPW_TARGET_AVX512 inline void score_exp_block(const float* q, int ldq, const flo
 #pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
       const int n = left - 16 * c;
-      vm[c] = static_cast<__mmask16>(km[c] & (n <= 0 ? 0 : tail_mask(n)));
+      vm[c] = static_cast<__mmask16>(km[c] & avx512::tail_mask(n));
       vmax = _mm512_mask_max_ps(vmax, vm[c], vmax, acc[r][c]);
     }
     float* pr = p + static_cast<long>(r) * ldp;
@@ -156,7 +154,7 @@ NPW_TARGET_AVX512 void fused_tile_nv(const float* q, int ldq, int rows, const fl
     __mmask16 km[4];
     for (int c = 0; c < 4; ++c) {
       const int left = n_keys - j0 - 16 * c;
-      km[c] = left <= 0 ? static_cast<__mmask16>(0) : tail_mask(left);
+      km[c] = avx512::tail_mask(left);
     }
     int r = 0;
     for (; r + kScoreRows <= rows; r += kScoreRows) {

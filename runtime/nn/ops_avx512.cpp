@@ -18,14 +18,6 @@
 namespace npw {
 namespace avx512 {
 
-namespace {
-
-NPW_TARGET_AVX512 inline __mmask16 tail_mask(std::size_t n) {
-  return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
-}
-
-}  // namespace
-
 NPW_TARGET_AVX512 void gelu(float* x, std::size_t n) {
   const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
   const __m512 rsqrt2 = _mm512_set1_ps(0.70710678118654752f);

@@ -1,4 +1,4 @@
-// exp and erf on 16 floats at a time, for the AVX-512 kernel files only. Every function carries the
+// exp and erf on 16 floats at a time, and the tail-lane masks, for the AVX-512 kernel files only. Every function carries the
 // AVX-512 target attribute and is static inline, so no out-of-line copy compiled for AVX-512 can be
 // picked by the linker for code that runs on a lesser CPU.
 #pragma once
@@ -9,6 +9,11 @@
 
 namespace npw {
 namespace avx512 {
+
+// The mask of lanes [0, n) of 16: none for n <= 0, all for n >= 16 (row tails of every kernel).
+NPW_TARGET_AVX512 static inline __mmask16 tail_mask(long long n) {
+  return n <= 0 ? static_cast<__mmask16>(0) : n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
+}
 
 // e^r * 2^n for |r| <= ln2 / 2: Taylor series to r^6, truncation error below 1.3e-7 relative.
 NPW_TARGET_AVX512 static inline __m512 exp_reduced_ps(__m512 x) {

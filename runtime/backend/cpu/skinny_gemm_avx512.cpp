@@ -8,6 +8,7 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
+#include "nn/vec_math_avx512.h"
 #include "util/simd_target.h"
 
 
@@ -15,7 +16,7 @@ namespace npw {
 
 namespace {
 
-NPW_TARGET_AVX512 inline __mmask16 tail_mask(int n) { return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u); }
+using avx512::tail_mask;
 
 // 16 weights from f32 or f16 rows (f16 widened exactly), lanes outside k zero.
 NPW_TARGET_AVX512 inline __m512 load_w(const float* p, __mmask16 k) { return _mm512_maskz_loadu_ps(k, p); }
