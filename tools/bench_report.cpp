@@ -62,7 +62,7 @@ std::vector<Figure> figures(const BenchResults& r) {
                  att_gflops(at.simd_ms), sgemm, "SGEMM ceiling"});
   }
   if (at.bf16_ms.n > 0) {
-    f.emplace_back(Figure{"attention_bf16_ms", "attention/layer, tiled bf16 (int8 path)", "ms", at.bf16_ms});
+    f.emplace_back(Figure{"attention_bf16_ms", "attention/layer, bf16 on AMX (int8 path)", "ms", at.bf16_ms});
   }
   f.emplace_back(Figure{"attention_portable_ms", "attention/layer, tiled portable", "ms", at.portable_ms});
   f.emplace_back(Figure{"attention_materialised_ms", "attention/layer, full score matrix", "ms", at.materialised_ms});

@@ -2,8 +2,8 @@
 // the scores of every key by tile products (queries as A tiles, the key pairs as B tiles), the softmax
 // of those rows on AVX-512 into bf16 probability pairs, then probabilities times value pairs by tile
 // products again. A tile product does 8192 multiply-adds, so the products all but vanish next to the
-// softmax's exps. The pair layouts are those of AttentionKernelsBf16 (see attention_kernels.h), which
-// are exactly AMX's B-tile format.
+// softmax's exps. Keys and values are converted once per call into bf16 pair layouts, which are
+// exactly AMX's B-tile format (see attention_kernels.h).
 #include "nn/attention_kernels.h"
 
 #include <algorithm>
@@ -16,6 +16,8 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
+#include "util/amx_tile_config.h"
+
 #include "nn/vec_math_avx512.h"
 
 #define NPW_AMX_BF16 __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma")))
@@ -26,20 +28,11 @@ namespace {
 
 constexpr int kRows = 16;  // rows of every tile
 
-// ldtilecfg's 64-byte operand, palette 1.
-struct alignas(64) TileConfig {
-  uint8_t palette;
-  uint8_t start_row;
-  uint8_t reserved[14];
-  uint16_t colsb[16];
-  uint8_t rows[16];
-};
-
 // Tiles: 0, 1 queries (16 rows x qstep pairs), 2 key pairs (qstep rows x 16 keys), 3 scores; 4
 // probabilities (16 rows x 16 key pairs), 5 value pairs (16 key pairs x 16 dims); outputs 6, 7, then
 // 3 and 2 (free by then) for heads of 64.
 NPW_AMX_BF16 void configure(int qstep) {
-  TileConfig c;
+  AmxTileConfig c;
   std::memset(&c, 0, sizeof c);
   c.palette = 1;
   const uint16_t full = 16 * sizeof(uint32_t);
@@ -52,12 +45,13 @@ NPW_AMX_BF16 void configure(int qstep) {
   _tile_loadconfig(&c);
 }
 
-NPW_AMX_BF16 inline __mmask16 tail_mask(int n) {
-  return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
-}
-
 NPW_AMX_BF16 inline __m512i pairs_of(__m512 lo, __m512 hi) {
   return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo));
+}
+
+// 16 floats rounded to bf16, each zero-extended into a 32-bit lane.
+NPW_AMX_BF16 inline __m512i bf16_lanes(__m512 v) {
+  return _mm512_cvtepu16_epi32(reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v)));
 }
 
 // Softmax of one row of raw scores s[0, n_keys) (the visible ones [0, lim)) scaled by alpha, into
@@ -70,7 +64,7 @@ NPW_AMX_BF16 float softmax_row(const float* s, int n_keys, int lim, float alpha,
   }
   __m512 vmax = _mm512_set1_ps(-INFINITY);
   for (int j = 0; j < lim; j += 16) {
-    const __mmask16 m = tail_mask(lim - j);
+    const __mmask16 m = avx512::tail_mask(lim - j);
     vmax = _mm512_mask_max_ps(vmax, m, vmax, _mm512_maskz_loadu_ps(m, s + j));
   }
   const __m512 a = _mm512_set1_ps(alpha);
@@ -79,11 +73,11 @@ NPW_AMX_BF16 float softmax_row(const float* s, int n_keys, int lim, float alpha,
   for (int j = 0; 2 * j < 2 * n_pairs; j += 16) {
     // Keys [2j, 2j + 32) make pairs [j, j + 16).
     const int k0 = 2 * j;
-    const __mmask16 m0 = k0 < lim ? tail_mask(lim - k0) : 0, m1 = k0 + 16 < lim ? tail_mask(lim - k0 - 16) : 0;
+    const __mmask16 m0 = avx512::tail_mask(lim - k0), m1 = avx512::tail_mask(lim - k0 - 16);
     const __m512 e0 = _mm512_maskz_mov_ps(m0, avx512::exp_nonpositive_ps(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m0, s + k0), a, am)));
     const __m512 e1 = _mm512_maskz_mov_ps(m1, avx512::exp_nonpositive_ps(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m1, s + k0 + 16), a, am)));
     sum = _mm512_add_ps(sum, _mm512_add_ps(e0, e1));
-    _mm512_mask_storeu_epi32(p + j, tail_mask(n_pairs - j), pairs_of(e0, e1));
+    _mm512_mask_storeu_epi32(p + j, avx512::tail_mask(n_pairs - j), pairs_of(e0, e1));
   }
   return 1.0f / _mm512_reduce_add_ps(sum);
 }
@@ -161,6 +155,36 @@ NPW_AMX_BF16 void block16(const uint32_t* qp, int rb, const uint32_t* kp, int ld
 
 }  // namespace
 
+NPW_AMX_BF16 void attention_amx_convert_keys(const float* k, int ldk, int n_kv, int width, uint32_t* kp, int ldkp) {
+  const int n_pairs = width / 2;
+  const __m512i stride = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                            _mm512_set1_epi32(ldkp));
+  for (int j = 0; j < n_kv; ++j) {
+    const float* row = k + static_cast<long>(j) * ldk;
+    for (int p0 = 0; p0 < n_pairs; p0 += 16) {
+      const int n = std::min(16, n_pairs - p0);
+      const __mmask16 m = avx512::tail_mask(n);
+      const __mmask16 lo = avx512::tail_mask(2 * n), hi = avx512::tail_mask(2 * n - 16);
+      const __m512i pr = pairs_of(_mm512_maskz_loadu_ps(lo, row + 2 * p0), _mm512_maskz_loadu_ps(hi, row + 2 * p0 + 16));
+      _mm512_mask_i32scatter_epi32(kp + static_cast<long>(p0) * ldkp + j, m, stride, pr, 4);
+    }
+  }
+}
+
+NPW_AMX_BF16 void attention_amx_convert_values(const float* v, int ldv, int n_kv, int width, uint32_t* vp) {
+  for (int jp = 0; jp < (n_kv + 1) / 2; ++jp) {
+    const float* a = v + static_cast<long>(2 * jp) * ldv;
+    const float* b = 2 * jp + 1 < n_kv ? a + ldv : nullptr;
+    uint32_t* out = vp + static_cast<long>(jp) * width;
+    for (int c = 0; c < width; c += 16) {
+      const __mmask16 m = avx512::tail_mask(width - c);
+      const __m512i lo = bf16_lanes(_mm512_maskz_loadu_ps(m, a + c));
+      const __m512i hi = b ? bf16_lanes(_mm512_maskz_loadu_ps(m, b + c)) : _mm512_setzero_si512();
+      _mm512_mask_storeu_epi32(out + c, m, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+    }
+  }
+}
+
 bool attention_amx_takes(int d_head) { return d_head == 16 || d_head == 32 || d_head == 64; }
 
 NPW_AMX_BF16 void attention_task_amx(const float* q, int ldq, int rows, const uint32_t* kp, int ldkp, int n_keys,
@@ -180,9 +204,9 @@ NPW_AMX_BF16 void attention_task_amx(const float* q, int ldq, int rows, const ui
       const float* qr = q + static_cast<long>(r0 + r) * ldq;
       for (int c = 0; c < d_head; c += 32) {
         const int left = d_head - c;
-        const __m512 lo = _mm512_maskz_loadu_ps(tail_mask(left), qr + c);
-        const __m512 hi = _mm512_maskz_loadu_ps(left > 16 ? tail_mask(left - 16) : 0, qr + c + 16);
-        _mm512_mask_storeu_epi32(dst + c / 2, tail_mask(left / 2), pairs_of(lo, hi));
+        const __m512 lo = _mm512_maskz_loadu_ps(avx512::tail_mask(left), qr + c);
+        const __m512 hi = _mm512_maskz_loadu_ps(avx512::tail_mask(left - 16), qr + c + 16);
+        _mm512_mask_storeu_epi32(dst + c / 2, avx512::tail_mask(left / 2), pairs_of(lo, hi));
       }
     }
     const int* lr = lim + r0;

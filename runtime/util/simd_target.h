@@ -7,4 +7,3 @@
 
 #define NPW_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define NPW_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
-#define NPW_TARGET_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma")))
