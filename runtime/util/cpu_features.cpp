@@ -70,24 +70,12 @@ void set_active_simd_level(SimdLevel level) {
   active().store(want < cpu ? want : cpu, std::memory_order_relaxed);
 }
 
-bool simd_has_avx512_bf16() {
-#if defined(__x86_64__)
-  static const bool cpu = cpu_simd_level() == SimdLevel::Avx512 && cpu_has_avx512_bf16();
-  return cpu && active_simd_level() == SimdLevel::Avx512;
-#else
-  return false;
-#endif
-}
-
-bool simd_has_amx_bf16() {
+bool cpu_amx_tiles_usable() {
 #if defined(__x86_64__) && defined(__linux__) && defined(SYS_arch_prctl)
   static const bool usable = [] {
-    if (cpu_simd_level() != SimdLevel::Avx512 || !cpu_has_avx512_bf16()) return false;
     unsigned a = 0, b = 0, c = 0, d = 0;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-    const bool bf16 = (d >> 22) & 1u, tile = (d >> 24) & 1u;
-    if (!bf16 || !tile) return false;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !((c >> 27) & 1u)) return false;  // OSXSAVE
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !((d >> 24) & 1u)) return false;  // AMX-TILE
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !((c >> 27) & 1u)) return false;            // OSXSAVE
     unsigned xcr0_lo = 0, xcr0_hi = 0;
     __asm__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
     if (((xcr0_lo >> 17) & 3u) != 3u) return false;  // XTILECFG and XTILEDATA state enabled
@@ -95,7 +83,20 @@ bool simd_has_amx_bf16() {
     constexpr int kXfeatureXtiledata = 18;
     return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
   }();
-  return usable && active_simd_level() == SimdLevel::Avx512;
+  return usable;
+#else
+  return false;
+#endif
+}
+
+bool simd_has_amx_bf16() {
+#if defined(__x86_64__)
+  static const bool cpu = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    return cpu_simd_level() == SimdLevel::Avx512 && cpu_has_avx512_bf16() && __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
+           ((d >> 22) & 1u) && cpu_amx_tiles_usable();
+  }();
+  return cpu && active_simd_level() == SimdLevel::Avx512;
 #else
   return false;
 #endif

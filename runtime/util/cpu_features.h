@@ -22,12 +22,14 @@ void set_active_simd_level(SimdLevel level);
 
 const char* simd_level_name(SimdLevel level);
 
-// True when the CPU has AVX512_BF16 (bf16 pair dot products) and the active level is Avx512.
-bool simd_has_avx512_bf16();
+// True when this process can use the AMX tile unit: the CPU has AMX-TILE, the OS saves tile state and
+// Linux granted the tile-data permission (asked once, by whoever asks first). Which tile products
+// exist (AMX-BF16, AMX-INT8) are further CPUID bits, checked by their users.
+bool cpu_amx_tiles_usable();
 
-// True when the AMX tile unit with bf16 products can be used: the CPU has AMX-TILE and AMX-BF16, the
-// OS saves tile state, Linux granted this process the tile data permission (asked once), and the
-// active level is Avx512 (the kernels around the tiles are AVX-512).
+// True when the AMX tile unit with bf16 products can be used (cpu_amx_tiles_usable, AMX-BF16 and
+// AVX512_BF16 for the conversions) and the active level is Avx512 (the kernels around the tiles are
+// AVX-512).
 bool simd_has_amx_bf16();
 
 }  // namespace npw

@@ -9,6 +9,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // see int8_kernel_avx512.cpp
 #include <immintrin.h>
 
+#include "util/amx_tile_config.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -22,19 +24,10 @@ namespace {
 
 constexpr int kTileRows = 16;
 
-// ldtilecfg's 64-byte operand, palette 1.
-struct alignas(64) TileConfig {
-  uint8_t palette;
-  uint8_t start_row;
-  uint8_t reserved[14];
-  uint16_t colsb[16];
-  uint8_t rows[16];
-};
-
 // Set s (s = 0, 1) uses tmm[3s] for the int32 sums (16 x 16), tmm[3s + 1] for the activations (16 rows
 // x one 32-byte block) and tmm[3s + 2] for the weights (8 rows of 4 inputs x 16 outputs: a record's q).
 NPW_AMX void configure_tiles() {
-  TileConfig c;
+  AmxTileConfig c;
   std::memset(&c, 0, sizeof c);
   c.palette = 1;
   for (int s = 0; s < 2; ++s) {

@@ -12,15 +12,13 @@ namespace npw {
 
 namespace {
 
-// AMX-INT8 on top of what the tile unit needs anyway (the CPU's tiles, OS state saving, the Linux
-// per-process permission: asked once by cpu_features, whose bf16 attention uses the same tiles).
-// Not cached here: simd_has_amx_bf16() also follows the active SIMD level, which tests lower and raise.
+// AMX-INT8 on top of the tile unit (cpu_amx_tiles_usable: CPU, OS state, the Linux permission).
 bool amx_usable() {
   static const bool amx_int8 = [] {
     unsigned a = 0, b = 0, c = 0, d = 0;
-    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((d >> 25) & 1u);
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((d >> 25) & 1u) && cpu_amx_tiles_usable();
   }();
-  return amx_int8 && simd_has_amx_bf16();
+  return amx_int8;
 }
 
 }  // namespace
