@@ -99,6 +99,28 @@ std::unique_ptr<PackedMatrix> CpuBackend::pack(const TensorView& w) const {
   return packed;
 }
 
+// A few-row product through the skinny kernels of the active SIMD level, split over the pool's
+// output rows when the weights are worth it; false (nothing done) where the rows or the level do not
+// allow it. T is the weights' storage, float or the halves of an f16 matrix.
+template <typename T>
+bool CpuBackend::skinny(const float* X, int M, int ldx, const T* W, int n_in, int n_out, const float* bias, float* Y,
+                        int ldy) {
+  const SimdLevel level = active_simd_level();
+  if (M > kSkinnyMaxRows || level == SimdLevel::Scalar) return false;
+  using Kernel = void (*)(const float*, int, int, const T*, int, int, int, const float*, float*, int);
+  const Kernel kernel = level == SimdLevel::Avx512 ? static_cast<Kernel>(skinny_gemm_avx512)
+                                                   : static_cast<Kernel>(skinny_gemm_avx2);
+  if (pool_->size() > 1 && !ThreadPool::in_parallel_region() &&
+      static_cast<double>(n_out) * n_in >= kSkinnyParallelFloats) {
+    pool_->parallel_for(n_out, [&](int64_t o0, int64_t o1, int) {
+      kernel(X, M, ldx, W, n_in, static_cast<int>(o0), static_cast<int>(o1), bias, Y, ldy);
+    });
+  } else {
+    kernel(X, M, ldx, W, n_in, 0, n_out, bias, Y, ldy);
+  }
+  return true;
+}
+
 void CpuBackend::linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y,
                         int ldy) {
   const auto* packed = dynamic_cast<const CpuPackedMatrix*>(&W);
@@ -114,22 +136,7 @@ void CpuBackend::linear(const float* X, int M, int ldx, const PackedMatrix& W, c
     return;
   }
 
-  const SimdLevel level = active_simd_level();
-  if (M <= kSkinnyMaxRows && level != SimdLevel::Scalar) {
-    using Kernel = void (*)(const float*, int, int, const float*, int, int, int, const float*, float*, int);
-    const Kernel kernel = level == SimdLevel::Avx512 ? static_cast<Kernel>(skinny_gemm_avx512)
-                                                     : static_cast<Kernel>(skinny_gemm_avx2);
-    const float* w = packed->data();
-    if (pool_->size() > 1 && !ThreadPool::in_parallel_region() &&
-        static_cast<double>(n_out) * n_in >= kSkinnyParallelFloats) {
-      pool_->parallel_for(n_out, [&](int64_t o0, int64_t o1, int) {
-        kernel(X, M, ldx, w, n_in, static_cast<int>(o0), static_cast<int>(o1), bias, Y, ldy);
-      });
-    } else {
-      kernel(X, M, ldx, w, n_in, 0, n_out, bias, Y, ldy);
-    }
-    return;
-  }
+  if (skinny(X, M, ldx, packed->data(), n_in, n_out, bias, Y, ldy)) return;
 
   // The bias goes in first and the product is accumulated onto it (beta = 1): one pass over Y.
   float beta = 0.0f;
@@ -146,19 +153,7 @@ void CpuBackend::linear_f16(const float* X, int M, int ldx, const CpuPackedMatri
   const uint16_t* half = W.half_data();
   const SimdLevel level = active_simd_level();
   const bool split = pool_->size() > 1 && !ThreadPool::in_parallel_region();
-  if (M <= kSkinnyMaxRows && level != SimdLevel::Scalar) {
-    using Kernel = void (*)(const float*, int, int, const uint16_t*, int, int, int, const float*, float*, int);
-    const Kernel kernel = level == SimdLevel::Avx512 ? static_cast<Kernel>(skinny_gemm_avx512)
-                                                     : static_cast<Kernel>(skinny_gemm_avx2);
-    if (split && static_cast<double>(n_out) * n_in >= kSkinnyParallelFloats) {
-      pool_->parallel_for(n_out, [&](int64_t o0, int64_t o1, int) {
-        kernel(X, M, ldx, half, n_in, static_cast<int>(o0), static_cast<int>(o1), bias, Y, ldy);
-      });
-    } else {
-      kernel(X, M, ldx, half, n_in, 0, n_out, bias, Y, ldy);
-    }
-    return;
-  }
+  if (skinny(X, M, ldx, half, n_in, n_out, bias, Y, ldy)) return;
   // Widening a block of weight rows costs one conversion per weight against M multiply-adds, so
   // blocks are converted per call; each thread widens into its own scratch, grown once
   // (thread_local: a call from inside another loop's chunk gets its thread's own). Blocks of up to

@@ -64,6 +64,8 @@ class CpuBackend : public Backend {
   // linear() for F16 storage: few rows through the skinny kernels straight from the halves; more
   // rows in blocks of output rows widened into per-thread scratch, each block one sgemm.
   void linear_f16(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y, int ldy);
+  template <typename T>
+  bool skinny(const float* X, int M, int ldx, const T* W, int n_in, int n_out, const float* bias, float* Y, int ldy);
 
   std::unique_ptr<ThreadPool> pool_;
 };
