@@ -259,6 +259,72 @@ GST_START_TEST(test_fixed_properties_refused_while_running) {
 }
 GST_END_TEST;
 
+// The streaming thread never waits for inference or for downstream: with the worker held inside a
+// downstream push (a probe that blocks it on its first caption or GAP), upstream can still push ten
+// more seconds of audio and every push returns at once with OK. Deterministic: the worker is known
+// to be blocked for the whole check, whatever the machine's speed.
+struct HeldDownstream {
+  GMutex lock;
+  GCond cond;
+  bool reached = false;
+  bool released = false;
+};
+
+static GstPadProbeReturn hold_first_output(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  auto* held = static_cast<HeldDownstream*>(data);
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_GAP) return GST_PAD_PROBE_OK;
+  }
+  g_mutex_lock(&held->lock);
+  held->reached = true;
+  g_cond_broadcast(&held->cond);
+  while (!held->released) g_cond_wait(&held->cond, &held->lock);
+  g_mutex_unlock(&held->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+GST_START_TEST(test_streaming_thread_never_waits_for_the_worker) {
+  GstHarness* h = new_harness();
+  gst_harness_set_src_caps_str(h, kCapsF32);
+  HeldDownstream held;
+  g_mutex_init(&held.lock);
+  g_cond_init(&held.cond);
+  GstPad* src = gst_element_get_static_pad(h->element, "src");
+  const gulong probe = gst_pad_add_probe(src, static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                                         hold_first_output, &held, nullptr);
+
+  // One whole window: the worker transcribes it and then blocks on its first output.
+  std::vector<float> x(30 * 16000);
+  uint32_t state = 99u;
+  for (float& v : x) {
+    state = state * 1664525u + 1013904223u;
+    v = (static_cast<float>(state >> 8) / 16777216.0f - 0.5f) * 0.2f;
+  }
+  fail_unless_equals_int(gst_harness_push(h, f32_buffer(x.data(), x.size(), 0)), GST_FLOW_OK);
+  g_mutex_lock(&held.lock);
+  const gint64 deadline = g_get_monotonic_time() + 120 * G_TIME_SPAN_SECOND;
+  while (!held.reached) fail_unless(g_cond_wait_until(&held.cond, &held.lock, deadline), "the worker never produced output");
+  g_mutex_unlock(&held.lock);
+
+  for (int s = 0; s < 10; ++s) {
+    const GstClockTime pts = (30 + s) * GST_SECOND;
+    // Would never return (the test times out) if the push waited for the held worker.
+    fail_unless_equals_int(gst_harness_push(h, f32_buffer(x.data() + s * 16000, 16000, pts)), GST_FLOW_OK);
+  }
+
+  g_mutex_lock(&held.lock);
+  held.released = true;
+  g_cond_broadcast(&held.cond);
+  g_mutex_unlock(&held.lock);
+  gst_pad_remove_probe(src, probe);
+  gst_object_unref(src);
+  for (GstBuffer* b : finish(h)) gst_buffer_unref(b);
+  gst_harness_teardown(h);
+  g_cond_clear(&held.cond);
+  g_mutex_clear(&held.lock);
+}
+GST_END_TEST
+
 GST_START_TEST(test_latency_query) {
   GstHarness* h = new_harness();
   gst_harness_set_upstream_latency(h, 20 * GST_MSECOND);
@@ -577,6 +643,7 @@ static Suite* npuwhisper_suite() {
   tcase_add_test(tc, test_property_ranges_are_accepted);
   tcase_add_test(tc, test_fixed_properties_refused_while_running);
   tcase_add_test(tc, test_latency_query);
+  tcase_add_test(tc, test_streaming_thread_never_waits_for_the_worker);
   tcase_add_test(tc, test_model_errors);
   tcase_add_test(tc, test_backends);
   tcase_add_test(tc, test_odd_audio);
