@@ -190,6 +190,7 @@ void MultiHeadAttention::transpose_keys(ThreadPool* pool, const AttentionArgs& a
 void MultiHeadAttention::run_simd(ThreadPool* pool, const AttentionArgs& a) {
   static_assert(kTileRows <= kAttentionMaxTileRows, "tiles taller than the SIMD kernel takes");
   const AttentionKernels& kern = *attention_kernels(active_simd_level());
+  const int tile_rows = std::min(kern.tile_rows, kTileRows);
   std::size_t ldkt = static_cast<std::size_t>(ldkt_);
   const float* kt = kt_.data();
   if (a.k_transposed) {
@@ -200,7 +201,7 @@ void MultiHeadAttention::run_simd(ThreadPool* pool, const AttentionArgs& a) {
   }
 
   const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
-  for_each_task(pool, a, kTileRows, row_lim_.data(), [&](const Task& t) {
+  for_each_task(pool, a, tile_rows, row_lim_.data(), [&](const Task& t) {
     kern.fused(t.q, a.ldq, t.rows, kt + t.col * ldkt, static_cast<int>(ldkt), t.kv_len, a.v + t.col, a.ldv, a.d_head,
                alpha, t.lim, t.out, a.ldo);
   });

@@ -17,6 +17,9 @@ struct AttentionKernels {
   // Head sizes the kernels take: a multiple of d_head_multiple, at most d_head_max.
   int d_head_multiple;
   int d_head_max;
+  // Query rows per task, at most kAttentionMaxTileRows: a multiple of the kernel's own row block,
+  // so that full tiles (1500 = 25 x 60 encoder frames) leave no short remainder block.
+  int tile_rows;
 
   // One task of up to kAttentionMaxTileRows query rows of one head: out[r] = softmax(alpha * q[r] . kt over keys
   // [0, lim[r])) v, zeros for a row with lim[r] == 0; lim[r] <= n_keys. kt is the head's keys

@@ -11,12 +11,12 @@ namespace npw {
 namespace avx512 {
 
 // The mask of lanes [0, n) of 16: none for n <= 0, all for n >= 16 (row tails of every kernel).
-NPW_TARGET_AVX512 static inline __mmask16 tail_mask(long long n) {
+NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __mmask16 tail_mask(long long n) {
   return n <= 0 ? static_cast<__mmask16>(0) : n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
 }
 
 // e^r * 2^n for |r| <= ln2 / 2: Taylor series to r^6, truncation error below 1.3e-7 relative.
-NPW_TARGET_AVX512 static inline __m512 exp_reduced_ps(__m512 x) {
+NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __m512 exp_reduced_ps(__m512 x) {
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
@@ -33,7 +33,7 @@ NPW_TARGET_AVX512 static inline __m512 exp_reduced_ps(__m512 x) {
 
 // e^x with a relative error below 2e-7 on [-87, 88]; exp of anything below about -87.3 flushes to 0,
 // as the float result would be denormal or zero anyway; NaN gives 0.
-NPW_TARGET_AVX512 static inline __m512 exp_ps(__m512 x) {
+NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __m512 exp_ps(__m512 x) {
   const __m512 lo = _mm512_set1_ps(-87.33654f);
   x = _mm512_max_ps(x, lo);
   x = _mm512_min_ps(x, _mm512_set1_ps(88.3762626f));
@@ -43,14 +43,14 @@ NPW_TARGET_AVX512 static inline __m512 exp_ps(__m512 x) {
 
 // e^x for finite x <= 0 (softmax's shifted scores): inputs below -87.3 give about 1e-38 instead of
 // exactly 0, which no sum of probabilities can see. Cheaper than exp_ps: no upper clamp, no blend.
-NPW_TARGET_AVX512 static inline __m512 exp_nonpositive_ps(__m512 x) {
+NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __m512 exp_nonpositive_ps(__m512 x) {
   return exp_reduced_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.33654f)));
 }
 
 // erf(x) with an absolute error below about 2e-7: a rational-free form, 1 - t * exp(poly(t) - x^2)
 // with t = 1 / (1 + x/2) (Numerical Recipes' erfc approximation, fractional error < 1.2e-7), the
 // sign restored at the end.
-NPW_TARGET_AVX512 static inline __m512 erf_ps(__m512 x) {
+NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __m512 erf_ps(__m512 x) {
   const __m512 one = _mm512_set1_ps(1.0f);
   const __m512 z = _mm512_abs_ps(x);
   const __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(z, _mm512_set1_ps(0.5f), one));
