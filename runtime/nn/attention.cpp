@@ -4,6 +4,7 @@
 #include "nn/attention.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -80,8 +81,15 @@ void for_each_task(ThreadPool* pool, const AttentionArgs& a, int tile_rows, int*
     for (int64_t t = 0; t < n_tasks; ++t) run(t, 0);
     return;
   }
-  pool->parallel_for(n_tasks, [&](int64_t t0, int64_t t1, int thread) {
-    for (int64_t t = t0; t < t1; ++t) run(t, thread);
+  // Tasks are taken one at a time from a shared counter rather than in fixed halves: on a busy
+  // machine a thread that loses its core for a while then does fewer tasks instead of making the
+  // whole layer wait for it. A task is tens of microseconds or more, so the counter costs nothing.
+  std::atomic<int64_t> next{0};
+  pool->parallel_for(std::min<int64_t>(n_tasks, pool->size()), [&](int64_t, int64_t, int thread) {
+    for (int64_t t = next.fetch_add(1, std::memory_order_relaxed); t < n_tasks;
+         t = next.fetch_add(1, std::memory_order_relaxed)) {
+      run(t, thread);
+    }
   });
 }
 
