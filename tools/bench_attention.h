@@ -15,6 +15,7 @@ struct HParams;
 struct AttentionTiming {
   double gflop = 0.0;       // per layer: QK^T and PV, 4 * n_ctx^2 * n_state
   Summary simd_ms;          // per layer; n = 0 when this CPU has no SIMD path for the head size
+  Summary avx2_ms;          // the AVX2 kernel, measured too when the CPU has AVX-512; n = 0 otherwise
   Summary bf16_ms;          // the reduced-precision path of the int8 backend; n = 0 without AMX-BF16
   Summary portable_ms;
   Summary materialised_ms;

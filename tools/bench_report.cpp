@@ -61,6 +61,9 @@ std::vector<Figure> figures(const BenchResults& r) {
     f.emplace_back(Figure{"attention_simd_gflops", std::string("attention/layer, tiled ") + at.simd_level, "GFLOP/s",
                  att_gflops(at.simd_ms), sgemm, "SGEMM ceiling"});
   }
+  if (at.avx2_ms.n > 0) {
+    f.emplace_back(Figure{"attention_avx2_ms", "attention/layer, tiled avx2", "ms", at.avx2_ms});
+  }
   if (at.bf16_ms.n > 0) {
     f.emplace_back(Figure{"attention_bf16_ms", "attention/layer, bf16 on AMX (int8 path)", "ms", at.bf16_ms});
   }

@@ -95,6 +95,14 @@ void for_each_task(ThreadPool* pool, const AttentionArgs& a, int tile_rows, int*
 
 }  // namespace
 
+const AttentionKernels* attention_kernels(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::Avx512: return &kAttentionKernelsAvx512;
+    case SimdLevel::Avx2: return &kAttentionKernelsAvx2;
+    default: return nullptr;
+  }
+}
+
 MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads, int max_width)
     : max_kv_(max_kv), n_threads_(n_threads), max_width_(max_width), ldkt_((max_kv + 15) / 16 * 16) {
   if (max_kv < 1 || n_threads < 1 || max_width < 0) {

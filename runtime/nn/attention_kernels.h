@@ -53,8 +53,8 @@ void attention_task_amx(const float* q, int ldq, int rows, const uint32_t* kp, i
 // The kernels for `level`, or nullptr where that level has none.
 const AttentionKernels* attention_kernels(SimdLevel level);
 
-// Per-level tables, defined in their own files (compiled for their instruction set). AVX2-only CPUs
-// keep the portable path for attention: the projections around it dominate there.
+// Per-level tables, defined in their own files (compiled for their instruction set).
 extern const AttentionKernels kAttentionKernelsAvx512;
+extern const AttentionKernels kAttentionKernelsAvx2;
 
 }  // namespace npw

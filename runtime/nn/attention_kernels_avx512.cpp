@@ -220,11 +220,3 @@ const AttentionKernels kAttentionKernelsAvx512 = {16, 128, 60, fused_tile};
 
 }  // namespace npw
 
-
-namespace npw {
-
-const AttentionKernels* attention_kernels(SimdLevel level) {
-  return level == SimdLevel::Avx512 ? &kAttentionKernelsAvx512 : nullptr;
-}
-
-}  // namespace npw

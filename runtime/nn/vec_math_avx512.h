@@ -5,6 +5,7 @@
 
 #include <immintrin.h>
 
+#include "nn/exp_poly.h"
 #include "util/simd_target.h"
 
 namespace npw {
@@ -15,28 +16,24 @@ NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __mmask16 tail_ma
   return n <= 0 ? static_cast<__mmask16>(0) : n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
 }
 
-// e^r * 2^n for |r| <= ln2 / 2: Taylor series to r^6, truncation error below 1.3e-7 relative.
+// e^r * 2^n for |r| <= ln2 / 2 (exp_poly.h).
 NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __m512 exp_reduced_ps(__m512 x) {
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(exp_poly::kLog2e)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 720.0f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(exp_poly::kLn2Hi), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(exp_poly::kLn2Lo), r);
+  __m512 p = _mm512_set1_ps(exp_poly::kTaylor[0]);
+#pragma GCC unroll 8
+  for (int i = 1; i < 7; ++i) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(exp_poly::kTaylor[i]));
   return _mm512_scalef_ps(p, n);
 }
 
 // e^x with a relative error below 2e-7 on [-87, 88]; exp of anything below about -87.3 flushes to 0,
 // as the float result would be denormal or zero anyway; NaN gives 0.
 NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __m512 exp_ps(__m512 x) {
-  const __m512 lo = _mm512_set1_ps(-87.33654f);
+  const __m512 lo = _mm512_set1_ps(exp_poly::kMinArg);
   x = _mm512_max_ps(x, lo);
-  x = _mm512_min_ps(x, _mm512_set1_ps(88.3762626f));
+  x = _mm512_min_ps(x, _mm512_set1_ps(exp_poly::kMaxArg));
   const __m512 e = exp_reduced_ps(x);
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, lo, _CMP_LE_OQ), e, _mm512_setzero_ps());
 }
@@ -44,7 +41,7 @@ NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __m512 exp_ps(__m
 // e^x for finite x <= 0 (softmax's shifted scores): inputs below -87.3 give about 1e-38 instead of
 // exactly 0, which no sum of probabilities can see. Cheaper than exp_ps: no upper clamp, no blend.
 NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __m512 exp_nonpositive_ps(__m512 x) {
-  return exp_reduced_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.33654f)));
+  return exp_reduced_ps(_mm512_max_ps(x, _mm512_set1_ps(exp_poly::kMinArg)));
 }
 
 // erf(x) with an absolute error below about 2e-7: a rational-free form, 1 - t * exp(poly(t) - x^2)

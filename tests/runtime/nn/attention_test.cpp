@@ -144,7 +144,7 @@ TEST(Attention, SimdPathMatchesNaiveAndPortable) {
   const SimdCase cases[] = {
       {2, 16, 16, 1, 0, false, false},  {3, 16, 131, 97, 3, false, false}, {2, 32, 67, 67, 1, true, false},
       {6, 64, 150, 150, 0, false, false}, {1, 64, 200, 1500, 5, false, false}, {2, 48, 70, 33, 2, false, true},
-      {1, 128, 17, 129, 0, true, false},  {4, 80, 23, 64, 0, false, false},
+      {1, 128, 17, 129, 0, true, false},  {4, 80, 23, 64, 0, false, false}, {3, 40, 61, 45, 1, true, false},
   };
   for (const SimdCase& c : cases) {
     const int width = c.n_head * c.d_head, ld = width + c.pad;
@@ -172,22 +172,27 @@ TEST(Attention, SimdPathMatchesNaiveAndPortable) {
       for (int j = width; j < a.ldo; ++j) want[static_cast<std::size_t>(i) * a.ldo + j] = 7.0f;
 
     MultiHeadAttention mha(c.n_kv, 2, width);
-    const bool cpu_has_simd = cpu_simd_level() == SimdLevel::Avx512;
-    EXPECT_EQ(mha.uses_simd(a), cpu_has_simd && active_simd_level() == SimdLevel::Avx512);
-    for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
-      std::vector<float> out(static_cast<std::size_t>(c.n_q) * a.ldo, 7.0f);
-      a.out = out.data();
-      mha.run(backend, p, a);
-      EXPECT_LT(max_rel_err(out.data(), want.data(), out.size()), 2e-6)
-          << "simd: heads " << c.n_head << " d " << c.d_head << " q " << c.n_q << " kv " << c.n_kv;
+    const SimdLevel saved = active_simd_level();
+    // Every kernel this CPU can run (AVX-512 and AVX2 here), then the portable path.
+    for (SimdLevel level : {SimdLevel::Avx512, SimdLevel::Avx2}) {
+      if (level > cpu_simd_level()) continue;
+      set_active_simd_level(level);
+      const bool fits = c.d_head % (level == SimdLevel::Avx512 ? 16 : 8) == 0;  // its vector width
+      EXPECT_EQ(mha.uses_simd(a), fits) << simd_level_name(level) << " d " << c.d_head;
+      for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+        std::vector<float> out(static_cast<std::size_t>(c.n_q) * a.ldo, 7.0f);
+        a.out = out.data();
+        mha.run(backend, p, a);
+        EXPECT_LT(max_rel_err(out.data(), want.data(), out.size()), 2e-6)
+            << simd_level_name(level) << ": heads " << c.n_head << " d " << c.d_head << " q " << c.n_q << " kv " << c.n_kv;
+      }
     }
-    const SimdLevel level = active_simd_level();
     set_active_simd_level(SimdLevel::Scalar);
     EXPECT_FALSE(mha.uses_simd(a));
     std::vector<float> out(static_cast<std::size_t>(c.n_q) * a.ldo, 7.0f);
     a.out = out.data();
     mha.run(backend, &pool, a);
-    set_active_simd_level(level);
+    set_active_simd_level(saved);
     EXPECT_LT(max_rel_err(out.data(), want.data(), out.size()), 2e-6) << "portable: d " << c.d_head;
   }
 }
@@ -200,7 +205,7 @@ TEST(Attention, TransposedKeysMatchNaive) {
   struct TCase {
     int n_head, d_head, n_q, n_kv;
   };
-  for (const TCase& c : {TCase{2, 16, 1, 1500}, TCase{3, 64, 5, 97}, TCase{1, 32, 70, 33}, TCase{2, 7, 3, 40}}) {
+  for (const TCase& c : {TCase{2, 16, 1, 1500}, TCase{3, 64, 5, 97}, TCase{1, 32, 70, 33}, TCase{2, 7, 3, 40}, TCase{2, 24, 9, 77}}) {
     const int width = c.n_head * c.d_head, ldkt = c.n_kv + 9;
     const auto q = random_vector(static_cast<std::size_t>(c.n_q) * width, 31, -2.0f, 2.0f);
     const auto k = random_vector(static_cast<std::size_t>(c.n_kv) * width, 32, -2.0f, 2.0f);
@@ -226,9 +231,10 @@ TEST(Attention, TransposedKeysMatchNaive) {
     a.k_transposed = true;
     MultiHeadAttention mha(c.n_kv, 2);  // no transposition scratch
     const SimdLevel saved = active_simd_level();
-    for (SimdLevel level : {SimdLevel::Avx512, SimdLevel::Scalar}) {
+    for (SimdLevel level : {SimdLevel::Avx512, SimdLevel::Avx2, SimdLevel::Scalar}) {
       set_active_simd_level(level);
-      EXPECT_EQ(mha.uses_simd(a), active_simd_level() == SimdLevel::Avx512 && c.d_head % 16 == 0);
+      const SimdLevel got = active_simd_level();  // clamped to what the CPU has
+      EXPECT_EQ(mha.uses_simd(a), (got == SimdLevel::Avx512 && c.d_head % 16 == 0) || (got == SimdLevel::Avx2 && c.d_head % 8 == 0));
       std::vector<float> out(static_cast<std::size_t>(c.n_q) * width, 7.0f);
       a.out = out.data();
       mha.run(backend, &pool, a);
@@ -302,12 +308,15 @@ TEST(Attention, SimdPathOnlyWhereItFits) {
   a.n_kv = 64;
   EXPECT_FALSE(MultiHeadAttention(64, 1).uses_simd(a));
   MultiHeadAttention mha(64, 1, 32);
-  EXPECT_EQ(mha.uses_simd(a), active_simd_level() == SimdLevel::Avx512);
+  EXPECT_EQ(mha.uses_simd(a), active_simd_level() != SimdLevel::Scalar);
   a.n_q = MultiHeadAttention::kSimdMinRows - 1;
   EXPECT_FALSE(mha.uses_simd(a));
   a.n_q = 64;
-  a.d_head = 8;
+  a.d_head = 8;  // AVX2 vectors are 8 floats, AVX-512's 16
   a.n_head = 4;
+  EXPECT_EQ(mha.uses_simd(a), active_simd_level() == SimdLevel::Avx2);
+  a.d_head = 4;
+  a.n_head = 8;
   EXPECT_FALSE(mha.uses_simd(a));
 }
 

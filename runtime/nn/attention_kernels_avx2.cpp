@@ -1,0 +1,170 @@
+// AVX2 + FMA attention kernel (see attention_kernels.h) for CPUs without AVX-512 (most desktop and
+// laptop x86 CPUs): the flash-style scheme of attention_kernels_avx512.cpp with 8-float vectors
+// and 16 registers. Per block of 32 keys, the scores of 2 query rows sit in 8 registers (keys
+// transposed, 8 consecutive keys per vector) and become exps against the running row max right
+// there; the block's probabilities (tile rows x 32 floats) are stored for the weighted sum of
+// values, which runs over column strips of 32 (4 registers per row, 3 rows). No n_keys-wide score
+// row is written. Tails use masked loads and lane-mask blends.
+#include "nn/attention_kernels.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <immintrin.h>
+
+#include "nn/vec_math_avx2.h"
+#include "util/simd_target.h"
+
+namespace npw {
+
+namespace {
+
+constexpr int kKeyVecs = 4;              // vectors of 8 keys per block
+constexpr int kKeys = 8 * kKeyVecs;      // keys per block
+constexpr int kScoreRows = 2;            // query rows per score block: 2 x 4 accumulators
+constexpr int kPvRows = 3;               // rows per value block: 3 x 4 accumulators
+constexpr int kTileRows = 60;            // a multiple of both
+
+// Lanes of a vector of 8 keys that a row sees, given how many of them (from its first) it sees.
+NPW_AVX2_INLINE __m256 visible(int left) { return _mm256_castsi256_ps(avx2::lane_mask(left)); }
+
+// Rows [0, RB) of one key block: scores, the running max m and the row sums lv (8 partial sums per
+// row) updated, scale[r] = exp(alpha (old m - new m)) for the row's partial output, exps to p.
+// `full`: all 32 keys of the block exist (no load masks needed).
+template <int RB>
+NPW_TARGET_AVX2 inline void score_exp_block(const float* q, int ldq, const float* kt, int ldkt, int d_head, float alpha,
+                                            int j0, bool full, const __m256i* km, const int* lim, float* m, float* lv,
+                                            float* scale, float* p, int ldp) {
+  static_assert(RB <= 8, "one lane per row for the rescale factors");
+  __m256 acc[RB][kKeyVecs];
+  for (int r = 0; r < RB; ++r)
+    for (int c = 0; c < kKeyVecs; ++c) acc[r][c] = _mm256_setzero_ps();
+  const float* k = kt + j0;
+  for (int d = 0; d < d_head; ++d) {
+    const float* kd = k + static_cast<long>(d) * ldkt;
+    __m256 kv[kKeyVecs];
+    for (int c = 0; c < kKeyVecs; ++c) kv[c] = full ? _mm256_loadu_ps(kd + 8 * c) : _mm256_maskload_ps(kd + 8 * c, km[c]);
+    for (int r = 0; r < RB; ++r) {
+      const __m256 qv = _mm256_broadcast_ss(q + static_cast<long>(r) * ldq + d);
+      for (int c = 0; c < kKeyVecs; ++c) acc[r][c] = _mm256_fmadd_ps(qv, kv[c], acc[r][c]);
+    }
+  }
+  const __m256 neg_inf = _mm256_set1_ps(-INFINITY);
+  alignas(32) float mo[8], mn[8];
+  for (int r = 0; r < 8; ++r) mo[r] = mn[r] = -INFINITY;
+  for (int r = 0; r < RB; ++r) {
+    __m256 vmax = neg_inf;
+    for (int c = 0; c < kKeyVecs; ++c) vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(neg_inf, acc[r][c], visible(lim[r] - j0 - 8 * c)));
+    mo[r] = m[r];
+    mn[r] = std::max(m[r], avx2::hmax(vmax));
+  }
+  // exp(alpha (old m - new m)) for every row at once: 0 where the row saw no key before, 1 where it
+  // still sees none.
+  const __m256 vo = _mm256_load_ps(mo), vn = _mm256_load_ps(mn);
+  const __m256 had = _mm256_cmp_ps(vo, neg_inf, _CMP_NEQ_OQ), has = _mm256_cmp_ps(vn, neg_inf, _CMP_NEQ_OQ);
+  const __m256 a = _mm256_set1_ps(alpha);
+  const __m256 diff = _mm256_and_ps(had, _mm256_sub_ps(vo, vn));  // 0 - 0 where no key was seen
+  __m256 sc = _mm256_and_ps(had, avx2::exp_nonpositive_ps(_mm256_mul_ps(a, diff)));
+  sc = _mm256_blendv_ps(_mm256_set1_ps(1.0f), sc, has);
+  alignas(32) float scv[8];
+  _mm256_store_ps(scv, sc);
+  for (int r = 0; r < RB; ++r) {
+    m[r] = mn[r];
+    scale[r] = scv[r];
+    float* pr = p + static_cast<long>(r) * ldp;
+    const __m256 am = _mm256_set1_ps(mn[r] == -INFINITY ? 0.0f : alpha * mn[r]);
+    __m256 sum = _mm256_setzero_ps();
+    for (int c = 0; c < kKeyVecs; ++c) {
+      const __m256 e = _mm256_and_ps(visible(lim[r] - j0 - 8 * c), avx2::exp_nonpositive_ps(_mm256_fmsub_ps(acc[r][c], a, am)));
+      _mm256_storeu_ps(pr + 8 * c, e);
+      sum = _mm256_add_ps(sum, e);
+    }
+    float* l = lv + 8 * r;
+    _mm256_store_ps(l, _mm256_fmadd_ps(_mm256_load_ps(l), _mm256_set1_ps(scv[r]), sum));
+  }
+}
+
+// out[r][0, 8 CV) = out * scale + p . v over the nk keys of the block (p . v when first), rows [0, RB).
+template <int RB, int CV>
+NPW_TARGET_AVX2 inline void pv_block(const float* p, int ldp, int nk, const float* v, int ldv, bool first,
+                                     const float* scale, float* out, int ldo) {
+  __m256 acc[RB][CV];
+  for (int r = 0; r < RB; ++r) {
+    const __m256 s = _mm256_set1_ps(scale[r]);
+    for (int c = 0; c < CV; ++c)
+      acc[r][c] = first ? _mm256_setzero_ps() : _mm256_mul_ps(_mm256_loadu_ps(out + static_cast<long>(r) * ldo + 8 * c), s);
+  }
+  for (int j = 0; j < nk; ++j) {
+    const float* vj = v + static_cast<long>(j) * ldv;
+    __m256 vv[CV];
+    for (int c = 0; c < CV; ++c) vv[c] = _mm256_loadu_ps(vj + 8 * c);
+    for (int r = 0; r < RB; ++r) {
+      const __m256 pr = _mm256_broadcast_ss(p + static_cast<long>(r) * ldp + j);
+      for (int c = 0; c < CV; ++c) acc[r][c] = _mm256_fmadd_ps(pr, vv[c], acc[r][c]);
+    }
+  }
+  for (int r = 0; r < RB; ++r)
+    for (int c = 0; c < CV; ++c) _mm256_storeu_ps(out + static_cast<long>(r) * ldo + 8 * c, acc[r][c]);
+}
+
+// All rows, one column strip of 8 CV.
+template <int CV>
+NPW_TARGET_AVX2 void pv_rows(const float* p, int ldp, int rows, int nk, const float* v, int ldv, bool first,
+                             const float* scale, float* out, int ldo) {
+  int r = 0;
+  for (; r + kPvRows <= rows; r += kPvRows) {
+    pv_block<kPvRows, CV>(p + static_cast<long>(r) * ldp, ldp, nk, v, ldv, first, scale + r, out + static_cast<long>(r) * ldo, ldo);
+  }
+  for (; r < rows; ++r) {
+    pv_block<1, CV>(p + static_cast<long>(r) * ldp, ldp, nk, v, ldv, first, scale + r, out + static_cast<long>(r) * ldo, ldo);
+  }
+}
+
+NPW_TARGET_AVX2 void fused_tile(const float* q, int ldq, int rows, const float* kt, int ldkt, int n_keys, const float* v,
+                                int ldv, int d_head, float alpha, const int* lim, float* out, int ldo) {
+  constexpr int kMaxRows = kAttentionMaxTileRows;
+  alignas(32) float p[kMaxRows * kKeys];
+  alignas(32) float lv[kMaxRows * 8];
+  float m[kMaxRows], scale[kMaxRows];
+  for (int r = 0; r < rows; ++r) {
+    m[r] = -INFINITY;
+    _mm256_store_ps(lv + 8 * r, _mm256_setzero_ps());
+  }
+  const int nv = d_head / 8;
+  for (int j0 = 0; j0 < n_keys; j0 += kKeys) {
+    __m256i km[kKeyVecs];
+    for (int c = 0; c < kKeyVecs; ++c) km[c] = avx2::lane_mask(n_keys - j0 - 8 * c);
+    const bool full = n_keys - j0 >= kKeys;
+    int r = 0;
+    for (; r + kScoreRows <= rows; r += kScoreRows) {
+      score_exp_block<kScoreRows>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r,
+                                  m + r, lv + 8 * r, scale + r, p + r * kKeys, kKeys);
+    }
+    for (; r < rows; ++r) {
+      score_exp_block<1>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r, m + r,
+                         lv + 8 * r, scale + r, p + r * kKeys, kKeys);
+    }
+    const int nk = std::min(kKeys, n_keys - j0);
+    const float* vb = v + static_cast<long>(j0) * ldv;
+    for (int c0 = 0; c0 < nv; c0 += 4) {
+      switch (std::min(4, nv - c0)) {
+        case 4: pv_rows<4>(p, kKeys, rows, nk, vb + 8 * c0, ldv, j0 == 0, scale, out + 8 * c0, ldo); break;
+        case 3: pv_rows<3>(p, kKeys, rows, nk, vb + 8 * c0, ldv, j0 == 0, scale, out + 8 * c0, ldo); break;
+        case 2: pv_rows<2>(p, kKeys, rows, nk, vb + 8 * c0, ldv, j0 == 0, scale, out + 8 * c0, ldo); break;
+        default: pv_rows<1>(p, kKeys, rows, nk, vb + 8 * c0, ldv, j0 == 0, scale, out + 8 * c0, ldo); break;
+      }
+    }
+  }
+  for (int r = 0; r < rows; ++r) {
+    const float l = avx2::hsum(_mm256_load_ps(lv + 8 * r));
+    const __m256 inv = _mm256_set1_ps(l > 0.0f ? 1.0f / l : 0.0f);
+    float* o = out + static_cast<long>(r) * ldo;
+    for (int c = 0; c < nv; ++c) _mm256_storeu_ps(o + 8 * c, _mm256_mul_ps(_mm256_loadu_ps(o + 8 * c), inv));
+  }
+}
+
+}  // namespace
+
+const AttentionKernels kAttentionKernelsAvx2 = {8, 128, kTileRows, fused_tile};
+
+}  // namespace npw

@@ -1,0 +1,18 @@
+// The constants of the vector exp shared by every SIMD width (vec_math_avx512.h, vec_math_avx2.h):
+// x = n ln2 + r with ln2 split in two (Cody-Waite) so that r is exact, then e^r by its Taylor series
+// to r^6 (truncation error below 1.3e-7 relative for |r| <= ln2 / 2).
+#pragma once
+
+namespace npw {
+namespace exp_poly {
+
+constexpr float kLog2e = 1.44269504088896341f;
+constexpr float kLn2Hi = 0.693359375f;      // ln2 rounded to a few mantissa bits: n * kLn2Hi is exact
+constexpr float kLn2Lo = -2.12194440e-4f;   // ln2 - kLn2Hi
+constexpr float kMinArg = -87.33654f;       // below this e^x is not a normal float
+constexpr float kMaxArg = 88.3762626f;      // above this e^x overflows
+// Coefficients from r^6 down to r^0, for Horner's scheme.
+constexpr float kTaylor[7] = {1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f};
+
+}  // namespace exp_poly
+}  // namespace npw

@@ -1,0 +1,53 @@
+// exp, horizontal reductions and lane masks on 8 floats at a time, for the AVX2 kernel files only.
+// Same contract as vec_math_avx512.h: every function carries the AVX2 target attribute and is
+// static inline (always inlined: a call inside a register block would spill it), so no copy
+// compiled for AVX2 can be picked by the linker for code that runs on a lesser CPU.
+#pragma once
+
+#include <immintrin.h>
+
+#include "nn/exp_poly.h"
+#include "util/simd_target.h"
+
+#define NPW_AVX2_INLINE NPW_TARGET_AVX2 static inline __attribute__((always_inline))
+
+namespace npw {
+namespace avx2 {
+
+// All bits set in lanes [0, n) of 8: none for n <= 0, all for n >= 8 (maskload masks, blends).
+NPW_AVX2_INLINE __m256i lane_mask(int n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n < 0 ? 0 : n > 8 ? 8 : n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+NPW_AVX2_INLINE float hmax(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+NPW_AVX2_INLINE float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// e^x for x <= 0 (softmax's shifted scores), relative error below 2e-7 as avx512::exp_ps: the same
+// reduction and Taylor series to r^6, 2^n built in the exponent bits. Inputs below -87.3 give about
+// 1e-38 instead of 0. Positive inputs give garbage: callers mask such lanes away.
+NPW_AVX2_INLINE __m256 exp_nonpositive_ps(__m256 x) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(exp_poly::kMinArg));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(exp_poly::kLog2e)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(exp_poly::kLn2Hi), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(exp_poly::kLn2Lo), r);
+  __m256 p = _mm256_set1_ps(exp_poly::kTaylor[0]);
+#pragma GCC unroll 8
+  for (int i = 1; i < 7; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(exp_poly::kTaylor[i]));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+}  // namespace avx2
+}  // namespace npw
