@@ -1,5 +1,5 @@
-// Per-row and element-wise transformer operations; GELU and softmax hand over to ops_avx512 where the
-// CPU allows, the loops here being the reference. Row statistics are accumulated in double: it costs
+// Per-row and element-wise transformer operations; LayerNorm, GELU and softmax hand over to ops_simd.h
+// where the CPU allows, the loops here being the reference. Row statistics are accumulated in double: it costs
 // nothing next to the products around them and keeps LayerNorm and softmax within an ulp or two of a
 // float64 reference, leaving the error budget to the GEMMs.
 #include "nn/ops.h"
@@ -8,7 +8,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "nn/ops_avx512.h"
+#include "nn/ops_simd.h"
 #include "util/cpu_features.h"
 #include "util/thread_pool.h"
 
@@ -53,11 +53,13 @@ void layer_norm_row(const float* x, int n, const float* w, const float* b, float
 void layer_norm(const float* x, int rows, int n, const float* w, const float* b, float eps, float* y,
                 ThreadPool* pool) {
   if (n <= 0) return;
-  const bool simd = active_simd_level() == SimdLevel::Avx512;
+  const SimdLevel level = active_simd_level();
   for_ranges(pool, rows, n, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
-      if (simd) {
+      if (level == SimdLevel::Avx512) {
         avx512::layer_norm_row(x + r * n, n, w, b, eps, y + r * n);
+      } else if (level == SimdLevel::Avx2) {
+        avx2::layer_norm_row(x + r * n, n, w, b, eps, y + r * n);
       } else {
         layer_norm_row(x + r * n, n, w, b, eps, y + r * n);
       }
@@ -73,6 +75,12 @@ void gelu(float* x, std::size_t n, ThreadPool* pool) {
     });
     return;
   }
+  if (active_simd_level() == SimdLevel::Avx2) {
+    for_ranges(pool, static_cast<int64_t>(n), 8, [&](int64_t i0, int64_t i1) {
+      avx2::gelu(x + i0, static_cast<std::size_t>(i1 - i0));
+    });
+    return;
+  }
   for_ranges(pool, static_cast<int64_t>(n), 8, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const float v = x[i];
@@ -85,6 +93,10 @@ void softmax(float* x, int n) {
   if (n <= 0) return;
   if (active_simd_level() == SimdLevel::Avx512) {
     avx512::softmax(x, n);
+    return;
+  }
+  if (active_simd_level() == SimdLevel::Avx2) {
+    avx2::softmax(x, n);
     return;
   }
   float mx = x[0];

@@ -1,6 +1,6 @@
-// AVX-512 GELU and softmax (see ops_avx512.h). Compiled for AVX-512 function by function
+// AVX-512 GELU and softmax (see ops_simd.h). Compiled for AVX-512 function by function
 // (util/simd_target.h); only called after the run-time check in ops.cpp.
-#include "nn/ops_avx512.h"
+#include "nn/ops_simd.h"
 
 #include <cmath>
 

@@ -6,7 +6,7 @@
 
 #include <immintrin.h>
 
-#include "nn/exp_poly.h"
+#include "nn/vec_math_poly.h"
 #include "util/simd_target.h"
 
 #define NPW_AVX2_INLINE NPW_TARGET_AVX2 static inline __attribute__((always_inline))
@@ -47,6 +47,29 @@ NPW_AVX2_INLINE __m256 exp_nonpositive_ps(__m256 x) {
   for (int i = 1; i < 7; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(exp_poly::kTaylor[i]));
   const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
   return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+// e^x with a relative error below 2e-7 on [-87, 88] (softmax, erf), as avx512::exp_ps: exp of anything
+// below about -87.3 flushes to 0 (the float result would be denormal or zero anyway) and NaN gives 0;
+// unlike there, results past 2^127 (x above about 88.03) come out as infinity.
+NPW_AVX2_INLINE __m256 exp_ps(__m256 x) {
+  const __m256 lo = _mm256_set1_ps(exp_poly::kMinArg);
+  x = _mm256_min_ps(_mm256_set1_ps(exp_poly::kMaxArg), x);  // a NaN x stays NaN (min returns its second operand)
+  const __m256 keep = _mm256_cmp_ps(x, lo, _CMP_GT_OQ);     // false for NaN and for x <= lo
+  return _mm256_and_ps(keep, exp_nonpositive_ps(x));
+}
+
+// erf(x) with an absolute error below about 2e-7, as avx512::erf_ps (Numerical Recipes' erfc form).
+NPW_AVX2_INLINE __m256 erf_ps(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(0x80000000u)));
+  const __m256 z = _mm256_andnot_ps(sign, x);
+  const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(z, _mm256_set1_ps(0.5f), one));
+  __m256 p = _mm256_set1_ps(erf_poly::kErfc[0]);
+#pragma GCC unroll 10
+  for (int i = 1; i < 10; ++i) p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(erf_poly::kErfc[i]));
+  const __m256 erfc = _mm256_mul_ps(t, exp_ps(_mm256_fnmadd_ps(z, z, p)));
+  return _mm256_or_ps(_mm256_sub_ps(one, erfc), _mm256_and_ps(x, sign));
 }
 
 }  // namespace avx2

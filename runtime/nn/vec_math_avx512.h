@@ -5,7 +5,7 @@
 
 #include <immintrin.h>
 
-#include "nn/exp_poly.h"
+#include "nn/vec_math_poly.h"
 #include "util/simd_target.h"
 
 namespace npw {
@@ -51,16 +51,9 @@ NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __m512 erf_ps(__m
   const __m512 one = _mm512_set1_ps(1.0f);
   const __m512 z = _mm512_abs_ps(x);
   const __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(z, _mm512_set1_ps(0.5f), one));
-  __m512 p = _mm512_set1_ps(0.17087277f);
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.82215223f));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.48851587f));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.13520398f));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.27886807f));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.18628806f));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.09678418f));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.37409196f));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.00002368f));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.26551223f));
+  __m512 p = _mm512_set1_ps(erf_poly::kErfc[0]);
+#pragma GCC unroll 10
+  for (int i = 1; i < 10; ++i) p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(erf_poly::kErfc[i]));
   const __m512 erfc = _mm512_mul_ps(t, exp_ps(_mm512_fnmadd_ps(z, z, p)));
   const __m512 r = _mm512_sub_ps(one, erfc);
   // Copy x's sign onto r.

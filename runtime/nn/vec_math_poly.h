@@ -1,4 +1,5 @@
-// The constants of the vector exp shared by every SIMD width (vec_math_avx512.h, vec_math_avx2.h):
+// The constants of the vector exp and erf shared by every SIMD width (vec_math_avx512.h, vec_math_avx2.h).
+// exp:
 // x = n ln2 + r with ln2 split in two (Cody-Waite) so that r is exact, then e^r by its Taylor series
 // to r^6 (truncation error below 1.3e-7 relative for |r| <= ln2 / 2).
 #pragma once
@@ -15,4 +16,11 @@ constexpr float kMaxArg = 88.3762626f;      // above this e^x overflows
 constexpr float kTaylor[7] = {1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f};
 
 }  // namespace exp_poly
+
+// erfc(z) ~ t exp(-z^2 + P(t)) with t = 1 / (1 + z / 2) for z >= 0 (Numerical Recipes' erfcc,
+// fractional error below 1.2e-7): P's coefficients from t^9 down to t^0, for Horner's scheme.
+namespace erf_poly {
+constexpr float kErfc[10] = {0.17087277f, -0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f,
+                             -0.18628806f, 0.09678418f,  0.37409196f, 1.00002368f, -1.26551223f};
+}  // namespace erf_poly
 }  // namespace npw
