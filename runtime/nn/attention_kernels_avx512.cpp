@@ -28,8 +28,11 @@ namespace {
 // then the running softmax: m (row max so far) and lv (the row's sum of exps so far, kept as 16
 // partial sums so no block pays a horizontal add) updated, scale[r] = exp(old m - new m) for the
 // row's partial output (one vector exp for all rows of the block, not a libm call per row), and
-// exp(s - m) written to p (zeros where masked).
-template <int RB, int KB>
+// exp(s - m) written to p (zeros where masked). kAll: every row sees every key of the block (the
+// encoder's blocks but its last), so no mask is computed at all. The raw scores go through p: the
+// exps then have the registers their constants need instead of spilling scores.
+// Exps are taken base 2 with log2(e) folded into the score scale (m stays a raw score).
+template <int RB, int KB, bool kAll>
 NPW_TARGET_AVX512 inline void score_exp_block(const float* q, int ldq, const float* kt, int ldkt, int d_head, float alpha, int j0,
                             const __mmask16* km, const int* lim, float* m, float* lv, float* scale, float* p, int ldp) {
   static_assert(RB <= 16, "one lane per row for the rescale factors");
@@ -43,7 +46,7 @@ NPW_TARGET_AVX512 inline void score_exp_block(const float* q, int ldq, const flo
     const float* kd = k + static_cast<long>(d) * ldkt;
     __m512 kv[KB];
 #pragma GCC unroll 16
-    for (int c = 0; c < KB; ++c) kv[c] = _mm512_maskz_loadu_ps(km[c], kd + 16 * c);
+    for (int c = 0; c < KB; ++c) kv[c] = kAll ? _mm512_loadu_ps(kd + 16 * c) : _mm512_maskz_loadu_ps(km[c], kd + 16 * c);
 #pragma GCC unroll 16
     for (int r = 0; r < RB; ++r) {
       const __m512 qv = _mm512_set1_ps(q[static_cast<long>(r) * ldq + d]);
@@ -51,43 +54,63 @@ NPW_TARGET_AVX512 inline void score_exp_block(const float* q, int ldq, const flo
       for (int c = 0; c < KB; ++c) acc[r][c] = _mm512_fmadd_ps(qv, kv[c], acc[r][c]);
     }
   }
+  const __m512 neg_inf = _mm512_set1_ps(-INFINITY);
   alignas(64) float m_new[16];
 #pragma GCC unroll 16
   for (int r = 0; r < RB; ++r) {
-    __m512 vmax = _mm512_set1_ps(-INFINITY);
+    float* pr = p + static_cast<long>(r) * ldp;
+    __m512 vmax = neg_inf;
 #pragma GCC unroll 16
-    for (int c = 0; c < KB; ++c) vmax = _mm512_mask_max_ps(vmax, static_cast<__mmask16>(km[c] & avx512::tail_mask(lim[r] - j0 - 16 * c)), vmax, acc[r][c]);
+    for (int c = 0; c < KB; ++c) {
+      vmax = kAll ? _mm512_max_ps(vmax, acc[r][c])
+                  : _mm512_mask_max_ps(vmax, static_cast<__mmask16>(km[c] & avx512::tail_mask(lim[r] - j0 - 16 * c)), vmax,
+                                       acc[r][c]);
+      _mm512_storeu_ps(pr + 16 * c, acc[r][c]);
+    }
     m_new[r] = std::max(m[r], _mm512_reduce_max_ps(vmax));
   }
   // scale = exp(alpha (old m - new m)): 0 where the row had no visible key before (its partial
   // output and sum are zero anyway), 1 where it still has none.
   const __mmask16 rows = static_cast<__mmask16>((1u << RB) - 1u);
-  const __m512 neg_inf = _mm512_set1_ps(-INFINITY);
   const __m512 mo = _mm512_mask_loadu_ps(neg_inf, rows, m);
   const __m512 mn = _mm512_mask_loadu_ps(neg_inf, rows, m_new);
   const __mmask16 had = _mm512_cmp_ps_mask(mo, neg_inf, _CMP_NEQ_OQ);
   const __mmask16 has = _mm512_cmp_ps_mask(mn, neg_inf, _CMP_NEQ_OQ);
-  const __m512 a = _mm512_set1_ps(alpha);
-  __m512 sc = _mm512_maskz_mov_ps(had, avx512::exp_nonpositive_ps(_mm512_maskz_mul_ps(had, a, _mm512_sub_ps(mo, mn))));
+  const __m512 a2 = _mm512_set1_ps(alpha * exp_poly::kLog2e);
+  __m512 sc = _mm512_maskz_mov_ps(had, avx512::exp2_nonpositive_ps(_mm512_maskz_mul_ps(had, a2, _mm512_sub_ps(mo, mn))));
   sc = _mm512_mask_mov_ps(sc, static_cast<__mmask16>(~has), _mm512_set1_ps(1.0f));
   _mm512_mask_storeu_ps(scale, rows, sc);
   _mm512_mask_storeu_ps(m, rows, mn);
 #pragma GCC unroll 16
   for (int r = 0; r < RB; ++r) {
     float* pr = p + static_cast<long>(r) * ldp;
-    // m holds raw (unscaled) maxima: exp(alpha (s - m)) is one fused multiply-subtract per vector.
-    // A row with no visible key yet gets exps of -inf scores masked to zero.
-    const __m512 am_new = _mm512_set1_ps(m_new[r] == -INFINITY ? 0.0f : alpha * m_new[r]);
+    // exp(alpha (s - m)) = 2^(s a2 - m a2): one fused multiply-subtract per vector. A row with no
+    // visible key yet gets exps of -inf scores masked to zero.
+    const __m512 am_new = _mm512_set1_ps(m_new[r] == -INFINITY ? 0.0f : m_new[r] * (alpha * exp_poly::kLog2e));
     __m512 sum = _mm512_setzero_ps();
 #pragma GCC unroll 16
     for (int c = 0; c < KB; ++c) {
-      const __m512 e =
-          _mm512_maskz_mov_ps(static_cast<__mmask16>(km[c] & avx512::tail_mask(lim[r] - j0 - 16 * c)), avx512::exp_nonpositive_ps(_mm512_fmsub_ps(acc[r][c], a, am_new)));
+      __m512 e = avx512::exp2_nonpositive_ps(_mm512_fmsub_ps(_mm512_loadu_ps(pr + 16 * c), a2, am_new));
+      if (!kAll) e = _mm512_maskz_mov_ps(static_cast<__mmask16>(km[c] & avx512::tail_mask(lim[r] - j0 - 16 * c)), e);
       _mm512_storeu_ps(pr + 16 * c, e);
       sum = _mm512_add_ps(sum, e);
     }
     float* l = lv + 16 * r;
     _mm512_store_ps(l, _mm512_fmadd_ps(_mm512_load_ps(l), _mm512_set1_ps(scale[r]), sum));
+  }
+}
+
+// Rows [0, RB): the unmasked form where every row sees the whole (full) block.
+template <int RB, int KB>
+NPW_TARGET_AVX512 inline void score_exp_rows(const float* q, int ldq, const float* kt, int ldkt, int d_head, float alpha, int j0,
+                                             bool full, const __mmask16* km, const int* lim, float* m, float* lv, float* scale,
+                                             float* p, int ldp) {
+  bool all = full;
+  for (int r = 0; r < RB && all; ++r) all = lim[r] >= j0 + 16 * KB;
+  if (all) {
+    score_exp_block<RB, KB, true>(q, ldq, kt, ldkt, d_head, alpha, j0, km, lim, m, lv, scale, p, ldp);
+  } else {
+    score_exp_block<RB, KB, false>(q, ldq, kt, ldkt, d_head, alpha, j0, km, lim, m, lv, scale, p, ldp);
   }
 }
 
@@ -161,16 +184,17 @@ NPW_TARGET_AVX512 void fused_tile_nv(const float* q, int ldq, int rows, const fl
   for (int j0 = 0; j0 < n_keys; j0 += kKeys) {
     __mmask16 km[KB];
     for (int c = 0; c < KB; ++c) km[c] = avx512::tail_mask(n_keys - j0 - 16 * c);
+    const bool full = n_keys - j0 >= kKeys;
     int r = 0;
     for (; r + kScoreRows <= rows; r += kScoreRows) {
-      score_exp_block<kScoreRows, KB>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, km, lim + r, m + r,
-                                      lv + 16 * r, scale + r, p + r * kKeys, kKeys);
+      score_exp_rows<kScoreRows, KB>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r,
+                                     m + r, lv + 16 * r, scale + r, p + r * kKeys, kKeys);
     }
     const float* qr = q + static_cast<long>(r) * ldq;
     float* pr = p + r * kKeys;
     switch (rows - r) {
 #define NPW_SCORE_TAIL(n) \
-  case n: score_exp_block<(n < kScoreRows ? n : 1), KB>(qr, ldq, kt, ldkt, d_head, alpha, j0, km, lim + r, m + r, lv + 16 * r, scale + r, pr, kKeys); break;
+  case n: score_exp_rows<(n < kScoreRows ? n : 1), KB>(qr, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r, m + r, lv + 16 * r, scale + r, pr, kKeys); break;
       NPW_SCORE_TAIL(5)
       NPW_SCORE_TAIL(4)
       NPW_SCORE_TAIL(3)

@@ -44,6 +44,18 @@ NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __m512 exp_nonpos
   return exp_reduced_ps(_mm512_max_ps(x, _mm512_set1_ps(exp_poly::kMinArg)));
 }
 
+// 2^x for finite x <= 0: the relative error of exp_nonpositive_ps; inputs below -126 give about
+// 1e-38 instead of 0.
+NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __m512 exp2_nonpositive_ps(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(exp_poly::kMinArg2));
+  const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 f = _mm512_sub_ps(x, n);  // exact, |f| <= 1/2
+  __m512 p = _mm512_set1_ps(exp_poly::kExp2Taylor[0]);
+#pragma GCC unroll 8
+  for (int i = 1; i < 7; ++i) p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(exp_poly::kExp2Taylor[i]));
+  return _mm512_scalef_ps(p, n);
+}
+
 // erf(x) with an absolute error below about 2e-7: a rational-free form, 1 - t * exp(poly(t) - x^2)
 // with t = 1 / (1 + x/2) (Numerical Recipes' erfc approximation, fractional error < 1.2e-7), the
 // sign restored at the end.

@@ -15,6 +15,13 @@ constexpr float kMaxArg = 88.3762626f;      // above this e^x overflows
 // Coefficients from r^6 down to r^0, for Horner's scheme.
 constexpr float kTaylor[7] = {1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f};
 
+// 2^f = e^(f ln2) for |f| <= 1/2 by the same series in f: coefficients ln2^k / k!, from f^6 down to
+// f^0. For exp2 of arguments already scaled by log2(e) (the attention kernels fold it into their
+// score scale), which saves the multiply and the two-step reduction.
+constexpr float kExp2Taylor[7] = {1.5403530e-4f, 1.3333558e-3f, 9.6181291e-3f, 5.5504109e-2f,
+                                  2.4022651e-1f, 6.9314718e-1f, 1.0f};
+constexpr float kMinArg2 = -126.0f;  // below this 2^x is not a normal float
+
 }  // namespace exp_poly
 
 // erfc(z) ~ t exp(-z^2 + P(t)) with t = 1 / (1 + z / 2) for z >= 0 (Numerical Recipes' erfcc,
