@@ -30,8 +30,10 @@ NPW_AVX2_INLINE __m256 visible(int left) { return _mm256_castsi256_ps(avx2::lane
 
 // Rows [0, RB) of one key block: scores, the running max m and the row sums lv (8 partial sums per
 // row) updated, scale[r] = exp(alpha (old m - new m)) for the row's partial output, exps to p.
-// `full`: all 32 keys of the block exist (no load masks needed).
-template <int RB>
+// `full`: all 32 keys of the block exist (no load masks needed); kAll: besides, every row sees all
+// of them (no masks at all). Raw scores go through p so that the exps' constants fit the 16
+// registers; exps are taken base 2 with log2(e) folded into the score scale.
+template <int RB, bool kAll>
 NPW_TARGET_AVX2 inline void score_exp_block(const float* q, int ldq, const float* kt, int ldkt, int d_head, float alpha,
                                             int j0, bool full, const __m256i* km, const int* lim, float* m, float* lv,
                                             float* scale, float* p, int ldp) {
@@ -43,7 +45,8 @@ NPW_TARGET_AVX2 inline void score_exp_block(const float* q, int ldq, const float
   for (int d = 0; d < d_head; ++d) {
     const float* kd = k + static_cast<long>(d) * ldkt;
     __m256 kv[kKeyVecs];
-    for (int c = 0; c < kKeyVecs; ++c) kv[c] = full ? _mm256_loadu_ps(kd + 8 * c) : _mm256_maskload_ps(kd + 8 * c, km[c]);
+    for (int c = 0; c < kKeyVecs; ++c)
+      kv[c] = kAll || full ? _mm256_loadu_ps(kd + 8 * c) : _mm256_maskload_ps(kd + 8 * c, km[c]);
     for (int r = 0; r < RB; ++r) {
       const __m256 qv = _mm256_broadcast_ss(q + static_cast<long>(r) * ldq + d);
       for (int c = 0; c < kKeyVecs; ++c) acc[r][c] = _mm256_fmadd_ps(qv, kv[c], acc[r][c]);
@@ -53,18 +56,23 @@ NPW_TARGET_AVX2 inline void score_exp_block(const float* q, int ldq, const float
   alignas(32) float mo[8], mn[8];
   for (int r = 0; r < 8; ++r) mo[r] = mn[r] = -INFINITY;
   for (int r = 0; r < RB; ++r) {
+    float* pr = p + static_cast<long>(r) * ldp;
     __m256 vmax = neg_inf;
-    for (int c = 0; c < kKeyVecs; ++c) vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(neg_inf, acc[r][c], visible(lim[r] - j0 - 8 * c)));
+    for (int c = 0; c < kKeyVecs; ++c) {
+      vmax = _mm256_max_ps(vmax, kAll ? acc[r][c] : _mm256_blendv_ps(neg_inf, acc[r][c], visible(lim[r] - j0 - 8 * c)));
+      _mm256_storeu_ps(pr + 8 * c, acc[r][c]);
+    }
     mo[r] = m[r];
     mn[r] = std::max(m[r], avx2::hmax(vmax));
   }
   // exp(alpha (old m - new m)) for every row at once: 0 where the row saw no key before, 1 where it
   // still sees none.
+  const float a2s = alpha * exp_poly::kLog2e;
   const __m256 vo = _mm256_load_ps(mo), vn = _mm256_load_ps(mn);
   const __m256 had = _mm256_cmp_ps(vo, neg_inf, _CMP_NEQ_OQ), has = _mm256_cmp_ps(vn, neg_inf, _CMP_NEQ_OQ);
-  const __m256 a = _mm256_set1_ps(alpha);
+  const __m256 a2 = _mm256_set1_ps(a2s);
   const __m256 diff = _mm256_and_ps(had, _mm256_sub_ps(vo, vn));  // 0 - 0 where no key was seen
-  __m256 sc = _mm256_and_ps(had, avx2::exp_nonpositive_ps(_mm256_mul_ps(a, diff)));
+  __m256 sc = _mm256_and_ps(had, avx2::exp2_nonpositive_ps(_mm256_mul_ps(a2, diff)));
   sc = _mm256_blendv_ps(_mm256_set1_ps(1.0f), sc, has);
   alignas(32) float scv[8];
   _mm256_store_ps(scv, sc);
@@ -72,15 +80,29 @@ NPW_TARGET_AVX2 inline void score_exp_block(const float* q, int ldq, const float
     m[r] = mn[r];
     scale[r] = scv[r];
     float* pr = p + static_cast<long>(r) * ldp;
-    const __m256 am = _mm256_set1_ps(mn[r] == -INFINITY ? 0.0f : alpha * mn[r]);
+    const __m256 am = _mm256_set1_ps(mn[r] == -INFINITY ? 0.0f : a2s * mn[r]);
     __m256 sum = _mm256_setzero_ps();
     for (int c = 0; c < kKeyVecs; ++c) {
-      const __m256 e = _mm256_and_ps(visible(lim[r] - j0 - 8 * c), avx2::exp_nonpositive_ps(_mm256_fmsub_ps(acc[r][c], a, am)));
+      __m256 e = avx2::exp2_nonpositive_ps(_mm256_fmsub_ps(_mm256_loadu_ps(pr + 8 * c), a2, am));
+      if (!kAll) e = _mm256_and_ps(visible(lim[r] - j0 - 8 * c), e);
       _mm256_storeu_ps(pr + 8 * c, e);
       sum = _mm256_add_ps(sum, e);
     }
     float* l = lv + 8 * r;
     _mm256_store_ps(l, _mm256_fmadd_ps(_mm256_load_ps(l), _mm256_set1_ps(scv[r]), sum));
+  }
+}
+
+template <int RB>
+NPW_TARGET_AVX2 inline void score_exp_rows(const float* q, int ldq, const float* kt, int ldkt, int d_head, float alpha,
+                                           int j0, bool full, const __m256i* km, const int* lim, float* m, float* lv,
+                                           float* scale, float* p, int ldp) {
+  bool all = full;
+  for (int r = 0; r < RB && all; ++r) all = lim[r] >= j0 + kKeys;
+  if (all) {
+    score_exp_block<RB, true>(q, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim, m, lv, scale, p, ldp);
+  } else {
+    score_exp_block<RB, false>(q, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim, m, lv, scale, p, ldp);
   }
 }
 
@@ -137,11 +159,11 @@ NPW_TARGET_AVX2 void fused_tile(const float* q, int ldq, int rows, const float* 
     const bool full = n_keys - j0 >= kKeys;
     int r = 0;
     for (; r + kScoreRows <= rows; r += kScoreRows) {
-      score_exp_block<kScoreRows>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r,
+      score_exp_rows<kScoreRows>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r,
                                   m + r, lv + 8 * r, scale + r, p + r * kKeys, kKeys);
     }
     for (; r < rows; ++r) {
-      score_exp_block<1>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r, m + r,
+      score_exp_rows<1>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r, m + r,
                          lv + 8 * r, scale + r, p + r * kKeys, kKeys);
     }
     const int nk = std::min(kKeys, n_keys - j0);

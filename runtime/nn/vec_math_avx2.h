@@ -49,6 +49,19 @@ NPW_AVX2_INLINE __m256 exp_nonpositive_ps(__m256 x) {
   return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
+// 2^x for x <= 0, the relative error of exp_nonpositive_ps (for scores already scaled by log2(e)).
+// Inputs below -126 give about 1e-38; positive inputs give garbage.
+NPW_AVX2_INLINE __m256 exp2_nonpositive_ps(__m256 x) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(exp_poly::kMinArg2));
+  const __m256 n = _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256 f = _mm256_sub_ps(x, n);  // exact, |f| <= 1/2
+  __m256 p = _mm256_set1_ps(exp_poly::kExp2Taylor[0]);
+#pragma GCC unroll 8
+  for (int i = 1; i < 7; ++i) p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(exp_poly::kExp2Taylor[i]));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
 // e^x with a relative error below 2e-7 on [-87, 88] (softmax, erf), as avx512::exp_ps: exp of anything
 // below about -87.3 flushes to 0 (the float result would be denormal or zero anyway) and NaN gives 0;
 // unlike there, results past 2^127 (x above about 88.03) come out as infinity.
