@@ -10,6 +10,7 @@
 #include "bench_timer.h"
 #include "model/hparams.h"
 #include "nn/attention.h"
+#include "nn/encoder.h"
 #include "nn/ops.h"
 #include "util/aligned_buffer.h"
 #include "util/cpu_features.h"
@@ -36,7 +37,10 @@ Summary time_it(int repeat, Fn&& fn) {
 
 AttentionTiming time_encoder_attention(const HParams& hp, Backend& backend, ThreadPool& pool, int repeat) {
   const int n = hp.n_audio_ctx, width = hp.n_audio_state, heads = hp.n_audio_head, d = width / heads;
-  AlignedBuffer<float> qkv(static_cast<std::size_t>(n) * 3 * width), out(static_cast<std::size_t>(n) * width);
+  // Laid out as the encoder holds them (q | k | v | output in rows of Encoder::wide_stride floats):
+  // the row stride decides which L1 sets a head's slice of all rows falls into.
+  const int ld = Encoder::wide_stride(width);
+  AlignedBuffer<float> qkv(static_cast<std::size_t>(n) * ld);
   uint32_t state = 7u;
   for (std::size_t i = 0; i < qkv.size(); ++i) {
     state = state * 1664525u + 1013904223u;
@@ -48,10 +52,10 @@ AttentionTiming time_encoder_attention(const HParams& hp, Backend& backend, Thre
   a.q = qkv.data();
   a.k = qkv.data() + width;
   a.v = qkv.data() + 2 * width;
-  a.ldq = a.ldk = a.ldv = 3 * width;
+  a.ldq = a.ldk = a.ldv = ld;
   a.n_q = a.n_kv = n;
-  a.out = out.data();
-  a.ldo = width;
+  a.out = qkv.data() + 3 * width;
+  a.ldo = ld;
 
   AttentionTiming t;
   t.gflop = 4.0 * n * static_cast<double>(n) * width * 1e-9;

@@ -151,7 +151,7 @@ Encoder::Encoder(const Model& model, Backend& backend, ThreadPool& pool)
   const std::size_t ctx = static_cast<std::size_t>(n_ctx_), d = static_cast<std::size_t>(n_state_);
   mel_t_.resize((static_cast<std::size_t>(n_frames()) + 2) * static_cast<std::size_t>(n_mels_));
   h_.resize(ctx * d);
-  ldw_ = 4 * n_state_ + 16;
+  ldw_ = wide_stride(n_state_);
   wide_.resize(ctx * static_cast<std::size_t>(ldw_));
   col_per_thread_ = static_cast<std::size_t>(kConvBlock) * 3 * static_cast<std::size_t>(std::max(n_mels_, n_state_));
   col_.resize(static_cast<std::size_t>(pool.size()) * col_per_thread_);

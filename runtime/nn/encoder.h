@@ -61,6 +61,10 @@ class Encoder {
   // timing costs a clock read per stage.
   void set_profile(EncoderProfile* profile) { profile_ = profile; }
 
+  // The row stride of the activations attention reads (q | k | v | output side by side): 4 n_state
+  // plus 16 floats (see wide_). Public so that benchmarks lay their buffers out the same way.
+  static constexpr int wide_stride(int n_state) { return 4 * n_state + 16; }
+
  private:
   void convolutions(const float* mel, int64_t mel_ld);
   // A kernel-3 convolution over time-major `in` whose frame -1 (zero padding) is row 0, then GELU and
