@@ -1,5 +1,5 @@
-// AVX2 + FMA skinny products (see skinny_gemm.h) for CPUs without AVX-512: the same blocking as the
-// AVX-512 kernel with 8-float vectors and half the accumulators (16 registers).
+// AVX2 + FMA skinny products (see skinny_gemm.h) for CPUs without AVX-512: the same row-at-a-time
+// streaming as the AVX-512 kernel with 8-float vectors (16 registers).
 #include "backend/cpu/skinny_gemm.h"
 
 #include <immintrin.h>
@@ -38,51 +38,60 @@ NPW_TARGET_AVX2 inline __m256 load_w_tail(const uint16_t* p, int n) {
   return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(h)));
 }
 
-template <int M, int OB, typename T>
-NPW_TARGET_AVX2 inline void block(const float* X, int ldx, const T* W, int n_in, int o, const float* bias, float* Y, int ldy) {
-  __m256 acc[M][OB];
+// The cache line kSkinnyPrefetchBytes past p (integer arithmetic: the address may lie past the matrix,
+// which a prefetch, never faulting, may ask for).
+NPW_TARGET_AVX2 inline void prefetch_ahead(const void* p) {
+  _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) + kSkinnyPrefetchBytes), _MM_HINT_T0);
+}
+
+// Output o for rows [0, M) of X: one weight row streamed in address order, every loaded weight
+// vector feeding M FMAs; two accumulators per X row where the 16 registers allow it.
+template <int M, typename T>
+NPW_TARGET_AVX2 inline void row(const float* X, int ldx, const T* w, int n_in, int o, const float* bias, float* Y, int ldy) {
+  constexpr int NA = M <= 4 ? 2 : 1;
+  __m256 acc[M][NA];
 #pragma GCC unroll 16
   for (int m = 0; m < M; ++m)
-#pragma GCC unroll 16
-    for (int b = 0; b < OB; ++b) acc[m][b] = _mm256_setzero_ps();
-  const T* w = W + static_cast<long>(o) * n_in;
+#pragma GCC unroll 2
+    for (int a = 0; a < NA; ++a) acc[m][a] = _mm256_setzero_ps();
   int i = 0;
+  for (; i + 8 * NA <= n_in; i += 8 * NA) {
+    prefetch_ahead(w + i);
+    __m256 wv[NA];
+#pragma GCC unroll 2
+    for (int a = 0; a < NA; ++a) wv[a] = load_w(w + i + 8 * a);
+#pragma GCC unroll 16
+    for (int m = 0; m < M; ++m)
+#pragma GCC unroll 2
+      for (int a = 0; a < NA; ++a)
+        acc[m][a] = _mm256_fmadd_ps(_mm256_loadu_ps(X + static_cast<long>(m) * ldx + i + 8 * a), wv[a], acc[m][a]);
+  }
   for (; i + 8 <= n_in; i += 8) {
-    __m256 wv[OB];
+    const __m256 wv = load_w(w + i);
 #pragma GCC unroll 16
-    for (int b = 0; b < OB; ++b) wv[b] = load_w(w + static_cast<long>(b) * n_in + i);
-#pragma GCC unroll 16
-    for (int m = 0; m < M; ++m) {
-      const __m256 xv = _mm256_loadu_ps(X + static_cast<long>(m) * ldx + i);
-#pragma GCC unroll 16
-      for (int b = 0; b < OB; ++b) acc[m][b] = _mm256_fmadd_ps(xv, wv[b], acc[m][b]);
-    }
+    for (int m = 0; m < M; ++m) acc[m][0] = _mm256_fmadd_ps(_mm256_loadu_ps(X + static_cast<long>(m) * ldx + i), wv, acc[m][0]);
   }
   if (i < n_in) {
     const __m256i k = tail_mask8(n_in - i);
-    __m256 wv[OB];
-#pragma GCC unroll 16
-    for (int b = 0; b < OB; ++b) wv[b] = load_w_tail(w + static_cast<long>(b) * n_in + i, n_in - i);
+    const __m256 wv = load_w_tail(w + i, n_in - i);
 #pragma GCC unroll 16
     for (int m = 0; m < M; ++m) {
-      const __m256 xv = _mm256_maskload_ps(X + static_cast<long>(m) * ldx + i, k);
-#pragma GCC unroll 16
-      for (int b = 0; b < OB; ++b) acc[m][b] = _mm256_fmadd_ps(xv, wv[b], acc[m][b]);
+      acc[m][0] = _mm256_fmadd_ps(_mm256_maskload_ps(X + static_cast<long>(m) * ldx + i, k), wv, acc[m][0]);
     }
   }
+  const float b = bias ? bias[o] : 0.0f;
 #pragma GCC unroll 16
-  for (int m = 0; m < M; ++m)
-#pragma GCC unroll 16
-    for (int b = 0; b < OB; ++b) Y[static_cast<long>(m) * ldy + o + b] = hsum(acc[m][b]) + (bias ? bias[o + b] : 0.0f);
+  for (int m = 0; m < M; ++m) {
+    __m256 t = acc[m][0];
+#pragma GCC unroll 2
+    for (int a = 1; a < NA; ++a) t = _mm256_add_ps(t, acc[m][a]);
+    Y[static_cast<long>(m) * ldy + o] = hsum(t) + b;
+  }
 }
 
 template <int M, typename T>
 NPW_TARGET_AVX2 void rows(const float* X, int ldx, const T* W, int n_in, int o0, int o1, const float* bias, float* Y, int ldy) {
-  // M x OB accumulators plus OB weight vectors and one X vector within 16 registers.
-  constexpr int OB = M == 1 ? 4 : M <= 2 ? 4 : M <= 4 ? 2 : 1;
-  int o = o0;
-  for (; o + OB <= o1; o += OB) block<M, OB, T>(X, ldx, W, n_in, o, bias, Y, ldy);
-  for (; o < o1; ++o) block<M, 1, T>(X, ldx, W, n_in, o, bias, Y, ldy);
+  for (int o = o0; o < o1; ++o) row<M, T>(X, ldx, W + static_cast<long>(o) * n_in, n_in, o, bias, Y, ldy);
 }
 
 template <typename T>

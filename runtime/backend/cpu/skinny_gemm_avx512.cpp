@@ -1,6 +1,9 @@
-// AVX-512 skinny products (see skinny_gemm.h): blocks of weight rows against all rows of X at once,
-// so every weight vector loaded feeds M FMAs, and the horizontal sums happen once per output.
+// AVX-512 skinny products (see skinny_gemm.h): each weight row against all rows of X at once, so
+// every weight vector loaded feeds M FMAs; rows are read one after the other in address order with
+// an explicit prefetch ahead, which keeps the stream at the memory's read rate.
 #include "backend/cpu/skinny_gemm.h"
+
+#include <cstdint>
 
 // GCC 12 reports its own intrinsics' undefined-vector idiom (__Y = __Y) as (maybe-)uninitialised; the
 // warning points into the header, so it is silenced before the header is read.
@@ -23,43 +26,52 @@ NPW_TARGET_AVX512 inline __m512 load_w(const float* p, __mmask16 k) { return _mm
 NPW_TARGET_AVX512 inline __m512 load_w(const uint16_t* p, __mmask16 k) {
   return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, p));
 }
+NPW_TARGET_AVX512 inline __m512 load_w(const float* p) { return _mm512_loadu_ps(p); }
+NPW_TARGET_AVX512 inline __m512 load_w(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
 
-// Outputs [o, o + OB) for rows [0, M) of X.
-template <int M, int OB, typename T>
-NPW_TARGET_AVX512 inline void block(const float* X, int ldx, const T* W, int n_in, int o, const float* bias, float* Y, int ldy) {
-  __m512 acc[M][OB];
+// The cache line kSkinnyPrefetchBytes past p (integer arithmetic: the address may lie past the matrix,
+// which a prefetch, never faulting, may ask for).
+NPW_TARGET_AVX512 inline void prefetch_ahead(const void* p) {
+  _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) + kSkinnyPrefetchBytes), _MM_HINT_T0);
+}
+
+// Output o for rows [0, M) of X: one weight row streamed in address order (two accumulators per X
+// row, so the FMA chains do not bound the streaming rate), every loaded weight vector feeding M FMAs.
+template <int M, typename T>
+NPW_TARGET_AVX512 inline void row(const float* X, int ldx, const T* w, int n_in, int o, const float* bias, float* Y, int ldy) {
+  __m512 acc[M][2];
 #pragma GCC unroll 16
-  for (int m = 0; m < M; ++m)
-#pragma GCC unroll 16
-    for (int b = 0; b < OB; ++b) acc[m][b] = _mm512_setzero_ps();
-  const T* w = W + static_cast<long>(o) * n_in;
-  for (int i = 0; i < n_in; i += 16) {
-    const __mmask16 k = tail_mask(n_in - i);
-    __m512 wv[OB];
-#pragma GCC unroll 16
-    for (int b = 0; b < OB; ++b) wv[b] = load_w(w + static_cast<long>(b) * n_in + i, k);
+  for (int m = 0; m < M; ++m) acc[m][0] = acc[m][1] = _mm512_setzero_ps();
+  int i = 0;
+  for (; i + 32 <= n_in; i += 32) {
+    prefetch_ahead(w + i);
+    if (sizeof(T) == 4) prefetch_ahead(w + i + 16);  // f32: this step reads two cache lines
+    const __m512 w0 = load_w(w + i), w1 = load_w(w + i + 16);
 #pragma GCC unroll 16
     for (int m = 0; m < M; ++m) {
-      const __m512 xv = _mm512_maskz_loadu_ps(k, X + static_cast<long>(m) * ldx + i);
-#pragma GCC unroll 16
-      for (int b = 0; b < OB; ++b) acc[m][b] = _mm512_fmadd_ps(xv, wv[b], acc[m][b]);
+      const float* x = X + static_cast<long>(m) * ldx + i;
+      acc[m][0] = _mm512_fmadd_ps(_mm512_loadu_ps(x), w0, acc[m][0]);
+      acc[m][1] = _mm512_fmadd_ps(_mm512_loadu_ps(x + 16), w1, acc[m][1]);
     }
   }
+  for (; i < n_in; i += 16) {
+    const __mmask16 k = tail_mask(n_in - i);
+    const __m512 wv = load_w(w + i, k);
 #pragma GCC unroll 16
-  for (int m = 0; m < M; ++m)
-#pragma GCC unroll 16
-    for (int b = 0; b < OB; ++b) {
-      Y[static_cast<long>(m) * ldy + o + b] = _mm512_reduce_add_ps(acc[m][b]) + (bias ? bias[o + b] : 0.0f);
+    for (int m = 0; m < M; ++m) {
+      acc[m][0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, X + static_cast<long>(m) * ldx + i), wv, acc[m][0]);
     }
+  }
+  const float b = bias ? bias[o] : 0.0f;
+#pragma GCC unroll 16
+  for (int m = 0; m < M; ++m) Y[static_cast<long>(m) * ldy + o] = _mm512_reduce_add_ps(_mm512_add_ps(acc[m][0], acc[m][1])) + b;
 }
 
 template <int M, typename T>
 NPW_TARGET_AVX512 void rows(const float* X, int ldx, const T* W, int n_in, int o0, int o1, const float* bias, float* Y, int ldy) {
-  // M x OB accumulators plus OB weight vectors and one X vector stay within 32 registers.
-  constexpr int OB = M <= 2 ? 8 : M <= 4 ? 4 : 2;
-  int o = o0;
-  for (; o + OB <= o1; o += OB) block<M, OB, T>(X, ldx, W, n_in, o, bias, Y, ldy);
-  for (; o < o1; ++o) block<M, 1, T>(X, ldx, W, n_in, o, bias, Y, ldy);
+  for (int o = o0; o < o1; ++o) row<M, T>(X, ldx, W + static_cast<long>(o) * n_in, n_in, o, bias, Y, ldy);
 }
 
 template <typename T>

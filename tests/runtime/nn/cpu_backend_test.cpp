@@ -122,7 +122,7 @@ TEST(CpuBackend, HalfWeightsEqualTheirWidening) {
     set_active_simd_level(level);
     for (int threads : {1, 2}) {
       CpuBackend be(threads);
-      for (int n_in : {16, 37, 384}) {
+      for (int n_in : {16, 37, 45, 384}) {
         const int n_out = 301;  // across the 128-row widening blocks and the skinny weight blocks
         const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 90 + n_in);
         const auto half = store(w, GgmlType::F16, n_in, n_out);
@@ -156,7 +156,7 @@ TEST(CpuBackend, FewRowsMatchNaiveAtEveryLevel) {
     set_active_simd_level(level);
     for (int threads : {1, 2}) {
       CpuBackend be(threads);
-      for (int n_in : {16, 33, 389}) {
+      for (int n_in : {16, 33, 45, 389}) {
         for (int n_out : {1, 7, 9, 300}) {
           const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 20 + n_in);
           const auto bytes = store(w, GgmlType::F32, n_in, n_out);
