@@ -154,6 +154,29 @@ void CpuBackend::linear_f16(const float* X, int M, int ldx, const CpuPackedMatri
   const SimdLevel level = active_simd_level();
   const bool split = pool_->size() > 1 && !ThreadPool::in_parallel_region();
   if (skinny(X, M, ldx, half, n_in, n_out, bias, Y, ldy)) return;
+  const double macs = static_cast<double>(M) * n_out * n_in;
+  if (split && macs >= kParallelMacs) {
+    // Each weight is widened once per call either way; widened whole, the product then runs as one
+    // f32 sgemm per thread (each packing its rows of X once), not one per block of weight rows.
+    const std::size_t un = static_cast<std::size_t>(n_in);
+    widened_.reserve_at_least(static_cast<std::size_t>(n_out) * un);
+    float* wf = widened_.data();
+    pool_->parallel_for(n_out, [&](int64_t o0, int64_t o1, int) {
+      const std::size_t b = static_cast<std::size_t>(o0) * un, n = static_cast<std::size_t>(o1 - o0) * un;
+      if (level != SimdLevel::Scalar) {
+        widen_f16_f16c(half + b, wf + b, n);
+      } else {
+        for (std::size_t i = 0; i < n; ++i) wf[b + i] = fp16_to_fp32(half[b + i]);
+      }
+    });
+    float beta = 0.0f;
+    if (bias) {
+      for (int m = 0; m < M; ++m) std::memcpy(Y + static_cast<std::size_t>(m) * ldy, bias, sizeof(float) * n_out);
+      beta = 1.0f;
+    }
+    matmul(false, true, M, n_out, n_in, 1.0f, X, ldx, wf, n_in, beta, Y, ldy);
+    return;
+  }
   // Widening a block of weight rows costs one conversion per weight against M multiply-adds, so
   // blocks are converted per call; each thread widens into its own scratch, grown once
   // (thread_local: a call from inside another loop's chunk gets its thread's own). Blocks of up to

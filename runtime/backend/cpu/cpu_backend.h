@@ -61,13 +61,19 @@ class CpuBackend : public Backend {
   int threads() const override;
 
  private:
-  // linear() for F16 storage: few rows through the skinny kernels straight from the halves; more
-  // rows in blocks of output rows widened into per-thread scratch, each block one sgemm.
+  // linear() for F16 storage: few rows through the skinny kernels straight from the halves. More
+  // rows, called from outside the pool (the encoder's products): the whole matrix widened into
+  // widened_ by all threads, then the f32 product split as matmul() splits it. Called from inside a
+  // pool chunk (a convolution block per thread): blocks of output rows widened into per-thread
+  // scratch, each block one sgemm.
   void linear_f16(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y, int ldy);
   template <typename T>
   bool skinny(const float* X, int M, int ldx, const T* W, int n_in, int n_out, const float* bias, float* Y, int ldy);
 
   std::unique_ptr<ThreadPool> pool_;
+  // linear_f16's widened weights: grown to the largest f16 matrix once, then reused (n_out x n_in
+  // floats; 26 MB for large-v3's MLP).
+  AlignedBuffer<float> widened_;
 };
 
 }  // namespace npw
