@@ -76,7 +76,7 @@ MelTiming time_mel_single_thread(const Model& model, const std::vector<float>& s
 }
 
 WindowTiming time_windows(StageRig& rig, const std::vector<float>& signal, int repeat, double encoder_flops,
-                          SgemmProbe* probe) {
+                          SgemmProbe* probe, OpenBlasProbe* openblas) {
   AlignedBuffer<float> mel(static_cast<std::size_t>(rig.model.hparams().n_mels) * kMelWindowFrames);
   const int64_t n = static_cast<int64_t>(signal.size());
   auto window = [&](std::vector<double>* ms, long long* allocs) {
@@ -98,6 +98,7 @@ WindowTiming time_windows(StageRig& rig, const std::vector<float>& signal, int r
   long long allocs[3] = {0, 0, 0};
   WindowTiming w;
   std::vector<double> probe_gflops = reserved(repeat), fractions = reserved(repeat);
+  std::vector<double> blas_gflops = reserved(repeat), blas_fractions = reserved(repeat);
   rig.encoder->set_profile(&w.encoder_stages);
   for (int r = 0; r < repeat; ++r) {
     window(ms, allocs);
@@ -108,10 +109,17 @@ WindowTiming time_windows(StageRig& rig, const std::vector<float>& signal, int r
       fractions.push_back(encoder_flops / ms[1].back() * 1e-6 / g);
       rig.encoder->set_profile(&w.encoder_stages);
     }
+    if (openblas) {
+      const double g = openblas->best_gflops_once();
+      blas_gflops.push_back(g);
+      blas_fractions.push_back(encoder_flops / ms[1].back() * 1e-6 / g);
+    }
   }
   rig.encoder->set_profile(nullptr);
   w.paired_sgemm_gflops = summarize(probe_gflops);
   w.paired_encoder_fraction = summarize(fractions);
+  w.interleaved_sgemm_gflops = summarize(blas_gflops);
+  w.interleaved_encoder_fraction = summarize(blas_fractions);
   w.mel_ms = summarize(ms[0]);
   w.encoder_ms = summarize(ms[1]);
   w.cross_kv_ms = summarize(ms[2]);
