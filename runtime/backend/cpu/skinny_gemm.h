@@ -9,10 +9,10 @@
 
 namespace npw {
 
-// How far ahead of the weights being read the kernels ask for cache lines. Each block reads several
-// rows side by side, which the hardware prefetchers follow poorly (on this kind of CPU they track one
-// stream per 4 KiB page); an explicit request this far ahead along the matrix, which is read once
-// in address order, measured 1.5-2x the streaming rate of the f16 logits projection.
+// How far ahead of the weights being read the kernels ask for cache lines. The matrix is read once,
+// row after row in address order; the hardware prefetchers alone kept the f16 logits projection at
+// about half the memory's read rate, and an explicit request this far ahead brought it to 48-55 GB/s
+// on two threads (from 22-32 with rows read side by side and no request).
 constexpr std::size_t kSkinnyPrefetchBytes = 4096;
 
 // At most this many rows of X go through the skinny kernels.
