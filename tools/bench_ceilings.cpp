@@ -102,31 +102,16 @@ double SgemmProbe::gflops_once() {
   return 2.0 * s.M * s.N * static_cast<double>(s.K) / t.ms() * 1e-6;
 }
 
-OpenBlasProbe::OpenBlasProbe(const std::vector<GemmShape>& shapes, int threads, int settle_ms)
-    : shapes_(shapes), threads_(threads), settle_ms_(settle_ms) {
-  for (const GemmShape& s : shapes_) {
-    a_.emplace_back(static_cast<std::size_t>(s.M) * s.K);
-    b_.emplace_back(static_cast<std::size_t>(s.N) * s.K);
-    c_.emplace_back(static_cast<std::size_t>(s.M) * s.N);
-    for (std::size_t i = 0; i < a_.back().size(); ++i) a_.back()[i] = static_cast<float>((i * 2654435761u) % 1000) * 1e-3f - 0.5f;
-    for (std::size_t i = 0; i < b_.back().size(); ++i) b_.back()[i] = static_cast<float>((i * 40503u) % 1000) * 1e-3f - 0.5f;
-  }
-  best_gflops_once();  // warm-up: first touch of the buffers, OpenBLAS's threads started
-}
-
-double OpenBlasProbe::best_gflops_once() {
-  openblas_set_num_threads(threads_);
-  double best = 0.0;
-  for (std::size_t i = 0; i < shapes_.size(); ++i) {
-    const GemmShape& s = shapes_[i];
-    Stopwatch t;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.M, s.N, s.K, 1.0f, a_[i].data(), s.K, b_[i].data(), s.K, 0.0f,
-                c_[i].data(), s.N);
-    best = std::max(best, 2.0 * s.M * s.N * static_cast<double>(s.K) / t.ms() * 1e-6);
-  }
+double SgemmProbe::openblas_gflops_once(int threads, int settle_ms) {
+  const GemmShape& s = shape_;
+  openblas_set_num_threads(threads);
+  Stopwatch t;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.M, s.N, s.K, 1.0f, a_.data(), s.K, b_.data(), s.K, 0.0f,
+              c_.data(), s.N);
+  const double g = 2.0 * s.M * s.N * static_cast<double>(s.K) / t.ms() * 1e-6;
   openblas_set_num_threads(1);
-  std::this_thread::sleep_for(std::chrono::milliseconds(settle_ms_));
-  return best;
+  std::this_thread::sleep_for(std::chrono::milliseconds(settle_ms));
+  return g;
 }
 
 }  // namespace npw

@@ -40,30 +40,17 @@ class SgemmProbe {
  public:
   SgemmProbe(const GemmShape& shape, Backend& backend);
   double gflops_once();  // one timed product
+  // The same product on the same buffers through OpenBLAS's own threading (`threads`): the strict
+  // ceiling's kind of sample, taken between encoder windows so that a shared machine's load changes
+  // hit the ceiling and the encoder alike. Leaves OpenBLAS at one thread and then waits `settle_ms`,
+  // long enough for OpenBLAS's worker threads to stop spinning and sleep before the next window.
+  double openblas_gflops_once(int threads, int settle_ms = 200);
   const GemmShape& shape() const { return shape_; }
 
  private:
   GemmShape shape_;
   Backend& backend_;
   std::vector<float> a_, b_, c_;
-};
-
-// OpenBLAS's own threaded SGEMM at every given shape, one call each, timed on demand: the strict
-// ceiling (what measure_sgemm() takes the best median of) sampled between encoder windows, so that a
-// shared machine's load changes hit the ceiling and the encoder alike. Leaves OpenBLAS at one thread
-// and then waits `settle_ms`, long enough for OpenBLAS's worker threads to stop spinning and go to
-// sleep before the next window (they would otherwise compete with the run's own threads).
-class OpenBlasProbe {
- public:
-  OpenBlasProbe(const std::vector<GemmShape>& shapes, int threads, int settle_ms = 200);
-  double best_gflops_once();  // the fastest shape of one round
-  int settle_ms() const { return settle_ms_; }
-
- private:
-  std::vector<GemmShape> shapes_;
-  int threads_;
-  int settle_ms_;
-  std::vector<std::vector<float>> a_, b_, c_;
 };
 
 // Copy bandwidth in GB/s (1e9 bytes/s). Bytes counted per copy = 2 x buffer size: each byte is read

@@ -55,8 +55,7 @@ int run(const BenchOptions& o) {
     const HParams& hp = model->hparams();
     SgemmProbe probe(encoder_gemm_shapes(hp.n_audio_ctx, hp.n_audio_state)[1], *rig.backend);
     r.paired_shape = probe.shape();
-    OpenBlasProbe openblas(encoder_gemm_shapes(hp.n_audio_ctx, hp.n_audio_state), o.threads);
-    r.window = time_windows(rig, signal, o.repeat, r.encoder_cost.total(), &probe, &openblas);
+    r.window = time_windows(rig, signal, o.repeat, r.encoder_cost.total(), &probe, o.threads);
     r.attention = time_encoder_attention(model->hparams(), *rig.backend, *rig.pool, o.repeat);
     r.token = time_tokens(rig, o.context, o.tokens, o.repeat);
   }

@@ -241,7 +241,7 @@ void write_table(const BenchResults& r, std::FILE* out) {
   if (r.window.interleaved_encoder_fraction.n > 0) {
     const Summary& f = r.window.interleaved_encoder_fraction;
     const Summary& g = r.window.interleaved_sgemm_gflops;
-    std::fprintf(out, "  interleaved: OpenBLAS threaded SGEMM, best of the shapes above, after each encoder window: %6.1f GFLOP/s  [min %.1f, max %.1f]\n"
+    std::fprintf(out, "  interleaved: the same SGEMM through OpenBLAS's own threading after each encoder window: %6.1f GFLOP/s  [min %.1f, max %.1f]\n"
                  "          encoder / that SGEMM, median over windows: %5.1f%%  [min %.1f%%, IQR %.1f%%..%.1f%%, max %.1f%%]\n\n",
                  g.median, g.min, g.max, 100 * f.median, 100 * f.min, 100 * f.q1, 100 * f.q3, 100 * f.max);
   }
