@@ -33,6 +33,21 @@ NPW_AVX2_INLINE float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+// The polynomial with coefficients s.c (highest power first) at r, by Horner's scheme.
+template <int N>
+NPW_AVX2_INLINE __m256 horner(const exp_poly::Series<N>& s, __m256 r) {
+  __m256 p = _mm256_set1_ps(s.c[0]);
+#pragma GCC unroll 16
+  for (int i = 1; i < N; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(s.c[i]));
+  return p;
+}
+
+// p * 2^n for integral n in [-126, 127], n placed in the exponent bits (AVX2 has no scalef).
+NPW_AVX2_INLINE __m256 times_pow2(__m256 p, __m256 n) {
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
 // e^x for x <= 0 (softmax's shifted scores), relative error below 2e-7 as avx512::exp_ps: the same
 // reduction and Taylor series to r^6, 2^n built in the exponent bits. Inputs below -87.3 give about
 // 1e-38 instead of 0. Positive inputs give garbage: callers mask such lanes away.
@@ -42,11 +57,7 @@ NPW_AVX2_INLINE __m256 exp_nonpositive_ps(__m256 x) {
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(exp_poly::kLn2Hi), x);
   r = _mm256_fnmadd_ps(n, _mm256_set1_ps(exp_poly::kLn2Lo), r);
-  __m256 p = _mm256_set1_ps(exp_poly::kTaylor[0]);
-#pragma GCC unroll 8
-  for (int i = 1; i < 7; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(exp_poly::kTaylor[i]));
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+  return times_pow2(horner(exp_poly::kTaylor, r), n);
 }
 
 // 2^x for x <= 0, the relative error of exp_nonpositive_ps (for scores already scaled by log2(e)).
@@ -55,11 +66,7 @@ NPW_AVX2_INLINE __m256 exp2_nonpositive_ps(__m256 x) {
   x = _mm256_max_ps(x, _mm256_set1_ps(exp_poly::kMinArg2));
   const __m256 n = _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   const __m256 f = _mm256_sub_ps(x, n);  // exact, |f| <= 1/2
-  __m256 p = _mm256_set1_ps(exp_poly::kExp2Taylor[0]);
-#pragma GCC unroll 8
-  for (int i = 1; i < 7; ++i) p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(exp_poly::kExp2Taylor[i]));
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+  return times_pow2(horner(exp_poly::kExp2Taylor, f), n);
 }
 
 // e^x with a relative error below 2e-7 on [-87, 88] (softmax, erf), as avx512::exp_ps: exp of anything
@@ -78,10 +85,7 @@ NPW_AVX2_INLINE __m256 erf_ps(__m256 x) {
   const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(0x80000000u)));
   const __m256 z = _mm256_andnot_ps(sign, x);
   const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(z, _mm256_set1_ps(0.5f), one));
-  __m256 p = _mm256_set1_ps(erf_poly::kErfc[0]);
-#pragma GCC unroll 10
-  for (int i = 1; i < 10; ++i) p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(erf_poly::kErfc[i]));
-  const __m256 erfc = _mm256_mul_ps(t, exp_ps(_mm256_fnmadd_ps(z, z, p)));
+  const __m256 erfc = _mm256_mul_ps(t, exp_ps(_mm256_fnmadd_ps(z, z, horner(erf_poly::kErfc, t))));
   return _mm256_or_ps(_mm256_sub_ps(one, erfc), _mm256_and_ps(x, sign));
 }
 

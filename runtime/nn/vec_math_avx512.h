@@ -16,16 +16,22 @@ NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __mmask16 tail_ma
   return n <= 0 ? static_cast<__mmask16>(0) : n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
 }
 
-// e^r * 2^n for |r| <= ln2 / 2 (exp_poly.h).
+// The polynomial with coefficients s.c (highest power first) at r, by Horner's scheme.
+template <int N>
+NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __m512 horner(const exp_poly::Series<N>& s, __m512 r) {
+  __m512 p = _mm512_set1_ps(s.c[0]);
+#pragma GCC unroll 16
+  for (int i = 1; i < N; ++i) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(s.c[i]));
+  return p;
+}
+
+// e^r * 2^n for |r| <= ln2 / 2 (vec_math_poly.h).
 NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __m512 exp_reduced_ps(__m512 x) {
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(exp_poly::kLog2e)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(exp_poly::kLn2Hi), x);
   r = _mm512_fnmadd_ps(n, _mm512_set1_ps(exp_poly::kLn2Lo), r);
-  __m512 p = _mm512_set1_ps(exp_poly::kTaylor[0]);
-#pragma GCC unroll 8
-  for (int i = 1; i < 7; ++i) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(exp_poly::kTaylor[i]));
-  return _mm512_scalef_ps(p, n);
+  return _mm512_scalef_ps(horner(exp_poly::kTaylor, r), n);
 }
 
 // e^x with a relative error below 2e-7 on [-87, 88]; exp of anything below about -87.3 flushes to 0,
@@ -50,10 +56,7 @@ NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __m512 exp2_nonpo
   x = _mm512_max_ps(x, _mm512_set1_ps(exp_poly::kMinArg2));
   const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   const __m512 f = _mm512_sub_ps(x, n);  // exact, |f| <= 1/2
-  __m512 p = _mm512_set1_ps(exp_poly::kExp2Taylor[0]);
-#pragma GCC unroll 8
-  for (int i = 1; i < 7; ++i) p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(exp_poly::kExp2Taylor[i]));
-  return _mm512_scalef_ps(p, n);
+  return _mm512_scalef_ps(horner(exp_poly::kExp2Taylor, f), n);
 }
 
 // erf(x) with an absolute error below about 2e-7: a rational-free form, 1 - t * exp(poly(t) - x^2)
@@ -63,10 +66,7 @@ NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __m512 erf_ps(__m
   const __m512 one = _mm512_set1_ps(1.0f);
   const __m512 z = _mm512_abs_ps(x);
   const __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(z, _mm512_set1_ps(0.5f), one));
-  __m512 p = _mm512_set1_ps(erf_poly::kErfc[0]);
-#pragma GCC unroll 10
-  for (int i = 1; i < 10; ++i) p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(erf_poly::kErfc[i]));
-  const __m512 erfc = _mm512_mul_ps(t, exp_ps(_mm512_fnmadd_ps(z, z, p)));
+  const __m512 erfc = _mm512_mul_ps(t, exp_ps(_mm512_fnmadd_ps(z, z, horner(erf_poly::kErfc, t))));
   const __m512 r = _mm512_sub_ps(one, erfc);
   // Copy x's sign onto r.
   const __m512 sign = _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int>(0x80000000u)));
