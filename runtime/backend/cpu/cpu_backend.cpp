@@ -25,6 +25,23 @@ constexpr double kParallelMacs = 1 << 18;
 // outgrow what one core streams in the time a wake-up costs.
 constexpr double kSkinnyParallelFloats = 1 << 16;
 
+// Y's rows [0, M) x columns [0, n) set to the bias; returns the beta that accumulates a product onto
+// them (1), or 0 without a bias. One pass over Y either way: the product then writes it once.
+float bias_rows(const float* bias, int M, int n, float* Y, int ldy) {
+  if (!bias) return 0.0f;
+  for (int m = 0; m < M; ++m) std::memcpy(Y + static_cast<std::size_t>(m) * ldy, bias, sizeof(float) * static_cast<std::size_t>(n));
+  return 1.0f;
+}
+
+// dst[i] = the half src[i], exactly: F16C where the active level has it.
+void widen(const uint16_t* src, float* dst, std::size_t n, SimdLevel level) {
+  if (level != SimdLevel::Scalar) {
+    widen_f16_f16c(src, dst, n);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) dst[i] = fp16_to_fp32(src[i]);
+  }
+}
+
 [[noreturn]] void bad_call(const std::string& what, const std::string& why) {
   throw Error(ErrorKind::InvalidArgument, "cpu backend " + what + ": " + why);
 }
@@ -138,12 +155,7 @@ void CpuBackend::linear(const float* X, int M, int ldx, const PackedMatrix& W, c
 
   if (skinny(X, M, ldx, packed->data(), n_in, n_out, bias, Y, ldy)) return;
 
-  // The bias goes in first and the product is accumulated onto it (beta = 1): one pass over Y.
-  float beta = 0.0f;
-  if (bias) {
-    for (int m = 0; m < M; ++m) std::memcpy(Y + static_cast<std::size_t>(m) * ldy, bias, sizeof(float) * n_out);
-    beta = 1.0f;
-  }
+  const float beta = bias_rows(bias, M, n_out, Y, ldy);
   matmul(false, true, M, n_out, n_in, 1.0f, X, ldx, packed->data(), n_in, beta, Y, ldy);
 }
 
@@ -154,66 +166,32 @@ void CpuBackend::linear_f16(const float* X, int M, int ldx, const CpuPackedMatri
   const SimdLevel level = active_simd_level();
   const bool split = pool_->size() > 1 && !ThreadPool::in_parallel_region();
   if (skinny(X, M, ldx, half, n_in, n_out, bias, Y, ldy)) return;
-  const double macs = static_cast<double>(M) * n_out * n_in;
-  if (split && macs >= kParallelMacs) {
+  const std::size_t un = static_cast<std::size_t>(n_in);
+  if (split && static_cast<double>(M) * n_out * n_in >= kParallelMacs) {
     // Each weight is widened once per call either way; widened whole, the product then runs as one
     // f32 sgemm per thread (each packing its rows of X once), not one per block of weight rows.
-    const std::size_t un = static_cast<std::size_t>(n_in);
     widened_.reserve_at_least(static_cast<std::size_t>(n_out) * un);
     float* wf = widened_.data();
     pool_->parallel_for(n_out, [&](int64_t o0, int64_t o1, int) {
-      const std::size_t b = static_cast<std::size_t>(o0) * un, n = static_cast<std::size_t>(o1 - o0) * un;
-      if (level != SimdLevel::Scalar) {
-        widen_f16_f16c(half + b, wf + b, n);
-      } else {
-        for (std::size_t i = 0; i < n; ++i) wf[b + i] = fp16_to_fp32(half[b + i]);
-      }
+      const std::size_t b = static_cast<std::size_t>(o0) * un;
+      widen(half + b, wf + b, static_cast<std::size_t>(o1 - o0) * un, level);
     });
-    float beta = 0.0f;
-    if (bias) {
-      for (int m = 0; m < M; ++m) std::memcpy(Y + static_cast<std::size_t>(m) * ldy, bias, sizeof(float) * n_out);
-      beta = 1.0f;
-    }
+    const float beta = bias_rows(bias, M, n_out, Y, ldy);
     matmul(false, true, M, n_out, n_in, 1.0f, X, ldx, wf, n_in, beta, Y, ldy);
     return;
   }
-  // Widening a block of weight rows costs one conversion per weight against M multiply-adds, so
-  // blocks are converted per call; each thread widens into its own scratch, grown once
-  // (thread_local: a call from inside another loop's chunk gets its thread's own). Blocks of up to
-  // 256 rows (the wider, the closer sgemm runs to its peak), a whole number of them per thread.
-  const int parts = split ? pool_->size() : 1;
-  int n_blocks = std::max(parts, (n_out + 255) / 256);
-  n_blocks = (n_blocks + parts - 1) / parts * parts;
-  const int kF16Block = ((n_out + n_blocks - 1) / n_blocks + 15) / 16 * 16;
-  n_blocks = (n_out + kF16Block - 1) / kF16Block;
-  auto run = [&](int64_t b0, int64_t b1) {
-    thread_local AlignedBuffer<float> scratch;
-    scratch.reserve_at_least(static_cast<std::size_t>(kF16Block) * static_cast<std::size_t>(n_in));
-    float* wf = scratch.data();
-    for (int64_t b = b0; b < b1; ++b) {
-      const int o0 = static_cast<int>(b) * kF16Block;
-      const int rows = std::min(kF16Block, n_out - o0);
-      const std::size_t n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(n_in);
-      const uint16_t* src = half + static_cast<std::size_t>(o0) * static_cast<std::size_t>(n_in);
-      if (level != SimdLevel::Scalar) {
-        widen_f16_f16c(src, wf, n);
-      } else {
-        for (std::size_t i = 0; i < n; ++i) wf[i] = fp16_to_fp32(src[i]);
-      }
-      float beta = 0.0f;
-      if (bias) {
-        for (int m = 0; m < M; ++m) {
-          std::memcpy(Y + static_cast<std::size_t>(m) * ldy + o0, bias + o0, sizeof(float) * static_cast<std::size_t>(rows));
-        }
-        beta = 1.0f;
-      }
-      sgemm(false, true, M, rows, n_in, 1.0f, X, ldx, wf, n_in, beta, Y + o0, ldy);
-    }
-  };
-  if (split && static_cast<double>(M) * n_out * n_in >= kParallelMacs) {
-    pool_->parallel_for(n_blocks, [&](int64_t b0, int64_t b1, int) { run(b0, b1); });
-  } else {
-    run(0, n_blocks);
+  // On the calling thread (inside another loop's chunk, or too small to split): blocks of up to 256
+  // weight rows (the wider, the closer sgemm runs to its peak) widened into this thread's own
+  // scratch, grown once (thread_local: each chunk's thread gets its own), each block one sgemm.
+  constexpr int kF16Block = 256;
+  thread_local AlignedBuffer<float> scratch;
+  scratch.reserve_at_least(static_cast<std::size_t>(std::min(kF16Block, n_out)) * un);
+  float* wf = scratch.data();
+  for (int o0 = 0; o0 < n_out; o0 += kF16Block) {
+    const int rows = std::min(kF16Block, n_out - o0);
+    widen(half + static_cast<std::size_t>(o0) * un, wf, static_cast<std::size_t>(rows) * un, level);
+    const float beta = bias_rows(bias ? bias + o0 : nullptr, M, rows, Y + o0, ldy);
+    sgemm(false, true, M, rows, n_in, 1.0f, X, ldx, wf, n_in, beta, Y + o0, ldy);
   }
 }
 
