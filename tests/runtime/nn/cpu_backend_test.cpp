@@ -12,6 +12,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "model/quant.h"
 #include "naive.h"
+#include "simd_levels.h"
 #include "weight_views.h"
 #include "util/cpu_features.h"
 #include "util/error.h"
@@ -109,21 +110,15 @@ TEST(CpuBackend, LinearMatchesNaive) {
   }
 }
 
-// The decoder's shapes: 1 to 9 rows of X (the skinny kernels take up to kSkinnyMaxRows, more go to
-// sgemm), odd row lengths across the 16-float tails, output counts across the 1/2/4/8-row weight
-// blocks, on one thread and split over two, at every SIMD level this CPU has.
 // f16 weights (kept as halves) give what their f32 widening gives, to the rounding of a different
-// summation order (blocks of 128 outputs per sgemm), on the skinny kernels and on the widened-block
-// path, at every SIMD level, with and without bias.
+// summation order, on the skinny kernels, on the whole-matrix widening (split over two threads) and on
+// the 256-row widened blocks (one thread), at every SIMD level, with and without bias.
 TEST(CpuBackend, HalfWeightsEqualTheirWidening) {
-  const SimdLevel saved = active_simd_level();
-  for (SimdLevel level : {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512}) {
-    if (static_cast<int>(level) > static_cast<int>(cpu_simd_level())) continue;
-    set_active_simd_level(level);
+  npw_test::at_every_level([&] {
     for (int threads : {1, 2}) {
       CpuBackend be(threads);
       for (int n_in : {16, 37, 45, 384}) {
-        const int n_out = 301;  // across the 128-row widening blocks and the skinny weight blocks
+        const int n_out = 301;  // across the 256-row widening blocks
         const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 90 + n_in);
         const auto half = store(w, GgmlType::F16, n_in, n_out);
         auto p16 = be.pack(view_of(half, GgmlType::F16, n_in, n_out));
@@ -141,19 +136,18 @@ TEST(CpuBackend, HalfWeightsEqualTheirWidening) {
           be.linear(x.data(), M, ldx, *p16, bias, y16.data(), ldy);
           be.linear(x.data(), M, ldx, *p32, bias, y32.data(), ldy);
           EXPECT_LT(max_rel_err(y16.data(), y32.data(), y16.size()), 1e-5)
-              << simd_level_name(level) << " M " << M << " n_in " << n_in << " threads " << threads;
+              << "M " << M << " n_in " << n_in << " threads " << threads;
         }
       }
     }
-  }
-  set_active_simd_level(saved);
+  });
 }
 
+// The decoder's shapes: 1 to 9 rows of X (the skinny kernels take up to kSkinnyMaxRows, more go to
+// sgemm), row lengths reaching every loop tail of the kernels, on one thread and split over two, at
+// every SIMD level this CPU has.
 TEST(CpuBackend, FewRowsMatchNaiveAtEveryLevel) {
-  const SimdLevel saved = active_simd_level();
-  for (SimdLevel level : {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512}) {
-    if (static_cast<int>(level) > static_cast<int>(cpu_simd_level())) continue;
-    set_active_simd_level(level);
+  npw_test::at_every_level([&] {
     for (int threads : {1, 2}) {
       CpuBackend be(threads);
       for (int n_in : {16, 33, 45, 389}) {
@@ -173,13 +167,12 @@ TEST(CpuBackend, FewRowsMatchNaiveAtEveryLevel) {
               for (int o = 0; o < n_out; ++o) want[m * ldy + o] += bias ? b[o] : 0.0f;
             }
             EXPECT_LT(max_rel_err(y.data(), want.data(), y.size()), 1e-5)
-                << simd_level_name(level) << " M " << M << " n_in " << n_in << " n_out " << n_out << " threads " << threads;
+                << "M " << M << " n_in " << n_in << " n_out " << n_out << " threads " << threads;
           }
         }
       }
     }
-  }
-  set_active_simd_level(saved);
+  });
 }
 
 TEST(CpuBackend, MatmulEveryTransposeMatchesNaive) {

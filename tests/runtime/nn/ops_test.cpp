@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "naive.h"
+#include "simd_levels.h"
 #include "nn/ops.h"
 #include "util/cpu_features.h"
 #include "util/thread_pool.h"
@@ -15,19 +16,7 @@ namespace {
 
 using npw_test::max_rel_err;
 using npw_test::random_vector;
-
-// Runs body at every SIMD level this CPU has (the scalar reference included), restoring the level.
-template <typename Fn>
-void at_every_level(Fn&& body) {
-  const SimdLevel saved = active_simd_level();
-  for (SimdLevel l : {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512}) {
-    if (static_cast<int>(l) > static_cast<int>(cpu_simd_level())) continue;
-    set_active_simd_level(l);
-    SCOPED_TRACE(simd_level_name(l));
-    body();
-  }
-  set_active_simd_level(saved);
-}
+using npw_test::at_every_level;
 
 std::vector<float> naive_layer_norm(const std::vector<float>& x, int rows, int n, const float* w, const float* b) {
   std::vector<float> y(x.size());
