@@ -48,6 +48,34 @@ std::vector<float> naive_attention(const AttentionArgs& a) {
   return out;
 }
 
+// Heads side by side in rows of q, k and v (ldq, ldk, ldv floats apart) and of the output (ldo apart;
+// out is set by the caller): the layout every test below starts from.
+AttentionArgs heads(int n_head, int d_head, const std::vector<float>& q, int ldq, int n_q, const std::vector<float>& k,
+                    int ldk, const std::vector<float>& v, int ldv, int n_kv, int ldo) {
+  AttentionArgs a;
+  a.n_head = n_head;
+  a.d_head = d_head;
+  a.q = q.data();
+  a.ldq = ldq;
+  a.n_q = n_q;
+  a.k = k.data();
+  a.ldk = ldk;
+  a.v = v.data();
+  a.ldv = ldv;
+  a.n_kv = n_kv;
+  a.ldo = ldo;
+  return a;
+}
+
+// Whether the active level's f32 kernel takes this head size: its vector width must divide it.
+bool kernel_takes(int d_head) {
+  switch (active_simd_level()) {
+    case SimdLevel::Avx512: return d_head % 16 == 0;
+    case SimdLevel::Avx2: return d_head % 8 == 0;
+    default: return false;
+  }
+}
+
 struct Case {
   int n_head, d_head, n_q, n_kv, pad;
   bool causal;
@@ -69,19 +97,8 @@ TEST(Attention, MatchesNaive) {
       const auto k = random_vector(static_cast<std::size_t>(c.n_kv) * (ld + 1), 2, -2.0f, 2.0f);
       const auto v = random_vector(static_cast<std::size_t>(c.n_kv) * (ld + 2), 3);
       std::vector<float> out(static_cast<std::size_t>(c.n_q) * (ld + 3), 7.0f);
-      AttentionArgs a;
-      a.n_head = c.n_head;
-      a.d_head = c.d_head;
-      a.q = q.data();
-      a.ldq = ld;
-      a.n_q = c.n_q;
-      a.k = k.data();
-      a.ldk = ld + 1;
-      a.v = v.data();
-      a.ldv = ld + 2;
-      a.n_kv = c.n_kv;
+      AttentionArgs a = heads(c.n_head, c.d_head, q, ld, c.n_q, k, ld + 1, v, ld + 2, c.n_kv, ld + 3);
       a.out = out.data();
-      a.ldo = ld + 3;
       a.causal = c.causal;
       a.q_pos0 = c.q_pos0;
 
@@ -109,19 +126,8 @@ TEST(Attention, PerRowLimitsAndFullyMaskedRows) {
   std::vector<int> limit(n_q);
   for (int i = 0; i < n_q; ++i) limit[i] = (i * 7) % (n_kv + 1);  // includes 0 and n_kv
   std::vector<float> out(n_q * w, 9.0f);
-  AttentionArgs a;
-  a.n_head = n_head;
-  a.d_head = d;
-  a.q = q.data();
-  a.ldq = w;
-  a.n_q = n_q;
-  a.k = k.data();
-  a.ldk = w;
-  a.v = v.data();
-  a.ldv = w;
-  a.n_kv = n_kv;
+  AttentionArgs a = heads(n_head, d, q, w, n_q, k, w, v, w, n_kv, w);
   a.out = out.data();
-  a.ldo = w;
   a.kv_limit = limit.data();
   MultiHeadAttention mha(n_kv, 2);
   mha.run(backend, &pool, a);
@@ -153,18 +159,7 @@ TEST(Attention, SimdPathMatchesNaiveAndPortable) {
     const auto v = random_vector(static_cast<std::size_t>(c.n_kv) * (ld + 2), 13);
     std::vector<int> limit(static_cast<std::size_t>(c.n_q));
     for (int i = 0; i < c.n_q; ++i) limit[i] = (i * 7) % (c.n_kv + 1);
-    AttentionArgs a;
-    a.n_head = c.n_head;
-    a.d_head = c.d_head;
-    a.q = q.data();
-    a.ldq = ld;
-    a.n_q = c.n_q;
-    a.k = k.data();
-    a.ldk = ld + 1;
-    a.v = v.data();
-    a.ldv = ld + 2;
-    a.n_kv = c.n_kv;
-    a.ldo = ld + 3;
+    AttentionArgs a = heads(c.n_head, c.d_head, q, ld, c.n_q, k, ld + 1, v, ld + 2, c.n_kv, ld + 3);
     a.causal = c.causal;
     a.kv_limit = c.limits ? limit.data() : nullptr;
     auto want = naive_attention(a);
@@ -177,8 +172,7 @@ TEST(Attention, SimdPathMatchesNaiveAndPortable) {
     for (SimdLevel level : {SimdLevel::Avx512, SimdLevel::Avx2}) {
       if (level > cpu_simd_level()) continue;
       set_active_simd_level(level);
-      const bool fits = c.d_head % (level == SimdLevel::Avx512 ? 16 : 8) == 0;  // its vector width
-      EXPECT_EQ(mha.uses_simd(a), fits) << simd_level_name(level) << " d " << c.d_head;
+      EXPECT_EQ(mha.uses_simd(a), kernel_takes(c.d_head)) << simd_level_name(level) << " d " << c.d_head;
       for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
         std::vector<float> out(static_cast<std::size_t>(c.n_q) * a.ldo, 7.0f);
         a.out = out.data();
@@ -213,18 +207,7 @@ TEST(Attention, TransposedKeysMatchNaive) {
     std::vector<float> kt(static_cast<std::size_t>(width) * ldkt, 1e30f);  // padding must never be read
     for (int j = 0; j < c.n_kv; ++j)
       for (int d = 0; d < width; ++d) kt[static_cast<std::size_t>(d) * ldkt + j] = k[static_cast<std::size_t>(j) * width + d];
-    AttentionArgs a;
-    a.n_head = c.n_head;
-    a.d_head = c.d_head;
-    a.q = q.data();
-    a.ldq = width;
-    a.n_q = c.n_q;
-    a.k = k.data();
-    a.ldk = width;
-    a.v = v.data();
-    a.ldv = width;
-    a.n_kv = c.n_kv;
-    a.ldo = width;
+    AttentionArgs a = heads(c.n_head, c.d_head, q, width, c.n_q, k, width, v, width, c.n_kv, width);
     const auto want = naive_attention(a);
     a.k = kt.data();
     a.ldk = ldkt;
@@ -233,8 +216,7 @@ TEST(Attention, TransposedKeysMatchNaive) {
     const SimdLevel saved = active_simd_level();
     for (SimdLevel level : {SimdLevel::Avx512, SimdLevel::Avx2, SimdLevel::Scalar}) {
       set_active_simd_level(level);
-      const SimdLevel got = active_simd_level();  // clamped to what the CPU has
-      EXPECT_EQ(mha.uses_simd(a), (got == SimdLevel::Avx512 && c.d_head % 16 == 0) || (got == SimdLevel::Avx2 && c.d_head % 8 == 0));
+      EXPECT_EQ(mha.uses_simd(a), kernel_takes(c.d_head));  // the level is clamped to what the CPU has
       std::vector<float> out(static_cast<std::size_t>(c.n_q) * width, 7.0f);
       a.out = out.data();
       mha.run(backend, &pool, a);
@@ -266,18 +248,7 @@ TEST(Attention, ReducedPrecisionPathIsCloseToNaive) {
     const auto q = random_vector(static_cast<std::size_t>(c.n_q) * ld, 41, -1.0f, 1.0f);
     const auto k = random_vector(static_cast<std::size_t>(c.n_kv) * ld, 42, -1.0f, 1.0f);
     const auto v = random_vector(static_cast<std::size_t>(c.n_kv) * ld, 43);
-    AttentionArgs a;
-    a.n_head = c.n_head;
-    a.d_head = c.d_head;
-    a.q = q.data();
-    a.ldq = ld;
-    a.n_q = c.n_q;
-    a.k = k.data();
-    a.ldk = ld;
-    a.v = v.data();
-    a.ldv = ld;
-    a.n_kv = c.n_kv;
-    a.ldo = width;
+    AttentionArgs a = heads(c.n_head, c.d_head, q, ld, c.n_q, k, ld, v, ld, c.n_kv, width);
     a.causal = c.causal;
     a.reduced_precision = true;
     const auto want = naive_attention(a);
