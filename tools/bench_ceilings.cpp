@@ -30,6 +30,11 @@ void fill(AlignedBuffer<float>& b) {
   for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>((i * 2654435761u) % 1000) * 1e-3f - 0.5f;
 }
 
+// C = A B^T at the shape, row-major, on OpenBLAS's current thread count: the product every ceiling times.
+void sgemm_nt(const GemmShape& s, const float* a, const float* b, float* c) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.M, s.N, s.K, 1.0f, a, s.K, b, s.K, 0.0f, c, s.N);
+}
+
 }  // namespace
 
 std::vector<GemmCeiling> measure_sgemm(const std::vector<GemmShape>& shapes, int threads, int repeat) {
@@ -40,10 +45,7 @@ std::vector<GemmCeiling> measure_sgemm(const std::vector<GemmShape>& shapes, int
         c(static_cast<std::size_t>(s.M) * s.N);
     fill(a);
     fill(b);
-    auto call = [&] {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.M, s.N, s.K, 1.0f, a.data(), s.K, b.data(), s.K, 0.0f,
-                  c.data(), s.N);
-    };
+    auto call = [&] { sgemm_nt(s, a.data(), b.data(), c.data()); };
     call();
     std::vector<double> seconds;
     for (int r = 0; r < repeat; ++r) {
@@ -106,8 +108,7 @@ double SgemmProbe::openblas_gflops_once(int threads, int settle_ms) {
   const GemmShape& s = shape_;
   openblas_set_num_threads(threads);
   Stopwatch t;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.M, s.N, s.K, 1.0f, a_.data(), s.K, b_.data(), s.K, 0.0f,
-              c_.data(), s.N);
+  sgemm_nt(s, a_.data(), b_.data(), c_.data());
   const double g = 2.0 * s.M * s.N * static_cast<double>(s.K) / t.ms() * 1e-6;
   openblas_set_num_threads(1);
   std::this_thread::sleep_for(std::chrono::milliseconds(settle_ms));

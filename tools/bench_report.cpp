@@ -230,21 +230,19 @@ void write_table(const BenchResults& r, std::FILE* out) {
                r.copy_buffer_mb, r.copy_gbps.median, r.copy_gbps.min, r.copy_gbps.q1, r.copy_gbps.q3,
                r.copy_gbps.max);
 
-  if (r.window.paired_encoder_fraction.n > 0) {
-    const Summary& f = r.window.paired_encoder_fraction;
-    const Summary& g = r.window.paired_sgemm_gflops;
-    std::fprintf(out, "  paired: SGEMM %s M=%d N=%d K=%d through the backend after each encoder window: %6.1f GFLOP/s  [min %.1f, max %.1f]\n"
+  // One sampled ceiling and the encoder's per-window fraction of it.
+  auto sampled = [&](const char* what, const Summary& g, const Summary& f) {
+    if (f.n == 0) return;
+    std::fprintf(out, "  %s: %6.1f GFLOP/s  [min %.1f, max %.1f]\n"
                  "          encoder / that SGEMM, median over windows: %5.1f%%  [min %.1f%%, IQR %.1f%%..%.1f%%, max %.1f%%]\n\n",
-                 r.paired_shape.name.c_str(), r.paired_shape.M, r.paired_shape.N, r.paired_shape.K, g.median, g.min, g.max,
-                 100 * f.median, 100 * f.min, 100 * f.q1, 100 * f.q3, 100 * f.max);
-  }
-  if (r.window.interleaved_encoder_fraction.n > 0) {
-    const Summary& f = r.window.interleaved_encoder_fraction;
-    const Summary& g = r.window.interleaved_sgemm_gflops;
-    std::fprintf(out, "  interleaved: the same SGEMM through OpenBLAS's own threading after each encoder window: %6.1f GFLOP/s  [min %.1f, max %.1f]\n"
-                 "          encoder / that SGEMM, median over windows: %5.1f%%  [min %.1f%%, IQR %.1f%%..%.1f%%, max %.1f%%]\n\n",
-                 g.median, g.min, g.max, 100 * f.median, 100 * f.min, 100 * f.q1, 100 * f.q3, 100 * f.max);
-  }
+                 what, g.median, g.min, g.max, 100 * f.median, 100 * f.min, 100 * f.q1, 100 * f.q3, 100 * f.max);
+  };
+  const std::string paired = "paired: SGEMM " + r.paired_shape.name + " M=" + std::to_string(r.paired_shape.M) + " N=" +
+                             std::to_string(r.paired_shape.N) + " K=" + std::to_string(r.paired_shape.K) +
+                             " through the backend after each encoder window";
+  sampled(paired.c_str(), r.window.paired_sgemm_gflops, r.window.paired_encoder_fraction);
+  sampled("interleaved: the same SGEMM through OpenBLAS's own threading after each encoder window",
+          r.window.interleaved_sgemm_gflops, r.window.interleaved_encoder_fraction);
   std::fprintf(out, "%-42s %12s %-9s %-36s %s\n", "figure", "median", "unit", "spread [min, IQR, max]",
                "of ceiling");
   for (const Figure& f : figures(r)) {
