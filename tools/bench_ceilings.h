@@ -40,16 +40,30 @@ class SgemmProbe {
  public:
   SgemmProbe(const GemmShape& shape, Backend& backend);
   double gflops_once();  // one timed product
-  // The same product on the same buffers through OpenBLAS's own threading (`threads`): the strict
-  // ceiling's kind of sample, taken between encoder windows so that a shared machine's load changes
-  // hit the ceiling and the encoder alike. Leaves OpenBLAS at one thread and then waits `settle_ms`,
-  // long enough for OpenBLAS's worker threads to stop spinning and sleep before the next window.
-  double openblas_gflops_once(int threads, int settle_ms = 200);
   const GemmShape& shape() const { return shape_; }
 
  private:
   GemmShape shape_;
   Backend& backend_;
+  std::vector<float> a_, b_, c_;
+};
+
+// The strict ceiling sampled between encoder windows: OpenBLAS's own threaded SGEMM at every one of
+// the encoder's product shapes, each one warm call and then the best of two timed ones, and the best
+// shape kept: what OpenBLAS at its fastest does on the machine as it is right after that window. On a
+// shared host whose load moves from second to second, the encoder over this sample compares two
+// figures taken under the same load, where a ceiling measured in a phase of its own may compare a
+// quiet minute with a busy one (in either direction).
+class CeilingSampler {
+ public:
+  explicit CeilingSampler(std::vector<GemmShape> shapes);
+  // GFLOP/s of the best shape, on `threads` OpenBLAS threads. Leaves OpenBLAS at one thread (the CPU
+  // backend's setting) and then waits `settle_ms`, long enough for OpenBLAS's workers to stop
+  // spinning and sleep so that they take nothing from the next window.
+  double sample(int threads, int settle_ms = 200);
+
+ private:
+  std::vector<GemmShape> shapes_;
   std::vector<float> a_, b_, c_;
 };
 

@@ -53,9 +53,11 @@ int run(const BenchOptions& o) {
     r.backend = rig.backend->kind();
     r.token_cost = decoder_token_cost(*model, *rig.backend, o.context);
     const HParams& hp = model->hparams();
-    SgemmProbe probe(encoder_gemm_shapes(hp.n_audio_ctx, hp.n_audio_state)[1], *rig.backend);
+    const std::vector<GemmShape> shapes = encoder_gemm_shapes(hp.n_audio_ctx, hp.n_audio_state);
+    SgemmProbe probe(shapes[1], *rig.backend);
+    CeilingSampler sampler(shapes);
     r.paired_shape = probe.shape();
-    r.window = time_windows(rig, signal, o.repeat, r.encoder_cost.total(), &probe, o.threads);
+    r.window = time_windows(rig, signal, o.repeat, r.encoder_cost.total(), &probe, &sampler, o.threads);
     r.attention = time_encoder_attention(model->hparams(), *rig.backend, *rig.pool, o.repeat);
     r.token = time_tokens(rig, o.context, o.tokens, o.repeat);
   }

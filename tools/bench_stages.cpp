@@ -76,7 +76,7 @@ MelTiming time_mel_single_thread(const Model& model, const std::vector<float>& s
 }
 
 WindowTiming time_windows(StageRig& rig, const std::vector<float>& signal, int repeat, double encoder_flops,
-                          SgemmProbe* probe, int openblas_threads) {
+                          SgemmProbe* probe, CeilingSampler* sampler, int sampler_threads) {
   AlignedBuffer<float> mel(static_cast<std::size_t>(rig.model.hparams().n_mels) * kMelWindowFrames);
   const int64_t n = static_cast<int64_t>(signal.size());
   auto window = [&](std::vector<double>* ms, long long* allocs) {
@@ -109,8 +109,8 @@ WindowTiming time_windows(StageRig& rig, const std::vector<float>& signal, int r
       fractions.push_back(encoder_flops / ms[1].back() * 1e-6 / g);
       rig.encoder->set_profile(&w.encoder_stages);
     }
-    if (probe && openblas_threads > 0) {
-      const double g = probe->openblas_gflops_once(openblas_threads);
+    if (sampler) {
+      const double g = sampler->sample(sampler_threads);
       blas_gflops.push_back(g);
       blas_fractions.push_back(encoder_flops / ms[1].back() * 1e-6 / g);
     }

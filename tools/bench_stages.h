@@ -56,8 +56,8 @@ struct WindowTiming {
   // fraction of it per window (its GFLOP/s over that sample).
   Summary paired_sgemm_gflops;
   Summary paired_encoder_fraction;
-  // With a probe and openblas_threads > 0: the same shape through OpenBLAS's own threading sampled
-  // after each timed window too, and the encoder's fraction of it per window.
+  // With a ceiling sampler: the strict SGEMM ceiling (OpenBLAS's own threading, best of the encoder's
+  // shapes) sampled after each timed window too, and the encoder's fraction of it per window.
   Summary interleaved_sgemm_gflops;
   Summary interleaved_encoder_fraction;
   double allocs() const { return mel_allocs + encoder_allocs + cross_kv_allocs; }
@@ -65,8 +65,9 @@ struct WindowTiming {
 
 // mel (window clamp, as the element does) -> encoder -> set_audio, `repeat` times.
 class SgemmProbe;
+class CeilingSampler;
 WindowTiming time_windows(StageRig& rig, const std::vector<float>& signal, int repeat, double encoder_flops = 0.0,
-                          SgemmProbe* probe = nullptr, int openblas_threads = 0);
+                          SgemmProbe* probe = nullptr, CeilingSampler* sampler = nullptr, int sampler_threads = 0);
 
 struct TokenTiming {
   Summary ms;               // per one-token step, over every timed step of every repetition
