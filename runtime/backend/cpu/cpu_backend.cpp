@@ -154,9 +154,27 @@ void CpuBackend::linear(const float* X, int M, int ldx, const PackedMatrix& W, c
   }
 
   if (skinny(X, M, ldx, packed->data(), n_in, n_out, bias, Y, ldy)) return;
+  product(X, M, ldx, packed->data(), n_in, n_out, bias, Y, ldy);
+}
 
-  const float beta = bias_rows(bias, M, n_out, Y, ldy);
-  matmul(false, true, M, n_out, n_in, 1.0f, X, ldx, packed->data(), n_in, beta, Y, ldy);
+void CpuBackend::product(const float* X, int M, int ldx, const float* W, int n_in, int n_out, const float* bias,
+                         float* Y, int ldy) {
+  const double macs = static_cast<double>(M) * n_out * n_in;
+  if (M < n_out || pool_->size() == 1 || ThreadPool::in_parallel_region() || macs < kParallelMacs) {
+    const float beta = bias_rows(bias, M, n_out, Y, ldy);
+    matmul(false, true, M, n_out, n_in, 1.0f, X, ldx, W, n_in, beta, Y, ldy);
+    return;
+  }
+  // Rows of activations per thread, each thread writing its rows' bias just before its own sgemm
+  // accumulates onto them (a bias pass over all of Y on the calling thread would leave the other
+  // cores idle for as long as it takes).
+  const std::size_t ux = static_cast<std::size_t>(ldx), uy = static_cast<std::size_t>(ldy);
+  pool_->parallel_for(M, [&](int64_t m0, int64_t m1, int) {
+    const int rows = static_cast<int>(m1 - m0);
+    float* y = Y + static_cast<std::size_t>(m0) * uy;
+    const float beta = bias_rows(bias, rows, n_out, y, ldy);
+    sgemm(false, true, rows, n_out, n_in, 1.0f, X + static_cast<std::size_t>(m0) * ux, ldx, W, n_in, beta, y, ldy);
+  });
 }
 
 void CpuBackend::linear_f16(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y,
@@ -176,8 +194,7 @@ void CpuBackend::linear_f16(const float* X, int M, int ldx, const CpuPackedMatri
       const std::size_t b = static_cast<std::size_t>(o0) * un;
       widen(half + b, wf + b, static_cast<std::size_t>(o1 - o0) * un, level);
     });
-    const float beta = bias_rows(bias, M, n_out, Y, ldy);
-    matmul(false, true, M, n_out, n_in, 1.0f, X, ldx, wf, n_in, beta, Y, ldy);
+    product(X, M, ldx, wf, n_in, n_out, bias, Y, ldy);
     return;
   }
   // On the calling thread (inside another loop's chunk, or too small to split): blocks of up to 256

@@ -67,6 +67,10 @@ class CpuBackend : public Backend {
   // pool chunk (a convolution block per thread): blocks of output rows widened into per-thread
   // scratch, each block one sgemm.
   void linear_f16(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y, int ldy);
+  // Y = X W^T + bias for f32 weights W [n_out][n_in]: split over the pool by rows of X when it pays,
+  // else one sgemm on the calling thread.
+  void product(const float* X, int M, int ldx, const float* W, int n_in, int n_out, const float* bias, float* Y,
+               int ldy);
   template <typename T>
   bool skinny(const float* X, int M, int ldx, const T* W, int n_in, int n_out, const float* bias, float* Y, int ldy);
 
