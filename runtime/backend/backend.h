@@ -39,6 +39,11 @@ class Backend {
   // Packs a 2-D weight tensor (ne[0] = n_in, ne[1] = n_out) of any GGML type. Called once per weight.
   virtual std::unique_ptr<PackedMatrix> pack(const TensorView& w) const = 0;
 
+  // The same for a matrix that will multiply hundreds of rows at a time (the encoder's products, the
+  // cross-attention keys and values of a window), never a decoder step's few: a backend may pick a
+  // layout for that. By default, pack().
+  virtual std::unique_ptr<PackedMatrix> pack_for_many_rows(const TensorView& w) const { return pack(w); }
+
   // Y[m][o] = sum_i X[m][i] * W[o][i] + bias[o]  for m < M. Rows of X are ldx floats apart, rows of Y
   // ldy floats apart. bias may be nullptr.
   virtual void linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y,

@@ -43,8 +43,8 @@ std::shared_ptr<const DecoderPacked> pack_decoder(const Model& model, const Back
     pb.v = backend.pack(*b.attn.value.w);
     pb.o = backend.pack(*b.attn.out.w);
     pb.cq = backend.pack(*b.cross_attn.query.w);
-    pb.ck = backend.pack(*b.cross_attn.key.w);
-    pb.cv = backend.pack(*b.cross_attn.value.w);
+    pb.ck = backend.pack_for_many_rows(*b.cross_attn.key.w);
+    pb.cv = backend.pack_for_many_rows(*b.cross_attn.value.w);
     pb.co = backend.pack(*b.cross_attn.out.w);
     pb.mlp0 = backend.pack(*b.mlp0.w);
     pb.mlp2 = backend.pack(*b.mlp2.w);

@@ -54,7 +54,7 @@ std::unique_ptr<PackedMatrix> pack_conv(const Backend& backend, const float* w, 
   view.ne[1] = n_out;
   view.data = reinterpret_cast<const uint8_t*>(reordered.data());
   view.nbytes = reordered.size() * sizeof(float);
-  return backend.pack(view);
+  return backend.pack_for_many_rows(view);
 }
 
 // The rows of several weights of one type and row length, one after the other, packed as one
@@ -80,7 +80,7 @@ std::unique_ptr<PackedMatrix> pack_stacked(const Backend& backend, std::initiali
   view.ne[1] = rows;
   view.data = stacked.data();
   view.nbytes = stacked.size();
-  return backend.pack(view);
+  return backend.pack_for_many_rows(view);
 }
 
 std::shared_ptr<const EncoderPacked> pack_encoder(const Model& model, const Backend& backend) {
@@ -99,13 +99,13 @@ std::shared_ptr<const EncoderPacked> pack_encoder(const Model& model, const Back
       if (b.attn.key.b) std::copy(b.attn.key.b, b.attn.key.b + D, pb.qkv_bias.begin() + D);
       if (b.attn.value.b) std::copy(b.attn.value.b, b.attn.value.b + D, pb.qkv_bias.begin() + 2 * D);
     } else {
-      pb.q = backend.pack(*b.attn.query.w);
-      pb.k = backend.pack(*b.attn.key.w);
-      pb.v = backend.pack(*b.attn.value.w);
+      pb.q = backend.pack_for_many_rows(*b.attn.query.w);
+      pb.k = backend.pack_for_many_rows(*b.attn.key.w);
+      pb.v = backend.pack_for_many_rows(*b.attn.value.w);
     }
-    pb.o = backend.pack(*b.attn.out.w);
-    pb.mlp0 = backend.pack(*b.mlp0.w);
-    pb.mlp2 = backend.pack(*b.mlp2.w);
+    pb.o = backend.pack_for_many_rows(*b.attn.out.w);
+    pb.mlp0 = backend.pack_for_many_rows(*b.mlp0.w);
+    pb.mlp2 = backend.pack_for_many_rows(*b.mlp2.w);
     p->blocks.push_back(std::move(pb));
   }
   return p;

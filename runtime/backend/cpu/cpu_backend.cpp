@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
+#include "backend/cpu/panel_gemm.h"
 #include "backend/cpu/skinny_gemm.h"
 #include "model/quant.h"
 #include "util/cpu_features.h"
@@ -61,8 +63,10 @@ CpuPackedMatrix::CpuPackedMatrix(int n_out, int n_in, Storage storage) : n_out_(
   const std::size_t n = static_cast<std::size_t>(n_out) * static_cast<std::size_t>(n_in);
   if (storage == Storage::F32) {
     data_.resize(n);
-  } else {
+  } else if (storage == Storage::F16) {
     half_.resize(n);
+  } else {
+    data_.resize(panel_floats(n_out, n_in));
   }
 }
 
@@ -81,7 +85,7 @@ void CpuBackend::set_threads(int n) {
 
 int CpuBackend::threads() const { return pool_->size(); }
 
-std::unique_ptr<PackedMatrix> CpuBackend::pack(const TensorView& w) const {
+std::size_t CpuBackend::check_packable(const TensorView& w) const {
   const std::string what = "pack of tensor '" + w.name + "'";
   if (w.ne[2] != 1 || w.ne[3] != 1) bad_call(what, "expected a 2-D weight matrix");
   if (w.ne[0] < 1 || w.ne[1] < 1 || w.ne[0] > INT32_MAX || w.ne[1] > INT32_MAX) {
@@ -98,6 +102,13 @@ std::unique_ptr<PackedMatrix> CpuBackend::pack(const TensorView& w) const {
     bad_call(what, "holds " + str(static_cast<long long>(w.nbytes)) + " bytes, its shape needs " +
                        str(static_cast<long long>(row_bytes * static_cast<std::size_t>(n_out))));
   }
+  return row_bytes;
+}
+
+std::unique_ptr<PackedMatrix> CpuBackend::pack(const TensorView& w) const {
+  const std::size_t row_bytes = check_packable(w);
+  const int n_in = static_cast<int>(w.ne[0]);
+  const int n_out = static_cast<int>(w.ne[1]);
 
   if (w.type == GgmlType::F16) {
     auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::F16);
@@ -111,6 +122,29 @@ std::unique_ptr<PackedMatrix> CpuBackend::pack(const TensorView& w) const {
   pool_->parallel_for(n_out, [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r) {
       dequantize_row(w.type, w.data + static_cast<std::size_t>(r) * row_bytes, dst + r * n_in, n_in);
+    }
+  });
+  return packed;
+}
+
+std::unique_ptr<PackedMatrix> CpuBackend::pack_for_many_rows(const TensorView& w) const {
+  if (w.type == GgmlType::F16 || active_simd_level() != SimdLevel::Avx512) return pack(w);
+  const std::size_t row_bytes = check_packable(w);
+  const int n_in = static_cast<int>(w.ne[0]);
+  const int n_out = static_cast<int>(w.ne[1]);
+  auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::F32Panels);
+  float* dst = packed->panel_data();
+  const int n_panels = (n_out + kPanelCols - 1) / kPanelCols;
+  const std::size_t panel = static_cast<std::size_t>(kPanelCols) * static_cast<std::size_t>(n_in);
+  // One panel at a time: its rows dequantised into scratch, then interleaved.
+  pool_->parallel_for(n_panels, [&](int64_t p0, int64_t p1, int) {
+    std::vector<float> rows(panel);
+    for (int64_t p = p0; p < p1; ++p) {
+      const int o0 = static_cast<int>(p) * kPanelCols, n = std::min(kPanelCols, n_out - o0);
+      for (int j = 0; j < n; ++j) {
+        dequantize_row(w.type, w.data + static_cast<std::size_t>(o0 + j) * row_bytes, rows.data() + j * static_cast<std::size_t>(n_in), n_in);
+      }
+      pack_panels(n, n_in, [&](int o) { return rows.data() + static_cast<std::size_t>(o) * n_in; }, dst + p * panel);
     }
   });
   return packed;
@@ -152,9 +186,30 @@ void CpuBackend::linear(const float* X, int M, int ldx, const PackedMatrix& W, c
     linear_f16(X, M, ldx, *packed, bias, Y, ldy);
     return;
   }
+  if (packed->storage() == CpuPackedMatrix::Storage::F32Panels) {
+    linear_panels(X, M, ldx, *packed, bias, Y, ldy);
+    return;
+  }
 
   if (skinny(X, M, ldx, packed->data(), n_in, n_out, bias, Y, ldy)) return;
   product(X, M, ldx, packed->data(), n_in, n_out, bias, Y, ldy);
+}
+
+void CpuBackend::linear_panels(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y,
+                               int ldy) {
+  const int n_out = W.n_out(), n_in = W.n_in();
+  const float* panels = W.panel_data();
+  const double macs = static_cast<double>(M) * n_out * n_in;
+  if (pool_->size() == 1 || ThreadPool::in_parallel_region() || macs < kParallelMacs) {
+    panel_gemm(X, ldx, 0, M, panels, n_out, n_in, bias, Y, ldy);
+    return;
+  }
+  // Whole row tiles per thread, so that only the last tile of the last thread is partial.
+  const int tiles = (M + kPanelRowGroup - 1) / kPanelRowGroup;
+  pool_->parallel_for(tiles, [&](int64_t t0, int64_t t1, int) {
+    panel_gemm(X, ldx, static_cast<int>(t0) * kPanelRowGroup, std::min<int64_t>(M, t1 * kPanelRowGroup), panels, n_out,
+               n_in, bias, Y, ldy);
+  });
 }
 
 void CpuBackend::product(const float* X, int M, int ldx, const float* W, int n_in, int n_out, const float* bias,

@@ -16,18 +16,22 @@ class ThreadPool;
 
 // W [n_out][n_in], rows n_in elements apart: as IEEE half floats when the file stores f16 (kept as
 // they are: half the memory, and half the bytes a decoder step streams; widened exactly where they
-// are used), as f32 otherwise (every other type dequantised once).
+// are used), as f32 otherwise (every other type dequantised once). Matrices packed for many rows on
+// a CPU with AVX-512 hold f32 in the panel layout of panel_gemm.h instead of rows.
 class CpuPackedMatrix : public PackedMatrix {
  public:
-  enum class Storage { F32, F16 };
+  enum class Storage { F32, F16, F32Panels };
   CpuPackedMatrix(int n_out, int n_in, Storage storage = Storage::F32);
   int n_out() const override { return n_out_; }
   int n_in() const override { return n_in_; }
   std::size_t bytes() const override {
-    return storage_ == Storage::F32 ? data_.size() * sizeof(float) : half_.size() * sizeof(uint16_t);
+    return storage_ == Storage::F16 ? half_.size() * sizeof(uint16_t) : data_.size() * sizeof(float);
   }
   Storage storage() const { return storage_; }
-  // F32 storage: the rows; nullptr for F16 storage.
+  // F32Panels storage: the panels; nullptr otherwise.
+  const float* panel_data() const { return storage_ == Storage::F32Panels ? data_.data() : nullptr; }
+  float* panel_data() { return storage_ == Storage::F32Panels ? data_.data() : nullptr; }
+  // F32 storage: the rows; nullptr for the other storages.
   const float* data() const { return storage_ == Storage::F32 ? data_.data() : nullptr; }
   float* data() { return storage_ == Storage::F32 ? data_.data() : nullptr; }
   // F16 storage: the rows' half-float bits; nullptr for F32 storage.
@@ -53,6 +57,8 @@ class CpuBackend : public Backend {
 
   std::string kind() const override { return "cpu"; }
   std::unique_ptr<PackedMatrix> pack(const TensorView& w) const override;
+  // With AVX-512, f32 (and dequantised) weights in panel layout; f16 weights stay halves in rows.
+  std::unique_ptr<PackedMatrix> pack_for_many_rows(const TensorView& w) const override;
   void linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y,
               int ldy) override;
   void matmul(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
@@ -61,6 +67,8 @@ class CpuBackend : public Backend {
   int threads() const override;
 
  private:
+  // Checks a weight tensor's shape, type and size for packing; returns its bytes per row.
+  std::size_t check_packable(const TensorView& w) const;
   // linear() for F16 storage: few rows through the skinny kernels straight from the halves. More
   // rows, called from outside the pool (the encoder's products): the whole matrix widened into
   // widened_ by all threads, then the f32 product split as matmul() splits it. Called from inside a
@@ -71,6 +79,8 @@ class CpuBackend : public Backend {
   // else one sgemm on the calling thread.
   void product(const float* X, int M, int ldx, const float* W, int n_in, int n_out, const float* bias, float* Y,
                int ldy);
+  // linear() for F32Panels storage: row tiles split over the pool when it pays.
+  void linear_panels(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y, int ldy);
   template <typename T>
   bool skinny(const float* X, int M, int ldx, const T* W, int n_in, int n_out, const float* bias, float* Y, int ldy);
 

@@ -1,0 +1,46 @@
+// Products of many activation rows (the encoder's 1500 frames, a window's cross-attention keys and
+// values) by weights stored once, at load, in the layout the AVX-512 micro-kernel reads: panels of 32
+// output columns, each panel's columns interleaved along the input dimension. A BLAS sgemm copies the
+// weight matrix into such panels on every call, once per thread when the rows are split over
+// threads; here that copy is made once per model, and the bias is added as the results are stored.
+#pragma once
+
+#include <cstddef>
+
+namespace npw {
+
+constexpr int kPanelCols = 32;       // output columns per panel: two 16-float vectors
+constexpr int kPanelRowGroup = 14;   // activation rows per micro-tile (28 accumulators)
+
+// Floats of the panel layout of a [n_out][n_in] matrix: whole panels, the last one zero-padded.
+std::size_t panel_floats(int n_out, int n_in);
+
+// Element (o, i) of W goes to panels[((o / 32) * n_in + i) * 32 + o % 32]. `row(o)` returns W's row
+// o (n_in floats); columns past n_out are zero.
+template <typename RowFn>
+void pack_panels(int n_out, int n_in, RowFn row, float* panels) {
+  const std::size_t ui = static_cast<std::size_t>(n_in);
+  const int n_panels = (n_out + kPanelCols - 1) / kPanelCols;
+  for (int p = 0; p < n_panels; ++p) {
+    float* dst = panels + static_cast<std::size_t>(p) * ui * kPanelCols;
+    for (int j = 0; j < kPanelCols; ++j) {
+      const int o = p * kPanelCols + j;
+      const float* src = o < n_out ? row(o) : nullptr;
+      for (std::size_t i = 0; i < ui; ++i) dst[i * kPanelCols + j] = src ? src[i] : 0.0f;
+    }
+  }
+}
+
+// Y[r][o] = sum_i X[r][i] W[o][i] (+ bias[o]) for rows r in [r0, r1) and every o < n_out, on the
+// calling thread, W in the panel layout. The AVX-512 kernel where the active SIMD level has it, else
+// a portable loop over the same layout (the reference the kernel is tested against).
+void panel_gemm(const float* X, int ldx, int r0, int r1, const float* panels, int n_out, int n_in, const float* bias,
+                float* Y, int ldy);
+
+// The two implementations, for tests and the dispatcher.
+void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const float* panels, int n_out, int n_in,
+                         const float* bias, float* Y, int ldy);
+void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const float* panels, int n_out, int n_in,
+                       const float* bias, float* Y, int ldy);
+
+}  // namespace npw

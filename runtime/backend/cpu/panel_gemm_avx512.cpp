@@ -1,0 +1,135 @@
+// The AVX-512 product over panel-packed weights (panel_gemm.h). A micro-tile is 14 activation rows by
+// one 32-column panel: 28 accumulators, two weight vectors per step of the input dimension, and each
+// activation broadcast straight from memory into its two multiply-adds. Blocking: the input dimension
+// in slices of at most 256 (a panel's slice, 32 KiB, stays in L1 while every row group of the block
+// runs against it), rows in blocks of 24 tiles whose activations are copied once per slice into
+// tile order (a block's copy, 336 KiB at most, stays in L2 while it meets every panel).
+#include "backend/cpu/panel_gemm.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include "nn/vec_math_avx512.h"
+#include "util/aligned_buffer.h"
+#include "util/simd_target.h"
+
+namespace npw {
+
+namespace {
+
+constexpr int kMr = kPanelRowGroup;
+constexpr int kSliceMax = 256;    // input-dimension slice
+constexpr int kTilesPerBlock = 24;
+
+// rows of X [r0, r0 + rows) x [k0, k0 + kc) into tile order: tile t holds, for each k, its 14 rows'
+// values side by side; rows past `rows` are zero.
+void pack_rows(const float* X, std::size_t ldx, int r0, int rows, int k0, int kc, float* dst) {
+  const int tiles = (rows + kMr - 1) / kMr;
+  for (int t = 0; t < tiles; ++t) {
+    float* d = dst + static_cast<std::size_t>(t) * kc * kMr;
+    for (int i = 0; i < kMr; ++i) {
+      const int r = t * kMr + i;
+      if (r < rows) {
+        const float* x = X + static_cast<std::size_t>(r0 + r) * ldx + k0;
+        for (int k = 0; k < kc; ++k) d[k * kMr + i] = x[k];
+      } else {
+        for (int k = 0; k < kc; ++k) d[k * kMr + i] = 0.0f;
+      }
+    }
+  }
+}
+
+// One tile: C (rows x up to 32, masks m0 / m1 for the two halves) = [C +] A-tile . panel-slice
+// [+ bias]. kFirst: the first slice (C not read); kLast: the last (bias added).
+template <bool kFirst, bool kLast>
+NPW_TARGET_AVX512 static inline __attribute__((always_inline)) void tile(int kc, const float* __restrict a,
+                                                                        const float* __restrict b, float* c,
+                                                                        std::size_t ldc, int rows, __mmask16 m0,
+                                                                        __mmask16 m1, const float* bias) {
+  __m512 c0[kMr], c1[kMr];
+#pragma GCC unroll 14
+  for (int i = 0; i < kMr; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
+  for (int k = 0; k < kc; ++k) {
+    const __m512 b0 = _mm512_load_ps(b + k * kPanelCols), b1 = _mm512_load_ps(b + k * kPanelCols + 16);
+#pragma GCC unroll 14
+    for (int i = 0; i < kMr; ++i) {
+      const __m512 x = _mm512_set1_ps(a[k * kMr + i]);
+      c0[i] = _mm512_fmadd_ps(x, b0, c0[i]);
+      c1[i] = _mm512_fmadd_ps(x, b1, c1[i]);
+    }
+  }
+  __m512 bias0 = _mm512_setzero_ps(), bias1 = _mm512_setzero_ps();
+  if (kLast && bias) {
+    bias0 = _mm512_maskz_loadu_ps(m0, bias);
+    bias1 = _mm512_maskz_loadu_ps(m1, bias + 16);
+  }
+#pragma GCC unroll 14
+  for (int i = 0; i < kMr; ++i) {
+    if (i >= rows) break;
+    float* y = c + static_cast<std::size_t>(i) * ldc;
+    __m512 v0 = c0[i], v1 = c1[i];
+    if (!kFirst) {
+      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, y));
+      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, y + 16));
+    }
+    if (kLast) {
+      v0 = _mm512_add_ps(v0, bias0);
+      v1 = _mm512_add_ps(v1, bias1);
+    }
+    _mm512_mask_storeu_ps(y, m0, v0);
+    _mm512_mask_storeu_ps(y + 16, m1, v1);
+  }
+}
+
+}  // namespace
+
+NPW_TARGET_AVX512 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const float* panels, int n_out,
+                                         int n_in, const float* bias, float* Y, int ldy) {
+  if (r1 <= r0 || n_out <= 0) return;
+  const std::size_t ux = static_cast<std::size_t>(ldx), uy = static_cast<std::size_t>(ldy);
+  const std::size_t ui = static_cast<std::size_t>(n_in);
+  const int n_panels = (n_out + kPanelCols - 1) / kPanelCols;
+  // Equal slices of at most kSliceMax: 384 runs as 2 x 192 rather than 256 + 128.
+  const int n_slices = std::max(1, (n_in + kSliceMax - 1) / kSliceMax);
+  const int slice = (n_in + n_slices - 1) / n_slices;
+  // Grown once per thread to the largest block, then reused: no allocation in steady state.
+  thread_local AlignedBuffer<float> scratch;
+  scratch.reserve_at_least(static_cast<std::size_t>(kTilesPerBlock) * kMr * kSliceMax);
+  float* packed_rows = scratch.data();
+
+  for (int rb = r0; rb < r1; rb += kTilesPerBlock * kMr) {
+    const int rows = std::min(kTilesPerBlock * kMr, r1 - rb);
+    const int tiles = (rows + kMr - 1) / kMr;
+    for (int k0 = 0; k0 < n_in; k0 += slice) {
+      const int kc = std::min(slice, n_in - k0);
+      const bool first = k0 == 0, last = k0 + kc >= n_in;
+      pack_rows(X, ux, rb, rows, k0, kc, packed_rows);
+      for (int p = 0; p < n_panels; ++p) {
+        const float* b = panels + (static_cast<std::size_t>(p) * ui + static_cast<std::size_t>(k0)) * kPanelCols;
+        const int cols = std::min(kPanelCols, n_out - p * kPanelCols);
+        const __mmask16 m0 = avx512::tail_mask(cols), m1 = avx512::tail_mask(cols - 16);
+        const float* bp = bias ? bias + p * kPanelCols : nullptr;
+        for (int t = 0; t < tiles; ++t) {
+          const float* a = packed_rows + static_cast<std::size_t>(t) * kc * kMr;
+          float* c = Y + static_cast<std::size_t>(rb + t * kMr) * uy + static_cast<std::size_t>(p) * kPanelCols;
+          const int tr = std::min(kMr, rows - t * kMr);
+          if (first && last) {
+            tile<true, true>(kc, a, b, c, uy, tr, m0, m1, bp);
+          } else if (first) {
+            tile<true, false>(kc, a, b, c, uy, tr, m0, m1, bp);
+          } else if (last) {
+            tile<false, true>(kc, a, b, c, uy, tr, m0, m1, bp);
+          } else {
+            tile<false, false>(kc, a, b, c, uy, tr, m0, m1, bp);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace npw

@@ -1,0 +1,147 @@
+// The panel-packed products (backend/cpu/panel_gemm.h) against naive loops: the layout itself, both
+// kernels on sizes that reach every edge (partial row tiles and row blocks, partial panels, input
+// dimensions split into unequal and several slices, strided and offset rows), and the CPU backend's
+// many-rows packing: which storage it picks, and that its products equal the row-major ones.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/panel_gemm.h"
+#include "model/quant.h"
+#include "naive.h"
+#include "simd_levels.h"
+#include "util/cpu_features.h"
+#include "weight_views.h"
+
+namespace npw {
+namespace {
+
+using npw_test::max_rel_err;
+using npw_test::naive_gemm;
+using npw_test::random_vector;
+using npw_test::store;
+using npw_test::view_of;
+
+TEST(PanelGemm, LayoutInterleavesThirtyTwoColumnsAlongTheInput) {
+  const int n_out = 45, n_in = 7;
+  const auto w = random_vector(static_cast<std::size_t>(n_out) * n_in, 1);
+  std::vector<float> p(panel_floats(n_out, n_in), -1.0f);
+  ASSERT_EQ(p.size(), static_cast<std::size_t>(64) * n_in);
+  pack_panels(n_out, n_in, [&](int o) { return w.data() + static_cast<std::size_t>(o) * n_in; }, p.data());
+  for (int o = 0; o < 64; ++o) {
+    for (int i = 0; i < n_in; ++i) {
+      const float got = p[(static_cast<std::size_t>(o / 32) * n_in + i) * 32 + o % 32];
+      EXPECT_EQ(got, o < n_out ? w[static_cast<std::size_t>(o) * n_in + i] : 0.0f) << o << " " << i;
+    }
+  }
+}
+
+struct Case {
+  int rows, n_in, n_out, r0;
+};
+
+using Kernel = void (*)(const float*, int, int, int, const float*, int, int, const float*, float*, int);
+
+void check_kernel(Kernel kernel, const char* name) {
+  // rows: within one tile, exactly one, one past, across the 24-tile row block; n_in: one slice,
+  // 257 = 2 x 129, 600 = 3 x 200; n_out: partial first panel, exact panels, one column past.
+  const Case cases[] = {{1, 7, 5, 0},     {13, 192, 32, 3},   {14, 257, 33, 0},  {15, 1, 64, 2},
+                        {29, 600, 100, 1}, {350, 64, 31, 5},  {337, 257, 96, 0}, {3, 5, 1, 0}};
+  for (const Case& c : cases) {
+    for (bool with_bias : {false, true}) {
+      const int ldx = c.n_in + 3, ldy = c.n_out + 5, total = c.r0 + c.rows + 2;
+      const auto w = random_vector(static_cast<std::size_t>(c.n_out) * c.n_in, 10 + c.n_in);
+      const auto x = random_vector(static_cast<std::size_t>(total) * ldx, 20 + c.rows);
+      const auto b = random_vector(c.n_out, 30);
+      AlignedBuffer<float> p(panel_floats(c.n_out, c.n_in));
+      pack_panels(c.n_out, c.n_in, [&](int o) { return w.data() + static_cast<std::size_t>(o) * c.n_in; }, p.data());
+      std::vector<float> y(static_cast<std::size_t>(total) * ldy, 42.0f), want = y;
+      kernel(x.data(), ldx, c.r0, c.r0 + c.rows, p.data(), c.n_out, c.n_in, with_bias ? b.data() : nullptr, y.data(), ldy);
+      naive_gemm(false, true, c.rows, c.n_out, c.n_in, 1.0f, x.data() + static_cast<std::size_t>(c.r0) * ldx, ldx,
+                 w.data(), c.n_in, 0.0f, want.data() + static_cast<std::size_t>(c.r0) * ldy, ldy);
+      if (with_bias) {
+        for (int r = c.r0; r < c.r0 + c.rows; ++r)
+          for (int o = 0; o < c.n_out; ++o) want[static_cast<std::size_t>(r) * ldy + o] += b[o];
+      }
+      // Rows outside [r0, r0 + rows) and the padding columns are left as they were.
+      for (int r = 0; r < total; ++r) {
+        const bool inside = r >= c.r0 && r < c.r0 + c.rows;
+        for (int o = inside ? c.n_out : 0; o < ldy; ++o) ASSERT_EQ(y[static_cast<std::size_t>(r) * ldy + o], 42.0f);
+      }
+      // Float sums of n_in products in some order, against double: rounding grows like sqrt(n_in).
+      EXPECT_LT(max_rel_err(y.data(), want.data(), y.size()), 1e-6 + 1.2e-6 * std::sqrt(c.n_in))
+          << name << ": rows " << c.rows << " n_in " << c.n_in << " n_out " << c.n_out << " bias " << with_bias;
+    }
+  }
+}
+
+TEST(PanelGemm, PortableMatchesNaive) { check_kernel(panel_gemm_portable, "portable"); }
+
+TEST(PanelGemm, Avx512MatchesNaive) {
+  if (cpu_simd_level() != SimdLevel::Avx512) GTEST_SKIP() << "no AVX-512 on this CPU";
+  check_kernel(panel_gemm_avx512, "avx512");
+}
+
+// What pack_for_many_rows keeps: panels at the AVX-512 level for every non-f16 type, rows below it,
+// the file's halves for f16 at every level.
+TEST(PanelGemm, ManyRowsPackingPicksPanelsOnlyWithAvx512) {
+  npw_test::at_every_level([] {
+    CpuBackend be(2);
+    const int n_in = 64, n_out = 40;
+    const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 5);
+    for (GgmlType t : {GgmlType::F32, GgmlType::Q8_0, GgmlType::F16}) {
+      const auto bytes = store(w, t, n_in, n_out);
+      auto packed = be.pack_for_many_rows(view_of(bytes, t, n_in, n_out));
+      const auto& cp = static_cast<const CpuPackedMatrix&>(*packed);
+      const auto want = t == GgmlType::F16 ? CpuPackedMatrix::Storage::F16
+                        : active_simd_level() == SimdLevel::Avx512 ? CpuPackedMatrix::Storage::F32Panels
+                                                                  : CpuPackedMatrix::Storage::F32;
+      EXPECT_EQ(cp.storage(), want) << ggml_type_name(t);
+      EXPECT_EQ(cp.n_in(), n_in);
+      EXPECT_EQ(cp.n_out(), n_out);
+    }
+  });
+}
+
+// Products through the many-rows packing equal those through pack() (rows and OpenBLAS), for
+// dequantised types too, on one thread and split over two, with strides; and a matrix packed into
+// panels still multiplies correctly when the active level is lowered afterwards (the portable loop).
+TEST(PanelGemm, ManyRowsProductsEqualRowProducts) {
+  if (cpu_simd_level() != SimdLevel::Avx512) GTEST_SKIP() << "panels are only chosen with AVX-512";
+  const int n_in = 288, n_out = 170;
+  const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 6);
+  const auto b = random_vector(n_out, 7);
+  for (GgmlType t : {GgmlType::F32, GgmlType::Q8_0, GgmlType::Q4_0}) {
+    const auto bytes = store(w, t, n_in, n_out);
+    for (int threads : {1, 2}) {
+      CpuBackend be(threads);
+      auto rows = be.pack(view_of(bytes, t, n_in, n_out));
+      auto panels = be.pack_for_many_rows(view_of(bytes, t, n_in, n_out));
+      ASSERT_EQ(static_cast<const CpuPackedMatrix&>(*panels).storage(), CpuPackedMatrix::Storage::F32Panels);
+      for (int M : {1, 9, 14, 300, 1500}) {
+        const int ldx = n_in + 1, ldy = n_out + 3;
+        const auto x = random_vector(static_cast<std::size_t>(M) * ldx, 40 + M);
+        std::vector<float> want(static_cast<std::size_t>(M) * ldy, 3.0f), got = want;
+        const float* bias = M % 2 ? b.data() : nullptr;
+        be.linear(x.data(), M, ldx, *rows, bias, want.data(), ldy);
+        be.linear(x.data(), M, ldx, *panels, bias, got.data(), ldy);
+        EXPECT_LT(max_rel_err(got.data(), want.data(), got.size()), 1e-5)
+            << ggml_type_name(t) << " M " << M << " threads " << threads;
+        if (M == 300) {
+          const SimdLevel saved = active_simd_level();
+          set_active_simd_level(SimdLevel::Avx2);
+          std::fill(got.begin(), got.end(), 3.0f);
+          be.linear(x.data(), M, ldx, *panels, bias, got.data(), ldy);
+          set_active_simd_level(saved);
+          EXPECT_LT(max_rel_err(got.data(), want.data(), got.size()), 1e-5) << ggml_type_name(t) << " below AVX-512";
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace npw
