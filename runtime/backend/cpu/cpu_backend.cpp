@@ -65,8 +65,10 @@ CpuPackedMatrix::CpuPackedMatrix(int n_out, int n_in, Storage storage) : n_out_(
     data_.resize(n);
   } else if (storage == Storage::F16) {
     half_.resize(n);
-  } else {
+  } else if (storage == Storage::F32Panels) {
     data_.resize(panel_floats(n_out, n_in));
+  } else {
+    half_.resize(panel_floats(n_out, n_in));
   }
 }
 
@@ -128,23 +130,38 @@ std::unique_ptr<PackedMatrix> CpuBackend::pack(const TensorView& w) const {
 }
 
 std::unique_ptr<PackedMatrix> CpuBackend::pack_for_many_rows(const TensorView& w) const {
-  if (w.type == GgmlType::F16 || active_simd_level() != SimdLevel::Avx512) return pack(w);
+  if (active_simd_level() != SimdLevel::Avx512) return pack(w);
   const std::size_t row_bytes = check_packable(w);
   const int n_in = static_cast<int>(w.ne[0]);
   const int n_out = static_cast<int>(w.ne[1]);
-  auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::F32Panels);
-  float* dst = packed->panel_data();
   const int n_panels = (n_out + kPanelCols - 1) / kPanelCols;
   const std::size_t panel = static_cast<std::size_t>(kPanelCols) * static_cast<std::size_t>(n_in);
+  const std::size_t ui = static_cast<std::size_t>(n_in);
+  if (w.type == GgmlType::F16) {
+    auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::F16Panels);
+    uint16_t* dst = packed->panel_half_data();
+    // The halves' bits as they are; rows copied out first, the file's rows need not be aligned.
+    pool_->parallel_for(n_panels, [&](int64_t p0, int64_t p1, int) {
+      std::vector<uint16_t> rows(panel);
+      for (int64_t p = p0; p < p1; ++p) {
+        const int o0 = static_cast<int>(p) * kPanelCols, n = std::min(kPanelCols, n_out - o0);
+        std::memcpy(rows.data(), w.data + static_cast<std::size_t>(o0) * row_bytes, static_cast<std::size_t>(n) * row_bytes);
+        pack_panels(n, n_in, [&](int o) { return rows.data() + static_cast<std::size_t>(o) * ui; }, dst + p * panel);
+      }
+    });
+    return packed;
+  }
+  auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::F32Panels);
+  float* dst = packed->panel_data();
   // One panel at a time: its rows dequantised into scratch, then interleaved.
   pool_->parallel_for(n_panels, [&](int64_t p0, int64_t p1, int) {
     std::vector<float> rows(panel);
     for (int64_t p = p0; p < p1; ++p) {
       const int o0 = static_cast<int>(p) * kPanelCols, n = std::min(kPanelCols, n_out - o0);
       for (int j = 0; j < n; ++j) {
-        dequantize_row(w.type, w.data + static_cast<std::size_t>(o0 + j) * row_bytes, rows.data() + j * static_cast<std::size_t>(n_in), n_in);
+        dequantize_row(w.type, w.data + static_cast<std::size_t>(o0 + j) * row_bytes, rows.data() + j * ui, n_in);
       }
-      pack_panels(n, n_in, [&](int o) { return rows.data() + static_cast<std::size_t>(o) * n_in; }, dst + p * panel);
+      pack_panels(n, n_in, [&](int o) { return rows.data() + static_cast<std::size_t>(o) * ui; }, dst + p * panel);
     }
   });
   return packed;
@@ -186,7 +203,8 @@ void CpuBackend::linear(const float* X, int M, int ldx, const PackedMatrix& W, c
     linear_f16(X, M, ldx, *packed, bias, Y, ldy);
     return;
   }
-  if (packed->storage() == CpuPackedMatrix::Storage::F32Panels) {
+  if (packed->storage() == CpuPackedMatrix::Storage::F32Panels ||
+      packed->storage() == CpuPackedMatrix::Storage::F16Panels) {
     linear_panels(X, M, ldx, *packed, bias, Y, ldy);
     return;
   }
@@ -199,16 +217,23 @@ void CpuBackend::linear_panels(const float* X, int M, int ldx, const CpuPackedMa
                                int ldy) {
   const int n_out = W.n_out(), n_in = W.n_in();
   const float* panels = W.panel_data();
+  const uint16_t* halves = W.panel_half_data();
+  auto rows = [&](int r0, int r1) {
+    if (panels) {
+      panel_gemm(X, ldx, r0, r1, panels, n_out, n_in, bias, Y, ldy);
+    } else {
+      panel_gemm(X, ldx, r0, r1, halves, n_out, n_in, bias, Y, ldy);
+    }
+  };
   const double macs = static_cast<double>(M) * n_out * n_in;
   if (pool_->size() == 1 || ThreadPool::in_parallel_region() || macs < kParallelMacs) {
-    panel_gemm(X, ldx, 0, M, panels, n_out, n_in, bias, Y, ldy);
+    rows(0, M);
     return;
   }
   // Whole row tiles per thread, so that only the last tile of the last thread is partial.
   const int tiles = (M + kPanelRowGroup - 1) / kPanelRowGroup;
   pool_->parallel_for(tiles, [&](int64_t t0, int64_t t1, int) {
-    panel_gemm(X, ldx, static_cast<int>(t0) * kPanelRowGroup, std::min<int64_t>(M, t1 * kPanelRowGroup), panels, n_out,
-               n_in, bias, Y, ldy);
+    rows(static_cast<int>(t0) * kPanelRowGroup, static_cast<int>(std::min<int64_t>(M, t1 * kPanelRowGroup)));
   });
 }
 

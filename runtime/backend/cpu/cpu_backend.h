@@ -17,20 +17,22 @@ class ThreadPool;
 // W [n_out][n_in], rows n_in elements apart: as IEEE half floats when the file stores f16 (kept as
 // they are: half the memory, and half the bytes a decoder step streams; widened exactly where they
 // are used), as f32 otherwise (every other type dequantised once). Matrices packed for many rows on
-// a CPU with AVX-512 hold f32 in the panel layout of panel_gemm.h instead of rows.
+// a CPU with AVX-512 are in the panel layout of panel_gemm.h instead of rows (halves stay halves).
 class CpuPackedMatrix : public PackedMatrix {
  public:
-  enum class Storage { F32, F16, F32Panels };
+  enum class Storage { F32, F16, F32Panels, F16Panels };
   CpuPackedMatrix(int n_out, int n_in, Storage storage = Storage::F32);
   int n_out() const override { return n_out_; }
   int n_in() const override { return n_in_; }
   std::size_t bytes() const override {
-    return storage_ == Storage::F16 ? half_.size() * sizeof(uint16_t) : data_.size() * sizeof(float);
+    return half_.size() * sizeof(uint16_t) + data_.size() * sizeof(float);  // one of the two is empty
   }
   Storage storage() const { return storage_; }
-  // F32Panels storage: the panels; nullptr otherwise.
+  // F32Panels / F16Panels storage: the panels; nullptr otherwise.
   const float* panel_data() const { return storage_ == Storage::F32Panels ? data_.data() : nullptr; }
   float* panel_data() { return storage_ == Storage::F32Panels ? data_.data() : nullptr; }
+  const uint16_t* panel_half_data() const { return storage_ == Storage::F16Panels ? half_.data() : nullptr; }
+  uint16_t* panel_half_data() { return storage_ == Storage::F16Panels ? half_.data() : nullptr; }
   // F32 storage: the rows; nullptr for the other storages.
   const float* data() const { return storage_ == Storage::F32 ? data_.data() : nullptr; }
   float* data() { return storage_ == Storage::F32 ? data_.data() : nullptr; }
@@ -57,7 +59,7 @@ class CpuBackend : public Backend {
 
   std::string kind() const override { return "cpu"; }
   std::unique_ptr<PackedMatrix> pack(const TensorView& w) const override;
-  // With AVX-512, f32 (and dequantised) weights in panel layout; f16 weights stay halves in rows.
+  // With AVX-512, the panel layout: halves for f16 weights, f32 for every other type.
   std::unique_ptr<PackedMatrix> pack_for_many_rows(const TensorView& w) const override;
   void linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y,
               int ldy) override;
@@ -79,7 +81,7 @@ class CpuBackend : public Backend {
   // else one sgemm on the calling thread.
   void product(const float* X, int M, int ldx, const float* W, int n_in, int n_out, const float* bias, float* Y,
                int ldy);
-  // linear() for F32Panels storage: row tiles split over the pool when it pays.
+  // linear() for F32Panels and F16Panels storage: row tiles split over the pool when it pays.
   void linear_panels(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y, int ldy);
   template <typename T>
   bool skinny(const float* X, int M, int ldx, const T* W, int n_in, int n_out, const float* bias, float* Y, int ldy);

@@ -3,9 +3,12 @@
 // output columns, each panel's columns interleaved along the input dimension. A BLAS sgemm copies the
 // weight matrix into such panels on every call, once per thread when the rows are split over
 // threads; here that copy is made once per model, and the bias is added as the results are stored.
+// An f16 model's matrices keep their halves in the same layout (half the memory); each panel slice
+// is widened into an L1-sized buffer once per block of rows, so the micro-kernel is the f32 one.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace npw {
 
@@ -16,17 +19,17 @@ constexpr int kPanelRowGroup = 14;   // activation rows per micro-tile (28 accum
 std::size_t panel_floats(int n_out, int n_in);
 
 // Element (o, i) of W goes to panels[((o / 32) * n_in + i) * 32 + o % 32]. `row(o)` returns W's row
-// o (n_in floats); columns past n_out are zero.
-template <typename RowFn>
-void pack_panels(int n_out, int n_in, RowFn row, float* panels) {
+// o (n_in elements of T: float, or the bits of IEEE halves); columns past n_out are zero.
+template <typename T, typename RowFn>
+void pack_panels(int n_out, int n_in, RowFn row, T* panels) {
   const std::size_t ui = static_cast<std::size_t>(n_in);
   const int n_panels = (n_out + kPanelCols - 1) / kPanelCols;
   for (int p = 0; p < n_panels; ++p) {
-    float* dst = panels + static_cast<std::size_t>(p) * ui * kPanelCols;
+    T* dst = panels + static_cast<std::size_t>(p) * ui * kPanelCols;
     for (int j = 0; j < kPanelCols; ++j) {
       const int o = p * kPanelCols + j;
-      const float* src = o < n_out ? row(o) : nullptr;
-      for (std::size_t i = 0; i < ui; ++i) dst[i * kPanelCols + j] = src ? src[i] : 0.0f;
+      const T* src = o < n_out ? row(o) : nullptr;
+      for (std::size_t i = 0; i < ui; ++i) dst[i * kPanelCols + j] = src ? src[i] : T(0);
     }
   }
 }
@@ -37,10 +40,19 @@ void pack_panels(int n_out, int n_in, RowFn row, float* panels) {
 void panel_gemm(const float* X, int ldx, int r0, int r1, const float* panels, int n_out, int n_in, const float* bias,
                 float* Y, int ldy);
 
-// The two implementations, for tests and the dispatcher.
+// The same with the weights as halves (bits of IEEE f16) in the panel layout: exactly the product by
+// their f32 widening.
+void panel_gemm(const float* X, int ldx, int r0, int r1, const uint16_t* panels, int n_out, int n_in,
+                const float* bias, float* Y, int ldy);
+
+// The implementations, for tests and the dispatchers.
 void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const float* panels, int n_out, int n_in,
                          const float* bias, float* Y, int ldy);
+void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const uint16_t* panels, int n_out, int n_in,
+                         const float* bias, float* Y, int ldy);
 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const float* panels, int n_out, int n_in,
+                       const float* bias, float* Y, int ldy);
+void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const uint16_t* panels, int n_out, int n_in,
                        const float* bias, float* Y, int ldy);
 
 }  // namespace npw

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -87,8 +88,11 @@ NPW_TARGET_AVX512 static inline __attribute__((always_inline)) void tile(int kc,
 
 }  // namespace
 
-NPW_TARGET_AVX512 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const float* panels, int n_out,
-                                         int n_in, const float* bias, float* Y, int ldy) {
+// The driver for either weight type: T = float reads the panels in place, T = uint16_t widens each
+// panel slice into `slice_buf` first (once per block of rows, for all of that block's tiles).
+template <typename T>
+NPW_TARGET_AVX512 static void blocked(const float* X, int ldx, int r0, int r1, const T* panels, int n_out, int n_in,
+                                      const float* bias, float* Y, int ldy) {
   if (r1 <= r0 || n_out <= 0) return;
   const std::size_t ux = static_cast<std::size_t>(ldx), uy = static_cast<std::size_t>(ldy);
   const std::size_t ui = static_cast<std::size_t>(n_in);
@@ -98,8 +102,9 @@ NPW_TARGET_AVX512 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1
   const int slice = (n_in + n_slices - 1) / n_slices;
   // Grown once per thread to the largest block, then reused: no allocation in steady state.
   thread_local AlignedBuffer<float> scratch;
-  scratch.reserve_at_least(static_cast<std::size_t>(kTilesPerBlock) * kMr * kSliceMax);
+  scratch.reserve_at_least(static_cast<std::size_t>(kTilesPerBlock) * kMr * kSliceMax + kPanelCols * kSliceMax);
   float* packed_rows = scratch.data();
+  float* slice_buf = packed_rows + static_cast<std::size_t>(kTilesPerBlock) * kMr * kSliceMax;
 
   for (int rb = r0; rb < r1; rb += kTilesPerBlock * kMr) {
     const int rows = std::min(kTilesPerBlock * kMr, r1 - rb);
@@ -109,7 +114,16 @@ NPW_TARGET_AVX512 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1
       const bool first = k0 == 0, last = k0 + kc >= n_in;
       pack_rows(X, ux, rb, rows, k0, kc, packed_rows);
       for (int p = 0; p < n_panels; ++p) {
-        const float* b = panels + (static_cast<std::size_t>(p) * ui + static_cast<std::size_t>(k0)) * kPanelCols;
+        const T* src = panels + (static_cast<std::size_t>(p) * ui + static_cast<std::size_t>(k0)) * kPanelCols;
+        const float* b;
+        if constexpr (std::is_same_v<T, float>) {
+          b = src;
+        } else {
+          for (int i = 0; i < kc * kPanelCols; i += 16) {
+            _mm512_store_ps(slice_buf + i, _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(src + i))));
+          }
+          b = slice_buf;
+        }
         const int cols = std::min(kPanelCols, n_out - p * kPanelCols);
         const __mmask16 m0 = avx512::tail_mask(cols), m1 = avx512::tail_mask(cols - 16);
         const float* bp = bias ? bias + p * kPanelCols : nullptr;
@@ -130,6 +144,16 @@ NPW_TARGET_AVX512 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1
       }
     }
   }
+}
+
+NPW_TARGET_AVX512 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const float* panels, int n_out,
+                                         int n_in, const float* bias, float* Y, int ldy) {
+  blocked(X, ldx, r0, r1, panels, n_out, n_in, bias, Y, ldy);
+}
+
+NPW_TARGET_AVX512 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const uint16_t* panels, int n_out,
+                                         int n_in, const float* bias, float* Y, int ldy) {
+  blocked(X, ldx, r0, r1, panels, n_out, n_in, bias, Y, ldy);
 }
 
 }  // namespace npw

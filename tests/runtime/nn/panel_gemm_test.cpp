@@ -1,11 +1,13 @@
 // The panel-packed products (backend/cpu/panel_gemm.h) against naive loops: the layout itself, both
 // kernels on sizes that reach every edge (partial row tiles and row blocks, partial panels, input
 // dimensions split into unequal and several slices, strided and offset rows), and the CPU backend's
-// many-rows packing: which storage it picks, and that its products equal the row-major ones.
+// many-rows packing: which storage it picks, and that its products equal the row-major ones. f32 and
+// f16 panels alike.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "backend/cpu/cpu_backend.h"
@@ -43,9 +45,13 @@ struct Case {
   int rows, n_in, n_out, r0;
 };
 
-using Kernel = void (*)(const float*, int, int, int, const float*, int, int, const float*, float*, int);
+template <typename T>
+using Kernel = void (*)(const float*, int, int, int, const T*, int, int, const float*, float*, int);
 
-void check_kernel(Kernel kernel, const char* name) {
+// T = float: the weights as they are; T = uint16_t: the weights rounded to halves, and the product
+// checked against the naive one on their exact widening.
+template <typename T>
+void check_kernel(Kernel<T> kernel, const char* name) {
   // rows: within one tile, exactly one, one past, across the 24-tile row block; n_in: one slice,
   // 257 = 2 x 129, 600 = 3 x 200; n_out: partial first panel, exact panels, one column past.
   const Case cases[] = {{1, 7, 5, 0},     {13, 192, 32, 3},   {14, 257, 33, 0},  {15, 1, 64, 2},
@@ -53,11 +59,20 @@ void check_kernel(Kernel kernel, const char* name) {
   for (const Case& c : cases) {
     for (bool with_bias : {false, true}) {
       const int ldx = c.n_in + 3, ldy = c.n_out + 5, total = c.r0 + c.rows + 2;
-      const auto w = random_vector(static_cast<std::size_t>(c.n_out) * c.n_in, 10 + c.n_in);
+      auto w = random_vector(static_cast<std::size_t>(c.n_out) * c.n_in, 10 + c.n_in);
+      std::vector<T> stored(w.size());
+      for (std::size_t i = 0; i < w.size(); ++i) {
+        if constexpr (std::is_same_v<T, float>) {
+          stored[i] = w[i];
+        } else {
+          stored[i] = fp32_to_fp16(w[i]);
+          w[i] = fp16_to_fp32(stored[i]);
+        }
+      }
       const auto x = random_vector(static_cast<std::size_t>(total) * ldx, 20 + c.rows);
       const auto b = random_vector(c.n_out, 30);
-      AlignedBuffer<float> p(panel_floats(c.n_out, c.n_in));
-      pack_panels(c.n_out, c.n_in, [&](int o) { return w.data() + static_cast<std::size_t>(o) * c.n_in; }, p.data());
+      AlignedBuffer<T> p(panel_floats(c.n_out, c.n_in));
+      pack_panels(c.n_out, c.n_in, [&](int o) { return stored.data() + static_cast<std::size_t>(o) * c.n_in; }, p.data());
       std::vector<float> y(static_cast<std::size_t>(total) * ldy, 42.0f), want = y;
       kernel(x.data(), ldx, c.r0, c.r0 + c.rows, p.data(), c.n_out, c.n_in, with_bias ? b.data() : nullptr, y.data(), ldy);
       naive_gemm(false, true, c.rows, c.n_out, c.n_in, 1.0f, x.data() + static_cast<std::size_t>(c.r0) * ldx, ldx,
@@ -78,15 +93,19 @@ void check_kernel(Kernel kernel, const char* name) {
   }
 }
 
-TEST(PanelGemm, PortableMatchesNaive) { check_kernel(panel_gemm_portable, "portable"); }
+TEST(PanelGemm, PortableMatchesNaive) {
+  check_kernel<float>(panel_gemm_portable, "portable f32");
+  check_kernel<uint16_t>(panel_gemm_portable, "portable f16");
+}
 
 TEST(PanelGemm, Avx512MatchesNaive) {
   if (cpu_simd_level() != SimdLevel::Avx512) GTEST_SKIP() << "no AVX-512 on this CPU";
-  check_kernel(panel_gemm_avx512, "avx512");
+  check_kernel<float>(panel_gemm_avx512, "avx512 f32");
+  check_kernel<uint16_t>(panel_gemm_avx512, "avx512 f16");
 }
 
-// What pack_for_many_rows keeps: panels at the AVX-512 level for every non-f16 type, rows below it,
-// the file's halves for f16 at every level.
+// What pack_for_many_rows keeps: panels at the AVX-512 level (halves for f16, f32 for every other
+// type), rows below it.
 TEST(PanelGemm, ManyRowsPackingPicksPanelsOnlyWithAvx512) {
   npw_test::at_every_level([] {
     CpuBackend be(2);
@@ -96,9 +115,9 @@ TEST(PanelGemm, ManyRowsPackingPicksPanelsOnlyWithAvx512) {
       const auto bytes = store(w, t, n_in, n_out);
       auto packed = be.pack_for_many_rows(view_of(bytes, t, n_in, n_out));
       const auto& cp = static_cast<const CpuPackedMatrix&>(*packed);
-      const auto want = t == GgmlType::F16 ? CpuPackedMatrix::Storage::F16
-                        : active_simd_level() == SimdLevel::Avx512 ? CpuPackedMatrix::Storage::F32Panels
-                                                                  : CpuPackedMatrix::Storage::F32;
+      const bool half = t == GgmlType::F16, panels = active_simd_level() == SimdLevel::Avx512;
+      const auto want = panels ? (half ? CpuPackedMatrix::Storage::F16Panels : CpuPackedMatrix::Storage::F32Panels)
+                               : (half ? CpuPackedMatrix::Storage::F16 : CpuPackedMatrix::Storage::F32);
       EXPECT_EQ(cp.storage(), want) << ggml_type_name(t);
       EXPECT_EQ(cp.n_in(), n_in);
       EXPECT_EQ(cp.n_out(), n_out);
@@ -114,13 +133,14 @@ TEST(PanelGemm, ManyRowsProductsEqualRowProducts) {
   const int n_in = 288, n_out = 170;
   const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 6);
   const auto b = random_vector(n_out, 7);
-  for (GgmlType t : {GgmlType::F32, GgmlType::Q8_0, GgmlType::Q4_0}) {
+  for (GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0}) {
     const auto bytes = store(w, t, n_in, n_out);
+    const auto want_storage = t == GgmlType::F16 ? CpuPackedMatrix::Storage::F16Panels : CpuPackedMatrix::Storage::F32Panels;
     for (int threads : {1, 2}) {
       CpuBackend be(threads);
       auto rows = be.pack(view_of(bytes, t, n_in, n_out));
       auto panels = be.pack_for_many_rows(view_of(bytes, t, n_in, n_out));
-      ASSERT_EQ(static_cast<const CpuPackedMatrix&>(*panels).storage(), CpuPackedMatrix::Storage::F32Panels);
+      ASSERT_EQ(static_cast<const CpuPackedMatrix&>(*panels).storage(), want_storage);
       for (int M : {1, 9, 14, 300, 1500}) {
         const int ldx = n_in + 1, ldy = n_out + 3;
         const auto x = random_vector(static_cast<std::size_t>(M) * ldx, 40 + M);
