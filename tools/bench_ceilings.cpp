@@ -95,13 +95,24 @@ SgemmProbe::SgemmProbe(const GemmShape& shape, Backend& backend)
       c_(static_cast<std::size_t>(shape.M) * shape.N) {
   for (std::size_t i = 0; i < a_.size(); ++i) a_[i] = static_cast<float>((i * 2654435761u) % 1000) * 1e-3f - 0.5f;
   for (std::size_t i = 0; i < b_.size(); ++i) b_[i] = static_cast<float>((i * 40503u) % 1000) * 1e-3f - 0.5f;
-  gflops_once();  // warm-up: first touch of c, OpenBLAS buffers
+  TensorView view;
+  view.name = "bench." + shape.name;
+  view.type = GgmlType::F32;
+  view.n_dims = 2;
+  view.ne[0] = shape.K;
+  view.ne[1] = shape.N;
+  view.data = reinterpret_cast<const uint8_t*>(b_.data());
+  view.nbytes = b_.size() * sizeof(float);
+  w_ = backend.pack_for_many_rows(view);
+  gflops_once();  // warm-up: first touch of c, per-thread scratch
 }
+
+SgemmProbe::~SgemmProbe() = default;
 
 double SgemmProbe::gflops_once() {
   const GemmShape& s = shape_;
   Stopwatch t;
-  backend_.matmul(false, true, s.M, s.N, s.K, 1.0f, a_.data(), s.K, b_.data(), s.K, 0.0f, c_.data(), s.N);
+  backend_.linear(a_.data(), s.M, s.K, *w_, nullptr, c_.data(), s.N);
   return 2.0 * s.M * s.N * static_cast<double>(s.K) / t.ms() * 1e-6;
 }
 

@@ -6,6 +6,7 @@
 //    which streams every weight once), split over the run's thread count.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,14 +32,17 @@ struct GemmCeiling {
 // leaves OpenBLAS at one thread afterwards, which is what the CPU backend expects.
 std::vector<GemmCeiling> measure_sgemm(const std::vector<GemmShape>& shapes, int threads, int repeat);
 
-// One SGEMM of a shape, timed on demand, through a backend's own matmul (so on the run's threads
-// the way the encoder's products run, with no OpenBLAS worker left spinning afterwards): the
-// ceiling sample paired with each timed encoder window, taken right after it, so that a machine
-// whose speed drifts (shared, throttled) moves both sides of the ratio together.
+// The encoder's own kind of product at one shape (a weight matrix packed as the encoder packs its
+// own, Backend::pack_for_many_rows, then Backend::linear), timed on demand on the run's threads: the
+// sample paired with each timed encoder window, taken right after it, so that a machine whose speed
+// drifts (shared, throttled) moves both sides of the ratio together. Its ratio says how close the
+// whole encoder, attention and element-wise passes included, runs to its own products.
 class Backend;
+class PackedMatrix;
 class SgemmProbe {
  public:
   SgemmProbe(const GemmShape& shape, Backend& backend);
+  ~SgemmProbe();
   double gflops_once();  // one timed product
   const GemmShape& shape() const { return shape_; }
 
@@ -46,6 +50,7 @@ class SgemmProbe {
   GemmShape shape_;
   Backend& backend_;
   std::vector<float> a_, b_, c_;
+  std::unique_ptr<PackedMatrix> w_;
 };
 
 // The strict ceiling sampled between encoder windows: OpenBLAS's own threaded SGEMM at every one of

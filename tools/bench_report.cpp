@@ -141,12 +141,12 @@ void write_json(const BenchResults& r, std::FILE* out) {
     return nullptr;
   };
   // The strict figure: the encoder's median over the best median of OpenBLAS's own threaded SGEMM.
-  // Next to it, the paired one: per window, the encoder over the same-shape SGEMM issued through the
-  // backend right after it (the products as the encoder runs them, on the same machine state).
+  // Next to it, the paired one: per window, the encoder over its own kind of product (the MLP's
+  // shape through Backend::linear) right after it, on the same machine state.
   kv.emplace_back("encoder_fraction_of_sgemm", num(fig("encoder_gflops")->s.median / sgemm));
   if (r.window.paired_encoder_fraction.n > 0) {
-    kv.emplace_back("encoder_fraction_of_backend_sgemm_paired", num(r.window.paired_encoder_fraction.median));
-    kv.emplace_back("backend_sgemm_gflops_paired", num(r.window.paired_sgemm_gflops.median));
+    kv.emplace_back("encoder_fraction_of_backend_product_paired", num(r.window.paired_encoder_fraction.median));
+    kv.emplace_back("backend_product_gflops_paired", num(r.window.paired_sgemm_gflops.median));
   }
   // The strict ceiling sampled between windows instead of in a phase of its own: the same ratio, with
   // the host's load changes falling on both sides of it.
@@ -234,14 +234,14 @@ void write_table(const BenchResults& r, std::FILE* out) {
   auto sampled = [&](const char* what, const Summary& g, const Summary& f) {
     if (f.n == 0) return;
     std::fprintf(out, "  %s: %6.1f GFLOP/s  [min %.1f, max %.1f]\n"
-                 "          encoder / that SGEMM, median over windows: %5.1f%%  [min %.1f%%, IQR %.1f%%..%.1f%%, max %.1f%%]\n\n",
+                 "          encoder / that sample, median over windows: %5.1f%%  [min %.1f%%, IQR %.1f%%..%.1f%%, max %.1f%%]\n\n",
                  what, g.median, g.min, g.max, 100 * f.median, 100 * f.min, 100 * f.q1, 100 * f.q3, 100 * f.max);
   };
-  const std::string paired = "paired: SGEMM " + r.paired_shape.name + " M=" + std::to_string(r.paired_shape.M) + " N=" +
+  const std::string paired = "paired: the encoder's own product (Backend::linear) " + r.paired_shape.name + " M=" + std::to_string(r.paired_shape.M) + " N=" +
                              std::to_string(r.paired_shape.N) + " K=" + std::to_string(r.paired_shape.K) +
-                             " through the backend after each encoder window";
+                             " after each encoder window";
   sampled(paired.c_str(), r.window.paired_sgemm_gflops, r.window.paired_encoder_fraction);
-  sampled("interleaved: the same SGEMM through OpenBLAS's own threading after each encoder window",
+  sampled("interleaved: OpenBLAS's threaded SGEMM, best of the encoder's shapes, after each encoder window",
           r.window.interleaved_sgemm_gflops, r.window.interleaved_encoder_fraction);
   std::fprintf(out, "%-42s %12s %-9s %-36s %s\n", "figure", "median", "unit", "spread [min, IQR, max]",
                "of ceiling");

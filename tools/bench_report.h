@@ -22,7 +22,7 @@ struct BenchResults {
   std::string signal;  // what the stage timings were fed
 
   std::vector<GemmCeiling> sgemm;  // per encoder shape
-  GemmShape paired_shape;          // the SGEMM sampled after each encoder window
+  GemmShape paired_shape;          // the backend product sampled after each encoder window
   Summary copy_gbps;
   double copy_buffer_mb = 0.0;
 
