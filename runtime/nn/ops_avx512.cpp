@@ -19,13 +19,9 @@ namespace npw {
 namespace avx512 {
 
 NPW_TARGET_AVX512 void gelu(float* x, std::size_t n) {
-  const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
-  const __m512 rsqrt2 = _mm512_set1_ps(0.70710678118654752f);
   for (std::size_t i = 0; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
-    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-    const __m512 e = erf_ps(_mm512_mul_ps(v, rsqrt2));
-    _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(_mm512_mul_ps(v, half), _mm512_add_ps(one, e)));
+    _mm512_mask_storeu_ps(x + i, m, gelu_ps(_mm512_maskz_loadu_ps(m, x + i)));
   }
 }
 

@@ -4,7 +4,7 @@
 // after its run-time check of the active SIMD level; the scalar loops there stay the reference.
 //
 // In each namespace:
-//   gelu(x, n)      as npw::gelu on one thread: x = 0.5 x (1 + erf(x / sqrt 2)), erf to about 1e-7
+//   gelu(x, n)      as npw::gelu on one thread: x = 0.5 x (1 + erf(x / sqrt 2)), erf to 4.5e-7
 //                   absolute.
 //   softmax(x, n)   as npw::softmax on one row of n > 0 floats.
 //   layer_norm_row  one row of npw::layer_norm (n > 0; w and b may be nullptr; y may equal x): sums in

@@ -77,5 +77,11 @@ NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __m512 erf_ps(__m
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(_mm512_abs_ps(x), lim, _CMP_GE_OQ), e, unit);
 }
 
+// GELU, the erf form: 0.5 x (1 + erf(x / sqrt 2)).
+NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __m512 gelu_ps(__m512 x) {
+  const __m512 half_x = _mm512_mul_ps(x, _mm512_set1_ps(0.5f));
+  return _mm512_fmadd_ps(half_x, erf_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752f))), half_x);
+}
+
 }  // namespace avx512
 }  // namespace npw
