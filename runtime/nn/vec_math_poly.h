@@ -44,7 +44,7 @@ constexpr Series<7> kExp2Taylor = taylor<7>(kLn2);
 // of the rational, reweighted towards the minimax error, in 40-digit arithmetic), whose largest
 // absolute error on [0, 4] is 2e-8 with exact coefficients and 5e-8 with these float ones; beyond
 // |z| = 3.9, where erf is within 4e-8 of +-1, the kernels return +-1 exactly. Coefficients from t^5 down
-// to t^0, for Horner's scheme.
+// to t^0, for Horner's scheme; tools/fit_erf_rational.py reproduces them.
 namespace erf_poly {
 constexpr exp_poly::Series<6> kP = {{1.9748429167520953e-06f, 0.0002880411921069026f, 0.004003611858934164f,
                                      0.05346737056970596f, 0.1962481141090393f, 1.128378987312317f}};
