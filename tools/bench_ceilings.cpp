@@ -8,6 +8,7 @@
 #include <chrono>
 #include <thread>
 #include <cstring>
+#include <memory>
 #include <utility>
 
 #include "backend/backend.h"
@@ -38,15 +39,21 @@ void sgemm_nt(const GemmShape& s, const float* a, const float* b, float* c) {
 
 }  // namespace
 
-std::vector<GemmCeiling> measure_sgemm(const std::vector<GemmShape>& shapes, int threads, int repeat) {
+std::vector<GemmCeiling> measure_sgemm(const std::vector<GemmShape>& shapes, int threads, int repeat, Backend* backend) {
   std::vector<GemmCeiling> out;
-  openblas_set_num_threads(threads);
   for (const GemmShape& s : shapes) {
     AlignedBuffer<float> a(static_cast<std::size_t>(s.M) * s.K), b(static_cast<std::size_t>(s.N) * s.K),
         c(static_cast<std::size_t>(s.M) * s.N);
     fill(a);
     fill(b);
+    const double flops = 2.0 * s.M * s.N * s.K;
+    const auto gflops = [&](const std::vector<double>& sec) {
+      return map_summary(summarize(sec), [&](double v) { return flops / v * 1e-9; }, true);
+    };
     auto call = [&] { sgemm_nt(s, a.data(), b.data(), c.data()); };
+    GemmCeiling g{s, Summary{}, Summary{}, Summary{}};
+    // The ceiling: back-to-back calls, OpenBLAS's workers spinning between them, at its fastest.
+    openblas_set_num_threads(threads);
     call();
     std::vector<double> seconds;
     for (int r = 0; r < repeat; ++r) {
@@ -54,10 +61,32 @@ std::vector<GemmCeiling> measure_sgemm(const std::vector<GemmShape>& shapes, int
       call();
       seconds.push_back(t.seconds());
     }
-    const double flops = 2.0 * s.M * s.N * s.K;
-    out.push_back({s, map_summary(summarize(seconds), [&](double sec) { return flops / sec * 1e-9; }, true)});
+    openblas_set_num_threads(1);
+    g.gflops = gflops(seconds);
+    if (backend) {
+      // The backend's product against OpenBLAS under the same load: per repetition the backend's
+      // first (its pool spins only microseconds after a call), then OpenBLAS, each timed after one
+      // untimed call that wakes its threads and brings the operands back into cache; then a pause
+      // for OpenBLAS's workers to stop spinning before the backend's next turn.
+      SgemmProbe probe(s, *backend);
+      std::vector<double> ours, theirs;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      for (int r = 0; r < repeat; ++r) {
+        probe.gflops_once();
+        ours.push_back(probe.gflops_once());
+        openblas_set_num_threads(threads);
+        call();
+        Stopwatch t;
+        call();
+        theirs.push_back(t.seconds());
+        openblas_set_num_threads(1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      g.backend_gflops = summarize(ours);
+      g.sgemm_alternating_gflops = gflops(theirs);
+    }
+    out.push_back(g);
   }
-  openblas_set_num_threads(1);
   return out;
 }
 

@@ -25,12 +25,19 @@ std::vector<GemmShape> encoder_gemm_shapes(int n_ctx, int n_state);
 
 struct GemmCeiling {
   GemmShape shape;
-  Summary gflops;
+  Summary gflops;                    // OpenBLAS's threaded SGEMM, back-to-back calls: the ceiling
+  Summary backend_gflops;            // the backend's own product at the shape (n = 0 when not measured)
+  Summary sgemm_alternating_gflops;  // OpenBLAS again, alternating with backend_gflops' calls
 };
 
 // Times `repeat` sgemm calls per shape (after one warm-up) with openblas_set_num_threads(threads);
-// leaves OpenBLAS at one thread afterwards, which is what the CPU backend expects.
-std::vector<GemmCeiling> measure_sgemm(const std::vector<GemmShape>& shapes, int threads, int repeat);
+// leaves OpenBLAS at one thread afterwards, which is what the CPU backend expects. With a backend,
+// then `repeat` more rounds alternate the backend's own product at the shape, as the encoder runs its
+// products (weights packed with pack_for_many_rows, then linear), with one more SGEMM: the two compared
+// under the same load (backend_gflops, sgemm_alternating_gflops).
+class Backend;
+std::vector<GemmCeiling> measure_sgemm(const std::vector<GemmShape>& shapes, int threads, int repeat,
+                                       Backend* backend = nullptr);
 
 // The encoder's own kind of product at one shape (a weight matrix packed as the encoder packs its
 // own, Backend::pack_for_many_rows, then Backend::linear), timed on demand on the run's threads: the

@@ -188,7 +188,11 @@ void write_json(const BenchResults& r, std::FILE* out) {
     if (shapes.size() > 1) shapes += ", ";
     shapes += "{\"name\": \"" + g.shape.name + "\", \"M\": " + std::to_string(g.shape.M) +
               ", \"N\": " + std::to_string(g.shape.N) + ", \"K\": " + std::to_string(g.shape.K) +
-              ", \"gflops\": " + summary_json(g.gflops) + "}";
+              ", \"gflops\": " + summary_json(g.gflops) +
+              (g.backend_gflops.n > 0 ? ", \"backend_gflops\": " + summary_json(g.backend_gflops) +
+                                            ", \"sgemm_alternating_gflops\": " + summary_json(g.sgemm_alternating_gflops)
+                                      : std::string()) +
+              "}";
   }
   kv.emplace_back("sgemm_shapes", shapes + "]");
 
@@ -225,6 +229,11 @@ void write_table(const BenchResults& r, std::FILE* out) {
     std::fprintf(out, "  SGEMM %-5s M=%d N=%d K=%d: %8.1f GFLOP/s  [min %.1f, IQR %.1f..%.1f, max %.1f]\n",
                  g.shape.name.c_str(), g.shape.M, g.shape.N, g.shape.K, g.gflops.median, g.gflops.min, g.gflops.q1,
                  g.gflops.q3, g.gflops.max);
+    if (g.backend_gflops.n > 0) {
+      std::fprintf(out, "        the backend's own product there, alternating with SGEMM: %.1f vs %.1f GFLOP/s (%.0f%%)\n",
+                   g.backend_gflops.median, g.sgemm_alternating_gflops.median,
+                   100.0 * g.backend_gflops.median / g.sgemm_alternating_gflops.median);
+    }
   }
   std::fprintf(out, "  copy (%.0f MiB, read+write bytes): %6.2f GB/s  [min %.2f, IQR %.2f..%.2f, max %.2f]\n\n",
                r.copy_buffer_mb, r.copy_gbps.median, r.copy_gbps.min, r.copy_gbps.q1, r.copy_gbps.q3,
