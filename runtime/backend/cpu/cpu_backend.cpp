@@ -129,41 +129,43 @@ std::unique_ptr<PackedMatrix> CpuBackend::pack(const TensorView& w) const {
   return packed;
 }
 
+namespace {
+
+// W [n_out][n_in] into the panel layout, a panel per task: its rows fetched into scratch by
+// fetch(o, row) (dequantised, or the halves copied out of a file that need not be aligned), then
+// interleaved.
+template <typename T, typename Fetch>
+void to_panels(ThreadPool& pool, int n_out, int n_in, Fetch fetch, T* dst) {
+  const int n_panels = (n_out + kPanelCols - 1) / kPanelCols;
+  const std::size_t ui = static_cast<std::size_t>(n_in), panel = static_cast<std::size_t>(kPanelCols) * ui;
+  pool.parallel_for(n_panels, [&](int64_t p0, int64_t p1, int) {
+    std::vector<T> rows(panel);
+    for (int64_t p = p0; p < p1; ++p) {
+      const int o0 = static_cast<int>(p) * kPanelCols, n = std::min(kPanelCols, n_out - o0);
+      for (int j = 0; j < n; ++j) fetch(o0 + j, rows.data() + static_cast<std::size_t>(j) * ui);
+      pack_panels(n, n_in, [&](int o) { return rows.data() + static_cast<std::size_t>(o) * ui; }, dst + p * panel);
+    }
+  });
+}
+
+}  // namespace
+
 std::unique_ptr<PackedMatrix> CpuBackend::pack_for_many_rows(const TensorView& w) const {
   if (active_simd_level() != SimdLevel::Avx512) return pack(w);
   const std::size_t row_bytes = check_packable(w);
   const int n_in = static_cast<int>(w.ne[0]);
   const int n_out = static_cast<int>(w.ne[1]);
-  const int n_panels = (n_out + kPanelCols - 1) / kPanelCols;
-  const std::size_t panel = static_cast<std::size_t>(kPanelCols) * static_cast<std::size_t>(n_in);
-  const std::size_t ui = static_cast<std::size_t>(n_in);
+  const auto row = [&](int o) { return w.data + static_cast<std::size_t>(o) * row_bytes; };
   if (w.type == GgmlType::F16) {
+    // The halves' bits as they are.
     auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::F16Panels);
-    uint16_t* dst = packed->panel_half_data();
-    // The halves' bits as they are; rows copied out first, the file's rows need not be aligned.
-    pool_->parallel_for(n_panels, [&](int64_t p0, int64_t p1, int) {
-      std::vector<uint16_t> rows(panel);
-      for (int64_t p = p0; p < p1; ++p) {
-        const int o0 = static_cast<int>(p) * kPanelCols, n = std::min(kPanelCols, n_out - o0);
-        std::memcpy(rows.data(), w.data + static_cast<std::size_t>(o0) * row_bytes, static_cast<std::size_t>(n) * row_bytes);
-        pack_panels(n, n_in, [&](int o) { return rows.data() + static_cast<std::size_t>(o) * ui; }, dst + p * panel);
-      }
-    });
+    to_panels(*pool_, n_out, n_in, [&](int o, uint16_t* dst) { std::memcpy(dst, row(o), row_bytes); },
+              packed->panel_half_data());
     return packed;
   }
   auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::F32Panels);
-  float* dst = packed->panel_data();
-  // One panel at a time: its rows dequantised into scratch, then interleaved.
-  pool_->parallel_for(n_panels, [&](int64_t p0, int64_t p1, int) {
-    std::vector<float> rows(panel);
-    for (int64_t p = p0; p < p1; ++p) {
-      const int o0 = static_cast<int>(p) * kPanelCols, n = std::min(kPanelCols, n_out - o0);
-      for (int j = 0; j < n; ++j) {
-        dequantize_row(w.type, w.data + static_cast<std::size_t>(o0 + j) * row_bytes, rows.data() + j * ui, n_in);
-      }
-      pack_panels(n, n_in, [&](int o) { return rows.data() + static_cast<std::size_t>(o) * ui; }, dst + p * panel);
-    }
-  });
+  to_panels(*pool_, n_out, n_in, [&](int o, float* dst) { dequantize_row(w.type, row(o), dst, n_in); },
+            packed->panel_data());
   return packed;
 }
 
