@@ -68,7 +68,7 @@ std::vector<GemmCeiling> measure_sgemm(const std::vector<GemmShape>& shapes, int
       // first (its pool spins only microseconds after a call), then OpenBLAS, each timed after one
       // untimed call that wakes its threads and brings the operands back into cache; then a pause
       // for OpenBLAS's workers to stop spinning before the backend's next turn.
-      SgemmProbe probe(s, *backend);
+      ProductProbe probe(s, *backend);
       std::vector<double> ours, theirs;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       for (int r = 0; r < repeat; ++r) {
@@ -116,7 +116,7 @@ Summary measure_copy_gbps(std::size_t buffer_bytes, int threads, int repeat) {
   return map_summary(summarize(seconds), [&](double sec) { return bytes / sec * 1e-9; }, true);
 }
 
-SgemmProbe::SgemmProbe(const GemmShape& shape, Backend& backend)
+ProductProbe::ProductProbe(const GemmShape& shape, Backend& backend)
     : shape_(shape),
       backend_(backend),
       a_(static_cast<std::size_t>(shape.M) * shape.K),
@@ -136,9 +136,9 @@ SgemmProbe::SgemmProbe(const GemmShape& shape, Backend& backend)
   gflops_once();  // warm-up: first touch of c, per-thread scratch
 }
 
-SgemmProbe::~SgemmProbe() = default;
+ProductProbe::~ProductProbe() = default;
 
-double SgemmProbe::gflops_once() {
+double ProductProbe::gflops_once() {
   const GemmShape& s = shape_;
   Stopwatch t;
   backend_.linear(a_.data(), s.M, s.K, *w_, nullptr, c_.data(), s.N);

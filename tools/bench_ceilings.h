@@ -46,10 +46,10 @@ std::vector<GemmCeiling> measure_sgemm(const std::vector<GemmShape>& shapes, int
 // whole encoder, attention and element-wise passes included, runs to its own products.
 class Backend;
 class PackedMatrix;
-class SgemmProbe {
+class ProductProbe {
  public:
-  SgemmProbe(const GemmShape& shape, Backend& backend);
-  ~SgemmProbe();
+  ProductProbe(const GemmShape& shape, Backend& backend);
+  ~ProductProbe();
   double gflops_once();  // one timed product
   const GemmShape& shape() const { return shape_; }
 

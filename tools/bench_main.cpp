@@ -54,7 +54,7 @@ int run(const BenchOptions& o) {
     r.token_cost = decoder_token_cost(*model, *rig.backend, o.context);
     const HParams& hp = model->hparams();
     const std::vector<GemmShape> shapes = encoder_gemm_shapes(hp.n_audio_ctx, hp.n_audio_state);
-    SgemmProbe probe(shapes[1], *rig.backend);
+    ProductProbe probe(shapes[1], *rig.backend);
     CeilingSampler sampler(shapes);
     r.paired_shape = probe.shape();
     r.window = time_windows(rig, signal, o.repeat, r.encoder_cost.total(), &probe, &sampler, o.threads);

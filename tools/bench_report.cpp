@@ -146,7 +146,7 @@ void write_json(const BenchResults& r, std::FILE* out) {
   kv.emplace_back("encoder_fraction_of_sgemm", num(fig("encoder_gflops")->s.median / sgemm));
   if (r.window.paired_encoder_fraction.n > 0) {
     kv.emplace_back("encoder_fraction_of_backend_product_paired", num(r.window.paired_encoder_fraction.median));
-    kv.emplace_back("backend_product_gflops_paired", num(r.window.paired_sgemm_gflops.median));
+    kv.emplace_back("backend_product_gflops_paired", num(r.window.paired_product_gflops.median));
   }
   // The strict ceiling sampled between windows instead of in a phase of its own: the same ratio, with
   // the host's load changes falling on both sides of it.
@@ -249,7 +249,7 @@ void write_table(const BenchResults& r, std::FILE* out) {
   const std::string paired = "paired: the encoder's own product (Backend::linear) " + r.paired_shape.name + " M=" + std::to_string(r.paired_shape.M) + " N=" +
                              std::to_string(r.paired_shape.N) + " K=" + std::to_string(r.paired_shape.K) +
                              " after each encoder window";
-  sampled(paired.c_str(), r.window.paired_sgemm_gflops, r.window.paired_encoder_fraction);
+  sampled(paired.c_str(), r.window.paired_product_gflops, r.window.paired_encoder_fraction);
   sampled("interleaved: OpenBLAS's threaded SGEMM, best of the encoder's shapes, after each encoder window",
           r.window.interleaved_sgemm_gflops, r.window.interleaved_encoder_fraction);
   std::fprintf(out, "%-42s %12s %-9s %-36s %s\n", "figure", "median", "unit", "spread [min, IQR, max]",

@@ -76,7 +76,7 @@ MelTiming time_mel_single_thread(const Model& model, const std::vector<float>& s
 }
 
 WindowTiming time_windows(StageRig& rig, const std::vector<float>& signal, int repeat, double encoder_flops,
-                          SgemmProbe* probe, CeilingSampler* sampler, int sampler_threads) {
+                          ProductProbe* probe, CeilingSampler* sampler, int sampler_threads) {
   AlignedBuffer<float> mel(static_cast<std::size_t>(rig.model.hparams().n_mels) * kMelWindowFrames);
   const int64_t n = static_cast<int64_t>(signal.size());
   auto window = [&](std::vector<double>* ms, long long* allocs) {
@@ -116,7 +116,7 @@ WindowTiming time_windows(StageRig& rig, const std::vector<float>& signal, int r
     }
   }
   rig.encoder->set_profile(nullptr);
-  w.paired_sgemm_gflops = summarize(probe_gflops);
+  w.paired_product_gflops = summarize(probe_gflops);
   w.paired_encoder_fraction = summarize(fractions);
   w.interleaved_sgemm_gflops = summarize(blas_gflops);
   w.interleaved_encoder_fraction = summarize(blas_fractions);

@@ -52,9 +52,9 @@ struct WindowTiming {
   Summary cross_kv_ms;   // Decoder::set_audio: the cross-attention keys and values of the window
   double mel_allocs = 0.0, encoder_allocs = 0.0, cross_kv_allocs = 0.0;  // per window
   EncoderProfile encoder_stages;  // summed over the timed windows
-  // With a probe: the SGEMM ceiling sampled right after each timed window, and the encoder's
-  // fraction of it per window (its GFLOP/s over that sample).
-  Summary paired_sgemm_gflops;
+  // With a probe: the encoder's own kind of product timed right after each window, and the
+  // encoder's fraction of it per window (its GFLOP/s over that sample).
+  Summary paired_product_gflops;
   Summary paired_encoder_fraction;
   // With a ceiling sampler: the strict SGEMM ceiling (OpenBLAS's own threading, best of the encoder's
   // shapes) sampled after each timed window too, and the encoder's fraction of it per window.
@@ -64,10 +64,10 @@ struct WindowTiming {
 };
 
 // mel (window clamp, as the element does) -> encoder -> set_audio, `repeat` times.
-class SgemmProbe;
+class ProductProbe;
 class CeilingSampler;
 WindowTiming time_windows(StageRig& rig, const std::vector<float>& signal, int repeat, double encoder_flops = 0.0,
-                          SgemmProbe* probe = nullptr, CeilingSampler* sampler = nullptr, int sampler_threads = 0);
+                          ProductProbe* probe = nullptr, CeilingSampler* sampler = nullptr, int sampler_threads = 0);
 
 struct TokenTiming {
   Summary ms;               // per one-token step, over every timed step of every repetition
