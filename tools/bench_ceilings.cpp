@@ -28,9 +28,15 @@ std::vector<GemmShape> encoder_gemm_shapes(int n_ctx, int n_state) {
 
 namespace {
 
-void fill(AlignedBuffer<float>& b) {
-  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>((i * 2654435761u) % 1000) * 1e-3f - 0.5f;
+// Non-trivial values in [-0.5, 0.5); a second operand takes another multiplier so that it is not a
+// copy of the first.
+template <typename Buffer>
+void fill(Buffer& b, uint32_t multiplier = 2654435761u) {
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>((i * multiplier) % 1000) * 1e-3f - 0.5f;
 }
+
+// GFLOP/s of one product of the shape that took `ms` milliseconds.
+double gflops_of(const GemmShape& s, double ms) { return 2.0 * s.M * s.N * static_cast<double>(s.K) / ms * 1e-6; }
 
 // C = A B^T at the shape, row-major, on OpenBLAS's current thread count: the product every ceiling times.
 void sgemm_nt(const GemmShape& s, const float* a, const float* b, float* c) {
@@ -122,8 +128,8 @@ ProductProbe::ProductProbe(const GemmShape& shape, Backend& backend)
       a_(static_cast<std::size_t>(shape.M) * shape.K),
       b_(static_cast<std::size_t>(shape.N) * shape.K),
       c_(static_cast<std::size_t>(shape.M) * shape.N) {
-  for (std::size_t i = 0; i < a_.size(); ++i) a_[i] = static_cast<float>((i * 2654435761u) % 1000) * 1e-3f - 0.5f;
-  for (std::size_t i = 0; i < b_.size(); ++i) b_[i] = static_cast<float>((i * 40503u) % 1000) * 1e-3f - 0.5f;
+  fill(a_);
+  fill(b_, 40503u);
   TensorView view;
   view.name = "bench." + shape.name;
   view.type = GgmlType::F32;
@@ -142,7 +148,7 @@ double ProductProbe::gflops_once() {
   const GemmShape& s = shape_;
   Stopwatch t;
   backend_.linear(a_.data(), s.M, s.K, *w_, nullptr, c_.data(), s.N);
-  return 2.0 * s.M * s.N * static_cast<double>(s.K) / t.ms() * 1e-6;
+  return gflops_of(s, t.ms());
 }
 
 CeilingSampler::CeilingSampler(std::vector<GemmShape> shapes) : shapes_(std::move(shapes)) {
@@ -155,9 +161,8 @@ CeilingSampler::CeilingSampler(std::vector<GemmShape> shapes) : shapes_(std::mov
   a_.resize(na);
   b_.resize(nb);
   c_.resize(nc);
-  for (std::size_t i = 0; i < a_.size(); ++i) a_[i] = static_cast<float>((i * 2654435761u) % 1000) * 1e-3f - 0.5f;
-  for (std::size_t i = 0; i < b_.size(); ++i) b_[i] = static_cast<float>((i * 40503u) % 1000) * 1e-3f - 0.5f;
-  std::fill(c_.begin(), c_.end(), 0.0f);
+  fill(a_);
+  fill(b_, 40503u);
 }
 
 double CeilingSampler::sample(int threads, int settle_ms) {
@@ -168,7 +173,7 @@ double CeilingSampler::sample(int threads, int settle_ms) {
     for (int r = 0; r < 2; ++r) {
       Stopwatch t;
       sgemm_nt(s, a_.data(), b_.data(), c_.data());
-      best = std::max(best, 2.0 * s.M * s.N * static_cast<double>(s.K) / t.ms() * 1e-6);
+      best = std::max(best, gflops_of(s, t.ms()));
     }
   }
   openblas_set_num_threads(1);
