@@ -242,21 +242,31 @@ void CpuBackend::linear_panels(const float* X, int M, int ldx, const CpuPackedMa
 void CpuBackend::product(const float* X, int M, int ldx, const float* W, int n_in, int n_out, const float* bias,
                          float* Y, int ldy) {
   const double macs = static_cast<double>(M) * n_out * n_in;
-  if (M < n_out || pool_->size() == 1 || ThreadPool::in_parallel_region() || macs < kParallelMacs) {
+  if (pool_->size() == 1 || ThreadPool::in_parallel_region() || macs < kParallelMacs) {
     const float beta = bias_rows(bias, M, n_out, Y, ldy);
-    matmul(false, true, M, n_out, n_in, 1.0f, X, ldx, W, n_in, beta, Y, ldy);
+    sgemm(false, true, M, n_out, n_in, 1.0f, X, ldx, W, n_in, beta, Y, ldy);
     return;
   }
-  // Rows of activations per thread, each thread writing its rows' bias just before its own sgemm
-  // accumulates onto them (a bias pass over all of Y on the calling thread would leave the other
-  // cores idle for as long as it takes).
+  // The longer side of Y split over the pool, as matmul() splits it, each chunk writing its own part
+  // of the bias just before its sgemm accumulates onto it (a bias pass over all of Y on the calling
+  // thread would leave the other cores idle for as long as it takes).
   const std::size_t ux = static_cast<std::size_t>(ldx), uy = static_cast<std::size_t>(ldy);
-  pool_->parallel_for(M, [&](int64_t m0, int64_t m1, int) {
-    const int rows = static_cast<int>(m1 - m0);
-    float* y = Y + static_cast<std::size_t>(m0) * uy;
-    const float beta = bias_rows(bias, rows, n_out, y, ldy);
-    sgemm(false, true, rows, n_out, n_in, 1.0f, X + static_cast<std::size_t>(m0) * ux, ldx, W, n_in, beta, y, ldy);
-  });
+  const std::size_t ui = static_cast<std::size_t>(n_in);
+  if (M >= n_out) {
+    pool_->parallel_for(M, [&](int64_t m0, int64_t m1, int) {
+      const int rows = static_cast<int>(m1 - m0);
+      float* y = Y + static_cast<std::size_t>(m0) * uy;
+      const float beta = bias_rows(bias, rows, n_out, y, ldy);
+      sgemm(false, true, rows, n_out, n_in, 1.0f, X + static_cast<std::size_t>(m0) * ux, ldx, W, n_in, beta, y, ldy);
+    });
+  } else {
+    pool_->parallel_for(n_out, [&](int64_t o0, int64_t o1, int) {
+      const int cols = static_cast<int>(o1 - o0);
+      float* y = Y + o0;
+      const float beta = bias_rows(bias ? bias + o0 : nullptr, M, cols, y, ldy);
+      sgemm(false, true, M, cols, n_in, 1.0f, X, ldx, W + static_cast<std::size_t>(o0) * ui, n_in, beta, y, ldy);
+    });
+  }
 }
 
 void CpuBackend::linear_f16(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y,

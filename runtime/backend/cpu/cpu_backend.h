@@ -77,8 +77,8 @@ class CpuBackend : public Backend {
   // pool chunk (a convolution block per thread): blocks of output rows widened into per-thread
   // scratch, each block one sgemm.
   void linear_f16(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y, int ldy);
-  // Y = X W^T + bias for f32 weights W [n_out][n_in]: split over the pool by rows of X when it pays,
-  // else one sgemm on the calling thread.
+  // Y = X W^T + bias for f32 weights W [n_out][n_in] through OpenBLAS: split over the pool by the
+  // longer side of Y when it pays (each chunk with its own bias), else one sgemm on the calling thread.
   void product(const float* X, int M, int ldx, const float* W, int n_in, int n_out, const float* bias, float* Y,
                int ldy);
   // linear() for F32Panels and F16Panels storage: row tiles split over the pool when it pays.
