@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "decode/options.h"
+#include "decode/word.h"
 
 namespace npw {
 
@@ -30,6 +31,7 @@ struct Segment {
   float compression_ratio = 0.0f;
   float no_speech_prob = 0.0f;
   float temperature = 0.0f;
+  std::vector<Word> words;             // with word timestamps on; same time base as start/end
 };
 
 struct Stats {
