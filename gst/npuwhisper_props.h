@@ -29,11 +29,12 @@ enum PropId {
   PROP_INITIAL_PROMPT,
   PROP_LATENCY,
   PROP_TENSOR_POOL,  // read-only, not a setting: the element answers it from its tensor pool
+  PROP_KERNEL_DIR,
   PROP_LAST
 };
 
 // Values of the "backend" enum property; the nick is the runtime's backend name.
-enum Backend { BACKEND_AUTO, BACKEND_CPU, BACKEND_CPU_INT8, BACKEND_NPU };
+enum Backend { BACKEND_AUTO, BACKEND_CPU, BACKEND_CPU_INT8, BACKEND_NPU, BACKEND_NPU_EMULATOR };
 GType backend_get_type();
 
 constexpr guint kDefaultLatencyMs = 30000;  // one full Whisper window: the offline behaviour
@@ -55,6 +56,7 @@ struct Settings {
   bool condition_on_previous_text = true;
   std::string initial_prompt;
   guint latency_ms = kDefaultLatencyMs;
+  std::string kernel_dir;  // NPU kernels; empty: NPW_KERNEL_DIR, else the installed default
 };
 
 void install_properties(GObjectClass* klass);

@@ -142,7 +142,7 @@ void EmulatorDevice::run(const Launch* launches, int n, unsigned timeout_ms) {
     const Launch& l = launches[i];
     const auto* k = dynamic_cast<const EmulatedKernel*>(l.kernel);
     if (!k || k->device() != this) throw Error(ErrorKind::InvalidArgument, "npu-emulator run: a launch without a kernel of this device");
-    const std::vector<std::size_t> need = op_arg_bytes(k->spec());
+    const ArgBytes need = op_arg_bytes(k->spec());
     if (l.n_args != static_cast<int>(need.size())) {
       throw Error(ErrorKind::InvalidArgument, "npu-emulator run: " + k->spec().op + " takes " +
                                                   std::to_string(need.size()) + " buffers, got " + std::to_string(l.n_args));

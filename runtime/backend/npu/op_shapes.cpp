@@ -17,7 +17,7 @@ int op_arg_count(const std::string& op) { return is_known_op(op) ? 3 : 0; }
 
 int op_input_bytes(const std::string& op) { return op == "gemm_bf16" ? 2 : 1; }
 
-std::vector<std::size_t> op_arg_bytes(const KernelSpec& spec) {
+ArgBytes op_arg_bytes(const KernelSpec& spec) {
   const std::size_t M = static_cast<std::size_t>(spec.dims.at(0)), N = static_cast<std::size_t>(spec.dims.at(1)),
                     K = static_cast<std::size_t>(spec.dims.at(2));
   const std::size_t e = static_cast<std::size_t>(op_input_bytes(spec.op));

@@ -4,6 +4,7 @@
 // disagree about a layout.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -32,8 +33,10 @@ inline int round_up(int x, int multiple) { return (x + multiple - 1) / multiple 
 bool is_known_op(const std::string& op);  // "gemm_i8", "gemm_bf16"
 int op_arg_count(const std::string& op);  // 3 for both
 int op_input_bytes(const std::string& op);  // bytes per element of A and B
-// Bytes each argument of a launch of `spec` covers, in argument order.
-std::vector<std::size_t> op_arg_bytes(const KernelSpec& spec);
+// Bytes each argument of a launch of `spec` covers, in argument order (a fixed array: launches
+// check it in the steady state, which allocates nothing).
+using ArgBytes = std::array<std::size_t, 3>;
+ArgBytes op_arg_bytes(const KernelSpec& spec);
 // "gemm_i8 1536x384x384" for messages.
 std::string describe_kernel(const KernelSpec& spec);
 // Throws npw::Error(InvalidArgument) naming the spec when its op is unknown or its dims break the
