@@ -31,28 +31,38 @@ TEST(NpuEncoderGolden, WithinTwoPercentOfF32OnEveryWindow) {
     ThreadPool pool(2);
     auto f32 = make_backend("cpu", 2);
     Encoder ref(*model, *f32, pool);
+    std::vector<std::vector<float>> mels, goldens, refs;
+    for (const auto& w : windows) {
+      const std::string dir = "golden/" + w.clip + "/";
+      const std::string k = std::to_string(w.window);
+      mels.push_back(npw_test::read_f32(npw_test::data_path(dir + "mel_w" + k + ".f32")));
+      goldens.push_back(npw_test::read_f32(npw_test::data_path(dir + "enc_w" + k + ".f32")));
+      const float* want = ref.encode(mels.back().data());
+      refs.emplace_back(want, want + goldens.back().size());
+    }
     struct Config {
       Generation g;
       Precision p;
     };
-    for (Config c : {Config{Generation::Npu1, Precision::Int8}, Config{Generation::Npu2, Precision::Int8},
-                     Config{Generation::Npu1, Precision::Bf16}}) {
+    std::vector<Config> configs = {{Generation::Npu1, Precision::Int8}};
+    // The other generation and precision on one file: the products' arithmetic does not depend on
+    // the weights' storage type once they are packed.
+    if (std::string(file) == "ggml-test-f32.bin") {
+      configs.push_back({Generation::Npu2, Precision::Int8});
+      configs.push_back({Generation::Npu1, Precision::Bf16});
+    }
+    for (Config c : configs) {
       NpuBackend npu(shared_emulator_context(c.g), 2, c.p);
       Encoder enc(*model, npu, pool);
       double worst = 0.0;
-      for (const auto& w : windows) {
-        const std::string dir = "golden/" + w.clip + "/";
-        const std::string k = std::to_string(w.window);
-        const std::vector<float> mel = npw_test::read_f32(npw_test::data_path(dir + "mel_w" + k + ".f32"));
-        const std::vector<float> golden = npw_test::read_f32(npw_test::data_path(dir + "enc_w" + k + ".f32"));
-        const float* want = ref.encode(mel.data());
-        const std::vector<float> f32_out(want, want + golden.size());
+      for (std::size_t i = 0; i < windows.size(); ++i) {
+        const auto& w = windows[i];
         AcceleratorBooks before, after;
         npu.accelerator_books(&before);
-        const float* got = enc.encode(mel.data());
+        const float* got = enc.encode(mels[i].data());
         npu.accelerator_books(&after);
-        const npw_test::Diff to_f32 = npw_test::compare(got, f32_out.data(), f32_out.size());
-        const npw_test::Diff to_golden = npw_test::compare(got, golden.data(), golden.size());
+        const npw_test::Diff to_f32 = npw_test::compare(got, refs[i].data(), refs[i].size());
+        const npw_test::Diff to_golden = npw_test::compare(got, goldens[i].data(), goldens[i].size());
         std::printf("[npu encoder %s, %s] %s w%d: rel-L2 to f32 %.3e (to reference %.3e), max-abs %.3e; %llu launches\n",
                     file, npu.kind().c_str(), w.clip.c_str(), w.window, to_f32.rel_l2, to_golden.rel_l2, to_f32.max_abs,
                     static_cast<unsigned long long>(after.launches - before.launches));
