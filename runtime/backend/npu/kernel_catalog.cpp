@@ -15,9 +15,7 @@
 #include "backend/npu/op_shapes.h"
 #include "util/error.h"
 
-#ifndef NPW_DEFAULT_KERNEL_DIR
-#define NPW_DEFAULT_KERNEL_DIR "/usr/local/lib/npuwhisper/kernels"
-#endif
+#include "backend/npu_build_config.h"  // NPW_DEFAULT_KERNEL_DIR
 
 namespace npw {
 namespace npu {

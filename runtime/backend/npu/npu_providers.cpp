@@ -7,13 +7,14 @@
 #include <string>
 
 #include "backend/npu/npu_backend.h"
+#include "backend/npu_build_config.h"
 #include "backend/npu/npu_context.h"
 #include "util/error.h"
 
 namespace npw {
 namespace npu {
 
-#ifdef NPW_HAVE_XRT_LOADER
+#if NPW_HAVE_XRT_LOADER
 void add_xrt_provider(std::vector<BackendProvider>& providers);  // npu_xrt_provider.cpp
 #endif
 
@@ -44,7 +45,7 @@ void add_npu_providers(std::vector<BackendProvider>& providers) {
     return std::make_unique<NpuBackend>(shared_emulator_context(emulated_generation()), n_threads, precision_from_env());
   };
   providers.push_back(std::move(emulator));
-#ifdef NPW_HAVE_XRT_LOADER
+#if NPW_HAVE_XRT_LOADER
   add_xrt_provider(providers);
 #endif
 }

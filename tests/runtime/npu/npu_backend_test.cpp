@@ -18,6 +18,7 @@
 #include "backend/npu/kernel_catalog.h"
 #include "backend/npu/npu_backend.h"
 #include "backend/npu/npu_context.h"
+#include "backend/npu/npu_open.h"
 #include "backend/npu/op_shapes.h"
 #include "backend/npu/placement.h"
 #include "util/error.h"
@@ -262,6 +263,71 @@ TEST(NpuBackend, Bf16PrecisionWithinItsBound) {
   const double err = rel_l2_to_f32(Y, X.data(), 50, 200, W, 130, 200, nullptr);
   std::printf("[npu gemm_bf16] rel-L2 to the f32 product %.3e\n", err);
   EXPECT_LT(err, 0.01);  // two bf16 roundings, 2^-9 relative each, in a random walk
+}
+
+// The bring-up of a hardware backend ("npu"), over emulated devices standing in for XRT's: what is
+// absent is information for "auto", what is present but broken is a warning, and "npu" itself is a
+// resource error naming the reason either way.
+TEST(NpuBringUp, AbsentDeviceMissingKernelsAndFailedSelfTestAreTellApart) {
+  static int round = 0;
+  const std::string name = "npu-bringup-" + std::to_string(++round);
+  BackendSettings s;
+  s.n_threads = 1;
+
+  BackendProvider absent;
+  absent.name = name + "-absent";
+  absent.accelerator = true;
+  absent.create_with_settings = [](const BackendSettings& st) {
+    return open_npu_backend("absent", []() -> std::unique_ptr<Device> {
+      throw Error(ErrorKind::Unavailable, "libnpw-npu-xrt.so not found (NPW_NPU_MODULE unset; looked next to the plugin)");
+    }, st, true);
+  };
+  absent.create = [](int) -> std::unique_ptr<Backend> { return nullptr; };
+  register_backend(absent);
+  std::string note;
+  bool warn = true;
+  EXPECT_EQ(make_backend("auto", s, &note, &warn)->kind(), "cpu");
+  EXPECT_FALSE(warn) << note;
+  EXPECT_NE(note.find("libnpw-npu-xrt.so not found"), std::string::npos) << note;
+
+  BackendProvider no_kernels = absent;
+  no_kernels.name = name + "-nokernels";
+  no_kernels.create_with_settings = [](const BackendSettings& st) {
+    BackendSettings with_dir = st;
+    with_dir.kernel_dir = "/nonexistent/npw-kernel-dir";
+    return open_npu_backend("nokernels", [] { return std::make_unique<EmulatorDevice>(Generation::Npu1, 1); }, with_dir, true);
+  };
+  register_backend(no_kernels);
+  EXPECT_EQ(make_backend("auto", s, &note, &warn)->kind(), "cpu");
+  EXPECT_TRUE(warn) << note;
+  EXPECT_NE(note.find("/nonexistent/npw-kernel-dir"), std::string::npos) << note;
+  EXPECT_NE(note.find("does not exist"), std::string::npos) << note;
+
+  BackendProvider zeros = absent;
+  zeros.name = name + "-zeros";
+  zeros.create_with_settings = [](const BackendSettings& st) {
+    return open_npu_backend("zeros", [] {
+      auto d = std::make_unique<EmulatorDevice>(Generation::Npu1, 1);
+      d->set_fault(parse_fault_plan("zeros"));
+      return d;
+    }, st, false);
+  };
+  register_backend(zeros);
+  try {
+    make_backend(zeros.name, s, nullptr);
+    ADD_FAILURE() << "a zeros kernel passed";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Unavailable);  // the element's RESOURCE error
+    EXPECT_NE(std::string(e.what()).find("all zeros"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(make_backend("auto", s, &note, &warn)->kind(), "cpu");
+  EXPECT_TRUE(warn);
+  EXPECT_NE(note.find("self-test: kernel gemm_i8"), std::string::npos) << note;
+  // Leave the registry as the other tests expect it: providers that create nothing are not tried.
+  for (BackendProvider* p : {&absent, &no_kernels, &zeros}) {
+    p->accelerator = false;
+    register_backend(*p);
+  }
 }
 
 }  // namespace
