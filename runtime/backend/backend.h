@@ -41,6 +41,7 @@ struct AcceleratorBooks {
   std::uint64_t products_on_device = 0;    // linear() calls placed on the device
   std::uint64_t products_on_cpu = 0;       // linear() calls placed on the CPU (decoder steps)
   double device_seconds = 0.0;             // emulator: modelled; hardware: measured
+  double run_wall_seconds = 0.0;           // host wall time waiting in device runs (emulator: its CPU work)
 };
 
 class Backend {

@@ -5,6 +5,7 @@
 #include "backend/npu/npu_backend.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -212,6 +213,7 @@ void NpuBackend::device_linear(const float* X, int M, int ldx, const NpuPackedMa
     l.args[0] = a_.get();
     l.args[1] = W.weights.get();
     l.args[2] = c_.get();
+    const auto run_start = std::chrono::steady_clock::now();
     try {
       context_->device().run(&l, 1, context_->timeout_ms());
     } catch (const Error& err) {
@@ -220,6 +222,7 @@ void NpuBackend::device_linear(const float* X, int M, int ldx, const NpuPackedMa
       context_->fail(failure_);
       throw Error(ErrorKind::Internal, failure_);
     }
+    books_.run_wall_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
     ++books_.launches;
     ++books_.batches;
     c_->sync_from_device(0, c_used);
