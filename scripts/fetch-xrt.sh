@@ -37,13 +37,15 @@ cat > "$apt_dir/etc/sources.list" <<EOF
 deb [signed-by=$keyring] http://deb.debian.org/debian unstable main
 EOF
 
-# Every path apt would otherwise take from /etc or /var is pointed into $apt_dir.
+# Every path apt would otherwise take from /etc or /var is pointed into $apt_dir. Valid-Until is not
+# checked: the lists' signatures are, and a machine whose clock runs ahead of the mirror still builds.
 arch=$(dpkg --print-architecture)
 apt_opts="-o Dir::Etc::SourceList=$apt_dir/etc/sources.list -o Dir::Etc::SourceParts=$apt_dir/etc/sources.list.d
  -o Dir::Etc::Preferences=$apt_dir/etc/preferences -o Dir::Etc::PreferencesParts=$apt_dir/etc/preferences.d
  -o Dir::Etc::Parts=$apt_dir/etc/apt.conf.d -o Dir::State=$apt_dir -o Dir::State::Lists=$apt_dir/lists
  -o Dir::State::status=$apt_dir/status -o Dir::Cache=$apt_dir/cache -o APT::Architecture=$arch
- -o APT::Architectures=$arch -o Acquire::Languages=none -o Debug::NoLocking=1 -o APT::Sandbox::User=root"
+ -o APT::Architectures=$arch -o Acquire::Languages=none -o Debug::NoLocking=1 -o APT::Sandbox::User=root
+ -o Acquire::Check-Valid-Until=false"
 mkdir -p "$apt_dir/etc/sources.list.d"
 
 say() { echo "fetch-xrt: $*" >&2; }
