@@ -13,7 +13,7 @@ set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$here/build}" && pwd)
 root=${NPW_CHROOT_DIR:-$build/xrt-chroot}
-mirror=http://deb.debian.org/debian
+mirror=$(sh "$here/scripts/debian-mirror.sh")
 module=$build/runtime/backend/npu/xrt/libnpw-npu-xrt.so
 probe=$build/tools/npuwhisper-npu-probe
 
