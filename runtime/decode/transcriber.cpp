@@ -93,5 +93,7 @@ bool Transcriber::backend_note_is_warning() const { return impl_->note_is_warnin
 const Options& Transcriber::options() const { return impl_->engine->options(); }
 const Model& Transcriber::model() const { return *impl_->model; }
 std::string Transcriber::backend_note() const { return impl_->note; }
+const std::vector<std::string>& Transcriber::warnings() const { return impl_->engine->warnings(); }
+const std::string& Transcriber::language() const { return impl_->engine->fixed_language(); }
 
 }  // namespace npw

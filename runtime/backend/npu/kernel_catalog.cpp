@@ -12,6 +12,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "backend/npu/instruction_stream.h"
 #include "backend/npu/op_shapes.h"
 #include "util/error.h"
 
@@ -147,20 +148,7 @@ class ManifestCatalog : public KernelCatalog {
     s.dims = {Mp, Np, Kp};
     s.kernel_name = o.kernel;
     s.xclbin_path = dir_ + "/" + (it->second.xclbin.empty() ? o.xclbin : it->second.xclbin);
-    const std::string insts = dir_ + "/" + it->second.insts;
-    std::ifstream in(insts, std::ios::binary);
-    if (!in) throw Error(ErrorKind::Io, "cannot open the NPU instruction stream " + insts);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (bytes.empty() || bytes.size() % 4 != 0) {
-      throw Error(ErrorKind::Format, "NPU instruction stream " + insts + ": " + std::to_string(bytes.size()) +
-                                         " bytes is not a whole number of 32-bit words");
-    }
-    s.instructions.resize(bytes.size() / 4);
-    for (std::size_t i = 0; i < s.instructions.size(); ++i) {
-      const auto* b = reinterpret_cast<const unsigned char*>(bytes.data() + 4 * i);
-      s.instructions[i] = static_cast<uint32_t>(b[0]) | static_cast<uint32_t>(b[1]) << 8 |
-                          static_cast<uint32_t>(b[2]) << 16 | static_cast<uint32_t>(b[3]) << 24;
-    }
+    s.instructions = read_instruction_stream(dir_ + "/" + it->second.insts).words;  // Io / Format errors name it
     return s;
   }
 
