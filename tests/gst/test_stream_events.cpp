@@ -357,7 +357,7 @@ GST_START_TEST(test_factory_metadata) {
     const gchar* blurb = g_param_spec_get_blurb(specs[i]);
     fail_unless(blurb != nullptr && strlen(blurb) > 10, "property %s has no description", specs[i]->name);
   }
-  fail_unless_equals_int(ours, 15);  // 14 settings and the read-only tensor-pool
+  fail_unless_equals_int(ours, 16);  // 15 settings (kernel-dir the latest) and the read-only tensor-pool
   g_free(specs);
   gst_object_unref(e);
   gst_object_unref(f);
