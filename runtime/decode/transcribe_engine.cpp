@@ -31,6 +31,17 @@ class StageTimer {
   std::chrono::steady_clock::time_point t0_;
 };
 
+// Keeps a window's segment (times already absolute) inside the audio. The model may place timestamps past the end
+// of the audio it heard (the window is zero-padded to 30 s): a segment that starts at or after the
+// end describes nothing and is dropped (false); one that straddles the end is cut there, so every
+// segment kept has a positive duration; its words are kept inside it.
+bool fit_to_audio(Segment& s, double duration) {
+  s.end = std::min(s.end, duration);
+  if (!(s.start < duration && s.end > s.start)) return false;
+  keep_words_inside(s, duration);
+  return true;
+}
+
 }  // namespace
 
 TranscribeEngine::TranscribeEngine(const Model& model, const Options& options, std::unique_ptr<WindowModel> window_model,
@@ -47,7 +58,17 @@ TranscribeEngine::TranscribeEngine(const Model& model, const Options& options, s
   const Vocab& v = model_.vocab();
   fixed_language_ = canonical_language(options_.language);
   if (!v.is_multilingual()) {
-    fixed_language_ = "en";  // English-only models: always English, always transcribe (OpenAI)
+    // English-only models: always English, always transcribe (OpenAI); say so once per setting
+    // that asked for something else.
+    if (fixed_language_ != "auto" && fixed_language_ != "en") {
+      warnings_.push_back("option language: '" + fixed_language_ + "' cannot be used with the English-only model " +
+                          model_.describe() + "; transcribing as English");
+    }
+    if (options_.translate) {
+      warnings_.push_back("option translate: the English-only model " + model_.describe() +
+                          " cannot translate; transcribing instead");
+    }
+    fixed_language_ = "en";
   } else if (fixed_language_ != "auto" && v.language_token(fixed_language_) < 0) {
     throw Error(ErrorKind::InvalidArgument, "option language: '" + fixed_language_ + "' is not a language of " +
                                                 model_.describe());
@@ -264,9 +285,7 @@ TranscribeResult TranscribeEngine::transcribe(const float* samples, std::size_t 
     }
     WindowStep step = run_window(buffers_.mel(), segment_frames, WindowPlace{seek, content_frames});
     for (Segment& s : step.segments) {
-      s.start = std::min(s.start, duration);
-      s.end = std::min(s.end, duration);
-      keep_words_inside(s, duration);
+      if (!fit_to_audio(s, duration)) continue;
       if (on_segment) on_segment(s);
       result.segments.push_back(std::move(s));
     }
@@ -303,9 +322,10 @@ WindowResult TranscribeEngine::transcribe_window(const float* samples, std::size
     WindowStep step = run_window(window_mel, segment_frames, WindowPlace{seek, seek + segment_frames});
     result.skipped_no_speech = result.skipped_no_speech || step.skipped_no_speech;
     for (Segment& s : step.segments) {
-      s.start = std::min(s.start, duration);
-      s.end = std::min(s.end, duration);
-      keep_words_inside(s, duration);
+      if (!fit_to_audio(s, duration)) {
+        ++result.dropped_past_end;
+        continue;
+      }
       result.segments.push_back(std::move(s));
     }
     // The whole window used (pairs closed, a single closing timestamp, no timestamps, silence):

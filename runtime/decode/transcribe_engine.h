@@ -42,6 +42,10 @@ class TranscribeEngine {
 
   const Stats& stats() const { return stats_; }
   const Options& options() const { return options_; }
+  // Settings the model cannot honour, one sentence each (see Transcriber::warnings()).
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  // The language every window uses: a code, or "auto" until detected.
+  const std::string& fixed_language() const { return fixed_language_; }
 
  private:
   // Detects the language from one mel window (OpenAI's detect_language) and fixes it for the stream.
@@ -78,6 +82,7 @@ class TranscribeEngine {
   Stats stats_;
   std::unique_ptr<WordAligner> aligner_;  // with word_timestamps only
   double last_speech_timestamp_ = 0.0;   // seconds, in the time base of the current call
+  std::vector<std::string> warnings_;
   WindowBuffers buffers_;  // the mel window (mel -> encoder) and the encoder output (encoder -> decoder)
 };
 
