@@ -151,6 +151,7 @@ static gboolean start(GstNpuWhisper* self) {
     GST_INFO_OBJECT(self, "model %s, backend %s", st->model->describe().c_str(), transcriber->stats().backend.c_str());
     st->stream = std::make_unique<npwgst::Stream>(GST_ELEMENT(self), self->srcpad, std::move(transcriber), &st->latency_ms,
                                                   st->tensors);
+    st->stream->set_captions(npwgst::to_caption_settings(settings));
   } catch (const npw::Error& e) {
     post_runtime_error(self, e, settings.model);
   } catch (const std::exception& e) {

@@ -11,6 +11,7 @@
 #include "decode/options.h"
 #include "model/model.h"
 #include "npuwhisper_meta.h"
+#include "decode/caption_cues.h"
 
 GST_DEBUG_CATEGORY_EXTERN(npuwhisper_debug);
 #define GST_CAT_DEFAULT npuwhisper_debug
@@ -398,12 +399,60 @@ void Stream::run_window(std::size_t n, bool final) {
 }
 
 void Stream::emit_segment(const npw::Segment& seg, GstClockTime window_start, GstClockTime limit) {
-  const std::string text = trim(seg.text);
-  if (text.empty()) return;
+  if (captions_.words_output && !seg.words.empty()) {
+    emit_words(seg, window_start, limit);
+    return;
+  }
+  if (captions_.cues.any() && !seg.words.empty()) {
+    // Caption cues never span segments here: each segment is shaped as it arrives.
+    bool first = true;
+    for (const npw::Cue& cue : npw::shape_cues({seg}, captions_.cues)) {
+      if (flow_ != GST_FLOW_OK) break;
+      if (emit_caption(seg, cue.text, cue.start, cue.end, cue.words, window_start, limit, first)) first = false;
+    }
+    return;
+  }
+  emit_caption(seg, trim(seg.text), seg.start, seg.end, seg.words, window_start, limit, true);
+}
+
+std::vector<WordTimes> Stream::place_words(const std::vector<npw::Word>& words, GstClockTime window_start,
+                                           GstClockTime start, GstClockTime end) const {
+  std::vector<WordTimes> out;
+  GstClockTime floor = start;
+  for (const npw::Word& w : words) {
+    GstClockTime ws = window_start + seconds_to_time(w.start);
+    GstClockTime we = window_start + seconds_to_time(w.end);
+    ws = std::min(std::max(ws, floor), end);
+    we = std::min(std::max(we, ws), end);
+    out.push_back(WordTimes{&w, ws, we});
+    floor = we;
+  }
+  return out;
+}
+
+void Stream::push_text(const std::string& text, GstClockTime start, GstClockTime end, const npw::Segment& seg,
+                       const std::vector<WordTimes>* words) {
+  push_gap_to(start);
+  GstBuffer* buffer = gst_buffer_new_memdup(text.data(), text.size());
+  GST_BUFFER_PTS(buffer) = start;
+  GST_BUFFER_DURATION(buffer) = end - start;
+  add_segment_meta(buffer, seg, SegmentTimes{start, end}, language_, words);
+  out_pos_ = end;
+  const GstFlowReturn ret = gst_pad_push(srcpad_, buffer);
+  if (ret != GST_FLOW_OK) {
+    GST_DEBUG_OBJECT(element_, "downstream returned %s", gst_flow_get_name(ret));
+    flow_ = ret;
+  }
+}
+
+bool Stream::emit_caption(const npw::Segment& seg, const std::string& text, double start_s, double end_s,
+                          const std::vector<npw::Word>& words, GstClockTime window_start, GstClockTime limit,
+                          bool message) {
+  if (text.empty()) return false;
   const GstClockTime lo = GST_CLOCK_TIME_IS_VALID(out_pos_) ? out_pos_ : window_start;
   limit = std::max(limit, lo);
-  GstClockTime start = window_start + seconds_to_time(seg.start);
-  GstClockTime end = window_start + seconds_to_time(seg.end);
+  GstClockTime start = window_start + seconds_to_time(start_s);
+  GstClockTime end = window_start + seconds_to_time(end_s);
   // Captions never overlap, never go back and never outlast the audio they describe.
   start = std::min(std::max(start, lo), limit);
   end = std::min(std::max(end, start), limit);
@@ -411,22 +460,35 @@ void Stream::emit_segment(const npw::Segment& seg, GstClockTime window_start, Gs
     // Nothing of it lies in audio not yet captioned: a caption without duration is no caption.
     GST_DEBUG_OBJECT(element_, "dropping \"%s\": no time left for it at %" GST_TIME_FORMAT, text.c_str(),
                      GST_TIME_ARGS(start));
-    return;
+    return false;
   }
-  push_gap_to(start);
-
-  GstBuffer* buffer = gst_buffer_new_memdup(text.data(), text.size());
-  GST_BUFFER_PTS(buffer) = start;
-  GST_BUFFER_DURATION(buffer) = end - start;
+  const std::vector<WordTimes> placed = place_words(words, window_start, start, end);
+  const std::vector<WordTimes>* w = captions_.words_field ? &placed : nullptr;
   const SegmentTimes times{start, end};
-  add_segment_meta(buffer, seg, times, language_);
-  gst_element_post_message(element_, segment_message(GST_OBJECT(element_), seg, times, text, language_, in_segment_));
-  out_pos_ = end;
+  if (message)
+    gst_element_post_message(element_, segment_message(GST_OBJECT(element_), seg, times, text, language_, in_segment_, w));
   ++segments_;
-  const GstFlowReturn ret = gst_pad_push(srcpad_, buffer);
-  if (ret != GST_FLOW_OK) {
-    GST_DEBUG_OBJECT(element_, "downstream returned %s", gst_flow_get_name(ret));
-    flow_ = ret;
+  push_text(text, start, end, seg, w);
+  return true;
+}
+
+void Stream::emit_words(const npw::Segment& seg, GstClockTime window_start, GstClockTime limit) {
+  const GstClockTime lo = GST_CLOCK_TIME_IS_VALID(out_pos_) ? out_pos_ : window_start;
+  limit = std::max(limit, lo);
+  // Words never overlap, never run backwards and stay inside the audio not yet captioned; a word
+  // the model timed as instantaneous keeps its text, in a buffer without duration.
+  const std::vector<WordTimes> placed = place_words(seg.words, window_start, lo, limit);
+  const SegmentTimes times{placed.front().start, placed.back().end};
+  const std::vector<WordTimes>* all = captions_.words_field ? &placed : nullptr;
+  gst_element_post_message(element_,
+                           segment_message(GST_OBJECT(element_), seg, times, trim(seg.text), language_, in_segment_, all));
+  ++segments_;
+  for (const WordTimes& w : placed) {
+    if (flow_ != GST_FLOW_OK) break;
+    const std::string text = trim(w.word->word);
+    if (text.empty()) continue;
+    const std::vector<WordTimes> one = {w};
+    push_text(text, w.start, w.end, seg, captions_.words_field ? &one : nullptr);
   }
 }
 

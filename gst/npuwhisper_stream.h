@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "decode/transcriber.h"
+#include "npuwhisper_meta.h"
+#include "npuwhisper_props.h"
 #include "npuwhisper_tensor_pool.h"
 #include "npuwhisper_window.h"
 
@@ -44,6 +46,9 @@ class Stream {
 
   const npw::Transcriber& transcriber() const { return *transcriber_; }
 
+  // Words in metas and messages, one buffer per word, caption cues (before the stream starts).
+  void set_captions(const CaptionSettings& captions) { captions_ = captions; }
+
  private:
   void on_caps(GstEvent* event);
   void on_segment(GstEvent* event);
@@ -60,6 +65,17 @@ class Stream {
   bool ensure_pool();
   bool ensure_tensor_pool();
   void emit_segment(const npw::Segment& seg, GstClockTime window_start, GstClockTime limit);
+  // One text buffer covering [start_s, end_s] of the window (seconds), with `words` of it; false when
+  // no time is left for it. With `message` the segment's bus message is posted for it too.
+  bool emit_caption(const npw::Segment& seg, const std::string& text, double start_s, double end_s,
+                    const std::vector<npw::Word>& words, GstClockTime window_start, GstClockTime limit, bool message);
+  // output=words: the segment's message, then one buffer per word.
+  void emit_words(const npw::Segment& seg, GstClockTime window_start, GstClockTime limit);
+  // `words` placed inside [start, end] on the output timeline, in order, never overlapping.
+  std::vector<WordTimes> place_words(const std::vector<npw::Word>& words, GstClockTime window_start, GstClockTime start,
+                                     GstClockTime end) const;
+  void push_text(const std::string& text, GstClockTime start, GstClockTime end, const npw::Segment& seg,
+                 const std::vector<WordTimes>* words);
   void update_language(const std::string& language);
   void push_gap_to(GstClockTime ts);
   void push_stream_tags();
@@ -70,6 +86,7 @@ class Stream {
 
   GstElement* element_;
   GstPad* srcpad_;
+  CaptionSettings captions_;
   std::unique_ptr<npw::Transcriber> transcriber_;
   const std::atomic<guint>* latency_ms_;
   std::atomic<GstFlowReturn> flow_{GST_FLOW_OK};

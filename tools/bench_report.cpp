@@ -204,6 +204,14 @@ void write_json(const BenchResults& r, std::FILE* out) {
            ", \"allocs\": " + num(e.allocs) + "}";
   }
   kv.emplace_back("end_to_end", e2e + "]");
+  kv.emplace_back("word_timing_ms_per_window", num(r.words.align_ms.median));
+  kv.emplace_back("word_timing_decode_ms_per_window", num(r.words.decode_ms.median));
+  kv.emplace_back("word_timing_fraction_of_decode", num(r.words.align_ms.median / r.words.decode_ms.median));
+  kv.emplace_back("word_timing", "{\"text_tokens\": " + std::to_string(r.words.text_tokens) + ", \"heads\": \"" +
+                                     r.words.heads + "\", \"align_ms\": " + summary_json(r.words.align_ms) +
+                                     ", \"greedy_decode_ms\": " + summary_json(r.words.decode_ms) +
+                                     ", \"allocs_per_alignment\": " + num(r.words.allocs) + ", \"target_fraction\": " +
+                                     num(kTargetWordTimingOfDecode) + "}");
 
   kv.emplace_back("machine", "{\"nproc\": " + std::to_string(r.machine.nproc) + ", \"cpu_model\": \"" +
                                  escape(r.machine.cpu_model) + "\", \"blas_config\": \"" +
@@ -283,6 +291,11 @@ void write_table(const BenchResults& r, std::FILE* out) {
                "token %.2f\n",
                r.mel_single.allocs, r.window.mel_allocs, r.window.encoder_allocs, r.window.cross_kv_allocs,
                r.token.prompt_allocs, r.token.allocs);
+  std::fprintf(out, "word timing: %.2f ms per window (%d text tokens, heads %s) vs %.2f ms greedy decoding of them: "
+               "%.1f %% (target < %.0f %%); %.0f allocations per alignment (its word list)\n",
+               r.words.align_ms.median, r.words.text_tokens, r.words.heads.c_str(), r.words.decode_ms.median,
+               100.0 * r.words.align_ms.median / r.words.decode_ms.median, 100.0 * kTargetWordTimingOfDecode,
+               r.words.allocs);
   for (const EndToEndTiming& e : r.end_to_end) {
     std::fprintf(out, "end-to-end %s: %.2f s of audio in %.3f s (median of %zu), %.1f windows, %.1f output tokens, "
                  "%.0f allocations per transcription\n",

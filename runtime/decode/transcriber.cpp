@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "backend/backend.h"
+#include "decode/decoder_alignment_source.h"
 #include "decode/decoder_logit_source.h"
 #include "decode/transcribe_engine.h"
 #include "model/model.h"
@@ -22,12 +23,17 @@ namespace {
 class NnWindowModel : public WindowModel {
  public:
   NnWindowModel(const Model& model, Backend& backend, ThreadPool& pool, int max_batch)
-      : backend_(backend), encoder_(model, backend, pool), decoder_(model, backend, pool, max_batch), source_(decoder_) {}
+      : backend_(backend),
+        encoder_(model, backend, pool),
+        decoder_(model, backend, pool, max_batch),
+        source_(decoder_),
+        alignment_(decoder_) {}
   void encode(const float* mel, float* out) override {
     encoder_.set_output(out);
     decoder_.set_audio(encoder_.encode(mel));
   }
   LogitSource& logits() override { return source_; }
+  AlignmentSource* alignment() override { return &alignment_; }
   std::string backend_kind() const override { return backend_.kind(); }
 
  private:
@@ -35,6 +41,7 @@ class NnWindowModel : public WindowModel {
   Encoder encoder_;
   Decoder decoder_;
   DecoderLogitSource source_;
+  DecoderAlignmentSource alignment_;
 };
 
 }  // namespace

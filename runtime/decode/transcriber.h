@@ -39,6 +39,7 @@ struct Stats {
   double mel_seconds = 0.0;      // wall time per stage
   double encoder_seconds = 0.0;
   double decoder_seconds = 0.0;
+  double word_timing_seconds = 0.0;  // the word-alignment pass and DTW (word_timestamps)
   int windows = 0;
   int tokens = 0;
   std::string backend;           // kind of the backend in use

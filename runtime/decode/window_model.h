@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "decode/alignment_source.h"
 #include "decode/logit_source.h"
 
 namespace npw {
@@ -17,6 +18,8 @@ class WindowModel {
   virtual void encode(const float* mel, float* out) = 0;
   // Decoding over the last encoded window (begin() starts fresh sequences).
   virtual LogitSource& logits() = 0;
+  // Word timing over the last encoded window (nullptr: this model cannot give word timestamps).
+  virtual AlignmentSource* alignment() { return nullptr; }
   // Kind of the backend doing the work ("cpu", ...), for statistics.
   virtual std::string backend_kind() const = 0;
 };
