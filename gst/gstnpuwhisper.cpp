@@ -135,14 +135,19 @@ static gboolean start(GstNpuWhisper* self) {
     auto transcriber = std::make_unique<npw::Transcriber>(st->model, options);
     const std::string note = transcriber->backend_note();
     const std::string kind = transcriber->stats().backend;
-    if (!note.empty()) {
+    // backend=auto on a machine without an NPU is the normal case, not a fault: one INFO message
+    // names what was missing. Only an NPU that is there but unusable (kernels missing, self-test
+    // failed) is a WARNING.
+    if (!note.empty() && transcriber->backend_note_is_warning()) {
       GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("%s", note.c_str()), (nullptr));
+    } else if (!note.empty()) {
+      GST_ELEMENT_INFO(self, RESOURCE, SETTINGS, ("%s", note.c_str()), (nullptr));
     } else if (settings.backend == npwgst::BACKEND_AUTO && kind.rfind("npu", 0) != 0) {
-      // The runtime says nothing when no accelerator is even registered; the user who left
-      // backend=auto still learns, once, that the NPU is not being used.
-      GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS,
-                          ("backend=auto: no AMD XDNA NPU backend available; using the CPU (%s)", kind.c_str()),
-                          (nullptr));
+      // The runtime says nothing when no accelerator is even registered (a build without the XRT
+      // module's loader).
+      GST_ELEMENT_INFO(self, RESOURCE, SETTINGS,
+                       ("backend=auto: this build has no AMD XDNA NPU backend; using the CPU (%s)", kind.c_str()),
+                       (nullptr));
     }
     for (const std::string& w : st->model->warnings())
       GST_ELEMENT_WARNING(self, RESOURCE, READ, ("%s", w.c_str()), ("model \"%s\"", settings.model.c_str()));

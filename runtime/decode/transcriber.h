@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/backend.h"
 #include "decode/options.h"
 #include "decode/word.h"
 
@@ -43,6 +44,8 @@ struct Stats {
   int windows = 0;
   int tokens = 0;
   std::string backend;           // kind of the backend in use
+  bool has_device = false;       // an accelerator backend: `device` holds its books
+  AcceleratorBooks device;       // what this stream did on the device (counts since creation)
 };
 
 struct TranscribeResult {
@@ -93,6 +96,9 @@ class Transcriber {
   const Options& options() const;
   const Model& model() const;
   std::string backend_note() const;  // why "auto" chose what it chose ("" if nothing to say)
+  // Whether the note reports an accelerator that is present but unusable (say it as a warning)
+  // rather than absent (say it as information).
+  bool backend_note_is_warning() const;
   // Options the model cannot honour (a language other than English or translate on an English-only
   // model), one sentence each, for the caller to show; the model's own are Model::warnings().
   const std::vector<std::string>& warnings() const;

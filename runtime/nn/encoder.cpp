@@ -194,6 +194,15 @@ void Encoder::conv(const float* in, int channels, int stride, int n_out_frames, 
                    const float* bias, const float* add, float* out) {
   const std::size_t row = 3 * static_cast<std::size_t>(channels);
   const int D = n_state_;
+  if (backend_.whole_products()) {
+    // One product over every output frame, straight from the input: im2col row t is the 3 frames
+    // starting at frame t * stride, so rows overlap (ldx = stride x channels) and need no copy.
+    backend_.linear(in, n_out_frames, stride * channels, w, bias, out, D);
+    const std::size_t n = static_cast<std::size_t>(n_out_frames) * D;
+    gelu(out, n, &pool_);
+    if (add) add_inplace(out, add, n, &pool_);
+    return;
+  }
   const int n_blocks = (n_out_frames + kConvBlock - 1) / kConvBlock;
   // Whole blocks per thread: the im2col copy, the product (single-threaded inside the loop) and the
   // GELU (and positional add) of a block run on one core while its rows are in that core's cache.
