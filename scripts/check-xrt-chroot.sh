@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs the XRT module under the real XRT 2.25 on a machine without an NPU: makes a Debian unstable
-# chroot with debootstrap (Debian's mirror only), installs XRT there (libxrt2, libxrt-npu2), copies
+# chroot with debootstrap (from the Debian mirror this machine's apt uses), installs XRT there (libxrt2, libxrt-npu2), copies
 # in libnpw-npu-xrt.so and npuwhisper-npu-probe from a build, and runs the probe through the runtime's
 # loader. On Debian 12 the module cannot load XRT (glibc 2.36); in the chroot it does, so what is
 # shown is XRT's own "no NPU device" path and the advice the module adds to it.
@@ -13,7 +13,7 @@ set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$here/build}" && pwd)
 root=${NPW_CHROOT_DIR:-$build/xrt-chroot}
-mirror=http://deb.debian.org/debian
+mirror=$("$here/scripts/debian-mirror.sh")
 module=$build/runtime/backend/npu/xrt/libnpw-npu-xrt.so
 probe=$build/tools/npuwhisper-npu-probe
 

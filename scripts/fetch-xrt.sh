@@ -33,8 +33,12 @@ mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/et
   "$apt_dir/etc/apt.conf.d" "$dir/debs"
 : > "$apt_dir/status"
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+if ! mirror=$("$here/scripts/debian-mirror.sh"); then
+  echo "fetch-xrt: no Debian mirror known; building without XRT" >&2
+  exit 1
+fi
 cat > "$apt_dir/etc/sources.list" <<EOF
-deb [signed-by=$keyring] http://deb.debian.org/debian unstable main
+deb [signed-by=$keyring] $mirror unstable main
 EOF
 
 # Every path apt would otherwise take from /etc or /var is pointed into $apt_dir. Valid-Until is not

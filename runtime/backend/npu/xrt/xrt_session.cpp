@@ -116,9 +116,11 @@ npw_xrt_device* open_device(unsigned index) {
   try {
     dev->device = xrt::device(index);
   } catch (const std::exception& e) {
+    std::string why = e.what();
+    while (!why.empty() && why.front() == ' ') why.erase(why.begin());
     struct stat st;
     const bool node = ::stat("/dev/accel/accel0", &st) == 0;
-    throw std::runtime_error(std::string("no NPU device ") + std::to_string(index) + " (XRT: " + e.what() + "); " +
+    throw std::runtime_error(std::string("no NPU device ") + std::to_string(index) + " (XRT: " + why + "); " +
                              (node ? "/dev/accel/accel0 exists: is XRT's NPU plugin (libxrt-npu2) installed and "
                                      "can this user open it?"
                                    : "no /dev/accel/accel0: is the amdxdna driver loaded (Linux 6.14+, or the "
