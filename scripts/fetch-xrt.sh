@@ -55,7 +55,7 @@ mkdir -p "$apt_dir/etc/sources.list.d"
 say() { echo "fetch-xrt: $*" >&2; }
 
 # shellcheck disable=SC2086
-if ! apt-get -q $apt_opts update >"$dir/apt-update.log" 2>&1; then
+if ! apt-get -q $apt_opts --error-on=any update >"$dir/apt-update.log" 2>&1; then
   say "could not read Debian unstable's package lists (see $dir/apt-update.log); building without XRT"
   exit 1
 fi
