@@ -10,6 +10,7 @@
 #include "decode/suppress_tokens.h"
 #include "decode/text_metrics.h"
 #include "model/model.h"
+#include "util/cancel.h"
 #include "util/error.h"
 
 namespace npw {
@@ -82,6 +83,11 @@ TranscribeEngine::TranscribeEngine(const Model& model, const Options& options, s
   if (!stripped.empty()) initial_prompt_tokens_ = tokenizer_.encode(" " + stripped);
   stats_.backend = wm_->backend_kind();
   reset();
+}
+
+void TranscribeEngine::set_cancel(const std::atomic<bool>* flag) {
+  cancel_ = flag;
+  wm_->set_cancel(flag);
 }
 
 void TranscribeEngine::reset() {
@@ -167,7 +173,10 @@ WindowDecode TranscribeEngine::decode_at(float temperature) {
   s.suppress_tokens = suppress_;
   s.timestamps = options_.timestamps;
   s.rules = rules_;
+  s.cancel = cancel_;
 
+  // Each rung of the temperature ladder starts here.
+  check_cancel(cancel_);
   WindowDecode d;
   {
     StageTimer t(stats_.decoder_seconds);
@@ -180,6 +189,7 @@ WindowDecode TranscribeEngine::decode_at(float temperature) {
 }
 
 WindowStep TranscribeEngine::run_window(const float* mel, int64_t segment_frames) {
+  check_cancel(cancel_);
   encode(mel);
   const WindowDecode d = decode_with_fallback(options_, [this](float t) { return decode_at(t); });
   ++stats_.windows;
@@ -248,6 +258,7 @@ WindowResult TranscribeEngine::transcribe_window(const float* samples, std::size
       offset = n;  // less than one hop of audio: nothing a window could say about it
       break;
     }
+    check_cancel(cancel_);
     float* window_mel = buffers_.mel();
     {
       StageTimer t(stats_.mel_seconds);
