@@ -35,6 +35,11 @@ class NnWindowModel : public WindowModel {
   LogitSource& logits() override { return source_; }
   AlignmentSource* alignment() override { return &alignment_; }
   std::string backend_kind() const override { return backend_.kind(); }
+  void set_cancel(const std::atomic<bool>* flag) override {
+    encoder_.set_cancel(flag);
+    decoder_.set_cancel(flag);
+    backend_.set_cancel(flag);
+  }
 
  private:
   Backend& backend_;
@@ -84,6 +89,7 @@ WindowResult Transcriber::transcribe_window(const float* samples, std::size_t n,
 }
 
 void Transcriber::reset() { impl_->engine->reset(); }
+void Transcriber::set_cancel(const std::atomic<bool>* flag) { impl_->engine->set_cancel(flag); }
 void Transcriber::set_buffer_provider(BufferProvider* provider) { impl_->engine->set_buffer_provider(provider); }
 void Transcriber::release_buffers() { impl_->engine->release_buffers(); }
 std::vector<std::size_t> Transcriber::buffer_sizes() const {

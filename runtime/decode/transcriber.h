@@ -6,6 +6,7 @@
 // owner thread at a time.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -91,6 +92,14 @@ class Transcriber {
   void set_buffer_provider(BufferProvider* provider);
   void release_buffers();
   std::vector<std::size_t> buffer_sizes() const;
+
+  // A stop flag another thread may set to abandon the window in flight (util/cancel.h): polled
+  // between the mel, every encoder layer and product, every decoder layer and step and every rung
+  // of the temperature ladder, and handed to the backend. transcribe()/transcribe_window() then
+  // throw npw::Error(ErrorKind::Cancelled) and nothing of the window is kept; clear the flag (and
+  // reset() for a new timeline) to carry on. nullptr (the default): never cancelled. The flag must
+  // outlive the Transcriber or be unset first.
+  void set_cancel(const std::atomic<bool>* flag);
 
   const Stats& stats() const;
   const Options& options() const;
