@@ -98,6 +98,9 @@ static void post_runtime_error(GstNpuWhisper* self, const npw::Error& e, const s
     case npw::ErrorKind::Internal:
       GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("Internal error: %s", what.c_str()), ("model \"%s\"", model.c_str()));
       break;
+    case npw::ErrorKind::Cancelled:
+      GST_DEBUG_OBJECT(self, "cancelled while starting");  // the element was being stopped: not an error
+      break;
   }
 }
 
@@ -156,6 +159,7 @@ static gboolean start(GstNpuWhisper* self) {
     GST_INFO_OBJECT(self, "model %s, backend %s", st->model->describe().c_str(), transcriber->stats().backend.c_str());
     st->stream = std::make_unique<npwgst::Stream>(GST_ELEMENT(self), self->srcpad, std::move(transcriber), &st->latency_ms,
                                                   st->tensors);
+    st->stream->set_captions(npwgst::to_caption_settings(settings));
   } catch (const npw::Error& e) {
     post_runtime_error(self, e, settings.model);
   } catch (const std::exception& e) {
@@ -198,8 +202,12 @@ static GstStateChangeReturn change_state(GstElement* element, GstStateChange tra
       }
       break;
     case GST_STATE_CHANGE_PAUSED_TO_READY:
-      // Release a streaming thread waiting for queue space before the pads deactivate.
-      if (self->st->worker) self->st->worker->set_flushing(true);
+      // Release a streaming thread waiting for queue space before the pads deactivate, and abandon
+      // the window in flight so that neither they nor stop() wait for it.
+      if (self->st->worker) {
+        self->st->stream->cancel();
+        self->st->worker->set_flushing(true);
+      }
       break;
     default:
       break;
@@ -240,6 +248,8 @@ static gboolean sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
 
   switch (GST_EVENT_TYPE(event)) {
     case GST_EVENT_FLUSH_START:
+      // The window in flight is abandoned (a seek must not wait for it); FLUSH_STOP resets.
+      st->stream->cancel();
       st->worker->set_flushing(true);
       return gst_pad_push_event(self->srcpad, event);
     case GST_EVENT_FLUSH_STOP:

@@ -21,6 +21,9 @@
 namespace npw {
 namespace {
 
+// Text tokens of the window whose word timing is measured: about 10 s of speech.
+constexpr int kWordTimingTextTokens = 32;
+
 // Where --dims takes its vocabulary: the bundled test model (set by the build).
 constexpr const char* kVocabModel = NPW_DEFAULT_VOCAB_MODEL;
 
@@ -64,6 +67,7 @@ int run(const BenchOptions& o) {
     r.window = time_windows(rig, signal, o.repeat, r.encoder_cost.total(), &probe, &sampler, o.threads);
     r.attention = time_encoder_attention(model->hparams(), *rig.backend, *rig.pool, o.repeat);
     r.token = time_tokens(rig, o.context, o.tokens, o.repeat);
+    r.words = time_word_timing(rig, kWordTimingTextTokens, o.repeat);
   }
   if (!audio.empty() && o.e2e_repeat > 0) {
     for (bool greedy : {false, true}) {

@@ -13,6 +13,7 @@
 #include "bench_cost.h"
 #include "bench_machine.h"
 #include "bench_stages.h"
+#include "bench_words.h"
 
 namespace npw {
 
@@ -34,6 +35,7 @@ struct BenchResults {
   AttentionTiming attention;  // one encoder layer's self-attention, three ways
   TokenTiming token;
   std::vector<EndToEndTiming> end_to_end;  // empty without --audio
+  WordTimingBench words;                   // word timestamps' extra pass per window
   double peak_rss_mb = 0.0;
   DeviceFigures device;  // --backend npu-emulator: the emulated NPU's books and modelled times
 };
@@ -42,6 +44,7 @@ struct BenchResults {
 constexpr double kTargetEncoderOfSgemm = 0.80;
 constexpr double kTargetTokenOfCopy = 0.70;
 constexpr double kTargetMelRealtime = 3000.0;
+constexpr double kTargetWordTimingOfDecode = 0.10;  // word timing below 10 % of a window's decoding
 
 void write_json(const BenchResults& r, std::FILE* out);
 void write_table(const BenchResults& r, std::FILE* out);

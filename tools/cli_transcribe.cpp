@@ -6,6 +6,7 @@
 
 #include "cli_input.h"
 #include "cli_output.h"
+#include "decode/caption_cues.h"
 #include "decode/language.h"
 #include "decode/transcriber.h"
 
@@ -35,14 +36,21 @@ int run_transcription(const CliOptions& o) {
   }
 
   SegmentCallback print_line;
-  if (!o.json) {
+  if (o.words) {
+    print_line = [](const Segment& s) {
+      for (const Word& w : s.words) std::printf("%s\n", word_line(w).c_str());
+      std::fflush(stdout);
+    };
+  } else if (!o.json && !o.srt && !o.vtt) {
     print_line = [](const Segment& s) {
       std::printf("%s\n", segment_line(s).c_str());
       std::fflush(stdout);
     };
   }
   const TranscribeResult r = transcriber.transcribe(wav.samples.data(), wav.samples.size(), print_line);
-  if (o.json) std::fputs(transcription_json(r, o.model, o.audio).c_str(), stdout);
+  if (o.json) std::fputs(transcription_json(r, o.model, o.audio, o.transcribe.word_timestamps).c_str(), stdout);
+  if (o.srt) std::fputs(srt_document(shape_cues(r.segments, o.cues)).c_str(), stdout);
+  if (o.vtt) std::fputs(vtt_document(shape_cues(r.segments, o.cues)).c_str(), stdout);
   std::fflush(stdout);
   return std::ferror(stdout) ? 1 : 0;
 }

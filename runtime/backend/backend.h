@@ -4,6 +4,7 @@
 // know which implementation (CPU f32, CPU int8, NPU) they talk to.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -84,6 +85,11 @@ class Backend {
     (void)out;
     return false;
   }
+
+  // A stop flag (util/cancel.h; nullptr: none) that a backend whose single products can run long (an
+  // NPU kernel) polls, returning early with an unspecified result: its caller checks the flag after
+  // every product and discards the work. CPU products are short and need not look.
+  virtual void set_cancel(const std::atomic<bool>* flag) { (void)flag; }
 
   // The number of threads the backend's kernels may use.
   virtual void set_threads(int n) = 0;

@@ -118,6 +118,15 @@ void Options::validate() const {
     invalid("n_threads", "must be 0 (all cores) or 1.." + std::to_string(kMaxThreads) + ", got " +
                              std::to_string(n_threads));
   }
+  if (!valid_utf8(prepend_punctuations)) invalid("prepend_punctuations", "is not valid UTF-8");
+  if (!valid_utf8(append_punctuations)) invalid("append_punctuations", "is not valid UTF-8");
+  if (std::isnan(hallucination_silence_threshold) || std::isinf(hallucination_silence_threshold)) {
+    invalid("hallucination_silence_threshold", "must be a finite number of seconds (< 0: off), got " +
+                                                   num(hallucination_silence_threshold));
+  }
+  if (hallucination_silence_threshold >= 0.0f && !word_timestamps) {
+    invalid("hallucination_silence_threshold", "needs word_timestamps (it judges words)");
+  }
   const std::vector<std::string> names = backend_names();  // the registry's: auto, cpu, ..., npu-emulator
   if (std::find(names.begin(), names.end(), backend) == names.end()) {
     std::string list;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "backend/backend.h"
+#include "decode/decoder_alignment_source.h"
 #include "decode/decoder_logit_source.h"
 #include "decode/transcribe_engine.h"
 #include "model/model.h"
@@ -22,19 +23,30 @@ namespace {
 class NnWindowModel : public WindowModel {
  public:
   NnWindowModel(const Model& model, Backend& backend, ThreadPool& pool, int max_batch)
-      : backend_(backend), encoder_(model, backend, pool), decoder_(model, backend, pool, max_batch), source_(decoder_) {}
+      : backend_(backend),
+        encoder_(model, backend, pool),
+        decoder_(model, backend, pool, max_batch),
+        source_(decoder_),
+        alignment_(decoder_) {}
   void encode(const float* mel, float* out) override {
     encoder_.set_output(out);
     decoder_.set_audio(encoder_.encode(mel));
   }
   LogitSource& logits() override { return source_; }
+  AlignmentSource* alignment() override { return &alignment_; }
   std::string backend_kind() const override { return backend_.kind(); }
+  void set_cancel(const std::atomic<bool>* flag) override {
+    encoder_.set_cancel(flag);
+    decoder_.set_cancel(flag);
+    backend_.set_cancel(flag);
+  }
 
  private:
   Backend& backend_;
   Encoder encoder_;
   Decoder decoder_;
   DecoderLogitSource source_;
+  DecoderAlignmentSource alignment_;
 };
 
 }  // namespace
@@ -77,6 +89,7 @@ WindowResult Transcriber::transcribe_window(const float* samples, std::size_t n,
 }
 
 void Transcriber::reset() { impl_->engine->reset(); }
+void Transcriber::set_cancel(const std::atomic<bool>* flag) { impl_->engine->set_cancel(flag); }
 void Transcriber::set_buffer_provider(BufferProvider* provider) { impl_->engine->set_buffer_provider(provider); }
 void Transcriber::release_buffers() { impl_->engine->release_buffers(); }
 std::vector<std::size_t> Transcriber::buffer_sizes() const {

@@ -6,6 +6,7 @@
 // owner thread at a time.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -40,6 +41,7 @@ struct Stats {
   double mel_seconds = 0.0;      // wall time per stage
   double encoder_seconds = 0.0;
   double decoder_seconds = 0.0;
+  double word_timing_seconds = 0.0;  // the word-alignment pass and DTW (word_timestamps)
   int windows = 0;
   int tokens = 0;
   std::string backend;           // kind of the backend in use
@@ -90,6 +92,14 @@ class Transcriber {
   void set_buffer_provider(BufferProvider* provider);
   void release_buffers();
   std::vector<std::size_t> buffer_sizes() const;
+
+  // A stop flag another thread may set to abandon the window in flight (util/cancel.h): polled
+  // between the mel, every encoder layer and product, every decoder layer and step and every rung
+  // of the temperature ladder, and handed to the backend. transcribe()/transcribe_window() then
+  // throw npw::Error(ErrorKind::Cancelled) and nothing of the window is kept; clear the flag (and
+  // reset() for a new timeline) to carry on. nullptr (the default): never cancelled. The flag must
+  // outlive the Transcriber or be unset first.
+  void set_cancel(const std::atomic<bool>* flag);
 
   const Stats& stats() const;
   const Options& options() const;

@@ -33,6 +33,10 @@ if not errors:
     for k in ["allocs_per_window", "allocs_per_token"]:
         if d[k] != 0:
             errors.append(f"{k} = {d[k]}: the steady state allocates")
+    # word timestamps: the extra decoder pass per window, next to a window's greedy decoding
+    for k in ["word_timing_ms_per_window", "word_timing_decode_ms_per_window", "word_timing_fraction_of_decode"]:
+        if not (isinstance(d.get(k), (int, float)) and d[k] > 0):
+            errors.append(f"{k} missing or not positive")
     stages = d.get("encoder_stages_ms", {})
     for k in ["conv", "projections", "attention", "mlp", "norms"]:
         if not stages.get(k, 0) > 0:
