@@ -7,11 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "bench_device.h"
 #include "bench_attention.h"
 #include "bench_ceilings.h"
 #include "bench_cost.h"
 #include "bench_machine.h"
 #include "bench_stages.h"
+#include "bench_words.h"
 
 namespace npw {
 
@@ -33,13 +35,16 @@ struct BenchResults {
   AttentionTiming attention;  // one encoder layer's self-attention, three ways
   TokenTiming token;
   std::vector<EndToEndTiming> end_to_end;  // empty without --audio
+  WordTimingBench words;                   // word timestamps' extra pass per window
   double peak_rss_mb = 0.0;
+  DeviceFigures device;  // --backend npu-emulator: the emulated NPU's books and modelled times
 };
 
 // The figures the issue sets as targets (fractions of this run's own ceilings, and the mel speed).
 constexpr double kTargetEncoderOfSgemm = 0.80;
 constexpr double kTargetTokenOfCopy = 0.70;
 constexpr double kTargetMelRealtime = 3000.0;
+constexpr double kTargetWordTimingOfDecode = 0.10;  // word timing below 10 % of a window's decoding
 
 void write_json(const BenchResults& r, std::FILE* out);
 void write_table(const BenchResults& r, std::FILE* out);
