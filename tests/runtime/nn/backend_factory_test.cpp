@@ -46,8 +46,11 @@ TEST(BackendFactory, CpuAndAutoGiveTheCpuBackend) {
 TEST(BackendFactory, NpuWithoutModuleIsUnavailable) {
   std::string msg;
   EXPECT_EQ(kind_of("npu", 1, &msg), ErrorKind::Unavailable);
-  EXPECT_NE(msg.find("backend 'npu'"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("XDNA"), std::string::npos) << msg;
+  // Either this build registers no NPU backend (the hardware name's own message) or the XRT module
+  // it would load is missing, named with where it was looked for.
+  const bool unregistered = msg.find("backend 'npu'") != std::string::npos && msg.find("XDNA") != std::string::npos;
+  const bool no_module = msg.find("libnpw-npu-xrt.so") != std::string::npos && msg.find("not found") != std::string::npos;
+  EXPECT_TRUE(unregistered || no_module) << msg;
 }
 
 TEST(BackendFactory, UnknownNamesListTheValidOnes) {
