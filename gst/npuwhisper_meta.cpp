@@ -117,6 +117,21 @@ GstMessage* stats_message(GstObject* src, const npw::Stats& stats, const StreamT
       "model", G_TYPE_STRING, model.c_str(),
       "language", G_TYPE_STRING, language.c_str(),
       nullptr);
+  if (stats.has_device) {
+    // The accelerator's books (counts since the stream started; device-seconds modelled on the
+    // emulator, measured on hardware).
+    const npw::AcceleratorBooks& d = stats.device;
+    gst_structure_set(s,
+        "device", G_TYPE_STRING, d.device.c_str(),
+        "device-launches", G_TYPE_UINT64, static_cast<guint64>(d.launches),
+        "device-bytes-to-device", G_TYPE_UINT64, static_cast<guint64>(d.bytes_to_device),
+        "device-bytes-from-device", G_TYPE_UINT64, static_cast<guint64>(d.bytes_from_device),
+        "device-buffers-allocated", G_TYPE_UINT64, static_cast<guint64>(d.buffers_allocated),
+        "device-products", G_TYPE_UINT64, static_cast<guint64>(d.products_on_device),
+        "cpu-products", G_TYPE_UINT64, static_cast<guint64>(d.products_on_cpu),
+        "device-seconds", G_TYPE_DOUBLE, d.device_seconds,
+        nullptr);
+  }
   return gst_message_new_element(src, s);
 }
 

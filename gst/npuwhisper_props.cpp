@@ -11,10 +11,11 @@ namespace npwgst {
 GType backend_get_type() {
   static GType type = 0;
   static const GEnumValue values[] = {
-      {BACKEND_AUTO, "Use the NPU when present, otherwise the CPU (one warning)", "auto"},
+      {BACKEND_AUTO, "Use the NPU when present and working, otherwise the CPU", "auto"},
       {BACKEND_CPU, "CPU, f32 weights (OpenBLAS)", "cpu"},
       {BACKEND_CPU_INT8, "CPU, int8 weights", "cpu-int8"},
       {BACKEND_NPU, "AMD XDNA NPU; an error when there is none", "npu"},
+      {BACKEND_NPU_EMULATOR, "The NPU code path on an emulated NPU (CPU; for tests and cost estimates)", "npu-emulator"},
       {0, nullptr, nullptr},
   };
   if (g_once_init_enter(&type)) {
@@ -43,6 +44,7 @@ const char* backend_name(Backend b) {
     case BACKEND_CPU: return "cpu";
     case BACKEND_CPU_INT8: return "cpu-int8";
     case BACKEND_NPU: return "npu";
+    case BACKEND_NPU_EMULATOR: return "npu-emulator";
     case BACKEND_AUTO: break;
   }
   return "auto";
@@ -142,6 +144,10 @@ void install_properties(GObjectClass* klass) {
       g_param_spec_double("max-cue-duration", "Maximum cue duration",
           "Caption cues from word times: no cue longer than this many seconds (0: no limit; style guides: 6-7)",
           0.0, 3600.0, d.max_cue_duration, fixed));
+  g_object_class_install_property(klass, PROP_KERNEL_DIR,
+      g_param_spec_string("kernel-dir", "NPU kernel directory",
+          "Directory of the NPU kernels (xclbins, instruction streams, manifest.txt) for backend=npu/auto; "
+          "unset: $NPW_KERNEL_DIR, else the installed default", nullptr, fixed));
   g_object_class_install_property(klass, PROP_TENSOR_POOL,
       g_param_spec_object("tensor-pool", "Tensor pool",
           "The GstBufferPool holding the log-mel window and the encoder output, created when the input caps "
@@ -207,6 +213,11 @@ bool set_property(Settings& s, guint prop_id, const GValue* value, std::string* 
     case PROP_MAX_LINE_COUNT: s.max_line_count = g_value_get_uint(value); return true;
     case PROP_MAX_WORDS_PER_LINE: s.max_words_per_line = g_value_get_uint(value); return true;
     case PROP_MAX_CUE_DURATION: s.max_cue_duration = g_value_get_double(value); return true;
+    case PROP_KERNEL_DIR: {
+      const char* v = g_value_get_string(value);
+      s.kernel_dir = v ? v : "";
+      return true;
+    }
     default: break;
   }
   *why = "unknown property";
@@ -238,6 +249,7 @@ void get_property(const Settings& s, guint prop_id, GValue* value) {
     case PROP_MAX_LINE_COUNT: g_value_set_uint(value, s.max_line_count); break;
     case PROP_MAX_WORDS_PER_LINE: g_value_set_uint(value, s.max_words_per_line); break;
     case PROP_MAX_CUE_DURATION: g_value_set_double(value, s.max_cue_duration); break;
+    case PROP_KERNEL_DIR: g_value_set_string(value, s.kernel_dir.empty() ? nullptr : s.kernel_dir.c_str()); break;
     default: break;
   }
 }
@@ -247,6 +259,7 @@ npw::Options to_options(const Settings& s) {
   o.language = normalise_language(s.language_code);
   o.translate = s.translate;
   o.backend = backend_name(s.backend);
+  o.kernel_dir = s.kernel_dir;
   o.n_threads = s.n_threads;
   o.beam_size = s.beam_size;
   o.best_of = s.best_of;

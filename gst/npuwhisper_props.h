@@ -38,11 +38,12 @@ enum PropId {
   PROP_MAX_LINE_COUNT,
   PROP_MAX_WORDS_PER_LINE,
   PROP_MAX_CUE_DURATION,
+  PROP_KERNEL_DIR,
   PROP_LAST
 };
 
 // Values of the "backend" enum property; the nick is the runtime's backend name.
-enum Backend { BACKEND_AUTO, BACKEND_CPU, BACKEND_CPU_INT8, BACKEND_NPU };
+enum Backend { BACKEND_AUTO, BACKEND_CPU, BACKEND_CPU_INT8, BACKEND_NPU, BACKEND_NPU_EMULATOR };
 GType backend_get_type();
 
 // Values of the "output" enum property: one text buffer per segment (or caption cue), or per word.
@@ -75,6 +76,7 @@ struct Settings {
   guint max_line_count = 0;
   guint max_words_per_line = 0;
   double max_cue_duration = 0.0;  // seconds; 0: no limit
+  std::string kernel_dir;  // NPU kernels; empty: NPW_KERNEL_DIR, else the installed default
 };
 
 // How the stream turns segments into text buffers (fixed while the element runs).

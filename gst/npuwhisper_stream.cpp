@@ -10,6 +10,7 @@
 
 #include "decode/options.h"
 #include "model/model.h"
+#include "util/error.h"
 #include "npuwhisper_meta.h"
 #include "decode/caption_cues.h"
 
@@ -51,6 +52,7 @@ Stream::Stream(GstElement* element, GstPad* srcpad, std::unique_ptr<npw::Transcr
       tensors_(tensors),
       tensor_sizes_(transcriber_->buffer_sizes()) {
   transcriber_->set_buffer_provider(&tensors_);
+  transcriber_->set_cancel(&cancel_);
   gst_segment_init(&in_segment_, GST_FORMAT_TIME);
   // What the model will actually use (an English-only model ignores another language).
   const std::string& lang = transcriber_->language();
@@ -58,6 +60,7 @@ Stream::Stream(GstElement* element, GstPad* srcpad, std::unique_ptr<npw::Transcr
 }
 
 Stream::~Stream() {
+  transcriber_->set_cancel(nullptr);
   transcriber_->set_buffer_provider(nullptr);  // the tensors go back to the pool
   if (pool_) {
     gst_buffer_pool_set_active(pool_, FALSE);
@@ -88,6 +91,7 @@ void Stream::reset() {
   since_attempt_ = 0;
   out_pos_ = GST_CLOCK_TIME_NONE;
   flow_ = GST_FLOW_OK;
+  cancel_ = false;
 }
 
 GstClockTime Stream::ts_at(std::size_t sample_offset) const {
@@ -200,6 +204,11 @@ void Stream::on_tag(GstEvent* event) {
 
 void Stream::on_eos(GstEvent* event) {
   process(true);
+  if (cancel_) {
+    // Flushing or stopping: the EOS of an abandoned stream goes nowhere.
+    gst_event_unref(event);
+    return;
+  }
   try {
     StreamTotals totals{static_cast<double>(received_samples_) / kRate, processing_seconds_, segments_};
     gst_element_post_message(element_, stats_message(GST_OBJECT(element_), transcriber_->stats(), totals,
@@ -238,7 +247,7 @@ void Stream::push_gap_to(GstClockTime ts) {
 // --- audio ----------------------------------------------------------------------------------
 
 void Stream::handle_buffer(GstBuffer* buffer) {
-  if (flow_ != GST_FLOW_OK || gst_buffer_get_size(buffer) == 0) {
+  if (flow_ != GST_FLOW_OK || cancel_ || gst_buffer_get_size(buffer) == 0) {
     gst_buffer_unref(buffer);
     return;
   }
@@ -354,8 +363,13 @@ void Stream::run_window(std::size_t n, bool final) {
   bool ok = true;
   std::string what;
   const gint64 t0 = g_get_monotonic_time();
+  bool cancelled = false;
   try {
     result = transcriber_->transcribe_window(samples, n, final);
+  } catch (const npw::Error& e) {
+    cancelled = e.kind() == npw::ErrorKind::Cancelled;
+    ok = false;
+    what = e.what();
   } catch (const std::exception& e) {
     ok = false;
     what = e.what();
@@ -366,6 +380,14 @@ void Stream::run_window(std::size_t n, bool final) {
   processing_seconds_ += static_cast<double>(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
   gst_buffer_unmap(buf, &map);
   gst_buffer_unref(buf);
+  if (cancelled) {
+    // A flush or a stop abandoned the window: nothing of it is output, and nothing more is done
+    // until reset() (the accumulator is emptied there).
+    GST_DEBUG_OBJECT(element_, "window of %" G_GSIZE_FORMAT " samples at %" GST_TIME_FORMAT " abandoned", n,
+                     GST_TIME_ARGS(window_start));
+    flow_ = GST_FLOW_FLUSHING;
+    return;
+  }
   if (!ok) {
     GST_ELEMENT_ERROR(element_, STREAM, FAILED, ("Transcription failed: %s", what.c_str()),
                       ("window of %" G_GSIZE_FORMAT " samples at %" GST_TIME_FORMAT, n, GST_TIME_ARGS(window_start)));

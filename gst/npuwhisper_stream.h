@@ -41,6 +41,11 @@ class Stream {
   // the worker is idle.
   void reset();
 
+  // Abandons the window in flight, from any thread (FLUSH_START, stopping): the transcription
+  // returns within one encoder or decoder step, outputs nothing, and every later item is dropped
+  // until reset() (which clears the request) - only while the worker is idle.
+  void cancel() { cancel_.store(true); }
+
   // The last downstream result (FLUSHING, NOT_LINKED, EOS, ERROR stop the upstream too).
   GstFlowReturn flow() const { return flow_.load(); }
 
@@ -90,6 +95,7 @@ class Stream {
   std::unique_ptr<npw::Transcriber> transcriber_;
   const std::atomic<guint>* latency_ms_;
   std::atomic<GstFlowReturn> flow_{GST_FLOW_OK};
+  std::atomic<bool> cancel_{false};  // polled by the Transcriber; set by cancel(), cleared by reset()
 
   WindowAccumulator window_;
   GstBufferPool* pool_ = nullptr;

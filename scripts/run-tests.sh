@@ -17,10 +17,12 @@ else
   echo "run-tests: XRT could not be fetched; building without the NPU's XRT module" >&2
 fi
 [ -f "$build/build.ninja" ] || meson setup "$build" "$here" -Dwerror=true $xrt_opt
-[ -z "$xrt_opt" ] || meson configure "$build" $xrt_opt
+# --reconfigure, not configure: a build directory made before the option existed must learn it.
+[ -z "$xrt_opt" ] || meson setup --reconfigure "$build" "$here" $xrt_opt >/dev/null
 meson compile -C "$build"
 meson test -C "$build" --print-errorlogs --num-processes 2
 [ -f "$asan/build.ninja" ] || meson setup "$asan" "$here" -Dgst=disabled -Db_sanitize=address,undefined -Db_lundef=false
 meson compile -C "$asan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  meson test -C "$asan" --print-errorlogs --no-rebuild --num-processes 2 model quant audio nn_unit nn_int8 nn_encoder_golden decoder cli
+  meson test -C "$asan" --print-errorlogs --no-rebuild --num-processes 2 model quant audio nn_unit nn_int8 nn_encoder_golden decoder cli \
+  npu_xrt_loader npu_instruction_stream

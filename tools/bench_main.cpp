@@ -4,6 +4,7 @@
 // Order: model stages first, then peak RSS, then the ceilings, whose large copy buffers would
 // otherwise dominate the peak.
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <new>
@@ -33,6 +34,9 @@ int run(const BenchOptions& o) {
   if (!npw_alloc_counter_active()) {
     std::fprintf(stderr, "npuwhisper-bench: warning: allocation counting is off in this build (sanitizer)\n");
   }
+  // Every backend made below (the rig's, the end-to-end transcriber's) reads the kernel directory
+  // from the environment.
+  if (!o.kernel_dir.empty()) setenv("NPW_KERNEL_DIR", o.kernel_dir.c_str(), 1);
   std::shared_ptr<const Model> model = o.dims.empty() ? Model::load(o.model) : generated_model(o.dims, o.type, kVocabModel);
   BenchResults r;
   r.machine = machine_info();
@@ -70,6 +74,7 @@ int run(const BenchOptions& o) {
       r.end_to_end.push_back(time_end_to_end(model, o.backend, o.threads, audio, greedy, o.e2e_repeat));
     }
   }
+  if (o.backend.rfind("npu-emulator", 0) == 0) r.device = measure_device_windows(*model, signal, o.threads, o.repeat);
   r.peak_rss_mb = peak_rss_mb();
 
   const HParams& hp = model->hparams();

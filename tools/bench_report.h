@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_device.h"
 #include "bench_attention.h"
 #include "bench_ceilings.h"
 #include "bench_cost.h"
@@ -36,6 +37,7 @@ struct BenchResults {
   std::vector<EndToEndTiming> end_to_end;  // empty without --audio
   WordTimingBench words;                   // word timestamps' extra pass per window
   double peak_rss_mb = 0.0;
+  DeviceFigures device;  // --backend npu-emulator: the emulated NPU's books and modelled times
 };
 
 // The figures the issue sets as targets (fractions of this run's own ceilings, and the mel speed).

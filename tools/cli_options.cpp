@@ -56,6 +56,7 @@ void validate_transcription(const Options& o) {
     else if (what.find("language") != std::string::npos) flag = " (--language)";
     else if (what.find("alignment heads") != std::string::npos) flag = " (--alignment-heads)";
     else if (what.find("punctuations") != std::string::npos) flag = " (--prepend-punctuations/--append-punctuations)";
+    else if (what.find("backend") != std::string::npos) flag = " (--backend)";
     bad(what + flag);
   }
 }
@@ -73,6 +74,8 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
   flags.add_value("model", "FILE", "whisper.cpp GGML model file", true);
   flags.add_value("audio", "FILE", "WAV file, 16 kHz mono, 16-bit PCM or 32-bit float", true);
   flags.add_value("threads", "N", "CPU threads (default " + std::to_string(default_threads()) + ")");
+  flags.add_value("backend", "NAME", "where the products run: auto (default), cpu, cpu-int8, npu, npu-emulator");
+  flags.add_value("kernel-dir", "DIR", "NPU kernel directory (default $NPW_KERNEL_DIR, else the installed one)");
   flags.add_value("language", "LANG", "spoken language: auto (detect; default) or a code/name (en, de-AT, german)");
   flags.add_switch("translate", "translate into English instead of transcribing (multilingual models)");
   flags.add_value("beam-size", "N", "beams at temperature 0 (default 5; 0: greedy)");
@@ -123,6 +126,9 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
       bad(std::string("flag '--") + f + "': empty file name");
     }
   }
+  for (const char* f : {"backend", "kernel-dir"}) {
+    if (flags.has(f) && flags.value_or(f, "").empty()) bad(std::string("flag '--") + f + "': empty value");
+  }
 
   // window mode
   o.offset_seconds = flags.number_or("offset", 0.0);
@@ -168,6 +174,8 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
   t.initial_prompt = flags.value_or("initial-prompt", "");
   if (flags.has("no-fallback")) t.temperatures = {0.0f};
   t.n_threads = o.threads;
+  t.backend = flags.value_or("backend", "auto");
+  t.kernel_dir = flags.value_or("kernel-dir", "");
   o.json = flags.has("json");
   // Word timestamps (window mode's --dump-words uses the punctuation and head settings too).
   t.word_timestamps = flags.has("word-timestamps");

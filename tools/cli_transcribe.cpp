@@ -29,7 +29,10 @@ int run_transcription(const CliOptions& o) {
   }
   Transcriber transcriber(model, o.transcribe);
   const std::string note = transcriber.backend_note();
-  if (!note.empty()) std::fprintf(stderr, "npuwhisper-cli: warning: %s\n", note.c_str());
+  if (!note.empty()) {
+    std::fprintf(stderr, "npuwhisper-cli: %s: %s\n", transcriber.backend_note_is_warning() ? "warning" : "note",
+                 note.c_str());
+  }
 
   SegmentCallback print_line;
   if (o.words) {

@@ -177,7 +177,12 @@ int run_window(const CliOptions& o) {
     return 0;
   }
 
-  auto backend = make_backend("cpu", o.threads);
+  // Window mode compares with golden arrays: "auto" means the f32 CPU reference here unless a
+  // backend is named.
+  BackendSettings settings;
+  settings.n_threads = o.threads;
+  settings.kernel_dir = o.transcribe.kernel_dir;
+  auto backend = make_backend(o.transcribe.backend == "auto" ? "cpu" : o.transcribe.backend, settings, nullptr);
   Encoder encoder(*model, *backend, pool);
   if (encoder.n_frames() != kMelWindowFrames) {
     throw Error(ErrorKind::Unsupported, "model '" + o.model + "': n_audio_ctx " + std::to_string(hp.n_audio_ctx) +

@@ -3,10 +3,13 @@
 // made when a Transcriber binds the options to a model.
 #include "decode/options.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "backend/backend_registry.h"
 #include "decode/language.h"
 #include "decode/suppress_tokens.h"
 #include "util/error.h"
@@ -124,8 +127,11 @@ void Options::validate() const {
   if (hallucination_silence_threshold >= 0.0f && !word_timestamps) {
     invalid("hallucination_silence_threshold", "needs word_timestamps (it judges words)");
   }
-  if (backend != "auto" && backend != "cpu" && backend != "cpu-int8" && backend != "npu") {
-    invalid("backend", "'" + backend + "' is not one of auto, cpu, cpu-int8, npu");
+  const std::vector<std::string> names = backend_names();  // the registry's: auto, cpu, ..., npu-emulator
+  if (std::find(names.begin(), names.end(), backend) == names.end()) {
+    std::string list;
+    for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+    invalid("backend", "'" + backend + "' is not one of " + list);
   }
 }
 

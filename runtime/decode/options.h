@@ -31,7 +31,8 @@ struct Options {
   std::string suppress_tokens = "-1";        // comma separated ids; "-1" = the default non-speech set
   float max_initial_timestamp = 1.0f;        // seconds
   int n_threads = 0;                         // 0: all cores
-  std::string backend = "auto";              // auto, cpu, cpu-int8, npu
+  std::string backend = "auto";              // auto, cpu, cpu-int8, npu, npu-emulator
+  std::string kernel_dir;                    // NPU kernels; empty: $NPW_KERNEL_DIR, else installed default
   unsigned seed = 0;                         // sampling at temperature > 0
 
   // Word-level timestamps (OpenAI's word_timestamps): each segment gets its words with times from

@@ -12,6 +12,7 @@
 #include "decode/text_metrics.h"
 #include "decode/word_timing.h"
 #include "model/model.h"
+#include "util/cancel.h"
 #include "util/error.h"
 
 namespace npw {
@@ -95,6 +96,11 @@ TranscribeEngine::TranscribeEngine(const Model& model, const Options& options, s
   }
   stats_.backend = wm_->backend_kind();
   reset();
+}
+
+void TranscribeEngine::set_cancel(const std::atomic<bool>* flag) {
+  cancel_ = flag;
+  wm_->set_cancel(flag);
 }
 
 void TranscribeEngine::reset() {
@@ -181,7 +187,10 @@ WindowDecode TranscribeEngine::decode_at(float temperature) {
   s.suppress_tokens = suppress_;
   s.timestamps = options_.timestamps;
   s.rules = rules_;
+  s.cancel = cancel_;
 
+  // Each rung of the temperature ladder starts here.
+  check_cancel(cancel_);
   WindowDecode d;
   {
     StageTimer t(stats_.decoder_seconds);
@@ -194,6 +203,7 @@ WindowDecode TranscribeEngine::decode_at(float temperature) {
 }
 
 WindowStep TranscribeEngine::run_window(const float* mel, int64_t segment_frames, const WindowPlace& place) {
+  check_cancel(cancel_);
   encode(mel);
   const WindowDecode d = decode_with_fallback(options_, [this](float t) { return decode_at(t); });
   ++stats_.windows;
@@ -313,6 +323,7 @@ WindowResult TranscribeEngine::transcribe_window(const float* samples, std::size
       offset = n;  // less than one hop of audio: nothing a window could say about it
       break;
     }
+    check_cancel(cancel_);
     float* window_mel = buffers_.mel();
     {
       StageTimer t(stats_.mel_seconds);

@@ -4,6 +4,7 @@
 // Transcriber wraps it with a model and a backend; tests drive it with a fake WindowModel.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,11 @@ class TranscribeEngine {
   // WindowBuffers. release_buffers() gives them back until the next window.
   void set_buffer_provider(BufferProvider* provider) { buffers_.set_provider(provider); }
   void release_buffers() { buffers_.release(); }
+
+  // A stop flag polled between every step of a window (mel, encoder layers, decoder layers and
+  // steps, the temperature ladder); nullptr: none. When it is set the running call throws
+  // npw::Error(Cancelled) and the window is abandoned: no segment, no change to the prompt.
+  void set_cancel(const std::atomic<bool>* flag);
   const WindowBuffers& buffers() const { return buffers_; }
 
   const Stats& stats() const { return stats_; }
@@ -83,6 +89,7 @@ class TranscribeEngine {
   std::unique_ptr<WordAligner> aligner_;  // with word_timestamps only
   double last_speech_timestamp_ = 0.0;   // seconds, in the time base of the current call
   std::vector<std::string> warnings_;
+  const std::atomic<bool>* cancel_ = nullptr;
   WindowBuffers buffers_;  // the mel window (mel -> encoder) and the encoder output (encoder -> decoder)
 };
 

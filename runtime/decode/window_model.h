@@ -3,6 +3,7 @@
 // (nn_window_model.h); tests of the loop plug in small fakes.
 #pragma once
 
+#include <atomic>
 #include <string>
 
 #include "decode/alignment_source.h"
@@ -22,6 +23,8 @@ class WindowModel {
   virtual AlignmentSource* alignment() { return nullptr; }
   // Kind of the backend doing the work ("cpu", ...), for statistics.
   virtual std::string backend_kind() const = 0;
+  // A stop flag (util/cancel.h) the encoding and decoding poll between their steps; nullptr: none.
+  virtual void set_cancel(const std::atomic<bool>* flag) { (void)flag; }
 };
 
 }  // namespace npw

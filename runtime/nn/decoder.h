@@ -6,6 +6,7 @@
 // from the Model (made once per model and backend kind) and are shared between streams.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -38,6 +39,10 @@ class Decoder {
   // Computes the cross-attention keys and values of every layer from the encoder output
   // enc [n_audio_ctx][n_audio_state]; they serve every sequence until the next set_audio.
   void set_audio(const float* enc);
+
+  // A stop flag polled between layers (nullptr: none); when set, set_audio() and the decode calls
+  // throw npw::Error(Cancelled) and the sequences must be started again (reset()).
+  void set_cancel(const std::atomic<bool>* flag) { cancel_ = flag; }
 
   // Starts n_seqs empty sequences (1..max_batch).
   void reset(int n_seqs);
@@ -104,6 +109,7 @@ class Decoder {
 
   const Model& model_;
   Backend& backend_;
+  const std::atomic<bool>* cancel_ = nullptr;
   ThreadPool& pool_;
   std::shared_ptr<const DecoderPacked> packed_;
 
