@@ -90,6 +90,9 @@ TranscribeEngine::TranscribeEngine(const Model& model, const Options& options, s
     if (!wm_->alignment())
       throw Error(ErrorKind::Unsupported, "option word_timestamps: this backend cannot give cross-attention weights");
     aligner_ = std::make_unique<WordAligner>(std::move(heads));
+    // OpenAI warns the same: the alignment heads follow the spoken audio, not a translation of it.
+    if (options_.translate && v.is_multilingual())
+      warnings_.push_back("option word_timestamps: word times of a translation may not be reliable");
   }
   stats_.backend = wm_->backend_kind();
   reset();

@@ -227,20 +227,10 @@ void Decoder::alignment_scores(int layer, int head, int n_frames, float* out, in
   const float* q0 = align_q_.data() + static_cast<std::size_t>(slot) * n_ctx_ * D + static_cast<std::size_t>(head) * d_head_;
   const float* kt0 = cross_k_.data() + static_cast<std::size_t>(layer) * D * ldck_ +
                      static_cast<std::size_t>(head) * d_head_ * ldck_;
+  // One product per head: q [n][d_head] (rows n_state apart) times the transposed keys
+  // [d_head][n_frames] (rows ldck_ apart), scaled by d_head^-0.5.
   const float alpha = 1.0f / std::sqrt(static_cast<float>(d_head_));
-  pool_.parallel_for(align_n_, [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* q = q0 + static_cast<std::size_t>(r) * D;
-      float* o = out + static_cast<std::size_t>(r) * ld;
-      std::fill(o, o + n_frames, 0.0f);
-      for (int d = 0; d < d_head_; ++d) {
-        const float qd = q[d];
-        const float* k = kt0 + static_cast<std::size_t>(d) * ldck_;
-        for (int j = 0; j < n_frames; ++j) o[j] += qd * k[j];
-      }
-      for (int j = 0; j < n_frames; ++j) o[j] *= alpha;
-    }
-  });
+  backend_.matmul(false, false, align_n_, n_frames, d_head_, alpha, q0, n_state_, kt0, ldck_, 0.0f, out, ld);
 }
 
 void Decoder::alignment_token_probs(int first, const int* targets, int n, int n_ids, float* probs) {
