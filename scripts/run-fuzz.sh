@@ -4,7 +4,7 @@
 # target: executions, executions per second, coverage (libFuzzer's cov/ft), corpus size, time, and
 # whether it found something. Long runs (10 million executions) are for a quiet machine, not CI.
 #
-#   scripts/run-fuzz.sh [-t SECONDS | -r RUNS] [-j JOBS] [TARGET...]
+#   scripts/run-fuzz.sh [-t SECONDS | -r RUNS] [-n] [TARGET...]      (-n: use build-fuzz as it is)
 #
 # Defaults: 60 s per target, every target. Needs clang and libclang-rt-14-dev (Debian:
 #   sudo apt-get install clang libclang-rt-14-dev
@@ -16,21 +16,25 @@ set -eu
 cd "$(dirname "$0")/.."
 root=$PWD
 limit="-max_total_time=60"
-while getopts "t:r:" opt; do
+build=yes
+while getopts "t:r:n" opt; do
   case $opt in
     t) limit="-max_total_time=$OPTARG" ;;
     r) limit="-runs=$OPTARG" ;;
-    *) echo "usage: $0 [-t SECONDS | -r RUNS] [TARGET...]" >&2; exit 2 ;;
+    n) build=no ;;
+    *) echo "usage: $0 [-t SECONDS | -r RUNS] [-n] [TARGET...]" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
 targets=${*:-"fuzz_model_sections fuzz_model_loader fuzz_wav fuzz_element"}
 
-if [ ! -f build-fuzz/build.ninja ]; then
-  CC=clang CXX=clang++ meson setup build-fuzz -Dfuzz=true -Dtests=disabled -Db_lundef=false \
-    -Dbuildtype=debugoptimized >/dev/null
+if [ "$build" = yes ]; then
+  if [ ! -f build-fuzz/build.ninja ]; then
+    CC=clang CXX=clang++ meson setup build-fuzz -Dfuzz=true -Dtests=disabled -Db_lundef=false \
+      -Dbuildtype=debugoptimized >/dev/null
+  fi
+  meson compile -C build-fuzz >/dev/null
 fi
-meson compile -C build-fuzz >/dev/null
 
 b=build-fuzz/tests/fuzz
 mkdir -p build-fuzz/seeds

@@ -302,9 +302,13 @@ GstPadProbeReturn on_output(GstPad*, GstPadProbeInfo* info, gpointer data) {
   if (!GST_CLOCK_TIME_IS_VALID(end)) return GST_PAD_PROBE_OK;
   g_mutex_lock(&pr->lock);
   if (end >= pr->out_end + GST_SECOND) {
+    // A window's captions and its closing GAP leave together: a move within 50 ms of the last one
+    // belongs to the same window.
     const double ms = ms_since(pr->last_move);
-    pr->window_ms.push_back(ms);
-    pr->all_window_ms.push_back(ms);
+    if (ms > 50.0) {
+      pr->window_ms.push_back(ms);
+      pr->all_window_ms.push_back(ms);
+    }
     pr->last_move = Clock::now();
     pr->out_end = end;
   }
