@@ -183,10 +183,15 @@ static gboolean start(GstNpuWhisper* self) {
 
 static void stop(GstNpuWhisper* self) {
   ElementState* st = self->st;
+  const gint64 t0 = g_get_monotonic_time();
   st->worker.reset();
+  const gint64 t1 = g_get_monotonic_time();
   st->stream.reset();
   st->tensors.clear();
+  const gint64 t2 = g_get_monotonic_time();
   st->model.reset();
+  GST_DEBUG_OBJECT(self, "stopped: worker joined in %.1f ms, stream freed in %.1f ms, model released in %.1f ms",
+                   (t1 - t0) / 1000.0, (t2 - t1) / 1000.0, (g_get_monotonic_time() - t2) / 1000.0);
   GST_OBJECT_LOCK(self);
   st->running = false;
   GST_OBJECT_UNLOCK(self);

@@ -383,8 +383,9 @@ void Stream::run_window(std::size_t n, bool final) {
   if (cancelled) {
     // A flush or a stop abandoned the window: nothing of it is output, and nothing more is done
     // until reset() (the accumulator is emptied there).
-    GST_DEBUG_OBJECT(element_, "window of %" G_GSIZE_FORMAT " samples at %" GST_TIME_FORMAT " abandoned", n,
-                     GST_TIME_ARGS(window_start));
+    GST_DEBUG_OBJECT(element_, "window of %" G_GSIZE_FORMAT " samples at %" GST_TIME_FORMAT " abandoned (%s) %.1f ms after the request", n,
+                     GST_TIME_ARGS(window_start), what.c_str(),
+                     static_cast<double>(g_get_monotonic_time() - cancel_requested_at_.load()) / 1000.0);
     flow_ = GST_FLOW_FLUSHING;
     return;
   }

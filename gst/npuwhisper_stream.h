@@ -44,7 +44,10 @@ class Stream {
   // Abandons the window in flight, from any thread (FLUSH_START, stopping): the transcription
   // returns within one encoder or decoder step, outputs nothing, and every later item is dropped
   // until reset() (which clears the request) - only while the worker is idle.
-  void cancel() { cancel_.store(true); }
+  void cancel() {
+    cancel_requested_at_.store(g_get_monotonic_time());
+    cancel_.store(true);
+  }
 
   // The last downstream result (FLUSHING, NOT_LINKED, EOS, ERROR stop the upstream too).
   GstFlowReturn flow() const { return flow_.load(); }
@@ -96,6 +99,7 @@ class Stream {
   const std::atomic<guint>* latency_ms_;
   std::atomic<GstFlowReturn> flow_{GST_FLOW_OK};
   std::atomic<bool> cancel_{false};  // polled by the Transcriber; set by cancel(), cleared by reset()
+  std::atomic<gint64> cancel_requested_at_{0};  // monotonic µs, for the debug log
 
   WindowAccumulator window_;
   GstBufferPool* pool_ = nullptr;

@@ -190,7 +190,7 @@ WindowDecode TranscribeEngine::decode_at(float temperature) {
   s.cancel = cancel_;
 
   // Each rung of the temperature ladder starts here.
-  check_cancel(cancel_);
+  check_cancel(cancel_, "a rung of the temperature ladder");
   WindowDecode d;
   {
     StageTimer t(stats_.decoder_seconds);
@@ -203,7 +203,7 @@ WindowDecode TranscribeEngine::decode_at(float temperature) {
 }
 
 WindowStep TranscribeEngine::run_window(const float* mel, int64_t segment_frames, const WindowPlace& place) {
-  check_cancel(cancel_);
+  check_cancel(cancel_, "the window's start");
   encode(mel);
   const WindowDecode d = decode_with_fallback(options_, [this](float t) { return decode_at(t); });
   ++stats_.windows;
@@ -323,7 +323,7 @@ WindowResult TranscribeEngine::transcribe_window(const float* samples, std::size
       offset = n;  // less than one hop of audio: nothing a window could say about it
       break;
     }
-    check_cancel(cancel_);
+    check_cancel(cancel_, "the mel");
     float* window_mel = buffers_.mel();
     {
       StageTimer t(stats_.mel_seconds);

@@ -105,7 +105,7 @@ void Decoder::set_audio(const float* enc) {
   const std::size_t per_layer = static_cast<std::size_t>(n_audio_ctx_) * n_state_;
   have_audio_ = false;
   for (int l = 0; l < n_layer_; ++l) {
-    check_cancel(cancel_);
+    check_cancel(cancel_, "the cross-attention keys and values");
     const AttentionWeights& a = w.blocks[l].cross_attn;
     backend_.linear(enc, n_audio_ctx_, n_state_, *packed_->blocks[l].ck, a.key.b, cross_tmp_.data(), n_state_);
     float* kt = cross_k_.data() + static_cast<std::size_t>(l) * n_state_ * ldck_;
@@ -273,7 +273,7 @@ void Decoder::run_chunk(int n_rows) {
   const std::size_t D = n_state_, n = static_cast<std::size_t>(n_rows) * D;
   embed(n_rows);
   for (int l = 0; l < n_layer_; ++l) {
-    check_cancel(cancel_);
+    check_cancel(cancel_, "a decoder layer");
     const DecoderBlock& b = w.blocks[l];
     const DecoderPacked::Block& pb = packed_->blocks[l];
 
