@@ -98,6 +98,9 @@ static void post_runtime_error(GstNpuWhisper* self, const npw::Error& e, const s
     case npw::ErrorKind::Internal:
       GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("Internal error: %s", what.c_str()), ("model \"%s\"", model.c_str()));
       break;
+    case npw::ErrorKind::Cancelled:
+      GST_DEBUG_OBJECT(self, "cancelled while starting");  // the element was being stopped: not an error
+      break;
   }
 }
 
@@ -135,14 +138,19 @@ static gboolean start(GstNpuWhisper* self) {
     auto transcriber = std::make_unique<npw::Transcriber>(st->model, options);
     const std::string note = transcriber->backend_note();
     const std::string kind = transcriber->stats().backend;
-    if (!note.empty()) {
+    // backend=auto on a machine without an NPU is the normal case, not a fault: one INFO message
+    // names what was missing. Only an NPU that is there but unusable (kernels missing, self-test
+    // failed) is a WARNING.
+    if (!note.empty() && transcriber->backend_note_is_warning()) {
       GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("%s", note.c_str()), (nullptr));
+    } else if (!note.empty()) {
+      GST_ELEMENT_INFO(self, RESOURCE, SETTINGS, ("%s", note.c_str()), (nullptr));
     } else if (settings.backend == npwgst::BACKEND_AUTO && kind.rfind("npu", 0) != 0) {
-      // The runtime says nothing when no accelerator is even registered; the user who left
-      // backend=auto still learns, once, that the NPU is not being used.
-      GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS,
-                          ("backend=auto: no AMD XDNA NPU backend available; using the CPU (%s)", kind.c_str()),
-                          (nullptr));
+      // The runtime says nothing when no accelerator is even registered (a build without the XRT
+      // module's loader).
+      GST_ELEMENT_INFO(self, RESOURCE, SETTINGS,
+                       ("backend=auto: this build has no AMD XDNA NPU backend; using the CPU (%s)", kind.c_str()),
+                       (nullptr));
     }
     for (const std::string& w : st->model->warnings())
       GST_ELEMENT_WARNING(self, RESOURCE, READ, ("%s", w.c_str()), ("model \"%s\"", settings.model.c_str()));
@@ -151,6 +159,7 @@ static gboolean start(GstNpuWhisper* self) {
     GST_INFO_OBJECT(self, "model %s, backend %s", st->model->describe().c_str(), transcriber->stats().backend.c_str());
     st->stream = std::make_unique<npwgst::Stream>(GST_ELEMENT(self), self->srcpad, std::move(transcriber), &st->latency_ms,
                                                   st->tensors);
+    st->stream->set_captions(npwgst::to_caption_settings(settings));
   } catch (const npw::Error& e) {
     post_runtime_error(self, e, settings.model);
   } catch (const std::exception& e) {
@@ -193,8 +202,12 @@ static GstStateChangeReturn change_state(GstElement* element, GstStateChange tra
       }
       break;
     case GST_STATE_CHANGE_PAUSED_TO_READY:
-      // Release a streaming thread waiting for queue space before the pads deactivate.
-      if (self->st->worker) self->st->worker->set_flushing(true);
+      // Release a streaming thread waiting for queue space before the pads deactivate, and abandon
+      // the window in flight so that neither they nor stop() wait for it.
+      if (self->st->worker) {
+        self->st->stream->cancel();
+        self->st->worker->set_flushing(true);
+      }
       break;
     default:
       break;
@@ -235,6 +248,8 @@ static gboolean sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
 
   switch (GST_EVENT_TYPE(event)) {
     case GST_EVENT_FLUSH_START:
+      // The window in flight is abandoned (a seek must not wait for it); FLUSH_STOP resets.
+      st->stream->cancel();
       st->worker->set_flushing(true);
       return gst_pad_push_event(self->srcpad, event);
     case GST_EVENT_FLUSH_STOP:

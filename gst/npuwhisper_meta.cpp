@@ -40,6 +40,24 @@ void set_array_fields(GstStructure* s, const npw::Segment& seg) {
   gst_structure_take_value(s, "token-probs", &probs);
 }
 
+void set_words_field(GstStructure* s, const std::vector<WordTimes>& words) {
+  GValue array = G_VALUE_INIT;
+  gst_value_array_init(&array, words.size());
+  for (const WordTimes& w : words) {
+    GstStructure* ws = gst_structure_new("word",
+        "word", G_TYPE_STRING, w.word->word.c_str(),
+        "start", G_TYPE_UINT64, static_cast<guint64>(w.start),
+        "end", G_TYPE_UINT64, static_cast<guint64>(w.end),
+        "probability", G_TYPE_DOUBLE, static_cast<double>(w.word->probability),
+        nullptr);
+    GValue v = G_VALUE_INIT;
+    g_value_init(&v, GST_TYPE_STRUCTURE);
+    g_value_take_boxed(&v, ws);
+    gst_value_array_append_and_take_value(&array, &v);
+  }
+  gst_structure_take_value(s, "words", &array);
+}
+
 void set_segment_fields(GstStructure* s, const npw::Segment& seg, const SegmentTimes& t, const std::string& language) {
   gst_structure_set(s,
       "start", G_TYPE_UINT64, static_cast<guint64>(t.start),
@@ -55,16 +73,20 @@ void set_segment_fields(GstStructure* s, const npw::Segment& seg, const SegmentT
 
 }  // namespace
 
-void add_segment_meta(GstBuffer* buffer, const npw::Segment& seg, const SegmentTimes& t, const std::string& language) {
+void add_segment_meta(GstBuffer* buffer, const npw::Segment& seg, const SegmentTimes& t, const std::string& language,
+                      const std::vector<WordTimes>* words) {
   GstCustomMeta* meta = gst_buffer_add_custom_meta(buffer, kSegmentMetaName);
   if (!meta) return;  // only when unregistered, which segment_meta_register() rules out
   set_segment_fields(gst_custom_meta_get_structure(meta), seg, t, language);
+  if (words) set_words_field(gst_custom_meta_get_structure(meta), *words);
 }
 
 GstMessage* segment_message(GstObject* src, const npw::Segment& seg, const SegmentTimes& t,
-                            const std::string& text, const std::string& language, const GstSegment& segment) {
+                            const std::string& text, const std::string& language, const GstSegment& segment,
+                            const std::vector<WordTimes>* words) {
   GstStructure* s = gst_structure_new_empty(kSegmentMessageName);
   set_segment_fields(s, seg, t, language);
+  if (words) set_words_field(s, *words);
   const GstClockTime duration = t.end - t.start;
   gst_structure_set(s,
       "text", G_TYPE_STRING, text.c_str(),
@@ -95,6 +117,21 @@ GstMessage* stats_message(GstObject* src, const npw::Stats& stats, const StreamT
       "model", G_TYPE_STRING, model.c_str(),
       "language", G_TYPE_STRING, language.c_str(),
       nullptr);
+  if (stats.has_device) {
+    // The accelerator's books (counts since the stream started; device-seconds modelled on the
+    // emulator, measured on hardware).
+    const npw::AcceleratorBooks& d = stats.device;
+    gst_structure_set(s,
+        "device", G_TYPE_STRING, d.device.c_str(),
+        "device-launches", G_TYPE_UINT64, static_cast<guint64>(d.launches),
+        "device-bytes-to-device", G_TYPE_UINT64, static_cast<guint64>(d.bytes_to_device),
+        "device-bytes-from-device", G_TYPE_UINT64, static_cast<guint64>(d.bytes_from_device),
+        "device-buffers-allocated", G_TYPE_UINT64, static_cast<guint64>(d.buffers_allocated),
+        "device-products", G_TYPE_UINT64, static_cast<guint64>(d.products_on_device),
+        "cpu-products", G_TYPE_UINT64, static_cast<guint64>(d.products_on_cpu),
+        "device-seconds", G_TYPE_DOUBLE, d.device_seconds,
+        nullptr);
+  }
   return gst_message_new_element(src, s);
 }
 

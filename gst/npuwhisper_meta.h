@@ -7,10 +7,12 @@
 #include <gst/gst.h>
 
 #include <string>
+#include <vector>
 
 namespace npw {
 struct Segment;
 struct Stats;
+struct Word;
 }  // namespace npw
 
 namespace npwgst {
@@ -30,15 +32,25 @@ struct SegmentTimes {
   GstClockTime end;
 };
 
+// A word placed on the output timeline (clock times in the same base as SegmentTimes).
+struct WordTimes {
+  const npw::Word* word;
+  GstClockTime start;
+  GstClockTime end;
+};
+
 // Adds the meta to `buffer` with: start, end (guint64 clock times), tokens (GstValueArray of gint),
 // token-probs (GstValueArray of gdouble), avg-logprob, no-speech-prob, compression-ratio, temperature
-// (gdouble), language (string, "" when unknown).
-void add_segment_meta(GstBuffer* buffer, const npw::Segment& seg, const SegmentTimes& t, const std::string& language);
+// (gdouble), language (string, "" when unknown); with `words` (word-timestamps on) also words
+// (GstValueArray of "word" structures: word (string), start, end (guint64), probability (gdouble)).
+void add_segment_meta(GstBuffer* buffer, const npw::Segment& seg, const SegmentTimes& t, const std::string& language,
+                      const std::vector<WordTimes>* words = nullptr);
 
 // The "npuwhisper" element message: the meta's fields plus text, timestamp, duration, stream-time
 // and running-time (the latter two from `segment`, GST_CLOCK_TIME_NONE when outside it).
 GstMessage* segment_message(GstObject* src, const npw::Segment& seg, const SegmentTimes& t,
-                            const std::string& text, const std::string& language, const GstSegment& segment);
+                            const std::string& text, const std::string& language, const GstSegment& segment,
+                            const std::vector<WordTimes>* words = nullptr);
 
 struct StreamTotals {
   double audio_seconds;       // audio received by the element

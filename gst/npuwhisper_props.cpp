@@ -11,14 +11,29 @@ namespace npwgst {
 GType backend_get_type() {
   static GType type = 0;
   static const GEnumValue values[] = {
-      {BACKEND_AUTO, "Use the NPU when present, otherwise the CPU (one warning)", "auto"},
+      {BACKEND_AUTO, "Use the NPU when present and working, otherwise the CPU", "auto"},
       {BACKEND_CPU, "CPU, f32 weights (OpenBLAS)", "cpu"},
       {BACKEND_CPU_INT8, "CPU, int8 weights", "cpu-int8"},
       {BACKEND_NPU, "AMD XDNA NPU; an error when there is none", "npu"},
+      {BACKEND_NPU_EMULATOR, "The NPU code path on an emulated NPU (CPU; for tests and cost estimates)", "npu-emulator"},
       {0, nullptr, nullptr},
   };
   if (g_once_init_enter(&type)) {
     GType t = g_enum_register_static("GstNpuWhisperBackend", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
+
+GType output_mode_get_type() {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {OUTPUT_SEGMENTS, "One text buffer per segment (or per caption cue with the max-* properties)", "segments"},
+      {OUTPUT_WORDS, "One text buffer per word, timed from its word timestamp", "words"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) {
+    GType t = g_enum_register_static("GstNpuWhisperOutput", values);
     g_once_init_leave(&type, t);
   }
   return type;
@@ -29,6 +44,7 @@ const char* backend_name(Backend b) {
     case BACKEND_CPU: return "cpu";
     case BACKEND_CPU_INT8: return "cpu-int8";
     case BACKEND_NPU: return "npu";
+    case BACKEND_NPU_EMULATOR: return "npu-emulator";
     case BACKEND_AUTO: break;
   }
   return "auto";
@@ -99,6 +115,39 @@ void install_properties(GObjectClass* klass) {
           "transcribe()); smaller values give earlier captions at the cost of transcribing the same "
           "audio several times",
           kMinLatencyMs, kMaxLatencyMs, d.latency_ms, live));
+  g_object_class_install_property(klass, PROP_WORD_TIMESTAMPS,
+      g_param_spec_boolean("word-timestamps", "Word timestamps",
+          "Time every word from the decoder's cross-attention (OpenAI's word_timestamps) and add a \"words\" "
+          "field (word, start, end, probability) to the NpuWhisperSegmentMeta and the npuwhisper message",
+          d.word_timestamps, fixed));
+  g_object_class_install_property(klass, PROP_OUTPUT,
+      g_param_spec_enum("output", "Output", "What each text buffer holds: a segment (or caption cue) or one word "
+          "(words are timed even when word-timestamps is off)", output_mode_get_type(), d.output, fixed));
+  g_object_class_install_property(klass, PROP_ALIGNMENT_HEADS,
+      g_param_spec_string("alignment-heads", "Alignment heads",
+          "Cross-attention heads that time words: auto (OpenAI's preset when the model's dimensions identify "
+          "it, else the default), default (every head of the last half of the decoder), a preset name "
+          "(tiny.en ... large-v3-turbo) or LAYER:HEAD,...", d.alignment_heads.c_str(), fixed));
+  g_object_class_install_property(klass, PROP_MAX_LINE_WIDTH,
+      g_param_spec_uint("max-line-width", "Maximum line width",
+          "Caption cues from word times: at most this many characters per line (0: no limit; broadcast style: "
+          "37-42)", 0, 10000, d.max_line_width, fixed));
+  g_object_class_install_property(klass, PROP_MAX_LINE_COUNT,
+      g_param_spec_uint("max-line-count", "Maximum line count",
+          "Caption cues from word times: at most this many lines per cue (0: no limit; with max-line-width)",
+          0, 100, d.max_line_count, fixed));
+  g_object_class_install_property(klass, PROP_MAX_WORDS_PER_LINE,
+      g_param_spec_uint("max-words-per-line", "Maximum words per cue",
+          "Caption cues from word times: at most this many words per cue (0: no limit; no effect with "
+          "max-line-width)", 0, 10000, d.max_words_per_line, fixed));
+  g_object_class_install_property(klass, PROP_MAX_CUE_DURATION,
+      g_param_spec_double("max-cue-duration", "Maximum cue duration",
+          "Caption cues from word times: no cue longer than this many seconds (0: no limit; style guides: 6-7)",
+          0.0, 3600.0, d.max_cue_duration, fixed));
+  g_object_class_install_property(klass, PROP_KERNEL_DIR,
+      g_param_spec_string("kernel-dir", "NPU kernel directory",
+          "Directory of the NPU kernels (xclbins, instruction streams, manifest.txt) for backend=npu/auto; "
+          "unset: $NPW_KERNEL_DIR, else the installed default", nullptr, fixed));
   g_object_class_install_property(klass, PROP_TENSOR_POOL,
       g_param_spec_object("tensor-pool", "Tensor pool",
           "The GstBufferPool holding the log-mel window and the encoder output, created when the input caps "
@@ -153,6 +202,22 @@ bool set_property(Settings& s, guint prop_id, const GValue* value, std::string* 
       return true;
     }
     case PROP_LATENCY: s.latency_ms = g_value_get_uint(value); return true;
+    case PROP_WORD_TIMESTAMPS: s.word_timestamps = g_value_get_boolean(value); return true;
+    case PROP_OUTPUT: s.output = static_cast<OutputMode>(g_value_get_enum(value)); return true;
+    case PROP_ALIGNMENT_HEADS: {
+      const char* v = g_value_get_string(value);
+      s.alignment_heads = v && *v ? v : "auto";
+      return true;
+    }
+    case PROP_MAX_LINE_WIDTH: s.max_line_width = g_value_get_uint(value); return true;
+    case PROP_MAX_LINE_COUNT: s.max_line_count = g_value_get_uint(value); return true;
+    case PROP_MAX_WORDS_PER_LINE: s.max_words_per_line = g_value_get_uint(value); return true;
+    case PROP_MAX_CUE_DURATION: s.max_cue_duration = g_value_get_double(value); return true;
+    case PROP_KERNEL_DIR: {
+      const char* v = g_value_get_string(value);
+      s.kernel_dir = v ? v : "";
+      return true;
+    }
     default: break;
   }
   *why = "unknown property";
@@ -177,6 +242,14 @@ void get_property(const Settings& s, guint prop_id, GValue* value) {
       g_value_set_string(value, s.initial_prompt.empty() ? nullptr : s.initial_prompt.c_str());
       break;
     case PROP_LATENCY: g_value_set_uint(value, s.latency_ms); break;
+    case PROP_WORD_TIMESTAMPS: g_value_set_boolean(value, s.word_timestamps); break;
+    case PROP_OUTPUT: g_value_set_enum(value, s.output); break;
+    case PROP_ALIGNMENT_HEADS: g_value_set_string(value, s.alignment_heads.c_str()); break;
+    case PROP_MAX_LINE_WIDTH: g_value_set_uint(value, s.max_line_width); break;
+    case PROP_MAX_LINE_COUNT: g_value_set_uint(value, s.max_line_count); break;
+    case PROP_MAX_WORDS_PER_LINE: g_value_set_uint(value, s.max_words_per_line); break;
+    case PROP_MAX_CUE_DURATION: g_value_set_double(value, s.max_cue_duration); break;
+    case PROP_KERNEL_DIR: g_value_set_string(value, s.kernel_dir.empty() ? nullptr : s.kernel_dir.c_str()); break;
     default: break;
   }
 }
@@ -186,6 +259,7 @@ npw::Options to_options(const Settings& s) {
   o.language = normalise_language(s.language_code);
   o.translate = s.translate;
   o.backend = backend_name(s.backend);
+  o.kernel_dir = s.kernel_dir;
   o.n_threads = s.n_threads;
   o.beam_size = s.beam_size;
   o.best_of = s.best_of;
@@ -202,7 +276,21 @@ npw::Options to_options(const Settings& s) {
   o.compression_ratio_threshold = s.compression_ratio_threshold;
   o.condition_on_previous_text = s.condition_on_previous_text;
   o.initial_prompt = s.initial_prompt;
+  const CaptionSettings c = to_caption_settings(s);
+  o.word_timestamps = c.words_field || c.words_output || c.cues.any();
+  o.alignment_heads = s.alignment_heads;
   return o;
+}
+
+CaptionSettings to_caption_settings(const Settings& s) {
+  CaptionSettings c;
+  c.words_field = s.word_timestamps;
+  c.words_output = s.output == OUTPUT_WORDS;
+  c.cues.max_line_width = static_cast<int>(s.max_line_width);
+  c.cues.max_line_count = static_cast<int>(s.max_line_count);
+  c.cues.max_words_per_line = static_cast<int>(s.max_words_per_line);
+  c.cues.max_cue_duration = s.max_cue_duration;
+  return c;
 }
 
 }  // namespace npwgst

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "decode/caption_cues.h"
 #include "decode/options.h"
 
 namespace npwgst {
@@ -29,12 +30,25 @@ enum PropId {
   PROP_INITIAL_PROMPT,
   PROP_LATENCY,
   PROP_TENSOR_POOL,  // read-only, not a setting: the element answers it from its tensor pool
+  // word timestamps and caption shaping
+  PROP_WORD_TIMESTAMPS,
+  PROP_OUTPUT,
+  PROP_ALIGNMENT_HEADS,
+  PROP_MAX_LINE_WIDTH,
+  PROP_MAX_LINE_COUNT,
+  PROP_MAX_WORDS_PER_LINE,
+  PROP_MAX_CUE_DURATION,
+  PROP_KERNEL_DIR,
   PROP_LAST
 };
 
 // Values of the "backend" enum property; the nick is the runtime's backend name.
-enum Backend { BACKEND_AUTO, BACKEND_CPU, BACKEND_CPU_INT8, BACKEND_NPU };
+enum Backend { BACKEND_AUTO, BACKEND_CPU, BACKEND_CPU_INT8, BACKEND_NPU, BACKEND_NPU_EMULATOR };
 GType backend_get_type();
+
+// Values of the "output" enum property: one text buffer per segment (or caption cue), or per word.
+enum OutputMode { OUTPUT_SEGMENTS, OUTPUT_WORDS };
+GType output_mode_get_type();
 
 constexpr guint kDefaultLatencyMs = 30000;  // one full Whisper window: the offline behaviour
 constexpr guint kMinLatencyMs = 1000;
@@ -55,7 +69,23 @@ struct Settings {
   bool condition_on_previous_text = true;
   std::string initial_prompt;
   guint latency_ms = kDefaultLatencyMs;
+  bool word_timestamps = false;
+  OutputMode output = OUTPUT_SEGMENTS;
+  std::string alignment_heads = "auto";
+  guint max_line_width = 0;      // 0: no limit
+  guint max_line_count = 0;
+  guint max_words_per_line = 0;
+  double max_cue_duration = 0.0;  // seconds; 0: no limit
+  std::string kernel_dir;  // NPU kernels; empty: NPW_KERNEL_DIR, else the installed default
 };
+
+// How the stream turns segments into text buffers (fixed while the element runs).
+struct CaptionSettings {
+  bool words_field = false;   // word-timestamps: "words" in the meta and the message
+  bool words_output = false;  // output=words: one buffer per word
+  npw::CueLimits cues;        // output=segments: split segments into cues
+};
+CaptionSettings to_caption_settings(const Settings& s);
 
 void install_properties(GObjectClass* klass);
 
@@ -70,7 +100,8 @@ void get_property(const Settings& s, guint prop_id, GValue* value);
 // Whisper's list.
 std::string normalise_language(const std::string& code);
 
-// Maps the settings onto the runtime's options (validation is Options::validate()'s job).
+// Maps the settings onto the runtime's options (validation is Options::validate()'s job). Word
+// timing runs when word-timestamps is on, for output=words and for caption shaping.
 npw::Options to_options(const Settings& s);
 
 const char* backend_name(Backend b);

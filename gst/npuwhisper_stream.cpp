@@ -10,7 +10,9 @@
 
 #include "decode/options.h"
 #include "model/model.h"
+#include "util/error.h"
 #include "npuwhisper_meta.h"
+#include "decode/caption_cues.h"
 
 GST_DEBUG_CATEGORY_EXTERN(npuwhisper_debug);
 #define GST_CAT_DEFAULT npuwhisper_debug
@@ -50,6 +52,7 @@ Stream::Stream(GstElement* element, GstPad* srcpad, std::unique_ptr<npw::Transcr
       tensors_(tensors),
       tensor_sizes_(transcriber_->buffer_sizes()) {
   transcriber_->set_buffer_provider(&tensors_);
+  transcriber_->set_cancel(&cancel_);
   gst_segment_init(&in_segment_, GST_FORMAT_TIME);
   // What the model will actually use (an English-only model ignores another language).
   const std::string& lang = transcriber_->language();
@@ -57,6 +60,7 @@ Stream::Stream(GstElement* element, GstPad* srcpad, std::unique_ptr<npw::Transcr
 }
 
 Stream::~Stream() {
+  transcriber_->set_cancel(nullptr);
   transcriber_->set_buffer_provider(nullptr);  // the tensors go back to the pool
   if (pool_) {
     gst_buffer_pool_set_active(pool_, FALSE);
@@ -87,6 +91,7 @@ void Stream::reset() {
   since_attempt_ = 0;
   out_pos_ = GST_CLOCK_TIME_NONE;
   flow_ = GST_FLOW_OK;
+  cancel_ = false;
 }
 
 GstClockTime Stream::ts_at(std::size_t sample_offset) const {
@@ -199,6 +204,11 @@ void Stream::on_tag(GstEvent* event) {
 
 void Stream::on_eos(GstEvent* event) {
   process(true);
+  if (cancel_) {
+    // Flushing or stopping: the EOS of an abandoned stream goes nowhere.
+    gst_event_unref(event);
+    return;
+  }
   try {
     StreamTotals totals{static_cast<double>(received_samples_) / kRate, processing_seconds_, segments_};
     gst_element_post_message(element_, stats_message(GST_OBJECT(element_), transcriber_->stats(), totals,
@@ -237,7 +247,7 @@ void Stream::push_gap_to(GstClockTime ts) {
 // --- audio ----------------------------------------------------------------------------------
 
 void Stream::handle_buffer(GstBuffer* buffer) {
-  if (flow_ != GST_FLOW_OK || gst_buffer_get_size(buffer) == 0) {
+  if (flow_ != GST_FLOW_OK || cancel_ || gst_buffer_get_size(buffer) == 0) {
     gst_buffer_unref(buffer);
     return;
   }
@@ -353,8 +363,13 @@ void Stream::run_window(std::size_t n, bool final) {
   bool ok = true;
   std::string what;
   const gint64 t0 = g_get_monotonic_time();
+  bool cancelled = false;
   try {
     result = transcriber_->transcribe_window(samples, n, final);
+  } catch (const npw::Error& e) {
+    cancelled = e.kind() == npw::ErrorKind::Cancelled;
+    ok = false;
+    what = e.what();
   } catch (const std::exception& e) {
     ok = false;
     what = e.what();
@@ -365,6 +380,14 @@ void Stream::run_window(std::size_t n, bool final) {
   processing_seconds_ += static_cast<double>(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
   gst_buffer_unmap(buf, &map);
   gst_buffer_unref(buf);
+  if (cancelled) {
+    // A flush or a stop abandoned the window: nothing of it is output, and nothing more is done
+    // until reset() (the accumulator is emptied there).
+    GST_DEBUG_OBJECT(element_, "window of %" G_GSIZE_FORMAT " samples at %" GST_TIME_FORMAT " abandoned", n,
+                     GST_TIME_ARGS(window_start));
+    flow_ = GST_FLOW_FLUSHING;
+    return;
+  }
   if (!ok) {
     GST_ELEMENT_ERROR(element_, STREAM, FAILED, ("Transcription failed: %s", what.c_str()),
                       ("window of %" G_GSIZE_FORMAT " samples at %" GST_TIME_FORMAT, n, GST_TIME_ARGS(window_start)));
@@ -398,12 +421,60 @@ void Stream::run_window(std::size_t n, bool final) {
 }
 
 void Stream::emit_segment(const npw::Segment& seg, GstClockTime window_start, GstClockTime limit) {
-  const std::string text = trim(seg.text);
-  if (text.empty()) return;
+  if (captions_.words_output && !seg.words.empty()) {
+    emit_words(seg, window_start, limit);
+    return;
+  }
+  if (captions_.cues.any() && !seg.words.empty()) {
+    // Caption cues never span segments here: each segment is shaped as it arrives.
+    bool first = true;
+    for (const npw::Cue& cue : npw::shape_cues({seg}, captions_.cues)) {
+      if (flow_ != GST_FLOW_OK) break;
+      if (emit_caption(seg, cue.text, cue.start, cue.end, cue.words, window_start, limit, first)) first = false;
+    }
+    return;
+  }
+  emit_caption(seg, trim(seg.text), seg.start, seg.end, seg.words, window_start, limit, true);
+}
+
+std::vector<WordTimes> Stream::place_words(const std::vector<npw::Word>& words, GstClockTime window_start,
+                                           GstClockTime start, GstClockTime end) const {
+  std::vector<WordTimes> out;
+  GstClockTime floor = start;
+  for (const npw::Word& w : words) {
+    GstClockTime ws = window_start + seconds_to_time(w.start);
+    GstClockTime we = window_start + seconds_to_time(w.end);
+    ws = std::min(std::max(ws, floor), end);
+    we = std::min(std::max(we, ws), end);
+    out.push_back(WordTimes{&w, ws, we});
+    floor = we;
+  }
+  return out;
+}
+
+void Stream::push_text(const std::string& text, GstClockTime start, GstClockTime end, const npw::Segment& seg,
+                       const std::vector<WordTimes>* words) {
+  push_gap_to(start);
+  GstBuffer* buffer = gst_buffer_new_memdup(text.data(), text.size());
+  GST_BUFFER_PTS(buffer) = start;
+  GST_BUFFER_DURATION(buffer) = end - start;
+  add_segment_meta(buffer, seg, SegmentTimes{start, end}, language_, words);
+  out_pos_ = end;
+  const GstFlowReturn ret = gst_pad_push(srcpad_, buffer);
+  if (ret != GST_FLOW_OK) {
+    GST_DEBUG_OBJECT(element_, "downstream returned %s", gst_flow_get_name(ret));
+    flow_ = ret;
+  }
+}
+
+bool Stream::emit_caption(const npw::Segment& seg, const std::string& text, double start_s, double end_s,
+                          const std::vector<npw::Word>& words, GstClockTime window_start, GstClockTime limit,
+                          bool message) {
+  if (text.empty()) return false;
   const GstClockTime lo = GST_CLOCK_TIME_IS_VALID(out_pos_) ? out_pos_ : window_start;
   limit = std::max(limit, lo);
-  GstClockTime start = window_start + seconds_to_time(seg.start);
-  GstClockTime end = window_start + seconds_to_time(seg.end);
+  GstClockTime start = window_start + seconds_to_time(start_s);
+  GstClockTime end = window_start + seconds_to_time(end_s);
   // Captions never overlap, never go back and never outlast the audio they describe.
   start = std::min(std::max(start, lo), limit);
   end = std::min(std::max(end, start), limit);
@@ -411,22 +482,35 @@ void Stream::emit_segment(const npw::Segment& seg, GstClockTime window_start, Gs
     // Nothing of it lies in audio not yet captioned: a caption without duration is no caption.
     GST_DEBUG_OBJECT(element_, "dropping \"%s\": no time left for it at %" GST_TIME_FORMAT, text.c_str(),
                      GST_TIME_ARGS(start));
-    return;
+    return false;
   }
-  push_gap_to(start);
-
-  GstBuffer* buffer = gst_buffer_new_memdup(text.data(), text.size());
-  GST_BUFFER_PTS(buffer) = start;
-  GST_BUFFER_DURATION(buffer) = end - start;
+  const std::vector<WordTimes> placed = place_words(words, window_start, start, end);
+  const std::vector<WordTimes>* w = captions_.words_field ? &placed : nullptr;
   const SegmentTimes times{start, end};
-  add_segment_meta(buffer, seg, times, language_);
-  gst_element_post_message(element_, segment_message(GST_OBJECT(element_), seg, times, text, language_, in_segment_));
-  out_pos_ = end;
+  if (message)
+    gst_element_post_message(element_, segment_message(GST_OBJECT(element_), seg, times, text, language_, in_segment_, w));
   ++segments_;
-  const GstFlowReturn ret = gst_pad_push(srcpad_, buffer);
-  if (ret != GST_FLOW_OK) {
-    GST_DEBUG_OBJECT(element_, "downstream returned %s", gst_flow_get_name(ret));
-    flow_ = ret;
+  push_text(text, start, end, seg, w);
+  return true;
+}
+
+void Stream::emit_words(const npw::Segment& seg, GstClockTime window_start, GstClockTime limit) {
+  const GstClockTime lo = GST_CLOCK_TIME_IS_VALID(out_pos_) ? out_pos_ : window_start;
+  limit = std::max(limit, lo);
+  // Words never overlap, never run backwards and stay inside the audio not yet captioned; a word
+  // the model timed as instantaneous keeps its text, in a buffer without duration.
+  const std::vector<WordTimes> placed = place_words(seg.words, window_start, lo, limit);
+  const SegmentTimes times{placed.front().start, placed.back().end};
+  const std::vector<WordTimes>* all = captions_.words_field ? &placed : nullptr;
+  gst_element_post_message(element_,
+                           segment_message(GST_OBJECT(element_), seg, times, trim(seg.text), language_, in_segment_, all));
+  ++segments_;
+  for (const WordTimes& w : placed) {
+    if (flow_ != GST_FLOW_OK) break;
+    const std::string text = trim(w.word->word);
+    if (text.empty()) continue;
+    const std::vector<WordTimes> one = {w};
+    push_text(text, w.start, w.end, seg, captions_.words_field ? &one : nullptr);
   }
 }
 

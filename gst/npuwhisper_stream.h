@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "decode/transcriber.h"
+#include "npuwhisper_meta.h"
+#include "npuwhisper_props.h"
 #include "npuwhisper_tensor_pool.h"
 #include "npuwhisper_window.h"
 
@@ -39,10 +41,18 @@ class Stream {
   // the worker is idle.
   void reset();
 
+  // Abandons the window in flight, from any thread (FLUSH_START, stopping): the transcription
+  // returns within one encoder or decoder step, outputs nothing, and every later item is dropped
+  // until reset() (which clears the request) - only while the worker is idle.
+  void cancel() { cancel_.store(true); }
+
   // The last downstream result (FLUSHING, NOT_LINKED, EOS, ERROR stop the upstream too).
   GstFlowReturn flow() const { return flow_.load(); }
 
   const npw::Transcriber& transcriber() const { return *transcriber_; }
+
+  // Words in metas and messages, one buffer per word, caption cues (before the stream starts).
+  void set_captions(const CaptionSettings& captions) { captions_ = captions; }
 
  private:
   void on_caps(GstEvent* event);
@@ -60,6 +70,17 @@ class Stream {
   bool ensure_pool();
   bool ensure_tensor_pool();
   void emit_segment(const npw::Segment& seg, GstClockTime window_start, GstClockTime limit);
+  // One text buffer covering [start_s, end_s] of the window (seconds), with `words` of it; false when
+  // no time is left for it. With `message` the segment's bus message is posted for it too.
+  bool emit_caption(const npw::Segment& seg, const std::string& text, double start_s, double end_s,
+                    const std::vector<npw::Word>& words, GstClockTime window_start, GstClockTime limit, bool message);
+  // output=words: the segment's message, then one buffer per word.
+  void emit_words(const npw::Segment& seg, GstClockTime window_start, GstClockTime limit);
+  // `words` placed inside [start, end] on the output timeline, in order, never overlapping.
+  std::vector<WordTimes> place_words(const std::vector<npw::Word>& words, GstClockTime window_start, GstClockTime start,
+                                     GstClockTime end) const;
+  void push_text(const std::string& text, GstClockTime start, GstClockTime end, const npw::Segment& seg,
+                 const std::vector<WordTimes>* words);
   void update_language(const std::string& language);
   void push_gap_to(GstClockTime ts);
   void push_stream_tags();
@@ -70,9 +91,11 @@ class Stream {
 
   GstElement* element_;
   GstPad* srcpad_;
+  CaptionSettings captions_;
   std::unique_ptr<npw::Transcriber> transcriber_;
   const std::atomic<guint>* latency_ms_;
   std::atomic<GstFlowReturn> flow_{GST_FLOW_OK};
+  std::atomic<bool> cancel_{false};  // polled by the Transcriber; set by cancel(), cleared by reset()
 
   WindowAccumulator window_;
   GstBufferPool* pool_ = nullptr;

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs the XRT module under the real XRT 2.25 on a machine without an NPU: makes a Debian unstable
-# chroot with debootstrap (Debian's mirror only), installs XRT there (libxrt2, libxrt-npu2), copies
+# chroot with debootstrap (from the Debian mirror this machine's apt uses), installs XRT there (libxrt2, libxrt-npu2), copies
 # in libnpw-npu-xrt.so and npuwhisper-npu-probe from a build, and runs the probe through the runtime's
 # loader. On Debian 12 the module cannot load XRT (glibc 2.36); in the chroot it does, so what is
 # shown is XRT's own "no NPU device" path and the advice the module adds to it.
@@ -13,15 +13,17 @@ set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$here/build}" && pwd)
 root=${NPW_CHROOT_DIR:-$build/xrt-chroot}
-mirror=$(sh "$here/scripts/debian-mirror.sh")
+mirror=$("$here/scripts/debian-mirror.sh")
 module=$build/runtime/backend/npu/xrt/libnpw-npu-xrt.so
 probe=$build/tools/npuwhisper-npu-probe
+layout_check=$build/tests/runtime/npu/xclbin_layout_check
 
 say() { echo "check-xrt-chroot: $*" >&2; }
 [ "$(id -u)" = 0 ] || { say "must run as root (debootstrap, chroot)"; exit 1; }
 command -v debootstrap >/dev/null || { say "needs debootstrap (apt-get install debootstrap)"; exit 1; }
-meson compile -C "$build" runtime/backend/npu/xrt/npw-npu-xrt tools/npuwhisper-npu-probe >/dev/null ||
-  { say "$build has no XRT module target: configure it with XRT first (scripts/fetch-xrt.sh)"; exit 1; }
+meson compile -C "$build" runtime/backend/npu/xrt/npw-npu-xrt tools/npuwhisper-npu-probe \
+  tests/runtime/npu/xclbin_layout_check >/dev/null ||
+  { say "could not build the module and the probes in $build: configure it with XRT first (scripts/fetch-xrt.sh, -Dxrt_prefix=...)"; exit 1; }
 
 if [ ! -f "$root/.npw-ready" ]; then
   if [ ! -f "$root/.npw-base" ]; then
@@ -30,20 +32,42 @@ if [ ! -f "$root/.npw-ready" ]; then
       { say "debootstrap failed (see $build/xrt-chroot.log)"; exit 1; }
     touch "$root/.npw-base"
   fi
-  say "installing libxrt2 libxrt-npu2 in the chroot"
+  say "installing libxrt2 libxrt-npu2 libxrt-utils (xclbinutil) in the chroot"
   # Valid-Until is not checked: a mirror snapshot older than this machine's clock is still signed.
   chroot "$root" sh -c 'export DEBIAN_FRONTEND=noninteractive; o="-o Acquire::Check-Valid-Until=false";
-    apt-get -q $o update && apt-get -q $o install -y --no-install-recommends libxrt2 libxrt-npu2' \
+    apt-get -q $o update && apt-get -q $o install -y --no-install-recommends libxrt2 libxrt-npu2 libxrt-utils' \
     >>"$build/xrt-chroot.log" 2>&1 || { say "installing XRT failed (see $build/xrt-chroot.log)"; exit 1; }
   touch "$root/.npw-ready"
 fi
 
-mkdir -p "$root/opt/npuwhisper"
-cp "$module" "$probe" "$root/opt/npuwhisper/"
+mkdir -p "$root/opt/npuwhisper/xclbin"
+cp "$module" "$probe" "$layout_check" "$root/opt/npuwhisper/"
+cp "$here"/tests/runtime/npu/xclbin/*.json "$root/opt/npuwhisper/xclbin/"
 echo "chroot: $(chroot "$root" sh -c '. /etc/os-release; echo "$PRETTY_NAME"'), glibc $(chroot "$root" ldd --version | head -n 1 | sed 's/.* //')," \
   "XRT $(chroot "$root" dpkg-query -W -f '${Version}' libxrt2)"
 echo "\$ npuwhisper-npu-probe  (NPW_NPU_MODULE=/opt/npuwhisper/libnpw-npu-xrt.so)"
 status=0
 chroot "$root" env NPW_NPU_MODULE=/opt/npuwhisper/libnpw-npu-xrt.so /opt/npuwhisper/npuwhisper-npu-probe || status=$?
 echo "exit status $status (2: no usable NPU, as expected without one)"
-[ "$status" = 2 ] || [ "$status" = 0 ]
+[ "$status" = 2 ] || [ "$status" = 0 ] || exit 1
+
+# The kernel argument layout, read by the module's code through the real xrt::xclbin from xclbins that
+# xclbinutil makes the way aiecc.py does (a DPU kernel from a kernels.json): mlir-aie's argument names,
+# other names in the same shape, and a list that is not an NPU kernel's.
+echo "\$ xclbin_layout_check (xclbins made with xclbinutil)"
+fail=0
+for case in "mlir_aie MLIR_AIE opcode=0/8 instr=1 ninstr=2/4 data=3,4,5,6,7" \
+            "renamed renamed opcode=0/8 instr=1 ninstr=2/4 data=3,4,5,6,7" \
+            "foreign foreign refused:" \
+            "mlir_aie NO_SUCH refused:"; do
+  set -- $case
+  chroot "$root" sh -c "cd /opt/npuwhisper/xclbin && xclbinutil --quiet --force --add-replace-section \
+    MEM_TOPOLOGY:JSON:mem_topology.json --add-kernel kernels_$1.json --output $1.xclbin >/dev/null 2>&1" ||
+    { echo "xclbinutil could not make $1.xclbin"; fail=1; continue; }
+  got=$(chroot "$root" /opt/npuwhisper/xclbin_layout_check "/opt/npuwhisper/xclbin/$1.xclbin" "$2") || true
+  case $got in
+    "$3"*) echo "ok   $1/$2: $got" ;;
+    *) echo "FAIL $1/$2: wanted $3, got: $got"; fail=1 ;;
+  esac
+done
+exit $fail

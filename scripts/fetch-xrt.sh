@@ -33,9 +33,8 @@ mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/et
   "$apt_dir/etc/apt.conf.d" "$dir/debs"
 : > "$apt_dir/status"
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-# The archive the system's own apt uses, with the unstable suite instead of the installed release.
-if ! mirror=$(sh "$here/scripts/debian-mirror.sh"); then
-  echo "fetch-xrt: no Debian archive configured on this machine; building without XRT" >&2
+if ! mirror=$("$here/scripts/debian-mirror.sh"); then
+  echo "fetch-xrt: no Debian mirror known; building without XRT" >&2
   exit 1
 fi
 cat > "$apt_dir/etc/sources.list" <<EOF
@@ -56,7 +55,7 @@ mkdir -p "$apt_dir/etc/sources.list.d"
 say() { echo "fetch-xrt: $*" >&2; }
 
 # shellcheck disable=SC2086
-if ! apt-get -q $apt_opts update >"$dir/apt-update.log" 2>&1; then
+if ! apt-get -q $apt_opts --error-on=any update >"$dir/apt-update.log" 2>&1; then
   say "could not read Debian unstable's package lists (see $dir/apt-update.log); building without XRT"
   exit 1
 fi

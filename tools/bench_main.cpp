@@ -4,6 +4,7 @@
 // Order: model stages first, then peak RSS, then the ceilings, whose large copy buffers would
 // otherwise dominate the peak.
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <new>
@@ -23,6 +24,9 @@
 namespace npw {
 namespace {
 
+// Text tokens of the window whose word timing is measured: about 10 s of speech.
+constexpr int kWordTimingTextTokens = 32;
+
 // Where --dims takes its vocabulary: the bundled test model (set by the build).
 constexpr const char* kVocabModel = NPW_DEFAULT_VOCAB_MODEL;
 
@@ -33,6 +37,9 @@ int run(const BenchOptions& o) {
   if (!npw_alloc_counter_active()) {
     std::fprintf(stderr, "npuwhisper-bench: warning: allocation counting is off in this build (sanitizer)\n");
   }
+  // Every backend made below (the rig's, the end-to-end transcriber's) reads the kernel directory
+  // from the environment.
+  if (!o.kernel_dir.empty()) setenv("NPW_KERNEL_DIR", o.kernel_dir.c_str(), 1);
   std::shared_ptr<const Model> model = o.dims.empty() ? Model::load(o.model) : generated_model(o.dims, o.type, kVocabModel);
   BenchResults r;
   r.memory.model_file_mb = static_cast<double>(model->file_size()) / (1 << 20);
@@ -78,12 +85,14 @@ int run(const BenchOptions& o) {
     r.decoding = time_decoding(rig, signal.data(), static_cast<long>(signal.size()), o.repeat);
     r.memory.rss_after_window_mb = current_rss_mb();
     r.memory.peak_after_window_mb = peak_rss_mb();
+    r.words = time_word_timing(rig, kWordTimingTextTokens, o.repeat);
   }
   if (!audio.empty() && o.e2e_repeat > 0) {
     for (bool greedy : {false, true}) {
       r.end_to_end.push_back(time_end_to_end(model, o.backend, o.threads, audio, greedy, o.e2e_repeat));
     }
   }
+  if (o.backend.rfind("npu-emulator", 0) == 0) r.device = measure_device_windows(*model, signal, o.threads, o.repeat);
   r.peak_rss_mb = peak_rss_mb();
 
   const HParams& hp = model->hparams();

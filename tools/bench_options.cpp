@@ -23,7 +23,8 @@ BenchOptions parse_bench_options(int argc, const char* const* argv) {
   flags.add_value("type", "TYPE", "weight type of the --dims model: f32, f16, q8_0, ... (default f16)");
   flags.add_value("audio", "FILE", "WAV (16 kHz mono) for the end-to-end figure and as the stages' signal");
   flags.add_value("threads", "N", "CPU threads (default " + std::to_string(default_threads) + ")");
-  flags.add_value("backend", "NAME", "backend: cpu, cpu-int8, npu, auto (default cpu)");
+  flags.add_value("backend", "NAME", "backend: cpu, cpu-int8, npu, npu-emulator, auto (default cpu)");
+  flags.add_value("kernel-dir", "DIR", "NPU kernel directory (default $NPW_KERNEL_DIR, else the installed one)");
   flags.add_value("repeat", "N", "timed repetitions per stage (default 5)");
   flags.add_value("context", "N", "tokens already decoded before the timed steps (default 64)");
   flags.add_value("tokens", "N", "timed one-token decoder steps per repetition (default 32)");
@@ -46,12 +47,13 @@ BenchOptions parse_bench_options(int argc, const char* const* argv) {
   o.audio = flags.value_or("audio", "");
   o.threads = flags.integer_or("threads", default_threads, 1, 256);
   o.backend = flags.value_or("backend", "cpu");
+  o.kernel_dir = flags.value_or("kernel-dir", "");
   o.repeat = flags.integer_or("repeat", 5, 1, 10000);
   o.context = flags.integer_or("context", 64, 1, 100000);
   o.tokens = flags.integer_or("tokens", 32, 1, 100000);
   o.e2e_repeat = flags.integer_or("e2e-repeat", 2, 0, 1000);
   o.json = flags.has("json");
-  for (const char* f : {"model", "dims", "type", "audio", "backend"}) {
+  for (const char* f : {"model", "dims", "type", "audio", "backend", "kernel-dir"}) {
     if (flags.has(f) && flags.value_or(f, "").empty()) {
       throw Error(ErrorKind::InvalidArgument, std::string("flag '--") + f + "': empty value");
     }

@@ -12,6 +12,7 @@ struct BenchOptions {
   std::string audio;          // empty: no end-to-end figure; the stages use a synthetic signal
   int threads = 1;
   std::string backend = "cpu";
+  std::string kernel_dir;  // NPU kernels (empty: NPW_KERNEL_DIR, else the installed default)
   int repeat = 5;             // timed repetitions of each stage (after one warm-up)
   int context = 64;           // tokens in the sequence before the timed decoder steps
   int tokens = 32;            // timed one-token steps per repetition

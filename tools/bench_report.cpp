@@ -247,6 +247,39 @@ void write_json(const BenchResults& r, std::FILE* out) {
            ", \"allocs\": " + num(e.allocs) + "}";
   }
   kv.emplace_back("end_to_end", e2e + "]");
+  kv.emplace_back("word_timing_ms_per_window", num(r.words.align_ms.median));
+  kv.emplace_back("word_timing_decode_ms_per_window", num(r.words.decode_ms.median));
+  kv.emplace_back("word_timing_fraction_of_decode", num(r.words.align_ms.median / r.words.decode_ms.median));
+  kv.emplace_back("word_timing", "{\"text_tokens\": " + std::to_string(r.words.text_tokens) + ", \"heads\": \"" +
+                                     r.words.heads + "\", \"align_ms\": " + summary_json(r.words.align_ms) +
+                                     ", \"greedy_decode_ms\": " + summary_json(r.words.decode_ms) +
+                                     ", \"allocs_per_alignment\": " + num(r.words.allocs) + ", \"target_fraction\": " +
+                                     num(kTargetWordTimingOfDecode) + "}");
+
+  if (r.device.present) {
+    // The emulated NPU (issue 11's keys): per steady-state window, the npu1 device's books, and the
+    // modelled device time on each generation (cost model in runtime/backend/npu/cost_model.h).
+    const DeviceFigures& d = r.device;
+    kv.emplace_back("device_launches_per_window", num(d.launches));
+    kv.emplace_back("device_bytes_to_device_per_window", num(d.bytes_to_device));
+    kv.emplace_back("device_bytes_from_device_per_window", num(d.bytes_from_device));
+    kv.emplace_back("device_buffers_allocated_per_window", num(d.buffers_allocated));
+    std::string gens = "[";
+    for (const DeviceGeneration& g : d.generations) {
+      kv.emplace_back("device_ms_per_window_" + g.name, num(g.device_ms.median));
+      if (gens.size() > 1) gens += ", ";
+      gens += "{\"generation\": \"" + g.name + "\", \"cost_model\": \"" + escape(g.cost_model) +
+              "\", \"device_ms_per_window\": " + summary_json(g.device_ms) +
+              ", \"encoder_device_ms\": " + summary_json(g.encoder_device_ms) +
+              ", \"encoder_host_ms\": " + summary_json(g.encoder_host_ms) +
+              ", \"modelled_encoder_ms\": " + summary_json(g.encoder_ms) +
+              ", \"modelled_window_ms\": " + summary_json(g.window_ms) +
+              ", \"modelled_encoder_realtime\": " + num(30000.0 / g.encoder_ms.median) +
+              ", \"modelled_window_realtime\": " + num(30000.0 / g.window_ms.median) + "}";
+    }
+    kv.emplace_back("device_generations", gens + "]");
+    kv.emplace_back("device_products_per_window", num(d.products_on_device));
+  }
 
   kv.emplace_back("machine", "{\"nproc\": " + std::to_string(r.machine.nproc) + ", \"cpu_model\": \"" +
                                  escape(r.machine.cpu_model) + "\", \"blas_config\": \"" +
@@ -338,6 +371,27 @@ void write_table(const BenchResults& r, std::FILE* out) {
                "peak %.1f MiB (%.2fx the file)\n",
                r.memory.model_file_mb, r.memory.rss_after_load_mb, r.memory.rss_after_pack_mb,
                r.memory.rss_after_window_mb, r.peak_rss_mb, r.peak_rss_mb / r.memory.model_file_mb);
+  std::fprintf(out, "word timing: %.2f ms per window (%d text tokens, heads %s) vs %.2f ms greedy decoding of them: "
+               "%.1f %% (target < %.0f %%); %.0f allocations per alignment (its word list)\n",
+               r.words.align_ms.median, r.words.text_tokens, r.words.heads.c_str(), r.words.decode_ms.median,
+               100.0 * r.words.align_ms.median / r.words.decode_ms.median, 100.0 * kTargetWordTimingOfDecode,
+               r.words.allocs);
+  if (r.device.present) {
+    const DeviceFigures& d = r.device;
+    std::fprintf(out, "\nNPU (emulated; device time modelled, host time measured here) per window: %.0f launches "
+                 "(%.0f products on the device, %.0f on the CPU), %.2f MB to the device, %.2f MB back, %.0f device "
+                 "buffers allocated\n",
+                 d.launches, d.products_on_device, d.products_on_cpu, d.bytes_to_device * 1e-6,
+                 d.bytes_from_device * 1e-6, d.buffers_allocated);
+    for (const DeviceGeneration& g : d.generations) {
+      std::fprintf(out, "  %s: device %.2f ms per window (encoder %.2f); host %.1f ms (encoder %.1f); modelled encoder "
+                   "%.1f ms = %.0fx realtime, window (mel + encoder + cross K/V) %.1f ms = %.0fx realtime\n"
+                   "        %s\n",
+                   g.name.c_str(), g.device_ms.median, g.encoder_device_ms.median, g.window_host_ms.median,
+                   g.encoder_host_ms.median, g.encoder_ms.median, 30000.0 / g.encoder_ms.median, g.window_ms.median,
+                   30000.0 / g.window_ms.median, g.cost_model.c_str());
+    }
+  }
   for (const EndToEndTiming& e : r.end_to_end) {
     std::fprintf(out, "end-to-end %s: %.2f s of audio in %.3f s (median of %zu), %.1f windows, %.1f output tokens, "
                  "%.0f allocations per transcription\n",

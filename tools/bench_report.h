@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_device.h"
 #include "bench_attention.h"
 #include "bench_ceilings.h"
 #include "bench_cost.h"
@@ -15,6 +16,7 @@
 #include "bench_memory.h"
 #include "bench_peaks.h"
 #include "bench_stages.h"
+#include "bench_words.h"
 
 namespace npw {
 
@@ -36,18 +38,21 @@ struct BenchResults {
   AttentionTiming attention;  // one encoder layer's self-attention, three ways
   TokenTiming token;
   std::vector<EndToEndTiming> end_to_end;  // empty without --audio
+  WordTimingBench words;                   // word timestamps' extra pass per window
   double peak_rss_mb = 0.0;
   DecodingTiming decoding;  // whisper.cpp's decoding figures and the realistic window
   MachinePeaks peaks;       // register-only FMA and int8 dot peaks, read-only bandwidth
   MemoryFigures memory;
   DecoderTokenCost step_cost;       // bytes a one-token step reads at context 128 (the mean of 0..255)
   double prompt_flops_per_token = 0; // products of one prompt position at context 128
+  DeviceFigures device;  // --backend npu-emulator: the emulated NPU's books and modelled times
 };
 
 // The figures the issue sets as targets (fractions of this run's own ceilings, and the mel speed).
 constexpr double kTargetEncoderOfSgemm = 0.80;
 constexpr double kTargetTokenOfCopy = 0.70;
 constexpr double kTargetMelRealtime = 3000.0;
+constexpr double kTargetWordTimingOfDecode = 0.10;  // word timing below 10 % of a window's decoding
 
 void write_json(const BenchResults& r, std::FILE* out);
 void write_table(const BenchResults& r, std::FILE* out);

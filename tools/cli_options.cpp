@@ -54,6 +54,9 @@ void validate_transcription(const Options& o) {
     else if (what.find("best_of") != std::string::npos) flag = " (--best-of)";
     else if (what.find("initial_prompt") != std::string::npos) flag = " (--initial-prompt)";
     else if (what.find("language") != std::string::npos) flag = " (--language)";
+    else if (what.find("alignment heads") != std::string::npos) flag = " (--alignment-heads)";
+    else if (what.find("punctuations") != std::string::npos) flag = " (--prepend-punctuations/--append-punctuations)";
+    else if (what.find("backend") != std::string::npos) flag = " (--backend)";
     bad(what + flag);
   }
 }
@@ -71,6 +74,8 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
   flags.add_value("model", "FILE", "whisper.cpp GGML model file", true);
   flags.add_value("audio", "FILE", "WAV file, 16 kHz mono, 16-bit PCM or 32-bit float", true);
   flags.add_value("threads", "N", "CPU threads (default " + std::to_string(default_threads()) + ")");
+  flags.add_value("backend", "NAME", "where the products run: auto (default), cpu, cpu-int8, npu, npu-emulator");
+  flags.add_value("kernel-dir", "DIR", "NPU kernel directory (default $NPW_KERNEL_DIR, else the installed one)");
   flags.add_value("language", "LANG", "spoken language: auto (detect; default) or a code/name (en, de-AT, german)");
   flags.add_switch("translate", "translate into English instead of transcribing (multilingual models)");
   flags.add_value("beam-size", "N", "beams at temperature 0 (default 5; 0: greedy)");
@@ -79,6 +84,23 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
   flags.add_value("initial-prompt", "TEXT", "text given to the decoder as if it preceded the audio");
   flags.add_switch("no-fallback", "decode at temperature 0 only (no temperature fallback)");
   flags.add_switch("json", "print the language and every segment field as one JSON object");
+  flags.add_switch("word-timestamps", "time every word from the decoder's cross-attention (OpenAI's word_timestamps)");
+  flags.add_switch("words", "with --word-timestamps: print one \"[start --> end] word\" line per word");
+  flags.add_switch("srt", "print SubRip subtitles");
+  flags.add_switch("vtt", "print WebVTT subtitles");
+  flags.add_value("max-line-width", "N", "with --word-timestamps and --srt/--vtt: at most N characters per line");
+  flags.add_value("max-line-count", "N", "with --word-timestamps and --srt/--vtt: at most N lines per cue");
+  flags.add_value("max-words-per-line", "N", "with --word-timestamps and --srt/--vtt: at most N words per cue "
+                                             "(no effect with --max-line-width)");
+  flags.add_value("max-cue-duration", "SECONDS", "with --word-timestamps and --srt/--vtt: no cue longer than this");
+  flags.add_value("prepend-punctuations", "CHARS", "with --word-timestamps: marks merged into the next word "
+                                                   "(default \"'\u201c\u00bf([{-)");
+  flags.add_value("append-punctuations", "CHARS", "with --word-timestamps: marks merged into the previous word "
+                                                  "(default \"'.\u3002,\uff0c!\uff01?\uff1f:\uff1a\u201d)]}\u3001)");
+  flags.add_value("hallucination-silence-threshold", "SECONDS",
+                  "with --word-timestamps: skip silences longer than this around likely hallucinations (default off)");
+  flags.add_value("alignment-heads", "HEADS", "cross-attention heads for word times: auto (default), default, a preset "
+                                              "(tiny.en .. large-v3-turbo) or LAYER:HEAD,...");
   flags.add_value("offset", "SECONDS", "window mode: start of the window (default 0; frame = round(100 s))");
   flags.add_value("dump-mel", "OUT", "window mode: write the window's log-mel, float32 [n_mels][3000]");
   flags.add_value("dump-encoder", "OUT", "window mode: write the encoder output, float32 [n_audio_ctx][n_audio_state]");
@@ -86,6 +108,8 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
   flags.add_value("dump-logits", "OUT", "with --tokens: logits at every fed position, float32 [n_tokens][n_vocab]");
   flags.add_value("greedy-plain", "N", "with --tokens: N steps of plain argmax (no filters; stops after <|endoftext|>)");
   flags.add_value("dump-tokens", "OUT", "with --greedy-plain: the generated tokens, int32");
+  flags.add_value("dump-words", "OUT", "with --tokens SOT...,<|notimestamps|>,TEXT...,<|endoftext|>: OpenAI's word "
+                                       "alignment of TEXT as JSON (seconds from the window start)");
   flags.add_switch("help", "show this text");
 
   flags.parse(argc, argv);
@@ -97,10 +121,13 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
   o.model = flags.required("model");
   o.audio = flags.required("audio");
   o.threads = flags.integer_or("threads", default_threads(), 1, kMaxThreads);
-  for (const char* f : {"model", "audio", "dump-mel", "dump-encoder", "dump-logits", "dump-tokens"}) {
+  for (const char* f : {"model", "audio", "dump-mel", "dump-encoder", "dump-logits", "dump-tokens", "dump-words"}) {
     if (flags.has(f) && flags.value_or(f, "").empty()) {
       bad(std::string("flag '--") + f + "': empty file name");
     }
+  }
+  for (const char* f : {"backend", "kernel-dir"}) {
+    if (flags.has(f) && flags.value_or(f, "").empty()) bad(std::string("flag '--") + f + "': empty value");
   }
 
   // window mode
@@ -110,16 +137,17 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
   o.dump_encoder = flags.value_or("dump-encoder", "");
   if (flags.has("tokens")) {
     o.tokens = parse_token_list(flags.value_or("tokens", ""));
-    if (!flags.has("dump-logits") && !flags.has("greedy-plain")) {
-      bad("flag '--tokens' needs --dump-logits OUT or --greedy-plain N --dump-tokens OUT");
+    if (!flags.has("dump-logits") && !flags.has("greedy-plain") && !flags.has("dump-words")) {
+      bad("flag '--tokens' needs --dump-logits OUT, --dump-words OUT or --greedy-plain N --dump-tokens OUT");
     }
   }
-  for (const char* f : {"dump-logits", "greedy-plain"}) {
+  for (const char* f : {"dump-logits", "greedy-plain", "dump-words"}) {
     if (flags.has(f) && !flags.has("tokens")) bad(std::string("flag '--") + f + "' needs --tokens ID,ID,...");
   }
   o.dump_logits = flags.value_or("dump-logits", "");
   o.greedy_plain = flags.integer_or("greedy-plain", 0, 1, kMaxGreedySteps);
   o.dump_tokens = flags.value_or("dump-tokens", "");
+  o.dump_words = flags.value_or("dump-words", "");
   if (flags.has("greedy-plain") != flags.has("dump-tokens")) {
     bad("flags '--greedy-plain N' and '--dump-tokens OUT' go together");
   }
@@ -129,7 +157,9 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
 
   // transcription mode
   const char* transcription_flags[] = {"language", "translate", "beam-size", "best-of", "no-timestamps",
-                                       "initial-prompt", "no-fallback", "json"};
+                                       "initial-prompt", "no-fallback", "json", "word-timestamps", "words", "srt",
+                                       "vtt", "max-line-width", "max-line-count", "max-words-per-line",
+                                       "max-cue-duration", "hallucination-silence-threshold"};
   if (o.window_mode()) {
     for (const char* f : transcription_flags) {
       if (flags.has(f)) bad(std::string("flag '--") + f + "' applies to transcription, not to window mode (dumps, --tokens)");
@@ -144,7 +174,42 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
   t.initial_prompt = flags.value_or("initial-prompt", "");
   if (flags.has("no-fallback")) t.temperatures = {0.0f};
   t.n_threads = o.threads;
+  t.backend = flags.value_or("backend", "auto");
+  t.kernel_dir = flags.value_or("kernel-dir", "");
   o.json = flags.has("json");
+  // Word timestamps (window mode's --dump-words uses the punctuation and head settings too).
+  t.word_timestamps = flags.has("word-timestamps");
+  t.prepend_punctuations = flags.value_or("prepend-punctuations", t.prepend_punctuations);
+  t.append_punctuations = flags.value_or("append-punctuations", t.append_punctuations);
+  t.alignment_heads = flags.value_or("alignment-heads", t.alignment_heads);
+  if (flags.has("hallucination-silence-threshold")) {
+    const double v = flags.number_or("hallucination-silence-threshold", 0.0);
+    if (v < 0) bad("flag '--hallucination-silence-threshold': must be >= 0 seconds, got " + flags.value_or("hallucination-silence-threshold", ""));
+    t.hallucination_silence_threshold = static_cast<float>(v);
+  }
+  o.words = flags.has("words");
+  o.srt = flags.has("srt");
+  o.vtt = flags.has("vtt");
+  if (int(o.json) + int(o.words) + int(o.srt) + int(o.vtt) > 1) bad("flags '--json', '--words', '--srt' and '--vtt' choose the output: give one");
+  o.cues.max_line_width = flags.integer_or("max-line-width", 0, 1, 100000);
+  o.cues.max_line_count = flags.integer_or("max-line-count", 0, 1, 100000);
+  o.cues.max_words_per_line = flags.integer_or("max-words-per-line", 0, 1, 100000);
+  o.cues.max_cue_duration = flags.number_or("max-cue-duration", 0.0);
+  if (flags.has("max-cue-duration") && !(o.cues.max_cue_duration > 0))
+    bad("flag '--max-cue-duration': must be > 0 seconds, got " + flags.value_or("max-cue-duration", ""));
+  for (const char* f : {"words", "max-line-width", "max-line-count", "max-words-per-line", "max-cue-duration",
+                        "hallucination-silence-threshold"}) {
+    if (flags.has(f) && !t.word_timestamps) bad(std::string("flag '--") + f + "' needs --word-timestamps");
+  }
+  for (const char* f : {"max-line-width", "max-line-count", "max-words-per-line", "max-cue-duration"}) {
+    if (flags.has(f) && !o.srt && !o.vtt) bad(std::string("flag '--") + f + "' shapes subtitles: add --srt or --vtt");
+  }
+  // The settings of the alignment itself: for --dump-words in window mode, --word-timestamps otherwise.
+  for (const char* f : {"prepend-punctuations", "append-punctuations", "alignment-heads"}) {
+    if (!flags.has(f)) continue;
+    if (o.window_mode() && o.dump_words.empty()) bad(std::string("flag '--") + f + "' needs --dump-words in window mode");
+    if (!o.window_mode() && !t.word_timestamps) bad(std::string("flag '--") + f + "' needs --word-timestamps");
+  }
   validate_transcription(t);
   return o;
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "decode/caption_cues.h"
 #include "decode/options.h"
 
 namespace npw {
@@ -27,9 +28,13 @@ struct CliOptions {
   std::string dump_logits;      // raw float32 [tokens.size()][n_vocab]
   int greedy_plain = 0;         // steps of plain argmax from `tokens` (0: none)
   std::string dump_tokens;      // raw int32, the generated tokens
+  std::string dump_words;       // JSON, OpenAI's find_alignment + merge_punctuations of --tokens
 
   // transcription mode
   bool json = false;
+  bool words = false;           // --words: one line per word
+  bool srt = false, vtt = false;  // subtitles on stdout
+  CueLimits cues;               // caption shaping of srt/vtt
   Options transcribe;           // validated; n_threads = threads
 
   bool window_mode() const { return !dump_mel.empty() || !dump_encoder.empty() || !tokens.empty(); }

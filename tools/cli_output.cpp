@@ -62,7 +62,30 @@ std::string segment_line(const Segment& s) {
   return "[" + format_timestamp(s.start) + " --> " + format_timestamp(s.end) + "] " + text;
 }
 
-std::string transcription_json(const TranscribeResult& r, const std::string& model, const std::string& audio) {
+std::string word_line(const Word& w) {
+  std::string text = python_strip(w.word);
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return "[" + format_timestamp(w.start) + " --> " + format_timestamp(w.end) + "] " + text;
+}
+
+std::string words_dump_json(const std::vector<Word>& words) {
+  std::string j = "{\"words\": [";
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const Word& w = words[i];
+    j += i ? ",\n  " : "\n  ";
+    j += "{\"word\": " + quoted(w.word) + ", \"tokens\": [";
+    for (std::size_t k = 0; k < w.tokens.size(); ++k) j += (k ? ", " : "") + std::to_string(w.tokens[k]);
+    j += "], \"start\": " + number(w.start) + ", \"end\": " + number(w.end) + ", \"probability\": " +
+         number(w.probability) + "}";
+  }
+  j += words.empty() ? "]}\n" : "\n]}\n";
+  return j;
+}
+
+std::string transcription_json(const TranscribeResult& r, const std::string& model, const std::string& audio,
+                               bool with_words) {
   std::string j = "{\"model\": " + quoted(model) + ", \"audio\": " + quoted(audio) + ", \"language\": " + quoted(r.language);
   if (!r.language_probs.empty()) {
     j += ", \"language_probs\": {";
@@ -81,7 +104,17 @@ std::string transcription_json(const TranscribeResult& r, const std::string& mod
     j += "], \"token_probs\": [";
     for (std::size_t k = 0; k < s.token_probs.size(); ++k) j += (k ? ", " : "") + number(s.token_probs[k]);
     j += "], \"avg_logprob\": " + number(s.avg_logprob) + ", \"compression_ratio\": " + number(s.compression_ratio) +
-         ", \"no_speech_prob\": " + number(s.no_speech_prob) + ", \"temperature\": " + number(s.temperature) + "}";
+         ", \"no_speech_prob\": " + number(s.no_speech_prob) + ", \"temperature\": " + number(s.temperature);
+    if (with_words) {
+      j += ", \"words\": [";
+      for (std::size_t k = 0; k < s.words.size(); ++k) {
+        const Word& w = s.words[k];
+        j += std::string(k ? ", " : "") + "{\"word\": " + quoted(w.word) + ", \"start\": " + number(w.start) +
+             ", \"end\": " + number(w.end) + ", \"probability\": " + number(w.probability) + "}";
+      }
+      j += "]";
+    }
+    j += "}";
   }
   j += r.segments.empty() ? "]}\n" : "\n]}\n";
   return j;

@@ -15,9 +15,17 @@ std::string format_timestamp(double seconds);
 // "[00:01.000 --> 00:02.500] text": the text Python-stripped, line breaks inside it made spaces.
 std::string segment_line(const Segment& s);
 
+// "[00:01.000 --> 00:01.420] word": one word of --words output, its text Python-stripped.
+std::string word_line(const Word& w);
+
 // {"model", "audio", "language", "language_probs" (when detected: {code: p}, best first),
 //  "segments": [{"id", "start", "end", "text", "tokens", "token_probs", "avg_logprob",
-//  "compression_ratio", "no_speech_prob", "temperature"}]}. Non-finite numbers become null.
-std::string transcription_json(const TranscribeResult& r, const std::string& model, const std::string& audio);
+//  "compression_ratio", "no_speech_prob", "temperature"(, "words": [{"word", "start", "end",
+//  "probability"}] with `with_words`)}]}. Non-finite numbers become null.
+std::string transcription_json(const TranscribeResult& r, const std::string& model, const std::string& audio,
+                               bool with_words = false);
+
+// {"words": [{"word", "tokens", "start", "end", "probability"}]}: the window-mode word dump.
+std::string words_dump_json(const std::vector<Word>& words);
 
 }  // namespace npw

@@ -6,6 +6,7 @@
 
 #include "cli_input.h"
 #include "cli_output.h"
+#include "decode/caption_cues.h"
 #include "decode/language.h"
 #include "decode/transcriber.h"
 
@@ -28,17 +29,27 @@ int run_transcription(const CliOptions& o) {
   }
   Transcriber transcriber(model, o.transcribe);
   const std::string note = transcriber.backend_note();
-  if (!note.empty()) std::fprintf(stderr, "npuwhisper-cli: warning: %s\n", note.c_str());
+  if (!note.empty()) {
+    std::fprintf(stderr, "npuwhisper-cli: %s: %s\n", transcriber.backend_note_is_warning() ? "warning" : "note",
+                 note.c_str());
+  }
 
   SegmentCallback print_line;
-  if (!o.json) {
+  if (o.words) {
+    print_line = [](const Segment& s) {
+      for (const Word& w : s.words) std::printf("%s\n", word_line(w).c_str());
+      std::fflush(stdout);
+    };
+  } else if (!o.json && !o.srt && !o.vtt) {
     print_line = [](const Segment& s) {
       std::printf("%s\n", segment_line(s).c_str());
       std::fflush(stdout);
     };
   }
   const TranscribeResult r = transcriber.transcribe(wav.samples.data(), wav.samples.size(), print_line);
-  if (o.json) std::fputs(transcription_json(r, o.model, o.audio).c_str(), stdout);
+  if (o.json) std::fputs(transcription_json(r, o.model, o.audio, o.transcribe.word_timestamps).c_str(), stdout);
+  if (o.srt) std::fputs(srt_document(shape_cues(r.segments, o.cues)).c_str(), stdout);
+  if (o.vtt) std::fputs(vtt_document(shape_cues(r.segments, o.cues)).c_str(), stdout);
   std::fflush(stdout);
   return std::ferror(stdout) ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 // Window mode of npuwhisper-cli; see cli_window.h. Every dump is raw little-endian C-order data.
 #include "cli_window.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -14,6 +15,12 @@
 #include "audio/mel.h"
 #include "backend/backend.h"
 #include "cli_input.h"
+#include "cli_output.h"
+#include "decode/alignment_heads.h"
+#include "decode/decoder_alignment_source.h"
+#include "decode/find_alignment.h"
+#include "decode/punctuation_merge.h"
+#include "decode/tokenizer.h"
 #include "nn/decoder.h"
 #include "nn/encoder.h"
 #include "util/error.h"
@@ -91,6 +98,50 @@ void run_tokens(const CliOptions& o, const Model& model, Backend& backend, Threa
   }
 }
 
+// --dump-words: OpenAI's find_alignment + merge_punctuations of the text in --tokens, which must be
+// the whole sequence find_alignment feeds: start sequence, <|notimestamps|>, text, <|endoftext|>.
+void run_words(const CliOptions& o, const Model& model, Backend& backend, ThreadPool& pool, const float* enc,
+               int num_frames) {
+  const Vocab& v = model.vocab();
+  const std::vector<int>& t = o.tokens;
+  std::size_t nots = 0;
+  while (nots < t.size() && t[nots] != v.no_timestamps()) ++nots;
+  if (nots == t.size() || nots == 0 || t[0] != v.sot() || t.back() != v.eot() || t.size() < nots + 2) {
+    throw Error(ErrorKind::InvalidArgument,
+                "flag '--tokens' with --dump-words: expected <|startoftranscript|>(" + std::to_string(v.sot()) +
+                    ")[,language,task],<|notimestamps|>(" + std::to_string(v.no_timestamps()) +
+                    "),text...,<|endoftext|>(" + std::to_string(v.eot()) + ")");
+  }
+  AlignmentTokens at;
+  at.sot_sequence.assign(t.begin(), t.begin() + static_cast<std::ptrdiff_t>(nots));
+  at.no_timestamps = v.no_timestamps();
+  at.eot = v.eot();
+  at.language = "en";
+  for (int id : at.sot_sequence)
+    if (v.language_code(id)) at.language = v.language_code(id);
+  const std::vector<int> text(t.begin() + static_cast<std::ptrdiff_t>(nots) + 1, t.end() - 1);
+  for (int id : text) {
+    if (id >= v.eot()) {
+      throw Error(ErrorKind::InvalidArgument, "flag '--tokens' with --dump-words: " + std::to_string(id) +
+                                                  " between <|notimestamps|> and <|endoftext|> is not a text token");
+    }
+  }
+  Decoder dec(model, backend, pool, 1);
+  dec.set_audio(enc);
+  DecoderAlignmentSource source(dec);
+  WordAligner aligner(resolve_alignment_heads(o.transcribe.alignment_heads, model.hparams()));
+  Tokenizer tokenizer(v);
+  std::vector<Word> words = aligner.find_alignment(source, tokenizer, at, text, num_frames);
+  merge_punctuations(words, o.transcribe.prepend_punctuations, o.transcribe.append_punctuations);
+  std::vector<Word> kept;
+  for (Word& w : words)
+    if (!w.word.empty()) kept.push_back(std::move(w));
+  const std::string json = words_dump_json(kept);
+  write_raw(o.dump_words, json.data(), json.size());
+  std::printf("words: %zu over %d frames, heads %s\n", kept.size(), num_frames,
+              format_alignment_heads(aligner.heads()).c_str());
+}
+
 }  // namespace
 
 int run_window(const CliOptions& o) {
@@ -126,7 +177,12 @@ int run_window(const CliOptions& o) {
     return 0;
   }
 
-  auto backend = make_backend("cpu", o.threads);
+  // Window mode compares with golden arrays: "auto" means the f32 CPU reference here unless a
+  // backend is named.
+  BackendSettings settings;
+  settings.n_threads = o.threads;
+  settings.kernel_dir = o.transcribe.kernel_dir;
+  auto backend = make_backend(o.transcribe.backend == "auto" ? "cpu" : o.transcribe.backend, settings, nullptr);
   Encoder encoder(*model, *backend, pool);
   if (encoder.n_frames() != kMelWindowFrames) {
     throw Error(ErrorKind::Unsupported, "model '" + o.model + "': n_audio_ctx " + std::to_string(hp.n_audio_ctx) +
@@ -139,7 +195,13 @@ int run_window(const CliOptions& o) {
     write_raw(o.dump_encoder, enc, static_cast<std::size_t>(encoder.n_ctx()) * encoder.n_state());
   }
   std::printf("mel %.1f ms, encoder (%s) %.1f ms\n", mel_ms, backend->kind().c_str(), enc_ms);
-  if (!o.tokens.empty()) run_tokens(o, *model, *backend, pool, enc);
+  if (!o.dump_logits.empty() || o.greedy_plain > 0) run_tokens(o, *model, *backend, pool, enc);
+  if (!o.dump_words.empty()) {
+    // As transcribe()'s segment_size: the window's frames of real audio (n_samples // 160 in all).
+    const int64_t content = static_cast<int64_t>(wav.samples.size()) / kMelHop;
+    const int num_frames = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(kMelWindowFrames, content - offset_frames)));
+    run_words(o, *model, *backend, pool, enc, num_frames);
+  }
   return 0;
 }
 

@@ -4,6 +4,7 @@
 // know which implementation (CPU f32, CPU int8, NPU) they talk to.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -27,6 +28,21 @@ class PackedMatrix {
   virtual std::size_t bytes() const {
     return static_cast<std::size_t>(n_out()) * static_cast<std::size_t>(n_in()) * sizeof(float);
   }
+};
+
+// What an accelerator backend did on its device for one stream (the NPU's books): the benchmark, the
+// stats and the element's metas read them. Counts only grow; readers take differences per window.
+struct AcceleratorBooks {
+  std::string device;                      // e.g. "npu-emulator (npu1)"
+  std::uint64_t launches = 0;              // kernel runs started
+  std::uint64_t batches = 0;               // waits for a batch of runs (one runlist each on XRT)
+  std::uint64_t bytes_to_device = 0;       // activation bytes synced host -> device
+  std::uint64_t bytes_from_device = 0;     // result bytes synced device -> host
+  std::uint64_t buffers_allocated = 0;     // device buffers this stream created
+  std::uint64_t products_on_device = 0;    // linear() calls placed on the device
+  std::uint64_t products_on_cpu = 0;       // linear() calls placed on the CPU (decoder steps)
+  double device_seconds = 0.0;             // emulator: modelled; hardware: measured
+  double run_wall_seconds = 0.0;           // host wall time waiting in device runs (emulator: its CPU work)
 };
 
 class Backend {
@@ -59,14 +75,40 @@ class Backend {
   // reference.
   virtual bool reduced_precision_attention() const { return false; }
 
+  // Whether one product over all rows costs less than several over blocks of rows (a device launch
+  // each): the encoder then issues each convolution as one product whose im2col rows overlap in
+  // memory (ldx = stride x channels, less than n_in), which such a backend's linear() must accept.
+  virtual bool whole_products() const { return false; }
+
+  // An accelerator's books for this stream; false for backends without a device.
+  virtual bool accelerator_books(AcceleratorBooks* out) const {
+    (void)out;
+    return false;
+  }
+
+  // A stop flag (util/cancel.h; nullptr: none) that a backend whose single products can run long (an
+  // NPU kernel) polls, returning early with an unspecified result: its caller checks the flag after
+  // every product and discards the work. CPU products are short and need not look.
+  virtual void set_cancel(const std::atomic<bool>* flag) { (void)flag; }
+
   // The number of threads the backend's kernels may use.
   virtual void set_threads(int n) = 0;
   virtual int threads() const = 0;
 };
 
-// Creates a backend by name ("auto", "cpu", "cpu-int8", "npu"). Throws npw::Error(InvalidArgument) for
+// What a backend is created with besides its name.
+struct BackendSettings {
+  int n_threads = 1;
+  std::string kernel_dir;  // NPU kernels (empty: $NPW_KERNEL_DIR, else the installed default)
+};
+
+// Creates a backend by name ("auto", "cpu", "cpu-int8", "npu", "npu-emulator"). Throws npw::Error(InvalidArgument) for
 // an unknown name and npw::Error(Unavailable) when the named hardware is missing. For "auto",
 // `chosen_note` (if given) receives a sentence explaining a fallback (e.g. "no NPU: using cpu").
 std::unique_ptr<Backend> make_backend(const std::string& name, int n_threads, std::string* chosen_note = nullptr);
+// The same with every setting. `note_is_warning` (if given) tells whether the note reports hardware
+// that is present but unusable (a warning) rather than absent (information).
+std::unique_ptr<Backend> make_backend(const std::string& name, const BackendSettings& settings,
+                                      std::string* chosen_note, bool* note_is_warning = nullptr);
 
 }  // namespace npw

@@ -11,6 +11,7 @@
 #include "backend/backend_registry.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/int8_backend.h"
+#include "backend/npu/npu_providers.h"
 #include "util/error.h"
 
 namespace npw {
@@ -40,6 +41,7 @@ struct Registry {
     int8.name = "cpu-int8";
     int8.create = [](int n_threads) { return std::unique_ptr<Backend>(new CpuInt8Backend(n_threads)); };
     providers.push_back(std::move(int8));
+    npu::add_npu_providers(providers);
   }
 };
 
@@ -93,8 +95,25 @@ std::vector<std::string> backend_names() {
   return names;
 }
 
+namespace {
+
+std::unique_ptr<Backend> create(const BackendProvider& p, const BackendSettings& s) {
+  return p.create_with_settings ? p.create_with_settings(s) : p.create(s.n_threads);
+}
+
+}  // namespace
+
 std::unique_ptr<Backend> make_backend(const std::string& name, int n_threads, std::string* chosen_note) {
+  BackendSettings s;
+  s.n_threads = n_threads;
+  return make_backend(name, s, chosen_note);
+}
+
+std::unique_ptr<Backend> make_backend(const std::string& name, const BackendSettings& settings, std::string* chosen_note,
+                                      bool* note_is_warning) {
   if (chosen_note) chosen_note->clear();
+  if (note_is_warning) *note_is_warning = false;
+  const int n_threads = settings.n_threads;
   if (n_threads < 1) {
     throw Error(ErrorKind::InvalidArgument,
                 "backend '" + name + "': the number of threads must be at least 1 (got " + std::to_string(n_threads) + ")");
@@ -106,17 +125,20 @@ std::unique_ptr<Backend> make_backend(const std::string& name, int n_threads, st
     for (const auto& p : providers) {
       if (!p.accelerator) continue;
       try {
-        return p.create(n_threads);
+        return create(p, settings);
+      } catch (const HardwareUnusable& e) {
+        why_not += (why_not.empty() ? "" : "; ") + p.name + ": " + e.what();
+        if (note_is_warning) *note_is_warning = true;
       } catch (const Error& e) {
         why_not += (why_not.empty() ? "" : "; ") + p.name + ": " + e.what();
       }
     }
     // With no accelerator registered there is nothing to fall back from, hence no note.
     if (chosen_note && !why_not.empty()) *chosen_note = "no usable accelerator (" + why_not + "): using cpu";
-    return find(providers, "cpu")->create(n_threads);
+    return create(*find(providers, "cpu"), settings);
   }
 
-  if (const BackendProvider* p = find(providers, name)) return p->create(n_threads);
+  if (const BackendProvider* p = find(providers, name)) return create(*p, settings);
   for (const auto& h : kHardwareNames) {
     if (name == h.name) throw Error(ErrorKind::Unavailable, "backend '" + name + "': " + h.missing);
   }

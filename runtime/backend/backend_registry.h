@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "util/error.h"
 
 namespace npw {
 
@@ -18,6 +19,15 @@ struct BackendProvider {
   // Creates a backend with n_threads CPU threads; throws npw::Error(Unavailable) naming what is missing
   // when the hardware or its driver is absent.
   std::function<std::unique_ptr<Backend>(int n_threads)> create;
+  // When set, used instead of `create` (a provider that needs more than the thread count).
+  std::function<std::unique_ptr<Backend>(const BackendSettings& settings)> create_with_settings;
+};
+
+// What a provider throws when its hardware is present but unusable (its kernels are missing or fail
+// the self-test): "auto" falls back to the CPU as for absent hardware, but reports it as a warning.
+class HardwareUnusable : public Error {
+ public:
+  explicit HardwareUnusable(const std::string& message) : Error(ErrorKind::Unavailable, message) {}
 };
 
 // Adds a provider, replacing one of the same name. Thread-safe. "cpu" is always present.

@@ -4,6 +4,7 @@
 // candidate ends or the length limits are hit, and returns the best-ranked candidate.
 #pragma once
 
+#include <atomic>
 #include <vector>
 
 #include "decode/logit_filters.h"
@@ -30,6 +31,7 @@ struct DecodeSettings {
   std::vector<int> suppress_tokens;  // empty: no SuppressTokens filter
   bool timestamps = true;            // apply the timestamp rules
   TimestampRules rules;
+  const std::atomic<bool>* cancel = nullptr;  // polled before every step (util/cancel.h)
 };
 
 struct DecodeOutcome {

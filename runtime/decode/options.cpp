@@ -3,10 +3,13 @@
 // made when a Transcriber binds the options to a model.
 #include "decode/options.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "backend/backend_registry.h"
 #include "decode/language.h"
 #include "decode/suppress_tokens.h"
 #include "util/error.h"
@@ -115,8 +118,20 @@ void Options::validate() const {
     invalid("n_threads", "must be 0 (all cores) or 1.." + std::to_string(kMaxThreads) + ", got " +
                              std::to_string(n_threads));
   }
-  if (backend != "auto" && backend != "cpu" && backend != "cpu-int8" && backend != "npu") {
-    invalid("backend", "'" + backend + "' is not one of auto, cpu, cpu-int8, npu");
+  if (!valid_utf8(prepend_punctuations)) invalid("prepend_punctuations", "is not valid UTF-8");
+  if (!valid_utf8(append_punctuations)) invalid("append_punctuations", "is not valid UTF-8");
+  if (std::isnan(hallucination_silence_threshold) || std::isinf(hallucination_silence_threshold)) {
+    invalid("hallucination_silence_threshold", "must be a finite number of seconds (< 0: off), got " +
+                                                   num(hallucination_silence_threshold));
+  }
+  if (hallucination_silence_threshold >= 0.0f && !word_timestamps) {
+    invalid("hallucination_silence_threshold", "needs word_timestamps (it judges words)");
+  }
+  const std::vector<std::string> names = backend_names();  // the registry's: auto, cpu, ..., npu-emulator
+  if (std::find(names.begin(), names.end(), backend) == names.end()) {
+    std::string list;
+    for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+    invalid("backend", "'" + backend + "' is not one of " + list);
   }
 }
 

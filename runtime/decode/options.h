@@ -31,8 +31,21 @@ struct Options {
   std::string suppress_tokens = "-1";        // comma separated ids; "-1" = the default non-speech set
   float max_initial_timestamp = 1.0f;        // seconds
   int n_threads = 0;                         // 0: all cores
-  std::string backend = "auto";              // auto, cpu, cpu-int8, npu
+  std::string backend = "auto";              // auto, cpu, cpu-int8, npu, npu-emulator
+  std::string kernel_dir;                    // NPU kernels; empty: $NPW_KERNEL_DIR, else installed default
   unsigned seed = 0;                         // sampling at temperature > 0
+
+  // Word-level timestamps (OpenAI's word_timestamps): each segment gets its words with times from
+  // the decoder's cross-attention, and segment bounds and seeking follow the words.
+  bool word_timestamps = false;
+  std::string prepend_punctuations = "\"'\u201c\u00bf([{-";  // merged into the following word
+  std::string append_punctuations = "\"'.\u3002,\uff0c!\uff01?\uff1f:\uff1a\u201d)]}\u3001";  // into the previous
+  // Seconds of silence around a likely hallucination that are skipped (needs word_timestamps);
+  // < 0: off (OpenAI's None, the default).
+  float hallucination_silence_threshold = -1.0f;
+  // Cross-attention heads for word timing: "auto" (OpenAI's preset if the model's dimensions
+  // identify one, else the default), "default", a preset name, or "LAYER:HEAD,..." (alignment_heads.h).
+  std::string alignment_heads = "auto";
 
   // Throws npw::Error(InvalidArgument) naming the first invalid field and why.
   void validate() const;

@@ -6,10 +6,13 @@
 #include <cmath>
 #include <cstring>
 
+#include "decode/hallucination_filter.h"
 #include "decode/language.h"
 #include "decode/suppress_tokens.h"
 #include "decode/text_metrics.h"
+#include "decode/word_timing.h"
 #include "model/model.h"
+#include "util/cancel.h"
 #include "util/error.h"
 
 namespace npw {
@@ -29,14 +32,15 @@ class StageTimer {
   std::chrono::steady_clock::time_point t0_;
 };
 
-// Moves a window's segment to the audio's time base. The model may place timestamps past the end
+// Keeps a window's segment (times already absolute) inside the audio. The model may place timestamps past the end
 // of the audio it heard (the window is zero-padded to 30 s): a segment that starts at or after the
 // end describes nothing and is dropped (false); one that straddles the end is cut there, so every
-// segment kept has a positive duration.
-bool fit_to_audio(Segment& s, double time_offset, double duration) {
-  s.start = time_offset + s.start;
-  s.end = std::min(time_offset + s.end, duration);
-  return s.start < duration && s.end > s.start;
+// segment kept has a positive duration; its words are kept inside it.
+bool fit_to_audio(Segment& s, double duration) {
+  s.end = std::min(s.end, duration);
+  if (!(s.start < duration && s.end > s.start)) return false;
+  keep_words_inside(s, duration);
+  return true;
 }
 
 }  // namespace
@@ -80,8 +84,20 @@ TranscribeEngine::TranscribeEngine(const Model& model, const Options& options, s
       max_initial_timestamp_index(options_.max_initial_timestamp, 30.0 / model_.hparams().n_audio_ctx);
   const std::string stripped = python_strip(options_.initial_prompt);
   if (!stripped.empty()) initial_prompt_tokens_ = tokenizer_.encode(" " + stripped);
+  // The heads are resolved even with word timestamps off, so a bad setting is reported at once.
+  std::vector<AlignmentHead> heads = resolve_alignment_heads(options_.alignment_heads, model_.hparams());
+  if (options_.word_timestamps) {
+    if (!wm_->alignment())
+      throw Error(ErrorKind::Unsupported, "option word_timestamps: this backend cannot give cross-attention weights");
+    aligner_ = std::make_unique<WordAligner>(std::move(heads));
+  }
   stats_.backend = wm_->backend_kind();
   reset();
+}
+
+void TranscribeEngine::set_cancel(const std::atomic<bool>* flag) {
+  cancel_ = flag;
+  wm_->set_cancel(flag);
 }
 
 void TranscribeEngine::reset() {
@@ -90,6 +106,7 @@ void TranscribeEngine::reset() {
   language_ = fixed_language_;
   language_probs_.clear();
   rng_.seed(options_.seed);
+  last_speech_timestamp_ = 0.0;
 }
 
 std::vector<int> TranscribeEngine::sot_sequence() const {
@@ -167,7 +184,10 @@ WindowDecode TranscribeEngine::decode_at(float temperature) {
   s.suppress_tokens = suppress_;
   s.timestamps = options_.timestamps;
   s.rules = rules_;
+  s.cancel = cancel_;
 
+  // Each rung of the temperature ladder starts here.
+  check_cancel(cancel_);
   WindowDecode d;
   {
     StageTimer t(stats_.decoder_seconds);
@@ -179,13 +199,66 @@ WindowDecode TranscribeEngine::decode_at(float temperature) {
   return d;
 }
 
-WindowStep TranscribeEngine::run_window(const float* mel, int64_t segment_frames) {
+WindowStep TranscribeEngine::run_window(const float* mel, int64_t segment_frames, const WindowPlace& place) {
+  check_cancel(cancel_);
   encode(mel);
   const WindowDecode d = decode_with_fallback(options_, [this](float t) { return decode_at(t); });
   ++stats_.windows;
   const int beg = model_.vocab().timestamp_begin();
+  const double time_offset = static_cast<double>(place.seek * kMelHop) / kSampleRate;
+  WordStage words;
+  if (aligner_) {
+    words = [&](std::vector<Segment>& segments, bool single_timestamp_ending, int64_t& seek_frames) {
+      return time_words(segments, single_timestamp_ending, segment_frames, place, seek_frames);
+    };
+  }
   return finish_window(d, segment_frames, beg, [this](const std::vector<int>& ids) { return tokenizer_.decode(ids); },
-                       options_, prompt_);
+                       options_, prompt_, time_offset, words);
+}
+
+bool TranscribeEngine::time_words(std::vector<Segment>& segments, bool single_timestamp_ending, int64_t segment_frames,
+                                  const WindowPlace& place, int64_t& seek_frames) {
+  const Vocab& v = model_.vocab();
+  const double time_offset = static_cast<double>(place.seek * kMelHop) / kSampleRate;
+  std::vector<int> text;
+  for (const Segment& s : segments)
+    for (int t : s.tokens)
+      if (t < v.eot()) text.push_back(t);
+  AlignmentTokens at;
+  at.sot_sequence = {v.sot()};
+  if (v.is_multilingual()) {
+    at.sot_sequence.push_back(v.language_token(language_));
+    at.sot_sequence.push_back(options_.translate ? v.translate() : v.transcribe());
+  }
+  at.no_timestamps = v.no_timestamps();
+  at.eot = v.eot();
+  at.language = language_;
+  std::vector<Word> alignment;
+  {
+    StageTimer t(stats_.word_timing_seconds);
+    alignment = aligner_->find_alignment(*wm_->alignment(), tokenizer_, at, text, static_cast<int>(segment_frames));
+  }
+  add_word_timestamps(segments, std::move(alignment), time_offset,
+                      WordTimingSettings{options_.prepend_punctuations, options_.append_punctuations}, v.eot(),
+                      last_speech_timestamp_);
+  WordSeekWindow w;
+  w.previous_seek = place.seek;
+  w.segment_size = segment_frames;
+  w.content_frames = place.content_frames;
+  w.time_offset = time_offset;
+  w.window_end_time = static_cast<double>((place.seek + kWindowFrames) * kMelHop) / kSampleRate;
+  w.segment_duration = static_cast<double>(segment_frames * kMelHop) / kSampleRate;
+  w.content_duration = static_cast<double>(place.content_frames * kMelHop) / kSampleRate;
+  w.single_timestamp_ending = single_timestamp_ending;
+  w.hallucination_silence_threshold = options_.hallucination_silence_threshold;
+  w.last_speech_timestamp = last_speech_timestamp_;
+  const WordSeek ws = apply_word_seek(segments, place.seek + seek_frames, w);
+  // A window always moves on, even where rounding would keep it in place.
+  seek_frames = ws.seek > place.seek ? ws.seek - place.seek : segment_frames;
+  if (ws.skip) return false;
+  double end = 0.0;
+  if (last_word_end(segments, end)) last_speech_timestamp_ = end;
+  return true;
 }
 
 TranscribeResult TranscribeEngine::transcribe(const float* samples, std::size_t n, const SegmentCallback& on_segment) {
@@ -220,10 +293,9 @@ TranscribeResult TranscribeEngine::transcribe(const float* samples, std::size_t 
       std::copy(src, src + segment_frames, dst);
       std::fill(dst + segment_frames, dst + kWindowFrames, 0.0f);
     }
-    const double time_offset = static_cast<double>(seek * kMelHop) / kSampleRate;
-    WindowStep step = run_window(buffers_.mel(), segment_frames);
+    WindowStep step = run_window(buffers_.mel(), segment_frames, WindowPlace{seek, content_frames});
     for (Segment& s : step.segments) {
-      if (!fit_to_audio(s, time_offset, duration)) continue;
+      if (!fit_to_audio(s, duration)) continue;
       if (on_segment) on_segment(s);
       result.segments.push_back(std::move(s));
     }
@@ -248,6 +320,7 @@ WindowResult TranscribeEngine::transcribe_window(const float* samples, std::size
       offset = n;  // less than one hop of audio: nothing a window could say about it
       break;
     }
+    check_cancel(cancel_);
     float* window_mel = buffers_.mel();
     {
       StageTimer t(stats_.mel_seconds);
@@ -256,11 +329,11 @@ WindowResult TranscribeEngine::transcribe_window(const float* samples, std::size
     if (language_ == "auto") {
       detect_language(window_mel);
     }
-    const double time_offset = static_cast<double>(offset) / kSampleRate;
-    WindowStep step = run_window(window_mel, segment_frames);
+    const int64_t seek = static_cast<int64_t>(offset / kMelHop);
+    WindowStep step = run_window(window_mel, segment_frames, WindowPlace{seek, seek + segment_frames});
     result.skipped_no_speech = result.skipped_no_speech || step.skipped_no_speech;
     for (Segment& s : step.segments) {
-      if (!fit_to_audio(s, time_offset, duration)) {
+      if (!fit_to_audio(s, duration)) {
         ++result.dropped_past_end;
         continue;
       }
@@ -272,6 +345,8 @@ WindowResult TranscribeEngine::transcribe_window(const float* samples, std::size
     if (!final) break;
   }
   result.consumed_samples = std::min(offset, n);
+  // The next call's times start where this one's consumed audio ends.
+  last_speech_timestamp_ -= static_cast<double>(result.consumed_samples) / kSampleRate;
   result.language = language_;
   return result;
 }

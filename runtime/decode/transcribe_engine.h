@@ -4,12 +4,14 @@
 // Transcriber wraps it with a model and a backend; tests drive it with a fake WindowModel.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "audio/mel.h"
 #include "decode/decode_window.h"
+#include "decode/find_alignment.h"
 #include "decode/options.h"
 #include "decode/tokenizer.h"
 #include "decode/transcriber.h"
@@ -37,6 +39,11 @@ class TranscribeEngine {
   // WindowBuffers. release_buffers() gives them back until the next window.
   void set_buffer_provider(BufferProvider* provider) { buffers_.set_provider(provider); }
   void release_buffers() { buffers_.release(); }
+
+  // A stop flag polled between every step of a window (mel, encoder layers, decoder layers and
+  // steps, the temperature ladder); nullptr: none. When it is set the running call throws
+  // npw::Error(Cancelled) and the window is abandoned: no segment, no change to the prompt.
+  void set_cancel(const std::atomic<bool>* flag);
   const WindowBuffers& buffers() const { return buffers_; }
 
   const Stats& stats() const { return stats_; }
@@ -51,9 +58,17 @@ class TranscribeEngine {
   void detect_language(const float* mel);
   void encode(const float* mel);
   WindowDecode decode_at(float temperature);
+  // Where a window lies in the audio handed in (mel frames of 10 ms).
+  struct WindowPlace {
+    int64_t seek = 0;            // the window's first frame
+    int64_t content_frames = 0;  // frames of all the audio
+  };
   // One window: encode `mel` (holding segment_frames frames of audio), decode with fallback, and
-  // apply the per-window rules.
-  WindowStep run_window(const float* mel, int64_t segment_frames);
+  // apply the per-window rules (and the word timing, when on). Segment times are absolute.
+  WindowStep run_window(const float* mel, int64_t segment_frames, const WindowPlace& place);
+  // OpenAI's word-timestamp block for one window's segments (see WordStage in window_step.h).
+  bool time_words(std::vector<Segment>& segments, bool single_timestamp_ending, int64_t segment_frames,
+                  const WindowPlace& place, int64_t& seek_frames);
   std::vector<int> sot_sequence() const;
 
   const Model& model_;
@@ -71,7 +86,10 @@ class TranscribeEngine {
   PromptState prompt_;
   Rng rng_;
   Stats stats_;
+  std::unique_ptr<WordAligner> aligner_;  // with word_timestamps only
+  double last_speech_timestamp_ = 0.0;   // seconds, in the time base of the current call
   std::vector<std::string> warnings_;
+  const std::atomic<bool>* cancel_ = nullptr;
   WindowBuffers buffers_;  // the mel window (mel -> encoder) and the encoder output (encoder -> decoder)
 };
 

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "backend/backend.h"
+#include "decode/decoder_alignment_source.h"
 #include "decode/decoder_logit_source.h"
 #include "decode/transcribe_engine.h"
 #include "model/model.h"
@@ -22,19 +23,30 @@ namespace {
 class NnWindowModel : public WindowModel {
  public:
   NnWindowModel(const Model& model, Backend& backend, ThreadPool& pool, int max_batch)
-      : backend_(backend), encoder_(model, backend, pool), decoder_(model, backend, pool, max_batch), source_(decoder_) {}
+      : backend_(backend),
+        encoder_(model, backend, pool),
+        decoder_(model, backend, pool, max_batch),
+        source_(decoder_),
+        alignment_(decoder_) {}
   void encode(const float* mel, float* out) override {
     encoder_.set_output(out);
     decoder_.set_audio(encoder_.encode(mel));
   }
   LogitSource& logits() override { return source_; }
+  AlignmentSource* alignment() override { return &alignment_; }
   std::string backend_kind() const override { return backend_.kind(); }
+  void set_cancel(const std::atomic<bool>* flag) override {
+    encoder_.set_cancel(flag);
+    decoder_.set_cancel(flag);
+    backend_.set_cancel(flag);
+  }
 
  private:
   Backend& backend_;
   Encoder encoder_;
   Decoder decoder_;
   DecoderLogitSource source_;
+  DecoderAlignmentSource alignment_;
 };
 
 }  // namespace
@@ -42,7 +54,9 @@ class NnWindowModel : public WindowModel {
 struct Transcriber::Impl {
   std::shared_ptr<const Model> model;
   std::string note;
+  bool note_is_warning = false;
   std::unique_ptr<Backend> backend;
+  Stats stats;  // the engine's, with the backend's device books added on each read
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<TranscribeEngine> engine;
 };
@@ -53,7 +67,10 @@ Transcriber::Transcriber(std::shared_ptr<const Model> model, const Options& opti
   impl_->model = std::move(model);
   const int threads = options.n_threads > 0 ? options.n_threads
                                             : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  impl_->backend = make_backend(options.backend, threads, &impl_->note);
+  BackendSettings settings;
+  settings.n_threads = threads;
+  settings.kernel_dir = options.kernel_dir;
+  impl_->backend = make_backend(options.backend, settings, &impl_->note, &impl_->note_is_warning);
   impl_->pool = std::make_unique<ThreadPool>(threads);
   // Beam search and best-of sampling decode that many hypotheses at once.
   const int max_batch = std::max({1, options.beam_size, options.best_of});
@@ -72,13 +89,20 @@ WindowResult Transcriber::transcribe_window(const float* samples, std::size_t n,
 }
 
 void Transcriber::reset() { impl_->engine->reset(); }
+void Transcriber::set_cancel(const std::atomic<bool>* flag) { impl_->engine->set_cancel(flag); }
 void Transcriber::set_buffer_provider(BufferProvider* provider) { impl_->engine->set_buffer_provider(provider); }
 void Transcriber::release_buffers() { impl_->engine->release_buffers(); }
 std::vector<std::size_t> Transcriber::buffer_sizes() const {
   const WindowBuffers& b = impl_->engine->buffers();
   return {b.mel_bytes(), b.encoder_bytes()};
 }
-const Stats& Transcriber::stats() const { return impl_->engine->stats(); }
+const Stats& Transcriber::stats() const {
+  impl_->stats = impl_->engine->stats();
+  impl_->stats.has_device = impl_->backend->accelerator_books(&impl_->stats.device);
+  return impl_->stats;
+}
+
+bool Transcriber::backend_note_is_warning() const { return impl_->note_is_warning; }
 const Options& Transcriber::options() const { return impl_->engine->options(); }
 const Model& Transcriber::model() const { return *impl_->model; }
 std::string Transcriber::backend_note() const { return impl_->note; }

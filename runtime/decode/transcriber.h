@@ -6,12 +6,14 @@
 // owner thread at a time.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "backend/backend.h"
 #include "decode/options.h"
 #include "decode/word.h"
 
@@ -39,9 +41,12 @@ struct Stats {
   double mel_seconds = 0.0;      // wall time per stage
   double encoder_seconds = 0.0;
   double decoder_seconds = 0.0;
+  double word_timing_seconds = 0.0;  // the word-alignment pass and DTW (word_timestamps)
   int windows = 0;
   int tokens = 0;
   std::string backend;           // kind of the backend in use
+  bool has_device = false;       // an accelerator backend: `device` holds its books
+  AcceleratorBooks device;       // what this stream did on the device (counts since creation)
 };
 
 struct TranscribeResult {
@@ -88,10 +93,21 @@ class Transcriber {
   void release_buffers();
   std::vector<std::size_t> buffer_sizes() const;
 
+  // A stop flag another thread may set to abandon the window in flight (util/cancel.h): polled
+  // between the mel, every encoder layer and product, every decoder layer and step and every rung
+  // of the temperature ladder, and handed to the backend. transcribe()/transcribe_window() then
+  // throw npw::Error(ErrorKind::Cancelled) and nothing of the window is kept; clear the flag (and
+  // reset() for a new timeline) to carry on. nullptr (the default): never cancelled. The flag must
+  // outlive the Transcriber or be unset first.
+  void set_cancel(const std::atomic<bool>* flag);
+
   const Stats& stats() const;
   const Options& options() const;
   const Model& model() const;
   std::string backend_note() const;  // why "auto" chose what it chose ("" if nothing to say)
+  // Whether the note reports an accelerator that is present but unusable (say it as a warning)
+  // rather than absent (say it as information).
+  bool backend_note_is_warning() const;
   // Options the model cannot honour (a language other than English or translate on an English-only
   // model), one sentence each, for the caller to show; the model's own are Model::warnings().
   const std::vector<std::string>& warnings() const;

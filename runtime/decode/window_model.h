@@ -3,8 +3,10 @@
 // (nn_window_model.h); tests of the loop plug in small fakes.
 #pragma once
 
+#include <atomic>
 #include <string>
 
+#include "decode/alignment_source.h"
 #include "decode/logit_source.h"
 
 namespace npw {
@@ -17,8 +19,12 @@ class WindowModel {
   virtual void encode(const float* mel, float* out) = 0;
   // Decoding over the last encoded window (begin() starts fresh sequences).
   virtual LogitSource& logits() = 0;
+  // Word timing over the last encoded window (nullptr: this model cannot give word timestamps).
+  virtual AlignmentSource* alignment() { return nullptr; }
   // Kind of the backend doing the work ("cpu", ...), for statistics.
   virtual std::string backend_kind() const = 0;
+  // A stop flag (util/cancel.h) the encoding and decoding poll between their steps; nullptr: none.
+  virtual void set_cancel(const std::atomic<bool>* flag) { (void)flag; }
 };
 
 }  // namespace npw

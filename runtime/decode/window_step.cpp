@@ -16,7 +16,7 @@ std::vector<int> PromptState::prompt(int n_text_ctx) const {
 }
 
 WindowStep finish_window(const WindowDecode& d, int64_t segment_frames, int timestamp_begin, const TokenText& text,
-                         const Options& o, PromptState& prompt) {
+                         const Options& o, PromptState& prompt, double time_offset, const WordStage& words) {
   WindowStep step;
   if (should_skip_window(d, o)) {
     // Silence: jump to the next window; the prompt is left as it was (OpenAI `continue`s here).
@@ -27,10 +27,11 @@ WindowStep finish_window(const WindowDecode& d, int64_t segment_frames, int time
   const std::vector<int>& tokens = d.outcome.tokens;
   const WindowSplit split = split_window(tokens, timestamp_begin, segment_frames);
   step.seek_frames = split.seek_frames;
+  std::vector<Segment> segments;
   for (const SegmentSpan& span : split.segments) {
     Segment s;
-    s.start = span.start;
-    s.end = span.stop;
+    s.start = time_offset + span.start;
+    s.end = time_offset + span.stop;
     s.tokens.assign(tokens.begin() + static_cast<std::ptrdiff_t>(span.begin),
                     tokens.begin() + static_cast<std::ptrdiff_t>(span.end));
     s.token_probs.assign(d.outcome.token_probs.begin() + static_cast<std::ptrdiff_t>(span.begin),
@@ -40,6 +41,18 @@ WindowStep finish_window(const WindowDecode& d, int64_t segment_frames, int time
     s.compression_ratio = d.compression_ratio;
     s.no_speech_prob = d.outcome.no_speech_prob;
     s.temperature = d.outcome.temperature;
+    segments.push_back(std::move(s));
+  }
+  if (words) {
+    const std::size_t n = tokens.size();
+    const bool single_timestamp_ending =
+        n >= 2 && tokens[n - 2] < timestamp_begin && tokens[n - 1] >= timestamp_begin;
+    if (!words(segments, single_timestamp_ending, step.seek_frames)) {
+      step.segments.clear();
+      return step;
+    }
+  }
+  for (Segment& s : segments) {
     // OpenAI blanks instantaneous or empty segments (text and tokens); they then add nothing to the
     // prompt, and we do not report them at all.
     if (s.start == s.end || python_strip(s.text).empty()) continue;

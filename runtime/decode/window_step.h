@@ -40,9 +40,17 @@ struct WindowStep {
 
 using TokenText = std::function<std::string(const std::vector<int>&)>;
 
-// Applies the rules above to decoding `d` of a window holding `segment_frames` frames of audio.
-// `text` turns tokens into text (non-text ids ignored). Updates `prompt` in place.
+// OpenAI's word-timestamp block, run on all of a window's segments (times absolute) before the
+// instantaneous and empty ones are dropped: it fills words, may move segment bounds, drop a tail of
+// segments and change where the next window starts (seek_frames, from this window's start).
+// Returns false to drop the whole window (nothing reported, the prompt unchanged).
+using WordStage = std::function<bool(std::vector<Segment>& segments, bool single_timestamp_ending, int64_t& seek_frames)>;
+
+// Applies the rules above to decoding `d` of a window holding `segment_frames` frames of audio and
+// starting `time_offset` seconds into the audio (segment times include it). `text` turns tokens
+// into text (non-text ids ignored). Updates `prompt` in place.
 WindowStep finish_window(const WindowDecode& d, int64_t segment_frames, int timestamp_begin, const TokenText& text,
-                         const Options& o, PromptState& prompt);
+                         const Options& o, PromptState& prompt, double time_offset = 0.0,
+                         const WordStage& words = {});
 
 }  // namespace npw

@@ -14,6 +14,7 @@
 #include "model/quant.h"
 #include "nn/attention.h"
 #include "nn/ops.h"
+#include "util/cancel.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 
@@ -99,6 +100,7 @@ Decoder::Decoder(const Model& model, Backend& backend, ThreadPool& pool, int max
   row_tok_.resize(R);
   row_limit_.resize(R);
   next_spans_.resize(max_batch);
+  align_slot_.assign(static_cast<std::size_t>(n_layer_), -1);
   last_x_.resize(static_cast<std::size_t>(max_batch) * D);
   logits_.resize(static_cast<std::size_t>(max_batch) * n_vocab_);
 }
@@ -108,7 +110,9 @@ Decoder::~Decoder() = default;
 void Decoder::set_audio(const float* enc) {
   const DecoderWeights& w = model_.decoder();
   const std::size_t per_layer = static_cast<std::size_t>(n_audio_ctx_) * n_state_;
+  have_audio_ = false;
   for (int l = 0; l < n_layer_; ++l) {
+    check_cancel(cancel_);
     const AttentionWeights& a = w.blocks[l].cross_attn;
     backend_.linear(enc, n_audio_ctx_, n_state_, *packed_->blocks[l].ck, a.key.b, cross_tmp_.data(), n_state_);
     float* kt = cross_k_.data() + static_cast<std::size_t>(l) * n_state_ * ldck_;
@@ -198,6 +202,78 @@ void Decoder::decode_all(const TokenSpan* seqs, int n_seqs, float* logits) {
   });
 }
 
+void Decoder::alignment_pass(const int* tokens, int n, const bool* keep_layer) {
+  const std::size_t D = n_state_, C = n_ctx_;
+  int kept = 0;
+  for (int l = 0; l < n_layer_; ++l) align_slot_[l] = keep_layer[l] ? kept++ : -1;
+  align_q_.reserve_at_least(static_cast<std::size_t>(std::max(kept, 1)) * C * D);
+  align_h_.reserve_at_least(C * D);
+  align_logits_.reserve_at_least(static_cast<std::size_t>(kAlignLogitRows) * n_vocab_);
+  kv_.reset(1);
+  align_n_ = 0;
+  const TokenSpan span{tokens, n};
+  capture_layers_ = keep_layer;
+  try {
+    run(&span, 1, [&](int first, int n_rows) {
+      std::memcpy(align_h_.data() + static_cast<std::size_t>(first) * D, h_.data(), n_rows * D * sizeof(float));
+    });
+  } catch (...) {
+    capture_layers_ = nullptr;
+    throw;
+  }
+  capture_layers_ = nullptr;
+  align_n_ = n;
+}
+
+void Decoder::alignment_scores(int layer, int head, int n_frames, float* out, int ld) const {
+  const int slot = align_slot_[layer];
+  if (slot < 0 || head < 0 || head >= n_head_ || n_frames > n_audio_ctx_)
+    throw Error(ErrorKind::InvalidArgument, "decoder: alignment head " + std::to_string(layer) + ":" +
+                                                std::to_string(head) + " was not kept by the alignment pass");
+  const std::size_t D = n_state_;
+  const float* q0 = align_q_.data() + static_cast<std::size_t>(slot) * n_ctx_ * D + static_cast<std::size_t>(head) * d_head_;
+  const float* kt0 = cross_k_.data() + static_cast<std::size_t>(layer) * D * ldck_ +
+                     static_cast<std::size_t>(head) * d_head_ * ldck_;
+  const float alpha = 1.0f / std::sqrt(static_cast<float>(d_head_));
+  pool_.parallel_for(align_n_, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* q = q0 + static_cast<std::size_t>(r) * D;
+      float* o = out + static_cast<std::size_t>(r) * ld;
+      std::fill(o, o + n_frames, 0.0f);
+      for (int d = 0; d < d_head_; ++d) {
+        const float qd = q[d];
+        const float* k = kt0 + static_cast<std::size_t>(d) * ldck_;
+        for (int j = 0; j < n_frames; ++j) o[j] += qd * k[j];
+      }
+      for (int j = 0; j < n_frames; ++j) o[j] *= alpha;
+    }
+  });
+}
+
+void Decoder::alignment_token_probs(int first, const int* targets, int n, int n_ids, float* probs) {
+  if (first < 0 || n < 0 || first + n > align_n_ || n_ids < 1 || n_ids > n_vocab_)
+    throw Error(ErrorKind::InvalidArgument, "decoder: alignment rows " + std::to_string(first) + "+" +
+                                                std::to_string(n) + " outside the last alignment pass");
+  for (int r0 = 0; r0 < n; r0 += kAlignLogitRows) {
+    const int rows = std::min(kAlignLogitRows, n - r0);
+    backend_.linear(align_h_.data() + static_cast<std::size_t>(first + r0) * n_state_, rows, n_state_,
+                    *packed_->token_emb, nullptr, align_logits_.data(), n_vocab_);
+    for (int i = 0; i < rows; ++i) {
+      const float* lg = align_logits_.data() + static_cast<std::size_t>(i) * n_vocab_;
+      const int t = targets[r0 + i];
+      if (t < 0 || t >= n_ids) {
+        probs[r0 + i] = 0.0f;
+        continue;
+      }
+      float mx = lg[0];
+      for (int v = 1; v < n_ids; ++v) mx = std::max(mx, lg[v]);
+      double sum = 0.0;
+      for (int v = 0; v < n_ids; ++v) sum += std::exp(static_cast<double>(lg[v]) - mx);
+      probs[r0 + i] = static_cast<float>(std::exp(static_cast<double>(lg[t]) - mx) / sum);
+    }
+  }
+}
+
 void Decoder::embed(int n_rows) {
   const TensorView& te = *model_.decoder().token_emb;
   const std::size_t row_bytes = ggml_row_bytes(te.type, n_state_);
@@ -214,6 +290,7 @@ void Decoder::run_chunk(int n_rows) {
   const std::size_t D = n_state_, n = static_cast<std::size_t>(n_rows) * D;
   embed(n_rows);
   for (int l = 0; l < n_layer_; ++l) {
+    check_cancel(cancel_);
     const DecoderBlock& b = w.blocks[l];
     const DecoderPacked::Block& pb = packed_->blocks[l];
 
@@ -264,6 +341,13 @@ void Decoder::cross_attention(int layer, int n_rows) {
   const AttentionWeights& a = model_.decoder().blocks[layer].cross_attn;
   const std::size_t per_layer = static_cast<std::size_t>(n_audio_ctx_) * n_state_;
   backend_.linear(h_.data(), n_rows, n_state_, *packed_->blocks[layer].cq, a.query.b, q_.data(), n_state_);
+  if (capture_layers_ && capture_layers_[layer]) {
+    // The alignment pass: one sequence, so a row's position is its index in the pass.
+    const std::size_t D = n_state_;
+    float* dst = align_q_.data() + static_cast<std::size_t>(align_slot_[layer]) * n_ctx_ * D;
+    for (int r = 0; r < n_rows; ++r)
+      std::memcpy(dst + static_cast<std::size_t>(row_pos_[r]) * D, q_.data() + r * D, D * sizeof(float));
+  }
   AttentionArgs args = attend_args(q_.data(), cross_k_.data() + static_cast<std::size_t>(layer) * n_state_ * ldck_,
                                    cross_v_.data() + layer * per_layer, n_rows, n_audio_ctx_, nullptr, att_.data());
   args.k_transposed = true;

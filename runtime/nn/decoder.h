@@ -6,6 +6,7 @@
 // from the Model (made once per model and backend kind) and are shared between streams.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -39,6 +40,10 @@ class Decoder {
   // enc [n_audio_ctx][n_audio_state]; they serve every sequence until the next set_audio.
   void set_audio(const float* enc);
 
+  // A stop flag polled between layers (nullptr: none); when set, set_audio() and the decode calls
+  // throw npw::Error(Cancelled) and the sequences must be started again (reset()).
+  void set_cancel(const std::atomic<bool>* flag) { cancel_ = flag; }
+
   // Starts n_seqs empty sequences (1..max_batch).
   void reset(int n_seqs);
 
@@ -59,7 +64,25 @@ class Decoder {
   // Forgets all but the first n_tokens positions of `seq`.
   void truncate(int seq, int n_tokens) { kv_.truncate(seq, n_tokens); }
 
+  // The word-alignment pass (OpenAI's find_alignment forward): runs `tokens` as one fresh sequence
+  // (the decoding state is lost) and keeps, for the layers flagged in keep_layer[n_layer], the
+  // cross-attention queries of every position, and every position's final hidden state. Nothing
+  // else changes in the forward pass (the fast attention kernels run as usual). Its buffers are
+  // sized on first use for the most positions and kept layers seen so far: a later pass of the same
+  // shape or smaller allocates nothing. Throws as decode() does.
+  void alignment_pass(const int* tokens, int n, const bool* keep_layer);
+  // The raw cross-attention scores (q.k / sqrt(d_head), OpenAI's qk before any softmax) of head
+  // `head` of layer `layer` (kept by the last alignment pass) for its n positions over the first
+  // n_frames audio positions, into out[n][ld].
+  void alignment_scores(int layer, int head, int n_frames, float* out, int ld) const;
+  // For positions first .. first + n - 1 of the last alignment pass: the softmax over ids
+  // [0, n_ids) of the position's logits, taken at targets[i] (OpenAI's text_token_probs).
+  void alignment_token_probs(int first, const int* targets, int n, int n_ids, float* probs);
+  int alignment_length() const { return align_n_; }
+
   int n_seqs() const { return kv_.n_seqs(); }
+  int n_layer() const { return n_layer_; }
+  int n_head() const { return n_head_; }
   int length(int seq) const { return kv_.length(seq); }
   int max_batch() const { return kv_.max_seqs(); }
   int n_vocab() const { return n_vocab_; }
@@ -86,6 +109,7 @@ class Decoder {
 
   const Model& model_;
   Backend& backend_;
+  const std::atomic<bool>* cancel_ = nullptr;
   ThreadPool& pool_;
   std::shared_ptr<const DecoderPacked> packed_;
 
@@ -105,6 +129,14 @@ class Decoder {
   std::unique_ptr<MultiHeadAttention> attention_;  // with its scores scratch
   std::vector<int> row_seq_, row_pos_, row_tok_, row_limit_;
   std::vector<TokenSpan> next_spans_;  // decode_next's spans, one per sequence
+
+  // The alignment pass: kept layers' cross queries [slot][n_ctx][n_state] (slot of a layer in
+  // align_slot_, -1 if not kept), final hidden states [n_ctx][n_state], logits of a block of rows.
+  static constexpr int kAlignLogitRows = 16;
+  const bool* capture_layers_ = nullptr;  // set during an alignment pass only
+  std::vector<int> align_slot_;
+  int align_n_ = 0;
+  AlignedBuffer<float> align_q_, align_h_, align_logits_;
 
   AlignedBuffer<float> last_x_;  // [max_batch][n_state]
   AlignedBuffer<float> logits_;  // [max_batch][n_vocab]

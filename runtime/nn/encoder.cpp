@@ -14,6 +14,7 @@
 #include "backend/backend.h"
 #include "model/model.h"
 #include "nn/ops.h"
+#include "util/cancel.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 
@@ -196,6 +197,15 @@ void Encoder::conv(const float* in, int channels, int stride, int n_out_frames, 
                    const float* bias, const float* add, float* out) {
   const std::size_t row = 3 * static_cast<std::size_t>(channels);
   const int D = n_state_;
+  if (backend_.whole_products()) {
+    // One product over every output frame, straight from the input: im2col row t is the 3 frames
+    // starting at frame t * stride, so rows overlap (ldx = stride x channels) and need no copy.
+    backend_.linear(in, n_out_frames, stride * channels, w, bias, out, D);
+    const std::size_t n = static_cast<std::size_t>(n_out_frames) * D;
+    gelu(out, n, &pool_);
+    if (add) add_inplace(out, add, n, &pool_);
+    return;
+  }
   const int n_blocks = (n_out_frames + kConvBlock - 1) / kConvBlock;
   // Whole blocks per thread: the im2col copy, the product (single-threaded inside the loop) and the
   // GELU (and positional add) of a block run on one core while its rows are in that core's cache.
@@ -240,6 +250,8 @@ void Encoder::block(int layer) {
     backend_.linear(h, n_ctx_, D, *pb.v, b.attn.value.b, v, ldw);
   }
   clock.mark(&EncoderProfile::projection_ms);
+  // A large model's layer takes long enough that a stop waits for a part of it, not all of it.
+  check_cancel(cancel_);
 
   AttentionArgs a;
   a.n_head = n_head_;
@@ -257,12 +269,14 @@ void Encoder::block(int layer) {
   a.reduced_precision = backend_.reduced_precision_attention();
   attention_.run(backend_, &pool_, a);
   clock.mark(&EncoderProfile::attention_ms);
+  check_cancel(cancel_);
 
   backend_.linear(att, n_ctx_, ldw, *pb.o, b.attn.out.b, h, D);
   clock.mark(&EncoderProfile::projection_ms);
   add_inplace(x, h, n, &pool_);
   layer_norm(x, n_ctx_, D, b.mlp_ln.w, b.mlp_ln.b, kLayerNormEps, h, &pool_);
   clock.mark(&EncoderProfile::norm_ms);
+  check_cancel(cancel_);
   backend_.linear(h, n_ctx_, D, *pb.mlp0, b.mlp0.b, wide_.data(), ldw);
   // The padding columns past W are zero and stay zero (GELU(0) = 0); one pass over all is simplest.
   gelu(wide_.data(), static_cast<std::size_t>(n_ctx_) * ldw, &pool_);
@@ -282,9 +296,14 @@ const float* Encoder::encode(const float* mel, int64_t mel_ld) {
     x_ = own_x_.data();
   }
   StageClock clock(profile_);
+  check_cancel(cancel_);
   convolutions(mel, mel_ld);
   clock.mark(&EncoderProfile::conv_ms);
-  for (int l = 0; l < n_layer_; ++l) block(l);
+  for (int l = 0; l < n_layer_; ++l) {
+    check_cancel(cancel_);
+    block(l);
+  }
+  check_cancel(cancel_);
   clock = StageClock(profile_);
   const Norm& ln = model_.encoder().ln_post;
   layer_norm(x_, n_ctx_, n_state_, ln.w, ln.b, kLayerNormEps, x_, &pool_);

@@ -6,6 +6,7 @@
 // "<kind>/encoder") and are shared by every stream.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 
@@ -61,6 +62,10 @@ class Encoder {
   // timing costs a clock read per stage.
   void set_profile(EncoderProfile* profile) { profile_ = profile; }
 
+  // A stop flag polled between the convolutions, layers and each layer's products (nullptr: none);
+  // when set, encode() throws npw::Error(Cancelled) and the output is undefined.
+  void set_cancel(const std::atomic<bool>* flag) { cancel_ = flag; }
+
   // The row stride of the activations attention reads (q | k | v | output side by side): 4 n_state
   // plus 16 floats (see wide_). Public so that benchmarks lay their buffers out the same way.
   static constexpr int wide_stride(int n_state) { return 4 * n_state + 16; }
@@ -78,6 +83,7 @@ class Encoder {
 
   const Model& model_;
   Backend& backend_;
+  const std::atomic<bool>* cancel_ = nullptr;
   ThreadPool& pool_;
   std::shared_ptr<const EncoderPacked> packed_;
   int n_mels_, n_ctx_, n_state_, n_head_, n_layer_;

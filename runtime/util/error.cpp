@@ -11,6 +11,7 @@ const char* error_kind_name(ErrorKind kind) {
     case ErrorKind::Unsupported: return "unsupported";
     case ErrorKind::Unavailable: return "unavailable";
     case ErrorKind::Internal: return "internal error";
+    case ErrorKind::Cancelled: return "cancelled";
   }
   return "error";
 }

@@ -15,6 +15,7 @@ enum class ErrorKind {
   Unsupported,      // well-formed but not handled (e.g. an old quantisation version)
   Unavailable,      // a requested resource (e.g. an NPU) is not present
   Internal,         // a bug: an invariant of our own was broken
+  Cancelled,        // the caller asked the work to stop (util/cancel.h); not a failure
 };
 
 const char* error_kind_name(ErrorKind kind);

@@ -19,6 +19,7 @@ RunResult::~RunResult() {
   for (auto* s : segment_messages) gst_structure_free(s);
   if (stats) gst_structure_free(stats);
   for (auto* m : warnings) gst_message_unref(m);
+  for (auto* m : infos) gst_message_unref(m);
   if (error) gst_message_unref(error);
 }
 
@@ -73,6 +74,7 @@ void run_pipeline(const std::string& description, RunResult& out, bool has_appsi
       case GST_MESSAGE_EOS: out.eos = true; done = true; break;
       case GST_MESSAGE_ERROR: out.error = gst_message_ref(msg); done = true; break;
       case GST_MESSAGE_WARNING: out.warnings.push_back(gst_message_ref(msg)); break;
+      case GST_MESSAGE_INFO: out.infos.push_back(gst_message_ref(msg)); break;
       case GST_MESSAGE_TAG: {
         GstTagList* tags = nullptr;
         gst_message_parse_tag(msg, &tags);
@@ -110,11 +112,13 @@ void run_pipeline(const std::string& description, RunResult& out, bool has_appsi
 
 std::vector<float> read_wav(const std::string& path) { return npw::read_wav(path).samples; }
 
-std::vector<std::vector<int>> reference_tokens(const std::vector<float>& samples, npw::BufferProvider* buffers) {
+std::vector<std::vector<int>> reference_tokens(const std::vector<float>& samples, npw::BufferProvider* buffers,
+                                               const std::string& backend) {
   constexpr std::size_t kWindow = 480000, kMin = 160;
   npw::Options options;
   options.beam_size = 0;
   options.temperatures = {0.0f};
+  options.backend = backend;
   npw::Transcriber t(npw::ModelCache::instance().get(model_path()), options);
   t.set_buffer_provider(buffers);
   std::vector<std::vector<int>> out;

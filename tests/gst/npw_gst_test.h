@@ -36,6 +36,7 @@ struct RunResult {
   GstStructure* stats = nullptr;                // "npuwhisper-stats"
   std::vector<std::string> languages;           // language-code tags seen by the sink
   std::vector<GstMessage*> warnings;
+  std::vector<GstMessage*> infos;
   GstMessage* error = nullptr;
   bool eos = false;
   guint gaps = 0;                                // GAP events that reached the appsink
@@ -53,7 +54,9 @@ std::vector<float> read_wav(const std::string& path);
 
 // Tokens of every caption the element emits for `samples` with kFastProps, computed with the
 // runtime directly; its mel window and encoder output come from `buffers` when given.
-std::vector<std::vector<int>> reference_tokens(const std::vector<float>& samples, npw::BufferProvider* buffers = nullptr);
+// `backend` names the runtime backend (the element's default, auto, unless given).
+std::vector<std::vector<int>> reference_tokens(const std::vector<float>& samples, npw::BufferProvider* buffers = nullptr,
+                                               const std::string& backend = "auto");
 
 // Tokens of a structure's "tokens" array.
 std::vector<int> tokens_of(const GstStructure* s);

@@ -53,6 +53,10 @@ if not errors:
               "allocs_per_decoding_window"]:
         if d[k] != 0:
             errors.append(f"{k} = {d[k]}: the steady state allocates")
+    # word timestamps: the extra decoder pass per window, next to a window's greedy decoding
+    for k in ["word_timing_ms_per_window", "word_timing_decode_ms_per_window", "word_timing_fraction_of_decode"]:
+        if not (isinstance(d.get(k), (int, float)) and d[k] > 0):
+            errors.append(f"{k} missing or not positive")
     stages = d.get("encoder_stages_ms", {})
     for k in ["conv", "projections", "attention", "mlp", "norms"]:
         if not stages.get(k, 0) > 0:
@@ -61,6 +65,31 @@ for bad in [["--model", model, "--dims", "tiny"], ["--dims", "nosuchsize"], ["--
     r = subprocess.run([bench] + bad, capture_output=True, text=True, timeout=60)
     if r.returncode == 0 or "npuwhisper-bench:" not in r.stderr:
         errors.append(f"{' '.join(bad)}: expected a clear error, got rc {r.returncode}, stderr {r.stderr!r}")
+# The emulated NPU (issue 11): its books and modelled times per window, and no device buffer
+# allocated in the steady state.
+DEVICE = ["device_launches_per_window", "device_bytes_to_device_per_window", "device_bytes_from_device_per_window",
+          "device_buffers_allocated_per_window", "device_ms_per_window_npu1", "device_ms_per_window_npu2"]
+run = subprocess.run([bench, "--model", model, "--threads", "2", "--repeat", "1", "--tokens", "2", "--context", "4",
+                      "--e2e-repeat", "0", "--backend", "npu-emulator", "--json"], capture_output=True, text=True,
+                     timeout=600)
+if run.returncode != 0:
+    errors.append(f"npuwhisper-bench --backend npu-emulator failed ({run.returncode}): {run.stderr}")
+else:
+    n = json.loads(run.stdout)
+    for k in DEVICE:
+        if not isinstance(n.get(k), (int, float)):
+            errors.append(f"{k}: missing or not a number ({n.get(k)!r})")
+    if not errors:
+        for k in ["device_launches_per_window", "device_bytes_to_device_per_window",
+                  "device_bytes_from_device_per_window", "device_ms_per_window_npu1", "device_ms_per_window_npu2"]:
+            if not n[k] > 0:
+                errors.append(f"{k} = {n[k]} is not positive")
+        if n["device_buffers_allocated_per_window"] != 0:
+            errors.append("device buffers allocated in the steady state")
+        if n["allocs_per_window"] != 0:
+            errors.append(f"allocs_per_window = {n['allocs_per_window']} on npu-emulator")
+        if not n["backend"].startswith("npu-emulator"):
+            errors.append(f"backend = {n['backend']}")
 if errors:
     print("\n".join(errors))
     sys.exit(1)

@@ -4,6 +4,7 @@
 // a real NPU the way they read the emulator. XRT's types never reach this file.
 #include <cstring>
 #include <memory>
+#include <vector>
 #include <mutex>
 #include <string>
 
@@ -145,7 +146,9 @@ class XrtDevice final : public Device {
 
   void run(const Launch* launches, int n, unsigned timeout_ms) override {
     if (n <= 0) return;
-    std::unique_ptr<npw_xrt_launch[]> table(new npw_xrt_launch[static_cast<std::size_t>(n)]());
+    // Reused per thread (streams may run concurrently): after the first window no allocation here.
+    thread_local std::vector<npw_xrt_launch> table;
+    table.assign(static_cast<std::size_t>(n), npw_xrt_launch{});
     for (int i = 0; i < n; ++i) {
       const Launch& l = launches[i];
       const auto* k = dynamic_cast<const XrtKernel*>(l.kernel);
@@ -169,7 +172,7 @@ class XrtDevice final : public Device {
     }
     double seconds = 0.0;
     ErrText err;
-    const int rc = shared_->api->run(shared_->dev, table.get(), static_cast<std::size_t>(n), timeout_ms, &seconds,
+    const int rc = shared_->api->run(shared_->dev, table.data(), static_cast<std::size_t>(n), timeout_ms, &seconds,
                                      err.text, kErrLen);
     {
       // Launches that were started count even when the batch failed: the books say what the device did.

@@ -208,6 +208,39 @@ TEST_P(SteadyStateAlloc, BeamStepsAndLongPromptsAllocateNothing) {
       << "heap allocations in a 224-token prompt and six 5-beam steps with reordering";
 }
 
+TEST_P(SteadyStateAlloc, WordAlignmentPassAllocatesNothing) {
+  // The extra decoder pass of word timestamps, its heads' scores and its token probabilities, as
+  // WordAligner uses them: sized on first use, then reused window after window.
+  window();
+  const Vocab& v = model_->vocab();
+  const int n_layer = decoder_->n_layer();
+  std::vector<std::vector<int>> sequences;
+  for (int len : {24, 12}) {
+    std::vector<int> seq = {v.sot(), v.no_timestamps()};
+    for (int i = 0; i < len; ++i) seq.push_back((300 + 41 * i) % v.eot());
+    seq.push_back(v.eot());
+    sequences.push_back(seq);
+  }
+  bool keep[64] = {};
+  for (int l = n_layer / 2; l < n_layer; ++l) keep[l] = true;
+  const int frames = 550;
+  std::vector<float> scores(static_cast<std::size_t>(sequences[0].size()) * frames), probs(64);
+  auto pass = [&](const std::vector<int>& seq) {
+    decoder_->alignment_pass(seq.data(), static_cast<int>(seq.size()), keep);
+    for (int l = n_layer / 2; l < n_layer; ++l)
+      for (int h = 0; h < decoder_->n_head(); ++h) decoder_->alignment_scores(l, h, frames, scores.data(), frames);
+    const int n_text = static_cast<int>(seq.size()) - 3;
+    decoder_->alignment_token_probs(1, seq.data() + 2, n_text, v.eot(), probs.data());
+  };
+  pass(sequences[0]);  // warm-up at the largest size
+  const long long before = npw_alloc_count();
+  window();
+  pass(sequences[0]);
+  window();
+  pass(sequences[1]);
+  EXPECT_EQ(npw_alloc_count() - before, 0) << "heap allocations in two windows with the word-alignment pass";
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, SteadyStateAlloc, ::testing::ValuesIn(cases()), case_name);
 
 }  // namespace

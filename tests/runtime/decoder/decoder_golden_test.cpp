@@ -245,5 +245,31 @@ TEST(DecoderGoldenInt8, TokensEqualUntilAGapBelowTheInt8Error) {
   }
 }
 
+// The NPU path on the emulator through the same checks: the cross-attention keys and values are
+// device products (int8, one scale per row and per output), the decoder steps stay on the CPU's int8
+// kernels; same bounds and same rule for the argmax prefix as cpu-int8.
+TEST(DecoderGoldenNpuEmulator, TokensEqualUntilAGapBelowItsLogitError) {
+  for (const std::string file : {"ggml-test-f32.bin", "ggml-test-f16.bin"}) {
+    auto model = Model::load(testdata::path(file));
+    auto backend = make_backend("npu-emulator", 2);
+    ThreadPool pool(2);
+    Decoder dec(*model, *backend, pool, 1);
+    RowError worst;
+    const int checked = teacher_forced_rows(*model, dec, [&](const std::string& label, int s, const RowError& e) {
+      EXPECT_LE(e.rel_l2, 0.02) << file << " " << label << " row " << s;
+      worst.max_abs = std::max(worst.max_abs, e.max_abs);
+      worst.rel_l2 = std::max(worst.rel_l2, e.rel_l2);
+    });
+    EXPECT_EQ(checked, 7);
+    std::printf("[ npu-emu  ] %s teacher-forced logits: worst max_abs %.3g, worst rel_l2 %.3g over %d windows\n",
+                file.c_str(), worst.max_abs, worst.rel_l2, checked);
+    EXPECT_EQ(check_plain_argmax(*model, dec, std::max(1e-3, 2.0 * worst.max_abs), "npu-emulator " + file), 12);
+    AcceleratorBooks books;
+    ASSERT_TRUE(backend->accelerator_books(&books));
+    EXPECT_GT(books.products_on_device, 0u);
+    EXPECT_GT(books.products_on_cpu, 0u);
+  }
+}
+
 }  // namespace
 }  // namespace npw

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "alloc_counter.h"
 #include "backend/npu/device.h"
 #include "fake_xrt_control.h"
 #include "util/error.h"
@@ -124,6 +125,32 @@ TEST_F(XrtLoader, RunsWithExactSyncsAndKeepsTheBooks) {
   EXPECT_EQ(books.bytes_from_device, static_cast<std::uint64_t>(8 + n * 4));
   EXPECT_DOUBLE_EQ(books.device_seconds, 0.002);
   EXPECT_EQ(fake_->syncs, 4u);
+}
+
+TEST_F(XrtLoader, RunsAndSyncsAllocateNothingAfterTheFirstWindow) {
+  if (!npw_alloc_counter_active()) GTEST_SKIP() << "no allocation counter in this (sanitizer) build";
+  auto dev = open_xrt_device(0);
+  auto kernel = dev->load_kernel(spec("add_i32"));
+  auto a = dev->allocate(64, *kernel, 0);
+  auto b = dev->allocate(64, *kernel, 1);
+  auto out = dev->allocate(64, *kernel, 2);
+  Launch l;
+  l.kernel = kernel.get();
+  l.args[0] = a.get();
+  l.args[1] = b.get();
+  l.args[2] = out.get();
+  l.n_args = 3;
+  Launch batch[3] = {l, l, l};
+  auto window = [&] {
+    a->sync_to_device(0, 64);
+    b->sync_to_device(0, 64);
+    dev->run(batch, 3, 1000);
+    out->sync_from_device(0, 64);
+  };
+  window();  // warm-up
+  const long long before = npw_alloc_count();
+  for (int i = 0; i < 10; ++i) window();
+  EXPECT_EQ(npw_alloc_count() - before, 0) << "heap allocations in 10 windows after warm-up";
 }
 
 TEST_F(XrtLoader, HandlesOutliveTheDeviceObjectAndAreFreedOnce) {

@@ -93,7 +93,7 @@ int run(npw_xrt_device* dev, const npw_xrt_launch* launches, size_t n, unsigned 
   return guarded(err, len, [&] { *seconds = xm::run(dev, launches, n, timeout_ms); });
 }
 
-const npw_xrt_api kApi = {NPW_XRT_ABI_VERSION, "XRT " NPW_XRT_BUILT_AGAINST, open_device, close_device, device_info,
+const npw_xrt_api kApi = {NPW_XRT_ABI_VERSION, NPW_XRT_BUILT_AGAINST, open_device, close_device, device_info,
                           load_kernel, unload_kernel, alloc_buffer, free_buffer, sync_buffer, run};
 
 }  // namespace

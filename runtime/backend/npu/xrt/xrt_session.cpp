@@ -60,9 +60,13 @@ void check_usable(const npw_xrt_device* dev) {
   if (!dev->broken.empty()) throw std::runtime_error("the NPU is no longer usable: " + dev->broken);
 }
 
-std::vector<std::uint64_t> launch_key(const npw_xrt_launch& l) {
-  std::vector<std::uint64_t> key{l.kernel->id};
-  for (unsigned a = 0; a < l.n_args; ++a) key.push_back(l.args[a]->id);
+// Fixed-size keys: finding a launch's cached run allocates nothing.
+using LaunchKey = std::array<std::uint64_t, 1 + NPW_XRT_MAX_ARGS>;
+
+LaunchKey launch_key(const npw_xrt_launch& l) {
+  LaunchKey key{};
+  key[0] = l.kernel->id;
+  for (unsigned a = 0; a < l.n_args && a < NPW_XRT_MAX_ARGS; ++a) key[1 + a] = l.args[a]->id;
   return key;
 }
 
@@ -116,9 +120,11 @@ npw_xrt_device* open_device(unsigned index) {
   try {
     dev->device = xrt::device(index);
   } catch (const std::exception& e) {
+    std::string why = e.what();
+    while (!why.empty() && why.front() == ' ') why.erase(why.begin());
     struct stat st;
     const bool node = ::stat("/dev/accel/accel0", &st) == 0;
-    throw std::runtime_error(std::string("no NPU device ") + std::to_string(index) + " (XRT: " + e.what() + "); " +
+    throw std::runtime_error(std::string("no NPU device ") + std::to_string(index) + " (XRT: " + why + "); " +
                              (node ? "/dev/accel/accel0 exists: is XRT's NPU plugin (libxrt-npu2) installed and "
                                      "can this user open it?"
                                    : "no /dev/accel/accel0: is the amdxdna driver loaded (Linux 6.14+, or the "
@@ -207,11 +213,12 @@ double run(npw_xrt_device* dev, const npw_xrt_launch* launches, std::size_t n, u
   bool one_context = n > 1;
   for (std::size_t i = 1; i < n && one_context; ++i) one_context = launches[i].kernel->context == launches[0].kernel->context;
   if (one_context) {
-    std::vector<std::uint64_t> key;
+    // Reused per thread, so that after the first window a batch's lookup allocates nothing.
+    thread_local std::vector<std::uint64_t> key;
+    key.clear();
     for (std::size_t i = 0; i < n; ++i) {
-      const auto k = launch_key(launches[i]);
+      const LaunchKey k = launch_key(launches[i]);
       key.insert(key.end(), k.begin(), k.end());
-      key.push_back(0);
     }
     xrt::runlist list;
     {

@@ -5,6 +5,7 @@
 // arguments and reused. Functions throw std::exception; module_api.cpp turns them into error text.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -49,7 +50,8 @@ struct npw_xrt_device {
   std::mutex mutex;  // guards everything below
   std::uint64_t next_id = 1;
   std::map<std::string, std::weak_ptr<npw::npu::xrt_module::HwContext>> contexts;  // by xclbin path
-  std::map<std::vector<std::uint64_t>, xrt::run> runs;  // key: kernel id, buffer ids
+  // Keys are ids, never addresses: a freed buffer's address may come back for a new one.
+  std::map<std::array<std::uint64_t, 1 + NPW_XRT_MAX_ARGS>, xrt::run> runs;  // kernel id, buffer ids, 0s
 #ifdef NPW_XRT_HAS_RUNLIST
   std::map<std::vector<std::uint64_t>, xrt::runlist> runlists;  // key: the launches' keys, 0-separated
 #endif

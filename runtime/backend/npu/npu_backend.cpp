@@ -1,0 +1,264 @@
+// Packing, placement and the device product of the NPU backend (see npu_backend.h). One device
+// product is: quantise the rows into the pooled A buffer's host memory, sync exactly those bytes,
+// one launch, sync back exactly the rows of C asked for, dequantise into Y. Nothing is allocated
+// once the pooled buffers have reached the largest product's size.
+#include "backend/npu/npu_backend.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/int8_backend.h"
+#include "backend/npu/host_quantize.h"
+#include "backend/npu/npu_packed.h"
+#include "backend/npu/op_shapes.h"
+#include "backend/npu/placement.h"
+#include "model/ggml_types.h"
+#include "model/quant.h"
+#include "util/error.h"
+#include "util/thread_pool.h"
+
+namespace npw {
+namespace npu {
+
+namespace {
+
+// The start-up self-test's shape: the smallest product the contract allows with K and N past one
+// core tile, so every core of the array computes something.
+constexpr int kStartupM = 256, kStartupN = 256, kStartupK = 128;
+
+}  // namespace
+
+std::size_t NpuPackedMatrix::bytes() const {
+  if (cpu) return cpu->bytes();
+  return static_cast<std::size_t>(Np) * static_cast<std::size_t>(Kp) * (op == Op::GemmI8 ? 1 : 2);
+}
+
+NpuBackend::NpuBackend(std::shared_ptr<NpuContext> context, int n_threads, Precision precision)
+    : context_(std::move(context)), precision_(precision), op_(precision == Precision::Int8 ? Op::GemmI8 : Op::GemmBf16) {
+  if (!context_) throw Error(ErrorKind::InvalidArgument, "NPU backend: no device context");
+  kind_ = context_->name() + (precision == Precision::Bf16 ? "-bf16" : "");
+  books_.device = context_->info().name;
+  if (precision == Precision::Int8) {
+    cpu_ = std::make_unique<CpuInt8Backend>(n_threads);
+  } else {
+    cpu_ = std::make_unique<CpuBackend>(n_threads);
+  }
+  f32_ = std::make_unique<CpuBackend>(n_threads);
+  pool_ = std::make_unique<ThreadPool>(n_threads);
+  std::lock_guard<std::mutex> lock(context_->mutex());
+  context_->check_usable();
+  context_->kernel(op_, kStartupM, kStartupN, kStartupK);  // loads and self-tests, or throws
+}
+
+NpuBackend::~NpuBackend() {
+  std::lock_guard<std::mutex> lock(context_->mutex());
+  a_.reset();
+  c_.reset();
+}
+
+void NpuBackend::set_threads(int n) {
+  if (n < 1) throw Error(ErrorKind::InvalidArgument, "NPU backend set_threads: the number of threads must be at least 1");
+  cpu_->set_threads(n);
+  f32_->set_threads(n);
+  if (pool_->size() != n) pool_ = std::make_unique<ThreadPool>(n);
+}
+
+int NpuBackend::threads() const { return pool_->size(); }
+
+std::unique_ptr<PackedMatrix> NpuBackend::pack(const TensorView& w) const { return pack_matrix(w, true); }
+
+std::unique_ptr<PackedMatrix> NpuBackend::pack_for_many_rows(const TensorView& w) const { return pack_matrix(w, false); }
+
+std::unique_ptr<PackedMatrix> NpuBackend::pack_matrix(const TensorView& w, bool with_cpu_form) const {
+  auto refuse = [&](const std::string& why) {
+    throw Error(ErrorKind::InvalidArgument, kind_ + " backend: cannot pack tensor '" + w.name + "': " + why);
+  };
+  if (w.ne[2] != 1 || w.ne[3] != 1) refuse("expected a 2-D weight matrix");
+  if (w.ne[0] < 1 || w.ne[1] < 1 || w.ne[0] > INT32_MAX / 2 || w.ne[1] > INT32_MAX / 2) refuse("unsupported shape");
+  if (!w.data) refuse("no data");
+  if (!ggml_type_is_known(static_cast<int32_t>(w.type))) refuse("unknown type " + std::to_string(static_cast<int>(w.type)));
+  const int n_in = static_cast<int>(w.ne[0]), n_out = static_cast<int>(w.ne[1]);
+  if (n_in % ggml_block_elems(w.type) != 0) refuse("row length is not a multiple of the type's block");
+  const std::size_t row_bytes = ggml_row_bytes(w.type, n_in);
+  if (w.nbytes < row_bytes * static_cast<std::size_t>(n_out)) refuse("fewer bytes than its shape needs");
+
+  auto p = std::make_unique<NpuPackedMatrix>();
+  p->n_out_ = n_out;
+  p->n_in_ = n_in;
+  p->op = op_;
+  p->owner = this->context_.get();
+  p->context = context_;
+  const GemmPadding pad = gemm_padding(context_->info().generation);
+  p->Np = round_up(n_out, pad.n);
+  p->Kp = round_up(n_in, pad.k);
+  const bool device_form = p->Np <= kMaxGemmN && p->Kp <= kMaxGemmK;
+  // A matrix too wide for the kernels (the 51864-row token embedding of the logits) keeps a CPU form
+  // even when packed for many rows.
+  if (with_cpu_form || !device_form) p->cpu = cpu_->pack_for_many_rows(w);
+  if (!device_form) return p;
+
+  const int e = op_input_bytes(op_name(op_));
+  const std::size_t b_bytes = static_cast<std::size_t>(p->Np) * static_cast<std::size_t>(p->Kp) * static_cast<std::size_t>(e);
+  std::lock_guard<std::mutex> lock(context_->mutex());
+  context_->check_usable();
+  // Any shape of this (Np, Kp) places the buffer in the op's B memory group; the smallest is loaded.
+  const int Mp = context_->catalog().rows_for(op_name(op_), 1, p->Np, p->Kp);
+  const Kernel& k = context_->kernel(op_, Mp, p->Np, p->Kp);
+  p->weights = context_->device().allocate(b_bytes, k, 1);
+  auto* dst = static_cast<unsigned char*>(p->weights->host());
+  std::memset(dst, 0, b_bytes);  // padding rows and columns are zero
+  if (op_ == Op::GemmI8) p->scales.resize(static_cast<std::size_t>(p->Np));
+  std::vector<float> row(static_cast<std::size_t>(n_in));
+  for (int o = 0; o < n_out; ++o) {
+    const uint8_t* src = w.data + static_cast<std::size_t>(o) * row_bytes;
+    if (w.type == GgmlType::F32) {
+      std::memcpy(row.data(), src, row.size() * sizeof(float));
+    } else {
+      dequantize_row(w.type, src, row.data(), n_in);
+    }
+    const std::size_t at = static_cast<std::size_t>(o) * static_cast<std::size_t>(p->Kp);
+    if (op_ == Op::GemmI8) {
+      p->scales[static_cast<std::size_t>(o)] = quantize_row_i8(row.data(), n_in, p->Kp, reinterpret_cast<int8_t*>(dst) + at);
+    } else {
+      convert_row_bf16(row.data(), n_in, p->Kp, reinterpret_cast<uint16_t*>(dst) + at);
+    }
+  }
+  p->weights->sync_to_device(0, b_bytes);  // the one sync of these weights, ever
+  return p;
+}
+
+void NpuBackend::linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y, int ldy) {
+  const auto* p = dynamic_cast<const NpuPackedMatrix*>(&W);
+  if (!p || p->owner != context_.get() || p->op != op_) {
+    throw Error(ErrorKind::InvalidArgument, kind_ + " backend linear: the weight matrix was packed by a different backend");
+  }
+  if (M < 0) throw Error(ErrorKind::InvalidArgument, kind_ + " backend linear: negative row count " + std::to_string(M));
+  if (ldx < 1) throw Error(ErrorKind::InvalidArgument, kind_ + " backend linear: ldx " + std::to_string(ldx) + " < 1");
+  if (ldy < p->n_out()) {
+    throw Error(ErrorKind::InvalidArgument, kind_ + " backend linear: ldy " + std::to_string(ldy) + " is less than n_out " +
+                                                std::to_string(p->n_out()));
+  }
+  if (M == 0) return;
+  if (!place_on_device(M, p->weights != nullptr, p->cpu != nullptr)) {
+    if (ldx < p->n_in()) {
+      throw Error(ErrorKind::InvalidArgument, kind_ + " backend linear: overlapping rows (ldx " + std::to_string(ldx) +
+                                                  " < n_in " + std::to_string(p->n_in()) + ") on the CPU path");
+    }
+    cpu_->linear(X, M, ldx, *p->cpu, bias, Y, ldy);
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++books_.products_on_cpu;
+    return;
+  }
+  device_linear(X, M, ldx, *p, bias, Y, ldy);
+}
+
+void NpuBackend::ensure_buffers(const Kernel& kernel, std::size_t a_bytes, std::size_t c_bytes) {
+  if (!a_ || a_->size() < a_bytes) {
+    a_.reset();
+    a_ = context_->device().allocate(a_bytes, kernel, 0);
+    ++books_.buffers_allocated;
+  }
+  if (!c_ || c_->size() < c_bytes) {
+    c_.reset();
+    c_ = context_->device().allocate(c_bytes, kernel, 2);
+    ++books_.buffers_allocated;
+  }
+}
+
+void NpuBackend::device_linear(const float* X, int M, int ldx, const NpuPackedMatrix& W, const float* bias, float* Y,
+                               int ldy) {
+  std::lock_guard<std::mutex> own(mutex_);
+  if (!failure_.empty()) throw Error(ErrorKind::Internal, failure_);
+  std::lock_guard<std::mutex> lock(context_->mutex());
+  context_->check_usable();
+  const char* op = op_name(op_);
+  const int n_in = W.n_in(), n_out = W.n_out(), Np = W.Np, Kp = W.Kp;
+  const std::size_t e = static_cast<std::size_t>(op_input_bytes(op));
+  const int max_rows = context_->catalog().max_rows(op, Np, Kp);
+  ++books_.products_on_device;
+  for (int m0 = 0; m0 < M; m0 += max_rows) {
+    const int rows = std::min(max_rows, M - m0);
+    const int Mp = context_->catalog().rows_for(op, rows, Np, Kp);
+    const Kernel& k = context_->kernel(op_, Mp, Np, Kp);
+    ensure_buffers(k, static_cast<std::size_t>(Mp) * Kp * e, static_cast<std::size_t>(Mp) * Np * 4);
+    row_scales_.reserve_at_least(static_cast<std::size_t>(rows));
+    const double seconds_before = context_->device().books().device_seconds;
+
+    // Rows into the A buffer, quantised / rounded in place.
+    auto* a = static_cast<unsigned char*>(a_->host());
+    float* scales = row_scales_.data();
+    const Precision precision = precision_;
+    auto fill = [&](int64_t r0, int64_t r1, int) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const float* x = X + static_cast<std::size_t>(m0 + r) * static_cast<std::size_t>(ldx);
+        unsigned char* dst = a + static_cast<std::size_t>(r) * Kp * e;
+        if (precision == Precision::Int8) {
+          scales[r] = quantize_row_i8(x, n_in, Kp, reinterpret_cast<int8_t*>(dst));
+        } else {
+          convert_row_bf16(x, n_in, Kp, reinterpret_cast<uint16_t*>(dst));
+        }
+      }
+    };
+    pool_->parallel_for(rows, fill);
+    const std::size_t a_used = static_cast<std::size_t>(rows) * Kp * e;
+    const std::size_t c_used = static_cast<std::size_t>(rows) * Np * 4;
+    a_->sync_to_device(0, a_used);
+    Launch l;
+    l.kernel = &k;
+    l.n_args = 3;
+    l.args[0] = a_.get();
+    l.args[1] = W.weights.get();
+    l.args[2] = c_.get();
+    const auto run_start = std::chrono::steady_clock::now();
+    try {
+      context_->device().run(&l, 1, context_->timeout_ms());
+    } catch (const Error& err) {
+      failure_ = kind_ + ": the device product " + op + " " + std::to_string(Mp) + "x" + std::to_string(Np) + "x" +
+                 std::to_string(Kp) + " failed: " + err.what();
+      context_->fail(failure_);
+      throw Error(ErrorKind::Internal, failure_);
+    }
+    books_.run_wall_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+    ++books_.launches;
+    ++books_.batches;
+    c_->sync_from_device(0, c_used);
+    books_.bytes_to_device += a_used;
+    books_.bytes_from_device += c_used;
+    books_.device_seconds += context_->device().books().device_seconds - seconds_before;
+
+    const unsigned char* c = static_cast<const unsigned char*>(c_->host());
+    const float* col_scales = W.scales.data();
+    auto finish = [&](int64_t r0, int64_t r1, int) {
+      for (int64_t r = r0; r < r1; ++r) {
+        float* y = Y + static_cast<std::size_t>(m0 + r) * static_cast<std::size_t>(ldy);
+        const unsigned char* row = c + static_cast<std::size_t>(r) * Np * 4;
+        if (precision == Precision::Int8) {
+          dequantize_row_i8(reinterpret_cast<const int32_t*>(row), n_out, scales[r], col_scales, bias, y);
+        } else {
+          finish_row_f32(reinterpret_cast<const float*>(row), n_out, bias, y);
+        }
+      }
+    };
+    pool_->parallel_for(rows, finish);
+  }
+}
+
+void NpuBackend::matmul(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+                        const float* B, int ldb, float beta, float* C, int ldc) {
+  f32_->matmul(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+bool NpuBackend::accelerator_books(AcceleratorBooks* out) const {
+  if (out) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    *out = books_;
+  }
+  return true;
+}
+
+}  // namespace npu
+}  // namespace npw

@@ -1,0 +1,154 @@
+// Element tests of word timestamps: with word-timestamps=true the NpuWhisperSegmentMeta and the
+// npuwhisper message carry a "words" array (word, start, end, probability) whose times lie inside
+// the caption and in order, and without it neither has the field; output=words gives one text
+// buffer per word, ordered, never overlapping, inside the input; caption shaping splits segments
+// into cues within the line-width, line-count and duration limits; bad alignment heads fail the
+// start naming them.
+#include <string>
+#include <vector>
+
+#include <gst/check/gstcheck.h>
+
+#include "npw_gst_test.h"
+
+using npwtest::data_path;
+using npwtest::model_path;
+
+static std::string clip_pipeline(const std::string& clip, const std::string& props) {
+  return "filesrc location=\"" + data_path("audio/" + clip) +
+         "\" ! decodebin ! audioconvert ! audioresample ! npuwhisper " + npwtest::kFastProps + " model=\"" + model_path() +
+         "\" " + props + " ! appsink name=sink sync=false";
+}
+
+static GstClockTime clip_length(const std::string& clip) {
+  return static_cast<GstClockTime>(npwtest::read_wav(data_path("audio/" + clip)).size()) * GST_SECOND / 16000;
+}
+
+// The "words" array of a structure: checks each entry's fields and that the times are ordered and
+// inside [lo, hi]; returns how many words there were (-1 without the field).
+static int check_words_field(const GstStructure* s, GstClockTime lo, GstClockTime hi) {
+  const GValue* words = gst_structure_get_value(s, "words");
+  if (!words) return -1;
+  fail_unless(GST_VALUE_HOLDS_ARRAY(words));
+  GstClockTime floor = lo;
+  const guint n = gst_value_array_get_size(words);
+  for (guint i = 0; i < n; ++i) {
+    const GValue* v = gst_value_array_get_value(words, i);
+    fail_unless(GST_VALUE_HOLDS_STRUCTURE(v));
+    const GstStructure* w = gst_value_get_structure(v);
+    guint64 start = 0, end = 0;
+    gdouble p = -1;
+    fail_unless(gst_structure_get_uint64(w, "start", &start) && gst_structure_get_uint64(w, "end", &end));
+    fail_unless(gst_structure_get_double(w, "probability", &p) && p > 0 && p <= 1);
+    const gchar* text = gst_structure_get_string(w, "word");
+    fail_unless(text != nullptr && *text != '\0');
+    fail_unless(start >= floor && start <= end && end <= hi, "word %s %" GST_TIME_FORMAT "-%" GST_TIME_FORMAT, text,
+                GST_TIME_ARGS(start), GST_TIME_ARGS(end));
+    floor = end;
+  }
+  return static_cast<int>(n);
+}
+
+GST_START_TEST(test_words_field_with_and_without) {
+  for (bool on : {false, true}) {
+    npwtest::RunResult r;
+    npwtest::run_pipeline(clip_pipeline("jfk.wav", on ? "word-timestamps=true" : ""), r);
+    fail_unless(r.error == nullptr && r.eos);
+    fail_unless(!r.captions.empty());
+    int total = 0;
+    for (const npwtest::Caption& c : r.captions) {
+      fail_unless(c.meta != nullptr);
+      const int n = check_words_field(c.meta, c.pts, c.pts + c.duration);
+      fail_unless(on ? n >= 0 : n == -1, "words field %s", on ? "missing" : "present without word-timestamps");
+      total += n > 0 ? n : 0;
+    }
+    for (GstStructure* m : r.segment_messages) {
+      guint64 ts = 0, dur = 0;
+      fail_unless(gst_structure_get_uint64(m, "timestamp", &ts) && gst_structure_get_uint64(m, "duration", &dur));
+      const int n = check_words_field(m, ts, ts + dur);
+      fail_unless(on ? n >= 0 : n == -1);
+    }
+    if (on) fail_unless(total > 0, "no words at all");
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_output_words) {
+  for (const char* clip : {"jfk.wav", "espeak20.wav"}) {
+    npwtest::RunResult r;
+    npwtest::run_pipeline(clip_pipeline(clip, "output=words word-timestamps=true"), r);
+    fail_unless(r.error == nullptr && r.eos, "%s", clip);
+    fail_unless(r.captions.size() > r.segment_messages.size(), "%s: %zu buffers for %zu segments", clip,
+                r.captions.size(), r.segment_messages.size());
+    const GstClockTime length = clip_length(clip);
+    GstClockTime floor = 0;
+    for (const npwtest::Caption& c : r.captions) {
+      fail_unless(!c.text.empty() && c.text.find(' ') == std::string::npos, "%s: buffer \"%s\" is not one word", clip,
+                  c.text.c_str());
+      fail_unless(GST_CLOCK_TIME_IS_VALID(c.pts) && GST_CLOCK_TIME_IS_VALID(c.duration));
+      fail_unless(c.pts >= floor, "%s: word \"%s\" at %" GST_TIME_FORMAT " before the previous end %" GST_TIME_FORMAT,
+                  clip, c.text.c_str(), GST_TIME_ARGS(c.pts), GST_TIME_ARGS(floor));
+      fail_unless(c.pts + c.duration <= length, "%s: word past the input", clip);
+      fail_unless_equals_int(check_words_field(c.meta, c.pts, c.pts + c.duration), 1);
+      floor = c.pts + c.duration;
+    }
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_caption_shaping) {
+  npwtest::RunResult plain, shaped;
+  npwtest::run_pipeline(clip_pipeline("jfk.wav", ""), plain);
+  npwtest::run_pipeline(clip_pipeline("jfk.wav", "max-line-width=16 max-line-count=2 max-cue-duration=2.0"), shaped);
+  fail_unless(plain.error == nullptr && shaped.error == nullptr && shaped.eos);
+  fail_unless(shaped.captions.size() > plain.captions.size(), "%zu cues for %zu segments", shaped.captions.size(),
+              plain.captions.size());
+  GstClockTime floor = 0;
+  for (const npwtest::Caption& c : shaped.captions) {
+    fail_unless(c.duration > 0 && c.duration <= 2 * GST_SECOND, "cue \"%s\" lasts %" GST_TIME_FORMAT, c.text.c_str(),
+                GST_TIME_ARGS(c.duration));
+    fail_unless(c.pts >= floor);
+    floor = c.pts + c.duration;
+    int lines = 1;
+    std::size_t line_start = 0;
+    for (std::size_t i = 0; i <= c.text.size(); ++i) {
+      if (i == c.text.size() || c.text[i] == '\n') {
+        const std::string line = c.text.substr(line_start, i - line_start);
+        // a single word wider than the limit stands alone on its line (OpenAI's writer does the same)
+        fail_unless(line.size() <= 16 || line.find(' ') == std::string::npos, "line \"%s\"", line.c_str());
+        if (i < c.text.size()) ++lines;
+        line_start = i + 1;
+      }
+    }
+    fail_unless(lines <= 2, "cue \"%s\" has %d lines", c.text.c_str(), lines);
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_bad_alignment_heads) {
+  npwtest::RunResult r;
+  npwtest::run_pipeline(clip_pipeline("jfk.wav", "word-timestamps=true alignment-heads=9:9"), r);
+  fail_unless(r.error != nullptr);
+  GError* err = nullptr;
+  gchar* debug = nullptr;
+  gst_message_parse_error(r.error, &err, &debug);
+  const std::string text = std::string(err->message) + " " + (debug ? debug : "");
+  fail_unless(text.find("alignment heads '9:9'") != std::string::npos, "%s", text.c_str());
+  g_error_free(err);
+  g_free(debug);
+}
+GST_END_TEST;
+
+static Suite* npuwhisper_words_suite() {
+  Suite* s = suite_create("npuwhisper-words");
+  TCase* tc = tcase_create("words");
+  tcase_set_timeout(tc, 600);
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_words_field_with_and_without);
+  tcase_add_test(tc, test_output_words);
+  tcase_add_test(tc, test_caption_shaping);
+  tcase_add_test(tc, test_bad_alignment_heads);
+  return s;
+}
+
+GST_CHECK_MAIN(npuwhisper_words);

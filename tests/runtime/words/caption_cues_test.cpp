@@ -1,0 +1,110 @@
+// Caption shaping as OpenAI's SubtitlesWriter.iterate_result does it, cue by cue on a crafted
+// segment, plus the cue-duration limit and the SRT / WebVTT text.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "decode/caption_cues.h"
+#include "util/error.h"
+
+namespace npw {
+namespace {
+
+Segment sentence() {
+  Segment s;
+  s.start = 0.0;
+  s.end = 3.0;
+  s.text = " Hello world this is a test.";
+  const char* words[] = {" Hello", " world", " this", " is", " a", " test."};
+  for (int i = 0; i < 6; ++i) {
+    Word w;
+    w.word = words[i];
+    w.start = 0.5 * i;
+    w.end = 0.5 * (i + 1);
+    s.words.push_back(w);
+  }
+  return s;
+}
+
+std::vector<std::string> texts(const std::vector<Cue>& cues) {
+  std::vector<std::string> out;
+  for (const Cue& c : cues) out.push_back(c.text);
+  return out;
+}
+
+TEST(CaptionCues, NoLimitsOneCuePerSegment) {
+  const auto cues = shape_cues({sentence(), sentence()}, {});
+  EXPECT_EQ(texts(cues), (std::vector<std::string>{"Hello world this is a test.", "Hello world this is a test."}));
+  EXPECT_EQ(cues[0].start, 0.0);
+  EXPECT_EQ(cues[0].end, 3.0);
+  EXPECT_EQ(cues[0].words.size(), 6u);
+}
+
+TEST(CaptionCues, LineWidthAndCount) {
+  CueLimits l;
+  l.max_line_width = 12;
+  l.max_line_count = 2;
+  const auto cues = shape_cues({sentence()}, l);
+  EXPECT_EQ(texts(cues), (std::vector<std::string>{"Hello world\nthis is a", "test."}));
+  EXPECT_DOUBLE_EQ(cues[0].end, 2.5);
+  EXPECT_DOUBLE_EQ(cues[1].start, 2.5);
+}
+
+TEST(CaptionCues, WordsPerLine) {
+  CueLimits l;
+  l.max_words_per_line = 2;
+  EXPECT_EQ(texts(shape_cues({sentence()}, l)), (std::vector<std::string>{"Hello world", "this is", "a test."}));
+}
+
+TEST(CaptionCues, CueDuration) {
+  CueLimits l;
+  l.max_cue_duration = 1.2;
+  EXPECT_EQ(texts(shape_cues({sentence()}, l)), (std::vector<std::string>{"Hello world", "this is", "a test."}));
+  Segment one;
+  one.start = 0;
+  one.end = 5;
+  one.text = " long";
+  Word w;
+  w.word = " long";
+  w.end = 5.0;
+  one.words = {w};
+  const auto cues = shape_cues({one}, l);
+  ASSERT_EQ(cues.size(), 1u);
+  EXPECT_DOUBLE_EQ(cues[0].end, 1.2) << "a word longer than the limit is cut short";
+}
+
+TEST(CaptionCues, SegmentsWithoutWords) {
+  Segment s;
+  s.start = 1.0;
+  s.end = 2.0;
+  s.text = " a --> b ";
+  const auto cues = shape_cues({s}, {});
+  EXPECT_EQ(texts(cues), (std::vector<std::string>{"a -> b"}));
+}
+
+TEST(CaptionCues, Documents) {
+  EXPECT_EQ(caption_timestamp(3725.25, true, ','), "01:02:05,250");
+  EXPECT_EQ(caption_timestamp(75.5, false, '.'), "01:15.500");
+  EXPECT_EQ(caption_timestamp(0.0005, false, '.'), "00:00.000");  // half a millisecond: ties to even
+  Cue c;
+  c.start = 1.0;
+  c.end = 2.5;
+  c.text = "Hi\nthere";
+  EXPECT_EQ(srt_document({c}), "1\n00:00:01,000 --> 00:00:02,500\nHi\nthere\n\n");
+  EXPECT_EQ(vtt_document({c}), "WEBVTT\n\n00:01.000 --> 00:02.500\nHi\nthere\n\n");
+}
+
+TEST(CaptionCues, LimitsValidated) {
+  CueLimits l;
+  l.max_line_width = -1;
+  EXPECT_THROW(validate_cue_limits(l), Error);
+  l = {};
+  l.max_cue_duration = -2;
+  EXPECT_THROW(validate_cue_limits(l), Error);
+  l.max_cue_duration = 7;
+  EXPECT_NO_THROW(validate_cue_limits(l));
+}
+
+}  // namespace
+}  // namespace npw

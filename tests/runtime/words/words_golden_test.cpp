@@ -1,0 +1,128 @@
+// Word timing against OpenAI's find_alignment + merge_punctuations (tests/data/golden/<clip>/
+// words_<window>.json, made on the test model with its default alignment heads): the decoder is
+// given the reference encoder output of the window, fed the file's tokens_fed, and the words,
+// their tokens and their times must match exactly, the probabilities within 1e-3 relative; the
+// DTW's first frame per row exactly, and the DTW input matrix of jfk/w0 within 1e-4. Every golden
+// words file in the manifest is checked, for the f32 and the f16 model.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../decoder/golden_data.h"
+#include "backend/backend.h"
+#include "decode/alignment_heads.h"
+#include "decode/decoder_alignment_source.h"
+#include "decode/find_alignment.h"
+#include "decode/punctuation_merge.h"
+#include "decode/tokenizer.h"
+#include "mini_json.h"
+#include "model/model.h"
+#include "nn/decoder.h"
+#include "util/thread_pool.h"
+
+namespace npw {
+namespace {
+
+using npwtest::Json;
+
+// The words files the manifest lists.
+std::vector<std::string> golden_word_files() {
+  std::vector<std::string> out;
+  const Json m = npwtest::read_json_file(testdata::path("manifest.json"));
+  for (const Json& f : m["files"].arr)
+    if (f.has("kind") && f["kind"].str == "word_timestamps") out.push_back(f["path"].str);
+  return out;
+}
+
+struct Case {
+  std::string model;
+  std::string words;
+};
+
+std::vector<Case> cases() {
+  std::vector<Case> out;
+  for (const char* m : {"ggml-test-f32.bin", "ggml-test-f16.bin"})
+    for (const std::string& w : golden_word_files()) out.push_back({m, w});
+  return out;
+}
+
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  std::string s = info.param.model.substr(10, 3) + "_" + info.param.words;
+  for (char& c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return s;
+}
+
+void expect_word(const Word& got, const Json& want, const std::string& where) {
+  EXPECT_EQ(got.word, want["word"].str) << where;
+  EXPECT_EQ(got.tokens, want["tokens"].ints()) << where;
+  EXPECT_NEAR(got.start, want["start"].num, 1e-6) << where;
+  EXPECT_NEAR(got.end, want["end"].num, 1e-6) << where;
+  EXPECT_NEAR(got.probability, want["probability"].num, 1e-3 * want["probability"].num) << where;
+}
+
+class WordsGolden : public ::testing::TestWithParam<Case> {};
+
+TEST_P(WordsGolden, MatchesReference) {
+  const Case& c = GetParam();
+  const Json g = npwtest::read_json_file(testdata::path(c.words));
+  const std::string enc_path = "golden/" + g["audio"].str + "/enc_" + g["window"].str + ".f32";
+  ASSERT_TRUE(testdata::exists(enc_path)) << enc_path;
+  auto model = Model::load(testdata::path(c.model));
+  auto backend = make_backend("cpu", 2);
+  ThreadPool pool(2);
+  Decoder decoder(*model, *backend, pool, 1);
+  const std::vector<float> enc = testdata::read_raw<float>(enc_path);
+  ASSERT_EQ(enc.size(), static_cast<std::size_t>(model->hparams().n_audio_ctx) * model->hparams().n_audio_state);
+  decoder.set_audio(enc.data());
+
+  std::vector<AlignmentHead> heads;
+  for (const Json& h : g["alignment_heads"].arr) heads.push_back({static_cast<int>(h.arr[0].num), static_cast<int>(h.arr[1].num)});
+  EXPECT_EQ(heads, resolve_alignment_heads("auto", model->hparams())) << "the test model takes OpenAI's default heads";
+
+  const std::vector<int> fed = g["tokens_fed"].ints();
+  const std::vector<int> sot = g["sot_sequence"].ints();
+  AlignmentTokens at;
+  at.sot_sequence = sot;
+  at.no_timestamps = static_cast<int>(g["no_timestamps"].num);
+  at.eot = static_cast<int>(g["eot"].num);
+  at.language = "en";
+  const std::vector<int> text(fed.begin() + static_cast<std::ptrdiff_t>(sot.size()) + 1, fed.end() - 1);
+  ASSERT_EQ(text, g["text_tokens"].ints());
+
+  Tokenizer tokenizer(model->vocab());
+  DecoderAlignmentSource source(decoder);
+  WordAligner aligner(heads, static_cast<int>(g["medfilt_width"].num), static_cast<float>(g["qk_scale"].num));
+  std::vector<Word> words = aligner.find_alignment(source, tokenizer, at, text, static_cast<int>(g["num_frames"].num));
+
+  EXPECT_EQ(aligner.jump_frames(), g["dtw"]["jump_frames"].ints());
+  EXPECT_EQ(aligner.matrix_rows(), static_cast<int>(text.size()) + 1);
+  const Json& before = g["alignment_before_merge"];
+  ASSERT_EQ(words.size(), before.arr.size());
+  for (std::size_t i = 0; i < words.size(); ++i) expect_word(words[i], before.arr[i], "before merge, word " + std::to_string(i));
+
+  merge_punctuations(words, g["prepend_punctuations"].str, g["append_punctuations"].str);
+  std::vector<Word> kept;
+  for (Word& w : words)
+    if (!w.word.empty()) kept.push_back(w);
+  const Json& want = g["words"];
+  ASSERT_EQ(kept.size(), want.arr.size());
+  for (std::size_t i = 0; i < kept.size(); ++i) expect_word(kept[i], want.arr[i], "word " + std::to_string(i));
+
+  if (g.has("debug_matrix") && g["debug_matrix"].kind == Json::Object) {
+    const std::string dir = c.words.substr(0, c.words.rfind('/') + 1);
+    const std::vector<float> m = testdata::read_raw<float>(dir + g["debug_matrix"]["path"].str);
+    ASSERT_EQ(m.size(), aligner.matrix().size());
+    double worst = 0;
+    for (std::size_t i = 0; i < m.size(); ++i) worst = std::max(worst, std::fabs(double(m[i]) - aligner.matrix()[i]));
+    EXPECT_LT(worst, 1e-4) << "DTW input matrix";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Reference, WordsGolden, ::testing::ValuesIn(cases()), case_name);
+
+}  // namespace
+}  // namespace npw

@@ -1,0 +1,279 @@
+// Each piece of word timing on crafted input with a known answer: the median filter at the edges,
+// DTW paths and the reference's tie-breaking (including ties that exist only in float32), the
+// alignment-head presets and settings, word splitting on mixed scripts and invalid UTF-8, and
+// punctuation merging.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "decode/alignment_heads.h"
+#include "decode/dtw.h"
+#include "decode/median_filter.h"
+#include "decode/punctuation_merge.h"
+#include "decode/tokenizer.h"
+#include "decode/word_split.h"
+#include "model/random_model.h"
+#include "model/vocab.h"
+#include "util/error.h"
+
+namespace npw {
+namespace {
+
+// ---- median filter -------------------------------------------------------------------------
+
+TEST(MedianFilter, ReflectPaddingAtTheEdges) {
+  std::vector<float> x = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  std::vector<float> scratch(32);
+  median_filter_rows(x.data(), 1, 10, 10, 7, scratch.data());
+  // Padded as 3 2 1 | 0 .. 9 | 8 7 6: the edge sample is not repeated.
+  EXPECT_EQ(x, (std::vector<float>{2, 2, 2, 3, 4, 5, 6, 7, 7, 7}));
+}
+
+TEST(MedianFilter, RemovesASpikeAndKeepsRowsApart) {
+  std::vector<float> x = {0, 0, 0, 10, 0, 0, 0, 0,  //
+                          5, 5, 5, 5, 5, 5, 5, 5};
+  std::vector<float> scratch(32);
+  median_filter_rows(x.data(), 2, 8, 8, 7, scratch.data());
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(x[i], 0.0f) << i;
+  for (int i = 8; i < 16; ++i) EXPECT_EQ(x[i], 5.0f) << i;
+}
+
+TEST(MedianFilter, ShortRowsAreLeftAsTheyAre) {
+  std::vector<float> x = {3, 1, 2};  // n <= width / 2: F.pad could not reflect, the reference returns x
+  std::vector<float> scratch(32);
+  median_filter_rows(x.data(), 1, 3, 3, 7, scratch.data());
+  EXPECT_EQ(x, (std::vector<float>{3, 1, 2}));
+  std::vector<float> y = {3, 1, 2, 0};  // n = 4: reflected to 2 1 3 | 3 1 2 0 | 2 1 3... pad 3 of 4
+  median_filter_rows(y.data(), 1, 4, 4, 7, scratch.data());
+  // windows: [0 2 1 3 1 2 0]->1, [2 1 3 1 2 0 2]->2, [1 3 1 2 0 2 1]->1, [3 1 2 0 2 1 3]->2
+  EXPECT_EQ(y, (std::vector<float>{1, 2, 1, 2}));
+}
+
+TEST(MedianFilter, EvenWidthIsRefused) {
+  std::vector<float> x(8), scratch(32);
+  EXPECT_THROW(median_filter_rows(x.data(), 1, 8, 8, 6, scratch.data()), Error);
+}
+
+// ---- DTW ------------------------------------------------------------------------------------
+
+DtwPath run_dtw(const std::vector<double>& x, int n, int m) {
+  DtwPath p;
+  DtwScratch s;
+  dtw(x.data(), n, m, p, s);
+  return p;
+}
+
+TEST(Dtw, FollowsTheCheapDiagonal) {
+  const std::vector<double> x = {0, 1, 1,  //
+                                 1, 0, 1,  //
+                                 1, 1, 0};
+  const DtwPath p = run_dtw(x, 3, 3);
+  EXPECT_EQ(p.text_index, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(p.time_index, (std::vector<int>{0, 1, 2}));
+}
+
+TEST(Dtw, StaysOnARowWhileItIsCheap) {
+  // Two tokens over five frames: token 0 owns frames 0-2, token 1 frames 3-4.
+  const std::vector<double> x = {-1, -1, -1, 0.5, 0.5,  //
+                                 0.5, 0.5, 0.5, -1, -1};
+  const DtwPath p = run_dtw(x, 2, 5);
+  EXPECT_EQ(p.text_index, (std::vector<int>{0, 0, 0, 1, 1}));
+  EXPECT_EQ(p.time_index, (std::vector<int>{0, 1, 2, 3, 4}));
+}
+
+TEST(Dtw, TiesTakeTheHorizontalStep) {
+  // All costs equal: at (2, 2) the diagonal, vertical and horizontal predecessors tie, and the
+  // reference's `else` branch takes the horizontal one.
+  const DtwPath p = run_dtw({0, 0, 0, 0}, 2, 2);
+  EXPECT_EQ(p.text_index, (std::vector<int>{0, 1, 1}));
+  EXPECT_EQ(p.time_index, (std::vector<int>{0, 0, 1}));
+}
+
+TEST(Dtw, DiagonalTiedWithVerticalGoesHorizontal) {
+  // The reference's quirk: at (2, 2) the diagonal and vertical predecessors tie at 0, neither is
+  // strictly smallest, and the horizontal one (cost 5) is taken.
+  const DtwPath p = run_dtw({0, 0, 5, 0}, 2, 2);
+  EXPECT_EQ(p.text_index, (std::vector<int>{0, 1, 1}));
+  EXPECT_EQ(p.time_index, (std::vector<int>{0, 0, 1}));
+}
+
+TEST(Dtw, TiesAreJudgedInFloat32) {
+  // In float64 the diagonal would win by 1e-9; the reference's float32 cost array rounds both
+  // neighbours to 1.0, a tie, so the path steps horizontally.
+  const DtwPath p = run_dtw({1.0, 1e-9, 1e-9, 0.0}, 2, 2);
+  EXPECT_EQ(p.text_index, (std::vector<int>{0, 1, 1}));
+  EXPECT_EQ(p.time_index, (std::vector<int>{0, 0, 1}));
+}
+
+TEST(Dtw, SingleCellAndTallMatrices) {
+  DtwPath p = run_dtw({5}, 1, 1);
+  EXPECT_EQ(p.text_index, (std::vector<int>{0}));
+  EXPECT_EQ(p.time_index, (std::vector<int>{0}));
+  p = run_dtw({0, 0, 0}, 3, 1);  // more tokens than frames: vertical steps
+  EXPECT_EQ(p.text_index, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(p.time_index, (std::vector<int>{0, 0, 0}));
+  EXPECT_THROW(run_dtw({}, 0, 3), Error);
+}
+
+// ---- alignment heads ------------------------------------------------------------------------
+
+TEST(AlignmentHeads, PresetsFromDimensions) {
+  EXPECT_EQ(alignment_preset_for(whisper_dims("tiny")), "tiny");
+  EXPECT_EQ(alignment_preset_for(whisper_dims("tiny.en")), "tiny.en");
+  EXPECT_EQ(alignment_preset_for(whisper_dims("base")), "base");
+  EXPECT_EQ(alignment_preset_for(whisper_dims("base.en")), "base.en");
+  EXPECT_EQ(alignment_preset_for(whisper_dims("small.en")), "small.en");
+  EXPECT_EQ(alignment_preset_for(whisper_dims("medium")), "medium");
+  EXPECT_EQ(alignment_preset_for(whisper_dims("large-v3")), "large-v3");
+  HParams turbo = whisper_dims("large-v3");
+  turbo.n_text_layer = 4;
+  EXPECT_EQ(alignment_preset_for(turbo), "large-v3-turbo");
+  HParams v2 = whisper_dims("large-v3");
+  v2.n_mels = 80;
+  v2.n_vocab = 51865;
+  EXPECT_EQ(alignment_preset_for(v2), "") << "large-v1 and large-v2 cannot be told apart";
+  EXPECT_EQ(alignment_preset_for(whisper_dims("test")), "");
+}
+
+TEST(AlignmentHeads, Settings) {
+  const HParams tiny = whisper_dims("tiny");
+  const std::vector<AlignmentHead> preset = {{2, 2}, {3, 0}, {3, 2}, {3, 3}, {3, 4}, {3, 5}};
+  EXPECT_EQ(resolve_alignment_heads("auto", tiny), preset);
+  EXPECT_EQ(resolve_alignment_heads("tiny", tiny), preset);
+  EXPECT_EQ(resolve_alignment_heads("default", tiny).size(), 12u);  // layers 2, 3 x 6 heads
+  EXPECT_EQ(resolve_alignment_heads("default", tiny).front(), (AlignmentHead{2, 0}));
+  EXPECT_EQ(resolve_alignment_heads("3:1, 0:5", tiny), (std::vector<AlignmentHead>{{3, 1}, {0, 5}}));
+  const HParams test = whisper_dims("test");
+  EXPECT_EQ(resolve_alignment_heads("auto", test),
+            (std::vector<AlignmentHead>{{1, 0}, {1, 1}, {1, 2}, {1, 3}}));
+  EXPECT_EQ(format_alignment_heads(resolve_alignment_heads("auto", test)), "1:0,1:1,1:2,1:3");
+  EXPECT_EQ(resolve_alignment_heads("large-v2", whisper_dims("large-v3")).size(), 23u);
+  for (const char* bad : {"4:0", "0:6", "x", "1:", ":1", "1:0,1:0", "tiny.en.x", "medium", "1:0,"}) {
+    try {
+      resolve_alignment_heads(bad, tiny);
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("alignment heads"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// ---- word splitting -------------------------------------------------------------------------
+
+class WordSplit : public ::testing::Test {
+ protected:
+  WordSplit() : vocab_(make_stored(), 51864), tok_(vocab_) {}
+  static std::vector<std::string> make_stored() {
+    std::vector<std::string> s(50256);  // the text tokens; specials get their names
+    for (std::size_t i = 0; i < s.size(); ++i) s[i] = "t" + std::to_string(i);
+    s[1] = " Hello";
+    s[2] = ",";
+    s[3] = " wor";
+    s[4] = "ld";
+    s[5] = "!";
+    s[6] = " \xE4\xBD";  // " " and the first two bytes of U+4F60
+    s[7] = "\xA0";       // its last byte
+    s[8] = "\xFF";       // never valid
+    s[9] = "\xE5\xA5\xBD";  // U+597D
+    s[10] = "\xE0\xB8\xAA";  // Thai U+0E2A
+    s[11] = "\xE0\xB8";      // Thai, unfinished
+    s[12] = "\xB1";
+    s[13] = "...";
+    return s;
+  }
+  std::vector<std::string> words(const std::vector<WordTokens>& w) {
+    std::vector<std::string> out;
+    for (const WordTokens& x : w) out.push_back(x.word);
+    return out;
+  }
+  Vocab vocab_;
+  Tokenizer tok_;
+};
+
+TEST_F(WordSplit, SpacesAndPunctuation) {
+  const int eot = vocab_.eot();
+  const auto w = split_to_word_tokens(tok_, {1, 2, 3, 4, 5, 13, eot}, "en");
+  // "..." is not a substring of Python's string.punctuation: it joins the "!" before it.
+  EXPECT_EQ(words(w), (std::vector<std::string>{" Hello", ",", " world", "!...", "[_EOT_]"}));
+  EXPECT_EQ(w[2].tokens, (std::vector<int>{3, 4}));
+  EXPECT_EQ(w[4].tokens, (std::vector<int>{eot}));
+}
+
+TEST_F(WordSplit, CharactersSplitOverTokensStayWhole) {
+  // Mixed scripts in an English split: the Chinese character spans two tokens, its space starts a word.
+  const auto w = split_to_word_tokens(tok_, {1, 6, 7, 9}, "en");
+  EXPECT_EQ(words(w), (std::vector<std::string>{" Hello", " \u4f60\u597d"}));
+  EXPECT_EQ(w[1].tokens, (std::vector<int>{6, 7, 9}));
+}
+
+TEST_F(WordSplit, ChineseJapaneseThaiSplitAtEveryCharacter) {
+  for (const char* lang : {"zh", "ja", "th", "lo", "my", "yue"}) {
+    const auto w = split_to_word_tokens(tok_, {1, 6, 7, 9, 11, 12, 10}, lang);
+    EXPECT_EQ(words(w), (std::vector<std::string>{" Hello", " \u4f60", "\u597d", "\u0e31", "\u0e2a"}))
+        << lang;
+    EXPECT_EQ(w[1].tokens, (std::vector<int>{6, 7})) << lang;
+    EXPECT_EQ(w[3].tokens, (std::vector<int>{11, 12})) << lang;
+  }
+}
+
+TEST_F(WordSplit, InvalidBytesBecomeReplacementCharacters) {
+  // 0xFF can never start a character: it closes its run at once as U+FFFD and, not being a
+  // space or punctuation, joins the word before it.
+  const auto w = split_to_word_tokens(tok_, {1, 8, 4}, "en");
+  EXPECT_EQ(words(w), (std::vector<std::string>{" Hello\uFFFDld"}));
+  EXPECT_EQ(w[0].tokens, (std::vector<int>{1, 8, 4}));
+  // A character cut off at the very end is ill-formed too (the full text has U+FFFD there).
+  const auto t = split_tokens_on_unicode(tok_, {1, 6});
+  EXPECT_EQ(words(t), (std::vector<std::string>{" Hello", " \uFFFD"}));
+  // An unfinished character followed by a complete one: the pair is one run with U+FFFD.
+  const auto u = split_tokens_on_unicode(tok_, {11, 9});
+  EXPECT_EQ(words(u), (std::vector<std::string>{"\uFFFD", "\u597d"}));
+}
+
+// ---- punctuation merging --------------------------------------------------------------------
+
+Word w(const std::string& text, std::vector<int> tokens, double start, double end) {
+  Word x;
+  x.word = text;
+  x.tokens = std::move(tokens);
+  x.start = start;
+  x.end = end;
+  return x;
+}
+
+TEST(PunctuationMerge, OpeningAndClosingMarksJoinTheirWords) {
+  std::vector<Word> a = {w(" (", {1}, 0.0, 0.1), w("Hello", {2}, 0.1, 0.5), w(",", {3}, 0.5, 0.6),
+                         w(" world", {4}, 0.6, 1.0), w("!", {5}, 1.0, 1.1), w(" \"", {6}, 1.1, 1.2),
+                         w("x", {7}, 1.2, 1.4), w("\"", {8}, 1.4, 1.5)};
+  merge_punctuations(a, kDefaultPrependPunctuations, kDefaultAppendPunctuations);
+  std::vector<Word> kept;
+  for (const Word& x : a)
+    if (!x.word.empty()) kept.push_back(x);
+  ASSERT_EQ(kept.size(), 3u);
+  EXPECT_EQ(kept[0].word, " (Hello,");
+  EXPECT_EQ(kept[0].tokens, (std::vector<int>{1, 2, 3}));
+  EXPECT_DOUBLE_EQ(kept[0].start, 0.1);  // the absorbing word keeps its times
+  EXPECT_DOUBLE_EQ(kept[0].end, 0.5);
+  EXPECT_EQ(kept[1].word, " world!");
+  EXPECT_EQ(kept[2].word, " \"x\"");
+  EXPECT_EQ(kept[2].tokens, (std::vector<int>{6, 7, 8}));
+  EXPECT_EQ(a.size(), 8u) << "merged entries stay in place, emptied";
+}
+
+TEST(PunctuationMerge, RulesOfTheReference) {
+  // A prepended mark needs its leading space ("(" stays alone); chains of opening marks all reach
+  // the word; a closing mark joins the nearest word still standing.
+  std::vector<Word> a = {w("(", {1}, 0, 0), w("a", {2}, 0, 0), w(" ", {3}, 0, 0), w(".", {4}, 0, 0),
+                         w(" \"", {5}, 0, 0), w(" (", {6}, 0, 0), w(" b", {7}, 0, 0), w("\u3002", {8}, 0, 0)};
+  merge_punctuations(a, kDefaultPrependPunctuations, kDefaultAppendPunctuations);
+  std::vector<std::string> kept;
+  for (const Word& x : a)
+    if (!x.word.empty()) kept.push_back(x.word);
+  // " " strips to "", which Python finds in any string: it is prepended to "." as well.
+  EXPECT_EQ(kept, (std::vector<std::string>{"(", "a", " .", " \" ( b\u3002"}));
+}
+
+}  // namespace
+}  // namespace npw
