@@ -49,9 +49,16 @@ std::shared_ptr<const DecoderPacked> pack_decoder(const Model& model, const Back
     pb.co = backend.pack(*b.cross_attn.out.w);
     pb.mlp0 = backend.pack(*b.mlp0.w);
     pb.mlp2 = backend.pack(*b.mlp2.w);
+    for (const TensorView* t : {b.attn.query.w, b.attn.key.w, b.attn.value.w, b.attn.out.w, b.cross_attn.query.w,
+                                b.cross_attn.key.w, b.cross_attn.value.w, b.cross_attn.out.w, b.mlp0.w, b.mlp2.w}) {
+      model.release_pages(*t);
+    }
     p->blocks.push_back(std::move(pb));
   }
   p->token_emb = backend.pack(*w.token_emb);
+  // The embedding rows of the tokens decoded are read from the file (Decoder::embed): those few pages
+  // fault back in as they are used; the bulk, read once for packing, goes.
+  model.release_pages(*w.token_emb);
   return p;
 }
 

@@ -104,9 +104,11 @@ std::shared_ptr<const EncoderPacked> pack_encoder(const Model& model, const Back
       pb.k = backend.pack_for_many_rows(*b.attn.key.w);
       pb.v = backend.pack_for_many_rows(*b.attn.value.w);
     }
+    for (const TensorView* t : {b.attn.query.w, b.attn.key.w, b.attn.value.w}) model.release_pages(*t);
     pb.o = backend.pack_for_many_rows(*b.attn.out.w);
     pb.mlp0 = backend.pack_for_many_rows(*b.mlp0.w);
     pb.mlp2 = backend.pack_for_many_rows(*b.mlp2.w);
+    for (const TensorView* t : {b.attn.out.w, b.mlp0.w, b.mlp2.w}) model.release_pages(*t);
     p->blocks.push_back(std::move(pb));
   }
   return p;
