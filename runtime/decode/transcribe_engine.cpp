@@ -255,4 +255,19 @@ WindowResult TranscribeEngine::transcribe_window(const float* samples, std::size
   return result;
 }
 
+WindowResult TranscribeEngine::transcribe_with_prompt(const float* samples, std::size_t n, const std::string& prompt) {
+  PromptState saved = prompt_;
+  prompt_.clear();
+  const std::string stripped = python_strip(prompt);
+  prompt_.all_tokens = stripped.empty() ? initial_prompt_tokens_ : tokenizer_.encode(" " + stripped);
+  try {
+    WindowResult r = transcribe_window(samples, n, true);
+    prompt_ = std::move(saved);
+    return r;
+  } catch (...) {
+    prompt_ = std::move(saved);
+    throw;
+  }
+}
+
 }  // namespace npw

@@ -31,6 +31,9 @@ class TranscribeEngine {
 
   TranscribeResult transcribe(const float* samples, std::size_t n, const SegmentCallback& on_segment);
   WindowResult transcribe_window(const float* samples, std::size_t n, bool final);
+  // Live hypotheses: the whole of samples[0, n) as transcribe_window(final) does, conditioned on
+  // `prompt` instead of the stream's previous text, which it leaves as it was.
+  WindowResult transcribe_with_prompt(const float* samples, std::size_t n, const std::string& prompt);
   void reset();
 
   // The mel window and encoder output come from `provider` from now on (nullptr: the heap); see
