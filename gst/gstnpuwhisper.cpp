@@ -166,6 +166,7 @@ static gboolean start(GstNpuWhisper* self) {
   lc.max_delay = &st->max_delay;
   npwgst::Worker* worker = st->worker.get();
   lc.pending_bytes = [worker]() { return worker->queued_bytes(); };
+  lc.upstream_live = &st->upstream_live;
   st->stream->set_live_config(lc, &st->upstream_live);
   post_progress(self, GST_PROGRESS_TYPE_COMPLETE, "Loaded Whisper model " + st->model->describe());
   return TRUE;

@@ -78,6 +78,11 @@ double LiveStream::core_latency_seconds() const {
   return static_cast<double>(live_latency(live_step_ms(c_.latency_ms->load()), s)) / GST_SECOND;
 }
 
+std::size_t LiveStream::pending_samples() const {
+  if (!c_.pending_bytes || !c_.upstream_live || !c_.upstream_live->load()) return 0;
+  return c_.pending_bytes() / bytes_per_sample_;
+}
+
 double LiveStream::received_seconds() const { return static_cast<double>(received_) / kRate; }
 
 GstClockTime LiveStream::in_time(double seconds) const {
@@ -157,7 +162,7 @@ void LiveStream::maybe_step() {
   if (transcript_.buffered() == 0 || s_.flow_ != GST_FLOW_OK) return;
   const std::size_t step = static_cast<std::size_t>(step_seconds() * kRate);
   if (since_step_ < step) return;
-  const std::size_t pending = c_.pending_bytes ? c_.pending_bytes() / bytes_per_sample_ : 0;
+  const std::size_t pending = pending_samples();
   // More than a step already waits behind this buffer: take it in first, so one step covers all
   // the audio that arrived instead of a queue of stale steps (up to a full buffer).
   if (pending >= step && transcript_.buffered() < npw::LiveTranscript::kMaxBuffer) return;
@@ -231,8 +236,7 @@ void LiveStream::report_backlog(double delay, double processing, double covered)
 void LiveStream::finish_utterance() {
   if (transcript_.buffered() > 0) {
     // The last words get one more, final look with all the audio of the utterance.
-    const std::size_t pending = c_.pending_bytes ? c_.pending_bytes() / bytes_per_sample_ : 0;
-    run_step(pending);
+    run_step(pending_samples());
     if (s_.flow_ != GST_FLOW_OK) return;
   }
   std::vector<npw::Word> tail = transcript_.finish();
@@ -272,7 +276,8 @@ void LiveStream::push_text(const std::vector<npw::Word>& words, bool stable) {
   // Input time, kept inside the latency promise and after what was pushed, never past the audio.
   const double audio_end = received_seconds();
   const double start_s = std::min(std::max(seg.start, floor_), audio_end);
-  const double end_s = std::min(std::max(seg.end, start_s), audio_end);
+  // A word moved later by the floor keeps its own length.
+  const double end_s = std::min(std::max(seg.end, start_s + (seg.end - seg.start)), audio_end);
   GstClockTime start = shifted(in_time(start_s));
   GstClockTime end = shifted(in_time(end_s));
   if (GST_CLOCK_TIME_IS_VALID(s_.out_pos_)) {

@@ -27,6 +27,9 @@ struct LiveConfig {
   const std::atomic<guint>* lateness_ms = nullptr;  // may change while playing
   std::atomic<guint64>* max_delay = nullptr;        // the read-only `max-delay` property
   std::function<std::size_t()> pending_bytes;        // audio queued for the worker, not yet handled
+  // Upstream is live: audio waiting in the queue is then time we are behind. A non-live upstream
+  // (a file played or simulated live) fills the queue ahead of the clock, which is no backlog.
+  const std::atomic<bool>* upstream_live = nullptr;
 };
 
 class LiveStream {
@@ -55,6 +58,7 @@ class LiveStream {
   GstClockTime in_time(double seconds) const;  // stream clock -> input running position
   GstClockTime shifted(GstClockTime t) const;  // + lateness
   double received_seconds() const;
+  std::size_t pending_samples() const;  // queued behind us, counted only when upstream is live
   double step_seconds() const;
   double core_latency_seconds() const;  // live_latency() without lateness
 

@@ -35,7 +35,9 @@ void LocalAgreement::insert(std::vector<Word> hypothesis) {
   incoming_.clear();
   for (Word& w : hypothesis) {
     if (comparable_word(w.word).empty()) continue;  // punctuation alone carries nothing to agree on
-    if (any_committed_ && w.start < last_end_ - kStartSlack) continue;
+    // Before the committed end, or inside the committed span (a re-hearing of committed audio; with
+    // degenerate zero-length timing this is what stops the same words coming back every step).
+    if (any_committed_ && (w.start < last_end_ - kStartSlack || w.end <= last_end_)) continue;
     incoming_.push_back(std::move(w));
   }
   if (incoming_.empty() || committed_.empty()) return;

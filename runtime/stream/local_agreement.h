@@ -35,7 +35,8 @@ class LocalAgreement {
   explicit LocalAgreement(AgreementSettings s = {}) : s_(s) {}
 
   // Offers the newest hypothesis (whole words, in order, absolute times). Words that start before
-  // the last committed end (less 0.1 s of alignment slack) and a re-heard committed n-gram are dropped.
+  // the last committed end (less 0.1 s of alignment slack) or end by it, and a re-heard committed
+  // n-gram, are dropped.
   void insert(std::vector<Word> hypothesis);
 
   // Commits the longest common prefix of the previous and the newest hypothesis (plus confident

@@ -108,6 +108,22 @@ TEST(LocalAgreement, WordsBeforeTheCommittedEndAreDropped) {
   EXPECT_EQ(text(a.tentative()), " three");
 }
 
+TEST(LocalAgreement, ZeroLengthWordsAtTheCommittedEndAreNotCommittedAgain) {
+  // A decoder whose timestamps collapse (random weights, a confused model) puts every word at the
+  // buffer start; once committed, the same words must not come back step after step.
+  LocalAgreement a;
+  std::vector<Word> same;
+  for (const char* t : {" a", " b", " c", " d", " e", " f", " g"}) same.push_back(Word{t, {}, 2.0, 2.0, 0.5f});
+  a.insert(same);
+  a.flush();
+  EXPECT_EQ(a.commit_until(1e9).size(), same.size());
+  for (int i = 0; i < 3; ++i) {
+    a.insert(same);
+    EXPECT_TRUE(a.flush().empty());
+    EXPECT_TRUE(a.tentative().empty());
+  }
+}
+
 TEST(LocalAgreement, CommitUntilFinalisesTheTentativeTailInOrder) {
   LocalAgreement a;
   a.insert(words({{" a", 0.0}, {" b", 0.5}, {" c", 1.0}}));
