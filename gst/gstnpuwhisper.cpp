@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <exception>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -41,6 +42,10 @@ struct ElementState {
   std::atomic<guint> lateness_ms{0};      // mirrors live.lateness_ms for the worker
   std::atomic<guint64> max_delay{0};      // the read-only "max-delay"
   std::atomic<bool> upstream_live{false};  // from the LATENCY query at caps time
+  // Values refused while stopped, by property, until a valid value replaces them: a refusal posted
+  // before the element is in a bin reaches nobody (gst-launch sets properties first), so start()
+  // fails with it instead of running with a setting the user did not ask for.
+  std::map<guint, std::string> refused;
 
   // the mel/encoder tensor pool: configured by the stream at caps negotiation, cleared at stop;
   // lives as long as the element so that the "tensor-pool" property can read it from any thread
@@ -112,10 +117,18 @@ static gboolean start(GstNpuWhisper* self) {
   GST_OBJECT_LOCK(self);
   const npwgst::Settings settings = st->settings;
   const npwgst::LiveSettings live = st->live;
+  const std::map<guint, std::string> refused = st->refused;
   st->running = true;
   st->max_delay = 0;
   st->upstream_live = false;
   GST_OBJECT_UNLOCK(self);
+
+  if (!refused.empty()) {
+    const std::string& why = refused.begin()->second;
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Invalid setting: %s", why.c_str()),
+                      ("%" G_GSIZE_FORMAT " refused value(s); set a valid value or leave the default", refused.size()));
+    return FALSE;
+  }
 
   if (settings.model.empty()) {
     GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No Whisper model given"),
@@ -139,6 +152,10 @@ static gboolean start(GstNpuWhisper* self) {
                           ("backend=auto: no AMD XDNA NPU backend available; using the CPU (%s)", kind.c_str()),
                           (nullptr));
     }
+    for (const std::string& w : st->model->warnings())
+      GST_ELEMENT_WARNING(self, RESOURCE, READ, ("%s", w.c_str()), ("model \"%s\"", settings.model.c_str()));
+    for (const std::string& w : transcriber->warnings())
+      GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS, ("%s", w.c_str()), ("model \"%s\"", settings.model.c_str()));
     GST_INFO_OBJECT(self, "model %s, backend %s", st->model->describe().c_str(), transcriber->stats().backend.c_str());
     st->stream = std::make_unique<npwgst::Stream>(GST_ELEMENT(self), self->srcpad, std::move(transcriber), &st->latency_ms,
                                                   st->tensors);
@@ -372,6 +389,13 @@ static void set_property(GObject* object, guint prop_id, const GValue* value, GP
   } else {
     ok = npwgst::set_property(st->settings, prop_id, value, &why);
     if (ok && prop_id == npwgst::PROP_LATENCY) st->latency_ms = st->settings.latency_ms;
+    if (ok) {
+      st->refused.erase(prop_id);
+    } else {
+      gchar* shown = g_strdup_value_contents(value);
+      st->refused[prop_id] = std::string("property \"") + pspec->name + "\" = " + shown + " refused: " + why;
+      g_free(shown);
+    }
   }
   const bool running = st->running;
   GST_OBJECT_UNLOCK(self);

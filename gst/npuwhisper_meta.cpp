@@ -1,6 +1,8 @@
 // See npuwhisper_meta.h.
 #include "npuwhisper_meta.h"
 
+#include <algorithm>
+
 #include "decode/transcriber.h"
 
 namespace npwgst {
@@ -88,7 +90,7 @@ GstMessage* stats_message(GstObject* src, const npw::Stats& stats, const StreamT
       "realtime-factor", G_TYPE_DOUBLE, rtf,
       "windows", G_TYPE_INT, stats.windows,
       "tokens", G_TYPE_INT, stats.tokens,
-      "segments", G_TYPE_UINT64, totals.segments,
+      "segments", G_TYPE_INT, static_cast<gint>(std::min<guint64>(totals.segments, G_MAXINT)),
       "backend", G_TYPE_STRING, stats.backend.c_str(),
       "model", G_TYPE_STRING, model.c_str(),
       "language", G_TYPE_STRING, language.c_str(),

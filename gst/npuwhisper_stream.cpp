@@ -52,7 +52,8 @@ Stream::Stream(GstElement* element, GstPad* srcpad, std::unique_ptr<npw::Transcr
       tensor_sizes_(transcriber_->buffer_sizes()) {
   transcriber_->set_buffer_provider(&tensors_);
   gst_segment_init(&in_segment_, GST_FORMAT_TIME);
-  const std::string& lang = transcriber_->options().language;
+  // What the model will actually use (an English-only model ignores another language).
+  const std::string& lang = transcriber_->language();
   if (lang != "auto") language_ = lang;
 }
 
@@ -415,6 +416,10 @@ void Stream::run_window(std::size_t n, bool final) {
     consumed = n;
   }
   update_language(result.language);
+  if (result.dropped_past_end > 0) {
+    GST_DEBUG_OBJECT(element_, "dropped %d segment(s) timed at or after the end of the window's %" G_GSIZE_FORMAT
+                     " samples", result.dropped_past_end, n);
+  }
   const GstClockTime limit = ts_at(consumed);
   const double consumed_seconds = static_cast<double>(consumed) / kRate;
   for (const npw::Segment& seg : result.segments) {
@@ -439,6 +444,12 @@ void Stream::emit_segment(const npw::Segment& seg, GstClockTime window_start, Gs
   // Captions never overlap, never go back and never outlast the audio they describe.
   start = std::min(std::max(start, lo), limit);
   end = std::min(std::max(end, start), limit);
+  if (end <= start) {
+    // Nothing of it lies in audio not yet captioned: a caption without duration is no caption.
+    GST_DEBUG_OBJECT(element_, "dropping \"%s\": no time left for it at %" GST_TIME_FORMAT, text.c_str(),
+                     GST_TIME_ARGS(start));
+    return;
+  }
   push_gap_to(start);
 
   GstBuffer* buffer = gst_buffer_new_memdup(text.data(), text.size());

@@ -8,7 +8,16 @@ build=${NPW_BUILD_DIR:-$here/build}
 asan=${NPW_ASAN_BUILD_DIR:-$here/build-asan}
 # Warnings are errors here (the tree builds clean with g++ 12). Not in the sanitizer build below:
 # g++ 12 reports false maybe-uninitialized warnings inside libstdc++'s <regex> under ASan.
-[ -f "$build/build.ninja" ] || meson setup "$build" "$here" -Dwerror=true
+# XRT from Debian unstable, unpacked under the build tree, so that the NPU's XRT module is compiled and
+# linked against the real thing; without network (or packages) the build goes on without the module.
+xrt_opt=
+if xrt_prefix=$("$here/scripts/fetch-xrt.sh" "$build/xrt"); then
+  xrt_opt=-Dxrt_prefix=$xrt_prefix
+else
+  echo "run-tests: XRT could not be fetched; building without the NPU's XRT module" >&2
+fi
+[ -f "$build/build.ninja" ] || meson setup "$build" "$here" -Dwerror=true $xrt_opt
+[ -z "$xrt_opt" ] || meson configure "$build" $xrt_opt
 meson compile -C "$build"
 meson test -C "$build" --print-errorlogs --num-processes 2
 [ -f "$asan/build.ninja" ] || meson setup "$asan" "$here" -Dgst=disabled -Db_sanitize=address,undefined -Db_lundef=false

@@ -11,6 +11,7 @@ namespace npw {
 
 std::shared_ptr<const Model> load_cli_model(const std::string& path) {
   auto model = Model::load(path);
+  for (const std::string& w : model->warnings()) std::fprintf(stderr, "npuwhisper-cli: warning: %s\n", w.c_str());
   if (model->n_fft_bins() != kMelNBins) {
     throw Error(ErrorKind::Format, "model '" + path + "': mel filters have " + std::to_string(model->n_fft_bins()) +
                                        " frequency bins, Whisper's front end needs " + std::to_string(kMelNBins));
@@ -24,6 +25,7 @@ WavData load_cli_audio(const std::string& path) {
     std::fprintf(stderr, "npuwhisper-cli: warning: '%s' ends inside its data chunk; using the %zu samples present\n",
                  path.c_str(), wav.samples.size());
   }
+  for (const std::string& w : wav.warnings) std::fprintf(stderr, "npuwhisper-cli: warning: '%s': %s\n", path.c_str(), w.c_str());
   long long non_finite = 0;
   for (float x : wav.samples) non_finite += !std::isfinite(x);
   if (non_finite > 0) {

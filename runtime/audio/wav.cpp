@@ -2,6 +2,7 @@
 // produce an npw::Error, never an over-read.
 #include "audio/wav.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -92,6 +93,22 @@ void check_format(const Format& f, const std::string& name) {
              "-bit mono sample");
 }
 
+// Whether `n` bytes are a well-formed run of RIFF chunks (ids of printable ASCII, sizes inside the
+// file; a lone pad byte or a few bytes of padding at the very end are tolerated).
+bool chunk_list_follows(const uint8_t* p, std::size_t n) {
+  std::size_t pos = 0;
+  while (n - pos >= 8) {
+    for (int i = 0; i < 4; ++i) {
+      if (p[pos + i] < 0x20 || p[pos + i] > 0x7e) return false;
+    }
+    const uint32_t chunk = le32(p + pos + 4);
+    if (chunk > n - pos - 8) return false;
+    pos += 8 + chunk + (chunk & 1u);
+    if (pos > n) return pos == n + 1;  // missing final pad byte
+  }
+  return n - pos < 8 && (pos == n || n - pos <= 1 || std::all_of(p + pos, p + n, [](uint8_t b) { return b == 0; }));
+}
+
 }  // namespace
 
 WavData parse_wav(const uint8_t* data, std::size_t size, const std::string& name) {
@@ -107,6 +124,7 @@ WavData parse_wav(const uint8_t* data, std::size_t size, const std::string& name
   const uint8_t* samples = nullptr;
   std::size_t sample_bytes = 0;
   bool truncated = false;
+  std::vector<std::string> warnings;
 
   std::size_t pos = 12;
   while (size - pos >= 8) {
@@ -124,6 +142,14 @@ WavData parse_wav(const uint8_t* data, std::size_t size, const std::string& name
       samples = data + pos;
       sample_bytes = chunk <= avail ? chunk : avail;
       truncated = chunk > avail;
+      if (chunk < avail && !chunk_list_follows(data + pos + chunk + (chunk & 1u), size - pos - chunk - (chunk & 1u))) {
+        // A writer that never went back to fill in the size (0), or got it wrong: what follows is
+        // not a chunk list, so it is the audio. Read what the file holds, and say so.
+        warnings.push_back("data chunk declares " + std::to_string(chunk) + " bytes but " + std::to_string(avail) +
+                           " bytes follow it and they are not RIFF chunks; reading all " + std::to_string(avail));
+        sample_bytes = avail;
+        break;
+      }
     }
     if (chunk > avail) break;  // nothing can follow a chunk that reaches the end of the file
     pos += chunk;
@@ -140,6 +166,8 @@ WavData parse_wav(const uint8_t* data, std::size_t size, const std::string& name
 
   WavData out;
   out.truncated = truncated;
+  out.warnings = std::move(warnings);
+
   const std::size_t width = f.bits / 8;
   const std::size_t n = sample_bytes / width;
   out.samples.resize(n);

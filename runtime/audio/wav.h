@@ -16,6 +16,9 @@ constexpr int kWavSampleRate = 16000;
 struct WavData {
   std::vector<float> samples;  // mono, [-1, 1) for PCM; float files are passed through unchanged
   bool truncated = false;      // the data chunk claimed more bytes than the file holds
+  // What was read other than as declared (a data size that disagrees with the bytes that follow),
+  // one sentence each, for the tool to print.
+  std::vector<std::string> warnings;
 };
 
 // Decodes a WAV image held in memory. `name` only labels error messages. Accepts WAVE_FORMAT_PCM
@@ -25,7 +28,9 @@ struct WavData {
 //
 // A data chunk that runs past the end of the file (a recording cut short, or a streaming writer's
 // 0xFFFFFFFF placeholder size) is not an error: the whole samples present are returned and
-// `truncated` is set, so a tool can warn. A partial trailing sample is dropped.
+// `truncated` is set, so a tool can warn. A partial trailing sample is dropped. A data chunk that
+// declares fewer bytes than follow it, when what follows is not a chunk list (a size of 0 left by a
+// writer that never filled it in), is read to the end of the file with a sentence in `warnings`.
 //
 // Throws npw::Error: Format for bytes that are not a well-formed WAV, Unsupported for a valid file
 // in another rate, channel count or encoding. Reads only inside [data, data + size).

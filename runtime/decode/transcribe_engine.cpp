@@ -29,6 +29,16 @@ class StageTimer {
   std::chrono::steady_clock::time_point t0_;
 };
 
+// Moves a window's segment to the audio's time base. The model may place timestamps past the end
+// of the audio it heard (the window is zero-padded to 30 s): a segment that starts at or after the
+// end describes nothing and is dropped (false); one that straddles the end is cut there, so every
+// segment kept has a positive duration.
+bool fit_to_audio(Segment& s, double time_offset, double duration) {
+  s.start = time_offset + s.start;
+  s.end = std::min(time_offset + s.end, duration);
+  return s.start < duration && s.end > s.start;
+}
+
 }  // namespace
 
 TranscribeEngine::TranscribeEngine(const Model& model, const Options& options, std::unique_ptr<WindowModel> window_model,
@@ -45,7 +55,17 @@ TranscribeEngine::TranscribeEngine(const Model& model, const Options& options, s
   const Vocab& v = model_.vocab();
   fixed_language_ = canonical_language(options_.language);
   if (!v.is_multilingual()) {
-    fixed_language_ = "en";  // English-only models: always English, always transcribe (OpenAI)
+    // English-only models: always English, always transcribe (OpenAI); say so once per setting
+    // that asked for something else.
+    if (fixed_language_ != "auto" && fixed_language_ != "en") {
+      warnings_.push_back("option language: '" + fixed_language_ + "' cannot be used with the English-only model " +
+                          model_.describe() + "; transcribing as English");
+    }
+    if (options_.translate) {
+      warnings_.push_back("option translate: the English-only model " + model_.describe() +
+                          " cannot translate; transcribing instead");
+    }
+    fixed_language_ = "en";
   } else if (fixed_language_ != "auto" && v.language_token(fixed_language_) < 0) {
     throw Error(ErrorKind::InvalidArgument, "option language: '" + fixed_language_ + "' is not a language of " +
                                                 model_.describe());
@@ -203,8 +223,7 @@ TranscribeResult TranscribeEngine::transcribe(const float* samples, std::size_t 
     const double time_offset = static_cast<double>(seek * kMelHop) / kSampleRate;
     WindowStep step = run_window(buffers_.mel(), segment_frames);
     for (Segment& s : step.segments) {
-      s.start = std::min(time_offset + s.start, duration);
-      s.end = std::min(time_offset + s.end, duration);
+      if (!fit_to_audio(s, time_offset, duration)) continue;
       if (on_segment) on_segment(s);
       result.segments.push_back(std::move(s));
     }
@@ -241,8 +260,10 @@ WindowResult TranscribeEngine::transcribe_window(const float* samples, std::size
     WindowStep step = run_window(window_mel, segment_frames);
     result.skipped_no_speech = result.skipped_no_speech || step.skipped_no_speech;
     for (Segment& s : step.segments) {
-      s.start = std::min(time_offset + s.start, duration);
-      s.end = std::min(time_offset + s.end, duration);
+      if (!fit_to_audio(s, time_offset, duration)) {
+        ++result.dropped_past_end;
+        continue;
+      }
       result.segments.push_back(std::move(s));
     }
     // The whole window used (pairs closed, a single closing timestamp, no timestamps, silence):

@@ -44,6 +44,10 @@ class TranscribeEngine {
 
   const Stats& stats() const { return stats_; }
   const Options& options() const { return options_; }
+  // Settings the model cannot honour, one sentence each (see Transcriber::warnings()).
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  // The language every window uses: a code, or "auto" until detected.
+  const std::string& fixed_language() const { return fixed_language_; }
 
  private:
   // Detects the language from one mel window (OpenAI's detect_language) and fixes it for the stream.
@@ -70,6 +74,7 @@ class TranscribeEngine {
   PromptState prompt_;
   Rng rng_;
   Stats stats_;
+  std::vector<std::string> warnings_;
   WindowBuffers buffers_;  // the mel window (mel -> encoder) and the encoder output (encoder -> decoder)
 };
 

@@ -86,5 +86,7 @@ const Stats& Transcriber::stats() const { return impl_->engine->stats(); }
 const Options& Transcriber::options() const { return impl_->engine->options(); }
 const Model& Transcriber::model() const { return *impl_->model; }
 std::string Transcriber::backend_note() const { return impl_->note; }
+const std::vector<std::string>& Transcriber::warnings() const { return impl_->engine->warnings(); }
+const std::string& Transcriber::language() const { return impl_->engine->fixed_language(); }
 
 }  // namespace npw

@@ -55,6 +55,7 @@ struct WindowResult {
   std::size_t consumed_samples = 0;  // audio the caller may drop (seek); the rest starts the next window
   std::string language;
   bool skipped_no_speech = false;
+  int dropped_past_end = 0;  // segments the model timed at or after the end of the window's audio
 };
 
 using SegmentCallback = std::function<void(const Segment&)>;
@@ -95,6 +96,11 @@ class Transcriber {
   const Options& options() const;
   const Model& model() const;
   std::string backend_note() const;  // why "auto" chose what it chose ("" if nothing to say)
+  // Options the model cannot honour (a language other than English or translate on an English-only
+  // model), one sentence each, for the caller to show; the model's own are Model::warnings().
+  const std::vector<std::string>& warnings() const;
+  // The language the options resolve to for this model: a code, or "auto" (detected per stream).
+  const std::string& language() const;
 
  private:
   struct Impl;

@@ -41,6 +41,11 @@ struct GgmlFile {
   std::vector<std::string> vocab;        // the stored tokens (byte strings), count as in the file
   std::vector<TensorView> tensors;       // in file order
   std::unordered_map<std::string, std::size_t> index;  // name -> position in `tensors`
+  // Bytes after the last record, too few to start another (appended, or a record cut short).
+  std::size_t trailing_bytes = 0;
+  // What loads but looks wrong (a header ftype that does not describe the tensors, a head count no
+  // Whisper model of this width has), one sentence each, for the user to see.
+  std::vector<std::string> warnings;
 
   const TensorView* find(const std::string& name) const;
 };
@@ -48,7 +53,7 @@ struct GgmlFile {
 // Parses `size` bytes. `what` names the source in error messages (normally the path).
 // Validates the header, the mel block, the vocabulary block and every tensor record (known type,
 // sane dims, block-multiple rows, data inside the file, no duplicate names). It does not know which
-// tensors a Whisper model needs: see model.h for that check.
+// tensors a Whisper model needs: see model.h for that check (and for trailing_bytes).
 GgmlFile parse_ggml_file(const uint8_t* bytes, std::size_t size, const std::string& what);
 
 }  // namespace npw

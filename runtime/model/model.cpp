@@ -30,7 +30,14 @@ class Binder {
   // A tensor whose ggml dims must be exactly `dims` (trailing 1s may be omitted in the file).
   const TensorView& get(const std::string& name, std::initializer_list<int64_t> dims) {
     const TensorView* t = f_.find(name);
-    if (!t) fail("tensor '" + name + "' is missing");
+    if (!t) {
+      if (f_.trailing_bytes > 0) {
+        fail("truncated: the file ends " + std::to_string(f_.trailing_bytes) + " bytes into the record after tensor '" +
+             (f_.tensors.empty() ? std::string("(none)") : f_.tensors.back().name) + "', and tensor '" + name +
+             "' is missing");
+      }
+      fail("tensor '" + name + "' is missing");
+    }
     used_.insert(name);
     int64_t want[4] = {1, 1, 1, 1};
     int i = 0;
@@ -70,6 +77,13 @@ std::shared_ptr<const Model> Model::load(const std::string& path) {
   m->ggml_ = parse_ggml_file(m->file_->data(), m->file_->size(), path);
   m->vocab_ = std::make_unique<Vocab>(m->ggml_.vocab, m->ggml_.hparams.n_vocab);
   m->bind(path);
+  m->warnings_ = m->ggml_.warnings;
+  if (m->ggml_.trailing_bytes > 0) {
+    // Every tensor was found, so these bytes were appended to a complete file.
+    m->warnings_.push_back(std::to_string(m->ggml_.trailing_bytes) + " trailing bytes after the last tensor '" +
+                           m->ggml_.tensors.back().name + "' (ignored)");
+  }
+  for (std::string& w : m->warnings_) w = "model file '" + path + "': " + w;
   return m;
 }
 

@@ -76,6 +76,9 @@ class Model {
   const EncoderWeights& encoder() const { return encoder_; }
   const DecoderWeights& decoder() const { return decoder_; }
   const std::vector<TensorView>& tensors() const { return ggml_.tensors; }
+  // What loaded but looks wrong (see GgmlFile::warnings, trailing bytes), each naming the file; the
+  // CLI prints them and the element posts them as GStreamer warnings.
+  const std::vector<std::string>& warnings() const { return warnings_; }
   // A short description like "tiny.en (f16)" for logs and statistics.
   std::string describe() const;
 
@@ -98,6 +101,7 @@ class Model {
   EncoderWeights encoder_;
   DecoderWeights decoder_;
   std::vector<std::vector<float>> widened_;  // f32 copies of the small tensors
+  std::vector<std::string> warnings_;
 
   mutable std::mutex packed_mutex_;
   mutable std::map<std::string, std::shared_ptr<const void>> packed_;

@@ -79,6 +79,8 @@ static void check_run(const npwtest::RunResult& r, double seconds) {
   }
   fail_unless(r.stats != nullptr, "no statistics at EOS");
   for (const char* f : kStatsFields) fail_unless(gst_structure_has_field(r.stats, f), "stats lack %s", f);
+  for (const char* f : {"windows", "tokens", "segments"})
+    fail_unless(gst_structure_has_field_typed(r.stats, f, G_TYPE_INT), "stats field %s is not a gint", f);
   double audio_seconds;
   gst_structure_get_double(r.stats, "audio-seconds", &audio_seconds);
   fail_unless(std::abs(audio_seconds - seconds) < 0.05, "audio-seconds %f", audio_seconds);

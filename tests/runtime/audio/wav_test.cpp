@@ -255,6 +255,30 @@ TEST(Wav, TruncatedDataKeepsWholeSamples) {
   EXPECT_TRUE(s.truncated);
 }
 
+TEST(Wav, DataSizeThatDisagreesWithWhatFollowsReadsTheFileWithAWarning) {
+  // A writer that never filled in the size (0), and one that got it wrong: the samples follow anyway.
+  for (uint32_t declared : {0u, 4u}) {
+    const npw::WavData w =
+        parse(riff({chunk("fmt ", fmt_body(1, 1, 16000, 16)), chunk("data", pcm16_body(kPcm), false, declared)}));
+    ASSERT_EQ(w.samples.size(), kPcm.size()) << declared;
+    for (std::size_t i = 0; i < kPcm.size(); ++i) EXPECT_EQ(w.samples[i], kPcm[i] / 32768.0f);
+    EXPECT_FALSE(w.truncated);
+    ASSERT_EQ(w.warnings.size(), 1u);
+    EXPECT_NE(w.warnings[0].find("declares " + std::to_string(declared) + " bytes"), std::string::npos) << w.warnings[0];
+    EXPECT_NE(w.warnings[0].find(std::to_string(kPcm.size() * 2) + " bytes follow"), std::string::npos) << w.warnings[0];
+  }
+  // A correct size followed by real chunks (or a pad byte) is no disagreement.
+  Bytes list = {'I', 'N', 'A', 'M', 3, 0, 0, 0, 'a', 'b', 'c', 0};
+  for (const Bytes& b : {riff({chunk("fmt ", fmt_body(1, 1, 16000, 16)), chunk("data", pcm16_body(kPcm)), chunk("LIST", list)}),
+                         riff({chunk("fmt ", fmt_body(1, 1, 16000, 16)), chunk("data", Bytes{1, 0, 2})})}) {
+    const npw::WavData w = parse(b);
+    EXPECT_TRUE(w.warnings.empty()) << w.warnings.front();
+  }
+  EXPECT_EQ(parse(riff({chunk("fmt ", fmt_body(1, 1, 16000, 16)), chunk("data", pcm16_body(kPcm)), chunk("LIST", list)}))
+                .samples.size(),
+            kPcm.size());
+}
+
 TEST(Wav, IoErrorsNameTheFile) {
   TempDir dir;
   try {
