@@ -79,8 +79,25 @@ double LiveStream::core_latency_seconds() const {
 }
 
 std::size_t LiveStream::pending_samples() const {
-  if (!c_.pending_bytes || !c_.upstream_live || !c_.upstream_live->load()) return 0;
+  if (!c_.pending_bytes) return 0;
+  const bool live = c_.upstream_live && c_.upstream_live->load();
+  if (!live && !behind_clock()) return 0;
   return c_.pending_bytes() / bytes_per_sample_;
+}
+
+bool LiveStream::behind_clock() const {
+  GstClock* clock = gst_element_get_clock(s_.element_);
+  if (!clock) return false;
+  const GstClockTime now = gst_clock_get_time(clock);
+  gst_object_unref(clock);
+  const GstClockTime base = gst_element_get_base_time(s_.element_);
+  if (GST_STATE(s_.element_) != GST_STATE_PLAYING || !GST_CLOCK_TIME_IS_VALID(base) || now < base) return false;
+  const GstClockTime rt = gst_segment_to_running_time(&s_.in_segment_, GST_FORMAT_TIME, in_time(received_seconds()));
+  if (!GST_CLOCK_TIME_IS_VALID(rt)) return false;
+  // The text stream trails the audio we handled by latency - 2 steps; once that point is due on
+  // the clock, downstream (textoverlay, a synced sink) is already waiting for us.
+  const double trail = core_latency_seconds() - 2.0 * step_seconds();
+  return static_cast<double>(now - base) / GST_SECOND > static_cast<double>(rt) / GST_SECOND - trail;
 }
 
 double LiveStream::received_seconds() const { return static_cast<double>(received_) / kRate; }
@@ -197,6 +214,8 @@ void LiveStream::run_step(std::size_t pending_samples) {
     }
   }
   const double step = step_seconds();
+  GST_DEBUG_OBJECT(s_.element_, "live step: %.2f s of audio in %.3f s, %zu word(s) committed, delay %.2f s", covered,
+                   processing, words.size(), delay);
   const double bound = std::max(2.0, 2.0 * step);
   if (delay > bound || transcript_.overflows() != overflows) {
     // Behind: what the last hypothesis says is committed now rather than waiting for agreement.

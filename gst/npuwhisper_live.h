@@ -58,7 +58,10 @@ class LiveStream {
   GstClockTime in_time(double seconds) const;  // stream clock -> input running position
   GstClockTime shifted(GstClockTime t) const;  // + lateness
   double received_seconds() const;
-  std::size_t pending_samples() const;  // queued behind us, counted only when upstream is live
+  // Audio queued behind us, counted as backlog when upstream is live or when we are behind the
+  // pipeline clock (a file played to synced sinks); otherwise upstream is just ahead of real time.
+  std::size_t pending_samples() const;
+  bool behind_clock() const;
   double step_seconds() const;
   double core_latency_seconds() const;  // live_latency() without lateness
 

@@ -7,6 +7,8 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 
+#include <glib/gstdio.h>
+
 #include <cmath>
 #include <random>
 #include <string>
@@ -258,6 +260,68 @@ GST_START_TEST(test_live_flush_mid_sentence_then_eos_commits_the_tail) {
 }
 GST_END_TEST;
 
+static void run_to_eos(const std::string& description, GstElement** keep = nullptr) {
+  GError* err = nullptr;
+  GstElement* p = gst_parse_launch(description.c_str(), &err);
+  fail_unless(p != nullptr && err == nullptr, "%s", err ? err->message : description.c_str());
+  fail_if(gst_element_set_state(p, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+  GstBus* bus = gst_element_get_bus(p);
+  GstMessage* m = gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND,
+                                             static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless(m != nullptr, "no EOS within 120 s (the player did not preroll or stalled): %s", description.c_str());
+  if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
+    GError* e = nullptr;
+    gst_message_parse_error(m, &e, nullptr);
+    fail("error: %s", e->message);
+  }
+  gst_message_unref(m);
+  gst_object_unref(bus);
+  if (keep) {
+    *keep = p;
+    return;
+  }
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(p);
+}
+
+// The media-player case of the README: decodebin, a synced audio sink behind a tee, video through
+// textoverlay (wait-text on by default), the queues of the recipe. It must preroll, play to the end
+// in real time and drop no video frame as late.
+GST_START_TEST(test_player_with_captions_drops_no_frame) {
+  gchar* dir = g_dir_make_tmp("npw-live-XXXXXX", nullptr);
+  const std::string avi = std::string(dir) + "/in.avi";
+  run_to_eos("videotestsrc num-buffers=50 ! video/x-raw,width=160,height=120,framerate=10/1 ! jpegenc ! mux. "
+             "filesrc location=\"" + data_path("audio/jfk.wav") + "\" ! wavparse ! audioconvert ! "
+             "audio/x-raw,format=S16LE ! mux. avimux name=mux ! filesink location=\"" + avi + "\"");
+  // The recipe: queues that hold 3 steps + 2 s (here 2 s steps: this machine is shared and slow).
+  const std::string hold = "max-size-time=8000000000 max-size-bytes=0 max-size-buffers=0";
+  GstElement* p = nullptr;
+  run_to_eos("filesrc location=\"" + avi + "\" ! decodebin name=d "
+             "d. ! queue " + hold + " ! videoconvert ! txt.video_sink "
+             "d. ! audioconvert ! tee name=a "
+             "a. ! queue " + hold + " ! fakesink sync=true "
+             "a. ! queue ! audioresample ! npuwhisper model=\"" + model_path() + "\" " + npwtest::kFastProps +
+             " mode=live latency=2000 ! txt.text_sink "
+             "textoverlay name=txt ! fakesink name=vs sync=true qos=true",
+             &p);
+  GstElement* vs = gst_bin_get_by_name(GST_BIN(p), "vs");
+  GstStructure* stats = nullptr;
+  g_object_get(vs, "stats", &stats, nullptr);
+  guint64 rendered = 0, dropped = 0;
+  fail_unless(gst_structure_get_uint64(stats, "rendered", &rendered));
+  fail_unless(gst_structure_get_uint64(stats, "dropped", &dropped));
+  fail_unless_equals_uint64(dropped, 0);
+  fail_unless_equals_uint64(rendered, 50);
+  gst_structure_free(stats);
+  gst_object_unref(vs);
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(p);
+  g_unlink(avi.c_str());
+  g_rmdir(dir);
+  g_free(dir);
+}
+GST_END_TEST;
+
 static Suite* live_suite() {
   Suite* s = suite_create("npuwhisper-live");
   TCase* tc = tcase_create("live");
@@ -267,6 +331,7 @@ static Suite* live_suite() {
   tcase_add_test(tc, test_live_silence_and_noise_give_gaps_only);
   tcase_add_test(tc, test_live_speech_fast_push_commits_in_order_and_reports_the_backlog);
   tcase_add_test(tc, test_live_flush_mid_sentence_then_eos_commits_the_tail);
+  tcase_add_test(tc, test_player_with_captions_drops_no_frame);
   return s;
 }
 
