@@ -72,10 +72,8 @@ LiveStream::LiveStream(Stream& stream, const LiveConfig& config)
 
 double LiveStream::step_seconds() const { return live_step_ms(c_.latency_ms->load()) / 1000.0; }
 
-double LiveStream::core_latency_seconds() const {
-  LiveSettings s = c_.settings;
-  s.lateness_ms = 0;
-  return static_cast<double>(live_latency(live_step_ms(c_.latency_ms->load()), s)) / GST_SECOND;
+npw::LiveTiming LiveStream::timing() const {
+  return npw::LiveTiming{step_seconds(), c_.settings.vad ? c_.settings.vad_start_ms / 1000.0 : 0.0};
 }
 
 std::size_t LiveStream::pending_samples() const {
@@ -96,7 +94,7 @@ bool LiveStream::behind_clock() const {
   if (!GST_CLOCK_TIME_IS_VALID(rt)) return false;
   // The text stream trails the audio we handled by latency - 2 steps; once that point is due on
   // the clock, downstream (textoverlay, a synced sink) is already waiting for us.
-  const double trail = core_latency_seconds() - 2.0 * step_seconds();
+  const double trail = -timing().deadline(0.0);
   return static_cast<double>(now - base) / GST_SECOND > static_cast<double>(rt) / GST_SECOND - trail;
 }
 
@@ -228,8 +226,9 @@ void LiveStream::run_step(std::size_t pending_samples) {
   // Audio that has arrived (received, or queued for us) - the announced latency bounds every PTS:
   // buffers pushed now (by the next step at the latest) keep PTS + latency ahead of the clock.
   const double arrived = received_seconds() + static_cast<double>(pending_samples) / kRate;
-  floor_ = std::max(floor_, arrived + step - core_latency_seconds());
-  const double next_floor = arrived + 2.0 * step - core_latency_seconds();
+  const npw::LiveTiming timing = this->timing();
+  floor_ = std::max(floor_, timing.floor_now(arrived));
+  const double next_floor = timing.deadline(arrived);
   for (npw::Word& w : transcript_.commit_until(next_floor)) words.push_back(std::move(w));
   emit(words, true);
   if (c_.settings.partials && !transcript_.tentative().empty() && s_.flow_ == GST_FLOW_OK)

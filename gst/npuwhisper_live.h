@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "npuwhisper_live_props.h"
+#include "stream/live_timing.h"
 #include "stream/live_transcript.h"
 #include "stream/voice_gate.h"
 
@@ -63,7 +64,7 @@ class LiveStream {
   std::size_t pending_samples() const;
   bool behind_clock() const;
   double step_seconds() const;
-  double core_latency_seconds() const;  // live_latency() without lateness
+  npw::LiveTiming timing() const;
 
   Stream& s_;
   LiveConfig c_;

@@ -2,6 +2,9 @@
 #include "npuwhisper_live_props.h"
 
 #include <algorithm>
+#include <cmath>
+
+#include "stream/live_timing.h"
 
 namespace npwgst {
 
@@ -130,8 +133,9 @@ guint live_step_ms(guint latency_setting) {
 }
 
 GstClockTime live_latency(guint step_ms, const LiveSettings& s) {
-  const guint64 ms = 3ull * step_ms + 1500 + (s.vad ? s.vad_start_ms : 0) + s.lateness_ms;
-  return ms * GST_MSECOND;
+  const npw::LiveTiming t{step_ms / 1000.0, s.vad ? s.vad_start_ms / 1000.0 : 0.0};
+  return static_cast<GstClockTime>(std::llround(t.latency() * 1000.0)) * GST_MSECOND +
+         static_cast<GstClockTime>(s.lateness_ms) * GST_MSECOND;
 }
 
 }  // namespace npwgst

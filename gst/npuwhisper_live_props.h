@@ -56,10 +56,8 @@ void get_live_property(const LiveSettings& s, guint prop_id, GValue* value);
 
 // The update step of live mode for a `latency` setting (0: automatic), in ms.
 guint live_step_ms(guint latency_setting);
-// What the element adds to upstream's latency in live mode, processing included (see the README):
-// 3 steps (gathering a step of audio, the second, agreeing hypothesis, and the step's own
-// processing, which must fit in a step to keep real time) + 1.5 s (the word itself and the last
-// second Whisper gets wrong) + the voice gate's start delay + lateness.
+// What the element adds to upstream's latency in live mode, processing included: npw::LiveTiming's
+// latency (3 steps + 1.5 s + the voice gate's start delay) + lateness.
 GstClockTime live_latency(guint step_ms, const LiveSettings& s);
 
 }  // namespace npwgst

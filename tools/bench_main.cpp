@@ -11,6 +11,7 @@
 #include "alloc_counter.h"
 #include "audio/wav.h"
 #include "backend/backend.h"
+#include "bench_live.h"
 #include "bench_model.h"
 #include "bench_options.h"
 #include "bench_report.h"
@@ -31,6 +32,15 @@ int run(const BenchOptions& o) {
     std::fprintf(stderr, "npuwhisper-bench: warning: allocation counting is off in this build (sanitizer)\n");
   }
   std::shared_ptr<const Model> model = o.dims.empty() ? Model::load(o.model) : generated_model(o.dims, o.type, kVocabModel);
+  if (o.live) {
+    LiveBenchOptions lo;
+    lo.latency_ms = o.latency_ms;
+    lo.seconds = o.live_seconds;
+    lo.threads = o.threads;
+    lo.backend = o.backend;
+    const std::string name = o.dims.empty() ? model->describe() : "generated " + o.dims + " " + o.type;
+    return run_live_bench(model, name, lo, o.json);
+  }
   BenchResults r;
   r.machine = machine_info();
   r.model_path = o.dims.empty() ? o.model : "(generated: --dims " + o.dims + " --type " + o.type + ")";
