@@ -24,7 +24,9 @@ namespace npwgst {
 namespace {
 
 constexpr int kRate = 16000;
-constexpr double kInf = std::numeric_limits<double>::infinity();
+// Behind, the words of the last hypothesis are committed without agreement, except its last second,
+// which Whisper gets wrong most often (a word cut by the buffer end).
+constexpr double kUnreliableTail = 1.0;
 
 npw::LiveSettings transcript_settings(const LiveSettings& s) {
   npw::LiveSettings t;
@@ -217,7 +219,8 @@ void LiveStream::run_step(std::size_t pending_samples) {
   const double bound = std::max(2.0, 2.0 * step);
   if (delay > bound || transcript_.overflows() != overflows) {
     // Behind: what the last hypothesis says is committed now rather than waiting for agreement.
-    for (npw::Word& w : transcript_.commit_until(kInf)) words.push_back(std::move(w));
+    for (npw::Word& w : transcript_.commit_until(static_cast<double>(transcript_.end()) / kRate - kUnreliableTail))
+      words.push_back(std::move(w));
     report_backlog(delay, processing, covered);
   } else if (delay < bound / 2) {
     behind_ = false;

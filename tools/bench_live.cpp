@@ -145,7 +145,7 @@ RunResult play_live(const std::vector<float>& audio, ScriptedRecognizer& rec, co
     r.max_delay = std::max(r.max_delay, delay);
     if (stall > 0.0 && stall_end < 0.0 && proc >= stall) stall_end = now();
     if (delay > bound) {
-      for (Word& w : lt.commit_until(1e300)) words.push_back(std::move(w));
+      for (Word& w : lt.commit_until(static_cast<double>(lt.end()) / kRate - 1.0)) words.push_back(std::move(w));
       behind = true;
     } else if (behind && delay < bound / 2) {
       behind = false;
@@ -266,6 +266,11 @@ int run_live_bench(std::shared_ptr<const Model> model, const std::string& model_
   const RunResult run = play_live(tiled_speech(o.seconds), rec, timing);
   const Score sc = score(script, run);
 
+  // The policy alone (no model cost): what the commit rule gives when every step is instant.
+  const std::vector<ScriptWord> policy_script = make_script(20.0);
+  ScriptedRecognizer policy_rec(nullptr, policy_script);
+  const Score policy = score(policy_script, play_live(std::vector<float>(20 * kRate, 0.0f), policy_rec, timing));
+
   const double stall_seconds = std::max(20.0, o.seconds / 2);
   const std::vector<ScriptWord> stall_script = make_script(stall_seconds);
   ScriptedRecognizer stall_rec(&transcriber, stall_script);
@@ -295,13 +300,18 @@ int run_live_bench(std::shared_ptr<const Model> model, const std::string& model_
                 "  \"silence_text_buffers\": %d,\n  \"noise_text_buffers\": %d,\n  \"silence_cpu_fraction\": %.4f,\n"
                 "  \"noise_cpu_fraction\": %.4f,\n  \"stall_seconds\": 3.0,\n  \"stall_max_delay_s\": %.3f,\n"
                 "  \"stall_caught_up_s\": %.3f,\n  \"stall_words_expected\": %d,\n  \"stall_words_committed\": %d,\n"
-                "  \"stall_words_duplicated\": %d,\n  \"stall_words_in_order\": %s\n}\n",
+                "  \"stall_words_duplicated\": %d,\n  \"stall_words_in_order\": %s,\n"
+                "  \"policy_commit_latency_median_s\": %.3f,\n  \"policy_commit_latency_p95_s\": %.3f,\n"
+                "  \"policy_words_expected\": %d,\n  \"policy_words_committed\": %d,\n"
+                "  \"policy_words_duplicated\": %d,\n  \"policy_words_retracted\": %d,\n"
+                "  \"policy_max_emission_delay_s\": %.3f\n}\n",
                 m.cpu_model.c_str(), model_name.c_str(), o.threads, o.latency_ms, o.seconds, run.steps,
                 percentile(run.step_seconds, 0.5), percentile(run.step_seconds, 0.95), median, p95, sc.expected,
                 sc.committed, sc.duplicated, sc.retracted, sc.in_order ? "true" : "false", sc.max_emission_delay,
                 reported, run.max_delay, gs.words, gn.words, gs.cpu_fraction, gn.cpu_fraction, stall.max_delay,
                 stall.stall_caught_up_s, stall_sc.expected, stall_sc.committed, stall_sc.duplicated,
-                stall_sc.in_order ? "true" : "false");
+                stall_sc.in_order ? "true" : "false", percentile(policy.latency, 0.5), percentile(policy.latency, 0.95),
+                policy.expected, policy.committed, policy.duplicated, policy.retracted, policy.max_emission_delay);
   } else {
     std::printf("live captions, %s, %s, %d thread(s), latency %d ms\n", m.cpu_model.c_str(), model_name.c_str(),
                 o.threads, o.latency_ms);
@@ -313,6 +323,10 @@ int run_live_bench(std::shared_ptr<const Model> model, const std::string& model_
                 run.max_delay);
     std::printf("  60 s silence: %d text buffers, %.2f %% of a core; 60 s low noise: %d text buffers\n", gs.words,
                 100.0 * gs.cpu_fraction, gn.words);
+    std::printf("  policy alone (instant steps): commit latency median %.2f s, p95 %.2f s; %d/%d words, %d "
+                "duplicated, %d retracted; max emission delay %.2f s\n",
+                percentile(policy.latency, 0.5), percentile(policy.latency, 0.95), policy.committed, policy.expected,
+                policy.duplicated, policy.retracted, policy.max_emission_delay);
     std::printf("  3 s stall: max delay %.2f s, caught up %.2f s after it; %d/%d words, %d duplicated\n",
                 stall.max_delay, stall.stall_caught_up_s, stall_sc.committed, stall_sc.expected, stall_sc.duplicated);
   }
