@@ -44,19 +44,23 @@ class ScriptedRecognizer : public Recognizer {
  public:
   ScriptedRecognizer(Transcriber* real, std::vector<ScriptWord> script) : real_(real), script_(std::move(script)) {}
 
-  void set_buffer_start(double seconds) { t0_ = seconds; }
+  // Where the buffer it is given starts (read at each call: the transcript may trim before it asks).
+  void attach(const LiveTranscript* lt) { lt_ = lt; }
+  // The end of the stream: no word is cut by the buffer end any more.
+  void set_final(bool f) { final_ = f; }
   void stall_once_at(double stream_seconds, double stall) { stall_at_ = stream_seconds, stall_ = stall; }
 
   WindowResult recognize(const float* samples, std::size_t n, const std::string& prompt) override {
     if (real_) real_->transcribe_with_prompt(samples, n, prompt);  // the cost, not the words
-    const double t1 = t0_ + static_cast<double>(n) / kRate;
+    const double t0 = lt_ ? static_cast<double>(lt_->buffer_start()) / kRate : 0.0;
+    const double t1 = t0 + static_cast<double>(n) / kRate;
     if (stall_ > 0.0 && t1 >= stall_at_) {
       std::this_thread::sleep_for(std::chrono::duration<double>(stall_));
       stall_ = 0.0;
     }
     ++calls_;
     // The last 0.5-1.0 s is wrong, differently each call (a word cut by the buffer end).
-    const double wrong_from = t1 - (0.5 + 0.5 * std::fmod(calls_ * 0.618, 1.0));
+    const double wrong_from = final_ ? t1 + 1.0 : t1 - (0.5 + 0.5 * std::fmod(calls_ * 0.618, 1.0));
     WindowResult r;
     Segment seg;
     auto close = [&] {
@@ -64,8 +68,8 @@ class ScriptedRecognizer : public Recognizer {
       seg = Segment();
     };
     for (const ScriptWord& w : script_) {
-      if (w.start < t0_ || w.end > t1) continue;
-      Word word{w.end > wrong_from ? " x" + std::to_string(calls_) : w.text, {}, w.start - t0_, w.end - t0_, 0.9f};
+      if (w.start < t0 || w.end > t1) continue;
+      Word word{w.end > wrong_from ? " x" + std::to_string(calls_) : w.text, {}, w.start - t0, w.end - t0, 0.9f};
       if (seg.words.empty()) seg.start = word.start;
       seg.text += word.word;
       seg.end = word.end;
@@ -79,7 +83,8 @@ class ScriptedRecognizer : public Recognizer {
  private:
   Transcriber* real_;
   std::vector<ScriptWord> script_;
-  double t0_ = 0.0;
+  const LiveTranscript* lt_ = nullptr;
+  bool final_ = false;
   double stall_at_ = 0.0, stall_ = 0.0;
   int calls_ = 0;
 };
@@ -110,6 +115,7 @@ double percentile(std::vector<double> v, double p) {
 RunResult play_live(const std::vector<float>& audio, ScriptedRecognizer& rec, const LiveTiming& timing,
                     double stall_at = -1.0, double stall = 0.0) {
   LiveTranscript lt(rec, LiveSettings{});
+  rec.attach(&lt);
   RunResult r;
   const std::size_t step = static_cast<std::size_t>(timing.step * kRate);
   const double bound = std::max(2.0, 2.0 * timing.step);
@@ -134,7 +140,6 @@ RunResult play_live(const std::vector<float>& audio, ScriptedRecognizer& rec, co
     since += n;
     const std::size_t pending = arrived() - handled;
     if (since < step || (pending >= step && lt.buffered() < LiveTranscript::kMaxBuffer)) continue;
-    rec.set_buffer_start(static_cast<double>(lt.buffer_start()) / kRate);
     const double t0 = now();
     std::vector<Word> words = lt.step();
     const double proc = now() - t0;
@@ -155,8 +160,11 @@ RunResult play_live(const std::vector<float>& audio, ScriptedRecognizer& rec, co
     for (Word& w : lt.commit_until(timing.deadline(arrived_s))) words.push_back(std::move(w));
     emit(std::move(words));
   }
-  rec.set_buffer_start(static_cast<double>(lt.buffer_start()) / kRate);
+  // End of stream, as the element's EOS: one last look at the whole buffer, then the tail is final.
+  rec.set_final(true);
+  emit(lt.step());
   emit(lt.finish());
+  rec.attach(nullptr);
   if (stall_end >= 0.0 && r.stall_caught_up_s < 0.0 && !behind) r.stall_caught_up_s = 0.0;
   (void)stall_at;
   return r;
