@@ -275,11 +275,14 @@ int run_live_bench(std::shared_ptr<const Model> model, const std::string& model_
   const Score sc = score(script, run);
 
   // The policy alone (no model cost): what the commit rule gives when every step is instant.
-  const std::vector<ScriptWord> policy_script = make_script(20.0);
+  const double policy_seconds = std::min(20.0, o.seconds);
+  const std::vector<ScriptWord> policy_script = make_script(policy_seconds);
   ScriptedRecognizer policy_rec(nullptr, policy_script);
-  const Score policy = score(policy_script, play_live(std::vector<float>(20 * kRate, 0.0f), policy_rec, timing));
+  const Score policy = score(
+      policy_script,
+      play_live(std::vector<float>(static_cast<std::size_t>(policy_seconds * kRate), 0.0f), policy_rec, timing));
 
-  const double stall_seconds = std::max(20.0, o.seconds / 2);
+  const double stall_seconds = std::max(10.0, o.seconds / 2);
   const std::vector<ScriptWord> stall_script = make_script(stall_seconds);
   ScriptedRecognizer stall_rec(&transcriber, stall_script);
   stall_rec.stall_once_at(5.0, 3.0);
