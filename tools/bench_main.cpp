@@ -14,6 +14,7 @@
 #include "backend/backend.h"
 #include "bench_decoding.h"
 #include "bench_memory.h"
+#include "bench_live.h"
 #include "bench_model.h"
 #include "bench_options.h"
 #include "bench_peaks.h"
@@ -41,6 +42,15 @@ int run(const BenchOptions& o) {
   // from the environment.
   if (!o.kernel_dir.empty()) setenv("NPW_KERNEL_DIR", o.kernel_dir.c_str(), 1);
   std::shared_ptr<const Model> model = o.dims.empty() ? Model::load(o.model) : generated_model(o.dims, o.type, kVocabModel);
+  if (o.live) {
+    LiveBenchOptions lo;
+    lo.latency_ms = o.latency_ms;
+    lo.seconds = o.live_seconds;
+    lo.threads = o.threads;
+    lo.backend = o.backend;
+    const std::string name = o.dims.empty() ? model->describe() : "generated " + o.dims + " " + o.type;
+    return run_live_bench(model, name, lo, o.json);
+  }
   BenchResults r;
   r.memory.model_file_mb = static_cast<double>(model->file_size()) / (1 << 20);
   r.memory.rss_after_load_mb = current_rss_mb();
