@@ -357,7 +357,7 @@ GST_START_TEST(test_factory_metadata) {
     const gchar* blurb = g_param_spec_get_blurb(specs[i]);
     fail_unless(blurb != nullptr && strlen(blurb) > 10, "property %s has no description", specs[i]->name);
   }
-  fail_unless_equals_int(ours, 16);  // 15 settings (kernel-dir the latest) and the read-only tensor-pool
+  fail_unless_equals_int(ours, 23);  // 22 settings (kernel-dir among them) and the read-only tensor-pool
   g_free(specs);
   gst_object_unref(e);
   gst_object_unref(f);
