@@ -222,9 +222,9 @@ GST_START_TEST(test_property_ranges_are_accepted) {
       ++checked;
     }
   }
-  // n-threads, beam-size, best-of, four thresholds, latency; live: vad-aggressiveness, vad-start,
-  // vad-end, vad-padding, lateness, live-buffer
-  fail_unless_equals_int(checked, 2 * 14);
+  // n-threads, beam-size, best-of, four thresholds, latency; words: max-line-width, max-line-count,
+  // max-words-per-line; live: vad-aggressiveness, vad-start, vad-end, vad-padding, lateness, live-buffer
+  fail_unless_equals_int(checked, 2 * 17);
   g_free(specs);
   gst_object_unref(probe);
 }
