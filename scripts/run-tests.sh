@@ -6,8 +6,6 @@ set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${NPW_BUILD_DIR:-$here/build}
 asan=${NPW_ASAN_BUILD_DIR:-$here/build-asan}
-# Warnings are errors here (the tree builds clean with g++ 12). Not in the sanitizer build below:
-# g++ 12 reports false maybe-uninitialized warnings inside libstdc++'s <regex> under ASan.
 # XRT from Debian unstable, unpacked under the build tree, so that the NPU's XRT module is compiled and
 # linked against the real thing; without network (or packages) the build goes on without the module.
 xrt_opt=
@@ -16,6 +14,8 @@ if xrt_prefix=$("$here/scripts/fetch-xrt.sh" "$build/xrt"); then
 else
   echo "run-tests: XRT could not be fetched; building without the NPU's XRT module" >&2
 fi
+# Warnings are errors here (the tree builds clean with g++ 12). Not in the sanitizer build below:
+# g++ 12 reports false maybe-uninitialized warnings inside libstdc++'s <regex> under ASan.
 [ -f "$build/build.ninja" ] || meson setup "$build" "$here" -Dwerror=true $xrt_opt
 # --reconfigure, not configure: a build directory made before the option existed must learn it.
 [ -z "$xrt_opt" ] || meson setup --reconfigure "$build" "$here" $xrt_opt >/dev/null

@@ -29,9 +29,10 @@ int run_transcription(const CliOptions& o) {
   }
   Transcriber transcriber(model, o.transcribe);
   const std::string note = transcriber.backend_note();
-  if (!note.empty()) {
-    std::fprintf(stderr, "npuwhisper-cli: %s: %s\n", transcriber.backend_note_is_warning() ? "warning" : "note",
-                 note.c_str());
+  // No NPU is the normal case on most machines and says nothing; an NPU that is there but unusable
+  // (kernels missing, self-test failed) is worth a warning.
+  if (!note.empty() && transcriber.backend_note_is_warning()) {
+    std::fprintf(stderr, "npuwhisper-cli: warning: %s\n", note.c_str());
   }
 
   SegmentCallback print_line;

@@ -31,7 +31,12 @@ TEST(BackendFactory, CpuAndAutoGiveTheCpuBackend) {
   std::string note = "stale";
   auto autob = make_backend("auto", 1, &note);
   EXPECT_EQ(autob->kind(), "cpu");
-  EXPECT_EQ(note, "");  // nothing registered to fall back from
+  // With the NPU provider registered (builds with the XRT loader), "auto" tried it and says why it
+  // fell back; without one there is nothing to fall back from.
+  if (!note.empty()) {
+    EXPECT_NE(note.find("npu"), std::string::npos) << note;
+    EXPECT_NE(note.find("using cpu"), std::string::npos) << note;
+  }
   // cpu-int8 is a CPU backend, never an accelerator: "auto" does not pick it.
   auto int8 = make_backend("cpu-int8", 2);
   EXPECT_EQ(int8->kind(), "cpu-int8");
@@ -41,8 +46,11 @@ TEST(BackendFactory, CpuAndAutoGiveTheCpuBackend) {
 TEST(BackendFactory, NpuWithoutModuleIsUnavailable) {
   std::string msg;
   EXPECT_EQ(kind_of("npu", 1, &msg), ErrorKind::Unavailable);
-  EXPECT_NE(msg.find("backend 'npu'"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("XDNA"), std::string::npos) << msg;
+  // Either this build registers no NPU backend (the hardware name's own message) or the XRT module
+  // it would load is missing, named with where it was looked for.
+  const bool unregistered = msg.find("backend 'npu'") != std::string::npos && msg.find("XDNA") != std::string::npos;
+  const bool no_module = msg.find("libnpw-npu-xrt.so") != std::string::npos && msg.find("not found") != std::string::npos;
+  EXPECT_TRUE(unregistered || no_module) << msg;
 }
 
 TEST(BackendFactory, UnknownNamesListTheValidOnes) {
