@@ -71,6 +71,27 @@ TEST(TranscriberWords, Windows) {
   check_words(r.segments, wav.samples.size() / 16000.0, model->vocab().eot());
 }
 
+TEST(TranscriberWords, HallucinationFilterKeepsTheInvariants) {
+  // The random model's words are all improbable (anomalous): with the filter on, windows are cut
+  // or skipped, and what is left still obeys every rule; the loop still reaches the end.
+  const auto model = Model::load(std::string(NPW_TEST_DATA_DIR) + "/ggml-test-f32.bin");
+  const WavData wav = read_wav(std::string(NPW_TEST_DATA_DIR) + "/audio/jfk.wav");
+  Options o = word_options();
+  o.hallucination_silence_threshold = 0.5f;
+  Transcriber t(model, o);
+  const TranscribeResult r = t.transcribe(wav.samples.data(), wav.samples.size());
+  double floor = 0.0;
+  for (const Segment& s : r.segments) {
+    EXPECT_GE(s.start, floor - 1e-9);
+    floor = s.start;
+    for (const Word& w : s.words) {
+      EXPECT_GE(w.start, s.start - 1e-9);
+      EXPECT_LE(w.end, s.end + 1e-9);
+    }
+  }
+  EXPECT_GE(t.stats().windows, 1);
+}
+
 TEST(TranscriberWords, BadSettingsAreNamed) {
   const auto model = Model::load(std::string(NPW_TEST_DATA_DIR) + "/ggml-test-f32.bin");
   Options o = word_options();
