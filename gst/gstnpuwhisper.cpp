@@ -14,6 +14,7 @@
 
 #include "decode/transcriber.h"
 #include "model/model.h"
+#include "npuwhisper_live_props.h"
 #include "npuwhisper_meta.h"
 #include "npuwhisper_props.h"
 #include "npuwhisper_stream.h"
@@ -37,6 +38,10 @@ struct ElementState {
   npwgst::Settings settings;
   bool running = false;  // between READY->PAUSED and PAUSED->READY: fixed properties are locked
   std::atomic<guint> latency_ms{npwgst::kDefaultLatencyMs};
+  npwgst::LiveSettings live;              // object lock
+  std::atomic<guint> lateness_ms{0};      // mirrors live.lateness_ms for the worker
+  std::atomic<guint64> max_delay{0};      // the read-only "max-delay"
+  std::atomic<bool> upstream_live{false};  // from the LATENCY query at caps time
   // Values refused while stopped, by property, until a valid value replaces them: a refusal posted
   // before the element is in a bin reaches nobody (gst-launch sets properties first), so start()
   // fails with it instead of running with a setting the user did not ask for.
@@ -114,8 +119,11 @@ static gboolean start(GstNpuWhisper* self) {
   ElementState* st = self->st;
   GST_OBJECT_LOCK(self);
   const npwgst::Settings settings = st->settings;
+  const npwgst::LiveSettings live = st->live;
   const std::map<guint, std::string> refused = st->refused;
   st->running = true;
+  st->max_delay = 0;
+  st->upstream_live = false;
   GST_OBJECT_UNLOCK(self);
 
   if (!refused.empty()) {
@@ -177,16 +185,30 @@ static gboolean start(GstNpuWhisper* self) {
         if (event) stream->handle_event(event);
       },
       kMaxQueuedBytes);
+  npwgst::LiveConfig lc;
+  lc.settings = live;
+  lc.latency_ms = &st->latency_ms;
+  lc.lateness_ms = &st->lateness_ms;
+  lc.max_delay = &st->max_delay;
+  npwgst::Worker* worker = st->worker.get();
+  lc.pending_bytes = [worker]() { return worker->queued_bytes(); };
+  lc.upstream_live = &st->upstream_live;
+  st->stream->set_live_config(lc, &st->upstream_live);
   post_progress(self, GST_PROGRESS_TYPE_COMPLETE, "Loaded Whisper model " + st->model->describe());
   return TRUE;
 }
 
 static void stop(GstNpuWhisper* self) {
   ElementState* st = self->st;
+  const gint64 t0 = g_get_monotonic_time();
   st->worker.reset();
+  const gint64 t1 = g_get_monotonic_time();
   st->stream.reset();
   st->tensors.clear();
+  const gint64 t2 = g_get_monotonic_time();
   st->model.reset();
+  GST_DEBUG_OBJECT(self, "stopped: worker joined in %.1f ms, stream freed in %.1f ms, model released in %.1f ms",
+                   (t1 - t0) / 1000.0, (t2 - t1) / 1000.0, (g_get_monotonic_time() - t2) / 1000.0);
   GST_OBJECT_LOCK(self);
   st->running = false;
   GST_OBJECT_UNLOCK(self);
@@ -268,6 +290,14 @@ static gboolean sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
         gst_event_unref(event);
         return FALSE;
       }
+      {
+        // mode=auto follows upstream: a live source answers the LATENCY query with live=TRUE.
+        GstQuery* q = gst_query_new_latency();
+        gboolean live = FALSE;
+        if (gst_pad_peer_query(pad, q)) gst_query_parse_latency(q, &live, nullptr, nullptr);
+        gst_query_unref(q);
+        st->upstream_live = live;
+      }
       return st->worker->push_event(event);
     }
     case GST_EVENT_EOS: {
@@ -319,7 +349,6 @@ static gboolean src_query(GstPad* pad, GstObject* parent, GstQuery* query) {
   auto* self = GST_NPU_WHISPER(parent);
   if (GST_QUERY_TYPE(query) != GST_QUERY_LATENCY) return gst_pad_query_default(pad, parent, query);
 
-  const GstClockTime own = static_cast<GstClockTime>(self->st->latency_ms.load()) * GST_MSECOND;
   gboolean live = FALSE;
   GstClockTime min = 0, max = GST_CLOCK_TIME_NONE;
   if (gst_pad_peer_query(self->sinkpad, query)) {
@@ -328,6 +357,15 @@ static gboolean src_query(GstPad* pad, GstObject* parent, GstQuery* query) {
     // Nothing upstream answers yet (e.g. PAUSED before data, or unlinked): our own latency stands.
     GST_DEBUG_OBJECT(self, "upstream latency unknown; reporting our own");
   }
+  GST_OBJECT_LOCK(self);
+  const npwgst::LiveSettings ls = self->st->live;
+  GST_OBJECT_UNLOCK(self);
+  const guint latency = self->st->latency_ms.load();
+  const bool live_mode = ls.mode == npwgst::MODE_LIVE || (ls.mode == npwgst::MODE_AUTO && live);
+  // File mode: a step of audio (a window by default). Live mode: see live_latency().
+  const GstClockTime own = live_mode ? npwgst::live_latency(npwgst::live_step_ms(latency), ls)
+                                     : static_cast<GstClockTime>(latency ? latency : npwgst::kFileLatencyMs) * GST_MSECOND +
+                                           static_cast<GstClockTime>(ls.lateness_ms) * GST_MSECOND;
   min += own;
   // We hold up to a window plus the queue, so we can absorb that much more than upstream.
   if (GST_CLOCK_TIME_IS_VALID(max)) max += own + gst_util_uint64_scale_int(kMaxQueuedBytes / sizeof(float), GST_SECOND, kRate);
@@ -342,6 +380,21 @@ static gboolean src_query(GstPad* pad, GstObject* parent, GstQuery* query) {
 static void set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
   auto* self = GST_NPU_WHISPER(object);
   ElementState* st = self->st;
+  if (npwgst::is_live_property(prop_id)) {
+    GST_OBJECT_LOCK(self);
+    const bool refused = st->running && !npwgst::live_property_mutable_while_running(prop_id);
+    if (!refused) npwgst::set_live_property(st->live, prop_id, value);
+    st->lateness_ms = st->live.lateness_ms;
+    const bool running = st->running;
+    GST_OBJECT_UNLOCK(self);
+    if (refused)
+      GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS,
+                          ("Property \"%s\" cannot change while running; set it in the READY or NULL state", pspec->name),
+                          (nullptr));
+    else if (prop_id == npwgst::PROP_LATENESS && running)
+      gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+    return;
+  }
   if (prop_id == npwgst::PROP_0 || prop_id >= npwgst::PROP_LAST) {
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     return;
@@ -382,6 +435,16 @@ static void set_property(GObject* object, guint prop_id, const GValue* value, GP
 
 static void get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
   auto* self = GST_NPU_WHISPER(object);
+  if (prop_id == npwgst::PROP_MAX_DELAY) {
+    g_value_set_uint64(value, self->st->max_delay.load());
+    return;
+  }
+  if (npwgst::is_live_property(prop_id)) {
+    GST_OBJECT_LOCK(self);
+    npwgst::get_live_property(self->st->live, prop_id, value);
+    GST_OBJECT_UNLOCK(self);
+    return;
+  }
   if (prop_id == npwgst::PROP_0 || prop_id >= npwgst::PROP_LAST) {
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     return;
@@ -410,6 +473,9 @@ static void gst_npu_whisper_class_init(GstNpuWhisperClass* klass) {
   gobject_class->get_property = get_property;
   gobject_class->finalize = finalize;
   npwgst::install_properties(gobject_class);
+  npwgst::install_live_properties(gobject_class);
+  gst_type_mark_as_plugin_api(npwgst::mode_get_type(), static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(npwgst::live_output_get_type(), static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(npwgst::backend_get_type(), static_cast<GstPluginAPIFlags>(0));
 
   gst_element_class_set_static_metadata(element_class, "Whisper speech to text", "Audio/Text/Filter",

@@ -110,11 +110,12 @@ void install_properties(GObjectClass* klass) {
           nullptr, fixed));
   g_object_class_install_property(klass, PROP_LATENCY,
       g_param_spec_uint("latency", "Latency",
-          "Milliseconds of new audio after which the pending audio is transcribed, and the latency this "
-          "element adds in the LATENCY query. 30000 transcribes whole 30 s windows (as OpenAI's "
-          "transcribe()); smaller values give earlier captions at the cost of transcribing the same "
-          "audio several times",
-          kMinLatencyMs, kMaxLatencyMs, d.latency_ms, live));
+          "Milliseconds of new audio after which the pending audio is transcribed (200-30000; 0: "
+          "automatic). File mode: 30000 (automatic) transcribes whole 30 s windows as OpenAI's "
+          "transcribe(); smaller values give earlier captions at the cost of transcribing the same audio "
+          "several times; the LATENCY query adds this. Live mode: the update step (200-10000, automatic "
+          "1000); the LATENCY query adds 3 steps + 1.5 s (see \"mode\")",
+          0, kMaxLatencyMs, d.latency_ms, live));
   g_object_class_install_property(klass, PROP_WORD_TIMESTAMPS,
       g_param_spec_boolean("word-timestamps", "Word timestamps",
           "Time every word from the decoder's cross-attention (OpenAI's word_timestamps) and add a \"words\" "
@@ -201,7 +202,15 @@ bool set_property(Settings& s, guint prop_id, const GValue* value, std::string* 
       s.initial_prompt = v ? v : "";
       return true;
     }
-    case PROP_LATENCY: s.latency_ms = g_value_get_uint(value); return true;
+    case PROP_LATENCY: {
+      const guint v = g_value_get_uint(value);
+      if (v != 0 && v < kMinLatencyMs) {
+        *why = std::to_string(v) + " ms is below the " + std::to_string(kMinLatencyMs) + " ms minimum (0: automatic)";
+        return false;
+      }
+      s.latency_ms = v;
+      return true;
+    }
     case PROP_WORD_TIMESTAMPS: s.word_timestamps = g_value_get_boolean(value); return true;
     case PROP_OUTPUT: s.output = static_cast<OutputMode>(g_value_get_enum(value)); return true;
     case PROP_ALIGNMENT_HEADS: {

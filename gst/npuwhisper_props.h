@@ -50,8 +50,11 @@ GType backend_get_type();
 enum OutputMode { OUTPUT_SEGMENTS, OUTPUT_WORDS };
 GType output_mode_get_type();
 
-constexpr guint kDefaultLatencyMs = 30000;  // one full Whisper window: the offline behaviour
-constexpr guint kMinLatencyMs = 1000;
+// 0 = automatic: a whole 30 s window in file mode (the offline behaviour), kLiveDefaultStepMs in
+// live mode (npuwhisper_live_props.h). Values 1..kMinLatencyMs-1 are refused.
+constexpr guint kDefaultLatencyMs = 0;
+constexpr guint kFileLatencyMs = 30000;
+constexpr guint kMinLatencyMs = 200;
 constexpr guint kMaxLatencyMs = 30000;
 
 struct Settings {

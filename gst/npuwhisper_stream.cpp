@@ -13,6 +13,7 @@
 #include "util/error.h"
 #include "npuwhisper_meta.h"
 #include "decode/caption_cues.h"
+#include "npuwhisper_props.h"
 
 GST_DEBUG_CATEGORY_EXTERN(npuwhisper_debug);
 #define GST_CAT_DEFAULT npuwhisper_debug
@@ -82,7 +83,31 @@ void Stream::finish_and_forget() {
   forget_decoding_state();
 }
 
+void Stream::set_live_config(const LiveConfig& config, const std::atomic<bool>* upstream_live) {
+  live_config_ = config;
+  upstream_live_ = upstream_live;
+}
+
+bool Stream::live_active() {
+  if (!live_decided_) {
+    live_decided_ = true;
+    const Mode mode = live_config_.settings.mode;
+    const bool live = mode == MODE_LIVE || (mode == MODE_AUTO && upstream_live_ && upstream_live_->load());
+    if (live && live_config_.latency_ms) {
+      try {
+        live_ = std::make_unique<LiveStream>(*this, live_config_);
+        GST_INFO_OBJECT(element_, "live mode");
+      } catch (const std::exception& e) {
+        GST_ELEMENT_ERROR(element_, LIBRARY, INIT, ("Could not start live captions: %s", e.what()), (nullptr));
+        flow_ = GST_FLOW_ERROR;
+      }
+    }
+  }
+  return live_ != nullptr;
+}
+
 void Stream::reset() {
+  if (live_) live_->reset();
   window_.clear();
   forget_decoding_state();
   transcriber_->release_buffers();
@@ -134,6 +159,7 @@ void Stream::handle_event(GstEvent* event) {
       gst_event_parse_gap(event, &ts, &duration);
       gst_event_unref(event);
       ensure_output_started();
+      if (live_) live_->end_stretch();
       if (GST_CLOCK_TIME_IS_VALID(base_ts_)) {
         finish_and_forget();
         base_ts_ = GST_CLOCK_TIME_NONE;
@@ -166,6 +192,10 @@ void Stream::on_caps(GstEvent* event) {
 void Stream::on_segment(GstEvent* event) {
   GstSegment seg;
   gst_event_copy_segment(event, &seg);
+  if (live_ && !(seg.format == GST_FORMAT_TIME && gst_segment_is_equal(&seg, &in_segment_))) {
+    live_->end_stretch();
+    out_pos_ = GST_CLOCK_TIME_NONE;
+  }
   if (GST_CLOCK_TIME_IS_VALID(base_ts_) && !(seg.format == GST_FORMAT_TIME && gst_segment_is_equal(&seg, &in_segment_))) {
     // A new timeline without a flush: finish the old one first, its captions belong to it.
     finish_and_forget();
@@ -203,6 +233,7 @@ void Stream::on_tag(GstEvent* event) {
 }
 
 void Stream::on_eos(GstEvent* event) {
+  if (live_) live_->drain();
   process(true);
   if (cancel_) {
     // Flushing or stopping: the EOS of an abandoned stream goes nowhere.
@@ -252,6 +283,11 @@ void Stream::handle_buffer(GstBuffer* buffer) {
     return;
   }
   ensure_output_started();
+  if (live_active()) {
+    if (flow_ == GST_FLOW_OK) live_->handle_buffer(buffer);
+    else gst_buffer_unref(buffer);
+    return;
+  }
   const GstClockTime pts = GST_BUFFER_PTS(buffer);
   if (!GST_CLOCK_TIME_IS_VALID(base_ts_)) {
     base_ts_ = GST_CLOCK_TIME_IS_VALID(pts) ? pts : in_segment_.start;
@@ -294,7 +330,8 @@ void Stream::process(bool drain) {
       run_window(avail, true);
       continue;
     }
-    const std::size_t step = static_cast<std::size_t>(latency_ms_->load()) * (kRate / 1000);
+    const guint ms = latency_ms_->load();
+    const std::size_t step = static_cast<std::size_t>(ms == 0 ? kFileLatencyMs : ms) * (kRate / 1000);
     if (step < kWindowSamples && since_attempt_ >= step) run_window(avail, false);
     break;
   }
@@ -383,8 +420,9 @@ void Stream::run_window(std::size_t n, bool final) {
   if (cancelled) {
     // A flush or a stop abandoned the window: nothing of it is output, and nothing more is done
     // until reset() (the accumulator is emptied there).
-    GST_DEBUG_OBJECT(element_, "window of %" G_GSIZE_FORMAT " samples at %" GST_TIME_FORMAT " abandoned", n,
-                     GST_TIME_ARGS(window_start));
+    GST_DEBUG_OBJECT(element_, "window of %" G_GSIZE_FORMAT " samples at %" GST_TIME_FORMAT " abandoned (%s) %.1f ms after the request", n,
+                     GST_TIME_ARGS(window_start), what.c_str(),
+                     static_cast<double>(g_get_monotonic_time() - cancel_requested_at_.load()) / 1000.0);
     flow_ = GST_FLOW_FLUSHING;
     return;
   }

@@ -17,6 +17,7 @@
 #include "decode/transcriber.h"
 #include "npuwhisper_meta.h"
 #include "npuwhisper_props.h"
+#include "npuwhisper_live.h"
 #include "npuwhisper_tensor_pool.h"
 #include "npuwhisper_window.h"
 
@@ -44,7 +45,10 @@ class Stream {
   // Abandons the window in flight, from any thread (FLUSH_START, stopping): the transcription
   // returns within one encoder or decoder step, outputs nothing, and every later item is dropped
   // until reset() (which clears the request) - only while the worker is idle.
-  void cancel() { cancel_.store(true); }
+  void cancel() {
+    cancel_requested_at_.store(g_get_monotonic_time());
+    cancel_.store(true);
+  }
 
   // The last downstream result (FLUSHING, NOT_LINKED, EOS, ERROR stop the upstream too).
   GstFlowReturn flow() const { return flow_.load(); }
@@ -54,7 +58,14 @@ class Stream {
   // Words in metas and messages, one buffer per word, caption cues (before the stream starts).
   void set_captions(const CaptionSettings& captions) { captions_ = captions; }
 
+  // Live mode (npuwhisper_live.h) is used from the first buffer on when config.settings.mode says
+  // live, or says auto and *upstream_live (set by the element from the LATENCY query) is true.
+  void set_live_config(const LiveConfig& config, const std::atomic<bool>* upstream_live);
+
  private:
+  friend class LiveStream;
+  bool live_active();
+
   void on_caps(GstEvent* event);
   void on_segment(GstEvent* event);
   void on_tag(GstEvent* event);
@@ -96,6 +107,7 @@ class Stream {
   const std::atomic<guint>* latency_ms_;
   std::atomic<GstFlowReturn> flow_{GST_FLOW_OK};
   std::atomic<bool> cancel_{false};  // polled by the Transcriber; set by cancel(), cleared by reset()
+  std::atomic<gint64> cancel_requested_at_{0};  // monotonic µs, for the debug log
 
   WindowAccumulator window_;
   GstBufferPool* pool_ = nullptr;
@@ -116,6 +128,12 @@ class Stream {
   GstClockTime base_ts_ = GST_CLOCK_TIME_NONE;  // time of the sample `base_offset_` refers to
   guint64 flushed_ = 0;                         // samples dropped from the accumulator since base_ts_
   std::size_t since_attempt_ = 0;               // samples added since the last transcription
+
+  // live mode
+  LiveConfig live_config_;
+  const std::atomic<bool>* upstream_live_ = nullptr;
+  std::unique_ptr<LiveStream> live_;
+  bool live_decided_ = false;
 
   // statistics
   guint64 received_samples_ = 0;

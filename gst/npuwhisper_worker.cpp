@@ -87,4 +87,9 @@ void Worker::run() {
   }
 }
 
+std::size_t Worker::queued_bytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return queued_bytes_;
+}
+
 }  // namespace npwgst

@@ -40,6 +40,9 @@ class Worker {
   // current item is done).
   void wait_idle();
 
+  // Audio bytes queued and not yet handed to the handler (live mode: how far behind it is).
+  std::size_t queued_bytes() const;
+
  private:
   bool push(GstBuffer* buffer, GstEvent* event);
   void run();

@@ -12,8 +12,12 @@
 #include "alloc_counter.h"
 #include "audio/wav.h"
 #include "backend/backend.h"
+#include "bench_decoding.h"
+#include "bench_memory.h"
+#include "bench_live.h"
 #include "bench_model.h"
 #include "bench_options.h"
+#include "bench_peaks.h"
 #include "bench_report.h"
 #include "model/model.h"
 #include "util/error.h"
@@ -38,7 +42,18 @@ int run(const BenchOptions& o) {
   // from the environment.
   if (!o.kernel_dir.empty()) setenv("NPW_KERNEL_DIR", o.kernel_dir.c_str(), 1);
   std::shared_ptr<const Model> model = o.dims.empty() ? Model::load(o.model) : generated_model(o.dims, o.type, kVocabModel);
+  if (o.live) {
+    LiveBenchOptions lo;
+    lo.latency_ms = o.latency_ms;
+    lo.seconds = o.live_seconds;
+    lo.threads = o.threads;
+    lo.backend = o.backend;
+    const std::string name = o.dims.empty() ? model->describe() : "generated " + o.dims + " " + o.type;
+    return run_live_bench(model, name, lo, o.json);
+  }
   BenchResults r;
+  r.memory.model_file_mb = static_cast<double>(model->file_size()) / (1 << 20);
+  r.memory.rss_after_load_mb = current_rss_mb();
   r.machine = machine_info();
   r.model_path = o.dims.empty() ? o.model : "(generated: --dims " + o.dims + " --type " + o.type + ")";
   r.model_name = model->describe();
@@ -58,6 +73,7 @@ int run(const BenchOptions& o) {
   {
     StageRig rig(*model, o.backend, o.threads);
     r.backend = rig.backend->kind();
+    r.memory.rss_after_pack_mb = current_rss_mb();
     r.token_cost = decoder_token_cost(*model, *rig.backend, o.context);
     const HParams& hp = model->hparams();
     const std::vector<GemmShape> shapes = encoder_gemm_shapes(hp.n_audio_ctx, hp.n_audio_state);
@@ -67,6 +83,18 @@ int run(const BenchOptions& o) {
     r.window = time_windows(rig, signal, o.repeat, r.encoder_cost.total(), &probe, &sampler, o.threads);
     r.attention = time_encoder_attention(model->hparams(), *rig.backend, *rig.pool, o.repeat);
     r.token = time_tokens(rig, o.context, o.tokens, o.repeat);
+    r.step_cost = decoder_token_cost(*model, *rig.backend, 128);
+    {
+      // Per prompt position: every per-token weight but the tied embedding (logits are taken at the
+      // last position only), and the attention products over 128 own keys and the window's frames.
+      const HParams& h = model->hparams();
+      const double d = h.n_text_state, emb = static_cast<double>(h.n_vocab) * d;
+      r.prompt_flops_per_token = 2.0 * (r.step_cost.weight_params - emb) +
+                                 h.n_text_layer * 4.0 * d * (128.0 + h.n_audio_ctx);
+    }
+    r.decoding = time_decoding(rig, signal.data(), static_cast<long>(signal.size()), o.repeat);
+    r.memory.rss_after_window_mb = current_rss_mb();
+    r.memory.peak_after_window_mb = peak_rss_mb();
     r.words = time_word_timing(rig, kWordTimingTextTokens, o.repeat);
   }
   if (!audio.empty() && o.e2e_repeat > 0) {
@@ -85,6 +113,7 @@ int run(const BenchOptions& o) {
   }
   r.copy_buffer_mb = static_cast<double>(kCopyBufferBytes) / (1 << 20);
   r.copy_gbps = measure_copy_gbps(kCopyBufferBytes, o.threads, std::max(o.repeat, 10));
+  r.peaks = measure_peaks(o.threads, std::max(o.repeat, 5), kCopyBufferBytes);
 
   if (o.json) {
     write_json(r, stdout);

@@ -18,6 +18,9 @@ struct BenchOptions {
   int tokens = 32;            // timed one-token steps per repetition
   int e2e_repeat = 2;         // end-to-end transcriptions per decoding mode
   bool json = false;
+  bool live = false;          // --live: the live-captions benchmark instead (bench_live.h)
+  int latency_ms = 500;       // its update step
+  double live_seconds = 60;   // its scripted speech
   bool help = false;
   std::string usage;
 };

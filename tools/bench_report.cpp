@@ -78,6 +78,27 @@ std::vector<Figure> figures(const BenchResults& r) {
   f.emplace_back(Figure{"token_total_gbps", "decoder weights + K/V read", "GB/s",
                map_summary(r.token.ms, [&](double ms) { return all_bytes / ms * 1e-6; }, true), copy,
                "copy bandwidth"});
+  // Issue 14: whisper.cpp's decoding figures, the realistic window, and the machine's own peaks.
+  const DecodingTiming& dt = r.decoding;
+  const double read = r.peaks.read_gbps.median, fma = r.peaks.fma_gflops.median;
+  const double step_bytes = r.step_cost.weight_bytes + r.step_cost.cross_kv_bytes + r.step_cost.self_kv_bytes;
+  f.emplace_back(Figure{"token_steps_ms", "decoder step, context 0..255, mean", "ms", dt.token_steps_ms});
+  f.emplace_back(Figure{"token_steps_read_gbps", "decoder step weights + K/V read", "GB/s",
+               map_summary(dt.token_steps_ms, [&](double ms) { return step_bytes / ms * 1e-6; }, true), read,
+               "read bandwidth"});
+  f.emplace_back(Figure{"batch5_step_ms", "5 sequences x 1 token, per step", "ms", dt.batch5_step_ms});
+  f.emplace_back(Figure{"prompt256_ms", "256-token prompt, per token", "ms", dt.prompt256_ms});
+  f.emplace_back(Figure{"prompt256_gflops", "256-token prompt products", "GFLOP/s",
+               map_summary(dt.prompt256_ms, [&](double ms) { return r.prompt_flops_per_token / ms * 1e-6; }, true),
+               fma, "FMA peak"});
+  f.emplace_back(Figure{"window_ms", "window: mel+enc+224 prompt+100x5 beams", "ms", dt.window_ms});
+  f.emplace_back(Figure{"window_realtime", "window realtime factor (30 s dense)", "x",
+               map_summary(dt.window_ms, [&](double ms) { return window_ms / ms; }, true)});
+  f.emplace_back(Figure{"fma_peak_gflops", "f32 FMA peak, registers only (" + r.peaks.fma_path + ")", "GFLOP/s",
+               r.peaks.fma_gflops});
+  f.emplace_back(Figure{"int8_peak_gops", "int8 dot peak, registers only (" + r.peaks.int8_path + ")", "GOP/s",
+               r.peaks.int8_gops});
+  f.emplace_back(Figure{"read_gbps", "read-only streaming bandwidth", "GB/s", r.peaks.read_gbps});
   for (const EndToEndTiming& e : r.end_to_end) {
     const std::string key = e.mode == "default" ? "rtf" : "rtf_" + e.mode;
     f.emplace_back(Figure{key, "end-to-end (" + e.mode + "), audio s / wall s", "x",
@@ -156,6 +177,28 @@ void write_json(const BenchResults& r, std::FILE* out) {
   }
   kv.emplace_back("token_fraction_of_copy", num(fig("token_gbps")->s.median / r.copy_gbps.median));
   kv.emplace_back("token_total_fraction_of_copy", num(fig("token_total_gbps")->s.median / r.copy_gbps.median));
+  {
+    const DecodingTiming& dt = r.decoding;
+    const double enc_gflops = fig("encoder_gflops")->s.median;
+    kv.emplace_back("token_fraction_of_read", num(fig("token_steps_read_gbps")->s.median / r.peaks.read_gbps.median));
+    kv.emplace_back("encoder_fraction_of_fma_peak", num(enc_gflops / r.peaks.fma_gflops.median));
+    kv.emplace_back("encoder_fraction_of_int8_peak", num(enc_gflops / r.peaks.int8_gops.median));
+    kv.emplace_back("batch5_over_token", num(dt.batch5_step_ms.median / dt.token_steps_ms.median));
+    kv.emplace_back("prompt_fraction_of_encoder_rate", num(fig("prompt256_gflops")->s.median / enc_gflops));
+    kv.emplace_back("prompt_flops_per_token", num(r.prompt_flops_per_token));
+    kv.emplace_back("token_step_bytes", num(r.step_cost.weight_bytes + r.step_cost.cross_kv_bytes + r.step_cost.self_kv_bytes));
+    kv.emplace_back("window_decoder_ms", num(dt.window_decoder_ms));
+    kv.emplace_back("fma_path", "\"" + escape(r.peaks.fma_path) + "\"");
+    kv.emplace_back("int8_path", "\"" + escape(r.peaks.int8_path) + "\"");
+    kv.emplace_back("model_file_mb", num(r.memory.model_file_mb));
+    kv.emplace_back("rss_after_load_mb", num(r.memory.rss_after_load_mb));
+    kv.emplace_back("rss_after_pack_mb", num(r.memory.rss_after_pack_mb));
+    kv.emplace_back("rss_after_window_mb", num(r.memory.rss_after_window_mb));
+    kv.emplace_back("peak_rss_over_model_file", num(r.peak_rss_mb / r.memory.model_file_mb));
+    kv.emplace_back("allocs_per_batch5_step", num(dt.batch5_allocs));
+    kv.emplace_back("allocs_per_prompt256", num(dt.prompt_allocs));
+    kv.emplace_back("allocs_per_decoding_window", num(dt.window_allocs));
+  }
   kv.emplace_back("mel_fraction_of_target", num(fig("mel_realtime")->s.median / kTargetMelRealtime));
   kv.emplace_back("encoder_gflop_per_window", num(r.encoder_cost.total() * 1e-9));
   kv.emplace_back("token_weight_bytes", num(r.token_cost.weight_bytes));
@@ -207,9 +250,11 @@ void write_json(const BenchResults& r, std::FILE* out) {
   kv.emplace_back("word_timing_ms_per_window", num(r.words.align_ms.median));
   kv.emplace_back("word_timing_decode_ms_per_window", num(r.words.decode_ms.median));
   kv.emplace_back("word_timing_fraction_of_decode", num(r.words.align_ms.median / r.words.decode_ms.median));
+  kv.emplace_back("word_timing_fraction_of_beam5_decode", num(r.words.align_ms.median / r.words.beam_decode_ms.median));
   kv.emplace_back("word_timing", "{\"text_tokens\": " + std::to_string(r.words.text_tokens) + ", \"heads\": \"" +
                                      r.words.heads + "\", \"align_ms\": " + summary_json(r.words.align_ms) +
                                      ", \"greedy_decode_ms\": " + summary_json(r.words.decode_ms) +
+                                     ", \"beam5_decode_ms\": " + summary_json(r.words.beam_decode_ms) +
                                      ", \"allocs_per_alignment\": " + num(r.words.allocs) + ", \"target_fraction\": " +
                                      num(kTargetWordTimingOfDecode) + "}");
 
@@ -316,10 +361,24 @@ void write_table(const BenchResults& r, std::FILE* out) {
                "token %.2f\n",
                r.mel_single.allocs, r.window.mel_allocs, r.window.encoder_allocs, r.window.cross_kv_allocs,
                r.token.prompt_allocs, r.token.allocs);
-  std::fprintf(out, "word timing: %.2f ms per window (%d text tokens, heads %s) vs %.2f ms greedy decoding of them: "
-               "%.1f %% (target < %.0f %%); %.0f allocations per alignment (its word list)\n",
+  std::fprintf(out, "decoding: a 5-sequence step is %.2fx a one-token step; a prompt position runs at %.0f%% of the "
+               "encoder's GFLOP/s; window decoder part %.1f ms; allocations per 5-sequence step %.2f, per 256-token "
+               "prompt %.2f, per window %.2f\n",
+               r.decoding.batch5_step_ms.median / r.decoding.token_steps_ms.median,
+               100.0 * (r.prompt_flops_per_token / r.decoding.prompt256_ms.median * 1e-6) /
+                   (r.encoder_cost.total() / r.window.encoder_ms.median * 1e-6),
+               r.decoding.window_decoder_ms, r.decoding.batch5_allocs, r.decoding.prompt_allocs,
+               r.decoding.window_allocs);
+  std::fprintf(out, "memory: model file %.1f MiB; RSS after load %.1f, after packing %.1f, after a window %.1f MiB; "
+               "peak %.1f MiB (%.2fx the file)\n",
+               r.memory.model_file_mb, r.memory.rss_after_load_mb, r.memory.rss_after_pack_mb,
+               r.memory.rss_after_window_mb, r.peak_rss_mb, r.peak_rss_mb / r.memory.model_file_mb);
+  std::fprintf(out, "word timing: %.2f ms per window (%d text tokens, heads %s) vs %.2f ms greedy decoding of them "
+               "(%.1f %%) and %.2f ms with 5 beams (%.1f %%; target < %.0f %%); %.0f allocations per alignment (its "
+               "word list)\n",
                r.words.align_ms.median, r.words.text_tokens, r.words.heads.c_str(), r.words.decode_ms.median,
-               100.0 * r.words.align_ms.median / r.words.decode_ms.median, 100.0 * kTargetWordTimingOfDecode,
+               100.0 * r.words.align_ms.median / r.words.decode_ms.median, r.words.beam_decode_ms.median,
+               100.0 * r.words.align_ms.median / r.words.beam_decode_ms.median, 100.0 * kTargetWordTimingOfDecode,
                r.words.allocs);
   if (r.device.present) {
     const DeviceFigures& d = r.device;

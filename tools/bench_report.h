@@ -11,7 +11,10 @@
 #include "bench_attention.h"
 #include "bench_ceilings.h"
 #include "bench_cost.h"
+#include "bench_decoding.h"
 #include "bench_machine.h"
+#include "bench_memory.h"
+#include "bench_peaks.h"
 #include "bench_stages.h"
 #include "bench_words.h"
 
@@ -37,6 +40,11 @@ struct BenchResults {
   std::vector<EndToEndTiming> end_to_end;  // empty without --audio
   WordTimingBench words;                   // word timestamps' extra pass per window
   double peak_rss_mb = 0.0;
+  DecodingTiming decoding;  // whisper.cpp's decoding figures and the realistic window
+  MachinePeaks peaks;       // register-only FMA and int8 dot peaks, read-only bandwidth
+  MemoryFigures memory;
+  DecoderTokenCost step_cost;       // bytes a one-token step reads at context 128 (the mean of 0..255)
+  double prompt_flops_per_token = 0; // products of one prompt position at context 128
   DeviceFigures device;  // --backend npu-emulator: the emulated NPU's books and modelled times
 };
 

@@ -37,7 +37,15 @@ WordTimingBench time_word_timing(StageRig& rig, int text_tokens, int repeat) {
   std::vector<int> text(static_cast<std::size_t>(text_tokens));
   for (std::size_t i = 0; i < text.size(); ++i) text[i] = static_cast<int>((220 + 37 * i) % static_cast<std::size_t>(v.eot()));
 
-  std::vector<double> align_ms, decode_ms;
+  // A decoder for 5 hypotheses over a window of the same size (the cost does not depend on the values).
+  const HParams& hp = rig.model.hparams();
+  Decoder beam(rig.model, *rig.backend, *rig.pool, 5);
+  std::vector<float> enc(static_cast<std::size_t>(hp.n_audio_ctx) * hp.n_audio_state, 0.01f);
+  beam.set_audio(enc.data());
+  std::vector<int> beam_tokens(5);
+  std::vector<TokenSpan> beam_prompt(5);
+
+  std::vector<double> align_ms, decode_ms, beam_ms;
   long long allocs = 0;
   for (int r = -1; r < repeat; ++r) {  // r = -1: warm-up
     // A window's greedy decoding of the same text: the start sequence, then one token per step.
@@ -47,6 +55,15 @@ WordTimingBench time_word_timing(StageRig& rig, int text_tokens, int repeat) {
     d.decode(&prompt, 1);
     for (int t : text) d.decode_next(&t);
     const double dec = td.ms();
+    Stopwatch tb;
+    beam.reset(5);
+    for (TokenSpan& p : beam_prompt) p = TokenSpan{at.sot_sequence.data(), static_cast<int>(at.sot_sequence.size())};
+    beam.decode(beam_prompt.data(), 5);
+    for (int t : text) {
+      for (int& x : beam_tokens) x = t;
+      beam.decode_next(beam_tokens.data());
+    }
+    const double bdec = tb.ms();
     const long long a = npw_alloc_count();
     Stopwatch ta;
     const std::vector<Word> words = aligner.find_alignment(source, tokenizer, at, text, 3000);
@@ -54,10 +71,12 @@ WordTimingBench time_word_timing(StageRig& rig, int text_tokens, int repeat) {
     if (r < 0) continue;
     allocs += npw_alloc_count() - a;
     decode_ms.push_back(dec);
+    beam_ms.push_back(bdec);
     align_ms.push_back(al);
   }
   b.align_ms = summarize(align_ms);
   b.decode_ms = summarize(decode_ms);
+  b.beam_decode_ms = summarize(beam_ms);
   b.allocs = static_cast<double>(allocs) / repeat;
   return b;
 }

@@ -18,6 +18,7 @@ struct WordTimingBench {
   std::string heads;       // the alignment heads used ("L:H,...")
   Summary align_ms;        // per window
   Summary decode_ms;       // greedy decoding of the same tokens, per window
+  Summary beam_decode_ms;  // the same steps with 5 hypotheses (beam_size 5, OpenAI's default)
   double allocs = 0.0;     // heap allocations per alignment, steady state
 };
 

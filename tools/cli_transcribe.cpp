@@ -28,9 +28,9 @@ int run_transcription(const CliOptions& o) {
     }
   }
   Transcriber transcriber(model, o.transcribe);
-  // Only an NPU that is present but unusable is worth a line on every run; "no NPU here, using the
-  // CPU" is the normal case on most machines and stays quiet, as the element keeps it at INFO.
   const std::string note = transcriber.backend_note();
+  // No NPU is the normal case on most machines and says nothing; an NPU that is there but unusable
+  // (kernels missing, self-test failed) is worth a warning.
   if (!note.empty() && transcriber.backend_note_is_warning()) {
     std::fprintf(stderr, "npuwhisper-cli: warning: %s\n", note.c_str());
   }

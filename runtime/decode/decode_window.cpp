@@ -52,7 +52,7 @@ DecodeOutcome decode_window(LogitSource& source, const DecodeSettings& s, Rng& r
   std::vector<int> src;
   std::vector<int> next(static_cast<std::size_t>(G));
   for (int i = 0; i < s.sample_len; ++i) {
-    check_cancel(s.cancel);
+    check_cancel(s.cancel, "a decoding step");
     for (int g = 0; g < G; ++g) {
       float* lg = logits.data() + static_cast<std::size_t>(g) * row;
       apply_filters(lg, V, hyps[static_cast<std::size_t>(g)].tokens, s);

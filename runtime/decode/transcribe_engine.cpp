@@ -90,6 +90,9 @@ TranscribeEngine::TranscribeEngine(const Model& model, const Options& options, s
     if (!wm_->alignment())
       throw Error(ErrorKind::Unsupported, "option word_timestamps: this backend cannot give cross-attention weights");
     aligner_ = std::make_unique<WordAligner>(std::move(heads));
+    // OpenAI warns the same: the alignment heads follow the spoken audio, not a translation of it.
+    if (options_.translate && v.is_multilingual())
+      warnings_.push_back("option word_timestamps: word times of a translation may not be reliable");
   }
   stats_.backend = wm_->backend_kind();
   reset();
@@ -187,7 +190,7 @@ WindowDecode TranscribeEngine::decode_at(float temperature) {
   s.cancel = cancel_;
 
   // Each rung of the temperature ladder starts here.
-  check_cancel(cancel_);
+  check_cancel(cancel_, "a rung of the temperature ladder");
   WindowDecode d;
   {
     StageTimer t(stats_.decoder_seconds);
@@ -200,7 +203,7 @@ WindowDecode TranscribeEngine::decode_at(float temperature) {
 }
 
 WindowStep TranscribeEngine::run_window(const float* mel, int64_t segment_frames, const WindowPlace& place) {
-  check_cancel(cancel_);
+  check_cancel(cancel_, "the window's start");
   encode(mel);
   const WindowDecode d = decode_with_fallback(options_, [this](float t) { return decode_at(t); });
   ++stats_.windows;
@@ -320,7 +323,7 @@ WindowResult TranscribeEngine::transcribe_window(const float* samples, std::size
       offset = n;  // less than one hop of audio: nothing a window could say about it
       break;
     }
-    check_cancel(cancel_);
+    check_cancel(cancel_, "the mel");
     float* window_mel = buffers_.mel();
     {
       StageTimer t(stats_.mel_seconds);
@@ -349,6 +352,41 @@ WindowResult TranscribeEngine::transcribe_window(const float* samples, std::size
   last_speech_timestamp_ -= static_cast<double>(result.consumed_samples) / kSampleRate;
   result.language = language_;
   return result;
+}
+
+WindowResult TranscribeEngine::transcribe_with_prompt(const float* samples, std::size_t n, const std::string& prompt) {
+  PromptState saved = prompt_;
+  prompt_.clear();
+  const std::string stripped = python_strip(prompt);
+  prompt_.all_tokens = stripped.empty() ? initial_prompt_tokens_ : tokenizer_.encode(" " + stripped);
+  try {
+    // At most two decodes per hypothesis: the window, then once more from where its last closed
+    // segment ended (the unfinished speech the first left out). Seeking on to the end, as a final
+    // window does, can take many decodes when timestamps come in small steps, and a live step must
+    // cost about the same every time; what is still left is heard by the next step.
+    WindowResult r = transcribe_window(samples, n, false);
+    const std::size_t first = std::min(r.consumed_samples, n);
+    if (first > 0 && n - first >= kMelHop) {
+      WindowResult tail = transcribe_window(samples + first, n - first, false);
+      const double offset = static_cast<double>(first) / kSampleRate;
+      for (Segment& seg : tail.segments) {
+        seg.start += offset;
+        seg.end += offset;
+        for (Word& w : seg.words) {
+          w.start += offset;
+          w.end += offset;
+        }
+        r.segments.push_back(std::move(seg));
+      }
+      r.consumed_samples = first + tail.consumed_samples;
+      r.skipped_no_speech = r.skipped_no_speech || tail.skipped_no_speech;
+    }
+    prompt_ = std::move(saved);
+    return r;
+  } catch (...) {
+    prompt_ = std::move(saved);
+    throw;
+  }
 }
 
 }  // namespace npw

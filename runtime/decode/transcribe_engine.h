@@ -33,6 +33,10 @@ class TranscribeEngine {
 
   TranscribeResult transcribe(const float* samples, std::size_t n, const SegmentCallback& on_segment);
   WindowResult transcribe_window(const float* samples, std::size_t n, bool final);
+  // Live hypotheses: samples[0, n) decoded as a window and, when it stops at a closed segment, once
+  // more from there (two decodes at most), conditioned on `prompt` instead of the stream's previous
+  // text, which it leaves as it was.
+  WindowResult transcribe_with_prompt(const float* samples, std::size_t n, const std::string& prompt);
   void reset();
 
   // The mel window and encoder output come from `provider` from now on (nullptr: the heap); see

@@ -88,6 +88,10 @@ WindowResult Transcriber::transcribe_window(const float* samples, std::size_t n,
   return impl_->engine->transcribe_window(samples, n, final);
 }
 
+WindowResult Transcriber::transcribe_with_prompt(const float* samples, std::size_t n, const std::string& prompt) {
+  return impl_->engine->transcribe_with_prompt(samples, n, prompt);
+}
+
 void Transcriber::reset() { impl_->engine->reset(); }
 void Transcriber::set_cancel(const std::atomic<bool>* flag) { impl_->engine->set_cancel(flag); }
 void Transcriber::set_buffer_provider(BufferProvider* provider) { impl_->engine->set_buffer_provider(provider); }

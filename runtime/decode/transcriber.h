@@ -80,6 +80,11 @@ class Transcriber {
   // unconsumed so the caller can prepend it to the next window; final=true consumes everything.
   WindowResult transcribe_window(const float* samples, std::size_t n, bool final);
 
+  // Live captions: one hypothesis of samples[0, n) (n <= 480000) in at most two decodes (the window,
+  // then from its last closed segment on), with `prompt` (committed text) as the previous text; the
+  // stream's own previous-text prompt is kept.
+  WindowResult transcribe_with_prompt(const float* samples, std::size_t n, const std::string& prompt);
+
   // Forgets the previous-text prompt, detected language and decoding state (a flush or discontinuity).
   void reset();
 

@@ -1,6 +1,7 @@
 // POSIX read-only mmap of a model file.
 #include "model/mapped_file.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -39,6 +40,17 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
     throw Error(ErrorKind::Io, "cannot map model file '" + path + "': " + std::strerror(e));
   }
   data_ = static_cast<const uint8_t*>(p);
+}
+
+std::size_t MappedFile::release(const void* p, std::size_t n) const {
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto lo = std::max(reinterpret_cast<uintptr_t>(p), reinterpret_cast<uintptr_t>(data_));
+  const auto hi = std::min(reinterpret_cast<uintptr_t>(p) + n, reinterpret_cast<uintptr_t>(data_) + size_);
+  const uintptr_t first = (lo + page - 1) / page * page, last = hi / page * page;
+  if (!data_ || hi <= lo || last <= first) return 0;
+  // Advice only: should the kernel refuse, the pages stay resident and nothing else changes.
+  if (::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED) != 0) return 0;
+  return last - first;
 }
 
 MappedFile::~MappedFile() {

@@ -20,6 +20,13 @@ class MappedFile {
   std::size_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
+  // Drops this process's resident pages of the whole pages inside [p, p + n) (madvise DONTNEED), for
+  // weights a backend has copied into its own layout: without it every repacked weight stays
+  // resident twice. The mapping is read-only, so a later read faults the bytes back in from the file
+  // unchanged. Ranges (or parts) outside the mapping are ignored; partial pages at either end are
+  // kept, since they hold neighbouring data. Returns the bytes released.
+  std::size_t release(const void* p, std::size_t n) const;
+
  private:
   std::string path_;
   const uint8_t* data_ = nullptr;

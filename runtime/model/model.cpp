@@ -91,6 +91,9 @@ const float* Model::widen(const TensorView& t) {
   std::vector<float> v(static_cast<std::size_t>(t.elements()));
   dequantize_row(t.type, t.data, v.data(), t.elements());
   widened_.push_back(std::move(v));
+  // Read once: the copy serves from now on, the file's pages need not stay resident (the large
+  // positional embeddings and convolutions are MBs).
+  file_->release(t.data, t.nbytes);
   return widened_.back().data();
 }
 

@@ -69,6 +69,8 @@ class Model {
   static std::shared_ptr<const Model> load(const std::string& path);
 
   const std::string& path() const { return file_->path(); }
+  // Bytes of the mapped model file (what peak RSS is measured against).
+  std::size_t file_size() const { return file_->size(); }
   const HParams& hparams() const { return ggml_.hparams; }
   const std::vector<float>& mel_filters() const { return ggml_.mel_filters; }  // [n_mels][201]
   int n_fft_bins() const { return ggml_.mel_n_fft; }
@@ -86,6 +88,12 @@ class Model {
   // `make` is called at most once per kind, under a lock; the result is shared by all streams.
   std::shared_ptr<const void> packed(const std::string& kind,
                                      const std::function<std::shared_ptr<const void>()>& make) const;
+
+  // Called by the packers once a weight is in a backend's own layout: drops the resident pages of its
+  // bytes in the mapped file, so that the model is not held twice (see MappedFile::release). Reading
+  // the tensor afterwards stays correct (the pages fault back in from the file). A tensor whose data
+  // lies outside the mapping (a widened copy) is left alone. Returns the bytes released.
+  std::size_t release_pages(const TensorView& t) const { return file_->release(t.data, t.nbytes); }
 
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;

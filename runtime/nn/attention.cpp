@@ -77,8 +77,9 @@ void for_each_task(ThreadPool* pool, const AttentionArgs& a, int tile_rows, int*
     fn(task);
   };
   const int64_t n_tasks = static_cast<int64_t>(a.n_head) * n_tiles;
+  auto stopped = [&] { return a.cancel && a.cancel->load(std::memory_order_relaxed); };
   if (!pool) {
-    for (int64_t t = 0; t < n_tasks; ++t) run(t, 0);
+    for (int64_t t = 0; t < n_tasks && !stopped(); ++t) run(t, 0);
     return;
   }
   // Tasks are taken one at a time from a shared counter rather than in fixed halves: on a busy
@@ -86,7 +87,7 @@ void for_each_task(ThreadPool* pool, const AttentionArgs& a, int tile_rows, int*
   // whole layer wait for it. A task is tens of microseconds or more, so the counter costs nothing.
   std::atomic<int64_t> next{0};
   pool->parallel_for(std::min<int64_t>(n_tasks, pool->size()), [&](int64_t, int64_t, int thread) {
-    for (int64_t t = next.fetch_add(1, std::memory_order_relaxed); t < n_tasks;
+    for (int64_t t = next.fetch_add(1, std::memory_order_relaxed); t < n_tasks && !stopped();
          t = next.fetch_add(1, std::memory_order_relaxed)) {
       run(t, thread);
     }

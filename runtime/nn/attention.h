@@ -9,6 +9,7 @@
 // attention_kernels.h.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "util/aligned_buffer.h"
@@ -48,6 +49,9 @@ struct AttentionArgs {
 
   bool causal = false;
   int q_pos0 = 0;
+  // A stop flag (util/cancel.h): when set, no further task starts and the output is unspecified;
+  // the caller checks the flag afterwards. A whole layer's attention is long on a busy machine.
+  const std::atomic<bool>* cancel = nullptr;
   const int* kv_limit = nullptr;
 };
 

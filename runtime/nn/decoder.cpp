@@ -49,9 +49,16 @@ std::shared_ptr<const DecoderPacked> pack_decoder(const Model& model, const Back
     pb.co = backend.pack(*b.cross_attn.out.w);
     pb.mlp0 = backend.pack(*b.mlp0.w);
     pb.mlp2 = backend.pack(*b.mlp2.w);
+    for (const TensorView* t : {b.attn.query.w, b.attn.key.w, b.attn.value.w, b.attn.out.w, b.cross_attn.query.w,
+                                b.cross_attn.key.w, b.cross_attn.value.w, b.cross_attn.out.w, b.mlp0.w, b.mlp2.w}) {
+      model.release_pages(*t);
+    }
     p->blocks.push_back(std::move(pb));
   }
   p->token_emb = backend.pack(*w.token_emb);
+  // The embedding rows of the tokens decoded are read from the file (Decoder::embed): those few pages
+  // fault back in as they are used; the bulk, read once for packing, goes.
+  model.release_pages(*w.token_emb);
   return p;
 }
 
@@ -105,7 +112,7 @@ void Decoder::set_audio(const float* enc) {
   const std::size_t per_layer = static_cast<std::size_t>(n_audio_ctx_) * n_state_;
   have_audio_ = false;
   for (int l = 0; l < n_layer_; ++l) {
-    check_cancel(cancel_);
+    check_cancel(cancel_, "the cross-attention keys and values");
     const AttentionWeights& a = w.blocks[l].cross_attn;
     backend_.linear(enc, n_audio_ctx_, n_state_, *packed_->blocks[l].ck, a.key.b, cross_tmp_.data(), n_state_);
     float* kt = cross_k_.data() + static_cast<std::size_t>(l) * n_state_ * ldck_;
@@ -227,20 +234,10 @@ void Decoder::alignment_scores(int layer, int head, int n_frames, float* out, in
   const float* q0 = align_q_.data() + static_cast<std::size_t>(slot) * n_ctx_ * D + static_cast<std::size_t>(head) * d_head_;
   const float* kt0 = cross_k_.data() + static_cast<std::size_t>(layer) * D * ldck_ +
                      static_cast<std::size_t>(head) * d_head_ * ldck_;
+  // One product per head: q [n][d_head] (rows n_state apart) times the transposed keys
+  // [d_head][n_frames] (rows ldck_ apart), scaled by d_head^-0.5.
   const float alpha = 1.0f / std::sqrt(static_cast<float>(d_head_));
-  pool_.parallel_for(align_n_, [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* q = q0 + static_cast<std::size_t>(r) * D;
-      float* o = out + static_cast<std::size_t>(r) * ld;
-      std::fill(o, o + n_frames, 0.0f);
-      for (int d = 0; d < d_head_; ++d) {
-        const float qd = q[d];
-        const float* k = kt0 + static_cast<std::size_t>(d) * ldck_;
-        for (int j = 0; j < n_frames; ++j) o[j] += qd * k[j];
-      }
-      for (int j = 0; j < n_frames; ++j) o[j] *= alpha;
-    }
-  });
+  backend_.matmul(false, false, align_n_, n_frames, d_head_, alpha, q0, n_state_, kt0, ldck_, 0.0f, out, ld);
 }
 
 void Decoder::alignment_token_probs(int first, const int* targets, int n, int n_ids, float* probs) {
@@ -283,7 +280,7 @@ void Decoder::run_chunk(int n_rows) {
   const std::size_t D = n_state_, n = static_cast<std::size_t>(n_rows) * D;
   embed(n_rows);
   for (int l = 0; l < n_layer_; ++l) {
-    check_cancel(cancel_);
+    check_cancel(cancel_, "a decoder layer");
     const DecoderBlock& b = w.blocks[l];
     const DecoderPacked::Block& pb = packed_->blocks[l];
 

@@ -132,7 +132,9 @@ class Decoder {
 
   // The alignment pass: kept layers' cross queries [slot][n_ctx][n_state] (slot of a layer in
   // align_slot_, -1 if not kept), final hidden states [n_ctx][n_state], logits of a block of rows.
-  static constexpr int kAlignLogitRows = 16;
+  // Rows per logits product of the alignment pass: few enough for the backends' few-row kernels,
+  // which read f16 weights as they lie (more rows would widen the whole token embedding to f32).
+  static constexpr int kAlignLogitRows = 8;
   const bool* capture_layers_ = nullptr;  // set during an alignment pass only
   std::vector<int> align_slot_;
   int align_n_ = 0;

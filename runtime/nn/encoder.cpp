@@ -104,9 +104,11 @@ std::shared_ptr<const EncoderPacked> pack_encoder(const Model& model, const Back
       pb.k = backend.pack_for_many_rows(*b.attn.key.w);
       pb.v = backend.pack_for_many_rows(*b.attn.value.w);
     }
+    for (const TensorView* t : {b.attn.query.w, b.attn.key.w, b.attn.value.w}) model.release_pages(*t);
     pb.o = backend.pack_for_many_rows(*b.attn.out.w);
     pb.mlp0 = backend.pack_for_many_rows(*b.mlp0.w);
     pb.mlp2 = backend.pack_for_many_rows(*b.mlp2.w);
+    for (const TensorView* t : {b.attn.out.w, b.mlp0.w, b.mlp2.w}) model.release_pages(*t);
     p->blocks.push_back(std::move(pb));
   }
   return p;
@@ -249,7 +251,7 @@ void Encoder::block(int layer) {
   }
   clock.mark(&EncoderProfile::projection_ms);
   // A large model's layer takes long enough that a stop waits for a part of it, not all of it.
-  check_cancel(cancel_);
+  check_cancel(cancel_, "the encoder's attention");
 
   AttentionArgs a;
   a.n_head = n_head_;
@@ -265,16 +267,17 @@ void Encoder::block(int layer) {
   a.out = att;
   a.ldo = ldw;
   a.reduced_precision = backend_.reduced_precision_attention();
+  a.cancel = cancel_;
   attention_.run(backend_, &pool_, a);
   clock.mark(&EncoderProfile::attention_ms);
-  check_cancel(cancel_);
+  check_cancel(cancel_, "the encoder's output projection");
 
   backend_.linear(att, n_ctx_, ldw, *pb.o, b.attn.out.b, h, D);
   clock.mark(&EncoderProfile::projection_ms);
   add_inplace(x, h, n, &pool_);
   layer_norm(x, n_ctx_, D, b.mlp_ln.w, b.mlp_ln.b, kLayerNormEps, h, &pool_);
   clock.mark(&EncoderProfile::norm_ms);
-  check_cancel(cancel_);
+  check_cancel(cancel_, "the encoder's MLP");
   backend_.linear(h, n_ctx_, D, *pb.mlp0, b.mlp0.b, wide_.data(), ldw);
   // The padding columns past W are zero and stay zero (GELU(0) = 0); one pass over all is simplest.
   gelu(wide_.data(), static_cast<std::size_t>(n_ctx_) * ldw, &pool_);
@@ -294,14 +297,14 @@ const float* Encoder::encode(const float* mel, int64_t mel_ld) {
     x_ = own_x_.data();
   }
   StageClock clock(profile_);
-  check_cancel(cancel_);
+  check_cancel(cancel_, "the encoder's convolutions");
   convolutions(mel, mel_ld);
   clock.mark(&EncoderProfile::conv_ms);
   for (int l = 0; l < n_layer_; ++l) {
-    check_cancel(cancel_);
+    check_cancel(cancel_, "an encoder layer");
     block(l);
   }
-  check_cancel(cancel_);
+  check_cancel(cancel_, "the encoder's end");
   clock = StageClock(profile_);
   const Norm& ln = model_.encoder().ln_post;
   layer_norm(x_, n_ctx_, n_state_, ln.w, ln.b, kLayerNormEps, x_, &pool_);

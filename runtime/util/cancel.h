@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <string>
 
 #include "util/error.h"
 
@@ -16,9 +17,10 @@ using CancelFlag = std::atomic<bool>;
 // Whether `flag` (may be null: never) asks to stop.
 inline bool cancel_requested(const CancelFlag* flag) { return flag && flag->load(std::memory_order_relaxed); }
 
-// Throws Error(ErrorKind::Cancelled) when `flag` asks to stop.
-inline void check_cancel(const CancelFlag* flag) {
-  if (cancel_requested(flag)) throw Error(ErrorKind::Cancelled, "cancelled");
+// Throws Error(ErrorKind::Cancelled) when `flag` asks to stop; `where` (a literal) says which step
+// noticed, for logs.
+inline void check_cancel(const CancelFlag* flag, const char* where) {
+  if (cancel_requested(flag)) throw Error(ErrorKind::Cancelled, std::string("cancelled at ") + where);
 }
 
 }  // namespace npw

@@ -46,7 +46,7 @@ SimdLevel from_env(SimdLevel cpu) {
   SimdLevel want = cpu;
   if (std::strcmp(s, "scalar") == 0) want = SimdLevel::Scalar;
   else if (std::strcmp(s, "avx2") == 0) want = SimdLevel::Avx2;
-  else if (std::strcmp(s, "avx512") == 0) want = SimdLevel::Avx512;
+  else if (std::strcmp(s, "avx512") == 0 || std::strcmp(s, "avx512-noamx") == 0) want = SimdLevel::Avx512;
   return static_cast<int>(want) < static_cast<int>(cpu) ? want : cpu;
 }
 
@@ -70,7 +70,19 @@ void set_active_simd_level(SimdLevel level) {
   active().store(want < cpu ? want : cpu, std::memory_order_relaxed);
 }
 
+// NPW_SIMD=avx512-noamx: AVX-512 (with VNNI and BF16 where the CPU has them) but no tile unit, so
+// that a CPU with AMX runs the paths of AVX-512 CPUs without it (Zen 4/Zen 5 Ryzen laptops, most
+// EPYCs) and their speed and accuracy can be measured there.
+static bool amx_disabled_by_env() {
+  static const bool disabled = [] {
+    const char* s = std::getenv("NPW_SIMD");
+    return s && std::strcmp(s, "avx512-noamx") == 0;
+  }();
+  return disabled;
+}
+
 bool cpu_amx_tiles_usable() {
+  if (amx_disabled_by_env()) return false;
 #if defined(__x86_64__) && defined(__linux__) && defined(SYS_arch_prctl)
   static const bool usable = [] {
     unsigned a = 0, b = 0, c = 0, d = 0;

@@ -2,7 +2,8 @@
 # Runs the examples a user copies from, as the examples README says to: file-to-srt.sh on a bundled
 # clip (a SubRip file with numbered cues), and the C meta reader (every documented meta field
 # printed). burn-in-captions.sh runs too where its encoders (x264enc, avenc_aac, mp4mux) are
-# installed. live-microphone.sh needs a microphone and is not run.
+# installed. The live examples: live-microphone.sh and live-to-vtt.sh must fail loudly without a model
+# (they need a microphone to do more), simulated-live.sh prints WebVTT from the clip in real time.
 #   usage: test_examples.sh EXAMPLES_DIR READ_METAS_EXE MODEL CLIP
 set -eu
 examples=$1; read_metas=$2; model=$3; clip=$4
@@ -21,6 +22,16 @@ for field in 'start .. end' tokens token-probs avg-logprob no-speech-prob compre
   grep -q -- "$field" "$tmp/metas.txt" || fail "read_metas does not print $field"
 done
 echo "read_metas: $(grep -c 'avg-logprob' "$tmp/metas.txt") caption(s) with every field"
+
+for ex in live-microphone.sh live-to-vtt.sh; do
+  if "$examples/$ex" "$tmp/missing.bin" "$tmp/out.vtt" 2>"$tmp/err.txt"; then fail "$ex exited 0 without a model"; fi
+  grep -q 'missing.bin' "$tmp/err.txt" || fail "$ex did not name the missing model: $(cat "$tmp/err.txt")"
+done
+echo "live-microphone.sh, live-to-vtt.sh: a missing model is an error"
+# (random weights fail every quality test: greedy, no fallback, or each step decodes many times)
+"$examples/simulated-live.sh" "$clip" "$model" 2000 auto beam-size=0 temperature-fallback=0 >"$tmp/live.vtt" || fail "simulated-live.sh exited $?"
+head -n 1 "$tmp/live.vtt" | grep -q '^WEBVTT' || fail "simulated-live.sh printed no WebVTT: $(cat "$tmp/live.vtt")"
+echo "simulated-live.sh: WebVTT with $(grep -c -- ' --> ' "$tmp/live.vtt") cue(s)"
 
 have() { gst-inspect-1.0 "$1" >/dev/null 2>&1; }
 if have x264enc && have avenc_aac && have mp4mux; then

@@ -49,6 +49,8 @@ static Announced run_element(const std::string& model, const std::string& langua
   fail_unless(e != nullptr);
   g_object_set(e, "model", model.c_str(), "language-code", language_code.c_str(), "beam-size", 0,
                "temperature-fallback", 0.0f, nullptr);
+  // GstHarness answers the LATENCY query as a live source; these tests are about file mode.
+  gst_util_set_object_arg(G_OBJECT(e), "mode", "file");
   GstHarness* h = gst_harness_new_with_element(e, "sink", "src");
   gst_object_unref(e);
   gst_harness_set_src_caps_str(h, "audio/x-raw,format=F32LE,rate=16000,channels=1,layout=interleaved");

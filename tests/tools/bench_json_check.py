@@ -9,7 +9,12 @@ import sys
 bench, model, audio = sys.argv[1:4]
 REQUIRED = ["sgemm_gflops", "copy_gbps", "mel_ms_per_30s", "mel_realtime", "encoder_ms", "encoder_gflops",
             "encoder_fraction_of_sgemm", "token_ms", "token_fraction_of_copy", "rtf", "peak_rss_mb",
-            "allocs_per_window", "allocs_per_token"]
+            "allocs_per_window", "allocs_per_token",
+            # issue 14: whisper.cpp's decoding figures, the realistic window, the machine's own peaks, memory
+            "token_steps_ms", "batch5_step_ms", "prompt256_ms", "window_ms", "window_realtime", "fma_peak_gflops",
+            "read_gbps", "token_fraction_of_read", "encoder_fraction_of_fma_peak", "model_file_mb",
+            "int8_peak_gops", "batch5_over_token", "prompt_fraction_of_encoder_rate", "rss_after_load_mb",
+            "rss_after_window_mb", "allocs_per_batch5_step", "allocs_per_prompt256", "allocs_per_decoding_window"]
 
 run = subprocess.run([bench, "--model", model, "--audio", audio, "--threads", "2", "--repeat", "2",
                       "--tokens", "4", "--context", "8", "--e2e-repeat", "1", "--json"],
@@ -23,14 +28,29 @@ for k in REQUIRED:
         errors.append(f"{k}: missing or not a number ({d.get(k)!r})")
 if not errors:
     for k in ["sgemm_gflops", "copy_gbps", "mel_ms_per_30s", "encoder_ms", "encoder_gflops", "token_ms", "rtf",
-              "peak_rss_mb"]:
+              "peak_rss_mb", "token_steps_ms", "batch5_step_ms", "prompt256_ms", "window_ms", "window_realtime",
+              "fma_peak_gflops", "read_gbps", "int8_peak_gops", "token_fraction_of_read",
+              "encoder_fraction_of_fma_peak", "model_file_mb", "rss_after_load_mb"]:
         if not d[k] > 0:
             errors.append(f"{k} = {d[k]} is not positive")
     if abs(d["encoder_fraction_of_sgemm"] - d["encoder_gflops"] / d["sgemm_gflops"]) > 1e-6 * d["encoder_gflops"]:
         errors.append("encoder_fraction_of_sgemm is not encoder_gflops / sgemm_gflops")
     if abs(d["mel_realtime"] * d["mel_ms_per_30s"] - 30000.0) > 1e-3 * 30000.0:
         errors.append("mel_realtime does not match mel_ms_per_30s")
-    for k in ["allocs_per_window", "allocs_per_token"]:
+    if abs(d["window_realtime"] * d["window_ms"] - 30000.0) > 1e-3 * 30000.0:
+        errors.append("window_realtime does not match window_ms")
+    if abs(d["encoder_fraction_of_fma_peak"] * d["fma_peak_gflops"] - d["encoder_gflops"]) > 1e-4 * d["encoder_gflops"]:
+        errors.append("encoder_fraction_of_fma_peak is not encoder_gflops / fma_peak_gflops")
+    if abs(d["batch5_over_token"] * d["token_steps_ms"] - d["batch5_step_ms"]) > 1e-4 * d["batch5_step_ms"]:
+        errors.append("batch5_over_token is not batch5_step_ms / token_steps_ms")
+    # The model file is bundled: its size is known exactly.
+    import os
+    if abs(d["model_file_mb"] - os.path.getsize(model) / 2**20) > 0.01:
+        errors.append(f"model_file_mb = {d['model_file_mb']} is not the size of {model}")
+    if not d["peak_rss_mb"] >= d["rss_after_load_mb"]:
+        errors.append("peak_rss_mb is below the RSS after load")
+    for k in ["allocs_per_window", "allocs_per_token", "allocs_per_batch5_step", "allocs_per_prompt256",
+              "allocs_per_decoding_window"]:
         if d[k] != 0:
             errors.append(f"{k} = {d[k]}: the steady state allocates")
     # word timestamps: the extra decoder pass per window, next to a window's greedy decoding

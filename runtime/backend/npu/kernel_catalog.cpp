@@ -46,6 +46,8 @@ class ContractCatalog : public KernelCatalog {
     s.kernel_name = op;
     return s;
   }
+  // The smallest product that still gives every core of the array work beyond one tile of K and N.
+  std::vector<int> smallest_shape(const std::string&) const override { return {256, 256, 128}; }
   std::string describe() const override { return std::string("emulated kernels (") + generation_name(g_) + ")"; }
 
  private:
@@ -152,6 +154,24 @@ class ManifestCatalog : public KernelCatalog {
     return s;
   }
 
+  std::vector<int> smallest_shape(const std::string& op) const override {
+    std::vector<int> best;
+    double best_macs = 0.0;
+    for (const auto& entry : shapes_) {
+      if (std::get<0>(entry.first) != op) continue;
+      for (const auto& rows : entry.second) {
+        const double macs = static_cast<double>(rows.first) * std::get<1>(entry.first) * std::get<2>(entry.first);
+        if (best.empty() || macs < best_macs) {
+          best = {rows.first, std::get<1>(entry.first), std::get<2>(entry.first)};
+          best_macs = macs;
+        }
+      }
+    }
+    if (best.empty() || !ops_.count(op)) {
+      throw Error(ErrorKind::Unavailable, dir_ + "/manifest.txt has no " + op + " kernel for " + generation_name(g_));
+    }
+    return best;
+  }
   std::string describe() const override { return "kernels in " + dir_ + " (" + generation_name(g_) + ")"; }
 
  private:

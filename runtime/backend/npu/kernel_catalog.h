@@ -22,6 +22,9 @@ class KernelCatalog {
   // The largest Mp this catalog offers for (op, Np, Kp); products of more rows run in chunks.
   virtual int max_rows(const std::string& op, int Np, int Kp) const = 0;
   virtual KernelSpec spec(const std::string& op, int Mp, int Np, int Kp) const = 0;
+  // The shape with the fewest multiply-adds this catalog has for op (the start-up self-test's);
+  // throws npw::Error(Unavailable) naming the op when there is none.
+  virtual std::vector<int> smallest_shape(const std::string& op) const = 0;
   virtual std::string describe() const = 0;
 };
 

@@ -24,14 +24,6 @@
 namespace npw {
 namespace npu {
 
-namespace {
-
-// The start-up self-test's shape: the smallest product the contract allows with K and N past one
-// core tile, so every core of the array computes something.
-constexpr int kStartupM = 256, kStartupN = 256, kStartupK = 128;
-
-}  // namespace
-
 std::size_t NpuPackedMatrix::bytes() const {
   if (cpu) return cpu->bytes();
   return static_cast<std::size_t>(Np) * static_cast<std::size_t>(Kp) * (op == Op::GemmI8 ? 1 : 2);
@@ -51,7 +43,9 @@ NpuBackend::NpuBackend(std::shared_ptr<NpuContext> context, int n_threads, Preci
   pool_ = std::make_unique<ThreadPool>(n_threads);
   std::lock_guard<std::mutex> lock(context_->mutex());
   context_->check_usable();
-  context_->kernel(op_, kStartupM, kStartupN, kStartupK);  // loads and self-tests, or throws
+  // The smallest shape the kernels have: loaded and self-tested here, or this throws.
+  const std::vector<int> d = context_->catalog().smallest_shape(op_name(op_));
+  context_->kernel(op_, d[0], d[1], d[2]);
 }
 
 NpuBackend::~NpuBackend() {

@@ -1,5 +1,5 @@
 // The steady state must not touch the heap: after one warm-up window, a window (log-mel, encoder,
-// cross-attention keys/values) and a decoded token allocate nothing, with every registered backend
+// cross-attention keys/values), a decoded token, a long prompt and 5-beam steps allocate nothing, with every registered backend
 // and with one and two threads; also when the mel window and the encoder output live in buffers
 // from a provider (the element's pool), which are then acquired once and reused. Counted with the benchmark's own counter (tools/alloc_counter.h),
 // which sees every allocation of the process, including those inside BLAS, FFTW and the thread
@@ -175,6 +175,37 @@ TEST_P(SteadyStateAlloc, TokenAllocatesNothing) {
   const long long before_sequence = npw_alloc_count();
   sequence(8);
   EXPECT_EQ(npw_alloc_count() - before_sequence, 0) << "heap allocations in a new sequence (prompt + 8 steps)";
+}
+
+// Beam search as a real window runs it (issue 14): a prompt of 224 previous tokens in one call, the
+// sequence split into five beams, steps of five tokens with the beams reordered between them.
+TEST_P(SteadyStateAlloc, BeamStepsAndLongPromptsAllocateNothing) {
+  constexpr int kBeams = 5, kPrompt = 224;
+  Decoder beams(*model_, *backend_, *pool_, kBeams);
+  mel_->compute_window_mel(signal_.data(), static_cast<int64_t>(signal_.size()), mel_out_.data());
+  beams.set_audio(encoder_->encode(mel_out_.data()));
+  const int n_vocab = beams.n_vocab();
+  std::vector<int> prompt(kPrompt);
+  prompt[0] = model_->vocab().sot();
+  for (int i = 1; i < kPrompt; ++i) prompt[static_cast<std::size_t>(i)] = (220 + 37 * i) % n_vocab;
+  const std::vector<int> split(kBeams, 0), shuffle = {1, 0, 2, 2, 4};
+  std::vector<int> step(kBeams);
+  auto window = [&](int steps) {
+    beams.reset(1);
+    const TokenSpan span{prompt.data(), kPrompt};
+    beams.decode(&span, 1);
+    beams.reorder(split);
+    for (int i = 0; i < steps; ++i) {
+      for (int b = 0; b < kBeams; ++b) step[static_cast<std::size_t>(b)] = (100 + 13 * i + 7 * b) % n_vocab;
+      beams.decode_next(step.data());
+      beams.reorder(shuffle);
+    }
+  };
+  window(2);  // warm-up
+  const long long before = npw_alloc_count();
+  window(6);
+  EXPECT_EQ(npw_alloc_count() - before, 0)
+      << "heap allocations in a 224-token prompt and six 5-beam steps with reordering";
 }
 
 TEST_P(SteadyStateAlloc, WordAlignmentPassAllocatesNothing) {

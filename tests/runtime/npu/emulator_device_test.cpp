@@ -208,6 +208,8 @@ TEST(KernelCatalog, ManifestEntriesAndErrors) {
   EXPECT_EQ(c->rows_for("gemm_i8", 1500, 384, 384), 1536);
   EXPECT_EQ(c->rows_for("gemm_i8", 200, 384, 384), 256);
   EXPECT_EQ(c->max_rows("gemm_i8", 384, 384), 1536);
+  EXPECT_EQ(c->smallest_shape("gemm_i8"), (std::vector<int>{256, 384, 384}));
+  EXPECT_EQ(kind_of([&] { c->smallest_shape("gemm_bf16"); }, &msg), ErrorKind::Unavailable);
   const KernelSpec s = c->spec("gemm_i8", 256, 384, 384);
   EXPECT_EQ(s.kernel_name, "MLIR_AIE");
   EXPECT_EQ(s.xclbin_path, dir + "/gemm_i8_npu1.xclbin");

@@ -1,0 +1,23 @@
+// The timing promise of live captions, in one place for the element (its LATENCY answer, the PTS
+// floor, the commit deadline) and the live benchmark: with update step S, a word can need one step
+// to be heard, one more for the agreeing hypothesis, and one for the step's own processing (which
+// must fit in a step to keep real time), plus 1.5 s for the word itself and the last second Whisper
+// gets wrong, plus the voice gate's start delay. Seconds on the stream's clock throughout.
+#pragma once
+
+namespace npw {
+
+struct LiveTiming {
+  double step = 1.0;        // update step
+  double gate_start = 0.0;  // voice gate start delay (0 without the gate)
+
+  // What live captions add to upstream's latency (lateness not included).
+  double latency() const { return 3.0 * step + 1.5 + gate_start; }
+  // With audio up to `arrived` received, a buffer pushed now (at the latest by the end of this step)
+  // is on time if its PTS is at least this.
+  double floor_now(double arrived) const { return arrived + step - latency(); }
+  // Words starting before this must be committed by this step: the next one would be too late.
+  double deadline(double arrived) const { return arrived + 2.0 * step - latency(); }
+};
+
+}  // namespace npw
