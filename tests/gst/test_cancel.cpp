@@ -33,6 +33,8 @@ static GstHarness* new_harness() {
   // Default decoding (beam 5, best-of 5, the temperature ladder): the slowest a window can be.
   g_object_set(e, "model", npwtest::model_path().c_str(), "n-threads", 1, nullptr);
   gst_util_set_object_arg(G_OBJECT(e), "backend", "npu");
+  // File mode: GstHarness answers the LATENCY query as a live source, which would select live mode.
+  gst_util_set_object_arg(G_OBJECT(e), "mode", "file");
   GstHarness* h = gst_harness_new_with_element(e, "sink", "src");
   gst_object_unref(e);
   gst_harness_set_src_caps_str(h, kCaps);

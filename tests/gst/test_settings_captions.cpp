@@ -95,6 +95,8 @@ GST_START_TEST(test_short_clips_at_eos) {
     GstElement* e = gst_element_factory_make("npuwhisper", nullptr);
     // Greedy, as every element test (the default ladder on random weights takes ~20 s a window).
     g_object_set(e, "model", model_path().c_str(), "beam-size", 0, "temperature-fallback", 0.0f, nullptr);
+    // File mode: GstHarness answers the LATENCY query as a live source, which would select live mode.
+    gst_util_set_object_arg(G_OBJECT(e), "mode", "file");
     GstHarness* h = gst_harness_new_with_element(e, "sink", "src");
     gst_object_unref(e);
     gst_harness_set_src_caps_str(h, "audio/x-raw,format=F32LE,rate=16000,channels=1,layout=interleaved");
