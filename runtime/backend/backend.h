@@ -45,6 +45,14 @@ struct AcceleratorBooks {
   double run_wall_seconds = 0.0;           // host wall time waiting in device runs (emulator: its CPU work)
 };
 
+// One product of a batch that shares its input (see Backend::linear_many).
+struct LinearJob {
+  const PackedMatrix* W = nullptr;
+  const float* bias = nullptr;  // may be nullptr
+  float* Y = nullptr;
+  int ldy = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -64,6 +72,13 @@ class Backend {
   // ldy floats apart. bias may be nullptr.
   virtual void linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y,
                       int ldy) = 0;
+
+  // Several products of the same rows X by different weights (a layer's q, k and v; a window's
+  // cross-attention keys and values), all with the same n_in: the same results as n calls of
+  // linear(). A device backend prepares X once and runs the products as one batch (one runlist).
+  virtual void linear_many(const float* X, int M, int ldx, const LinearJob* jobs, int n) {
+    for (int i = 0; i < n; ++i) linear(X, M, ldx, *jobs[i].W, jobs[i].bias, jobs[i].Y, jobs[i].ldy);
+  }
 
   // General row-major single-precision product on activations:
   // C = alpha * op(A) * op(B) + beta * C, op(A) is M x K, op(B) is K x N.
