@@ -95,6 +95,11 @@ class Backend {
   // memory (ldx = stride x channels, less than n_in), which such a backend's linear() must accept.
   virtual bool whole_products() const { return false; }
 
+  // The backend for products whose inputs span a wide dynamic range (the log-mel's power spectrum:
+  // per-row int8 would flush its quiet bins to zero): the int8 NPU backend answers with a bf16
+  // backend on the same device; backends whose products keep the range answer with themselves.
+  virtual Backend& wide_range_products() { return *this; }
+
   // An accelerator's books for this stream; false for backends without a device.
   virtual bool accelerator_books(AcceleratorBooks* out) const {
     (void)out;

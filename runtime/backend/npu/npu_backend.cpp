@@ -63,6 +63,7 @@ void NpuBackend::set_threads(int n) {
   if (n < 1) throw Error(ErrorKind::InvalidArgument, "NPU backend set_threads: the number of threads must be at least 1");
   cpu_->set_threads(n);
   f32_->set_threads(n);
+  if (wide_) wide_->set_threads(n);
   if (pool_->size() != n) pool_ = std::make_unique<ThreadPool>(n);
 }
 
@@ -306,10 +307,31 @@ void NpuBackend::matmul(bool trans_a, bool trans_b, int M, int N, int K, float a
   f32_->matmul(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+Backend& NpuBackend::wide_range_products() {
+  if (precision_ == Precision::Bf16) return *this;
+  if (!wide_) wide_ = std::make_unique<NpuBackend>(context_, pool_->size(), Precision::Bf16);
+  return *wide_;
+}
+
 bool NpuBackend::accelerator_books(AcceleratorBooks* out) const {
   if (out) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    *out = books_;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      *out = books_;
+    }
+    // The stream's bf16 products (the log-mel on the device) are this stream's work too.
+    AcceleratorBooks w;
+    if (wide_ && wide_->accelerator_books(&w)) {
+      out->launches += w.launches;
+      out->batches += w.batches;
+      out->bytes_to_device += w.bytes_to_device;
+      out->bytes_from_device += w.bytes_from_device;
+      out->buffers_allocated += w.buffers_allocated;
+      out->products_on_device += w.products_on_device;
+      out->products_on_cpu += w.products_on_cpu;
+      out->device_seconds += w.device_seconds;
+      out->run_wall_seconds += w.run_wall_seconds;
+    }
   }
   return true;
 }

@@ -44,6 +44,8 @@ class NpuBackend : public Backend {
   bool reduced_precision_attention() const override { return precision_ == Precision::Int8; }
   bool whole_products() const override { return true; }
   bool accelerator_books(AcceleratorBooks* out) const override;
+  // int8: a bf16 backend on the same device, made on first use (its books are its own).
+  Backend& wide_range_products() override;
   void set_threads(int n) override;
   int threads() const override;
 
@@ -67,6 +69,7 @@ class NpuBackend : public Backend {
   std::unique_ptr<Backend> cpu_;  // few-row products (cpu-int8, or cpu for bf16)
   std::unique_ptr<Backend> f32_;  // matmul on activations
   std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<NpuBackend> wide_;  // see wide_range_products()
 
   mutable std::mutex mutex_;  // the pooled buffers and books (linear may be called from several threads)
   std::unique_ptr<DeviceBuffer> a_;
