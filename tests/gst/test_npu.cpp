@@ -54,7 +54,8 @@ GST_START_TEST(test_emulator_end_to_end) {
   fail_unless(launches >= 2 + 4 * 2 + 2 * 2, "%" G_GUINT64_FORMAT " launches", launches);
   fail_unless_equals_uint64(launches, products);
   fail_unless(to > 0 && from > 0 && seconds > 0.0);
-  fail_unless_equals_uint64(buffers, 2);  // one pooled input and one output buffer for the stream
+  // One pooled input buffer and two output buffers (a decoder layer's cross keys and values are one batch).
+  fail_unless_equals_uint64(buffers, 3);
 }
 GST_END_TEST;
 
@@ -110,14 +111,48 @@ GST_START_TEST(test_zeros_kernel_is_refused_at_start) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_mel_on_device) {
+  // The log-mel as two bf16 products on the device: captions, and two more launches per window in
+  // the stream's books than without.
+  npwtest::RunResult plain, dev;
+  npwtest::run_pipeline(chain("jfk.wav", "backend=npu-emulator"), plain);
+  npwtest::run_pipeline(chain("jfk.wav", "backend=npu-emulator mel-on-device=true"), dev);
+  fail_unless(dev.error == nullptr);
+  fail_unless(dev.eos);
+  fail_unless_equals_int(dev.warnings.size(), 0);
+  fail_unless(!dev.captions.empty());
+  guint64 launches_plain = 0, launches_dev = 0;
+  fail_unless(gst_structure_get_uint64(plain.stats, "device-launches", &launches_plain));
+  fail_unless(gst_structure_get_uint64(dev.stats, "device-launches", &launches_dev));
+  fail_unless(launches_dev > launches_plain, "%" G_GUINT64_FORMAT " vs %" G_GUINT64_FORMAT, launches_dev, launches_plain);
+
+  // Without an accelerator: one warning naming the option, and the FFT's captions.
+  npwtest::RunResult cpu;
+  npwtest::run_pipeline(chain("jfk.wav", "backend=cpu mel-on-device=true"), cpu);
+  fail_unless(cpu.error == nullptr);
+  fail_unless(!cpu.captions.empty());
+  bool named = false;
+  for (GstMessage* w : cpu.warnings) {
+    GError* err = nullptr;
+    gst_message_parse_warning(w, &err, nullptr);
+    named = named || (strstr(err->message, "mel_on_device") != nullptr && strstr(err->message, "no accelerator") != nullptr);
+    g_error_free(err);
+  }
+  fail_unless(named, "no warning names mel_on_device (%zu warnings)", cpu.warnings.size());
+}
+GST_END_TEST;
+
 static Suite* npuwhisper_npu_suite() {
   Suite* s = suite_create("npuwhisper-npu");
+  // The fault plans count launches: no keep-warm launch may slip in while a window decodes on the CPU.
+  g_setenv("NPW_NPU_KEEP_WARM_MS", "0", TRUE);
   TCase* tc = tcase_create("npu");
   tcase_set_timeout(tc, 300);
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_emulator_end_to_end);
   tcase_add_test(tc, test_timeout_in_the_last_window);
   tcase_add_test(tc, test_zeros_kernel_is_refused_at_start);
+  tcase_add_test(tc, test_mel_on_device);
   return s;
 }
 
