@@ -111,6 +111,39 @@ GST_START_TEST(test_zeros_kernel_is_refused_at_start) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_stop_while_the_device_stalls) {
+  // The launches of a one-window clip, self-tests included, counted by the runtime in this process
+  // (its own emulated device, created before any fault is set).
+  const std::vector<float> x = npwtest::read_wav(data_path("audio/jfk.wav"));
+  npwtest::reference_tokens(x, nullptr, "npu-emulator");
+  const uint64_t first_window = npw::npu::shared_emulator_context(npw::npu::Generation::Npu1)->device().books().launches;
+  // The element's device hangs from the third product of long45's second window on, with a time
+  // limit of an hour: going to NULL must end the stalled run through the stop flag, or this test
+  // hangs until its own time-out.
+  g_setenv("NPW_NPU_EMULATOR_FAULT", ("stall@" + std::to_string(first_window + 2)).c_str(), TRUE);
+  g_setenv("NPW_NPU_TIMEOUT_MS", "3600000", TRUE);
+  GstElement* pipeline = gst_parse_launch(chain("long45.wav", "backend=npu-emulator").c_str(), nullptr);
+  fail_unless(pipeline != nullptr);
+  GstBus* bus = gst_element_get_bus(pipeline);
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  // The first window's captions come before the stall.
+  GstMessage* m = gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND,
+                                             static_cast<GstMessageType>(GST_MESSAGE_ELEMENT | GST_MESSAGE_ERROR));
+  fail_unless(m != nullptr && GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT, "no caption before the stall");
+  gst_message_unref(m);
+  g_usleep(300000);  // the second window reaches the device and hangs there
+  fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  if (m) {
+    GError* err = nullptr;
+    gst_message_parse_error(m, &err, nullptr);
+    fail("a stop during a stalled run posted an error: %s", err->message);
+  }
+  gst_object_unref(bus);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_mel_on_device) {
   // The log-mel as two bf16 products on the device: captions, and two more launches per window in
   // the stream's books than without.
@@ -153,6 +186,7 @@ static Suite* npuwhisper_npu_suite() {
   tcase_add_test(tc, test_timeout_in_the_last_window);
   tcase_add_test(tc, test_zeros_kernel_is_refused_at_start);
   tcase_add_test(tc, test_mel_on_device);
+  tcase_add_test(tc, test_stop_while_the_device_stalls);
   return s;
 }
 

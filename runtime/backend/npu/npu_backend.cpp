@@ -18,6 +18,7 @@
 #include "backend/npu/placement.h"
 #include "model/ggml_types.h"
 #include "model/quant.h"
+#include "util/cancel.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 
@@ -205,6 +206,7 @@ void NpuBackend::device_batch(const float* X, int M, int ldx, const LinearJob* j
                               int n) {
   std::lock_guard<std::mutex> own(mutex_);
   if (!failure_.empty()) throw Error(ErrorKind::Internal, failure_);
+  if (cancel_requested(cancel_)) return;
   std::lock_guard<std::mutex> lock(context_->mutex());
   context_->check_usable();
   const char* op = op_name(op_);
@@ -259,8 +261,10 @@ void NpuBackend::device_batch(const float* X, int M, int ldx, const LinearJob* j
     }
     const auto run_start = std::chrono::steady_clock::now();
     try {
-      context_->device().run(launches, n, context_->timeout_ms());
+      context_->device().run(launches, n, context_->timeout_ms(), cancel_);
     } catch (const Error& err) {
+      // Stopped: not the device's fault; the caller sees its flag and discards the window.
+      if (err.kind() == ErrorKind::Cancelled) return;
       const KernelSpec& spec = kernels[0]->spec();
       failure_ = kind_ + ": the device product " + std::string(op) + " " + std::to_string(spec.dims[0]) + "x" +
                  std::to_string(spec.dims[1]) + "x" + std::to_string(spec.dims[2]) +
@@ -307,9 +311,19 @@ void NpuBackend::matmul(bool trans_a, bool trans_b, int M, int N, int K, float a
   f32_->matmul(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+void NpuBackend::set_cancel(const std::atomic<bool>* flag) {
+  cancel_ = flag;
+  cpu_->set_cancel(flag);
+  f32_->set_cancel(flag);
+  if (wide_) wide_->set_cancel(flag);
+}
+
 Backend& NpuBackend::wide_range_products() {
   if (precision_ == Precision::Bf16) return *this;
-  if (!wide_) wide_ = std::make_unique<NpuBackend>(context_, pool_->size(), Precision::Bf16);
+  if (!wide_) {
+    wide_ = std::make_unique<NpuBackend>(context_, pool_->size(), Precision::Bf16);
+    wide_->set_cancel(cancel_);
+  }
   return *wide_;
 }
 

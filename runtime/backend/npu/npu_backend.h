@@ -43,6 +43,9 @@ class NpuBackend : public Backend {
               const float* B, int ldb, float beta, float* C, int ldc) override;
   bool reduced_precision_attention() const override { return precision_ == Precision::Int8; }
   bool whole_products() const override { return true; }
+  // A raised flag makes products return at once, their results unspecified (the caller discards the
+  // window): before the rows are prepared, and during a device run, which it ends (device.h).
+  void set_cancel(const std::atomic<bool>* flag) override;
   bool accelerator_books(AcceleratorBooks* out) const override;
   // int8: a bf16 backend on the same device, made on first use (its books are its own).
   Backend& wide_range_products() override;
@@ -70,6 +73,7 @@ class NpuBackend : public Backend {
   std::unique_ptr<Backend> f32_;  // matmul on activations
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<NpuBackend> wide_;  // see wide_range_products()
+  const std::atomic<bool>* cancel_ = nullptr;
 
   mutable std::mutex mutex_;  // the pooled buffers and books (linear may be called from several threads)
   std::unique_ptr<DeviceBuffer> a_;

@@ -17,11 +17,15 @@ const char* op_name(Op op) { return op == Op::GemmI8 ? "gemm_i8" : "gemm_bf16"; 
 
 NpuContext::NpuContext(std::string name, std::unique_ptr<Device> device, std::unique_ptr<KernelCatalog> catalog)
     : name_(std::move(name)), device_(std::move(device)), catalog_(std::move(catalog)), info_(device_->info()) {
-  if (const char* ms = std::getenv("NPW_NPU_KEEP_WARM_MS"); ms && *ms) {
+  auto env_ms = [](const char* name, unsigned* out) {
+    const char* ms = std::getenv(name);
+    if (!ms || !*ms) return;
     char* end = nullptr;
     const unsigned long v = std::strtoul(ms, &end, 10);
-    if (end && *end == '\0' && v <= 600000) keep_warm_ms_ = static_cast<unsigned>(v);
-  }
+    if (end && *end == '\0' && v <= 3600000) *out = static_cast<unsigned>(v);
+  };
+  env_ms("NPW_NPU_KEEP_WARM_MS", &keep_warm_ms_);
+  env_ms("NPW_NPU_TIMEOUT_MS", &timeout_ms_);
 }
 
 NpuContext::~NpuContext() {

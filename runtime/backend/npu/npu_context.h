@@ -34,6 +34,7 @@ class NpuContext {
   const DeviceInfo& info() const { return info_; }
   const KernelCatalog& catalog() const { return *catalog_; }
   std::mutex& mutex() { return mutex_; }
+  // A device run's time limit: 5000 ms, or $NPW_NPU_TIMEOUT_MS (0: none, as in XRT).
   unsigned timeout_ms() const { return timeout_ms_; }
   void set_timeout_ms(unsigned ms) { timeout_ms_ = ms; }
 

@@ -4,6 +4,7 @@
 // self-test refusing a kernel that writes zeros; a run that times out mid-stream; registration.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -328,6 +329,54 @@ TEST(NpuBackend, ProductsOfTheSameRowsRunAsOneBatch) {
   LinearJob bad[9];
   for (LinearJob& j : bad) j = jobs[0];
   EXPECT_THROW(b.linear_many(X.data(), M, n_in, bad, 9), Error);
+}
+
+TEST(NpuBackend, AStopEndsAProductOnAHungDeviceAndLeavesItUsable) {
+  EmulatorDevice* dev = nullptr;
+  auto ctx = own_context(Generation::Npu1, {}, &dev);
+  ctx->set_timeout_ms(60000);  // without the stop, the stalled run would hold the caller for a minute
+  NpuBackend b(ctx, 1);
+  const Matrix W = random_matrix(64, 64, 12);
+  auto packed = b.pack_for_many_rows(W.view);
+  const std::vector<float> X = random_rows(100, 64, 13);
+  std::vector<float> want(100 * 64), Y(100 * 64);
+  b.linear(X.data(), 100, 64, *packed, nullptr, want.data(), 64);
+
+  std::atomic<bool> stop{false};
+  b.set_cancel(&stop);
+  FaultPlan stall;
+  stall.fault = Fault::Stall;
+  dev->set_fault(stall);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    stop = true;
+  });
+  b.linear(X.data(), 100, 64, *packed, nullptr, Y.data(), 64);  // returns: the caller checks its flag
+  stopper.join();
+  EXPECT_NO_THROW(ctx->check_usable()) << "a stop is not a device failure";
+
+  // With the flag still raised nothing reaches the device at all.
+  AcceleratorBooks before, after;
+  b.accelerator_books(&before);
+  b.linear(X.data(), 100, 64, *packed, nullptr, Y.data(), 64);
+  b.accelerator_books(&after);
+  EXPECT_EQ(after.launches, before.launches);
+
+  dev->set_fault({});
+  stop = false;
+  b.linear(X.data(), 100, 64, *packed, nullptr, Y.data(), 64);
+  EXPECT_EQ(0, std::memcmp(Y.data(), want.data(), Y.size() * sizeof(float))) << "the next window runs as before";
+
+  // Not stopped, the stall is a time-out that disables the device.
+  ctx->set_timeout_ms(50);
+  dev->set_fault(stall);
+  try {
+    b.linear(X.data(), 100, 64, *packed, nullptr, Y.data(), 64);
+    ADD_FAILURE() << "a stalled run without a stop returned";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Internal);
+    EXPECT_NE(std::string(e.what()).find("injected stall"), std::string::npos) << e.what();
+  }
 }
 
 TEST(NpuBackend, KeepsTheDeviceWarmWhileAStreamRuns) {
