@@ -60,13 +60,6 @@ int64_t count_nonfinite(const float* x, int64_t n) {
   return count;
 }
 
-// torch's reflect padding: index -k maps to k, index (L - 1) + k maps to (L - 1) - k.
-inline int64_t reflect(int64_t p, int64_t length) {
-  if (p < 0) return -p;
-  if (p >= length) return 2 * (length - 1) - p;
-  return p;
-}
-
 }  // namespace
 
 struct MelSpectrogram::Plan {
@@ -238,7 +231,7 @@ void MelSpectrogram::run_frames(const float* signal, int64_t n_signal, int64_t l
       }
     } else {
       for (int j = 0; j < kMelNFft; ++j) {
-        const int64_t i = reflect(p0 + j, length);
+        const int64_t i = mel_reflect(p0 + j, length);
         frame[j] = (i < n_signal ? signal[i] : 0.0f) * w[j];
       }
       for (int j = 0; j < kMelNFft; j += 4) any |= simd::as_int(simd::load(frame + j));

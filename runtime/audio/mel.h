@@ -37,6 +37,14 @@ constexpr int64_t mel_frames(int64_t n_samples) { return n_samples / kMelHop; }
 // Frames of the whole-file spectrogram: the audio plus 30 s of zeros.
 constexpr int64_t file_mel_frames(int64_t n_samples) { return mel_frames(n_samples + kMelWindowSamples); }
 
+// torch's reflect padding of a signal of `length` samples: index -k maps to k, index (L - 1) + k
+// maps to (L - 1) - k (for |k| < L).
+inline int64_t mel_reflect(int64_t p, int64_t length) {
+  if (p < 0) return -p;
+  if (p >= length) return 2 * (length - 1) - p;
+  return p;
+}
+
 // Largest value of a raw log-mel array (-inf when n == 0).
 float mel_max(const float* mel, std::size_t n);
 // Whisper's dynamic-range clamp and scale, in place: x = (max(x, max_value - 8) + 4) / 4.

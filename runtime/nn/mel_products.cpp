@@ -41,13 +41,6 @@ TensorView f32_view(const char* name, const std::vector<float>& data, int n_out,
   return v;
 }
 
-// torch's reflect padding: index -k maps to k, index (L - 1) + k maps to (L - 1) - k.
-inline int64_t reflect(int64_t p, int64_t length) {
-  if (p < 0) return -p;
-  if (p >= length) return 2 * (length - 1) - p;
-  return p;
-}
-
 }  // namespace
 
 MelProducts::MelProducts(const float* filters, int n_mels, Backend& backend) : LogMelFrontEnd(n_mels), backend_(backend) {
@@ -105,7 +98,7 @@ int64_t MelProducts::compute_raw(const float* samples, int64_t n, int64_t n_zero
   for (int64_t i = 0; i < n; ++i) nonfinite += !std::isfinite(samples[i]);
   const int64_t reflect_length = std::max<int64_t>(length, kMelNFft / 2 + 1);
   auto sample = [&](int64_t p) -> float {
-    const int64_t i = reflect(p, reflect_length);
+    const int64_t i = mel_reflect(p, reflect_length);
     if (i >= n) return 0.0f;
     const float v = samples[i];
     return std::isfinite(v) ? v : 0.0f;

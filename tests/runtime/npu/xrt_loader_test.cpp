@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -212,37 +213,37 @@ TEST_F(XrtLoader, ModuleFailuresBecomeErrorsNamingTheThing) {
   EXPECT_EQ(dev->books().bytes_to_device, 0u);
 }
 
+// A launch of the fake's "hang" kernel (spec("hang"): it never finishes) on a device of its own.
+struct HungLaunch {
+  std::unique_ptr<Device> dev = open_xrt_device(0);
+  std::unique_ptr<Kernel> kernel;
+  std::unique_ptr<DeviceBuffer> buf;
+  Launch launch;
+  explicit HungLaunch(KernelSpec s) {
+    s.op = "gemm_i8";
+    kernel = dev->load_kernel(s);
+    buf = dev->allocate(16, *kernel, 0);
+    launch.kernel = kernel.get();
+    launch.args[0] = buf.get();
+    launch.n_args = 1;
+  }
+};
+
 TEST_F(XrtLoader, ATimeOutIsAnInternalErrorAndTheLaunchIsCounted) {
-  auto dev = open_xrt_device(0);
-  KernelSpec s = spec("hang");
-  s.op = "gemm_i8";
-  auto kernel = dev->load_kernel(s);
-  auto buf = dev->allocate(16, *kernel, 0);
-  Launch l;
-  l.kernel = kernel.get();
-  l.args[0] = buf.get();
-  l.n_args = 1;
-  expect_error([&] { dev->run(&l, 1, 250); }, ErrorKind::Internal, {"'gemm_i8'", "within 250 ms"});
-  EXPECT_EQ(dev->books().launches, 1u);
+  HungLaunch h(spec("hang"));
+  expect_error([&] { h.dev->run(&h.launch, 1, 250); }, ErrorKind::Internal, {"'gemm_i8'", "within 250 ms"});
+  EXPECT_EQ(h.dev->books().launches, 1u);
 }
 
 TEST_F(XrtLoader, AStopEndsTheWaitForAHungDevice) {
-  auto dev = open_xrt_device(0);
-  KernelSpec s = spec("hang");
-  s.op = "gemm_i8";
-  auto kernel = dev->load_kernel(s);
-  auto buf = dev->allocate(16, *kernel, 0);
-  Launch l;
-  l.kernel = kernel.get();
-  l.args[0] = buf.get();
-  l.n_args = 1;
+  HungLaunch h(spec("hang"));
   std::atomic<bool> stop{false};
   std::thread stopper([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
     stop = true;
   });
   // Without the stop the hung run would end only at its 60 s time limit.
-  expect_error([&] { dev->run(&l, 1, 60000, &stop); }, ErrorKind::Cancelled, {"stopped"});
+  expect_error([&] { h.dev->run(&h.launch, 1, 60000, &stop); }, ErrorKind::Cancelled, {"stopped"});
   stopper.join();
 }
 
