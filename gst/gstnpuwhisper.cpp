@@ -208,15 +208,19 @@ static void stop(GstNpuWhisper* self) {
   const gint64 t0 = g_get_monotonic_time();
   st->worker.reset();
   GST_DEBUG_OBJECT(self, "stopped: worker joined in %.1f ms", (g_get_monotonic_time() - t0) / 1000.0);
-  // The stream (then the tensors it gave back) and the model are freed after the state change has
-  // returned (npuwhisper_teardown.h); start() and finalize wait for it.
-  st->teardown.start([self, stream = std::move(st->stream), model = std::move(st->model)]() mutable {
+  // The GStreamer side (the stream's buffer pool and tags, the tensor pool) goes now, so that the
+  // element holds no GStreamer object once READY; the Transcriber and the model, which hold only
+  // memory and threads, are freed after the state change has returned (npuwhisper_teardown.h);
+  // start() and finalize wait for that.
+  std::unique_ptr<npw::Transcriber> transcriber = st->stream ? st->stream->take_transcriber() : nullptr;
+  st->stream.reset();
+  st->tensors.clear();
+  st->teardown.start([self, transcriber = std::move(transcriber), model = std::move(st->model)]() mutable {
     const gint64 t1 = g_get_monotonic_time();
-    stream.reset();
-    self->st->tensors.clear();
+    transcriber.reset();
     const gint64 t2 = g_get_monotonic_time();
     model.reset();
-    GST_DEBUG_OBJECT(self, "teardown: stream freed in %.1f ms, model released in %.1f ms", (t2 - t1) / 1000.0,
+    GST_DEBUG_OBJECT(self, "teardown: transcriber freed in %.1f ms, model released in %.1f ms", (t2 - t1) / 1000.0,
                      (g_get_monotonic_time() - t2) / 1000.0);
   });
   GST_OBJECT_LOCK(self);

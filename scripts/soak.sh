@@ -5,14 +5,15 @@
 # figure and writes them to OUT/summary.txt, the numbers the README's reliability table quotes.
 #
 #   scripts/soak.sh [-a AUDIO_MINUTES] [-c CYCLES] [-s SEEKS] [-m MULTI_SECONDS] [-i SAMPLE_SECONDS]
-#                   [-o OUT] [-q] [-S SECTION,...]
+#                   [-o OUT] [-q] [-S SECTION,...] [-n]
 #
 # Defaults are the full run: 120 minutes of audio (twice: full speed, then real time - about 2.5
 # hours), 1000 state cycles, 200 flushing seeks, 10 minutes of 8 elements. -q is a few minutes'
 # proof that everything works (3 minutes of audio, 20 cycles, 10 seeks, 60 s of 8 elements, samples
 # every 10 s). -S runs only the sections named (fullspeed, realtime, cycles, seeks, multi; default: all),
 # one at a time on a shared machine; the summary is appended to, not replaced, so that sections run
-# apart end up in one file. Decoding is OpenAI's default (beam 5, best-of 5, the temperature ladder) throughout.
+# apart end up in one file. -n uses build/ as it is (no compile step: a build may be running there).
+# Decoding is OpenAI's default (beam 5, best-of 5, the temperature ladder) throughout.
 # MODEL (default: the bundled test model) is the soak's model; the seeks and stops use a base-size
 # random model (npuwhisper-mkmodel --dims base), generated once into OUT.
 #
@@ -23,7 +24,8 @@ cd "$(dirname "$0")/.."
 root=$PWD
 audio_min=120 cycles=1000 seeks=200 multi_s=600 sample_s=60 out=build/soak
 sections=fullspeed,realtime,cycles,seeks,multi
-while getopts "a:c:s:m:i:o:qS:" opt; do
+build_first=yes
+while getopts "a:c:s:m:i:o:qS:n" opt; do
   case $opt in
     a) audio_min=$OPTARG ;;
     c) cycles=$OPTARG ;;
@@ -33,11 +35,14 @@ while getopts "a:c:s:m:i:o:qS:" opt; do
     o) out=$OPTARG ;;
     q) audio_min=3 cycles=20 seeks=10 multi_s=60 sample_s=10 ;;
     S) sections=$OPTARG ;;
+    n) build_first=no ;;
     *) sed -n '2,20p' "$0"; exit 2 ;;
   esac
 done
-[ -f build/build.ninja ] || meson setup build >/dev/null
-meson compile -C build tools/npuwhisper-stress tools/npuwhisper-mkmodel gst/gstnpuwhisper >/dev/null
+if [ "$build_first" = yes ]; then
+  [ -f build/build.ninja ] || meson setup build >/dev/null
+  meson compile -C build tools/npuwhisper-stress tools/npuwhisper-mkmodel gst/gstnpuwhisper >/dev/null
+fi
 mkdir -p "$out"
 export GST_PLUGIN_PATH=$root/build/gst
 stress=build/tools/npuwhisper-stress
