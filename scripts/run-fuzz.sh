@@ -59,7 +59,10 @@ for t in $targets; do
     fuzz_wav) cp -n tests/data/audio/jfk.wav "$corpus/" 2>/dev/null || true; opts="$opts -max_len=400000" ;;
     # One unit is whole windows of inference under ASan (seconds, and tens of seconds at nice 19 on
     # a busy machine): a unit is a hang past 300 s, not 30.
-    fuzz_element) opts="$opts -max_len=65536 -timeout=300" ;;
+    # Full length at once here too (at a few units a second the default growth from 4 bytes never
+    # reaches a buffer of audio), and 8 KB: scripts of a few dozen buffers and events, each unit
+    # still decoding what it fed at EOS.
+    fuzz_element) opts="$opts -max_len=8192 -len_control=0 -timeout=300" ;;
   esac
   log=build-fuzz/$t.log
   start=$(date +%s)
