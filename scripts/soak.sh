@@ -92,7 +92,7 @@ set ylabel "RSS (MiB)"
 set y2label "window time (ms)"
 set y2tics
 set title "npuwhisper soak ($run): RSS and per-window time"
-plot "$csv" using 1:4 with lines lw 2 title "RSS (MiB)", "$csv" using 1:6 axes x1y2 with linespoints title "median window (ms)"
+plot "$csv" using 1:4 with lines lw 2 title "RSS (MiB)", "$csv" using 1:(\$5 > 0 ? \$6 : 1/0) axes x1y2 with points title "median window (ms)"
 GP
     echo "plot: $out/soak-$run.png"
   done
