@@ -18,6 +18,7 @@
 #include "npuwhisper_meta.h"
 #include "npuwhisper_props.h"
 #include "npuwhisper_stream.h"
+#include "npuwhisper_teardown.h"
 #include "npuwhisper_tensor_pool.h"
 #include "npuwhisper_worker.h"
 #include "util/error.h"
@@ -55,6 +56,9 @@ struct ElementState {
   std::shared_ptr<const npw::Model> model;
   std::unique_ptr<npwgst::Stream> stream;
   std::unique_ptr<npwgst::Worker> worker;
+  // Frees the stream, the tensors and the model of the last stop in the background; declared last so
+  // that it is joined before the members it uses are destroyed.
+  npwgst::Teardown teardown;
 };
 
 }  // namespace
@@ -117,6 +121,7 @@ static void post_progress(GstNpuWhisper* self, GstProgressType type, const std::
 
 static gboolean start(GstNpuWhisper* self) {
   ElementState* st = self->st;
+  st->teardown.wait();  // the last stop's stream, tensors and model are gone before new ones come
   GST_OBJECT_LOCK(self);
   const npwgst::Settings settings = st->settings;
   const npwgst::LiveSettings live = st->live;
@@ -202,13 +207,22 @@ static void stop(GstNpuWhisper* self) {
   ElementState* st = self->st;
   const gint64 t0 = g_get_monotonic_time();
   st->worker.reset();
-  const gint64 t1 = g_get_monotonic_time();
+  GST_DEBUG_OBJECT(self, "stopped: worker joined in %.1f ms", (g_get_monotonic_time() - t0) / 1000.0);
+  // The GStreamer side (the stream's buffer pool and tags, the tensor pool) goes now, so that the
+  // element holds no GStreamer object once READY; the Transcriber and the model, which hold only
+  // memory and threads, are freed after the state change has returned (npuwhisper_teardown.h);
+  // start() and finalize wait for that.
+  std::unique_ptr<npw::Transcriber> transcriber = st->stream ? st->stream->take_transcriber() : nullptr;
   st->stream.reset();
   st->tensors.clear();
-  const gint64 t2 = g_get_monotonic_time();
-  st->model.reset();
-  GST_DEBUG_OBJECT(self, "stopped: worker joined in %.1f ms, stream freed in %.1f ms, model released in %.1f ms",
-                   (t1 - t0) / 1000.0, (t2 - t1) / 1000.0, (g_get_monotonic_time() - t2) / 1000.0);
+  st->teardown.start([self, transcriber = std::move(transcriber), model = std::move(st->model)]() mutable {
+    const gint64 t1 = g_get_monotonic_time();
+    transcriber.reset();
+    const gint64 t2 = g_get_monotonic_time();
+    model.reset();
+    GST_DEBUG_OBJECT(self, "teardown: transcriber freed in %.1f ms, model released in %.1f ms", (t2 - t1) / 1000.0,
+                     (g_get_monotonic_time() - t2) / 1000.0);
+  });
   GST_OBJECT_LOCK(self);
   st->running = false;
   GST_OBJECT_UNLOCK(self);

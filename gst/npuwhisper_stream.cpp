@@ -61,13 +61,21 @@ Stream::Stream(GstElement* element, GstPad* srcpad, std::unique_ptr<npw::Transcr
 }
 
 Stream::~Stream() {
-  transcriber_->set_cancel(nullptr);
-  transcriber_->set_buffer_provider(nullptr);  // the tensors go back to the pool
+  if (transcriber_) {  // destroyed with the members, after the live stream that refers to it
+    transcriber_->set_cancel(nullptr);
+    transcriber_->set_buffer_provider(nullptr);  // the tensors go back to the pool
+  }
   if (pool_) {
     gst_buffer_pool_set_active(pool_, FALSE);
     gst_object_unref(pool_);
   }
   if (upstream_tags_) gst_tag_list_unref(upstream_tags_);
+}
+
+std::unique_ptr<npw::Transcriber> Stream::take_transcriber() {
+  transcriber_->set_cancel(nullptr);
+  transcriber_->set_buffer_provider(nullptr);  // the tensors go back to the pool
+  return std::move(transcriber_);
 }
 
 void Stream::forget_decoding_state() {

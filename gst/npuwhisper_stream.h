@@ -55,6 +55,11 @@ class Stream {
 
   const npw::Transcriber& transcriber() const { return *transcriber_; }
 
+  // Stopping (the worker joined): the Transcriber, its tensors given back to the pool and its stop
+  // flag detached, for the caller to free elsewhere (its threads and memory take tens of ms to
+  // release: npuwhisper_teardown.h). It must outlive this Stream; nothing else may be called after.
+  std::unique_ptr<npw::Transcriber> take_transcriber();
+
   // Words in metas and messages, one buffer per word, caption cues (before the stream starts).
   void set_captions(const CaptionSettings& captions) { captions_ = captions; }
 

@@ -21,7 +21,8 @@ command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get ins
 [ -f "$build/build.ninja" ] || meson setup "$build" >/dev/null
 meson compile -C "$build" >/dev/null
 
-vdir=$build/valgrind
+# Absolute: meson test runs each test in its own directory, where a relative --log-file is not writable.
+vdir=$(cd "$build" && pwd)/valgrind
 mkdir -p "$vdir"
 supp=${GST_SUPP:-}
 if [ -z "$supp" ] && [ ! -f "$vdir/gst.supp" ]; then

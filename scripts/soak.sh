@@ -5,12 +5,15 @@
 # figure and writes them to OUT/summary.txt, the numbers the README's reliability table quotes.
 #
 #   scripts/soak.sh [-a AUDIO_MINUTES] [-c CYCLES] [-s SEEKS] [-m MULTI_SECONDS] [-i SAMPLE_SECONDS]
-#                   [-o OUT] [-q]
+#                   [-o OUT] [-q] [-S SECTION,...] [-n]
 #
 # Defaults are the full run: 120 minutes of audio (twice: full speed, then real time - about 2.5
 # hours), 1000 state cycles, 200 flushing seeks, 10 minutes of 8 elements. -q is a few minutes'
 # proof that everything works (3 minutes of audio, 20 cycles, 10 seeks, 60 s of 8 elements, samples
-# every 10 s). Decoding is OpenAI's default (beam 5, best-of 5, the temperature ladder) throughout.
+# every 10 s). -S runs only the sections named (fullspeed, realtime, cycles, seeks, multi; default: all),
+# one at a time on a shared machine; the summary is appended to, not replaced, so that sections run
+# apart end up in one file. -n uses build/ as it is (no compile step: a build may be running there).
+# Decoding is OpenAI's default (beam 5, best-of 5, the temperature ladder) throughout.
 # MODEL (default: the bundled test model) is the soak's model; the seeks and stops use a base-size
 # random model (npuwhisper-mkmodel --dims base), generated once into OUT.
 #
@@ -20,7 +23,9 @@ set -eu
 cd "$(dirname "$0")/.."
 root=$PWD
 audio_min=120 cycles=1000 seeks=200 multi_s=600 sample_s=60 out=build/soak
-while getopts "a:c:s:m:i:o:q" opt; do
+sections=fullspeed,realtime,cycles,seeks,multi
+build_first=yes
+while getopts "a:c:s:m:i:o:qS:n" opt; do
   case $opt in
     a) audio_min=$OPTARG ;;
     c) cycles=$OPTARG ;;
@@ -29,11 +34,15 @@ while getopts "a:c:s:m:i:o:q" opt; do
     i) sample_s=$OPTARG ;;
     o) out=$OPTARG ;;
     q) audio_min=3 cycles=20 seeks=10 multi_s=60 sample_s=10 ;;
+    S) sections=$OPTARG ;;
+    n) build_first=no ;;
     *) sed -n '2,20p' "$0"; exit 2 ;;
   esac
 done
-[ -f build/build.ninja ] || meson setup build >/dev/null
-meson compile -C build tools/npuwhisper-stress tools/npuwhisper-mkmodel gst/gstnpuwhisper >/dev/null
+if [ "$build_first" = yes ]; then
+  [ -f build/build.ninja ] || meson setup build >/dev/null
+  meson compile -C build tools/npuwhisper-stress tools/npuwhisper-mkmodel gst/gstnpuwhisper >/dev/null
+fi
 mkdir -p "$out"
 export GST_PLUGIN_PATH=$root/build/gst
 stress=build/tools/npuwhisper-stress
@@ -47,28 +56,32 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 {
   echo "# $(date -u +%Y-%m-%dT%H:%MZ) $cpu, nproc $(nproc), load $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# soak model $model, seeks and stops on $base, default decoding"
-} >"$summary"
+} >>"$summary"
+# section NAME TITLE COMMAND...: runs COMMAND when NAME is among the chosen sections.
 section() {
+  case ",$sections," in *",$1,"*) ;; *) return 0 ;; esac
+  shift
   echo "## $1" | tee -a "$summary"
   shift
   "$@" 2>"$out/last-stderr.txt" | tee -a "$summary"
 }
 
-section "soak, $audio_min min of audio at full speed" \
+section fullspeed "soak, $audio_min min of audio at full speed" \
   $stress soak --model "$model" --audio "$speech" --seconds $((audio_min * 60)) --sample-seconds "$sample_s" \
   --csv "$out/soak-fullspeed.csv"
-section "soak, $audio_min min of audio at real time (clocksync)" \
+section realtime "soak, $audio_min min of audio at real time (clocksync)" \
   $stress soak --clocksync --model "$model" --audio "$speech" --seconds $((audio_min * 60)) \
   --sample-seconds "$sample_s" --csv "$out/soak-realtime.csv"
-section "$cycles state cycles" $stress cycles --model "$base" --audio "$speech" --count "$cycles"
-section "$seeks flushing seeks and stops while a window is decoded" \
+section cycles "$cycles state cycles" $stress cycles --model "$base" --audio "$speech" --count "$cycles"
+section seeks "$seeks flushing seeks and stops while a window is decoded" \
   $stress stop-seek --model "$base" --audio "$speech" --count "$seeks"
-section "8 elements on 2 models, started and stopped at random for $multi_s s" \
+section multi "8 elements on 2 models, started and stopped at random for $multi_s s" \
   $stress multi --model "$model" --model "$model2" --audio "$speech" --elements 8 --seconds "$multi_s"
 
 if command -v gnuplot >/dev/null; then
   for run in fullspeed realtime; do
     csv=$out/soak-$run.csv
+    [ -f "$csv" ] || continue
     gnuplot <<GP
 set terminal pngcairo size 900,500
 set output "$out/soak-$run.png"
@@ -79,7 +92,7 @@ set ylabel "RSS (MiB)"
 set y2label "window time (ms)"
 set y2tics
 set title "npuwhisper soak ($run): RSS and per-window time"
-plot "$csv" using 1:4 with lines lw 2 title "RSS (MiB)", "$csv" using 1:6 axes x1y2 with linespoints title "median window (ms)"
+plot "$csv" using 1:4 with lines lw 2 title "RSS (MiB)", "$csv" using 1:(\$5 > 0 ? \$6 : 1/0) axes x1y2 with points title "median window (ms)"
 GP
     echo "plot: $out/soak-$run.png"
   done

@@ -107,8 +107,9 @@ class Backend {
   }
 
   // A stop flag (util/cancel.h; nullptr: none) that a backend whose single products can run long (an
-  // NPU kernel) polls, returning early with an unspecified result: its caller checks the flag after
-  // every product and discards the work. CPU products are short and need not look.
+  // NPU kernel; a large model's encoder product on the CPU, tens of milliseconds) polls, returning
+  // early with an unspecified result: its caller checks the flag after every product and discards
+  // the work.
   virtual void set_cancel(const std::atomic<bool>* flag) { (void)flag; }
 
   // The number of threads the backend's kernels may use.

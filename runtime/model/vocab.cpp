@@ -2,6 +2,7 @@
 // whisper.cpp gives them), and the special token ids derived from n_vocab.
 #include "model/vocab.h"
 
+#include <cstdio>
 #include <string>
 
 #include "util/error.h"
@@ -59,27 +60,32 @@ Vocab::Vocab(std::vector<std::string> stored, int32_t n_vocab) : tokens_(std::mo
   not_ = nosp_ + 1;
   beg_ = not_ + 1;
 
+  // Built with one allocation per name (no to_string and concatenation temporaries): a file that
+  // stores few tokens has ~51,000 names made here, on every load.
   const auto& langs = whisper_languages();
   tokens_.reserve(static_cast<std::size_t>(n_vocab_));
+  char name[40];
+  auto numbered = [&](const char* fmt, int32_t n) {
+    const int len = std::snprintf(name, sizeof name, fmt, static_cast<int>(n));
+    tokens_.emplace_back(name, static_cast<std::size_t>(len));
+  };
   for (int32_t i = static_cast<int32_t>(tokens_.size()); i < n_vocab_; ++i) {
-    std::string w;
-    if (i > beg_) w = "[_TT_" + std::to_string(i - beg_) + "]";
-    else if (i == eot_) w = "[_EOT_]";
-    else if (i == sot_) w = "[_SOT_]";
-    else if (i == translate_) w = "[_TRANSLATE_]";
-    else if (i == transcribe_) w = "[_TRANSCRIBE_]";
-    else if (i == solm_) w = "[_SOLM_]";
-    else if (i == prev_) w = "[_PREV_]";
-    else if (i == nosp_) w = "[_NOSP_]";
-    else if (i == not_) w = "[_NOT_]";
-    else if (i == beg_) w = "[_BEG_]";
+    if (i > beg_) numbered("[_TT_%d]", i - beg_);
+    else if (i == eot_) tokens_.emplace_back("[_EOT_]");
+    else if (i == sot_) tokens_.emplace_back("[_SOT_]");
+    else if (i == translate_) tokens_.emplace_back("[_TRANSLATE_]");
+    else if (i == transcribe_) tokens_.emplace_back("[_TRANSCRIBE_]");
+    else if (i == solm_) tokens_.emplace_back("[_SOLM_]");
+    else if (i == prev_) tokens_.emplace_back("[_PREV_]");
+    else if (i == nosp_) tokens_.emplace_back("[_NOSP_]");
+    else if (i == not_) tokens_.emplace_back("[_NOT_]");
+    else if (i == beg_) tokens_.emplace_back("[_BEG_]");
     else if (i > sot_ && i <= sot_ + num_languages_) {
       const std::size_t li = static_cast<std::size_t>(i - sot_ - 1);
-      w = std::string("[_LANG_") + (li < langs.size() ? langs[li].code : "?") + "]";
+      tokens_.emplace_back(std::string("[_LANG_") + (li < langs.size() ? langs[li].code : "?") + "]");
     } else {
-      w = "[_extra_token_" + std::to_string(i) + "]";
+      numbered("[_extra_token_%d]", i);
     }
-    tokens_.push_back(std::move(w));
   }
 }
 

@@ -188,6 +188,7 @@ void Encoder::convolutions(const float* mel, int64_t mel_ld) {
   float* h1 = wide_.data();
   std::memset(h1, 0, sizeof(float) * D);
   conv(mel_t, C, 1, T, *packed_->conv1, w.conv1_b, nullptr, h1 + D);
+  check_cancel(cancel_, "the encoder's second convolution");
 
   // conv2 (stride 2): output frame t reads input frames 2t - 1, 2t, 2t + 1 = rows 2t .. 2t + 2.
   conv(h1, D, 2, n_ctx_, *packed_->conv2, w.conv2_b, w.pos_emb, x_);
@@ -212,6 +213,8 @@ void Encoder::conv(const float* in, int channels, int stride, int n_out_frames, 
   pool_.parallel_for(n_blocks, [&](int64_t b0, int64_t b1, int thread) {
     float* col = col_.data() + static_cast<std::size_t>(thread) * col_per_thread_;
     for (int64_t b = b0; b < b1; ++b) {
+      // A stop leaves the rest undone (the output is then unspecified; the caller checks the flag).
+      if (cancel_requested(cancel_)) return;
       const int t0 = static_cast<int>(b) * kConvBlock;
       const int rows = std::min(kConvBlock, n_out_frames - t0);
       for (int r = 0; r < rows; ++r) {

@@ -64,7 +64,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 0: case 1: case 2: case 3: {  // a buffer of the input's next bytes
         const std::size_t want = (r.u(2) % 4096 + 1) * width;
         const std::size_t n = std::min(want, r.n) / width * width;
-        GstBuffer* b = gst_buffer_new_memdup(r.p, n);
+        // An empty buffer is legal upstream; gst_buffer_new_memdup() would refuse zero bytes.
+        GstBuffer* b = n ? gst_buffer_new_memdup(r.p, n) : gst_buffer_new();
         r.p += n;
         r.n -= n;
         total += n / width;

@@ -3,7 +3,9 @@
 // products block until cancelled can be registered under "npu", the name the element's backend
 // property reaches: a window then never ends unless the element cancels it. Going to NULL and a
 // flushing seek must return (the test times out otherwise); the abandoned window must output
-// nothing; captions pushed before it stay as they were; and the element decodes normally after.
+// nothing; captions pushed before it stay as they were; and the element decodes normally after. What a
+// stop frees is freed in the background, and finalisation waits for it.
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,6 +15,7 @@
 
 #include "../common/stalled_backend.h"
 #include "gstnpuwhisper.h"
+#include "model/model.h"
 #include "npw_gst_test.h"
 
 static const char* kCaps = "audio/x-raw,format=F32LE,rate=16000,channels=1,layout=interleaved";
@@ -86,6 +89,25 @@ GST_START_TEST(test_stopping_abandons_the_window) {
   fail_unless(gst_harness_try_pull(h) == nullptr, "the abandoned window produced a caption");
   stall(false);
   gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+// The stopped stream and the model are freed after set_state() has returned (npuwhisper_teardown.h):
+// a restart waits for that, and the element's finalisation too, so that nothing outlives it.
+GST_START_TEST(test_stop_frees_in_the_background_and_finalize_waits) {
+  GstHarness* h = new_harness();
+  stall(true);
+  push_audio(h, window_of_speech(), 0);
+  wait_stalled();
+  fail_unless(gst_element_set_state(h->element, GST_STATE_NULL) == GST_STATE_CHANGE_SUCCESS);
+  stall(false);
+  // Started again at once, while the teardown may still run: it is waited for, then a model is loaded.
+  fail_unless(gst_element_set_state(h->element, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  std::weak_ptr<const npw::Model> model = npw::ModelCache::instance().get(npwtest::model_path());
+  fail_if(model.expired(), "the running element does not hold the model");
+  fail_unless(gst_element_set_state(h->element, GST_STATE_NULL) == GST_STATE_CHANGE_SUCCESS);
+  gst_harness_teardown(h);  // the element's last reference: finalize joins the teardown
+  fail_unless(model.expired(), "the model outlived the element");
 }
 GST_END_TEST;
 
@@ -163,6 +185,7 @@ static Suite* npuwhisper_cancel_suite() {
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_stopping_abandons_the_window);
   tcase_add_test(tc, test_flushing_seek_abandons_the_window);
+  tcase_add_test(tc, test_stop_frees_in_the_background_and_finalize_waits);
   return s;
 }
 

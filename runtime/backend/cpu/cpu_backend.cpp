@@ -15,6 +15,7 @@
 #include "model/quant.h"
 #include "util/cpu_features.h"
 #include "util/error.h"
+#include "util/cancel.h"
 #include "util/thread_pool.h"
 
 namespace npw {
@@ -23,6 +24,10 @@ namespace {
 
 // Below this many multiply-adds a product is not worth waking the pool for.
 constexpr double kParallelMacs = 1 << 18;
+// A product longer than this many multiply-adds runs in row blocks of about this size when a stop
+// flag is set (CpuBackend::row_blocks): a few milliseconds each on two cores, large enough that the
+// blocks still split evenly over the pool (2^28 / (512 x 2048) = 256 rows, 18 panel tiles).
+constexpr double kCancelBlockMacs = 1 << 28;
 // A skinny product is memory-bound: splitting it pays from a smaller size, as soon as the weights
 // outgrow what one core streams in the time a wake-up costs.
 constexpr double kSkinnyParallelFloats = 1 << 16;
@@ -215,6 +220,21 @@ void CpuBackend::linear(const float* X, int M, int ldx, const PackedMatrix& W, c
   product(X, M, ldx, packed->data(), n_in, n_out, bias, Y, ldy);
 }
 
+template <typename Fn>
+void CpuBackend::row_blocks(int M, double macs_per_row, Fn fn) {
+  const double macs = macs_per_row * M;
+  if (!cancel_ || macs <= 2 * kCancelBlockMacs) {
+    fn(0, M);
+    return;
+  }
+  int block = static_cast<int>(kCancelBlockMacs / std::max(1.0, macs_per_row));
+  block = std::max(kPanelRowGroup, block / kPanelRowGroup * kPanelRowGroup);
+  for (int r0 = 0; r0 < M; r0 += block) {
+    if (cancel_requested(cancel_)) return;
+    fn(r0, std::min(M, r0 + block));
+  }
+}
+
 void CpuBackend::linear_panels(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y,
                                int ldy) {
   const int n_out = W.n_out(), n_in = W.n_in();
@@ -229,18 +249,28 @@ void CpuBackend::linear_panels(const float* X, int M, int ldx, const CpuPackedMa
   };
   const double macs = static_cast<double>(M) * n_out * n_in;
   if (pool_->size() == 1 || ThreadPool::in_parallel_region() || macs < kParallelMacs) {
-    rows(0, M);
+    row_blocks(M, static_cast<double>(n_out) * n_in, rows);
     return;
   }
   // Whole row tiles per thread, so that only the last tile of the last thread is partial.
-  const int tiles = (M + kPanelRowGroup - 1) / kPanelRowGroup;
-  pool_->parallel_for(tiles, [&](int64_t t0, int64_t t1, int) {
-    rows(static_cast<int>(t0) * kPanelRowGroup, static_cast<int>(std::min<int64_t>(M, t1 * kPanelRowGroup)));
+  row_blocks(M, static_cast<double>(n_out) * n_in, [&](int b0, int b1) {
+    const int tiles = (b1 - b0 + kPanelRowGroup - 1) / kPanelRowGroup;
+    pool_->parallel_for(tiles, [&](int64_t t0, int64_t t1, int) {
+      rows(b0 + static_cast<int>(t0) * kPanelRowGroup, static_cast<int>(std::min<int64_t>(b1, b0 + t1 * kPanelRowGroup)));
+    });
   });
 }
 
 void CpuBackend::product(const float* X, int M, int ldx, const float* W, int n_in, int n_out, const float* bias,
                          float* Y, int ldy) {
+  const std::size_t bx = static_cast<std::size_t>(ldx), by = static_cast<std::size_t>(ldy);
+  row_blocks(M, static_cast<double>(n_out) * n_in, [&](int r0, int r1) {
+    product_rows(X + r0 * bx, r1 - r0, ldx, W, n_in, n_out, bias, Y + r0 * by, ldy);
+  });
+}
+
+void CpuBackend::product_rows(const float* X, int M, int ldx, const float* W, int n_in, int n_out, const float* bias,
+                              float* Y, int ldy) {
   const double macs = static_cast<double>(M) * n_out * n_in;
   if (pool_->size() == 1 || ThreadPool::in_parallel_region() || macs < kParallelMacs) {
     const float beta = bias_rows(bias, M, n_out, Y, ldy);

@@ -3,6 +3,7 @@
 // the fallback when no accelerator is present.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -67,6 +68,9 @@ class CpuBackend : public Backend {
               const float* B, int ldb, float beta, float* C, int ldc) override;
   void set_threads(int n) override;
   int threads() const override;
+  // Polled between row blocks of a long product (an encoder product of a large model runs for tens of
+  // milliseconds): a stop returns with the rest of Y unspecified, and the caller discards it.
+  void set_cancel(const std::atomic<bool>* flag) override { cancel_ = flag; }
 
  private:
   // Checks a weight tensor's shape, type and size for packing; returns its bytes per row.
@@ -81,12 +85,20 @@ class CpuBackend : public Backend {
   // longer side of Y when it pays (each chunk with its own bias), else one sgemm on the calling thread.
   void product(const float* X, int M, int ldx, const float* W, int n_in, int n_out, const float* bias, float* Y,
                int ldy);
+  // product() on rows it hands out: one call per row block (row_blocks).
+  void product_rows(const float* X, int M, int ldx, const float* W, int n_in, int n_out, const float* bias, float* Y,
+                    int ldy);
   // linear() for F32Panels and F16Panels storage: row tiles split over the pool when it pays.
   void linear_panels(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y, int ldy);
+  // fn(r0, r1) over the rows [0, M) of a product of `macs_per_row` multiply-adds per row: at once, or,
+  // with a stop flag set and a long product, in blocks of rows with the flag checked between them.
+  template <typename Fn>
+  void row_blocks(int M, double macs_per_row, Fn fn);
   template <typename T>
   bool skinny(const float* X, int M, int ldx, const T* W, int n_in, int n_out, const float* bias, float* Y, int ldy);
 
   std::unique_ptr<ThreadPool> pool_;
+  const std::atomic<bool>* cancel_ = nullptr;
   // linear_f16's widened weights: grown to the largest f16 matrix once, then reused (n_out x n_in
   // floats; 26 MB for large-v3's MLP).
   AlignedBuffer<float> widened_;

@@ -1,8 +1,10 @@
 // The CPU backend against naive loops: packing of every storage type, linear() with bias and strides,
 // matmul() in every transpose combination, on one and several threads (both split directions), and
-// its refusals of inconsistent calls.
+// its refusals of inconsistent calls, and the stop flag between row blocks of a long product.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <tuple>
 #include <memory>
@@ -223,6 +225,41 @@ TEST(CpuBackend, ThreadsAreAdjustable) {
   be.set_threads(3);
   EXPECT_EQ(be.threads(), 3);
   EXPECT_EQ(be.kind(), "cpu");
+}
+
+// A stop flag (Backend::set_cancel) reaches a long product: raised before the call, not one row block
+// runs and Y keeps what it held; lowered, the product is whole and right; a short product is never cut.
+TEST(CpuBackend, StopFlagIsPolledBetweenRowBlocksOfALongProduct) {
+  const int M = 600, n_in = 512, n_out = 2048;  // 629 M multiply-adds: several row blocks
+  const auto x = random_vector(static_cast<std::size_t>(M) * n_in, 11);
+  const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 12);
+  const auto bias = random_vector(static_cast<std::size_t>(n_out), 13);
+  for (GgmlType t : {GgmlType::F32, GgmlType::F16}) {
+    SCOPED_TRACE(ggml_type_name(t));
+    CpuBackend be(2);
+    const auto bytes = store(w, t, n_in, n_out, 0);
+    auto packed = be.pack(view_of(bytes, t, n_in, n_out, 0));
+    std::vector<float> want(static_cast<std::size_t>(M) * n_out);
+    be.linear(x.data(), M, n_in, *packed, bias.data(), want.data(), n_out);
+
+    std::atomic<bool> stop{true};
+    be.set_cancel(&stop);
+    std::vector<float> y(want.size(), 7.0f);
+    be.linear(x.data(), M, n_in, *packed, bias.data(), y.data(), n_out);
+    EXPECT_TRUE(std::all_of(y.begin(), y.end(), [](float v) { return v == 7.0f; }));
+
+    // A short product (one row block's worth) runs whole even with the flag up: the caller's own
+    // check after it decides.
+    std::fill(y.begin(), y.end(), 7.0f);
+    be.linear(x.data(), 8, n_in, *packed, bias.data(), y.data(), n_out);
+    EXPECT_LT(max_rel_err(y.data(), want.data(), static_cast<std::size_t>(8) * n_out), 1e-4);  // skinny kernels
+
+    stop = false;
+    std::fill(y.begin(), y.end(), 7.0f);
+    be.linear(x.data(), M, n_in, *packed, bias.data(), y.data(), n_out);
+    EXPECT_LT(max_rel_err(y.data(), want.data(), y.size()), 1e-5);
+    be.set_cancel(nullptr);
+  }
 }
 
 }  // namespace
