@@ -1,7 +1,8 @@
 // Element tests of the text stream's events and of what the element announces, through GstHarness
 // and small pipelines: GAP events and captions together cover the whole timeline; the input SEGMENT
 // is forwarded (a non-TIME one becomes TIME from 0); upstream stream tags are merged with the
-// language-code tag; FLUSH_START/STOP forget queued audio and decoding state; NaN/Inf/denormal
+// language-code tag; FLUSH_START/STOP forget queued audio and decoding state but keep queued sticky
+// events (CAPS); NaN/Inf/denormal
 // samples decode exactly as silence; PROGRESS messages around the model load; the ALLOCATION query
 // answer; and the factory's gst-inspect metadata.
 // Standard headers first: gstcheck.h defines a `fail` macro that breaks <ios>.
@@ -236,6 +237,82 @@ GST_START_TEST(test_flush_forgets_audio_and_state) {
 }
 GST_END_TEST;
 
+// Holds the element's worker inside its push of STREAM_START until the test opens the gate, so that
+// the events behind it stay queued.
+struct WorkerGate {
+  GMutex m;
+  GCond c;
+  bool entered = false;
+  bool open = false;
+};
+
+static GstPadProbeReturn hold_stream_start(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_STREAM_START) return GST_PAD_PROBE_OK;
+  auto* g = static_cast<WorkerGate*>(data);
+  g_mutex_lock(&g->m);
+  g->entered = true;
+  g_cond_broadcast(&g->c);
+  while (!g->open) g_cond_wait(&g->c, &g->m);
+  g_mutex_unlock(&g->m);
+  return GST_PAD_PROBE_OK;
+}
+
+GST_START_TEST(test_flush_keeps_queued_caps) {
+  // STREAM_START and CAPS arrive, the worker is still busy with the first when FLUSH_START comes:
+  // the CAPS (sticky, and already accepted) must survive the flush as GStreamer's pads keep it, so
+  // the audio after FLUSH_STOP is understood: captions, text caps downstream, no error.
+  std::vector<float> jfk = npwtest::read_wav(npwtest::data_path("audio/jfk.wav"));
+  GstHarness* h = new_harness();
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  WorkerGate gate;
+  g_mutex_init(&gate.m);
+  g_cond_init(&gate.c);
+  GstPad* src = gst_element_get_static_pad(h->element, "src");
+  const gulong probe = gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, hold_stream_start, &gate, nullptr);
+  fail_unless(gst_harness_push_event(h, gst_event_new_stream_start("flush-keeps-caps")));
+  g_mutex_lock(&gate.m);
+  while (!gate.entered) g_cond_wait(&gate.c, &gate.m);
+  g_mutex_unlock(&gate.m);
+  GstCaps* caps = gst_caps_from_string(kCapsF32);
+  fail_unless(gst_harness_push_event(h, gst_event_new_caps(caps)));
+  gst_caps_unref(caps);
+  fail_unless(gst_harness_push_event(h, gst_event_new_flush_start()));
+  g_mutex_lock(&gate.m);
+  gate.open = true;
+  g_cond_broadcast(&gate.c);
+  g_mutex_unlock(&gate.m);
+  fail_unless(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
+  gst_pad_remove_probe(src, probe);
+  gst_object_unref(src);
+
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  fail_unless(gst_harness_push_event(h, gst_event_new_segment(&seg)));
+  fail_unless_equals_int(gst_harness_push(h, f32_buffer(jfk.data(), jfk.size(), 0)), GST_FLOW_OK);
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+  GstMessage* err = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  if (err) {
+    GError* e = nullptr;
+    gst_message_parse_error(err, &e, nullptr);
+    fail("error after the flush: %s", e->message);
+  }
+  std::vector<GstBuffer*> bufs = pull_buffers(h);
+  std::vector<GstEvent*> events = pull_events(h);
+  fail_unless(!bufs.empty(), "no caption after the flush");
+  GstCaps* out = gst_pad_get_current_caps(h->sinkpad);
+  fail_unless(out != nullptr, "no caps downstream");
+  fail_unless(gst_structure_has_name(gst_caps_get_structure(out, 0), "text/x-raw"));
+  gst_caps_unref(out);
+  unref_all(bufs, events);
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+  g_mutex_clear(&gate.m);
+  g_cond_clear(&gate.c);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_non_finite_samples_decode_as_silence) {
   // jfk with every 7th sample NaN, +Inf, -Inf or denormal: the same captions as jfk with those
   // samples set to 0.
@@ -377,6 +454,7 @@ static Suite* npuwhisper_stream_events_suite() {
   tcase_add_test(tc, test_segment_is_translated);
   tcase_add_test(tc, test_upstream_tags_are_merged_with_the_language);
   tcase_add_test(tc, test_flush_forgets_audio_and_state);
+  tcase_add_test(tc, test_flush_keeps_queued_caps);
   tcase_add_test(tc, test_non_finite_samples_decode_as_silence);
   tcase_add_test(tc, test_progress_while_the_model_loads);
   tcase_add_test(tc, test_allocation_query);
