@@ -361,6 +361,12 @@ WindowResult TranscribeEngine::transcribe_with_prompt(const float* samples, std:
                                                      const HypothesisOptions& hypothesis) {
   PromptState saved = prompt_;
   const double saved_speech = last_speech_timestamp_;
+  const int saved_beam = options_.beam_size;
+  const std::vector<float> saved_temperatures = options_.temperatures;
+  if (hypothesis.greedy) {
+    options_.beam_size = 0;
+    options_.temperatures = {0.0f};
+  }
   prompt_.clear();
   const std::string stripped = python_strip(hypothesis.prompt);
   prompt_.all_tokens = stripped.empty() ? initial_prompt_tokens_ : tokenizer_.encode(" " + stripped);
@@ -375,6 +381,8 @@ WindowResult TranscribeEngine::transcribe_with_prompt(const float* samples, std:
     call_words_ = false;
     keep_unfinished_ = false;
     origin_ = 0;
+    options_.beam_size = saved_beam;
+    options_.temperatures = saved_temperatures;
   };
   try {
     // One encode and one decode per hypothesis: the buffer is all in this window, so the text after

@@ -80,6 +80,10 @@ void set_default_window_model_wrap(WindowModelWrap wrap);
 struct HypothesisOptions {
   std::string prompt;            // committed text: the previous text of this call only
   bool word_timestamps = false;  // time words from cross-attention for this call (when the backend can)
+  // Greedy at temperature 0 for this call, whatever the stream's beam size and fallback ladder: live
+  // agreement needs consecutive hypotheses that can agree (sampled ones rarely do) and a step whose
+  // cost does not multiply when a rung fails; the next step takes another look anyway.
+  bool greedy = false;
   std::uint64_t stream_sample = 0;  // where samples[0] lies in the caller's stream (WindowModel::place)
 };
 

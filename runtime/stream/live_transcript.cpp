@@ -82,6 +82,7 @@ std::vector<Word> LiveTranscript::step() {
   HypothesisOptions h;
   h.prompt = prompt();
   h.word_timestamps = s_.word_timestamps;
+  h.greedy = s_.greedy;
   h.stream_sample = start_;
   const WindowResult r = recognizer_.recognize(buffer_.data(), buffer_.size(), h);
   std::vector<Word> hypothesis;

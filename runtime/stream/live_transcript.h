@@ -24,6 +24,9 @@ struct LiveSettings {
   // Words timed from the decoder's cross-attention, so that agreement matches them by their real
   // times; without (or on a backend that cannot), a segment's words share its span by length.
   bool word_timestamps = true;
+  // Hypotheses decoded greedily at temperature 0 (HypothesisOptions::greedy); false: with the
+  // stream's beam size and fallback ladder (a hot fallback then drops the prompt, see above).
+  bool greedy = true;
   AgreementSettings agreement;
 };
 

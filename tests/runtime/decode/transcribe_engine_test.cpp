@@ -19,6 +19,7 @@ std::shared_ptr<const Model> test_model() { return Model::load(std::string(NPW_T
 
 struct Log {
   std::vector<std::vector<int>> prefixes;  // initial tokens of every decoding
+  std::vector<int> n_seqs;                 // sequences of every decoding
   int encodes = 0;
 };
 
@@ -32,6 +33,7 @@ class ScriptedModel : public WindowModel, public LogitSource {
   int n_vocab() const override { return V_; }
   void begin(const std::vector<int>& prefix, int n_seq, int, float* sot, float* last) override {
     log_->prefixes.push_back(prefix);
+    log_->n_seqs.push_back(n_seq);
     steps_.assign(static_cast<std::size_t>(n_seq), 0);
     std::fill(sot, sot + V_, 0.0f);
     fill(0, last);
@@ -159,6 +161,23 @@ TEST_F(EngineTest, LiveHypothesisUsesTheGivenPromptOneDecodeAndKeepsTheStreamPro
   // The stream's own previous text is untouched: a fresh stream still starts with no prompt.
   e->transcribe_window(audio.data(), audio.size(), false);
   EXPECT_EQ(log.prefixes.back(), (std::vector<int>{v.sot()}));
+}
+
+TEST_F(EngineTest, GreedyHypothesisIgnoresTheBeamForThatCallOnly) {
+  const std::vector<int> script = {ts, 1000, ts + 100, eot};
+  Options o;
+  o.beam_size = 5;
+  TranscribeEngine e(*model, o, std::make_unique<ScriptedModel>(model->vocab().n_vocab(), script, &log), nullptr);
+  const std::vector<float> audio(4 * 16000, 0.0f);
+  HypothesisOptions h;
+  h.greedy = true;
+  e.transcribe_with_prompt(audio.data(), audio.size(), h);
+  e.transcribe_with_prompt(audio.data(), audio.size(), std::string());
+  ASSERT_EQ(log.n_seqs.size(), 2u);
+  EXPECT_EQ(log.n_seqs[0], 1);
+  EXPECT_EQ(log.n_seqs[1], 5);
+  EXPECT_EQ(e.options().beam_size, 5);
+  EXPECT_EQ(e.options().temperatures.size(), 6u);
 }
 
 TEST_F(EngineTest, NoTimestampsOneSegmentPerWindow) {
