@@ -10,6 +10,7 @@
 // decoder step, the alignment pass) and throws their output away, so a step costs what it would.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -47,7 +48,8 @@ class ScriptedSpeech : public WindowModel {
   std::string backend_kind() const override;
   void set_cancel(const std::atomic<bool>* flag) override;
 
-  // From now on nothing is heard wrong (the end of the stream: no word is cut any more).
+  // From now on nothing is heard wrong (the end of the stream: no word is cut any more). May be
+  // called from another thread than the one transcribing.
   void set_final(bool final) { final_ = final; }
   // Encoded windows so far (each gets its own wrong tail).
   int windows() const { return windows_; }
@@ -82,7 +84,7 @@ class ScriptedSpeech : public WindowModel {
   std::unique_ptr<Alignment> alignment_;
   std::uint64_t first_ = 0;
   std::size_t n_ = 0;
-  bool final_ = false;
+  std::atomic<bool> final_{false};
   int windows_ = 0;
   std::vector<HeardWord> heard_;
   std::vector<Expected> expected_;
