@@ -213,6 +213,10 @@ void ScriptedSpeech::encode(const float* mel, float* out) {
 
 LogitSource& ScriptedSpeech::logits() { return *logits_; }
 AlignmentSource* ScriptedSpeech::alignment() { return alignment_.get(); }
+// The networks' accelerator still computes the mel when they have one: the cost stays real.
+std::unique_ptr<LogMelFrontEnd> ScriptedSpeech::device_mel(const float* filters, int n_mels) {
+  return real_ ? real_->device_mel(filters, n_mels) : nullptr;
+}
 std::string ScriptedSpeech::backend_kind() const { return real_ ? real_->backend_kind() : "scripted"; }
 void ScriptedSpeech::set_cancel(const std::atomic<bool>* flag) {
   if (real_) real_->set_cancel(flag);

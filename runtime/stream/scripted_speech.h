@@ -45,6 +45,7 @@ class ScriptedSpeech : public WindowModel {
   void encode(const float* mel, float* out) override;
   LogitSource& logits() override;
   AlignmentSource* alignment() override;
+  std::unique_ptr<LogMelFrontEnd> device_mel(const float* filters, int n_mels) override;
   std::string backend_kind() const override;
   void set_cancel(const std::atomic<bool>* flag) override;
 
