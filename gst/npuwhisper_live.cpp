@@ -24,9 +24,8 @@ namespace npwgst {
 namespace {
 
 constexpr int kRate = 16000;
-// Behind, the words of the last hypothesis are committed without agreement, except its last second,
-// which Whisper gets wrong most often (a word cut by the buffer end).
-constexpr double kUnreliableTail = 1.0;
+// Behind, the words of the last hypothesis are committed without agreement, except its last second.
+constexpr double kUnreliableTail = npw::kUnreliableTailSeconds;
 
 npw::LiveSettings transcript_settings(const LiveSettings& s) {
   npw::LiveSettings t;
@@ -232,7 +231,10 @@ void LiveStream::run_step(std::size_t pending_samples) {
   const npw::LiveTiming timing = this->timing();
   floor_ = std::max(floor_, timing.floor_now(arrived));
   const double next_floor = timing.deadline(arrived);
-  for (npw::Word& w : transcript_.commit_until(next_floor)) words.push_back(std::move(w));
+  // The deadline commits without agreement, but not the hypothesis' unreliable last second: a word
+  // there waits for agreement and is then placed at the floor (late, but never wrong).
+  const double reliable = static_cast<double>(transcript_.end()) / kRate - kUnreliableTail;
+  for (npw::Word& w : transcript_.commit_until(std::min(next_floor, reliable))) words.push_back(std::move(w));
   emit(words, true);
   if (c_.settings.partials && !transcript_.tentative().empty() && s_.flow_ == GST_FLOW_OK)
     push_text(transcript_.tentative(), false);
@@ -274,12 +276,33 @@ void LiveStream::emit(const std::vector<npw::Word>& words, bool stable) {
       s_.push(gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, gst_structure_new_empty("rstranscribe/final-transcript")));
     return;
   }
+  // Words that ended before the floor (committed late: a backlog, a deadline) would all be placed at
+  // the floor with no time of their own; they go out as one buffer there instead of a burst of
+  // zero-length ones nobody could read.
+  std::vector<npw::Word> late;
+  bool late_final = false;
+  auto push_late = [&] {
+    if (late.empty()) return;
+    push_text(late, stable);
+    if (late_final && s_.flow_ == GST_FLOW_OK)
+      s_.push(gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, gst_structure_new_empty("rstranscribe/final-transcript")));
+    late.clear();
+    late_final = false;
+  };
   for (const npw::Word& w : words) {
+    if (s_.flow_ != GST_FLOW_OK) return;
+    if (w.end <= floor_) {
+      late.push_back(w);
+      late_final = late_final || sentence_final(w.word);
+      continue;
+    }
+    push_late();
     if (s_.flow_ != GST_FLOW_OK) return;
     push_text({w}, stable);
     if (sentence_final(w.word) && s_.flow_ == GST_FLOW_OK)
       s_.push(gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, gst_structure_new_empty("rstranscribe/final-transcript")));
   }
+  push_late();
 }
 
 void LiveStream::push_text(const std::vector<npw::Word>& words, bool stable) {

@@ -57,7 +57,9 @@ void install_live_properties(GObjectClass* klass) {
           d.partials, fixed));
   g_object_class_install_property(klass, PROP_VAD,
       g_param_spec_boolean("vad", "Voice activity detection",
-          "Live mode: run the decoder only while someone speaks (WebRTC VAD); GAP events otherwise",
+          "Run the decoder only while someone speaks (WebRTC VAD); GAP events otherwise. On by default in "
+          "live mode; in file mode only when set to true (silent stretches are skipped, their time reported "
+          "as skipped-silence-seconds in the statistics)",
           d.vad, fixed));
   g_object_class_install_property(klass, PROP_VAD_AGGRESSIVENESS,
       g_param_spec_int("vad-aggressiveness", "VAD aggressiveness",
@@ -98,7 +100,10 @@ void set_live_property(LiveSettings& s, guint id, const GValue* v) {
     case PROP_MODE: s.mode = static_cast<Mode>(g_value_get_enum(v)); break;
     case PROP_LIVE_OUTPUT: s.output = static_cast<LiveOutput>(g_value_get_enum(v)); break;
     case PROP_PARTIALS: s.partials = g_value_get_boolean(v); break;
-    case PROP_VAD: s.vad = g_value_get_boolean(v); break;
+    case PROP_VAD:
+      s.vad = g_value_get_boolean(v);
+      s.vad_set = true;
+      break;
     case PROP_VAD_AGGRESSIVENESS: s.vad_aggressiveness = g_value_get_int(v); break;
     case PROP_VAD_START: s.vad_start_ms = g_value_get_uint(v); break;
     case PROP_VAD_END: s.vad_end_ms = g_value_get_uint(v); break;

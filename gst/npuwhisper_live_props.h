@@ -39,6 +39,7 @@ struct LiveSettings {
   LiveOutput output = LIVE_OUTPUT_WORDS;
   bool partials = false;
   bool vad = true;
+  bool vad_set = false;  // vad was set explicitly: file mode uses the gate only when set to true
   int vad_aggressiveness = 2;
   guint vad_start_ms = 150;
   guint vad_end_ms = 500;

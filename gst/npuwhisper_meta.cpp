@@ -116,6 +116,7 @@ GstMessage* stats_message(GstObject* src, const npw::Stats& stats, const StreamT
       "backend", G_TYPE_STRING, stats.backend.c_str(),
       "model", G_TYPE_STRING, model.c_str(),
       "language", G_TYPE_STRING, language.c_str(),
+      "skipped-silence-seconds", G_TYPE_DOUBLE, totals.skipped_silence_seconds,
       nullptr);
   if (stats.has_device) {
     // The accelerator's books (counts since the stream started; device-seconds modelled on the

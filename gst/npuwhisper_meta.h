@@ -56,6 +56,7 @@ struct StreamTotals {
   double audio_seconds;       // audio received by the element
   double processing_seconds;  // wall time spent inside the runtime
   guint64 segments;           // captions emitted
+  double skipped_silence_seconds = 0.0;  // file mode with vad=true: silence never transcribed
 };
 
 // The "npuwhisper-stats" element message posted at EOS.

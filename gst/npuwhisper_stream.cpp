@@ -87,6 +87,7 @@ void Stream::forget_decoding_state() {
 }
 
 void Stream::finish_and_forget() {
+  drain_file_vad();
   process(true);
   forget_decoding_state();
 }
@@ -116,6 +117,7 @@ bool Stream::live_active() {
 
 void Stream::reset() {
   if (live_) live_->reset();
+  if (file_vad_) file_vad_->reset();
   window_.clear();
   forget_decoding_state();
   transcriber_->release_buffers();
@@ -131,7 +133,9 @@ GstClockTime Stream::ts_at(std::size_t sample_offset) const {
   return base_ts_ + gst_util_uint64_scale_int(flushed_ + sample_offset, GST_SECOND, kRate);
 }
 
-GstClockTime Stream::expected_next_ts() const { return ts_at(window_.available()); }
+GstClockTime Stream::expected_next_ts() const {
+  return ts_at(window_.available() + (file_vad_ ? file_vad_->held() : 0));
+}
 
 void Stream::push(GstEvent* event) {
   if (!gst_pad_push_event(srcpad_, event)) GST_DEBUG_OBJECT(element_, "downstream refused an event");
@@ -184,7 +188,12 @@ void Stream::on_caps(GstEvent* event) {
   GstCaps* caps = nullptr;
   gst_event_parse_caps(event, &caps);
   GstAudioInfo info;
-  if (gst_audio_info_from_caps(&info, caps)) window_.set_format(GST_AUDIO_INFO_FORMAT(&info));
+  if (gst_audio_info_from_caps(&info, caps)) {
+    in_format_ = GST_AUDIO_INFO_FORMAT(&info);
+    // Behind the file-mode gate the window holds the gate's f32 output.
+    if (file_vad_) file_vad_->set_format(in_format_);
+    else window_.set_format(in_format_);
+  }
   gst_event_unref(event);
   ensure_pool();
   // The tensors depend on the model only, so a later format change keeps the pool and the buffers.
@@ -242,6 +251,7 @@ void Stream::on_tag(GstEvent* event) {
 
 void Stream::on_eos(GstEvent* event) {
   if (live_) live_->drain();
+  drain_file_vad();
   process(true);
   if (cancel_) {
     // Flushing or stopping: the EOS of an abandoned stream goes nowhere.
@@ -249,7 +259,8 @@ void Stream::on_eos(GstEvent* event) {
     return;
   }
   try {
-    StreamTotals totals{static_cast<double>(received_samples_) / kRate, processing_seconds_, segments_};
+    StreamTotals totals{static_cast<double>(received_samples_) / kRate, processing_seconds_, segments_,
+                        static_cast<double>(skipped_samples_) / kRate};
     gst_element_post_message(element_, stats_message(GST_OBJECT(element_), transcriber_->stats(), totals,
                                                      transcriber_->model().path(), language_));
   } catch (const std::exception& e) {
@@ -320,10 +331,66 @@ void Stream::handle_buffer(GstBuffer* buffer) {
       push_gap_to(base_ts_);
     }
   }
+  if (file_vad_active()) {
+    std::vector<npw::GateChunk> chunks;
+    file_vad_->push(buffer, chunks);
+    feed_file_vad(chunks);
+    return;
+  }
   const std::size_t n = window_.push(buffer);
   received_samples_ += n;
   since_attempt_ += n;
   process(false);
+}
+
+bool Stream::file_vad_active() {
+  if (!file_vad_decided_) {
+    file_vad_decided_ = true;
+    const LiveSettings& ls = live_config_.settings;
+    if (ls.vad && ls.vad_set) {
+      npw::GateSettings g;
+      g.start_ms = static_cast<int>(ls.vad_start_ms);
+      g.end_ms = static_cast<int>(ls.vad_end_ms);
+      g.padding_ms = static_cast<int>(ls.vad_padding_ms);
+      g.aggressiveness = ls.vad_aggressiveness;
+      try {
+        file_vad_ = std::make_unique<FileVad>(g);
+        file_vad_->set_format(in_format_);
+        window_.set_format(GST_AUDIO_FORMAT_F32LE);
+        GST_INFO_OBJECT(element_, "file mode with the voice gate: silence is skipped");
+      } catch (const std::exception& e) {
+        GST_ELEMENT_ERROR(element_, LIBRARY, INIT, ("Could not start the voice gate: %s", e.what()), (nullptr));
+        flow_ = GST_FLOW_ERROR;
+      }
+    }
+  }
+  return file_vad_ != nullptr;
+}
+
+void Stream::feed_file_vad(std::vector<npw::GateChunk>& chunks) {
+  for (npw::GateChunk& c : chunks) {
+    if (flow_ != GST_FLOW_OK || c.samples.empty()) continue;
+    received_samples_ += c.samples.size();
+    if (c.speech) {
+      since_attempt_ += window_.push(f32_buffer(c.samples));
+      process(false);
+      continue;
+    }
+    // Nobody speaks: the utterance before is transcribed to its end (the prompt is kept, as across
+    // a pause in OpenAI's transcribe()), then the clock moves over the silence and a GAP covers it.
+    if (window_.available() > 0) process(true);
+    if (flow_ != GST_FLOW_OK) continue;
+    flushed_ += c.samples.size();
+    skipped_samples_ += c.samples.size();
+    push_gap_to(ts_at(0));
+  }
+}
+
+void Stream::drain_file_vad() {
+  if (!file_vad_) return;
+  std::vector<npw::GateChunk> chunks;
+  file_vad_->drain(chunks);
+  feed_file_vad(chunks);
 }
 
 void Stream::process(bool drain) {

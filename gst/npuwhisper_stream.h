@@ -17,6 +17,7 @@
 #include "decode/transcriber.h"
 #include "npuwhisper_meta.h"
 #include "npuwhisper_props.h"
+#include "npuwhisper_file_vad.h"
 #include "npuwhisper_live.h"
 #include "npuwhisper_tensor_pool.h"
 #include "npuwhisper_window.h"
@@ -102,6 +103,11 @@ class Stream {
   void push_stream_tags();
   void push(GstEvent* event);
 
+  // File mode with the voice gate: speech into the window, silence skipped (clock moved on, GAPs).
+  bool file_vad_active();
+  void feed_file_vad(std::vector<npw::GateChunk>& chunks);
+  void drain_file_vad();
+
   GstClockTime ts_at(std::size_t sample_offset) const;  // time of a sample of the accumulator
   GstClockTime expected_next_ts() const;
 
@@ -139,6 +145,12 @@ class Stream {
   const std::atomic<bool>* upstream_live_ = nullptr;
   std::unique_ptr<LiveStream> live_;
   bool live_decided_ = false;
+
+  // file mode with vad=true
+  std::unique_ptr<FileVad> file_vad_;
+  bool file_vad_decided_ = false;
+  GstAudioFormat in_format_ = GST_AUDIO_FORMAT_F32LE;  // of upstream's buffers
+  guint64 skipped_samples_ = 0;                        // silence never transcribed
 
   // statistics
   guint64 received_samples_ = 0;

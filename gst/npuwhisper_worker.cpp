@@ -45,7 +45,7 @@ void Worker::set_flushing(bool flushing) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     flushing_ = flushing;
-    if (flushing) drop_queue_locked();
+    if (flushing) drop_queue_locked(true);
   }
   cond_.notify_all();
 }
@@ -60,19 +60,34 @@ void Worker::wait_idle() {
   cond_.wait(lock, [&] { return !busy_ && (queue_.empty() || flushing_); });
 }
 
-void Worker::drop_queue_locked() {
+// GStreamer's pads keep their sticky events across a flush except SEGMENT, EOS and
+// STREAM_GROUP_DONE (FLUSH_STOP drops those); upstream will not send a kept one again, so one still
+// queued here must outlive the flush too, or the audio after it arrives without its CAPS.
+static bool survives_flush(GstEvent* event) {
+  if (!event || !GST_EVENT_IS_STICKY(event)) return false;
+  const GstEventType t = GST_EVENT_TYPE(event);
+  return t != GST_EVENT_SEGMENT && t != GST_EVENT_EOS && t != GST_EVENT_STREAM_GROUP_DONE;
+}
+
+void Worker::drop_queue_locked(bool keep_sticky) {
+  std::deque<Item> kept;
   for (Item& item : queue_) {
+    if (keep_sticky && survives_flush(item.event)) {
+      kept.push_back(item);
+      continue;
+    }
     if (item.buffer) gst_buffer_unref(item.buffer);
     if (item.event) gst_event_unref(item.event);
   }
-  queue_.clear();
+  queue_ = std::move(kept);
   queued_bytes_ = 0;
 }
 
 void Worker::run() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    cond_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    // Sticky events kept over a flush wait for its end (FLUSH_STOP resets the stream first).
+    cond_.wait(lock, [&] { return stop_ || (!queue_.empty() && !flushing_); });
     if (stop_) break;
     Item item = queue_.front();
     queue_.pop_front();

@@ -32,7 +32,8 @@ class Worker {
   bool push_buffer(GstBuffer* buffer);
   bool push_event(GstEvent* event);
 
-  // While flushing, the queue is emptied and pushes are refused.
+  // While flushing, the queue is emptied (except sticky events a flush keeps, handled after it) and
+  // pushes are refused.
   void set_flushing(bool flushing);
   bool flushing() const;
 
@@ -46,7 +47,8 @@ class Worker {
  private:
   bool push(GstBuffer* buffer, GstEvent* event);
   void run();
-  void drop_queue_locked();
+  // Unrefs the queued items (keep_sticky: except the sticky events a flush keeps).
+  void drop_queue_locked(bool keep_sticky = false);
 
   struct Item {
     GstBuffer* buffer;

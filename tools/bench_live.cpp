@@ -17,6 +17,7 @@
 #include "model/model.h"
 #include "stream/live_timing.h"
 #include "stream/live_transcript.h"
+#include "stream/scripted_speech.h"
 #include "stream/voice_gate.h"
 
 namespace npw {
@@ -26,67 +27,37 @@ constexpr int kRate = 16000;
 constexpr std::size_t kChunk = 1600;  // 100 ms, as a capture source delivers
 using Clock = std::chrono::steady_clock;
 
-struct ScriptWord {
-  std::string text;
-  double start, end;
-};
-
-// A word every 0.5 s (0.35 s long), sentences of 8 words, from 0.5 s to `seconds`.
-std::vector<ScriptWord> make_script(double seconds) {
-  std::vector<ScriptWord> s;
-  int i = 0;
-  for (double t = 0.5; t + 0.35 < seconds; t += 0.5, ++i)
-    s.push_back({" w" + std::to_string(i) + ((i + 1) % 8 == 0 ? "." : ""), t, t + 0.35});
-  return s;
-}
-
-class ScriptedRecognizer : public Recognizer {
+// The backend stalls once (sleeps `stall` seconds inside a step) when the stream reaches `at`.
+class StallingRecognizer : public Recognizer {
  public:
-  ScriptedRecognizer(Transcriber* real, std::vector<ScriptWord> script) : real_(real), script_(std::move(script)) {}
-
-  // Where the buffer it is given starts (read at each call: the transcript may trim before it asks).
-  void attach(const LiveTranscript* lt) { lt_ = lt; }
-  // The end of the stream: no word is cut by the buffer end any more.
-  void set_final(bool f) { final_ = f; }
+  explicit StallingRecognizer(Transcriber& t) : inner_(t) {}
   void stall_once_at(double stream_seconds, double stall) { stall_at_ = stream_seconds, stall_ = stall; }
-
-  WindowResult recognize(const float* samples, std::size_t n, const std::string& prompt) override {
-    if (real_) real_->transcribe_with_prompt(samples, n, prompt);  // the cost, not the words
-    const double t0 = lt_ ? static_cast<double>(lt_->buffer_start()) / kRate : 0.0;
-    const double t1 = t0 + static_cast<double>(n) / kRate;
-    if (stall_ > 0.0 && t1 >= stall_at_) {
+  WindowResult recognize(const float* samples, std::size_t n, const HypothesisOptions& h) override {
+    const double end = static_cast<double>(h.stream_sample + n) / kRate;
+    if (stall_ > 0.0 && end >= stall_at_) {
       std::this_thread::sleep_for(std::chrono::duration<double>(stall_));
       stall_ = 0.0;
     }
-    ++calls_;
-    // The last 0.5-1.0 s is wrong, differently each call (a word cut by the buffer end).
-    const double wrong_from = final_ ? t1 + 1.0 : t1 - (0.5 + 0.5 * std::fmod(calls_ * 0.618, 1.0));
-    WindowResult r;
-    Segment seg;
-    auto close = [&] {
-      if (!seg.words.empty()) r.segments.push_back(seg);
-      seg = Segment();
-    };
-    for (const ScriptWord& w : script_) {
-      if (w.start < t0 || w.end > t1) continue;
-      Word word{w.end > wrong_from ? " x" + std::to_string(calls_) : w.text, {}, w.start - t0, w.end - t0, 0.9f};
-      if (seg.words.empty()) seg.start = word.start;
-      seg.text += word.word;
-      seg.end = word.end;
-      seg.words.push_back(word);
-      if (word.word.back() == '.') close();
-    }
-    close();
-    return r;
+    return inner_.recognize(samples, n, h);
   }
 
  private:
-  Transcriber* real_;
-  std::vector<ScriptWord> script_;
-  const LiveTranscript* lt_ = nullptr;
-  bool final_ = false;
+  TranscriberRecognizer inner_;
   double stall_at_ = 0.0, stall_ = 0.0;
-  int calls_ = 0;
+};
+
+// A Transcriber whose networks sit behind the scripted speech (run each window, output replaced).
+struct ScriptedTranscriber {
+  ScriptedSpeech* speech = nullptr;
+  std::unique_ptr<Transcriber> transcriber;
+  ScriptedTranscriber(const std::shared_ptr<const Model>& model, const Options& opt,
+                      const std::vector<ScriptedWord>& script, bool with_networks) {
+    transcriber = std::make_unique<Transcriber>(model, opt, [&](std::unique_ptr<WindowModel> networks) {
+      auto s = std::make_unique<ScriptedSpeech>(*model, script, with_networks ? std::move(networks) : nullptr);
+      speech = s.get();
+      return std::unique_ptr<WindowModel>(std::move(s));
+    });
+  }
 };
 
 struct Emitted {
@@ -112,10 +83,9 @@ double percentile(std::vector<double> v, double p) {
 }
 
 // Plays `audio` in real time into the live transcript, stepping as the element does.
-RunResult play_live(const std::vector<float>& audio, ScriptedRecognizer& rec, const LiveTiming& timing,
-                    double stall_at = -1.0, double stall = 0.0) {
+RunResult play_live(const std::vector<float>& audio, Recognizer& rec, ScriptedSpeech& speech, const LiveTiming& timing,
+                    double stall = 0.0) {
   LiveTranscript lt(rec, LiveSettings{});
-  rec.attach(&lt);
   RunResult r;
   const std::size_t step = static_cast<std::size_t>(timing.step * kRate);
   const double bound = std::max(2.0, 2.0 * timing.step);
@@ -150,23 +120,23 @@ RunResult play_live(const std::vector<float>& audio, ScriptedRecognizer& rec, co
     r.max_delay = std::max(r.max_delay, delay);
     if (stall > 0.0 && stall_end < 0.0 && proc >= stall) stall_end = now();
     if (delay > bound) {
-      for (Word& w : lt.commit_until(static_cast<double>(lt.end()) / kRate - 1.0)) words.push_back(std::move(w));
+      for (Word& w : lt.commit_until(static_cast<double>(lt.end()) / kRate - kUnreliableTailSeconds))
+        words.push_back(std::move(w));
       behind = true;
     } else if (behind && delay < bound / 2) {
       behind = false;
       if (stall_end >= 0.0 && r.stall_caught_up_s < 0.0) r.stall_caught_up_s = now() - stall_end;
     }
     const double arrived_s = static_cast<double>(arrived()) / kRate;
-    for (Word& w : lt.commit_until(timing.deadline(arrived_s))) words.push_back(std::move(w));
+    const double reliable = static_cast<double>(lt.end()) / kRate - kUnreliableTailSeconds;
+    for (Word& w : lt.commit_until(std::min(timing.deadline(arrived_s), reliable))) words.push_back(std::move(w));
     emit(std::move(words));
   }
   // End of stream, as the element's EOS: one last look at the whole buffer, then the tail is final.
-  rec.set_final(true);
+  speech.set_final(true);
   emit(lt.step());
   emit(lt.finish());
-  rec.attach(nullptr);
   if (stall_end >= 0.0 && r.stall_caught_up_s < 0.0 && !behind) r.stall_caught_up_s = 0.0;
-  (void)stall_at;
   return r;
 }
 
@@ -177,7 +147,7 @@ struct Score {
   bool in_order = true;
 };
 
-Score score(const std::vector<ScriptWord>& script, const RunResult& r) {
+Score score(const std::vector<ScriptedWord>& script, const RunResult& r) {
   Score s;
   s.expected = static_cast<int>(script.size());
   std::vector<int> seen(script.size(), 0);
@@ -266,29 +236,44 @@ int run_live_bench(std::shared_ptr<const Model> model, const std::string& model_
   opt.n_threads = o.threads;
   opt.backend = o.backend;
   opt.language = "en";
-  Transcriber transcriber(model, opt);
   const LiveTiming timing{o.latency_ms / 1000.0, 0.0};  // the speech runs have the gate off
 
-  const std::vector<ScriptWord> script = make_script(o.seconds);
-  ScriptedRecognizer rec(&transcriber, script);
-  const RunResult run = play_live(tiled_speech(o.seconds), rec, timing);
+  // Scripted speech over the real networks: the model's cost is in every step.
+  const std::vector<ScriptedWord> script = make_word_script(o.seconds);
+  ScriptedTranscriber real(model, opt, script, true);
+  TranscriberRecognizer rec(*real.transcriber);
+  const RunResult run = play_live(tiled_speech(o.seconds), rec, *real.speech, timing);
   const Score sc = score(script, run);
+  const Stats& st = real.transcriber->stats();
 
   // The policy alone (no model cost): what the commit rule gives when every step is instant.
   const double policy_seconds = std::min(20.0, o.seconds);
-  const std::vector<ScriptWord> policy_script = make_script(policy_seconds);
-  ScriptedRecognizer policy_rec(nullptr, policy_script);
-  const Score policy = score(
-      policy_script,
-      play_live(std::vector<float>(static_cast<std::size_t>(policy_seconds * kRate), 0.0f), policy_rec, timing));
+  const std::vector<ScriptedWord> policy_script = make_word_script(policy_seconds);
+  ScriptedTranscriber policy_t(model, opt, policy_script, false);
+  TranscriberRecognizer policy_rec(*policy_t.transcriber);
+  const Score policy =
+      score(policy_script, play_live(std::vector<float>(static_cast<std::size_t>(policy_seconds * kRate), 0.0f),
+                                     policy_rec, *policy_t.speech, timing));
 
-  const double stall_seconds = std::max(10.0, o.seconds / 2);
-  const std::vector<ScriptWord> stall_script = make_script(stall_seconds);
-  ScriptedRecognizer stall_rec(&transcriber, stall_script);
+  // The backend stalls 3 s once, 5 s into the stream.
+  const double stall_seconds = std::max(12.0, o.seconds / 2);
+  const std::vector<ScriptedWord> stall_script = make_word_script(stall_seconds);
+  ScriptedTranscriber stall_t(model, opt, stall_script, true);
+  StallingRecognizer stall_rec(*stall_t.transcriber);
   stall_rec.stall_once_at(5.0, 3.0);
-  const RunResult stall = play_live(tiled_speech(stall_seconds), stall_rec, timing, 5.0, 3.0);
+  const RunResult stall = play_live(tiled_speech(stall_seconds), stall_rec, *stall_t.speech, timing, 3.0);
   const Score stall_sc = score(stall_script, stall);
 
+  // The same stall with instant steps: the catch-up rule itself, whatever this machine's load.
+  ScriptedTranscriber pstall_t(model, opt, stall_script, false);
+  StallingRecognizer pstall_rec(*pstall_t.transcriber);
+  pstall_rec.stall_once_at(5.0, 3.0);
+  const RunResult pstall =
+      play_live(std::vector<float>(static_cast<std::size_t>(stall_seconds * kRate), 0.0f), pstall_rec,
+                *pstall_t.speech, timing, 3.0);
+  const Score pstall_sc = score(stall_script, pstall);
+
+  Transcriber transcriber(model, opt);
   const std::vector<float> silence(60 * kRate, 0.0f);
   std::vector<float> noise(60 * kRate);
   std::mt19937 rng(11);
@@ -298,12 +283,15 @@ int run_live_bench(std::shared_ptr<const Model> model, const std::string& model_
   const GateResult gn = gated(noise, transcriber, timing.step);
 
   const MachineInfo m = machine_info();
+  auto per_step = [&](double total) { return run.steps > 0 ? total / run.steps : 0.0; };
   const double median = percentile(sc.latency, 0.5), p95 = percentile(sc.latency, 0.95);
   const double reported = LiveTiming{timing.step, GateSettings{}.start_ms / 1000.0}.latency();
   if (json) {
     std::printf("{\n  \"bench\": \"live\",\n  \"cpu\": \"%s\",\n  \"model\": \"%s\",\n  \"threads\": %d,\n"
                 "  \"latency_ms\": %d,\n  \"speech_seconds\": %.1f,\n  \"steps\": %d,\n"
                 "  \"step_seconds_median\": %.3f,\n  \"step_seconds_p95\": %.3f,\n"
+                "  \"windows_per_step\": %.2f,\n  \"encoder_seconds_per_step\": %.3f,\n"
+                "  \"decoder_seconds_per_step\": %.3f,\n  \"word_timing_seconds_per_step\": %.3f,\n"
                 "  \"commit_latency_median_s\": %.3f,\n  \"commit_latency_p95_s\": %.3f,\n"
                 "  \"words_expected\": %d,\n  \"words_committed\": %d,\n  \"words_duplicated\": %d,\n"
                 "  \"words_retracted\": %d,\n  \"words_in_order\": %s,\n  \"max_emission_delay_s\": %.3f,\n"
@@ -311,18 +299,26 @@ int run_live_bench(std::shared_ptr<const Model> model, const std::string& model_
                 "  \"silence_text_buffers\": %d,\n  \"noise_text_buffers\": %d,\n  \"silence_cpu_fraction\": %.4f,\n"
                 "  \"noise_cpu_fraction\": %.4f,\n  \"stall_seconds\": 3.0,\n  \"stall_max_delay_s\": %.3f,\n"
                 "  \"stall_caught_up_s\": %.3f,\n  \"stall_words_expected\": %d,\n  \"stall_words_committed\": %d,\n"
-                "  \"stall_words_duplicated\": %d,\n  \"stall_words_in_order\": %s,\n"
+                "  \"stall_words_duplicated\": %d,\n  \"stall_words_retracted\": %d,\n  \"stall_words_in_order\": %s,\n"
                 "  \"policy_commit_latency_median_s\": %.3f,\n  \"policy_commit_latency_p95_s\": %.3f,\n"
                 "  \"policy_words_expected\": %d,\n  \"policy_words_committed\": %d,\n"
                 "  \"policy_words_duplicated\": %d,\n  \"policy_words_retracted\": %d,\n"
-                "  \"policy_max_emission_delay_s\": %.3f\n}\n",
+                "  \"policy_max_emission_delay_s\": %.3f,\n"
+                "  \"policy_stall_max_delay_s\": %.3f,\n  \"policy_stall_caught_up_s\": %.3f,\n"
+                "  \"policy_stall_words_expected\": %d,\n  \"policy_stall_words_committed\": %d,\n"
+                "  \"policy_stall_words_duplicated\": %d,\n  \"policy_stall_words_retracted\": %d,\n"
+                "  \"policy_stall_words_in_order\": %s\n}\n",
                 m.cpu_model.c_str(), model_name.c_str(), o.threads, o.latency_ms, o.seconds, run.steps,
-                percentile(run.step_seconds, 0.5), percentile(run.step_seconds, 0.95), median, p95, sc.expected,
+                percentile(run.step_seconds, 0.5), percentile(run.step_seconds, 0.95), per_step(st.windows),
+                per_step(st.encoder_seconds), per_step(st.decoder_seconds), per_step(st.word_timing_seconds), median,
+                p95, sc.expected,
                 sc.committed, sc.duplicated, sc.retracted, sc.in_order ? "true" : "false", sc.max_emission_delay,
                 reported, run.max_delay, gs.words, gn.words, gs.cpu_fraction, gn.cpu_fraction, stall.max_delay,
                 stall.stall_caught_up_s, stall_sc.expected, stall_sc.committed, stall_sc.duplicated,
-                stall_sc.in_order ? "true" : "false", percentile(policy.latency, 0.5), percentile(policy.latency, 0.95),
-                policy.expected, policy.committed, policy.duplicated, policy.retracted, policy.max_emission_delay);
+                stall_sc.retracted, stall_sc.in_order ? "true" : "false", percentile(policy.latency, 0.5), percentile(policy.latency, 0.95),
+                policy.expected, policy.committed, policy.duplicated, policy.retracted, policy.max_emission_delay,
+                pstall.max_delay, pstall.stall_caught_up_s, pstall_sc.expected, pstall_sc.committed,
+                pstall_sc.duplicated, pstall_sc.retracted, pstall_sc.in_order ? "true" : "false");
   } else {
     std::printf("live captions, %s, %s, %d thread(s), latency %d ms\n", m.cpu_model.c_str(), model_name.c_str(),
                 o.threads, o.latency_ms);
@@ -330,8 +326,10 @@ int run_live_bench(std::shared_ptr<const Model> model, const std::string& model_
                 median, p95, reported, sc.max_emission_delay);
     std::printf("  words: %d expected, %d committed, %d duplicated, %d retracted, %s\n", sc.expected, sc.committed,
                 sc.duplicated, sc.retracted, sc.in_order ? "in order" : "OUT OF ORDER");
-    std::printf("  steps: %d, median %.3f s each; max delay %.2f s\n", run.steps, percentile(run.step_seconds, 0.5),
-                run.max_delay);
+    std::printf("  steps: %d, median %.3f s each (%.2f windows: encoder %.3f s, decoder %.3f s, word timing %.3f s); "
+                "max delay %.2f s\n",
+                run.steps, percentile(run.step_seconds, 0.5), per_step(st.windows), per_step(st.encoder_seconds),
+                per_step(st.decoder_seconds), per_step(st.word_timing_seconds), run.max_delay);
     std::printf("  60 s silence: %d text buffers, %.2f %% of a core; 60 s low noise: %d text buffers\n", gs.words,
                 100.0 * gs.cpu_fraction, gn.words);
     std::printf("  policy alone (instant steps): commit latency median %.2f s, p95 %.2f s; %d/%d words, %d "
@@ -340,6 +338,10 @@ int run_live_bench(std::shared_ptr<const Model> model, const std::string& model_
                 policy.duplicated, policy.retracted, policy.max_emission_delay);
     std::printf("  3 s stall: max delay %.2f s, caught up %.2f s after it; %d/%d words, %d duplicated\n",
                 stall.max_delay, stall.stall_caught_up_s, stall_sc.committed, stall_sc.expected, stall_sc.duplicated);
+    std::printf("  3 s stall, instant steps: max delay %.2f s, caught up %.2f s after it; %d/%d words, %d duplicated, "
+                "%d retracted, %s\n",
+                pstall.max_delay, pstall.stall_caught_up_s, pstall_sc.committed, pstall_sc.expected,
+                pstall_sc.duplicated, pstall_sc.retracted, pstall_sc.in_order ? "in order" : "OUT OF ORDER");
   }
   return 0;
 }

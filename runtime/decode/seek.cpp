@@ -1,10 +1,12 @@
 // Segment splitting and seek advance of OpenAI's transcribe(); see seek.h.
 #include "decode/seek.h"
 
+#include <algorithm>
+
 namespace npw {
 
 WindowSplit split_window(const std::vector<int>& tokens, int timestamp_begin, int64_t segment_frames,
-                         double time_precision, int input_stride) {
+                         double time_precision, int input_stride, bool keep_unfinished) {
   WindowSplit out;
   const std::size_t n = tokens.size();
   auto is_ts = [&](std::size_t i) { return tokens[i] >= timestamp_begin; };
@@ -29,6 +31,14 @@ WindowSplit split_window(const std::vector<int>& tokens, int timestamp_begin, in
     }
     if (single_timestamp_ending) {
       out.seek_frames = segment_frames;  // a lone final timestamp: nothing is said after it
+    } else if (keep_unfinished && last < n) {
+      SegmentSpan s;
+      s.begin = last;
+      s.end = n;
+      s.start = (tokens[last] - timestamp_begin) * time_precision;
+      s.stop = std::max(s.start, static_cast<double>(segment_frames * 160) / 16000.0);
+      out.segments.push_back(s);
+      out.seek_frames = segment_frames;
     } else {
       // Re-decode the unfinished tail from the last closing timestamp.
       out.seek_frames = static_cast<int64_t>(tokens[last - 1] - timestamp_begin) * input_stride;

@@ -26,7 +26,10 @@ struct WindowSplit {
 // the window (<= 3000); time_precision: seconds per timestamp step (0.02); input_stride: mel frames
 // per timestamp step (2). A window whose last timestamp pair sits at 0 would not move; it then
 // advances by the whole window instead of looping (OpenAI's rules make that unreachable).
+// keep_unfinished (live hypotheses, whose buffer is all in this window): the text after the last
+// pair is a last segment up to the end of the audio and the whole window is used, instead of being
+// left for a window that starts at the last timestamp (one encode per hypothesis instead of two).
 WindowSplit split_window(const std::vector<int>& tokens, int timestamp_begin, int64_t segment_frames,
-                         double time_precision = 0.02, int input_stride = 2);
+                         double time_precision = 0.02, int input_stride = 2, bool keep_unfinished = false);
 
 }  // namespace npw

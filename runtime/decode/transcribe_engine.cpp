@@ -94,11 +94,11 @@ TranscribeEngine::TranscribeEngine(const Model& model, const Options& options, s
   const std::string stripped = python_strip(options_.initial_prompt);
   if (!stripped.empty()) initial_prompt_tokens_ = tokenizer_.encode(" " + stripped);
   // The heads are resolved even with word timestamps off, so a bad setting is reported at once.
-  std::vector<AlignmentHead> heads = resolve_alignment_heads(options_.alignment_heads, model_.hparams());
+  heads_ = resolve_alignment_heads(options_.alignment_heads, model_.hparams());
   if (options_.word_timestamps) {
     if (!wm_->alignment())
       throw Error(ErrorKind::Unsupported, "option word_timestamps: this backend cannot give cross-attention weights");
-    aligner_ = std::make_unique<WordAligner>(std::move(heads));
+    aligner_ = std::make_unique<WordAligner>(heads_);
     // OpenAI warns the same: the alignment heads follow the spoken audio, not a translation of it.
     if (options_.translate && v.is_multilingual())
       warnings_.push_back("option word_timestamps: word times of a translation may not be reliable");
@@ -219,13 +219,13 @@ WindowStep TranscribeEngine::run_window(const float* mel, int64_t segment_frames
   const int beg = model_.vocab().timestamp_begin();
   const double time_offset = static_cast<double>(place.seek * kMelHop) / kSampleRate;
   WordStage words;
-  if (aligner_) {
+  if (aligner_ && (options_.word_timestamps || call_words_)) {
     words = [&](std::vector<Segment>& segments, bool single_timestamp_ending, int64_t& seek_frames) {
       return time_words(segments, single_timestamp_ending, segment_frames, place, seek_frames);
     };
   }
   return finish_window(d, segment_frames, beg, [this](const std::vector<int>& ids) { return tokenizer_.decode(ids); },
-                       options_, prompt_, time_offset, words);
+                       options_, prompt_, time_offset, words, keep_unfinished_);
 }
 
 bool TranscribeEngine::time_words(std::vector<Segment>& segments, bool single_timestamp_ending, int64_t segment_frames,
@@ -288,6 +288,7 @@ TranscribeResult TranscribeEngine::transcribe(const float* samples, std::size_t 
 
   TranscribeResult result;
   if (language_ == "auto") {
+    wm_->place(0, std::min(n, static_cast<std::size_t>(kMelWindowSamples)));
     // OpenAI detects on pad_or_trim(mel, 3000): the first 3000 frames of the padded spectrogram.
     slice_window(mel.data(), n_mels, total_frames, 0, buffers_.mel());
     detect_language(buffers_.mel());
@@ -305,6 +306,7 @@ TranscribeResult TranscribeEngine::transcribe(const float* samples, std::size_t 
       std::copy(src, src + segment_frames, dst);
       std::fill(dst + segment_frames, dst + kWindowFrames, 0.0f);
     }
+    wm_->place(static_cast<std::uint64_t>(seek * kMelHop), static_cast<std::size_t>(segment_frames * kMelHop));
     WindowStep step = run_window(buffers_.mel(), segment_frames, WindowPlace{seek, content_frames});
     for (Segment& s : step.segments) {
       if (!fit_to_audio(s, duration)) continue;
@@ -338,6 +340,7 @@ WindowResult TranscribeEngine::transcribe_window(const float* samples, std::size
       StageTimer t(stats_.mel_seconds);
       mel_->compute_window_mel(samples + offset, static_cast<int64_t>(remaining), window_mel);
     }
+    wm_->place(origin_ + offset, remaining);
     if (language_ == "auto") {
       detect_language(window_mel);
     }
@@ -363,37 +366,45 @@ WindowResult TranscribeEngine::transcribe_window(const float* samples, std::size
   return result;
 }
 
-WindowResult TranscribeEngine::transcribe_with_prompt(const float* samples, std::size_t n, const std::string& prompt) {
+WindowResult TranscribeEngine::transcribe_with_prompt(const float* samples, std::size_t n,
+                                                     const HypothesisOptions& hypothesis) {
   PromptState saved = prompt_;
+  const double saved_speech = last_speech_timestamp_;
+  const int saved_beam = options_.beam_size;
+  const std::vector<float> saved_temperatures = options_.temperatures;
+  if (hypothesis.greedy) {
+    options_.beam_size = 0;
+    options_.temperatures = {0.0f};
+  }
   prompt_.clear();
-  const std::string stripped = python_strip(prompt);
+  const std::string stripped = python_strip(hypothesis.prompt);
   prompt_.all_tokens = stripped.empty() ? initial_prompt_tokens_ : tokenizer_.encode(" " + stripped);
-  try {
-    // At most two decodes per hypothesis: the window, then once more from where its last closed
-    // segment ended (the unfinished speech the first left out). Seeking on to the end, as a final
-    // window does, can take many decodes when timestamps come in small steps, and a live step must
-    // cost about the same every time; what is still left is heard by the next step.
-    WindowResult r = transcribe_window(samples, n, false);
-    const std::size_t first = std::min(r.consumed_samples, n);
-    if (first > 0 && n - first >= kMelHop) {
-      WindowResult tail = transcribe_window(samples + first, n - first, false);
-      const double offset = static_cast<double>(first) / kSampleRate;
-      for (Segment& seg : tail.segments) {
-        seg.start += offset;
-        seg.end += offset;
-        for (Word& w : seg.words) {
-          w.start += offset;
-          w.end += offset;
-        }
-        r.segments.push_back(std::move(seg));
-      }
-      r.consumed_samples = first + tail.consumed_samples;
-      r.skipped_no_speech = r.skipped_no_speech || tail.skipped_no_speech;
-    }
+  // The word timing of this call only; the aligner is made once, on the first call that asks.
+  call_words_ = hypothesis.word_timestamps && wm_->alignment() != nullptr;
+  if (call_words_ && !aligner_) aligner_ = std::make_unique<WordAligner>(heads_);
+  // A hypothesis starts a new time base: no speech of an earlier buffer limits its first word.
+  last_speech_timestamp_ = 0.0;
+  auto restore = [&] {
     prompt_ = std::move(saved);
+    last_speech_timestamp_ = saved_speech;
+    call_words_ = false;
+    keep_unfinished_ = false;
+    origin_ = 0;
+    options_.beam_size = saved_beam;
+    options_.temperatures = saved_temperatures;
+  };
+  try {
+    // One encode and one decode per hypothesis: the buffer is all in this window, so the text after
+    // its last closed segment is kept as the unfinished last segment instead of being decoded again
+    // from there (OpenAI's seek, which costs a second encode for the same audio). A live step then
+    // costs about the same every time.
+    origin_ = hypothesis.stream_sample;
+    keep_unfinished_ = true;
+    WindowResult r = transcribe_window(samples, n, false);
+    restore();
     return r;
   } catch (...) {
-    prompt_ = std::move(saved);
+    restore();
     throw;
   }
 }

@@ -33,10 +33,17 @@ class TranscribeEngine {
 
   TranscribeResult transcribe(const float* samples, std::size_t n, const SegmentCallback& on_segment);
   WindowResult transcribe_window(const float* samples, std::size_t n, bool final);
-  // Live hypotheses: samples[0, n) decoded as a window and, when it stops at a closed segment, once
-  // more from there (two decodes at most), conditioned on `prompt` instead of the stream's previous
-  // text, which it leaves as it was.
-  WindowResult transcribe_with_prompt(const float* samples, std::size_t n, const std::string& prompt);
+  // Live hypotheses: samples[0, n) decoded as one window whose unfinished last segment is kept (one
+  // encode, one decode), conditioned on `prompt` instead of the stream's previous text, which it
+  // leaves as it was.
+  // With hypothesis.word_timestamps the words are timed for this call only (when the model can).
+  WindowResult transcribe_with_prompt(const float* samples, std::size_t n, const HypothesisOptions& hypothesis);
+  WindowResult transcribe_with_prompt(const float* samples, std::size_t n, const std::string& prompt) {
+    HypothesisOptions h;
+    h.prompt = prompt;
+    return transcribe_with_prompt(samples, n, h);
+  }
+  bool can_time_words() const { return wm_->alignment() != nullptr; }
   void reset();
 
   // The mel window and encoder output come from `provider` from now on (nullptr: the heap); see
@@ -90,7 +97,11 @@ class TranscribeEngine {
   PromptState prompt_;
   Rng rng_;
   Stats stats_;
-  std::unique_ptr<WordAligner> aligner_;  // with word_timestamps only
+  std::vector<AlignmentHead> heads_;     // resolved once, for the aligner made on first use
+  std::unique_ptr<WordAligner> aligner_;  // made for word_timestamps or the first hypothesis asking
+  bool call_words_ = false;               // this transcribe_with_prompt call times words
+  bool keep_unfinished_ = false;          // ...and keeps the window's unfinished last segment
+  std::uint64_t origin_ = 0;              // stream sample of samples[0] in transcribe_window
   double last_speech_timestamp_ = 0.0;   // seconds, in the time base of the current call
   std::vector<std::string> warnings_;
   const std::atomic<bool>* cancel_ = nullptr;

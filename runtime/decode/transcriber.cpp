@@ -3,6 +3,7 @@
 #include "decode/transcriber.h"
 
 #include <algorithm>
+#include <mutex>
 #include <thread>
 
 #include "backend/backend.h"
@@ -54,7 +55,22 @@ class NnWindowModel : public WindowModel {
   DecoderAlignmentSource alignment_;
 };
 
+std::mutex& default_wrap_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+WindowModelWrap& default_wrap() {
+  static WindowModelWrap w;
+  return w;
+}
+
 }  // namespace
+
+void set_default_window_model_wrap(WindowModelWrap wrap) {
+  std::lock_guard<std::mutex> lock(default_wrap_mutex());
+  default_wrap() = std::move(wrap);
+}
 
 struct Transcriber::Impl {
   std::shared_ptr<const Model> model;
@@ -66,7 +82,11 @@ struct Transcriber::Impl {
   std::unique_ptr<TranscribeEngine> engine;
 };
 
-Transcriber::Transcriber(std::shared_ptr<const Model> model, const Options& options) : impl_(new Impl) {
+Transcriber::Transcriber(std::shared_ptr<const Model> model, const Options& options)
+    : Transcriber(std::move(model), options, WindowModelWrap()) {}
+
+Transcriber::Transcriber(std::shared_ptr<const Model> model, const Options& options, const WindowModelWrap& wrap)
+    : impl_(new Impl) {
   if (!model) throw Error(ErrorKind::InvalidArgument, "Transcriber: no model");
   options.validate();
   impl_->model = std::move(model);
@@ -79,7 +99,15 @@ Transcriber::Transcriber(std::shared_ptr<const Model> model, const Options& opti
   impl_->pool = std::make_unique<ThreadPool>(threads);
   // Beam search and best-of sampling decode that many hypotheses at once.
   const int max_batch = std::max({1, options.beam_size, options.best_of});
-  auto wm = std::make_unique<NnWindowModel>(*impl_->model, *impl_->backend, *impl_->pool, max_batch);
+  std::unique_ptr<WindowModel> wm =
+      std::make_unique<NnWindowModel>(*impl_->model, *impl_->backend, *impl_->pool, max_batch);
+  WindowModelWrap chosen = wrap;
+  if (!chosen) {
+    std::lock_guard<std::mutex> lock(default_wrap_mutex());
+    chosen = default_wrap();
+  }
+  if (chosen) wm = chosen(std::move(wm));
+  if (!wm) throw Error(ErrorKind::InvalidArgument, "Transcriber: the window model wrap returned nothing");
   impl_->engine = std::make_unique<TranscribeEngine>(*impl_->model, options, std::move(wm), impl_->pool.get());
 }
 
@@ -93,9 +121,12 @@ WindowResult Transcriber::transcribe_window(const float* samples, std::size_t n,
   return impl_->engine->transcribe_window(samples, n, final);
 }
 
-WindowResult Transcriber::transcribe_with_prompt(const float* samples, std::size_t n, const std::string& prompt) {
-  return impl_->engine->transcribe_with_prompt(samples, n, prompt);
+WindowResult Transcriber::transcribe_with_prompt(const float* samples, std::size_t n,
+                                                 const HypothesisOptions& hypothesis) {
+  return impl_->engine->transcribe_with_prompt(samples, n, hypothesis);
 }
+
+bool Transcriber::can_time_words() const { return impl_->engine->can_time_words(); }
 
 void Transcriber::reset() { impl_->engine->reset(); }
 void Transcriber::set_cancel(const std::atomic<bool>* flag) { impl_->engine->set_cancel(flag); }

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -65,10 +66,33 @@ struct WindowResult {
 
 using SegmentCallback = std::function<void(const Segment&)>;
 
+class WindowModel;
+// Puts another WindowModel in front of a stream's networks and returns what the transcription loop
+// will use: a scripted stand-in that still runs them (stream/scripted_speech.h), for tests and the
+// live benchmark. Empty: the networks themselves.
+using WindowModelWrap = std::function<std::unique_ptr<WindowModel>(std::unique_ptr<WindowModel> networks)>;
+// The wrap of every Transcriber made without one from now on (empty: none). For tests of callers
+// that build their Transcriber themselves (the element); not for production use.
+void set_default_window_model_wrap(WindowModelWrap wrap);
+
+// What one live hypothesis asks for beyond the stream's options (transcribe_with_prompt): live
+// captions want word times on every step, file mode pays for them only with word_timestamps on.
+struct HypothesisOptions {
+  std::string prompt;            // committed text: the previous text of this call only
+  bool word_timestamps = false;  // time words from cross-attention for this call (when the backend can)
+  // Greedy at temperature 0 for this call, whatever the stream's beam size and fallback ladder: live
+  // agreement needs consecutive hypotheses that can agree (sampled ones rarely do) and a step whose
+  // cost does not multiply when a rung fails; the next step takes another look anyway.
+  bool greedy = false;
+  std::uint64_t stream_sample = 0;  // where samples[0] lies in the caller's stream (WindowModel::place)
+};
+
 class Transcriber {
  public:
   // Creates the backend named in options.backend. Throws npw::Error on invalid options or backend.
   Transcriber(std::shared_ptr<const Model> model, const Options& options);
+  // With the networks behind `wrap` (see WindowModelWrap).
+  Transcriber(std::shared_ptr<const Model> model, const Options& options, const WindowModelWrap& wrap);
   ~Transcriber();
   Transcriber(const Transcriber&) = delete;
   Transcriber& operator=(const Transcriber&) = delete;
@@ -80,10 +104,18 @@ class Transcriber {
   // unconsumed so the caller can prepend it to the next window; final=true consumes everything.
   WindowResult transcribe_window(const float* samples, std::size_t n, bool final);
 
-  // Live captions: one hypothesis of samples[0, n) (n <= 480000) in at most two decodes (the window,
-  // then from its last closed segment on), with `prompt` (committed text) as the previous text; the
-  // stream's own previous-text prompt is kept.
-  WindowResult transcribe_with_prompt(const float* samples, std::size_t n, const std::string& prompt);
+  // Live captions: one hypothesis of samples[0, n) (n <= 480000) in one encode and one decode, the
+  // window's unfinished last segment included, with the prompt (committed text) as the previous
+  // text; the stream's own previous-text prompt is kept.
+  WindowResult transcribe_with_prompt(const float* samples, std::size_t n, const HypothesisOptions& hypothesis);
+  WindowResult transcribe_with_prompt(const float* samples, std::size_t n, const std::string& prompt) {
+    HypothesisOptions h;
+    h.prompt = prompt;
+    return transcribe_with_prompt(samples, n, h);
+  }
+  // Whether this stream's backend can time words (HypothesisOptions::word_timestamps is otherwise
+  // ignored and segments come without words).
+  bool can_time_words() const;
 
   // Forgets the previous-text prompt, detected language and decoding state (a flush or discontinuity).
   void reset();

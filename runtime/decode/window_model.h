@@ -4,6 +4,8 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -20,6 +22,13 @@ class WindowModel {
   // Encodes mel[n_mels][3000] into out[n_audio_ctx][n_audio_state] (the stream's pooled encoder
   // buffer, 64-byte aligned); decoding then attends to this window until the next encode().
   virtual void encode(const float* mel, float* out) = 0;
+  // Where the window about to be encoded lies: samples [first, first + n) of the caller's stream (a
+  // live caller's stream position, else the audio handed in). The networks hear the mel and need
+  // nothing else; a scripted stand-in for them (stream/scripted_speech.h) reads it.
+  virtual void place(std::uint64_t first, std::size_t n) {
+    (void)first;
+    (void)n;
+  }
   // Decoding over the last encoded window (begin() starts fresh sequences).
   virtual LogitSource& logits() = 0;
   // Word timing over the last encoded window (nullptr: this model cannot give word timestamps).

@@ -16,7 +16,8 @@ std::vector<int> PromptState::prompt(int n_text_ctx) const {
 }
 
 WindowStep finish_window(const WindowDecode& d, int64_t segment_frames, int timestamp_begin, const TokenText& text,
-                         const Options& o, PromptState& prompt, double time_offset, const WordStage& words) {
+                         const Options& o, PromptState& prompt, double time_offset, const WordStage& words,
+                         bool keep_unfinished) {
   WindowStep step;
   if (should_skip_window(d, o)) {
     // Silence: jump to the next window; the prompt is left as it was (OpenAI `continue`s here).
@@ -25,7 +26,7 @@ WindowStep finish_window(const WindowDecode& d, int64_t segment_frames, int time
     return step;
   }
   const std::vector<int>& tokens = d.outcome.tokens;
-  const WindowSplit split = split_window(tokens, timestamp_begin, segment_frames);
+  const WindowSplit split = split_window(tokens, timestamp_begin, segment_frames, 0.02, 2, keep_unfinished);
   step.seek_frames = split.seek_frames;
   std::vector<Segment> segments;
   for (const SegmentSpan& span : split.segments) {

@@ -48,9 +48,9 @@ using WordStage = std::function<bool(std::vector<Segment>& segments, bool single
 
 // Applies the rules above to decoding `d` of a window holding `segment_frames` frames of audio and
 // starting `time_offset` seconds into the audio (segment times include it). `text` turns tokens
-// into text (non-text ids ignored). Updates `prompt` in place.
+// into text (non-text ids ignored). Updates `prompt` in place. keep_unfinished: see split_window.
 WindowStep finish_window(const WindowDecode& d, int64_t segment_frames, int timestamp_begin, const TokenText& text,
                          const Options& o, PromptState& prompt, double time_offset = 0.0,
-                         const WordStage& words = {});
+                         const WordStage& words = {}, bool keep_unfinished = false);
 
 }  // namespace npw

@@ -7,6 +7,11 @@
 
 namespace npw {
 
+// The last second of a hypothesis is what Whisper gets wrong most often (a word cut by the buffer
+// end): a word starting there is committed only by agreement (or at the end of an utterance), never
+// by a deadline or a backlog.
+constexpr double kUnreliableTailSeconds = 1.0;
+
 struct LiveTiming {
   double step = 1.0;        // update step
   double gate_start = 0.0;  // voice gate start delay (0 without the gate)

@@ -79,7 +79,12 @@ std::vector<Word> LiveTranscript::step() {
   if (buffer_.empty()) return out;
 
   const double offset = to_seconds(start_);
-  const WindowResult r = recognizer_.recognize(buffer_.data(), buffer_.size(), prompt());
+  HypothesisOptions h;
+  h.prompt = prompt();
+  h.word_timestamps = s_.word_timestamps;
+  h.greedy = s_.greedy;
+  h.stream_sample = start_;
+  const WindowResult r = recognizer_.recognize(buffer_.data(), buffer_.size(), h);
   std::vector<Word> hypothesis;
   std::vector<double> segment_ends;
   bool unreliable = false;

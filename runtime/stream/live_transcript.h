@@ -21,6 +21,12 @@ struct LiveSettings {
   std::size_t prompt_chars = 200;
   float prompt_reset_temperature = 0.5f;  // a hypothesis decoded hotter than this drops the prompt
   float loop_compression_ratio = 2.4f;    // ...and so does one this repetitive (a loop); <= 0: never
+  // Words timed from the decoder's cross-attention, so that agreement matches them by their real
+  // times; without (or on a backend that cannot), a segment's words share its span by length.
+  bool word_timestamps = true;
+  // Hypotheses decoded greedily at temperature 0 (HypothesisOptions::greedy); false: with the
+  // stream's beam size and fallback ladder (a hot fallback then drops the prompt, see above).
+  bool greedy = true;
   AgreementSettings agreement;
 };
 

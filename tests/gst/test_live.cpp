@@ -293,15 +293,16 @@ GST_START_TEST(test_player_with_captions_drops_no_frame) {
   run_to_eos("videotestsrc num-buffers=50 ! video/x-raw,width=160,height=120,framerate=10/1 ! jpegenc ! mux. "
              "filesrc location=\"" + data_path("audio/jfk.wav") + "\" ! wavparse ! audioconvert ! "
              "audio/x-raw,format=S16LE ! mux. avimux name=mux ! filesink location=\"" + avi + "\"");
-  // The recipe: queues that hold 3 steps + 2 s (here 2 s steps: this machine is shared and slow).
-  const std::string hold = "max-size-time=8000000000 max-size-bytes=0 max-size-buffers=0";
+  // The recipe: queues that hold 3 steps + 2 s (here 3 s steps: this machine is shared and slow, and
+  // every step also times its words).
+  const std::string hold = "max-size-time=11000000000 max-size-bytes=0 max-size-buffers=0";
   GstElement* p = nullptr;
   run_to_eos("filesrc location=\"" + avi + "\" ! decodebin name=d "
              "d. ! queue " + hold + " ! videoconvert ! txt.video_sink "
              "d. ! audioconvert ! tee name=a "
              "a. ! queue " + hold + " ! fakesink sync=true "
              "a. ! queue ! audioresample ! npuwhisper model=\"" + model_path() + "\" " + npwtest::kFastProps +
-             " mode=live latency=2000 ! txt.text_sink "
+             " mode=live latency=3000 ! txt.text_sink "
              "textoverlay name=txt ! fakesink name=vs sync=true qos=true",
              &p);
   GstElement* vs = gst_bin_get_by_name(GST_BIN(p), "vs");

@@ -1,7 +1,8 @@
 // Element tests of the text stream's events and of what the element announces, through GstHarness
 // and small pipelines: GAP events and captions together cover the whole timeline; the input SEGMENT
 // is forwarded (a non-TIME one becomes TIME from 0); upstream stream tags are merged with the
-// language-code tag; FLUSH_START/STOP forget queued audio and decoding state; NaN/Inf/denormal
+// language-code tag; FLUSH_START/STOP forget queued audio and decoding state but keep queued sticky
+// events (CAPS); vad=true in file mode skips silence; NaN/Inf/denormal
 // samples decode exactly as silence; PROGRESS messages around the model load; the ALLOCATION query
 // answer; and the factory's gst-inspect metadata.
 // Standard headers first: gstcheck.h defines a `fail` macro that breaks <ios>.
@@ -21,10 +22,11 @@ using npwtest::model_path;
 
 static const char* kCapsF32 = "audio/x-raw,format=F32LE,rate=16000,channels=1,layout=interleaved";
 
-static GstHarness* new_harness() {
+static GstHarness* new_harness(bool vad = false) {
   GstElement* e = gst_element_factory_make("npuwhisper", nullptr);
   fail_unless(e != nullptr);
   g_object_set(e, "model", model_path().c_str(), "beam-size", 0, "temperature-fallback", 0.0f, nullptr);
+  if (vad) g_object_set(e, "vad", TRUE, nullptr);
   // GstHarness answers the LATENCY query as a live source; these tests are about file mode.
   gst_util_set_object_arg(G_OBJECT(e), "mode", "file");
   GstHarness* h = gst_harness_new_with_element(e, "sink", "src");
@@ -236,6 +238,133 @@ GST_START_TEST(test_flush_forgets_audio_and_state) {
 }
 GST_END_TEST;
 
+// Holds the element's worker inside its push of STREAM_START until the test opens the gate, so that
+// the events behind it stay queued.
+struct WorkerGate {
+  GMutex m;
+  GCond c;
+  bool entered = false;
+  bool open = false;
+};
+
+static GstPadProbeReturn hold_stream_start(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_STREAM_START) return GST_PAD_PROBE_OK;
+  auto* g = static_cast<WorkerGate*>(data);
+  g_mutex_lock(&g->m);
+  g->entered = true;
+  g_cond_broadcast(&g->c);
+  while (!g->open) g_cond_wait(&g->c, &g->m);
+  g_mutex_unlock(&g->m);
+  return GST_PAD_PROBE_OK;
+}
+
+GST_START_TEST(test_flush_keeps_queued_caps) {
+  // STREAM_START and CAPS arrive, the worker is still busy with the first when FLUSH_START comes:
+  // the CAPS (sticky, and already accepted) must survive the flush as GStreamer's pads keep it, so
+  // the audio after FLUSH_STOP is understood: captions, text caps downstream, no error.
+  std::vector<float> jfk = npwtest::read_wav(npwtest::data_path("audio/jfk.wav"));
+  GstHarness* h = new_harness();
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  WorkerGate gate;
+  g_mutex_init(&gate.m);
+  g_cond_init(&gate.c);
+  GstPad* src = gst_element_get_static_pad(h->element, "src");
+  const gulong probe = gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, hold_stream_start, &gate, nullptr);
+  fail_unless(gst_harness_push_event(h, gst_event_new_stream_start("flush-keeps-caps")));
+  g_mutex_lock(&gate.m);
+  while (!gate.entered) g_cond_wait(&gate.c, &gate.m);
+  g_mutex_unlock(&gate.m);
+  GstCaps* caps = gst_caps_from_string(kCapsF32);
+  fail_unless(gst_harness_push_event(h, gst_event_new_caps(caps)));
+  gst_caps_unref(caps);
+  fail_unless(gst_harness_push_event(h, gst_event_new_flush_start()));
+  g_mutex_lock(&gate.m);
+  gate.open = true;
+  g_cond_broadcast(&gate.c);
+  g_mutex_unlock(&gate.m);
+  fail_unless(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
+  gst_pad_remove_probe(src, probe);
+  gst_object_unref(src);
+
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  fail_unless(gst_harness_push_event(h, gst_event_new_segment(&seg)));
+  fail_unless_equals_int(gst_harness_push(h, f32_buffer(jfk.data(), jfk.size(), 0)), GST_FLOW_OK);
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+  GstMessage* err = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  if (err) {
+    GError* e = nullptr;
+    gst_message_parse_error(err, &e, nullptr);
+    fail("error after the flush: %s", e->message);
+  }
+  std::vector<GstBuffer*> bufs = pull_buffers(h);
+  std::vector<GstEvent*> events = pull_events(h);
+  fail_unless(!bufs.empty(), "no caption after the flush");
+  GstCaps* out = gst_pad_get_current_caps(h->sinkpad);
+  fail_unless(out != nullptr, "no caps downstream");
+  fail_unless(gst_structure_has_name(gst_caps_get_structure(out, 0), "text/x-raw"));
+  gst_caps_unref(out);
+  unref_all(bufs, events);
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+  g_mutex_clear(&gate.m);
+  g_cond_clear(&gate.c);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_file_mode_vad_skips_silence) {
+  // vad=true in file mode: 3 s of silence, jfk (11 s), 4 s of silence. The silences never reach the
+  // encoder (reported as skipped), the captions stay inside the speech at their input time, and
+  // captions and GAPs still tile the whole timeline (no audio silently dropped).
+  std::vector<float> jfk = npwtest::read_wav(npwtest::data_path("audio/jfk.wav"));
+  std::vector<float> audio(3 * 16000, 0.0f);
+  audio.insert(audio.end(), jfk.begin(), jfk.end());
+  audio.insert(audio.end(), 4 * 16000, 0.0f);
+  GstHarness* h = new_harness(true);
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  gst_harness_set_src_caps_str(h, kCapsF32);
+  for (std::size_t pos = 0; pos < audio.size(); pos += 16000) {
+    const std::size_t n = std::min<std::size_t>(16000, audio.size() - pos);
+    fail_unless_equals_int(gst_harness_push(h, f32_buffer(audio.data() + pos, n, samples_to_time(pos))), GST_FLOW_OK);
+  }
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+  std::vector<GstBuffer*> bufs = pull_buffers(h);
+  std::vector<GstEvent*> events = pull_events(h);
+  fail_unless(!bufs.empty(), "no caption for the speech");
+  const GstClockTime speech_from = samples_to_time(3 * 16000) - 300 * GST_MSECOND;  // the gate's padding
+  const GstClockTime speech_to = samples_to_time(3 * 16000 + jfk.size()) + 700 * GST_MSECOND;  // its hangover
+  for (GstBuffer* b : bufs) {
+    fail_unless(GST_BUFFER_PTS(b) >= speech_from, "caption at %" GST_TIME_FORMAT " in the leading silence",
+                GST_TIME_ARGS(GST_BUFFER_PTS(b)));
+    fail_unless(GST_BUFFER_PTS(b) + GST_BUFFER_DURATION(b) <= speech_to,
+                "caption ending at %" GST_TIME_FORMAT " in the trailing silence",
+                GST_TIME_ARGS(GST_BUFFER_PTS(b) + GST_BUFFER_DURATION(b)));
+  }
+  check_tiling(bufs, events, 0, samples_to_time(audio.size()));
+  GstMessage* m = nullptr;
+  const GstStructure* stats = nullptr;
+  while ((m = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT)) != nullptr) {
+    if (gst_structure_has_name(gst_message_get_structure(m), "npuwhisper-stats")) break;
+    gst_message_unref(m);
+  }
+  fail_unless(m != nullptr, "no statistics at EOS");
+  stats = gst_message_get_structure(m);
+  double skipped = 0.0, audio_s = 0.0;
+  fail_unless(gst_structure_get_double(stats, "skipped-silence-seconds", &skipped));
+  fail_unless(gst_structure_get_double(stats, "audio-seconds", &audio_s));
+  fail_unless(std::fabs(audio_s - 18.0) < 0.01, "audio-seconds %f: audio went missing", audio_s);
+  fail_unless(skipped > 5.0 && skipped < 7.0, "skipped %f s of silence, expected most of the 7 s", skipped);
+  gst_message_unref(m);
+  unref_all(bufs, events);
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_non_finite_samples_decode_as_silence) {
   // jfk with every 7th sample NaN, +Inf, -Inf or denormal: the same captions as jfk with those
   // samples set to 0.
@@ -359,9 +488,9 @@ GST_START_TEST(test_factory_metadata) {
     const gchar* blurb = g_param_spec_get_blurb(specs[i]);
     fail_unless(blurb != nullptr && strlen(blurb) > 10, "property %s has no description", specs[i]->name);
   }
-  // 22 settings (kernel-dir the latest) and the read-only tensor-pool; live captions: 11 settings and
-  // the read-only max-delay
-  fail_unless_equals_int(ours, 23 + 12);
+  // 23 settings (mel-on-device the latest) and the read-only tensor-pool; live captions: 11 settings
+  // and the read-only max-delay
+  fail_unless_equals_int(ours, 24 + 12);
   g_free(specs);
   gst_object_unref(e);
   gst_object_unref(f);
@@ -377,6 +506,8 @@ static Suite* npuwhisper_stream_events_suite() {
   tcase_add_test(tc, test_segment_is_translated);
   tcase_add_test(tc, test_upstream_tags_are_merged_with_the_language);
   tcase_add_test(tc, test_flush_forgets_audio_and_state);
+  tcase_add_test(tc, test_flush_keeps_queued_caps);
+  tcase_add_test(tc, test_file_mode_vad_skips_silence);
   tcase_add_test(tc, test_non_finite_samples_decode_as_silence);
   tcase_add_test(tc, test_progress_while_the_model_loads);
   tcase_add_test(tc, test_allocation_query);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """npuwhisper-bench --live --json, briefly (10 s of scripted speech): every key issue 13 names is
 present and numeric, the word counts are consistent, the commit policy alone (instant steps) commits
-every scripted word exactly once with nothing wrong, and the voice gate lets no text out of 60 s of
+every scripted word exactly once with nothing wrong, also across a 3 s stall of the recogniser (seen
+as a delay, caught up, nothing lost or reordered), and the voice gate lets no text out of 60 s of
 silence or low noise. No timing is judged here: the figures live in the benchmark."""
 import json
 import subprocess
@@ -31,6 +32,14 @@ if not errors:
             d["policy_words_retracted"]:
         errors.append("the policy alone did not commit every word exactly once: " +
                       json.dumps({k: v for k, v in d.items() if k.startswith("policy_")}))
+    if d["policy_stall_words_committed"] != d["policy_stall_words_expected"] or \
+            d["policy_stall_words_duplicated"] or d["policy_stall_words_retracted"] or \
+            d["policy_stall_words_in_order"] is not True:
+        errors.append("a 3 s stall lost, duplicated, invented or reordered words: " +
+                      json.dumps({k: v for k, v in d.items() if k.startswith("policy_stall_")}))
+    if d["policy_stall_max_delay_s"] < 3.0 or d["policy_stall_caught_up_s"] < 0:
+        errors.append("the 3 s stall was not seen as a delay or never caught up: " +
+                      json.dumps({k: v for k, v in d.items() if k.startswith("policy_stall_")}))
 if errors:
     sys.exit("npuwhisper-bench --live JSON:\n  " + "\n  ".join(errors) + "\n" + run.stdout)
 print(f"bench --live: {d['words_committed']}/{d['words_expected']} words, policy median "

@@ -67,5 +67,21 @@ TEST(Seek, NeverStandsStill) {
   EXPECT_EQ(w.seek_frames, 3000);
 }
 
+TEST(Seek, KeepUnfinishedMakesTheTailALastSegmentToTheEndOfTheAudio) {
+  // <0.00> a <1.00><1.20> b   (b never closed), live: kept, the whole window used
+  const std::vector<int> tokens = {T, 1, T + 50, T + 60, 2};
+  const WindowSplit w = split_window(tokens, T, 500, 0.02, 2, true);
+  ASSERT_EQ(w.segments.size(), 2u);
+  EXPECT_EQ(w.segments[1].begin, 3u);
+  EXPECT_EQ(w.segments[1].end, 5u);
+  EXPECT_DOUBLE_EQ(w.segments[1].start, 1.2);
+  EXPECT_DOUBLE_EQ(w.segments[1].stop, 5.0);  // 500 frames of audio
+  EXPECT_EQ(w.seek_frames, 500);
+  // A closed window is the same either way.
+  const WindowSplit closed = split_window({T, 1, T + 50, T + 50, 3, T + 100}, T, 3000, 0.02, 2, true);
+  EXPECT_EQ(closed.segments.size(), 2u);
+  EXPECT_EQ(closed.seek_frames, 3000);
+}
+
 }  // namespace
 }  // namespace npw

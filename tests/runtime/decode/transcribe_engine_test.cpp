@@ -19,6 +19,7 @@ std::shared_ptr<const Model> test_model() { return Model::load(std::string(NPW_T
 
 struct Log {
   std::vector<std::vector<int>> prefixes;  // initial tokens of every decoding
+  std::vector<int> n_seqs;                 // sequences of every decoding
   int encodes = 0;
 };
 
@@ -32,6 +33,7 @@ class ScriptedModel : public WindowModel, public LogitSource {
   int n_vocab() const override { return V_; }
   void begin(const std::vector<int>& prefix, int n_seq, int, float* sot, float* last) override {
     log_->prefixes.push_back(prefix);
+    log_->n_seqs.push_back(n_seq);
     steps_.assign(static_cast<std::size_t>(n_seq), 0);
     std::fill(sot, sot + V_, 0.0f);
     fill(0, last);
@@ -137,18 +139,21 @@ TEST_F(EngineTest, StreamingWindowConsumesUpToTheLastTimestamp) {
   EXPECT_NEAR(f.segments.back().end, 10.0, 1e-9);
 }
 
-TEST_F(EngineTest, LiveHypothesisUsesTheGivenPromptTwoDecodesAtMostAndKeepsTheStreamPrompt) {
-  // <0.00> w <2.00><2.00> w EOT on 10 s: the window stops at 2 s, the second decode at 4 s; a
-  // final window would have gone on to 10 s (five decodes).
+TEST_F(EngineTest, LiveHypothesisUsesTheGivenPromptOneDecodeAndKeepsTheStreamPrompt) {
+  // <0.00> w <2.00><2.00> w EOT on 10 s: one encode and one decode; the unfinished text after the
+  // pair is the last segment, to the end of the audio (a file window would seek back to 2 s).
   const std::vector<int> script = {ts, 1000, ts + 100, ts + 100, 1001, eot};
   auto e = engine(script);
   const std::vector<float> audio(10 * 16000, 0.0f);
   const WindowResult w = e->transcribe_with_prompt(audio.data(), audio.size(), "committed words");
-  ASSERT_EQ(log.prefixes.size(), 2u);
+  ASSERT_EQ(log.prefixes.size(), 1u);
+  EXPECT_EQ(log.encodes, 1);
   ASSERT_EQ(w.segments.size(), 2u);
   EXPECT_NEAR(w.segments[1].start, 2.0, 1e-9);
-  EXPECT_EQ(w.consumed_samples, 4u * 16000u);
-  // Both decodes are conditioned on the prompt given (the second also on the first's text).
+  EXPECT_NEAR(w.segments[1].end, 10.0, 1e-9);
+  EXPECT_EQ(w.segments[1].tokens, (std::vector<int>{ts + 100, 1001}));
+  EXPECT_EQ(w.consumed_samples, audio.size());
+  // The decode is conditioned on the prompt given.
   const Vocab& v = model->vocab();
   for (const auto& prefix : log.prefixes) EXPECT_EQ(prefix.front(), v.start_of_prev());
   const std::vector<int> prompt_tokens = Tokenizer(v).encode(" committed words");
@@ -156,6 +161,23 @@ TEST_F(EngineTest, LiveHypothesisUsesTheGivenPromptTwoDecodesAtMostAndKeepsTheSt
   // The stream's own previous text is untouched: a fresh stream still starts with no prompt.
   e->transcribe_window(audio.data(), audio.size(), false);
   EXPECT_EQ(log.prefixes.back(), (std::vector<int>{v.sot()}));
+}
+
+TEST_F(EngineTest, GreedyHypothesisIgnoresTheBeamForThatCallOnly) {
+  const std::vector<int> script = {ts, 1000, ts + 100, eot};
+  Options o;
+  o.beam_size = 5;
+  TranscribeEngine e(*model, o, std::make_unique<ScriptedModel>(model->vocab().n_vocab(), script, &log), nullptr);
+  const std::vector<float> audio(4 * 16000, 0.0f);
+  HypothesisOptions h;
+  h.greedy = true;
+  e.transcribe_with_prompt(audio.data(), audio.size(), h);
+  e.transcribe_with_prompt(audio.data(), audio.size(), std::string());
+  ASSERT_EQ(log.n_seqs.size(), 2u);
+  EXPECT_EQ(log.n_seqs[0], 1);
+  EXPECT_EQ(log.n_seqs[1], 5);
+  EXPECT_EQ(e.options().beam_size, 5);
+  EXPECT_EQ(e.options().temperatures.size(), 6u);
 }
 
 TEST_F(EngineTest, NoTimestampsOneSegmentPerWindow) {

@@ -91,7 +91,7 @@ TEST(LiveTranscript, HotFallbackDropsThePrompt) {
 // Garbles everything: two hypotheses never agree and no segment closes.
 class Babbler : public Recognizer {
  public:
-  WindowResult recognize(const float* samples, std::size_t n, const std::string&) override {
+  WindowResult recognize(const float* samples, std::size_t n, const HypothesisOptions&) override {
     ++calls;
     WindowResult r;
     Segment seg;

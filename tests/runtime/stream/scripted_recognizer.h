@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -41,8 +42,9 @@ class ScriptedRecognizer : public Recognizer {
  public:
   explicit ScriptedRecognizer(std::vector<ScriptWord> script) : script_(std::move(script)) {}
 
-  WindowResult recognize(const float* samples, std::size_t n, const std::string& prompt) override {
-    prompts.push_back(prompt);
+  WindowResult recognize(const float* samples, std::size_t n, const HypothesisOptions& h) override {
+    prompts.push_back(h.prompt);
+    origins.push_back(h.stream_sample);
     ++calls;
     WindowResult r;
     if (n == 0) return r;
@@ -76,6 +78,7 @@ class ScriptedRecognizer : public Recognizer {
   int calls = 0;
   float temperature = 0.0f;
   std::vector<std::string> prompts;
+  std::vector<std::uint64_t> origins;  // HypothesisOptions::stream_sample of every call
 
  private:
   std::vector<ScriptWord> script_;

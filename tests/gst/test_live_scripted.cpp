@@ -1,0 +1,108 @@
+// The live element over the scripted speech (runtime/stream/scripted_speech.h) behind the decoder's
+// logit and alignment interfaces: the real encoder and decoder run each step, the real decoding
+// policy and word timing turn the script back into words, and the element commits every word of
+// the script exactly once, in order, at its spoken time. The element is built into this test so
+// that the runtime's default window-model wrap set here is the one its Transcriber sees.
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "decode/transcriber.h"
+#include "model/model.h"
+#include "npw_gst_test.h"
+#include "stream/scripted_speech.h"
+
+GST_ELEMENT_REGISTER_DECLARE(npuwhisper);
+
+namespace {
+
+constexpr int kRate = 16000;
+constexpr std::size_t kChunk = 1600;  // 100 ms
+
+std::vector<npw::ScriptedWord> g_script;
+std::atomic<npw::ScriptedSpeech*> g_speech{nullptr};
+
+void install_script(double seconds) {
+  g_script = npw::make_word_script(seconds);
+  npw::set_default_window_model_wrap([](std::unique_ptr<npw::WindowModel> networks) {
+    // The element's Transcriber holds the model; the scripted speech needs only its vocabulary.
+    static std::shared_ptr<const npw::Model> model = npw::Model::load(npwtest::model_path());
+    auto s = std::make_unique<npw::ScriptedSpeech>(*model, g_script, std::move(networks));
+    g_speech = s.get();
+    return std::unique_ptr<npw::WindowModel>(std::move(s));
+  });
+}
+
+}  // namespace
+
+GST_START_TEST(test_scripted_speech_is_committed_once_in_order_at_its_time) {
+  install_script(6.0);
+  GstElement* e = gst_element_factory_make("npuwhisper", nullptr);
+  fail_unless(e != nullptr);
+  g_object_set(e, "model", npwtest::model_path().c_str(), nullptr);
+  gst_util_set_object_arg(G_OBJECT(e), "mode", "live");
+  gst_util_set_object_arg(G_OBJECT(e), "latency", "1000");
+  gst_util_set_object_arg(G_OBJECT(e), "vad", "false");  // the audio is silence; the script speaks
+  GstHarness* h = gst_harness_new_with_element(e, "sink", "src");
+  gst_object_unref(e);
+  gst_harness_set_upstream_latency(h, 20 * GST_MSECOND);
+  gst_harness_set_src_caps_str(h, "audio/x-raw, format=F32LE, rate=16000, channels=1, layout=interleaved");
+  const std::vector<float> silence(kChunk, 0.0f);
+  const std::size_t total = 7 * kRate;
+  for (std::size_t i = 0; i < total; i += kChunk) {
+    GstBuffer* b = gst_buffer_new_memdup(silence.data(), kChunk * sizeof(float));
+    GST_BUFFER_PTS(b) = gst_util_uint64_scale_int(i, GST_SECOND, kRate);
+    GST_BUFFER_DURATION(b) = gst_util_uint64_scale_int(kChunk, GST_SECOND, kRate);
+    fail_unless_equals_int(gst_harness_push(h, b), GST_FLOW_OK);
+    g_usleep(50 * 1000);  // twice real time, as a capture source would deliver with some slack
+  }
+  fail_unless(g_speech.load() != nullptr, "the element did not use the scripted speech");
+  g_speech.load()->set_final(true);
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+
+  std::vector<std::string> words;
+  GstClockTime prev = 0;
+  while (GstBuffer* b = gst_harness_try_pull(h)) {
+    GstMapInfo m;
+    fail_unless(gst_buffer_map(b, &m, GST_MAP_READ));
+    const std::string text(reinterpret_cast<const char*>(m.data), m.size);
+    gst_buffer_unmap(b, &m);
+    fail_if(GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DELTA_UNIT), "a partial without partials=true");
+    fail_unless(GST_BUFFER_PTS(b) >= prev, "'%s' out of order", text.c_str());
+    prev = GST_BUFFER_PTS(b);
+    const std::size_t k = words.size();
+    if (k < g_script.size() && text == g_script[k].text.substr(1)) {
+      // At its spoken time: not before the window that heard it started, at most the announced
+      // latency's floor after it.
+      const double pts = static_cast<double>(GST_BUFFER_PTS(b)) / GST_SECOND;
+      fail_unless(pts >= g_script[k].start - 0.5 && pts <= g_script[k].start + 5.0, "'%s' at %.2f s, spoken at %.2f s",
+                  text.c_str(), pts, g_script[k].start);
+    }
+    words.push_back(text);
+    gst_buffer_unref(b);
+  }
+  fail_unless_equals_int(words.size(), g_script.size());
+  for (std::size_t i = 0; i < words.size(); ++i)
+    fail_unless(words[i] == g_script[i].text.substr(1), "word %zu is '%s', the script says '%s'", i, words[i].c_str(),
+                g_script[i].text.c_str());
+  gst_harness_teardown(h);
+  npw::set_default_window_model_wrap({});
+  g_speech = nullptr;
+}
+GST_END_TEST;
+
+static Suite* npuwhisper_live_scripted_suite() {
+  GST_ELEMENT_REGISTER(npuwhisper, nullptr);
+  Suite* s = suite_create("npuwhisper-live-scripted");
+  TCase* tc = tcase_create("general");
+  tcase_set_timeout(tc, 120);
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_scripted_speech_is_committed_once_in_order_at_its_time);
+  return s;
+}
+
+GST_CHECK_MAIN(npuwhisper_live_scripted);
