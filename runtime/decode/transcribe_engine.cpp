@@ -89,7 +89,7 @@ TranscribeEngine::TranscribeEngine(const Model& model, const Options& options, s
   if (options_.word_timestamps) {
     if (!wm_->alignment())
       throw Error(ErrorKind::Unsupported, "option word_timestamps: this backend cannot give cross-attention weights");
-    aligner_ = std::make_unique<WordAligner>(std::move(heads));
+    aligner_ = std::make_unique<WordAligner>(std::move(heads), 7, 1.0f, pool);
     // OpenAI warns the same: the alignment heads follow the spoken audio, not a translation of it.
     if (options_.translate && v.is_multilingual())
       warnings_.push_back("option word_timestamps: word times of a translation may not be reliable");
