@@ -2,8 +2,8 @@
 // npuwhisper message carry a "words" array (word, start, end, probability) whose times lie inside
 // the caption and in order, and without it neither has the field; output=words gives one text
 // buffer per word, ordered, never overlapping, inside the input; caption shaping splits segments
-// into cues within the line-width, line-count and duration limits; bad alignment heads fail the
-// start naming them.
+// into cues within the line-width, line-count and duration limits; bad alignment heads and punctuation
+// marks fail the start naming them; the hallucination threshold turns word timing on by itself.
 #include <string>
 #include <vector>
 
@@ -139,6 +139,86 @@ GST_START_TEST(test_bad_alignment_heads) {
 }
 GST_END_TEST;
 
+// The error a lone element posts when it is started with `setter`'s settings, or "" when it starts.
+static std::string start_error(void (*setter)(GstElement*)) {
+  GstElement* e = gst_element_factory_make("npuwhisper", nullptr);
+  g_object_set(e, "model", model_path().c_str(), nullptr);
+  setter(e);
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(e, bus);
+  const GstStateChangeReturn ret = gst_element_set_state(e, GST_STATE_PAUSED);
+  std::string text;
+  if (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
+    GError* err = nullptr;
+    gst_message_parse_error(m, &err, nullptr);
+    text = err->message;
+    g_error_free(err);
+    gst_message_unref(m);
+  }
+  fail_unless(text.empty() == (ret != GST_STATE_CHANGE_FAILURE), "state change %d with error \"%s\"", ret, text.c_str());
+  gst_element_set_state(e, GST_STATE_NULL);
+  gst_element_set_bus(e, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(e);
+  return text;
+}
+
+GST_START_TEST(test_punctuation_and_hallucination_properties) {
+  GstElement* e = gst_element_factory_make("npuwhisper", nullptr);
+  gchar *prepend = nullptr, *append = nullptr;
+  gdouble threshold = -1;
+  g_object_get(e, "prepend-punctuations", &prepend, "append-punctuations", &append, "hallucination-silence-threshold",
+               &threshold, nullptr);
+  // OpenAI's defaults; the threshold is off
+  fail_unless_equals_string(prepend, "\"'\u201c\u00bf([{-");
+  fail_unless_equals_string(append, "\"'.\u3002,\uff0c!\uff01?\uff1f:\uff1a\u201d)]}\u3001");
+  fail_unless_equals_float(threshold, 0.0);
+  g_free(prepend);
+  g_free(append);
+  // empty: no marks merged; unset (NULL): the default again
+  g_object_set(e, "prepend-punctuations", "", nullptr);
+  g_object_get(e, "prepend-punctuations", &prepend, nullptr);
+  fail_unless_equals_string(prepend, "");
+  g_free(prepend);
+  g_object_set(e, "prepend-punctuations", nullptr, nullptr);
+  g_object_get(e, "prepend-punctuations", &prepend, nullptr);
+  fail_unless_equals_string(prepend, "\"'\u201c\u00bf([{-");
+  g_free(prepend);
+  gst_object_unref(e);
+
+  // Refused values fail the start naming the property.
+  std::string err = start_error([](GstElement* el) { g_object_set(el, "append-punctuations", ".\xff,", nullptr); });
+  fail_unless(err.find("append-punctuations") != std::string::npos && err.find("UTF-8") != std::string::npos, "%s",
+              err.c_str());
+  err = start_error([](GstElement* el) { g_object_set(el, "prepend-punctuations", "\xc3(", nullptr); });
+  fail_unless(err.find("prepend-punctuations") != std::string::npos, "%s", err.c_str());
+  // A refused value replaced by a valid one starts.
+  err = start_error([](GstElement* el) {
+    g_object_set(el, "append-punctuations", "\xff", nullptr);
+    g_object_set(el, "append-punctuations", ".,", nullptr);
+  });
+  fail_unless(err.empty(), "%s", err.c_str());
+
+  // The threshold turns word timing on by itself (it judges words): a clip runs to the end, its
+  // captions in order and inside the audio; the marks set are taken.
+  npwtest::RunResult r;
+  npwtest::run_pipeline(clip_pipeline("jfk.wav", "hallucination-silence-threshold=0.5 prepend-punctuations=\"\" "
+                                                 "append-punctuations=\".,\" word-timestamps=true"),
+                        r);
+  fail_unless(r.error == nullptr && r.eos);
+  GstClockTime floor = 0;
+  for (const npwtest::Caption& c : r.captions) {
+    fail_unless(c.pts >= floor && c.pts + c.duration <= clip_length("jfk.wav") + GST_MSECOND);
+    floor = c.pts + c.duration;
+    fail_unless(check_words_field(c.meta, c.pts, c.pts + c.duration) >= 0);
+  }
+  npwtest::RunResult alone;
+  npwtest::run_pipeline(clip_pipeline("jfk.wav", "hallucination-silence-threshold=2"), alone);
+  fail_unless(alone.error == nullptr && alone.eos);
+  for (const npwtest::Caption& c : alone.captions) fail_unless(check_words_field(c.meta, 0, GST_CLOCK_TIME_NONE) == -1);
+}
+GST_END_TEST;
+
 static Suite* npuwhisper_words_suite() {
   Suite* s = suite_create("npuwhisper-words");
   TCase* tc = tcase_create("words");
@@ -148,6 +228,7 @@ static Suite* npuwhisper_words_suite() {
   tcase_add_test(tc, test_output_words);
   tcase_add_test(tc, test_caption_shaping);
   tcase_add_test(tc, test_bad_alignment_heads);
+  tcase_add_test(tc, test_punctuation_and_hallucination_properties);
   return s;
 }
 
