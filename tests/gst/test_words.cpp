@@ -2,8 +2,9 @@
 // npuwhisper message carry a "words" array (word, start, end, probability) whose times lie inside
 // the caption and in order, and without it neither has the field; output=words gives one text
 // buffer per word, ordered, never overlapping, inside the input; caption shaping splits segments
-// into cues within the line-width, line-count and duration limits; bad alignment heads and punctuation
-// marks fail the start naming them; the hallucination threshold turns word timing on by itself.
+// into cues within the line-width, line-count and duration limits, words flowing across segments
+// with both line limits; bad alignment heads and punctuation marks fail the start naming them; the
+// hallucination threshold turns word timing on by itself.
 #include <string>
 #include <vector>
 
@@ -125,6 +126,37 @@ GST_START_TEST(test_caption_shaping) {
 }
 GST_END_TEST;
 
+// The word strings of a caption's "words" field.
+static std::vector<std::string> word_texts(const GstStructure* s) {
+  std::vector<std::string> out;
+  const GValue* words = s ? gst_structure_get_value(s, "words") : nullptr;
+  fail_unless(words != nullptr, "no words field");
+  for (guint i = 0; i < gst_value_array_get_size(words); ++i)
+    out.push_back(gst_structure_get_string(gst_value_get_structure(gst_value_array_get_value(words, i)), "word"));
+  return out;
+}
+
+// With both a line width and a line count, words flow from one segment into the next cue, as in
+// OpenAI's writer: the jfk clip's five segments (one window) become fewer cues holding the same
+// words in the same order, each cue with a message.
+GST_START_TEST(test_cues_span_segments) {
+  npwtest::RunResult plain, shaped;
+  npwtest::run_pipeline(clip_pipeline("jfk.wav", "word-timestamps=true"), plain);
+  npwtest::run_pipeline(clip_pipeline("jfk.wav", "word-timestamps=true max-line-width=1000 max-line-count=100"), shaped);
+  fail_unless(plain.error == nullptr && shaped.error == nullptr && shaped.eos);
+  fail_unless(plain.captions.size() >= 2, "the clip gave %zu segment(s); the test needs several", plain.captions.size());
+  fail_unless(shaped.captions.size() < plain.captions.size(), "%zu cues for %zu segments", shaped.captions.size(),
+              plain.captions.size());
+  std::vector<std::string> a, b;
+  for (const npwtest::Caption& c : plain.captions)
+    for (const std::string& w : word_texts(c.meta)) a.push_back(w);
+  for (const npwtest::Caption& c : shaped.captions)
+    for (const std::string& w : word_texts(c.meta)) b.push_back(w);
+  fail_unless(a == b, "%zu words in segments, %zu in cues", a.size(), b.size());
+  fail_unless_equals_int(static_cast<int>(shaped.segment_messages.size()), static_cast<int>(shaped.captions.size()));
+}
+GST_END_TEST;
+
 GST_START_TEST(test_bad_alignment_heads) {
   npwtest::RunResult r;
   npwtest::run_pipeline(clip_pipeline("jfk.wav", "word-timestamps=true alignment-heads=9:9"), r);
@@ -227,6 +259,7 @@ static Suite* npuwhisper_words_suite() {
   tcase_add_test(tc, test_words_field_with_and_without);
   tcase_add_test(tc, test_output_words);
   tcase_add_test(tc, test_caption_shaping);
+  tcase_add_test(tc, test_cues_span_segments);
   tcase_add_test(tc, test_bad_alignment_heads);
   tcase_add_test(tc, test_punctuation_and_hallucination_properties);
   return s;
