@@ -163,6 +163,11 @@ void install_properties(GObjectClass* klass) {
       g_param_spec_string("kernel-dir", "NPU kernel directory",
           "Directory of the NPU kernels (xclbins, instruction streams, manifest.txt) for backend=npu/auto; "
           "unset: $NPW_KERNEL_DIR, else the installed default", nullptr, fixed));
+  g_object_class_install_property(klass, PROP_MEL_ON_DEVICE,
+      g_param_spec_boolean("mel-on-device", "Log-mel on the accelerator",
+          "Compute the log-mel as two products (a DFT basis, then the mel filter bank; bf16 on an NPU) on the "
+          "backend's accelerator instead of the CPU FFT; with a backend that has none, the FFT is kept and a "
+          "warning says so", d.mel_on_device, fixed));
   g_object_class_install_property(klass, PROP_TENSOR_POOL,
       g_param_spec_object("tensor-pool", "Tensor pool",
           "The GstBufferPool holding the log-mel window and the encoder output, created when the input caps "
@@ -263,6 +268,7 @@ bool set_property(Settings& s, guint prop_id, const GValue* value, std::string* 
       field = v ? v : (prop_id == PROP_PREPEND_PUNCTUATIONS ? d.prepend_punctuations : d.append_punctuations);
       return true;
     }
+    case PROP_MEL_ON_DEVICE: s.mel_on_device = g_value_get_boolean(value); return true;
     default: break;
   }
   *why = "unknown property";
@@ -298,6 +304,7 @@ void get_property(const Settings& s, guint prop_id, GValue* value) {
     case PROP_HALLUCINATION_SILENCE_THRESHOLD: g_value_set_double(value, s.hallucination_silence_threshold); break;
     case PROP_PREPEND_PUNCTUATIONS: g_value_set_string(value, s.prepend_punctuations.c_str()); break;
     case PROP_APPEND_PUNCTUATIONS: g_value_set_string(value, s.append_punctuations.c_str()); break;
+    case PROP_MEL_ON_DEVICE: g_value_set_boolean(value, s.mel_on_device); break;
     default: break;
   }
 }
@@ -308,6 +315,7 @@ npw::Options to_options(const Settings& s) {
   o.translate = s.translate;
   o.backend = backend_name(s.backend);
   o.kernel_dir = s.kernel_dir;
+  o.mel_on_device = s.mel_on_device;
   o.n_threads = s.n_threads;
   o.beam_size = s.beam_size;
   o.best_of = s.best_of;

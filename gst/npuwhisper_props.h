@@ -42,6 +42,7 @@ enum PropId {
   PROP_HALLUCINATION_SILENCE_THRESHOLD,
   PROP_PREPEND_PUNCTUATIONS,
   PROP_APPEND_PUNCTUATIONS,
+  PROP_MEL_ON_DEVICE,
   PROP_LAST
 };
 
@@ -86,6 +87,7 @@ struct Settings {
   std::string prepend_punctuations = npw::Options().prepend_punctuations;  // OpenAI's defaults
   std::string append_punctuations = npw::Options().append_punctuations;
   std::string kernel_dir;  // NPU kernels; empty: NPW_KERNEL_DIR, else the installed default
+  bool mel_on_device = false;
 };
 
 // How the stream turns segments into text buffers (fixed while the element runs).
