@@ -145,6 +145,20 @@ void install_properties(GObjectClass* klass) {
       g_param_spec_double("max-cue-duration", "Maximum cue duration",
           "Caption cues from word times: no cue longer than this many seconds (0: no limit; style guides: 6-7)",
           0.0, 3600.0, d.max_cue_duration, fixed));
+  g_object_class_install_property(klass, PROP_HALLUCINATION_SILENCE_THRESHOLD,
+      g_param_spec_double("hallucination-silence-threshold", "Hallucination silence threshold",
+          "OpenAI's hallucination_silence_threshold: around a segment that looks hallucinated (improbable, "
+          "too short or too long words), skip silences longer than this many seconds and decode again after "
+          "them (0: off; turns word timing on, as it judges words)",
+          0.0, 3600.0, d.hallucination_silence_threshold, fixed));
+  g_object_class_install_property(klass, PROP_PREPEND_PUNCTUATIONS,
+      g_param_spec_string("prepend-punctuations", "Prepend punctuations",
+          "Word timing: marks merged into the word that follows them (OpenAI's prepend_punctuations; empty: "
+          "none; unset: OpenAI's default)", d.prepend_punctuations.c_str(), fixed));
+  g_object_class_install_property(klass, PROP_APPEND_PUNCTUATIONS,
+      g_param_spec_string("append-punctuations", "Append punctuations",
+          "Word timing: marks merged into the word before them (OpenAI's append_punctuations; empty: none; "
+          "unset: OpenAI's default)", d.append_punctuations.c_str(), fixed));
   g_object_class_install_property(klass, PROP_KERNEL_DIR,
       g_param_spec_string("kernel-dir", "NPU kernel directory",
           "Directory of the NPU kernels (xclbins, instruction streams, manifest.txt) for backend=npu/auto; "
@@ -232,6 +246,28 @@ bool set_property(Settings& s, guint prop_id, const GValue* value, std::string* 
       s.kernel_dir = v ? v : "";
       return true;
     }
+    case PROP_HALLUCINATION_SILENCE_THRESHOLD: {
+      // GObject checks the range, which NaN slips through.
+      const double v = g_value_get_double(value);
+      if (!(v >= 0.0 && v <= 3600.0)) {
+        *why = "must be a number of seconds in 0..3600 (0: off)";
+        return false;
+      }
+      s.hallucination_silence_threshold = v;
+      return true;
+    }
+    case PROP_PREPEND_PUNCTUATIONS:
+    case PROP_APPEND_PUNCTUATIONS: {
+      const char* v = g_value_get_string(value);
+      if (v && !g_utf8_validate(v, -1, nullptr)) {
+        *why = "is not valid UTF-8";
+        return false;
+      }
+      const npw::Options d;
+      std::string& field = prop_id == PROP_PREPEND_PUNCTUATIONS ? s.prepend_punctuations : s.append_punctuations;
+      field = v ? v : (prop_id == PROP_PREPEND_PUNCTUATIONS ? d.prepend_punctuations : d.append_punctuations);
+      return true;
+    }
     case PROP_MEL_ON_DEVICE: s.mel_on_device = g_value_get_boolean(value); return true;
     default: break;
   }
@@ -265,6 +301,9 @@ void get_property(const Settings& s, guint prop_id, GValue* value) {
     case PROP_MAX_WORDS_PER_LINE: g_value_set_uint(value, s.max_words_per_line); break;
     case PROP_MAX_CUE_DURATION: g_value_set_double(value, s.max_cue_duration); break;
     case PROP_KERNEL_DIR: g_value_set_string(value, s.kernel_dir.empty() ? nullptr : s.kernel_dir.c_str()); break;
+    case PROP_HALLUCINATION_SILENCE_THRESHOLD: g_value_set_double(value, s.hallucination_silence_threshold); break;
+    case PROP_PREPEND_PUNCTUATIONS: g_value_set_string(value, s.prepend_punctuations.c_str()); break;
+    case PROP_APPEND_PUNCTUATIONS: g_value_set_string(value, s.append_punctuations.c_str()); break;
     case PROP_MEL_ON_DEVICE: g_value_set_boolean(value, s.mel_on_device); break;
     default: break;
   }
@@ -294,8 +333,13 @@ npw::Options to_options(const Settings& s) {
   o.condition_on_previous_text = s.condition_on_previous_text;
   o.initial_prompt = s.initial_prompt;
   const CaptionSettings c = to_caption_settings(s);
-  o.word_timestamps = c.words_field || c.words_output || c.cues.any();
+  o.word_timestamps = c.words_field || c.words_output || c.cues.any() || s.hallucination_silence_threshold > 0.0;
   o.alignment_heads = s.alignment_heads;
+  o.prepend_punctuations = s.prepend_punctuations;
+  o.append_punctuations = s.append_punctuations;
+  o.hallucination_silence_threshold = s.hallucination_silence_threshold > 0.0
+                                          ? static_cast<float>(s.hallucination_silence_threshold)
+                                          : -1.0f;
   return o;
 }
 

@@ -39,6 +39,9 @@ enum PropId {
   PROP_MAX_WORDS_PER_LINE,
   PROP_MAX_CUE_DURATION,
   PROP_KERNEL_DIR,
+  PROP_HALLUCINATION_SILENCE_THRESHOLD,
+  PROP_PREPEND_PUNCTUATIONS,
+  PROP_APPEND_PUNCTUATIONS,
   PROP_MEL_ON_DEVICE,
   PROP_LAST
 };
@@ -80,6 +83,9 @@ struct Settings {
   guint max_line_count = 0;
   guint max_words_per_line = 0;
   double max_cue_duration = 0.0;  // seconds; 0: no limit
+  double hallucination_silence_threshold = 0.0;  // seconds; 0: off (OpenAI's None)
+  std::string prepend_punctuations = npw::Options().prepend_punctuations;  // OpenAI's defaults
+  std::string append_punctuations = npw::Options().append_punctuations;
   std::string kernel_dir;  // NPU kernels; empty: NPW_KERNEL_DIR, else the installed default
   bool mel_on_device = false;
 };
@@ -106,7 +112,8 @@ void get_property(const Settings& s, guint prop_id, GValue* value);
 std::string normalise_language(const std::string& code);
 
 // Maps the settings onto the runtime's options (validation is Options::validate()'s job). Word
-// timing runs when word-timestamps is on, for output=words and for caption shaping.
+// timing runs when word-timestamps is on, for output=words, for caption shaping and for the
+// hallucination-silence-threshold (which judges words).
 npw::Options to_options(const Settings& s);
 
 const char* backend_name(Backend b);

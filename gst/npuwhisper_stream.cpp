@@ -521,12 +521,22 @@ void Stream::run_window(std::size_t n, bool final) {
   }
   const GstClockTime limit = ts_at(consumed);
   const double consumed_seconds = static_cast<double>(consumed) / kRate;
+  // Caption cues are shaped over all of the window's segments at once, so that words flow from one
+  // segment into the next cue as in OpenAI's subtitle writer; the last cue goes out with its window
+  // (waiting for the next window would hold a caption past the latency the element reports).
+  const bool cues = captions_.cues.any() && !captions_.words_output;
+  std::vector<npw::Segment> to_shape;
   for (const npw::Segment& seg : result.segments) {
     if (flow_ != GST_FLOW_OK) break;
     // A segment starting after the consumed audio is transcribed again with the next window.
     if (!final && seg.start >= consumed_seconds) continue;
-    emit_segment(seg, window_start, limit);
+    if (cues) {
+      to_shape.push_back(seg);
+    } else {
+      emit_segment(seg, window_start, limit);
+    }
   }
+  if (!to_shape.empty() && flow_ == GST_FLOW_OK) emit_cues(to_shape, window_start, limit);
   window_.flush(consumed);
   flushed_ += consumed;
   since_attempt_ = 0;
@@ -538,16 +548,15 @@ void Stream::emit_segment(const npw::Segment& seg, GstClockTime window_start, Gs
     emit_words(seg, window_start, limit);
     return;
   }
-  if (captions_.cues.any() && !seg.words.empty()) {
-    // Caption cues never span segments here: each segment is shaped as it arrives.
-    bool first = true;
-    for (const npw::Cue& cue : npw::shape_cues({seg}, captions_.cues)) {
-      if (flow_ != GST_FLOW_OK) break;
-      if (emit_caption(seg, cue.text, cue.start, cue.end, cue.words, window_start, limit, first)) first = false;
-    }
-    return;
-  }
   emit_caption(seg, trim(seg.text), seg.start, seg.end, seg.words, window_start, limit, true);
+}
+
+void Stream::emit_cues(const std::vector<npw::Segment>& segments, GstClockTime window_start, GstClockTime limit) {
+  for (const npw::Cue& cue : npw::shape_cues(segments, captions_.cues)) {
+    if (flow_ != GST_FLOW_OK) break;
+    // The meta and the message carry the fields of the segment the cue starts in.
+    emit_caption(segments[cue.segment], cue.text, cue.start, cue.end, cue.words, window_start, limit, true);
+  }
 }
 
 std::vector<WordTimes> Stream::place_words(const std::vector<npw::Word>& words, GstClockTime window_start,

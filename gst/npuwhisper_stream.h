@@ -91,6 +91,9 @@ class Stream {
   // no time is left for it. With `message` the segment's bus message is posted for it too.
   bool emit_caption(const npw::Segment& seg, const std::string& text, double start_s, double end_s,
                     const std::vector<npw::Word>& words, GstClockTime window_start, GstClockTime limit, bool message);
+  // Caption shaping (the max-* properties): the window's segments as cues, each cue a buffer with
+  // its message.
+  void emit_cues(const std::vector<npw::Segment>& segments, GstClockTime window_start, GstClockTime limit);
   // output=words: the segment's message, then one buffer per word.
   void emit_words(const npw::Segment& seg, GstClockTime window_start, GstClockTime limit);
   // `words` placed inside [start, end] on the output timeline, in order, never overlapping.

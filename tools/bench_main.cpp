@@ -19,7 +19,10 @@
 #include "bench_options.h"
 #include "bench_peaks.h"
 #include "bench_report.h"
+#include "bench_stages.h"
+#include "bench_words.h"
 #include "model/model.h"
+#include "nn/decoder.h"
 #include "util/error.h"
 
 namespace npw {
@@ -50,6 +53,17 @@ int run(const BenchOptions& o) {
     lo.backend = o.backend;
     const std::string name = o.dims.empty() ? model->describe() : "generated " + o.dims + " " + o.type;
     return run_live_bench(model, name, lo, o.json);
+  }
+  if (o.word_timing_only) {
+    StageRig rig(*model, o.backend, o.threads);
+    // The cost does not depend on the encoder output's values, only on its shape.
+    const HParams& hp = model->hparams();
+    std::vector<float> enc(static_cast<std::size_t>(hp.n_audio_ctx) * hp.n_audio_state, 0.01f);
+    rig.decoder->set_audio(enc.data());
+    const WordTimingBench w = time_word_timing(rig, kWordTimingTextTokens, o.repeat);
+    const std::string name = o.dims.empty() ? o.model : "generated " + o.dims + " " + o.type;
+    write_word_timing_only(w, machine_info(), name, o.threads, o.json, stdout);
+    return 0;
   }
   BenchResults r;
   r.memory.model_file_mb = static_cast<double>(model->file_size()) / (1 << 20);

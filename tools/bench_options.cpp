@@ -31,6 +31,7 @@ BenchOptions parse_bench_options(int argc, const char* const* argv) {
   flags.add_value("e2e-repeat", "N", "end-to-end transcriptions per decoding mode (default 2; 0 skips)");
   flags.add_switch("json", "print one JSON object instead of a table");
   flags.add_switch("live", "live captions instead: commit latency, duplicates, silence, a stall (bench_live.h)");
+  flags.add_switch("word-timing-only", "only the word-timestamps stage: the alignment pass and its parts vs decoding");
   flags.add_value("latency", "MS", "--live: the update step (default 500)");
   flags.add_value("live-seconds", "N", "--live: seconds of scripted speech played in real time (default 60)");
   flags.add_switch("help", "show this text");
@@ -57,6 +58,9 @@ BenchOptions parse_bench_options(int argc, const char* const* argv) {
   o.e2e_repeat = flags.integer_or("e2e-repeat", 2, 0, 1000);
   o.json = flags.has("json");
   o.live = flags.has("live");
+  o.word_timing_only = flags.has("word-timing-only");
+  if (o.live && o.word_timing_only)
+    throw Error(ErrorKind::InvalidArgument, "--live and --word-timing-only are different runs: give one");
   o.latency_ms = flags.integer_or("latency", 500, 200, 10000);
   o.live_seconds = flags.integer_or("live-seconds", 60, 10, 3600);
   for (const char* f : {"model", "dims", "type", "audio", "backend", "kernel-dir"}) {

@@ -19,6 +19,7 @@ struct BenchOptions {
   int e2e_repeat = 2;         // end-to-end transcriptions per decoding mode
   bool json = false;
   bool live = false;          // --live: the live-captions benchmark instead (bench_live.h)
+  bool word_timing_only = false;  // --word-timing-only: the word-timing stage alone (bench_words.h)
   int latency_ms = 500;       // its update step
   double live_seconds = 60;   // its scripted speech
   bool help = false;

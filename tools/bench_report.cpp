@@ -255,6 +255,9 @@ void write_json(const BenchResults& r, std::FILE* out) {
                                      r.words.heads + "\", \"align_ms\": " + summary_json(r.words.align_ms) +
                                      ", \"greedy_decode_ms\": " + summary_json(r.words.decode_ms) +
                                      ", \"beam5_decode_ms\": " + summary_json(r.words.beam_decode_ms) +
+                                     ", \"forward_ms\": " + summary_json(r.words.forward_ms) +
+                                     ", \"token_probs_ms\": " + summary_json(r.words.probs_ms) +
+                                     ", \"heads_dtw_ms\": " + summary_json(r.words.rest_ms) +
                                      ", \"allocs_per_alignment\": " + num(r.words.allocs) + ", \"target_fraction\": " +
                                      num(kTargetWordTimingOfDecode) + "}");
 

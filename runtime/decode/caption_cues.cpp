@@ -24,8 +24,9 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
   return s;
 }
 
-Cue make_cue(std::vector<Word>& shown, std::vector<Word>& original, double max_duration) {
+Cue make_cue(std::vector<Word>& shown, std::vector<Word>& original, double max_duration, std::size_t segment) {
   Cue c;
+  c.segment = segment;
   c.start = shown.front().start;
   c.end = shown.back().end;
   if (max_duration > 0 && c.end - c.start > max_duration) c.end = c.start + max_duration;
@@ -54,8 +55,10 @@ std::vector<Cue> shape_cues(const std::vector<Segment>& segments, const CueLimit
   for (const Segment& s : segments)
     if (s.words.empty() && !python_strip(s.text).empty()) have_words = false;
   if (!have_words) {
-    for (const Segment& s : segments) {
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+      const Segment& s = segments[i];
       Cue c;
+      c.segment = i;
       c.start = s.start;
       c.end = s.end;
       c.text = replace_all(python_strip(s.text), "-->", "->");
@@ -71,6 +74,7 @@ std::vector<Cue> shape_cues(const std::vector<Segment>& segments, const CueLimit
 
   int line_len = 0, line_count = 1;
   std::vector<Word> subtitle, original;
+  std::size_t first_segment = 0;  // of the cue being filled
   double last = 0.0;  // OpenAI's get_start
   {
     bool found = false;
@@ -83,7 +87,8 @@ std::vector<Cue> shape_cues(const std::vector<Segment>& segments, const CueLimit
     }
     if (!found) last = segments.front().start;
   }
-  for (const Segment& segment : segments) {
+  for (std::size_t seg_index = 0; seg_index < segments.size(); ++seg_index) {
+    const Segment& segment = segments[seg_index];
     const std::size_t n = segment.words.size();
     std::size_t chunk = 0, words_count = max_words;
     while (chunk < n) {
@@ -101,7 +106,7 @@ std::vector<Cue> shape_cues(const std::vector<Segment>& segments, const CueLimit
           timing.word = python_strip(timing.word);
           if ((!subtitle.empty() && has_count && (long_pause || line_count >= limits.max_line_count)) || seg_break ||
               too_long) {
-            cues.push_back(make_cue(subtitle, original, max_duration));
+            cues.push_back(make_cue(subtitle, original, max_duration, first_segment));
             line_count = 1;
           } else if (line_len > 0) {
             ++line_count;
@@ -109,6 +114,7 @@ std::vector<Cue> shape_cues(const std::vector<Segment>& segments, const CueLimit
           }
           line_len = code_points(python_strip(timing.word));
         }
+        if (subtitle.empty()) first_segment = seg_index;
         subtitle.push_back(timing);
         original.push_back(source);
         last = timing.start;
@@ -116,7 +122,7 @@ std::vector<Cue> shape_cues(const std::vector<Segment>& segments, const CueLimit
       chunk += max_words;
     }
   }
-  if (!subtitle.empty()) cues.push_back(make_cue(subtitle, original, max_duration));
+  if (!subtitle.empty()) cues.push_back(make_cue(subtitle, original, max_duration, first_segment));
   return cues;
 }
 

@@ -3,8 +3,11 @@
 // at most max_line_count lines (a pause over 3 s also starts a cue when both are set), or cues of
 // max_words_per_line words; plus a limit OpenAI lacks, max_cue_duration, so no cue stays on screen
 // longer than a style guide allows (a word that would stretch a cue past it starts a new one, and a
-// single word longer than it is cut short). Without word times each segment is one cue. Shared by
-// the CLI's SRT/WebVTT output and the element's caption splitting.
+// single word longer than it is cut short). Without word times each segment is one cue. As in
+// OpenAI's writer, words flow from one segment into the next cue when both max_line_width and
+// max_line_count are given (a segment then ends a cue only through the limits or a pause over 3 s);
+// otherwise every segment starts a cue. Shared by the CLI's SRT/WebVTT output (all segments of the
+// file at once) and the element's caption splitting (the segments of each window).
 #pragma once
 
 #include <string>
@@ -28,6 +31,7 @@ struct Cue {
   double end = 0.0;
   std::string text;         // lines joined by '\n', as OpenAI joins the words
   std::vector<Word> words;  // the words it shows (their text as in the segment)
+  std::size_t segment = 0;  // index (in the segments shaped) of the segment its first word is from
 };
 
 // Throws npw::Error(InvalidArgument) naming the limit for negative or non-finite values.

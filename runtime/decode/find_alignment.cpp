@@ -7,16 +7,56 @@
 
 #include "decode/median_filter.h"
 #include "decode/word_split.h"
+#include "nn/ops.h"
 #include "util/error.h"
+#include "util/thread_pool.h"
 
 namespace npw {
 
-WordAligner::WordAligner(std::vector<AlignmentHead> heads, int medfilt_width, float qk_scale)
-    : heads_(std::move(heads)), medfilt_width_(medfilt_width), qk_scale_(qk_scale) {
+WordAligner::WordAligner(std::vector<AlignmentHead> heads, int medfilt_width, float qk_scale, ThreadPool* pool)
+    : heads_(std::move(heads)), medfilt_width_(medfilt_width), qk_scale_(qk_scale), pool_(pool) {
   if (heads_.empty()) throw Error(ErrorKind::InvalidArgument, "word timestamps: no alignment heads");
   if (medfilt_width_ < 1 || medfilt_width_ % 2 == 0 || medfilt_width_ > 63)
     throw Error(ErrorKind::InvalidArgument,
                 "word timestamps: median filter width " + std::to_string(medfilt_width_) + " is not odd in 1..63");
+}
+
+void WordAligner::filtered_head(AlignmentSource& source, const AlignmentHead& h, int N, int S, int F,
+                                HeadScratch& w) const {
+  // Every position's attention enters each frame's mean and spread, but only the rows from
+  // <|notimestamps|> to the last text token reach the DTW: only those are normalised and filtered
+  // (the filter works along a row, so the rows cut never touch the ones kept).
+  const std::size_t NF = static_cast<std::size_t>(N) * F;
+  w.scores.resize(NF);
+  w.kept.resize(static_cast<std::size_t>(rows_) * F);
+  w.filter.resize(static_cast<std::size_t>(F) + static_cast<std::size_t>(medfilt_width_));
+  w.mean.assign(static_cast<std::size_t>(F), 0.0);
+  w.inv_std.assign(static_cast<std::size_t>(F), 0.0);
+  source.scores(h, F, w.scores.data(), F);
+  // softmax(qk * qk_scale) over the cropped frames, per position
+  if (qk_scale_ != 1.0f)
+    for (float& x : w.scores) x *= qk_scale_;
+  softmax_rows(w.scores.data(), N, F, F);
+  // (w - mean) / std over the positions, per frame (population std, as unbiased=False)
+  for (int r = 0; r < N; ++r) {
+    const float* row = w.scores.data() + static_cast<std::size_t>(r) * F;
+    for (int j = 0; j < F; ++j) w.mean[j] += row[j];
+  }
+  for (int j = 0; j < F; ++j) w.mean[j] /= N;
+  for (int r = 0; r < N; ++r) {
+    const float* row = w.scores.data() + static_cast<std::size_t>(r) * F;
+    for (int j = 0; j < F; ++j) {
+      const double d = row[j] - w.mean[j];
+      w.inv_std[j] += d * d;
+    }
+  }
+  for (int j = 0; j < F; ++j) w.inv_std[j] = 1.0 / std::sqrt(w.inv_std[j] / N);
+  for (int r = 0; r < rows_; ++r) {
+    const float* row = w.scores.data() + static_cast<std::size_t>(S + r) * F;
+    float* out = w.kept.data() + static_cast<std::size_t>(r) * F;
+    for (int j = 0; j < F; ++j) out[j] = static_cast<float>((row[j] - w.mean[j]) * w.inv_std[j]);
+  }
+  median_filter_rows(w.kept.data(), rows_, F, F, medfilt_width_, w.filter.data());
 }
 
 std::vector<Word> WordAligner::find_alignment(AlignmentSource& source, const Tokenizer& tokenizer,
@@ -41,65 +81,43 @@ std::vector<Word> WordAligner::find_alignment(AlignmentSource& source, const Tok
 
   // num_frames // 2 audio positions; at least one, so that a window of under 20 ms still aligns.
   const int F = std::max(1, num_frames / 2);
-  const std::size_t NF = static_cast<std::size_t>(N) * F;
-  head_.resize(NF);
-  acc_.assign(NF, 0.0f);
-  filter_scratch_.resize(static_cast<std::size_t>(F) + static_cast<std::size_t>(medfilt_width_));
-  mean_.resize(static_cast<std::size_t>(F));
-  inv_std_.resize(static_cast<std::size_t>(F));
-  for (const AlignmentHead& h : heads_) {
-    source.scores(h, F, head_.data(), F);
-    // softmax(qk * qk_scale) over the cropped frames, per position
-    for (int r = 0; r < N; ++r) {
-      float* row = head_.data() + static_cast<std::size_t>(r) * F;
-      float mx = -INFINITY;
-      for (int j = 0; j < F; ++j) {
-        row[j] *= qk_scale_;
-        mx = std::max(mx, row[j]);
-      }
-      double sum = 0.0;
-      for (int j = 0; j < F; ++j) {
-        row[j] = std::exp(row[j] - mx);
-        sum += row[j];
-      }
-      const float inv = static_cast<float>(1.0 / sum);
-      for (int j = 0; j < F; ++j) row[j] *= inv;
-    }
-    // (w - mean) / std over the positions, per frame (population std, as unbiased=False)
-    std::fill(mean_.begin(), mean_.end(), 0.0);
-    std::fill(inv_std_.begin(), inv_std_.end(), 0.0);
-    for (int r = 0; r < N; ++r)
-      for (int j = 0; j < F; ++j) mean_[j] += head_[static_cast<std::size_t>(r) * F + j];
-    for (int j = 0; j < F; ++j) mean_[j] /= N;
-    for (int r = 0; r < N; ++r)
-      for (int j = 0; j < F; ++j) {
-        const double d = head_[static_cast<std::size_t>(r) * F + j] - mean_[j];
-        inv_std_[j] += d * d;
-      }
-    for (int j = 0; j < F; ++j) inv_std_[j] = 1.0 / std::sqrt(inv_std_[j] / N);
-    for (int r = 0; r < N; ++r)
-      for (int j = 0; j < F; ++j) {
-        float& w = head_[static_cast<std::size_t>(r) * F + j];
-        w = static_cast<float>((w - mean_[j]) * inv_std_[j]);
-      }
-    median_filter_rows(head_.data(), N, F, F, medfilt_width_, filter_scratch_.data());
-    for (std::size_t i = 0; i < NF; ++i) acc_[i] += head_[i];
-  }
-  // Mean over heads; rows S .. N - 2 (<|notimestamps|> and the text tokens).
   rows_ = T + 1;
   cols_ = F;
-  matrix_.resize(static_cast<std::size_t>(rows_) * F);
-  cost_.resize(matrix_.size());
-  const float n_heads = static_cast<float>(heads_.size());
-  for (int r = 0; r < rows_; ++r)
-    for (int j = 0; j < F; ++j) {
-      const std::size_t i = static_cast<std::size_t>(r) * F + j;
-      const float m = acc_[static_cast<std::size_t>(S + r) * F + j] / n_heads;
-      matrix_[i] = m;
-      // A frame where every position attends alike has no spread (0 / 0): it says nothing about the
-      // alignment, so it costs nothing rather than poisoning the DTW with NaN.
-      cost_[i] = std::isfinite(m) ? -static_cast<double>(m) : 0.0;
+  const std::size_t RF = static_cast<std::size_t>(rows_) * F;
+  acc_.assign(RF, 0.0f);
+  // The heads are independent until they are summed: a round takes as many as the pool has threads,
+  // each into its own slot, and the slots are then added in head order, so the sum is the same
+  // float for float whatever the number of threads.
+  const int n_slots = pool_ ? std::max(1, pool_->size()) : 1;
+  if (static_cast<int>(slots_.size()) < n_slots) slots_.resize(static_cast<std::size_t>(n_slots));
+  const int n_heads_total = static_cast<int>(heads_.size());
+  for (int h0 = 0; h0 < n_heads_total; h0 += n_slots) {
+    const int n_round = std::min(n_slots, n_heads_total - h0);
+    auto work = [&](int64_t i0, int64_t i1, int) {
+      for (int64_t i = i0; i < i1; ++i)
+        filtered_head(source, heads_[static_cast<std::size_t>(h0 + i)], N, S, F, slots_[static_cast<std::size_t>(i)]);
+    };
+    if (pool_ && n_round > 1) {
+      pool_->parallel_for(n_round, work);
+    } else {
+      work(0, n_round, 0);
     }
+    for (int i = 0; i < n_round; ++i) {
+      const float* kept = slots_[static_cast<std::size_t>(i)].kept.data();
+      for (std::size_t k = 0; k < RF; ++k) acc_[k] += kept[k];
+    }
+  }
+  // Mean over heads of rows S .. N - 2 (<|notimestamps|> and the text tokens).
+  matrix_.resize(RF);
+  cost_.resize(RF);
+  const float n_heads = static_cast<float>(heads_.size());
+  for (std::size_t i = 0; i < RF; ++i) {
+    const float m = acc_[i] / n_heads;
+    matrix_[i] = m;
+    // A frame where every position attends alike has no spread (0 / 0): it says nothing about the
+    // alignment, so it costs nothing rather than poisoning the DTW with NaN.
+    cost_[i] = std::isfinite(m) ? -static_cast<double>(m) : 0.0;
+  }
   dtw(cost_.data(), rows_, F, path_, dtw_);
 
   std::vector<int> split_input(text_tokens);

@@ -18,6 +18,7 @@
 
 namespace npw {
 
+class ThreadPool;
 class Tokenizer;
 
 constexpr int kAudioTokensPerSecond = 50;  // OpenAI's TOKENS_PER_SECOND: 20 ms per audio position
@@ -32,7 +33,10 @@ struct AlignmentTokens {
 class WordAligner {
  public:
   // Throws npw::Error(InvalidArgument) for no heads or an even or non-positive medfilt_width.
-  explicit WordAligner(std::vector<AlignmentHead> heads, int medfilt_width = 7, float qk_scale = 1.0f);
+  // With a pool, the heads are filtered side by side (the source's scores() is then called from
+  // the pool's threads, as the attention calls Backend::matmul); the words are the same either way.
+  explicit WordAligner(std::vector<AlignmentHead> heads, int medfilt_width = 7, float qk_scale = 1.0f,
+                       ThreadPool* pool = nullptr);
 
   // Words of `text_tokens` (ids < eot) over a window holding num_frames mel frames of audio, times
   // in seconds from the window start, before punctuation merging. Empty for no text.
@@ -48,12 +52,23 @@ class WordAligner {
   const std::vector<AlignmentHead>& heads() const { return heads_; }
 
  private:
+  // One head's work: its scores, and its normalised, filtered kept rows.
+  struct HeadScratch {
+    std::vector<float> scores, kept, filter;
+    std::vector<double> mean, inv_std;
+  };
+  // Head h's attention over the positions 0..N-1 (S of them the start sequence) and F frames,
+  // softmaxed, normalised over the positions and median filtered, rows S .. S + rows_ - 1 into w.kept.
+  void filtered_head(AlignmentSource& source, const AlignmentHead& h, int N, int S, int F, HeadScratch& w) const;
+
   std::vector<AlignmentHead> heads_;
   int medfilt_width_;
   float qk_scale_;
+  ThreadPool* pool_;
   std::vector<int> fed_;
-  std::vector<float> head_, acc_, filter_scratch_, probs_, matrix_;
-  std::vector<double> mean_, inv_std_, cost_;
+  std::vector<HeadScratch> slots_;
+  std::vector<float> acc_, probs_, matrix_;
+  std::vector<double> cost_;
   DtwPath path_;
   DtwScratch dtw_;
   std::vector<int> jumps_;

@@ -55,6 +55,7 @@ TranscribeEngine::TranscribeEngine(const Model& model, const Options& options, s
       buffers_(static_cast<std::size_t>(model.hparams().n_mels) * kWindowFrames,
                static_cast<std::size_t>(model.hparams().n_audio_ctx) * model.hparams().n_audio_state) {
   options_.validate();
+  pool_ = pool;
   const float* filters = model.mel_filters().data();
   const int n_mels = model.hparams().n_mels;
   if (options_.mel_on_device) {
@@ -98,7 +99,7 @@ TranscribeEngine::TranscribeEngine(const Model& model, const Options& options, s
   if (options_.word_timestamps) {
     if (!wm_->alignment())
       throw Error(ErrorKind::Unsupported, "option word_timestamps: this backend cannot give cross-attention weights");
-    aligner_ = std::make_unique<WordAligner>(heads_);
+    aligner_ = std::make_unique<WordAligner>(heads_, 7, 1.0f, pool_);
     // OpenAI warns the same: the alignment heads follow the spoken audio, not a translation of it.
     if (options_.translate && v.is_multilingual())
       warnings_.push_back("option word_timestamps: word times of a translation may not be reliable");
@@ -381,7 +382,7 @@ WindowResult TranscribeEngine::transcribe_with_prompt(const float* samples, std:
   prompt_.all_tokens = stripped.empty() ? initial_prompt_tokens_ : tokenizer_.encode(" " + stripped);
   // The word timing of this call only; the aligner is made once, on the first call that asks.
   call_words_ = hypothesis.word_timestamps && wm_->alignment() != nullptr;
-  if (call_words_ && !aligner_) aligner_ = std::make_unique<WordAligner>(heads_);
+  if (call_words_ && !aligner_) aligner_ = std::make_unique<WordAligner>(heads_, 7, 1.0f, pool_);
   // A hypothesis starts a new time base: no speech of an earlier buffer limits its first word.
   last_speech_timestamp_ = 0.0;
   auto restore = [&] {

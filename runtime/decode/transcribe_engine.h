@@ -98,6 +98,7 @@ class TranscribeEngine {
   Rng rng_;
   Stats stats_;
   std::vector<AlignmentHead> heads_;     // resolved once, for the aligner made on first use
+  ThreadPool* pool_ = nullptr;           // not owned: the mel's and the word aligner's threads
   std::unique_ptr<WordAligner> aligner_;  // made for word_timestamps or the first hypothesis asking
   bool call_words_ = false;               // this transcribe_with_prompt call times words
   bool keep_unfinished_ = false;          // ...and keeps the window's unfinished last segment

@@ -249,18 +249,12 @@ void Decoder::alignment_token_probs(int first, const int* targets, int n, int n_
     const int rows = std::min(kAlignLogitRows, n - r0);
     backend_.linear(align_h_.data() + static_cast<std::size_t>(first + r0) * n_state_, rows, n_state_,
                     *packed_->token_emb, nullptr, align_logits_.data(), n_vocab_);
+    // The softmax over the ids, in place, the rows spread over the pool: only the target's share
+    // is kept.
+    softmax_rows(align_logits_.data(), rows, n_ids, n_vocab_, &pool_);
     for (int i = 0; i < rows; ++i) {
-      const float* lg = align_logits_.data() + static_cast<std::size_t>(i) * n_vocab_;
       const int t = targets[r0 + i];
-      if (t < 0 || t >= n_ids) {
-        probs[r0 + i] = 0.0f;
-        continue;
-      }
-      float mx = lg[0];
-      for (int v = 1; v < n_ids; ++v) mx = std::max(mx, lg[v]);
-      double sum = 0.0;
-      for (int v = 0; v < n_ids; ++v) sum += std::exp(static_cast<double>(lg[v]) - mx);
-      probs[r0 + i] = static_cast<float>(std::exp(static_cast<double>(lg[t]) - mx) / sum);
+      probs[r0 + i] = t < 0 || t >= n_ids ? 0.0f : align_logits_[static_cast<std::size_t>(i) * n_vocab_ + t];
     }
   }
 }

@@ -2,8 +2,9 @@
 // npuwhisper message carry a "words" array (word, start, end, probability) whose times lie inside
 // the caption and in order, and without it neither has the field; output=words gives one text
 // buffer per word, ordered, never overlapping, inside the input; caption shaping splits segments
-// into cues within the line-width, line-count and duration limits; bad alignment heads fail the
-// start naming them.
+// into cues within the line-width, line-count and duration limits, words flowing across segments
+// with both line limits; bad alignment heads and punctuation marks fail the start naming them; the
+// hallucination threshold turns word timing on by itself.
 #include <string>
 #include <vector>
 
@@ -125,6 +126,37 @@ GST_START_TEST(test_caption_shaping) {
 }
 GST_END_TEST;
 
+// The word strings of a caption's "words" field.
+static std::vector<std::string> word_texts(const GstStructure* s) {
+  std::vector<std::string> out;
+  const GValue* words = s ? gst_structure_get_value(s, "words") : nullptr;
+  fail_unless(words != nullptr, "no words field");
+  for (guint i = 0; i < gst_value_array_get_size(words); ++i)
+    out.push_back(gst_structure_get_string(gst_value_get_structure(gst_value_array_get_value(words, i)), "word"));
+  return out;
+}
+
+// With both a line width and a line count, words flow from one segment into the next cue, as in
+// OpenAI's writer: the jfk clip's five segments (one window) become fewer cues holding the same
+// words in the same order, each cue with a message.
+GST_START_TEST(test_cues_span_segments) {
+  npwtest::RunResult plain, shaped;
+  npwtest::run_pipeline(clip_pipeline("jfk.wav", "word-timestamps=true"), plain);
+  npwtest::run_pipeline(clip_pipeline("jfk.wav", "word-timestamps=true max-line-width=1000 max-line-count=100"), shaped);
+  fail_unless(plain.error == nullptr && shaped.error == nullptr && shaped.eos);
+  fail_unless(plain.captions.size() >= 2, "the clip gave %zu segment(s); the test needs several", plain.captions.size());
+  fail_unless(shaped.captions.size() < plain.captions.size(), "%zu cues for %zu segments", shaped.captions.size(),
+              plain.captions.size());
+  std::vector<std::string> a, b;
+  for (const npwtest::Caption& c : plain.captions)
+    for (const std::string& w : word_texts(c.meta)) a.push_back(w);
+  for (const npwtest::Caption& c : shaped.captions)
+    for (const std::string& w : word_texts(c.meta)) b.push_back(w);
+  fail_unless(a == b, "%zu words in segments, %zu in cues", a.size(), b.size());
+  fail_unless_equals_int(static_cast<int>(shaped.segment_messages.size()), static_cast<int>(shaped.captions.size()));
+}
+GST_END_TEST;
+
 GST_START_TEST(test_bad_alignment_heads) {
   npwtest::RunResult r;
   npwtest::run_pipeline(clip_pipeline("jfk.wav", "word-timestamps=true alignment-heads=9:9"), r);
@@ -139,6 +171,86 @@ GST_START_TEST(test_bad_alignment_heads) {
 }
 GST_END_TEST;
 
+// The error a lone element posts when it is started with `setter`'s settings, or "" when it starts.
+static std::string start_error(void (*setter)(GstElement*)) {
+  GstElement* e = gst_element_factory_make("npuwhisper", nullptr);
+  g_object_set(e, "model", model_path().c_str(), nullptr);
+  setter(e);
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(e, bus);
+  const GstStateChangeReturn ret = gst_element_set_state(e, GST_STATE_PAUSED);
+  std::string text;
+  if (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
+    GError* err = nullptr;
+    gst_message_parse_error(m, &err, nullptr);
+    text = err->message;
+    g_error_free(err);
+    gst_message_unref(m);
+  }
+  fail_unless(text.empty() == (ret != GST_STATE_CHANGE_FAILURE), "state change %d with error \"%s\"", ret, text.c_str());
+  gst_element_set_state(e, GST_STATE_NULL);
+  gst_element_set_bus(e, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(e);
+  return text;
+}
+
+GST_START_TEST(test_punctuation_and_hallucination_properties) {
+  GstElement* e = gst_element_factory_make("npuwhisper", nullptr);
+  gchar *prepend = nullptr, *append = nullptr;
+  gdouble threshold = -1;
+  g_object_get(e, "prepend-punctuations", &prepend, "append-punctuations", &append, "hallucination-silence-threshold",
+               &threshold, nullptr);
+  // OpenAI's defaults; the threshold is off
+  fail_unless_equals_string(prepend, "\"'\u201c\u00bf([{-");
+  fail_unless_equals_string(append, "\"'.\u3002,\uff0c!\uff01?\uff1f:\uff1a\u201d)]}\u3001");
+  fail_unless_equals_float(threshold, 0.0);
+  g_free(prepend);
+  g_free(append);
+  // empty: no marks merged; unset (NULL): the default again
+  g_object_set(e, "prepend-punctuations", "", nullptr);
+  g_object_get(e, "prepend-punctuations", &prepend, nullptr);
+  fail_unless_equals_string(prepend, "");
+  g_free(prepend);
+  g_object_set(e, "prepend-punctuations", nullptr, nullptr);
+  g_object_get(e, "prepend-punctuations", &prepend, nullptr);
+  fail_unless_equals_string(prepend, "\"'\u201c\u00bf([{-");
+  g_free(prepend);
+  gst_object_unref(e);
+
+  // Refused values fail the start naming the property.
+  std::string err = start_error([](GstElement* el) { g_object_set(el, "append-punctuations", ".\xff,", nullptr); });
+  fail_unless(err.find("append-punctuations") != std::string::npos && err.find("UTF-8") != std::string::npos, "%s",
+              err.c_str());
+  err = start_error([](GstElement* el) { g_object_set(el, "prepend-punctuations", "\xc3(", nullptr); });
+  fail_unless(err.find("prepend-punctuations") != std::string::npos, "%s", err.c_str());
+  // A refused value replaced by a valid one starts.
+  err = start_error([](GstElement* el) {
+    g_object_set(el, "append-punctuations", "\xff", nullptr);
+    g_object_set(el, "append-punctuations", ".,", nullptr);
+  });
+  fail_unless(err.empty(), "%s", err.c_str());
+
+  // The threshold turns word timing on by itself (it judges words): a clip runs to the end, its
+  // captions in order and inside the audio; the marks set are taken.
+  npwtest::RunResult r;
+  npwtest::run_pipeline(clip_pipeline("jfk.wav", "hallucination-silence-threshold=0.5 prepend-punctuations=\"\" "
+                                                 "append-punctuations=\".,\" word-timestamps=true"),
+                        r);
+  fail_unless(r.error == nullptr && r.eos);
+  GstClockTime floor = 0;
+  for (const npwtest::Caption& c : r.captions) {
+    fail_unless(c.pts >= floor && c.pts + c.duration <= clip_length("jfk.wav") + GST_MSECOND);
+    floor = c.pts + c.duration;
+    fail_unless(check_words_field(c.meta, c.pts, c.pts + c.duration) >= 0);
+  }
+  npwtest::RunResult alone;
+  npwtest::run_pipeline(clip_pipeline("jfk.wav", "hallucination-silence-threshold=2"), alone);
+  fail_unless(alone.error == nullptr && alone.eos);
+  for (const npwtest::Caption& c : alone.captions) fail_unless(check_words_field(c.meta, 0, GST_CLOCK_TIME_NONE) == -1);
+}
+GST_END_TEST;
+
 static Suite* npuwhisper_words_suite() {
   Suite* s = suite_create("npuwhisper-words");
   TCase* tc = tcase_create("words");
@@ -147,7 +259,9 @@ static Suite* npuwhisper_words_suite() {
   tcase_add_test(tc, test_words_field_with_and_without);
   tcase_add_test(tc, test_output_words);
   tcase_add_test(tc, test_caption_shaping);
+  tcase_add_test(tc, test_cues_span_segments);
   tcase_add_test(tc, test_bad_alignment_heads);
+  tcase_add_test(tc, test_punctuation_and_hallucination_properties);
   return s;
 }
 

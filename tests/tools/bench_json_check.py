@@ -54,14 +54,34 @@ if not errors:
         if d[k] != 0:
             errors.append(f"{k} = {d[k]}: the steady state allocates")
     # word timestamps: the extra decoder pass per window, next to a window's greedy decoding
-    for k in ["word_timing_ms_per_window", "word_timing_decode_ms_per_window", "word_timing_fraction_of_decode"]:
+    for k in ["word_timing_ms_per_window", "word_timing_decode_ms_per_window", "word_timing_fraction_of_decode",
+              "word_timing_fraction_of_beam5_decode"]:
         if not (isinstance(d.get(k), (int, float)) and d[k] > 0):
             errors.append(f"{k} missing or not positive")
+    # ... and its parts, each no longer than the whole (medians over the same repetitions)
+    wt = d.get("word_timing", {})
+    for k in ["forward_ms", "token_probs_ms", "heads_dtw_ms"]:
+        part = wt.get(k, {}).get("max")
+        if not (isinstance(part, (int, float)) and 0 < part <= wt.get("align_ms", {}).get("max", 0) * 1.001):
+            errors.append(f"word_timing.{k} missing, not positive or above the whole alignment")
     stages = d.get("encoder_stages_ms", {})
     for k in ["conv", "projections", "attention", "mlp", "norms"]:
         if not stages.get(k, 0) > 0:
             errors.append(f"encoder_stages_ms.{k} missing or not positive")
-for bad in [["--model", model, "--dims", "tiny"], ["--dims", "nosuchsize"], ["--model", model, "--threads", "0"]]:
+# --word-timing-only: the word keys alone, as JSON.
+run = subprocess.run([bench, "--model", model, "--threads", "2", "--repeat", "2", "--word-timing-only", "--json"],
+                     capture_output=True, text=True, timeout=300)
+if run.returncode != 0:
+    errors.append(f"--word-timing-only failed ({run.returncode}): {run.stderr}")
+else:
+    w = json.loads(run.stdout)
+    for k in ["word_timing_ms_per_window", "word_timing_fraction_of_decode", "word_timing_fraction_of_beam5_decode"]:
+        if not (isinstance(w.get(k), (int, float)) and w[k] > 0):
+            errors.append(f"--word-timing-only: {k} missing or not positive")
+    if "encoder_ms" in w:
+        errors.append("--word-timing-only ran the other stages too")
+for bad in [["--model", model, "--dims", "tiny"], ["--dims", "nosuchsize"], ["--model", model, "--threads", "0"],
+            ["--model", model, "--live", "--word-timing-only"]]:
     r = subprocess.run([bench] + bad, capture_output=True, text=True, timeout=60)
     if r.returncode == 0 or "npuwhisper-bench:" not in r.stderr:
         errors.append(f"{' '.join(bad)}: expected a clear error, got rc {r.returncode}, stderr {r.stderr!r}")

@@ -51,6 +51,88 @@ TEST(CaptionCues, LineWidthAndCount) {
   EXPECT_DOUBLE_EQ(cues[1].start, 2.5);
 }
 
+// Segments of `words` each, 0.5 s a word, the first starting at `t0[i]`.
+std::vector<Segment> segments(const std::vector<std::vector<const char*>>& words, const std::vector<double>& t0) {
+  std::vector<Segment> out;
+  for (std::size_t s = 0; s < words.size(); ++s) {
+    Segment seg;
+    seg.start = t0[s];
+    seg.end = t0[s] + 0.5 * static_cast<double>(words[s].size());
+    for (std::size_t i = 0; i < words[s].size(); ++i) {
+      Word w;
+      w.word = words[s][i];
+      w.start = t0[s] + 0.5 * static_cast<double>(i);
+      w.end = w.start + 0.5;
+      seg.text += w.word;
+      seg.words.push_back(w);
+    }
+    out.push_back(seg);
+  }
+  return out;
+}
+
+struct Span {
+  double start, end;
+  std::string text;
+  std::size_t segment;
+  bool operator==(const Span& o) const {
+    return start == o.start && end == o.end && text == o.text && segment == o.segment;
+  }
+};
+
+std::vector<Span> spans(const std::vector<Cue>& cues) {
+  std::vector<Span> out;
+  for (const Cue& c : cues) out.push_back({c.start, c.end, c.text, c.segment});
+  return out;
+}
+
+// The expected cues below are what OpenAI's SubtitlesWriter.iterate_result gives for the same
+// segments (whisper 20250625).
+TEST(CaptionCues, WordsFlowAcrossSegmentsWithWidthAndCount) {
+  const auto two = segments({{" Hello", " world", " this"}, {" is", " a", " test."}}, {0.0, 1.5});
+  CueLimits l;
+  l.max_line_width = 12;
+  l.max_line_count = 2;
+  EXPECT_EQ(spans(shape_cues(two, l)), (std::vector<Span>{{0.0, 2.5, "Hello world\nthis is a", 0}, {2.5, 3.0, "test.", 1}}));
+  // The words of the cue come from both segments.
+  EXPECT_EQ(shape_cues(two, l)[0].words.size(), 5u);
+
+  const auto three = segments({{" One", " two"}, {" three"}, {" four", " five", " six"}}, {0.0, 1.0, 1.5});
+  l.max_line_width = 9;
+  l.max_line_count = 3;
+  EXPECT_EQ(spans(shape_cues(three, l)),
+            (std::vector<Span>{{0.0, 2.5, "One two\nthree\nfour five", 0}, {2.5, 3.0, "six", 2}}));
+}
+
+TEST(CaptionCues, SegmentsPreservedWithoutBothLimits) {
+  const auto two = segments({{" Hello", " world", " this"}, {" is", " a", " test."}}, {0.0, 1.5});
+  CueLimits width;
+  width.max_line_width = 12;
+  EXPECT_EQ(spans(shape_cues(two, width)),
+            (std::vector<Span>{{0.0, 1.5, "Hello world\nthis", 0}, {1.5, 3.0, "is a test.", 1}}));
+  CueLimits words;
+  words.max_words_per_line = 2;
+  const std::vector<Span> chunks = {{0.0, 1.0, "Hello world", 0}, {1.0, 1.5, "this", 0}, {1.5, 2.5, "is a", 1},
+                                    {2.5, 3.0, "test.", 1}};
+  EXPECT_EQ(spans(shape_cues(two, words)), chunks);
+  words.max_line_count = 2;  // a count without a width still preserves segments
+  EXPECT_EQ(spans(shape_cues(two, words)), chunks);
+}
+
+TEST(CaptionCues, LongPauseStartsACueAcrossSegments) {
+  const auto apart = segments({{" Hello", " world", " this"}, {" is", " a", " test."}}, {0.0, 6.0});
+  CueLimits l;
+  l.max_line_width = 40;
+  l.max_line_count = 2;
+  EXPECT_EQ(spans(shape_cues(apart, l)),
+            (std::vector<Span>{{0.0, 1.5, "Hello world this", 0}, {6.0, 7.5, "is a test.", 1}}));
+  // Our duration limit also holds across segments.
+  const auto close = segments({{" Hello", " world", " this"}, {" is", " a", " test."}}, {0.0, 1.5});
+  l.max_cue_duration = 2.0;
+  for (const Cue& c : shape_cues(close, l)) EXPECT_LE(c.end - c.start, 2.0) << c.text;
+  EXPECT_EQ(texts(shape_cues(close, l)), (std::vector<std::string>{"Hello world this is", "a test."}));
+}
+
 TEST(CaptionCues, WordsPerLine) {
   CueLimits l;
   l.max_words_per_line = 2;

@@ -120,6 +120,23 @@ TEST_P(WordsGolden, MatchesReference) {
     for (std::size_t i = 0; i < m.size(); ++i) worst = std::max(worst, std::fabs(double(m[i]) - aligner.matrix()[i]));
     EXPECT_LT(worst, 1e-4) << "DTW input matrix";
   }
+
+  // The heads filtered side by side on a pool: the same words, and the same matrix but for the
+  // last bits of the q.k products (the backend splits a product over its pool differently when
+  // called from a pool thread), NaN where the matrix has NaN (frames without spread).
+  WordAligner pooled(heads, static_cast<int>(g["medfilt_width"].num), static_cast<float>(g["qk_scale"].num), &pool);
+  const std::vector<Word> again = pooled.find_alignment(source, tokenizer, at, text, static_cast<int>(g["num_frames"].num));
+  ASSERT_EQ(pooled.matrix().size(), aligner.matrix().size());
+  for (std::size_t i = 0; i < aligner.matrix().size(); ++i) {
+    const float a = aligner.matrix()[i], b = pooled.matrix()[i];
+    ASSERT_EQ(std::isnan(a), std::isnan(b)) << "matrix element " << i;
+    if (!std::isnan(a)) {
+      ASSERT_NEAR(a, b, 1e-4) << "matrix element " << i;
+    }
+  }
+  EXPECT_EQ(pooled.jump_frames(), aligner.jump_frames());
+  ASSERT_EQ(again.size(), before.arr.size());
+  for (std::size_t i = 0; i < again.size(); ++i) expect_word(again[i], before.arr[i], "pooled, word " + std::to_string(i));
 }
 
 INSTANTIATE_TEST_SUITE_P(Reference, WordsGolden, ::testing::ValuesIn(cases()), case_name);

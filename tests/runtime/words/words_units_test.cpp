@@ -4,7 +4,9 @@
 // punctuation merging.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -54,6 +56,57 @@ TEST(MedianFilter, ShortRowsAreLeftAsTheyAre) {
 TEST(MedianFilter, EvenWidthIsRefused) {
   std::vector<float> x(8), scratch(32);
   EXPECT_THROW(median_filter_rows(x.data(), 1, 8, 8, 6, scratch.data()), Error);
+}
+
+TEST(MedianFilter, TheWidth7NetworkGivesTheMiddleOfEveryOrder) {
+  // A comparator network sorts every input iff it sorts every 0/1 input; and every order of 7
+  // distinct values must give the 4th smallest.
+  for (int bits = 0; bits < 128; ++bits) {
+    float w[7];
+    int ones = 0;
+    for (int i = 0; i < 7; ++i) ones += (w[i] = static_cast<float>((bits >> i) & 1)) > 0;
+    float m = -1;
+    median7_network(w, &m);
+    EXPECT_EQ(m, ones >= 4 ? 1.0f : 0.0f) << bits;
+  }
+  std::vector<float> p = {-3.5f, -1, 0, 0.25f, 2, 7, 1e30f};
+  do {
+    float m = 0;
+    median7_network(p.data(), &m);
+    ASSERT_EQ(m, 0.25f);
+  } while (std::next_permutation(p.begin(), p.end()));
+}
+
+TEST(MedianFilter, Width7MatchesSortingEachWindowWithNaNLast) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> small(-3, 3);  // many ties
+  for (int n : {4, 5, 7, 8, 31, 100}) {
+    std::vector<float> x(static_cast<std::size_t>(2 * n));
+    for (float& v : x) v = static_cast<float>(small(rng)) * 0.5f;
+    x[static_cast<std::size_t>(n + n / 2)] = NAN;  // second row: one NaN
+    std::vector<float> want = x;
+    for (int r = 0; r < 2; ++r) {
+      const float* row = x.data() + static_cast<std::size_t>(r) * n;
+      std::vector<float> padded;
+      for (int i = 3; i >= 1; --i) padded.push_back(row[i]);
+      padded.insert(padded.end(), row, row + n);
+      for (int i = 0; i < 3; ++i) padded.push_back(row[n - 2 - i]);
+      for (int i = 0; i < n; ++i) {
+        std::vector<float> w(padded.begin() + i, padded.begin() + i + 7);
+        std::sort(w.begin(), w.end(), [](float a, float b) { return !std::isnan(a) && (std::isnan(b) || a < b); });
+        want[static_cast<std::size_t>(r) * n + i] = w[3];
+      }
+    }
+    std::vector<float> scratch(static_cast<std::size_t>(n) + 7);
+    median_filter_rows(x.data(), 2, n, n, 7, scratch.data());
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      if (std::isnan(want[i])) {
+        EXPECT_TRUE(std::isnan(x[i])) << n << " " << i;
+      } else {
+        EXPECT_EQ(x[i], want[i]) << n << " " << i;
+      }
+    }
+  }
 }
 
 // ---- DTW ------------------------------------------------------------------------------------
