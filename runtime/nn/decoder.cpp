@@ -95,6 +95,8 @@ Decoder::Decoder(const Model& model, Backend& backend, ThreadPool& pool, int max
   for (AlignedBuffer<float>* b : {&x_, &h_, &q_, &k_, &v_, &att_, &tmp_}) b->resize(R * D);
   mlp_.resize(R * 4 * D);
   attention_ = std::make_unique<MultiHeadAttention>(std::max(n_ctx_, n_audio_ctx_), pool.size(), n_state_);
+  step_attention_ = std::make_unique<StepAttention>(n_ctx_, pool.size());
+  step_rows_.resize(R);
   row_seq_.resize(R);
   row_pos_.resize(R);
   row_tok_.resize(R);
@@ -315,16 +317,27 @@ void Decoder::self_attention(int layer, int n_rows) {
     std::memcpy(kv_.value(layer, row_seq_[r], row_pos_[r]), v_.data() + r * D, D * sizeof(float));
   }
   // Rows of one sequence are consecutive in the chunk: each run attends to that sequence's cache,
-  // row r seeing positions 0..row_pos_[r] (causal).
+  // row r seeing positions 0..row_pos_[r] (causal). Runs of many rows (a prompt) go to the tiled
+  // attention one sequence at a time; the rows of short runs (a step of every beam) are gathered and
+  // run together by the step attention, one pass over the pool for all sequences and heads.
+  int n_step = 0;
   for (int r0 = 0; r0 < n_rows;) {
     int r1 = r0 + 1;
     while (r1 < n_rows && row_seq_[r1] == row_seq_[r0]) ++r1;
-    for (int r = r0; r < r1; ++r) row_limit_[r] = row_pos_[r] + 1;
     const int s = row_seq_[r0];
-    attend(q_.data() + r0 * D, kv_.key(layer, s, 0), kv_.value(layer, s, 0), r1 - r0, row_pos_[r1 - 1] + 1,
-           row_limit_.data() + r0, att_.data() + r0 * D);
+    if (r1 - r0 < MultiHeadAttention::kSimdMinRows) {
+      for (int r = r0; r < r1; ++r) {
+        step_rows_[n_step++] = StepRow{q_.data() + r * D, kv_.key(layer, s, 0), kv_.value(layer, s, 0), row_pos_[r] + 1,
+                                       att_.data() + r * D};
+      }
+    } else {
+      for (int r = r0; r < r1; ++r) row_limit_[r] = row_pos_[r] + 1;
+      attend(q_.data() + r0 * D, kv_.key(layer, s, 0), kv_.value(layer, s, 0), r1 - r0, row_pos_[r1 - 1] + 1,
+             row_limit_.data() + r0, att_.data() + r0 * D);
+    }
     r0 = r1;
   }
+  if (n_step > 0) step_attention_->run(&pool_, step_rows_.data(), n_step, n_head_, d_head_, n_state_, n_state_);
 }
 
 void Decoder::cross_attention(int layer, int n_rows) {

@@ -1,7 +1,8 @@
 // Products with few activation rows (the decoder's one-token steps: one row per beam or sequence),
 // where a BLAS sgemm would first copy the whole weight matrix into its packed panels and so read the
-// weights twice and write them once. These read each weight row once, straight from the packed f32
-// matrix, which is what bounds a decoder step: the bytes of its weights.
+// weights twice and write them once. These read each weight once for all M rows, straight from the
+// packed matrix, which is what bounds a decoder step: the bytes of its weights. Output rows are
+// computed in blocks so that M x B accumulators keep the FMA units busy (skinny_gemm_blocked.h).
 #pragma once
 
 #include <cstddef>

@@ -144,30 +144,44 @@ TEST(CpuBackend, HalfWeightsEqualTheirWidening) {
 }
 
 // The decoder's shapes: 1 to 9 rows of X (the skinny kernels take up to kSkinnyMaxRows, more go to
-// sgemm), row lengths reaching every loop tail of the kernels, on one thread and split over two, at
-// every SIMD level this CPU has.
+// sgemm), f32 weights and f16 ones (kept as halves), row lengths reaching every loop tail of the
+// kernels (shorter than one vector, odd, one past a step) and output counts reaching every leftover
+// of the blocks of output rows (1..9, 13, 300), on one thread and split over two, at every SIMD level
+// this CPU has. The reference is the double-precision product on the weights as stored.
 TEST(CpuBackend, FewRowsMatchNaiveAtEveryLevel) {
   npw_test::at_every_level([&] {
     for (int threads : {1, 2}) {
       CpuBackend be(threads);
-      for (int n_in : {16, 33, 45, 389}) {
-        for (int n_out : {1, 7, 9, 300}) {
-          const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 20 + n_in);
-          const auto bytes = store(w, GgmlType::F32, n_in, n_out);
-          auto packed = be.pack(view_of(bytes, GgmlType::F32, n_in, n_out));
-          const auto b = random_vector(n_out, 21);
-          for (int M = 1; M <= 9; ++M) {
-            const int ldx = n_in + 3, ldy = n_out + 2;
-            const auto x = random_vector(static_cast<std::size_t>(M) * ldx, 22 + M);
-            std::vector<float> y(static_cast<std::size_t>(M) * ldy, 42.0f), want = y;
-            const bool bias = (M + n_out) % 2 == 0;
-            be.linear(x.data(), M, ldx, *packed, bias ? b.data() : nullptr, y.data(), ldy);
-            naive_gemm(false, true, M, n_out, n_in, 1.0f, x.data(), ldx, w.data(), n_in, 0.0f, want.data(), ldy);
-            for (int m = 0; m < M; ++m) {
-              for (int o = 0; o < n_out; ++o) want[m * ldy + o] += bias ? b[o] : 0.0f;
+      for (GgmlType type : {GgmlType::F32, GgmlType::F16}) {
+        for (int n_in : {5, 16, 33, 45, 389}) {
+          for (int n_out : {1, 2, 3, 4, 5, 7, 9, 13, 300}) {
+            auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 20 + n_in);
+            const auto bytes = store(w, type, n_in, n_out);
+            // The weights as the kernels see them (halves widened back).
+            for (int o = 0; o < n_out; ++o) {
+              dequantize_row(type, bytes.data() + static_cast<std::size_t>(o) * ggml_row_bytes(type, n_in),
+                             w.data() + static_cast<std::size_t>(o) * n_in, n_in);
             }
-            EXPECT_LT(max_rel_err(y.data(), want.data(), y.size()), 1e-5)
-                << "M " << M << " n_in " << n_in << " n_out " << n_out << " threads " << threads;
+            auto packed = be.pack(view_of(bytes, type, n_in, n_out));
+            const auto b = random_vector(n_out, 21);
+            for (int M = 1; M <= 9; ++M) {
+              const int ldx = n_in + 3, ldy = n_out + 2;
+              const auto x = random_vector(static_cast<std::size_t>(M) * ldx, 22 + M);
+              std::vector<float> y(static_cast<std::size_t>(M) * ldy, 42.0f), want = y;
+              const bool bias = (M + n_out) % 2 == 0;
+              be.linear(x.data(), M, ldx, *packed, bias ? b.data() : nullptr, y.data(), ldy);
+              naive_gemm(false, true, M, n_out, n_in, 1.0f, x.data(), ldx, w.data(), n_in, 0.0f, want.data(), ldy);
+              for (int m = 0; m < M; ++m) {
+                for (int o = 0; o < n_out; ++o) want[m * ldy + o] += bias ? b[o] : 0.0f;
+              }
+              // The padding between rows of Y stays untouched.
+              for (int m = 0; m < M; ++m) {
+                for (int o = n_out; o < ldy; ++o) want[m * ldy + o] = 42.0f;
+              }
+              EXPECT_LT(max_rel_err(y.data(), want.data(), y.size()), 1e-5)
+                  << ggml_type_name(type) << " M " << M << " n_in " << n_in << " n_out " << n_out << " threads "
+                  << threads;
+            }
           }
         }
       }
