@@ -130,6 +130,8 @@ class Decoder {
   std::unique_ptr<MultiHeadAttention> attention_;  // with its scores scratch
   std::unique_ptr<StepAttention> step_attention_;  // self-attention of short runs (beam steps)
   std::vector<StepRow> step_rows_;                  // its rows, one per chunk row at most
+  // A half KV cache's rows of one sequence widened for the tiled attention of a prompt, [n_ctx][n_state].
+  AlignedBuffer<float> wide_k_, wide_v_;
   std::vector<int> row_seq_, row_pos_, row_tok_, row_limit_;
   std::vector<TokenSpan> next_spans_;  // decode_next's spans, one per sequence
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "model/quant.h"
 #include "nn/ops.h"
 #include "util/cpu_features.h"
 #include "util/error.h"
@@ -23,20 +24,25 @@ constexpr double kParallelFloats = 1 << 15;
 
 [[noreturn]] void bad(const std::string& why) { throw Error(ErrorKind::InvalidArgument, "step attention: " + why); }
 
-void scores_portable(const float* q, const float* k, int ldk, int n_kv, int d, float alpha, float* s) {
+inline float wide(float x) { return x; }
+inline float wide(uint16_t h) { return fp16_to_fp32(h); }
+
+template <typename T>
+void scores_portable(const float* q, const T* k, int ldk, int n_kv, int d, float alpha, float* s) {
   for (int j = 0; j < n_kv; ++j) {
-    const float* kj = k + static_cast<std::size_t>(j) * ldk;
+    const T* kj = k + static_cast<std::size_t>(j) * ldk;
     float dot = 0.0f;
-    for (int i = 0; i < d; ++i) dot += q[i] * kj[i];
+    for (int i = 0; i < d; ++i) dot += q[i] * wide(kj[i]);
     s[j] = alpha * dot;
   }
 }
 
-void weighted_sum_portable(const float* p, const float* v, int ldv, int n_kv, int d, float* out) {
+template <typename T>
+void weighted_sum_portable(const float* p, const T* v, int ldv, int n_kv, int d, float* out) {
   std::fill(out, out + d, 0.0f);
   for (int j = 0; j < n_kv; ++j) {
-    const float* vj = v + static_cast<std::size_t>(j) * ldv;
-    for (int i = 0; i < d; ++i) out[i] += p[j] * vj[i];
+    const T* vj = v + static_cast<std::size_t>(j) * ldv;
+    for (int i = 0; i < d; ++i) out[i] += p[j] * wide(vj[i]);
   }
 }
 
@@ -64,7 +70,10 @@ void StepAttention::run(ThreadPool* pool, const StepRow* rows, int n_rows, int n
       bad("row " + std::to_string(r) + " sees " + std::to_string(rows[r].n_kv) + " keys, the scratch holds " +
           std::to_string(max_kv_));
     }
-    if (!rows[r].out || (rows[r].n_kv > 0 && (!rows[r].q || !rows[r].k || !rows[r].v))) bad("missing q, k, v or out");
+    const bool f32 = rows[r].k && rows[r].v, f16 = rows[r].kh && rows[r].vh;
+    if (!rows[r].out || (rows[r].n_kv > 0 && (!rows[r].q || f32 == f16))) {
+      bad("row " + std::to_string(r) + ": missing q or out, or not exactly one of f32 and half keys and values");
+    }
     floats += static_cast<double>(rows[r].n_kv) * width;
   }
   const bool simd = active_simd_level() != SimdLevel::Scalar && d_head % 8 == 0;
@@ -79,16 +88,23 @@ void StepAttention::run(ThreadPool* pool, const StepRow* rows, int n_rows, int n
       return;
     }
     float* s = scores_.data() + static_cast<std::size_t>(thread) * max_kv_;
-    if (simd) {
-      step_scores_avx2(row.q + col, row.k + col, ldk, row.n_kv, d_head, alpha, s);
+    auto head = [&](auto k, auto v) {
+      if (simd) {
+        step_scores_avx2(row.q + col, k + col, ldk, row.n_kv, d_head, alpha, s);
+      } else {
+        scores_portable(row.q + col, k + col, ldk, row.n_kv, d_head, alpha, s);
+      }
+      softmax(s, row.n_kv);
+      if (simd) {
+        step_weighted_sum_avx2(s, v + col, ldv, row.n_kv, d_head, out);
+      } else {
+        weighted_sum_portable(s, v + col, ldv, row.n_kv, d_head, out);
+      }
+    };
+    if (row.k) {
+      head(row.k, row.v);
     } else {
-      scores_portable(row.q + col, row.k + col, ldk, row.n_kv, d_head, alpha, s);
-    }
-    softmax(s, row.n_kv);
-    if (simd) {
-      step_weighted_sum_avx2(s, row.v + col, ldv, row.n_kv, d_head, out);
-    } else {
-      weighted_sum_portable(s, row.v + col, ldv, row.n_kv, d_head, out);
+      head(row.kh, row.vh);
     }
   };
   if (!pool || pool->size() == 1 || floats < kParallelFloats || ThreadPool::in_parallel_region()) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "util/aligned_buffer.h"
 
@@ -17,13 +18,16 @@ namespace npw {
 class ThreadPool;
 
 // One query row: its query (n_head * d_head floats, heads side by side), its sequence's keys and
-// values (rows ldk / ldv floats apart, the first n_kv seen) and its output row.
+// values (rows ldk / ldv elements apart, the first n_kv seen) and its output row. Keys and values are
+// floats (k, v) or, from a half KV cache, IEEE halves (kh, vh; k and v null), widened exactly.
 struct StepRow {
   const float* q = nullptr;
   const float* k = nullptr;
   const float* v = nullptr;
   int n_kv = 0;
   float* out = nullptr;
+  const uint16_t* kh = nullptr;
+  const uint16_t* vh = nullptr;
 };
 
 class StepAttention {
@@ -45,7 +49,9 @@ class StepAttention {
 // The kernels of one (row, head), in step_attention_avx2.cpp; d a multiple of 8 (the caller checks).
 // scores[j] = alpha * q . k_j for j < n_kv;
 void step_scores_avx2(const float* q, const float* k, int ldk, int n_kv, int d, float alpha, float* scores);
+void step_scores_avx2(const float* q, const uint16_t* k, int ldk, int n_kv, int d, float alpha, float* scores);
 // out[0, d) = sum_j p[j] v_j.
 void step_weighted_sum_avx2(const float* p, const float* v, int ldv, int n_kv, int d, float* out);
+void step_weighted_sum_avx2(const float* p, const uint16_t* v, int ldv, int n_kv, int d, float* out);
 
 }  // namespace npw

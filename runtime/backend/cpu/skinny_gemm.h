@@ -34,6 +34,20 @@ void skinny_gemm_avx512(const float* X, int M, int ldx, const uint16_t* W, int n
 void skinny_gemm_avx2(const float* X, int M, int ldx, const uint16_t* W, int n_in, int o0, int o1, const float* bias,
                       float* Y, int ldy);
 
+// A q8_0 matrix as the cpu backend keeps it (the file's blocks split so that rows of quants are
+// contiguous): quants q [n_out][n_in] and one scale per 32 of them, d [n_out][n_in / 32], as f32 (the
+// file's f16 scale widened exactly). Weight (o, i) is q[o][i] * d[o][i / 32], the f32 product that
+// dequantize_row() gives, formed in registers: the kernels' results equal those on the widened matrix.
+struct Q8Weights {
+  const int8_t* q;
+  const float* d;
+};
+constexpr int kQ8Block = 32;
+void skinny_gemm_avx512(const float* X, int M, int ldx, const Q8Weights* W, int n_in, int o0, int o1,
+                        const float* bias, float* Y, int ldy);
+void skinny_gemm_avx2(const float* X, int M, int ldx, const Q8Weights* W, int n_in, int o0, int o1, const float* bias,
+                      float* Y, int ldy);
+
 // dst[i] = the half float src[i], exactly, with F16C (any CPU at SimdLevel::Avx2 or above).
 void widen_f16_f16c(const uint16_t* src, float* dst, std::size_t n);
 

@@ -46,15 +46,29 @@ struct Avx2 {
   NPW_TARGET_AVX2 static inline reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   NPW_TARGET_AVX2 static inline reg load_x(const float* p) { return _mm256_loadu_ps(p); }
   NPW_TARGET_AVX2 static inline reg load_x(const float* p, int n) { return _mm256_maskload_ps(p, tail_mask8(n)); }
-  NPW_TARGET_AVX2 static inline reg load_w(const float* p) { return _mm256_loadu_ps(p); }
-  NPW_TARGET_AVX2 static inline reg load_w(const float* p, int n) { return _mm256_maskload_ps(p, tail_mask8(n)); }
-  NPW_TARGET_AVX2 static inline reg load_w(const uint16_t* p) {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  // Weights [i, i + 8) of a row (lanes [0, n) with n).
+  NPW_TARGET_AVX2 static inline reg load_w(const float* r, int i) { return _mm256_loadu_ps(r + i); }
+  NPW_TARGET_AVX2 static inline reg load_w(const float* r, int i, int n) {
+    return _mm256_maskload_ps(r + i, tail_mask8(n));
   }
-  NPW_TARGET_AVX2 static inline reg load_w(const uint16_t* p, int n) {
+  NPW_TARGET_AVX2 static inline reg load_w(const uint16_t* r, int i) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r + i)));
+  }
+  NPW_TARGET_AVX2 static inline reg load_w(const uint16_t* r, int i, int n) {
     alignas(16) uint16_t h[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int i = 0; i < n && i < 8; ++i) h[i] = p[i];
+    for (int k = 0; k < n && k < 8; ++k) h[k] = r[i + k];
     return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(h)));
+  }
+  // q8_0: 8 quants widened and scaled by their block's scale (the 8 never straddle a block).
+  NPW_TARGET_AVX2 static inline reg load_w(skinny_blocked::Q8Row r, int i) {
+    const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(r.q + i)));
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(q), _mm256_broadcast_ss(r.d + i / kQ8Block));
+  }
+  NPW_TARGET_AVX2 static inline reg load_w(skinny_blocked::Q8Row r, int i, int n) {
+    alignas(16) int8_t h[16] = {};
+    for (int k = 0; k < n && k < 8; ++k) h[k] = r.q[i + k];
+    const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(h)));
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(q), _mm256_broadcast_ss(r.d + i / kQ8Block));
   }
   // Y[m * ldy + b] = the sum of acc[m][b] (+ bias[b]).
   template <int M, int B>
@@ -85,6 +99,11 @@ NPW_TARGET_AVX2 void skinny_gemm_avx2(const float* X, int M, int ldx, const floa
 }
 
 NPW_TARGET_AVX2 void skinny_gemm_avx2(const float* X, int M, int ldx, const uint16_t* W, int n_in, int o0, int o1,
+                                      const float* bias, float* Y, int ldy) {
+  skinny_blocked::dispatch<Avx2>(X, M, ldx, W, n_in, o0, o1, bias, Y, ldy);
+}
+
+NPW_TARGET_AVX2 void skinny_gemm_avx2(const float* X, int M, int ldx, const Q8Weights* W, int n_in, int o0, int o1,
                                       const float* bias, float* Y, int ldy) {
   skinny_blocked::dispatch<Avx2>(X, M, ldx, W, n_in, o0, o1, bias, Y, ldy);
 }

@@ -34,13 +34,25 @@ struct Avx512 {
   NPW_TARGET_AVX512 static inline reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   NPW_TARGET_AVX512 static inline reg load_x(const float* p) { return _mm512_loadu_ps(p); }
   NPW_TARGET_AVX512 static inline reg load_x(const float* p, int n) { return _mm512_maskz_loadu_ps(tail_mask(n), p); }
-  NPW_TARGET_AVX512 static inline reg load_w(const float* p) { return _mm512_loadu_ps(p); }
-  NPW_TARGET_AVX512 static inline reg load_w(const float* p, int n) { return _mm512_maskz_loadu_ps(tail_mask(n), p); }
-  NPW_TARGET_AVX512 static inline reg load_w(const uint16_t* p) {
-    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  // Weights [i, i + 16) of a row (lanes [0, n) with n).
+  NPW_TARGET_AVX512 static inline reg load_w(const float* r, int i) { return _mm512_loadu_ps(r + i); }
+  NPW_TARGET_AVX512 static inline reg load_w(const float* r, int i, int n) {
+    return _mm512_maskz_loadu_ps(tail_mask(n), r + i);
   }
-  NPW_TARGET_AVX512 static inline reg load_w(const uint16_t* p, int n) {
-    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(n), p));
+  NPW_TARGET_AVX512 static inline reg load_w(const uint16_t* r, int i) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + i)));
+  }
+  NPW_TARGET_AVX512 static inline reg load_w(const uint16_t* r, int i, int n) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(n), r + i));
+  }
+  // q8_0: 16 quants widened and scaled by their block's scale (the 16 never straddle a block).
+  NPW_TARGET_AVX512 static inline reg load_w(skinny_blocked::Q8Row r, int i) {
+    const __m512i q = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r.q + i)));
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(q), _mm512_set1_ps(r.d[i / kQ8Block]));
+  }
+  NPW_TARGET_AVX512 static inline reg load_w(skinny_blocked::Q8Row r, int i, int n) {
+    const __m512i q = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(tail_mask(n), r.q + i));
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(q), _mm512_set1_ps(r.d[i / kQ8Block]));
   }
   // Y[m * ldy + b] = the sum of acc[m][b] (+ bias[b]).
   template <int M, int B>
@@ -63,6 +75,11 @@ NPW_TARGET_AVX512 void skinny_gemm_avx512(const float* X, int M, int ldx, const 
 }
 
 NPW_TARGET_AVX512 void skinny_gemm_avx512(const float* X, int M, int ldx, const uint16_t* W, int n_in, int o0, int o1,
+                                          const float* bias, float* Y, int ldy) {
+  skinny_blocked::dispatch<Avx512>(X, M, ldx, W, n_in, o0, o1, bias, Y, ldy);
+}
+
+NPW_TARGET_AVX512 void skinny_gemm_avx512(const float* X, int M, int ldx, const Q8Weights* W, int n_in, int o0, int o1,
                                           const float* bias, float* Y, int ldy) {
   skinny_blocked::dispatch<Avx512>(X, M, ldx, W, n_in, o0, o1, bias, Y, ldy);
 }

@@ -20,6 +20,9 @@
 
 namespace npw {
 namespace skinny_blocked {
+// Each including file gets its own copies, compiled for its own target: a shared inline symbol
+// compiled once for AVX-512 could otherwise be the one the linker keeps for the AVX2 callers.
+namespace {
 
 // The cache line kSkinnyPrefetchBytes past p (integer arithmetic: the address may lie past the
 // matrix, which a prefetch, never faulting, may ask for).
@@ -27,12 +30,34 @@ NPW_SKINNY_TARGET inline void prefetch_ahead(const void* p) {
   __builtin_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) + kSkinnyPrefetchBytes), 0, 3);
 }
 
+// One weight row as the kernels walk it: a pointer for f32 and f16 rows, quants + scales for q8_0.
+struct Q8Row {
+  const int8_t* q;
+  const float* d;
+};
+template <typename T>
+struct RowOf {
+  using type = const T*;
+  static type at(const T* W, long o, int n_in) { return W + o * n_in; }
+  // The step's span, from element i: `elems` weights.
+  NPW_SKINNY_TARGET static inline void prefetch(type r, int i, int elems) {
+    prefetch_ahead(r + i);
+    if (sizeof(T) * static_cast<std::size_t>(elems) > 64) prefetch_ahead(r + i + 64 / sizeof(T));
+  }
+};
+template <>
+struct RowOf<Q8Weights> {
+  using type = Q8Row;
+  static type at(const Q8Weights* W, long o, int n_in) { return Q8Row{W->q + o * n_in, W->d + o * (n_in / kQ8Block)}; }
+  NPW_SKINNY_TARGET static inline void prefetch(type r, int i, int) { prefetch_ahead(r.q + i); }
+};
+
 // Outputs [o, o + B) for rows [0, M) of X over one slice of V::kW inputs at i (n lanes valid when
 // Tail): when there are fewer X rows than weight rows the X vectors stay in registers and each weight
 // vector is loaded once and consumed, otherwise the other way round.
-template <class V, int M, int B, bool Tail, typename T>
-NPW_SKINNY_TARGET inline __attribute__((always_inline)) void slice(const float* X, long ldx, const T* const* w, int i,
-                                                                   int n, typename V::reg (&acc)[M][B]) {
+template <class V, int M, int B, bool Tail, typename Row>
+NPW_SKINNY_TARGET inline __attribute__((always_inline)) void slice(const float* X, long ldx, const Row* w, int i, int n,
+                                                                   typename V::reg (&acc)[M][B]) {
   using R = typename V::reg;
   if constexpr (M <= B) {
     R xv[M];
@@ -40,14 +65,14 @@ NPW_SKINNY_TARGET inline __attribute__((always_inline)) void slice(const float* 
     for (int m = 0; m < M; ++m) xv[m] = Tail ? V::load_x(X + m * ldx + i, n) : V::load_x(X + m * ldx + i);
 #pragma GCC unroll 16
     for (int b = 0; b < B; ++b) {
-      const R wv = Tail ? V::load_w(w[b] + i, n) : V::load_w(w[b] + i);
+      const R wv = Tail ? V::load_w(w[b], i, n) : V::load_w(w[b], i);
 #pragma GCC unroll 16
       for (int m = 0; m < M; ++m) acc[m][b] = V::fma(xv[m], wv, acc[m][b]);
     }
   } else {
     R wv[B];
 #pragma GCC unroll 16
-    for (int b = 0; b < B; ++b) wv[b] = Tail ? V::load_w(w[b] + i, n) : V::load_w(w[b] + i);
+    for (int b = 0; b < B; ++b) wv[b] = Tail ? V::load_w(w[b], i, n) : V::load_w(w[b], i);
 #pragma GCC unroll 16
     for (int m = 0; m < M; ++m) {
       const R xv = Tail ? V::load_x(X + m * ldx + i, n) : V::load_x(X + m * ldx + i);
@@ -65,9 +90,10 @@ NPW_SKINNY_TARGET inline void block(const float* X, int ldx, const T* W, int n_i
   using R = typename V::reg;
   constexpr int kW = V::kW;
   const long lx = ldx;
-  const T* w[B];
+  using Row = typename RowOf<T>::type;
+  Row w[B];
 #pragma GCC unroll 16
-  for (int b = 0; b < B; ++b) w[b] = W + static_cast<long>(o + b) * n_in;
+  for (int b = 0; b < B; ++b) w[b] = RowOf<T>::at(W, static_cast<long>(o + b), n_in);
   R acc[M][B];
 #pragma GCC unroll 16
   for (int m = 0; m < M; ++m)
@@ -76,11 +102,7 @@ NPW_SKINNY_TARGET inline void block(const float* X, int ldx, const T* W, int n_i
   int i = 0;
   for (; i + 2 * kW <= n_in; i += 2 * kW) {
 #pragma GCC unroll 16
-    for (int b = 0; b < B; ++b) {
-      prefetch_ahead(w[b] + i);
-      // Two slices of f32 on AVX-512 are two cache lines.
-      if (sizeof(T) * 2 * kW > 64) prefetch_ahead(w[b] + i + kW);
-    }
+    for (int b = 0; b < B; ++b) RowOf<T>::prefetch(w[b], i, 2 * kW);
     slice<V, M, B, false>(X, lx, w, i, 0, acc);
     slice<V, M, B, false>(X, lx, w, i + kW, 0, acc);
   }
@@ -120,5 +142,6 @@ NPW_SKINNY_TARGET inline void dispatch(const float* X, int M, int ldx, const T* 
   }
 }
 
+}  // namespace
 }  // namespace skinny_blocked
 }  // namespace npw

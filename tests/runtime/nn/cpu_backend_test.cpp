@@ -48,6 +48,20 @@ TEST(CpuBackend, PackWidensEveryTypeLikeTheDequantiser) {
       EXPECT_EQ(cp.bytes(), static_cast<std::size_t>(n_in) * n_out * 2);
       continue;
     }
+    if (t == GgmlType::Q8_0) {
+      // Kept as quants and scales (1.125 bytes a weight), whose products are the dequantiser's values.
+      ASSERT_EQ(cp.storage(), CpuPackedMatrix::Storage::Q8);
+      EXPECT_EQ(cp.data(), nullptr);
+      EXPECT_EQ(cp.bytes(), static_cast<std::size_t>(n_in) * n_out * 9 / 8);
+      const Q8Weights q8 = cp.q8();
+      std::vector<float> want(static_cast<std::size_t>(n_in)), got(want.size());
+      for (int o = 0; o < n_out; ++o) {
+        dequantize_row(t, bytes.data() + 3 + o * row, want.data(), n_in);
+        for (int i = 0; i < n_in; ++i) got[i] = static_cast<float>(q8.q[o * n_in + i]) * q8.d[(o * n_in + i) / kQ8Block];
+        EXPECT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0) << "row " << o;
+      }
+      continue;
+    }
     ASSERT_EQ(cp.storage(), CpuPackedMatrix::Storage::F32);
     const float* got = cp.data();
     EXPECT_EQ(reinterpret_cast<uintptr_t>(got) % 64, 0u);
@@ -144,7 +158,7 @@ TEST(CpuBackend, HalfWeightsEqualTheirWidening) {
 }
 
 // The decoder's shapes: 1 to 9 rows of X (the skinny kernels take up to kSkinnyMaxRows, more go to
-// sgemm), f32 weights and f16 ones (kept as halves), row lengths reaching every loop tail of the
+// sgemm), f32 weights, f16 ones (kept as halves) and q8_0 ones (kept as quants and scales), row lengths reaching every loop tail of the
 // kernels (shorter than one vector, odd, one past a step) and output counts reaching every leftover
 // of the blocks of output rows (1..9, 13, 300), on one thread and split over two, at every SIMD level
 // this CPU has. The reference is the double-precision product on the weights as stored.
@@ -152,12 +166,15 @@ TEST(CpuBackend, FewRowsMatchNaiveAtEveryLevel) {
   npw_test::at_every_level([&] {
     for (int threads : {1, 2}) {
       CpuBackend be(threads);
-      for (GgmlType type : {GgmlType::F32, GgmlType::F16}) {
-        for (int n_in : {5, 16, 33, 45, 389}) {
+      for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0}) {
+        // q8_0 rows are whole 32-blocks.
+        const std::vector<int> lengths = type == GgmlType::Q8_0 ? std::vector<int>{32, 64, 96, 416}
+                                                                : std::vector<int>{5, 16, 33, 45, 389};
+        for (int n_in : lengths) {
           for (int n_out : {1, 2, 3, 4, 5, 7, 9, 13, 300}) {
             auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 20 + n_in);
             const auto bytes = store(w, type, n_in, n_out);
-            // The weights as the kernels see them (halves widened back).
+            // The weights as the kernels see them (halves widened back, quants times scales).
             for (int o = 0; o < n_out; ++o) {
               dequantize_row(type, bytes.data() + static_cast<std::size_t>(o) * ggml_row_bytes(type, n_in),
                              w.data() + static_cast<std::size_t>(o) * n_in, n_in);

@@ -1,5 +1,5 @@
-// The decoder's step attention against a naive double loop: rows of several sequences each over its
-// own cache and key count (none, fewer than one block of 8 keys, odd, many), head sizes the SIMD
+// The decoder's step attention against a naive double loop: f32 and half caches (the naive loop on the
+// halves' exact values), rows of several sequences each over its own cache and key count (none, fewer than one block of 8 keys, odd, many), head sizes the SIMD
 // kernels take (8, 64, 72: one, eight and nine vectors) and one they leave to the portable loops (12),
 // strides wider than the heads, with and without a pool, at every SIMD level this CPU has; and its
 // refusals.
@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "model/quant.h"
 #include "naive.h"
 #include "nn/step_attention.h"
 #include "simd_levels.h"
@@ -48,19 +49,31 @@ TEST(StepAttention, MatchesNaiveForEverySequenceAndHead) {
   ThreadPool pool(2);
   npw_test::at_every_level([&] {
     for (int d_head : {8, 12, 64, 72}) {
-      for (bool use_pool : {false, true}) {
+      for (int variant = 0; variant < 4; ++variant) {
+        const bool use_pool = variant & 1, half = variant & 2;
         const int n_head = 3, width = n_head * d_head, ld = width + 5;
         const std::vector<int> n_kvs = {0, 1, 7, 8, 9, 37, 200};
         const int n_rows = static_cast<int>(n_kvs.size());
         // Each row its own sequence: a cache of max_kv rows of keys and values.
-        const auto k = random_vector(static_cast<std::size_t>(n_rows) * max_kv * ld, 3 + d_head, -2.0f, 2.0f);
-        const auto v = random_vector(static_cast<std::size_t>(n_rows) * max_kv * ld, 4 + d_head);
+        auto k = random_vector(static_cast<std::size_t>(n_rows) * max_kv * ld, 3 + d_head, -2.0f, 2.0f);
+        auto v = random_vector(static_cast<std::size_t>(n_rows) * max_kv * ld, 4 + d_head);
+        std::vector<uint16_t> kh(k.size()), vh(v.size());
+        if (half) {
+          // The cache's halves, and the floats they stand for (what the reference sees).
+          for (std::size_t i = 0; i < k.size(); ++i) k[i] = fp16_to_fp32(kh[i] = fp32_to_fp16(k[i]));
+          for (std::size_t i = 0; i < v.size(); ++i) v[i] = fp16_to_fp32(vh[i] = fp32_to_fp16(v[i]));
+        }
         const auto q = random_vector(static_cast<std::size_t>(n_rows) * width, 5 + d_head, -2.0f, 2.0f);
         std::vector<float> out(static_cast<std::size_t>(n_rows) * width, 7.0f), want(out.size());
         std::vector<StepRow> rows(static_cast<std::size_t>(n_rows));
         for (int r = 0; r < n_rows; ++r) {
           const std::size_t cache = static_cast<std::size_t>(r) * max_kv * ld;
           rows[r] = StepRow{q.data() + r * width, k.data() + cache, v.data() + cache, n_kvs[r], out.data() + r * width};
+          if (half) {
+            rows[r].k = rows[r].v = nullptr;
+            rows[r].kh = kh.data() + cache;
+            rows[r].vh = vh.data() + cache;
+          }
           for (int h = 0; h < n_head; ++h) {
             naive_head(q.data() + r * width + h * d_head, k.data() + cache + h * d_head, ld, v.data() + cache + h * d_head,
                        ld, n_kvs[r], d_head, want.data() + r * width + h * d_head);
@@ -68,7 +81,8 @@ TEST(StepAttention, MatchesNaiveForEverySequenceAndHead) {
         }
         StepAttention att(max_kv, 2);
         att.run(use_pool ? &pool : nullptr, rows.data(), n_rows, n_head, d_head, ld, ld);
-        EXPECT_LT(max_rel_err(out.data(), want.data(), out.size()), 2e-6) << "d_head " << d_head << " pool " << use_pool;
+        EXPECT_LT(max_rel_err(out.data(), want.data(), out.size()), 2e-6)
+            << "d_head " << d_head << " pool " << use_pool << " half " << half;
       }
     }
   });
@@ -84,6 +98,10 @@ TEST(StepAttention, RefusesInconsistentCalls) {
   ThreadPool pool(2);
   EXPECT_THROW(att.run(&pool, &row, 1, 1, 8, 8, 8), Error);  // scratch made for one thread
   row.out = nullptr;
+  EXPECT_THROW(att.run(nullptr, &row, 1, 1, 8, 8, 8), Error);
+  row.out = buf.data();
+  std::vector<uint16_t> halves(64 * 64, 0);
+  row.kh = row.vh = halves.data();  // f32 and half rows both given
   EXPECT_THROW(att.run(nullptr, &row, 1, 1, 8, 8, 8), Error);
   EXPECT_THROW(StepAttention(0, 1), Error);
 }
