@@ -1,6 +1,7 @@
-// The portable f32 backend: every weight is widened once to a 64-byte aligned row-major f32 matrix and
-// every product is an OpenBLAS sgemm. It is the reference the other backends are measured against and
-// the fallback when no accelerator is present.
+// The portable f32 backend: the reference the other backends are measured against and the fallback
+// when no accelerator is present. Weights are kept in 64-byte aligned row-major matrices (f16 and q8_0
+// as compact as the file holds them, every other type widened to f32 once); few-row products (decoder
+// steps) run through the skinny kernels, the rest through OpenBLAS sgemm on f32.
 #pragma once
 
 #include <cstdint>
