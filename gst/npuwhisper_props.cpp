@@ -149,6 +149,11 @@ void install_properties(GObjectClass* klass) {
       g_param_spec_string("kernel-dir", "NPU kernel directory",
           "Directory of the NPU kernels (xclbins, instruction streams, manifest.txt) for backend=npu/auto; "
           "unset: $NPW_KERNEL_DIR, else the installed default", nullptr, fixed));
+  g_object_class_install_property(klass, PROP_MEL_ON_DEVICE,
+      g_param_spec_boolean("mel-on-device", "Log-mel on the accelerator",
+          "Compute the log-mel as two products (a DFT basis, then the mel filter bank; bf16 on an NPU) on the "
+          "backend's accelerator instead of the CPU FFT; with a backend that has none, the FFT is kept and a "
+          "warning says so", d.mel_on_device, fixed));
   g_object_class_install_property(klass, PROP_TENSOR_POOL,
       g_param_spec_object("tensor-pool", "Tensor pool",
           "The GstBufferPool holding the log-mel window and the encoder output, created when the input caps "
@@ -227,6 +232,7 @@ bool set_property(Settings& s, guint prop_id, const GValue* value, std::string* 
       s.kernel_dir = v ? v : "";
       return true;
     }
+    case PROP_MEL_ON_DEVICE: s.mel_on_device = g_value_get_boolean(value); return true;
     default: break;
   }
   *why = "unknown property";
@@ -259,6 +265,7 @@ void get_property(const Settings& s, guint prop_id, GValue* value) {
     case PROP_MAX_WORDS_PER_LINE: g_value_set_uint(value, s.max_words_per_line); break;
     case PROP_MAX_CUE_DURATION: g_value_set_double(value, s.max_cue_duration); break;
     case PROP_KERNEL_DIR: g_value_set_string(value, s.kernel_dir.empty() ? nullptr : s.kernel_dir.c_str()); break;
+    case PROP_MEL_ON_DEVICE: g_value_set_boolean(value, s.mel_on_device); break;
     default: break;
   }
 }
@@ -269,6 +276,7 @@ npw::Options to_options(const Settings& s) {
   o.translate = s.translate;
   o.backend = backend_name(s.backend);
   o.kernel_dir = s.kernel_dir;
+  o.mel_on_device = s.mel_on_device;
   o.n_threads = s.n_threads;
   o.beam_size = s.beam_size;
   o.best_of = s.best_of;

@@ -39,6 +39,7 @@ enum PropId {
   PROP_MAX_WORDS_PER_LINE,
   PROP_MAX_CUE_DURATION,
   PROP_KERNEL_DIR,
+  PROP_MEL_ON_DEVICE,
   PROP_LAST
 };
 
@@ -80,6 +81,7 @@ struct Settings {
   guint max_words_per_line = 0;
   double max_cue_duration = 0.0;  // seconds; 0: no limit
   std::string kernel_dir;  // NPU kernels; empty: NPW_KERNEL_DIR, else the installed default
+  bool mel_on_device = false;
 };
 
 // How the stream turns segments into text buffers (fixed while the element runs).

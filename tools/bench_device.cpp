@@ -83,6 +83,7 @@ DeviceFigures measure_device_windows(const Model& model, const std::vector<float
       const double w = repeat;
       f.device = last.device;
       f.launches = (last.launches - first.launches) / w;
+      f.batches = (last.batches - first.batches) / w;
       f.bytes_to_device = (last.bytes_to_device - first.bytes_to_device) / w;
       f.bytes_from_device = (last.bytes_from_device - first.bytes_from_device) / w;
       f.buffers_allocated = (last.buffers_allocated - first.buffers_allocated) / w;

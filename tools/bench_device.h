@@ -31,6 +31,7 @@ struct DeviceFigures {
   std::string device;
   double launches = 0, bytes_to_device = 0, bytes_from_device = 0, buffers_allocated = 0;  // per window
   double products_on_device = 0, products_on_cpu = 0;
+  double batches = 0;  // device runs (one runlist each on XRT) per window
   std::vector<DeviceGeneration> generations;  // npu1, npu2
 };
 

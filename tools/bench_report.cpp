@@ -263,6 +263,7 @@ void write_json(const BenchResults& r, std::FILE* out) {
     // modelled device time on each generation (cost model in runtime/backend/npu/cost_model.h).
     const DeviceFigures& d = r.device;
     kv.emplace_back("device_launches_per_window", num(d.launches));
+    kv.emplace_back("device_batches_per_window", num(d.batches));
     kv.emplace_back("device_bytes_to_device_per_window", num(d.bytes_to_device));
     kv.emplace_back("device_bytes_from_device_per_window", num(d.bytes_from_device));
     kv.emplace_back("device_buffers_allocated_per_window", num(d.buffers_allocated));
@@ -383,9 +384,9 @@ void write_table(const BenchResults& r, std::FILE* out) {
   if (r.device.present) {
     const DeviceFigures& d = r.device;
     std::fprintf(out, "\nNPU (emulated; device time modelled, host time measured here) per window: %.0f launches "
-                 "(%.0f products on the device, %.0f on the CPU), %.2f MB to the device, %.2f MB back, %.0f device "
+                 "in %.0f runs (%.0f products on the device, %.0f on the CPU), %.2f MB to the device, %.2f MB back, %.0f device "
                  "buffers allocated\n",
-                 d.launches, d.products_on_device, d.products_on_cpu, d.bytes_to_device * 1e-6,
+                 d.launches, d.batches, d.products_on_device, d.products_on_cpu, d.bytes_to_device * 1e-6,
                  d.bytes_from_device * 1e-6, d.buffers_allocated);
     for (const DeviceGeneration& g : d.generations) {
       std::fprintf(out, "  %s: device %.2f ms per window (encoder %.2f); host %.1f ms (encoder %.1f); modelled encoder "

@@ -76,6 +76,7 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
   flags.add_value("threads", "N", "CPU threads (default " + std::to_string(default_threads()) + ")");
   flags.add_value("backend", "NAME", "where the products run: auto (default), cpu, cpu-int8, npu, npu-emulator");
   flags.add_value("kernel-dir", "DIR", "NPU kernel directory (default $NPW_KERNEL_DIR, else the installed one)");
+  flags.add_switch("mel-on-device", "log-mel as two products on the backend's accelerator (bf16 on an NPU), not the CPU FFT");
   flags.add_value("language", "LANG", "spoken language: auto (detect; default) or a code/name (en, de-AT, german)");
   flags.add_switch("translate", "translate into English instead of transcribing (multilingual models)");
   flags.add_value("beam-size", "N", "beams at temperature 0 (default 5; 0: greedy)");
@@ -176,6 +177,7 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
   t.n_threads = o.threads;
   t.backend = flags.value_or("backend", "auto");
   t.kernel_dir = flags.value_or("kernel-dir", "");
+  t.mel_on_device = flags.has("mel-on-device");
   o.json = flags.has("json");
   // Word timestamps (window mode's --dump-words uses the punctuation and head settings too).
   t.word_timestamps = flags.has("word-timestamps");

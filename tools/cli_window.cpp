@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "decode/tokenizer.h"
 #include "nn/decoder.h"
 #include "nn/encoder.h"
+#include "nn/mel_products.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 
@@ -159,10 +161,32 @@ int run_window(const CliOptions& o) {
   const int64_t offset_frames = std::llround(o.offset_seconds * (kMelSampleRate / kMelHop));
 
   ThreadPool pool(o.threads);
+  // Window mode compares with golden arrays: "auto" means the f32 CPU reference here unless a
+  // backend is named. Made before the mel only when the mel is to run on its accelerator.
+  std::unique_ptr<Backend> backend;
+  auto use_backend = [&]() -> Backend& {
+    if (!backend) {
+      BackendSettings settings;
+      settings.n_threads = o.threads;
+      settings.kernel_dir = o.transcribe.kernel_dir;
+      backend = make_backend(o.transcribe.backend == "auto" ? "cpu" : o.transcribe.backend, settings, nullptr);
+    }
+    return *backend;
+  };
+  std::unique_ptr<LogMelFrontEnd> mel;
+  if (o.transcribe.mel_on_device) {
+    Backend& b = use_backend();
+    if (b.accelerator_books(nullptr)) {
+      mel = std::make_unique<MelProducts>(model->mel_filters().data(), hp.n_mels, b.wide_range_products());
+    } else {
+      std::fprintf(stderr, "warning: flag '--mel-on-device': the backend %s has no accelerator; the log-mel runs on the CPU FFT\n",
+                   b.kind().c_str());
+    }
+  }
+  if (!mel) mel = std::make_unique<MelSpectrogram>(model->mel_filters().data(), hp.n_mels, &pool);
   auto t0 = Clock::now();
-  MelSpectrogram mel(model->mel_filters().data(), hp.n_mels, &pool);
   std::vector<float> file_mel;
-  mel.compute_file_mel(wav.samples.data(), static_cast<int64_t>(wav.samples.size()), file_mel);  // NaN/Inf: see cli_input
+  mel->compute_file_mel(wav.samples.data(), static_cast<int64_t>(wav.samples.size()), file_mel);  // NaN/Inf: see cli_input
   std::vector<float> window(static_cast<std::size_t>(hp.n_mels) * kMelWindowFrames);
   slice_window(file_mel.data(), hp.n_mels, file_mel_frames(static_cast<int64_t>(wav.samples.size())), offset_frames,
                window.data());
@@ -177,13 +201,7 @@ int run_window(const CliOptions& o) {
     return 0;
   }
 
-  // Window mode compares with golden arrays: "auto" means the f32 CPU reference here unless a
-  // backend is named.
-  BackendSettings settings;
-  settings.n_threads = o.threads;
-  settings.kernel_dir = o.transcribe.kernel_dir;
-  auto backend = make_backend(o.transcribe.backend == "auto" ? "cpu" : o.transcribe.backend, settings, nullptr);
-  Encoder encoder(*model, *backend, pool);
+  Encoder encoder(*model, use_backend(), pool);
   if (encoder.n_frames() != kMelWindowFrames) {
     throw Error(ErrorKind::Unsupported, "model '" + o.model + "': n_audio_ctx " + std::to_string(hp.n_audio_ctx) +
                                             " does not match 30 s windows (1500)");

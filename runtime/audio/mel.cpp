@@ -60,13 +60,6 @@ int64_t count_nonfinite(const float* x, int64_t n) {
   return count;
 }
 
-// torch's reflect padding: index -k maps to k, index (L - 1) + k maps to (L - 1) - k.
-inline int64_t reflect(int64_t p, int64_t length) {
-  if (p < 0) return -p;
-  if (p >= length) return 2 * (length - 1) - p;
-  return p;
-}
-
 }  // namespace
 
 struct MelSpectrogram::Plan {
@@ -117,7 +110,7 @@ void slice_window(const float* mel, int n_mels, int64_t n_frames, int64_t offset
 }
 
 MelSpectrogram::MelSpectrogram(const float* filters, int n_mels, ThreadPool* pool)
-    : n_mels_(n_mels), pool_(pool) {
+    : LogMelFrontEnd(n_mels), pool_(pool) {
   if (!filters || n_mels <= 0)
     throw Error(ErrorKind::InvalidArgument, "mel: need a filter bank with at least one filter");
   filters_.assign(filters, filters + static_cast<std::size_t>(n_mels) * kMelNBins);
@@ -238,7 +231,7 @@ void MelSpectrogram::run_frames(const float* signal, int64_t n_signal, int64_t l
       }
     } else {
       for (int j = 0; j < kMelNFft; ++j) {
-        const int64_t i = reflect(p0 + j, length);
+        const int64_t i = mel_reflect(p0 + j, length);
         frame[j] = (i < n_signal ? signal[i] : 0.0f) * w[j];
       }
       for (int j = 0; j < kMelNFft; j += 4) any |= simd::as_int(simd::load(frame + j));
@@ -287,7 +280,7 @@ int64_t MelSpectrogram::compute_raw(const float* samples, int64_t n, int64_t n_z
   return nonfinite;
 }
 
-int64_t MelSpectrogram::compute_file_mel(const float* samples, int64_t n, float* out) {
+int64_t LogMelFrontEnd::compute_file_mel(const float* samples, int64_t n, float* out) {
   const int64_t n_frames = file_mel_frames(n);
   const int64_t nonfinite = compute_raw(samples, n, kMelWindowSamples, out, n_frames);
   const std::size_t total = static_cast<std::size_t>(n_mels_) * n_frames;
@@ -295,13 +288,13 @@ int64_t MelSpectrogram::compute_file_mel(const float* samples, int64_t n, float*
   return nonfinite;
 }
 
-int64_t MelSpectrogram::compute_file_mel(const float* samples, int64_t n, std::vector<float>& out) {
+int64_t LogMelFrontEnd::compute_file_mel(const float* samples, int64_t n, std::vector<float>& out) {
   if (n < 0) throw Error(ErrorKind::InvalidArgument, "mel: negative sample count");
   out.resize(static_cast<std::size_t>(n_mels_) * file_mel_frames(n));
   return compute_file_mel(samples, n, out.data());
 }
 
-int64_t MelSpectrogram::compute_window_mel(const float* samples, int64_t n, float* out) {
+int64_t LogMelFrontEnd::compute_window_mel(const float* samples, int64_t n, float* out) {
   if (n < 0 || n > kMelWindowSamples)
     throw Error(ErrorKind::InvalidArgument,
                 "mel: a window holds at most 480000 samples (30 s), got " + std::to_string(n));

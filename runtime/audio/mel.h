@@ -37,6 +37,14 @@ constexpr int64_t mel_frames(int64_t n_samples) { return n_samples / kMelHop; }
 // Frames of the whole-file spectrogram: the audio plus 30 s of zeros.
 constexpr int64_t file_mel_frames(int64_t n_samples) { return mel_frames(n_samples + kMelWindowSamples); }
 
+// torch's reflect padding of a signal of `length` samples: index -k maps to k, index (L - 1) + k
+// maps to (L - 1) - k (for |k| < L).
+inline int64_t mel_reflect(int64_t p, int64_t length) {
+  if (p < 0) return -p;
+  if (p >= length) return 2 * (length - 1) - p;
+  return p;
+}
+
 // Largest value of a raw log-mel array (-inf when n == 0).
 float mel_max(const float* mel, std::size_t n);
 // Whisper's dynamic-range clamp and scale, in place: x = (max(x, max_value - 8) + 4) / 4.
@@ -47,14 +55,15 @@ void mel_clamp_scale(float* mel, std::size_t n, float max_value);
 // value OpenAI's pad_or_trim pads the (already scaled) mel with.
 void slice_window(const float* mel, int n_mels, int64_t n_frames, int64_t offset_frames, float* out);
 
-class MelSpectrogram {
+// What the transcription loop needs of a log-mel front end: the raw log10 mel power of a signal;
+// the whole-file and window forms (with Whisper's clamp) are built on it here, so that every front
+// end (the CPU FFT below, the two-product form an accelerator runs: nn/mel_products.h) clamps alike.
+class LogMelFrontEnd {
  public:
-  // filters: [n_mels][201] float32, as stored in the GGML model file; copied. pool (optional,
-  // not owned, must outlive this object) parallelises frames; nullptr runs on the calling thread.
-  MelSpectrogram(const float* filters, int n_mels, ThreadPool* pool = nullptr);
-  ~MelSpectrogram();
-  MelSpectrogram(const MelSpectrogram&) = delete;
-  MelSpectrogram& operator=(const MelSpectrogram&) = delete;
+  explicit LogMelFrontEnd(int n_mels) : n_mels_(n_mels) {}
+  virtual ~LogMelFrontEnd() = default;
+  LogMelFrontEnd(const LogMelFrontEnd&) = delete;
+  LogMelFrontEnd& operator=(const LogMelFrontEnd&) = delete;
 
   int n_mels() const { return n_mels_; }
 
@@ -67,7 +76,7 @@ class MelSpectrogram {
   // Powers that overflow float32 (samples beyond ~1e17) saturate at FLT_MAX, so the output is
   // always finite, where torch would give inf or NaN.
   // Not reentrant: one call at a time per object (scratch buffers are reused).
-  int64_t compute_raw(const float* samples, int64_t n, int64_t n_zeros, float* out, int64_t out_stride);
+  virtual int64_t compute_raw(const float* samples, int64_t n, int64_t n_zeros, float* out, int64_t out_stride) = 0;
 
   // The whole-file spectrogram of OpenAI's transcribe(): audio + 30 s of zeros, clamped by the
   // global max. out: [n_mels][file_mel_frames(n)]. Returns the non-finite sample count.
@@ -80,6 +89,20 @@ class MelSpectrogram {
   // npw::Error(InvalidArgument) when n > 480000.
   int64_t compute_window_mel(const float* samples, int64_t n, float* out);
 
+ protected:
+  int n_mels_;
+};
+
+// The CPU front end: FFTW's 400-point transforms, the filter bank over each filter's non-zero bins.
+class MelSpectrogram : public LogMelFrontEnd {
+ public:
+  // filters: [n_mels][201] float32, as stored in the GGML model file; copied. pool (optional,
+  // not owned, must outlive this object) parallelises frames; nullptr runs on the calling thread.
+  MelSpectrogram(const float* filters, int n_mels, ThreadPool* pool = nullptr);
+  ~MelSpectrogram() override;
+
+  int64_t compute_raw(const float* samples, int64_t n, int64_t n_zeros, float* out, int64_t out_stride) override;
+
  private:
   struct Scratch;
   struct Plan;
@@ -87,7 +110,6 @@ class MelSpectrogram {
   void run_frames(const float* signal, int64_t n_signal, int64_t length, int64_t frame_begin,
                   int64_t frame_end, float* out, int64_t out_stride, Scratch& scratch) const;
 
-  int n_mels_;
   ThreadPool* pool_;
   std::vector<float> filters_;    // [n_mels][201]
   std::vector<int> filter_lo_;    // first non-zero bin per filter

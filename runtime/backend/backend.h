@@ -45,6 +45,14 @@ struct AcceleratorBooks {
   double run_wall_seconds = 0.0;           // host wall time waiting in device runs (emulator: its CPU work)
 };
 
+// One product of a batch that shares its input (see Backend::linear_many).
+struct LinearJob {
+  const PackedMatrix* W = nullptr;
+  const float* bias = nullptr;  // may be nullptr
+  float* Y = nullptr;
+  int ldy = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -65,6 +73,13 @@ class Backend {
   virtual void linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y,
                       int ldy) = 0;
 
+  // Several products of the same rows X by different weights (a layer's q, k and v; a window's
+  // cross-attention keys and values), all with the same n_in: the same results as n calls of
+  // linear(). A device backend prepares X once and runs the products as one batch (one runlist).
+  virtual void linear_many(const float* X, int M, int ldx, const LinearJob* jobs, int n) {
+    for (int i = 0; i < n; ++i) linear(X, M, ldx, *jobs[i].W, jobs[i].bias, jobs[i].Y, jobs[i].ldy);
+  }
+
   // General row-major single-precision product on activations:
   // C = alpha * op(A) * op(B) + beta * C, op(A) is M x K, op(B) is K x N.
   virtual void matmul(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
@@ -79,6 +94,11 @@ class Backend {
   // each): the encoder then issues each convolution as one product whose im2col rows overlap in
   // memory (ldx = stride x channels, less than n_in), which such a backend's linear() must accept.
   virtual bool whole_products() const { return false; }
+
+  // The backend for products whose inputs span a wide dynamic range (the log-mel's power spectrum:
+  // per-row int8 would flush its quiet bins to zero): the int8 NPU backend answers with a bf16
+  // backend on the same device; backends whose products keep the range answer with themselves.
+  virtual Backend& wide_range_products() { return *this; }
 
   // An accelerator's books for this stream; false for backends without a device.
   virtual bool accelerator_books(AcceleratorBooks* out) const {

@@ -33,6 +33,9 @@ struct Options {
   int n_threads = 0;                         // 0: all cores
   std::string backend = "auto";              // auto, cpu, cpu-int8, npu, npu-emulator
   std::string kernel_dir;                    // NPU kernels; empty: $NPW_KERNEL_DIR, else installed default
+  // The log-mel as two products (a DFT basis, then the mel filter bank) on the backend's accelerator
+  // (bf16 on an NPU) instead of the CPU FFT; a backend without one keeps the FFT, with a warning.
+  bool mel_on_device = false;
   unsigned seed = 0;                         // sampling at temperature > 0
 
   // Word-level timestamps (OpenAI's word_timestamps): each segment gets its words with times from

@@ -51,11 +51,20 @@ TranscribeEngine::TranscribeEngine(const Model& model, const Options& options, s
       options_(options),
       wm_(std::move(window_model)),
       tokenizer_(model.vocab()),
-      mel_(model.mel_filters().data(), model.hparams().n_mels, pool),
       rng_(options.seed),
       buffers_(static_cast<std::size_t>(model.hparams().n_mels) * kWindowFrames,
                static_cast<std::size_t>(model.hparams().n_audio_ctx) * model.hparams().n_audio_state) {
   options_.validate();
+  const float* filters = model.mel_filters().data();
+  const int n_mels = model.hparams().n_mels;
+  if (options_.mel_on_device) {
+    if (wm_) mel_ = wm_->device_mel(filters, n_mels);
+    if (!mel_) {
+      warnings_.push_back("option mel_on_device: the backend " + (wm_ ? wm_->backend_kind() : std::string("in use")) +
+                          " has no accelerator; the log-mel runs on the CPU FFT");
+    }
+  }
+  if (!mel_) mel_ = std::make_unique<MelSpectrogram>(filters, n_mels, pool);
   const Vocab& v = model_.vocab();
   fixed_language_ = canonical_language(options_.language);
   if (!v.is_multilingual()) {
@@ -270,7 +279,7 @@ TranscribeResult TranscribeEngine::transcribe(const float* samples, std::size_t 
   std::vector<float> mel;
   {
     StageTimer t(stats_.mel_seconds);
-    mel_.compute_file_mel(samples, static_cast<int64_t>(n), mel);
+    mel_->compute_file_mel(samples, static_cast<int64_t>(n), mel);
   }
   stats_.audio_seconds += static_cast<double>(n) / kSampleRate;
   const int64_t total_frames = file_mel_frames(static_cast<int64_t>(n));
@@ -327,7 +336,7 @@ WindowResult TranscribeEngine::transcribe_window(const float* samples, std::size
     float* window_mel = buffers_.mel();
     {
       StageTimer t(stats_.mel_seconds);
-      mel_.compute_window_mel(samples + offset, static_cast<int64_t>(remaining), window_mel);
+      mel_->compute_window_mel(samples + offset, static_cast<int64_t>(remaining), window_mel);
     }
     if (language_ == "auto") {
       detect_language(window_mel);

@@ -79,7 +79,7 @@ class TranscribeEngine {
   Options options_;
   std::unique_ptr<WindowModel> wm_;
   Tokenizer tokenizer_;
-  MelSpectrogram mel_;
+  std::unique_ptr<LogMelFrontEnd> mel_;  // the CPU FFT, or products on the accelerator (mel_on_device)
   std::string language_;       // fixed code, or "auto" until detected
   std::string fixed_language_;  // what the options asked for ("auto" or a code)
   std::vector<std::pair<std::string, float>> language_probs_;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "backend/backend.h"
+#include "nn/mel_products.h"
 #include "decode/decoder_alignment_source.h"
 #include "decode/decoder_logit_source.h"
 #include "decode/transcribe_engine.h"
@@ -35,6 +36,10 @@ class NnWindowModel : public WindowModel {
   LogitSource& logits() override { return source_; }
   AlignmentSource* alignment() override { return &alignment_; }
   std::string backend_kind() const override { return backend_.kind(); }
+  std::unique_ptr<LogMelFrontEnd> device_mel(const float* filters, int n_mels) override {
+    if (!backend_.accelerator_books(nullptr)) return nullptr;
+    return std::make_unique<MelProducts>(filters, n_mels, backend_.wide_range_products());
+  }
   void set_cancel(const std::atomic<bool>* flag) override {
     encoder_.set_cancel(flag);
     decoder_.set_cancel(flag);

@@ -4,7 +4,10 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <string>
+
+#include "audio/mel.h"
 
 #include "decode/alignment_source.h"
 #include "decode/logit_source.h"
@@ -21,6 +24,13 @@ class WindowModel {
   virtual LogitSource& logits() = 0;
   // Word timing over the last encoded window (nullptr: this model cannot give word timestamps).
   virtual AlignmentSource* alignment() { return nullptr; }
+  // The log-mel as products on this model's accelerator (filters [n_mels][201]); nullptr when the
+  // backend has no accelerator.
+  virtual std::unique_ptr<LogMelFrontEnd> device_mel(const float* filters, int n_mels) {
+    (void)filters;
+    (void)n_mels;
+    return nullptr;
+  }
   // Kind of the backend doing the work ("cpu", ...), for statistics.
   virtual std::string backend_kind() const = 0;
   // A stop flag (util/cancel.h) the encoding and decoding poll between their steps; nullptr: none.

@@ -121,7 +121,10 @@ void Decoder::set_audio(const float* enc) {
   for (int l = 0; l < n_layer_; ++l) {
     check_cancel(cancel_, "the cross-attention keys and values");
     const AttentionWeights& a = w.blocks[l].cross_attn;
-    backend_.linear(enc, n_audio_ctx_, n_state_, *packed_->blocks[l].ck, a.key.b, cross_tmp_.data(), n_state_);
+    // Keys and values of a layer as one batch: a device backend prepares `enc` once for both.
+    const LinearJob kv[2] = {{packed_->blocks[l].ck.get(), a.key.b, cross_tmp_.data(), n_state_},
+                             {packed_->blocks[l].cv.get(), a.value.b, cross_v_.data() + l * per_layer, n_state_}};
+    backend_.linear_many(enc, n_audio_ctx_, n_state_, kv, 2);
     float* kt = cross_k_.data() + static_cast<std::size_t>(l) * n_state_ * ldck_;
     const float* k = cross_tmp_.data();
     pool_.parallel_for(n_state_, [&](int64_t c0, int64_t c1, int) {
@@ -130,8 +133,6 @@ void Decoder::set_audio(const float* enc) {
         for (int j = 0; j < n_audio_ctx_; ++j) dst[j] = k[static_cast<std::size_t>(j) * n_state_ + c];
       }
     });
-    backend_.linear(enc, n_audio_ctx_, n_state_, *packed_->blocks[l].cv, a.value.b,
-                    cross_v_.data() + l * per_layer, n_state_);
   }
   have_audio_ = true;
 }
@@ -314,9 +315,10 @@ void Decoder::self_attention(int layer, int n_rows) {
   const AttentionWeights& a = model_.decoder().blocks[layer].attn;
   const DecoderPacked::Block& pb = packed_->blocks[layer];
   const std::size_t D = n_state_;
-  backend_.linear(h_.data(), n_rows, n_state_, *pb.q, a.query.b, q_.data(), n_state_);
-  backend_.linear(h_.data(), n_rows, n_state_, *pb.k, nullptr, k_.data(), n_state_);
-  backend_.linear(h_.data(), n_rows, n_state_, *pb.v, a.value.b, v_.data(), n_state_);
+  const LinearJob qkv[3] = {{pb.q.get(), a.query.b, q_.data(), n_state_},
+                            {pb.k.get(), nullptr, k_.data(), n_state_},
+                            {pb.v.get(), a.value.b, v_.data(), n_state_}};
+  backend_.linear_many(h_.data(), n_rows, n_state_, qkv, 3);
   for (int r = 0; r < n_rows; ++r) {
     if (kv_.half()) {
       floats_to_halves(k_.data() + r * D, kv_.key_half(layer, row_seq_[r], row_pos_[r]), D);

@@ -245,9 +245,9 @@ void Encoder::block(int layer) {
   if (pb.qkv) {
     backend_.linear(h, n_ctx_, D, *pb.qkv, pb.qkv_bias.data(), q, ldw);
   } else {
-    backend_.linear(h, n_ctx_, D, *pb.q, b.attn.query.b, q, ldw);
-    backend_.linear(h, n_ctx_, D, *pb.k, b.attn.key.b, k, ldw);
-    backend_.linear(h, n_ctx_, D, *pb.v, b.attn.value.b, v, ldw);
+    const LinearJob qkv[3] = {{pb.q.get(), b.attn.query.b, q, ldw}, {pb.k.get(), b.attn.key.b, k, ldw},
+                              {pb.v.get(), b.attn.value.b, v, ldw}};
+    backend_.linear_many(h, n_ctx_, D, qkv, 3);
   }
   clock.mark(&EncoderProfile::projection_ms);
   // A large model's layer takes long enough that a stop waits for a part of it, not all of it.

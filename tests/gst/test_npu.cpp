@@ -54,7 +54,8 @@ GST_START_TEST(test_emulator_end_to_end) {
   fail_unless(launches >= 2 + 4 * 2 + 2 * 2, "%" G_GUINT64_FORMAT " launches", launches);
   fail_unless_equals_uint64(launches, products);
   fail_unless(to > 0 && from > 0 && seconds > 0.0);
-  fail_unless_equals_uint64(buffers, 2);  // one pooled input and one output buffer for the stream
+  // One pooled input buffer and two output buffers (a decoder layer's cross keys and values are one batch).
+  fail_unless_equals_uint64(buffers, 3);
 }
 GST_END_TEST;
 
@@ -110,14 +111,82 @@ GST_START_TEST(test_zeros_kernel_is_refused_at_start) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_stop_while_the_device_stalls) {
+  // The launches of a one-window clip, self-tests included, counted by the runtime in this process
+  // (its own emulated device, created before any fault is set).
+  const std::vector<float> x = npwtest::read_wav(data_path("audio/jfk.wav"));
+  npwtest::reference_tokens(x, nullptr, "npu-emulator");
+  const uint64_t first_window = npw::npu::shared_emulator_context(npw::npu::Generation::Npu1)->device().books().launches;
+  // The element's device hangs from the third product of long45's second window on, with a time
+  // limit of an hour: going to NULL must end the stalled run through the stop flag, or this test
+  // hangs until its own time-out.
+  g_setenv("NPW_NPU_EMULATOR_FAULT", ("stall@" + std::to_string(first_window + 2)).c_str(), TRUE);
+  g_setenv("NPW_NPU_TIMEOUT_MS", "3600000", TRUE);
+  GstElement* pipeline = gst_parse_launch(chain("long45.wav", "backend=npu-emulator").c_str(), nullptr);
+  fail_unless(pipeline != nullptr);
+  GstBus* bus = gst_element_get_bus(pipeline);
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  // The first window's captions come before the stall.
+  GstMessage* m = gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND,
+                                             static_cast<GstMessageType>(GST_MESSAGE_ELEMENT | GST_MESSAGE_ERROR));
+  fail_unless(m != nullptr && GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT, "no caption before the stall");
+  gst_message_unref(m);
+  g_usleep(300000);  // the second window reaches the device and hangs there
+  fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  if (m) {
+    GError* err = nullptr;
+    gst_message_parse_error(m, &err, nullptr);
+    fail("a stop during a stalled run posted an error: %s", err->message);
+  }
+  gst_object_unref(bus);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_mel_on_device) {
+  // The log-mel as two bf16 products on the device: captions, and two more launches per window in
+  // the stream's books than without.
+  npwtest::RunResult plain, dev;
+  npwtest::run_pipeline(chain("jfk.wav", "backend=npu-emulator"), plain);
+  npwtest::run_pipeline(chain("jfk.wav", "backend=npu-emulator mel-on-device=true"), dev);
+  fail_unless(dev.error == nullptr);
+  fail_unless(dev.eos);
+  fail_unless_equals_int(dev.warnings.size(), 0);
+  fail_unless(!dev.captions.empty());
+  guint64 launches_plain = 0, launches_dev = 0;
+  fail_unless(gst_structure_get_uint64(plain.stats, "device-launches", &launches_plain));
+  fail_unless(gst_structure_get_uint64(dev.stats, "device-launches", &launches_dev));
+  fail_unless(launches_dev > launches_plain, "%" G_GUINT64_FORMAT " vs %" G_GUINT64_FORMAT, launches_dev, launches_plain);
+
+  // Without an accelerator: one warning naming the option, and the FFT's captions.
+  npwtest::RunResult cpu;
+  npwtest::run_pipeline(chain("jfk.wav", "backend=cpu mel-on-device=true"), cpu);
+  fail_unless(cpu.error == nullptr);
+  fail_unless(!cpu.captions.empty());
+  bool named = false;
+  for (GstMessage* w : cpu.warnings) {
+    GError* err = nullptr;
+    gst_message_parse_warning(w, &err, nullptr);
+    named = named || (strstr(err->message, "mel_on_device") != nullptr && strstr(err->message, "no accelerator") != nullptr);
+    g_error_free(err);
+  }
+  fail_unless(named, "no warning names mel_on_device (%zu warnings)", cpu.warnings.size());
+}
+GST_END_TEST;
+
 static Suite* npuwhisper_npu_suite() {
   Suite* s = suite_create("npuwhisper-npu");
+  // The fault plans count launches: no keep-warm launch may slip in while a window decodes on the CPU.
+  g_setenv("NPW_NPU_KEEP_WARM_MS", "0", TRUE);
   TCase* tc = tcase_create("npu");
   tcase_set_timeout(tc, 300);
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_emulator_end_to_end);
   tcase_add_test(tc, test_timeout_in_the_last_window);
   tcase_add_test(tc, test_zeros_kernel_is_refused_at_start);
+  tcase_add_test(tc, test_mel_on_device);
+  tcase_add_test(tc, test_stop_while_the_device_stalls);
   return s;
 }
 

@@ -51,6 +51,31 @@ TEST(Cli, F16ModelDumpsMatchGolden) {
   check_window("long45", "w1", "30", "ggml-test-f16.bin");
 }
 
+// --mel-on-device: the log-mel as two bf16 products on the emulated NPU (within 0.004 of the golden
+// log-mel, see npu_mel_products_test); with a backend that has no accelerator, a warning and the FFT.
+TEST(Cli, MelOnDeviceDumpsTheProductsMel) {
+  const std::string mel = npw_test::temp_file("mel-device.f32");
+  std::remove(mel.c_str());
+  const std::string args = "--model " + data("ggml-test-f32.bin") + " --audio " + data("audio/jfk.wav") +
+                           " --threads 2 --mel-on-device --dump-mel " + quote(mel);
+  const CliRun r = run_cli(args + " --backend npu-emulator");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto want = npw_test::read_f32(npw_test::data_path("golden/jfk/mel_w0.f32"));
+  const auto got = npw_test::read_f32(mel);
+  ASSERT_EQ(got.size(), want.size());
+  const auto d = npw_test::compare(got.data(), want.data(), want.size());
+  std::printf("[cli] jfk w0 mel on npu-emulator: rel-L2 %.3e, max-abs %.3e\n", d.rel_l2, d.max_abs);
+  EXPECT_LE(d.max_abs, 0.004);
+  EXPECT_GT(d.max_abs, 1e-5) << "the bf16 products and the FFT cannot agree to the last bit";
+
+  const CliRun cpu = run_cli(args + " --backend cpu");
+  ASSERT_EQ(cpu.exit_code, 0) << cpu.err;
+  EXPECT_NE(cpu.err.find("--mel-on-device"), std::string::npos) << cpu.err;
+  EXPECT_NE(cpu.err.find("no accelerator"), std::string::npos) << cpu.err;
+  const auto fft = npw_test::read_f32(mel);
+  EXPECT_LE(npw_test::compare(fft.data(), want.data(), want.size()).rel_l2, 1e-5);
+}
+
 TEST(Cli, HelpListsTheFlags) {
   const CliRun r = run_cli("--help");
   EXPECT_EQ(r.exit_code, 0);

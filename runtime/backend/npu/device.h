@@ -5,6 +5,7 @@
 // No XRT type appears in this header, so the runtime builds and links without XRT.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -86,8 +87,12 @@ class Device {
   // A buffer for argument `arg_index` of `kernel` (XRT places it in that argument's memory group).
   virtual std::unique_ptr<DeviceBuffer> allocate(std::size_t bytes, const Kernel& kernel, int arg_index) = 0;
   // Runs the launches in order (chained in one runlist where the device has them) and waits for all of
-  // them, at most timeout_ms in total.
-  virtual void run(const Launch* launches, int n, unsigned timeout_ms) = 0;
+  // them, at most timeout_ms in total. When `stop` (may be null) is raised meanwhile, the wait ends
+  // as soon as the device allows (a single run is aborted; a runlist, which XRT cannot abort, is
+  // waited out - it is a few products long) and npw::Error(Cancelled) is thrown: the outputs are
+  // unspecified, the device stays usable. A hung device thus never holds a stop for its time-out.
+  virtual void run(const Launch* launches, int n, unsigned timeout_ms, const std::atomic<bool>* stop) = 0;
+  void run(const Launch* launches, int n, unsigned timeout_ms) { run(launches, n, timeout_ms, nullptr); }
   virtual const DeviceBooks& books() const = 0;
 };
 

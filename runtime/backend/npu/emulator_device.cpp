@@ -2,13 +2,16 @@
 #include "backend/npu/emulator_device.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backend/npu/emulated_ops.h"
 #include "backend/npu/op_shapes.h"
 #include "util/aligned_buffer.h"
+#include "util/cancel.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 
@@ -81,8 +84,10 @@ FaultPlan parse_fault_plan(const std::string& text) {
     plan.fault = Fault::Timeout;
   } else if (name == "error") {
     plan.fault = Fault::RunError;
+  } else if (name == "stall") {
+    plan.fault = Fault::Stall;
   } else {
-    throw Error(ErrorKind::InvalidArgument, "NPW_NPU_EMULATOR_FAULT \"" + text + "\": expected zeros, timeout or error, optionally followed by @N");
+    throw Error(ErrorKind::InvalidArgument, "NPW_NPU_EMULATOR_FAULT \"" + text + "\": expected zeros, timeout, error or stall, optionally followed by @N");
   }
   return plan;
 }
@@ -135,7 +140,7 @@ void EmulatorDevice::count_sync(bool to_device, std::size_t bytes) {
   books_.device_seconds += cost_.sync_seconds(bytes);
 }
 
-void EmulatorDevice::run(const Launch* launches, int n, unsigned timeout_ms) {
+void EmulatorDevice::run(const Launch* launches, int n, unsigned timeout_ms, const std::atomic<bool>* stop) {
   if (n <= 0) return;
   // Check every launch before any runs, as XRT refuses a malformed runlist as a whole.
   for (int i = 0; i < n; ++i) {
@@ -175,11 +180,26 @@ void EmulatorDevice::run(const Launch* launches, int n, unsigned timeout_ms) {
       throw Error(ErrorKind::Internal, "npu-emulator: " + describe_kernel(l.kernel->spec()) + " did not finish within " +
                                            std::to_string(timeout_ms) + " ms (injected timeout)");
     }
+    if (faulty && fault.fault == Fault::Stall) {
+      // A hung device: nothing completes; the wait ends at the time limit or when stopped.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+      while (!cancel_requested(stop) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (cancel_requested(stop)) throw Error(ErrorKind::Cancelled, "npu-emulator: a stalled run was stopped");
+      std::lock_guard<std::mutex> lock(mutex_);
+      books_.device_seconds += seconds + timeout_ms / 1000.0;
+      throw Error(ErrorKind::Internal, "npu-emulator: " + describe_kernel(l.kernel->spec()) + " did not finish within " +
+                                           std::to_string(timeout_ms) + " ms (injected stall)");
+    }
     if (faulty && fault.fault == Fault::RunError) {
       throw Error(ErrorKind::Internal, "npu-emulator: the run of " + describe_kernel(l.kernel->spec()) +
                                            " failed (injected error: ERT_CMD_STATE_ERROR)");
     }
-    execute(l);
+    if (!execute(l, stop)) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      books_.device_seconds += seconds;
+      throw Error(ErrorKind::Cancelled, "npu-emulator: the run of " + describe_kernel(l.kernel->spec()) + " was stopped");
+    }
     if (faulty && fault.fault == Fault::ZeroOutput) {
       auto* out = static_cast<EmulatedBuffer*>(l.args[l.n_args - 1]);
       std::memset(out->device_bytes(), 0, op_arg_bytes(l.kernel->spec()).back());
@@ -192,17 +212,27 @@ void EmulatorDevice::run(const Launch* launches, int n, unsigned timeout_ms) {
   books_.device_seconds += seconds;
 }
 
-void EmulatorDevice::execute(const Launch& l) {
+bool EmulatorDevice::execute(const Launch& l, const std::atomic<bool>* stop) {
   const KernelSpec& s = l.kernel->spec();
   const int M = s.dims[0], N = s.dims[1], K = s.dims[2];
   auto bytes = [&](int a) { return static_cast<EmulatedBuffer*>(l.args[a])->device_bytes(); };
-  if (s.op == "gemm_i8") {
-    emulate_gemm_i8(reinterpret_cast<const int8_t*>(bytes(0)), reinterpret_cast<const int8_t*>(bytes(1)),
-                    reinterpret_cast<int32_t*>(bytes(2)), M, N, K, pool_.get());
-  } else {
-    emulate_gemm_bf16(reinterpret_cast<const uint16_t*>(bytes(0)), reinterpret_cast<const uint16_t*>(bytes(1)),
-                      reinterpret_cast<float*>(bytes(2)), M, N, K, pool_.get());
+  // In blocks of rows, so that a stop is noticed within a few milliseconds of CPU work, as it would
+  // be within one of the device's own tiles.
+  constexpr int kRowsPerCheck = 256;
+  for (int m0 = 0; m0 < M; m0 += kRowsPerCheck) {
+    if (cancel_requested(stop)) return false;
+    const int rows = std::min(kRowsPerCheck, M - m0);
+    const std::size_t a_at = static_cast<std::size_t>(m0) * static_cast<std::size_t>(K);
+    const std::size_t c_at = static_cast<std::size_t>(m0) * static_cast<std::size_t>(N);
+    if (s.op == "gemm_i8") {
+      emulate_gemm_i8(reinterpret_cast<const int8_t*>(bytes(0)) + a_at, reinterpret_cast<const int8_t*>(bytes(1)),
+                      reinterpret_cast<int32_t*>(bytes(2)) + c_at, rows, N, K, pool_.get());
+    } else {
+      emulate_gemm_bf16(reinterpret_cast<const uint16_t*>(bytes(0)) + a_at, reinterpret_cast<const uint16_t*>(bytes(1)),
+                        reinterpret_cast<float*>(bytes(2)) + c_at, rows, N, K, pool_.get());
+    }
   }
+  return true;
 }
 
 }  // namespace npu

@@ -25,6 +25,7 @@ enum class Fault {
   ZeroOutput,  // every kernel "completes" with its output all zeros (the failure seen on hardware)
   Timeout,     // a run does not finish within its time limit
   RunError,    // the driver reports a failed run
+  Stall,       // a run never finishes: it ends only at its time limit or when stopped (a hung device)
 };
 
 struct FaultPlan {
@@ -32,7 +33,7 @@ struct FaultPlan {
   std::uint64_t after_launches = 0;
 };
 
-// Parses NPW_NPU_EMULATOR_FAULT's syntax: "", "zeros", "timeout", "error", each optionally followed
+// Parses NPW_NPU_EMULATOR_FAULT's syntax: "", "zeros", "timeout", "error", "stall", each optionally followed
 // by "@N" (from launch N on). Throws npw::Error(InvalidArgument) naming the text otherwise.
 FaultPlan parse_fault_plan(const std::string& text);
 
@@ -45,7 +46,8 @@ class EmulatorDevice : public Device {
   DeviceInfo info() const override;
   std::unique_ptr<Kernel> load_kernel(const KernelSpec& spec) override;
   std::unique_ptr<DeviceBuffer> allocate(std::size_t bytes, const Kernel& kernel, int arg_index) override;
-  void run(const Launch* launches, int n, unsigned timeout_ms) override;
+  using Device::run;
+  void run(const Launch* launches, int n, unsigned timeout_ms, const std::atomic<bool>* stop) override;
   const DeviceBooks& books() const override { return books_; }
 
   const CostModel& cost_model() const { return cost_; }
@@ -55,7 +57,8 @@ class EmulatorDevice : public Device {
   void count_sync(bool to_device, std::size_t bytes);
 
  private:
-  void execute(const Launch& launch);
+  // Returns false when `stop` was raised before all rows were computed.
+  bool execute(const Launch& launch, const std::atomic<bool>* stop);
 
   Generation generation_;
   CostModel cost_;

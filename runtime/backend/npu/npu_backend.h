@@ -6,6 +6,7 @@
 // exactly the bytes a product uses, and books of what it did on the device.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,11 +38,17 @@ class NpuBackend : public Backend {
   std::unique_ptr<PackedMatrix> pack_for_many_rows(const TensorView& w) const override;
   void linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y,
               int ldy) override;
+  void linear_many(const float* X, int M, int ldx, const LinearJob* jobs, int n) override;
   void matmul(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
               const float* B, int ldb, float beta, float* C, int ldc) override;
   bool reduced_precision_attention() const override { return precision_ == Precision::Int8; }
   bool whole_products() const override { return true; }
+  // A raised flag makes products return at once, their results unspecified (the caller discards the
+  // window): before the rows are prepared, and during a device run, which it ends (device.h).
+  void set_cancel(const std::atomic<bool>* flag) override;
   bool accelerator_books(AcceleratorBooks* out) const override;
+  // int8: a bf16 backend on the same device, made on first use (its books are its own).
+  Backend& wide_range_products() override;
   void set_threads(int n) override;
   int threads() const override;
 
@@ -50,8 +57,13 @@ class NpuBackend : public Backend {
 
  private:
   std::unique_ptr<PackedMatrix> pack_matrix(const TensorView& w, bool with_cpu_form) const;
-  void device_linear(const float* X, int M, int ldx, const NpuPackedMatrix& W, const float* bias, float* Y, int ldy);
-  void ensure_buffers(const Kernel& kernel, std::size_t a_bytes, std::size_t c_bytes);
+  // The largest batch linear_many() runs as one (a window's products come at most three at a time).
+  static constexpr int kMaxBatch = 8;
+  const NpuPackedMatrix& own_matrix(const PackedMatrix& W) const;
+  // Products of the same rows X as one batch: X prepared once into A, one device run of n launches
+  // (one runlist on XRT), each result synced back over exactly its rows.
+  void device_batch(const float* X, int M, int ldx, const LinearJob* jobs, const NpuPackedMatrix* const* W, int n);
+  void ensure_buffers(const Kernel& kernel, int n_outputs, std::size_t a_bytes, std::size_t c_bytes);
 
   std::shared_ptr<NpuContext> context_;
   Precision precision_;
@@ -60,9 +72,12 @@ class NpuBackend : public Backend {
   std::unique_ptr<Backend> cpu_;  // few-row products (cpu-int8, or cpu for bf16)
   std::unique_ptr<Backend> f32_;  // matmul on activations
   std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<NpuBackend> wide_;  // see wide_range_products()
+  const std::atomic<bool>* cancel_ = nullptr;
 
   mutable std::mutex mutex_;  // the pooled buffers and books (linear may be called from several threads)
-  std::unique_ptr<DeviceBuffer> a_, c_;
+  std::unique_ptr<DeviceBuffer> a_;
+  std::unique_ptr<DeviceBuffer> c_[kMaxBatch];  // one result buffer per product of a batch
   AlignedBuffer<float> row_scales_;
   AcceleratorBooks books_;
   std::string failure_;  // set after a device run failed: every later product refuses

@@ -144,7 +144,8 @@ class XrtDevice final : public Device {
     return std::make_unique<XrtBuffer>(shared_, handle, host, bytes);
   }
 
-  void run(const Launch* launches, int n, unsigned timeout_ms) override {
+  using Device::run;
+  void run(const Launch* launches, int n, unsigned timeout_ms, const std::atomic<bool>* stop) override {
     if (n <= 0) return;
     // Reused per thread (streams may run concurrently): after the first window no allocation here.
     thread_local std::vector<npw_xrt_launch> table;
@@ -172,7 +173,7 @@ class XrtDevice final : public Device {
     }
     double seconds = 0.0;
     ErrText err;
-    const int rc = shared_->api->run(shared_->dev, table.data(), static_cast<std::size_t>(n), timeout_ms, &seconds,
+    const int rc = shared_->api->run(shared_->dev, table.data(), static_cast<std::size_t>(n), timeout_ms, stop, &seconds,
                                      err.text, kErrLen);
     {
       // Launches that were started count even when the batch failed: the books say what the device did.
@@ -181,6 +182,7 @@ class XrtDevice final : public Device {
       shared_->books.batches += 1;
       if (seconds > 0.0) shared_->books.device_seconds += seconds;
     }
+    if (rc == NPW_XRT_STOPPED) throw Error(ErrorKind::Cancelled, "NPU run stopped: " + err.str());
     if (rc != 0) {
       throw Error(ErrorKind::Internal, "NPU run of " + std::to_string(n) + " launch" + (n == 1 ? "" : "es") +
                                            " (first: '" + launches[0].kernel->spec().op + "') failed: " + err.str());

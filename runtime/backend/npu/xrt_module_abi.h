@@ -14,8 +14,10 @@
 extern "C" {
 #endif
 
-#define NPW_XRT_ABI_VERSION 1u
+#define NPW_XRT_ABI_VERSION 2u
 #define NPW_XRT_MAX_ARGS 6
+/* run()'s return value when the caller's stop flag ended the wait (not a device failure). */
+#define NPW_XRT_STOPPED 2
 
 typedef struct npw_xrt_device npw_xrt_device;
 typedef struct npw_xrt_kernel npw_xrt_kernel;
@@ -46,9 +48,12 @@ typedef struct {
   int (*sync_buffer)(npw_xrt_buffer* buffer, int to_device, size_t offset, size_t bytes, char* err,
                      size_t err_len);
   /* Runs n launches in order and waits for all (timeout_ms in total); *device_seconds receives the
-   * measured time from start to completion. */
+   * measured time from start to completion. stop (may be NULL) points to the caller's stop flag, a
+   * C++ std::atomic<bool> (both sides are C++ built by the same compiler; C code passes NULL): when it
+   * is raised the wait ends as soon as the device allows and NPW_XRT_STOPPED is returned with err set.
+   * Version 2: the stop flag. */
   int (*run)(npw_xrt_device* dev, const npw_xrt_launch* launches, size_t n, unsigned timeout_ms,
-             double* device_seconds, char* err, size_t err_len);
+             const void* stop, double* device_seconds, char* err, size_t err_len);
 } npw_xrt_api;
 
 /* The one symbol the module exports. */

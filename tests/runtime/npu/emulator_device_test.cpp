@@ -3,6 +3,7 @@
 // shape; the kernel catalogs (contract shapes, the kernel directory's manifest and its errors).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -135,7 +136,16 @@ TEST(EmulatorDevice, InjectedFaults) {
   dev.set_fault(parse_fault_plan("error"));
   EXPECT_EQ(kind_of([&] { dev.run(&r.launch, 1, 250); }, &msg), ErrorKind::Internal);
   EXPECT_NE(msg.find("failed"), std::string::npos) << msg;
+  // A hung device: a stall ends at the time limit, or at once when the caller's stop flag is raised.
+  dev.set_fault(parse_fault_plan("stall"));
+  EXPECT_EQ(kind_of([&] { dev.run(&r.launch, 1, 50); }, &msg), ErrorKind::Internal);
+  EXPECT_NE(msg.find("injected stall"), std::string::npos) << msg;
+  std::atomic<bool> stop{true};
+  EXPECT_EQ(kind_of([&] { dev.run(&r.launch, 1, 60000, &stop); }, &msg), ErrorKind::Cancelled);
   dev.set_fault(parse_fault_plan(""));
+  EXPECT_TRUE(self_test_kernel(dev, *k, 1000).ok);
+  // Stopped before a healthy run computes its rows: Cancelled too, and the device still works.
+  EXPECT_EQ(kind_of([&] { dev.run(&r.launch, 1, 1000, &stop); }, &msg), ErrorKind::Cancelled);
   EXPECT_TRUE(self_test_kernel(dev, *k, 1000).ok);
 
   for (const char* bad : {"zero", "timeout@", "error@x", "@3"}) {

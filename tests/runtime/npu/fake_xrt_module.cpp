@@ -3,14 +3,17 @@
 // Each buffer has a host copy and a separate "device" copy: only the syncs move bytes between them,
 // so a missing or mis-ranged sync shows in the results. Kernels the fake knows:
 //   add_i32(a, b, out): out = a + b elementwise over int32 (out sized like a)
-//   hang(...): never finishes, so the run reports a time-out
+//   hang(...): never finishes, so the run reports a time-out (or, when stopped, NPW_XRT_STOPPED)
 // fake_xrt_control() lets a test make the next call of a function fail and read what the module saw.
 // Built three times: as the module, with a wrong ABI version (FAKE_ABI_VERSION) and without the table
 // (FAKE_NO_TABLE).
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backend/npu/xrt_module_abi.h"
@@ -115,13 +118,22 @@ int sync_buffer(npw_xrt_buffer* b, int to_device, size_t offset, size_t bytes, c
   return 0;
 }
 
-int run(npw_xrt_device*, const npw_xrt_launch* launches, size_t n, unsigned timeout_ms, double* seconds, char* err,
-        size_t len) {
+int run(npw_xrt_device*, const npw_xrt_launch* launches, size_t n, unsigned timeout_ms, const void* stop,
+        double* seconds, char* err, size_t len) {
   *seconds = 0.0;
   st().last_batch = static_cast<unsigned>(n);
   for (size_t i = 0; i < n; ++i) {
     const npw_xrt_launch& l = launches[i];
     if (l.kernel->name == "hang") {
+      // Hung until the time limit, or until the caller's stop flag is raised.
+      const auto* flag = static_cast<const std::atomic<bool>*>(stop);
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+      while (flag && !flag->load() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (flag && flag->load()) {
+        fail(err, len, "stopped while waiting (fake)");
+        return NPW_XRT_STOPPED;
+      }
       char text[128];
       std::snprintf(text, sizeof text, "launch %zu did not finish within %u ms (fake)", i, timeout_ms);
       return fail(err, len, text);

@@ -4,11 +4,14 @@
 // self-test refusing a kernel that writes zeros; a run that times out mid-stream; registration.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backend/backend.h"
@@ -263,6 +266,162 @@ TEST(NpuBackend, Bf16PrecisionWithinItsBound) {
   const double err = rel_l2_to_f32(Y, X.data(), 50, 200, W, 130, 200, nullptr);
   std::printf("[npu gemm_bf16] rel-L2 to the f32 product %.3e\n", err);
   EXPECT_LT(err, 0.01);  // two bf16 roundings, 2^-9 relative each, in a random walk
+}
+
+TEST(NpuBackend, ProductsOfTheSameRowsRunAsOneBatch) {
+  NpuBackend b(own_context(Generation::Npu1), 2);
+  const int n_in = 96, M = 200;
+  const int n_outs[3] = {64, 200, 96};
+  std::vector<Matrix> W;
+  std::vector<std::unique_ptr<PackedMatrix>> packed;
+  for (int i = 0; i < 3; ++i) {
+    W.push_back(random_matrix(n_outs[i], n_in, 20 + i));
+    packed.push_back(b.pack_for_many_rows(W.back().view));
+  }
+  std::vector<float> bias(200, 0.25f);
+  const std::vector<float> X = random_rows(M, n_in, 30);
+  std::vector<std::vector<float>> one(3), many(3);
+  for (int i = 0; i < 3; ++i) {
+    one[i].assign(static_cast<std::size_t>(M) * n_outs[i], 0.0f);
+    many[i].assign(one[i].size(), -1.0f);
+    b.linear(X.data(), M, n_in, *packed[i], i == 1 ? nullptr : bias.data(), one[i].data(), n_outs[i]);
+  }
+  AcceleratorBooks before, after;
+  b.accelerator_books(&before);
+  LinearJob jobs[3];
+  for (int i = 0; i < 3; ++i) jobs[i] = LinearJob{packed[i].get(), i == 1 ? nullptr : bias.data(), many[i].data(), n_outs[i]};
+  b.linear_many(X.data(), M, n_in, jobs, 3);
+  b.accelerator_books(&after);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(0, std::memcmp(one[i].data(), many[i].data(), one[i].size() * sizeof(float))) << "product " << i;
+  EXPECT_EQ(after.launches - before.launches, 3u);
+  EXPECT_EQ(after.batches - before.batches, 1u) << "one runlist";
+  EXPECT_EQ(after.products_on_device - before.products_on_device, 3u);
+  EXPECT_EQ(after.bytes_to_device - before.bytes_to_device, static_cast<uint64_t>(M) * 128) << "the rows synced once";
+  EXPECT_EQ(after.bytes_from_device - before.bytes_from_device, static_cast<uint64_t>(M) * (128 + 256 + 128) * 4);
+  EXPECT_EQ(after.buffers_allocated - before.buffers_allocated, 2u) << "two more result buffers, then none";
+  b.linear_many(X.data(), M, n_in, jobs, 3);
+  AcceleratorBooks again;
+  b.accelerator_books(&again);
+  EXPECT_EQ(again.buffers_allocated, after.buffers_allocated);
+
+  // Few rows go to the CPU product by product, with the same results as linear().
+  std::vector<float> y1(static_cast<std::size_t>(4) * 64), y2(y1.size());
+  b.linear(X.data(), 4, n_in, *packed[0], nullptr, y1.data(), 64);
+  const LinearJob few{packed[0].get(), nullptr, y2.data(), 64};
+  b.linear_many(X.data(), 4, n_in, &few, 1);
+  EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)));
+
+  // Different input widths cannot share the prepared rows: one product at a time.
+  const Matrix wide = random_matrix(64, 200, 40);
+  auto packed_wide = b.pack_for_many_rows(wide.view);
+  const std::vector<float> X2 = random_rows(M, 200, 41);
+  std::vector<float> ya(static_cast<std::size_t>(M) * 64), yb(ya.size());
+  const LinearJob mixed[2] = {{packed[0].get(), nullptr, ya.data(), 64}, {packed_wide.get(), nullptr, yb.data(), 64}};
+  AcceleratorBooks m0, m1;
+  b.accelerator_books(&m0);
+  b.linear_many(X2.data(), M, 200, mixed, 2);
+  b.accelerator_books(&m1);
+  EXPECT_EQ(m1.batches - m0.batches, 2u);
+  std::vector<float> yc(ya.size());
+  b.linear(X2.data(), M, 200, *packed_wide, nullptr, yc.data(), 64);
+  EXPECT_EQ(0, std::memcmp(yb.data(), yc.data(), yc.size() * sizeof(float)));
+  LinearJob bad[9];
+  for (LinearJob& j : bad) j = jobs[0];
+  EXPECT_THROW(b.linear_many(X.data(), M, n_in, bad, 9), Error);
+}
+
+TEST(NpuBackend, AStopEndsAProductOnAHungDeviceAndLeavesItUsable) {
+  EmulatorDevice* dev = nullptr;
+  auto ctx = own_context(Generation::Npu1, {}, &dev);
+  ctx->set_timeout_ms(60000);  // without the stop, the stalled run would hold the caller for a minute
+  NpuBackend b(ctx, 1);
+  const Matrix W = random_matrix(64, 64, 12);
+  auto packed = b.pack_for_many_rows(W.view);
+  const std::vector<float> X = random_rows(100, 64, 13);
+  std::vector<float> want(100 * 64), Y(100 * 64);
+  b.linear(X.data(), 100, 64, *packed, nullptr, want.data(), 64);
+
+  std::atomic<bool> stop{false};
+  b.set_cancel(&stop);
+  FaultPlan stall;
+  stall.fault = Fault::Stall;
+  dev->set_fault(stall);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    stop = true;
+  });
+  b.linear(X.data(), 100, 64, *packed, nullptr, Y.data(), 64);  // returns: the caller checks its flag
+  stopper.join();
+  EXPECT_NO_THROW(ctx->check_usable()) << "a stop is not a device failure";
+
+  // With the flag still raised nothing reaches the device at all.
+  AcceleratorBooks before, after;
+  b.accelerator_books(&before);
+  b.linear(X.data(), 100, 64, *packed, nullptr, Y.data(), 64);
+  b.accelerator_books(&after);
+  EXPECT_EQ(after.launches, before.launches);
+
+  dev->set_fault({});
+  stop = false;
+  b.linear(X.data(), 100, 64, *packed, nullptr, Y.data(), 64);
+  EXPECT_EQ(0, std::memcmp(Y.data(), want.data(), Y.size() * sizeof(float))) << "the next window runs as before";
+
+  // Not stopped, the stall is a time-out that disables the device.
+  ctx->set_timeout_ms(50);
+  dev->set_fault(stall);
+  try {
+    b.linear(X.data(), 100, 64, *packed, nullptr, Y.data(), 64);
+    ADD_FAILURE() << "a stalled run without a stop returned";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Internal);
+    EXPECT_NE(std::string(e.what()).find("injected stall"), std::string::npos) << e.what();
+  }
+}
+
+TEST(NpuBackend, KeepsTheDeviceWarmWhileAStreamRuns) {
+  EmulatorDevice* dev = nullptr;
+  auto ctx = own_context(Generation::Npu1, {}, &dev);
+  ctx->set_keep_warm_ms(20);
+  uint64_t launches_while_running = 0;
+  {
+    NpuBackend b(ctx, 1);
+    const uint64_t at_start = dev->books().launches;
+    for (int i = 0; i < 100 && ctx->keep_warm_launches() < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_GE(ctx->keep_warm_launches(), 3u) << "no keep-warm launch in 2 s of idling at a 20 ms interval";
+    EXPECT_GE(dev->books().launches - at_start, ctx->keep_warm_launches());
+    AcceleratorBooks books;
+    b.accelerator_books(&books);
+    EXPECT_EQ(books.launches, 0u) << "keep-warm launches are the device's, not the stream's";
+    launches_while_running = ctx->keep_warm_launches();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  const uint64_t after_stop = ctx->keep_warm_launches();
+  EXPECT_GE(after_stop, launches_while_running);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  EXPECT_EQ(ctx->keep_warm_launches(), after_stop) << "the keeper goes on after the last stream stopped";
+
+  // A device that fails its keep-warm run is disabled with a reason the next product reports.
+  FaultPlan timeout;
+  timeout.fault = Fault::Timeout;
+  {
+    NpuBackend b(ctx, 1);
+    dev->set_fault(timeout);
+    for (int i = 0; i < 100; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      try {
+        ctx->check_usable();
+      } catch (const Error&) {
+        break;
+      }
+    }
+    try {
+      ctx->check_usable();
+      ADD_FAILURE() << "a failed keep-warm run left the device usable";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("keeping the device warm"), std::string::npos) << e.what();
+    }
+  }
 }
 
 // The bring-up of a hardware backend ("npu"), over emulated devices standing in for XRT's: what is

@@ -1,6 +1,7 @@
 // The one symbol libnpw-npu-xrt.so exports: the C table the runtime's loader reads. Each entry
 // catches every exception (XRT's included) and turns it into the sentence the loader puts in its
 // npw::Error, so no C++ type or exception crosses the module boundary.
+#include <atomic>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -87,10 +88,18 @@ int sync_buffer(npw_xrt_buffer* buffer, int to_device, size_t offset, size_t byt
   return guarded(err, len, [&] { xm::sync_buffer(buffer, to_device != 0, offset, bytes); });
 }
 
-int run(npw_xrt_device* dev, const npw_xrt_launch* launches, size_t n, unsigned timeout_ms, double* seconds, char* err,
-        size_t len) {
+int run(npw_xrt_device* dev, const npw_xrt_launch* launches, size_t n, unsigned timeout_ms, const void* stop,
+        double* seconds, char* err, size_t len) {
   *seconds = 0.0;
-  return guarded(err, len, [&] { *seconds = xm::run(dev, launches, n, timeout_ms); });
+  bool stopped = false;
+  const int rc = guarded(err, len, [&] {
+    *seconds = xm::run(dev, launches, n, timeout_ms, static_cast<const std::atomic<bool>*>(stop), &stopped);
+  });
+  if (rc == 0 && stopped) {
+    report(err, len, "the wait for the device was stopped by the caller");
+    return NPW_XRT_STOPPED;
+  }
+  return rc;
 }
 
 const npw_xrt_api kApi = {NPW_XRT_ABI_VERSION, NPW_XRT_BUILT_AGAINST, open_device, close_device, device_info,

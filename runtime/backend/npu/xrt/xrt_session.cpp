@@ -107,6 +107,9 @@ void forget(npw_xrt_device* dev, std::uint64_t id) {
 #endif
 }
 
+// How often a single run's wait looks at the caller's stop flag.
+constexpr unsigned kWaitSliceMs = 10;
+
 unsigned remaining_ms(Clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
   return left > 1 ? static_cast<unsigned>(left) : 1u;
@@ -201,7 +204,9 @@ void sync_buffer(npw_xrt_buffer* buffer, bool to_device, std::size_t offset, std
   buffer->bo.sync(to_device ? XCL_BO_SYNC_BO_TO_DEVICE : XCL_BO_SYNC_BO_FROM_DEVICE, bytes, offset);
 }
 
-double run(npw_xrt_device* dev, const npw_xrt_launch* launches, std::size_t n, unsigned timeout_ms) {
+double run(npw_xrt_device* dev, const npw_xrt_launch* launches, std::size_t n, unsigned timeout_ms,
+           const std::atomic<bool>* stop, bool* stopped) {
+  *stopped = false;
   check_usable(dev);
   if (n == 0) return 0.0;
   // 0 means no limit, as in XRT.
@@ -254,7 +259,19 @@ double run(npw_xrt_device* dev, const npw_xrt_launch* launches, std::size_t n, u
       r = it->second;
     }
     r.start();
-    const ert_cmd_state state = r.wait(std::chrono::milliseconds(timeout_ms ? remaining_ms(deadline) : 0u));
+    // Waited in slices so that a stop is seen within one; 0 means no limit, as in XRT.
+    ert_cmd_state state = ERT_CMD_STATE_TIMEOUT;
+    for (;;) {
+      const unsigned left = timeout_ms ? remaining_ms(deadline) : kWaitSliceMs;
+      state = r.wait(std::chrono::milliseconds(std::max(1u, std::min(kWaitSliceMs, left))));
+      if (state != ERT_CMD_STATE_TIMEOUT) break;
+      if (stop && stop->load(std::memory_order_relaxed)) {
+        r.abort();
+        *stopped = true;
+        return std::chrono::duration<double>(Clock::now() - start).count();
+      }
+      if (timeout_ms && Clock::now() >= deadline) break;
+    }
     if (state == ERT_CMD_STATE_TIMEOUT) {
       r.abort();
       dev->broken = "launch " + std::to_string(i) + " of kernel " + launches[i].kernel->name + " did not finish within " +

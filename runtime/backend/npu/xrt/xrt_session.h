@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -87,8 +88,11 @@ void unload_kernel(npw_xrt_kernel* kernel);
 npw_xrt_buffer* alloc_buffer(npw_xrt_device* dev, npw_xrt_kernel* kernel, unsigned arg_index, std::size_t bytes);
 void free_buffer(npw_xrt_buffer* buffer);
 void sync_buffer(npw_xrt_buffer* buffer, bool to_device, std::size_t offset, std::size_t bytes);
-// Returns the measured seconds from the first start to the last completion.
-double run(npw_xrt_device* dev, const npw_xrt_launch* launches, std::size_t n, unsigned timeout_ms);
+// Returns the measured seconds from the first start to the last completion. When `stop` (may be
+// null) is raised, a single run is aborted and the wait ends with *stopped = true; a runlist (XRT has
+// no abort for one) is waited out, its later launches not mattering to a caller that discards them.
+double run(npw_xrt_device* dev, const npw_xrt_launch* launches, std::size_t n, unsigned timeout_ms,
+           const std::atomic<bool>* stop, bool* stopped);
 
 }  // namespace xrt_module
 }  // namespace npu
