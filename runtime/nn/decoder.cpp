@@ -13,6 +13,7 @@
 #include "model/model.h"
 #include "model/quant.h"
 #include "nn/attention.h"
+#include "nn/half_rows.h"
 #include "nn/ops.h"
 #include "util/cancel.h"
 #include "util/error.h"
@@ -76,7 +77,7 @@ Decoder::Decoder(const Model& model, Backend& backend, ThreadPool& pool, int max
       n_audio_ctx_(model.hparams().n_audio_ctx),
       n_vocab_(model.hparams().n_vocab),
       chunk_rows_(std::max(kMinChunkRows, max_batch)),
-      kv_(n_layer_, max_batch, n_ctx_, n_state_) {
+      kv_(n_layer_, max_batch, n_ctx_, n_state_, backend.reduced_precision_attention()) {
   if (n_head_ <= 0 || n_state_ % n_head_ != 0)
     throw Error(ErrorKind::InvalidArgument, "decoder: n_text_state " + std::to_string(n_state_) +
                                                 " is not a multiple of n_text_head " + std::to_string(n_head_));
@@ -95,6 +96,12 @@ Decoder::Decoder(const Model& model, Backend& backend, ThreadPool& pool, int max
   for (AlignedBuffer<float>* b : {&x_, &h_, &q_, &k_, &v_, &att_, &tmp_}) b->resize(R * D);
   mlp_.resize(R * 4 * D);
   attention_ = std::make_unique<MultiHeadAttention>(std::max(n_ctx_, n_audio_ctx_), pool.size(), n_state_);
+  step_attention_ = std::make_unique<StepAttention>(n_ctx_, pool.size());
+  step_rows_.resize(R);
+  if (kv_.half()) {
+    wide_k_.resize(static_cast<std::size_t>(n_ctx_) * D);
+    wide_v_.resize(static_cast<std::size_t>(n_ctx_) * D);
+  }
   row_seq_.resize(R);
   row_pos_.resize(R);
   row_tok_.resize(R);
@@ -307,20 +314,47 @@ void Decoder::self_attention(int layer, int n_rows) {
                             {pb.v.get(), a.value.b, v_.data(), n_state_}};
   backend_.linear_many(h_.data(), n_rows, n_state_, qkv, 3);
   for (int r = 0; r < n_rows; ++r) {
-    std::memcpy(kv_.key(layer, row_seq_[r], row_pos_[r]), k_.data() + r * D, D * sizeof(float));
-    std::memcpy(kv_.value(layer, row_seq_[r], row_pos_[r]), v_.data() + r * D, D * sizeof(float));
+    if (kv_.half()) {
+      floats_to_halves(k_.data() + r * D, kv_.key_half(layer, row_seq_[r], row_pos_[r]), D);
+      floats_to_halves(v_.data() + r * D, kv_.value_half(layer, row_seq_[r], row_pos_[r]), D);
+    } else {
+      std::memcpy(kv_.key(layer, row_seq_[r], row_pos_[r]), k_.data() + r * D, D * sizeof(float));
+      std::memcpy(kv_.value(layer, row_seq_[r], row_pos_[r]), v_.data() + r * D, D * sizeof(float));
+    }
   }
   // Rows of one sequence are consecutive in the chunk: each run attends to that sequence's cache,
-  // row r seeing positions 0..row_pos_[r] (causal).
+  // row r seeing positions 0..row_pos_[r] (causal). Runs of many rows (a prompt) go to the tiled
+  // attention one sequence at a time; the rows of short runs (a step of every beam) are gathered and
+  // run together by the step attention, one pass over the pool for all sequences and heads.
+  int n_step = 0;
   for (int r0 = 0; r0 < n_rows;) {
     int r1 = r0 + 1;
     while (r1 < n_rows && row_seq_[r1] == row_seq_[r0]) ++r1;
-    for (int r = r0; r < r1; ++r) row_limit_[r] = row_pos_[r] + 1;
     const int s = row_seq_[r0];
-    attend(q_.data() + r0 * D, kv_.key(layer, s, 0), kv_.value(layer, s, 0), r1 - r0, row_pos_[r1 - 1] + 1,
-           row_limit_.data() + r0, att_.data() + r0 * D);
+    if (r1 - r0 < MultiHeadAttention::kSimdMinRows) {
+      for (int r = r0; r < r1; ++r) {
+        step_rows_[n_step++] = StepRow{q_.data() + r * D, kv_.key(layer, s, 0),       kv_.value(layer, s, 0),
+                                       row_pos_[r] + 1,    att_.data() + r * D,        kv_.key_half(layer, s, 0),
+                                       kv_.value_half(layer, s, 0)};
+      }
+    } else {
+      const int n_kv = row_pos_[r1 - 1] + 1;
+      const float* k = kv_.key(layer, s, 0);
+      const float* v = kv_.value(layer, s, 0);
+      if (kv_.half()) {
+        // The tiled attention reads floats: a half cache's rows so far are widened once per layer
+        // (a prompt's cost is its products, not this).
+        halves_to_floats(kv_.key_half(layer, s, 0), wide_k_.data(), static_cast<std::size_t>(n_kv) * D);
+        halves_to_floats(kv_.value_half(layer, s, 0), wide_v_.data(), static_cast<std::size_t>(n_kv) * D);
+        k = wide_k_.data();
+        v = wide_v_.data();
+      }
+      for (int r = r0; r < r1; ++r) row_limit_[r] = row_pos_[r] + 1;
+      attend(q_.data() + r0 * D, k, v, r1 - r0, n_kv, row_limit_.data() + r0, att_.data() + r0 * D);
+    }
     r0 = r1;
   }
+  if (n_step > 0) step_attention_->run(&pool_, step_rows_.data(), n_step, n_head_, d_head_, n_state_, n_state_);
 }
 
 void Decoder::cross_attention(int layer, int n_rows) {

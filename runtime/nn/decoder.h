@@ -12,6 +12,7 @@
 
 #include "nn/attention.h"
 #include "nn/kv_cache.h"
+#include "nn/step_attention.h"
 #include "util/aligned_buffer.h"
 
 namespace npw {
@@ -127,6 +128,10 @@ class Decoder {
   // Per-chunk activations, [chunk_rows][...].
   AlignedBuffer<float> x_, h_, q_, k_, v_, att_, tmp_, mlp_;
   std::unique_ptr<MultiHeadAttention> attention_;  // with its scores scratch
+  std::unique_ptr<StepAttention> step_attention_;  // self-attention of short runs (beam steps)
+  std::vector<StepRow> step_rows_;                  // its rows, one per chunk row at most
+  // A half KV cache's rows of one sequence widened for the tiled attention of a prompt, [n_ctx][n_state].
+  AlignedBuffer<float> wide_k_, wide_v_;
   std::vector<int> row_seq_, row_pos_, row_tok_, row_limit_;
   std::vector<TokenSpan> next_spans_;  // decode_next's spans, one per sequence
 

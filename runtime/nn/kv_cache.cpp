@@ -9,13 +9,18 @@
 
 namespace npw {
 
-KvCache::KvCache(int n_layer, int max_seqs, int n_ctx, int n_state)
-    : n_layer_(n_layer), max_seqs_(max_seqs), n_ctx_(n_ctx), n_state_(n_state) {
+KvCache::KvCache(int n_layer, int max_seqs, int n_ctx, int n_state, bool half)
+    : n_layer_(n_layer), max_seqs_(max_seqs), n_ctx_(n_ctx), n_state_(n_state), half_(half) {
   if (n_layer <= 0 || max_seqs <= 0 || n_ctx <= 0 || n_state <= 0)
     throw Error(ErrorKind::InvalidArgument, "KV cache: every dimension must be positive");
   std::size_t n = static_cast<std::size_t>(max_seqs) * n_layer * n_ctx * n_state;
-  k_.resize(n);
-  v_.resize(n);
+  if (half_) {
+    kh_.resize(n);
+    vh_.resize(n);
+  } else {
+    k_.resize(n);
+    v_.resize(n);
+  }
   slot_of_seq_.resize(max_seqs);
   len_.assign(max_seqs, 0);
   old_slot_.resize(max_seqs);
@@ -66,10 +71,15 @@ void KvCache::reorder(const std::vector<int>& src_of_dst) {
     while (claimed_[free_slot]) ++free_slot;
     claimed_[free_slot] = 1;
     int from = old_slot_[src_of_dst[d]];
-    std::size_t bytes = static_cast<std::size_t>(old_len_[src_of_dst[d]]) * n_state_ * sizeof(float);
+    const std::size_t n = static_cast<std::size_t>(old_len_[src_of_dst[d]]) * n_state_;
     for (int l = 0; l < n_layer_; ++l) {
-      std::memcpy(k_.data() + offset(l, free_slot, 0), k_.data() + offset(l, from, 0), bytes);
-      std::memcpy(v_.data() + offset(l, free_slot, 0), v_.data() + offset(l, from, 0), bytes);
+      if (half_) {
+        std::memcpy(kh_.data() + offset(l, free_slot, 0), kh_.data() + offset(l, from, 0), n * sizeof(uint16_t));
+        std::memcpy(vh_.data() + offset(l, free_slot, 0), vh_.data() + offset(l, from, 0), n * sizeof(uint16_t));
+      } else {
+        std::memcpy(k_.data() + offset(l, free_slot, 0), k_.data() + offset(l, from, 0), n * sizeof(float));
+        std::memcpy(v_.data() + offset(l, free_slot, 0), v_.data() + offset(l, from, 0), n * sizeof(float));
+      }
     }
     new_slot_[d] = free_slot;
   }

@@ -1,10 +1,15 @@
 // The decoder's self-attention keys and values for a batch of hypotheses (beam search, best-of).
 // Memory for max_seqs sequences of n_ctx positions is allocated once per stream; a sequence reaches
 // its rows through a slot table, so reordering hypotheses (OpenAI's rearrange_kv_cache) renames
-// slots and copies rows only for a hypothesis that is kept more than once.
+// slots and copies rows only for a hypothesis that is kept more than once. Rows are f32, or IEEE half
+// floats for backends that already trade accuracy for speed (a beam step reads every cached row of
+// every beam: halves are half those bytes and half the memory). Halves are not the f32 reference's
+// choice: on the golden windows they move the logits to a relative L2 of 1.2e-4, above that test's
+// 1e-4 bound (tests/runtime/decoder), while the reduced-precision backends' bound is 2e-2.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "util/aligned_buffer.h"
@@ -13,7 +18,9 @@ namespace npw {
 
 class KvCache {
  public:
-  KvCache(int n_layer, int max_seqs, int n_ctx, int n_state);
+  KvCache(int n_layer, int max_seqs, int n_ctx, int n_state, bool half = false);
+
+  bool half() const { return half_; }
 
   int max_seqs() const { return max_seqs_; }
   int n_ctx() const { return n_ctx_; }
@@ -31,12 +38,22 @@ class KvCache {
   // Records that positions [length, length + n) of `seq` have been written.
   void extend(int seq, int n);
 
-  // Row of n_state floats for position `pos` of `seq` in `layer`; a row's heads are contiguous.
-  float* key(int layer, int seq, int pos) { return k_.data() + offset(layer, slot_of_seq_[seq], pos); }
-  float* value(int layer, int seq, int pos) { return v_.data() + offset(layer, slot_of_seq_[seq], pos); }
-  const float* key(int layer, int seq, int pos) const { return k_.data() + offset(layer, slot_of_seq_[seq], pos); }
+  // Row of n_state floats (f32 cache; nullptr for a half cache) for position `pos` of `seq` in
+  // `layer`; a row's heads are contiguous.
+  float* key(int layer, int seq, int pos) { return half_ ? nullptr : k_.data() + offset(layer, slot_of_seq_[seq], pos); }
+  float* value(int layer, int seq, int pos) { return half_ ? nullptr : v_.data() + offset(layer, slot_of_seq_[seq], pos); }
+  const float* key(int layer, int seq, int pos) const {
+    return half_ ? nullptr : k_.data() + offset(layer, slot_of_seq_[seq], pos);
+  }
   const float* value(int layer, int seq, int pos) const {
-    return v_.data() + offset(layer, slot_of_seq_[seq], pos);
+    return half_ ? nullptr : v_.data() + offset(layer, slot_of_seq_[seq], pos);
+  }
+  // The same rows of a half cache (nullptr for an f32 one).
+  uint16_t* key_half(int layer, int seq, int pos) {
+    return half_ ? kh_.data() + offset(layer, slot_of_seq_[seq], pos) : nullptr;
+  }
+  uint16_t* value_half(int layer, int seq, int pos) {
+    return half_ ? vh_.data() + offset(layer, slot_of_seq_[seq], pos) : nullptr;
   }
 
  private:
@@ -46,8 +63,10 @@ class KvCache {
   void check_seq(int seq) const;
 
   int n_layer_, max_seqs_, n_ctx_, n_state_;
+  bool half_;
   int n_seqs_ = 0;
-  AlignedBuffer<float> k_, v_;  // [slot][layer][pos][state]
+  AlignedBuffer<float> k_, v_;       // [slot][layer][pos][state], f32 cache
+  AlignedBuffer<uint16_t> kh_, vh_;  // the same, half cache
   std::vector<int> slot_of_seq_, len_;
   // Scratch of reorder(), sized once.
   std::vector<int> old_slot_, old_len_, new_slot_;

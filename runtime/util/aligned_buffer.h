@@ -1,7 +1,11 @@
 // A fixed-size, 64-byte aligned array of trivially copyable values. Used for every buffer the hot
 // paths read (weights, activations, pools) so that vector loads never straddle cache lines and the
-// steady state reuses memory instead of allocating.
+// steady state reuses memory instead of allocating. Buffers of a MiB or more are anonymous mappings,
+// zero without being written: their pages become resident only where they are used, so that a KV
+// cache sized for 448 positions of 5 beams costs the memory of the positions decoded, not of all.
 #pragma once
+
+#include <sys/mman.h>
 
 #include <cstddef>
 #include <cstdlib>
@@ -26,24 +30,28 @@ class AlignedBuffer {
   AlignedBuffer(AlignedBuffer&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
   AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
     if (this != &o) {
-      std::free(data_);
+      release();
       data_ = std::exchange(o.data_, nullptr);
       size_ = std::exchange(o.size_, 0);
     }
     return *this;
   }
-  ~AlignedBuffer() { std::free(data_); }
+  ~AlignedBuffer() { release(); }
 
   // Discards the contents; new contents are zero.
   void resize(std::size_t n) {
-    std::free(data_);
-    data_ = nullptr;
-    size_ = 0;
+    release();
     if (n == 0) return;
-    std::size_t bytes = (n * sizeof(T) + kAlignment - 1) / kAlignment * kAlignment;
-    data_ = static_cast<T*>(std::aligned_alloc(kAlignment, bytes));
-    if (!data_) throw std::bad_alloc();
-    std::memset(static_cast<void*>(data_), 0, bytes);
+    const std::size_t bytes = bytes_for(n);
+    if (bytes >= kMapBytes) {
+      void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) throw std::bad_alloc();
+      data_ = static_cast<T*>(p);  // page-aligned and zero
+    } else {
+      data_ = static_cast<T*>(std::aligned_alloc(kAlignment, bytes));
+      if (!data_) throw std::bad_alloc();
+      std::memset(static_cast<void*>(data_), 0, bytes);
+    }
     size_ = n;
   }
   // Grows only: keeps the allocation when it is already large enough (contents unspecified).
@@ -58,6 +66,21 @@ class AlignedBuffer {
   const T& operator[](std::size_t i) const { return data_[i]; }
 
  private:
+  static constexpr std::size_t kMapBytes = std::size_t{1} << 20;
+  static std::size_t bytes_for(std::size_t n) { return (n * sizeof(T) + kAlignment - 1) / kAlignment * kAlignment; }
+  void release() {
+    if (data_) {
+      const std::size_t bytes = bytes_for(size_);
+      if (bytes >= kMapBytes) {
+        munmap(static_cast<void*>(data_), bytes);
+      } else {
+        std::free(data_);
+      }
+    }
+    data_ = nullptr;
+    size_ = 0;
+  }
+
   T* data_ = nullptr;
   std::size_t size_ = 0;
 };

@@ -70,6 +70,9 @@ CpuPackedMatrix::CpuPackedMatrix(int n_out, int n_in, Storage storage) : n_out_(
     data_.resize(n);
   } else if (storage == Storage::F16) {
     half_.resize(n);
+  } else if (storage == Storage::Q8) {
+    quants_.resize(n);
+    data_.resize(n / kQ8Block);
   } else if (storage == Storage::F32Panels) {
     data_.resize(panel_floats(n_out, n_in));
   } else {
@@ -121,6 +124,27 @@ std::unique_ptr<PackedMatrix> CpuBackend::pack(const TensorView& w) const {
     auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::F16);
     // Rows of halves are contiguous in the file (no padding between records' rows).
     std::memcpy(packed->half_data(), w.data, static_cast<std::size_t>(n_out) * row_bytes);
+    return packed;
+  }
+  if (w.type == GgmlType::Q8_0) {
+    // Each 34-byte block: its f16 scale, then 32 quants. Split into rows of quants and rows of
+    // scales (widened exactly), so that the kernels read both in address order.
+    auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::Q8);
+    int8_t* q = packed->q8_quants();
+    float* d = packed->q8_scales();
+    const int n_blocks = n_in / kQ8Block;
+    const std::size_t block_bytes = row_bytes / static_cast<std::size_t>(n_blocks);
+    pool_->parallel_for(n_out, [&](int64_t r0, int64_t r1, int) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const uint8_t* src = w.data + static_cast<std::size_t>(r) * row_bytes;
+        for (int b = 0; b < n_blocks; ++b, src += block_bytes) {
+          uint16_t h;
+          std::memcpy(&h, src, sizeof h);
+          d[r * n_blocks + b] = fp16_to_fp32(h);
+          std::memcpy(q + r * n_in + b * kQ8Block, src + sizeof h, kQ8Block);
+        }
+      }
+    });
     return packed;
   }
   auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in);
@@ -208,6 +232,10 @@ void CpuBackend::linear(const float* X, int M, int ldx, const PackedMatrix& W, c
   if (M == 0) return;
   if (packed->storage() == CpuPackedMatrix::Storage::F16) {
     linear_f16(X, M, ldx, *packed, bias, Y, ldy);
+    return;
+  }
+  if (packed->storage() == CpuPackedMatrix::Storage::Q8) {
+    linear_q8(X, M, ldx, *packed, bias, Y, ldy);
     return;
   }
   if (packed->storage() == CpuPackedMatrix::Storage::F32Panels ||
@@ -301,11 +329,35 @@ void CpuBackend::product_rows(const float* X, int M, int ldx, const float* W, in
 
 void CpuBackend::linear_f16(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y,
                             int ldy) {
-  const int n_out = W.n_out(), n_in = W.n_in();
   const uint16_t* half = W.half_data();
+  const std::size_t un = static_cast<std::size_t>(W.n_in());
   const SimdLevel level = active_simd_level();
+  linear_narrow(X, M, ldx, W, half, [&](int o0, int o1, float* dst) {
+    widen(half + static_cast<std::size_t>(o0) * un, dst, static_cast<std::size_t>(o1 - o0) * un, level);
+  }, bias, Y, ldy);
+}
+
+void CpuBackend::linear_q8(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y,
+                           int ldy) {
+  const Q8Weights q8 = W.q8();
+  const std::size_t un = static_cast<std::size_t>(W.n_in());
+  linear_narrow(X, M, ldx, W, &q8, [&](int o0, int o1, float* dst) {
+    // The same products dequantize_row() forms: quant times its block's scale, in f32.
+    const std::size_t n = static_cast<std::size_t>(o1 - o0) * un, first = static_cast<std::size_t>(o0) * un;
+    const int8_t* q = q8.q + first;
+    const float* d = q8.d + first / kQ8Block;
+    for (std::size_t b = 0; b < n / kQ8Block; ++b) {
+      for (int j = 0; j < kQ8Block; ++j) dst[b * kQ8Block + j] = static_cast<float>(q[b * kQ8Block + j]) * d[b];
+    }
+  }, bias, Y, ldy);
+}
+
+template <typename T, typename ToF32>
+void CpuBackend::linear_narrow(const float* X, int M, int ldx, const CpuPackedMatrix& W, const T* W_skinny,
+                               ToF32 to_f32, const float* bias, float* Y, int ldy) {
+  const int n_out = W.n_out(), n_in = W.n_in();
   const bool split = pool_->size() > 1 && !ThreadPool::in_parallel_region();
-  if (skinny(X, M, ldx, half, n_in, n_out, bias, Y, ldy)) return;
+  if (skinny(X, M, ldx, W_skinny, n_in, n_out, bias, Y, ldy)) return;
   const std::size_t un = static_cast<std::size_t>(n_in);
   if (split && static_cast<double>(M) * n_out * n_in >= kParallelMacs) {
     // Each weight is widened once per call either way; widened whole, the product then runs as one
@@ -313,8 +365,7 @@ void CpuBackend::linear_f16(const float* X, int M, int ldx, const CpuPackedMatri
     widened_.reserve_at_least(static_cast<std::size_t>(n_out) * un);
     float* wf = widened_.data();
     pool_->parallel_for(n_out, [&](int64_t o0, int64_t o1, int) {
-      const std::size_t b = static_cast<std::size_t>(o0) * un;
-      widen(half + b, wf + b, static_cast<std::size_t>(o1 - o0) * un, level);
+      to_f32(static_cast<int>(o0), static_cast<int>(o1), wf + static_cast<std::size_t>(o0) * un);
     });
     product(X, M, ldx, wf, n_in, n_out, bias, Y, ldy);
     return;
@@ -322,13 +373,13 @@ void CpuBackend::linear_f16(const float* X, int M, int ldx, const CpuPackedMatri
   // On the calling thread (inside another loop's chunk, or too small to split): blocks of up to 256
   // weight rows (the wider, the closer sgemm runs to its peak) widened into this thread's own
   // scratch, grown once (thread_local: each chunk's thread gets its own), each block one sgemm.
-  constexpr int kF16Block = 256;
+  constexpr int kBlock = 256;
   thread_local AlignedBuffer<float> scratch;
-  scratch.reserve_at_least(static_cast<std::size_t>(std::min(kF16Block, n_out)) * un);
+  scratch.reserve_at_least(static_cast<std::size_t>(std::min(kBlock, n_out)) * un);
   float* wf = scratch.data();
-  for (int o0 = 0; o0 < n_out; o0 += kF16Block) {
-    const int rows = std::min(kF16Block, n_out - o0);
-    widen(half + static_cast<std::size_t>(o0) * un, wf, static_cast<std::size_t>(rows) * un, level);
+  for (int o0 = 0; o0 < n_out; o0 += kBlock) {
+    const int rows = std::min(kBlock, n_out - o0);
+    to_f32(o0, o0 + rows, wf);
     const float beta = bias_rows(bias ? bias + o0 : nullptr, M, rows, Y + o0, ldy);
     sgemm(false, true, M, rows, n_in, 1.0f, X, ldx, wf, n_in, beta, Y + o0, ldy);
   }

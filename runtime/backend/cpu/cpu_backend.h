@@ -1,6 +1,7 @@
-// The portable f32 backend: every weight is widened once to a 64-byte aligned row-major f32 matrix and
-// every product is an OpenBLAS sgemm. It is the reference the other backends are measured against and
-// the fallback when no accelerator is present.
+// The portable f32 backend: the reference the other backends are measured against and the fallback
+// when no accelerator is present. Weights are kept in 64-byte aligned row-major matrices (f16 and q8_0
+// as compact as the file holds them, every other type widened to f32 once); few-row products (decoder
+// steps) run through the skinny kernels, the rest through OpenBLAS sgemm on f32.
 #pragma once
 
 #include <atomic>
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "backend/backend.h"
+#include "backend/cpu/skinny_gemm.h"
 #include "util/aligned_buffer.h"
 
 namespace npw {
@@ -17,16 +19,18 @@ class ThreadPool;
 
 // W [n_out][n_in], rows n_in elements apart: as IEEE half floats when the file stores f16 (kept as
 // they are: half the memory, and half the bytes a decoder step streams; widened exactly where they
-// are used), as f32 otherwise (every other type dequantised once). Matrices packed for many rows on
+// are used), as int8 quants + f32 block scales when it stores q8_0 (Q8: 1.125 bytes a weight instead
+// of 4; each weight is the f32 product dequantize_row() gives, formed where it is used), as f32
+// otherwise (every other type dequantised once). Matrices packed for many rows on
 // a CPU with AVX-512 are in the panel layout of panel_gemm.h instead of rows (halves stay halves).
 class CpuPackedMatrix : public PackedMatrix {
  public:
-  enum class Storage { F32, F16, F32Panels, F16Panels };
+  enum class Storage { F32, F16, F32Panels, F16Panels, Q8 };
   CpuPackedMatrix(int n_out, int n_in, Storage storage = Storage::F32);
   int n_out() const override { return n_out_; }
   int n_in() const override { return n_in_; }
   std::size_t bytes() const override {
-    return half_.size() * sizeof(uint16_t) + data_.size() * sizeof(float);  // one of the two is empty
+    return half_.size() * sizeof(uint16_t) + data_.size() * sizeof(float) + quants_.size();
   }
   Storage storage() const { return storage_; }
   // F32Panels / F16Panels storage: the panels; nullptr otherwise.
@@ -40,6 +44,10 @@ class CpuPackedMatrix : public PackedMatrix {
   // F16 storage: the rows' half-float bits; nullptr for F32 storage.
   const uint16_t* half_data() const { return storage_ == Storage::F16 ? half_.data() : nullptr; }
   uint16_t* half_data() { return storage_ == Storage::F16 ? half_.data() : nullptr; }
+  // Q8 storage: quants [n_out][n_in] and scales [n_out][n_in / 32] (in data_); empty otherwise.
+  Q8Weights q8() const { return storage_ == Storage::Q8 ? Q8Weights{quants_.data(), data_.data()} : Q8Weights{nullptr, nullptr}; }
+  int8_t* q8_quants() { return storage_ == Storage::Q8 ? quants_.data() : nullptr; }
+  float* q8_scales() { return storage_ == Storage::Q8 ? data_.data() : nullptr; }
 
  private:
   int n_out_;
@@ -47,6 +55,7 @@ class CpuPackedMatrix : public PackedMatrix {
   Storage storage_;
   AlignedBuffer<float> data_;
   AlignedBuffer<uint16_t> half_;
+  AlignedBuffer<int8_t> quants_;
 };
 
 // Threads: OpenBLAS is pinned to one thread and the backend splits each product over its own pool
@@ -81,6 +90,13 @@ class CpuBackend : public Backend {
   // pool chunk (a convolution block per thread): blocks of output rows widened into per-thread
   // scratch, each block one sgemm.
   void linear_f16(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y, int ldy);
+  // The same for Q8 storage, the rows dequantised where linear_f16 widens halves.
+  void linear_q8(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y, int ldy);
+  // The shared body: few rows through skinny(W_skinny), else rows [r0, r1) of W made f32 by
+  // to_f32(r0, r1, dst) and multiplied as linear_f16 describes.
+  template <typename T, typename ToF32>
+  void linear_narrow(const float* X, int M, int ldx, const CpuPackedMatrix& W, const T* W_skinny, ToF32 to_f32,
+                     const float* bias, float* Y, int ldy);
   // Y = X W^T + bias for f32 weights W [n_out][n_in] through OpenBLAS: split over the pool by the
   // longer side of Y when it pays (each chunk with its own bias), else one sgemm on the calling thread.
   void product(const float* X, int M, int ldx, const float* W, int n_in, int n_out, const float* bias, float* Y,

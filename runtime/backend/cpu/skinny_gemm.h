@@ -1,7 +1,8 @@
 // Products with few activation rows (the decoder's one-token steps: one row per beam or sequence),
 // where a BLAS sgemm would first copy the whole weight matrix into its packed panels and so read the
-// weights twice and write them once. These read each weight row once, straight from the packed f32
-// matrix, which is what bounds a decoder step: the bytes of its weights.
+// weights twice and write them once. These read each weight once for all M rows, straight from the
+// packed matrix, which is what bounds a decoder step: the bytes of its weights. Output rows are
+// computed in blocks so that M x B accumulators keep the FMA units busy (skinny_gemm_blocked.h).
 #pragma once
 
 #include <cstddef>
@@ -31,6 +32,20 @@ void skinny_gemm_avx2(const float* X, int M, int ldx, const float* W, int n_in, 
 void skinny_gemm_avx512(const float* X, int M, int ldx, const uint16_t* W, int n_in, int o0, int o1,
                         const float* bias, float* Y, int ldy);
 void skinny_gemm_avx2(const float* X, int M, int ldx, const uint16_t* W, int n_in, int o0, int o1, const float* bias,
+                      float* Y, int ldy);
+
+// A q8_0 matrix as the cpu backend keeps it (the file's blocks split so that rows of quants are
+// contiguous): quants q [n_out][n_in] and one scale per 32 of them, d [n_out][n_in / 32], as f32 (the
+// file's f16 scale widened exactly). Weight (o, i) is q[o][i] * d[o][i / 32], the f32 product that
+// dequantize_row() gives, formed in registers: the kernels' results equal those on the widened matrix.
+struct Q8Weights {
+  const int8_t* q;
+  const float* d;
+};
+constexpr int kQ8Block = 32;
+void skinny_gemm_avx512(const float* X, int M, int ldx, const Q8Weights* W, int n_in, int o0, int o1,
+                        const float* bias, float* Y, int ldy);
+void skinny_gemm_avx2(const float* X, int M, int ldx, const Q8Weights* W, int n_in, int o0, int o1, const float* bias,
                       float* Y, int ldy);
 
 // dst[i] = the half float src[i], exactly, with F16C (any CPU at SimdLevel::Avx2 or above).

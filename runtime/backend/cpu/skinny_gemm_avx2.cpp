@@ -1,13 +1,14 @@
-// AVX2 + FMA skinny products (see skinny_gemm.h) for CPUs without AVX-512: the same row-at-a-time
-// streaming as the AVX-512 kernel with 8-float vectors (16 registers).
-#include "backend/cpu/skinny_gemm.h"
-
+// AVX2 + FMA skinny products (see skinny_gemm.h) for CPUs without AVX-512: the blocked algorithm of
+// skinny_gemm_blocked.h on 8-float vectors and 16 registers.
 #include <immintrin.h>
 
 #include <cstdint>
 
+#include "backend/cpu/skinny_gemm.h"
 #include "util/simd_target.h"
 
+#define NPW_SKINNY_TARGET NPW_TARGET_AVX2
+#include "backend/cpu/skinny_gemm_blocked.h"
 
 namespace npw {
 
@@ -26,100 +27,85 @@ NPW_TARGET_AVX2 inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// 8 weights from f32 or f16 rows (f16 widened exactly by F16C); the masked forms for row tails.
-NPW_TARGET_AVX2 inline __m256 load_w(const float* p) { return _mm256_loadu_ps(p); }
-NPW_TARGET_AVX2 inline __m256 load_w(const uint16_t* p) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-NPW_TARGET_AVX2 inline __m256 load_w_tail(const float* p, int n) { return _mm256_maskload_ps(p, tail_mask8(n)); }
-NPW_TARGET_AVX2 inline __m256 load_w_tail(const uint16_t* p, int n) {
-  alignas(16) uint16_t h[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  for (int i = 0; i < n && i < 8; ++i) h[i] = p[i];
-  return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(h)));
+// The four sums of a, b, c, d as one vector (three horizontal adds instead of four reductions).
+NPW_TARGET_AVX2 inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d) {
+  const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+  return _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
 }
 
-// The cache line kSkinnyPrefetchBytes past p (integer arithmetic: the address may lie past the matrix,
-// which a prefetch, never faulting, may ask for).
-NPW_TARGET_AVX2 inline void prefetch_ahead(const void* p) {
-  _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) + kSkinnyPrefetchBytes), _MM_HINT_T0);
-}
-
-// Output o for rows [0, M) of X: one weight row streamed in address order, every loaded weight
-// vector feeding M FMAs; two accumulators per X row where the 16 registers allow it.
-template <int M, typename T>
-NPW_TARGET_AVX2 inline void row(const float* X, int ldx, const T* w, int n_in, int o, const float* bias, float* Y, int ldy) {
-  constexpr int NA = M <= 4 ? 2 : 1;
-  __m256 acc[M][NA];
-#pragma GCC unroll 16
-  for (int m = 0; m < M; ++m)
-#pragma GCC unroll 2
-    for (int a = 0; a < NA; ++a) acc[m][a] = _mm256_setzero_ps();
-  int i = 0;
-  for (; i + 8 * NA <= n_in; i += 8 * NA) {
-    prefetch_ahead(w + i);
-    __m256 wv[NA];
-#pragma GCC unroll 2
-    for (int a = 0; a < NA; ++a) wv[a] = load_w(w + i + 8 * a);
-#pragma GCC unroll 16
-    for (int m = 0; m < M; ++m)
-#pragma GCC unroll 2
-      for (int a = 0; a < NA; ++a)
-        acc[m][a] = _mm256_fmadd_ps(_mm256_loadu_ps(X + static_cast<long>(m) * ldx + i + 8 * a), wv[a], acc[m][a]);
+struct Avx2 {
+  using reg = __m256;
+  static constexpr int kW = 8;
+  // Output rows per block for M rows of X: M x B accumulators + min(M, B) live operands + a
+  // temporary within 16 registers, and at least 6 independent FMA chains where that fits.
+  template <int M>
+  static constexpr int block_rows() {
+    return M == 1 ? 8 : M == 2 ? 4 : M == 3 ? 3 : M <= 6 ? 2 : 1;
   }
-  for (; i + 8 <= n_in; i += 8) {
-    const __m256 wv = load_w(w + i);
-#pragma GCC unroll 16
-    for (int m = 0; m < M; ++m) acc[m][0] = _mm256_fmadd_ps(_mm256_loadu_ps(X + static_cast<long>(m) * ldx + i), wv, acc[m][0]);
+  NPW_TARGET_AVX2 static inline reg zero() { return _mm256_setzero_ps(); }
+  NPW_TARGET_AVX2 static inline reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
+  NPW_TARGET_AVX2 static inline reg load_x(const float* p) { return _mm256_loadu_ps(p); }
+  NPW_TARGET_AVX2 static inline reg load_x(const float* p, int n) { return _mm256_maskload_ps(p, tail_mask8(n)); }
+  // Weights [i, i + 8) of a row (lanes [0, n) with n).
+  NPW_TARGET_AVX2 static inline reg load_w(const float* r, int i) { return _mm256_loadu_ps(r + i); }
+  NPW_TARGET_AVX2 static inline reg load_w(const float* r, int i, int n) {
+    return _mm256_maskload_ps(r + i, tail_mask8(n));
   }
-  if (i < n_in) {
-    const __m256i k = tail_mask8(n_in - i);
-    const __m256 wv = load_w_tail(w + i, n_in - i);
+  NPW_TARGET_AVX2 static inline reg load_w(const uint16_t* r, int i) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r + i)));
+  }
+  NPW_TARGET_AVX2 static inline reg load_w(const uint16_t* r, int i, int n) {
+    alignas(16) uint16_t h[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int k = 0; k < n && k < 8; ++k) h[k] = r[i + k];
+    return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(h)));
+  }
+  // q8_0: 8 quants widened and scaled by their block's scale (the 8 never straddle a block).
+  NPW_TARGET_AVX2 static inline reg load_w(skinny_blocked::Q8Row r, int i) {
+    const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(r.q + i)));
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(q), _mm256_broadcast_ss(r.d + i / kQ8Block));
+  }
+  NPW_TARGET_AVX2 static inline reg load_w(skinny_blocked::Q8Row r, int i, int n) {
+    alignas(16) int8_t h[16] = {};
+    for (int k = 0; k < n && k < 8; ++k) h[k] = r.q[i + k];
+    const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(h)));
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(q), _mm256_broadcast_ss(r.d + i / kQ8Block));
+  }
+  // Y[m * ldy + b] = the sum of acc[m][b] (+ bias[b]).
+  template <int M, int B>
+  NPW_TARGET_AVX2 static inline void store_sums(const reg (&acc)[M][B], const float* bias, float* Y, int ldy) {
 #pragma GCC unroll 16
     for (int m = 0; m < M; ++m) {
-      acc[m][0] = _mm256_fmadd_ps(_mm256_maskload_ps(X + static_cast<long>(m) * ldx + i, k), wv, acc[m][0]);
+      float* y = Y + static_cast<long>(m) * ldy;
+      int b = 0;
+      if constexpr (B % 4 == 0) {
+#pragma GCC unroll 4
+        for (; b < B; b += 4) {
+          __m128 s = hsum4(acc[m][b], acc[m][b + 1], acc[m][b + 2], acc[m][b + 3]);
+          if (bias) s = _mm_add_ps(s, _mm_loadu_ps(bias + b));
+          _mm_storeu_ps(y + b, s);
+        }
+      }
+#pragma GCC unroll 16
+      for (; b < B; ++b) y[b] = hsum(acc[m][b]) + (bias ? bias[b] : 0.0f);
     }
   }
-  const float b = bias ? bias[o] : 0.0f;
-#pragma GCC unroll 16
-  for (int m = 0; m < M; ++m) {
-    __m256 t = acc[m][0];
-#pragma GCC unroll 2
-    for (int a = 1; a < NA; ++a) t = _mm256_add_ps(t, acc[m][a]);
-    Y[static_cast<long>(m) * ldy + o] = hsum(t) + b;
-  }
-}
-
-template <int M, typename T>
-NPW_TARGET_AVX2 void rows(const float* X, int ldx, const T* W, int n_in, int o0, int o1, const float* bias, float* Y, int ldy) {
-  for (int o = o0; o < o1; ++o) row<M, T>(X, ldx, W + static_cast<long>(o) * n_in, n_in, o, bias, Y, ldy);
-}
-
-template <typename T>
-NPW_TARGET_AVX2 void dispatch(const float* X, int M, int ldx, const T* W, int n_in, int o0, int o1, const float* bias,
-                              float* Y, int ldy) {
-  switch (M) {
-    case 1: rows<1>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
-    case 2: rows<2>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
-    case 3: rows<3>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
-    case 4: rows<4>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
-    case 5: rows<5>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
-    case 6: rows<6>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
-    case 7: rows<7>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
-    case 8: rows<8>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
-    default: break;  // callers keep M within kSkinnyMaxRows
-  }
-}
+};
 
 }  // namespace
 
-NPW_TARGET_AVX2 void skinny_gemm_avx2(const float* X, int M, int ldx, const float* W, int n_in, int o0, int o1, const float* bias,
-                      float* Y, int ldy) {
-  dispatch(X, M, ldx, W, n_in, o0, o1, bias, Y, ldy);
+NPW_TARGET_AVX2 void skinny_gemm_avx2(const float* X, int M, int ldx, const float* W, int n_in, int o0, int o1,
+                                      const float* bias, float* Y, int ldy) {
+  skinny_blocked::dispatch<Avx2>(X, M, ldx, W, n_in, o0, o1, bias, Y, ldy);
 }
 
-NPW_TARGET_AVX2 void skinny_gemm_avx2(const float* X, int M, int ldx, const uint16_t* W, int n_in, int o0, int o1, const float* bias,
-                      float* Y, int ldy) {
-  dispatch(X, M, ldx, W, n_in, o0, o1, bias, Y, ldy);
+NPW_TARGET_AVX2 void skinny_gemm_avx2(const float* X, int M, int ldx, const uint16_t* W, int n_in, int o0, int o1,
+                                      const float* bias, float* Y, int ldy) {
+  skinny_blocked::dispatch<Avx2>(X, M, ldx, W, n_in, o0, o1, bias, Y, ldy);
+}
+
+NPW_TARGET_AVX2 void skinny_gemm_avx2(const float* X, int M, int ldx, const Q8Weights* W, int n_in, int o0, int o1,
+                                      const float* bias, float* Y, int ldy) {
+  skinny_blocked::dispatch<Avx2>(X, M, ldx, W, n_in, o0, o1, bias, Y, ldy);
 }
 
 NPW_TARGET_AVX2 void widen_f16_f16c(const uint16_t* src, float* dst, std::size_t n) {

@@ -3,6 +3,7 @@
 // its buffers instead of allocating.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -56,6 +57,28 @@ class MarkingBackend : public Backend {
     inner_.matmul(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     --g_in_backend;
   }
+  void set_threads(int n) override { inner_.set_threads(n); }
+  int threads() const override { return inner_.threads(); }
+
+ private:
+  Backend& inner_;
+};
+
+// The cpu backend claiming reduced precision, so that a decoder over it keeps its KV cache in halves
+// while every product stays the f32 one: differences from the f32 decoder are the cache's alone.
+class ReducedPrecisionCpu : public Backend {
+ public:
+  explicit ReducedPrecisionCpu(Backend& inner) : inner_(inner) {}
+  std::string kind() const override { return inner_.kind(); }
+  std::unique_ptr<PackedMatrix> pack(const TensorView& w) const override { return inner_.pack(w); }
+  void linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y, int ldy) override {
+    inner_.linear(X, M, ldx, W, bias, Y, ldy);
+  }
+  void matmul(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
+              float beta, float* C, int ldc) override {
+    inner_.matmul(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
+  bool reduced_precision_attention() const override { return true; }
   void set_threads(int n) override { inner_.set_threads(n); }
   int threads() const override { return inner_.threads(); }
 
@@ -160,6 +183,50 @@ TEST_F(DecoderBatch, PromptAtOnceEqualsOneTokenAtATime) {
   }
   EXPECT_LE(worst, kTol);
   std::printf("[ batch    ] 150-token prompt at once vs one at a time: max_abs %.3g\n", worst);
+}
+
+// The half KV cache of reduced-precision backends: a 120-token prompt (the tiled attention over the
+// widened halves) then beam steps of three sequences (the step attention over the halves), with a
+// reorder that copies a hypothesis, against the same calls on the f32 cache.
+TEST_F(DecoderBatch, HalfCacheStaysCloseToTheF32Cache) {
+  ReducedPrecisionCpu reduced(*backend_);
+  Decoder half(*model_, reduced, *pool_, 3);
+  half.set_audio(enc_.data());
+  auto full = make(3);
+  const std::vector<int> p = long_prompt(120, 5);
+  const std::vector<int> to_beams = {0, 0, 0}, shuffle = {2, 0, 0};
+  double worst = 0.0, worst_rel_l2 = 0.0;
+  auto compare = [&](const float* a, const float* b, int rows) {
+    for (int s = 0; s < rows; ++s) {
+      const float* x = a + std::size_t(s) * V_;
+      const float* y = b + std::size_t(s) * V_;
+      double num = 0.0, den = 0.0;
+      for (int i = 0; i < V_; ++i) {
+        num += (double(x[i]) - y[i]) * (double(x[i]) - y[i]);
+        den += double(y[i]) * y[i];
+      }
+      worst = std::max(worst, max_abs_diff(x, y, V_));
+      worst_rel_l2 = std::max(worst_rel_l2, std::sqrt(num / std::max(den, 1e-30)));
+    }
+  };
+  for (Decoder* d : {&half, full.get()}) d->reset(1);
+  TokenSpan span{p.data(), int(p.size())};
+  std::vector<float> first(V_);
+  std::copy_n(half.decode(&span, 1), V_, first.data());
+  compare(first.data(), full->decode(&span, 1), 1);
+  for (Decoder* d : {&half, full.get()}) d->reorder(to_beams);
+  for (int step = 0; step < 6; ++step) {
+    if (step == 3) {
+      for (Decoder* d : {&half, full.get()}) d->reorder(shuffle);
+    }
+    const int t[3] = {11 + step, 220 + step, 40987 - step};
+    std::vector<float> lg(std::size_t(3) * V_);
+    std::copy_n(half.decode_next(t), lg.size(), lg.data());
+    compare(lg.data(), full->decode_next(t), 3);
+  }
+  EXPECT_LE(worst_rel_l2, 1e-3);
+  EXPECT_LE(worst, 1e-2);
+  std::printf("[ batch    ] half KV cache vs f32 cache: max_abs %.3g, rel_l2 %.3g\n", worst, worst_rel_l2);
 }
 
 TEST_F(DecoderBatch, ReorderCopiesHypothesesLikeBeamSearch) {

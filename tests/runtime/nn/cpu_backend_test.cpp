@@ -50,6 +50,20 @@ TEST(CpuBackend, PackWidensEveryTypeLikeTheDequantiser) {
       EXPECT_EQ(cp.bytes(), static_cast<std::size_t>(n_in) * n_out * 2);
       continue;
     }
+    if (t == GgmlType::Q8_0) {
+      // Kept as quants and scales (1.125 bytes a weight), whose products are the dequantiser's values.
+      ASSERT_EQ(cp.storage(), CpuPackedMatrix::Storage::Q8);
+      EXPECT_EQ(cp.data(), nullptr);
+      EXPECT_EQ(cp.bytes(), static_cast<std::size_t>(n_in) * n_out * 9 / 8);
+      const Q8Weights q8 = cp.q8();
+      std::vector<float> want(static_cast<std::size_t>(n_in)), got(want.size());
+      for (int o = 0; o < n_out; ++o) {
+        dequantize_row(t, bytes.data() + 3 + o * row, want.data(), n_in);
+        for (int i = 0; i < n_in; ++i) got[i] = static_cast<float>(q8.q[o * n_in + i]) * q8.d[(o * n_in + i) / kQ8Block];
+        EXPECT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0) << "row " << o;
+      }
+      continue;
+    }
     ASSERT_EQ(cp.storage(), CpuPackedMatrix::Storage::F32);
     const float* got = cp.data();
     EXPECT_EQ(reinterpret_cast<uintptr_t>(got) % 64, 0u);
@@ -146,30 +160,47 @@ TEST(CpuBackend, HalfWeightsEqualTheirWidening) {
 }
 
 // The decoder's shapes: 1 to 9 rows of X (the skinny kernels take up to kSkinnyMaxRows, more go to
-// sgemm), row lengths reaching every loop tail of the kernels, on one thread and split over two, at
-// every SIMD level this CPU has.
+// sgemm), f32 weights, f16 ones (kept as halves) and q8_0 ones (kept as quants and scales), row lengths reaching every loop tail of the
+// kernels (shorter than one vector, odd, one past a step) and output counts reaching every leftover
+// of the blocks of output rows (1..9, 13, 300), on one thread and split over two, at every SIMD level
+// this CPU has. The reference is the double-precision product on the weights as stored.
 TEST(CpuBackend, FewRowsMatchNaiveAtEveryLevel) {
   npw_test::at_every_level([&] {
     for (int threads : {1, 2}) {
       CpuBackend be(threads);
-      for (int n_in : {16, 33, 45, 389}) {
-        for (int n_out : {1, 7, 9, 300}) {
-          const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 20 + n_in);
-          const auto bytes = store(w, GgmlType::F32, n_in, n_out);
-          auto packed = be.pack(view_of(bytes, GgmlType::F32, n_in, n_out));
-          const auto b = random_vector(n_out, 21);
-          for (int M = 1; M <= 9; ++M) {
-            const int ldx = n_in + 3, ldy = n_out + 2;
-            const auto x = random_vector(static_cast<std::size_t>(M) * ldx, 22 + M);
-            std::vector<float> y(static_cast<std::size_t>(M) * ldy, 42.0f), want = y;
-            const bool bias = (M + n_out) % 2 == 0;
-            be.linear(x.data(), M, ldx, *packed, bias ? b.data() : nullptr, y.data(), ldy);
-            naive_gemm(false, true, M, n_out, n_in, 1.0f, x.data(), ldx, w.data(), n_in, 0.0f, want.data(), ldy);
-            for (int m = 0; m < M; ++m) {
-              for (int o = 0; o < n_out; ++o) want[m * ldy + o] += bias ? b[o] : 0.0f;
+      for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0}) {
+        // q8_0 rows are whole 32-blocks.
+        const std::vector<int> lengths = type == GgmlType::Q8_0 ? std::vector<int>{32, 64, 96, 416}
+                                                                : std::vector<int>{5, 16, 33, 45, 389};
+        for (int n_in : lengths) {
+          for (int n_out : {1, 2, 3, 4, 5, 7, 9, 13, 300}) {
+            auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 20 + n_in);
+            const auto bytes = store(w, type, n_in, n_out);
+            // The weights as the kernels see them (halves widened back, quants times scales).
+            for (int o = 0; o < n_out; ++o) {
+              dequantize_row(type, bytes.data() + static_cast<std::size_t>(o) * ggml_row_bytes(type, n_in),
+                             w.data() + static_cast<std::size_t>(o) * n_in, n_in);
             }
-            EXPECT_LT(max_rel_err(y.data(), want.data(), y.size()), 1e-5)
-                << "M " << M << " n_in " << n_in << " n_out " << n_out << " threads " << threads;
+            auto packed = be.pack(view_of(bytes, type, n_in, n_out));
+            const auto b = random_vector(n_out, 21);
+            for (int M = 1; M <= 9; ++M) {
+              const int ldx = n_in + 3, ldy = n_out + 2;
+              const auto x = random_vector(static_cast<std::size_t>(M) * ldx, 22 + M);
+              std::vector<float> y(static_cast<std::size_t>(M) * ldy, 42.0f), want = y;
+              const bool bias = (M + n_out) % 2 == 0;
+              be.linear(x.data(), M, ldx, *packed, bias ? b.data() : nullptr, y.data(), ldy);
+              naive_gemm(false, true, M, n_out, n_in, 1.0f, x.data(), ldx, w.data(), n_in, 0.0f, want.data(), ldy);
+              for (int m = 0; m < M; ++m) {
+                for (int o = 0; o < n_out; ++o) want[m * ldy + o] += bias ? b[o] : 0.0f;
+              }
+              // The padding between rows of Y stays untouched.
+              for (int m = 0; m < M; ++m) {
+                for (int o = n_out; o < ldy; ++o) want[m * ldy + o] = 42.0f;
+              }
+              EXPECT_LT(max_rel_err(y.data(), want.data(), y.size()), 1e-5)
+                  << ggml_type_name(type) << " M " << M << " n_in " << n_in << " n_out " << n_out << " threads "
+                  << threads;
+            }
           }
         }
       }

@@ -117,7 +117,9 @@ TEST(PanelGemm, ManyRowsPackingPicksPanelsOnlyWithAvx512) {
       const auto& cp = static_cast<const CpuPackedMatrix&>(*packed);
       const bool half = t == GgmlType::F16, panels = active_simd_level() == SimdLevel::Avx512;
       const auto want = panels ? (half ? CpuPackedMatrix::Storage::F16Panels : CpuPackedMatrix::Storage::F32Panels)
-                               : (half ? CpuPackedMatrix::Storage::F16 : CpuPackedMatrix::Storage::F32);
+                               : (half                    ? CpuPackedMatrix::Storage::F16
+                                  : t == GgmlType::Q8_0 ? CpuPackedMatrix::Storage::Q8
+                                                          : CpuPackedMatrix::Storage::F32);
       EXPECT_EQ(cp.storage(), want) << ggml_type_name(t);
       EXPECT_EQ(cp.n_in(), n_in);
       EXPECT_EQ(cp.n_out(), n_out);

@@ -1,0 +1,147 @@
+// The skinny products' one algorithm, written once for both vector widths so that the AVX2 build that
+// this project's tests run on every machine is the same code the AVX-512 file compiles: included by
+// skinny_gemm_avx2.cpp and skinny_gemm_avx512.cpp after each defines NPW_SKINNY_TARGET and a vector
+// traits type V (register type, width, loads with and without a lane count, FMA, horizontal sums).
+//
+// Why blocked: a beam step multiplies M = 2..8 rows by every weight. Reading a weight row once and
+// feeding each loaded vector to M FMAs (the first version) left one accumulator per X row, M chains
+// of dependent FMAs: at M = 5 the FMA latency, not the memory, bounded the step (2.1-2.7x a one-token
+// step). Here B output rows are computed together, M x B independent accumulators, every X vector
+// loaded feeding B FMAs and every weight vector M FMAs; M and B are picked per width so that the
+// accumulators, the live operands and a temporary fit the register file.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#ifndef NPW_SKINNY_TARGET
+#error "define NPW_SKINNY_TARGET (the kernel file's target attribute) before including skinny_gemm_blocked.h"
+#endif
+
+namespace npw {
+namespace skinny_blocked {
+// Each including file gets its own copies, compiled for its own target: a shared inline symbol
+// compiled once for AVX-512 could otherwise be the one the linker keeps for the AVX2 callers.
+namespace {
+
+// The cache line kSkinnyPrefetchBytes past p (integer arithmetic: the address may lie past the
+// matrix, which a prefetch, never faulting, may ask for).
+NPW_SKINNY_TARGET inline void prefetch_ahead(const void* p) {
+  __builtin_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) + kSkinnyPrefetchBytes), 0, 3);
+}
+
+// One weight row as the kernels walk it: a pointer for f32 and f16 rows, quants + scales for q8_0.
+struct Q8Row {
+  const int8_t* q;
+  const float* d;
+};
+template <typename T>
+struct RowOf {
+  using type = const T*;
+  static type at(const T* W, long o, int n_in) { return W + o * n_in; }
+  // The step's span, from element i: `elems` weights.
+  NPW_SKINNY_TARGET static inline void prefetch(type r, int i, int elems) {
+    prefetch_ahead(r + i);
+    if (sizeof(T) * static_cast<std::size_t>(elems) > 64) prefetch_ahead(r + i + 64 / sizeof(T));
+  }
+};
+template <>
+struct RowOf<Q8Weights> {
+  using type = Q8Row;
+  static type at(const Q8Weights* W, long o, int n_in) { return Q8Row{W->q + o * n_in, W->d + o * (n_in / kQ8Block)}; }
+  NPW_SKINNY_TARGET static inline void prefetch(type r, int i, int) { prefetch_ahead(r.q + i); }
+};
+
+// Outputs [o, o + B) for rows [0, M) of X over one slice of V::kW inputs at i (n lanes valid when
+// Tail): when there are fewer X rows than weight rows the X vectors stay in registers and each weight
+// vector is loaded once and consumed, otherwise the other way round.
+template <class V, int M, int B, bool Tail, typename Row>
+NPW_SKINNY_TARGET inline __attribute__((always_inline)) void slice(const float* X, long ldx, const Row* w, int i, int n,
+                                                                   typename V::reg (&acc)[M][B]) {
+  using R = typename V::reg;
+  if constexpr (M <= B) {
+    R xv[M];
+#pragma GCC unroll 16
+    for (int m = 0; m < M; ++m) xv[m] = Tail ? V::load_x(X + m * ldx + i, n) : V::load_x(X + m * ldx + i);
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b) {
+      const R wv = Tail ? V::load_w(w[b], i, n) : V::load_w(w[b], i);
+#pragma GCC unroll 16
+      for (int m = 0; m < M; ++m) acc[m][b] = V::fma(xv[m], wv, acc[m][b]);
+    }
+  } else {
+    R wv[B];
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b) wv[b] = Tail ? V::load_w(w[b], i, n) : V::load_w(w[b], i);
+#pragma GCC unroll 16
+    for (int m = 0; m < M; ++m) {
+      const R xv = Tail ? V::load_x(X + m * ldx + i, n) : V::load_x(X + m * ldx + i);
+#pragma GCC unroll 16
+      for (int b = 0; b < B; ++b) acc[m][b] = V::fma(xv, wv[b], acc[m][b]);
+    }
+  }
+}
+
+// Y[m][o + b] = X[m] . W[o + b] (+ bias) for m < M, b < B: the B weight rows streamed side by side in
+// address order, two slices per step so that one prefetch per row covers what the step reads.
+template <class V, int M, int B, typename T>
+NPW_SKINNY_TARGET inline void block(const float* X, int ldx, const T* W, int n_in, int o, const float* bias, float* Y,
+                                    int ldy) {
+  using R = typename V::reg;
+  constexpr int kW = V::kW;
+  const long lx = ldx;
+  using Row = typename RowOf<T>::type;
+  Row w[B];
+#pragma GCC unroll 16
+  for (int b = 0; b < B; ++b) w[b] = RowOf<T>::at(W, static_cast<long>(o + b), n_in);
+  R acc[M][B];
+#pragma GCC unroll 16
+  for (int m = 0; m < M; ++m)
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b) acc[m][b] = V::zero();
+  int i = 0;
+  for (; i + 2 * kW <= n_in; i += 2 * kW) {
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b) RowOf<T>::prefetch(w[b], i, 2 * kW);
+    slice<V, M, B, false>(X, lx, w, i, 0, acc);
+    slice<V, M, B, false>(X, lx, w, i + kW, 0, acc);
+  }
+  for (; i < n_in; i += kW) {
+    if (i + kW <= n_in) {
+      slice<V, M, B, false>(X, lx, w, i, 0, acc);
+    } else {
+      slice<V, M, B, true>(X, lx, w, i, n_in - i, acc);
+    }
+  }
+  V::template store_sums<M, B>(acc, bias ? bias + o : nullptr, Y + o, ldy);
+}
+
+// Outputs [o0, o1): blocks of B rows, then the leftover rows one at a time.
+template <class V, int M, int B, typename T>
+NPW_SKINNY_TARGET inline void rows(const float* X, int ldx, const T* W, int n_in, int o0, int o1, const float* bias,
+                                   float* Y, int ldy) {
+  int o = o0;
+  for (; o + B <= o1; o += B) block<V, M, B, T>(X, ldx, W, n_in, o, bias, Y, ldy);
+  for (; o < o1; ++o) block<V, M, 1, T>(X, ldx, W, n_in, o, bias, Y, ldy);
+}
+
+// M dispatched to its block height V::block_rows<M>().
+template <class V, typename T>
+NPW_SKINNY_TARGET inline void dispatch(const float* X, int M, int ldx, const T* W, int n_in, int o0, int o1,
+                                       const float* bias, float* Y, int ldy) {
+  switch (M) {
+    case 1: rows<V, 1, V::template block_rows<1>(), T>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
+    case 2: rows<V, 2, V::template block_rows<2>(), T>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
+    case 3: rows<V, 3, V::template block_rows<3>(), T>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
+    case 4: rows<V, 4, V::template block_rows<4>(), T>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
+    case 5: rows<V, 5, V::template block_rows<5>(), T>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
+    case 6: rows<V, 6, V::template block_rows<6>(), T>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
+    case 7: rows<V, 7, V::template block_rows<7>(), T>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
+    case 8: rows<V, 8, V::template block_rows<8>(), T>(X, ldx, W, n_in, o0, o1, bias, Y, ldy); break;
+    default: break;  // callers keep M within kSkinnyMaxRows
+  }
+}
+
+}  // namespace
+}  // namespace skinny_blocked
+}  // namespace npw

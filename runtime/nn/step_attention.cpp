@@ -1,0 +1,125 @@
+// The decoder's step attention (see step_attention.h): task bookkeeping, the portable loops that are
+// the reference of the SIMD kernels, and the choice between them.
+#include "nn/step_attention.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "model/quant.h"
+#include "nn/ops.h"
+#include "util/cpu_features.h"
+#include "util/error.h"
+#include "util/thread_pool.h"
+
+namespace npw {
+
+namespace {
+
+// Below this many key x width floats in a call, waking the pool costs more than the work (the first
+// positions of a sequence).
+constexpr double kParallelFloats = 1 << 15;
+
+[[noreturn]] void bad(const std::string& why) { throw Error(ErrorKind::InvalidArgument, "step attention: " + why); }
+
+inline float wide(float x) { return x; }
+inline float wide(uint16_t h) { return fp16_to_fp32(h); }
+
+template <typename T>
+void scores_portable(const float* q, const T* k, int ldk, int n_kv, int d, float alpha, float* s) {
+  for (int j = 0; j < n_kv; ++j) {
+    const T* kj = k + static_cast<std::size_t>(j) * ldk;
+    float dot = 0.0f;
+    for (int i = 0; i < d; ++i) dot += q[i] * wide(kj[i]);
+    s[j] = alpha * dot;
+  }
+}
+
+template <typename T>
+void weighted_sum_portable(const float* p, const T* v, int ldv, int n_kv, int d, float* out) {
+  std::fill(out, out + d, 0.0f);
+  for (int j = 0; j < n_kv; ++j) {
+    const T* vj = v + static_cast<std::size_t>(j) * ldv;
+    for (int i = 0; i < d; ++i) out[i] += p[j] * wide(vj[i]);
+  }
+}
+
+}  // namespace
+
+StepAttention::StepAttention(int max_kv, int n_threads) : max_kv_(max_kv), n_threads_(n_threads) {
+  if (max_kv < 1 || n_threads < 1) {
+    bad("scratch needs at least one key and one thread (got " + std::to_string(max_kv) + ", " +
+        std::to_string(n_threads) + ")");
+  }
+  scores_.resize(static_cast<std::size_t>(n_threads) * static_cast<std::size_t>(max_kv));
+}
+
+void StepAttention::run(ThreadPool* pool, const StepRow* rows, int n_rows, int n_head, int d_head, int ldk, int ldv) {
+  if (n_head < 1 || d_head < 1) bad("n_head and d_head must be positive");
+  const int width = n_head * d_head;
+  if (ldk < width || ldv < width) bad("a row stride is below n_head * d_head");
+  const int n_threads = pool ? pool->size() : 1;
+  if (n_threads > n_threads_) {
+    bad("pool of " + std::to_string(n_threads) + " threads, scratch made for " + std::to_string(n_threads_));
+  }
+  double floats = 0.0;
+  for (int r = 0; r < n_rows; ++r) {
+    if (rows[r].n_kv < 0 || rows[r].n_kv > max_kv_) {
+      bad("row " + std::to_string(r) + " sees " + std::to_string(rows[r].n_kv) + " keys, the scratch holds " +
+          std::to_string(max_kv_));
+    }
+    const bool f32 = rows[r].k && rows[r].v, f16 = rows[r].kh && rows[r].vh;
+    if (!rows[r].out || (rows[r].n_kv > 0 && (!rows[r].q || f32 == f16))) {
+      bad("row " + std::to_string(r) + ": missing q or out, or not exactly one of f32 and half keys and values");
+    }
+    floats += static_cast<double>(rows[r].n_kv) * width;
+  }
+  const bool simd = active_simd_level() != SimdLevel::Scalar && d_head % 8 == 0;
+  const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d_head)));
+  const int64_t n_tasks = static_cast<int64_t>(n_rows) * n_head;
+  auto task = [&](int64_t t, int thread) {
+    const StepRow& row = rows[t / n_head];
+    const std::size_t col = static_cast<std::size_t>(t % n_head) * d_head;
+    float* out = row.out + col;
+    if (row.n_kv == 0) {
+      std::fill(out, out + d_head, 0.0f);
+      return;
+    }
+    float* s = scores_.data() + static_cast<std::size_t>(thread) * max_kv_;
+    auto head = [&](auto k, auto v) {
+      if (simd) {
+        step_scores_avx2(row.q + col, k + col, ldk, row.n_kv, d_head, alpha, s);
+      } else {
+        scores_portable(row.q + col, k + col, ldk, row.n_kv, d_head, alpha, s);
+      }
+      softmax(s, row.n_kv);
+      if (simd) {
+        step_weighted_sum_avx2(s, v + col, ldv, row.n_kv, d_head, out);
+      } else {
+        weighted_sum_portable(s, v + col, ldv, row.n_kv, d_head, out);
+      }
+    };
+    if (row.k) {
+      head(row.k, row.v);
+    } else {
+      head(row.kh, row.vh);
+    }
+  };
+  if (!pool || pool->size() == 1 || floats < kParallelFloats || ThreadPool::in_parallel_region()) {
+    for (int64_t t = 0; t < n_tasks; ++t) task(t, 0);
+    return;
+  }
+  // Tasks from a shared counter, as MultiHeadAttention takes them: a thread that loses its core on a
+  // busy machine does fewer tasks instead of holding up the step.
+  std::atomic<int64_t> next{0};
+  pool->parallel_for(std::min<int64_t>(n_tasks, pool->size()), [&](int64_t, int64_t, int thread) {
+    for (int64_t t = next.fetch_add(1, std::memory_order_relaxed); t < n_tasks;
+         t = next.fetch_add(1, std::memory_order_relaxed)) {
+      task(t, thread);
+    }
+  });
+}
+
+}  // namespace npw

@@ -1,0 +1,57 @@
+// Attention of the decoder's few-query steps over its KV cache: one query row per sequence (a beam,
+// a best-of sample), each over its own cache, all of them and all heads in one pass over the pool.
+// The general MultiHeadAttention takes one sequence per call and, below 16 query rows, runs two
+// BLAS products per head (one wake-up of the pool per sequence and layer, a call overhead per
+// head); a 5-beam step then paid for its self-attention five times over. Here a (row, head) task
+// computes its scores with dot products straight from the cache rows (keys row-major, as they are
+// written), takes ops.h's softmax and sums the value rows, on the SIMD level active (AVX2 kernels,
+// also on AVX-512 CPUs: the work is a few dot products per key and memory-bound) or portable loops.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "util/aligned_buffer.h"
+
+namespace npw {
+
+class ThreadPool;
+
+// One query row: its query (n_head * d_head floats, heads side by side), its sequence's keys and
+// values (rows ldk / ldv elements apart, the first n_kv seen) and its output row. Keys and values are
+// floats (k, v) or, from a half KV cache, IEEE halves (kh, vh; k and v null), widened exactly.
+struct StepRow {
+  const float* q = nullptr;
+  const float* k = nullptr;
+  const float* v = nullptr;
+  int n_kv = 0;
+  float* out = nullptr;
+  const uint16_t* kh = nullptr;
+  const uint16_t* vh = nullptr;
+};
+
+class StepAttention {
+ public:
+  // Scratch for up to max_kv keys on n_threads threads, allocated once.
+  StepAttention(int max_kv, int n_threads);
+
+  // out = softmax(q k^T / sqrt(d_head)) v per head, for every row. Throws npw::Error(InvalidArgument)
+  // for inconsistent arguments (more keys or threads than the scratch, strides below the heads).
+  // A row with n_kv == 0 gets zeros.
+  void run(ThreadPool* pool, const StepRow* rows, int n_rows, int n_head, int d_head, int ldk, int ldv);
+
+ private:
+  int max_kv_;
+  int n_threads_;
+  AlignedBuffer<float> scores_;  // [n_threads][max_kv]
+};
+
+// The kernels of one (row, head), in step_attention_avx2.cpp; d a multiple of 8 (the caller checks).
+// scores[j] = alpha * q . k_j for j < n_kv;
+void step_scores_avx2(const float* q, const float* k, int ldk, int n_kv, int d, float alpha, float* scores);
+void step_scores_avx2(const float* q, const uint16_t* k, int ldk, int n_kv, int d, float alpha, float* scores);
+// out[0, d) = sum_j p[j] v_j.
+void step_weighted_sum_avx2(const float* p, const float* v, int ldv, int n_kv, int d, float* out);
+void step_weighted_sum_avx2(const float* p, const uint16_t* v, int ldv, int n_kv, int d, float* out);
+
+}  // namespace npw
