@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "nn/step_attention.h"
+#include "util/horizontal_sum_avx2.h"
 #include "util/simd_target.h"
 
 namespace npw {
@@ -18,19 +19,6 @@ namespace {
 NPW_TARGET_AVX2 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
 NPW_TARGET_AVX2 inline __m256 load8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-
-NPW_TARGET_AVX2 inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-// The sums of a..d as one 4-float vector.
-NPW_TARGET_AVX2 inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d) {
-  const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
-  return _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
 }
 
 template <typename T>
@@ -48,14 +36,14 @@ NPW_TARGET_AVX2 void scores(const float* q, const T* k, int ldk, int n_kv, int d
 #pragma GCC unroll 8
       for (int r = 0; r < 8; ++r) acc[r] = _mm256_fmadd_ps(qv, load8(kj + r * lk + i), acc[r]);
     }
-    _mm_storeu_ps(out + j, _mm_mul_ps(a4, hsum4(acc[0], acc[1], acc[2], acc[3])));
-    _mm_storeu_ps(out + j + 4, _mm_mul_ps(a4, hsum4(acc[4], acc[5], acc[6], acc[7])));
+    _mm_storeu_ps(out + j, _mm_mul_ps(a4, hsum8x4(acc[0], acc[1], acc[2], acc[3])));
+    _mm_storeu_ps(out + j + 4, _mm_mul_ps(a4, hsum8x4(acc[4], acc[5], acc[6], acc[7])));
   }
   for (; j < n_kv; ++j) {
     const T* kj = k + j * lk;
     __m256 acc = _mm256_setzero_ps();
     for (int i = 0; i < d; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8(kj + i), acc);
-    out[j] = alpha * hsum(acc);
+    out[j] = alpha * hsum8(acc);
   }
 }
 

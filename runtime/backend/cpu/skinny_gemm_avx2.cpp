@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "backend/cpu/skinny_gemm.h"
+#include "util/horizontal_sum_avx2.h"
 #include "util/simd_target.h"
 
 #define NPW_SKINNY_TARGET NPW_TARGET_AVX2
@@ -18,19 +19,6 @@ namespace {
 NPW_TARGET_AVX2 inline __m256i tail_mask8(int n) {
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n < 8 ? n : 8), lanes);
-}
-
-NPW_TARGET_AVX2 inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-// The four sums of a, b, c, d as one vector (three horizontal adds instead of four reductions).
-NPW_TARGET_AVX2 inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d) {
-  const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
-  return _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
 }
 
 struct Avx2 {
@@ -80,13 +68,13 @@ struct Avx2 {
       if constexpr (B % 4 == 0) {
 #pragma GCC unroll 4
         for (; b < B; b += 4) {
-          __m128 s = hsum4(acc[m][b], acc[m][b + 1], acc[m][b + 2], acc[m][b + 3]);
+          __m128 s = hsum8x4(acc[m][b], acc[m][b + 1], acc[m][b + 2], acc[m][b + 3]);
           if (bias) s = _mm_add_ps(s, _mm_loadu_ps(bias + b));
           _mm_storeu_ps(y + b, s);
         }
       }
 #pragma GCC unroll 16
-      for (; b < B; ++b) y[b] = hsum(acc[m][b]) + (bias ? bias[b] : 0.0f);
+      for (; b < B; ++b) y[b] = hsum8(acc[m][b]) + (bias ? bias[b] : 0.0f);
     }
   }
 };
