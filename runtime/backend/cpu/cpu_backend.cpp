@@ -40,6 +40,20 @@ float bias_rows(const float* bias, int M, int n, float* Y, int ldy) {
   return 1.0f;
 }
 
+// One q8_0 row (blocks of an f16 scale, then 32 quants) into its quants and its scales (widened
+// exactly); either output may be left out.
+void split_q8_row(const uint8_t* src, int n_blocks, int8_t* q, float* d) {
+  constexpr std::size_t kBlockBytes = sizeof(uint16_t) + kQ8Block;
+  for (int b = 0; b < n_blocks; ++b, src += kBlockBytes) {
+    if (d) {
+      uint16_t h;
+      std::memcpy(&h, src, sizeof h);
+      d[b] = fp16_to_fp32(h);
+    }
+    if (q) std::memcpy(q + b * kQ8Block, src + sizeof(uint16_t), kQ8Block);
+  }
+}
+
 // dst[i] = the half src[i], exactly: F16C where the active level has it.
 void widen(const uint16_t* src, float* dst, std::size_t n, SimdLevel level) {
   if (level != SimdLevel::Scalar) {
@@ -75,6 +89,9 @@ CpuPackedMatrix::CpuPackedMatrix(int n_out, int n_in, Storage storage) : n_out_(
     data_.resize(n / kQ8Block);
   } else if (storage == Storage::F32Panels) {
     data_.resize(panel_floats(n_out, n_in));
+  } else if (storage == Storage::Q8Panels) {
+    quants_.resize(panel_floats(n_out, n_in));
+    data_.resize(panel_floats(n_out, n_in / kQ8PanelBlock));
   } else {
     half_.resize(panel_floats(n_out, n_in));
   }
@@ -133,16 +150,9 @@ std::unique_ptr<PackedMatrix> CpuBackend::pack(const TensorView& w) const {
     int8_t* q = packed->q8_quants();
     float* d = packed->q8_scales();
     const int n_blocks = n_in / kQ8Block;
-    const std::size_t block_bytes = row_bytes / static_cast<std::size_t>(n_blocks);
     pool_->parallel_for(n_out, [&](int64_t r0, int64_t r1, int) {
       for (int64_t r = r0; r < r1; ++r) {
-        const uint8_t* src = w.data + static_cast<std::size_t>(r) * row_bytes;
-        for (int b = 0; b < n_blocks; ++b, src += block_bytes) {
-          uint16_t h;
-          std::memcpy(&h, src, sizeof h);
-          d[r * n_blocks + b] = fp16_to_fp32(h);
-          std::memcpy(q + r * n_in + b * kQ8Block, src + sizeof h, kQ8Block);
-        }
+        split_q8_row(w.data + static_cast<std::size_t>(r) * row_bytes, n_blocks, q + r * n_in, d + r * n_blocks);
       }
     });
     return packed;
@@ -192,6 +202,17 @@ std::unique_ptr<PackedMatrix> CpuBackend::pack_for_many_rows(const TensorView& w
               packed->panel_half_data());
     return packed;
   }
+  if (w.type == GgmlType::Q8_0) {
+    // Each 34-byte block: its f16 scale, then 32 quants. The quants go where pack_panels puts
+    // elements, the scales (widened exactly) likewise as a matrix of n_in / 32 inputs.
+    auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::Q8Panels);
+    const int n_blocks = n_in / kQ8PanelBlock;
+    to_panels(*pool_, n_out, n_in, [&](int o, int8_t* dst) { split_q8_row(row(o), n_blocks, dst, nullptr); },
+              packed->panel_q8_quants());
+    to_panels(*pool_, n_out, n_blocks, [&](int o, float* dst) { split_q8_row(row(o), n_blocks, nullptr, dst); },
+              packed->panel_q8_scales());
+    return packed;
+  }
   auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::F32Panels);
   to_panels(*pool_, n_out, n_in, [&](int o, float* dst) { dequantize_row(w.type, row(o), dst, n_in); },
             packed->panel_data());
@@ -239,7 +260,8 @@ void CpuBackend::linear(const float* X, int M, int ldx, const PackedMatrix& W, c
     return;
   }
   if (packed->storage() == CpuPackedMatrix::Storage::F32Panels ||
-      packed->storage() == CpuPackedMatrix::Storage::F16Panels) {
+      packed->storage() == CpuPackedMatrix::Storage::F16Panels ||
+      packed->storage() == CpuPackedMatrix::Storage::Q8Panels) {
     linear_panels(X, M, ldx, *packed, bias, Y, ldy);
     return;
   }
@@ -268,11 +290,14 @@ void CpuBackend::linear_panels(const float* X, int M, int ldx, const CpuPackedMa
   const int n_out = W.n_out(), n_in = W.n_in();
   const float* panels = W.panel_data();
   const uint16_t* halves = W.panel_half_data();
+  const Q8Panels q8 = W.panel_q8();
   auto rows = [&](int r0, int r1) {
     if (panels) {
       panel_gemm(X, ldx, r0, r1, panels, n_out, n_in, bias, Y, ldy);
-    } else {
+    } else if (halves) {
       panel_gemm(X, ldx, r0, r1, halves, n_out, n_in, bias, Y, ldy);
+    } else {
+      panel_gemm(X, ldx, r0, r1, q8, n_out, n_in, bias, Y, ldy);
     }
   };
   const double macs = static_cast<double>(M) * n_out * n_in;

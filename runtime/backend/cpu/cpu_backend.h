@@ -10,6 +10,7 @@
 #include <string>
 
 #include "backend/backend.h"
+#include "backend/cpu/panel_gemm.h"
 #include "backend/cpu/skinny_gemm.h"
 #include "util/aligned_buffer.h"
 
@@ -22,10 +23,11 @@ class ThreadPool;
 // are used), as int8 quants + f32 block scales when it stores q8_0 (Q8: 1.125 bytes a weight instead
 // of 4; each weight is the f32 product dequantize_row() gives, formed where it is used), as f32
 // otherwise (every other type dequantised once). Matrices packed for many rows on
-// a CPU with AVX-512 are in the panel layout of panel_gemm.h instead of rows (halves stay halves).
+// a CPU with AVX-512 are in the panel layout of panel_gemm.h instead of rows (halves stay halves,
+// q8_0 stays quants + scales).
 class CpuPackedMatrix : public PackedMatrix {
  public:
-  enum class Storage { F32, F16, F32Panels, F16Panels, Q8 };
+  enum class Storage { F32, F16, F32Panels, F16Panels, Q8, Q8Panels };
   CpuPackedMatrix(int n_out, int n_in, Storage storage = Storage::F32);
   int n_out() const override { return n_out_; }
   int n_in() const override { return n_in_; }
@@ -48,6 +50,12 @@ class CpuPackedMatrix : public PackedMatrix {
   Q8Weights q8() const { return storage_ == Storage::Q8 ? Q8Weights{quants_.data(), data_.data()} : Q8Weights{nullptr, nullptr}; }
   int8_t* q8_quants() { return storage_ == Storage::Q8 ? quants_.data() : nullptr; }
   float* q8_scales() { return storage_ == Storage::Q8 ? data_.data() : nullptr; }
+  // Q8Panels storage: quants and scales in the panel layout (panel_gemm.h); nullptr otherwise.
+  Q8Panels panel_q8() const {
+    return storage_ == Storage::Q8Panels ? Q8Panels{quants_.data(), data_.data()} : Q8Panels{nullptr, nullptr};
+  }
+  int8_t* panel_q8_quants() { return storage_ == Storage::Q8Panels ? quants_.data() : nullptr; }
+  float* panel_q8_scales() { return storage_ == Storage::Q8Panels ? data_.data() : nullptr; }
 
  private:
   int n_out_;
@@ -104,7 +112,7 @@ class CpuBackend : public Backend {
   // product() on rows it hands out: one call per row block (row_blocks).
   void product_rows(const float* X, int M, int ldx, const float* W, int n_in, int n_out, const float* bias, float* Y,
                     int ldy);
-  // linear() for F32Panels and F16Panels storage: row tiles split over the pool when it pays.
+  // linear() for the panel storages: row tiles split over the pool when it pays.
   void linear_panels(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y, int ldy);
   // fn(r0, r1) over the rows [0, M) of a product of `macs_per_row` multiply-adds per row: at once, or,
   // with a stop flag set and a long product, in blocks of rows with the flag checked between them.

@@ -15,22 +15,32 @@ std::size_t panel_floats(int n_out, int n_in) {
 
 namespace {
 
-float widen(float v) { return v; }
-float widen(uint16_t h) { return fp16_to_fp32(h); }
+// Weight (column j of panel p, input i) as f32, for each storage of the layout.
+float weight(const float* panels, std::size_t ui, std::size_t p, std::size_t i, int j) {
+  return panels[(p * ui + i) * kPanelCols + j];
+}
+float weight(const uint16_t* panels, std::size_t ui, std::size_t p, std::size_t i, int j) {
+  return fp16_to_fp32(panels[(p * ui + i) * kPanelCols + j]);
+}
+float weight(const Q8Panels& panels, std::size_t ui, std::size_t p, std::size_t i, int j) {
+  const std::size_t blocks = ui / kQ8PanelBlock;
+  return static_cast<float>(panels.q[(p * ui + i) * kPanelCols + j]) *
+         panels.d[(p * blocks + i / kQ8PanelBlock) * kPanelCols + j];
+}
 
-template <typename T>
-void portable(const float* X, int ldx, int r0, int r1, const T* panels, int n_out, int n_in, const float* bias,
+template <typename W>
+void portable(const float* X, int ldx, int r0, int r1, const W& panels, int n_out, int n_in, const float* bias,
               float* Y, int ldy) {
   const std::size_t ui = static_cast<std::size_t>(n_in);
   for (int r = r0; r < r1; ++r) {
     const float* x = X + static_cast<std::size_t>(r) * ldx;
     float* y = Y + static_cast<std::size_t>(r) * ldy;
     for (int o0 = 0; o0 < n_out; o0 += kPanelCols) {
-      const T* p = panels + static_cast<std::size_t>(o0 / kPanelCols) * ui * kPanelCols;
+      const std::size_t p = static_cast<std::size_t>(o0 / kPanelCols);
       float acc[kPanelCols] = {};
       for (std::size_t i = 0; i < ui; ++i) {
         const float xi = x[i];
-        for (int j = 0; j < kPanelCols; ++j) acc[j] += xi * widen(p[i * kPanelCols + j]);
+        for (int j = 0; j < kPanelCols; ++j) acc[j] += xi * weight(panels, ui, p, i, j);
       }
       const int n = std::min(kPanelCols, n_out - o0);
       for (int j = 0; j < n; ++j) y[o0 + j] = acc[j] + (bias ? bias[o0 + j] : 0.0f);
@@ -38,8 +48,8 @@ void portable(const float* X, int ldx, int r0, int r1, const T* panels, int n_ou
   }
 }
 
-template <typename T>
-void dispatch(const float* X, int ldx, int r0, int r1, const T* panels, int n_out, int n_in, const float* bias,
+template <typename W>
+void dispatch(const float* X, int ldx, int r0, int r1, const W& panels, int n_out, int n_in, const float* bias,
               float* Y, int ldy) {
   if (r1 <= r0) return;
   if (active_simd_level() == SimdLevel::Avx512) {
@@ -61,12 +71,22 @@ void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const uint16_t
   portable(X, ldx, r0, r1, panels, n_out, n_in, bias, Y, ldy);
 }
 
+void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const Q8Panels& panels, int n_out, int n_in,
+                         const float* bias, float* Y, int ldy) {
+  portable(X, ldx, r0, r1, panels, n_out, n_in, bias, Y, ldy);
+}
+
 void panel_gemm(const float* X, int ldx, int r0, int r1, const float* panels, int n_out, int n_in, const float* bias,
                 float* Y, int ldy) {
   dispatch(X, ldx, r0, r1, panels, n_out, n_in, bias, Y, ldy);
 }
 
 void panel_gemm(const float* X, int ldx, int r0, int r1, const uint16_t* panels, int n_out, int n_in,
+                const float* bias, float* Y, int ldy) {
+  dispatch(X, ldx, r0, r1, panels, n_out, n_in, bias, Y, ldy);
+}
+
+void panel_gemm(const float* X, int ldx, int r0, int r1, const Q8Panels& panels, int n_out, int n_in,
                 const float* bias, float* Y, int ldy) {
   dispatch(X, ldx, r0, r1, panels, n_out, n_in, bias, Y, ldy);
 }

@@ -3,8 +3,9 @@
 // output columns, each panel's columns interleaved along the input dimension. A BLAS sgemm copies the
 // weight matrix into such panels on every call, once per thread when the rows are split over
 // threads; here that copy is made once per model, and the bias is added as the results are stored.
-// An f16 model's matrices keep their halves in the same layout (half the memory); each panel slice
-// is widened into an L1-sized buffer once per block of rows, so the micro-kernel is the f32 one.
+// An f16 model's matrices keep their halves in the same layout (half the memory), a q8_0 model's its
+// quants with the block scales beside them (1.125 bytes a weight instead of 4); each panel slice is
+// widened into an L1-sized buffer once per block of rows, so the micro-kernel is the f32 one.
 #pragma once
 
 #include <cstddef>
@@ -34,6 +35,16 @@ void pack_panels(int n_out, int n_in, RowFn row, T* panels) {
   }
 }
 
+// A q8_0 matrix in the panel layout: the quants where pack_panels puts elements (q[((o / 32) * n_in +
+// i) * 32 + o % 32]), and each block of 32 inputs' scale likewise with n_in / 32 inputs
+// (d[((o / 32) * (n_in / 32) + i / 32) * 32 + o % 32]). Weight (o, i) is the f32 product quant x scale,
+// as dequantize_row() forms it. n_in must be a multiple of 32.
+struct Q8Panels {
+  const int8_t* q;
+  const float* d;
+};
+constexpr int kQ8PanelBlock = 32;
+
 // Y[r][o] = sum_i X[r][i] W[o][i] (+ bias[o]) for rows r in [r0, r1) and every o < n_out, on the
 // calling thread, W in the panel layout. The AVX-512 kernel where the active SIMD level has it, else
 // a portable loop over the same layout (the reference the kernel is tested against).
@@ -45,14 +56,22 @@ void panel_gemm(const float* X, int ldx, int r0, int r1, const float* panels, in
 void panel_gemm(const float* X, int ldx, int r0, int r1, const uint16_t* panels, int n_out, int n_in,
                 const float* bias, float* Y, int ldy);
 
+// The same with q8_0 weights in the panel layout: exactly the product by their dequantisation.
+void panel_gemm(const float* X, int ldx, int r0, int r1, const Q8Panels& panels, int n_out, int n_in,
+                const float* bias, float* Y, int ldy);
+
 // The implementations, for tests and the dispatchers.
 void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const float* panels, int n_out, int n_in,
                          const float* bias, float* Y, int ldy);
 void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const uint16_t* panels, int n_out, int n_in,
                          const float* bias, float* Y, int ldy);
+void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const Q8Panels& panels, int n_out, int n_in,
+                         const float* bias, float* Y, int ldy);
 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const float* panels, int n_out, int n_in,
                        const float* bias, float* Y, int ldy);
 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const uint16_t* panels, int n_out, int n_in,
+                       const float* bias, float* Y, int ldy);
+void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const Q8Panels& panels, int n_out, int n_in,
                        const float* bias, float* Y, int ldy);
 
 }  // namespace npw

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <type_traits>
 
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -127,10 +126,42 @@ NPW_TARGET_AVX512 static inline __attribute__((always_inline)) void tile(int kc,
 
 }  // namespace
 
-// The driver for either weight type: T = float reads the panels in place, T = uint16_t widens each
-// panel slice into `slice_buf` first (once per block of rows, for all of that block's tiles).
-template <typename T>
-NPW_TARGET_AVX512 static void blocked(const float* X, int ldx, int r0, int r1, const T* panels, int n_out, int n_in,
+// Inputs [k0, k0 + kc) of panel p as f32: f32 panels are read in place; halves and q8_0 quants are
+// widened into buf (once per block of rows, for all of that block's tiles).
+NPW_TARGET_AVX512 static inline const float* panel_slice(const float* panels, std::size_t ui, int p, int k0, int,
+                                                         float*) {
+  return panels + (static_cast<std::size_t>(p) * ui + static_cast<std::size_t>(k0)) * kPanelCols;
+}
+
+NPW_TARGET_AVX512 static inline const float* panel_slice(const uint16_t* panels, std::size_t ui, int p, int k0, int kc,
+                                                         float* buf) {
+  const uint16_t* src = panels + (static_cast<std::size_t>(p) * ui + static_cast<std::size_t>(k0)) * kPanelCols;
+  for (int i = 0; i < kc * kPanelCols; i += 16) {
+    _mm512_store_ps(buf + i, _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(src + i))));
+  }
+  return buf;
+}
+
+// Quant times its block's scale in f32, as dequantize_row() forms each weight: the same floats as
+// f32 panels of the dequantised matrix, so the same products.
+NPW_TARGET_AVX512 static inline const float* panel_slice(const Q8Panels& panels, std::size_t ui, int p, int k0, int kc,
+                                                         float* buf) {
+  const std::size_t first = static_cast<std::size_t>(p) * ui + static_cast<std::size_t>(k0);
+  const int8_t* q = panels.q + first * kPanelCols;
+  const float* d = panels.d + static_cast<std::size_t>(p) * (ui / kQ8PanelBlock) * kPanelCols;
+  for (int k = 0; k < kc; ++k) {
+    const float* dk = d + static_cast<std::size_t>((k0 + k) / kQ8PanelBlock) * kPanelCols;
+    const __m512i q0 = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + k * kPanelCols)));
+    const __m512i q1 = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + k * kPanelCols + 16)));
+    _mm512_store_ps(buf + k * kPanelCols, _mm512_mul_ps(_mm512_cvtepi32_ps(q0), _mm512_loadu_ps(dk)));
+    _mm512_store_ps(buf + k * kPanelCols + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(q1), _mm512_loadu_ps(dk + 16)));
+  }
+  return buf;
+}
+
+// The driver for every weight storage W (f32, halves, q8_0 quants + scales; see panel_slice).
+template <typename W>
+NPW_TARGET_AVX512 static void blocked(const float* X, int ldx, int r0, int r1, const W& panels, int n_out, int n_in,
                                       const float* bias, float* Y, int ldy) {
   if (r1 <= r0 || n_out <= 0) return;
   const std::size_t ux = static_cast<std::size_t>(ldx), uy = static_cast<std::size_t>(ldy);
@@ -153,16 +184,7 @@ NPW_TARGET_AVX512 static void blocked(const float* X, int ldx, int r0, int r1, c
       const bool first = k0 == 0, last = k0 + kc >= n_in;
       pack_rows(X, ux, rb, rows, k0, kc, packed_rows);
       for (int p = 0; p < n_panels; ++p) {
-        const T* src = panels + (static_cast<std::size_t>(p) * ui + static_cast<std::size_t>(k0)) * kPanelCols;
-        const float* b;
-        if constexpr (std::is_same_v<T, float>) {
-          b = src;
-        } else {
-          for (int i = 0; i < kc * kPanelCols; i += 16) {
-            _mm512_store_ps(slice_buf + i, _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(src + i))));
-          }
-          b = slice_buf;
-        }
+        const float* b = panel_slice(panels, ui, p, k0, kc, slice_buf);
         const int cols = std::min(kPanelCols, n_out - p * kPanelCols);
         const __mmask16 m0 = avx512::tail_mask(cols), m1 = avx512::tail_mask(cols - 16);
         const float* bp = bias ? bias + p * kPanelCols : nullptr;
@@ -191,6 +213,11 @@ NPW_TARGET_AVX512 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1
 }
 
 NPW_TARGET_AVX512 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const uint16_t* panels, int n_out,
+                                         int n_in, const float* bias, float* Y, int ldy) {
+  blocked(X, ldx, r0, r1, panels, n_out, n_in, bias, Y, ldy);
+}
+
+NPW_TARGET_AVX512 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const Q8Panels& panels, int n_out,
                                          int n_in, const float* bias, float* Y, int ldy) {
   blocked(X, ldx, r0, r1, panels, n_out, n_in, bias, Y, ldy);
 }

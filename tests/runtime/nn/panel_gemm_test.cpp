@@ -1,17 +1,20 @@
 // The panel-packed products (backend/cpu/panel_gemm.h) against naive loops: the layout itself, both
 // kernels on sizes that reach every edge (partial row tiles and row blocks, partial panels, input
 // dimensions split into unequal and several slices, strided and offset rows), and the CPU backend's
-// many-rows packing: which storage it picks, and that its products equal the row-major ones. f32 and
-// f16 panels alike.
+// many-rows packing: which storage it picks, and that its products equal the row-major ones. f32,
+// f16 and q8_0 panels alike.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/panel_gemm.h"
+#include "model/ggml_types.h"
 #include "model/quant.h"
 #include "naive.h"
 #include "simd_levels.h"
@@ -104,8 +107,50 @@ TEST(PanelGemm, Avx512MatchesNaive) {
   check_kernel<uint16_t>(panel_gemm_avx512, "avx512 f16");
 }
 
-// What pack_for_many_rows keeps: panels at the AVX-512 level (halves for f16, f32 for every other
-// type), rows below it.
+// q8_0 panels hold exactly the floats of f32 panels of the dequantised matrix, so both kernels give
+// bit-equal products, on input dimensions whose slices start inside a block of 32 (608 = 3 x 203).
+TEST(PanelGemm, Q8PanelsEqualF32PanelsOfTheDequantisedWeights) {
+  using Q8Kernel = void (*)(const float*, int, int, int, const Q8Panels&, int, int, const float*, float*, int);
+  using F32Kernel = Kernel<float>;
+  std::vector<std::pair<Q8Kernel, F32Kernel>> kernels = {{panel_gemm_portable, panel_gemm_portable}};
+  if (cpu_simd_level() == SimdLevel::Avx512) kernels.push_back({panel_gemm_avx512, panel_gemm_avx512});
+  const Case cases[] = {{1, 32, 5, 0}, {15, 64, 33, 2}, {29, 608, 100, 1}, {337, 288, 64, 0}};
+  for (const auto& [q8_kernel, f32_kernel] : kernels) {
+    for (const Case& c : cases) {
+      const auto w = random_vector(static_cast<std::size_t>(c.n_out) * c.n_in, 50 + c.n_in);
+      const auto bytes = store(w, GgmlType::Q8_0, c.n_in, c.n_out);
+      const std::size_t row_bytes = ggml_row_bytes(GgmlType::Q8_0, c.n_in);
+      const int n_blocks = c.n_in / 32;
+      std::vector<float> deq(w.size()), scales(static_cast<std::size_t>(c.n_out) * n_blocks);
+      std::vector<int8_t> quants(w.size());
+      for (int o = 0; o < c.n_out; ++o) {
+        const uint8_t* row = bytes.data() + static_cast<std::size_t>(o) * row_bytes;
+        dequantize_row(GgmlType::Q8_0, row, deq.data() + static_cast<std::size_t>(o) * c.n_in, c.n_in);
+        for (int b = 0; b < n_blocks; ++b) {
+          uint16_t h;
+          std::memcpy(&h, row + b * 34, 2);
+          scales[static_cast<std::size_t>(o) * n_blocks + b] = fp16_to_fp32(h);
+          std::memcpy(quants.data() + static_cast<std::size_t>(o) * c.n_in + b * 32, row + b * 34 + 2, 32);
+        }
+      }
+      AlignedBuffer<float> fp(panel_floats(c.n_out, c.n_in)), dp(panel_floats(c.n_out, n_blocks));
+      AlignedBuffer<int8_t> qp(panel_floats(c.n_out, c.n_in));
+      pack_panels(c.n_out, c.n_in, [&](int o) { return deq.data() + static_cast<std::size_t>(o) * c.n_in; }, fp.data());
+      pack_panels(c.n_out, c.n_in, [&](int o) { return quants.data() + static_cast<std::size_t>(o) * c.n_in; }, qp.data());
+      pack_panels(c.n_out, n_blocks, [&](int o) { return scales.data() + static_cast<std::size_t>(o) * n_blocks; }, dp.data());
+      const int ldx = c.n_in + 1, ldy = c.n_out + 2, total = c.r0 + c.rows;
+      const auto x = random_vector(static_cast<std::size_t>(total) * ldx, 60 + c.rows);
+      const auto b = random_vector(c.n_out, 61);
+      std::vector<float> want(static_cast<std::size_t>(total) * ldy, 7.0f), got = want;
+      f32_kernel(x.data(), ldx, c.r0, total, fp.data(), c.n_out, c.n_in, b.data(), want.data(), ldy);
+      q8_kernel(x.data(), ldx, c.r0, total, Q8Panels{qp.data(), dp.data()}, c.n_out, c.n_in, b.data(), got.data(), ldy);
+      ASSERT_EQ(got, want) << "rows " << c.rows << " n_in " << c.n_in << " n_out " << c.n_out;
+    }
+  }
+}
+
+// What pack_for_many_rows keeps: panels at the AVX-512 level (halves for f16, quants + scales for
+// q8_0, f32 for every other type), rows below it.
 TEST(PanelGemm, ManyRowsPackingPicksPanelsOnlyWithAvx512) {
   npw_test::at_every_level([] {
     CpuBackend be(2);
@@ -116,7 +161,9 @@ TEST(PanelGemm, ManyRowsPackingPicksPanelsOnlyWithAvx512) {
       auto packed = be.pack_for_many_rows(view_of(bytes, t, n_in, n_out));
       const auto& cp = static_cast<const CpuPackedMatrix&>(*packed);
       const bool half = t == GgmlType::F16, panels = active_simd_level() == SimdLevel::Avx512;
-      const auto want = panels ? (half ? CpuPackedMatrix::Storage::F16Panels : CpuPackedMatrix::Storage::F32Panels)
+      const auto want = panels ? (half                    ? CpuPackedMatrix::Storage::F16Panels
+                                  : t == GgmlType::Q8_0 ? CpuPackedMatrix::Storage::Q8Panels
+                                                          : CpuPackedMatrix::Storage::F32Panels)
                                : (half                    ? CpuPackedMatrix::Storage::F16
                                   : t == GgmlType::Q8_0 ? CpuPackedMatrix::Storage::Q8
                                                           : CpuPackedMatrix::Storage::F32);
@@ -137,7 +184,9 @@ TEST(PanelGemm, ManyRowsProductsEqualRowProducts) {
   const auto b = random_vector(n_out, 7);
   for (GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0}) {
     const auto bytes = store(w, t, n_in, n_out);
-    const auto want_storage = t == GgmlType::F16 ? CpuPackedMatrix::Storage::F16Panels : CpuPackedMatrix::Storage::F32Panels;
+    const auto want_storage = t == GgmlType::F16    ? CpuPackedMatrix::Storage::F16Panels
+                              : t == GgmlType::Q8_0 ? CpuPackedMatrix::Storage::Q8Panels
+                                                    : CpuPackedMatrix::Storage::F32Panels;
     for (int threads : {1, 2}) {
       CpuBackend be(threads);
       auto rows = be.pack(view_of(bytes, t, n_in, n_out));
