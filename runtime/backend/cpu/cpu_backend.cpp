@@ -54,6 +54,10 @@ void split_q8_row(const uint8_t* src, int n_blocks, int8_t* q, float* d) {
   }
 }
 
+// The row storages as panel_gemm reads them.
+HalfRows rows_of(const uint16_t* w) { return HalfRows{w}; }
+const Q8Weights& rows_of(const Q8Weights* w) { return *w; }
+
 // dst[i] = the half src[i], exactly: F16C where the active level has it.
 void widen(const uint16_t* src, float* dst, std::size_t n, SimdLevel level) {
   if (level != SimdLevel::Scalar) {
@@ -267,6 +271,10 @@ void CpuBackend::linear(const float* X, int M, int ldx, const PackedMatrix& W, c
   }
 
   if (skinny(X, M, ldx, packed->data(), n_in, n_out, bias, Y, ldy)) return;
+  if (active_simd_level() == SimdLevel::Avx512) {
+    linear_tiles(X, M, ldx, FloatRows{packed->data()}, n_out, n_in, bias, Y, ldy);
+    return;
+  }
   product(X, M, ldx, packed->data(), n_in, n_out, bias, Y, ldy);
 }
 
@@ -287,29 +295,41 @@ void CpuBackend::row_blocks(int M, double macs_per_row, Fn fn) {
 
 void CpuBackend::linear_panels(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y,
                                int ldy) {
-  const int n_out = W.n_out(), n_in = W.n_in();
-  const float* panels = W.panel_data();
-  const uint16_t* halves = W.panel_half_data();
-  const Q8Panels q8 = W.panel_q8();
-  auto rows = [&](int r0, int r1) {
-    if (panels) {
-      panel_gemm(X, ldx, r0, r1, panels, n_out, n_in, bias, Y, ldy);
-    } else if (halves) {
-      panel_gemm(X, ldx, r0, r1, halves, n_out, n_in, bias, Y, ldy);
-    } else {
-      panel_gemm(X, ldx, r0, r1, q8, n_out, n_in, bias, Y, ldy);
-    }
-  };
-  const double macs = static_cast<double>(M) * n_out * n_in;
-  if (pool_->size() == 1 || ThreadPool::in_parallel_region() || macs < kParallelMacs) {
-    row_blocks(M, static_cast<double>(n_out) * n_in, rows);
+  if (const float* panels = W.panel_data()) {
+    linear_tiles(X, M, ldx, panels, W.n_out(), W.n_in(), bias, Y, ldy);
+  } else if (const uint16_t* halves = W.panel_half_data()) {
+    linear_tiles(X, M, ldx, halves, W.n_out(), W.n_in(), bias, Y, ldy);
+  } else {
+    linear_tiles(X, M, ldx, W.panel_q8(), W.n_out(), W.n_in(), bias, Y, ldy);
+  }
+}
+
+template <typename Src>
+void CpuBackend::linear_tiles(const float* X, int M, int ldx, const Src& w, int n_out, int n_in, const float* bias,
+                              float* Y, int ldy) {
+  const double macs_per_row = static_cast<double>(n_out) * n_in;
+  auto rows = [&](int r0, int r1) { panel_gemm(X, ldx, r0, r1, w, n_out, n_in, bias, Y, ldy); };
+  if (pool_->size() == 1 || ThreadPool::in_parallel_region() || macs_per_row * M < kParallelMacs) {
+    row_blocks(M, macs_per_row, rows);
     return;
   }
-  // Whole row tiles per thread, so that only the last tile of the last thread is partial.
-  row_blocks(M, static_cast<double>(n_out) * n_in, [&](int b0, int b1) {
+  row_blocks(M, macs_per_row, [&](int b0, int b1) {
     const int tiles = (b1 - b0 + kPanelRowGroup - 1) / kPanelRowGroup;
-    pool_->parallel_for(tiles, [&](int64_t t0, int64_t t1, int) {
-      rows(b0 + static_cast<int>(t0) * kPanelRowGroup, static_cast<int>(std::min<int64_t>(b1, b0 + t1 * kPanelRowGroup)));
+    if (tiles >= 4 * pool_->size()) {
+      // Whole row tiles per thread, so that only the last tile of the last thread is partial.
+      pool_->parallel_for(tiles, [&](int64_t t0, int64_t t1, int) {
+        rows(b0 + static_cast<int>(t0) * kPanelRowGroup,
+             static_cast<int>(std::min<int64_t>(b1, b0 + t1 * kPanelRowGroup)));
+      });
+      return;
+    }
+    // A few row tiles (a prompt, the word-timing pass) would leave threads idle or uneven: the
+    // output columns are split instead, in whole panels, each thread reading only its own weights.
+    const int n_panels = (n_out + kPanelCols - 1) / kPanelCols;
+    pool_->parallel_for(n_panels, [&](int64_t p0, int64_t p1, int) {
+      const int o0 = static_cast<int>(p0) * kPanelCols;
+      const int o1 = static_cast<int>(std::min<int64_t>(n_out, p1 * kPanelCols));
+      panel_gemm(X, ldx, b0, b1, columns_from(w, o0, n_in), o1 - o0, n_in, bias ? bias + o0 : nullptr, Y + o0, ldy);
     });
   });
 }
@@ -383,6 +403,11 @@ void CpuBackend::linear_narrow(const float* X, int M, int ldx, const CpuPackedMa
   const int n_out = W.n_out(), n_in = W.n_in();
   const bool split = pool_->size() > 1 && !ThreadPool::in_parallel_region();
   if (skinny(X, M, ldx, W_skinny, n_in, n_out, bias, Y, ldy)) return;
+  if (active_simd_level() == SimdLevel::Avx512) {
+    // Widened a panel slice at a time inside the product: no f32 copy of the matrix.
+    linear_tiles(X, M, ldx, rows_of(W_skinny), n_out, n_in, bias, Y, ldy);
+    return;
+  }
   const std::size_t un = static_cast<std::size_t>(n_in);
   if (split && static_cast<double>(M) * n_out * n_in >= kParallelMacs) {
     // Each weight is widened once per call either way; widened whole, the product then runs as one

@@ -112,8 +112,14 @@ class CpuBackend : public Backend {
   // product() on rows it hands out: one call per row block (row_blocks).
   void product_rows(const float* X, int M, int ldx, const float* W, int n_in, int n_out, const float* bias, float* Y,
                     int ldy);
-  // linear() for the panel storages: row tiles split over the pool when it pays.
+  // linear() for the panel storages, through linear_tiles.
   void linear_panels(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y, int ldy);
+  // A product through panel_gemm over any of its weight sources (panels, or rows gathered a slice at
+  // a time): row tiles split over the pool when there are enough of them, else whole panels of output
+  // columns; in row blocks when a stop flag is set (row_blocks).
+  template <typename Src>
+  void linear_tiles(const float* X, int M, int ldx, const Src& w, int n_out, int n_in, const float* bias, float* Y,
+                    int ldy);
   // fn(r0, r1) over the rows [0, M) of a product of `macs_per_row` multiply-adds per row: at once, or,
   // with a stop flag set and a long product, in blocks of rows with the flag checked between them.
   template <typename Fn>

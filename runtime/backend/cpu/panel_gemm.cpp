@@ -28,6 +28,18 @@ float weight(const Q8Panels& panels, std::size_t ui, std::size_t p, std::size_t 
          panels.d[(p * blocks + i / kQ8PanelBlock) * kPanelCols + j];
 }
 
+// Weights kept in rows: element (o, i) at o * n_in + i.
+float weight(const FloatRows& rows, std::size_t ui, std::size_t p, std::size_t i, int j) {
+  return rows.w[(p * kPanelCols + static_cast<std::size_t>(j)) * ui + i];
+}
+float weight(const HalfRows& rows, std::size_t ui, std::size_t p, std::size_t i, int j) {
+  return fp16_to_fp32(rows.w[(p * kPanelCols + static_cast<std::size_t>(j)) * ui + i]);
+}
+float weight(const Q8Weights& rows, std::size_t ui, std::size_t p, std::size_t i, int j) {
+  const std::size_t o = p * kPanelCols + static_cast<std::size_t>(j);
+  return static_cast<float>(rows.q[o * ui + i]) * rows.d[(o * ui + i) / kQ8Block];
+}
+
 template <typename W>
 void portable(const float* X, int ldx, int r0, int r1, const W& panels, int n_out, int n_in, const float* bias,
               float* Y, int ldy) {
@@ -37,12 +49,13 @@ void portable(const float* X, int ldx, int r0, int r1, const W& panels, int n_ou
     float* y = Y + static_cast<std::size_t>(r) * ldy;
     for (int o0 = 0; o0 < n_out; o0 += kPanelCols) {
       const std::size_t p = static_cast<std::size_t>(o0 / kPanelCols);
+      // Only the columns that exist: rows past n_out are not there to read.
+      const int n = std::min(kPanelCols, n_out - o0);
       float acc[kPanelCols] = {};
       for (std::size_t i = 0; i < ui; ++i) {
         const float xi = x[i];
-        for (int j = 0; j < kPanelCols; ++j) acc[j] += xi * weight(panels, ui, p, i, j);
+        for (int j = 0; j < n; ++j) acc[j] += xi * weight(panels, ui, p, i, j);
       }
-      const int n = std::min(kPanelCols, n_out - o0);
       for (int j = 0; j < n; ++j) y[o0 + j] = acc[j] + (bias ? bias[o0 + j] : 0.0f);
     }
   }
@@ -89,6 +102,36 @@ void panel_gemm(const float* X, int ldx, int r0, int r1, const uint16_t* panels,
 void panel_gemm(const float* X, int ldx, int r0, int r1, const Q8Panels& panels, int n_out, int n_in,
                 const float* bias, float* Y, int ldy) {
   dispatch(X, ldx, r0, r1, panels, n_out, n_in, bias, Y, ldy);
+}
+
+void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const FloatRows& rows, int n_out, int n_in,
+                         const float* bias, float* Y, int ldy) {
+  portable(X, ldx, r0, r1, rows, n_out, n_in, bias, Y, ldy);
+}
+
+void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const HalfRows& rows, int n_out, int n_in,
+                         const float* bias, float* Y, int ldy) {
+  portable(X, ldx, r0, r1, rows, n_out, n_in, bias, Y, ldy);
+}
+
+void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const Q8Weights& rows, int n_out, int n_in,
+                         const float* bias, float* Y, int ldy) {
+  portable(X, ldx, r0, r1, rows, n_out, n_in, bias, Y, ldy);
+}
+
+void panel_gemm(const float* X, int ldx, int r0, int r1, const FloatRows& rows, int n_out, int n_in,
+                const float* bias, float* Y, int ldy) {
+  dispatch(X, ldx, r0, r1, rows, n_out, n_in, bias, Y, ldy);
+}
+
+void panel_gemm(const float* X, int ldx, int r0, int r1, const HalfRows& rows, int n_out, int n_in,
+                const float* bias, float* Y, int ldy) {
+  dispatch(X, ldx, r0, r1, rows, n_out, n_in, bias, Y, ldy);
+}
+
+void panel_gemm(const float* X, int ldx, int r0, int r1, const Q8Weights& rows, int n_out, int n_in,
+                const float* bias, float* Y, int ldy) {
+  dispatch(X, ldx, r0, r1, rows, n_out, n_in, bias, Y, ldy);
 }
 
 }  // namespace npw

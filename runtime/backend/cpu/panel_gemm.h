@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "backend/cpu/skinny_gemm.h"
+
 namespace npw {
 
 constexpr int kPanelCols = 32;       // output columns per panel: two 16-float vectors
@@ -60,6 +62,43 @@ void panel_gemm(const float* X, int ldx, int r0, int r1, const uint16_t* panels,
 void panel_gemm(const float* X, int ldx, int r0, int r1, const Q8Panels& panels, int n_out, int n_in,
                 const float* bias, float* Y, int ldy);
 
+// The same kernel over weights kept in rows ([n_out][n_in], as the cpu backend keeps a decoder's
+// matrices for its one-token steps): each panel slice is gathered from its 32 rows and transposed
+// (and widened) into the L1 buffer, so that a product of many rows (a prompt, the word-timing pass)
+// runs at the kernel's rate without a panel copy of the matrix or a widened one in memory. q8_0 rows
+// are the skinny kernels' Q8Weights. Exactly the product by the rows' f32 values.
+struct FloatRows {
+  const float* w;
+};
+struct HalfRows {
+  const uint16_t* w;
+};
+void panel_gemm(const float* X, int ldx, int r0, int r1, const FloatRows& rows, int n_out, int n_in,
+                const float* bias, float* Y, int ldy);
+void panel_gemm(const float* X, int ldx, int r0, int r1, const HalfRows& rows, int n_out, int n_in,
+                const float* bias, float* Y, int ldy);
+void panel_gemm(const float* X, int ldx, int r0, int r1, const Q8Weights& rows, int n_out, int n_in,
+                const float* bias, float* Y, int ldy);
+
+// Each storage from output column o0 on (a multiple of 32), so that a product can be split over
+// threads by columns: panel_gemm(..., columns_from(w, o0, n_in), n_out - o0, ..., Y + o0, ...).
+inline const float* columns_from(const float* panels, int o0, int n_in) {
+  return panels + static_cast<std::size_t>(o0) * static_cast<std::size_t>(n_in);
+}
+inline const uint16_t* columns_from(const uint16_t* panels, int o0, int n_in) {
+  return panels + static_cast<std::size_t>(o0) * static_cast<std::size_t>(n_in);
+}
+inline Q8Panels columns_from(const Q8Panels& p, int o0, int n_in) {
+  const std::size_t n = static_cast<std::size_t>(o0) * static_cast<std::size_t>(n_in);
+  return Q8Panels{p.q + n, p.d + n / kQ8PanelBlock};
+}
+inline FloatRows columns_from(const FloatRows& r, int o0, int n_in) { return FloatRows{columns_from(r.w, o0, n_in)}; }
+inline HalfRows columns_from(const HalfRows& r, int o0, int n_in) { return HalfRows{columns_from(r.w, o0, n_in)}; }
+inline Q8Weights columns_from(const Q8Weights& r, int o0, int n_in) {
+  const std::size_t n = static_cast<std::size_t>(o0) * static_cast<std::size_t>(n_in);
+  return Q8Weights{r.q + n, r.d + n / kQ8Block};
+}
+
 // The implementations, for tests and the dispatchers.
 void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const float* panels, int n_out, int n_in,
                          const float* bias, float* Y, int ldy);
@@ -72,6 +111,19 @@ void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const float* pan
 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const uint16_t* panels, int n_out, int n_in,
                        const float* bias, float* Y, int ldy);
 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const Q8Panels& panels, int n_out, int n_in,
+                       const float* bias, float* Y, int ldy);
+
+void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const FloatRows& rows, int n_out, int n_in,
+                         const float* bias, float* Y, int ldy);
+void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const HalfRows& rows, int n_out, int n_in,
+                         const float* bias, float* Y, int ldy);
+void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const Q8Weights& rows, int n_out, int n_in,
+                         const float* bias, float* Y, int ldy);
+void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const FloatRows& rows, int n_out, int n_in,
+                       const float* bias, float* Y, int ldy);
+void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const HalfRows& rows, int n_out, int n_in,
+                       const float* bias, float* Y, int ldy);
+void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const Q8Weights& rows, int n_out, int n_in,
                        const float* bias, float* Y, int ldy);
 
 }  // namespace npw

@@ -128,13 +128,13 @@ NPW_TARGET_AVX512 static inline __attribute__((always_inline)) void tile(int kc,
 
 // Inputs [k0, k0 + kc) of panel p as f32: f32 panels are read in place; halves and q8_0 quants are
 // widened into buf (once per block of rows, for all of that block's tiles).
-NPW_TARGET_AVX512 static inline const float* panel_slice(const float* panels, std::size_t ui, int p, int k0, int,
+NPW_TARGET_AVX512 static inline const float* panel_slice(const float* panels, std::size_t ui, int p, int k0, int, int,
                                                          float*) {
   return panels + (static_cast<std::size_t>(p) * ui + static_cast<std::size_t>(k0)) * kPanelCols;
 }
 
 NPW_TARGET_AVX512 static inline const float* panel_slice(const uint16_t* panels, std::size_t ui, int p, int k0, int kc,
-                                                         float* buf) {
+                                                         int, float* buf) {
   const uint16_t* src = panels + (static_cast<std::size_t>(p) * ui + static_cast<std::size_t>(k0)) * kPanelCols;
   for (int i = 0; i < kc * kPanelCols; i += 16) {
     _mm512_store_ps(buf + i, _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(src + i))));
@@ -145,7 +145,7 @@ NPW_TARGET_AVX512 static inline const float* panel_slice(const uint16_t* panels,
 // Quant times its block's scale in f32, as dequantize_row() forms each weight: the same floats as
 // f32 panels of the dequantised matrix, so the same products.
 NPW_TARGET_AVX512 static inline const float* panel_slice(const Q8Panels& panels, std::size_t ui, int p, int k0, int kc,
-                                                         float* buf) {
+                                                         int, float* buf) {
   const std::size_t first = static_cast<std::size_t>(p) * ui + static_cast<std::size_t>(k0);
   const int8_t* q = panels.q + first * kPanelCols;
   const float* d = panels.d + static_cast<std::size_t>(p) * (ui / kQ8PanelBlock) * kPanelCols;
@@ -159,7 +159,90 @@ NPW_TARGET_AVX512 static inline const float* panel_slice(const Q8Panels& panels,
   return buf;
 }
 
-// The driver for every weight storage W (f32, halves, q8_0 quants + scales; see panel_slice).
+// Weights kept in rows: a panel's 32 columns are 32 rows, so each group of 16 is read 16 inputs at a
+// time (load(i, k, mask): row i of the group, inputs k0 + k on, as f32) and turned into panel order
+// by the register transpose; columns past n_out are zero.
+template <typename Load>
+NPW_TARGET_AVX512 static inline __attribute__((always_inline)) void gather_rows(int kc, int n_cols, Load load,
+                                                                               float* buf) {
+  for (int half = 0; half < 2; ++half) {
+    const int nc = std::min(16, n_cols - 16 * half);
+    float* dst = buf + 16 * half;
+    for (int k = 0; k < kc; k += 16) {
+      const __mmask16 km = avx512::tail_mask(kc - k);
+      __m512 r[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i) r[i] = i < nc ? load(16 * half + i, k, km) : _mm512_setzero_ps();
+      transpose16(r);
+      const int nk = std::min(16, kc - k);
+#pragma GCC unroll 16
+      for (int j = 0; j < 16; ++j) {
+        if (j < nk) _mm512_store_ps(dst + static_cast<std::size_t>(k + j) * kPanelCols, r[j]);
+      }
+    }
+  }
+}
+
+// Row i of a group of 16 rows, inputs [k, k + 16) under mask m, as f32, for each row storage.
+struct FloatRowLoader {
+  const float* w;  // the group's first row at input k0
+  std::size_t ui;
+  NPW_TARGET_AVX512 inline __attribute__((always_inline)) __m512 operator()(int i, int k, __mmask16 m) const {
+    return _mm512_maskz_loadu_ps(m, w + static_cast<std::size_t>(i) * ui + k);
+  }
+};
+
+struct HalfRowLoader {
+  const uint16_t* w;
+  std::size_t ui;
+  NPW_TARGET_AVX512 inline __attribute__((always_inline)) __m512 operator()(int i, int k, __mmask16 m) const {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w + static_cast<std::size_t>(i) * ui + k));
+  }
+};
+
+// Quant times its block's scale, as dequantize_row() forms it; 16 inputs may straddle two blocks.
+struct Q8RowLoader {
+  const Q8Weights& rows;
+  std::size_t ui;
+  std::size_t o0;  // the group's first row
+  int k0;
+  NPW_TARGET_AVX512 inline __attribute__((always_inline)) __m512 operator()(int i, int k, __mmask16 m) const {
+    const std::size_t o = o0 + static_cast<std::size_t>(i), pos = static_cast<std::size_t>(k0 + k);
+    const std::size_t b = pos / kQ8Block;
+    const int boundary = static_cast<int>((b + 1) * kQ8Block - pos);  // lanes still in block b
+    const float* d = rows.d + o * (ui / kQ8Block) + b;
+    __m512 scale = _mm512_set1_ps(d[0]);
+    // Lanes past the boundary exist only when block b + 1 does.
+    if (boundary < 16 && ((m >> boundary) & 1u)) {
+      scale = _mm512_mask_blend_ps(avx512::tail_mask(boundary), _mm512_set1_ps(d[1]), scale);
+    }
+    const __m512i q = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, rows.q + o * ui + pos));
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(q), scale);
+  }
+};
+
+NPW_TARGET_AVX512 static inline const float* panel_slice(const FloatRows& rows, std::size_t ui, int p, int k0, int kc,
+                                                         int n_out, float* buf) {
+  const float* w = rows.w + static_cast<std::size_t>(p) * kPanelCols * ui + static_cast<std::size_t>(k0);
+  gather_rows(kc, n_out - p * kPanelCols, FloatRowLoader{w, ui}, buf);
+  return buf;
+}
+
+NPW_TARGET_AVX512 static inline const float* panel_slice(const HalfRows& rows, std::size_t ui, int p, int k0, int kc,
+                                                         int n_out, float* buf) {
+  const uint16_t* w = rows.w + static_cast<std::size_t>(p) * kPanelCols * ui + static_cast<std::size_t>(k0);
+  gather_rows(kc, n_out - p * kPanelCols, HalfRowLoader{w, ui}, buf);
+  return buf;
+}
+
+NPW_TARGET_AVX512 static inline const float* panel_slice(const Q8Weights& rows, std::size_t ui, int p, int k0, int kc,
+                                                         int n_out, float* buf) {
+  gather_rows(kc, n_out - p * kPanelCols, Q8RowLoader{rows, ui, static_cast<std::size_t>(p) * kPanelCols, k0}, buf);
+  return buf;
+}
+
+// The driver for every weight storage W (f32, halves, q8_0 quants + scales, in panels or in rows; see
+// panel_slice).
 template <typename W>
 NPW_TARGET_AVX512 static void blocked(const float* X, int ldx, int r0, int r1, const W& panels, int n_out, int n_in,
                                       const float* bias, float* Y, int ldy) {
@@ -184,7 +267,7 @@ NPW_TARGET_AVX512 static void blocked(const float* X, int ldx, int r0, int r1, c
       const bool first = k0 == 0, last = k0 + kc >= n_in;
       pack_rows(X, ux, rb, rows, k0, kc, packed_rows);
       for (int p = 0; p < n_panels; ++p) {
-        const float* b = panel_slice(panels, ui, p, k0, kc, slice_buf);
+        const float* b = panel_slice(panels, ui, p, k0, kc, n_out, slice_buf);
         const int cols = std::min(kPanelCols, n_out - p * kPanelCols);
         const __mmask16 m0 = avx512::tail_mask(cols), m1 = avx512::tail_mask(cols - 16);
         const float* bp = bias ? bias + p * kPanelCols : nullptr;
@@ -220,6 +303,21 @@ NPW_TARGET_AVX512 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1
 NPW_TARGET_AVX512 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const Q8Panels& panels, int n_out,
                                          int n_in, const float* bias, float* Y, int ldy) {
   blocked(X, ldx, r0, r1, panels, n_out, n_in, bias, Y, ldy);
+}
+
+NPW_TARGET_AVX512 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const FloatRows& rows, int n_out,
+                                         int n_in, const float* bias, float* Y, int ldy) {
+  blocked(X, ldx, r0, r1, rows, n_out, n_in, bias, Y, ldy);
+}
+
+NPW_TARGET_AVX512 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const HalfRows& rows, int n_out,
+                                         int n_in, const float* bias, float* Y, int ldy) {
+  blocked(X, ldx, r0, r1, rows, n_out, n_in, bias, Y, ldy);
+}
+
+NPW_TARGET_AVX512 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const Q8Weights& rows, int n_out,
+                                         int n_in, const float* bias, float* Y, int ldy) {
+  blocked(X, ldx, r0, r1, rows, n_out, n_in, bias, Y, ldy);
 }
 
 }  // namespace npw
