@@ -225,22 +225,36 @@ std::unique_ptr<PackedMatrix> CpuBackend::pack_for_many_rows(const TensorView& w
 
 // A few-row product through the skinny kernels of the active SIMD level, split over the pool's
 // output rows when the weights are worth it; false (nothing done) where the rows or the level do not
-// allow it. T is the weights' storage, float or the halves of an f16 matrix.
+// allow it. Up to kSkinnyBlockedMaxRows rows run as groups of 8 over L2-sized blocks of weight rows. T is the weights' storage, float or the halves of an f16 matrix.
 template <typename T>
 bool CpuBackend::skinny(const float* X, int M, int ldx, const T* W, int n_in, int n_out, const float* bias, float* Y,
                         int ldy) {
   const SimdLevel level = active_simd_level();
-  if (M > kSkinnyMaxRows || level == SimdLevel::Scalar) return false;
+  if (M > kSkinnyBlockedMaxRows || level == SimdLevel::Scalar) return false;
   using Kernel = void (*)(const float*, int, int, const T*, int, int, int, const float*, float*, int);
   const Kernel kernel = level == SimdLevel::Avx512 ? static_cast<Kernel>(skinny_gemm_avx512)
                                                    : static_cast<Kernel>(skinny_gemm_avx2);
+  const std::size_t bx = static_cast<std::size_t>(ldx), by = static_cast<std::size_t>(ldy);
+  auto outputs = [&](int o0, int o1) {
+    if (M <= kSkinnyMaxRows) {
+      kernel(X, M, ldx, W, n_in, o0, o1, bias, Y, ldy);
+      return;
+    }
+    // Blocks of weight rows that stay in L2 while every group of 8 rows of X meets them: the
+    // matrix is read from memory once, not once per group.
+    constexpr int kOutBlock = 64;
+    for (int b0 = o0; b0 < o1; b0 += kOutBlock) {
+      const int b1 = std::min(o1, b0 + kOutBlock);
+      for (int m0 = 0; m0 < M; m0 += kSkinnyMaxRows) {
+        kernel(X + m0 * bx, std::min(kSkinnyMaxRows, M - m0), ldx, W, n_in, b0, b1, bias, Y + m0 * by, ldy);
+      }
+    }
+  };
   if (pool_->size() > 1 && !ThreadPool::in_parallel_region() &&
       static_cast<double>(n_out) * n_in >= kSkinnyParallelFloats) {
-    pool_->parallel_for(n_out, [&](int64_t o0, int64_t o1, int) {
-      kernel(X, M, ldx, W, n_in, static_cast<int>(o0), static_cast<int>(o1), bias, Y, ldy);
-    });
+    pool_->parallel_for(n_out, [&](int64_t o0, int64_t o1, int) { outputs(static_cast<int>(o0), static_cast<int>(o1)); });
   } else {
-    kernel(X, M, ldx, W, n_in, 0, n_out, bias, Y, ldy);
+    outputs(0, n_out);
   }
   return true;
 }
@@ -323,7 +337,7 @@ void CpuBackend::linear_tiles(const float* X, int M, int ldx, const Src& w, int 
       });
       return;
     }
-    // A few row tiles (a prompt, the word-timing pass) would leave threads idle or uneven: the
+    // A few row tiles (a prompt of a hundred rows) would leave threads idle or uneven: the
     // output columns are split instead, in whole panels, each thread reading only its own weights.
     const int n_panels = (n_out + kPanelCols - 1) / kPanelCols;
     pool_->parallel_for(n_panels, [&](int64_t p0, int64_t p1, int) {

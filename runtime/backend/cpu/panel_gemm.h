@@ -64,8 +64,8 @@ void panel_gemm(const float* X, int ldx, int r0, int r1, const Q8Panels& panels,
 
 // The same kernel over weights kept in rows ([n_out][n_in], as the cpu backend keeps a decoder's
 // matrices for its one-token steps): each panel slice is gathered from its 32 rows and transposed
-// (and widened) into the L1 buffer, so that a product of many rows (a prompt, the word-timing pass)
-// runs at the kernel's rate without a panel copy of the matrix or a widened one in memory. q8_0 rows
+// (and widened) into the L1 buffer, so that a product of more rows than the blocked skinny kernels
+// take (a prompt) runs at the kernel's rate without a panel copy or a widened one in memory. q8_0 rows
 // are the skinny kernels' Q8Weights. Exactly the product by the rows' f32 values.
 struct FloatRows {
   const float* w;

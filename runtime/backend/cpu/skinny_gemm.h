@@ -16,8 +16,13 @@ namespace npw {
 // on two threads (from 22-32 with rows read side by side and no request).
 constexpr std::size_t kSkinnyPrefetchBytes = 4096;
 
-// At most this many rows of X go through the skinny kernels.
+// At most this many rows of X go through the skinny kernels in one call.
 constexpr int kSkinnyMaxRows = 8;
+// Products of up to this many rows (the word-timing pass's text, a short prompt) run as groups of
+// kSkinnyMaxRows over blocks of weight rows small enough to stay in L2, so the weights are read from
+// memory once and no widened copy is made: measured on a Zen 5 at AVX-512 and at AVX2, 32 rows ran
+// 20-30 % faster this way than through the panel kernel or a widened matrix and OpenBLAS.
+constexpr int kSkinnyBlockedMaxRows = 64;
 
 // Y[m][o] = sum_i X[m][i] * W[o][i] (+ bias[o]) for m < M <= kSkinnyMaxRows and o in [o0, o1); W
 // rows are n_in floats apart. AVX-512: the caller checks the active SIMD level.
