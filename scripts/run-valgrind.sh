@@ -66,6 +66,9 @@ for t in $tests; do
     "$t" >/dev/null 2>&1
   rc=$?
   set -e
+  # meson rewrites its log for every call: keep each test's own output (its failure message, or the
+  # GstCheck leak tracer's report) beside the valgrind logs.
+  cp "$build/meson-logs/testlog-valgrind.txt" "$vdir/$t.testlog" 2>/dev/null || true
   definite=$(cat "$log".* 2>/dev/null | grep -o 'definitely lost: [0-9,]* bytes' | grep -o '[0-9,]* bytes' | tr -d , | awk '{s+=$1} END {print s+0}')
   possible=$(cat "$log".* 2>/dev/null | grep -o 'possibly lost: [0-9,]* bytes' | grep -o '[0-9,]* bytes' | tr -d , | awk '{s+=$1} END {print s+0}')
   errors=$(cat "$log".* 2>/dev/null | grep -o 'ERROR SUMMARY: [0-9]*' | grep -o '[0-9]*$' | awk '{s+=$1} END {print s+0}')
@@ -73,5 +76,5 @@ for t in $tests; do
   printf '%-30s rc=%-3s definite=%s bytes possible=%s bytes errors=%s frames-in-npuwhisper=%s\n' "$t" "$rc" "$definite" "$possible" "$errors" "$ours"
   [ "$rc" -ne 0 ] && status=1
 done
-echo "logs: $vdir/TEST.log.PID"
+echo "logs: $vdir/TEST.log.PID (valgrind), $vdir/TEST.testlog (the test's output)"
 exit $status
