@@ -225,7 +225,9 @@ std::unique_ptr<PackedMatrix> CpuBackend::pack_for_many_rows(const TensorView& w
 
 // A few-row product through the skinny kernels of the active SIMD level, split over the pool's
 // output rows when the weights are worth it; false (nothing done) where the rows or the level do not
-// allow it. Up to kSkinnyBlockedMaxRows rows run as groups of 8 over L2-sized blocks of weight rows. T is the weights' storage, float or the halves of an f16 matrix.
+// allow it. More than 8 rows (up to kSkinnyBlockedMaxRows) run as groups of 8 over L2-sized blocks of
+// weight rows, in row blocks between which a stop flag is polled (row_blocks). T is the weights'
+// storage: floats, the halves of an f16 matrix, or q8_0 quants and scales.
 template <typename T>
 bool CpuBackend::skinny(const float* X, int M, int ldx, const T* W, int n_in, int n_out, const float* bias, float* Y,
                         int ldy) {
@@ -235,26 +237,35 @@ bool CpuBackend::skinny(const float* X, int M, int ldx, const T* W, int n_in, in
   const Kernel kernel = level == SimdLevel::Avx512 ? static_cast<Kernel>(skinny_gemm_avx512)
                                                    : static_cast<Kernel>(skinny_gemm_avx2);
   const std::size_t bx = static_cast<std::size_t>(ldx), by = static_cast<std::size_t>(ldy);
-  auto outputs = [&](int o0, int o1) {
-    if (M <= kSkinnyMaxRows) {
-      kernel(X, M, ldx, W, n_in, o0, o1, bias, Y, ldy);
-      return;
-    }
-    // Blocks of weight rows that stay in L2 while every group of 8 rows of X meets them: the
-    // matrix is read from memory once, not once per group.
-    constexpr int kOutBlock = 64;
-    for (int b0 = o0; b0 < o1; b0 += kOutBlock) {
-      const int b1 = std::min(o1, b0 + kOutBlock);
-      for (int m0 = 0; m0 < M; m0 += kSkinnyMaxRows) {
-        kernel(X + m0 * bx, std::min(kSkinnyMaxRows, M - m0), ldx, W, n_in, b0, b1, bias, Y + m0 * by, ldy);
+  const bool split = pool_->size() > 1 && !ThreadPool::in_parallel_region() &&
+                     static_cast<double>(n_out) * n_in >= kSkinnyParallelFloats;
+  // Rows [r0, r1) of X by every weight row, split over the pool by weight rows.
+  auto rows = [&](int r0, int r1) {
+    auto outputs = [&](int o0, int o1) {
+      if (r1 - r0 <= kSkinnyMaxRows) {
+        kernel(X + r0 * bx, r1 - r0, ldx, W, n_in, o0, o1, bias, Y + r0 * by, ldy);
+        return;
       }
+      // Blocks of weight rows that stay in L2 while every group of 8 rows of X meets them: the
+      // matrix is read from memory once, not once per group.
+      constexpr int kOutBlock = 64;
+      for (int b0 = o0; b0 < o1; b0 += kOutBlock) {
+        const int b1 = std::min(o1, b0 + kOutBlock);
+        for (int m0 = r0; m0 < r1; m0 += kSkinnyMaxRows) {
+          kernel(X + m0 * bx, std::min(kSkinnyMaxRows, r1 - m0), ldx, W, n_in, b0, b1, bias, Y + m0 * by, ldy);
+        }
+      }
+    };
+    if (split) {
+      pool_->parallel_for(n_out, [&](int64_t o0, int64_t o1, int) { outputs(static_cast<int>(o0), static_cast<int>(o1)); });
+    } else {
+      outputs(0, n_out);
     }
   };
-  if (pool_->size() > 1 && !ThreadPool::in_parallel_region() &&
-      static_cast<double>(n_out) * n_in >= kSkinnyParallelFloats) {
-    pool_->parallel_for(n_out, [&](int64_t o0, int64_t o1, int) { outputs(static_cast<int>(o0), static_cast<int>(o1)); });
+  if (M <= kSkinnyMaxRows) {
+    rows(0, M);
   } else {
-    outputs(0, n_out);
+    row_blocks(M, static_cast<double>(n_out) * n_in, rows);
   }
   return true;
 }
