@@ -6,6 +6,7 @@
 
 #include <gst/audio/audio.h>
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <map>
@@ -42,6 +43,9 @@ struct ElementState {
   npwgst::LiveSettings live;              // object lock
   std::atomic<guint> lateness_ms{0};      // mirrors live.lateness_ms for the worker
   std::atomic<guint64> max_delay{0};      // the read-only "max-delay"
+  // Live mode: the step the announced latency allows for (ms; 0 until a stream measured its steps to
+  // be slower than `latency`), see runtime/stream/step_allowance.h. Grows only, reset at start.
+  std::atomic<guint> step_allowance_ms{0};
   std::atomic<bool> upstream_live{false};  // from the LATENCY query at caps time
   // Values refused while stopped, by property, until a valid value replaces them: a refusal posted
   // before the element is in a bin reaches nobody (gst-launch sets properties first), so start()
@@ -128,6 +132,7 @@ static gboolean start(GstNpuWhisper* self) {
   const std::map<guint, std::string> refused = st->refused;
   st->running = true;
   st->max_delay = 0;
+  st->step_allowance_ms = 0;
   st->upstream_live = false;
   GST_OBJECT_UNLOCK(self);
 
@@ -195,6 +200,7 @@ static gboolean start(GstNpuWhisper* self) {
   lc.latency_ms = &st->latency_ms;
   lc.lateness_ms = &st->lateness_ms;
   lc.max_delay = &st->max_delay;
+  lc.step_allowance_ms = &st->step_allowance_ms;
   npwgst::Worker* worker = st->worker.get();
   lc.pending_bytes = [worker]() { return worker->queued_bytes(); };
   lc.upstream_live = &st->upstream_live;
@@ -376,8 +382,10 @@ static gboolean src_query(GstPad* pad, GstObject* parent, GstQuery* query) {
   GST_OBJECT_UNLOCK(self);
   const guint latency = self->st->latency_ms.load();
   const bool live_mode = ls.mode == npwgst::MODE_LIVE || (ls.mode == npwgst::MODE_AUTO && live);
-  // File mode: a step of audio (a window by default). Live mode: see live_latency().
-  const GstClockTime own = live_mode ? npwgst::live_latency(npwgst::live_step_ms(latency), ls)
+  // File mode: a step of audio (a window by default). Live mode: see live_latency(), with the step
+  // raised to what this stream measured its steps to take.
+  const guint step_ms = std::max(npwgst::live_step_ms(latency), self->st->step_allowance_ms.load());
+  const GstClockTime own = live_mode ? npwgst::live_latency(step_ms, ls)
                                      : static_cast<GstClockTime>(latency ? latency : npwgst::kFileLatencyMs) * GST_MSECOND +
                                            static_cast<GstClockTime>(ls.lateness_ms) * GST_MSECOND;
   min += own;

@@ -60,7 +60,8 @@ LiveStream::LiveStream(Stream& stream, const LiveConfig& config)
     : s_(stream),
       c_(config),
       recognizer_(std::make_unique<npw::TranscriberRecognizer>(*stream.transcriber_)),
-      transcript_(*recognizer_, transcript_settings(config.settings)) {
+      transcript_(*recognizer_, transcript_settings(config.settings)),
+      allowance_(live_step_ms(config.latency_ms->load()) / 1000.0) {
   if (c_.settings.vad) {
     npw::GateSettings g;
     g.start_ms = static_cast<int>(c_.settings.vad_start_ms);
@@ -74,7 +75,24 @@ LiveStream::LiveStream(Stream& stream, const LiveConfig& config)
 double LiveStream::step_seconds() const { return live_step_ms(c_.latency_ms->load()) / 1000.0; }
 
 npw::LiveTiming LiveStream::timing() const {
-  return npw::LiveTiming{step_seconds(), c_.settings.vad ? c_.settings.vad_start_ms / 1000.0 : 0.0};
+  // The step a word may wait for is what a step really takes when that is longer than `latency`:
+  // the same rule as the LATENCY answer, so the floor and the deadline keep its promise.
+  const double step = std::max(step_seconds(), allowance_.seconds());
+  return npw::LiveTiming{step, c_.settings.vad ? c_.settings.vad_start_ms / 1000.0 : 0.0};
+}
+
+void LiveStream::measure_step(double processing) {
+  allowance_.set_step(step_seconds());
+  if (!allowance_.add(processing)) return;
+  const guint ms = static_cast<guint>(std::lround(allowance_.measured() * 1000.0));
+  if (c_.step_allowance_ms) c_.step_allowance_ms->store(ms);
+  GST_INFO_OBJECT(s_.element_,
+                  "live steps take %.2f s (about their 95th percentile), more than the %.2f s step: latency now "
+                  "allows %.2f s per step",
+                  allowance_.estimate(), step_seconds(), allowance_.seconds());
+  // Sinks re-query and re-schedule; until then a late caption is dropped or shown late, so this is
+  // posted as soon as it is known.
+  gst_element_post_message(s_.element_, gst_message_new_latency(GST_OBJECT(s_.element_)));
 }
 
 std::size_t LiveStream::pending_samples() const {
@@ -202,6 +220,7 @@ void LiveStream::run_step(std::size_t pending_samples) {
   const double processing = static_cast<double>(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
   s_.processing_seconds_ += processing;
   since_step_ = 0;
+  measure_step(processing);
 
   // The audio that arrived while we worked is as old as the step is long; what still waits in the
   // queue is older than that.

@@ -16,6 +16,7 @@
 #include "npuwhisper_live_props.h"
 #include "stream/live_timing.h"
 #include "stream/live_transcript.h"
+#include "stream/step_allowance.h"
 #include "stream/voice_gate.h"
 
 namespace npwgst {
@@ -27,6 +28,7 @@ struct LiveConfig {
   const std::atomic<guint>* latency_ms = nullptr;   // the `latency` property (0: automatic)
   const std::atomic<guint>* lateness_ms = nullptr;  // may change while playing
   std::atomic<guint64>* max_delay = nullptr;        // the read-only `max-delay` property
+  std::atomic<guint>* step_allowance_ms = nullptr;   // the step the LATENCY answer allows for
   std::function<std::size_t()> pending_bytes;        // audio queued for the worker, not yet handled
   // Upstream is live: audio waiting in the queue is then time we are behind. A non-live upstream
   // (a file played or simulated live) fills the queue ahead of the clock, which is no backlog.
@@ -55,6 +57,7 @@ class LiveStream {
   void push_text(const std::vector<npw::Word>& words, bool stable);
   void push_gap_until(double seconds);
   void report_backlog(double delay, double processing, double covered);
+  void measure_step(double processing);
 
   GstClockTime in_time(double seconds) const;  // stream clock -> input running position
   GstClockTime shifted(GstClockTime t) const;  // + lateness
@@ -71,6 +74,7 @@ class LiveStream {
   std::unique_ptr<npw::Recognizer> recognizer_;
   npw::LiveTranscript transcript_;
   std::unique_ptr<npw::VoiceGate> gate_;
+  npw::StepAllowance allowance_;
   std::vector<float> scratch_;
 
   GstClockTime base_ts_ = GST_CLOCK_TIME_NONE;  // input time of stream sample 0

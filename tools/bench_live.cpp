@@ -18,6 +18,7 @@
 #include "stream/live_timing.h"
 #include "stream/live_transcript.h"
 #include "stream/scripted_speech.h"
+#include "stream/step_allowance.h"
 #include "stream/voice_gate.h"
 
 namespace npw {
@@ -71,6 +72,7 @@ struct RunResult {
   int steps = 0;
   std::vector<double> step_seconds;
   double stall_caught_up_s = -1.0;  // from the stall's end until the delay is back under the bound
+  double step_allowance = 0.0;      // the step the latency allowed for at the end (StepAllowance)
 };
 
 double percentile(std::vector<double> v, double p) {
@@ -82,13 +84,15 @@ double percentile(std::vector<double> v, double p) {
   return v[lo] + (v[hi] - v[lo]) * (idx - static_cast<double>(lo));
 }
 
-// Plays `audio` in real time into the live transcript, stepping as the element does.
-RunResult play_live(const std::vector<float>& audio, Recognizer& rec, ScriptedSpeech& speech, const LiveTiming& timing,
+// Plays `audio` in real time into the live transcript, stepping as the element does (`step_s`: its
+// `latency`), the latency's step raised by the measured steps as the element's is.
+RunResult play_live(const std::vector<float>& audio, Recognizer& rec, ScriptedSpeech& speech, double step_s,
                     double stall = 0.0) {
   LiveTranscript lt(rec, LiveSettings{});
+  StepAllowance allowance(step_s);
   RunResult r;
-  const std::size_t step = static_cast<std::size_t>(timing.step * kRate);
-  const double bound = std::max(2.0, 2.0 * timing.step);
+  const std::size_t step = static_cast<std::size_t>(step_s * kRate);
+  const double bound = std::max(2.0, 2.0 * step_s);
   const Clock::time_point start = Clock::now();
   auto now = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   auto arrived = [&] { return std::min(audio.size(), static_cast<std::size_t>(now() * kRate) / kChunk * kChunk); };
@@ -116,6 +120,8 @@ RunResult play_live(const std::vector<float>& audio, Recognizer& rec, ScriptedSp
     since = 0;
     ++r.steps;
     r.step_seconds.push_back(proc);
+    allowance.add(proc);
+    const LiveTiming timing{allowance.seconds(), 0.0};  // the speech runs have the gate off
     const double delay = proc + static_cast<double>(arrived() - handled) / kRate;
     r.max_delay = std::max(r.max_delay, delay);
     if (stall > 0.0 && stall_end < 0.0 && proc >= stall) stall_end = now();
@@ -137,6 +143,7 @@ RunResult play_live(const std::vector<float>& audio, Recognizer& rec, ScriptedSp
   emit(lt.step());
   emit(lt.finish());
   if (stall_end >= 0.0 && r.stall_caught_up_s < 0.0 && !behind) r.stall_caught_up_s = 0.0;
+  r.step_allowance = allowance.seconds();
   return r;
 }
 
@@ -236,13 +243,13 @@ int run_live_bench(std::shared_ptr<const Model> model, const std::string& model_
   opt.n_threads = o.threads;
   opt.backend = o.backend;
   opt.language = "en";
-  const LiveTiming timing{o.latency_ms / 1000.0, 0.0};  // the speech runs have the gate off
+  const double step = o.latency_ms / 1000.0;
 
   // Scripted speech over the real networks: the model's cost is in every step.
   const std::vector<ScriptedWord> script = make_word_script(o.seconds);
   ScriptedTranscriber real(model, opt, script, true);
   TranscriberRecognizer rec(*real.transcriber);
-  const RunResult run = play_live(tiled_speech(o.seconds), rec, *real.speech, timing);
+  const RunResult run = play_live(tiled_speech(o.seconds), rec, *real.speech, step);
   const Score sc = score(script, run);
   const Stats& st = real.transcriber->stats();
 
@@ -253,7 +260,7 @@ int run_live_bench(std::shared_ptr<const Model> model, const std::string& model_
   TranscriberRecognizer policy_rec(*policy_t.transcriber);
   const Score policy =
       score(policy_script, play_live(std::vector<float>(static_cast<std::size_t>(policy_seconds * kRate), 0.0f),
-                                     policy_rec, *policy_t.speech, timing));
+                                     policy_rec, *policy_t.speech, step));
 
   // The backend stalls 3 s once, 5 s into the stream.
   const double stall_seconds = std::max(12.0, o.seconds / 2);
@@ -261,7 +268,7 @@ int run_live_bench(std::shared_ptr<const Model> model, const std::string& model_
   ScriptedTranscriber stall_t(model, opt, stall_script, true);
   StallingRecognizer stall_rec(*stall_t.transcriber);
   stall_rec.stall_once_at(5.0, 3.0);
-  const RunResult stall = play_live(tiled_speech(stall_seconds), stall_rec, *stall_t.speech, timing, 3.0);
+  const RunResult stall = play_live(tiled_speech(stall_seconds), stall_rec, *stall_t.speech, step, 3.0);
   const Score stall_sc = score(stall_script, stall);
 
   // The same stall with instant steps: the catch-up rule itself, whatever this machine's load.
@@ -270,7 +277,7 @@ int run_live_bench(std::shared_ptr<const Model> model, const std::string& model_
   pstall_rec.stall_once_at(5.0, 3.0);
   const RunResult pstall =
       play_live(std::vector<float>(static_cast<std::size_t>(stall_seconds * kRate), 0.0f), pstall_rec,
-                *pstall_t.speech, timing, 3.0);
+                *pstall_t.speech, step, 3.0);
   const Score pstall_sc = score(stall_script, pstall);
 
   Transcriber transcriber(model, opt);
@@ -279,13 +286,14 @@ int run_live_bench(std::shared_ptr<const Model> model, const std::string& model_
   std::mt19937 rng(11);
   std::normal_distribution<float> nd(0.0f, 0.003f);
   for (float& v : noise) v = nd(rng);
-  const GateResult gs = gated(silence, transcriber, timing.step);
-  const GateResult gn = gated(noise, transcriber, timing.step);
+  const GateResult gs = gated(silence, transcriber, step);
+  const GateResult gn = gated(noise, transcriber, step);
 
   const MachineInfo m = machine_info();
   auto per_step = [&](double total) { return run.steps > 0 ? total / run.steps : 0.0; };
   const double median = percentile(sc.latency, 0.5), p95 = percentile(sc.latency, 0.95);
-  const double reported = LiveTiming{timing.step, GateSettings{}.start_ms / 1000.0}.latency();
+  // The element's answer at the end of the same stream: its default gate's start delay included.
+  const double reported = LiveTiming{run.step_allowance, GateSettings{}.start_ms / 1000.0}.latency();
   if (json) {
     std::printf("{\n  \"bench\": \"live\",\n  \"cpu\": \"%s\",\n  \"model\": \"%s\",\n  \"threads\": %d,\n"
                 "  \"latency_ms\": %d,\n  \"speech_seconds\": %.1f,\n  \"steps\": %d,\n"
@@ -295,7 +303,7 @@ int run_live_bench(std::shared_ptr<const Model> model, const std::string& model_
                 "  \"commit_latency_median_s\": %.3f,\n  \"commit_latency_p95_s\": %.3f,\n"
                 "  \"words_expected\": %d,\n  \"words_committed\": %d,\n  \"words_duplicated\": %d,\n"
                 "  \"words_retracted\": %d,\n  \"words_in_order\": %s,\n  \"max_emission_delay_s\": %.3f,\n"
-                "  \"reported_latency_s\": %.3f,\n  \"max_delay_s\": %.3f,\n"
+                "  \"reported_latency_s\": %.3f,\n  \"step_allowance_s\": %.3f,\n  \"max_delay_s\": %.3f,\n"
                 "  \"silence_text_buffers\": %d,\n  \"noise_text_buffers\": %d,\n  \"silence_cpu_fraction\": %.4f,\n"
                 "  \"noise_cpu_fraction\": %.4f,\n  \"stall_seconds\": 3.0,\n  \"stall_max_delay_s\": %.3f,\n"
                 "  \"stall_caught_up_s\": %.3f,\n  \"stall_words_expected\": %d,\n  \"stall_words_committed\": %d,\n"
@@ -313,7 +321,7 @@ int run_live_bench(std::shared_ptr<const Model> model, const std::string& model_
                 per_step(st.encoder_seconds), per_step(st.decoder_seconds), per_step(st.word_timing_seconds), median,
                 p95, sc.expected,
                 sc.committed, sc.duplicated, sc.retracted, sc.in_order ? "true" : "false", sc.max_emission_delay,
-                reported, run.max_delay, gs.words, gn.words, gs.cpu_fraction, gn.cpu_fraction, stall.max_delay,
+                reported, run.step_allowance, run.max_delay, gs.words, gn.words, gs.cpu_fraction, gn.cpu_fraction, stall.max_delay,
                 stall.stall_caught_up_s, stall_sc.expected, stall_sc.committed, stall_sc.duplicated,
                 stall_sc.retracted, stall_sc.in_order ? "true" : "false", percentile(policy.latency, 0.5), percentile(policy.latency, 0.95),
                 policy.expected, policy.committed, policy.duplicated, policy.retracted, policy.max_emission_delay,

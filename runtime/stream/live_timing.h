@@ -1,8 +1,10 @@
 // The timing promise of live captions, in one place for the element (its LATENCY answer, the PTS
 // floor, the commit deadline) and the live benchmark: with update step S, a word can need one step
-// to be heard, one more for the agreeing hypothesis, and one for the step's own processing (which
-// must fit in a step to keep real time), plus 1.5 s for the word itself and the last second Whisper
-// gets wrong, plus the voice gate's start delay. Seconds on the stream's clock throughout.
+// to be heard, one more for the agreeing hypothesis, and one for the step's own processing, plus
+// 1.5 s for the word itself and the last second Whisper gets wrong, plus the voice gate's start
+// delay. S is the configured step or, when steps take longer, what they take (StepAllowance: a late
+// step covers all the audio that arrived, so steps then follow each other at their processing time).
+// Seconds on the stream's clock throughout.
 #pragma once
 
 namespace npw {

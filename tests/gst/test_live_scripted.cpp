@@ -37,7 +37,91 @@ void install_script(double seconds) {
   });
 }
 
+// The real networks, each encode made slow as on a loaded machine or a CPU too slow for the step.
+class SlowNetworks : public npw::WindowModel {
+ public:
+  SlowNetworks(std::unique_ptr<npw::WindowModel> inner, int delay_ms) : inner_(std::move(inner)), delay_ms_(delay_ms) {}
+  void encode(const float* mel, float* out) override {
+    g_usleep(static_cast<gulong>(delay_ms_) * 1000);
+    inner_->encode(mel, out);
+  }
+  void place(std::uint64_t first, std::size_t n) override { inner_->place(first, n); }
+  npw::LogitSource& logits() override { return inner_->logits(); }
+  npw::AlignmentSource* alignment() override { return inner_->alignment(); }
+  std::string backend_kind() const override { return inner_->backend_kind(); }
+  void set_cancel(const std::atomic<bool>* flag) override { inner_->set_cancel(flag); }
+
+ private:
+  std::unique_ptr<npw::WindowModel> inner_;
+  int delay_ms_;
+};
+
+GstClockTime latency_now(GstHarness* h) { return gst_harness_query_latency(h); }
+
 }  // namespace
+
+// Steps slower than `latency`: the LATENCY answer grows to what a step really takes (so captions
+// are on time for the sinks that schedule by it), a LATENCY message says so, it never shrinks during
+// the stream, and a new stream starts from the configured answer again.
+GST_START_TEST(test_slow_steps_raise_the_announced_latency) {
+  npw::set_default_window_model_wrap([](std::unique_ptr<npw::WindowModel> networks) {
+    return std::unique_ptr<npw::WindowModel>(std::make_unique<SlowNetworks>(std::move(networks), 700));
+  });
+  GstElement* e = gst_element_factory_make("npuwhisper", nullptr);
+  fail_unless(e != nullptr);
+  g_object_set(e, "model", npwtest::model_path().c_str(), "beam-size", 0, "temperature-fallback", 0.0f, nullptr);
+  gst_util_set_object_arg(G_OBJECT(e), "mode", "live");
+  gst_util_set_object_arg(G_OBJECT(e), "latency", "200");
+  gst_util_set_object_arg(G_OBJECT(e), "vad", "false");
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(e, bus);
+  GstHarness* h = gst_harness_new_with_element(e, "sink", "src");
+  gst_object_unref(e);
+  gst_harness_set_upstream_latency(h, 20 * GST_MSECOND);
+  gst_harness_set_src_caps_str(h, "audio/x-raw, format=F32LE, rate=16000, channels=1, layout=interleaved");
+  // Configured: upstream + 3 x 0.2 s + 1.5 s.
+  const GstClockTime configured = 20 * GST_MSECOND + 2100 * GST_MSECOND;
+  fail_unless_equals_uint64(latency_now(h), configured);
+  gst_bus_set_flushing(bus, TRUE);
+  gst_bus_set_flushing(bus, FALSE);
+
+  std::vector<float> noise(kChunk);
+  for (std::size_t i = 0; i < kChunk; ++i) noise[i] = 0.01f * static_cast<float>((i * 7919) % 200) / 200.0f;
+  GstClockTime answer = configured;
+  bool announced = false;
+  for (std::size_t i = 0; i < 60 * kChunk && !announced; i += kChunk) {
+    GstBuffer* b = gst_buffer_new_memdup(noise.data(), kChunk * sizeof(float));
+    GST_BUFFER_PTS(b) = gst_util_uint64_scale_int(i, GST_SECOND, kRate);
+    GST_BUFFER_DURATION(b) = gst_util_uint64_scale_int(kChunk, GST_SECOND, kRate);
+    fail_unless_equals_int(gst_harness_push(h, b), GST_FLOW_OK);
+    g_usleep(100 * 1000);
+    if (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_LATENCY)) {
+      gst_message_unref(m);
+      announced = true;
+    }
+  }
+  fail_unless(announced, "no LATENCY message in 6 s of steps that each take over 0.7 s");
+  answer = latency_now(h);
+  // At least 3 x (0.7 s x 1.2 headroom) + 1.5 s; at most what a 10 s step would give.
+  fail_unless(answer >= 20 * GST_MSECOND + 4020 * GST_MSECOND, "latency %" GST_TIME_FORMAT " after slow steps",
+              GST_TIME_ARGS(answer));
+  fail_unless(answer <= 20 * GST_MSECOND + 31500 * GST_MSECOND);
+  // The configured step changed while playing: the measured allowance still holds the answer up.
+  g_object_set(h->element, "latency", 300u, nullptr);
+  fail_unless_equals_uint64(latency_now(h), answer);
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+  fail_unless(latency_now(h) >= answer);
+
+  // A new stream (READY and back) is measured afresh.
+  gst_element_set_state(h->element, GST_STATE_READY);
+  gst_element_set_state(h->element, GST_STATE_PLAYING);
+  fail_unless_equals_uint64(latency_now(h), 20 * GST_MSECOND + 2400 * GST_MSECOND);
+  gst_harness_teardown(h);
+  npw::set_default_window_model_wrap({});
+  gst_bus_set_flushing(bus, TRUE);
+  gst_object_unref(bus);
+}
+GST_END_TEST;
 
 GST_START_TEST(test_scripted_speech_is_committed_once_in_order_at_its_time) {
   install_script(6.0);
@@ -102,6 +186,7 @@ static Suite* npuwhisper_live_scripted_suite() {
   tcase_set_timeout(tc, 120);
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_scripted_speech_is_committed_once_in_order_at_its_time);
+  tcase_add_test(tc, test_slow_steps_raise_the_announced_latency);
   return s;
 }
 
