@@ -114,7 +114,8 @@ void install_properties(GObjectClass* klass) {
           "automatic). File mode: 30000 (automatic) transcribes whole 30 s windows as OpenAI's "
           "transcribe(); smaller values give earlier captions at the cost of transcribing the same audio "
           "several times; the LATENCY query adds this. Live mode: the update step (200-10000, automatic "
-          "1000); the LATENCY query adds 3 steps + 1.5 s (see \"mode\")",
+          "1000); the LATENCY query adds 3 steps + 1.5 s, a step being this or, when steps take longer, their "
+          "measured time (see \"mode\")",
           0, kMaxLatencyMs, d.latency_ms, live));
   g_object_class_install_property(klass, PROP_WORD_TIMESTAMPS,
       g_param_spec_boolean("word-timestamps", "Word timestamps",
