@@ -18,7 +18,8 @@ class AlignmentSource {
   // scores() needs for `heads`.
   virtual void run(const std::vector<int>& tokens, const std::vector<AlignmentHead>& heads) = 0;
   // q.k / sqrt(d_head) of `head` for every position of the last run over audio positions
-  // [0, n_frames): out[n_positions][ld].
+  // [0, n_frames): out[n_positions][ld]. Called for several heads at once from different threads
+  // (WordAligner spreads the heads over its pool) after run(): must not write shared state.
   virtual void scores(const AlignmentHead& head, int n_frames, float* out, int ld) = 0;
   // probs[i] = softmax over ids [0, n_ids) of the logits at position first + i, at targets[i].
   virtual void token_probs(int first, const int* targets, int n, int n_ids, float* probs) = 0;

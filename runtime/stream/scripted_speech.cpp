@@ -156,10 +156,11 @@ class ScriptedSpeech::Alignment : public AlignmentSource {
   }
 
   void scores(const AlignmentHead& head, int n_frames, float* out, int ld) override {
-    if (real_) {
-      real_scores_.resize(fed_.size() * static_cast<std::size_t>(std::max(1, n_frames)));
-      real_->scores(head, n_frames, real_scores_.data(), n_frames);
-    }
+    // The real scores are computed for their cost only, into `out` (which the script then
+    // overwrites): the aligner calls this for several heads at once from its pool's threads, so
+    // nothing here may be shared between calls (a shared buffer resized by two threads was freed
+    // under the other's product: a heap-use-after-free ASan found in the live bench).
+    if (real_) real_->scores(head, n_frames, out, ld);
     for (std::size_t p = 0; p < fed_.size(); ++p) {
       float* row = out + p * static_cast<std::size_t>(ld);
       std::fill(row, row + n_frames, 0.0f);
@@ -187,7 +188,7 @@ class ScriptedSpeech::Alignment : public AlignmentSource {
   std::size_t text_at_ = 0;
   std::vector<std::pair<double, double>> spans_;  // per fed position, seconds from the window start
   std::vector<float> probs_;
-  std::vector<float> real_scores_, real_probs_;
+  std::vector<float> real_probs_;
 };
 
 ScriptedSpeech::ScriptedSpeech(const Model& model, std::vector<ScriptedWord> script, std::unique_ptr<WindowModel> real)
