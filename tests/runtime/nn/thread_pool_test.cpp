@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -87,6 +88,26 @@ TEST(ThreadPool, ManyRepeatedCallsSumCorrectly) {
     want += n * (n - 1) / 2;
   }
   EXPECT_EQ(total.load(), want);
+}
+
+// Every way a hand-over can go: back to back (both sides polling), after a pause longer than the
+// poll (workers asleep: the caller must wake them), and with the workers' chunks outlasting the
+// caller's (the caller asleep: the last worker must wake it). Each call's chunks all run, once.
+TEST(ThreadPool, HandsOverWhetherTheOtherSidePollsOrSleeps) {
+  ThreadPool pool(3);
+  std::atomic<int64_t> total{0};
+  int64_t want = 0;
+  for (int rep = 0; rep < 300; ++rep) {
+    const int mode = rep % 3;
+    if (mode == 1) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    const int64_t n = 2 + rep % 7;
+    pool.parallel_for(n, [&](int64_t b, int64_t e, int thread) {
+      if (mode == 2 && thread != 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+      for (int64_t i = b; i < e; ++i) total += i + 1;
+    });
+    want += n * (n + 1) / 2;
+    ASSERT_EQ(total.load(), want) << "call " << rep << " returned before all its chunks ran";
+  }
 }
 
 TEST(ThreadPool, WorkRunsOnSeveralThreads) {
