@@ -120,9 +120,9 @@ std::vector<Word> WordAligner::find_alignment(AlignmentSource& source, const Tok
   }
   dtw(cost_.data(), rows_, F, path_, dtw_);
 
-  std::vector<int> split_input(text_tokens);
-  split_input.push_back(t.eot);
-  std::vector<WordTokens> words = split_to_word_tokens(tokenizer, split_input, t.language);
+  split_input_.assign(text_tokens.begin(), text_tokens.end());
+  split_input_.push_back(t.eot);
+  std::vector<WordTokens> words = split_to_word_tokens(tokenizer, split_input_, t.language);
   if (words.size() <= 1) return {};
   // The first path point of each row: the audio position where that token starts.
   jumps_.reserve(static_cast<std::size_t>(rows_));

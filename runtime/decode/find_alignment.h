@@ -66,6 +66,7 @@ class WordAligner {
   float qk_scale_;
   ThreadPool* pool_;
   std::vector<int> fed_;
+  std::vector<int> split_input_;  // the text tokens and <|endoftext|>, as the word split takes them
   std::vector<HeadScratch> slots_;
   std::vector<float> acc_, probs_, matrix_;
   std::vector<double> cost_;

@@ -29,6 +29,23 @@ std::vector<uint32_t> code_points(const std::string& s) {
   return cps;
 }
 
+// The number of code points of valid UTF-8 and the index of the first U+FFFD (the count if none),
+// without building the code points (this runs once per token).
+void scan_code_points(const std::string& s, std::size_t* count, std::size_t* first_bad) {
+  std::size_t n = 0, bad = static_cast<std::size_t>(-1);
+  for (std::size_t i = 0; i < s.size(); ++n) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    const int extra = b < 0x80 ? 0 : b < 0xE0 ? 1 : b < 0xF0 ? 2 : 3;
+    // U+FFFD is EF BF BD.
+    if (bad == static_cast<std::size_t>(-1) && extra == 2 && i + 2 < s.size() &&
+        static_cast<unsigned char>(s[i + 1]) == 0xBF && static_cast<unsigned char>(s[i + 2]) == 0xBD && b == 0xEF)
+      bad = n;
+    i += static_cast<std::size_t>(extra) + 1;
+  }
+  *count = n;
+  *first_bad = bad == static_cast<std::size_t>(-1) ? n : bad;
+}
+
 // tiktoken's decode_with_timestamps: the bytes of every token (specials included) decoded at once
 // with errors="replace".
 std::string decode_all(const Tokenizer& tokenizer, const int* ids, std::size_t n) {
@@ -49,20 +66,20 @@ bool splits_on_unicode(const std::string& language) {
 std::vector<WordTokens> split_tokens_on_unicode(const Tokenizer& tokenizer, const std::vector<int>& tokens) {
   const std::vector<uint32_t> full = code_points(decode_all(tokenizer, tokens.data(), tokens.size()));
   std::vector<WordTokens> words;
+  words.reserve(tokens.size());
   WordTokens current;
   std::size_t unicode_offset = 0;
   std::size_t run_begin = 0;
   for (std::size_t t = 0; t < tokens.size(); ++t) {
     current.tokens.push_back(tokens[t]);
-    const std::string decoded = decode_all(tokenizer, tokens.data() + run_begin, t + 1 - run_begin);
-    const std::vector<uint32_t> cps = code_points(decoded);
-    std::size_t first_bad = 0;
-    while (first_bad < cps.size() && cps[first_bad] != kReplacement) ++first_bad;
-    const bool whole = first_bad == cps.size();
+    std::string decoded = decode_all(tokenizer, tokens.data() + run_begin, t + 1 - run_begin);
+    std::size_t n_cps = 0, first_bad = 0;
+    scan_code_points(decoded, &n_cps, &first_bad);
+    const bool whole = first_bad == n_cps;
     const std::size_t at = unicode_offset + first_bad;
     if (whole || (at < full.size() && full[at] == kReplacement)) {
-      current.word = decoded;
-      unicode_offset += cps.size();
+      current.word = std::move(decoded);
+      unicode_offset += n_cps;
       words.push_back(std::move(current));
       current = WordTokens{};
       run_begin = t + 1;
@@ -73,12 +90,14 @@ std::vector<WordTokens> split_tokens_on_unicode(const Tokenizer& tokenizer, cons
 }
 
 std::vector<WordTokens> split_tokens_on_spaces(const Tokenizer& tokenizer, const std::vector<int>& tokens) {
+  static const std::string punctuation_chars(kPythonPunctuation);
   const int eot = tokenizer.vocab().eot();
   std::vector<WordTokens> words;
+  words.reserve(tokens.size());
   for (WordTokens& sub : split_tokens_on_unicode(tokenizer, tokens)) {
     const bool special = sub.tokens.front() >= eot;
     const bool with_space = !sub.word.empty() && sub.word[0] == ' ';
-    const bool punctuation = std::string(kPythonPunctuation).find(python_strip(sub.word)) != std::string::npos;
+    const bool punctuation = punctuation_chars.find(python_strip(sub.word)) != std::string::npos;
     if (special || with_space || punctuation || words.empty()) {
       words.push_back(std::move(sub));
     } else {
