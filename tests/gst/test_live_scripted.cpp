@@ -37,12 +37,15 @@ void install_script(double seconds) {
   });
 }
 
-// The real networks, each encode made slow as on a loaded machine or a CPU too slow for the step.
+// The real networks, each encode made slow as on a loaded machine or a CPU too slow for the step,
+// or one encode (the stall_at-th, from 0) stalled as a device or a swapped-out process would.
 class SlowNetworks : public npw::WindowModel {
  public:
-  SlowNetworks(std::unique_ptr<npw::WindowModel> inner, int delay_ms) : inner_(std::move(inner)), delay_ms_(delay_ms) {}
+  SlowNetworks(std::unique_ptr<npw::WindowModel> inner, int delay_ms, int stall_at = -1, int stall_ms = 0)
+      : inner_(std::move(inner)), delay_ms_(delay_ms), stall_at_(stall_at), stall_ms_(stall_ms) {}
   void encode(const float* mel, float* out) override {
-    g_usleep(static_cast<gulong>(delay_ms_) * 1000);
+    const int ms = delay_ms_ + (encodes_++ == stall_at_ ? stall_ms_ : 0);
+    g_usleep(static_cast<gulong>(ms) * 1000);
     inner_->encode(mel, out);
   }
   void place(std::uint64_t first, std::size_t n) override { inner_->place(first, n); }
@@ -54,6 +57,8 @@ class SlowNetworks : public npw::WindowModel {
  private:
   std::unique_ptr<npw::WindowModel> inner_;
   int delay_ms_;
+  int stall_at_, stall_ms_;
+  int encodes_ = 0;
 };
 
 GstClockTime latency_now(GstHarness* h) { return gst_harness_query_latency(h); }
@@ -123,6 +128,93 @@ GST_START_TEST(test_slow_steps_raise_the_announced_latency) {
 }
 GST_END_TEST;
 
+// A 3 s stall of the networks in the middle of live speech: the element says how far behind it
+// fell (a warning and a QoS message with the delay, the max-delay property), commits what it has and
+// catches up, and still gives every word of the script once, in order, at its spoken time.
+GST_START_TEST(test_a_stall_is_reported_and_nothing_is_lost_or_reordered) {
+  g_script = npw::make_word_script(8.0);
+  npw::set_default_window_model_wrap([](std::unique_ptr<npw::WindowModel> networks) {
+    static std::shared_ptr<const npw::Model> model = npw::Model::load(npwtest::model_path());
+    auto slow = std::make_unique<SlowNetworks>(std::move(networks), 0, 3, 3000);
+    auto s = std::make_unique<npw::ScriptedSpeech>(*model, g_script, std::move(slow));
+    g_speech = s.get();
+    return std::unique_ptr<npw::WindowModel>(std::move(s));
+  });
+  GstElement* e = gst_element_factory_make("npuwhisper", nullptr);
+  fail_unless(e != nullptr);
+  g_object_set(e, "model", npwtest::model_path().c_str(), nullptr);
+  gst_util_set_object_arg(G_OBJECT(e), "mode", "live");
+  gst_util_set_object_arg(G_OBJECT(e), "latency", "500");
+  gst_util_set_object_arg(G_OBJECT(e), "vad", "false");
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(e, bus);
+  GstHarness* h = gst_harness_new_with_element(e, "sink", "src");
+  gst_object_unref(e);
+  gst_harness_set_upstream_latency(h, 20 * GST_MSECOND);  // a live upstream: queued audio is delay
+  gst_harness_set_src_caps_str(h, "audio/x-raw, format=F32LE, rate=16000, channels=1, layout=interleaved");
+  const std::vector<float> silence(kChunk, 0.0f);
+  const std::size_t total = 9 * kRate;
+  for (std::size_t i = 0; i < total; i += kChunk) {
+    GstBuffer* b = gst_buffer_new_memdup(silence.data(), kChunk * sizeof(float));
+    GST_BUFFER_PTS(b) = gst_util_uint64_scale_int(i, GST_SECOND, kRate);
+    GST_BUFFER_DURATION(b) = gst_util_uint64_scale_int(kChunk, GST_SECOND, kRate);
+    fail_unless_equals_int(gst_harness_push(h, b), GST_FLOW_OK);
+    g_usleep(100 * 1000);  // real time
+  }
+  fail_unless(g_speech.load() != nullptr, "the element did not use the scripted speech");
+  g_speech.load()->set_final(true);
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+
+  std::vector<std::string> words;
+  GstClockTime prev = 0;
+  while (GstBuffer* b = gst_harness_try_pull(h)) {
+    GstMapInfo m;
+    fail_unless(gst_buffer_map(b, &m, GST_MAP_READ));
+    const std::string text(reinterpret_cast<const char*>(m.data), m.size);
+    gst_buffer_unmap(b, &m);
+    fail_unless(GST_BUFFER_PTS(b) >= prev, "'%s' out of order", text.c_str());
+    prev = GST_BUFFER_PTS(b);
+    const std::size_t k = words.size();
+    if (k < g_script.size() && text == g_script[k].text.substr(1)) {
+      const double pts = static_cast<double>(GST_BUFFER_PTS(b)) / GST_SECOND;
+      fail_unless(pts >= g_script[k].start - 0.5 && pts <= g_script[k].start + 5.0, "'%s' at %.2f s, spoken at %.2f s",
+                  text.c_str(), pts, g_script[k].start);
+    }
+    words.push_back(text);
+    gst_buffer_unref(b);
+  }
+  std::string got, want;
+  for (const std::string& w : words) got += " " + w;
+  for (const npw::ScriptedWord& w : g_script) want += w.text;
+  fail_unless(got == want, "committed:%s\nthe script:%s", got.c_str(), want.c_str());
+  guint64 max_delay = 0;
+  g_object_get(h->element, "max-delay", &max_delay, nullptr);
+  fail_unless(max_delay >= 3 * GST_SECOND, "max-delay %" GST_TIME_FORMAT " after a 3 s stall", GST_TIME_ARGS(max_delay));
+  bool behind = false, qos = false;
+  while (GstMessage* msg = gst_bus_pop(bus)) {
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_WARNING) {
+      GError* err = nullptr;
+      gst_message_parse_warning(msg, &err, nullptr);
+      behind = behind || std::string(err->message).find("behind") != std::string::npos;
+      g_error_free(err);
+    }
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_QOS) {
+      gint64 jitter = 0;
+      gst_message_parse_qos_values(msg, &jitter, nullptr, nullptr);
+      qos = qos || jitter >= 3 * static_cast<gint64>(GST_SECOND);
+    }
+    gst_message_unref(msg);
+  }
+  fail_unless(behind, "no warning about the delay");
+  fail_unless(qos, "no QoS message with the delay");
+  gst_harness_teardown(h);
+  npw::set_default_window_model_wrap({});
+  g_speech = nullptr;
+  gst_bus_set_flushing(bus, TRUE);
+  gst_object_unref(bus);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_scripted_speech_is_committed_once_in_order_at_its_time) {
   install_script(6.0);
   GstElement* e = gst_element_factory_make("npuwhisper", nullptr);
@@ -187,6 +279,7 @@ static Suite* npuwhisper_live_scripted_suite() {
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_scripted_speech_is_committed_once_in_order_at_its_time);
   tcase_add_test(tc, test_slow_steps_raise_the_announced_latency);
+  tcase_add_test(tc, test_a_stall_is_reported_and_nothing_is_lost_or_reordered);
   return s;
 }
 
