@@ -6,6 +6,7 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -165,7 +166,10 @@ GST_START_TEST(test_a_stall_is_reported_and_nothing_is_lost_or_reordered) {
   g_speech.load()->set_final(true);
   fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
 
+  // The element's own promise, as it stands at the end (it only grows during a stream).
+  const double announced = static_cast<double>(gst_harness_query_latency(h)) / GST_SECOND;
   std::vector<std::string> words;
+  std::size_t n_words = 0;
   GstClockTime prev = 0;
   while (GstBuffer* b = gst_harness_try_pull(h)) {
     GstMapInfo m;
@@ -174,15 +178,17 @@ GST_START_TEST(test_a_stall_is_reported_and_nothing_is_lost_or_reordered) {
     gst_buffer_unmap(b, &m);
     fail_unless(GST_BUFFER_PTS(b) >= prev, "'%s' out of order", text.c_str());
     prev = GST_BUFFER_PTS(b);
-    const std::size_t k = words.size();
-    if (k < g_script.size() && text == g_script[k].text.substr(1)) {
+    const std::size_t k = n_words;
+    if (k < g_script.size() && text.rfind(g_script[k].text.substr(1), 0) == 0) {
       const double pts = static_cast<double>(GST_BUFFER_PTS(b)) / GST_SECOND;
-      fail_unless(pts >= g_script[k].start - 0.5 && pts <= g_script[k].start + 5.0, "'%s' at %.2f s, spoken at %.2f s",
-                  text.c_str(), pts, g_script[k].start);
+      fail_unless(pts >= g_script[k].start - 0.5 && pts <= g_script[k].start + announced,
+                  "'%s' at %.2f s, spoken at %.2f s (latency %.2f s)", text.c_str(), pts, g_script[k].start, announced);
     }
+    n_words += 1 + static_cast<std::size_t>(std::count(text.begin(), text.end(), ' '));
     words.push_back(text);
     gst_buffer_unref(b);
   }
+  // (Words committed late share one buffer: the text, not the buffer count, must match.)
   std::string got, want;
   for (const std::string& w : words) got += " " + w;
   for (const npw::ScriptedWord& w : g_script) want += w.text;
@@ -240,7 +246,10 @@ GST_START_TEST(test_scripted_speech_is_committed_once_in_order_at_its_time) {
   g_speech.load()->set_final(true);
   fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
 
+  // The element's own promise, as it stands at the end (it only grows during a stream).
+  const double announced = static_cast<double>(gst_harness_query_latency(h)) / GST_SECOND;
   std::vector<std::string> words;
+  std::size_t n_words = 0;
   GstClockTime prev = 0;
   while (GstBuffer* b = gst_harness_try_pull(h)) {
     GstMapInfo m;
@@ -250,21 +259,24 @@ GST_START_TEST(test_scripted_speech_is_committed_once_in_order_at_its_time) {
     fail_if(GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DELTA_UNIT), "a partial without partials=true");
     fail_unless(GST_BUFFER_PTS(b) >= prev, "'%s' out of order", text.c_str());
     prev = GST_BUFFER_PTS(b);
-    const std::size_t k = words.size();
-    if (k < g_script.size() && text == g_script[k].text.substr(1)) {
+    const std::size_t k = n_words;
+    if (k < g_script.size() && text.rfind(g_script[k].text.substr(1), 0) == 0) {
       // At its spoken time: not before the window that heard it started, at most the announced
-      // latency's floor after it.
+      // latency after it (a late word is placed at the latency's floor).
       const double pts = static_cast<double>(GST_BUFFER_PTS(b)) / GST_SECOND;
-      fail_unless(pts >= g_script[k].start - 0.5 && pts <= g_script[k].start + 5.0, "'%s' at %.2f s, spoken at %.2f s",
-                  text.c_str(), pts, g_script[k].start);
+      fail_unless(pts >= g_script[k].start - 0.5 && pts <= g_script[k].start + announced,
+                  "'%s' at %.2f s, spoken at %.2f s (latency %.2f s)", text.c_str(), pts, g_script[k].start, announced);
     }
+    n_words += 1 + static_cast<std::size_t>(std::count(text.begin(), text.end(), ' '));
     words.push_back(text);
     gst_buffer_unref(b);
   }
-  fail_unless_equals_int(words.size(), g_script.size());
-  for (std::size_t i = 0; i < words.size(); ++i)
-    fail_unless(words[i] == g_script[i].text.substr(1), "word %zu is '%s', the script says '%s'", i, words[i].c_str(),
-                g_script[i].text.c_str());
+  // Words committed late (past the latency's floor, as on a loaded machine) share one buffer: the
+  // text, not the buffer count, is what must match.
+  std::string got, want;
+  for (const std::string& w : words) got += " " + w;
+  for (const npw::ScriptedWord& w : g_script) want += w.text;
+  fail_unless(got == want, "committed:%s\nthe script:%s", got.c_str(), want.c_str());
   gst_harness_teardown(h);
   npw::set_default_window_model_wrap({});
   g_speech = nullptr;
