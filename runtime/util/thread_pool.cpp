@@ -2,9 +2,7 @@
 // condition variable between jobs, so a parallel_for costs at most one wake-up; the calling thread
 // runs the first chunk itself instead of idling while it waits. A stage issues its loops back to back
 // (a decoder step dozens of small ones), so workers and the caller first poll for a few microseconds
-// before sleeping, and while they poll the hand-over touches no mutex: a loop that follows closely
-// costs two cache-line transfers, not futex round trips (a greedy decoding profile spent ~25 % of
-// its samples in the pool's locks and the kernel's wake-ups when every hand-over took the mutex).
+// before sleeping: a loop that follows closely then costs no futex round trip.
 #include "util/thread_pool.h"
 
 #include <algorithm>
@@ -62,8 +60,10 @@ ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads) {
 }
 
 ThreadPool::~ThreadPool() {
-  stop_.store(true);
-  { std::lock_guard<std::mutex> lock(mutex_); }  // a worker between its check and its wait gets there
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
   wake_.notify_all();
   for (auto& t : threads_) t.join();
 }
@@ -80,15 +80,15 @@ void ThreadPool::parallel_for(int64_t n, ChunkFn fn) {
   }
 
   std::lock_guard<std::mutex> call(call_mutex_);
-  job_ = &fn;
-  job_n_ = n;
-  any_error_.store(false, std::memory_order_relaxed);
-  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-  generation_.fetch_add(1);  // seq_cst: publishes the job, ordered before the sleepers_ check
-  if (sleepers_.load() > 0) {
-    { std::lock_guard<std::mutex> lock(mutex_); }
-    wake_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    job_ = &fn;
+    job_n_ = n;
+    pending_ = k - 1;
+    error_ = nullptr;
+    ++generation_;
   }
+  wake_.notify_all();
 
   std::exception_ptr own_error;
   {
@@ -99,10 +99,13 @@ void ThreadPool::parallel_for(int64_t n, ChunkFn fn) {
       own_error = std::current_exception();
     }
   }
-  wait_for_workers();
+
   std::exception_ptr worker_error;
-  if (any_error_.load(std::memory_order_acquire)) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; });
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return pending_ == 0; });
+    job_ = nullptr;
     worker_error = error_;
     error_ = nullptr;
   }
@@ -110,33 +113,27 @@ void ThreadPool::parallel_for(int64_t n, ChunkFn fn) {
   if (worker_error) std::rethrow_exception(worker_error);
 }
 
-void ThreadPool::wait_for_workers() {
-  if (spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) return;
-  std::unique_lock<std::mutex> lock(mutex_);
-  caller_asleep_.store(true);
-  done_.wait(lock, [this] { return pending_.load() == 0; });
-  caller_asleep_.store(false);
-}
-
 void ThreadPool::worker(int index) {
   uint64_t seen = 0;
   for (;;) {
-    auto ready = [&] { return generation_.load(std::memory_order_acquire) != seen || stop_.load(std::memory_order_relaxed); };
-    if (!spin_until(ready)) {
+    const ChunkFn* job = nullptr;
+    int64_t n = 0;
+    spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
+    {
       std::unique_lock<std::mutex> lock(mutex_);
-      sleepers_.fetch_add(1);
-      wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
-      sleepers_.fetch_sub(1);
+      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      job = job_;
+      n = job_n_;
     }
-    if (stop_.load()) return;
-    // Exactly the next job: the caller cannot start another before this worker has counted down.
-    seen = generation_.load(std::memory_order_acquire);
-    const ChunkFn* job = job_;
-    const int64_t n = job_n_;
+    // A worker past the job's chunk count has nothing to do and is not counted in pending_; it may
+    // even wake only after the job ended, which is why it must not touch pending_ at all.
     const int k = static_cast<int>(std::min<int64_t>(n, n_threads_));
+    if (index >= k) continue;
 
     std::exception_ptr error;
-    if (index < k) {
+    {
       DepthGuard depth;
       try {
         (*job)(chunk_begin(n, k, index), chunk_begin(n, k, index + 1), index);
@@ -144,16 +141,13 @@ void ThreadPool::worker(int index) {
         error = std::current_exception();
       }
     }
-    if (error) {
+    bool last = false;
+    {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (!error_) error_ = error;
-      any_error_.store(true, std::memory_order_relaxed);
+      if (error && !error_) error_ = error;
+      last = --pending_ == 0;
     }
-    // seq_cst: either the caller sees 0 before it sleeps or this sees it asleep and wakes it.
-    if (pending_.fetch_sub(1) == 1 && caller_asleep_.load()) {
-      { std::lock_guard<std::mutex> lock(mutex_); }
-      done_.notify_one();
-    }
+    if (last) done_.notify_one();
   }
 }
 

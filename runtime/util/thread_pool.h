@@ -40,30 +40,21 @@ class ThreadPool {
 
  private:
   void worker(int index);
-  void wait_for_workers();
 
   int n_threads_;
   std::vector<std::thread> threads_;
   std::mutex call_mutex_;  // one parallel_for at a time
-  // The hand-over is lock-free while both sides are awake: the caller writes the job, then bumps
-  // generation_ (release); a polling worker sees it, runs its chunk and decrements pending_, which
-  // the polling caller sees. Every worker takes part in every job (one with no chunk just
-  // decrements), so the job's fields cannot change before each worker has read them. Only a side
-  // that has polled kSpin in vain sleeps, under mutex_, announcing it in sleepers_ / caller_asleep_
-  // so that the other side knows to take the mutex and notify (both are seq_cst on either side:
-  // either the sleeper sees the new value before sleeping or the notifier sees the sleeper).
-  const ChunkFn* job_ = nullptr;
-  int64_t job_n_ = 0;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
-  std::atomic<int> sleepers_{0};
-  std::atomic<bool> caller_asleep_{false};
-  std::atomic<bool> stop_{false};
-  std::atomic<bool> any_error_{false};  // error_ holds something (set before the count-down)
-  std::mutex mutex_;  // sleeping, waking, the error
+  std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  std::exception_ptr error_;  // under mutex_
+  const ChunkFn* job_ = nullptr;
+  int64_t job_n_ = 0;
+  // Written under mutex_; atomic so that a worker or the caller can poll them for a few
+  // microseconds before sleeping (back-to-back loops then skip the futex wake-up and sleep).
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  bool stop_ = false;
+  std::exception_ptr error_;
 };
 
 }  // namespace npw
