@@ -65,7 +65,7 @@ std::vector<Figure> figures(const BenchResults& r) {
     f.emplace_back(Figure{"attention_avx2_ms", "attention/layer, tiled avx2", "ms", at.avx2_ms});
   }
   if (at.bf16_ms.n > 0) {
-    f.emplace_back(Figure{"attention_bf16_ms", "attention/layer, bf16 on AMX (int8 path)", "ms", at.bf16_ms});
+    f.emplace_back(Figure{"attention_bf16_ms", "attention/layer, bf16 (int8 path)", "ms", at.bf16_ms});
   }
   f.emplace_back(Figure{"attention_portable_ms", "attention/layer, tiled portable", "ms", at.portable_ms});
   f.emplace_back(Figure{"attention_materialised_ms", "attention/layer, full score matrix", "ms", at.materialised_ms});

@@ -112,13 +112,13 @@ MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads, int max_width)
   }
   scores_.resize(static_cast<std::size_t>(n_threads) * kTileRows * static_cast<std::size_t>(max_kv));
   if (max_width > 0) kt_.resize(static_cast<std::size_t>(max_width) * static_cast<std::size_t>(ldkt_));
-  if (max_width > 0 && simd_has_amx_bf16()) {
+  if (max_width > 0 && (simd_has_amx_bf16() || simd_has_avx512_bf16())) {
     // Value pair rows rounded up to whole 16-row tiles, which AMX reads.
     ldp_ = ((max_kv + 1) / 2 + 15) / 16 * 16;
     key_pairs_.resize(static_cast<std::size_t>((max_width + 1) / 2) * static_cast<std::size_t>(ldkt_));
     value_pairs_.resize(static_cast<std::size_t>(ldp_) * static_cast<std::size_t>(max_width));
-    amx_scores_.resize(static_cast<std::size_t>(n_threads) * 16 * static_cast<std::size_t>(ldkt_));
-    amx_probs_.resize(static_cast<std::size_t>(n_threads) * 16 * static_cast<std::size_t>(ldp_));
+    bf16_scores_.resize(static_cast<std::size_t>(n_threads) * 16 * static_cast<std::size_t>(ldkt_));
+    bf16_probs_.resize(static_cast<std::size_t>(n_threads) * 16 * static_cast<std::size_t>(ldp_));
   }
   row_lim_.resize(static_cast<std::size_t>(n_threads) * kTileRows);
 }
@@ -156,8 +156,10 @@ void MultiHeadAttention::run(Backend& backend, ThreadPool* pool, const Attention
 }
 
 bool MultiHeadAttention::uses_bf16(const AttentionArgs& a) const {
-  return a.reduced_precision && !a.k_transposed && key_pairs_.size() > 0 && simd_has_amx_bf16() &&
-         attention_amx_takes(a.d_head) && uses_simd(a);
+  // Both bf16 tasks need the active level at Avx512 (NPW_SIMD below it leaves them out), as uses_simd's
+  // kernels do.
+  return a.reduced_precision && !a.k_transposed && key_pairs_.size() > 0 &&
+         (simd_has_amx_bf16() || simd_has_avx512_bf16()) && attention_bf16_takes(a.d_head) && uses_simd(a);
 }
 
 void MultiHeadAttention::run_portable(Backend& backend, ThreadPool* pool, const AttentionArgs& a) {
@@ -224,7 +226,8 @@ void MultiHeadAttention::run_simd(ThreadPool* pool, const AttentionArgs& a) {
   });
 }
 
-// Keys and values rounded into the bf16 pair layouts once per call, then the tasks on AMX tiles.
+// Keys and values rounded into the bf16 pair layouts once per call, then the tasks on AMX tiles where
+// the CPU has them, else with AVX512_BF16's vdpbf16ps.
 void MultiHeadAttention::run_bf16(ThreadPool* pool, const AttentionArgs& a) {
   const int width = a.n_head * a.d_head;
   uint32_t* kp = key_pairs_.data();
@@ -234,12 +237,12 @@ void MultiHeadAttention::run_bf16(ThreadPool* pool, const AttentionArgs& a) {
     // Items [0, n_kv) convert one key each, then [n_kv, n_kv + n_vpairs) one value pair each.
     const int64_t k1 = std::min<int64_t>(t1, a.n_kv);
     if (t0 < k1) {
-      attention_amx_convert_keys(a.k + static_cast<std::size_t>(t0) * a.ldk, a.ldk, static_cast<int>(k1 - t0), width, kp + t0, ldkt_);
+      attention_bf16_convert_keys(a.k + static_cast<std::size_t>(t0) * a.ldk, a.ldk, static_cast<int>(k1 - t0), width, kp + t0, ldkt_);
     }
     for (int64_t t = std::max<int64_t>(t0, a.n_kv); t < t1; ++t) {
       const int jp = static_cast<int>(t - a.n_kv);
       const int n = std::min(2, a.n_kv - 2 * jp);
-      attention_amx_convert_values(a.v + static_cast<std::size_t>(2 * jp) * a.ldv, a.ldv, n, width,
+      attention_bf16_convert_values(a.v + static_cast<std::size_t>(2 * jp) * a.ldv, a.ldv, n, width,
                           vp + static_cast<std::size_t>(jp) * width);
     }
   };
@@ -251,11 +254,15 @@ void MultiHeadAttention::run_bf16(ThreadPool* pool, const AttentionArgs& a) {
   }
 
   const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
-  for_each_task(pool, a, kTileRows, row_lim_.data(), [&](const Task& t) {
+  const bool amx = simd_has_amx_bf16();
+  auto* task = amx ? &attention_task_amx : &attention_task_bf16_avx512;
+  static_assert(kAttentionBf16Avx512TileRows <= kTileRows, "the scratch holds kTileRows rows of limits");
+  const int tile_rows = amx ? kTileRows : kAttentionBf16Avx512TileRows;
+  for_each_task(pool, a, tile_rows, row_lim_.data(), [&](const Task& t) {
     const uint32_t* kh = kp + (t.col / 2) * static_cast<std::size_t>(ldkt_);
-    attention_task_amx(t.q, a.ldq, t.rows, kh, ldkt_, t.kv_len, vp + t.col, width, a.d_head, alpha, t.lim, t.out, a.ldo,
-                       amx_scores_.data() + static_cast<std::size_t>(t.thread) * 16 * ldkt_, ldkt_,
-                       amx_probs_.data() + static_cast<std::size_t>(t.thread) * 16 * ldp_, ldp_);
+    task(t.q, a.ldq, t.rows, kh, ldkt_, t.kv_len, vp + t.col, width, a.d_head, alpha, t.lim, t.out, a.ldo,
+                       bf16_scores_.data() + static_cast<std::size_t>(t.thread) * 16 * ldkt_, ldkt_,
+                       bf16_probs_.data() + static_cast<std::size_t>(t.thread) * 16 * ldp_, ldp_);
   });
 }
 

@@ -43,8 +43,9 @@ struct AttentionArgs {
   // position q_pos0 + i and sees keys [0, q_pos0 + i] (Whisper's decoder mask; q_pos0 is the length
   // of the cache before these queries). `kv_limit`, when given, overrides both: row i sees keys
   // [0, kv_limit[i]). A row that sees no key gets zeros.
-  // Allows the bf16 path on AMX tiles (attention_kernels.h) where the CPU has it: for backends that trade
-  // accuracy for speed (Backend::reduced_precision_attention), never for the f32 reference path.
+  // Allows the bf16 path (attention_kernels.h: AMX tiles, or AVX512_BF16 without them) where the CPU
+  // has it: for backends that trade accuracy for speed (Backend::reduced_precision_attention), never
+  // for the f32 reference path.
   bool reduced_precision = false;
 
   bool causal = false;
@@ -79,7 +80,7 @@ class MultiHeadAttention {
 
   // Whether run() would take the SIMD path for these arguments at the current SIMD level.
   bool uses_simd(const AttentionArgs& args) const;
-  // Whether that SIMD path would be the bf16 one on AMX tiles.
+  // Whether that SIMD path would be the bf16 one (AMX tiles or AVX512_BF16).
   bool uses_bf16(const AttentionArgs& args) const;
 
  private:
@@ -95,14 +96,13 @@ class MultiHeadAttention {
   AlignedBuffer<float> scores_;   // [n_threads][kTileRows][max_kv]
   AlignedBuffer<float> kt_;       // [max_width][ldkt]: every head's keys transposed
   AlignedBuffer<int> row_lim_;    // [n_threads][kTileRows]
-  // The bf16 path's pair layouts and per-thread scratch (only where the CPU has AMX-BF16): keys
-  // [max_width / 2][ldkt],
-  // values [(max_kv + 1) / 2][max_width].
+  // The bf16 path's pair layouts and per-thread scratch (only where the CPU has AMX-BF16 or
+  // AVX512_BF16): keys [max_width / 2][ldkt], values [(max_kv + 1) / 2][max_width].
   AlignedBuffer<uint32_t> key_pairs_, value_pairs_;
   // scores [threads][16][ldkt], probability pairs [threads][16][ldp_].
   int ldp_ = 0;
-  AlignedBuffer<float> amx_scores_;
-  AlignedBuffer<uint32_t> amx_probs_;
+  AlignedBuffer<float> bf16_scores_;
+  AlignedBuffer<uint32_t> bf16_probs_;
 };
 
 }  // namespace npw

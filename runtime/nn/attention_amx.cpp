@@ -3,7 +3,7 @@
 // of those rows on AVX-512 into bf16 probability pairs, then probabilities times value pairs by tile
 // products again. A tile product does 8192 multiply-adds, so the products all but vanish next to the
 // softmax's exps. Keys and values are converted once per call into bf16 pair layouts, which are
-// exactly AMX's B-tile format (see attention_kernels.h).
+// exactly AMX's B-tile format (attention_kernels.h; converted in attention_bf16_pairs.cpp).
 #include "nn/attention_kernels.h"
 
 #include <algorithm>
@@ -18,6 +18,7 @@
 
 #include "util/amx_tile_config.h"
 
+#include "nn/bf16_pairs_avx512.h"
 #include "nn/vec_math_avx512.h"
 
 #define NPW_AMX_BF16 __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma")))
@@ -45,15 +46,6 @@ NPW_AMX_BF16 void configure(int qstep) {
   _tile_loadconfig(&c);
 }
 
-NPW_AMX_BF16 inline __m512i pairs_of(__m512 lo, __m512 hi) {
-  return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo));
-}
-
-// 16 floats rounded to bf16, each zero-extended into a 32-bit lane.
-NPW_AMX_BF16 inline __m512i bf16_lanes(__m512 v) {
-  return _mm512_cvtepu16_epi32(reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v)));
-}
-
 // Softmax of one row of raw scores s[0, n_keys) (the visible ones [0, lim)) scaled by alpha, into
 // bf16 pairs p[0, n_pairs) (zeros past lim); returns 1 / sum, or 0 when nothing is visible.
 NPW_AMX_BF16 float softmax_row(const float* s, int n_keys, int lim, float alpha, uint32_t* p, int n_pairs) {
@@ -77,7 +69,7 @@ NPW_AMX_BF16 float softmax_row(const float* s, int n_keys, int lim, float alpha,
     const __m512 e0 = _mm512_maskz_mov_ps(m0, avx512::exp_nonpositive_ps(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m0, s + k0), a, am)));
     const __m512 e1 = _mm512_maskz_mov_ps(m1, avx512::exp_nonpositive_ps(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m1, s + k0 + 16), a, am)));
     sum = _mm512_add_ps(sum, _mm512_add_ps(e0, e1));
-    _mm512_mask_storeu_epi32(p + j, avx512::tail_mask(n_pairs - j), pairs_of(e0, e1));
+    _mm512_mask_storeu_epi32(p + j, avx512::tail_mask(n_pairs - j), avx512::pairs_of(e0, e1));
   }
   return 1.0f / _mm512_reduce_add_ps(sum);
 }
@@ -155,38 +147,6 @@ NPW_AMX_BF16 void block16(const uint32_t* qp, int rb, const uint32_t* kp, int ld
 
 }  // namespace
 
-NPW_AMX_BF16 void attention_amx_convert_keys(const float* k, int ldk, int n_kv, int width, uint32_t* kp, int ldkp) {
-  const int n_pairs = width / 2;
-  const __m512i stride = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                            _mm512_set1_epi32(ldkp));
-  for (int j = 0; j < n_kv; ++j) {
-    const float* row = k + static_cast<long>(j) * ldk;
-    for (int p0 = 0; p0 < n_pairs; p0 += 16) {
-      const int n = std::min(16, n_pairs - p0);
-      const __mmask16 m = avx512::tail_mask(n);
-      const __mmask16 lo = avx512::tail_mask(2 * n), hi = avx512::tail_mask(2 * n - 16);
-      const __m512i pr = pairs_of(_mm512_maskz_loadu_ps(lo, row + 2 * p0), _mm512_maskz_loadu_ps(hi, row + 2 * p0 + 16));
-      _mm512_mask_i32scatter_epi32(kp + static_cast<long>(p0) * ldkp + j, m, stride, pr, 4);
-    }
-  }
-}
-
-NPW_AMX_BF16 void attention_amx_convert_values(const float* v, int ldv, int n_kv, int width, uint32_t* vp) {
-  for (int jp = 0; jp < (n_kv + 1) / 2; ++jp) {
-    const float* a = v + static_cast<long>(2 * jp) * ldv;
-    const float* b = 2 * jp + 1 < n_kv ? a + ldv : nullptr;
-    uint32_t* out = vp + static_cast<long>(jp) * width;
-    for (int c = 0; c < width; c += 16) {
-      const __mmask16 m = avx512::tail_mask(width - c);
-      const __m512i lo = bf16_lanes(_mm512_maskz_loadu_ps(m, a + c));
-      const __m512i hi = b ? bf16_lanes(_mm512_maskz_loadu_ps(m, b + c)) : _mm512_setzero_si512();
-      _mm512_mask_storeu_epi32(out + c, m, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
-    }
-  }
-}
-
-bool attention_amx_takes(int d_head) { return d_head == 16 || d_head == 32 || d_head == 64; }
-
 NPW_AMX_BF16 void attention_task_amx(const float* q, int ldq, int rows, const uint32_t* kp, int ldkp, int n_keys,
                                      const uint32_t* vp, int width, int d_head, float alpha, const int* lim, float* out,
                                      int ldo, float* s, int lds, uint32_t* pp, int ldp) {
@@ -206,7 +166,7 @@ NPW_AMX_BF16 void attention_task_amx(const float* q, int ldq, int rows, const ui
         const int left = d_head - c;
         const __m512 lo = _mm512_maskz_loadu_ps(avx512::tail_mask(left), qr + c);
         const __m512 hi = _mm512_maskz_loadu_ps(avx512::tail_mask(left - 16), qr + c + 16);
-        _mm512_mask_storeu_epi32(dst + c / 2, avx512::tail_mask(left / 2), pairs_of(lo, hi));
+        _mm512_mask_storeu_epi32(dst + c / 2, avx512::tail_mask(left / 2), avx512::pairs_of(lo, hi));
       }
     }
     const int* lr = lim + r0;
@@ -215,7 +175,7 @@ NPW_AMX_BF16 void attention_task_amx(const float* q, int ldq, int rows, const ui
       case 1: block16<1>(qp, rb, kp, ldkp, n_keys, vp, width, d_head, alpha, lr, o, ldo, s, lds, pp, ldp); break;
       case 2: block16<2>(qp, rb, kp, ldkp, n_keys, vp, width, d_head, alpha, lr, o, ldo, s, lds, pp, ldp); break;
       case 4: block16<4>(qp, rb, kp, ldkp, n_keys, vp, width, d_head, alpha, lr, o, ldo, s, lds, pp, ldp); break;
-      default: break;  // attention_amx_takes() excludes the rest
+      default: break;  // attention_bf16_takes() excludes the rest
     }
   }
   _tile_release();

@@ -28,27 +28,37 @@ struct AttentionKernels {
                 int d_head, float alpha, const int* lim, float* out, int ldo);
 };
 
-// The reduced-precision path for backends that trade accuracy for speed (the int8 path), on AMX
-// tiles where simd_has_amx_bf16(): q, k, v and the probabilities rounded to bf16 (8-bit mantissa),
-// products accumulated in f32 by tile products, the softmax itself in f32. Head sizes 16, 32 and 64
-// (every Whisper model's is 64). Keys and values are first converted into bf16 pair layouts, which
-// are exactly AMX's B-tile format.
-bool attention_amx_takes(int d_head);
+// The reduced-precision path for backends that trade accuracy for speed (the int8 path): q, k, v and
+// the probabilities rounded to bf16 (8-bit mantissa), products accumulated in f32, the softmax itself
+// in f32. Two implementations share the bf16 pair layouts below: on AMX tiles where
+// simd_has_amx_bf16(), else with AVX512_BF16's vdpbf16ps where simd_has_avx512_bf16(). Head sizes
+// 16, 32 and 64 (every Whisper model's is 64). Keys and values are first converted into the pair
+// layouts, which are exactly AMX's B-tile format and also what vdpbf16ps takes as 16 lanes.
+bool attention_bf16_takes(int d_head);
 // kp[(P * ldkp + j)] = bf16 pair (k[j][2P], k[j][2P + 1]) for P < width / 2, j < n_kv; nothing past
 // n_kv is written, so disjoint key ranges can be converted on different threads.
-void attention_amx_convert_keys(const float* k, int ldk, int n_kv, int width, uint32_t* kp, int ldkp);
+void attention_bf16_convert_keys(const float* k, int ldk, int n_kv, int width, uint32_t* kp, int ldkp);
 // vp[(jp * width + c)] = bf16 pair (v[2 jp][c], v[2 jp + 1][c]) for jp < (n_kv + 1) / 2, the key
 // past an odd n_kv being zero.
-void attention_amx_convert_values(const float* v, int ldv, int n_kv, int width, uint32_t* vp);
-// One task as AttentionKernels::fused, for one head: kp and vp point at the head's first pair
-// (P = h d/2, c = h d), q and out as there. Scratch for the calling thread: s [16][lds] floats
-// (lds >= n_keys rounded up to 16), pp [16][ldp] pairs (ldp >= the key pairs rounded up to 16). kp
-// must hold ldkp >= n_keys rounded up to 16 columns and vp the value pairs rounded up to 16 rows:
-// tiles read whole 16-wide blocks (what lies past the keys meets zero probabilities or is never
+void attention_bf16_convert_values(const float* v, int ldv, int n_kv, int width, uint32_t* vp);
+// One task as AttentionKernels::fused, for one head, on AMX tiles: kp and vp point at the head's
+// first pair (P = h d/2, c = h d), q and out as there. Scratch for the calling thread: s [16][lds]
+// floats (lds >= n_keys rounded up to 16), pp [16][ldp] pairs (ldp >= the key pairs rounded up to
+// 16). kp must hold ldkp >= n_keys rounded up to 16 columns and vp the value pairs rounded up to 16
+// rows: tiles read whole 16-wide blocks (what lies past the keys meets zero probabilities or is never
 // used).
 void attention_task_amx(const float* q, int ldq, int rows, const uint32_t* kp, int ldkp, int n_keys, const uint32_t* vp,
                         int width, int d_head, float alpha, const int* lim, float* out, int ldo, float* s, int lds,
                         uint32_t* pp, int ldp);
+// The same task with vdpbf16ps on AVX-512 registers (CPUs with AVX512_BF16 but no AMX: Zen 4 and
+// Zen 5), same arguments and scratch. Reads no key column past n_keys rounded up to 16 and no value
+// pair past (n_keys + 1) / 2.
+void attention_task_bf16_avx512(const float* q, int ldq, int rows, const uint32_t* kp, int ldkp, int n_keys,
+                                const uint32_t* vp, int width, int d_head, float alpha, const int* lim, float* out,
+                                int ldo, float* s, int lds, uint32_t* pp, int ldp);
+// Query rows per task that suit the AVX512_BF16 task: a multiple of its row block (1500 encoder
+// frames = 25 x 60).
+constexpr int kAttentionBf16Avx512TileRows = 60;
 
 // The kernels for `level`, or nullptr where that level has none.
 const AttentionKernels* attention_kernels(SimdLevel level);

@@ -114,6 +114,15 @@ bool simd_has_amx_bf16() {
 #endif
 }
 
+bool simd_has_avx512_bf16() {
+#if defined(__x86_64__)
+  static const bool cpu = cpu_simd_level() == SimdLevel::Avx512 && cpu_has_avx512_bf16();
+  return cpu && active_simd_level() == SimdLevel::Avx512;
+#else
+  return false;
+#endif
+}
+
 const char* simd_level_name(SimdLevel level) {
   switch (level) {
     case SimdLevel::Avx512: return "avx512";

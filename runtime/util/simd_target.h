@@ -7,3 +7,5 @@
 
 #define NPW_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define NPW_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+// AVX-512 plus AVX512_BF16 (vcvtne2ps2bf16, vdpbf16ps): only behind simd_has_avx512_bf16().
+#define NPW_TARGET_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma")))

@@ -25,8 +25,8 @@ class CpuInt8Backend : public Backend {
   ~CpuInt8Backend() override;
 
   std::string kind() const override { return "cpu-int8"; }
-  // Already a speed-for-accuracy path: the encoder's attention may run in bf16 too (on AMX tiles
-  // where present; the f32 kernels elsewhere).
+  // Already a speed-for-accuracy path: the encoder's attention may run in bf16 too (on AMX tiles or
+  // with AVX512_BF16 where present; the f32 kernels elsewhere).
   bool reduced_precision_attention() const override { return true; }
   Int8Isa isa() const { return kernel_->isa; }
   std::unique_ptr<PackedMatrix> pack(const TensorView& w) const override;

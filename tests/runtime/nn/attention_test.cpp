@@ -229,10 +229,10 @@ TEST(Attention, TransposedKeysMatchNaive) {
   }
 }
 
-// The reduced-precision (bf16 on AMX) path, where the CPU has it and the head size is one it takes
-// (16, 32, 64): within bf16 rounding of the naive result (q, k, v and the probabilities carry 8-bit
-// mantissas). Elsewhere (other head sizes, other CPUs) reduced_precision changes nothing: the f32
-// paths run, to f32 accuracy.
+// The reduced-precision (bf16: AMX tiles, or AVX512_BF16 without them) path, where the CPU has it and
+// the head size is one it takes (16, 32, 64): within bf16 rounding of the naive result (q, k, v and
+// the probabilities carry 8-bit mantissas). Elsewhere (other head sizes, other CPUs) reduced_precision
+// changes nothing: the f32 paths run, to f32 accuracy.
 TEST(Attention, ReducedPrecisionPathIsCloseToNaive) {
   CpuBackend backend(1);
   ThreadPool pool(2);
@@ -253,17 +253,18 @@ TEST(Attention, ReducedPrecisionPathIsCloseToNaive) {
     a.reduced_precision = true;
     const auto want = naive_attention(a);
     MultiHeadAttention mha(c.n_kv, 2, width);
-    const bool amx = simd_has_amx_bf16() && (c.d_head == 16 || c.d_head == 32 || c.d_head == 64);
-    EXPECT_EQ(mha.uses_bf16(a), amx);
+    const bool bf16 =
+        (simd_has_amx_bf16() || simd_has_avx512_bf16()) && (c.d_head == 16 || c.d_head == 32 || c.d_head == 64);
+    EXPECT_EQ(mha.uses_bf16(a), bf16);
     std::vector<float> out(static_cast<std::size_t>(c.n_q) * width, 7.0f);
     a.out = out.data();
     mha.run(backend, &pool, a);
     const double err = max_rel_err(out.data(), want.data(), out.size());
     worst = std::max(worst, err);
-    EXPECT_LT(err, amx ? 1e-2 : 2e-6) << "d " << c.d_head << " q " << c.n_q << " kv " << c.n_kv;
+    EXPECT_LT(err, bf16 ? 1e-2 : 2e-6) << "d " << c.d_head << " q " << c.n_q << " kv " << c.n_kv;
   }
-  std::printf("reduced-precision attention: worst error %.3g (AMX bf16 path %s)\n", worst,
-              simd_has_amx_bf16() ? "available" : "not available");
+  std::printf("reduced-precision attention: worst error %.3g (bf16 path: %s)\n", worst,
+              simd_has_amx_bf16() ? "AMX" : simd_has_avx512_bf16() ? "AVX512_BF16" : "none");
 }
 
 // Without room for the transposed keys, or with too few query rows or an odd head size, run() keeps

@@ -1,0 +1,233 @@
+// The bf16 attention task (attention_kernels.h) for CPUs with AVX512_BF16 but no AMX tile unit (Zen 4,
+// Zen 5: most of the AVX-512 machines the int8 backend runs on). Without it those CPUs ran the int8
+// encoder's attention in f32, well over half of its time. vdpbf16ps does 32 multiply-adds per
+// instruction where an f32 FMA does 16, on the same pair layouts the AMX task uses, so the conversion
+// of keys and values is shared (attention_bf16_pairs.cpp) and the two tasks round alike.
+//
+// Per block of 6 query rows: the scores of every visible key (6 rows x 64 keys in 24 registers, each
+// loaded key vector serving 6 rows) are written to the thread's score scratch with the row maxima
+// kept on the way; the softmax then turns each row into bf16 probability pairs in f32 arithmetic; and
+// the probabilities times the value pairs accumulate in 6 rows x the whole head (24 registers for
+// heads of 64). Two passes over the keys rather than a flash-style running softmax: the score rows of
+// 6 rows are L1/L2-resident, and no partial output needs rescaling.
+#include "nn/attention_kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+// GCC 12 reports its own intrinsics' undefined-vector idiom (__Y = __Y) as (maybe-)uninitialised; the
+// warning points into the header, so it is silenced before the header is read.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include "nn/bf16_pairs_avx512.h"
+#include "nn/vec_math_avx512.h"
+#include "util/simd_target.h"
+
+namespace npw {
+
+namespace {
+
+constexpr int kRowBlock = 6;  // query rows sharing each loaded key or value vector
+constexpr int kKeyVectors = 4;  // 16-key vectors of scores per row in registers
+static_assert(kAttentionBf16Avx512TileRows % kRowBlock == 0, "tiles of whole row blocks");
+
+NPW_TARGET_AVX512_BF16 static inline __attribute__((always_inline)) __m512bh as_bh(__m512i v) {
+  return reinterpret_cast<__m512bh>(v);
+}
+
+// Scores of rows [0, RB) against keys [j0, j0 + 16 KB): s = q . k (unscaled), and vmax[r] raised to
+// the scores row r sees. kAll: every row sees every key of the block, so nothing is masked (every
+// block of the encoder's but its last); otherwise km masks the keys past the task's (never read).
+template <int RB, int KB, int NP, bool kAll>
+NPW_TARGET_AVX512_BF16 inline void score_block(const uint32_t* qp, const uint32_t* kp, int ldkp, int j0, const __mmask16* km,
+                                               const int* lim, float* s, int lds, __m512* vmax) {
+  __m512 acc[RB][KB];
+#pragma GCC unroll 16
+  for (int r = 0; r < RB; ++r)
+#pragma GCC unroll 16
+    for (int c = 0; c < KB; ++c) acc[r][c] = _mm512_setzero_ps();
+  const uint32_t* k = kp + j0;
+#pragma GCC unroll 4
+  for (int p = 0; p < NP; ++p) {
+    const uint32_t* kr = k + static_cast<long>(p) * ldkp;
+    __m512bh kv[KB];
+#pragma GCC unroll 16
+    for (int c = 0; c < KB; ++c) {
+      kv[c] = as_bh(kAll ? _mm512_loadu_si512(kr + 16 * c) : _mm512_maskz_loadu_epi32(km[c], kr + 16 * c));
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < RB; ++r) {
+      const __m512bh qv = as_bh(_mm512_set1_epi32(static_cast<int>(qp[r * NP + p])));
+#pragma GCC unroll 16
+      for (int c = 0; c < KB; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], qv, kv[c]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < RB; ++r) {
+    float* sr = s + static_cast<long>(r) * lds + j0;
+    __m512 m = vmax[r];
+#pragma GCC unroll 16
+    for (int c = 0; c < KB; ++c) {
+      if (kAll) {
+        _mm512_storeu_ps(sr + 16 * c, acc[r][c]);
+        m = _mm512_max_ps(m, acc[r][c]);
+      } else {
+        _mm512_mask_storeu_ps(sr + 16 * c, km[c], acc[r][c]);
+        m = _mm512_mask_max_ps(m, static_cast<__mmask16>(km[c] & avx512::tail_mask(lim[r] - j0 - 16 * c)), m, acc[r][c]);
+      }
+    }
+    vmax[r] = m;
+  }
+}
+
+// Row r of raw scores s[0, lim) (lim > 0) as bf16 probability pairs p[0, n_pairs), exp(alpha (s - max))
+// unnormalised and zero past lim; returns 1 / their sum. Exps are base 2 with log2(e) folded into the
+// scale, one fused multiply-subtract per vector.
+NPW_TARGET_AVX512_BF16 inline float softmax_pairs(const float* s, int lim, float row_max, float alpha, uint32_t* p,
+                                                  int n_pairs) {
+  const __m512 a2 = _mm512_set1_ps(alpha * exp_poly::kLog2e);
+  const __m512 am = _mm512_set1_ps(row_max * (alpha * exp_poly::kLog2e));
+  __m512 sum = _mm512_setzero_ps();
+  for (int j = 0; j < n_pairs; j += 16) {
+    // Keys [2j, 2j + 32) make pairs [j, j + 16).
+    const int k0 = 2 * j;
+    const __mmask16 m0 = avx512::tail_mask(lim - k0), m1 = avx512::tail_mask(lim - k0 - 16);
+    const __m512 e0 =
+        _mm512_maskz_mov_ps(m0, avx512::exp2_nonpositive_ps(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m0, s + k0), a2, am)));
+    const __m512 e1 =
+        _mm512_maskz_mov_ps(m1, avx512::exp2_nonpositive_ps(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m1, s + k0 + 16), a2, am)));
+    sum = _mm512_add_ps(sum, _mm512_add_ps(e0, e1));
+    _mm512_mask_storeu_epi32(p + j, avx512::tail_mask(n_pairs - j), avx512::pairs_of(e0, e1));
+  }
+  return 1.0f / _mm512_reduce_add_ps(sum);
+}
+
+// out rows [0, RB) = inv[r] * (p[r] . v) over value pairs [0, n_pairs), the whole head (NV vectors of 16).
+template <int RB, int NV>
+NPW_TARGET_AVX512_BF16 inline void pv_block(const uint32_t* pp, int ldp, int n_pairs, const uint32_t* vp, int width,
+                                            const float* inv, float* out, int ldo) {
+  __m512 acc[RB][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < RB; ++r)
+#pragma GCC unroll 16
+    for (int c = 0; c < NV; ++c) acc[r][c] = _mm512_setzero_ps();
+  for (int jp = 0; jp < n_pairs; ++jp) {
+    const uint32_t* vj = vp + static_cast<long>(jp) * width;
+    __m512bh vv[NV];
+#pragma GCC unroll 16
+    for (int c = 0; c < NV; ++c) vv[c] = as_bh(_mm512_loadu_si512(vj + 16 * c));
+#pragma GCC unroll 16
+    for (int r = 0; r < RB; ++r) {
+      const __m512bh pr = as_bh(_mm512_set1_epi32(static_cast<int>(pp[static_cast<long>(r) * ldp + jp])));
+#pragma GCC unroll 16
+      for (int c = 0; c < NV; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], pr, vv[c]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < RB; ++r) {
+    const __m512 sc = _mm512_set1_ps(inv[r]);
+#pragma GCC unroll 16
+    for (int c = 0; c < NV; ++c) _mm512_storeu_ps(out + static_cast<long>(r) * ldo + 16 * c, _mm512_mul_ps(acc[r][c], sc));
+  }
+}
+
+// Query rows [0, RB) of one head, d_head = 16 NV: the whole task for those rows.
+template <int RB, int NV>
+NPW_TARGET_AVX512_BF16 void rows_block(const float* q, int ldq, const uint32_t* kp, int ldkp, int n_keys, const uint32_t* vp,
+                                       int width, float alpha, const int* lim, float* out, int ldo, float* s, int lds,
+                                       uint32_t* pp, int ldp) {
+  constexpr int d_head = 16 * NV, NP = d_head / 2, KB = kKeyVectors;
+  int row_lim[RB];
+  int nk = 0;  // keys any row of the block sees
+  for (int r = 0; r < RB; ++r) {
+    row_lim[r] = std::max(0, std::min(lim[r], n_keys));
+    nk = std::max(nk, row_lim[r]);
+  }
+  if (nk == 0) {
+    for (int r = 0; r < RB; ++r) std::memset(out + static_cast<long>(r) * ldo, 0, sizeof(float) * d_head);
+    return;
+  }
+
+  alignas(64) uint32_t qp[RB * NP];
+  for (int r = 0; r < RB; ++r) {
+    const float* qr = q + static_cast<long>(r) * ldq;
+#pragma GCC unroll 4
+    for (int c = 0; c < d_head; c += 32) {
+      const int left = d_head - c;
+      const __m512 lo = _mm512_maskz_loadu_ps(avx512::tail_mask(left), qr + c);
+      const __m512 hi = _mm512_maskz_loadu_ps(avx512::tail_mask(left - 16), qr + c + 16);
+      _mm512_mask_storeu_epi32(qp + r * NP + c / 2, avx512::tail_mask(left / 2), avx512::pairs_of(lo, hi));
+    }
+  }
+
+  __m512 vmax[RB];
+  for (int r = 0; r < RB; ++r) vmax[r] = _mm512_set1_ps(-INFINITY);
+  for (int j0 = 0; j0 < nk; j0 += 16 * KB) {
+    bool all = nk - j0 >= 16 * KB;
+    for (int r = 0; r < RB && all; ++r) all = row_lim[r] >= j0 + 16 * KB;
+    __mmask16 km[KB];
+    for (int c = 0; c < KB; ++c) km[c] = avx512::tail_mask(nk - j0 - 16 * c);
+    if (all) {
+      score_block<RB, KB, NP, true>(qp, kp, ldkp, j0, km, row_lim, s, lds, vmax);
+    } else {
+      score_block<RB, KB, NP, false>(qp, kp, ldkp, j0, km, row_lim, s, lds, vmax);
+    }
+  }
+
+  const int n_pairs = (nk + 1) / 2;
+  float inv[RB];
+  for (int r = 0; r < RB; ++r) {
+    uint32_t* pr = pp + static_cast<long>(r) * ldp;
+    if (row_lim[r] == 0) {
+      std::memset(pr, 0, sizeof(uint32_t) * static_cast<std::size_t>(n_pairs));
+      inv[r] = 0.0f;
+    } else {
+      inv[r] = softmax_pairs(s + static_cast<long>(r) * lds, row_lim[r], _mm512_reduce_max_ps(vmax[r]), alpha, pr, n_pairs);
+    }
+  }
+  pv_block<RB, NV>(pp, ldp, n_pairs, vp, width, inv, out, ldo);
+}
+
+template <int NV>
+NPW_TARGET_AVX512_BF16 void task_nv(const float* q, int ldq, int rows, const uint32_t* kp, int ldkp, int n_keys,
+                                    const uint32_t* vp, int width, float alpha, const int* lim, float* out, int ldo,
+                                    float* s, int lds, uint32_t* pp, int ldp) {
+  int r = 0;
+  for (; r + kRowBlock <= rows; r += kRowBlock) {
+    rows_block<kRowBlock, NV>(q + static_cast<long>(r) * ldq, ldq, kp, ldkp, n_keys, vp, width, alpha, lim + r,
+                              out + static_cast<long>(r) * ldo, ldo, s, lds, pp, ldp);
+  }
+  const float* qr = q + static_cast<long>(r) * ldq;
+  float* o = out + static_cast<long>(r) * ldo;
+  switch (rows - r) {
+#define NPW_ROWS_TAIL(n) \
+  case n: rows_block<n, NV>(qr, ldq, kp, ldkp, n_keys, vp, width, alpha, lim + r, o, ldo, s, lds, pp, ldp); break;
+    NPW_ROWS_TAIL(5)
+    NPW_ROWS_TAIL(4)
+    NPW_ROWS_TAIL(3)
+    NPW_ROWS_TAIL(2)
+    NPW_ROWS_TAIL(1)
+#undef NPW_ROWS_TAIL
+    default: break;
+  }
+  static_assert(kRowBlock == 6, "the tail cases above cover kRowBlock - 1 rows");
+}
+
+}  // namespace
+
+NPW_TARGET_AVX512_BF16 void attention_task_bf16_avx512(const float* q, int ldq, int rows, const uint32_t* kp, int ldkp,
+                                                       int n_keys, const uint32_t* vp, int width, int d_head, float alpha,
+                                                       const int* lim, float* out, int ldo, float* s, int lds,
+                                                       uint32_t* pp, int ldp) {
+  switch (d_head / 16) {
+    case 1: task_nv<1>(q, ldq, rows, kp, ldkp, n_keys, vp, width, alpha, lim, out, ldo, s, lds, pp, ldp); break;
+    case 2: task_nv<2>(q, ldq, rows, kp, ldkp, n_keys, vp, width, alpha, lim, out, ldo, s, lds, pp, ldp); break;
+    case 4: task_nv<4>(q, ldq, rows, kp, ldkp, n_keys, vp, width, alpha, lim, out, ldo, s, lds, pp, ldp); break;
+    default: break;  // attention_bf16_takes() excludes the rest
+  }
+}
+
+}  // namespace npw

@@ -1,0 +1,53 @@
+// The bf16 pair layouts of keys and values (attention_kernels.h), converted once per attention call
+// for both bf16 attention tasks (AMX tiles and AVX512_BF16): compiled for AVX512_BF16 alone, so the
+// conversion runs on CPUs without the tile unit too.
+#include <algorithm>
+
+#include "nn/attention_kernels.h"
+
+// GCC 12 reports its own intrinsics' undefined-vector idiom (__Y = __Y) as (maybe-)uninitialised; the
+// warning points into the header, so it is silenced before the header is read.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include "nn/bf16_pairs_avx512.h"
+#include "nn/vec_math_avx512.h"
+
+namespace npw {
+
+bool attention_bf16_takes(int d_head) { return d_head == 16 || d_head == 32 || d_head == 64; }
+
+NPW_TARGET_AVX512_BF16 void attention_bf16_convert_keys(const float* k, int ldk, int n_kv, int width, uint32_t* kp,
+                                                        int ldkp) {
+  const int n_pairs = width / 2;
+  const __m512i stride = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                            _mm512_set1_epi32(ldkp));
+  for (int j = 0; j < n_kv; ++j) {
+    const float* row = k + static_cast<long>(j) * ldk;
+    for (int p0 = 0; p0 < n_pairs; p0 += 16) {
+      const int n = std::min(16, n_pairs - p0);
+      const __mmask16 m = avx512::tail_mask(n);
+      const __mmask16 lo = avx512::tail_mask(2 * n), hi = avx512::tail_mask(2 * n - 16);
+      const __m512i pr =
+          avx512::pairs_of(_mm512_maskz_loadu_ps(lo, row + 2 * p0), _mm512_maskz_loadu_ps(hi, row + 2 * p0 + 16));
+      _mm512_mask_i32scatter_epi32(kp + static_cast<long>(p0) * ldkp + j, m, stride, pr, 4);
+    }
+  }
+}
+
+NPW_TARGET_AVX512_BF16 void attention_bf16_convert_values(const float* v, int ldv, int n_kv, int width, uint32_t* vp) {
+  for (int jp = 0; jp < (n_kv + 1) / 2; ++jp) {
+    const float* a = v + static_cast<long>(2 * jp) * ldv;
+    const float* b = 2 * jp + 1 < n_kv ? a + ldv : nullptr;
+    uint32_t* out = vp + static_cast<long>(jp) * width;
+    for (int c = 0; c < width; c += 16) {
+      const __mmask16 m = avx512::tail_mask(width - c);
+      const __m512i lo = avx512::bf16_lanes(_mm512_maskz_loadu_ps(m, a + c));
+      const __m512i hi = b ? avx512::bf16_lanes(_mm512_maskz_loadu_ps(m, b + c)) : _mm512_setzero_si512();
+      _mm512_mask_storeu_epi32(out + c, m, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+    }
+  }
+}
+
+}  // namespace npw
