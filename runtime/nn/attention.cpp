@@ -261,8 +261,8 @@ void MultiHeadAttention::run_bf16(ThreadPool* pool, const AttentionArgs& a) {
   for_each_task(pool, a, tile_rows, row_lim_.data(), [&](const Task& t) {
     const uint32_t* kh = kp + (t.col / 2) * static_cast<std::size_t>(ldkt_);
     task(t.q, a.ldq, t.rows, kh, ldkt_, t.kv_len, vp + t.col, width, a.d_head, alpha, t.lim, t.out, a.ldo,
-                       bf16_scores_.data() + static_cast<std::size_t>(t.thread) * 16 * ldkt_, ldkt_,
-                       bf16_probs_.data() + static_cast<std::size_t>(t.thread) * 16 * ldp_, ldp_);
+         bf16_scores_.data() + static_cast<std::size_t>(t.thread) * 16 * ldkt_, ldkt_,
+         bf16_probs_.data() + static_cast<std::size_t>(t.thread) * 16 * ldp_, ldp_);
   });
 }
 
