@@ -13,6 +13,32 @@ namespace npwtest {
 std::string data_path(const std::string& rel) { return std::string(NPW_TEST_DATA_DIR) + "/" + rel; }
 std::string model_path() { return data_path("ggml-test-f32.bin"); }
 
+GstClockTime wait_time(double seconds) {
+  double scale = 1.0;
+  if (const char* e = g_getenv("NPW_TEST_WAIT_SCALE")) {
+    const double v = g_ascii_strtod(e, nullptr);
+    if (v >= 1.0 && v <= 1000.0) scale = v;
+  }
+  return static_cast<GstClockTime>(seconds * scale * GST_SECOND);
+}
+
+namespace {
+template <typename T, typename TryPull>
+T* poll_within(GstHarness* h, double seconds, TryPull try_pull) {
+  const gint64 deadline = g_get_monotonic_time() + static_cast<gint64>(wait_time(seconds) / GST_USECOND);
+  for (;;) {
+    if (T* x = try_pull(h)) return x;
+    if (g_get_monotonic_time() >= deadline) return nullptr;
+    g_usleep(2000);
+  }
+}
+}  // namespace
+
+GstBuffer* pull_within(GstHarness* h, double seconds) { return poll_within<GstBuffer>(h, seconds, gst_harness_try_pull); }
+GstEvent* pull_event_within(GstHarness* h, double seconds) {
+  return poll_within<GstEvent>(h, seconds, gst_harness_try_pull_event);
+}
+
 RunResult::~RunResult() {
   for (auto& c : captions)
     if (c.meta) gst_structure_free(c.meta);

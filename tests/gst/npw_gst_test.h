@@ -5,6 +5,7 @@
 
 #include <gst/app/gstappsink.h>
 #include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
 
 #include <string>
 #include <vector>
@@ -57,6 +58,15 @@ std::vector<float> read_wav(const std::string& path);
 // `backend` names the runtime backend (the element's default, auto, unless given).
 std::vector<std::vector<int>> reference_tokens(const std::vector<float>& samples, npw::BufferProvider* buffers = nullptr,
                                                const std::string& backend = "auto");
+
+// A bound on how long a test waits for something that must come (a caption, an event, a state):
+// `seconds` times NPW_TEST_WAIT_SCALE (default 1). scripts/run-valgrind.sh raises the scale, as
+// everything runs 20-50x slower under memcheck; these waits catch hangs, they time nothing.
+GstClockTime wait_time(double seconds);
+// GstHarness's gst_harness_pull*() give up after a fixed 60 s; these wait up to wait_time(seconds)
+// and return nullptr when nothing came.
+GstBuffer* pull_within(GstHarness* h, double seconds);
+GstEvent* pull_event_within(GstHarness* h, double seconds);
 
 // Tokens of a structure's "tokens" array.
 std::vector<int> tokens_of(const GstStructure* s);

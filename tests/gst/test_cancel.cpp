@@ -57,7 +57,7 @@ static void wait_worker(GstHarness* h) {
   fail_unless(gst_harness_push_event(
       h, gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, gst_structure_new_empty(kMarker))));
   for (;;) {
-    GstEvent* e = gst_harness_pull_event(h);
+    GstEvent* e = npwtest::pull_event_within(h, 60);
     fail_unless(e != nullptr, "the marker event never came out");
     const bool marker = GST_EVENT_TYPE(e) == GST_EVENT_CUSTOM_DOWNSTREAM &&
                         gst_structure_has_name(gst_event_get_structure(e), kMarker);

@@ -19,6 +19,7 @@
 #include "npw_gst_test.h"
 
 using npwtest::model_path;
+using npwtest::wait_time;
 
 static const char* kCapsF32 = "audio/x-raw,format=F32LE,rate=16000,channels=1,layout=interleaved";
 static const char* kCapsS16 = "audio/x-raw,format=S16LE,rate=16000,channels=1,layout=interleaved";
@@ -248,7 +249,7 @@ GST_START_TEST(test_fixed_properties_refused_while_running) {
   fail_unless_equals_string(model, want_model.c_str());
   g_free(model);
   GstBus* bus = gst_element_get_bus(pipeline);
-  GstMessage* m = gst_bus_timed_pop_filtered(bus, 5 * GST_SECOND, GST_MESSAGE_WARNING);
+  GstMessage* m = gst_bus_timed_pop_filtered(bus, wait_time(5), GST_MESSAGE_WARNING);
   fail_unless(m != nullptr, "no warning for a refused property");
   gst_message_unref(m);
   // latency may change while playing
@@ -306,7 +307,7 @@ GST_START_TEST(test_streaming_thread_never_waits_for_the_worker) {
   }
   fail_unless_equals_int(gst_harness_push(h, f32_buffer(x.data(), x.size(), 0)), GST_FLOW_OK);
   g_mutex_lock(&held.lock);
-  const gint64 deadline = g_get_monotonic_time() + 120 * G_TIME_SPAN_SECOND;
+  const gint64 deadline = g_get_monotonic_time() + static_cast<gint64>(wait_time(120) / GST_USECOND);
   while (!held.reached) fail_unless(g_cond_wait_until(&held.cond, &held.lock, deadline), "the worker never produced output");
   g_mutex_unlock(&held.lock);
 

@@ -127,7 +127,8 @@ void teardown(GstHarness* h, GstBus* bus) {
 // The worker pushes asynchronously: waits (up to 60 s) until GAPs or text reach `until`.
 Out pull_until(GstHarness* h, GstClockTime until) {
   Out all;
-  for (int i = 0; i < 600 && all.gap_end < until; ++i) {
+  const gint64 deadline = g_get_monotonic_time() + static_cast<gint64>(npwtest::wait_time(60) / GST_USECOND);
+  while (all.gap_end < until && g_get_monotonic_time() < deadline) {
     Out o = pull_all(h);
     all.texts.insert(all.texts.end(), o.texts.begin(), o.texts.end());
     all.gaps += o.gaps;
@@ -266,7 +267,7 @@ static void run_to_eos(const std::string& description, GstElement** keep = nullp
   fail_unless(p != nullptr && err == nullptr, "%s", err ? err->message : description.c_str());
   fail_if(gst_element_set_state(p, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
   GstBus* bus = gst_element_get_bus(p);
-  GstMessage* m = gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND,
+  GstMessage* m = gst_bus_timed_pop_filtered(bus, npwtest::wait_time(120),
                                              static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
   fail_unless(m != nullptr, "no EOS within 120 s (the player did not preroll or stalled): %s", description.c_str());
   if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {

@@ -127,7 +127,7 @@ GST_START_TEST(test_stop_while_the_device_stalls) {
   GstBus* bus = gst_element_get_bus(pipeline);
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
   // The first window's captions come before the stall.
-  GstMessage* m = gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND,
+  GstMessage* m = gst_bus_timed_pop_filtered(bus, npwtest::wait_time(120),
                                              static_cast<GstMessageType>(GST_MESSAGE_ELEMENT | GST_MESSAGE_ERROR));
   fail_unless(m != nullptr && GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT, "no caption before the stall");
   gst_message_unref(m);

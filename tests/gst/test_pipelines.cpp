@@ -160,7 +160,7 @@ GST_START_TEST(test_flush_seek_gives_the_runtimes_captions_from_the_target) {
   fail_unless(pipeline != nullptr);
   GstAppSink* sink = GST_APP_SINK(gst_bin_get_by_name(GST_BIN(pipeline), "sink"));
   fail_unless(gst_element_set_state(pipeline, GST_STATE_PAUSED) != GST_STATE_CHANGE_FAILURE);
-  fail_unless_equals_int(gst_element_get_state(pipeline, nullptr, nullptr, 60 * GST_SECOND), GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_int(gst_element_get_state(pipeline, nullptr, nullptr, npwtest::wait_time(60)), GST_STATE_CHANGE_SUCCESS);
   const GstClockTime target = 30 * GST_SECOND;
   fail_unless(gst_element_seek_simple(pipeline, GST_FORMAT_TIME,
                                       static_cast<GstSeekFlags>(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE), target));
@@ -225,7 +225,7 @@ GST_START_TEST(test_two_elements_share_model) {
           .c_str(),
       nullptr);
   gst_element_set_state(pipeline, GST_STATE_PAUSED);
-  fail_unless(gst_element_get_state(pipeline, nullptr, nullptr, 60 * GST_SECOND) != GST_STATE_CHANGE_FAILURE);
+  fail_unless(gst_element_get_state(pipeline, nullptr, nullptr, npwtest::wait_time(60)) != GST_STATE_CHANGE_FAILURE);
   fail_unless_equals_int(mappings_of(model_path()), 1);
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(pipeline);

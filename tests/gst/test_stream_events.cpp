@@ -210,7 +210,7 @@ GST_START_TEST(test_flush_forgets_audio_and_state) {
     fail_unless_equals_int(gst_harness_push(h, f32_buffer(long45.data() + pos, 16000, samples_to_time(pos))), GST_FLOW_OK);
   // The first window's first caption: from here the transcriber holds a prompt and the accumulator
   // the audio after the window's last timestamp.
-  GstBuffer* first = gst_harness_pull(h);
+  GstBuffer* first = npwtest::pull_within(h, 60);
   fail_unless(first != nullptr, "the first window gave no caption");
   gst_buffer_unref(first);
   fail_unless(gst_harness_push_event(h, gst_event_new_flush_start()));
@@ -395,7 +395,7 @@ static std::vector<std::string> progress_of(const std::string& description) {
   GstElement* pipeline = gst_parse_launch(description.c_str(), nullptr);
   fail_unless(pipeline != nullptr);
   gst_element_set_state(pipeline, GST_STATE_PAUSED);
-  gst_element_get_state(pipeline, nullptr, nullptr, 60 * GST_SECOND);
+  gst_element_get_state(pipeline, nullptr, nullptr, npwtest::wait_time(60));
   GstBus* bus = gst_element_get_bus(pipeline);
   std::vector<std::string> out;
   while (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_PROGRESS)) {
