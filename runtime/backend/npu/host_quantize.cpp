@@ -1,6 +1,14 @@
 // Quantisation and dequantisation rows (see host_quantize.h). Rounding is done by adding and
 // subtracting 1.5 x 2^23, which rounds half to even exactly like nearbyint() in the default rounding
 // mode for |v| < 2^22 (here |v| <= 127.5), and vectorises without SSE4.1.
+// The dequantisation is part of the gemm_i8 contract: the scale product and the bias addition each
+// rounded to f32, as the emulator's reference and the tests compute them. GCC's default
+// -ffp-contract=fast would fuse them into one FMA inside the AVX2 functions (one rounding) in
+// optimised builds - the release build's products then differed from the contract in the last bit.
+// Clang contracts only within one expression, which the code below never asks for.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 #include "backend/npu/host_quantize.h"
 
 #include <immintrin.h>
