@@ -27,17 +27,6 @@ constexpr std::size_t kChunk = 1600;  // 100 ms
 std::vector<npw::ScriptedWord> g_script;
 std::atomic<npw::ScriptedSpeech*> g_speech{nullptr};
 
-void install_script(double seconds) {
-  g_script = npw::make_word_script(seconds);
-  npw::set_default_window_model_wrap([](std::unique_ptr<npw::WindowModel> networks) {
-    // The element's Transcriber holds the model; the scripted speech needs only its vocabulary.
-    static std::shared_ptr<const npw::Model> model = npw::Model::load(npwtest::model_path());
-    auto s = std::make_unique<npw::ScriptedSpeech>(*model, g_script, std::move(networks));
-    g_speech = s.get();
-    return std::unique_ptr<npw::WindowModel>(std::move(s));
-  });
-}
-
 // The real networks, each encode made slow as on a loaded machine or a CPU too slow for the step,
 // or one encode (the stall_at-th, from 0) stalled as a device or a swapped-out process would.
 class SlowNetworks : public npw::WindowModel {
@@ -62,7 +51,94 @@ class SlowNetworks : public npw::WindowModel {
   int encodes_ = 0;
 };
 
+// The script of `seconds` spoken over the element's real networks, their `stall_at`-th encode (from
+// 0; -1: none) stalled for `stall_ms`.
+void install_script(double seconds, int stall_at = -1, int stall_ms = 0) {
+  g_script = npw::make_word_script(seconds);
+  npw::set_default_window_model_wrap([stall_at, stall_ms](std::unique_ptr<npw::WindowModel> networks) {
+    // The element's Transcriber holds the model; the scripted speech needs only its vocabulary.
+    static std::shared_ptr<const npw::Model> model = npw::Model::load(npwtest::model_path());
+    if (stall_at >= 0) networks = std::make_unique<SlowNetworks>(std::move(networks), 0, stall_at, stall_ms);
+    auto s = std::make_unique<npw::ScriptedSpeech>(*model, g_script, std::move(networks));
+    g_speech = s.get();
+    return std::unique_ptr<npw::WindowModel>(std::move(s));
+  });
+}
+
 GstClockTime latency_now(GstHarness* h) { return gst_harness_query_latency(h); }
+
+// The element in live mode behind a live upstream (20 ms of latency), the voice gate off (the audio
+// is silence or noise; the script speaks), its messages on `bus` when one is given, decoding greedy
+// without fallback when asked (set before it starts: decoding settings are refused while playing).
+GstHarness* new_live_harness(const char* latency_ms, GstBus* bus = nullptr, bool greedy = false) {
+  GstElement* e = gst_element_factory_make("npuwhisper", nullptr);
+  fail_unless(e != nullptr);
+  g_object_set(e, "model", npwtest::model_path().c_str(), nullptr);
+  if (greedy) g_object_set(e, "beam-size", 0, "temperature-fallback", 0.0f, nullptr);
+  gst_util_set_object_arg(G_OBJECT(e), "mode", "live");
+  gst_util_set_object_arg(G_OBJECT(e), "latency", latency_ms);
+  gst_util_set_object_arg(G_OBJECT(e), "vad", "false");
+  if (bus) gst_element_set_bus(e, bus);
+  GstHarness* h = gst_harness_new_with_element(e, "sink", "src");
+  gst_object_unref(e);
+  gst_harness_set_upstream_latency(h, 20 * GST_MSECOND);  // a live upstream: queued audio is delay
+  gst_harness_set_src_caps_str(h, "audio/x-raw, format=F32LE, rate=16000, channels=1, layout=interleaved");
+  return h;
+}
+
+// `seconds` of `chunk` in 100 ms buffers, `sleep_ms` apart.
+void push_live(GstHarness* h, const std::vector<float>& chunk, std::size_t seconds, int sleep_ms) {
+  for (std::size_t i = 0; i < seconds * kRate; i += kChunk) {
+    GstBuffer* b = gst_buffer_new_memdup(chunk.data(), kChunk * sizeof(float));
+    GST_BUFFER_PTS(b) = gst_util_uint64_scale_int(i, GST_SECOND, kRate);
+    GST_BUFFER_DURATION(b) = gst_util_uint64_scale_int(kChunk, GST_SECOND, kRate);
+    fail_unless_equals_int(gst_harness_push(h, b), GST_FLOW_OK);
+    g_usleep(static_cast<gulong>(sleep_ms) * 1000);
+  }
+}
+
+// Silence for `seconds`, then the script's end and EOS.
+void speak_script(GstHarness* h, std::size_t seconds, int sleep_ms) {
+  push_live(h, std::vector<float>(kChunk, 0.0f), seconds, sleep_ms);
+  fail_unless(g_speech.load() != nullptr, "the element did not use the scripted speech");
+  g_speech.load()->set_final(true);
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+}
+
+// Every word of the script committed once, in order, none as a partial, each at its spoken time:
+// not before the window that heard it started, at most the element's own announced latency after
+// it (as it stands at the end: it only grows during a stream; a late word is placed at the
+// latency's floor).
+void check_script_committed(GstHarness* h) {
+  const double announced = static_cast<double>(gst_harness_query_latency(h)) / GST_SECOND;
+  std::vector<std::string> words;
+  std::size_t n_words = 0;
+  GstClockTime prev = 0;
+  while (GstBuffer* b = gst_harness_try_pull(h)) {
+    GstMapInfo m;
+    fail_unless(gst_buffer_map(b, &m, GST_MAP_READ));
+    const std::string text(reinterpret_cast<const char*>(m.data), m.size);
+    gst_buffer_unmap(b, &m);
+    fail_if(GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DELTA_UNIT), "a partial without partials=true");
+    fail_unless(GST_BUFFER_PTS(b) >= prev, "'%s' out of order", text.c_str());
+    prev = GST_BUFFER_PTS(b);
+    const std::size_t k = n_words;
+    if (k < g_script.size() && text.rfind(g_script[k].text.substr(1), 0) == 0) {
+      const double pts = static_cast<double>(GST_BUFFER_PTS(b)) / GST_SECOND;
+      fail_unless(pts >= g_script[k].start - 0.5 && pts <= g_script[k].start + announced,
+                  "'%s' at %.2f s, spoken at %.2f s (latency %.2f s)", text.c_str(), pts, g_script[k].start, announced);
+    }
+    n_words += 1 + static_cast<std::size_t>(std::count(text.begin(), text.end(), ' '));
+    words.push_back(text);
+    gst_buffer_unref(b);
+  }
+  // Words committed late (past the latency's floor, as on a loaded machine) share one buffer: the
+  // text, not the buffer count, is what must match.
+  std::string got, want;
+  for (const std::string& w : words) got += " " + w;
+  for (const npw::ScriptedWord& w : g_script) want += w.text;
+  fail_unless(got == want, "committed:%s\nthe script:%s", got.c_str(), want.c_str());
+}
 
 }  // namespace
 
@@ -73,18 +149,8 @@ GST_START_TEST(test_slow_steps_raise_the_announced_latency) {
   npw::set_default_window_model_wrap([](std::unique_ptr<npw::WindowModel> networks) {
     return std::unique_ptr<npw::WindowModel>(std::make_unique<SlowNetworks>(std::move(networks), 700));
   });
-  GstElement* e = gst_element_factory_make("npuwhisper", nullptr);
-  fail_unless(e != nullptr);
-  g_object_set(e, "model", npwtest::model_path().c_str(), "beam-size", 0, "temperature-fallback", 0.0f, nullptr);
-  gst_util_set_object_arg(G_OBJECT(e), "mode", "live");
-  gst_util_set_object_arg(G_OBJECT(e), "latency", "200");
-  gst_util_set_object_arg(G_OBJECT(e), "vad", "false");
   GstBus* bus = gst_bus_new();
-  gst_element_set_bus(e, bus);
-  GstHarness* h = gst_harness_new_with_element(e, "sink", "src");
-  gst_object_unref(e);
-  gst_harness_set_upstream_latency(h, 20 * GST_MSECOND);
-  gst_harness_set_src_caps_str(h, "audio/x-raw, format=F32LE, rate=16000, channels=1, layout=interleaved");
+  GstHarness* h = new_live_harness("200", bus, true);
   // Configured: upstream + 3 x 0.2 s + 1.5 s.
   const GstClockTime configured = 20 * GST_MSECOND + 2100 * GST_MSECOND;
   fail_unless_equals_uint64(latency_now(h), configured);
@@ -133,66 +199,11 @@ GST_END_TEST;
 // fell (a warning and a QoS message with the delay, the max-delay property), commits what it has and
 // catches up, and still gives every word of the script once, in order, at its spoken time.
 GST_START_TEST(test_a_stall_is_reported_and_nothing_is_lost_or_reordered) {
-  g_script = npw::make_word_script(8.0);
-  npw::set_default_window_model_wrap([](std::unique_ptr<npw::WindowModel> networks) {
-    static std::shared_ptr<const npw::Model> model = npw::Model::load(npwtest::model_path());
-    auto slow = std::make_unique<SlowNetworks>(std::move(networks), 0, 3, 3000);
-    auto s = std::make_unique<npw::ScriptedSpeech>(*model, g_script, std::move(slow));
-    g_speech = s.get();
-    return std::unique_ptr<npw::WindowModel>(std::move(s));
-  });
-  GstElement* e = gst_element_factory_make("npuwhisper", nullptr);
-  fail_unless(e != nullptr);
-  g_object_set(e, "model", npwtest::model_path().c_str(), nullptr);
-  gst_util_set_object_arg(G_OBJECT(e), "mode", "live");
-  gst_util_set_object_arg(G_OBJECT(e), "latency", "500");
-  gst_util_set_object_arg(G_OBJECT(e), "vad", "false");
+  install_script(8.0, 3, 3000);
   GstBus* bus = gst_bus_new();
-  gst_element_set_bus(e, bus);
-  GstHarness* h = gst_harness_new_with_element(e, "sink", "src");
-  gst_object_unref(e);
-  gst_harness_set_upstream_latency(h, 20 * GST_MSECOND);  // a live upstream: queued audio is delay
-  gst_harness_set_src_caps_str(h, "audio/x-raw, format=F32LE, rate=16000, channels=1, layout=interleaved");
-  const std::vector<float> silence(kChunk, 0.0f);
-  const std::size_t total = 9 * kRate;
-  for (std::size_t i = 0; i < total; i += kChunk) {
-    GstBuffer* b = gst_buffer_new_memdup(silence.data(), kChunk * sizeof(float));
-    GST_BUFFER_PTS(b) = gst_util_uint64_scale_int(i, GST_SECOND, kRate);
-    GST_BUFFER_DURATION(b) = gst_util_uint64_scale_int(kChunk, GST_SECOND, kRate);
-    fail_unless_equals_int(gst_harness_push(h, b), GST_FLOW_OK);
-    g_usleep(100 * 1000);  // real time
-  }
-  fail_unless(g_speech.load() != nullptr, "the element did not use the scripted speech");
-  g_speech.load()->set_final(true);
-  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
-
-  // The element's own promise, as it stands at the end (it only grows during a stream).
-  const double announced = static_cast<double>(gst_harness_query_latency(h)) / GST_SECOND;
-  std::vector<std::string> words;
-  std::size_t n_words = 0;
-  GstClockTime prev = 0;
-  while (GstBuffer* b = gst_harness_try_pull(h)) {
-    GstMapInfo m;
-    fail_unless(gst_buffer_map(b, &m, GST_MAP_READ));
-    const std::string text(reinterpret_cast<const char*>(m.data), m.size);
-    gst_buffer_unmap(b, &m);
-    fail_unless(GST_BUFFER_PTS(b) >= prev, "'%s' out of order", text.c_str());
-    prev = GST_BUFFER_PTS(b);
-    const std::size_t k = n_words;
-    if (k < g_script.size() && text.rfind(g_script[k].text.substr(1), 0) == 0) {
-      const double pts = static_cast<double>(GST_BUFFER_PTS(b)) / GST_SECOND;
-      fail_unless(pts >= g_script[k].start - 0.5 && pts <= g_script[k].start + announced,
-                  "'%s' at %.2f s, spoken at %.2f s (latency %.2f s)", text.c_str(), pts, g_script[k].start, announced);
-    }
-    n_words += 1 + static_cast<std::size_t>(std::count(text.begin(), text.end(), ' '));
-    words.push_back(text);
-    gst_buffer_unref(b);
-  }
-  // (Words committed late share one buffer: the text, not the buffer count, must match.)
-  std::string got, want;
-  for (const std::string& w : words) got += " " + w;
-  for (const npw::ScriptedWord& w : g_script) want += w.text;
-  fail_unless(got == want, "committed:%s\nthe script:%s", got.c_str(), want.c_str());
+  GstHarness* h = new_live_harness("500", bus);
+  speak_script(h, 9, 100);  // real time
+  check_script_committed(h);
   guint64 max_delay = 0;
   g_object_get(h->element, "max-delay", &max_delay, nullptr);
   fail_unless(max_delay >= 3 * GST_SECOND, "max-delay %" GST_TIME_FORMAT " after a 3 s stall", GST_TIME_ARGS(max_delay));
@@ -223,60 +234,10 @@ GST_END_TEST;
 
 GST_START_TEST(test_scripted_speech_is_committed_once_in_order_at_its_time) {
   install_script(6.0);
-  GstElement* e = gst_element_factory_make("npuwhisper", nullptr);
-  fail_unless(e != nullptr);
-  g_object_set(e, "model", npwtest::model_path().c_str(), nullptr);
-  gst_util_set_object_arg(G_OBJECT(e), "mode", "live");
-  gst_util_set_object_arg(G_OBJECT(e), "latency", "1000");
-  gst_util_set_object_arg(G_OBJECT(e), "vad", "false");  // the audio is silence; the script speaks
-  GstHarness* h = gst_harness_new_with_element(e, "sink", "src");
-  gst_object_unref(e);
-  gst_harness_set_upstream_latency(h, 20 * GST_MSECOND);
-  gst_harness_set_src_caps_str(h, "audio/x-raw, format=F32LE, rate=16000, channels=1, layout=interleaved");
-  const std::vector<float> silence(kChunk, 0.0f);
-  const std::size_t total = 7 * kRate;
-  for (std::size_t i = 0; i < total; i += kChunk) {
-    GstBuffer* b = gst_buffer_new_memdup(silence.data(), kChunk * sizeof(float));
-    GST_BUFFER_PTS(b) = gst_util_uint64_scale_int(i, GST_SECOND, kRate);
-    GST_BUFFER_DURATION(b) = gst_util_uint64_scale_int(kChunk, GST_SECOND, kRate);
-    fail_unless_equals_int(gst_harness_push(h, b), GST_FLOW_OK);
-    g_usleep(50 * 1000);  // twice real time, as a capture source would deliver with some slack
-  }
-  fail_unless(g_speech.load() != nullptr, "the element did not use the scripted speech");
-  g_speech.load()->set_final(true);
-  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
-
-  // The element's own promise, as it stands at the end (it only grows during a stream).
-  const double announced = static_cast<double>(gst_harness_query_latency(h)) / GST_SECOND;
-  std::vector<std::string> words;
-  std::size_t n_words = 0;
-  GstClockTime prev = 0;
-  while (GstBuffer* b = gst_harness_try_pull(h)) {
-    GstMapInfo m;
-    fail_unless(gst_buffer_map(b, &m, GST_MAP_READ));
-    const std::string text(reinterpret_cast<const char*>(m.data), m.size);
-    gst_buffer_unmap(b, &m);
-    fail_if(GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DELTA_UNIT), "a partial without partials=true");
-    fail_unless(GST_BUFFER_PTS(b) >= prev, "'%s' out of order", text.c_str());
-    prev = GST_BUFFER_PTS(b);
-    const std::size_t k = n_words;
-    if (k < g_script.size() && text.rfind(g_script[k].text.substr(1), 0) == 0) {
-      // At its spoken time: not before the window that heard it started, at most the announced
-      // latency after it (a late word is placed at the latency's floor).
-      const double pts = static_cast<double>(GST_BUFFER_PTS(b)) / GST_SECOND;
-      fail_unless(pts >= g_script[k].start - 0.5 && pts <= g_script[k].start + announced,
-                  "'%s' at %.2f s, spoken at %.2f s (latency %.2f s)", text.c_str(), pts, g_script[k].start, announced);
-    }
-    n_words += 1 + static_cast<std::size_t>(std::count(text.begin(), text.end(), ' '));
-    words.push_back(text);
-    gst_buffer_unref(b);
-  }
-  // Words committed late (past the latency's floor, as on a loaded machine) share one buffer: the
-  // text, not the buffer count, is what must match.
-  std::string got, want;
-  for (const std::string& w : words) got += " " + w;
-  for (const npw::ScriptedWord& w : g_script) want += w.text;
-  fail_unless(got == want, "committed:%s\nthe script:%s", got.c_str(), want.c_str());
+  GstHarness* h = new_live_harness("1000");
+  // Twice real time, as a capture source would deliver with some slack.
+  speak_script(h, 7, 50);
+  check_script_committed(h);
   gst_harness_teardown(h);
   npw::set_default_window_model_wrap({});
   g_speech = nullptr;
