@@ -118,6 +118,7 @@ int run(const BenchOptions& o) {
     r.decoding = time_decoding(rig, signal.data(), static_cast<long>(signal.size()), o.repeat);
     r.memory.rss_after_window_mb = current_rss_mb();
     r.memory.peak_after_window_mb = peak_rss_mb();
+    r.memory.after_window = memory_report({o.model});
     r.words = time_word_timing(rig, kWordTimingTextTokens, o.repeat);
   }
   if (!audio.empty() && o.e2e_repeat > 0) {

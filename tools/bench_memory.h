@@ -3,6 +3,8 @@
 // MB above the file can be accounted for.
 #pragma once
 
+#include "util/memory_ledger.h"
+
 namespace npw {
 
 // VmRSS of /proc/self/status in MiB (0 when unreadable): what is resident now, where peak_rss_mb
@@ -15,6 +17,7 @@ struct MemoryFigures {
   double rss_after_pack_mb = 0.0;    // + the backend's packed weights and one stream's buffers
   double rss_after_window_mb = 0.0;  // + a realistic window decoded (5-beam caches touched)
   double peak_after_window_mb = 0.0; // high-water mark at that point
+  MemoryReport after_window;         // what holds rss_after_window_mb, by buffer and by mapping
 };
 
 }  // namespace npw

@@ -140,6 +140,16 @@ std::string summary_json(const Summary& s) {
          ", \"q3\": " + num(s.q3) + ", \"max\": " + num(s.max) + ", \"n\": " + std::to_string(s.n) + "}";
 }
 
+// {"what": resident MiB, ...}: the split of one resident-memory figure.
+std::string memory_uses_json(const std::vector<MemoryUse>& uses) {
+  std::string o = "{";
+  for (const MemoryUse& u : uses) {
+    if (o.size() > 1) o += ", ";
+    o += "\"" + escape(u.what) + "\": " + num(static_cast<double>(u.resident_bytes) / (1 << 20));
+  }
+  return o + "}";
+}
+
 }  // namespace
 
 void write_json(const BenchResults& r, std::FILE* out) {
@@ -195,6 +205,8 @@ void write_json(const BenchResults& r, std::FILE* out) {
     kv.emplace_back("rss_after_pack_mb", num(r.memory.rss_after_pack_mb));
     kv.emplace_back("rss_after_window_mb", num(r.memory.rss_after_window_mb));
     kv.emplace_back("peak_rss_over_model_file", num(r.peak_rss_mb / r.memory.model_file_mb));
+    kv.emplace_back("rss_after_window_by_buffer_mb", memory_uses_json(r.memory.after_window.buffers));
+    kv.emplace_back("rss_after_window_by_mapping_mb", memory_uses_json(r.memory.after_window.process));
     kv.emplace_back("allocs_per_batch5_step", num(dt.batch5_allocs));
     kv.emplace_back("allocs_per_prompt256", num(dt.prompt_allocs));
     kv.emplace_back("allocs_per_decoding_window", num(dt.window_allocs));
@@ -377,6 +389,7 @@ void write_table(const BenchResults& r, std::FILE* out) {
                "peak %.1f MiB (%.2fx the file)\n",
                r.memory.model_file_mb, r.memory.rss_after_load_mb, r.memory.rss_after_pack_mb,
                r.memory.rss_after_window_mb, r.peak_rss_mb, r.peak_rss_mb / r.memory.model_file_mb);
+  std::fputs(format_memory_report(r.memory.after_window).c_str(), out);
   std::fprintf(out, "word timing: %.2f ms per window (%d text tokens, heads %s) vs %.2f ms greedy decoding of them "
                "(%.1f %%) and %.2f ms with 5 beams (%.1f %%; target < %.0f %%); %.0f allocations per alignment (its "
                "word list)\n",

@@ -111,6 +111,7 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
   flags.add_value("dump-tokens", "OUT", "with --greedy-plain: the generated tokens, int32");
   flags.add_value("dump-words", "OUT", "with --tokens SOT...,<|notimestamps|>,TEXT...,<|endoftext|>: OpenAI's word "
                                        "alignment of TEXT as JSON (seconds from the window start)");
+  flags.add_switch("memory-report", "after transcribing, print on stderr which buffers and mappings hold the resident memory");
   flags.add_switch("help", "show this text");
 
   flags.parse(argc, argv);
@@ -160,7 +161,7 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
   const char* transcription_flags[] = {"language", "translate", "beam-size", "best-of", "no-timestamps",
                                        "initial-prompt", "no-fallback", "json", "word-timestamps", "words", "srt",
                                        "vtt", "max-line-width", "max-line-count", "max-words-per-line",
-                                       "max-cue-duration", "hallucination-silence-threshold"};
+                                       "max-cue-duration", "hallucination-silence-threshold", "memory-report"};
   if (o.window_mode()) {
     for (const char* f : transcription_flags) {
       if (flags.has(f)) bad(std::string("flag '--") + f + "' applies to transcription, not to window mode (dumps, --tokens)");
@@ -190,6 +191,7 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
     t.hallucination_silence_threshold = static_cast<float>(v);
   }
   o.words = flags.has("words");
+  o.memory_report = flags.has("memory-report");
   o.srt = flags.has("srt");
   o.vtt = flags.has("vtt");
   if (int(o.json) + int(o.words) + int(o.srt) + int(o.vtt) > 1) bad("flags '--json', '--words', '--srt' and '--vtt' choose the output: give one");

@@ -33,6 +33,7 @@ struct CliOptions {
   // transcription mode
   bool json = false;
   bool words = false;           // --words: one line per word
+  bool memory_report = false;   // --memory-report: the resident memory by buffer and mapping, on stderr
   bool srt = false, vtt = false;  // subtitles on stdout
   CueLimits cues;               // caption shaping of srt/vtt
   Options transcribe;           // validated; n_threads = threads

@@ -1,14 +1,18 @@
 // Transcription mode of npuwhisper-cli; see cli_transcribe.h.
 #include "cli_transcribe.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cli_input.h"
 #include "cli_output.h"
 #include "decode/caption_cues.h"
 #include "decode/language.h"
 #include "decode/transcriber.h"
+#include "util/memory_ledger.h"
 
 namespace npw {
 
@@ -52,6 +56,21 @@ int run_transcription(const CliOptions& o) {
   if (o.srt) std::fputs(srt_document(shape_cues(r.segments, o.cues)).c_str(), stdout);
   if (o.vtt) std::fputs(vtt_document(shape_cues(r.segments, o.cues)).c_str(), stdout);
   std::fflush(stdout);
+  // While the model and the transcriber's buffers are still alive: what the run kept resident.
+  if (o.memory_report) {
+    std::fputs(format_memory_report(memory_report({o.model})).c_str(), stderr);
+    // The model file's resident pages by tensor: a weight the backend repacked should not be here.
+    std::vector<std::pair<std::size_t, std::string>> by_tensor;
+    for (const TensorView& t : model->tensors()) {
+      const std::size_t res = resident_bytes(t.data, t.nbytes);
+      if (res >= (std::size_t{1} << 19)) by_tensor.emplace_back(res, t.name);
+    }
+    std::sort(by_tensor.rbegin(), by_tensor.rend());
+    if (!by_tensor.empty()) std::fputs(" the model file's resident pages, tensors of 0.5 MiB or more:\n", stderr);
+    for (const auto& [res, name] : by_tensor) {
+      std::fprintf(stderr, "  %8.1f MiB  %s\n", static_cast<double>(res) / (1 << 20), name.c_str());
+    }
+  }
   return std::ferror(stdout) ? 1 : 0;
 }
 

@@ -93,16 +93,16 @@ class MultiHeadAttention {
   int n_threads_;
   int max_width_;
   int ldkt_;                      // max_kv rounded up to 16 floats
-  AlignedBuffer<float> scores_;   // [n_threads][kTileRows][max_kv]
-  AlignedBuffer<float> kt_;       // [max_width][ldkt]: every head's keys transposed
-  AlignedBuffer<int> row_lim_;    // [n_threads][kTileRows]
+  AlignedBuffer<float> scores_{MemoryLabel{"attention scratch"}};   // [n_threads][kTileRows][max_kv]
+  AlignedBuffer<float> kt_{MemoryLabel{"attention scratch"}};       // [max_width][ldkt]: every head's keys transposed
+  AlignedBuffer<int> row_lim_{MemoryLabel{"attention scratch"}};    // [n_threads][kTileRows]
   // The bf16 path's pair layouts and per-thread scratch (only where the CPU has AMX-BF16 or
   // AVX512_BF16): keys [max_width / 2][ldkt], values [(max_kv + 1) / 2][max_width].
-  AlignedBuffer<uint32_t> key_pairs_, value_pairs_;
+  AlignedBuffer<uint32_t> key_pairs_{MemoryLabel{"attention scratch"}}, value_pairs_{MemoryLabel{"attention scratch"}};
   // scores [threads][16][ldkt], probability pairs [threads][16][ldp_].
   int ldp_ = 0;
-  AlignedBuffer<float> bf16_scores_;
-  AlignedBuffer<uint32_t> bf16_probs_;
+  AlignedBuffer<float> bf16_scores_{MemoryLabel{"attention scratch"}};
+  AlignedBuffer<uint32_t> bf16_probs_{MemoryLabel{"attention scratch"}};
 };
 
 }  // namespace npw

@@ -123,15 +123,15 @@ class Decoder {
   // k_transposed): read once per token as they lie, whatever the attention path. Values row-major,
   // [layer][n_audio_ctx][n_state]. cross_tmp_ holds one layer's keys before the transposition.
   int ldck_ = 0;
-  AlignedBuffer<float> cross_k_, cross_v_, cross_tmp_;
+  AlignedBuffer<float> cross_k_{MemoryLabel{"decoder: cross-attention keys"}}, cross_v_{MemoryLabel{"decoder: cross-attention values"}}, cross_tmp_{MemoryLabel{"decoder: cross-attention staging"}};
 
   // Per-chunk activations, [chunk_rows][...].
-  AlignedBuffer<float> x_, h_, q_, k_, v_, att_, tmp_, mlp_;
+  AlignedBuffer<float> x_{MemoryLabel{"decoder: activations"}}, h_{MemoryLabel{"decoder: activations"}}, q_{MemoryLabel{"decoder: activations"}}, k_{MemoryLabel{"decoder: activations"}}, v_{MemoryLabel{"decoder: activations"}}, att_{MemoryLabel{"decoder: activations"}}, tmp_{MemoryLabel{"decoder: activations"}}, mlp_{MemoryLabel{"decoder: activations"}};
   std::unique_ptr<MultiHeadAttention> attention_;  // with its scores scratch
   std::unique_ptr<StepAttention> step_attention_;  // self-attention of short runs (beam steps)
   std::vector<StepRow> step_rows_;                  // its rows, one per chunk row at most
   // A half KV cache's rows of one sequence widened for the tiled attention of a prompt, [n_ctx][n_state].
-  AlignedBuffer<float> wide_k_, wide_v_;
+  AlignedBuffer<float> wide_k_{MemoryLabel{"decoder: widened KV rows"}}, wide_v_{MemoryLabel{"decoder: widened KV rows"}};
   std::vector<int> row_seq_, row_pos_, row_tok_, row_limit_;
   std::vector<TokenSpan> next_spans_;  // decode_next's spans, one per sequence
 
@@ -145,10 +145,10 @@ class Decoder {
   const bool* capture_layers_ = nullptr;  // set during an alignment pass only
   std::vector<int> align_slot_;
   int align_n_ = 0;
-  AlignedBuffer<float> align_q_, align_h_, align_logits_;
+  AlignedBuffer<float> align_q_{MemoryLabel{"decoder: word-timing pass"}}, align_h_{MemoryLabel{"decoder: word-timing pass"}}, align_logits_{MemoryLabel{"decoder: word-timing pass"}};
 
-  AlignedBuffer<float> last_x_;  // [max_batch][n_state]
-  AlignedBuffer<float> logits_;  // [max_batch][n_vocab]
+  AlignedBuffer<float> last_x_{MemoryLabel{"decoder: activations"}};  // [max_batch][n_state]
+  AlignedBuffer<float> logits_{MemoryLabel{"decoder: logits"}};  // [max_batch][n_vocab]
 };
 
 }  // namespace npw

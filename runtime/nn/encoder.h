@@ -90,20 +90,20 @@ class Encoder {
 
   MultiHeadAttention attention_;
   EncoderProfile* profile_ = nullptr;
-  AlignedBuffer<float> mel_t_;  // [n_frames + 2][n_mels]: the window time-major between two zero frames
+  AlignedBuffer<float> mel_t_{MemoryLabel{"encoder: time-major log-mel"}};  // [n_frames + 2][n_mels]: the window time-major between two zero frames
   float* x_ = nullptr;          // [n_ctx][n_state]: the residual stream, finally the output
-  AlignedBuffer<float> own_x_;  // x_ when nobody supplied an output buffer
-  AlignedBuffer<float> h_;      // [n_ctx][n_state]: LayerNorm output, then a block's projection
+  AlignedBuffer<float> own_x_{MemoryLabel{"encoder: activations"}};  // x_ when nobody supplied an output buffer
+  AlignedBuffer<float> h_{MemoryLabel{"encoder: activations"}};      // [n_ctx][n_state]: LayerNorm output, then a block's projection
   // [n_ctx][4 n_state]: q | k | v | attention output side by side during attention, the MLP hidden
   // layer after it, and before the blocks the first convolution's output.
-  AlignedBuffer<float> wide_;
+  AlignedBuffer<float> wide_{MemoryLabel{"encoder: activations"}};
   // wide_'s row stride: 4 n_state plus 16 floats. 4 n_state floats is a multiple of 4 KiB apart for
   // every Whisper width, which would put one head's slice of all rows into the same few L1 sets and
   // evict them while attention walks the keys.
   int ldw_ = 0;
   // Per pool thread, [kConvBlock][3 * max(n_mels, n_state)]: the im2col rows of the block it works on.
   std::size_t col_per_thread_ = 0;
-  AlignedBuffer<float> col_;
+  AlignedBuffer<float> col_{MemoryLabel{"encoder: convolution rows"}};
 };
 
 }  // namespace npw

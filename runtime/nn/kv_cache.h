@@ -65,8 +65,8 @@ class KvCache {
   int n_layer_, max_seqs_, n_ctx_, n_state_;
   bool half_;
   int n_seqs_ = 0;
-  AlignedBuffer<float> k_, v_;       // [slot][layer][pos][state], f32 cache
-  AlignedBuffer<uint16_t> kh_, vh_;  // the same, half cache
+  AlignedBuffer<float> k_{MemoryLabel{"decoder: self-attention KV cache"}}, v_{MemoryLabel{"decoder: self-attention KV cache"}};       // [slot][layer][pos][state], f32 cache
+  AlignedBuffer<uint16_t> kh_{MemoryLabel{"decoder: self-attention KV cache"}}, vh_{MemoryLabel{"decoder: self-attention KV cache"}};  // the same, half cache
   std::vector<int> slot_of_seq_, len_;
   // Scratch of reorder(), sized once.
   std::vector<int> old_slot_, old_len_, new_slot_;

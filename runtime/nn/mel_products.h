@@ -34,11 +34,11 @@ class MelProducts : public LogMelFrontEnd {
   Backend& backend_;
   std::vector<float> basis_, filters_;  // the f32 sources of the packed matrices (kept: packs may view them)
   std::unique_ptr<PackedMatrix> dft_, mel_;
-  AlignedBuffer<float> signal_;   // one chunk's samples, reflect-padded: (frames - 1) * 160 + 400
-  AlignedBuffer<float> frames_;   // [frames][1200]: each frame split into bf16 head and rest (see .cpp)
-  AlignedBuffer<float> spectrum_; // [frames][402]
-  AlignedBuffer<float> power_;    // [frames][201]
-  AlignedBuffer<float> mel_out_;  // [frames][n_mels]
+  AlignedBuffer<float> signal_{MemoryLabel{"log-mel products scratch"}};   // one chunk's samples, reflect-padded: (frames - 1) * 160 + 400
+  AlignedBuffer<float> frames_{MemoryLabel{"log-mel products scratch"}};   // [frames][1200]: each frame split into bf16 head and rest (see .cpp)
+  AlignedBuffer<float> spectrum_{MemoryLabel{"log-mel products scratch"}}; // [frames][402]
+  AlignedBuffer<float> power_{MemoryLabel{"log-mel products scratch"}};    // [frames][201]
+  AlignedBuffer<float> mel_out_{MemoryLabel{"log-mel products scratch"}};  // [frames][n_mels]
 };
 
 }  // namespace npw

@@ -43,7 +43,7 @@ class StepAttention {
  private:
   int max_kv_;
   int n_threads_;
-  AlignedBuffer<float> scores_;  // [n_threads][max_kv]
+  AlignedBuffer<float> scores_{MemoryLabel{"attention scratch"}};  // [n_threads][max_kv]
 };
 
 // The kernels of one (row, head), in step_attention_avx2.cpp; d a multiple of 8 (the caller checks).

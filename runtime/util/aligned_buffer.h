@@ -3,6 +3,8 @@
 // steady state reuses memory instead of allocating. Buffers of a MiB or more are anonymous mappings,
 // zero without being written: their pages become resident only where they are used, so that a KV
 // cache sized for 448 positions of 5 beams costs the memory of the positions decoded, not of all.
+// Those mappings, and labelled buffers of any size, are entered in the memory ledger under the
+// buffer's label, so that a resident-memory figure can say which buffers hold it.
 #pragma once
 
 #include <sys/mman.h>
@@ -13,6 +15,8 @@
 #include <new>
 #include <type_traits>
 #include <utility>
+
+#include "util/memory_ledger.h"
 
 namespace npw {
 
@@ -25,14 +29,24 @@ class AlignedBuffer {
 
   AlignedBuffer() = default;
   explicit AlignedBuffer(std::size_t n) { resize(n); }
+  // A buffer whose mappings the memory ledger reports under `label`.
+  explicit AlignedBuffer(MemoryLabel label) : label_(label.name) {}
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
-  AlignedBuffer(AlignedBuffer&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  AlignedBuffer(AlignedBuffer&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), label_(o.label_) {}
   AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
     if (this != &o) {
       release();
       data_ = std::exchange(o.data_, nullptr);
       size_ = std::exchange(o.size_, 0);
+      // The buffer keeps its own label, if it has one, for the memory it takes over.
+      if (!label_) {
+        label_ = o.label_;
+      } else if (data_ && o.label_ != label_) {
+        memory_ledger::leave(data_);
+        memory_ledger::enter(data_, bytes_for(size_), label_);
+      }
     }
     return *this;
   }
@@ -47,10 +61,13 @@ class AlignedBuffer {
       void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (p == MAP_FAILED) throw std::bad_alloc();
       data_ = static_cast<T*>(p);  // page-aligned and zero
+      memory_ledger::enter(p, bytes, label_);
     } else {
       data_ = static_cast<T*>(std::aligned_alloc(kAlignment, bytes));
       if (!data_) throw std::bad_alloc();
       std::memset(static_cast<void*>(data_), 0, bytes);
+      // Small labelled buffers too (in the malloc heap): a model's small matrices add up.
+      if (label_) memory_ledger::enter(data_, bytes, label_);
     }
     size_ = n;
   }
@@ -72,8 +89,10 @@ class AlignedBuffer {
     if (data_) {
       const std::size_t bytes = bytes_for(size_);
       if (bytes >= kMapBytes) {
+        memory_ledger::leave(data_);
         munmap(static_cast<void*>(data_), bytes);
       } else {
+        if (label_) memory_ledger::leave(data_);
         std::free(data_);
       }
     }
@@ -83,6 +102,7 @@ class AlignedBuffer {
 
   T* data_ = nullptr;
   std::size_t size_ = 0;
+  const char* label_ = nullptr;
 };
 
 }  // namespace npw

@@ -49,6 +49,19 @@ if not errors:
         errors.append(f"model_file_mb = {d['model_file_mb']} is not the size of {model}")
     if not d["peak_rss_mb"] >= d["rss_after_load_mb"]:
         errors.append("peak_rss_mb is below the RSS after load")
+    # The split of the RSS after a window: every label a MiB figure; the runtime's big buffers are
+    # there under their own names, and buffers + mappings add up to the process's resident memory.
+    by_buffer = d.get("rss_after_window_by_buffer_mb", {})
+    by_mapping = d.get("rss_after_window_by_mapping_mb", {})
+    for k in ["packed weights", "decoder: cross-attention keys", "decoder: cross-attention values",
+              "encoder: activations"]:
+        if not (isinstance(by_buffer.get(k), (int, float)) and by_buffer[k] > 0):
+            errors.append(f"rss_after_window_by_buffer_mb has no resident '{k}'")
+    if not by_mapping.get("shared libraries", 0) > 0:
+        errors.append("rss_after_window_by_mapping_mb has no shared libraries")
+    split = sum(by_buffer.values()) + sum(by_mapping.values())
+    if abs(split - d["rss_after_window_mb"]) > 0.05 * d["rss_after_window_mb"] + 2:
+        errors.append(f"the RSS split adds up to {split:.1f} MiB, not rss_after_window_mb = {d['rss_after_window_mb']}")
     for k in ["allocs_per_window", "allocs_per_token", "allocs_per_batch5_step", "allocs_per_prompt256",
               "allocs_per_decoding_window"]:
         if d[k] != 0:

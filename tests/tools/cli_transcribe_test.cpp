@@ -139,3 +139,18 @@ TEST(CliTranscribe, NonFiniteSamplesAreSilenceWithAWarning) {
 }
 
 }  // namespace
+
+TEST(CliTranscribe, MemoryReportNamesTheBuffers) {
+  const auto r = run_cli("--model " + data("ggml-test-f16.bin") + " --audio " + data("audio/jfk.wav") + kFast +
+                         " --memory-report");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("resident memory: "), std::string::npos) << r.err;
+  for (const char* what : {"packed weights", "decoder: cross-attention keys", "encoder: activations",
+                           "shared libraries", "model file (mapped pages)"}) {
+    EXPECT_NE(r.err.find(what), std::string::npos) << what << " missing from:\n" << r.err;
+  }
+  // The report goes to stderr only: stdout holds the transcript as without the flag.
+  const auto plain = run_cli("--model " + data("ggml-test-f16.bin") + " --audio " + data("audio/jfk.wav") + kFast);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(r.out, plain.out);
+}
