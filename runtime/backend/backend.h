@@ -28,6 +28,16 @@ class PackedMatrix {
   virtual std::size_t bytes() const {
     return static_cast<std::size_t>(n_out()) * static_cast<std::size_t>(n_in()) * sizeof(float);
   }
+  // Row o of W as the n_in floats the model file's row dequantises to (bit for bit), when the packed
+  // form can give them exactly; false, `out` untouched, when it cannot (quantised further, or laid
+  // out in panels). The decoder reads its token embedding this way: reading the file's row instead
+  // faults its pages back in (64 KiB of them a token, with the kernel's fault-around), and over a
+  // stream the whole embedding would be resident twice.
+  virtual bool copy_row(int o, float* out) const {
+    (void)o;
+    (void)out;
+    return false;
+  }
 };
 
 // What an accelerator backend did on its device for one stream (the NPU's books): the benchmark, the

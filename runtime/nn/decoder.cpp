@@ -57,8 +57,8 @@ std::shared_ptr<const DecoderPacked> pack_decoder(const Model& model, const Back
     p->blocks.push_back(std::move(pb));
   }
   p->token_emb = backend.pack(*w.token_emb);
-  // The embedding rows of the tokens decoded are read from the file (Decoder::embed): those few pages
-  // fault back in as they are used; the bulk, read once for packing, goes.
+  // Decoder::embed reads the rows of the tokens decoded from the packed copy where it can give them
+  // exactly; only where it cannot (int8) do those pages of the file fault back in as they are used.
   model.release_pages(*w.token_emb);
   return p;
 }
@@ -270,9 +270,12 @@ void Decoder::embed(int n_rows) {
   const TensorView& te = *model_.decoder().token_emb;
   const std::size_t row_bytes = ggml_row_bytes(te.type, n_state_);
   const float* pos_emb = model_.decoder().pos_emb;
+  const PackedMatrix& packed = *packed_->token_emb;
   for (int r = 0; r < n_rows; ++r) {
     float* x = x_.data() + static_cast<std::size_t>(r) * n_state_;
-    dequantize_row(te.type, te.data + static_cast<std::size_t>(row_tok_[r]) * row_bytes, x, n_state_);
+    if (!packed.copy_row(row_tok_[r], x)) {
+      dequantize_row(te.type, te.data + static_cast<std::size_t>(row_tok_[r]) * row_bytes, x, n_state_);
+    }
     add_inplace(x, pos_emb + static_cast<std::size_t>(row_pos_[r]) * n_state_, n_state_);
   }
 }

@@ -101,6 +101,27 @@ CpuPackedMatrix::CpuPackedMatrix(int n_out, int n_in, Storage storage) : n_out_(
   }
 }
 
+bool CpuPackedMatrix::copy_row(int o, float* out) const {
+  if (o < 0 || o >= n_out_) return false;
+  const std::size_t at = static_cast<std::size_t>(o) * static_cast<std::size_t>(n_in_);
+  switch (storage_) {
+    case Storage::F32:
+      std::memcpy(out, data_.data() + at, static_cast<std::size_t>(n_in_) * sizeof(float));
+      return true;
+    case Storage::F16:
+      for (int i = 0; i < n_in_; ++i) out[i] = fp16_to_fp32(half_[at + static_cast<std::size_t>(i)]);
+      return true;
+    case Storage::Q8: {
+      // dequantize_row's product: the quant times its block's f16 scale (kept widened), in f32.
+      const float* d = data_.data() + at / kQ8Block;
+      for (int i = 0; i < n_in_; ++i) out[i] = static_cast<float>(quants_[at + static_cast<std::size_t>(i)]) * d[i / kQ8Block];
+      return true;
+    }
+    default:
+      return false;  // panels: a row is spread over a panel's slices
+  }
+}
+
 CpuBackend::CpuBackend(int n_threads) { set_threads(n_threads); }
 
 CpuBackend::~CpuBackend() = default;

@@ -35,6 +35,7 @@ class CpuPackedMatrix : public PackedMatrix {
     return half_.size() * sizeof(uint16_t) + data_.size() * sizeof(float) + quants_.size();
   }
   Storage storage() const { return storage_; }
+  bool copy_row(int o, float* out) const override;
   // F32Panels / F16Panels storage: the panels; nullptr otherwise.
   const float* panel_data() const { return storage_ == Storage::F32Panels ? data_.data() : nullptr; }
   float* panel_data() { return storage_ == Storage::F32Panels ? data_.data() : nullptr; }
@@ -61,9 +62,9 @@ class CpuPackedMatrix : public PackedMatrix {
   int n_out_;
   int n_in_;
   Storage storage_;
-  AlignedBuffer<float> data_;
-  AlignedBuffer<uint16_t> half_;
-  AlignedBuffer<int8_t> quants_;
+  AlignedBuffer<float> data_{MemoryLabel{"packed weights"}};
+  AlignedBuffer<uint16_t> half_{MemoryLabel{"packed weights"}};
+  AlignedBuffer<int8_t> quants_{MemoryLabel{"packed weights"}};
 };
 
 // Threads: OpenBLAS is pinned to one thread and the backend splits each product over its own pool
@@ -131,7 +132,7 @@ class CpuBackend : public Backend {
   const std::atomic<bool>* cancel_ = nullptr;
   // linear_f16's widened weights: grown to the largest f16 matrix once, then reused (n_out x n_in
   // floats; 26 MB for large-v3's MLP).
-  AlignedBuffer<float> widened_;
+  AlignedBuffer<float> widened_{MemoryLabel{"widening scratch of f16 products"}};
 };
 
 }  // namespace npw

@@ -91,6 +91,7 @@ std::unique_ptr<Int8PackedMatrix> int8_pack(const TensorView& w, ThreadPool* poo
   }
 
   auto out = std::make_unique<Int8PackedMatrix>(n_out, n_in);
+  out->set_file_quants(w.type == GgmlType::Q8_0);
   auto run = [&](int64_t t0, int64_t t1, int) {
     std::vector<float> f32_row(static_cast<std::size_t>(n_in));  // load time: one row per chunk is fine
     for (int64_t t = t0; t < t1; ++t) pack_tile(w, row_bytes, static_cast<int>(t), *out, f32_row);

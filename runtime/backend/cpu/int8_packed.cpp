@@ -22,6 +22,12 @@ int8_t Int8PackedMatrix::value(int o, int i) const {
 
 float Int8PackedMatrix::scale(int o, int i) const { return record(o / kInt8Tile, i / kInt8Block)->scale[o % kInt8Tile]; }
 
+bool Int8PackedMatrix::copy_row(int o, float* out) const {
+  if (!file_quants_ || o < 0 || o >= n_out_) return false;
+  for (int i = 0; i < n_in_; ++i) out[i] = static_cast<float>(value(o, i)) * scale(o, i);
+  return true;
+}
+
 float int8_quantize_block(const float* x, int n, int8_t* q) {
   float amax = 0.0f;
   for (int i = 0; i < n; ++i) amax = std::max(amax, std::fabs(x[i]));

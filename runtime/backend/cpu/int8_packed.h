@@ -47,12 +47,18 @@ class Int8PackedMatrix : public PackedMatrix {
   int8_t value(int o, int i) const;
   float scale(int o, int i) const;
 
+  // Exact rows only where the quants are the file's own (q8_0: quant times its block's f16 scale is
+  // what dequantize_row gives); weights quantised here are not the file's values.
+  void set_file_quants(bool v) { file_quants_ = v; }
+  bool copy_row(int o, float* out) const override;
+
  private:
   int n_out_;
   int n_in_;
   int n_tiles_;
   int n_blocks_;
-  AlignedBuffer<Int8Record> records_;
+  bool file_quants_ = false;
+  AlignedBuffer<Int8Record> records_{MemoryLabel{"packed int8 weights"}};
 };
 
 // The one rounding rule for weights quantised here and for activations: d = max|x| / 127,

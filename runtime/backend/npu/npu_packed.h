@@ -20,6 +20,7 @@ class NpuPackedMatrix : public PackedMatrix {
   int n_out() const override { return n_out_; }
   int n_in() const override { return n_in_; }
   std::size_t bytes() const override;
+  bool copy_row(int o, float* out) const override { return cpu && cpu->copy_row(o, out); }
 
   // Set by the backend's pack functions.
   int n_out_ = 0, n_in_ = 0;

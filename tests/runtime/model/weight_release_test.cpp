@@ -104,6 +104,38 @@ TEST_P(WeightRelease, RepackedOriginalsLeaveTheProcess) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, WeightRelease, ::testing::Values("cpu", "cpu-int8"));
 
+// Decoding looks up a token embedding row per position: read from the file, each lookup faulted its
+// pages back in (64 KiB with the kernel's fault-around), and over a stream the whole embedding was
+// resident twice (38 of its 38 MiB for a tiny f16 model next to the packed copy). The rows now come
+// from the packed copy, so the file's pages stay out whatever is decoded.
+TEST(WeightReleaseDecode, EmbeddingLookupsLeaveTheFileAlone) {
+  std::shared_ptr<const Model> model = Model::load(kF16Model);
+  std::unique_ptr<Backend> backend = make_backend("cpu", 1);
+  ThreadPool pool(1);
+  Encoder encoder(*model, *backend, pool);
+  Decoder decoder(*model, *backend, pool, 1);
+  const HParams& hp = model->hparams();
+  std::vector<float> enc(static_cast<std::size_t>(hp.n_audio_ctx) * hp.n_audio_state, 0.01f);
+  decoder.set_audio(enc.data());
+  const TensorView& emb = *model->decoder().token_emb;
+  decoder.reset(1);
+  int t = 0;
+  // Tokens spread over the whole vocabulary, as many as a sequence holds.
+  for (int i = 0; i < hp.n_text_ctx; ++i) {
+    t = static_cast<int>((static_cast<long long>(i) * 7919) % hp.n_vocab);
+    if (i == 0) {
+      const TokenSpan first{&t, 1};
+      decoder.decode(&first, 1);
+    } else {
+      decoder.decode_next(&t);
+    }
+  }
+  const Residency r = residency(emb.data, emb.nbytes);
+  ASSERT_GT(r.whole_pages, 100u);
+  EXPECT_EQ(r.resident, 0u) << r.resident << " of " << r.whole_pages << " pages of " << emb.name
+                            << " faulted back in by decoding";
+}
+
 TEST(WeightReleaseFile, ReleasedBytesReadBackUnchanged) {
   MappedFile file(kF16Model);
   const std::vector<uint8_t> copy(file.data(), file.data() + file.size());

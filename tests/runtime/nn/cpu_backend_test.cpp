@@ -319,5 +319,37 @@ TEST(CpuBackend, StopFlagReachesTheBlockedFewRowProducts) {
   be.set_cancel(nullptr);
 }
 
+// copy_row gives a row exactly as the file dequantises it (the decoder's embedding reads it there
+// instead of the file) for the row storages, and declines the panel layouts.
+TEST(CpuBackendCopyRow, RowsEqualTheFileDequantised) {
+  const int n_in = 96, n_out = 37;
+  const std::vector<float> w = random_vector(static_cast<std::size_t>(n_in) * n_out, 77, -3.0f, 3.0f);
+  CpuBackend be(1);
+  for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q5_1}) {
+    for (std::size_t skip : {std::size_t{0}, std::size_t{3}}) {
+      const std::vector<uint8_t> bytes = store(w, type, n_in, n_out, skip);
+      const TensorView v = view_of(bytes, type, n_in, n_out, skip);
+      const std::unique_ptr<PackedMatrix> p = be.pack(v);
+      std::vector<float> want(n_in), got(n_in, -7.0f);
+      for (int o : {0, 1, 17, n_out - 1}) {
+        dequantize_row(type, v.data + static_cast<std::size_t>(o) * ggml_row_bytes(type, n_in), want.data(), n_in);
+        ASSERT_TRUE(p->copy_row(o, got.data())) << ggml_type_name(type);
+        EXPECT_EQ(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)), 0)
+            << ggml_type_name(type) << " row " << o << " skip " << skip;
+      }
+      EXPECT_FALSE(p->copy_row(-1, got.data()));
+      EXPECT_FALSE(p->copy_row(n_out, got.data()));
+    }
+  }
+  // Packed for many rows: panels on AVX-512 (declined), rows elsewhere (exact).
+  const std::vector<uint8_t> bytes = store(w, GgmlType::F16, n_in, n_out);
+  const std::unique_ptr<PackedMatrix> many = be.pack_for_many_rows(view_of(bytes, GgmlType::F16, n_in, n_out));
+  std::vector<float> want(n_in), got(n_in);
+  dequantize_row(GgmlType::F16, bytes.data() + 5 * ggml_row_bytes(GgmlType::F16, n_in), want.data(), n_in);
+  if (many->copy_row(5, got.data())) {
+    EXPECT_EQ(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)), 0);
+  }
+}
+
 }  // namespace
 }  // namespace npw

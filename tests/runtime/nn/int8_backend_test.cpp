@@ -132,6 +132,23 @@ TEST(Int8Pack, OtherTypesQuantiseTheirValues) {
   }
 }
 
+// Exact rows only from a q8_0 file's own quants; quantised-here weights decline.
+TEST(Int8Pack, CopyRowOnlyForTheFilesOwnQuants) {
+  const int n_in = 64, n_out = 20;
+  const std::vector<float> w = random_vector(static_cast<std::size_t>(n_in) * n_out, 5);
+  const std::vector<uint8_t> q8 = store(w, GgmlType::Q8_0, n_in, n_out);
+  const TensorView v = view_of(q8, GgmlType::Q8_0, n_in, n_out);
+  const std::unique_ptr<Int8PackedMatrix> p = int8_pack(v, nullptr);
+  std::vector<float> want(n_in), got(n_in);
+  for (int o = 0; o < n_out; ++o) {
+    dequantize_row(GgmlType::Q8_0, q8.data() + static_cast<std::size_t>(o) * ggml_row_bytes(GgmlType::Q8_0, n_in), want.data(), n_in);
+    ASSERT_TRUE(p->copy_row(o, got.data()));
+    EXPECT_EQ(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)), 0) << "row " << o;
+  }
+  const std::vector<uint8_t> f16 = store(w, GgmlType::F16, n_in, n_out);
+  EXPECT_FALSE(int8_pack(view_of(f16, GgmlType::F16, n_in, n_out), nullptr)->copy_row(0, got.data()));
+}
+
 TEST(Int8Pack, RejectsBadTensors) {
   const auto w = random_vector(64 * 4, 2);
   const auto bytes = store(w, GgmlType::F32, 64, 4);
