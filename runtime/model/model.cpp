@@ -11,6 +11,7 @@
 
 #include "model/quant.h"
 #include "util/error.h"
+#include "util/memory_ledger.h"
 
 namespace npw {
 namespace {
@@ -87,9 +88,14 @@ std::shared_ptr<const Model> Model::load(const std::string& path) {
   return m;
 }
 
+Model::~Model() {
+  for (const std::vector<float>& v : widened_) memory_ledger::leave(v.data());
+}
+
 const float* Model::widen(const TensorView& t) {
   std::vector<float> v(static_cast<std::size_t>(t.elements()));
   dequantize_row(t.type, t.data, v.data(), t.elements());
+  memory_ledger::enter(v.data(), v.size() * sizeof(float), "model: small tensors widened to f32");
   widened_.push_back(std::move(v));
   // Read once: the copy serves from now on, the file's pages need not stay resident (the large
   // positional embeddings and convolutions are MBs).

@@ -97,6 +97,7 @@ class Model {
 
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
+  ~Model();
 
  private:
   Model() = default;
