@@ -11,13 +11,22 @@
 namespace npw {
 
 Tokenizer::Tokenizer(const Vocab& vocab) : vocab_(vocab), n_text_(vocab.eot()) {
-  id_of_bytes_.reserve(static_cast<std::size_t>(n_text_));
+  by_bytes_.reserve(static_cast<std::size_t>(n_text_));
   for (int id = 0; id < n_text_; ++id) {
     const std::string& b = vocab.bytes(id);
     if (b.empty()) continue;
-    id_of_bytes_.emplace(b, id);  // keeps the lowest id if a byte string repeats
+    by_bytes_.push_back(id);
     max_token_bytes_ = std::max(max_token_bytes_, b.size());
   }
+  // Ids ascending among equal bytes: a lookup finds the lowest id if a byte string repeats.
+  std::stable_sort(by_bytes_.begin(), by_bytes_.end(),
+                   [&](int a, int b) { return vocab_.bytes(a) < vocab_.bytes(b); });
+}
+
+int Tokenizer::find_bytes(std::string_view bytes) const {
+  auto it = std::lower_bound(by_bytes_.begin(), by_bytes_.end(), bytes,
+                             [&](int id, std::string_view b) { return std::string_view(vocab_.bytes(id)) < b; });
+  return it != by_bytes_.end() && std::string_view(vocab_.bytes(*it)) == bytes ? *it : -1;
 }
 
 std::string Tokenizer::decode(const int* ids, std::size_t n) const {
@@ -31,16 +40,14 @@ std::string Tokenizer::decode(const int* ids, std::size_t n) const {
 
 std::vector<int> Tokenizer::encode(const std::string& text) const {
   std::vector<int> ids;
-  std::string piece;
   for (const std::string& word : gpt2_pretokenize(text)) {
     std::size_t i = 0;
     while (i < word.size()) {
       std::size_t len = std::min(max_token_bytes_, word.size() - i);
       for (; len > 0; --len) {
-        piece.assign(word, i, len);
-        auto it = id_of_bytes_.find(piece);
-        if (it != id_of_bytes_.end()) {
-          ids.push_back(it->second);
+        const int id = find_bytes(std::string_view(word).substr(i, len));
+        if (id >= 0) {
+          ids.push_back(id);
           break;
         }
       }
