@@ -120,6 +120,7 @@ int run(const BenchOptions& o) {
     r.memory.peak_after_window_mb = peak_rss_mb();
     r.memory.after_window = memory_report({o.model});
     r.words = time_word_timing(rig, kWordTimingTextTokens, o.repeat);
+    r.words_window = time_word_timing(rig, kWindowBeamSteps, o.repeat);
   }
   if (!audio.empty() && o.e2e_repeat > 0) {
     for (bool greedy : {false, true}) {

@@ -39,6 +39,10 @@ struct BenchResults {
   TokenTiming token;
   std::vector<EndToEndTiming> end_to_end;  // empty without --audio
   WordTimingBench words;                   // word timestamps' extra pass per window
+  // The same pass over as many text tokens as the realistic window decodes (kWindowBeamSteps), so
+  // that it can be put against that window's decoding (its 224-token prompt and 5-beam steps), the
+  // "window's decoding time" of OpenAI's default settings.
+  WordTimingBench words_window;
   double peak_rss_mb = 0.0;
   DecodingTiming decoding;  // whisper.cpp's decoding figures and the realistic window
   MachinePeaks peaks;       // register-only FMA and int8 dot peaks, read-only bandwidth

@@ -71,6 +71,14 @@ if not errors:
               "word_timing_fraction_of_beam5_decode"]:
         if not (isinstance(d.get(k), (int, float)) and d[k] > 0):
             errors.append(f"{k} missing or not positive")
+    # ... and over a realistic window's text, against that window's decoding
+    if d.get("word_timing_window_text_tokens") != 100:
+        errors.append("word_timing_window_text_tokens is not the realistic window's 100 steps")
+    if not (isinstance(d.get("word_timing_window_ms"), (int, float)) and d["word_timing_window_ms"] > 0):
+        errors.append("word_timing_window_ms missing or not positive")
+    elif abs(d["word_timing_fraction_of_window_decode"] * d["window_decoder_ms"] - d["word_timing_window_ms"]) > \
+            1e-4 * d["word_timing_window_ms"]:
+        errors.append("word_timing_fraction_of_window_decode is not word_timing_window_ms / window_decoder_ms")
     # ... and its parts, each no longer than the whole (medians over the same repetitions)
     wt = d.get("word_timing", {})
     for k in ["forward_ms", "token_probs_ms", "heads_dtw_ms"]:
