@@ -41,6 +41,16 @@ class Decoder {
   // enc [n_audio_ctx][n_audio_state]; they serve every sequence until the next set_audio.
   void set_audio(const float* enc);
 
+  // Which layers keep their cross-attention keys as floats from the next set_audio on (layers[l],
+  // n_layer entries; missing ones count as false): the layers of the word-alignment heads while
+  // word timing is wanted, since alignment_scores() reads those keys and the DTW matrix needs them
+  // exact. Every other layer's keys, and every layer's values, are stored as IEEE halves: that moves
+  // the logits by ~2e-5 relative L2, far inside the golden bound, for half the memory and traffic.
+  // By default no layer keeps float keys. Allocates nothing.
+  void keep_f32_cross_keys(const std::vector<bool>& layers);
+  // Whether the current window's keys of `layer` are floats.
+  bool cross_keys_f32(int layer) const { return f32_keys_[static_cast<std::size_t>(layer)] != 0; }
+
   // A stop flag polled between layers (nullptr: none); when set, set_audio() and the decode calls
   // throw npw::Error(Cancelled) and the sequences must be started again (reset()).
   void set_cancel(const std::atomic<bool>* flag) { cancel_ = flag; }
@@ -74,7 +84,8 @@ class Decoder {
   void alignment_pass(const int* tokens, int n, const bool* keep_layer);
   // The raw cross-attention scores (q.k / sqrt(d_head), OpenAI's qk before any softmax) of head
   // `head` of layer `layer` (kept by the last alignment pass) for its n positions over the first
-  // n_frames audio positions, into out[n][ld].
+  // n_frames audio positions, into out[n][ld]. The layer's keys must be floats (keep_f32_cross_keys
+  // before the window's set_audio): throws npw::Error(InvalidArgument) otherwise.
   void alignment_scores(int layer, int head, int n_frames, float* out, int ld) const;
   // For positions first .. first + n - 1 of the last alignment pass: the softmax over ids
   // [0, n_ids) of the position's logits, taken at targets[i] (OpenAI's text_token_probs).
@@ -120,10 +131,17 @@ class Decoder {
   KvCache kv_;
   bool have_audio_ = false;
   // The window's cross-attention keys, transposed ([layer][n_state][ldck_], see AttentionArgs::
-  // k_transposed): read once per token as they lie, whatever the attention path. Values row-major,
-  // [layer][n_audio_ctx][n_state]. cross_tmp_ holds one layer's keys before the transposition.
+  // k_transposed): read once per token as they lie, whatever the attention path. A layer's keys are
+  // in cross_k_ (floats) where f32_keys_[layer], else in cross_kh_ (halves); both are sized for every
+  // layer, and untouched pages of these mappings cost no memory (one label for both: the memory
+  // report sums what is resident). Values are halves, row-major,
+  // [layer][n_audio_ctx][n_state]. cross_tmp_ holds one layer's keys then values as the products
+  // give them.
   int ldck_ = 0;
-  AlignedBuffer<float> cross_k_{MemoryLabel{"decoder: cross-attention keys"}}, cross_v_{MemoryLabel{"decoder: cross-attention values"}}, cross_tmp_{MemoryLabel{"decoder: cross-attention staging"}};
+  // As of the last set_audio (f32_keys_) and for the next one (keep_f32_keys_).
+  std::vector<char> f32_keys_, keep_f32_keys_;
+  AlignedBuffer<float> cross_k_{MemoryLabel{"decoder: cross-attention keys"}}, cross_tmp_{MemoryLabel{"decoder: cross-attention staging"}};
+  AlignedBuffer<uint16_t> cross_kh_{MemoryLabel{"decoder: cross-attention keys"}}, cross_vh_{MemoryLabel{"decoder: cross-attention values"}};
 
   // Per-chunk activations, [chunk_rows][...].
   AlignedBuffer<float> x_{MemoryLabel{"decoder: activations"}}, h_{MemoryLabel{"decoder: activations"}}, q_{MemoryLabel{"decoder: activations"}}, k_{MemoryLabel{"decoder: activations"}}, v_{MemoryLabel{"decoder: activations"}}, att_{MemoryLabel{"decoder: activations"}}, tmp_{MemoryLabel{"decoder: activations"}}, mlp_{MemoryLabel{"decoder: activations"}};

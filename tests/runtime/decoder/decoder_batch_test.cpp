@@ -289,6 +289,31 @@ TEST_F(DecoderBatch, RejectsBadInputWithoutChangingState) {
   EXPECT_THROW(fresh->decode(spans, 1), Error);  // no audio yet
 }
 
+// The word-alignment scores read a layer's float keys: a layer whose keys are halves is refused
+// rather than read wrong, and keep_f32_cross_keys takes effect with the next window.
+TEST_F(DecoderBatch, AlignmentScoresNeedFloatKeys) {
+  auto d = make(1);
+  const int last = d->n_layer() - 1;
+  std::vector<int> tokens = long_prompt(6, 3);
+  ASSERT_LE(d->n_layer(), 64);
+  bool keep[64] = {};
+  keep[last] = true;
+  std::vector<float> scores(tokens.size() * 1500);
+  d->alignment_pass(tokens.data(), int(tokens.size()), keep);
+  EXPECT_FALSE(d->cross_keys_f32(last));
+  EXPECT_THROW(d->alignment_scores(last, 0, 1500, scores.data(), 1500), Error);
+
+  std::vector<bool> f32(static_cast<std::size_t>(d->n_layer()), false);
+  f32[static_cast<std::size_t>(last)] = true;
+  d->keep_f32_cross_keys(f32);
+  EXPECT_FALSE(d->cross_keys_f32(last)) << "the current window keeps its halves";
+  d->set_audio(enc_.data());
+  EXPECT_TRUE(d->cross_keys_f32(last));
+  EXPECT_FALSE(d->cross_keys_f32(0) && last != 0);
+  d->alignment_pass(tokens.data(), int(tokens.size()), keep);
+  EXPECT_NO_THROW(d->alignment_scores(last, 0, 1500, scores.data(), 1500));
+}
+
 TEST_F(DecoderBatch, SteadyStateReusesBuffers) {
   MarkingBackend marking(*backend_);
   auto d = std::make_unique<Decoder>(*model_, marking, *pool_, 5);
