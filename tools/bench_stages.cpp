@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "alloc_counter.h"
 #include "audio/mel.h"
 #include "backend/backend.h"
 #include "bench_ceilings.h"
 #include "bench_timer.h"
+#include "decode/alignment_heads.h"
 #include "decode/options.h"
 #include "decode/transcriber.h"
 #include "model/model.h"
@@ -53,6 +55,11 @@ StageRig::StageRig(const Model& m, const std::string& backend_name, int threads)
   mel = std::make_unique<MelSpectrogram>(m.mel_filters().data(), m.hparams().n_mels, pool.get());
   encoder = std::make_unique<Encoder>(m, *backend, *pool);
   decoder = std::make_unique<Decoder>(m, *backend, *pool, 1);
+  // The word-timing bench aligns on this decoder's windows: the heads' layers keep float keys, as in
+  // a transcription with word timestamps.
+  std::vector<bool> f32_keys(static_cast<std::size_t>(m.hparams().n_text_layer), false);
+  for (const AlignmentHead& h : resolve_alignment_heads("auto", m.hparams())) f32_keys[static_cast<std::size_t>(h.layer)] = true;
+  decoder->keep_f32_cross_keys(f32_keys);
 }
 
 StageRig::~StageRig() = default;

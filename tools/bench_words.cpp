@@ -21,6 +21,7 @@ namespace {
 class TimedAlignmentSource : public AlignmentSource {
  public:
   explicit TimedAlignmentSource(AlignmentSource& inner) : inner_(inner) {}
+  void use_heads(const std::vector<AlignmentHead>& heads) override { inner_.use_heads(heads); }
   void run(const std::vector<int>& tokens, const std::vector<AlignmentHead>& heads) override {
     Stopwatch t;
     inner_.run(tokens, heads);

@@ -129,9 +129,10 @@ void run_words(const CliOptions& o, const Model& model, Backend& backend, Thread
     }
   }
   Decoder dec(model, backend, pool, 1);
-  dec.set_audio(enc);
   DecoderAlignmentSource source(dec);
   WordAligner aligner(resolve_alignment_heads(o.transcribe.alignment_heads, model.hparams()), 7, 1.0f, &pool);
+  source.use_heads(aligner.heads());  // before set_audio: the heads' layers keep float keys
+  dec.set_audio(enc);
   Tokenizer tokenizer(v);
   std::vector<Word> words = aligner.find_alignment(source, tokenizer, at, text, num_frames);
   merge_punctuations(words, o.transcribe.prepend_punctuations, o.transcribe.append_punctuations);

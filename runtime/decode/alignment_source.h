@@ -14,6 +14,11 @@ class AlignmentSource {
  public:
   virtual ~AlignmentSource() = default;
 
+  // The heads that windows encoded from now on will be aligned with (empty: no word timing), told
+  // before those windows are encoded: a source that keeps the audio side in reduced precision keeps
+  // these heads' exact (the Whisper decoder's cross-attention keys). Must not allocate once made.
+  // A source wrapping another must pass this on, or the inner one's scores() may refuse those heads.
+  virtual void use_heads(const std::vector<AlignmentHead>& heads) { (void)heads; }
   // Runs `tokens` (one sequence from an empty cache) over the last encoded window, keeping what
   // scores() needs for `heads`.
   virtual void run(const std::vector<int>& tokens, const std::vector<AlignmentHead>& heads) = 0;

@@ -1,6 +1,7 @@
 // DecoderAlignmentSource; see decoder_alignment_source.h.
 #include "decode/decoder_alignment_source.h"
 
+#include <algorithm>
 #include <string>
 
 #include "nn/decoder.h"
@@ -11,6 +12,15 @@ namespace npw {
 DecoderAlignmentSource::DecoderAlignmentSource(Decoder& decoder) : decoder_(decoder) {
   if (decoder.n_layer() > 64)
     throw Error(ErrorKind::Unsupported, "word timestamps: decoders of more than 64 layers are not supported");
+  f32_layers_.assign(static_cast<std::size_t>(decoder.n_layer()), false);
+}
+
+void DecoderAlignmentSource::use_heads(const std::vector<AlignmentHead>& heads) {
+  std::fill(f32_layers_.begin(), f32_layers_.end(), false);
+  for (const AlignmentHead& h : heads) {
+    if (h.layer >= 0 && h.layer < decoder_.n_layer()) f32_layers_[static_cast<std::size_t>(h.layer)] = true;
+  }
+  decoder_.keep_f32_cross_keys(f32_layers_);
 }
 
 void DecoderAlignmentSource::run(const std::vector<int>& tokens, const std::vector<AlignmentHead>& heads) {

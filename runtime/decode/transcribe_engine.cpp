@@ -100,6 +100,7 @@ TranscribeEngine::TranscribeEngine(const Model& model, const Options& options, s
     if (!wm_->alignment())
       throw Error(ErrorKind::Unsupported, "option word_timestamps: this backend cannot give cross-attention weights");
     aligner_ = std::make_unique<WordAligner>(heads_, 7, 1.0f, pool_);
+    wm_->alignment()->use_heads(heads_);
     // OpenAI warns the same: the alignment heads follow the spoken audio, not a translation of it.
     if (options_.translate && v.is_multilingual())
       warnings_.push_back("option word_timestamps: word times of a translation may not be reliable");
@@ -383,11 +384,14 @@ WindowResult TranscribeEngine::transcribe_with_prompt(const float* samples, std:
   // The word timing of this call only; the aligner is made once, on the first call that asks.
   call_words_ = hypothesis.word_timestamps && wm_->alignment() != nullptr;
   if (call_words_ && !aligner_) aligner_ = std::make_unique<WordAligner>(heads_, 7, 1.0f, pool_);
+  // This call's window is encoded below: its alignment layers are kept exact only if it times words.
+  if (call_words_ && !options_.word_timestamps) wm_->alignment()->use_heads(heads_);
   // A hypothesis starts a new time base: no speech of an earlier buffer limits its first word.
   last_speech_timestamp_ = 0.0;
   auto restore = [&] {
     prompt_ = std::move(saved);
     last_speech_timestamp_ = saved_speech;
+    if (call_words_ && !options_.word_timestamps) wm_->alignment()->use_heads({});
     call_words_ = false;
     keep_unfinished_ = false;
     origin_ = 0;

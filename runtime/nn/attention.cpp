@@ -12,6 +12,7 @@
 
 #include "backend/backend.h"
 #include "nn/attention_kernels.h"
+#include "nn/half_rows.h"
 #include "nn/ops.h"
 #include "util/cpu_features.h"
 #include "util/error.h"
@@ -104,9 +105,13 @@ const AttentionKernels* attention_kernels(SimdLevel level) {
   }
 }
 
-MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads, int max_width)
-    : max_kv_(max_kv), n_threads_(n_threads), max_width_(max_width), ldkt_((max_kv + 15) / 16 * 16) {
-  if (max_kv < 1 || n_threads < 1 || max_width < 0) {
+MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads, int max_width, int half_d_head)
+    : max_kv_(max_kv),
+      n_threads_(n_threads),
+      max_width_(max_width),
+      ldkt_((max_kv + 15) / 16 * 16),
+      half_d_head_(half_d_head) {
+  if (max_kv < 1 || n_threads < 1 || max_width < 0 || half_d_head < 0) {
     bad("scratch needs at least one key and one thread (got " + std::to_string(max_kv) + " keys, " +
         std::to_string(n_threads) + " threads, width " + std::to_string(max_width) + ")");
   }
@@ -121,6 +126,35 @@ MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads, int max_width)
     bf16_probs_.resize(static_cast<std::size_t>(n_threads) * 16 * static_cast<std::size_t>(ldp_));
   }
   row_lim_.resize(static_cast<std::size_t>(n_threads) * kTileRows);
+  if (half_d_head > 0) {
+    wide_k_.resize(static_cast<std::size_t>(n_threads) * half_d_head * static_cast<std::size_t>(ldkt_));
+    wide_v_.resize(static_cast<std::size_t>(n_threads) * static_cast<std::size_t>(max_kv) * half_d_head);
+  }
+}
+
+MultiHeadAttention::Widened MultiHeadAttention::widen_head(const AttentionArgs& a, std::size_t col, int kv_len,
+                                                           int thread) {
+  Widened w{nullptr, a.ldk, nullptr, a.ldv};
+  if (a.k) w.k = a.k_transposed ? a.k + col * static_cast<std::size_t>(a.ldk) : a.k + col;
+  if (a.v) w.v = a.v + col;
+  const std::size_t d = static_cast<std::size_t>(a.d_head);
+  if (a.k_half) {
+    float* dst = wide_k_.data() + static_cast<std::size_t>(thread) * d * ldkt_;
+    for (std::size_t r = 0; r < d; ++r) {
+      halves_to_floats(a.k_half + (col + r) * static_cast<std::size_t>(a.ldk), dst + r * ldkt_, kv_len);
+    }
+    w.k = dst;
+    w.ldk = ldkt_;
+  }
+  if (a.v_half) {
+    float* dst = wide_v_.data() + static_cast<std::size_t>(thread) * max_kv_ * d;
+    for (int j = 0; j < kv_len; ++j) {
+      halves_to_floats(a.v_half + static_cast<std::size_t>(j) * a.ldv + col, dst + j * d, d);
+    }
+    w.v = dst;
+    w.ldv = a.d_head;
+  }
+  return w;
 }
 
 bool MultiHeadAttention::uses_simd(const AttentionArgs& a) const {
@@ -140,12 +174,17 @@ void MultiHeadAttention::run(Backend& backend, ThreadPool* pool, const Attention
     bad(a.k_transposed ? "the transposed keys' row stride is below n_kv" : "a row stride is below n_head * d_head");
   }
   if (a.causal && a.q_pos0 < 0) bad("negative q_pos0");
+  if (a.k_half && !a.k_transposed) bad("half keys must be transposed");
+  if ((a.k_half || a.v_half) && a.d_head > half_d_head_) {
+    bad("half keys or values of heads of " + std::to_string(a.d_head) + ", scratch made for " +
+        std::to_string(half_d_head_));
+  }
   const int n_threads = pool ? pool->size() : 1;
   if (n_threads > n_threads_) {
     bad("pool of " + std::to_string(n_threads) + " threads, scratch made for " + std::to_string(n_threads_));
   }
   if (a.n_q == 0) return;
-  if (!a.q || !a.out || (a.n_kv > 0 && (!a.k || !a.v))) bad("missing q, k, v or out");
+  if (!a.q || !a.out || (a.n_kv > 0 && ((!a.k && !a.k_half) || (!a.v && !a.v_half)))) bad("missing q, k, v or out");
   if (uses_bf16(a)) {
     run_bf16(pool, a);
   } else if (uses_simd(a)) {
@@ -158,7 +197,7 @@ void MultiHeadAttention::run(Backend& backend, ThreadPool* pool, const Attention
 bool MultiHeadAttention::uses_bf16(const AttentionArgs& a) const {
   // Both bf16 tasks need the active level at Avx512 (NPW_SIMD below it leaves them out), as uses_simd's
   // kernels do.
-  return a.reduced_precision && !a.k_transposed && key_pairs_.size() > 0 &&
+  return a.reduced_precision && !a.k_transposed && !a.k_half && !a.v_half && key_pairs_.size() > 0 &&
          (simd_has_amx_bf16() || simd_has_avx512_bf16()) && attention_bf16_takes(a.d_head) && uses_simd(a);
 }
 
@@ -167,12 +206,9 @@ void MultiHeadAttention::run_portable(Backend& backend, ThreadPool* pool, const 
   const std::size_t scratch_per_thread = static_cast<std::size_t>(kTileRows) * static_cast<std::size_t>(max_kv_);
   for_each_task(pool, a, kTileRows, row_lim_.data(), [&](const Task& t) {
     float* s = scores_.data() + static_cast<std::size_t>(t.thread) * scratch_per_thread;
-    if (a.k_transposed) {
-      backend.matmul(false, false, t.rows, t.kv_len, a.d_head, alpha, t.q, a.ldq,
-                     a.k + t.col * static_cast<std::size_t>(a.ldk), a.ldk, 0.0f, s, t.kv_len);
-    } else {
-      backend.matmul(false, true, t.rows, t.kv_len, a.d_head, alpha, t.q, a.ldq, a.k + t.col, a.ldk, 0.0f, s, t.kv_len);
-    }
+    const Widened w = widen_head(a, t.col, t.kv_len, t.thread);
+    backend.matmul(false, a.k_transposed ? false : true, t.rows, t.kv_len, a.d_head, alpha, t.q, a.ldq, w.k, w.ldk, 0.0f,
+                   s, t.kv_len);
     for (int r = 0; r < t.rows; ++r) {
       float* row = s + static_cast<std::size_t>(r) * t.kv_len;
       softmax(row, t.lim[r]);
@@ -180,7 +216,7 @@ void MultiHeadAttention::run_portable(Backend& backend, ThreadPool* pool, const 
       // row inside a tile that has keys gets zero scores, hence a zero output.
       std::fill(row + std::max(t.lim[r], 0), row + t.kv_len, 0.0f);
     }
-    backend.matmul(false, false, t.rows, a.d_head, t.kv_len, 1.0f, s, t.kv_len, a.v + t.col, a.ldv, 0.0f, t.out, a.ldo);
+    backend.matmul(false, false, t.rows, a.d_head, t.kv_len, 1.0f, s, t.kv_len, w.v, w.ldv, 0.0f, t.out, a.ldo);
   });
 }
 
@@ -221,6 +257,12 @@ void MultiHeadAttention::run_simd(ThreadPool* pool, const AttentionArgs& a) {
 
   const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
   for_each_task(pool, a, tile_rows, row_lim_.data(), [&](const Task& t) {
+    if (a.k_half || a.v_half) {
+      const Widened w = widen_head(a, t.col, t.kv_len, t.thread);
+      kern.fused(t.q, a.ldq, t.rows, a.k_half ? w.k : kt + t.col * ldkt, a.k_half ? w.ldk : static_cast<int>(ldkt),
+                 t.kv_len, w.v, w.ldv, a.d_head, alpha, t.lim, t.out, a.ldo);
+      return;
+    }
     kern.fused(t.q, a.ldq, t.rows, kt + t.col * ldkt, static_cast<int>(ldkt), t.kv_len, a.v + t.col, a.ldv, a.d_head,
                alpha, t.lim, t.out, a.ldo);
   });

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 #include "util/aligned_buffer.h"
@@ -38,6 +39,13 @@ struct AttentionArgs {
   int n_kv = 0;
   float* out = nullptr;      // [n_q] rows of n_head * d_head, ldo floats apart; must not overlap q, k, v
   int ldo = 0;
+  // IEEE half keys or values in place of k or v (which are then ignored), laid out as those with the
+  // same strides in elements: the decoder keeps a window's cross-attention keys and values so, at half
+  // the memory. Half keys must be transposed. Widening a half is exact, so every f32 path gives the
+  // same bits as on the widened floats; the bf16 path (which takes untransposed keys only) is not
+  // taken with halves.
+  const uint16_t* k_half = nullptr;
+  const uint16_t* v_half = nullptr;
 
   // Which keys each query row sees. By default all n_kv. With `causal`, query row i sits at key
   // position q_pos0 + i and sees keys [0, q_pos0 + i] (Whisper's decoder mask; q_pos0 is the length
@@ -61,7 +69,9 @@ class MultiHeadAttention {
   // Scratch for up to max_kv keys on `n_threads` threads (the size of the pool that run() gets; 1
   // without a pool), and for the transposed keys of rows up to max_width (= n_head * d_head) floats
   // wide; max_width 0 leaves the SIMD path out. Allocated here, once.
-  MultiHeadAttention(int max_kv, int n_threads, int max_width = 0);
+  // half_d_head > 0 adds per-thread scratch to widen one head's half keys and values
+  // (AttentionArgs::k_half, v_half) for heads up to that size.
+  MultiHeadAttention(int max_kv, int n_threads, int max_width = 0, int half_d_head = 0);
 
   // out = softmax(q k^T / sqrt(d_head) + mask) v, per head. Scores are formed as one product with
   // alpha = d_head^-0.5, the same value as OpenAI's scaling of q and k by d_head^-0.25 each. Runs the
@@ -88,6 +98,15 @@ class MultiHeadAttention {
   void run_simd(ThreadPool* pool, const AttentionArgs& args);
   void transpose_keys(ThreadPool* pool, const AttentionArgs& args);
   void run_bf16(ThreadPool* pool, const AttentionArgs& args);
+  // A task's head of half keys (transposed, rows ldkt_ apart) and values (rows d_head apart) widened
+  // into the thread's scratch; returns the pointers the f32 paths then read in place of args' own.
+  struct Widened {
+    const float* k;
+    int ldk;
+    const float* v;
+    int ldv;
+  };
+  Widened widen_head(const AttentionArgs& args, std::size_t col, int kv_len, int thread);
 
   int max_kv_;
   int n_threads_;
@@ -96,6 +115,9 @@ class MultiHeadAttention {
   AlignedBuffer<float> scores_{MemoryLabel{"attention scratch"}};   // [n_threads][kTileRows][max_kv]
   AlignedBuffer<float> kt_{MemoryLabel{"attention scratch"}};       // [max_width][ldkt]: every head's keys transposed
   AlignedBuffer<int> row_lim_{MemoryLabel{"attention scratch"}};    // [n_threads][kTileRows]
+  // Half keys and values widened, one head per thread: [n_threads][half_d_head][ldkt], [n_threads][max_kv][half_d_head].
+  int half_d_head_ = 0;
+  AlignedBuffer<float> wide_k_{MemoryLabel{"attention scratch"}}, wide_v_{MemoryLabel{"attention scratch"}};
   // The bf16 path's pair layouts and per-thread scratch (only where the CPU has AMX-BF16 or
   // AVX512_BF16): keys [max_width / 2][ldkt], values [(max_kv + 1) / 2][max_width].
   AlignedBuffer<uint32_t> key_pairs_{MemoryLabel{"attention scratch"}}, value_pairs_{MemoryLabel{"attention scratch"}};

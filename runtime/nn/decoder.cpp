@@ -91,11 +91,21 @@ Decoder::Decoder(const Model& model, Backend& backend, ThreadPool& pool, int max
   const std::size_t R = chunk_rows_, D = n_state_;
   ldck_ = (n_audio_ctx_ + 15) / 16 * 16;
   cross_k_.resize(static_cast<std::size_t>(n_layer_) * D * static_cast<std::size_t>(ldck_));
-  cross_tmp_.resize(static_cast<std::size_t>(n_audio_ctx_) * D);
-  cross_v_.resize(static_cast<std::size_t>(n_layer_) * n_audio_ctx_ * D);
+  half_cross_ = backend.reduced_precision_attention();
+  if (half_cross_) {
+    cross_kh_.resize(static_cast<std::size_t>(n_layer_) * D * static_cast<std::size_t>(ldck_));
+    cross_vh_.resize(static_cast<std::size_t>(n_layer_) * n_audio_ctx_ * D);
+  } else {
+    cross_v_.resize(static_cast<std::size_t>(n_layer_) * n_audio_ctx_ * D);
+  }
+  cross_tmp_.resize((half_cross_ ? 2 : 1) * static_cast<std::size_t>(n_audio_ctx_) * D);
+  f32_keys_.assign(static_cast<std::size_t>(n_layer_), 0);
+  keep_f32_keys_.assign(static_cast<std::size_t>(n_layer_), 0);
   for (AlignedBuffer<float>* b : {&x_, &h_, &q_, &k_, &v_, &att_, &tmp_}) b->resize(R * D);
   mlp_.resize(R * 4 * D);
-  attention_ = std::make_unique<MultiHeadAttention>(std::max(n_ctx_, n_audio_ctx_), pool.size(), n_state_);
+  // Scratch to widen halves only where there are halves.
+  attention_ = std::make_unique<MultiHeadAttention>(std::max(n_ctx_, n_audio_ctx_), pool.size(), n_state_,
+                                                    half_cross_ ? d_head_ : 0);
   step_attention_ = std::make_unique<StepAttention>(n_ctx_, pool.size());
   step_rows_.resize(R);
   if (kv_.half()) {
@@ -114,25 +124,55 @@ Decoder::Decoder(const Model& model, Backend& backend, ThreadPool& pool, int max
 
 Decoder::~Decoder() = default;
 
+void Decoder::keep_f32_cross_keys(const std::vector<bool>& layers) {
+  for (int l = 0; l < n_layer_; ++l) keep_f32_keys_[l] = static_cast<std::size_t>(l) < layers.size() && layers[l];
+}
+
 void Decoder::set_audio(const float* enc) {
   const DecoderWeights& w = model_.decoder();
   const std::size_t per_layer = static_cast<std::size_t>(n_audio_ctx_) * n_state_;
   have_audio_ = false;
+  std::copy(keep_f32_keys_.begin(), keep_f32_keys_.end(), f32_keys_.begin());
+  if (!half_cross_) std::fill(f32_keys_.begin(), f32_keys_.end(), 1);
   for (int l = 0; l < n_layer_; ++l) {
     check_cancel(cancel_, "the cross-attention keys and values");
     const AttentionWeights& a = w.blocks[l].cross_attn;
     // Keys and values of a layer as one batch: a device backend prepares `enc` once for both.
-    const LinearJob kv[2] = {{packed_->blocks[l].ck.get(), a.key.b, cross_tmp_.data(), n_state_},
-                             {packed_->blocks[l].cv.get(), a.value.b, cross_v_.data() + l * per_layer, n_state_}};
+    float* k = cross_tmp_.data();
+    // Floats go straight to their place; halves are converted from the staging.
+    float* v = half_cross_ ? cross_tmp_.data() + per_layer : cross_v_.data() + l * per_layer;
+    const LinearJob kv[2] = {{packed_->blocks[l].ck.get(), a.key.b, k, n_state_},
+                             {packed_->blocks[l].cv.get(), a.value.b, v, n_state_}};
     backend_.linear_many(enc, n_audio_ctx_, n_state_, kv, 2);
-    float* kt = cross_k_.data() + static_cast<std::size_t>(l) * n_state_ * ldck_;
-    const float* k = cross_tmp_.data();
+    const std::size_t kt_off = static_cast<std::size_t>(l) * n_state_ * ldck_;
+    float* kt = cross_k_.data() + kt_off;
+    // (The half buffers exist only on a reduced-precision backend.)
+    uint16_t* kth = half_cross_ ? cross_kh_.data() + kt_off : nullptr;
+    uint16_t* vh = half_cross_ ? cross_vh_.data() + l * per_layer : nullptr;
+    const bool f32 = f32_keys_[l] != 0;
     pool_.parallel_for(n_state_, [&](int64_t c0, int64_t c1, int) {
+      // Half keys go through a short run of floats so that the conversion takes whole vectors.
+      constexpr int kRun = 64;
+      float run[kRun];
       for (int64_t c = c0; c < c1; ++c) {
-        float* dst = kt + static_cast<std::size_t>(c) * ldck_;
-        for (int j = 0; j < n_audio_ctx_; ++j) dst[j] = k[static_cast<std::size_t>(j) * n_state_ + c];
+        if (f32) {
+          float* dst = kt + static_cast<std::size_t>(c) * ldck_;
+          for (int j = 0; j < n_audio_ctx_; ++j) dst[j] = k[static_cast<std::size_t>(j) * n_state_ + c];
+          continue;
+        }
+        uint16_t* dst = kth + static_cast<std::size_t>(c) * ldck_;
+        for (int j0 = 0; j0 < n_audio_ctx_; j0 += kRun) {
+          const int n = std::min(kRun, n_audio_ctx_ - j0);
+          for (int j = 0; j < n; ++j) run[j] = k[static_cast<std::size_t>(j0 + j) * n_state_ + c];
+          floats_to_halves(run, dst + j0, n);
+        }
       }
     });
+    if (half_cross_) {
+      pool_.parallel_for(n_audio_ctx_, [&](int64_t j0, int64_t j1, int) {
+        floats_to_halves(v + j0 * n_state_, vh + j0 * n_state_, static_cast<std::size_t>(j1 - j0) * n_state_);
+      });
+    }
   }
   have_audio_ = true;
 }
@@ -238,6 +278,11 @@ void Decoder::alignment_scores(int layer, int head, int n_frames, float* out, in
   if (slot < 0 || head < 0 || head >= n_head_ || n_frames > n_audio_ctx_)
     throw Error(ErrorKind::InvalidArgument, "decoder: alignment head " + std::to_string(layer) + ":" +
                                                 std::to_string(head) + " was not kept by the alignment pass");
+  if (!f32_keys_[layer])
+    throw Error(ErrorKind::InvalidArgument, "decoder: alignment head " + std::to_string(layer) + ":" +
+                                                std::to_string(head) +
+                                                " needs its layer's cross-attention keys as floats, but they are "
+                                                "stored as halves (keep_f32_cross_keys before set_audio)");
   const std::size_t D = n_state_;
   const float* q0 = align_q_.data() + static_cast<std::size_t>(slot) * n_ctx_ * D + static_cast<std::size_t>(head) * d_head_;
   const float* kt0 = cross_k_.data() + static_cast<std::size_t>(layer) * D * ldck_ +
@@ -371,8 +416,16 @@ void Decoder::cross_attention(int layer, int n_rows) {
     for (int r = 0; r < n_rows; ++r)
       std::memcpy(dst + static_cast<std::size_t>(row_pos_[r]) * D, q_.data() + r * D, D * sizeof(float));
   }
-  AttentionArgs args = attend_args(q_.data(), cross_k_.data() + static_cast<std::size_t>(layer) * n_state_ * ldck_,
-                                   cross_v_.data() + layer * per_layer, n_rows, n_audio_ctx_, nullptr, att_.data());
+  const std::size_t kt_off = static_cast<std::size_t>(layer) * n_state_ * ldck_;
+  const bool f32 = f32_keys_[layer] != 0;
+  AttentionArgs args =
+      attend_args(q_.data(), f32 ? cross_k_.data() + kt_off : nullptr, nullptr, n_rows, n_audio_ctx_, nullptr, att_.data());
+  if (!f32) args.k_half = cross_kh_.data() + kt_off;
+  if (half_cross_) {
+    args.v_half = cross_vh_.data() + layer * per_layer;
+  } else {
+    args.v = cross_v_.data() + layer * per_layer;
+  }
   args.k_transposed = true;
   args.ldk = ldck_;
   attention_->run(backend_, &pool_, args);

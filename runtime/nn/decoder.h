@@ -41,6 +41,19 @@ class Decoder {
   // enc [n_audio_ctx][n_audio_state]; they serve every sequence until the next set_audio.
   void set_audio(const float* enc);
 
+  // Cross-attention keys and values are floats on the f32 reference backends. On backends that
+  // already trade precision for speed (Backend::reduced_precision_attention: cpu-int8, the NPU's
+  // int8 products) they are IEEE halves - half the memory - except the keys of the layers named
+  // here (layers[l], n_layer entries; missing ones count as false) from the next set_audio on: the
+  // layers of the word-alignment heads while word timing is wanted, since alignment_scores() reads
+  // those keys and the DTW matrix needs them exact. (On the golden windows halves moved the logits
+  // by ~2e-5 relative L2, inside the f32 bound, and the DTW matrix by 4.4e-5 with the alignment
+  // layers' keys kept; the f32 path keeps its 5e-7 margin for models with more layers, where those
+  // errors add up.) Allocates nothing.
+  void keep_f32_cross_keys(const std::vector<bool>& layers);
+  // Whether the current window's keys of `layer` are floats.
+  bool cross_keys_f32(int layer) const { return f32_keys_[static_cast<std::size_t>(layer)] != 0; }
+
   // A stop flag polled between layers (nullptr: none); when set, set_audio() and the decode calls
   // throw npw::Error(Cancelled) and the sequences must be started again (reset()).
   void set_cancel(const std::atomic<bool>* flag) { cancel_ = flag; }
@@ -74,7 +87,8 @@ class Decoder {
   void alignment_pass(const int* tokens, int n, const bool* keep_layer);
   // The raw cross-attention scores (q.k / sqrt(d_head), OpenAI's qk before any softmax) of head
   // `head` of layer `layer` (kept by the last alignment pass) for its n positions over the first
-  // n_frames audio positions, into out[n][ld].
+  // n_frames audio positions, into out[n][ld]. The layer's keys must be floats (keep_f32_cross_keys
+  // before the window's set_audio): throws npw::Error(InvalidArgument) otherwise.
   void alignment_scores(int layer, int head, int n_frames, float* out, int ld) const;
   // For positions first .. first + n - 1 of the last alignment pass: the softmax over ids
   // [0, n_ids) of the position's logits, taken at targets[i] (OpenAI's text_token_probs).
@@ -120,10 +134,19 @@ class Decoder {
   KvCache kv_;
   bool have_audio_ = false;
   // The window's cross-attention keys, transposed ([layer][n_state][ldck_], see AttentionArgs::
-  // k_transposed): read once per token as they lie, whatever the attention path. Values row-major,
-  // [layer][n_audio_ctx][n_state]. cross_tmp_ holds one layer's keys before the transposition.
+  // k_transposed): read once per token as they lie, whatever the attention path. A layer's keys are
+  // in cross_k_ (floats) where f32_keys_[layer], else in cross_kh_ (halves); both are sized for every
+  // layer, and untouched pages of these mappings cost no memory (one label for both: the memory
+  // report sums what is resident). Values are row-major, [layer][n_audio_ctx][n_state], floats in
+  // cross_v_ or halves in cross_vh_. cross_tmp_ holds one layer's keys (and, for halves, values) as
+  // the products give them.
   int ldck_ = 0;
-  AlignedBuffer<float> cross_k_{MemoryLabel{"decoder: cross-attention keys"}}, cross_v_{MemoryLabel{"decoder: cross-attention values"}}, cross_tmp_{MemoryLabel{"decoder: cross-attention staging"}};
+  bool half_cross_ = false;  // the backend's reduced precision: halves (see keep_f32_cross_keys)
+  // As of the last set_audio (f32_keys_) and for the next one (keep_f32_keys_).
+  std::vector<char> f32_keys_, keep_f32_keys_;
+  AlignedBuffer<float> cross_k_{MemoryLabel{"decoder: cross-attention keys"}}, cross_tmp_{MemoryLabel{"decoder: cross-attention staging"}};
+  AlignedBuffer<uint16_t> cross_kh_{MemoryLabel{"decoder: cross-attention keys"}}, cross_vh_{MemoryLabel{"decoder: cross-attention values"}};
+  AlignedBuffer<float> cross_v_{MemoryLabel{"decoder: cross-attention values"}};  // the f32 path's values
 
   // Per-chunk activations, [chunk_rows][...].
   AlignedBuffer<float> x_{MemoryLabel{"decoder: activations"}}, h_{MemoryLabel{"decoder: activations"}}, q_{MemoryLabel{"decoder: activations"}}, k_{MemoryLabel{"decoder: activations"}}, v_{MemoryLabel{"decoder: activations"}}, att_{MemoryLabel{"decoder: activations"}}, tmp_{MemoryLabel{"decoder: activations"}}, mlp_{MemoryLabel{"decoder: activations"}};

@@ -114,6 +114,9 @@ class ScriptedSpeech::Alignment : public AlignmentSource {
   Alignment(const ScriptedSpeech& owner, AlignmentSource* real, int no_timestamps)
       : owner_(owner), real_(real), no_timestamps_(no_timestamps) {}
 
+  void use_heads(const std::vector<AlignmentHead>& heads) override {
+    if (real_) real_->use_heads(heads);
+  }
   void run(const std::vector<int>& tokens, const std::vector<AlignmentHead>& heads) override {
     if (real_) real_->run(tokens, heads);
     fed_ = tokens;

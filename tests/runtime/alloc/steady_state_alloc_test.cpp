@@ -20,6 +20,8 @@
 #include "model/model.h"
 #include "nn/decoder.h"
 #include "nn/encoder.h"
+#include "decode/alignment_heads.h"
+#include "decode/decoder_alignment_source.h"
 #include "decode/window_buffers.h"
 #include "../decode/recording_provider.h"
 #include "util/aligned_buffer.h"
@@ -210,10 +212,16 @@ TEST_P(SteadyStateAlloc, BeamStepsAndLongPromptsAllocateNothing) {
 
 TEST_P(SteadyStateAlloc, WordAlignmentPassAllocatesNothing) {
   // The extra decoder pass of word timestamps, its heads' scores and its token probabilities, as
-  // WordAligner uses them: sized on first use, then reused window after window.
+  // WordAligner uses them: sized on first use, then reused window after window. The heads' layers
+  // keep float cross-attention keys, told before each window as a live step does.
+  const int n_layer = decoder_->n_layer();
+  std::vector<AlignmentHead> heads;
+  for (int l = n_layer / 2; l < n_layer; ++l)
+    for (int h = 0; h < decoder_->n_head(); ++h) heads.push_back({l, h});
+  DecoderAlignmentSource source(*decoder_);
+  source.use_heads(heads);
   window();
   const Vocab& v = model_->vocab();
-  const int n_layer = decoder_->n_layer();
   std::vector<std::vector<int>> sequences;
   for (int len : {24, 12}) {
     std::vector<int> seq = {v.sot(), v.no_timestamps()};
@@ -234,8 +242,10 @@ TEST_P(SteadyStateAlloc, WordAlignmentPassAllocatesNothing) {
   };
   pass(sequences[0]);  // warm-up at the largest size
   const long long before = npw_alloc_count();
+  source.use_heads(heads);
   window();
   pass(sequences[0]);
+  source.use_heads(heads);
   window();
   pass(sequences[1]);
   EXPECT_EQ(npw_alloc_count() - before, 0) << "heap allocations in two windows with the word-alignment pass";

@@ -289,6 +289,43 @@ TEST_F(DecoderBatch, RejectsBadInputWithoutChangingState) {
   EXPECT_THROW(fresh->decode(spans, 1), Error);  // no audio yet
 }
 
+// The word-alignment scores read a layer's float keys: a layer whose keys are halves is refused
+// rather than read wrong, and keep_f32_cross_keys takes effect with the next window.
+// The f32 reference backend keeps every cross-attention key and value as floats; a reduced-precision
+// backend (cpu-int8) stores halves, except the keys of the layers named for word alignment, from the
+// next window on - and alignment_scores() refuses a layer whose keys are halves.
+TEST_F(DecoderBatch, CrossKeysAreFloatsWhereTheBackendOrWordTimingNeedsThem) {
+  const std::vector<int> tokens = long_prompt(6, 3);
+  std::vector<float> scores(tokens.size() * 1500);
+  bool keep[64] = {};
+  {
+    auto d = make(1);
+    ASSERT_LE(d->n_layer(), 64);
+    const int last = d->n_layer() - 1;
+    keep[last] = true;
+    for (int l = 0; l < d->n_layer(); ++l) EXPECT_TRUE(d->cross_keys_f32(l)) << "cpu, layer " << l;
+    d->alignment_pass(tokens.data(), int(tokens.size()), keep);
+    EXPECT_NO_THROW(d->alignment_scores(last, 0, 1500, scores.data(), 1500));
+  }
+  std::unique_ptr<Backend> int8 = make_backend("cpu-int8", 2);
+  auto d = std::make_unique<Decoder>(*model_, *int8, *pool_, 1);
+  d->set_audio(enc_.data());
+  const int last = d->n_layer() - 1;
+  d->alignment_pass(tokens.data(), int(tokens.size()), keep);
+  EXPECT_FALSE(d->cross_keys_f32(last));
+  EXPECT_THROW(d->alignment_scores(last, 0, 1500, scores.data(), 1500), Error);
+
+  std::vector<bool> f32(static_cast<std::size_t>(d->n_layer()), false);
+  f32[static_cast<std::size_t>(last)] = true;
+  d->keep_f32_cross_keys(f32);
+  EXPECT_FALSE(d->cross_keys_f32(last)) << "the current window keeps its halves";
+  d->set_audio(enc_.data());
+  EXPECT_TRUE(d->cross_keys_f32(last));
+  EXPECT_FALSE(d->cross_keys_f32(0) && last != 0);
+  d->alignment_pass(tokens.data(), int(tokens.size()), keep);
+  EXPECT_NO_THROW(d->alignment_scores(last, 0, 1500, scores.data(), 1500));
+}
+
 TEST_F(DecoderBatch, SteadyStateReusesBuffers) {
   MarkingBackend marking(*backend_);
   auto d = std::make_unique<Decoder>(*model_, marking, *pool_, 5);

@@ -1,0 +1,138 @@
+// Attention over half keys and values (the decoder's cross-attention store): widening a half is
+// exact, so each path must give the very bits it gives on the widened floats, at every SIMD level,
+// for decoder shapes (transposed keys, 1, 5 and 37 query rows, key counts off the 16-key blocks).
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "backend/cpu/cpu_backend.h"
+#include "naive.h"
+#include "nn/attention.h"
+#include "nn/half_rows.h"
+#include "simd_levels.h"
+#include "util/error.h"
+#include "util/thread_pool.h"
+
+namespace npw {
+namespace {
+
+using npw_test::random_vector;
+
+// n floats rounded to halves, and those halves widened back.
+struct HalfData {
+  std::vector<uint16_t> h;
+  std::vector<float> f;
+};
+
+HalfData half_data(std::size_t n, uint32_t seed) {
+  const std::vector<float> x = random_vector(n, seed);
+  HalfData d;
+  d.h.resize(n);
+  d.f.resize(n);
+  floats_to_halves(x.data(), d.h.data(), n);
+  halves_to_floats(d.h.data(), d.f.data(), n);
+  return d;
+}
+
+struct Shape {
+  int n_head, d_head, n_q, n_kv;
+};
+
+// Runs one shape with half keys, half values or both against the same call on the widened floats.
+void expect_same_bits(const Shape& s, bool half_k, bool half_v, bool reduced, ThreadPool* pool) {
+  const int width = s.n_head * s.d_head;
+  const int ldq = width + 3, ldv = width + 5, ldo = width + 1;
+  const int ldk = (s.n_kv + 15) / 16 * 16 + 16;  // transposed keys: rows of at least n_kv
+  const std::vector<float> q = random_vector(static_cast<std::size_t>(s.n_q) * ldq, 11);
+  const HalfData k = half_data(static_cast<std::size_t>(width) * ldk, 12);
+  const HalfData v = half_data(static_cast<std::size_t>(s.n_kv) * ldv, 13);
+
+  AttentionArgs a;
+  a.n_head = s.n_head;
+  a.d_head = s.d_head;
+  a.q = q.data();
+  a.ldq = ldq;
+  a.n_q = s.n_q;
+  a.k = k.f.data();
+  a.ldk = ldk;
+  a.k_transposed = true;
+  a.v = v.f.data();
+  a.ldv = ldv;
+  a.n_kv = s.n_kv;
+  a.ldo = ldo;
+  a.reduced_precision = reduced;
+  std::vector<float> want(static_cast<std::size_t>(s.n_q) * ldo, 0.0f), got(want.size(), 0.0f);
+
+  CpuBackend backend(1);
+  MultiHeadAttention mha(s.n_kv, pool ? pool->size() : 1, width, s.d_head);
+  a.out = want.data();
+  mha.run(backend, pool, a);
+
+  AttentionArgs b = a;
+  if (half_k) {
+    b.k = nullptr;
+    b.k_half = k.h.data();
+  }
+  if (half_v) {
+    b.v = nullptr;
+    b.v_half = v.h.data();
+  }
+  b.out = got.data();
+  EXPECT_FALSE(mha.uses_bf16(b));
+  mha.run(backend, pool, b);
+  for (int i = 0; i < s.n_q; ++i) {
+    ASSERT_EQ(std::memcmp(want.data() + static_cast<std::size_t>(i) * ldo, got.data() + static_cast<std::size_t>(i) * ldo,
+                          sizeof(float) * width),
+              0)
+        << "row " << i << " of " << s.n_q << ", " << s.n_head << " heads of " << s.d_head << ", " << s.n_kv
+        << " keys, half k " << half_k << " v " << half_v << (pool ? ", pooled" : "");
+  }
+}
+
+TEST(AttentionHalf, SameBitsAsOnWidenedFloats) {
+  ThreadPool pool(2);
+  const Shape shapes[] = {{6, 64, 1, 1500}, {6, 64, 5, 1500}, {6, 64, 37, 1500}, {3, 32, 5, 101},
+                          {2, 64, 37, 77},  {4, 16, 1, 9},     {1, 24, 5, 50}};
+  npw_test::at_every_level([&] {
+    for (const Shape& s : shapes) {
+      for (int kinds = 1; kinds < 4; ++kinds) {
+        expect_same_bits(s, kinds & 1, kinds & 2, false, nullptr);
+        expect_same_bits(s, kinds & 1, kinds & 2, false, &pool);
+      }
+      // A reduced-precision backend's transposed keys take the f32 paths too.
+      expect_same_bits(s, true, true, true, &pool);
+    }
+  });
+}
+
+TEST(AttentionHalf, RejectsWhatItCannotTake) {
+  CpuBackend backend(1);
+  const HalfData kv = half_data(64 * 64, 3);
+  const std::vector<float> q = random_vector(64, 4);
+  std::vector<float> out(64);
+  AttentionArgs a;
+  a.n_head = 1;
+  a.d_head = 64;
+  a.q = q.data();
+  a.ldq = 64;
+  a.n_q = 1;
+  a.k_half = kv.h.data();
+  a.ldk = 64;
+  a.v_half = kv.h.data();
+  a.ldv = 64;
+  a.n_kv = 64;
+  a.out = out.data();
+  a.ldo = 64;
+  MultiHeadAttention no_scratch(64, 1, 64);
+  a.k_transposed = true;
+  EXPECT_THROW(no_scratch.run(backend, nullptr, a), Error) << "no scratch for half heads";
+  MultiHeadAttention mha(64, 1, 64, 64);
+  EXPECT_NO_THROW(mha.run(backend, nullptr, a));
+  a.k_transposed = false;
+  EXPECT_THROW(mha.run(backend, nullptr, a), Error) << "half keys must be transposed";
+}
+
+}  // namespace
+}  // namespace npw
