@@ -18,9 +18,13 @@ Tokenizer::Tokenizer(const Vocab& vocab) : vocab_(vocab), n_text_(vocab.eot()) {
     by_bytes_.push_back(id);
     max_token_bytes_ = std::max(max_token_bytes_, b.size());
   }
-  // Ids ascending among equal bytes: a lookup finds the lowest id if a byte string repeats.
-  std::stable_sort(by_bytes_.begin(), by_bytes_.end(),
-                   [&](int a, int b) { return vocab_.bytes(a) < vocab_.bytes(b); });
+  // Ids ascending among equal bytes: a lookup finds the lowest id if a byte string repeats. (Not
+  // std::stable_sort: g++ 12's temporary buffer frees with a mismatched call under ASan.)
+  std::sort(by_bytes_.begin(), by_bytes_.end(), [&](int a, int b) {
+    const std::string& x = vocab_.bytes(a);
+    const std::string& y = vocab_.bytes(b);
+    return x != y ? x < y : a < b;
+  });
 }
 
 int Tokenizer::find_bytes(std::string_view bytes) const {
