@@ -33,8 +33,6 @@ struct DecoderPacked {
 
 namespace {
 
-constexpr int kMinChunkRows = 64;
-
 std::shared_ptr<const DecoderPacked> pack_decoder(const Model& model, const Backend& backend) {
   auto p = std::make_shared<DecoderPacked>();
   const DecoderWeights& w = model.decoder();
@@ -65,7 +63,7 @@ std::shared_ptr<const DecoderPacked> pack_decoder(const Model& model, const Back
 
 }  // namespace
 
-Decoder::Decoder(const Model& model, Backend& backend, ThreadPool& pool, int max_batch)
+Decoder::Decoder(const Model& model, Backend& backend, ThreadPool& pool, int max_batch, int chunk_rows)
     : model_(model),
       backend_(backend),
       pool_(pool),
@@ -76,7 +74,7 @@ Decoder::Decoder(const Model& model, Backend& backend, ThreadPool& pool, int max
       n_ctx_(model.hparams().n_text_ctx),
       n_audio_ctx_(model.hparams().n_audio_ctx),
       n_vocab_(model.hparams().n_vocab),
-      chunk_rows_(std::max(kMinChunkRows, max_batch)),
+      chunk_rows_(std::max({1, chunk_rows, max_batch})),
       kv_(n_layer_, max_batch, n_ctx_, n_state_, backend.reduced_precision_attention()) {
   if (n_head_ <= 0 || n_state_ % n_head_ != 0)
     throw Error(ErrorKind::InvalidArgument, "decoder: n_text_state " + std::to_string(n_state_) +

@@ -102,8 +102,9 @@ class DecoderBatch : public ::testing::Test {
     ASSERT_EQ(enc_.size(), 1500u * 64u);
     V_ = model_->hparams().n_vocab;
   }
-  std::unique_ptr<Decoder> make(int max_batch) {
-    auto d = std::make_unique<Decoder>(*model_, *backend_, *pool_, max_batch);
+  // chunk_rows: small to make prompts cross chunk boundaries, the default otherwise.
+  std::unique_ptr<Decoder> make(int max_batch, int chunk_rows = Decoder::kDefaultChunkRows) {
+    auto d = std::make_unique<Decoder>(*model_, *backend_, *pool_, max_batch, chunk_rows);
     d->set_audio(enc_.data());
     return d;
   }
@@ -138,11 +139,12 @@ constexpr double kTol = 1e-4;  // products over different row counts may round d
 
 TEST_F(DecoderBatch, BatchedSequencesEqualEachAlone) {
   const int sot = model_->vocab().sot(), nots = model_->vocab().no_timestamps();
-  // Prompts of 100 and 30 rows span two chunks together; the third is the plain no-timestamps start.
+  // Prompts of 100 and 30 rows span two chunks of 64 together; the third is the plain
+  // no-timestamps start.
   std::vector<std::vector<int>> prompts = {long_prompt(100, 1), long_prompt(30, 2), {sot, nots}};
   std::vector<std::vector<int>> steps = {{11, 12, 13}, {220, 50363, 50400}, {40987, 31473, 24425}};
 
-  auto d = make(3);
+  auto d = make(3, 64);
   d->reset(3);
   std::vector<TokenSpan> spans;
   for (auto& p : prompts) spans.push_back({p.data(), int(p.size())});
@@ -169,20 +171,25 @@ TEST_F(DecoderBatch, BatchedSequencesEqualEachAlone) {
 }
 
 TEST_F(DecoderBatch, PromptAtOnceEqualsOneTokenAtATime) {
-  std::vector<int> p = long_prompt(150, 3);  // three chunks at once
-  auto d = make(1);
-  d->reset(1);
-  TokenSpan span{p.data(), int(p.size())};
-  std::vector<float> all(p.size() * std::size_t(V_));
-  d->decode_all(&span, 1, all.data());
-  d->reset(1);
-  double worst = 0;
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    const float* lg = d->decode_next(&p[i]);
-    worst = std::max(worst, max_abs_diff(lg, all.data() + i * V_, V_));
+  std::vector<int> p = long_prompt(150, 3);
+  // In chunks of 64 (three chunks, the few-row products) and in the default chunk (one chunk, the
+  // many-row products).
+  for (int chunk_rows : {64, Decoder::kDefaultChunkRows}) {
+    auto d = make(1, chunk_rows);
+    d->reset(1);
+    TokenSpan span{p.data(), int(p.size())};
+    std::vector<float> all(p.size() * std::size_t(V_));
+    d->decode_all(&span, 1, all.data());
+    d->reset(1);
+    double worst = 0;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      const float* lg = d->decode_next(&p[i]);
+      worst = std::max(worst, max_abs_diff(lg, all.data() + i * V_, V_));
+    }
+    EXPECT_LE(worst, kTol) << "chunks of " << chunk_rows << " rows";
+    std::printf("[ batch    ] 150-token prompt at once (chunks of %d) vs one at a time: max_abs %.3g\n", chunk_rows,
+                worst);
   }
-  EXPECT_LE(worst, kTol);
-  std::printf("[ batch    ] 150-token prompt at once vs one at a time: max_abs %.3g\n", worst);
 }
 
 // The half KV cache of reduced-precision backends: a 120-token prompt (the tiled attention over the
