@@ -4,10 +4,15 @@
 // 64 floats, L1-resident) are stored for the weighted sum of values, whose register block is up to 8
 // rows x the whole head. No n_keys-wide score row is ever written. Tails use masked loads and stores.
 // Everything called inside the register blocks is inlined: a call there would spill all 24 scores.
+// While the first row group works on a block, the next block's keys and values are asked for (into
+// L2), a line per row of each: with a few query rows (the beams of a decoder step over a window's
+// 1500 frames) a block's arithmetic is short and the out-of-order window alone kept too few of its
+// 64 strided key rows in flight, so the loads, not the FMAs, set the pace.
 #include "nn/attention_kernels.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 // GCC 12 reports its own intrinsics' undefined-vector idiom (__Y = __Y) as (maybe-)uninitialised; the
 // warning points into the header, so it is silenced before the header is read.
@@ -24,6 +29,13 @@ namespace npw {
 
 namespace {
 
+// Asks for the 64-byte line at p + off floats into L2 (integer arithmetic: past the last block the
+// address may lie outside the buffers, which a prefetch, never faulting, may name).
+NPW_TARGET_AVX512 inline void prefetch_l2(const float* p, long off) {
+  _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) + static_cast<std::uintptr_t>(off) * sizeof(float)),
+               _MM_HINT_T1);
+}
+
 // Rows [0, RB) of one block of 16 KB keys: scores in registers, masked to the keys each row sees,
 // then the running softmax: m (row max so far) and lv (the row's sum of exps so far, kept as 16
 // partial sums so no block pays a horizontal add) updated, scale[r] = exp(old m - new m) for the
@@ -32,9 +44,11 @@ namespace {
 // encoder's blocks but its last), so no mask is computed at all. The raw scores go through p: the
 // exps then have the registers their constants need instead of spilling scores.
 // Exps are taken base 2 with log2(e) folded into the score scale (m stays a raw score).
+// kpf: the next block's first key (kt + j0 + 16 KB) when its lines are to be asked for, else nullptr.
 template <int RB, int KB, bool kAll>
 NPW_TARGET_AVX512 inline void score_exp_block(const float* q, int ldq, const float* kt, int ldkt, int d_head, float alpha, int j0,
-                            const __mmask16* km, const int* lim, float* m, float* lv, float* scale, float* p, int ldp) {
+                            const __mmask16* km, const int* lim, float* m, float* lv, float* scale, float* p, int ldp,
+                            const float* kpf) {
   static_assert(RB <= 16, "one lane per row for the rescale factors");
   __m512 acc[RB][KB];
 #pragma GCC unroll 16
@@ -44,6 +58,10 @@ NPW_TARGET_AVX512 inline void score_exp_block(const float* q, int ldq, const flo
   const float* k = kt + j0;
   for (int d = 0; d < d_head; ++d) {
     const float* kd = k + static_cast<long>(d) * ldkt;
+    if (kpf) {
+#pragma GCC unroll 16
+      for (int c = 0; c < KB; ++c) prefetch_l2(kpf, static_cast<long>(d) * ldkt + 16 * c);
+    }
     __m512 kv[KB];
 #pragma GCC unroll 16
     for (int c = 0; c < KB; ++c) kv[c] = kAll ? _mm512_loadu_ps(kd + 16 * c) : _mm512_maskz_loadu_ps(km[c], kd + 16 * c);
@@ -104,20 +122,21 @@ NPW_TARGET_AVX512 inline void score_exp_block(const float* q, int ldq, const flo
 template <int RB, int KB>
 NPW_TARGET_AVX512 inline void score_exp_rows(const float* q, int ldq, const float* kt, int ldkt, int d_head, float alpha, int j0,
                                              bool full, const __mmask16* km, const int* lim, float* m, float* lv, float* scale,
-                                             float* p, int ldp) {
+                                             float* p, int ldp, const float* kpf) {
   bool all = full;
   for (int r = 0; r < RB && all; ++r) all = lim[r] >= j0 + 16 * KB;
   if (all) {
-    score_exp_block<RB, KB, true>(q, ldq, kt, ldkt, d_head, alpha, j0, km, lim, m, lv, scale, p, ldp);
+    score_exp_block<RB, KB, true>(q, ldq, kt, ldkt, d_head, alpha, j0, km, lim, m, lv, scale, p, ldp, kpf);
   } else {
-    score_exp_block<RB, KB, false>(q, ldq, kt, ldkt, d_head, alpha, j0, km, lim, m, lv, scale, p, ldp);
+    score_exp_block<RB, KB, false>(q, ldq, kt, ldkt, d_head, alpha, j0, km, lim, m, lv, scale, p, ldp, kpf);
   }
 }
 
 // out rows [0, RB) = out * scale + p . v over the nk keys of one block (out = p . v when first).
+// vpf: the next block's first value row when its lines are to be asked for, else nullptr.
 template <int RB, int NV>
 NPW_TARGET_AVX512 inline void pv_block(const float* p, int ldp, int nk, const float* v, int ldv, bool first, const float* scale,
-                     float* out, int ldo) {
+                     float* out, int ldo, const float* vpf) {
   __m512 acc[RB][NV];
 #pragma GCC unroll 16
   for (int r = 0; r < RB; ++r) {
@@ -128,6 +147,10 @@ NPW_TARGET_AVX512 inline void pv_block(const float* p, int ldp, int nk, const fl
   }
   for (int j = 0; j < nk; ++j) {
     const float* vj = v + static_cast<long>(j) * ldv;
+    if (vpf) {
+#pragma GCC unroll 16
+      for (int c = 0; c < NV; ++c) prefetch_l2(vpf, static_cast<long>(j) * ldv + 16 * c);
+    }
     __m512 vv[NV];
 #pragma GCC unroll 16
     for (int c = 0; c < NV; ++c) vv[c] = _mm512_loadu_ps(vj + 16 * c);
@@ -146,22 +169,23 @@ NPW_TARGET_AVX512 inline void pv_block(const float* p, int ldp, int nk, const fl
 
 template <int NV>
 NPW_TARGET_AVX512 void pv_rows(const float* p, int ldp, int rows, int nk, const float* v, int ldv, bool first, const float* scale,
-             float* out, int ldo) {
+             float* out, int ldo, const float* vpf) {
   constexpr int kRows = NV == 1 ? 8 : NV == 2 ? 8 : NV <= 4 ? 24 / NV : 3;
   int r = 0;
   for (; r + kRows <= rows; r += kRows) {
-    pv_block<kRows, NV>(p + static_cast<long>(r) * ldp, ldp, nk, v, ldv, first, scale + r, out + static_cast<long>(r) * ldo, ldo);
+    pv_block<kRows, NV>(p + static_cast<long>(r) * ldp, ldp, nk, v, ldv, first, scale + r, out + static_cast<long>(r) * ldo, ldo,
+                        r == 0 ? vpf : nullptr);
   }
   const float* pr = p + static_cast<long>(r) * ldp;
   float* o = out + static_cast<long>(r) * ldo;
   switch (rows - r) {
-    case 7: pv_block<7 < kRows ? 7 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo); break;
-    case 6: pv_block<6 < kRows ? 6 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo); break;
-    case 5: pv_block<5 < kRows ? 5 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo); break;
-    case 4: pv_block<4 < kRows ? 4 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo); break;
-    case 3: pv_block<3 < kRows ? 3 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo); break;
-    case 2: pv_block<2 < kRows ? 2 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo); break;
-    case 1: pv_block<1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo); break;
+    case 7: pv_block<7 < kRows ? 7 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
+    case 6: pv_block<6 < kRows ? 6 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
+    case 5: pv_block<5 < kRows ? 5 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
+    case 4: pv_block<4 < kRows ? 4 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
+    case 3: pv_block<3 < kRows ? 3 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
+    case 2: pv_block<2 < kRows ? 2 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
+    case 1: pv_block<1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
     default: break;
   }
 }
@@ -185,16 +209,20 @@ NPW_TARGET_AVX512 void fused_tile_nv(const float* q, int ldq, int rows, const fl
     __mmask16 km[KB];
     for (int c = 0; c < KB; ++c) km[c] = avx512::tail_mask(n_keys - j0 - 16 * c);
     const bool full = n_keys - j0 >= kKeys;
+    // The next block's lines, asked for by the first row group only (the others find them cached).
+    const bool more = j0 + kKeys < n_keys;
+    const float* kpf = more ? kt + j0 + kKeys : nullptr;
+    const float* vpf = more ? v + static_cast<long>(j0 + kKeys) * ldv : nullptr;
     int r = 0;
     for (; r + kScoreRows <= rows; r += kScoreRows) {
       score_exp_rows<kScoreRows, KB>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r,
-                                     m + r, lv + 16 * r, scale + r, p + r * kKeys, kKeys);
+                                     m + r, lv + 16 * r, scale + r, p + r * kKeys, kKeys, r == 0 ? kpf : nullptr);
     }
     const float* qr = q + static_cast<long>(r) * ldq;
     float* pr = p + r * kKeys;
     switch (rows - r) {
 #define NPW_SCORE_TAIL(n) \
-  case n: score_exp_rows<(n < kScoreRows ? n : 1), KB>(qr, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r, m + r, lv + 16 * r, scale + r, pr, kKeys); break;
+  case n: score_exp_rows<(n < kScoreRows ? n : 1), KB>(qr, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r, m + r, lv + 16 * r, scale + r, pr, kKeys, r == 0 ? kpf : nullptr); break;
       NPW_SCORE_TAIL(5)
       NPW_SCORE_TAIL(4)
       NPW_SCORE_TAIL(3)
@@ -204,7 +232,7 @@ NPW_TARGET_AVX512 void fused_tile_nv(const float* q, int ldq, int rows, const fl
       default: break;
     }
     const int nk = n_keys - j0 < kKeys ? n_keys - j0 : kKeys;
-    pv_rows<NV>(p, kKeys, rows, nk, v + static_cast<long>(j0) * ldv, ldv, j0 == 0, scale, out, ldo);
+    pv_rows<NV>(p, kKeys, rows, nk, v + static_cast<long>(j0) * ldv, ldv, j0 == 0, scale, out, ldo, vpf);
   }
   for (int r = 0; r < rows; ++r) {
     const float l = _mm512_reduce_add_ps(_mm512_load_ps(lv + 16 * r));
