@@ -117,7 +117,7 @@ MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads, int max_width,
   }
   scores_.resize(static_cast<std::size_t>(n_threads) * kTileRows * static_cast<std::size_t>(max_kv));
   if (max_width > 0) kt_.resize(static_cast<std::size_t>(max_width) * static_cast<std::size_t>(ldkt_));
-  if (max_width > 0 && (simd_has_amx_bf16() || simd_has_avx512_bf16())) {
+  if (max_width > 0 && (simd_has_amx_bf16() || simd_prefers_avx512_bf16_attention())) {
     // Value pair rows rounded up to whole 16-row tiles, which AMX reads.
     ldp_ = ((max_kv + 1) / 2 + 15) / 16 * 16;
     key_pairs_.resize(static_cast<std::size_t>((max_width + 1) / 2) * static_cast<std::size_t>(ldkt_));
@@ -198,7 +198,7 @@ bool MultiHeadAttention::uses_bf16(const AttentionArgs& a) const {
   // Both bf16 tasks need the active level at Avx512 (NPW_SIMD below it leaves them out), as uses_simd's
   // kernels do.
   return a.reduced_precision && !a.k_transposed && !a.k_half && !a.v_half && key_pairs_.size() > 0 &&
-         (simd_has_amx_bf16() || simd_has_avx512_bf16()) && attention_bf16_takes(a.d_head) && uses_simd(a);
+         (simd_has_amx_bf16() || simd_prefers_avx512_bf16_attention()) && attention_bf16_takes(a.d_head) && uses_simd(a);
 }
 
 void MultiHeadAttention::run_portable(Backend& backend, ThreadPool* pool, const AttentionArgs& a) {

@@ -123,6 +123,28 @@ bool simd_has_avx512_bf16() {
 #endif
 }
 
+bool simd_prefers_avx512_bf16_attention() {
+#if defined(__x86_64__)
+  static const bool prefer = [] {
+    if (const char* env = std::getenv("NPW_BF16_ATTENTION")) {
+      if (std::strcmp(env, "1") == 0) return true;
+      if (std::strcmp(env, "0") == 0) return false;
+    }
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(0, &a, &b, &c, &d)) return false;
+    char vendor[13];
+    std::memcpy(vendor, &b, 4);
+    std::memcpy(vendor + 4, &d, 4);
+    std::memcpy(vendor + 8, &c, 4);
+    vendor[12] = '\0';
+    return std::strcmp(vendor, "AuthenticAMD") == 0;
+  }();
+  return prefer && simd_has_avx512_bf16();
+#else
+  return false;
+#endif
+}
+
 const char* simd_level_name(SimdLevel level) {
   switch (level) {
     case SimdLevel::Avx512: return "avx512";

@@ -37,4 +37,13 @@ bool simd_has_amx_bf16();
 // imply AMX; NPW_SIMD=avx512-noamx keeps it.
 bool simd_has_avx512_bf16();
 
+// Whether the reduced-precision attention should take vdpbf16ps (simd_has_avx512_bf16) rather than
+// the f32 AVX-512 kernel where there is no AMX: only where it measures faster. On AMD (Zen 4, Zen 5)
+// a vdpbf16ps does twice an FMA's multiply-adds per cycle, and an encoder layer's attention went from
+// 11.3 ms (f32) to 5.8 ms (bf16) on a Zen 5; on Intel (Sapphire Rapids with AMX left out) it issues
+// on one port where FMAs use two, so the same multiply-adds per cycle plus the bf16 conversions made
+// it slower: 17.2-17.6 ms against 12.8-12.9 ms (tiny, 2 threads). So: AMD yes, other vendors no.
+// NPW_BF16_ATTENTION=1 or 0 (read once) overrides the vendor rule, for benchmarks.
+bool simd_prefers_avx512_bf16_attention();
+
 }  // namespace npw

@@ -254,7 +254,7 @@ TEST(Attention, ReducedPrecisionPathIsCloseToNaive) {
     const auto want = naive_attention(a);
     MultiHeadAttention mha(c.n_kv, 2, width);
     const bool bf16 =
-        (simd_has_amx_bf16() || simd_has_avx512_bf16()) && (c.d_head == 16 || c.d_head == 32 || c.d_head == 64);
+        (simd_has_amx_bf16() || simd_prefers_avx512_bf16_attention()) && (c.d_head == 16 || c.d_head == 32 || c.d_head == 64);
     EXPECT_EQ(mha.uses_bf16(a), bf16);
     std::vector<float> out(static_cast<std::size_t>(c.n_q) * width, 7.0f);
     a.out = out.data();
@@ -264,7 +264,7 @@ TEST(Attention, ReducedPrecisionPathIsCloseToNaive) {
     EXPECT_LT(err, bf16 ? 1e-2 : 2e-6) << "d " << c.d_head << " q " << c.n_q << " kv " << c.n_kv;
   }
   std::printf("reduced-precision attention: worst error %.3g (bf16 path: %s)\n", worst,
-              simd_has_amx_bf16() ? "AMX" : simd_has_avx512_bf16() ? "AVX512_BF16" : "none");
+              simd_has_amx_bf16() ? "AMX" : simd_prefers_avx512_bf16_attention() ? "AVX512_BF16" : "none");
 }
 
 // Without room for the transposed keys, or with too few query rows or an odd head size, run() keeps
