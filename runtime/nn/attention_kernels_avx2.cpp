@@ -4,11 +4,13 @@
 // transposed, 8 consecutive keys per vector) and become exps against the running row max right
 // there; the block's probabilities (tile rows x 32 floats) are stored for the weighted sum of
 // values, which runs over column strips of 32 (4 registers per row, 3 rows). No n_keys-wide score
-// row is written. Tails use masked loads and lane-mask blends.
+// row is written. Tails use masked loads and lane-mask blends. The first row group of a block asks for
+// the next block's keys and values (into L2), as the AVX-512 kernel does.
 #include "nn/attention_kernels.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include <immintrin.h>
 
@@ -25,6 +27,13 @@ constexpr int kScoreRows = 2;            // query rows per score block: 2 x 4 ac
 constexpr int kPvRows = 3;               // rows per value block: 3 x 4 accumulators
 constexpr int kTileRows = 60;            // a multiple of both
 
+// Asks for the 64-byte line at p + off floats into L2 (integer arithmetic: the address may lie past
+// the buffers, which a prefetch, never faulting, may name).
+NPW_AVX2_INLINE void prefetch_l2(const float* p, long off) {
+  _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) + static_cast<std::uintptr_t>(off) * sizeof(float)),
+               _MM_HINT_T1);
+}
+
 // Lanes of a vector of 8 keys that a row sees, given how many of them (from its first) it sees.
 NPW_AVX2_INLINE __m256 visible(int left) { return _mm256_castsi256_ps(avx2::lane_mask(left)); }
 
@@ -33,10 +42,11 @@ NPW_AVX2_INLINE __m256 visible(int left) { return _mm256_castsi256_ps(avx2::lane
 // `full`: all 32 keys of the block exist (no load masks needed); kAll: besides, every row sees all
 // of them (no masks at all). Raw scores go through p so that the exps' constants fit the 16
 // registers; exps are taken base 2 with log2(e) folded into the score scale.
+// kpf: the next block's first key (kt + j0 + kKeys) when its lines are to be asked for, else nullptr.
 template <int RB, bool kAll>
 NPW_TARGET_AVX2 inline void score_exp_block(const float* q, int ldq, const float* kt, int ldkt, int d_head, float alpha,
                                             int j0, bool full, const __m256i* km, const int* lim, float* m, float* lv,
-                                            float* scale, float* p, int ldp) {
+                                            float* scale, float* p, int ldp, const float* kpf) {
   static_assert(RB <= 8, "one lane per row for the rescale factors");
   __m256 acc[RB][kKeyVecs];
   for (int r = 0; r < RB; ++r)
@@ -44,6 +54,10 @@ NPW_TARGET_AVX2 inline void score_exp_block(const float* q, int ldq, const float
   const float* k = kt + j0;
   for (int d = 0; d < d_head; ++d) {
     const float* kd = k + static_cast<long>(d) * ldkt;
+    if (kpf) {
+      prefetch_l2(kpf, static_cast<long>(d) * ldkt);
+      prefetch_l2(kpf, static_cast<long>(d) * ldkt + 16);
+    }
     __m256 kv[kKeyVecs];
     for (int c = 0; c < kKeyVecs; ++c)
       kv[c] = kAll || full ? _mm256_loadu_ps(kd + 8 * c) : _mm256_maskload_ps(kd + 8 * c, km[c]);
@@ -96,20 +110,21 @@ NPW_TARGET_AVX2 inline void score_exp_block(const float* q, int ldq, const float
 template <int RB>
 NPW_TARGET_AVX2 inline void score_exp_rows(const float* q, int ldq, const float* kt, int ldkt, int d_head, float alpha,
                                            int j0, bool full, const __m256i* km, const int* lim, float* m, float* lv,
-                                           float* scale, float* p, int ldp) {
+                                           float* scale, float* p, int ldp, const float* kpf) {
   bool all = full;
   for (int r = 0; r < RB && all; ++r) all = lim[r] >= j0 + kKeys;
   if (all) {
-    score_exp_block<RB, true>(q, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim, m, lv, scale, p, ldp);
+    score_exp_block<RB, true>(q, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim, m, lv, scale, p, ldp, kpf);
   } else {
-    score_exp_block<RB, false>(q, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim, m, lv, scale, p, ldp);
+    score_exp_block<RB, false>(q, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim, m, lv, scale, p, ldp, kpf);
   }
 }
 
 // out[r][0, 8 CV) = out * scale + p . v over the nk keys of the block (p . v when first), rows [0, RB).
+// vpf: the next block's first value row when its v_lines lines a row are to be asked for, else nullptr.
 template <int RB, int CV>
 NPW_TARGET_AVX2 inline void pv_block(const float* p, int ldp, int nk, const float* v, int ldv, bool first,
-                                     const float* scale, float* out, int ldo) {
+                                     const float* scale, float* out, int ldo, const float* vpf, int v_lines) {
   __m256 acc[RB][CV];
   for (int r = 0; r < RB; ++r) {
     const __m256 s = _mm256_set1_ps(scale[r]);
@@ -118,6 +133,9 @@ NPW_TARGET_AVX2 inline void pv_block(const float* p, int ldp, int nk, const floa
   }
   for (int j = 0; j < nk; ++j) {
     const float* vj = v + static_cast<long>(j) * ldv;
+    if (vpf) {
+      for (int l = 0; l < v_lines; ++l) prefetch_l2(vpf, static_cast<long>(j) * ldv + 16 * l);
+    }
     __m256 vv[CV];
     for (int c = 0; c < CV; ++c) vv[c] = _mm256_loadu_ps(vj + 8 * c);
     for (int r = 0; r < RB; ++r) {
@@ -130,15 +148,18 @@ NPW_TARGET_AVX2 inline void pv_block(const float* p, int ldp, int nk, const floa
 }
 
 // All rows, one column strip of 8 CV.
+// vpf, v_lines: the next block's values to ask for (by the first row group), as in pv_block.
 template <int CV>
 NPW_TARGET_AVX2 void pv_rows(const float* p, int ldp, int rows, int nk, const float* v, int ldv, bool first,
-                             const float* scale, float* out, int ldo) {
+                             const float* scale, float* out, int ldo, const float* vpf, int v_lines) {
   int r = 0;
   for (; r + kPvRows <= rows; r += kPvRows) {
-    pv_block<kPvRows, CV>(p + static_cast<long>(r) * ldp, ldp, nk, v, ldv, first, scale + r, out + static_cast<long>(r) * ldo, ldo);
+    pv_block<kPvRows, CV>(p + static_cast<long>(r) * ldp, ldp, nk, v, ldv, first, scale + r, out + static_cast<long>(r) * ldo, ldo,
+                          r == 0 ? vpf : nullptr, v_lines);
   }
   for (; r < rows; ++r) {
-    pv_block<1, CV>(p + static_cast<long>(r) * ldp, ldp, nk, v, ldv, first, scale + r, out + static_cast<long>(r) * ldo, ldo);
+    pv_block<1, CV>(p + static_cast<long>(r) * ldp, ldp, nk, v, ldv, first, scale + r, out + static_cast<long>(r) * ldo, ldo,
+                    r == 0 ? vpf : nullptr, v_lines);
   }
 }
 
@@ -157,23 +178,30 @@ NPW_TARGET_AVX2 void fused_tile(const float* q, int ldq, int rows, const float* 
     __m256i km[kKeyVecs];
     for (int c = 0; c < kKeyVecs; ++c) km[c] = avx2::lane_mask(n_keys - j0 - 8 * c);
     const bool full = n_keys - j0 >= kKeys;
+    // The next block's lines, asked for by the first row group only (the others find them cached).
+    const bool more = j0 + kKeys < n_keys;
+    const float* kpf = more ? kt + j0 + kKeys : nullptr;
+    const float* vpf = more ? v + static_cast<long>(j0 + kKeys) * ldv : nullptr;
     int r = 0;
     for (; r + kScoreRows <= rows; r += kScoreRows) {
       score_exp_rows<kScoreRows>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r,
-                                  m + r, lv + 8 * r, scale + r, p + r * kKeys, kKeys);
+                                  m + r, lv + 8 * r, scale + r, p + r * kKeys, kKeys, r == 0 ? kpf : nullptr);
     }
     for (; r < rows; ++r) {
       score_exp_rows<1>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r, m + r,
-                         lv + 8 * r, scale + r, p + r * kKeys, kKeys);
+                         lv + 8 * r, scale + r, p + r * kKeys, kKeys, r == 0 ? kpf : nullptr);
     }
     const int nk = std::min(kKeys, n_keys - j0);
     const float* vb = v + static_cast<long>(j0) * ldv;
+    // A value row's whole head in lines of 16 floats, asked for during the first column strip.
+    const int v_lines = (d_head + 15) / 16;
     for (int c0 = 0; c0 < nv; c0 += 4) {
+      const float* vpf0 = c0 == 0 ? vpf : nullptr;
       switch (std::min(4, nv - c0)) {
-        case 4: pv_rows<4>(p, kKeys, rows, nk, vb + 8 * c0, ldv, j0 == 0, scale, out + 8 * c0, ldo); break;
-        case 3: pv_rows<3>(p, kKeys, rows, nk, vb + 8 * c0, ldv, j0 == 0, scale, out + 8 * c0, ldo); break;
-        case 2: pv_rows<2>(p, kKeys, rows, nk, vb + 8 * c0, ldv, j0 == 0, scale, out + 8 * c0, ldo); break;
-        default: pv_rows<1>(p, kKeys, rows, nk, vb + 8 * c0, ldv, j0 == 0, scale, out + 8 * c0, ldo); break;
+        case 4: pv_rows<4>(p, kKeys, rows, nk, vb + 8 * c0, ldv, j0 == 0, scale, out + 8 * c0, ldo, vpf0, v_lines); break;
+        case 3: pv_rows<3>(p, kKeys, rows, nk, vb + 8 * c0, ldv, j0 == 0, scale, out + 8 * c0, ldo, vpf0, v_lines); break;
+        case 2: pv_rows<2>(p, kKeys, rows, nk, vb + 8 * c0, ldv, j0 == 0, scale, out + 8 * c0, ldo, vpf0, v_lines); break;
+        default: pv_rows<1>(p, kKeys, rows, nk, vb + 8 * c0, ldv, j0 == 0, scale, out + 8 * c0, ldo, vpf0, v_lines); break;
       }
     }
   }
