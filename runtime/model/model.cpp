@@ -127,9 +127,9 @@ void Model::bind(const std::string& what) {
   };
 
   encoder_.pos_emb = widen(b.get("encoder.positional_embedding", {na, h.n_audio_ctx}));
-  encoder_.conv1_w = widen(b.get("encoder.conv1.weight", {3, h.n_mels, na}));
+  encoder_.conv1_w = &b.get("encoder.conv1.weight", {3, h.n_mels, na});
   encoder_.conv1_b = widen(b.get("encoder.conv1.bias", {1, na}));
-  encoder_.conv2_w = widen(b.get("encoder.conv2.weight", {3, na, na}));
+  encoder_.conv2_w = &b.get("encoder.conv2.weight", {3, na, na});
   encoder_.conv2_b = widen(b.get("encoder.conv2.bias", {1, na}));
   for (int i = 0; i < h.n_audio_layer; ++i) {
     const std::string p = "encoder.blocks." + std::to_string(i);

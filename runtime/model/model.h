@@ -48,9 +48,11 @@ struct DecoderBlock {
   Linear mlp0, mlp2;
 };
 struct EncoderWeights {
-  const float* conv1_w = nullptr;  // [n_audio_state][n_mels][3]
-  const float* conv1_b = nullptr;  // [n_audio_state]
-  const float* conv2_w = nullptr;  // [n_audio_state][n_audio_state][3]
+  // The convolutions' weights as the file holds them (any type): the encoder dequantises them only
+  // to pack them, so no widened copy stays next to the packed one.
+  const TensorView* conv1_w = nullptr;  // ne = (3, n_mels, n_audio_state): [n_audio_state][n_mels][3]
+  const float* conv1_b = nullptr;       // [n_audio_state]
+  const TensorView* conv2_w = nullptr;  // ne = (3, n_audio_state, n_audio_state)
   const float* conv2_b = nullptr;  // [n_audio_state]
   const float* pos_emb = nullptr;  // [n_audio_ctx][n_audio_state]
   std::vector<EncoderBlock> blocks;

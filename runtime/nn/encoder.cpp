@@ -13,7 +13,9 @@
 
 #include "backend/backend.h"
 #include "model/model.h"
+#include "model/quant.h"
 #include "nn/ops.h"
+#include "util/aligned_buffer.h"
 #include "util/cancel.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
@@ -37,9 +39,15 @@ struct EncoderPacked {
 namespace {
 
 // Packs a conv weight [n_out][n_in][3] as the matrix [n_out][3][n_in].
-std::unique_ptr<PackedMatrix> pack_conv(const Backend& backend, const float* w, int n_out, int n_in,
-                                        const char* name) {
-  std::vector<float> reordered(static_cast<std::size_t>(n_out) * 3 * n_in);
+std::unique_ptr<PackedMatrix> pack_conv(const Backend& backend, const Model& model, const TensorView& t, int n_out,
+                                        int n_in, const char* name) {
+  // The file's weights widened for the reordering only; their pages are released afterwards, as
+  // every repacked weight's are. The temporaries are AlignedBuffers (mappings of their own from
+  // 1 MiB, returned when freed): as vectors they stayed in the malloc heap after packing.
+  AlignedBuffer<float> w(static_cast<std::size_t>(n_out) * 3 * n_in);
+  dequantize_row(t.type, t.data, w.data(), static_cast<int64_t>(w.size()));
+  model.release_pages(t);
+  AlignedBuffer<float> reordered(w.size());
   for (int o = 0; o < n_out; ++o) {
     for (int i = 0; i < n_in; ++i) {
       for (int k = 0; k < 3; ++k) {
@@ -70,9 +78,12 @@ std::unique_ptr<PackedMatrix> pack_stacked(const Backend& backend, std::initiali
     bytes += t->nbytes;
     rows += t->ne[1];
   }
-  std::vector<uint8_t> stacked;
-  stacked.reserve(bytes);
-  for (const TensorView* t : parts) stacked.insert(stacked.end(), t->data, t->data + t->nbytes);
+  AlignedBuffer<uint8_t> stacked(bytes);  // not a vector: see pack_conv
+  std::size_t at = 0;
+  for (const TensorView* t : parts) {
+    std::memcpy(stacked.data() + at, t->data, t->nbytes);
+    at += t->nbytes;
+  }
   TensorView view;
   view.name = name;
   view.type = first.type;
@@ -88,8 +99,8 @@ std::shared_ptr<const EncoderPacked> pack_encoder(const Model& model, const Back
   const EncoderWeights& w = model.encoder();
   const HParams& hp = model.hparams();
   auto p = std::make_shared<EncoderPacked>();
-  p->conv1 = pack_conv(backend, w.conv1_w, hp.n_audio_state, hp.n_mels, "encoder.conv1.weight");
-  p->conv2 = pack_conv(backend, w.conv2_w, hp.n_audio_state, hp.n_audio_state, "encoder.conv2.weight");
+  p->conv1 = pack_conv(backend, model, *w.conv1_w, hp.n_audio_state, hp.n_mels, "encoder.conv1.weight");
+  p->conv2 = pack_conv(backend, model, *w.conv2_w, hp.n_audio_state, hp.n_audio_state, "encoder.conv2.weight");
   for (const EncoderBlock& b : w.blocks) {
     EncoderPacked::Block pb;
     pb.qkv = pack_stacked(backend, {b.attn.query.w, b.attn.key.w, b.attn.value.w}, b.attn.query.w->name + "+key+value");
