@@ -10,11 +10,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
+#include <cstddef>
 
 #include <immintrin.h>
 
 #include "nn/vec_math_avx2.h"
+#include "util/prefetch.h"
 #include "util/simd_target.h"
 
 namespace npw {
@@ -27,11 +28,9 @@ constexpr int kScoreRows = 2;            // query rows per score block: 2 x 4 ac
 constexpr int kPvRows = 3;               // rows per value block: 3 x 4 accumulators
 constexpr int kTileRows = 60;            // a multiple of both
 
-// Asks for the 64-byte line at p + off floats into L2 (integer arithmetic: the address may lie past
-// the buffers, which a prefetch, never faulting, may name).
-NPW_AVX2_INLINE void prefetch_l2(const float* p, long off) {
-  _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) + static_cast<std::uintptr_t>(off) * sizeof(float)),
-               _MM_HINT_T1);
+// Asks for the line at p + off floats into L2 (past the last block it may lie outside the buffers).
+inline void prefetch_l2(const float* p, long off) {
+  prefetch_bytes_past<PrefetchTo::L2>(p, static_cast<std::size_t>(off) * sizeof(float));
 }
 
 // Lanes of a vector of 8 keys that a row sees, given how many of them (from its first) it sees.

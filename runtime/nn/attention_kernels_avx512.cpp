@@ -12,7 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
+#include <cstddef>
 
 // GCC 12 reports its own intrinsics' undefined-vector idiom (__Y = __Y) as (maybe-)uninitialised; the
 // warning points into the header, so it is silenced before the header is read.
@@ -24,16 +24,15 @@
 
 
 #include "nn/vec_math_avx512.h"
+#include "util/prefetch.h"
 
 namespace npw {
 
 namespace {
 
-// Asks for the 64-byte line at p + off floats into L2 (integer arithmetic: past the last block the
-// address may lie outside the buffers, which a prefetch, never faulting, may name).
-NPW_TARGET_AVX512 inline void prefetch_l2(const float* p, long off) {
-  _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) + static_cast<std::uintptr_t>(off) * sizeof(float)),
-               _MM_HINT_T1);
+// Asks for the line at p + off floats into L2 (past the last block it may lie outside the buffers).
+inline void prefetch_l2(const float* p, long off) {
+  prefetch_bytes_past<PrefetchTo::L2>(p, static_cast<std::size_t>(off) * sizeof(float));
 }
 
 // Rows [0, RB) of one block of 16 KB keys: scores in registers, masked to the keys each row sees,

@@ -14,6 +14,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "util/prefetch.h"
+
 #ifndef NPW_SKINNY_TARGET
 #error "define NPW_SKINNY_TARGET (the kernel file's target attribute) before including skinny_gemm_blocked.h"
 #endif
@@ -24,11 +26,8 @@ namespace skinny_blocked {
 // compiled once for AVX-512 could otherwise be the one the linker keeps for the AVX2 callers.
 namespace {
 
-// The cache line kSkinnyPrefetchBytes past p (integer arithmetic: the address may lie past the
-// matrix, which a prefetch, never faulting, may ask for).
-NPW_SKINNY_TARGET inline void prefetch_ahead(const void* p) {
-  __builtin_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) + kSkinnyPrefetchBytes), 0, 3);
-}
+// The cache line kSkinnyPrefetchBytes past p (it may lie past the matrix).
+NPW_SKINNY_TARGET inline void prefetch_ahead(const void* p) { prefetch_bytes_past<PrefetchTo::L1>(p, kSkinnyPrefetchBytes); }
 
 // One weight row as the kernels walk it: a pointer for f32 and f16 rows, quants + scales for q8_0.
 struct Q8Row {
