@@ -3,6 +3,7 @@
 // spreads, fractions of the ceilings, peak RSS and steady-state heap allocations, as a table or JSON.
 // Order: model stages first, then peak RSS, then the ceilings, whose large copy buffers would
 // otherwise dominate the peak.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -69,7 +70,8 @@ int run(const BenchOptions& o) {
     AlignedBuffer<float> mel(static_cast<std::size_t>(model->hparams().n_mels) * kMelWindowFrames);
     rig.mel->compute_window_mel(signal.data(), static_cast<int64_t>(signal.size()), mel.data());
     rig.decoder->set_audio(rig.encoder->encode(mel.data()));
-    const WordTimingBench w = time_word_timing(rig, kWordTimingTextTokens, o.repeat);
+    const int text_tokens = std::min(o.tokens, model->hparams().n_text_ctx - 8);
+    const WordTimingBench w = time_word_timing(rig, text_tokens, o.repeat);
     const std::string name = o.dims.empty() ? o.model : "generated " + o.dims + " " + o.type;
     write_word_timing_only(w, machine_info(), name, o.threads, o.json, stdout);
     return 0;

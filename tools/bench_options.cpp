@@ -27,7 +27,7 @@ BenchOptions parse_bench_options(int argc, const char* const* argv) {
   flags.add_value("kernel-dir", "DIR", "NPU kernel directory (default $NPW_KERNEL_DIR, else the installed one)");
   flags.add_value("repeat", "N", "timed repetitions per stage (default 5)");
   flags.add_value("context", "N", "tokens already decoded before the timed steps (default 64)");
-  flags.add_value("tokens", "N", "timed one-token decoder steps per repetition (default 32)");
+  flags.add_value("tokens", "N", "timed one-token decoder steps per repetition (default 32); with --word-timing-only, the text tokens aligned");
   flags.add_value("e2e-repeat", "N", "end-to-end transcriptions per decoding mode (default 2; 0 skips)");
   flags.add_switch("json", "print one JSON object instead of a table");
   flags.add_switch("live", "live captions instead: commit latency, duplicates, silence, a stall (bench_live.h)");

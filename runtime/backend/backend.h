@@ -90,6 +90,17 @@ class Backend {
     for (int i = 0; i < n; ++i) linear(X, M, ldx, *jobs[i].W, jobs[i].bias, jobs[i].Y, jobs[i].ldy);
   }
 
+  // Y[m][o - o0] = sum_i X[m][i] * W[o][i] for m < M and o in [o0, o1): the product by a range of W's
+  // rows, for a caller that walks a wide matrix a block at a time (the word-timing pass reduces its
+  // logits over the vocabulary block by block while they are in cache instead of writing them all).
+  // Called from inside a pool's chunk it runs on the calling thread. Returns false, with nothing
+  // written, where the backend's layout of W has no such ranges; the caller then uses linear().
+  virtual bool linear_range(const float* X, int M, int ldx, const PackedMatrix& W, int o0, int o1, float* Y,
+                            int ldy) {
+    (void)X, (void)M, (void)ldx, (void)W, (void)o0, (void)o1, (void)Y, (void)ldy;
+    return false;
+  }
+
   // General row-major single-precision product on activations:
   // C = alpha * op(A) * op(B) + beta * C, op(A) is M x K, op(B) is K x N.
   virtual void matmul(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,

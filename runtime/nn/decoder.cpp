@@ -295,16 +295,60 @@ void Decoder::alignment_token_probs(int first, const int* targets, int n, int n_
   if (first < 0 || n < 0 || first + n > align_n_ || n_ids < 1 || n_ids > n_vocab_)
     throw Error(ErrorKind::InvalidArgument, "decoder: alignment rows " + std::to_string(first) + "+" +
                                                 std::to_string(n) + " outside the last alignment pass");
+  if (n == 0) return;
+  const float* h = align_h_.data() + static_cast<std::size_t>(first) * n_state_;
+  const int n_blocks = (n_ids + kAlignVocabBlock - 1) / kAlignVocabBlock;
+  const std::size_t block_floats = static_cast<std::size_t>(n) * kAlignVocabBlock;
+  align_logits_.reserve_at_least(static_cast<std::size_t>(pool_.size()) * block_floats);
+  align_sums_.assign(static_cast<std::size_t>(n_blocks) * n, ExpSum{});
+  align_target_.assign(static_cast<std::size_t>(n), 0.0f);
+  std::atomic<bool> no_ranges{false};
+  // Blocks of ids over the threads; each block's logits reduced to a softmax denominator per row
+  // while in cache. The per-block denominators are merged in block order below, so the result does
+  // not depend on the number of threads.
+  pool_.parallel_for(n_blocks, [&](int64_t b0, int64_t b1, int thread) {
+    float* logits = align_logits_.data() + static_cast<std::size_t>(thread) * block_floats;
+    for (int64_t b = b0; b < b1; ++b) {
+      if (no_ranges.load(std::memory_order_relaxed) || cancel_requested(cancel_)) return;
+      const int o0 = static_cast<int>(b) * kAlignVocabBlock, o1 = std::min(n_ids, o0 + kAlignVocabBlock);
+      if (!backend_.linear_range(h, n, n_state_, *packed_->token_emb, o0, o1, logits, kAlignVocabBlock)) {
+        no_ranges.store(true, std::memory_order_relaxed);
+        return;
+      }
+      for (int r = 0; r < n; ++r) {
+        const float* row = logits + static_cast<std::size_t>(r) * kAlignVocabBlock;
+        exp_sum_add(align_sums_[static_cast<std::size_t>(b) * n + r], row, o1 - o0);
+        const int t = targets[r];
+        if (t >= o0 && t < o1) align_target_[r] = row[t - o0];
+      }
+    }
+  });
+  check_cancel(cancel_, "the word-timing probabilities");
+  if (no_ranges.load()) {
+    alignment_token_probs_by_rows(h, targets, n, n_ids, probs);
+    return;
+  }
+  for (int r = 0; r < n; ++r) {
+    ExpSum total;
+    for (int b = 0; b < n_blocks; ++b) exp_sum_merge(total, align_sums_[static_cast<std::size_t>(b) * n + r]);
+    const int t = targets[r];
+    probs[r] = t < 0 || t >= n_ids ? 0.0f : exp_sum_probability(total, align_target_[r]);
+  }
+}
+
+void Decoder::alignment_token_probs_by_rows(const float* h, const int* targets, int n, int n_ids, float* probs) {
+  align_logits_.reserve_at_least(static_cast<std::size_t>(kAlignLogitRows) * n_vocab_);
   for (int r0 = 0; r0 < n; r0 += kAlignLogitRows) {
+    check_cancel(cancel_, "the word-timing probabilities");
     const int rows = std::min(kAlignLogitRows, n - r0);
-    backend_.linear(align_h_.data() + static_cast<std::size_t>(first + r0) * n_state_, rows, n_state_,
-                    *packed_->token_emb, nullptr, align_logits_.data(), n_vocab_);
-    // The softmax over the ids, in place, the rows spread over the pool: only the target's share
-    // is kept.
-    softmax_rows(align_logits_.data(), rows, n_ids, n_vocab_, &pool_);
+    backend_.linear(h + static_cast<std::size_t>(r0) * n_state_, rows, n_state_, *packed_->token_emb, nullptr,
+                    align_logits_.data(), n_vocab_);
     for (int i = 0; i < rows; ++i) {
+      const float* row = align_logits_.data() + static_cast<std::size_t>(i) * n_vocab_;
+      ExpSum total;
+      exp_sum_add(total, row, n_ids);
       const int t = targets[r0 + i];
-      probs[r0 + i] = t < 0 || t >= n_ids ? 0.0f : align_logits_[static_cast<std::size_t>(i) * n_vocab_ + t];
+      probs[r0 + i] = t < 0 || t >= n_ids ? 0.0f : exp_sum_probability(total, row[t]);
     }
   }
 }

@@ -12,6 +12,7 @@
 
 #include "nn/attention.h"
 #include "nn/kv_cache.h"
+#include "nn/ops.h"
 #include "nn/step_attention.h"
 #include "util/aligned_buffer.h"
 
@@ -169,16 +170,21 @@ class Decoder {
   std::vector<TokenSpan> next_spans_;  // decode_next's spans, one per sequence
 
   // The alignment pass: kept layers' cross queries [slot][n_ctx][n_state] (slot of a layer in
-  // align_slot_, -1 if not kept), final hidden states [n_ctx][n_state], logits of a block of rows.
-  // Rows per logits product of the alignment pass (the logits buffer holds this many rows of the
-  // vocabulary). More rows now run through the cpu backend's grouped few-row path without widening the
-  // token embedding, but measured on a Zen 5 (AVX-512, f16, 2 threads) 32 rows gave tiny's
-  // probabilities 17 -> 14 ms and base's 19-24 -> 27 ms, for 4x the buffer: 8 stays.
+  // align_slot_, -1 if not kept), final hidden states [n_ctx][n_state], and the token probabilities'
+  // logits: per thread a block of kAlignVocabBlock ids for every row, reduced to a softmax
+  // denominator per (block, row) in align_sums_ while they are in cache (the whole [rows][vocab] would
+  // be 20 MB for 100 tokens, written once and read twice), or, where the backend has no ranged
+  // product, kAlignLogitRows rows of the whole vocabulary at a time.
+  static constexpr int kAlignVocabBlock = 256;
   static constexpr int kAlignLogitRows = 8;
+  // The token probabilities of the alignment pass without a ranged product (see above).
+  void alignment_token_probs_by_rows(const float* h, const int* targets, int n, int n_ids, float* probs);
   const bool* capture_layers_ = nullptr;  // set during an alignment pass only
   std::vector<int> align_slot_;
   int align_n_ = 0;
   AlignedBuffer<float> align_q_{MemoryLabel{"decoder: word-timing pass"}}, align_h_{MemoryLabel{"decoder: word-timing pass"}}, align_logits_{MemoryLabel{"decoder: word-timing pass"}};
+  std::vector<ExpSum> align_sums_;  // [block][row]
+  std::vector<float> align_target_;  // each row's logit of its target id
 
   AlignedBuffer<float> last_x_{MemoryLabel{"decoder: activations"}};  // [max_batch][n_state]
   AlignedBuffer<float> logits_{MemoryLabel{"decoder: logits"}};  // [max_batch][n_vocab]

@@ -117,6 +117,55 @@ void softmax_rows(float* x, int rows, int n, int ld, ThreadPool* pool) {
   });
 }
 
+namespace {
+
+float row_max(const float* x, int n) {
+  if (active_simd_level() == SimdLevel::Avx512) return avx512::row_max(x, n);
+  if (active_simd_level() == SimdLevel::Avx2) return avx2::row_max(x, n);
+  float m = -INFINITY;
+  for (int i = 0; i < n; ++i) m = std::max(m, x[i]);
+  return m;
+}
+
+float sum_exp(const float* x, int n, float shift) {
+  if (active_simd_level() == SimdLevel::Avx512) return avx512::sum_exp(x, n, shift);
+  if (active_simd_level() == SimdLevel::Avx2) return avx2::sum_exp(x, n, shift);
+  double s = 0.0;
+  for (int i = 0; i < n; ++i) s += std::exp(x[i] - shift);
+  return static_cast<float>(s);
+}
+
+}  // namespace
+
+void exp_sum_add(ExpSum& t, const float* x, int n) {
+  if (n <= 0) return;
+  const float m = std::max(t.max, row_max(x, n));
+  // All -inf so far (or a row of -inf): nothing has weight yet.
+  if (m == -INFINITY) return;
+  const float rescale = t.sum > 0.0f ? std::exp(t.max - m) : 0.0f;
+  t.sum = t.sum * rescale + sum_exp(x, n, m);
+  t.max = m;
+}
+
+void exp_sum_merge(ExpSum& a, const ExpSum& b) {
+  if (!(b.sum > 0.0f)) {
+    if (std::isnan(b.sum)) a.sum = b.sum;
+    return;
+  }
+  if (!(a.sum > 0.0f) && !std::isnan(a.sum)) {
+    a = b;
+    return;
+  }
+  const float m = std::max(a.max, b.max);
+  a.sum = a.sum * std::exp(a.max - m) + b.sum * std::exp(b.max - m);
+  a.max = m;
+}
+
+float exp_sum_probability(const ExpSum& t, float v) {
+  if (t.sum == 0.0f) return 0.0f;
+  return std::exp(v - t.max) / t.sum;
+}
+
 void add_bias(float* y, int rows, int n, int ld, const float* bias, ThreadPool* pool) {
   for_ranges(pool, rows, n, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {

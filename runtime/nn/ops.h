@@ -5,6 +5,7 @@
 // only where a function works in place.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 
 namespace npw {
@@ -26,6 +27,20 @@ void gelu(float* x, std::size_t n, ThreadPool* pool = nullptr);
 void softmax(float* x, int n);
 // softmax of each of `rows` rows of n floats, rows ld floats apart.
 void softmax_rows(float* x, int rows, int n, int ld, ThreadPool* pool = nullptr);
+
+// A softmax's denominator over a row too long to keep (the word-timing pass's logits over the
+// vocabulary, formed a block of ids at a time while they are in cache): the largest value added so
+// far and the sum of e^(x - max) over every value added.
+struct ExpSum {
+  float max = -INFINITY;
+  float sum = 0.0f;
+};
+// Adds n >= 0 values to t.
+void exp_sum_add(ExpSum& t, const float* x, int n);
+// Adds the values b holds to a (b's values from elsewhere in the same row).
+void exp_sum_merge(ExpSum& a, const ExpSum& b);
+// The softmax probability of the value v within the row t holds (0 for an empty row).
+float exp_sum_probability(const ExpSum& t, float v);
 
 // y[r][i] += bias[i] for `rows` rows of n floats, rows ld floats apart.
 void add_bias(float* y, int rows, int n, int ld, const float* bias, ThreadPool* pool = nullptr);

@@ -51,6 +51,36 @@ NPW_TARGET_AVX2 void softmax(float* x, int n) {
   }
 }
 
+NPW_TARGET_AVX2 float row_max(const float* x, int n) {
+  const __m256 neg_inf = _mm256_set1_ps(-INFINITY);
+  __m256 m0 = neg_inf, m1 = neg_inf;
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + i));
+    m1 = _mm256_max_ps(m1, _mm256_loadu_ps(x + i + 8));
+  }
+  for (; i < n; i += 8) {
+    const __m256 keep = _mm256_castsi256_ps(lane_mask(n - i));
+    m0 = _mm256_max_ps(m0, _mm256_blendv_ps(neg_inf, _mm256_maskload_ps(x + i, lane_mask(n - i)), keep));
+  }
+  return hmax(_mm256_max_ps(m0, m1));
+}
+
+NPW_TARGET_AVX2 float sum_exp(const float* x, int n, float shift) {
+  const __m256 s = _mm256_set1_ps(shift);
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    a0 = _mm256_add_ps(a0, exp_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), s)));
+    a1 = _mm256_add_ps(a1, exp_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), s)));
+  }
+  for (; i < n; i += 8) {
+    const __m256i m = lane_mask(n - i);
+    a0 = _mm256_add_ps(a0, _mm256_and_ps(_mm256_castsi256_ps(m), exp_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i, m), s))));
+  }
+  return hsum(_mm256_add_ps(a0, a1));
+}
+
 NPW_TARGET_AVX2 void layer_norm_row(const float* x, int n, const float* w, const float* b, float eps, float* y) {
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
   int i = 0;

@@ -48,6 +48,37 @@ NPW_TARGET_AVX512 void softmax(float* x, int n) {
   }
 }
 
+NPW_TARGET_AVX512 float row_max(const float* x, int n) {
+  const std::size_t un = static_cast<std::size_t>(n);
+  __m512 m0 = _mm512_set1_ps(-INFINITY), m1 = m0;
+  std::size_t i = 0;
+  for (; i + 32 <= un; i += 32) {
+    m0 = _mm512_max_ps(m0, _mm512_loadu_ps(x + i));
+    m1 = _mm512_max_ps(m1, _mm512_loadu_ps(x + i + 16));
+  }
+  for (; i < un; i += 16) {
+    const __mmask16 m = tail_mask(un - i);
+    m0 = _mm512_mask_max_ps(m0, m, m0, _mm512_maskz_loadu_ps(m, x + i));
+  }
+  return _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
+}
+
+NPW_TARGET_AVX512 float sum_exp(const float* x, int n, float shift) {
+  const std::size_t un = static_cast<std::size_t>(n);
+  const __m512 s = _mm512_set1_ps(shift);
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+  std::size_t i = 0;
+  for (; i + 32 <= un; i += 32) {
+    a0 = _mm512_add_ps(a0, exp_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), s)));
+    a1 = _mm512_add_ps(a1, exp_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), s)));
+  }
+  for (; i < un; i += 16) {
+    const __mmask16 m = tail_mask(un - i);
+    a0 = _mm512_add_ps(a0, _mm512_maskz_mov_ps(m, exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), s))));
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+}
+
 NPW_TARGET_AVX512 void layer_norm_row(const float* x, int n, const float* w, const float* b, float eps, float* y) {
   const std::size_t un = static_cast<std::size_t>(n);
   __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();

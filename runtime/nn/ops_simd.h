@@ -7,6 +7,9 @@
 //   gelu(x, n)      as npw::gelu on one thread: x = 0.5 x (1 + erf(x / sqrt 2)), erf to 4.5e-7
 //                   absolute.
 //   softmax(x, n)   as npw::softmax on one row of n > 0 floats.
+//   row_max(x, n)   the largest of n > 0 floats.
+//   sum_exp(x, n, shift)  sum over i of e^(x[i] - shift) for x[i] <= shift, in float over the
+//                   vector lanes (softmax's denominator without writing the exps).
 //   layer_norm_row  one row of npw::layer_norm (n > 0; w and b may be nullptr; y may equal x): sums in
 //                   float over the vector lanes, then the two row statistics in double, within a few
 //                   ulps of the double-accumulated reference for any row length Whisper has.
@@ -17,6 +20,8 @@
 #define NPW_DECLARE_SIMD_OPS                                        \
   void gelu(float* x, std::size_t n);                               \
   void softmax(float* x, int n);                                    \
+  float row_max(const float* x, int n);                             \
+  float sum_exp(const float* x, int n, float shift);                \
   void layer_norm_row(const float* x, int n, const float* w, const float* b, float eps, float* y);
 
 namespace npw {

@@ -324,6 +324,41 @@ void CpuBackend::linear(const float* X, int M, int ldx, const PackedMatrix& W, c
   product(X, M, ldx, packed->data(), n_in, n_out, bias, Y, ldy);
 }
 
+bool CpuBackend::linear_range(const float* X, int M, int ldx, const PackedMatrix& W, int o0, int o1, float* Y,
+                              int ldy) {
+  const auto* packed = dynamic_cast<const CpuPackedMatrix*>(&W);
+  if (!packed) bad_call("linear_range", "the weight matrix was packed by a different backend");
+  const int n_in = packed->n_in();
+  if (M < 0) bad_call("linear_range", "negative row count " + str(M));
+  if (o0 < 0 || o1 < o0 || o1 > packed->n_out())
+    bad_call("linear_range", "rows [" + str(o0) + ", " + str(o1) + ") outside the matrix's " + str(packed->n_out()));
+  if (ldx < n_in) bad_call("linear_range", "ldx " + str(ldx) + " is less than n_in " + str(n_in));
+  if (ldy < o1 - o0) bad_call("linear_range", "ldy " + str(ldy) + " is less than the range's " + str(o1 - o0));
+  if (active_simd_level() == SimdLevel::Scalar) return false;
+  const std::size_t skip = static_cast<std::size_t>(o0) * static_cast<std::size_t>(n_in);
+  const Q8Weights q8 = packed->storage() == CpuPackedMatrix::Storage::Q8 ? columns_from(packed->q8(), o0, n_in)
+                                                                         : Q8Weights{nullptr, nullptr};
+  for (int m0 = 0; m0 < M; m0 += kSkinnyBlockedMaxRows) {
+    const int rows = std::min(kSkinnyBlockedMaxRows, M - m0);
+    const float* x = X + static_cast<std::size_t>(m0) * ldx;
+    float* y = Y + static_cast<std::size_t>(m0) * ldy;
+    switch (packed->storage()) {
+      case CpuPackedMatrix::Storage::F32:
+        skinny(x, rows, ldx, packed->data() + skip, n_in, o1 - o0, nullptr, y, ldy);
+        break;
+      case CpuPackedMatrix::Storage::F16:
+        skinny(x, rows, ldx, packed->half_data() + skip, n_in, o1 - o0, nullptr, y, ldy);
+        break;
+      case CpuPackedMatrix::Storage::Q8:
+        skinny(x, rows, ldx, &q8, n_in, o1 - o0, nullptr, y, ldy);
+        break;
+      default:
+        return false;  // panels: only whole panels could be ranged, and no caller needs that
+    }
+  }
+  return true;
+}
+
 template <typename Fn>
 void CpuBackend::row_blocks(int M, double macs_per_row, Fn fn) {
   const double macs = macs_per_row * M;

@@ -82,6 +82,10 @@ class CpuBackend : public Backend {
   std::unique_ptr<PackedMatrix> pack_for_many_rows(const TensorView& w) const override;
   void linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y,
               int ldy) override;
+  // For row storages (f32, f16, q8_0) at AVX2 or above: the skinny kernels over the range, in groups
+  // of at most kSkinnyBlockedMaxRows rows of X.
+  bool linear_range(const float* X, int M, int ldx, const PackedMatrix& W, int o0, int o1, float* Y,
+                    int ldy) override;
   void matmul(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
               const float* B, int ldb, float beta, float* C, int ldc) override;
   void set_threads(int n) override;

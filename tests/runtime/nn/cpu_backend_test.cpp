@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <tuple>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "weight_views.h"
 #include "util/cpu_features.h"
 #include "util/error.h"
+#include "util/thread_pool.h"
 
 namespace npw {
 namespace {
@@ -204,6 +206,73 @@ TEST(CpuBackend, FewRowsMatchNaiveAtEveryLevel) {
           }
         }
       }
+    }
+  });
+}
+
+// The product by a range of the weight rows equals those columns of the whole product (the same
+// kernels over the same rows; where a range moves a row from a full block of outputs to a tail block,
+// its horizontal sum may add in another order: an ulp), for every row storage, at every level, from
+// outside and inside a pool; the panel layout answers that it has no ranges.
+TEST(CpuBackend, RangeOfWeightRowsEqualsThoseColumnsOfTheProduct) {
+  npw_test::at_every_level([&] {
+    CpuBackend be(2);
+    for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0}) {
+      const int n_in = 96, n_out = 301;
+      const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 31);
+      const auto bytes = store(w, type, n_in, n_out);
+      auto packed = be.pack(view_of(bytes, type, n_in, n_out));
+      for (int M : {1, 8, 9, 64, 100}) {
+        const int ldx = n_in + 5;
+        const auto x = random_vector(static_cast<std::size_t>(M) * ldx, 32 + M);
+        std::vector<float> whole(static_cast<std::size_t>(M) * n_out);
+        for (int m0 = 0; m0 < M; m0 += 8) {  // few-row products: the kernels the range uses
+          be.linear(x.data() + static_cast<std::size_t>(m0) * ldx, std::min(8, M - m0), ldx, *packed, nullptr,
+                    whole.data() + static_cast<std::size_t>(m0) * n_out, n_out);
+        }
+        for (auto [o0, o1] : {std::pair{0, n_out}, std::pair{0, 1}, std::pair{17, 150}, std::pair{256, 301},
+                              std::pair{300, 301}, std::pair{40, 40}}) {
+          const int ldy = o1 - o0 + 3;
+          std::vector<float> y(static_cast<std::size_t>(M) * ldy, 42.0f);
+          const bool done = be.linear_range(x.data(), M, ldx, *packed, o0, o1, y.data(), ldy);
+          if (active_simd_level() == SimdLevel::Scalar) {
+            EXPECT_FALSE(done);
+            EXPECT_EQ(y[0], 42.0f);
+            continue;
+          }
+          ASSERT_TRUE(done) << ggml_type_name(type);
+          for (int m = 0; m < M; ++m) {
+            for (int o = o0; o < o1; ++o) {
+              const float got = y[static_cast<std::size_t>(m) * ldy + (o - o0)];
+              const float want = whole[static_cast<std::size_t>(m) * n_out + o];
+              ASSERT_NEAR(got, want, 1e-6f * (std::fabs(want) + 1.0f))
+                  << ggml_type_name(type) << " M " << M << " range " << o0 << ".." << o1 << " row " << m << " col " << o;
+            }
+            for (int o = o1 - o0; o < ldy; ++o) ASSERT_EQ(y[static_cast<std::size_t>(m) * ldy + o], 42.0f);
+          }
+        }
+        if (active_simd_level() == SimdLevel::Scalar) continue;
+        // Two halves from the chunks of a pool, as the word-timing pass calls it.
+        ThreadPool pool(2);
+        std::vector<float> y(static_cast<std::size_t>(M) * n_out, 42.0f);
+        pool.parallel_for(2, [&](int64_t c0, int64_t c1, int) {
+          for (int64_t c = c0; c < c1; ++c) {
+            const int o0 = c == 0 ? 0 : 150, o1 = c == 0 ? 150 : n_out;
+            EXPECT_TRUE(be.linear_range(x.data(), M, ldx, *packed, o0, o1, y.data() + o0, n_out));
+          }
+        });
+        EXPECT_LT(max_rel_err(y.data(), whole.data(), y.size()), 1e-6) << ggml_type_name(type) << " M " << M;
+      }
+      EXPECT_THROW(be.linear_range(nullptr, 1, n_in, *packed, 10, 302, nullptr, 400), Error);
+      EXPECT_THROW(be.linear_range(nullptr, 1, n_in, *packed, 10, 5, nullptr, 400), Error);
+    }
+    if (active_simd_level() == SimdLevel::Avx512) {
+      const int n_in = 64, n_out = 64;
+      const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 33);
+      auto panels = be.pack_for_many_rows(view_of(store(w, GgmlType::F32, n_in, n_out), GgmlType::F32, n_in, n_out));
+      std::vector<float> x(n_in, 1.0f), y(n_out, 42.0f);
+      EXPECT_FALSE(be.linear_range(x.data(), 1, n_in, *panels, 0, 32, y.data(), n_out));
+      EXPECT_EQ(y[0], 42.0f);
     }
   });
 }

@@ -2,6 +2,7 @@
 // and through a pool (sizes large enough to take the parallel path).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -116,6 +117,52 @@ TEST(Ops, SoftmaxIsStableAndNormalised) { at_every_level([] {
   softmax(far, 3);
   EXPECT_EQ(far[1], 0.0f);
   EXPECT_NEAR(far[2], 1.0 / (1.0 + std::exp(-5.0)), 1e-7);
+}); }
+
+// A row's softmax denominator built from blocks in any order and merged from partial sums gives each
+// value's probability as the whole row's softmax does, at every level, with block lengths that hit the
+// vector tails and values that would overflow exp without the running maximum.
+TEST(Ops, ExpSumOverBlocksGivesTheSoftmaxProbabilities) { at_every_level([] {
+  const int n = 1031;
+  auto x = random_vector(n, 9, -30.0f, 30.0f);
+  x[700] = 400.0f;  // a late maximum: the sums so far are rescaled, not overflowed
+  x[5] = -INFINITY;  // a suppressed id
+  double mx = -INFINITY, sum = 0;
+  for (float v : x) mx = std::max(mx, static_cast<double>(v));
+  for (float v : x) sum += std::exp(v - mx);
+  for (int block : {1, 7, 16, 33, 256, n}) {
+    ExpSum whole;
+    std::vector<ExpSum> parts;
+    for (int o = 0; o < n; o += block) {
+      const int len = std::min(block, n - o);
+      exp_sum_add(whole, x.data() + o, len);
+      ExpSum part;
+      exp_sum_add(part, x.data() + o, len);
+      parts.push_back(part);
+    }
+    ExpSum merged;
+    for (const ExpSum& p : parts) exp_sum_merge(merged, p);
+    for (const ExpSum* t : {&whole, &merged}) {
+      for (int i : {0, 5, 6, 699, 700, 701, n - 1}) {
+        const double want = std::exp(x[i] - mx) / sum;
+        EXPECT_NEAR(exp_sum_probability(*t, x[i]), want, 1e-6 * want + 1e-30) << "block " << block << " id " << i;
+      }
+    }
+  }
+  // Empty rows, rows of -inf and merges with them.
+  ExpSum empty;
+  exp_sum_add(empty, x.data(), 0);
+  EXPECT_EQ(exp_sum_probability(empty, 1.0f), 0.0f);
+  const float dead[] = {-INFINITY, -INFINITY};
+  exp_sum_add(empty, dead, 2);
+  EXPECT_EQ(exp_sum_probability(empty, 1.0f), 0.0f);
+  ExpSum one;
+  const float v[] = {2.0f, 2.0f};
+  exp_sum_add(one, v, 2);
+  exp_sum_merge(one, empty);
+  EXPECT_FLOAT_EQ(exp_sum_probability(one, 2.0f), 0.5f);
+  exp_sum_merge(empty, one);
+  EXPECT_FLOAT_EQ(exp_sum_probability(empty, 2.0f), 0.5f);
 }); }
 
 TEST(Ops, BiasAndResidualAdds) {

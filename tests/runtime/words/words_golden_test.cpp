@@ -144,6 +144,67 @@ TEST_P(WordsGolden, MatchesReference) {
   for (std::size_t i = 0; i < again.size(); ++i) expect_word(again[i], before.arr[i], "pooled, word " + std::to_string(i));
 }
 
+// The cpu backend without its ranged product: the decoder then forms the token probabilities from
+// whole rows of logits (the path of every backend whose layout has no ranges).
+class WithoutRanges : public Backend {
+ public:
+  explicit WithoutRanges(Backend& inner) : inner_(inner) {}
+  std::string kind() const override { return inner_.kind(); }
+  std::unique_ptr<PackedMatrix> pack(const TensorView& w) const override { return inner_.pack(w); }
+  std::unique_ptr<PackedMatrix> pack_for_many_rows(const TensorView& w) const override {
+    return inner_.pack_for_many_rows(w);
+  }
+  void linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y, int ldy) override {
+    inner_.linear(X, M, ldx, W, bias, Y, ldy);
+  }
+  void matmul(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
+              float beta, float* C, int ldc) override {
+    inner_.matmul(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
+  void set_threads(int n) override { inner_.set_threads(n); }
+  int threads() const override { return inner_.threads(); }
+
+ private:
+  Backend& inner_;
+};
+
+// OpenAI's text_token_probs (the softmax over ids below eot at each text token, taken at that
+// token), from the blocked reduction the cpu backend's ranged product allows and from whole rows of
+// logits: both within 1e-5 relative of the reference (measured: within 1e-6), and of each other.
+TEST_P(WordsGolden, TokenProbabilitiesMatchTheReferenceBlockedAndWhole) {
+  const Case& c = GetParam();
+  const Json g = npwtest::read_json_file(testdata::path(c.words));
+  const std::vector<float> enc = testdata::read_raw<float>("golden/" + g["audio"].str + "/enc_" + g["window"].str + ".f32");
+  auto model = Model::load(testdata::path(c.model));
+  auto cpu = make_backend("cpu", 2);
+  WithoutRanges whole_rows(*cpu);
+  std::vector<AlignmentHead> heads;
+  for (const Json& h : g["alignment_heads"].arr) heads.push_back({static_cast<int>(h.arr[0].num), static_cast<int>(h.arr[1].num)});
+  const std::vector<int> fed = g["tokens_fed"].ints();
+  const int S = static_cast<int>(g["sot_sequence"].ints().size());
+  const std::vector<int> text = g["text_tokens"].ints();
+  const int T = static_cast<int>(text.size());
+  std::vector<double> want;
+  for (const Json& v : g["text_token_probs"].arr) want.push_back(v.num);
+  ASSERT_EQ(want.size(), text.size());
+  std::vector<std::vector<float>> got;
+  for (Backend* be : {static_cast<Backend*>(cpu.get()), static_cast<Backend*>(&whole_rows)}) {
+    ThreadPool pool(2);
+    Decoder decoder(*model, *be, pool, 1);
+    DecoderAlignmentSource source(decoder);
+    source.use_heads(heads);
+    decoder.set_audio(enc.data());
+    source.run(fed, heads);
+    std::vector<float> p(text.size(), -1.0f);
+    source.token_probs(S, text.data(), T, static_cast<int>(g["eot"].num), p.data());
+    for (int i = 0; i < T; ++i) {
+      EXPECT_NEAR(p[i], want[i], 1e-5 * want[i] + 1e-9) << (got.empty() ? "blocked" : "whole rows") << ", token " << i;
+    }
+    got.push_back(p);
+  }
+  for (int i = 0; i < T; ++i) EXPECT_NEAR(got[0][i], got[1][i], 1e-5 * got[1][i] + 1e-9) << "token " << i;
+}
+
 INSTANTIATE_TEST_SUITE_P(Reference, WordsGolden, ::testing::ValuesIn(cases()), case_name);
 
 }  // namespace
