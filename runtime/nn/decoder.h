@@ -175,7 +175,7 @@ class Decoder {
   // denominator per (block, row) in align_sums_ while they are in cache (the whole [rows][vocab] would
   // be 20 MB for 100 tokens, written once and read twice), or, where the backend has no ranged
   // product, kAlignLogitRows rows of the whole vocabulary at a time.
-  static constexpr int kAlignVocabBlock = 256;
+  static constexpr int kAlignVocabBlock = 512;
   static constexpr int kAlignLogitRows = 8;
   // The token probabilities of the alignment pass without a ranged product (see above).
   void alignment_token_probs_by_rows(const float* h, const int* targets, int n, int n_ids, float* probs);

@@ -334,26 +334,32 @@ bool CpuBackend::linear_range(const float* X, int M, int ldx, const PackedMatrix
     bad_call("linear_range", "rows [" + str(o0) + ", " + str(o1) + ") outside the matrix's " + str(packed->n_out()));
   if (ldx < n_in) bad_call("linear_range", "ldx " + str(ldx) + " is less than n_in " + str(n_in));
   if (ldy < o1 - o0) bad_call("linear_range", "ldy " + str(ldy) + " is less than the range's " + str(o1 - o0));
-  if (active_simd_level() == SimdLevel::Scalar) return false;
+  const SimdLevel level = active_simd_level();
+  if (level == SimdLevel::Scalar) return false;
+  const auto storage = packed->storage();
+  if (storage != CpuPackedMatrix::Storage::F32 && storage != CpuPackedMatrix::Storage::F16 &&
+      storage != CpuPackedMatrix::Storage::Q8)
+    return false;  // panels: only whole panels could be ranged, and no caller needs that
   const std::size_t skip = static_cast<std::size_t>(o0) * static_cast<std::size_t>(n_in);
-  const Q8Weights q8 = packed->storage() == CpuPackedMatrix::Storage::Q8 ? columns_from(packed->q8(), o0, n_in)
-                                                                         : Q8Weights{nullptr, nullptr};
+  const Q8Weights q8 =
+      storage == CpuPackedMatrix::Storage::Q8 ? columns_from(packed->q8(), o0, n_in) : Q8Weights{nullptr, nullptr};
+  const int n = o1 - o0;
+  if (level == SimdLevel::Avx512 && M > kRangePanelMinRows) {
+    switch (storage) {
+      case CpuPackedMatrix::Storage::F32: linear_tiles(X, M, ldx, FloatRows{packed->data() + skip}, n, n_in, nullptr, Y, ldy); break;
+      case CpuPackedMatrix::Storage::F16: linear_tiles(X, M, ldx, HalfRows{packed->half_data() + skip}, n, n_in, nullptr, Y, ldy); break;
+      default: linear_tiles(X, M, ldx, q8, n, n_in, nullptr, Y, ldy); break;
+    }
+    return true;
+  }
   for (int m0 = 0; m0 < M; m0 += kSkinnyBlockedMaxRows) {
     const int rows = std::min(kSkinnyBlockedMaxRows, M - m0);
     const float* x = X + static_cast<std::size_t>(m0) * ldx;
     float* y = Y + static_cast<std::size_t>(m0) * ldy;
-    switch (packed->storage()) {
-      case CpuPackedMatrix::Storage::F32:
-        skinny(x, rows, ldx, packed->data() + skip, n_in, o1 - o0, nullptr, y, ldy);
-        break;
-      case CpuPackedMatrix::Storage::F16:
-        skinny(x, rows, ldx, packed->half_data() + skip, n_in, o1 - o0, nullptr, y, ldy);
-        break;
-      case CpuPackedMatrix::Storage::Q8:
-        skinny(x, rows, ldx, &q8, n_in, o1 - o0, nullptr, y, ldy);
-        break;
-      default:
-        return false;  // panels: only whole panels could be ranged, and no caller needs that
+    switch (storage) {
+      case CpuPackedMatrix::Storage::F32: skinny(x, rows, ldx, packed->data() + skip, n_in, n, nullptr, y, ldy); break;
+      case CpuPackedMatrix::Storage::F16: skinny(x, rows, ldx, packed->half_data() + skip, n_in, n, nullptr, y, ldy); break;
+      default: skinny(x, rows, ldx, &q8, n_in, n, nullptr, y, ldy); break;
     }
   }
   return true;

@@ -210,9 +210,9 @@ TEST(CpuBackend, FewRowsMatchNaiveAtEveryLevel) {
   });
 }
 
-// The product by a range of the weight rows equals those columns of the whole product (the same
-// kernels over the same rows; where a range moves a row from a full block of outputs to a tail block,
-// its horizontal sum may add in another order: an ulp), for every row storage, at every level, from
+// The product by a range of the weight rows equals those columns of the whole product, up to the
+// order of the sums (a range moves outputs between full and tail blocks of the few-row kernels, and
+// many rows go through the panel kernel at AVX-512), for every row storage, at every level, from
 // outside and inside a pool; the panel layout answers that it has no ranges.
 TEST(CpuBackend, RangeOfWeightRowsEqualsThoseColumnsOfTheProduct) {
   npw_test::at_every_level([&] {
@@ -245,7 +245,7 @@ TEST(CpuBackend, RangeOfWeightRowsEqualsThoseColumnsOfTheProduct) {
             for (int o = o0; o < o1; ++o) {
               const float got = y[static_cast<std::size_t>(m) * ldy + (o - o0)];
               const float want = whole[static_cast<std::size_t>(m) * n_out + o];
-              ASSERT_NEAR(got, want, 1e-6f * (std::fabs(want) + 1.0f))
+              ASSERT_NEAR(got, want, 1e-5f * (std::fabs(want) + 1.0f))
                   << ggml_type_name(type) << " M " << M << " range " << o0 << ".." << o1 << " row " << m << " col " << o;
             }
             for (int o = o1 - o0; o < ldy; ++o) ASSERT_EQ(y[static_cast<std::size_t>(m) * ldy + o], 42.0f);
@@ -261,7 +261,7 @@ TEST(CpuBackend, RangeOfWeightRowsEqualsThoseColumnsOfTheProduct) {
             EXPECT_TRUE(be.linear_range(x.data(), M, ldx, *packed, o0, o1, y.data() + o0, n_out));
           }
         });
-        EXPECT_LT(max_rel_err(y.data(), whole.data(), y.size()), 1e-6) << ggml_type_name(type) << " M " << M;
+        EXPECT_LT(max_rel_err(y.data(), whole.data(), y.size()), 1e-5) << ggml_type_name(type) << " M " << M;
       }
       EXPECT_THROW(be.linear_range(nullptr, 1, n_in, *packed, 10, 302, nullptr, 400), Error);
       EXPECT_THROW(be.linear_range(nullptr, 1, n_in, *packed, 10, 5, nullptr, 400), Error);
