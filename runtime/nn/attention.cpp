@@ -257,6 +257,16 @@ void MultiHeadAttention::run_simd(ThreadPool* pool, const AttentionArgs& a) {
 
   const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
   for_each_task(pool, a, tile_rows, row_lim_.data(), [&](const Task& t) {
+    if (a.v_half && a.k_half && kern.fused_halves) {
+      kern.fused_halves(t.q, a.ldq, t.rows, a.k_half + t.col * static_cast<std::size_t>(a.ldk), a.ldk, t.kv_len,
+                        a.v_half + t.col, a.ldv, a.d_head, alpha, t.lim, t.out, a.ldo);
+      return;
+    }
+    if (a.v_half && !a.k_half && kern.fused_half_values) {
+      kern.fused_half_values(t.q, a.ldq, t.rows, kt + t.col * ldkt, static_cast<int>(ldkt), t.kv_len, a.v_half + t.col,
+                             a.ldv, a.d_head, alpha, t.lim, t.out, a.ldo);
+      return;
+    }
     if (a.k_half || a.v_half) {
       const Widened w = widen_head(a, t.col, t.kv_len, t.thread);
       kern.fused(t.q, a.ldq, t.rows, a.k_half ? w.k : kt + t.col * ldkt, a.k_half ? w.ldk : static_cast<int>(ldkt),

@@ -26,6 +26,14 @@ struct AttentionKernels {
   // transposed ([d_head][n_keys], rows ldkt floats apart); q, v and out rows as in AttentionArgs.
   void (*fused)(const float* q, int ldq, int rows, const float* kt, int ldkt, int n_keys, const float* v, int ldv,
                 int d_head, float alpha, const int* lim, float* out, int ldo);
+  // The same task with the values as IEEE halves (rows ldv halves apart), and with the keys as halves
+  // too: a backend's half cross-attention keys and values read as they are stored, widened in the
+  // registers (the results are those of `fused` on their widened copies, bit for bit). nullptr where
+  // the level has none: the caller widens each head into scratch first.
+  void (*fused_half_values)(const float* q, int ldq, int rows, const float* kt, int ldkt, int n_keys,
+                            const uint16_t* v, int ldv, int d_head, float alpha, const int* lim, float* out, int ldo);
+  void (*fused_halves)(const float* q, int ldq, int rows, const uint16_t* kt, int ldkt, int n_keys, const uint16_t* v,
+                       int ldv, int d_head, float alpha, const int* lim, float* out, int ldo);
 };
 
 // The reduced-precision path for backends that trade accuracy for speed (the int8 path): q, k, v and

@@ -214,6 +214,6 @@ NPW_TARGET_AVX2 void fused_tile(const float* q, int ldq, int rows, const float* 
 
 }  // namespace
 
-const AttentionKernels kAttentionKernelsAvx2 = {8, 128, kTileRows, fused_tile};
+const AttentionKernels kAttentionKernelsAvx2 = {8, 128, kTileRows, fused_tile, nullptr, nullptr};
 
 }  // namespace npw

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 
 // GCC 12 reports its own intrinsics' undefined-vector idiom (__Y = __Y) as (maybe-)uninitialised; the
 // warning points into the header, so it is silenced before the header is read.
@@ -30,9 +31,22 @@ namespace npw {
 
 namespace {
 
-// Asks for the line at p + off floats into L2 (past the last block it may lie outside the buffers).
-inline void prefetch_l2(const float* p, long off) {
-  prefetch_bytes_past<PrefetchTo::L2>(p, static_cast<std::size_t>(off) * sizeof(float));
+// Asks for the line at p + off elements into L2 (past the last block it may lie outside the buffers).
+template <typename T>
+inline void prefetch_l2(const T* p, long off) {
+  prefetch_bytes_past<PrefetchTo::L2>(p, static_cast<std::size_t>(off) * sizeof(T));
+}
+
+// 16 keys or value elements as floats: f32 as stored, or IEEE halves (a backend's half cross-attention
+// keys and values) widened exactly in the register, so that a task over halves gives the bits of the
+// same task over their widened copy without that copy being written and read back.
+NPW_TARGET_AVX512 inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
+NPW_TARGET_AVX512 inline __m512 load16(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+NPW_TARGET_AVX512 inline __m512 load16(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+NPW_TARGET_AVX512 inline __m512 load16(const uint16_t* p, __mmask16 m) {
+  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
 }
 
 // Rows [0, RB) of one block of 16 KB keys: scores in registers, masked to the keys each row sees,
@@ -44,26 +58,26 @@ inline void prefetch_l2(const float* p, long off) {
 // exps then have the registers their constants need instead of spilling scores.
 // Exps are taken base 2 with log2(e) folded into the score scale (m stays a raw score).
 // kpf: the next block's first key (kt + j0 + 16 KB) when its lines are to be asked for, else nullptr.
-template <int RB, int KB, bool kAll>
-NPW_TARGET_AVX512 inline void score_exp_block(const float* q, int ldq, const float* kt, int ldkt, int d_head, float alpha, int j0,
+template <int RB, int KB, bool kAll, typename KT>
+NPW_TARGET_AVX512 inline void score_exp_block(const float* q, int ldq, const KT* kt, int ldkt, int d_head, float alpha, int j0,
                             const __mmask16* km, const int* lim, float* m, float* lv, float* scale, float* p, int ldp,
-                            const float* kpf) {
+                            const KT* kpf) {
   static_assert(RB <= 16, "one lane per row for the rescale factors");
   __m512 acc[RB][KB];
 #pragma GCC unroll 16
   for (int r = 0; r < RB; ++r)
 #pragma GCC unroll 16
     for (int c = 0; c < KB; ++c) acc[r][c] = _mm512_setzero_ps();
-  const float* k = kt + j0;
+  const KT* k = kt + j0;
   for (int d = 0; d < d_head; ++d) {
-    const float* kd = k + static_cast<long>(d) * ldkt;
+    const KT* kd = k + static_cast<long>(d) * ldkt;
     if (kpf) {
 #pragma GCC unroll 16
       for (int c = 0; c < KB; ++c) prefetch_l2(kpf, static_cast<long>(d) * ldkt + 16 * c);
     }
     __m512 kv[KB];
 #pragma GCC unroll 16
-    for (int c = 0; c < KB; ++c) kv[c] = kAll ? _mm512_loadu_ps(kd + 16 * c) : _mm512_maskz_loadu_ps(km[c], kd + 16 * c);
+    for (int c = 0; c < KB; ++c) kv[c] = kAll ? load16(kd + 16 * c) : load16(kd + 16 * c, km[c]);
 #pragma GCC unroll 16
     for (int r = 0; r < RB; ++r) {
       const __m512 qv = _mm512_set1_ps(q[static_cast<long>(r) * ldq + d]);
@@ -118,24 +132,24 @@ NPW_TARGET_AVX512 inline void score_exp_block(const float* q, int ldq, const flo
 }
 
 // Rows [0, RB): the unmasked form where every row sees the whole (full) block.
-template <int RB, int KB>
-NPW_TARGET_AVX512 inline void score_exp_rows(const float* q, int ldq, const float* kt, int ldkt, int d_head, float alpha, int j0,
+template <int RB, int KB, typename KT>
+NPW_TARGET_AVX512 inline void score_exp_rows(const float* q, int ldq, const KT* kt, int ldkt, int d_head, float alpha, int j0,
                                              bool full, const __mmask16* km, const int* lim, float* m, float* lv, float* scale,
-                                             float* p, int ldp, const float* kpf) {
+                                             float* p, int ldp, const KT* kpf) {
   bool all = full;
   for (int r = 0; r < RB && all; ++r) all = lim[r] >= j0 + 16 * KB;
   if (all) {
-    score_exp_block<RB, KB, true>(q, ldq, kt, ldkt, d_head, alpha, j0, km, lim, m, lv, scale, p, ldp, kpf);
+    score_exp_block<RB, KB, true, KT>(q, ldq, kt, ldkt, d_head, alpha, j0, km, lim, m, lv, scale, p, ldp, kpf);
   } else {
-    score_exp_block<RB, KB, false>(q, ldq, kt, ldkt, d_head, alpha, j0, km, lim, m, lv, scale, p, ldp, kpf);
+    score_exp_block<RB, KB, false, KT>(q, ldq, kt, ldkt, d_head, alpha, j0, km, lim, m, lv, scale, p, ldp, kpf);
   }
 }
 
 // out rows [0, RB) = out * scale + p . v over the nk keys of one block (out = p . v when first).
 // vpf: the next block's first value row when its lines are to be asked for, else nullptr.
-template <int RB, int NV>
-NPW_TARGET_AVX512 inline void pv_block(const float* p, int ldp, int nk, const float* v, int ldv, bool first, const float* scale,
-                     float* out, int ldo, const float* vpf) {
+template <int RB, int NV, typename VT>
+NPW_TARGET_AVX512 inline void pv_block(const float* p, int ldp, int nk, const VT* v, int ldv, bool first, const float* scale,
+                     float* out, int ldo, const VT* vpf) {
   __m512 acc[RB][NV];
 #pragma GCC unroll 16
   for (int r = 0; r < RB; ++r) {
@@ -145,14 +159,14 @@ NPW_TARGET_AVX512 inline void pv_block(const float* p, int ldp, int nk, const fl
       acc[r][c] = first ? _mm512_setzero_ps() : _mm512_mul_ps(_mm512_loadu_ps(out + static_cast<long>(r) * ldo + 16 * c), sc);
   }
   for (int j = 0; j < nk; ++j) {
-    const float* vj = v + static_cast<long>(j) * ldv;
+    const VT* vj = v + static_cast<long>(j) * ldv;
     if (vpf) {
 #pragma GCC unroll 16
       for (int c = 0; c < NV; ++c) prefetch_l2(vpf, static_cast<long>(j) * ldv + 16 * c);
     }
     __m512 vv[NV];
 #pragma GCC unroll 16
-    for (int c = 0; c < NV; ++c) vv[c] = _mm512_loadu_ps(vj + 16 * c);
+    for (int c = 0; c < NV; ++c) vv[c] = load16(vj + 16 * c);
 #pragma GCC unroll 16
     for (int r = 0; r < RB; ++r) {
       const __m512 pr = _mm512_set1_ps(p[static_cast<long>(r) * ldp + j]);
@@ -166,31 +180,31 @@ NPW_TARGET_AVX512 inline void pv_block(const float* p, int ldp, int nk, const fl
     for (int c = 0; c < NV; ++c) _mm512_storeu_ps(out + static_cast<long>(r) * ldo + 16 * c, acc[r][c]);
 }
 
-template <int NV>
-NPW_TARGET_AVX512 void pv_rows(const float* p, int ldp, int rows, int nk, const float* v, int ldv, bool first, const float* scale,
-             float* out, int ldo, const float* vpf) {
+template <int NV, typename VT>
+NPW_TARGET_AVX512 void pv_rows(const float* p, int ldp, int rows, int nk, const VT* v, int ldv, bool first, const float* scale,
+             float* out, int ldo, const VT* vpf) {
   constexpr int kRows = NV == 1 ? 8 : NV == 2 ? 8 : NV <= 4 ? 24 / NV : 3;
   int r = 0;
   for (; r + kRows <= rows; r += kRows) {
-    pv_block<kRows, NV>(p + static_cast<long>(r) * ldp, ldp, nk, v, ldv, first, scale + r, out + static_cast<long>(r) * ldo, ldo,
+    pv_block<kRows, NV, VT>(p + static_cast<long>(r) * ldp, ldp, nk, v, ldv, first, scale + r, out + static_cast<long>(r) * ldo, ldo,
                         r == 0 ? vpf : nullptr);
   }
   const float* pr = p + static_cast<long>(r) * ldp;
   float* o = out + static_cast<long>(r) * ldo;
   switch (rows - r) {
-    case 7: pv_block<7 < kRows ? 7 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
-    case 6: pv_block<6 < kRows ? 6 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
-    case 5: pv_block<5 < kRows ? 5 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
-    case 4: pv_block<4 < kRows ? 4 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
-    case 3: pv_block<3 < kRows ? 3 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
-    case 2: pv_block<2 < kRows ? 2 : 1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
-    case 1: pv_block<1, NV>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
+    case 7: pv_block<7 < kRows ? 7 : 1, NV, VT>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
+    case 6: pv_block<6 < kRows ? 6 : 1, NV, VT>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
+    case 5: pv_block<5 < kRows ? 5 : 1, NV, VT>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
+    case 4: pv_block<4 < kRows ? 4 : 1, NV, VT>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
+    case 3: pv_block<3 < kRows ? 3 : 1, NV, VT>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
+    case 2: pv_block<2 < kRows ? 2 : 1, NV, VT>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
+    case 1: pv_block<1, NV, VT>(pr, ldp, nk, v, ldv, first, scale + r, o, ldo, r == 0 ? vpf : nullptr); break;
     default: break;
   }
 }
 
-template <int NV, int KB>
-NPW_TARGET_AVX512 void fused_tile_nv(const float* q, int ldq, int rows, const float* kt, int ldkt, int n_keys, const float* v, int ldv,
+template <int NV, int KB, typename KT, typename VT>
+NPW_TARGET_AVX512 void fused_tile_nv(const float* q, int ldq, int rows, const KT* kt, int ldkt, int n_keys, const VT* v, int ldv,
                    float alpha, const int* lim, float* out, int ldo) {
   constexpr int kKeys = 16 * KB, kMaxRows = kAttentionMaxTileRows, kScoreRows = 24 / KB;
   constexpr int d_head = 16 * NV;
@@ -210,18 +224,18 @@ NPW_TARGET_AVX512 void fused_tile_nv(const float* q, int ldq, int rows, const fl
     const bool full = n_keys - j0 >= kKeys;
     // The next block's lines, asked for by the first row group only (the others find them cached).
     const bool more = j0 + kKeys < n_keys;
-    const float* kpf = more ? kt + j0 + kKeys : nullptr;
-    const float* vpf = more ? v + static_cast<long>(j0 + kKeys) * ldv : nullptr;
+    const KT* kpf = more ? kt + j0 + kKeys : nullptr;
+    const VT* vpf = more ? v + static_cast<long>(j0 + kKeys) * ldv : nullptr;
     int r = 0;
     for (; r + kScoreRows <= rows; r += kScoreRows) {
-      score_exp_rows<kScoreRows, KB>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r,
+      score_exp_rows<kScoreRows, KB, KT>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r,
                                      m + r, lv + 16 * r, scale + r, p + r * kKeys, kKeys, r == 0 ? kpf : nullptr);
     }
     const float* qr = q + static_cast<long>(r) * ldq;
     float* pr = p + r * kKeys;
     switch (rows - r) {
 #define NPW_SCORE_TAIL(n) \
-  case n: score_exp_rows<(n < kScoreRows ? n : 1), KB>(qr, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r, m + r, lv + 16 * r, scale + r, pr, kKeys, r == 0 ? kpf : nullptr); break;
+  case n: score_exp_rows<(n < kScoreRows ? n : 1), KB, KT>(qr, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r, m + r, lv + 16 * r, scale + r, pr, kKeys, r == 0 ? kpf : nullptr); break;
       NPW_SCORE_TAIL(5)
       NPW_SCORE_TAIL(4)
       NPW_SCORE_TAIL(3)
@@ -231,7 +245,7 @@ NPW_TARGET_AVX512 void fused_tile_nv(const float* q, int ldq, int rows, const fl
       default: break;
     }
     const int nk = n_keys - j0 < kKeys ? n_keys - j0 : kKeys;
-    pv_rows<NV>(p, kKeys, rows, nk, v + static_cast<long>(j0) * ldv, ldv, j0 == 0, scale, out, ldo, vpf);
+    pv_rows<NV, VT>(p, kKeys, rows, nk, v + static_cast<long>(j0) * ldv, ldv, j0 == 0, scale, out, ldo, vpf);
   }
   for (int r = 0; r < rows; ++r) {
     const float l = _mm512_reduce_add_ps(_mm512_load_ps(lv + 16 * r));
@@ -242,18 +256,18 @@ NPW_TARGET_AVX512 void fused_tile_nv(const float* q, int ldq, int rows, const fl
   }
 }
 
-template <int KB>
-NPW_TARGET_AVX512 void fused_tile_kb(const float* q, int ldq, int rows, const float* kt, int ldkt, int n_keys, const float* v, int ldv,
+template <int KB, typename KT, typename VT>
+NPW_TARGET_AVX512 void fused_tile_kb(const float* q, int ldq, int rows, const KT* kt, int ldkt, int n_keys, const VT* v, int ldv,
                 int d_head, float alpha, const int* lim, float* out, int ldo) {
   switch (d_head / 16) {
-    case 1: fused_tile_nv<1, KB>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
-    case 2: fused_tile_nv<2, KB>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
-    case 3: fused_tile_nv<3, KB>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
-    case 4: fused_tile_nv<4, KB>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
-    case 5: fused_tile_nv<5, KB>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
-    case 6: fused_tile_nv<6, KB>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
-    case 7: fused_tile_nv<7, KB>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
-    case 8: fused_tile_nv<8, KB>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
+    case 1: fused_tile_nv<1, KB, KT, VT>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
+    case 2: fused_tile_nv<2, KB, KT, VT>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
+    case 3: fused_tile_nv<3, KB, KT, VT>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
+    case 4: fused_tile_nv<4, KB, KT, VT>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
+    case 5: fused_tile_nv<5, KB, KT, VT>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
+    case 6: fused_tile_nv<6, KB, KT, VT>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
+    case 7: fused_tile_nv<7, KB, KT, VT>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
+    case 8: fused_tile_nv<8, KB, KT, VT>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, alpha, lim, out, ldo); break;
     default: break;
   }
 }
@@ -264,10 +278,19 @@ NPW_TARGET_AVX512 void fused_tile(const float* q, int ldq, int rows, const float
                 int d_head, float alpha, const int* lim, float* out, int ldo) {
   fused_tile_kb<4>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, d_head, alpha, lim, out, ldo);
 }
+NPW_TARGET_AVX512 void fused_tile_half_values(const float* q, int ldq, int rows, const float* kt, int ldkt, int n_keys,
+                                              const uint16_t* v, int ldv, int d_head, float alpha, const int* lim, float* out,
+                                              int ldo) {
+  fused_tile_kb<4>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, d_head, alpha, lim, out, ldo);
+}
+NPW_TARGET_AVX512 void fused_tile_halves(const float* q, int ldq, int rows, const uint16_t* kt, int ldkt, int n_keys,
+                                         const uint16_t* v, int ldv, int d_head, float alpha, const int* lim, float* out, int ldo) {
+  fused_tile_kb<4>(q, ldq, rows, kt, ldkt, n_keys, v, ldv, d_head, alpha, lim, out, ldo);
+}
 
 }  // namespace
 
-const AttentionKernels kAttentionKernelsAvx512 = {16, 128, 60, fused_tile};
+const AttentionKernels kAttentionKernelsAvx512 = {16, 128, 60, fused_tile, fused_tile_half_values, fused_tile_halves};
 
 }  // namespace npw
 
