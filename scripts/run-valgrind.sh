@@ -11,7 +11,9 @@
 # Debian ships it in no binary package, so unless $GST_SUPP names a copy it is taken from the
 # gstreamer1.0 source package of the installed version with apt-get source (a deb-src line is
 # added for that one call), cached in BUILD_DIR/valgrind/. Plus GLib's glib.supp from
-# libglib2.0-dev (/usr/share/glib-2.0/valgrind/glib.supp) when present.
+# libglib2.0-dev (/usr/share/glib-2.0/valgrind/glib.supp) when present, and scripts/valgrind-system.supp
+# (one-time allocations of GStreamer, GLib, glibc and fontconfig seen under these tests, each with
+# its reason).
 set -eu
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -52,10 +54,16 @@ else
 fi
 glib_supp=/usr/share/glib-2.0/valgrind/glib.supp
 [ -f "$glib_supp" ] && supps="$supps --suppressions=$glib_supp" && echo "suppressions: $glib_supp"
+# The system libraries' one-time allocations no npuwhisper frame is part of (each explained there).
+own_supp=$(pwd)/scripts/valgrind-system.supp
+supps="$supps --suppressions=$own_supp"
+echo "suppressions: $own_supp"
 
 status=0
 for t in $tests; do
   log=$vdir/$t.log
+  # Logs of an earlier run of this test (one stopped half way, say) would be counted with this one's.
+  rm -f "$log".*
   # One process (no fork per test) so that the leak check sees every test's allocations; GLib's
   # slice allocator off so that its blocks are visible as what they are. More threads than valgrind's
   # default 500: test_element starts the element with every property at its maximum, n-threads 256
