@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 
 #include <immintrin.h>
 
@@ -28,9 +29,24 @@ constexpr int kScoreRows = 2;            // query rows per score block: 2 x 4 ac
 constexpr int kPvRows = 3;               // rows per value block: 3 x 4 accumulators
 constexpr int kTileRows = 60;            // a multiple of both
 
-// Asks for the line at p + off floats into L2 (past the last block it may lie outside the buffers).
-inline void prefetch_l2(const float* p, long off) {
-  prefetch_bytes_past<PrefetchTo::L2>(p, static_cast<std::size_t>(off) * sizeof(float));
+// Asks for the line at p + off elements into L2 (past the last block it may lie outside the buffers).
+template <typename T>
+inline void prefetch_l2(const T* p, long off) {
+  prefetch_bytes_past<PrefetchTo::L2>(p, static_cast<std::size_t>(off) * sizeof(T));
+}
+
+// 8 keys or value elements as floats: f32 as stored, or IEEE halves widened exactly in the register
+// (F16C), as in the AVX-512 kernel. The masked forms take the lanes of `m` (a prefix: avx2::lane_mask).
+NPW_AVX2_INLINE __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+NPW_AVX2_INLINE __m256 load8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+NPW_AVX2_INLINE __m256 load8(const float* p, __m256i m) { return _mm256_maskload_ps(p, m); }
+NPW_AVX2_INLINE __m256 load8(const uint16_t* p, __m256i m) {
+  const int n = __builtin_popcount(static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(m))));
+  alignas(16) uint16_t h[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int k = 0; k < n; ++k) h[k] = p[k];
+  return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(h)));
 }
 
 // Lanes of a vector of 8 keys that a row sees, given how many of them (from its first) it sees.
@@ -42,24 +58,24 @@ NPW_AVX2_INLINE __m256 visible(int left) { return _mm256_castsi256_ps(avx2::lane
 // of them (no masks at all). Raw scores go through p so that the exps' constants fit the 16
 // registers; exps are taken base 2 with log2(e) folded into the score scale.
 // kpf: the next block's first key (kt + j0 + kKeys) when its lines are to be asked for, else nullptr.
-template <int RB, bool kAll>
-NPW_TARGET_AVX2 inline void score_exp_block(const float* q, int ldq, const float* kt, int ldkt, int d_head, float alpha,
+template <int RB, bool kAll, typename KT>
+NPW_TARGET_AVX2 inline void score_exp_block(const float* q, int ldq, const KT* kt, int ldkt, int d_head, float alpha,
                                             int j0, bool full, const __m256i* km, const int* lim, float* m, float* lv,
-                                            float* scale, float* p, int ldp, const float* kpf) {
+                                            float* scale, float* p, int ldp, const KT* kpf) {
   static_assert(RB <= 8, "one lane per row for the rescale factors");
   __m256 acc[RB][kKeyVecs];
   for (int r = 0; r < RB; ++r)
     for (int c = 0; c < kKeyVecs; ++c) acc[r][c] = _mm256_setzero_ps();
-  const float* k = kt + j0;
+  const KT* k = kt + j0;
   for (int d = 0; d < d_head; ++d) {
-    const float* kd = k + static_cast<long>(d) * ldkt;
+    const KT* kd = k + static_cast<long>(d) * ldkt;
     if (kpf) {
       prefetch_l2(kpf, static_cast<long>(d) * ldkt);
       prefetch_l2(kpf, static_cast<long>(d) * ldkt + 16);
     }
     __m256 kv[kKeyVecs];
     for (int c = 0; c < kKeyVecs; ++c)
-      kv[c] = kAll || full ? _mm256_loadu_ps(kd + 8 * c) : _mm256_maskload_ps(kd + 8 * c, km[c]);
+      kv[c] = kAll || full ? load8(kd + 8 * c) : load8(kd + 8 * c, km[c]);
     for (int r = 0; r < RB; ++r) {
       const __m256 qv = _mm256_broadcast_ss(q + static_cast<long>(r) * ldq + d);
       for (int c = 0; c < kKeyVecs; ++c) acc[r][c] = _mm256_fmadd_ps(qv, kv[c], acc[r][c]);
@@ -106,24 +122,24 @@ NPW_TARGET_AVX2 inline void score_exp_block(const float* q, int ldq, const float
   }
 }
 
-template <int RB>
-NPW_TARGET_AVX2 inline void score_exp_rows(const float* q, int ldq, const float* kt, int ldkt, int d_head, float alpha,
+template <int RB, typename KT>
+NPW_TARGET_AVX2 inline void score_exp_rows(const float* q, int ldq, const KT* kt, int ldkt, int d_head, float alpha,
                                            int j0, bool full, const __m256i* km, const int* lim, float* m, float* lv,
-                                           float* scale, float* p, int ldp, const float* kpf) {
+                                           float* scale, float* p, int ldp, const KT* kpf) {
   bool all = full;
   for (int r = 0; r < RB && all; ++r) all = lim[r] >= j0 + kKeys;
   if (all) {
-    score_exp_block<RB, true>(q, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim, m, lv, scale, p, ldp, kpf);
+    score_exp_block<RB, true, KT>(q, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim, m, lv, scale, p, ldp, kpf);
   } else {
-    score_exp_block<RB, false>(q, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim, m, lv, scale, p, ldp, kpf);
+    score_exp_block<RB, false, KT>(q, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim, m, lv, scale, p, ldp, kpf);
   }
 }
 
 // out[r][0, 8 CV) = out * scale + p . v over the nk keys of the block (p . v when first), rows [0, RB).
 // vpf: the next block's first value row when its v_lines lines a row are to be asked for, else nullptr.
-template <int RB, int CV>
-NPW_TARGET_AVX2 inline void pv_block(const float* p, int ldp, int nk, const float* v, int ldv, bool first,
-                                     const float* scale, float* out, int ldo, const float* vpf, int v_lines) {
+template <int RB, int CV, typename VT>
+NPW_TARGET_AVX2 inline void pv_block(const float* p, int ldp, int nk, const VT* v, int ldv, bool first,
+                                     const float* scale, float* out, int ldo, const VT* vpf, int v_lines) {
   __m256 acc[RB][CV];
   for (int r = 0; r < RB; ++r) {
     const __m256 s = _mm256_set1_ps(scale[r]);
@@ -131,12 +147,12 @@ NPW_TARGET_AVX2 inline void pv_block(const float* p, int ldp, int nk, const floa
       acc[r][c] = first ? _mm256_setzero_ps() : _mm256_mul_ps(_mm256_loadu_ps(out + static_cast<long>(r) * ldo + 8 * c), s);
   }
   for (int j = 0; j < nk; ++j) {
-    const float* vj = v + static_cast<long>(j) * ldv;
+    const VT* vj = v + static_cast<long>(j) * ldv;
     if (vpf) {
       for (int l = 0; l < v_lines; ++l) prefetch_l2(vpf, static_cast<long>(j) * ldv + 16 * l);
     }
     __m256 vv[CV];
-    for (int c = 0; c < CV; ++c) vv[c] = _mm256_loadu_ps(vj + 8 * c);
+    for (int c = 0; c < CV; ++c) vv[c] = load8(vj + 8 * c);
     for (int r = 0; r < RB; ++r) {
       const __m256 pr = _mm256_broadcast_ss(p + static_cast<long>(r) * ldp + j);
       for (int c = 0; c < CV; ++c) acc[r][c] = _mm256_fmadd_ps(pr, vv[c], acc[r][c]);
@@ -148,22 +164,23 @@ NPW_TARGET_AVX2 inline void pv_block(const float* p, int ldp, int nk, const floa
 
 // All rows, one column strip of 8 CV.
 // vpf, v_lines: the next block's values to ask for (by the first row group), as in pv_block.
-template <int CV>
-NPW_TARGET_AVX2 void pv_rows(const float* p, int ldp, int rows, int nk, const float* v, int ldv, bool first,
-                             const float* scale, float* out, int ldo, const float* vpf, int v_lines) {
+template <int CV, typename VT>
+NPW_TARGET_AVX2 void pv_rows(const float* p, int ldp, int rows, int nk, const VT* v, int ldv, bool first,
+                             const float* scale, float* out, int ldo, const VT* vpf, int v_lines) {
   int r = 0;
   for (; r + kPvRows <= rows; r += kPvRows) {
-    pv_block<kPvRows, CV>(p + static_cast<long>(r) * ldp, ldp, nk, v, ldv, first, scale + r, out + static_cast<long>(r) * ldo, ldo,
+    pv_block<kPvRows, CV, VT>(p + static_cast<long>(r) * ldp, ldp, nk, v, ldv, first, scale + r, out + static_cast<long>(r) * ldo, ldo,
                           r == 0 ? vpf : nullptr, v_lines);
   }
   for (; r < rows; ++r) {
-    pv_block<1, CV>(p + static_cast<long>(r) * ldp, ldp, nk, v, ldv, first, scale + r, out + static_cast<long>(r) * ldo, ldo,
+    pv_block<1, CV, VT>(p + static_cast<long>(r) * ldp, ldp, nk, v, ldv, first, scale + r, out + static_cast<long>(r) * ldo, ldo,
                     r == 0 ? vpf : nullptr, v_lines);
   }
 }
 
-NPW_TARGET_AVX2 void fused_tile(const float* q, int ldq, int rows, const float* kt, int ldkt, int n_keys, const float* v,
-                                int ldv, int d_head, float alpha, const int* lim, float* out, int ldo) {
+template <typename KT, typename VT>
+NPW_TARGET_AVX2 void fused_tile_t(const float* q, int ldq, int rows, const KT* kt, int ldkt, int n_keys, const VT* v,
+                                  int ldv, int d_head, float alpha, const int* lim, float* out, int ldo) {
   constexpr int kMaxRows = kAttentionMaxTileRows;
   alignas(32) float p[kMaxRows * kKeys];
   alignas(32) float lv[kMaxRows * 8];
@@ -179,28 +196,28 @@ NPW_TARGET_AVX2 void fused_tile(const float* q, int ldq, int rows, const float* 
     const bool full = n_keys - j0 >= kKeys;
     // The next block's lines, asked for by the first row group only (the others find them cached).
     const bool more = j0 + kKeys < n_keys;
-    const float* kpf = more ? kt + j0 + kKeys : nullptr;
-    const float* vpf = more ? v + static_cast<long>(j0 + kKeys) * ldv : nullptr;
+    const KT* kpf = more ? kt + j0 + kKeys : nullptr;
+    const VT* vpf = more ? v + static_cast<long>(j0 + kKeys) * ldv : nullptr;
     int r = 0;
     for (; r + kScoreRows <= rows; r += kScoreRows) {
-      score_exp_rows<kScoreRows>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r,
+      score_exp_rows<kScoreRows, KT>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r,
                                   m + r, lv + 8 * r, scale + r, p + r * kKeys, kKeys, r == 0 ? kpf : nullptr);
     }
     for (; r < rows; ++r) {
-      score_exp_rows<1>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r, m + r,
+      score_exp_rows<1, KT>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r, m + r,
                          lv + 8 * r, scale + r, p + r * kKeys, kKeys, r == 0 ? kpf : nullptr);
     }
     const int nk = std::min(kKeys, n_keys - j0);
-    const float* vb = v + static_cast<long>(j0) * ldv;
+    const VT* vb = v + static_cast<long>(j0) * ldv;
     // A value row's whole head in lines of 16 floats, asked for during the first column strip.
     const int v_lines = (d_head + 15) / 16;
     for (int c0 = 0; c0 < nv; c0 += 4) {
-      const float* vpf0 = c0 == 0 ? vpf : nullptr;
+      const VT* vpf0 = c0 == 0 ? vpf : nullptr;
       switch (std::min(4, nv - c0)) {
-        case 4: pv_rows<4>(p, kKeys, rows, nk, vb + 8 * c0, ldv, j0 == 0, scale, out + 8 * c0, ldo, vpf0, v_lines); break;
-        case 3: pv_rows<3>(p, kKeys, rows, nk, vb + 8 * c0, ldv, j0 == 0, scale, out + 8 * c0, ldo, vpf0, v_lines); break;
-        case 2: pv_rows<2>(p, kKeys, rows, nk, vb + 8 * c0, ldv, j0 == 0, scale, out + 8 * c0, ldo, vpf0, v_lines); break;
-        default: pv_rows<1>(p, kKeys, rows, nk, vb + 8 * c0, ldv, j0 == 0, scale, out + 8 * c0, ldo, vpf0, v_lines); break;
+        case 4: pv_rows<4, VT>(p, kKeys, rows, nk, vb + 8 * c0, ldv, j0 == 0, scale, out + 8 * c0, ldo, vpf0, v_lines); break;
+        case 3: pv_rows<3, VT>(p, kKeys, rows, nk, vb + 8 * c0, ldv, j0 == 0, scale, out + 8 * c0, ldo, vpf0, v_lines); break;
+        case 2: pv_rows<2, VT>(p, kKeys, rows, nk, vb + 8 * c0, ldv, j0 == 0, scale, out + 8 * c0, ldo, vpf0, v_lines); break;
+        default: pv_rows<1, VT>(p, kKeys, rows, nk, vb + 8 * c0, ldv, j0 == 0, scale, out + 8 * c0, ldo, vpf0, v_lines); break;
       }
     }
   }
@@ -212,8 +229,22 @@ NPW_TARGET_AVX2 void fused_tile(const float* q, int ldq, int rows, const float* 
   }
 }
 
+NPW_TARGET_AVX2 void fused_tile(const float* q, int ldq, int rows, const float* kt, int ldkt, int n_keys, const float* v,
+                                int ldv, int d_head, float alpha, const int* lim, float* out, int ldo) {
+  fused_tile_t(q, ldq, rows, kt, ldkt, n_keys, v, ldv, d_head, alpha, lim, out, ldo);
+}
+NPW_TARGET_AVX2 void fused_tile_half_values(const float* q, int ldq, int rows, const float* kt, int ldkt, int n_keys,
+                                            const uint16_t* v, int ldv, int d_head, float alpha, const int* lim, float* out,
+                                            int ldo) {
+  fused_tile_t(q, ldq, rows, kt, ldkt, n_keys, v, ldv, d_head, alpha, lim, out, ldo);
+}
+NPW_TARGET_AVX2 void fused_tile_halves(const float* q, int ldq, int rows, const uint16_t* kt, int ldkt, int n_keys,
+                                       const uint16_t* v, int ldv, int d_head, float alpha, const int* lim, float* out, int ldo) {
+  fused_tile_t(q, ldq, rows, kt, ldkt, n_keys, v, ldv, d_head, alpha, lim, out, ldo);
+}
+
 }  // namespace
 
-const AttentionKernels kAttentionKernelsAvx2 = {8, 128, kTileRows, fused_tile, nullptr, nullptr};
+const AttentionKernels kAttentionKernelsAvx2 = {8, 128, kTileRows, fused_tile, fused_tile_half_values, fused_tile_halves};
 
 }  // namespace npw

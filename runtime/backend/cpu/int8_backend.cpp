@@ -31,6 +31,7 @@ constexpr int64_t kRowAlign = 16;
 struct Scratch {
   AlignedBuffer<uint8_t> q;
   AlignedBuffer<float> scale;
+  AlignedBuffer<float> tail;  // linear_range's last, partial record of outputs
 };
 
 Scratch& thread_scratch() {
@@ -106,6 +107,60 @@ void CpuInt8Backend::linear(const float* X, int M, int ldx, const PackedMatrix& 
       k.gemm(p, 0, M, static_cast<int>(t0), static_cast<int>(t1));
     });
   }
+}
+
+bool CpuInt8Backend::linear_range(const float* X, int M, int ldx, const PackedMatrix& W, int o0, int o1, float* Y,
+                                  int ldy) {
+  const auto* packed = dynamic_cast<const Int8PackedMatrix*>(&W);
+  if (!packed) bad_call("linear_range", "the weight matrix was packed by a different backend");
+  const int n_out = packed->n_out();
+  const int n_in = packed->n_in();
+  if (M < 0) bad_call("linear_range", "negative row count " + std::to_string(M));
+  if (o0 < 0 || o1 < o0 || o1 > n_out)
+    bad_call("linear_range", "rows [" + std::to_string(o0) + ", " + std::to_string(o1) + ") outside the matrix's " +
+                                 std::to_string(n_out));
+  if (ldx < n_in) bad_call("linear_range", "ldx " + std::to_string(ldx) + " is less than n_in " + std::to_string(n_in));
+  if (ldy < o1 - o0)
+    bad_call("linear_range", "ldy " + std::to_string(ldy) + " is less than the range's " + std::to_string(o1 - o0));
+  // Ranges start on a record's first output; a range that ends inside a record has that record's
+  // outputs formed in a small buffer and only the range's copied.
+  if (o0 % kInt8Tile != 0) return false;
+  if (M == 0 || o1 == o0) return true;
+
+  const int nb = packed->n_blocks();
+  const std::size_t ldq = static_cast<std::size_t>(nb) * kInt8Block;
+  Scratch& s = thread_scratch();
+  s.q.reserve_at_least(static_cast<std::size_t>(M) * ldq);
+  s.scale.reserve_at_least(static_cast<std::size_t>(M) * nb);
+  const Int8Rows rows{s.q.data(), ldq, s.scale.data(), static_cast<std::size_t>(nb)};
+  const Int8Kernel& k = *kernel_;
+  k.quantize(X, static_cast<std::size_t>(ldx), n_in, nb, 0, M, rows);
+
+  const int t0 = o0 / kInt8Tile;
+  const int t_full = o1 == n_out ? packed->n_tiles() : o1 / kInt8Tile;
+  Int8Product p{rows, packed, nullptr, Y, static_cast<std::size_t>(ldy), static_cast<std::size_t>(o0)};
+  if (t_full > t0) {
+    const double macs = static_cast<double>(M) * (t_full - t0) * kInt8Tile * n_in;
+    if (pool_->size() == 1 || ThreadPool::in_parallel_region() || macs < kParallelMacs) {
+      k.gemm(p, 0, M, t0, t_full);
+    } else {
+      pool_->parallel_for(t_full - t0, [&](int64_t a, int64_t b, int) {
+        k.gemm(p, 0, M, t0 + static_cast<int>(a), t0 + static_cast<int>(b));
+      });
+    }
+  }
+  const int tail0 = t_full * kInt8Tile;
+  if (tail0 < o1) {
+    s.tail.reserve_at_least(static_cast<std::size_t>(M) * kInt8Tile);
+    const Int8Product t{rows, packed, nullptr, s.tail.data(), kInt8Tile, static_cast<std::size_t>(tail0)};
+    k.gemm(t, 0, M, t_full, t_full + 1);
+    for (int m = 0; m < M; ++m) {
+      std::copy(s.tail.data() + static_cast<std::size_t>(m) * kInt8Tile,
+                s.tail.data() + static_cast<std::size_t>(m) * kInt8Tile + (o1 - tail0),
+                Y + static_cast<std::size_t>(m) * ldy + (tail0 - o0));
+    }
+  }
+  return true;
 }
 
 void CpuInt8Backend::matmul(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,

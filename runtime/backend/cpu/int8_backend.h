@@ -32,6 +32,10 @@ class CpuInt8Backend : public Backend {
   std::unique_ptr<PackedMatrix> pack(const TensorView& w) const override;
   void linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y,
               int ldy) override;
+  // Ranges that start on a record (o0 a multiple of kInt8Tile): the range's rows of X quantised once
+  // per call, then its records' tiles (split over the pool from outside one).
+  bool linear_range(const float* X, int M, int ldx, const PackedMatrix& W, int o0, int o1, float* Y,
+                    int ldy) override;
   void matmul(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
               const float* B, int ldb, float beta, float* C, int ldc) override;
   void set_threads(int n) override;

@@ -95,7 +95,7 @@ NPW_AMX void tile_rows(const Int8Product& p, int m, int t) {
   const __m512 bias = add_bias ? _mm512_maskz_loadu_ps(mask, p.bias + t * kInt8Tile) : _mm512_setzero_ps();
 #pragma GCC unroll 16
   for (int r = 0; r < kTileRows; ++r) {
-    float* y = p.y + static_cast<std::size_t>(m + r) * p.ldy + static_cast<std::size_t>(t) * kInt8Tile;
+    float* y = p.y + static_cast<std::size_t>(m + r) * p.ldy + (static_cast<std::size_t>(t) * kInt8Tile - p.y_col0);
     _mm512_mask_storeu_ps(y, mask, add_bias ? _mm512_add_ps(acc[r], bias) : acc[r]);
   }
 }

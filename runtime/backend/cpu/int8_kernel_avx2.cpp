@@ -84,7 +84,7 @@ NPW_AVX2 void tile(const Int8Product& p, int m, int t, int b0, int b1, bool firs
   __m256 acc[R][2];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) {
-    y[r] = p.y + static_cast<std::size_t>(m + r) * p.ldy + static_cast<std::size_t>(t) * kInt8Tile;
+    y[r] = p.y + static_cast<std::size_t>(m + r) * p.ldy + (static_cast<std::size_t>(t) * kInt8Tile - p.y_col0);
     xq[r] = p.x.q + static_cast<std::size_t>(m + r) * p.x.ldq;
     xs[r] = p.x.scale + static_cast<std::size_t>(m + r) * p.x.lds;
 #pragma GCC unroll 2

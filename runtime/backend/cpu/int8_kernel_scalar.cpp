@@ -41,7 +41,7 @@ void gemm_scalar(const Int8Product& p, int m0, int m1, int t0, int t1) {
           acc = std::fma(static_cast<float>(sum), r->scale[j] * xs[b], acc);
         }
         const int o = t * kInt8Tile + j;
-        y[o] = p.bias ? acc + p.bias[o] : acc;
+        y[o - p.y_col0] = p.bias ? acc + p.bias[o] : acc;
       }
     }
   }

@@ -40,6 +40,9 @@ struct Int8Product {
   const float* bias;  // may be null
   float* y;
   std::size_t ldy;
+  // The output column y's first float holds (0 for a whole product; a range's first column, a
+  // multiple of kInt8Tile, for Backend::linear_range): output o of row m goes to y[m * ldy + o - y_col0].
+  std::size_t y_col0 = 0;
 };
 
 struct Int8Kernel {

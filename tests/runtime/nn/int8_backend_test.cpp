@@ -21,6 +21,7 @@
 #include "weight_views.h"
 #include "util/cpu_features.h"
 #include "util/error.h"
+#include "util/thread_pool.h"
 
 namespace npw {
 namespace {
@@ -280,6 +281,53 @@ TEST(Int8Backend, CloseToTheF32Product) {
     std::printf("[ int8     ] %s weights: rel-L2 to f32 %.3e\n", ggml_type_name(t), rel);
     EXPECT_LT(rel, 0.02) << ggml_type_name(t);
     EXPECT_GT(rel, 0.0) << "int8 cannot be exact on random data: is the f32 path running?";
+  }
+}
+
+// A product by a range of the weight rows gives those columns of the whole product bit for bit (the
+// same integer sums and f32 steps per output), with every kernel variant, from outside and inside a
+// pool, for ranges that end inside a record (the partial record goes through a small buffer: the
+// padding of Y stays untouched); ranges that start inside a record are declined.
+TEST(Int8Backend, RangeOfWeightRowsEqualsThoseColumnsOfTheProduct) {
+  const int n_in = 96, n_out = 301;
+  const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 41);
+  const auto bytes = store(w, GgmlType::Q8_0, n_in, n_out);
+  for (Int8Isa isa : int8_supported_isas()) {
+    CpuInt8Backend be(2, isa);
+    auto packed = be.pack(view_of(bytes, GgmlType::Q8_0, n_in, n_out));
+    for (int M : {1, 5, 16, 37, 100}) {
+      const int ldx = n_in + 7;
+      const auto x = random_vector(static_cast<std::size_t>(M) * ldx, 42 + M);
+      std::vector<float> whole(static_cast<std::size_t>(M) * n_out);
+      be.linear(x.data(), M, ldx, *packed, nullptr, whole.data(), n_out);
+      for (auto [o0, o1] : {std::pair{0, n_out}, std::pair{0, 5}, std::pair{16, 150}, std::pair{288, 301},
+                            std::pair{32, 64}, std::pair{48, 48}}) {
+        const int ldy = o1 - o0 + 3;
+        std::vector<float> y(static_cast<std::size_t>(M) * ldy, 42.0f);
+        ASSERT_TRUE(be.linear_range(x.data(), M, ldx, *packed, o0, o1, y.data(), ldy)) << int8_isa_name(isa);
+        for (int m = 0; m < M; ++m) {
+          for (int o = o0; o < o1; ++o) {
+            ASSERT_EQ(y[static_cast<std::size_t>(m) * ldy + (o - o0)], whole[static_cast<std::size_t>(m) * n_out + o])
+                << int8_isa_name(isa) << " M " << M << " range " << o0 << ".." << o1 << " row " << m << " col " << o;
+          }
+          for (int o = o1 - o0; o < ldy; ++o) ASSERT_EQ(y[static_cast<std::size_t>(m) * ldy + o], 42.0f);
+        }
+      }
+      // Two ranges from a pool's chunks, as the word-timing pass calls it.
+      ThreadPool pool(2);
+      std::vector<float> y(static_cast<std::size_t>(M) * n_out, 42.0f);
+      pool.parallel_for(2, [&](int64_t c0, int64_t c1, int) {
+        for (int64_t c = c0; c < c1; ++c) {
+          const int o0 = c == 0 ? 0 : 160, o1 = c == 0 ? 160 : n_out;
+          EXPECT_TRUE(be.linear_range(x.data(), M, ldx, *packed, o0, o1, y.data() + o0, n_out));
+        }
+      });
+      EXPECT_EQ(y, whole) << int8_isa_name(isa) << " M " << M;
+      std::vector<float> untouched(static_cast<std::size_t>(M) * n_out, 42.0f);
+      EXPECT_FALSE(be.linear_range(x.data(), M, ldx, *packed, 8, 40, untouched.data(), n_out));
+      EXPECT_EQ(untouched[0], 42.0f);
+    }
+    EXPECT_THROW(be.linear_range(nullptr, 1, n_in, *packed, 16, 302, nullptr, 400), Error);
   }
 }
 
