@@ -39,6 +39,14 @@ Scratch& thread_scratch() {
   return s;
 }
 
+// Room in s for M rows of quantised activations of nb blocks each.
+Int8Rows scratch_rows(Scratch& s, int M, int nb) {
+  const std::size_t ldq = static_cast<std::size_t>(nb) * kInt8Block;
+  s.q.reserve_at_least(static_cast<std::size_t>(M) * ldq);
+  s.scale.reserve_at_least(static_cast<std::size_t>(M) * nb);
+  return Int8Rows{s.q.data(), ldq, s.scale.data(), static_cast<std::size_t>(nb)};
+}
+
 }  // namespace
 
 CpuInt8Backend::CpuInt8Backend(int n_threads) : CpuInt8Backend(n_threads, int8_best_isa()) {}
@@ -74,11 +82,8 @@ void CpuInt8Backend::linear(const float* X, int M, int ldx, const PackedMatrix& 
   if (M == 0) return;
 
   const int nb = packed->n_blocks();
-  const std::size_t ldq = static_cast<std::size_t>(nb) * kInt8Block;
   Scratch& s = thread_scratch();
-  s.q.reserve_at_least(static_cast<std::size_t>(M) * ldq);
-  s.scale.reserve_at_least(static_cast<std::size_t>(M) * nb);
-  const Int8Rows rows{s.q.data(), ldq, s.scale.data(), static_cast<std::size_t>(nb)};
+  const Int8Rows rows = scratch_rows(s, M, nb);
   const Int8Product p{rows, packed, bias, Y, static_cast<std::size_t>(ldy)};
   const Int8Kernel& k = *kernel_;
   const std::size_t uldx = static_cast<std::size_t>(ldx);
@@ -128,11 +133,8 @@ bool CpuInt8Backend::linear_range(const float* X, int M, int ldx, const PackedMa
   if (M == 0 || o1 == o0) return true;
 
   const int nb = packed->n_blocks();
-  const std::size_t ldq = static_cast<std::size_t>(nb) * kInt8Block;
   Scratch& s = thread_scratch();
-  s.q.reserve_at_least(static_cast<std::size_t>(M) * ldq);
-  s.scale.reserve_at_least(static_cast<std::size_t>(M) * nb);
-  const Int8Rows rows{s.q.data(), ldq, s.scale.data(), static_cast<std::size_t>(nb)};
+  const Int8Rows rows = scratch_rows(s, M, nb);
   const Int8Kernel& k = *kernel_;
   k.quantize(X, static_cast<std::size_t>(ldx), n_in, nb, 0, M, rows);
 
