@@ -137,22 +137,20 @@ float sum_exp(const float* x, int n, float shift) {
 
 }  // namespace
 
+// A sum that holds nothing has max -inf (exp_sum_add leaves it so for rows of -inf): that, not the
+// sum, says "empty", so that a NaN sum still propagates.
 void exp_sum_add(ExpSum& t, const float* x, int n) {
   if (n <= 0) return;
   const float m = std::max(t.max, row_max(x, n));
-  // All -inf so far (or a row of -inf): nothing has weight yet.
   if (m == -INFINITY) return;
-  const float rescale = t.sum > 0.0f ? std::exp(t.max - m) : 0.0f;
+  const float rescale = t.max == -INFINITY ? 0.0f : std::exp(t.max - m);
   t.sum = t.sum * rescale + sum_exp(x, n, m);
   t.max = m;
 }
 
 void exp_sum_merge(ExpSum& a, const ExpSum& b) {
-  if (!(b.sum > 0.0f)) {
-    if (std::isnan(b.sum)) a.sum = b.sum;
-    return;
-  }
-  if (!(a.sum > 0.0f) && !std::isnan(a.sum)) {
+  if (b.max == -INFINITY) return;
+  if (a.max == -INFINITY) {
     a = b;
     return;
   }
@@ -162,7 +160,7 @@ void exp_sum_merge(ExpSum& a, const ExpSum& b) {
 }
 
 float exp_sum_probability(const ExpSum& t, float v) {
-  if (t.sum == 0.0f) return 0.0f;
+  if (t.max == -INFINITY) return 0.0f;
   return std::exp(v - t.max) / t.sum;
 }
 

@@ -30,13 +30,7 @@ NPW_TARGET_AVX2 void gelu(float* x, std::size_t n) {
 
 NPW_TARGET_AVX2 void softmax(float* x, int n) {
   if (n <= 0) return;
-  const __m256 neg_inf = _mm256_set1_ps(-INFINITY);
-  __m256 mx = neg_inf;
-  for (int i = 0; i < n; i += 8) {
-    const __m256 keep = _mm256_castsi256_ps(lane_mask(n - i));
-    mx = _mm256_max_ps(mx, _mm256_blendv_ps(neg_inf, _mm256_maskload_ps(x + i, lane_mask(n - i)), keep));
-  }
-  const __m256 vmax = _mm256_set1_ps(hmax(mx));
+  const __m256 vmax = _mm256_set1_ps(row_max(x, n));
   __m256 sum = _mm256_setzero_ps();
   for (int i = 0; i < n; i += 8) {
     const __m256i m = lane_mask(n - i);

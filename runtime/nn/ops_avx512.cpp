@@ -28,12 +28,7 @@ NPW_TARGET_AVX512 void gelu(float* x, std::size_t n) {
 NPW_TARGET_AVX512 void softmax(float* x, int n) {
   if (n <= 0) return;
   const std::size_t un = static_cast<std::size_t>(n);
-  __m512 mx = _mm512_set1_ps(-INFINITY);
-  for (std::size_t i = 0; i < un; i += 16) {
-    const __mmask16 m = tail_mask(un - i);
-    mx = _mm512_mask_max_ps(mx, m, mx, _mm512_maskz_loadu_ps(m, x + i));
-  }
-  const __m512 vmax = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+  const __m512 vmax = _mm512_set1_ps(row_max(x, n));
   __m512 sum = _mm512_setzero_ps();
   for (std::size_t i = 0; i < un; i += 16) {
     const __mmask16 m = tail_mask(un - i);
