@@ -31,7 +31,7 @@ DeviceFigures measure_device_windows(const Model& model, const std::vector<float
   for (npu::Generation g : {npu::Generation::Npu1, npu::Generation::Npu2}) {
     auto context = npu::shared_emulator_context(g);
     npu::NpuBackend backend(context, threads);
-    ThreadPool pool(threads);
+    ThreadPool& pool = *backend.thread_pool();  // one pool for the stream and its backend, as a Transcriber has
     MelSpectrogram mel(model.mel_filters().data(), hp.n_mels, &pool);
     Encoder encoder(model, backend, pool);
     Decoder decoder(model, backend, pool, 1);

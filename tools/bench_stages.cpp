@@ -50,8 +50,11 @@ std::vector<float> window_signal(const std::vector<float>& audio) {
 }
 
 StageRig::StageRig(const Model& m, const std::string& backend_name, int threads) : model(m) {
-  backend = make_backend(backend_name, threads);
-  pool = std::make_unique<ThreadPool>(threads);
+  pool = std::make_shared<ThreadPool>(threads);
+  BackendSettings settings;
+  settings.n_threads = threads;
+  settings.pool = pool;
+  backend = make_backend(backend_name, settings, nullptr);
   mel = std::make_unique<MelSpectrogram>(m.mel_filters().data(), m.hparams().n_mels, pool.get());
   encoder = std::make_unique<Encoder>(m, *backend, *pool);
   decoder = std::make_unique<Decoder>(m, *backend, *pool, 1);

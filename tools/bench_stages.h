@@ -32,7 +32,7 @@ struct StageRig {
   ~StageRig();
   const Model& model;
   std::unique_ptr<Backend> backend;
-  std::unique_ptr<ThreadPool> pool;
+  std::shared_ptr<ThreadPool> pool;  // also the backend's
   std::unique_ptr<MelSpectrogram> mel;
   std::unique_ptr<Encoder> encoder;
   std::unique_ptr<Decoder> decoder;

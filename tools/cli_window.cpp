@@ -161,7 +161,8 @@ int run_window(const CliOptions& o) {
   }
   const int64_t offset_frames = std::llround(o.offset_seconds * (kMelSampleRate / kMelHop));
 
-  ThreadPool pool(o.threads);
+  auto shared_pool = std::make_shared<ThreadPool>(o.threads);  // also the backend's
+  ThreadPool& pool = *shared_pool;
   // Window mode compares with golden arrays: "auto" means the f32 CPU reference here unless a
   // backend is named. Made before the mel only when the mel is to run on its accelerator.
   std::unique_ptr<Backend> backend;
@@ -170,6 +171,7 @@ int run_window(const CliOptions& o) {
       BackendSettings settings;
       settings.n_threads = o.threads;
       settings.kernel_dir = o.transcribe.kernel_dir;
+      settings.pool = shared_pool;
       backend = make_backend(o.transcribe.backend == "auto" ? "cpu" : o.transcribe.backend, settings, nullptr);
     }
     return *backend;

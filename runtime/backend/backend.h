@@ -136,12 +136,24 @@ class Backend {
   // The number of threads the backend's kernels may use.
   virtual void set_threads(int n) = 0;
   virtual int threads() const = 0;
+
+  // The pool the backend's products run on (null for a backend without one of its own), and a way to
+  // hand it the stream's pool instead. A stream runs its own loops (attention, norms, the log-mel,
+  // word alignment) beside the backend's products, step after step: on two pools each keeps a
+  // worker per core, and a pool's workers poll for a while after each loop, so every switch from
+  // one to the other put more runnable threads than cores on the machine (measured on 2 cores: a
+  // tiny int8 decoder step 2.2x slower with a 300 us poll). One pool per stream avoids it.
+  virtual std::shared_ptr<ThreadPool> thread_pool() const { return nullptr; }
+  virtual void use_thread_pool(std::shared_ptr<ThreadPool> pool) { (void)pool; }
 };
 
 // What a backend is created with besides its name.
 struct BackendSettings {
   int n_threads = 1;
   std::string kernel_dir;  // NPU kernels (empty: $NPW_KERNEL_DIR, else the installed default)
+  // The stream's pool (n_threads threads), given to the backend with use_thread_pool(); null: the
+  // backend makes its own.
+  std::shared_ptr<ThreadPool> pool;
 };
 
 // Creates a backend by name ("auto", "cpu", "cpu-int8", "npu", "npu-emulator"). Throws npw::Error(InvalidArgument) for

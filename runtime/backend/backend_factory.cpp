@@ -9,6 +9,7 @@
 
 #include "backend/backend.h"
 #include "backend/backend_registry.h"
+#include "util/thread_pool.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/int8_backend.h"
 #include "backend/npu/npu_providers.h"
@@ -98,7 +99,9 @@ std::vector<std::string> backend_names() {
 namespace {
 
 std::unique_ptr<Backend> create(const BackendProvider& p, const BackendSettings& s) {
-  return p.create_with_settings ? p.create_with_settings(s) : p.create(s.n_threads);
+  std::unique_ptr<Backend> b = p.create_with_settings ? p.create_with_settings(s) : p.create(s.n_threads);
+  if (b && s.pool) b->use_thread_pool(s.pool);
+  return b;
 }
 
 }  // namespace
@@ -117,6 +120,11 @@ std::unique_ptr<Backend> make_backend(const std::string& name, const BackendSett
   if (n_threads < 1) {
     throw Error(ErrorKind::InvalidArgument,
                 "backend '" + name + "': the number of threads must be at least 1 (got " + std::to_string(n_threads) + ")");
+  }
+  if (settings.pool && settings.pool->size() != n_threads) {
+    throw Error(ErrorKind::InvalidArgument, "backend '" + name + "': the pool given has " +
+                                                std::to_string(settings.pool->size()) + " threads, the settings say " +
+                                                std::to_string(n_threads));
   }
   const std::vector<BackendProvider> providers = snapshot();
 

@@ -78,7 +78,7 @@ struct Transcriber::Impl {
   bool note_is_warning = false;
   std::unique_ptr<Backend> backend;
   Stats stats;  // the engine's, with the backend's device books added on each read
-  std::unique_ptr<ThreadPool> pool;
+  std::shared_ptr<ThreadPool> pool;  // the stream's, shared with the backend (Backend::use_thread_pool)
   std::unique_ptr<TranscribeEngine> engine;
 };
 
@@ -92,11 +92,12 @@ Transcriber::Transcriber(std::shared_ptr<const Model> model, const Options& opti
   impl_->model = std::move(model);
   const int threads = options.n_threads > 0 ? options.n_threads
                                             : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  impl_->pool = std::make_shared<ThreadPool>(threads);
   BackendSettings settings;
   settings.n_threads = threads;
   settings.kernel_dir = options.kernel_dir;
+  settings.pool = impl_->pool;
   impl_->backend = make_backend(options.backend, settings, &impl_->note, &impl_->note_is_warning);
-  impl_->pool = std::make_unique<ThreadPool>(threads);
   // Beam search and best-of sampling decode that many hypotheses at once.
   const int max_batch = std::max({1, options.beam_size, options.best_of});
   std::unique_ptr<WindowModel> wm =

@@ -131,8 +131,13 @@ void CpuBackend::set_threads(int n) {
   openblas_set_num_threads(1);
   if (!pool_ || pool_->size() != n) {
     pool_.reset();
-    pool_ = std::make_unique<ThreadPool>(n);
+    pool_ = std::make_shared<ThreadPool>(n);
   }
+}
+
+void CpuBackend::use_thread_pool(std::shared_ptr<ThreadPool> pool) {
+  if (!pool) bad_call("use_thread_pool", "no pool");
+  pool_ = std::move(pool);
 }
 
 int CpuBackend::threads() const { return pool_->size(); }

@@ -94,6 +94,8 @@ class CpuBackend : public Backend {
               const float* B, int ldb, float beta, float* C, int ldc) override;
   void set_threads(int n) override;
   int threads() const override;
+  std::shared_ptr<ThreadPool> thread_pool() const override { return pool_; }
+  void use_thread_pool(std::shared_ptr<ThreadPool> pool) override;
   // Polled between row blocks of a long product (an encoder product of a large model runs for tens of
   // milliseconds): a stop returns with the rest of Y unspecified, and the caller discards it.
   void set_cancel(const std::atomic<bool>* flag) override { cancel_ = flag; }
@@ -136,7 +138,7 @@ class CpuBackend : public Backend {
   template <typename T>
   bool skinny(const float* X, int M, int ldx, const T* W, int n_in, int n_out, const float* bias, float* Y, int ldy);
 
-  std::unique_ptr<ThreadPool> pool_;
+  std::shared_ptr<ThreadPool> pool_;
   const std::atomic<bool>* cancel_ = nullptr;
   // linear_f16's widened weights: grown to the largest f16 matrix once, then reused (n_out x n_in
   // floats; 26 MB for large-v3's MLP).

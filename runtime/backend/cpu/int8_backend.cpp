@@ -51,7 +51,8 @@ Int8Rows scratch_rows(Scratch& s, int M, int nb) {
 
 CpuInt8Backend::CpuInt8Backend(int n_threads) : CpuInt8Backend(n_threads, int8_best_isa()) {}
 
-CpuInt8Backend::CpuInt8Backend(int n_threads, Int8Isa isa) : kernel_(&int8_kernel(isa)), f32_(n_threads) {
+// f32_ starts on a one-thread pool (no worker) and takes this backend's in set_threads.
+CpuInt8Backend::CpuInt8Backend(int n_threads, Int8Isa isa) : kernel_(&int8_kernel(isa)), f32_(1) {
   set_threads(n_threads);
 }
 
@@ -59,11 +60,16 @@ CpuInt8Backend::~CpuInt8Backend() = default;
 
 void CpuInt8Backend::set_threads(int n) {
   if (n < 1) bad_call("set_threads", "the number of threads must be at least 1 (got " + std::to_string(n) + ")");
-  f32_.set_threads(n);
   if (!pool_ || pool_->size() != n) {
     pool_.reset();
-    pool_ = std::make_unique<ThreadPool>(n);
+    use_thread_pool(std::make_shared<ThreadPool>(n));
   }
+}
+
+void CpuInt8Backend::use_thread_pool(std::shared_ptr<ThreadPool> pool) {
+  if (!pool) bad_call("use_thread_pool", "no pool");
+  f32_.use_thread_pool(pool);
+  pool_ = std::move(pool);
 }
 
 int CpuInt8Backend::threads() const { return pool_->size(); }

@@ -40,10 +40,13 @@ class CpuInt8Backend : public Backend {
               const float* B, int ldb, float beta, float* C, int ldc) override;
   void set_threads(int n) override;
   int threads() const override;
+  std::shared_ptr<ThreadPool> thread_pool() const override { return pool_; }
+  // Also the pool of the f32 backend inside.
+  void use_thread_pool(std::shared_ptr<ThreadPool> pool) override;
 
  private:
   const Int8Kernel* kernel_;
-  std::unique_ptr<ThreadPool> pool_;
+  std::shared_ptr<ThreadPool> pool_;
   CpuBackend f32_;  // matmul() on activations
 };
 

@@ -35,13 +35,14 @@ NpuBackend::NpuBackend(std::shared_ptr<NpuContext> context, int n_threads, Preci
   if (!context_) throw Error(ErrorKind::InvalidArgument, "NPU backend: no device context");
   kind_ = context_->name() + (precision == Precision::Bf16 ? "-bf16" : "");
   books_.device = context_->info().name;
+  // The CPU backends inside start on one-thread pools (no workers) and share this one's.
   if (precision == Precision::Int8) {
-    cpu_ = std::make_unique<CpuInt8Backend>(n_threads);
+    cpu_ = std::make_unique<CpuInt8Backend>(1);
   } else {
-    cpu_ = std::make_unique<CpuBackend>(n_threads);
+    cpu_ = std::make_unique<CpuBackend>(1);
   }
-  f32_ = std::make_unique<CpuBackend>(n_threads);
-  pool_ = std::make_unique<ThreadPool>(n_threads);
+  f32_ = std::make_unique<CpuBackend>(1);
+  use_thread_pool(std::make_shared<ThreadPool>(n_threads));
   {
     std::lock_guard<std::mutex> lock(context_->mutex());
     context_->check_usable();
@@ -62,10 +63,15 @@ NpuBackend::~NpuBackend() {
 
 void NpuBackend::set_threads(int n) {
   if (n < 1) throw Error(ErrorKind::InvalidArgument, "NPU backend set_threads: the number of threads must be at least 1");
-  cpu_->set_threads(n);
-  f32_->set_threads(n);
-  if (wide_) wide_->set_threads(n);
-  if (pool_->size() != n) pool_ = std::make_unique<ThreadPool>(n);
+  if (pool_->size() != n) use_thread_pool(std::make_shared<ThreadPool>(n));
+}
+
+void NpuBackend::use_thread_pool(std::shared_ptr<ThreadPool> pool) {
+  if (!pool) throw Error(ErrorKind::InvalidArgument, "NPU backend use_thread_pool: no pool");
+  cpu_->use_thread_pool(pool);
+  f32_->use_thread_pool(pool);
+  if (wide_) wide_->use_thread_pool(pool);
+  pool_ = std::move(pool);
 }
 
 int NpuBackend::threads() const { return pool_->size(); }
@@ -321,7 +327,8 @@ void NpuBackend::set_cancel(const std::atomic<bool>* flag) {
 Backend& NpuBackend::wide_range_products() {
   if (precision_ == Precision::Bf16) return *this;
   if (!wide_) {
-    wide_ = std::make_unique<NpuBackend>(context_, pool_->size(), Precision::Bf16);
+    wide_ = std::make_unique<NpuBackend>(context_, 1, Precision::Bf16);
+    wide_->use_thread_pool(pool_);
     wide_->set_cancel(cancel_);
   }
   return *wide_;

@@ -51,6 +51,8 @@ class NpuBackend : public Backend {
   Backend& wide_range_products() override;
   void set_threads(int n) override;
   int threads() const override;
+  std::shared_ptr<ThreadPool> thread_pool() const override { return pool_; }
+  void use_thread_pool(std::shared_ptr<ThreadPool> pool) override;
 
   NpuContext& context() { return *context_; }
   Precision precision() const { return precision_; }
@@ -71,7 +73,7 @@ class NpuBackend : public Backend {
   std::string kind_;
   std::unique_ptr<Backend> cpu_;  // few-row products (cpu-int8, or cpu for bf16)
   std::unique_ptr<Backend> f32_;  // matmul on activations
-  std::unique_ptr<ThreadPool> pool_;
+  std::shared_ptr<ThreadPool> pool_;  // shared with cpu_, f32_ and wide_
   std::unique_ptr<NpuBackend> wide_;  // see wide_range_products()
   const std::atomic<bool>* cancel_ = nullptr;
 

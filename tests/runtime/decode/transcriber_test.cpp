@@ -1,6 +1,7 @@
 // End to end on the random-weight test model: a 45 s clip through the real mel, encoder and decoder.
 // The text is gibberish by construction, so the structure is checked, not the words: at least two
 // windows, segments ordered, non-overlapping and inside the audio, and the same result twice.
+#include <dirent.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -65,6 +66,34 @@ TEST(Transcriber, StreamingWindowConsumes) {
   EXPECT_THROW(t.transcribe_window(wav.samples.data(), 480001, false), Error);
   const WindowResult f = t.transcribe_window(wav.samples.data(), 160000, true);
   EXPECT_EQ(f.consumed_samples, 160000u);
+}
+
+int process_threads() {
+  DIR* d = opendir("/proc/self/task");
+  if (!d) return -1;
+  int n = 0;
+  while (const dirent* e = readdir(d)) n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+// A stream of n threads is the caller and n - 1 workers: the mel, attention and the backend's
+// products share one pool (two pools put more runnable threads than cores on the machine at every
+// switch between a product and the attention around it).
+TEST(Transcriber, OneStreamOfNThreadsAddsNMinusOneWorkers) {
+  const auto model = Model::load(std::string(NPW_TEST_DATA_DIR) + "/ggml-test-f32.bin");
+  for (const char* backend : {"cpu", "cpu-int8"}) {
+    Options o = fast_options();
+    o.backend = backend;
+    o.n_threads = 3;
+    const int before = process_threads();
+    ASSERT_GT(before, 0);
+    Transcriber t(model, o);
+    EXPECT_EQ(process_threads() - before, 2) << backend;
+    const WavData wav = read_wav(std::string(NPW_TEST_DATA_DIR) + "/audio/long45.wav");
+    t.transcribe_window(wav.samples.data(), 160000, true);
+    EXPECT_EQ(process_threads() - before, 2) << backend;
+  }
 }
 
 TEST(Transcriber, RejectsBadOptions) {

@@ -2,6 +2,8 @@
 // the provider registry. Its own executable, because registering providers changes process state.
 #include <gtest/gtest.h>
 
+#include <dirent.h>
+
 #include <memory>
 #include <string>
 
@@ -9,6 +11,7 @@
 #include "backend/backend_registry.h"
 #include "backend/cpu/cpu_backend.h"
 #include "util/error.h"
+#include "util/thread_pool.h"
 
 namespace npw {
 namespace {
@@ -41,6 +44,55 @@ TEST(BackendFactory, CpuAndAutoGiveTheCpuBackend) {
   auto int8 = make_backend("cpu-int8", 2);
   EXPECT_EQ(int8->kind(), "cpu-int8");
   EXPECT_EQ(int8->threads(), 2);
+}
+
+// Threads of this process now (Linux: its /proc/self/task entries).
+int process_threads() {
+  DIR* d = opendir("/proc/self/task");
+  if (!d) return -1;
+  int n = 0;
+  while (const dirent* e = readdir(d)) n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+// A CPU backend of n threads is the calling thread and n - 1 workers, whatever backends it holds
+// inside (cpu-int8 runs its activation products on a cpu backend; each had a pool of its own).
+TEST(BackendFactory, ABackendOfNThreadsAddsNMinusOneWorkers) {
+  for (const char* name : {"cpu", "cpu-int8"}) {
+    const int before = process_threads();
+    ASSERT_GT(before, 0);
+    auto b = make_backend(name, 3);
+    EXPECT_EQ(process_threads() - before, 2) << name;
+    ASSERT_NE(b->thread_pool(), nullptr) << name;
+    EXPECT_EQ(b->thread_pool()->size(), 3) << name;
+    b->set_threads(2);
+    EXPECT_EQ(process_threads() - before, 1) << name;
+    EXPECT_EQ(b->threads(), 2) << name;
+  }
+}
+
+// Given the stream's pool, a backend runs on it and keeps no pool of its own; a pool of another
+// size than the settings say is refused.
+TEST(BackendFactory, BackendsRunOnTheStreamsPool) {
+  for (const char* name : {"cpu", "cpu-int8"}) {
+    auto pool = std::make_shared<ThreadPool>(3);
+    const int before = process_threads();
+    BackendSettings s;
+    s.n_threads = 3;
+    s.pool = pool;
+    auto b = make_backend(name, s, nullptr);
+    EXPECT_EQ(b->thread_pool(), pool) << name;
+    EXPECT_EQ(process_threads(), before) << name;
+    s.n_threads = 2;
+    try {
+      make_backend(name, s, nullptr);
+      ADD_FAILURE() << name << ": a 3-thread pool for 2 threads was taken";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+      EXPECT_NE(std::string(e.what()).find("3 threads"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(BackendFactory, NpuWithoutModuleIsUnavailable) {
