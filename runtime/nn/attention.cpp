@@ -197,7 +197,9 @@ void MultiHeadAttention::run(Backend& backend, ThreadPool* pool, const Attention
 bool MultiHeadAttention::uses_bf16(const AttentionArgs& a) const {
   // Both bf16 tasks need the active level at Avx512 (NPW_SIMD below it leaves them out), as uses_simd's
   // kernels do.
-  return a.reduced_precision && !a.k_transposed && !a.k_half && !a.v_half && key_pairs_.size() > 0 &&
+  const bool floats = !a.k_transposed && !a.k_half && !a.v_half;
+  const bool halves = a.k_half && a.v_half && a.n_q >= kBf16HalfMinRows;
+  return a.reduced_precision && (floats || halves) && key_pairs_.size() > 0 &&
          (simd_has_amx_bf16() || simd_prefers_avx512_bf16_attention()) && attention_bf16_takes(a.d_head) && uses_simd(a);
 }
 
@@ -288,14 +290,20 @@ void MultiHeadAttention::run_bf16(ThreadPool* pool, const AttentionArgs& a) {
   auto convert = [&](int64_t t0, int64_t t1) {
     // Items [0, n_kv) convert one key each, then [n_kv, n_kv + n_vpairs) one value pair each.
     const int64_t k1 = std::min<int64_t>(t1, a.n_kv);
-    if (t0 < k1) {
+    if (t0 < k1 && a.k_half) {
+      attention_bf16_convert_half_keys_t(a.k_half + t0, a.ldk, static_cast<int>(k1 - t0), width, kp + t0, ldkt_);
+    } else if (t0 < k1) {
       attention_bf16_convert_keys(a.k + static_cast<std::size_t>(t0) * a.ldk, a.ldk, static_cast<int>(k1 - t0), width, kp + t0, ldkt_);
     }
     for (int64_t t = std::max<int64_t>(t0, a.n_kv); t < t1; ++t) {
       const int jp = static_cast<int>(t - a.n_kv);
       const int n = std::min(2, a.n_kv - 2 * jp);
-      attention_bf16_convert_values(a.v + static_cast<std::size_t>(2 * jp) * a.ldv, a.ldv, n, width,
-                          vp + static_cast<std::size_t>(jp) * width);
+      uint32_t* out = vp + static_cast<std::size_t>(jp) * width;
+      if (a.v_half) {
+        attention_bf16_convert_half_values(a.v_half + static_cast<std::size_t>(2 * jp) * a.ldv, a.ldv, n, width, out);
+      } else {
+        attention_bf16_convert_values(a.v + static_cast<std::size_t>(2 * jp) * a.ldv, a.ldv, n, width, out);
+      }
     }
   };
   const int64_t n_items = static_cast<int64_t>(a.n_kv) + n_vpairs;

@@ -42,8 +42,10 @@ struct AttentionArgs {
   // IEEE half keys or values in place of k or v (which are then ignored), laid out as those with the
   // same strides in elements: the decoder keeps a window's cross-attention keys and values so, at half
   // the memory. Half keys must be transposed. Widening a half is exact, so every f32 path gives the
-  // same bits as on the widened floats; the bf16 path (which takes untransposed keys only) is not
-  // taken with halves.
+  // same bits as on the widened floats. The bf16 path takes halves only when both keys and values are
+  // halves and there are at least kBf16HalfMinRows query rows (a prompt's cross-attention), where
+  // rounding them into its pair layouts costs less than it saves; then its results are those of the
+  // bf16 path on the widened floats, bit for bit.
   const uint16_t* k_half = nullptr;
   const uint16_t* v_half = nullptr;
 
@@ -87,6 +89,10 @@ class MultiHeadAttention {
   // Fewer query rows than this take the portable path: transposing the keys would cost more than
   // it saves (the decoder's one-token steps).
   static constexpr int kSimdMinRows = 16;
+  // Half keys and values take the bf16 path (reduced_precision) from this many query rows on: the
+  // pair layouts are made for each call, 2 x n_kv x width conversions, which a few query rows do not
+  // repay.
+  static constexpr int kBf16HalfMinRows = 64;
 
   // Whether run() would take the SIMD path for these arguments at the current SIMD level.
   bool uses_simd(const AttentionArgs& args) const;

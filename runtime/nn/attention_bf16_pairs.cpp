@@ -50,4 +50,36 @@ NPW_TARGET_AVX512_BF16 void attention_bf16_convert_values(const float* v, int ld
   }
 }
 
+// Halves widen exactly, so these give the bits the float conversions give on the widened copies.
+NPW_TARGET_AVX512_BF16 void attention_bf16_convert_half_keys_t(const uint16_t* kt, int ldkt, int n_kv, int width,
+                                                               uint32_t* kp, int ldkp) {
+  for (int p = 0; p < width / 2; ++p) {
+    const uint16_t* a = kt + static_cast<long>(2 * p) * ldkt;
+    const uint16_t* b = a + ldkt;
+    uint32_t* out = kp + static_cast<long>(p) * ldkp;
+    for (int j = 0; j < n_kv; j += 16) {
+      const __mmask16 m = avx512::tail_mask(n_kv - j);
+      const __m512i lo = avx512::bf16_lanes(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, a + j)));
+      const __m512i hi = avx512::bf16_lanes(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, b + j)));
+      _mm512_mask_storeu_epi32(out + j, m, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+    }
+  }
+}
+
+NPW_TARGET_AVX512_BF16 void attention_bf16_convert_half_values(const uint16_t* v, int ldv, int n_kv, int width,
+                                                               uint32_t* vp) {
+  for (int jp = 0; jp < (n_kv + 1) / 2; ++jp) {
+    const uint16_t* a = v + static_cast<long>(2 * jp) * ldv;
+    const uint16_t* b = 2 * jp + 1 < n_kv ? a + ldv : nullptr;
+    uint32_t* out = vp + static_cast<long>(jp) * width;
+    for (int c = 0; c < width; c += 16) {
+      const __mmask16 m = avx512::tail_mask(width - c);
+      const __m512i lo = avx512::bf16_lanes(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, a + c)));
+      const __m512i hi =
+          b ? avx512::bf16_lanes(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, b + c))) : _mm512_setzero_si512();
+      _mm512_mask_storeu_epi32(out + c, m, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+    }
+  }
+}
+
 }  // namespace npw

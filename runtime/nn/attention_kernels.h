@@ -49,6 +49,12 @@ void attention_bf16_convert_keys(const float* k, int ldk, int n_kv, int width, u
 // vp[(jp * width + c)] = bf16 pair (v[2 jp][c], v[2 jp + 1][c]) for jp < (n_kv + 1) / 2, the key
 // past an odd n_kv being zero.
 void attention_bf16_convert_values(const float* v, int ldv, int n_kv, int width, uint32_t* vp);
+// The same layouts from IEEE halves: keys transposed (row c holds dimension c of every key, ldkt halves
+// apart; keys [0, n_kv) converted, so disjoint ranges can go to different threads) and value rows ldv
+// halves apart (the decoder's half cross-attention keys and values of a window). Widening is exact, so
+// the pairs are bit for bit those of the float conversions on the widened copies.
+void attention_bf16_convert_half_keys_t(const uint16_t* kt, int ldkt, int n_kv, int width, uint32_t* kp, int ldkp);
+void attention_bf16_convert_half_values(const uint16_t* v, int ldv, int n_kv, int width, uint32_t* vp);
 // One task as AttentionKernels::fused, for one head, on AMX tiles: kp and vp point at the head's
 // first pair (P = h d/2, c = h d), q and out as there. Scratch for the calling thread: s [16][lds]
 // floats (lds >= n_keys rounded up to 16), pp [16][ldp] pairs (ldp >= the key pairs rounded up to

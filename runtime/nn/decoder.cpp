@@ -470,6 +470,9 @@ void Decoder::cross_attention(int layer, int n_rows) {
   }
   args.k_transposed = true;
   args.ldk = ldck_;
+  // Halves come from a backend that trades accuracy for speed: many rows (a prompt) may take the
+  // bf16 path, as that backend's encoder attention does.
+  args.reduced_precision = half_cross_;
   attention_->run(backend_, &pool_, args);
 }
 

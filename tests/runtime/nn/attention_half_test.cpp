@@ -107,6 +107,66 @@ TEST(AttentionHalf, SameBitsAsOnWidenedFloats) {
   });
 }
 
+// A reduced-precision backend's halves with many query rows (a prompt's cross-attention) take the
+// bf16 path: the pairs made from the halves are those made from their widened floats, so the results
+// are the bf16 path's on the widened (untransposed) floats, bit for bit. Fewer rows keep the f32 path.
+TEST(AttentionHalf, ManyRowsOfHalvesTakeTheBf16PathBitForBit) {
+  ThreadPool pool(2);
+  const Shape shapes[] = {{6, 64, 64, 1500}, {6, 64, 100, 1500}, {2, 64, 70, 77}, {3, 32, 65, 101}, {4, 16, 64, 9},
+                          {2, 64, 63, 200}};
+  int taken = 0;
+  for (const Shape& s : shapes) {
+    const int width = s.n_head * s.d_head;
+    const int ldq = width + 3, ldv = width + 5, ldo = width + 1, ldr = width + 7;
+    const int ldk = (s.n_kv + 15) / 16 * 16 + 16;
+    const std::vector<float> q = random_vector(static_cast<std::size_t>(s.n_q) * ldq, 21);
+    const HalfData k = half_data(static_cast<std::size_t>(width) * ldk, 22);
+    const HalfData v = half_data(static_cast<std::size_t>(s.n_kv) * ldv, 23);
+    std::vector<float> k_rows(static_cast<std::size_t>(s.n_kv) * ldr);
+    for (int j = 0; j < s.n_kv; ++j) {
+      for (int c = 0; c < width; ++c) k_rows[static_cast<std::size_t>(j) * ldr + c] = k.f[static_cast<std::size_t>(c) * ldk + j];
+    }
+    AttentionArgs a;
+    a.n_head = s.n_head;
+    a.d_head = s.d_head;
+    a.q = q.data();
+    a.ldq = ldq;
+    a.n_q = s.n_q;
+    a.k = k_rows.data();
+    a.ldk = ldr;
+    a.v = v.f.data();
+    a.ldv = ldv;
+    a.n_kv = s.n_kv;
+    a.ldo = ldo;
+    a.reduced_precision = true;
+    CpuBackend backend(1);
+    MultiHeadAttention mha(s.n_kv, pool.size(), width, s.d_head);
+    AttentionArgs b = a;
+    b.k = nullptr;
+    b.k_half = k.h.data();
+    b.k_transposed = true;
+    b.ldk = ldk;
+    b.v = nullptr;
+    b.v_half = v.h.data();
+    if (!mha.uses_bf16(a)) continue;  // no bf16 path at this level (no AMX, and AVX512_BF16 not chosen)
+    ASSERT_EQ(mha.uses_bf16(b), s.n_q >= MultiHeadAttention::kBf16HalfMinRows) << s.n_q << " rows";
+    if (!mha.uses_bf16(b)) continue;
+    ++taken;
+    std::vector<float> want(static_cast<std::size_t>(s.n_q) * ldo, 0.0f), got(want.size(), 1.0f);
+    a.out = want.data();
+    mha.run(backend, &pool, a);
+    b.out = got.data();
+    mha.run(backend, &pool, b);
+    for (int i = 0; i < s.n_q; ++i) {
+      ASSERT_EQ(std::memcmp(want.data() + static_cast<std::size_t>(i) * ldo,
+                            got.data() + static_cast<std::size_t>(i) * ldo, sizeof(float) * width),
+                0)
+          << "row " << i << " of " << s.n_q << ", " << s.n_head << " heads of " << s.d_head << ", " << s.n_kv << " keys";
+    }
+  }
+  if (taken == 0) GTEST_SKIP() << "no bf16 attention path on this CPU at this level";
+}
+
 TEST(AttentionHalf, RejectsWhatItCannotTake) {
   CpuBackend backend(1);
   const HalfData kv = half_data(64 * 64, 3);
