@@ -178,7 +178,8 @@ std::vector<float> run_linear(Int8Isa isa, int threads, const Shape& s, const Pa
 
 std::vector<Shape> shapes() {
   std::vector<Shape> out;
-  for (int M : {1, 2, 3, 5, 17}) {
+  // 2-8 rows take AMX's few-row kernel where the CPU has tiles, 1 and 9 the VNNI variant.
+  for (int M : {1, 2, 3, 5, 8, 9, 17}) {
     for (int n_in : {32, 64, 96, 240, 1536}) {
       for (int n_out : {16, 37, 61}) out.push_back({M, n_in, n_out, n_in % 64 == 0 ? 3 : 0, n_out == 37 ? 5 : 0});
     }
@@ -295,7 +296,7 @@ TEST(Int8Backend, RangeOfWeightRowsEqualsThoseColumnsOfTheProduct) {
   for (Int8Isa isa : int8_supported_isas()) {
     CpuInt8Backend be(2, isa);
     auto packed = be.pack(view_of(bytes, GgmlType::Q8_0, n_in, n_out));
-    for (int M : {1, 5, 16, 37, 100}) {
+    for (int M : {1, 5, 8, 16, 37, 100}) {
       const int ldx = n_in + 7;
       const auto x = random_vector(static_cast<std::size_t>(M) * ldx, 42 + M);
       std::vector<float> whole(static_cast<std::size_t>(M) * n_out);
