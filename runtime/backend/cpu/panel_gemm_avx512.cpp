@@ -83,19 +83,22 @@ NPW_TARGET_AVX512 static void pack_rows(const float* X, std::size_t ldx, int r0,
 }
 
 // One tile: C (rows x up to 32, masks m0 / m1 for the two halves) = [C +] A-tile . panel-slice
-// [+ bias]. kFirst: the first slice (C not read); kLast: the last (bias added).
-template <bool kFirst, bool kLast>
+// [+ bias]. kFirst: the first slice (C not read); kLast: the last (bias added). The products of the
+// first R rows of the A-tile (rows <= R): a product's last tile of a few rows (100 rows: 7 x 14 + 2)
+// costs its rows, not a whole tile's. Each row's sums are formed alike whatever R.
+template <bool kFirst, bool kLast, int R = kMr>
 NPW_TARGET_AVX512 static inline __attribute__((always_inline)) void tile(int kc, const float* __restrict a,
                                                                         const float* __restrict b, float* c,
                                                                         std::size_t ldc, int rows, __mmask16 m0,
                                                                         __mmask16 m1, const float* bias) {
-  __m512 c0[kMr], c1[kMr];
+  static_assert(R >= 1 && R <= kMr, "a tile has 1 to kMr rows");
+  __m512 c0[R], c1[R];
 #pragma GCC unroll 14
-  for (int i = 0; i < kMr; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
+  for (int i = 0; i < R; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
   for (int k = 0; k < kc; ++k) {
     const __m512 b0 = _mm512_load_ps(b + k * kPanelCols), b1 = _mm512_load_ps(b + k * kPanelCols + 16);
 #pragma GCC unroll 14
-    for (int i = 0; i < kMr; ++i) {
+    for (int i = 0; i < R; ++i) {
       const __m512 x = _mm512_set1_ps(a[k * kMr + i]);
       c0[i] = _mm512_fmadd_ps(x, b0, c0[i]);
       c1[i] = _mm512_fmadd_ps(x, b1, c1[i]);
@@ -107,7 +110,7 @@ NPW_TARGET_AVX512 static inline __attribute__((always_inline)) void tile(int kc,
     bias1 = _mm512_maskz_loadu_ps(m1, bias + 16);
   }
 #pragma GCC unroll 14
-  for (int i = 0; i < kMr; ++i) {
+  for (int i = 0; i < R; ++i) {
     if (i >= rows) break;
     float* y = c + static_cast<std::size_t>(i) * ldc;
     __m512 v0 = c0[i], v1 = c1[i];
@@ -121,6 +124,24 @@ NPW_TARGET_AVX512 static inline __attribute__((always_inline)) void tile(int kc,
     }
     _mm512_mask_storeu_ps(y, m0, v0);
     _mm512_mask_storeu_ps(y + 16, m1, v1);
+  }
+}
+
+// tile() for a tile of `rows` rows: whole tiles at full height, a short last tile at the next even
+// height (seven heights, not fourteen, of unrolled code).
+template <bool kFirst, bool kLast>
+NPW_TARGET_AVX512 static inline void tile_of(int kc, const float* __restrict a, const float* __restrict b, float* c,
+                                             std::size_t ldc, int rows, __mmask16 m0, __mmask16 m1,
+                                             const float* bias) {
+  static_assert(kMr == 14, "the heights below are those of a 14-row tile");
+  switch ((rows + 1) / 2) {
+    case 1: tile<kFirst, kLast, 2>(kc, a, b, c, ldc, rows, m0, m1, bias); break;
+    case 2: tile<kFirst, kLast, 4>(kc, a, b, c, ldc, rows, m0, m1, bias); break;
+    case 3: tile<kFirst, kLast, 6>(kc, a, b, c, ldc, rows, m0, m1, bias); break;
+    case 4: tile<kFirst, kLast, 8>(kc, a, b, c, ldc, rows, m0, m1, bias); break;
+    case 5: tile<kFirst, kLast, 10>(kc, a, b, c, ldc, rows, m0, m1, bias); break;
+    case 6: tile<kFirst, kLast, 12>(kc, a, b, c, ldc, rows, m0, m1, bias); break;
+    default: tile<kFirst, kLast, 14>(kc, a, b, c, ldc, rows, m0, m1, bias); break;
   }
 }
 
@@ -276,13 +297,13 @@ NPW_TARGET_AVX512 static void blocked(const float* X, int ldx, int r0, int r1, c
           float* c = Y + static_cast<std::size_t>(rb + t * kMr) * uy + static_cast<std::size_t>(p) * kPanelCols;
           const int tr = std::min(kMr, rows - t * kMr);
           if (first && last) {
-            tile<true, true>(kc, a, b, c, uy, tr, m0, m1, bp);
+            tile_of<true, true>(kc, a, b, c, uy, tr, m0, m1, bp);
           } else if (first) {
-            tile<true, false>(kc, a, b, c, uy, tr, m0, m1, bp);
+            tile_of<true, false>(kc, a, b, c, uy, tr, m0, m1, bp);
           } else if (last) {
-            tile<false, true>(kc, a, b, c, uy, tr, m0, m1, bp);
+            tile_of<false, true>(kc, a, b, c, uy, tr, m0, m1, bp);
           } else {
-            tile<false, false>(kc, a, b, c, uy, tr, m0, m1, bp);
+            tile_of<false, false>(kc, a, b, c, uy, tr, m0, m1, bp);
           }
         }
       }
