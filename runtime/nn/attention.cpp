@@ -198,7 +198,9 @@ bool MultiHeadAttention::uses_bf16(const AttentionArgs& a) const {
   // Both bf16 tasks need the active level at Avx512 (NPW_SIMD below it leaves them out), as uses_simd's
   // kernels do.
   const bool floats = !a.k_transposed && !a.k_half && !a.v_half;
-  const bool halves = a.k_half && a.v_half && a.n_q >= kBf16HalfMinRows;
+  // The decoder's cross-attention store: values in halves, keys transposed in halves (or floats, for
+  // the layers kept for word timing).
+  const bool halves = a.k_transposed && (a.k_half || a.k) && a.v_half && a.n_q >= kBf16HalfMinRows;
   return a.reduced_precision && (floats || halves) && key_pairs_.size() > 0 &&
          (simd_has_amx_bf16() || simd_prefers_avx512_bf16_attention()) && attention_bf16_takes(a.d_head) && uses_simd(a);
 }
@@ -292,6 +294,8 @@ void MultiHeadAttention::run_bf16(ThreadPool* pool, const AttentionArgs& a) {
     const int64_t k1 = std::min<int64_t>(t1, a.n_kv);
     if (t0 < k1 && a.k_half) {
       attention_bf16_convert_half_keys_t(a.k_half + t0, a.ldk, static_cast<int>(k1 - t0), width, kp + t0, ldkt_);
+    } else if (t0 < k1 && a.k_transposed) {
+      attention_bf16_convert_keys_t(a.k + t0, a.ldk, static_cast<int>(k1 - t0), width, kp + t0, ldkt_);
     } else if (t0 < k1) {
       attention_bf16_convert_keys(a.k + static_cast<std::size_t>(t0) * a.ldk, a.ldk, static_cast<int>(k1 - t0), width, kp + t0, ldkt_);
     }

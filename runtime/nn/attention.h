@@ -42,10 +42,10 @@ struct AttentionArgs {
   // IEEE half keys or values in place of k or v (which are then ignored), laid out as those with the
   // same strides in elements: the decoder keeps a window's cross-attention keys and values so, at half
   // the memory. Half keys must be transposed. Widening a half is exact, so every f32 path gives the
-  // same bits as on the widened floats. The bf16 path takes halves only when both keys and values are
-  // halves and there are at least kBf16HalfMinRows query rows (a prompt's cross-attention), where
-  // rounding them into its pair layouts costs less than it saves; then its results are those of the
-  // bf16 path on the widened floats, bit for bit.
+  // same bits as on the widened floats. The bf16 path takes half values (with transposed keys, halves
+  // or floats) only from kBf16HalfMinRows query rows on (a prompt's cross-attention), where rounding
+  // them into its pair layouts costs less than it saves; then its results are those of the bf16 path
+  // on the widened floats, bit for bit.
   const uint16_t* k_half = nullptr;
   const uint16_t* v_half = nullptr;
 

@@ -50,6 +50,21 @@ NPW_TARGET_AVX512_BF16 void attention_bf16_convert_values(const float* v, int ld
   }
 }
 
+NPW_TARGET_AVX512_BF16 void attention_bf16_convert_keys_t(const float* kt, int ldkt, int n_kv, int width, uint32_t* kp,
+                                                          int ldkp) {
+  for (int p = 0; p < width / 2; ++p) {
+    const float* a = kt + static_cast<long>(2 * p) * ldkt;
+    const float* b = a + ldkt;
+    uint32_t* out = kp + static_cast<long>(p) * ldkp;
+    for (int j = 0; j < n_kv; j += 16) {
+      const __mmask16 m = avx512::tail_mask(n_kv - j);
+      const __m512i lo = avx512::bf16_lanes(_mm512_maskz_loadu_ps(m, a + j));
+      const __m512i hi = avx512::bf16_lanes(_mm512_maskz_loadu_ps(m, b + j));
+      _mm512_mask_storeu_epi32(out + j, m, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+    }
+  }
+}
+
 // Halves widen exactly, so these give the bits the float conversions give on the widened copies.
 NPW_TARGET_AVX512_BF16 void attention_bf16_convert_half_keys_t(const uint16_t* kt, int ldkt, int n_kv, int width,
                                                                uint32_t* kp, int ldkp) {

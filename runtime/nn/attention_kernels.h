@@ -54,6 +54,9 @@ void attention_bf16_convert_values(const float* v, int ldv, int n_kv, int width,
 // halves apart (the decoder's half cross-attention keys and values of a window). Widening is exact, so
 // the pairs are bit for bit those of the float conversions on the widened copies.
 void attention_bf16_convert_half_keys_t(const uint16_t* kt, int ldkt, int n_kv, int width, uint32_t* kp, int ldkp);
+// Keys transposed as floats (the decoder's cross-attention keys of the layers kept in f32 for word
+// timing), as attention_bf16_convert_half_keys_t takes halves.
+void attention_bf16_convert_keys_t(const float* kt, int ldkt, int n_kv, int width, uint32_t* kp, int ldkp);
 void attention_bf16_convert_half_values(const uint16_t* v, int ldv, int n_kv, int width, uint32_t* vp);
 // One task as AttentionKernels::fused, for one head, on AMX tiles: kp and vp point at the head's
 // first pair (P = h d/2, c = h d), q and out as there. Scratch for the calling thread: s [16][lds]

@@ -107,9 +107,10 @@ TEST(AttentionHalf, SameBitsAsOnWidenedFloats) {
   });
 }
 
-// A reduced-precision backend's halves with many query rows (a prompt's cross-attention) take the
-// bf16 path: the pairs made from the halves are those made from their widened floats, so the results
-// are the bf16 path's on the widened (untransposed) floats, bit for bit. Fewer rows keep the f32 path.
+// A reduced-precision backend's half values with many query rows (a prompt's cross-attention) take
+// the bf16 path, with transposed keys in halves or floats: the pairs made from them are those made
+// from the widened floats, so the results are the bf16 path's on the widened (untransposed) floats,
+// bit for bit. Fewer rows keep the f32 path.
 TEST(AttentionHalf, ManyRowsOfHalvesTakeTheBf16PathBitForBit) {
   ThreadPool pool(2);
   const Shape shapes[] = {{6, 64, 64, 1500}, {6, 64, 100, 1500}, {2, 64, 70, 77}, {3, 32, 65, 101}, {4, 16, 64, 9},
@@ -155,13 +156,24 @@ TEST(AttentionHalf, ManyRowsOfHalvesTakeTheBf16PathBitForBit) {
     std::vector<float> want(static_cast<std::size_t>(s.n_q) * ldo, 0.0f), got(want.size(), 1.0f);
     a.out = want.data();
     mha.run(backend, &pool, a);
-    b.out = got.data();
-    mha.run(backend, &pool, b);
-    for (int i = 0; i < s.n_q; ++i) {
-      ASSERT_EQ(std::memcmp(want.data() + static_cast<std::size_t>(i) * ldo,
-                            got.data() + static_cast<std::size_t>(i) * ldo, sizeof(float) * width),
-                0)
-          << "row " << i << " of " << s.n_q << ", " << s.n_head << " heads of " << s.d_head << ", " << s.n_kv << " keys";
+    // Half keys, then the same keys transposed as floats (the layers kept in f32 for word timing).
+    for (bool half_keys : {true, false}) {
+      AttentionArgs c = b;
+      if (!half_keys) {
+        c.k_half = nullptr;
+        c.k = k.f.data();
+      }
+      ASSERT_TRUE(mha.uses_bf16(c));
+      std::fill(got.begin(), got.end(), 1.0f);
+      c.out = got.data();
+      mha.run(backend, &pool, c);
+      for (int i = 0; i < s.n_q; ++i) {
+        ASSERT_EQ(std::memcmp(want.data() + static_cast<std::size_t>(i) * ldo,
+                              got.data() + static_cast<std::size_t>(i) * ldo, sizeof(float) * width),
+                  0)
+            << "row " << i << " of " << s.n_q << ", " << s.n_head << " heads of " << s.d_head << ", " << s.n_kv
+            << " keys, half keys " << half_keys;
+      }
     }
   }
   if (taken == 0) GTEST_SKIP() << "no bf16 attention path on this CPU at this level";
