@@ -1,7 +1,6 @@
 // End to end on the random-weight test model: a 45 s clip through the real mel, encoder and decoder.
 // The text is gibberish by construction, so the structure is checked, not the words: at least two
 // windows, segments ordered, non-overlapping and inside the audio, and the same result twice.
-#include <dirent.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -9,6 +8,7 @@
 #include "audio/wav.h"
 #include "decode/transcriber.h"
 #include "model/model.h"
+#include "../../common/process_threads.h"
 #include "util/error.h"
 
 namespace npw {
@@ -68,15 +68,6 @@ TEST(Transcriber, StreamingWindowConsumes) {
   EXPECT_EQ(f.consumed_samples, 160000u);
 }
 
-int process_threads() {
-  DIR* d = opendir("/proc/self/task");
-  if (!d) return -1;
-  int n = 0;
-  while (const dirent* e = readdir(d)) n += e->d_name[0] != '.';
-  closedir(d);
-  return n;
-}
-
 // A stream of n threads is the caller and n - 1 workers: the mel, attention and the backend's
 // products share one pool (two pools put more runnable threads than cores on the machine at every
 // switch between a product and the attention around it).
@@ -86,13 +77,13 @@ TEST(Transcriber, OneStreamOfNThreadsAddsNMinusOneWorkers) {
     Options o = fast_options();
     o.backend = backend;
     o.n_threads = 3;
-    const int before = process_threads();
+    const int before = npwtest::process_threads();
     ASSERT_GT(before, 0);
     Transcriber t(model, o);
-    EXPECT_EQ(process_threads() - before, 2) << backend;
+    EXPECT_EQ(npwtest::process_threads() - before, 2) << backend;
     const WavData wav = read_wav(std::string(NPW_TEST_DATA_DIR) + "/audio/long45.wav");
     t.transcribe_window(wav.samples.data(), 160000, true);
-    EXPECT_EQ(process_threads() - before, 2) << backend;
+    EXPECT_EQ(npwtest::process_threads() - before, 2) << backend;
   }
 }
 

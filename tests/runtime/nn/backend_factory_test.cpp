@@ -2,14 +2,13 @@
 // the provider registry. Its own executable, because registering providers changes process state.
 #include <gtest/gtest.h>
 
-#include <dirent.h>
-
 #include <memory>
 #include <string>
 
 #include "backend/backend.h"
 #include "backend/backend_registry.h"
 #include "backend/cpu/cpu_backend.h"
+#include "../../common/process_threads.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 
@@ -46,28 +45,18 @@ TEST(BackendFactory, CpuAndAutoGiveTheCpuBackend) {
   EXPECT_EQ(int8->threads(), 2);
 }
 
-// Threads of this process now (Linux: its /proc/self/task entries).
-int process_threads() {
-  DIR* d = opendir("/proc/self/task");
-  if (!d) return -1;
-  int n = 0;
-  while (const dirent* e = readdir(d)) n += e->d_name[0] != '.';
-  closedir(d);
-  return n;
-}
-
 // A CPU backend of n threads is the calling thread and n - 1 workers, whatever backends it holds
 // inside (cpu-int8 runs its activation products on a cpu backend; each had a pool of its own).
 TEST(BackendFactory, ABackendOfNThreadsAddsNMinusOneWorkers) {
   for (const char* name : {"cpu", "cpu-int8"}) {
-    const int before = process_threads();
+    const int before = npwtest::process_threads();
     ASSERT_GT(before, 0);
     auto b = make_backend(name, 3);
-    EXPECT_EQ(process_threads() - before, 2) << name;
+    EXPECT_EQ(npwtest::process_threads() - before, 2) << name;
     ASSERT_NE(b->thread_pool(), nullptr) << name;
     EXPECT_EQ(b->thread_pool()->size(), 3) << name;
     b->set_threads(2);
-    EXPECT_EQ(process_threads() - before, 1) << name;
+    EXPECT_EQ(npwtest::process_threads() - before, 1) << name;
     EXPECT_EQ(b->threads(), 2) << name;
   }
 }
@@ -77,13 +66,13 @@ TEST(BackendFactory, ABackendOfNThreadsAddsNMinusOneWorkers) {
 TEST(BackendFactory, BackendsRunOnTheStreamsPool) {
   for (const char* name : {"cpu", "cpu-int8"}) {
     auto pool = std::make_shared<ThreadPool>(3);
-    const int before = process_threads();
+    const int before = npwtest::process_threads();
     BackendSettings s;
     s.n_threads = 3;
     s.pool = pool;
     auto b = make_backend(name, s, nullptr);
     EXPECT_EQ(b->thread_pool(), pool) << name;
-    EXPECT_EQ(process_threads(), before) << name;
+    EXPECT_EQ(npwtest::process_threads(), before) << name;
     s.n_threads = 2;
     try {
       make_backend(name, s, nullptr);
