@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "decode/alignment_heads.h"
@@ -168,6 +171,78 @@ TEST(Dtw, SingleCellAndTallMatrices) {
   EXPECT_EQ(p.text_index, (std::vector<int>{0, 1, 2}));
   EXPECT_EQ(p.time_index, (std::vector<int>{0, 0, 0}));
   EXPECT_THROW(run_dtw({}, 0, 3), Error);
+}
+
+// OpenAI's dtw_cpu as it reads: column by column, the cost in float32 plus a float64 cell, strict
+// "<" for the diagonal then the vertical step, else horizontal; the backtrace with the first row
+// horizontal and the first column vertical.
+DtwPath reference_dtw(const std::vector<double>& x, int n, int m) {
+  const std::size_t H = static_cast<std::size_t>(n) + 1, W = static_cast<std::size_t>(m) + 1;
+  std::vector<float> cost(H * W, std::numeric_limits<float>::infinity());
+  std::vector<int> trace(H * W, -1);
+  cost[0] = 0.0f;
+  for (std::size_t j = 1; j < W; ++j) {
+    for (std::size_t i = 1; i < H; ++i) {
+      const float c0 = cost[(i - 1) * W + j - 1], c1 = cost[(i - 1) * W + j], c2 = cost[i * W + j - 1];
+      float c;
+      int t;
+      if (c0 < c1 && c0 < c2) {
+        c = c0, t = 0;
+      } else if (c1 < c0 && c1 < c2) {
+        c = c1, t = 1;
+      } else {
+        c = c2, t = 2;
+      }
+      cost[i * W + j] = static_cast<float>(x[(i - 1) * static_cast<std::size_t>(m) + j - 1] + static_cast<double>(c));
+      trace[i * W + j] = t;
+    }
+  }
+  for (std::size_t j = 0; j < W; ++j) trace[j] = 2;
+  for (std::size_t i = 0; i < H; ++i) trace[i * W] = 1;
+  DtwPath p;
+  std::size_t i = H - 1, j = W - 1;
+  while (i > 0 || j > 0) {
+    p.text_index.insert(p.text_index.begin(), static_cast<int>(i) - 1);
+    p.time_index.insert(p.time_index.begin(), static_cast<int>(j) - 1);
+    const int t = trace[i * W + j];
+    if (t == 0) {
+      --i, --j;
+    } else if (t == 1) {
+      --i;
+    } else {
+      --j;
+    }
+  }
+  return p;
+}
+
+// The anti-diagonal walk against the reference's column walk on random matrices of many shapes
+// (tall, wide, single row or column), with costs from a few levels so that ties are frequent, and
+// with one scratch reused across shapes (it only grows).
+TEST(Dtw, SamePathsAsTheReferenceOnRandomMatrices) {
+  uint32_t state = 7u;
+  auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return state >> 8;
+  };
+  DtwScratch scratch;
+  int checked = 0;
+  for (const auto& nm : std::vector<std::pair<int, int>>{{1, 1}, {1, 9}, {9, 1}, {2, 3}, {5, 5}, {7, 40}, {40, 7},
+                                                          {33, 250}, {100, 1500}, {3, 2}, {64, 65}}) {
+    for (int levels : {3, 0}) {  // 0: continuous values
+      std::vector<double> x(static_cast<std::size_t>(nm.first) * nm.second);
+      for (double& v : x) {
+        v = levels ? static_cast<double>(next() % levels) - 1.0 : static_cast<double>(next()) / 16777216.0 - 0.5;
+      }
+      DtwPath got;
+      dtw(x.data(), nm.first, nm.second, got, scratch);
+      const DtwPath want = reference_dtw(x, nm.first, nm.second);
+      EXPECT_EQ(got.text_index, want.text_index) << nm.first << "x" << nm.second << " levels " << levels;
+      EXPECT_EQ(got.time_index, want.time_index) << nm.first << "x" << nm.second << " levels " << levels;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 22);
 }
 
 // ---- alignment heads ------------------------------------------------------------------------
