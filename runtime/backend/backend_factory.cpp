@@ -9,11 +9,11 @@
 
 #include "backend/backend.h"
 #include "backend/backend_registry.h"
-#include "util/thread_pool.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/int8_backend.h"
 #include "backend/npu/npu_providers.h"
 #include "util/error.h"
+#include "util/thread_pool.h"
 
 namespace npw {
 
@@ -37,10 +37,17 @@ struct Registry {
     BackendProvider cpu;
     cpu.name = "cpu";
     cpu.create = [](int n_threads) { return std::unique_ptr<Backend>(new CpuBackend(n_threads)); };
+    // Given the stream's pool, the CPU backends start on it (no pool of their own made and dropped).
+    cpu.create_with_settings = [](const BackendSettings& s) {
+      return std::unique_ptr<Backend>(s.pool ? new CpuBackend(s.pool) : new CpuBackend(s.n_threads));
+    };
     providers.push_back(std::move(cpu));
     BackendProvider int8;
     int8.name = "cpu-int8";
     int8.create = [](int n_threads) { return std::unique_ptr<Backend>(new CpuInt8Backend(n_threads)); };
+    int8.create_with_settings = [](const BackendSettings& s) {
+      return std::unique_ptr<Backend>(s.pool ? new CpuInt8Backend(s.pool) : new CpuInt8Backend(s.n_threads));
+    };
     providers.push_back(std::move(int8));
     npu::add_npu_providers(providers);
   }
@@ -100,7 +107,7 @@ namespace {
 
 std::unique_ptr<Backend> create(const BackendProvider& p, const BackendSettings& s) {
   std::unique_ptr<Backend> b = p.create_with_settings ? p.create_with_settings(s) : p.create(s.n_threads);
-  if (b && s.pool) b->use_thread_pool(s.pool);
+  if (b && s.pool && b->thread_pool() != s.pool) b->use_thread_pool(s.pool);
   return b;
 }
 

@@ -124,6 +124,11 @@ bool CpuPackedMatrix::copy_row(int o, float* out) const {
 
 CpuBackend::CpuBackend(int n_threads) { set_threads(n_threads); }
 
+CpuBackend::CpuBackend(std::shared_ptr<ThreadPool> pool) {
+  openblas_set_num_threads(1);
+  use_thread_pool(std::move(pool));
+}
+
 CpuBackend::~CpuBackend() = default;
 
 void CpuBackend::set_threads(int n) {

@@ -74,6 +74,8 @@ class CpuPackedMatrix : public PackedMatrix {
 class CpuBackend : public Backend {
  public:
   explicit CpuBackend(int n_threads);
+  // On the stream's pool (see Backend::use_thread_pool), making none of its own.
+  explicit CpuBackend(std::shared_ptr<ThreadPool> pool);
   ~CpuBackend() override;
 
   std::string kind() const override { return "cpu"; }

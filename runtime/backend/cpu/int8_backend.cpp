@@ -56,6 +56,10 @@ CpuInt8Backend::CpuInt8Backend(int n_threads, Int8Isa isa) : kernel_(&int8_kerne
   set_threads(n_threads);
 }
 
+CpuInt8Backend::CpuInt8Backend(std::shared_ptr<ThreadPool> pool) : kernel_(&int8_kernel(int8_best_isa())), f32_(1) {
+  use_thread_pool(std::move(pool));
+}
+
 CpuInt8Backend::~CpuInt8Backend() = default;
 
 void CpuInt8Backend::set_threads(int n) {

@@ -22,6 +22,8 @@ class CpuInt8Backend : public Backend {
   explicit CpuInt8Backend(int n_threads);
   // Forces a variant (tests, benchmarks); throws npw::Error(Unavailable) when the CPU lacks it.
   CpuInt8Backend(int n_threads, Int8Isa isa);
+  // The best variant on the stream's pool (see Backend::use_thread_pool), making none of its own.
+  explicit CpuInt8Backend(std::shared_ptr<ThreadPool> pool);
   ~CpuInt8Backend() override;
 
   std::string kind() const override { return "cpu-int8"; }
