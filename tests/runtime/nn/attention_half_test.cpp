@@ -40,28 +40,52 @@ struct Shape {
   int n_head, d_head, n_q, n_kv;
 };
 
-// Runs one shape with half keys, half values or both against the same call on the widened floats.
-void expect_same_bits(const Shape& s, bool half_k, bool half_v, bool reduced, ThreadPool* pool) {
-  const int width = s.n_head * s.d_head;
-  const int ldq = width + 3, ldv = width + 5, ldo = width + 1;
-  const int ldk = (s.n_kv + 15) / 16 * 16 + 16;  // transposed keys: rows of at least n_kv
-  const std::vector<float> q = random_vector(static_cast<std::size_t>(s.n_q) * ldq, 11);
-  const HalfData k = half_data(static_cast<std::size_t>(width) * ldk, 12);
-  const HalfData v = half_data(static_cast<std::size_t>(s.n_kv) * ldv, 13);
+// One shape's inputs as the decoder's cross-attention store holds them: keys transposed (rows of at
+// least n_kv) and value rows, as halves and widened; seeds seed, seed + 1, seed + 2.
+struct CrossInputs {
+  int width, ldq, ldv, ldo, ldk;
+  std::vector<float> q;
+  HalfData k, v;
+};
 
+CrossInputs cross_inputs(const Shape& s, uint32_t seed) {
+  CrossInputs in;
+  in.width = s.n_head * s.d_head;
+  in.ldq = in.width + 3;
+  in.ldv = in.width + 5;
+  in.ldo = in.width + 1;
+  in.ldk = (s.n_kv + 15) / 16 * 16 + 16;
+  in.q = random_vector(static_cast<std::size_t>(s.n_q) * in.ldq, seed);
+  in.k = half_data(static_cast<std::size_t>(in.width) * in.ldk, seed + 1);
+  in.v = half_data(static_cast<std::size_t>(s.n_kv) * in.ldv, seed + 2);
+  return in;
+}
+
+// The call on the widened floats, keys transposed; out left to the caller.
+AttentionArgs float_args(const Shape& s, const CrossInputs& in) {
   AttentionArgs a;
   a.n_head = s.n_head;
   a.d_head = s.d_head;
-  a.q = q.data();
-  a.ldq = ldq;
+  a.q = in.q.data();
+  a.ldq = in.ldq;
   a.n_q = s.n_q;
-  a.k = k.f.data();
-  a.ldk = ldk;
+  a.k = in.k.f.data();
+  a.ldk = in.ldk;
   a.k_transposed = true;
-  a.v = v.f.data();
-  a.ldv = ldv;
+  a.v = in.v.f.data();
+  a.ldv = in.ldv;
   a.n_kv = s.n_kv;
-  a.ldo = ldo;
+  a.ldo = in.ldo;
+  return a;
+}
+
+// Runs one shape with half keys, half values or both against the same call on the widened floats.
+void expect_same_bits(const Shape& s, bool half_k, bool half_v, bool reduced, ThreadPool* pool) {
+  const CrossInputs in = cross_inputs(s, 11);
+  const int width = in.width, ldo = in.ldo;
+  const HalfData& k = in.k;
+  const HalfData& v = in.v;
+  AttentionArgs a = float_args(s, in);
   a.reduced_precision = reduced;
   std::vector<float> want(static_cast<std::size_t>(s.n_q) * ldo, 0.0f), got(want.size(), 0.0f);
 
@@ -117,28 +141,19 @@ TEST(AttentionHalf, ManyRowsOfHalvesTakeTheBf16PathBitForBit) {
                           {2, 64, 63, 200}};
   int taken = 0;
   for (const Shape& s : shapes) {
-    const int width = s.n_head * s.d_head;
-    const int ldq = width + 3, ldv = width + 5, ldo = width + 1, ldr = width + 7;
-    const int ldk = (s.n_kv + 15) / 16 * 16 + 16;
-    const std::vector<float> q = random_vector(static_cast<std::size_t>(s.n_q) * ldq, 21);
-    const HalfData k = half_data(static_cast<std::size_t>(width) * ldk, 22);
-    const HalfData v = half_data(static_cast<std::size_t>(s.n_kv) * ldv, 23);
+    const CrossInputs in = cross_inputs(s, 21);
+    const int width = in.width, ldo = in.ldo, ldk = in.ldk, ldr = width + 7;
+    const HalfData& k = in.k;
+    const HalfData& v = in.v;
     std::vector<float> k_rows(static_cast<std::size_t>(s.n_kv) * ldr);
     for (int j = 0; j < s.n_kv; ++j) {
       for (int c = 0; c < width; ++c) k_rows[static_cast<std::size_t>(j) * ldr + c] = k.f[static_cast<std::size_t>(c) * ldk + j];
     }
-    AttentionArgs a;
-    a.n_head = s.n_head;
-    a.d_head = s.d_head;
-    a.q = q.data();
-    a.ldq = ldq;
-    a.n_q = s.n_q;
+    // The reference: the bf16 path on the widened keys as rows (untransposed).
+    AttentionArgs a = float_args(s, in);
     a.k = k_rows.data();
     a.ldk = ldr;
-    a.v = v.f.data();
-    a.ldv = ldv;
-    a.n_kv = s.n_kv;
-    a.ldo = ldo;
+    a.k_transposed = false;
     a.reduced_precision = true;
     CpuBackend backend(1);
     MultiHeadAttention mha(s.n_kv, pool.size(), width, s.d_head);
