@@ -59,6 +59,29 @@ NPW_BLOCK_SUMS(0, 1, 2)
 NPW_BLOCK_SUMS(3, 4, 5)
 #undef NPW_BLOCK_SUMS
 
+// acc + one row's int32 sums of a block and record (16 outputs) times the record's scales and the
+// row's scale for that block: the scaling every tile kernel here applies to its stored sums.
+NPW_AMX static inline __attribute__((always_inline)) __m512 add_scaled(__m512 acc, const int32_t* sums, __m512 sw,
+                                                                      float xs) {
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(sums)), _mm512_mul_ps(sw, _mm512_set1_ps(xs)), acc);
+}
+
+// Writes R rows of tile t's 16 outputs (from row m), plus the bias, masked to the matrix's outputs.
+template <int R>
+NPW_AMX static inline __attribute__((always_inline)) void store_rows(const Int8Product& p, int m, int t,
+                                                                    const __m512* acc, int acc_stride) {
+  const int valid = std::min(kInt8Tile, p.w->n_out() - t * kInt8Tile);
+  const __mmask16 mask = valid >= kInt8Tile ? __mmask16(0xFFFF) : __mmask16((1u << valid) - 1);
+  const bool add_bias = p.bias != nullptr;
+  const __m512 bias = add_bias ? _mm512_maskz_loadu_ps(mask, p.bias + t * kInt8Tile) : _mm512_setzero_ps();
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    float* y = p.y + static_cast<std::size_t>(m + r) * p.ldy + (static_cast<std::size_t>(t) * kInt8Tile - p.y_col0);
+    const __m512 a = acc[r * acc_stride];
+    _mm512_mask_storeu_ps(y, mask, add_bias ? _mm512_add_ps(a, bias) : a);
+  }
+}
+
 // Rows [m, m + 16) x tile t over every block.
 NPW_AMX void tile_rows(const Int8Product& p, int m, int t) {
   const Int8PackedMatrix& w = *p.w;
@@ -85,21 +108,9 @@ NPW_AMX void tile_rows(const Int8Product& p, int m, int t) {
     const Sums& in = sums[b & 1];
     const __m512 sw = _mm512_load_ps(rec[b].scale);
 #pragma GCC unroll 16
-    for (int r = 0; r < kTileRows; ++r) {
-      const __m512 scale = _mm512_mul_ps(sw, _mm512_set1_ps(xs[static_cast<std::size_t>(r) * p.x.lds + b]));
-      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(in[r])), scale, acc[r]);
-    }
+    for (int r = 0; r < kTileRows; ++r) acc[r] = add_scaled(acc[r], in[r], sw, xs[static_cast<std::size_t>(r) * p.x.lds + b]);
   }
-
-  const int valid = std::min(kInt8Tile, w.n_out() - t * kInt8Tile);
-  const __mmask16 mask = valid >= kInt8Tile ? __mmask16(0xFFFF) : __mmask16((1u << valid) - 1);
-  const bool add_bias = p.bias != nullptr;
-  const __m512 bias = add_bias ? _mm512_maskz_loadu_ps(mask, p.bias + t * kInt8Tile) : _mm512_setzero_ps();
-#pragma GCC unroll 16
-  for (int r = 0; r < kTileRows; ++r) {
-    float* y = p.y + static_cast<std::size_t>(m + r) * p.ldy + (static_cast<std::size_t>(t) * kInt8Tile - p.y_col0);
-    _mm512_mask_storeu_ps(y, mask, add_bias ? _mm512_add_ps(acc[r], bias) : acc[r]);
-  }
+  store_rows<kTileRows>(p, m, t, acc, 1);
 }
 
 // Few rows (a decoder step of a few sequences): tmm0 holds the rows' block of activations, tmm1-3 the
@@ -162,23 +173,12 @@ NPW_AMX void few_rows(const Int8Product& p, int m, int t) {
       const __m512 sw = _mm512_load_ps(rec[c][b].scale);
 #pragma GCC unroll 16
       for (int r = 0; r < R; ++r) {
-        const __m512 scale = _mm512_mul_ps(sw, _mm512_set1_ps(xs[static_cast<std::size_t>(r) * p.x.lds + b]));
-        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(sums[c][r])), scale, acc[r][c]);
+        acc[r][c] = add_scaled(acc[r][c], sums[c][r], sw, xs[static_cast<std::size_t>(r) * p.x.lds + b]);
       }
     }
   }
-  const bool add_bias = p.bias != nullptr;
 #pragma GCC unroll 3
-  for (int c = 0; c < C; ++c) {
-    const int valid = std::min(kInt8Tile, w.n_out() - (t + c) * kInt8Tile);
-    const __mmask16 mask = valid >= kInt8Tile ? __mmask16(0xFFFF) : __mmask16((1u << valid) - 1);
-    const __m512 bias = add_bias ? _mm512_maskz_loadu_ps(mask, p.bias + (t + c) * kInt8Tile) : _mm512_setzero_ps();
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) {
-      float* y = p.y + static_cast<std::size_t>(m + r) * p.ldy + (static_cast<std::size_t>(t + c) * kInt8Tile - p.y_col0);
-      _mm512_mask_storeu_ps(y, mask, add_bias ? _mm512_add_ps(acc[r][c], bias) : acc[r][c]);
-    }
-  }
+  for (int c = 0; c < C; ++c) store_rows<R>(p, m, t + c, &acc[0][c], C);
 }
 
 using FewRowsFn = void (*)(const Int8Product&, int, int);
