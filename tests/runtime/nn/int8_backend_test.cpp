@@ -178,8 +178,9 @@ std::vector<float> run_linear(Int8Isa isa, int threads, const Shape& s, const Pa
 
 std::vector<Shape> shapes() {
   std::vector<Shape> out;
-  // 2-8 rows take AMX's few-row kernel where the CPU has tiles, 1 and 9 the VNNI variant.
-  for (int M : {1, 2, 3, 5, 8, 9, 17}) {
+  // 2-8 rows take AMX's few-row kernel where the CPU has tiles, 1 and 9 the VNNI variant; 5 and 6 the
+  // VNNI variant's one-pass beam tiles, 2-8 its prefetching ones.
+  for (int M : {1, 2, 3, 5, 6, 7, 8, 9, 17}) {
     for (int n_in : {32, 64, 96, 240, 1536}) {
       for (int n_out : {16, 37, 61}) out.push_back({M, n_in, n_out, n_in % 64 == 0 ? 3 : 0, n_out == 37 ? 5 : 0});
     }
