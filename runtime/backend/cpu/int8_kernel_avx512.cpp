@@ -18,30 +18,76 @@
 
 namespace npw {
 
+namespace {
+
+// Lanes [0, n) of 16.
+NPW_AVX512 inline __mmask16 avx512_tail_mask(int n) {
+  return n <= 0 ? __mmask16(0) : n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1u);
+}
+
+// Lane j of the result is the largest lane of a[j]. Pairs of vectors are folded into one, halving
+// the lanes per source each time (256-bit halves, 128-bit quarters, pairs, single lanes): 15 folds
+// of two shuffles and a max for 16 sources, where a reduction per vector takes 4 dependent
+// shuffle-and-max steps each. The folds leave source j in lane kFoldOrder[j].
+NPW_AVX512 inline __m512 lane_maxima(const __m512 (&a)[16]) {
+  __m512 b[8], c[4], d[2];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i)
+    b[i] = _mm512_max_ps(_mm512_shuffle_f32x4(a[i], a[i + 8], 0x44), _mm512_shuffle_f32x4(a[i], a[i + 8], 0xEE));
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i)
+    c[i] = _mm512_max_ps(_mm512_shuffle_f32x4(b[i], b[i + 4], 0x88), _mm512_shuffle_f32x4(b[i], b[i + 4], 0xDD));
+#pragma GCC unroll 2
+  for (int i = 0; i < 2; ++i)
+    d[i] = _mm512_max_ps(_mm512_shuffle_ps(c[i], c[i + 2], 0x44), _mm512_shuffle_ps(c[i], c[i + 2], 0xEE));
+  const __m512 e = _mm512_max_ps(_mm512_shuffle_ps(d[0], d[1], 0x88), _mm512_shuffle_ps(d[0], d[1], 0xDD));
+  const __m512i kFoldOrder = _mm512_setr_epi32(0, 2, 1, 3, 8, 10, 9, 11, 4, 6, 5, 7, 12, 14, 13, 15);
+  return _mm512_permutexvar_ps(kFoldOrder, e);
+}
+
+}  // namespace
+
+// Blocks are taken 16 at a time: their largest magnitudes side by side in one vector, so the scale
+// d = max / 127 and its reciprocal (IEEE divisions, as int8_quantize_block's) are 16 lanes of one
+// instruction each; then each block is multiplied by its lane's reciprocal. A 16-block group of a
+// row is 2 KiB, still in L1 when its values are read the second time.
 NPW_AVX512 void int8_quantize_rows_avx512(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1,
                                           const Int8Rows& out, bool offset128) {
   const __m512i lo_q = _mm512_set1_epi32(-127), hi_q = _mm512_set1_epi32(127);
   const __m128i offset = _mm_set1_epi8(static_cast<char>(offset128 ? 0x80 : 0));
+  const __m512 v127 = _mm512_set1_ps(127.0f), one = _mm512_set1_ps(1.0f);
+  alignas(64) float inv[16];
   for (int m = m0; m < m1; ++m) {
     const float* x = X + static_cast<std::size_t>(m) * ldx;
     uint8_t* q = out.q + static_cast<std::size_t>(m) * out.ldq;
     float* s = out.scale + static_cast<std::size_t>(m) * out.lds;
-    for (int b = 0; b < n_blocks; ++b) {
-      const int k0 = b * kInt8Block;
-      const int n = std::min(kInt8Block, n_in - k0);
-      const __mmask16 m_lo = n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1);
-      const __mmask16 m_hi = n >= 32 ? __mmask16(0xFFFF) : n > 16 ? __mmask16((1u << (n - 16)) - 1) : __mmask16(0);
-      const __m512 lo = _mm512_maskz_loadu_ps(m_lo, x + k0);
-      const __m512 hi = _mm512_maskz_loadu_ps(m_hi, x + k0 + 16);
-      const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
-      const float d = amax / 127.0f;
-      const __m512 id = _mm512_set1_ps(d > 0.0f ? 1.0f / d : 0.0f);
-      // cvtps rounds with the current mode (to nearest even), as nearbyint does in the reference.
-      const __m512i ql = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(lo, id)), lo_q), hi_q);
-      const __m512i qh = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(hi, id)), lo_q), hi_q);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + k0), _mm_xor_si128(_mm512_cvtepi32_epi8(ql), offset));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + k0 + 16), _mm_xor_si128(_mm512_cvtepi32_epi8(qh), offset));
-      s[b] = d;
+    for (int b0 = 0; b0 < n_blocks; b0 += 16) {
+      const int nb = std::min(16, n_blocks - b0);
+      __m512 amax[16];
+#pragma GCC unroll 16
+      for (int j = 0; j < 16; ++j) {
+        const int k0 = (b0 + j) * kInt8Block;
+        const int n = j < nb ? std::min(kInt8Block, n_in - k0) : 0;
+        const __m512 lo = _mm512_maskz_loadu_ps(avx512_tail_mask(n), x + k0);
+        const __m512 hi = _mm512_maskz_loadu_ps(avx512_tail_mask(n - 16), x + k0 + 16);
+        amax[j] = _mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi));
+      }
+      const __m512 d = _mm512_div_ps(lane_maxima(amax), v127);
+      const __mmask16 valid = static_cast<__mmask16>((1u << nb) - 1u);
+      _mm512_mask_storeu_ps(s + b0, valid, d);
+      _mm512_store_ps(inv, _mm512_maskz_div_ps(_mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_GT_OQ), one, d));
+      for (int j = 0; j < nb; ++j) {
+        const int k0 = (b0 + j) * kInt8Block;
+        const int n = std::min(kInt8Block, n_in - k0);
+        const __m512 lo = _mm512_maskz_loadu_ps(avx512_tail_mask(n), x + k0);
+        const __m512 hi = _mm512_maskz_loadu_ps(avx512_tail_mask(n - 16), x + k0 + 16);
+        const __m512 id = _mm512_set1_ps(inv[j]);
+        // cvtps rounds with the current mode (to nearest even), as nearbyint does in the reference.
+        const __m512i ql = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(lo, id)), lo_q), hi_q);
+        const __m512i qh = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(hi, id)), lo_q), hi_q);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(q + k0), _mm_xor_si128(_mm512_cvtepi32_epi8(ql), offset));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(q + k0 + 16), _mm_xor_si128(_mm512_cvtepi32_epi8(qh), offset));
+      }
     }
   }
 }

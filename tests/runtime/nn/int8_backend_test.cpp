@@ -77,6 +77,43 @@ TEST(Int8Quantize, RandomBlocksWithinHalfAStep) {
   }
 }
 
+// Every variant's activation quantiser gives int8_quantize_block's values and scales, bit for bit, on
+// rows of every block count around the AVX-512 quantiser's groups of 16 blocks (a partial last block,
+// zero blocks, a block whose largest magnitude is negative, wide ranges between blocks).
+TEST(Int8Quantize, EveryVariantQuantisesAsTheRule) {
+  for (int n_in : {7, 32, 240, 500, 512, 530, 1536, 1550}) {
+    const int nb = (n_in + 31) / 32, ldx = n_in + 3, M = 3;
+    std::vector<float> x = random_vector(static_cast<std::size_t>(M) * ldx, 70 + n_in, -3.0f, 3.0f);
+    for (int k = 0; k < std::min(n_in, 32); ++k) x[static_cast<std::size_t>(ldx) + k] = 0.0f;  // row 1, block 0
+    if (n_in > 64) x[64] = -50.0f;                                                             // row 0, block 2
+    for (int k = 0; k < n_in; ++k) x[2 * static_cast<std::size_t>(ldx) + k] *= std::ldexp(1.0f, (k / 32) % 20 - 10);
+    for (Int8Isa isa : int8_supported_isas()) {
+      const Int8Kernel& kern = int8_kernel(isa);
+      const std::size_t ldq = static_cast<std::size_t>(nb) * 32;
+      std::vector<uint8_t> q(M * ldq, 0xAB);
+      std::vector<float> sc(static_cast<std::size_t>(M) * nb, -1.0f);
+      const Int8Rows rows{q.data(), ldq, sc.data(), static_cast<std::size_t>(nb)};
+      kern.quantize(x.data(), ldx, n_in, nb, 0, M, rows);
+      for (int m = 0; m < M; ++m) {
+        for (int b = 0; b < nb; ++b) {
+          int8_t want[32] = {};
+          const int n = std::min(32, n_in - b * 32);
+          const float d = int8_quantize_block(x.data() + static_cast<std::size_t>(m) * ldx + b * 32, n, want);
+          ASSERT_EQ(sc[static_cast<std::size_t>(m) * nb + b], d) << int8_isa_name(isa) << " n_in " << n_in << " row " << m << " block " << b;
+          // The VNNI variant stores q + 128 as unsigned; AVX2, scalar and AMX (whose few-row kernel
+          // takes these 3 rows) store q.
+          const bool offset = isa == Int8Isa::Avx512Vnni;
+          for (int k = 0; k < n; ++k) {
+            const uint8_t got = q[m * ldq + b * 32 + k];
+            ASSERT_EQ(offset ? static_cast<int>(got) - 128 : static_cast<int>(static_cast<int8_t>(got)), want[k])
+                << int8_isa_name(isa) << " n_in " << n_in << " row " << m << " input " << b * 32 + k;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(Int8Pack, Q8_0IsKeptBitExactly) {
   const int n_in = 96, n_out = 37;
   const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 3);
@@ -181,7 +218,7 @@ std::vector<Shape> shapes() {
   // 2-8 rows take AMX's few-row kernel where the CPU has tiles, 1 and 9 the VNNI variant; 5 and 6 the
   // VNNI variant's one-pass beam tiles, 2-8 its prefetching ones.
   for (int M : {1, 2, 3, 5, 6, 7, 8, 9, 17}) {
-    for (int n_in : {32, 64, 96, 240, 1536}) {
+    for (int n_in : {32, 64, 96, 240, 530, 1536}) {
       for (int n_out : {16, 37, 61}) out.push_back({M, n_in, n_out, n_in % 64 == 0 ? 3 : 0, n_out == 37 ? 5 : 0});
     }
   }
