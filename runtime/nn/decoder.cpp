@@ -367,6 +367,9 @@ void Decoder::embed(int n_rows) {
   }
 }
 
+// The element-wise passes take the pool too: a step's few rows stay below its threshold and run
+// inline, a prompt's hundreds are split (run serially, a 256-row prompt's GELU alone let the other
+// core's worker fall asleep, to be woken by a futex call for the next product).
 void Decoder::run_chunk(int n_rows) {
   const DecoderWeights& w = model_.decoder();
   const std::size_t D = n_state_, n = static_cast<std::size_t>(n_rows) * D;
@@ -376,23 +379,23 @@ void Decoder::run_chunk(int n_rows) {
     const DecoderBlock& b = w.blocks[l];
     const DecoderPacked::Block& pb = packed_->blocks[l];
 
-    layer_norm(x_.data(), n_rows, n_state_, b.attn_ln.w, b.attn_ln.b, kLayerNormEps, h_.data());
+    layer_norm(x_.data(), n_rows, n_state_, b.attn_ln.w, b.attn_ln.b, kLayerNormEps, h_.data(), &pool_);
     self_attention(l, n_rows);
     backend_.linear(att_.data(), n_rows, n_state_, *pb.o, b.attn.out.b, tmp_.data(), n_state_);
-    add_inplace(x_.data(), tmp_.data(), n);
+    add_inplace(x_.data(), tmp_.data(), n, &pool_);
 
-    layer_norm(x_.data(), n_rows, n_state_, b.cross_attn_ln.w, b.cross_attn_ln.b, kLayerNormEps, h_.data());
+    layer_norm(x_.data(), n_rows, n_state_, b.cross_attn_ln.w, b.cross_attn_ln.b, kLayerNormEps, h_.data(), &pool_);
     cross_attention(l, n_rows);
     backend_.linear(att_.data(), n_rows, n_state_, *pb.co, b.cross_attn.out.b, tmp_.data(), n_state_);
-    add_inplace(x_.data(), tmp_.data(), n);
+    add_inplace(x_.data(), tmp_.data(), n, &pool_);
 
-    layer_norm(x_.data(), n_rows, n_state_, b.mlp_ln.w, b.mlp_ln.b, kLayerNormEps, h_.data());
+    layer_norm(x_.data(), n_rows, n_state_, b.mlp_ln.w, b.mlp_ln.b, kLayerNormEps, h_.data(), &pool_);
     backend_.linear(h_.data(), n_rows, n_state_, *pb.mlp0, b.mlp0.b, mlp_.data(), 4 * n_state_);
-    gelu(mlp_.data(), static_cast<std::size_t>(n_rows) * 4 * D);
+    gelu(mlp_.data(), static_cast<std::size_t>(n_rows) * 4 * D, &pool_);
     backend_.linear(mlp_.data(), n_rows, 4 * n_state_, *pb.mlp2, b.mlp2.b, tmp_.data(), n_state_);
-    add_inplace(x_.data(), tmp_.data(), n);
+    add_inplace(x_.data(), tmp_.data(), n, &pool_);
   }
-  layer_norm(x_.data(), n_rows, n_state_, w.ln.w, w.ln.b, kLayerNormEps, h_.data());
+  layer_norm(x_.data(), n_rows, n_state_, w.ln.w, w.ln.b, kLayerNormEps, h_.data(), &pool_);
 }
 
 void Decoder::self_attention(int layer, int n_rows) {
