@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# How the erf coefficients of runtime/nn/vec_math_poly.h (erf_poly::kP, kQ) were made: erf(z) as the
+# How the erf coefficients of runtime/util/vec_math_poly.h (erf_poly::kP, kQ) were made: erf(z) as the
 # odd rational z P(z^2) / Q(z^2), P and Q of degree 5, Q(0) = 1, fitted on [0, 4] by linearised least
 # squares of the rational, then reweighted towards the minimax error (Lawson), in 40-digit arithmetic.
 # Prints the fit's largest absolute error, the same with the coefficients rounded to float, and the

@@ -19,7 +19,7 @@
 #include "util/amx_tile_config.h"
 
 #include "nn/bf16_pairs_avx512.h"
-#include "nn/vec_math_avx512.h"
+#include "util/vec_math_avx512.h"
 
 #define NPW_AMX_BF16 __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma")))
 

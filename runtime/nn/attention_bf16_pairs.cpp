@@ -12,7 +12,7 @@
 #include <immintrin.h>
 
 #include "nn/bf16_pairs_avx512.h"
-#include "nn/vec_math_avx512.h"
+#include "util/vec_math_avx512.h"
 
 namespace npw {
 

@@ -15,7 +15,7 @@
 
 #include <immintrin.h>
 
-#include "nn/vec_math_avx2.h"
+#include "util/vec_math_avx2.h"
 #include "util/prefetch.h"
 #include "util/simd_target.h"
 

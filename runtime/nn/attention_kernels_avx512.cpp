@@ -24,7 +24,7 @@
 #include "util/simd_target.h"
 
 
-#include "nn/vec_math_avx512.h"
+#include "util/vec_math_avx512.h"
 #include "util/prefetch.h"
 
 namespace npw {

@@ -7,7 +7,7 @@
 
 #include <cmath>
 
-#include "nn/vec_math_avx2.h"
+#include "util/vec_math_avx2.h"
 #include "util/simd_target.h"
 
 namespace npw {

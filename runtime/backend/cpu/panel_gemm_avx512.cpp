@@ -13,7 +13,7 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
-#include "nn/vec_math_avx512.h"
+#include "util/vec_math_avx512.h"
 #include "util/aligned_buffer.h"
 #include "util/simd_target.h"
 

@@ -9,7 +9,7 @@
 #include <immintrin.h>
 
 #include "backend/cpu/skinny_gemm.h"
-#include "nn/vec_math_avx512.h"
+#include "util/vec_math_avx512.h"
 #include "util/simd_target.h"
 
 #define NPW_SKINNY_TARGET NPW_TARGET_AVX512

@@ -6,7 +6,7 @@
 
 #include <immintrin.h>
 
-#include "nn/vec_math_poly.h"
+#include "util/vec_math_poly.h"
 #include "util/simd_target.h"
 
 #define NPW_AVX2_INLINE NPW_TARGET_AVX2 static inline __attribute__((always_inline))

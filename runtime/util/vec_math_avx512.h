@@ -1,11 +1,12 @@
-// exp and erf on 16 floats at a time, and the tail-lane masks, for the AVX-512 kernel files only. Every function carries the
-// AVX-512 target attribute and is static inline, so no out-of-line copy compiled for AVX-512 can be
+// exp and erf on 16 floats at a time, and the tail-lane masks, for the AVX-512 kernel files only: in
+// util/ because nn/ (attention, element-wise passes) and backend/ (the products' kernels) both use
+// them. Every function carries the AVX-512 target attribute and is static inline, so no out-of-line copy compiled for AVX-512 can be
 // picked by the linker for code that runs on a lesser CPU.
 #pragma once
 
 #include <immintrin.h>
 
-#include "nn/vec_math_poly.h"
+#include "util/vec_math_poly.h"
 #include "util/simd_target.h"
 
 namespace npw {
