@@ -14,6 +14,7 @@
 #include "audio/wav.h"
 #include "backend/backend.h"
 #include "bench_decoding.h"
+#include "bench_encoder_pair.h"
 #include "bench_memory.h"
 #include "bench_live.h"
 #include "bench_model.h"
@@ -57,6 +58,14 @@ int run(const BenchOptions& o) {
     lo.backend = o.backend;
     const std::string name = o.dims.empty() ? model->describe() : "generated " + o.dims + " " + o.type;
     return run_live_bench(model, name, lo, o.json);
+  }
+  if (o.encoder_pair) {
+    std::vector<float> audio;
+    if (!o.audio.empty()) audio = read_wav(o.audio).samples;
+    const EncoderPairBench b = time_encoder_pair(*model, window_signal(audio), o.threads, o.repeat);
+    const std::string name = o.dims.empty() ? o.model : "generated " + o.dims + " " + o.type;
+    write_encoder_pair(b, machine_info(), name, o.threads, o.json, stdout);
+    return 0;
   }
   if (o.word_timing_only) {
     StageRig rig(*model, o.backend, o.threads);

@@ -32,6 +32,7 @@ BenchOptions parse_bench_options(int argc, const char* const* argv) {
   flags.add_switch("json", "print one JSON object instead of a table");
   flags.add_switch("live", "live captions instead: commit latency, duplicates, silence, a stall (bench_live.h)");
   flags.add_switch("word-timing-only", "only the word-timestamps stage: the alignment pass and its parts vs decoding");
+  flags.add_switch("encoder-pair", "only the f32 (cpu) and int8 (cpu-int8) encoders, alternating on one window, and their ratio");
   flags.add_value("latency", "MS", "--live: the update step (default 500)");
   flags.add_value("live-seconds", "N", "--live: seconds of scripted speech played in real time (default 60)");
   flags.add_switch("help", "show this text");
@@ -59,8 +60,11 @@ BenchOptions parse_bench_options(int argc, const char* const* argv) {
   o.json = flags.has("json");
   o.live = flags.has("live");
   o.word_timing_only = flags.has("word-timing-only");
-  if (o.live && o.word_timing_only)
-    throw Error(ErrorKind::InvalidArgument, "--live and --word-timing-only are different runs: give one");
+  o.encoder_pair = flags.has("encoder-pair");
+  if (int(o.live) + int(o.word_timing_only) + int(o.encoder_pair) > 1)
+    throw Error(ErrorKind::InvalidArgument, "--live, --word-timing-only and --encoder-pair are different runs: give one");
+  if (o.encoder_pair && flags.has("backend"))
+    throw Error(ErrorKind::InvalidArgument, "--encoder-pair runs both cpu and cpu-int8: no --backend");
   o.latency_ms = flags.integer_or("latency", 500, 200, 10000);
   o.live_seconds = flags.integer_or("live-seconds", 60, 10, 3600);
   for (const char* f : {"model", "dims", "type", "audio", "backend", "kernel-dir"}) {

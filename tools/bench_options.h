@@ -20,6 +20,7 @@ struct BenchOptions {
   bool json = false;
   bool live = false;          // --live: the live-captions benchmark instead (bench_live.h)
   bool word_timing_only = false;  // --word-timing-only: the word-timing stage alone (bench_words.h)
+  bool encoder_pair = false;  // --encoder-pair: f32 and int8 encoders alternating (bench_encoder_pair.h)
   int latency_ms = 500;       // its update step
   double live_seconds = 60;   // its scripted speech
   bool help = false;

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "audio/mel.h"
+#include "bench_json.h"
 
 namespace npw {
 
@@ -110,42 +111,12 @@ std::vector<Figure> figures(const BenchResults& r) {
   return f;
 }
 
-std::string escape(const std::string& s) {
-  std::string o;
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      o += buf;
-    } else {
-      o += static_cast<char>(c);
-    }
-  }
-  return o;
-}
-
-// JSON has no NaN or infinity: such a figure (a zero-time division) becomes null.
-std::string num(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
-std::string summary_json(const Summary& s) {
-  return "{\"median\": " + num(s.median) + ", \"min\": " + num(s.min) + ", \"q1\": " + num(s.q1) +
-         ", \"q3\": " + num(s.q3) + ", \"max\": " + num(s.max) + ", \"n\": " + std::to_string(s.n) + "}";
-}
-
 // {"what": resident MiB, ...}: the split of one resident-memory figure.
 std::string memory_uses_json(const std::vector<MemoryUse>& uses) {
   std::string o = "{";
   for (const MemoryUse& u : uses) {
     if (o.size() > 1) o += ", ";
-    o += "\"" + escape(u.what) + "\": " + num(static_cast<double>(u.resident_bytes) / (1 << 20));
+    o += "\"" + json_escape(u.what) + "\": " + json_number(static_cast<double>(u.resident_bytes) / (1 << 20));
   }
   return o + "}";
 }
@@ -156,16 +127,16 @@ void write_json(const BenchResults& r, std::FILE* out) {
   const std::vector<Figure> figs = figures(r);
   const double sgemm = sgemm_ceiling(r);
   std::vector<std::pair<std::string, std::string>> kv;
-  kv.emplace_back("model", "\"" + escape(r.model_name) + "\"");
-  kv.emplace_back("model_path", "\"" + escape(r.model_path) + "\"");
-  kv.emplace_back("backend", "\"" + escape(r.backend) + "\"");
+  kv.emplace_back("model", "\"" + json_escape(r.model_name) + "\"");
+  kv.emplace_back("model_path", "\"" + json_escape(r.model_path) + "\"");
+  kv.emplace_back("backend", "\"" + json_escape(r.backend) + "\"");
   kv.emplace_back("threads", std::to_string(r.threads));
   kv.emplace_back("repeat", std::to_string(r.repeat));
   kv.emplace_back("context", std::to_string(r.context));
-  kv.emplace_back("signal", "\"" + escape(r.signal) + "\"");
-  kv.emplace_back("sgemm_gflops", num(sgemm));
-  kv.emplace_back("copy_gbps", num(r.copy_gbps.median));
-  for (const Figure& f : figs) kv.emplace_back(f.key, num(f.s.median));
+  kv.emplace_back("signal", "\"" + json_escape(r.signal) + "\"");
+  kv.emplace_back("sgemm_gflops", json_number(sgemm));
+  kv.emplace_back("copy_gbps", json_number(r.copy_gbps.median));
+  for (const Figure& f : figs) kv.emplace_back(f.key, json_number(f.s.median));
   const auto fig = [&](const std::string& key) -> const Figure* {
     for (const Figure& f : figs)
       if (f.key == key) return &f;
@@ -174,60 +145,60 @@ void write_json(const BenchResults& r, std::FILE* out) {
   // The strict figure: the encoder's median over the best median of OpenBLAS's own threaded SGEMM.
   // Next to it, the paired one: per window, the encoder over its own kind of product (the MLP's
   // shape through Backend::linear) right after it, on the same machine state.
-  kv.emplace_back("encoder_fraction_of_sgemm", num(fig("encoder_gflops")->s.median / sgemm));
+  kv.emplace_back("encoder_fraction_of_sgemm", json_number(fig("encoder_gflops")->s.median / sgemm));
   if (r.window.paired_encoder_fraction.n > 0) {
-    kv.emplace_back("encoder_fraction_of_backend_product_paired", num(r.window.paired_encoder_fraction.median));
-    kv.emplace_back("backend_product_gflops_paired", num(r.window.paired_product_gflops.median));
+    kv.emplace_back("encoder_fraction_of_backend_product_paired", json_number(r.window.paired_encoder_fraction.median));
+    kv.emplace_back("backend_product_gflops_paired", json_number(r.window.paired_product_gflops.median));
   }
   // The strict ceiling sampled between windows instead of in a phase of its own: the same ratio, with
   // the host's load changes falling on both sides of it.
   if (r.window.interleaved_encoder_fraction.n > 0) {
-    kv.emplace_back("encoder_fraction_of_sgemm_interleaved", num(r.window.interleaved_encoder_fraction.median));
-    kv.emplace_back("sgemm_gflops_interleaved", num(r.window.interleaved_sgemm_gflops.median));
+    kv.emplace_back("encoder_fraction_of_sgemm_interleaved", json_number(r.window.interleaved_encoder_fraction.median));
+    kv.emplace_back("sgemm_gflops_interleaved", json_number(r.window.interleaved_sgemm_gflops.median));
   }
-  kv.emplace_back("token_fraction_of_copy", num(fig("token_gbps")->s.median / r.copy_gbps.median));
-  kv.emplace_back("token_total_fraction_of_copy", num(fig("token_total_gbps")->s.median / r.copy_gbps.median));
+  kv.emplace_back("token_fraction_of_copy", json_number(fig("token_gbps")->s.median / r.copy_gbps.median));
+  kv.emplace_back("token_total_fraction_of_copy", json_number(fig("token_total_gbps")->s.median / r.copy_gbps.median));
   {
     const DecodingTiming& dt = r.decoding;
     const double enc_gflops = fig("encoder_gflops")->s.median;
-    kv.emplace_back("token_fraction_of_read", num(fig("token_steps_read_gbps")->s.median / r.peaks.read_gbps.median));
-    kv.emplace_back("encoder_fraction_of_fma_peak", num(enc_gflops / r.peaks.fma_gflops.median));
-    kv.emplace_back("encoder_fraction_of_int8_peak", num(enc_gflops / r.peaks.int8_gops.median));
-    kv.emplace_back("batch5_over_token", num(dt.batch5_step_ms.median / dt.token_steps_ms.median));
-    kv.emplace_back("prompt_fraction_of_encoder_rate", num(fig("prompt256_gflops")->s.median / enc_gflops));
-    kv.emplace_back("prompt_flops_per_token", num(r.prompt_flops_per_token));
-    kv.emplace_back("token_step_bytes", num(r.step_cost.weight_bytes + r.step_cost.cross_kv_bytes + r.step_cost.self_kv_bytes));
-    kv.emplace_back("window_decoder_ms", num(dt.window_decoder_ms));
-    kv.emplace_back("fma_path", "\"" + escape(r.peaks.fma_path) + "\"");
-    kv.emplace_back("int8_path", "\"" + escape(r.peaks.int8_path) + "\"");
-    kv.emplace_back("model_file_mb", num(r.memory.model_file_mb));
-    kv.emplace_back("rss_after_load_mb", num(r.memory.rss_after_load_mb));
-    kv.emplace_back("rss_after_pack_mb", num(r.memory.rss_after_pack_mb));
-    kv.emplace_back("rss_after_window_mb", num(r.memory.rss_after_window_mb));
-    kv.emplace_back("peak_rss_over_model_file", num(r.peak_rss_mb / r.memory.model_file_mb));
+    kv.emplace_back("token_fraction_of_read", json_number(fig("token_steps_read_gbps")->s.median / r.peaks.read_gbps.median));
+    kv.emplace_back("encoder_fraction_of_fma_peak", json_number(enc_gflops / r.peaks.fma_gflops.median));
+    kv.emplace_back("encoder_fraction_of_int8_peak", json_number(enc_gflops / r.peaks.int8_gops.median));
+    kv.emplace_back("batch5_over_token", json_number(dt.batch5_step_ms.median / dt.token_steps_ms.median));
+    kv.emplace_back("prompt_fraction_of_encoder_rate", json_number(fig("prompt256_gflops")->s.median / enc_gflops));
+    kv.emplace_back("prompt_flops_per_token", json_number(r.prompt_flops_per_token));
+    kv.emplace_back("token_step_bytes", json_number(r.step_cost.weight_bytes + r.step_cost.cross_kv_bytes + r.step_cost.self_kv_bytes));
+    kv.emplace_back("window_decoder_ms", json_number(dt.window_decoder_ms));
+    kv.emplace_back("fma_path", "\"" + json_escape(r.peaks.fma_path) + "\"");
+    kv.emplace_back("int8_path", "\"" + json_escape(r.peaks.int8_path) + "\"");
+    kv.emplace_back("model_file_mb", json_number(r.memory.model_file_mb));
+    kv.emplace_back("rss_after_load_mb", json_number(r.memory.rss_after_load_mb));
+    kv.emplace_back("rss_after_pack_mb", json_number(r.memory.rss_after_pack_mb));
+    kv.emplace_back("rss_after_window_mb", json_number(r.memory.rss_after_window_mb));
+    kv.emplace_back("peak_rss_over_model_file", json_number(r.peak_rss_mb / r.memory.model_file_mb));
     kv.emplace_back("rss_after_window_by_buffer_mb", memory_uses_json(r.memory.after_window.buffers));
     kv.emplace_back("rss_after_window_by_mapping_mb", memory_uses_json(r.memory.after_window.process));
-    kv.emplace_back("allocs_per_batch5_step", num(dt.batch5_allocs));
-    kv.emplace_back("allocs_per_prompt256", num(dt.prompt_allocs));
-    kv.emplace_back("allocs_per_decoding_window", num(dt.window_allocs));
+    kv.emplace_back("allocs_per_batch5_step", json_number(dt.batch5_allocs));
+    kv.emplace_back("allocs_per_prompt256", json_number(dt.prompt_allocs));
+    kv.emplace_back("allocs_per_decoding_window", json_number(dt.window_allocs));
   }
-  kv.emplace_back("mel_fraction_of_target", num(fig("mel_realtime")->s.median / kTargetMelRealtime));
-  kv.emplace_back("encoder_gflop_per_window", num(r.encoder_cost.total() * 1e-9));
-  kv.emplace_back("token_weight_bytes", num(r.token_cost.weight_bytes));
-  kv.emplace_back("token_weight_params", num(r.token_cost.weight_params));
-  kv.emplace_back("token_cross_kv_bytes", num(r.token_cost.cross_kv_bytes));
-  kv.emplace_back("token_self_kv_bytes", num(r.token_cost.self_kv_bytes));
-  kv.emplace_back("allocs_mel_single_thread", num(r.mel_single.allocs));
-  kv.emplace_back("allocs_per_window_mel", num(r.window.mel_allocs));
-  kv.emplace_back("allocs_per_window_encoder", num(r.window.encoder_allocs));
-  kv.emplace_back("allocs_per_window_cross_kv", num(r.window.cross_kv_allocs));
-  kv.emplace_back("allocs_per_prompt", num(r.token.prompt_allocs));
-  kv.emplace_back("copy_buffer_mb", num(r.copy_buffer_mb));
+  kv.emplace_back("mel_fraction_of_target", json_number(fig("mel_realtime")->s.median / kTargetMelRealtime));
+  kv.emplace_back("encoder_gflop_per_window", json_number(r.encoder_cost.total() * 1e-9));
+  kv.emplace_back("token_weight_bytes", json_number(r.token_cost.weight_bytes));
+  kv.emplace_back("token_weight_params", json_number(r.token_cost.weight_params));
+  kv.emplace_back("token_cross_kv_bytes", json_number(r.token_cost.cross_kv_bytes));
+  kv.emplace_back("token_self_kv_bytes", json_number(r.token_cost.self_kv_bytes));
+  kv.emplace_back("allocs_mel_single_thread", json_number(r.mel_single.allocs));
+  kv.emplace_back("allocs_per_window_mel", json_number(r.window.mel_allocs));
+  kv.emplace_back("allocs_per_window_encoder", json_number(r.window.encoder_allocs));
+  kv.emplace_back("allocs_per_window_cross_kv", json_number(r.window.cross_kv_allocs));
+  kv.emplace_back("allocs_per_prompt", json_number(r.token.prompt_allocs));
+  kv.emplace_back("copy_buffer_mb", json_number(r.copy_buffer_mb));
   const EncoderProfile& st = r.window.encoder_stages;
   const double nw = st.windows > 0 ? st.windows : 1;
-  kv.emplace_back("encoder_stages_ms", "{\"conv\": " + num(st.conv_ms / nw) + ", \"projections\": " +
-                                           num(st.projection_ms / nw) + ", \"attention\": " + num(st.attention_ms / nw) +
-                                           ", \"mlp\": " + num(st.mlp_ms / nw) + ", \"norms\": " + num(st.norm_ms / nw) + "}");
+  kv.emplace_back("encoder_stages_ms", "{\"conv\": " + json_number(st.conv_ms / nw) + ", \"projections\": " +
+                                           json_number(st.projection_ms / nw) + ", \"attention\": " + json_number(st.attention_ms / nw) +
+                                           ", \"mlp\": " + json_number(st.mlp_ms / nw) + ", \"norms\": " + json_number(st.norm_ms / nw) + "}");
 
   std::string spreads = "{";
   for (const Figure& f : figs) {
@@ -254,20 +225,20 @@ void write_json(const BenchResults& r, std::FILE* out) {
   std::string e2e = "[";
   for (const EndToEndTiming& e : r.end_to_end) {
     if (e2e.size() > 1) e2e += ", ";
-    e2e += "{\"mode\": \"" + e.mode + "\", \"audio_s\": " + num(e.audio_s) + ", \"wall_s\": " +
-           summary_json(e.wall_s) + ", \"windows\": " + num(e.windows) + ", \"output_tokens\": " + num(e.tokens) +
-           ", \"allocs\": " + num(e.allocs) + "}";
+    e2e += "{\"mode\": \"" + e.mode + "\", \"audio_s\": " + json_number(e.audio_s) + ", \"wall_s\": " +
+           summary_json(e.wall_s) + ", \"windows\": " + json_number(e.windows) + ", \"output_tokens\": " + json_number(e.tokens) +
+           ", \"allocs\": " + json_number(e.allocs) + "}";
   }
   kv.emplace_back("end_to_end", e2e + "]");
-  kv.emplace_back("word_timing_ms_per_window", num(r.words.align_ms.median));
-  kv.emplace_back("word_timing_decode_ms_per_window", num(r.words.decode_ms.median));
-  kv.emplace_back("word_timing_fraction_of_decode", num(r.words.align_ms.median / r.words.decode_ms.median));
-  kv.emplace_back("word_timing_fraction_of_beam5_decode", num(r.words.align_ms.median / r.words.beam_decode_ms.median));
-  kv.emplace_back("word_timing_window_text_tokens", num(r.words_window.text_tokens));
-  kv.emplace_back("word_timing_window_ms", num(r.words_window.align_ms.median));
-  kv.emplace_back("word_timing_fraction_of_window_decode", num(r.words_window.align_ms.median / r.decoding.window_decoder_ms));
+  kv.emplace_back("word_timing_ms_per_window", json_number(r.words.align_ms.median));
+  kv.emplace_back("word_timing_decode_ms_per_window", json_number(r.words.decode_ms.median));
+  kv.emplace_back("word_timing_fraction_of_decode", json_number(r.words.align_ms.median / r.words.decode_ms.median));
+  kv.emplace_back("word_timing_fraction_of_beam5_decode", json_number(r.words.align_ms.median / r.words.beam_decode_ms.median));
+  kv.emplace_back("word_timing_window_text_tokens", json_number(r.words_window.text_tokens));
+  kv.emplace_back("word_timing_window_ms", json_number(r.words_window.align_ms.median));
+  kv.emplace_back("word_timing_fraction_of_window_decode", json_number(r.words_window.align_ms.median / r.decoding.window_decoder_ms));
   kv.emplace_back("word_timing_window_fraction_of_beam5_decode",
-                  num(r.words_window.align_ms.median / r.words_window.beam_decode_ms.median));
+                  json_number(r.words_window.align_ms.median / r.words_window.beam_decode_ms.median));
   kv.emplace_back("word_timing", "{\"text_tokens\": " + std::to_string(r.words.text_tokens) + ", \"heads\": \"" +
                                      r.words.heads + "\", \"align_ms\": " + summary_json(r.words.align_ms) +
                                      ", \"greedy_decode_ms\": " + summary_json(r.words.decode_ms) +
@@ -275,39 +246,39 @@ void write_json(const BenchResults& r, std::FILE* out) {
                                      ", \"forward_ms\": " + summary_json(r.words.forward_ms) +
                                      ", \"token_probs_ms\": " + summary_json(r.words.probs_ms) +
                                      ", \"heads_dtw_ms\": " + summary_json(r.words.rest_ms) +
-                                     ", \"allocs_per_alignment\": " + num(r.words.allocs) + ", \"target_fraction\": " +
-                                     num(kTargetWordTimingOfDecode) + "}");
+                                     ", \"allocs_per_alignment\": " + json_number(r.words.allocs) + ", \"target_fraction\": " +
+                                     json_number(kTargetWordTimingOfDecode) + "}");
 
   if (r.device.present) {
     // The emulated NPU (issue 11's keys): per steady-state window, the npu1 device's books, and the
     // modelled device time on each generation (cost model in runtime/backend/npu/cost_model.h).
     const DeviceFigures& d = r.device;
-    kv.emplace_back("device_launches_per_window", num(d.launches));
-    kv.emplace_back("device_batches_per_window", num(d.batches));
-    kv.emplace_back("device_bytes_to_device_per_window", num(d.bytes_to_device));
-    kv.emplace_back("device_bytes_from_device_per_window", num(d.bytes_from_device));
-    kv.emplace_back("device_buffers_allocated_per_window", num(d.buffers_allocated));
+    kv.emplace_back("device_launches_per_window", json_number(d.launches));
+    kv.emplace_back("device_batches_per_window", json_number(d.batches));
+    kv.emplace_back("device_bytes_to_device_per_window", json_number(d.bytes_to_device));
+    kv.emplace_back("device_bytes_from_device_per_window", json_number(d.bytes_from_device));
+    kv.emplace_back("device_buffers_allocated_per_window", json_number(d.buffers_allocated));
     std::string gens = "[";
     for (const DeviceGeneration& g : d.generations) {
-      kv.emplace_back("device_ms_per_window_" + g.name, num(g.device_ms.median));
+      kv.emplace_back("device_ms_per_window_" + g.name, json_number(g.device_ms.median));
       if (gens.size() > 1) gens += ", ";
-      gens += "{\"generation\": \"" + g.name + "\", \"cost_model\": \"" + escape(g.cost_model) +
+      gens += "{\"generation\": \"" + g.name + "\", \"cost_model\": \"" + json_escape(g.cost_model) +
               "\", \"device_ms_per_window\": " + summary_json(g.device_ms) +
               ", \"encoder_device_ms\": " + summary_json(g.encoder_device_ms) +
               ", \"encoder_host_ms\": " + summary_json(g.encoder_host_ms) +
               ", \"modelled_encoder_ms\": " + summary_json(g.encoder_ms) +
               ", \"modelled_window_ms\": " + summary_json(g.window_ms) +
-              ", \"modelled_encoder_realtime\": " + num(30000.0 / g.encoder_ms.median) +
-              ", \"modelled_window_realtime\": " + num(30000.0 / g.window_ms.median) + "}";
+              ", \"modelled_encoder_realtime\": " + json_number(30000.0 / g.encoder_ms.median) +
+              ", \"modelled_window_realtime\": " + json_number(30000.0 / g.window_ms.median) + "}";
     }
     kv.emplace_back("device_generations", gens + "]");
-    kv.emplace_back("device_products_per_window", num(d.products_on_device));
+    kv.emplace_back("device_products_per_window", json_number(d.products_on_device));
   }
 
   kv.emplace_back("machine", "{\"nproc\": " + std::to_string(r.machine.nproc) + ", \"cpu_model\": \"" +
-                                 escape(r.machine.cpu_model) + "\", \"blas_config\": \"" +
-                                 escape(r.machine.blas_config) + "\", \"blas_core\": \"" +
-                                 escape(r.machine.blas_core) + "\"}");
+                                 json_escape(r.machine.cpu_model) + "\", \"blas_config\": \"" +
+                                 json_escape(r.machine.blas_config) + "\", \"blas_core\": \"" +
+                                 json_escape(r.machine.blas_core) + "\"}");
 
   std::fprintf(out, "{\n");
   for (std::size_t i = 0; i < kv.size(); ++i) {

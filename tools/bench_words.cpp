@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "alloc_counter.h"
+#include "bench_json.h"
 #include "bench_stages.h"
 #include "bench_timer.h"
 #include "decode/alignment_heads.h"
@@ -42,22 +43,6 @@ class TimedAlignmentSource : public AlignmentSource {
  private:
   AlignmentSource& inner_;
 };
-
-std::string summary_json(const Summary& s) {
-  char buf[200];
-  std::snprintf(buf, sizeof buf, "{\"median\": %.6g, \"min\": %.6g, \"q1\": %.6g, \"q3\": %.6g, \"max\": %.6g, \"n\": %zu}",
-                s.median, s.min, s.q1, s.q3, s.max, s.n);
-  return buf;
-}
-
-std::string escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    if (static_cast<unsigned char>(c) >= 0x20) o += c;
-  }
-  return o;
-}
 
 }  // namespace
 
@@ -147,8 +132,8 @@ void write_word_timing_only(const WordTimingBench& w, const MachineInfo& machine
                  "  \"greedy_decode_ms\": %s, \"beam5_decode_ms\": %s,\n"
                  "  \"forward_ms\": %s, \"token_probs_ms\": %s, \"heads_dtw_ms\": %s,\n"
                  "  \"allocs_per_alignment\": %.6g}}\n",
-                 escape(model).c_str(), threads, machine.nproc, escape(machine.cpu_model).c_str(), w.align_ms.median,
-                 w.decode_ms.median, greedy, beam5, w.text_tokens, escape(w.heads).c_str(),
+                 json_escape(model).c_str(), threads, machine.nproc, json_escape(machine.cpu_model).c_str(), w.align_ms.median,
+                 w.decode_ms.median, greedy, beam5, w.text_tokens, json_escape(w.heads).c_str(),
                  summary_json(w.align_ms).c_str(), summary_json(w.decode_ms).c_str(),
                  summary_json(w.beam_decode_ms).c_str(), summary_json(w.forward_ms).c_str(),
                  summary_json(w.probs_ms).c_str(), summary_json(w.rest_ms).c_str(),

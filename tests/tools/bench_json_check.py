@@ -101,8 +101,26 @@ else:
             errors.append(f"--word-timing-only: {k} missing or not positive")
     if "encoder_ms" in w:
         errors.append("--word-timing-only ran the other stages too")
+# --encoder-pair: the f32 and int8 encoders alternating, their times and the ratio per pair.
+run = subprocess.run([bench, "--model", model, "--threads", "2", "--repeat", "3", "--encoder-pair", "--json"],
+                     capture_output=True, text=True, timeout=300)
+if run.returncode != 0:
+    errors.append(f"--encoder-pair failed ({run.returncode}): {run.stderr}")
+else:
+    e = json.loads(run.stdout)
+    for k in ["encoder_f32_ms", "encoder_int8_ms", "int8_encoder_speedup"]:
+        if not (isinstance(e.get(k), (int, float)) and e[k] > 0):
+            errors.append(f"--encoder-pair: {k} missing or not positive")
+    spread = e.get("int8_encoder_speedup_spread", {})
+    if spread.get("n") != 3 or not spread.get("min", 0) <= e.get("int8_encoder_speedup", -1) <= spread.get("max", 0):
+        errors.append(f"--encoder-pair: the ratio's spread does not hold its median over 3 pairs: {spread}")
+    if not (isinstance(e.get("int8_kernel"), str) and isinstance(e.get("int8_bf16_attention"), bool)):
+        errors.append("--encoder-pair: int8_kernel / int8_bf16_attention missing")
+    if "token_steps_ms" in e:
+        errors.append("--encoder-pair ran the other stages too")
 for bad in [["--model", model, "--dims", "tiny"], ["--dims", "nosuchsize"], ["--model", model, "--threads", "0"],
-            ["--model", model, "--live", "--word-timing-only"]]:
+            ["--model", model, "--live", "--word-timing-only"], ["--model", model, "--encoder-pair", "--live"],
+            ["--model", model, "--encoder-pair", "--backend", "cpu"]]:
     r = subprocess.run([bench] + bad, capture_output=True, text=True, timeout=60)
     if r.returncode == 0 or "npuwhisper-bench:" not in r.stderr:
         errors.append(f"{' '.join(bad)}: expected a clear error, got rc {r.returncode}, stderr {r.stderr!r}")
