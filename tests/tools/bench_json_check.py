@@ -89,35 +89,36 @@ if not errors:
     for k in ["conv", "projections", "attention", "mlp", "norms"]:
         if not stages.get(k, 0) > 0:
             errors.append(f"encoder_stages_ms.{k} missing or not positive")
+
+
+def single_stage(flag, repeat, positive, not_run):
+    """Runs the bench with one stage flag; its JSON if it ran and has the positive keys, else None."""
+    r = subprocess.run([bench, "--model", model, "--threads", "2", "--repeat", str(repeat), flag, "--json"],
+                       capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        errors.append(f"{flag} failed ({r.returncode}): {r.stderr}")
+        return None
+    out = json.loads(r.stdout)
+    for k in positive:
+        if not (isinstance(out.get(k), (int, float)) and out[k] > 0):
+            errors.append(f"{flag}: {k} missing or not positive")
+    if not_run in out:
+        errors.append(f"{flag} ran the other stages too")
+    return out
+
+
 # --word-timing-only: the word keys alone, as JSON.
-run = subprocess.run([bench, "--model", model, "--threads", "2", "--repeat", "2", "--word-timing-only", "--json"],
-                     capture_output=True, text=True, timeout=300)
-if run.returncode != 0:
-    errors.append(f"--word-timing-only failed ({run.returncode}): {run.stderr}")
-else:
-    w = json.loads(run.stdout)
-    for k in ["word_timing_ms_per_window", "word_timing_fraction_of_decode", "word_timing_fraction_of_beam5_decode"]:
-        if not (isinstance(w.get(k), (int, float)) and w[k] > 0):
-            errors.append(f"--word-timing-only: {k} missing or not positive")
-    if "encoder_ms" in w:
-        errors.append("--word-timing-only ran the other stages too")
+single_stage("--word-timing-only", 2,
+             ["word_timing_ms_per_window", "word_timing_fraction_of_decode", "word_timing_fraction_of_beam5_decode"],
+             "encoder_ms")
 # --encoder-pair: the f32 and int8 encoders alternating, their times and the ratio per pair.
-run = subprocess.run([bench, "--model", model, "--threads", "2", "--repeat", "3", "--encoder-pair", "--json"],
-                     capture_output=True, text=True, timeout=300)
-if run.returncode != 0:
-    errors.append(f"--encoder-pair failed ({run.returncode}): {run.stderr}")
-else:
-    e = json.loads(run.stdout)
-    for k in ["encoder_f32_ms", "encoder_int8_ms", "int8_encoder_speedup"]:
-        if not (isinstance(e.get(k), (int, float)) and e[k] > 0):
-            errors.append(f"--encoder-pair: {k} missing or not positive")
+e = single_stage("--encoder-pair", 3, ["encoder_f32_ms", "encoder_int8_ms", "int8_encoder_speedup"], "token_steps_ms")
+if e is not None:
     spread = e.get("int8_encoder_speedup_spread", {})
     if spread.get("n") != 3 or not spread.get("min", 0) <= e.get("int8_encoder_speedup", -1) <= spread.get("max", 0):
         errors.append(f"--encoder-pair: the ratio's spread does not hold its median over 3 pairs: {spread}")
     if not (isinstance(e.get("int8_kernel"), str) and isinstance(e.get("int8_bf16_attention"), bool)):
         errors.append("--encoder-pair: int8_kernel / int8_bf16_attention missing")
-    if "token_steps_ms" in e:
-        errors.append("--encoder-pair ran the other stages too")
 for bad in [["--model", model, "--dims", "tiny"], ["--dims", "nosuchsize"], ["--model", model, "--threads", "0"],
             ["--model", model, "--live", "--word-timing-only"], ["--model", model, "--encoder-pair", "--live"],
             ["--model", model, "--encoder-pair", "--backend", "cpu"]]:
