@@ -124,6 +124,72 @@ void CpuInt8Backend::linear(const float* X, int M, int ldx, const PackedMatrix& 
   }
 }
 
+void CpuInt8Backend::linear_many(const float* X, int M, int ldx, const LinearJob* jobs, int n) {
+  // Jobs of one batch as the decoder and encoder issue them (3 at most); more go through linear().
+  constexpr int kMaxJobs = 4;
+  if (n < 0 || (n > 0 && !jobs)) bad_call("linear_many", "no jobs");
+  if (n <= 1 || n > kMaxJobs) {
+    Backend::linear_many(X, M, ldx, jobs, n);
+    return;
+  }
+  const Int8PackedMatrix* packed[kMaxJobs];
+  int tiles_before[kMaxJobs + 1] = {0};
+  for (int j = 0; j < n; ++j) {
+    packed[j] = jobs[j].W ? dynamic_cast<const Int8PackedMatrix*>(jobs[j].W) : nullptr;
+    if (!packed[j]) bad_call("linear_many", "job " + std::to_string(j) + "'s weight matrix was packed by a different backend");
+    if (packed[j]->n_in() != packed[0]->n_in())
+      bad_call("linear_many", "job " + std::to_string(j) + " has n_in " + std::to_string(packed[j]->n_in()) + ", job 0 " +
+                                  std::to_string(packed[0]->n_in()));
+    if (jobs[j].ldy < packed[j]->n_out())
+      bad_call("linear_many", "job " + std::to_string(j) + "'s ldy " + std::to_string(jobs[j].ldy) +
+                                  " is less than its n_out " + std::to_string(packed[j]->n_out()));
+    tiles_before[j + 1] = tiles_before[j] + packed[j]->n_tiles();
+  }
+  const int n_in = packed[0]->n_in();
+  if (M < 0) bad_call("linear_many", "negative row count " + std::to_string(M));
+  if (ldx < n_in) bad_call("linear_many", "ldx " + std::to_string(ldx) + " is less than n_in " + std::to_string(n_in));
+  if (M == 0) return;
+
+  const int nb = packed[0]->n_blocks();
+  Scratch& s = thread_scratch();
+  const Int8Rows rows = scratch_rows(s, M, nb);
+  Int8Product p[kMaxJobs];
+  double macs = 0.0;
+  for (int j = 0; j < n; ++j) {
+    p[j] = Int8Product{rows, packed[j], jobs[j].bias, jobs[j].Y, static_cast<std::size_t>(jobs[j].ldy)};
+    macs += static_cast<double>(M) * packed[j]->n_out() * n_in;
+  }
+  const Int8Kernel& k = *kernel_;
+  const std::size_t uldx = static_cast<std::size_t>(ldx);
+  const int total_tiles = tiles_before[n];
+  // Tiles [t0, t1) of the jobs' tiles laid end to end.
+  auto tiles = [&](int m0, int m1, int t0, int t1) {
+    for (int j = 0; j < n; ++j) {
+      const int a = std::max(t0, tiles_before[j]), b = std::min(t1, tiles_before[j + 1]);
+      if (a < b) k.gemm(p[j], m0, m1, a - tiles_before[j], b - tiles_before[j]);
+    }
+  };
+
+  const int n_threads = pool_->size();
+  if (n_threads == 1 || ThreadPool::in_parallel_region() || macs < kParallelMacs) {
+    k.quantize(X, uldx, n_in, nb, 0, M, rows);
+    tiles(0, M, 0, total_tiles);
+  } else if (M >= kRowSplitPerThread * n_threads) {
+    const int64_t groups = (M + kRowAlign - 1) / kRowAlign;
+    pool_->parallel_for(groups, [&](int64_t g0, int64_t g1, int) {
+      const int m0 = static_cast<int>(g0 * kRowAlign);
+      const int m1 = static_cast<int>(std::min<int64_t>(g1 * kRowAlign, M));
+      k.quantize(X, uldx, n_in, nb, m0, m1, rows);
+      tiles(m0, m1, 0, total_tiles);
+    });
+  } else {
+    k.quantize(X, uldx, n_in, nb, 0, M, rows);
+    pool_->parallel_for(total_tiles, [&](int64_t t0, int64_t t1, int) {
+      tiles(0, M, static_cast<int>(t0), static_cast<int>(t1));
+    });
+  }
+}
+
 bool CpuInt8Backend::linear_range(const float* X, int M, int ldx, const PackedMatrix& W, int o0, int o1, float* Y,
                                   int ldy) {
   const auto* packed = dynamic_cast<const Int8PackedMatrix*>(&W);

@@ -34,6 +34,10 @@ class CpuInt8Backend : public Backend {
   std::unique_ptr<PackedMatrix> pack(const TensorView& w) const override;
   void linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y,
               int ldy) override;
+  // The rows of X quantised once for every job, and the jobs' products in one pass over the pool: a
+  // decoder layer's q, k and v (three small products a step, each a wake-up of the pool and a
+  // quantisation of the same rows) or a window's cross-attention keys and values.
+  void linear_many(const float* X, int M, int ldx, const LinearJob* jobs, int n) override;
   // Ranges that start on a record (o0 a multiple of kInt8Tile): the range's rows of X quantised once
   // per call, then its records' tiles (split over the pool from outside one).
   bool linear_range(const float* X, int M, int ldx, const PackedMatrix& W, int o0, int o1, float* Y,

@@ -370,6 +370,56 @@ TEST(Int8Backend, RangeOfWeightRowsEqualsThoseColumnsOfTheProduct) {
   }
 }
 
+// linear_many quantises the rows once and runs every job's tiles in one pass: the same bits as one
+// linear() per job, for few rows (tiles split across jobs between threads) and many (rows split).
+TEST(Int8Backend, LinearManyEqualsOneProductPerJob) {
+  // Large enough that even one row is worth the pool (2^18 multiply-adds); 10, 13 and 17 tiles, so
+  // that the split between two threads falls inside a job.
+  const int n_in = 512, ldx = 517;
+  const int n_outs[3] = {160, 197, 261};
+  std::vector<std::vector<uint8_t>> bytes;
+  std::vector<std::unique_ptr<Int8PackedMatrix>> packed;
+  for (int j = 0; j < 3; ++j) {
+    bytes.push_back(store(random_vector(static_cast<std::size_t>(n_in) * n_outs[j], 80 + j), GgmlType::F32, n_in, n_outs[j]));
+    packed.push_back(int8_pack(view_of(bytes.back(), GgmlType::F32, n_in, n_outs[j]), nullptr));
+  }
+  const auto bias = random_vector(261, 90);
+  for (int M : {1, 5, 6, 8, 37, 300}) {
+    const auto x = random_vector(static_cast<std::size_t>(M) * ldx, 91 + M);
+    for (Int8Isa isa : int8_supported_isas()) {
+      for (int threads : {1, 2}) {
+        CpuInt8Backend be(threads, isa);
+        std::vector<std::vector<float>> want(3), got(3);
+        LinearJob jobs[3];
+        for (int j = 0; j < 3; ++j) {
+          const int ldy = n_outs[j] + j;  // 0, 1 and 2 floats of padding, which must stay untouched
+          want[j].assign(static_cast<std::size_t>(M) * ldy, 42.0f);
+          got[j].assign(want[j].size(), 42.0f);
+          const float* b = j == 1 ? nullptr : bias.data();
+          be.linear(x.data(), M, ldx, *packed[j], b, want[j].data(), ldy);
+          jobs[j] = LinearJob{packed[j].get(), b, got[j].data(), ldy};
+        }
+        be.linear_many(x.data(), M, ldx, jobs, 3);
+        for (int j = 0; j < 3; ++j) {
+          ASSERT_EQ(std::memcmp(got[j].data(), want[j].data(), got[j].size() * sizeof(float)), 0)
+              << int8_isa_name(isa) << " threads " << threads << " M " << M << " job " << j;
+        }
+      }
+    }
+  }
+  // Jobs that do not share n_in, or a matrix from another backend, are refused by name.
+  CpuInt8Backend be(2);
+  const auto other_bytes = store(random_vector(64 * 16, 95), GgmlType::F32, 64, 16);
+  const auto other = int8_pack(view_of(other_bytes, GgmlType::F32, 64, 16), nullptr);
+  std::vector<float> x(static_cast<std::size_t>(4) * ldx, 0.5f), y(4 * 160);
+  const LinearJob mixed[2] = {{packed[0].get(), nullptr, y.data(), 160}, {other.get(), nullptr, y.data(), 16}};
+  EXPECT_THROW(be.linear_many(x.data(), 4, ldx, mixed, 2), Error);
+  CpuBackend f32(1);
+  const auto f32_packed = f32.pack(view_of(bytes[0], GgmlType::F32, n_in, 160));
+  const LinearJob foreign[2] = {{packed[0].get(), nullptr, y.data(), 160}, {f32_packed.get(), nullptr, y.data(), 160}};
+  EXPECT_THROW(be.linear_many(x.data(), 4, ldx, foreign, 2), Error);
+}
+
 TEST(Int8Backend, MatmulIsTheF32Product) {
   auto be = make_backend("cpu-int8", 2);
   CpuBackend f32(2);
