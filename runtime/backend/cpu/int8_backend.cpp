@@ -82,72 +82,34 @@ std::unique_ptr<PackedMatrix> CpuInt8Backend::pack(const TensorView& w) const { 
 
 void CpuInt8Backend::linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y,
                             int ldy) {
-  const auto* packed = dynamic_cast<const Int8PackedMatrix*>(&W);
-  if (!packed) bad_call("linear", "the weight matrix was packed by a different backend");
-  const int n_out = packed->n_out();
-  const int n_in = packed->n_in();
-  if (M < 0) bad_call("linear", "negative row count " + std::to_string(M));
-  if (ldx < n_in) bad_call("linear", "ldx " + std::to_string(ldx) + " is less than n_in " + std::to_string(n_in));
-  if (ldy < n_out) bad_call("linear", "ldy " + std::to_string(ldy) + " is less than n_out " + std::to_string(n_out));
-  if (M == 0) return;
-
-  const int nb = packed->n_blocks();
-  Scratch& s = thread_scratch();
-  const Int8Rows rows = scratch_rows(s, M, nb);
-  const Int8Product p{rows, packed, bias, Y, static_cast<std::size_t>(ldy)};
-  const Int8Kernel& k = *kernel_;
-  const std::size_t uldx = static_cast<std::size_t>(ldx);
-  const int n_tiles = packed->n_tiles();
-
-  const int n_threads = pool_->size();
-  const double macs = static_cast<double>(M) * n_out * n_in;
-  if (n_threads == 1 || ThreadPool::in_parallel_region() || macs < kParallelMacs) {
-    k.quantize(X, uldx, n_in, nb, 0, M, rows);
-    k.gemm(p, 0, M, 0, n_tiles);
-    return;
-  }
-  if (M >= kRowSplitPerThread * n_threads) {
-    // Split at multiples of kRowAlign so that each thread's rows fill whole register / AMX tiles and
-    // only the last chunk has leftover rows.
-    const int64_t groups = (M + kRowAlign - 1) / kRowAlign;
-    pool_->parallel_for(groups, [&](int64_t g0, int64_t g1, int) {
-      const int m0 = static_cast<int>(g0 * kRowAlign);
-      const int m1 = static_cast<int>(std::min<int64_t>(g1 * kRowAlign, M));
-      k.quantize(X, uldx, n_in, nb, m0, m1, rows);
-      k.gemm(p, m0, m1, 0, n_tiles);
-    });
-  } else {
-    k.quantize(X, uldx, n_in, nb, 0, M, rows);
-    pool_->parallel_for(n_tiles, [&](int64_t t0, int64_t t1, int) {
-      k.gemm(p, 0, M, static_cast<int>(t0), static_cast<int>(t1));
-    });
-  }
+  const LinearJob job{&W, bias, Y, ldy};
+  products("linear", X, M, ldx, &job, 1);
 }
 
 void CpuInt8Backend::linear_many(const float* X, int M, int ldx, const LinearJob* jobs, int n) {
-  // Jobs of one batch as the decoder and encoder issue them (3 at most); more go through linear().
-  constexpr int kMaxJobs = 4;
   if (n < 0 || (n > 0 && !jobs)) bad_call("linear_many", "no jobs");
-  if (n <= 1 || n > kMaxJobs) {
-    Backend::linear_many(X, M, ldx, jobs, n);
-    return;
-  }
-  const Int8PackedMatrix* packed[kMaxJobs];
+  for (int j = 0; j < n; j += kMaxJobs) products("linear_many", X, M, ldx, jobs + j, std::min(kMaxJobs, n - j));
+}
+
+// One product or several of the same rows: the rows are quantised once, then every job's tiles are
+// multiplied in one pass over the pool, the jobs' tiles laid end to end.
+void CpuInt8Backend::products(const char* what, const float* X, int M, int ldx, const LinearJob* jobs, int n) {
+  const Int8PackedMatrix* packed[kMaxJobs] = {};
   int tiles_before[kMaxJobs + 1] = {0};
   for (int j = 0; j < n; ++j) {
     packed[j] = jobs[j].W ? dynamic_cast<const Int8PackedMatrix*>(jobs[j].W) : nullptr;
-    if (!packed[j]) bad_call("linear_many", "job " + std::to_string(j) + "'s weight matrix was packed by a different backend");
+    const std::string job = n > 1 ? "job " + std::to_string(j) + ": " : "";
+    if (!packed[j]) bad_call(what, job + "the weight matrix was packed by a different backend");
     if (packed[j]->n_in() != packed[0]->n_in())
-      bad_call("linear_many", "job " + std::to_string(j) + " has n_in " + std::to_string(packed[j]->n_in()) + ", job 0 " +
-                                  std::to_string(packed[0]->n_in()));
+      bad_call(what, job + "n_in " + std::to_string(packed[j]->n_in()) + ", job 0's " + std::to_string(packed[0]->n_in()));
     if (jobs[j].ldy < packed[j]->n_out())
-      bad_call("linear_many", "job " + std::to_string(j) + "'s ldy " + std::to_string(jobs[j].ldy) +
-                                  " is less than its n_out " + std::to_string(packed[j]->n_out()));
+      bad_call(what, job + "ldy " + std::to_string(jobs[j].ldy) + " is less than n_out " +
+                         std::to_string(packed[j]->n_out()));
     tiles_before[j + 1] = tiles_before[j] + packed[j]->n_tiles();
   }
   const int n_in = packed[0]->n_in();
-  if (M < 0) bad_call("linear_many", "negative row count " + std::to_string(M));
-  if (ldx < n_in) bad_call("linear_many", "ldx " + std::to_string(ldx) + " is less than n_in " + std::to_string(n_in));
+  if (M < 0) bad_call(what, "negative row count " + std::to_string(M));
+  if (ldx < n_in) bad_call(what, "ldx " + std::to_string(ldx) + " is less than n_in " + std::to_string(n_in));
   if (M == 0) return;
 
   const int nb = packed[0]->n_blocks();
@@ -162,7 +124,7 @@ void CpuInt8Backend::linear_many(const float* X, int M, int ldx, const LinearJob
   const Int8Kernel& k = *kernel_;
   const std::size_t uldx = static_cast<std::size_t>(ldx);
   const int total_tiles = tiles_before[n];
-  // Tiles [t0, t1) of the jobs' tiles laid end to end.
+  // Rows [m0, m1) x tiles [t0, t1) of the jobs' tiles laid end to end.
   auto tiles = [&](int m0, int m1, int t0, int t1) {
     for (int j = 0; j < n; ++j) {
       const int a = std::max(t0, tiles_before[j]), b = std::min(t1, tiles_before[j + 1]);
@@ -175,6 +137,8 @@ void CpuInt8Backend::linear_many(const float* X, int M, int ldx, const LinearJob
     k.quantize(X, uldx, n_in, nb, 0, M, rows);
     tiles(0, M, 0, total_tiles);
   } else if (M >= kRowSplitPerThread * n_threads) {
+    // Split at multiples of kRowAlign so that each thread's rows fill whole register / AMX tiles and
+    // only the last chunk has leftover rows.
     const int64_t groups = (M + kRowAlign - 1) / kRowAlign;
     pool_->parallel_for(groups, [&](int64_t g0, int64_t g1, int) {
       const int m0 = static_cast<int>(g0 * kRowAlign);

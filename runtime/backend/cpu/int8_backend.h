@@ -51,6 +51,11 @@ class CpuInt8Backend : public Backend {
   void use_thread_pool(std::shared_ptr<ThreadPool> pool) override;
 
  private:
+  // Jobs run together by one call of products(); linear_many takes more a group at a time.
+  static constexpr int kMaxJobs = 4;
+  // linear() and linear_many() (what names the caller in errors); 1 <= n <= kMaxJobs.
+  void products(const char* what, const float* X, int M, int ldx, const LinearJob* jobs, int n);
+
   const Int8Kernel* kernel_;
   std::shared_ptr<ThreadPool> pool_;
   CpuBackend f32_;  // matmul() on activations
