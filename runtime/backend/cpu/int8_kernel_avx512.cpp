@@ -13,17 +13,13 @@
 
 #include "backend/cpu/int8_kernels.h"
 #include "util/prefetch.h"
+#include "util/vec_math_avx512.h"
 
-#define NPW_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma")))
+#define NPW_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,fma")))
 
 namespace npw {
 
 namespace {
-
-// Lanes [0, n) of 16.
-NPW_AVX512 inline __mmask16 avx512_tail_mask(int n) {
-  return n <= 0 ? __mmask16(0) : n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1u);
-}
 
 // Lane j of the result is the largest lane of a[j]. Pairs of vectors are folded into one, halving
 // the lanes per source each time (256-bit halves, 128-bit quarters, pairs, single lanes): 15 folds
@@ -68,8 +64,8 @@ NPW_AVX512 void int8_quantize_rows_avx512(const float* X, std::size_t ldx, int n
       for (int j = 0; j < 16; ++j) {
         const int k0 = (b0 + j) * kInt8Block;
         const int n = j < nb ? std::min(kInt8Block, n_in - k0) : 0;
-        const __m512 lo = _mm512_maskz_loadu_ps(avx512_tail_mask(n), x + k0);
-        const __m512 hi = _mm512_maskz_loadu_ps(avx512_tail_mask(n - 16), x + k0 + 16);
+        const __m512 lo = _mm512_maskz_loadu_ps(avx512::tail_mask(n), x + k0);
+        const __m512 hi = _mm512_maskz_loadu_ps(avx512::tail_mask(n - 16), x + k0 + 16);
         amax[j] = _mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi));
       }
       const __m512 d = _mm512_div_ps(lane_maxima(amax), v127);
@@ -79,8 +75,8 @@ NPW_AVX512 void int8_quantize_rows_avx512(const float* X, std::size_t ldx, int n
       for (int j = 0; j < nb; ++j) {
         const int k0 = (b0 + j) * kInt8Block;
         const int n = std::min(kInt8Block, n_in - k0);
-        const __m512 lo = _mm512_maskz_loadu_ps(avx512_tail_mask(n), x + k0);
-        const __m512 hi = _mm512_maskz_loadu_ps(avx512_tail_mask(n - 16), x + k0 + 16);
+        const __m512 lo = _mm512_maskz_loadu_ps(avx512::tail_mask(n), x + k0);
+        const __m512 hi = _mm512_maskz_loadu_ps(avx512::tail_mask(n - 16), x + k0 + 16);
         const __m512 id = _mm512_set1_ps(inv[j]);
         // cvtps rounds with the current mode (to nearest even), as nearbyint does in the reference.
         const __m512i ql = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(lo, id)), lo_q), hi_q);

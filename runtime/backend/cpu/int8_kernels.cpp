@@ -39,8 +39,10 @@ bool int8_isa_supported(Int8Isa isa) {
     case Int8Isa::Avx2:
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case Int8Isa::Avx512Vnni:
+      // DQ too: the kernels share the AVX-512 helpers of util/vec_math_avx512.h (every VNNI CPU has it).
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+             __builtin_cpu_supports("avx512vnni");
     case Int8Isa::Amx:
       // Leftover rows run on the VNNI variant.
       return int8_isa_supported(Int8Isa::Avx512Vnni) && amx_usable();
