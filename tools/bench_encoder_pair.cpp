@@ -7,6 +7,7 @@
 #include "bench_stages.h"
 #include "bench_timer.h"
 #include "model/model.h"
+#include "nn/attention.h"
 #include "nn/encoder.h"
 #include "util/aligned_buffer.h"
 #include "util/cpu_features.h"
@@ -36,8 +37,7 @@ EncoderPairBench time_encoder_pair(const Model& model, const std::vector<float>&
   EncoderPairBench out;
   out.simd_level = simd_level_name(active_simd_level());
   out.int8_kernel = int8_isa_name(int8_best_isa());
-  out.bf16_attention = active_simd_level() >= SimdLevel::Avx512 &&
-                       (simd_has_amx_bf16() || simd_prefers_avx512_bf16_attention());
+  out.bf16_attention = MultiHeadAttention::bf16_available();
   out.f32_ms = summarize(f32_ms);
   out.int8_ms = summarize(int8_ms);
   out.speedup = summarize(ratio);

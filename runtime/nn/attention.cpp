@@ -201,9 +201,12 @@ bool MultiHeadAttention::uses_bf16(const AttentionArgs& a) const {
   // The decoder's cross-attention store: values in halves, keys transposed in halves (or floats, for
   // the layers kept for word timing).
   const bool halves = a.k_transposed && (a.k_half || a.k) && a.v_half && a.n_q >= kBf16HalfMinRows;
-  return a.reduced_precision && (floats || halves) && key_pairs_.size() > 0 &&
-         (simd_has_amx_bf16() || simd_prefers_avx512_bf16_attention()) && attention_bf16_takes(a.d_head) && uses_simd(a);
+  return a.reduced_precision && (floats || halves) && key_pairs_.size() > 0 && bf16_available() &&
+         attention_bf16_takes(a.d_head) && uses_simd(a);
 }
+
+// Both answer false below the Avx512 level (NPW_SIMD), as the bf16 tasks need it.
+bool MultiHeadAttention::bf16_available() { return simd_has_amx_bf16() || simd_prefers_avx512_bf16_attention(); }
 
 void MultiHeadAttention::run_portable(Backend& backend, ThreadPool* pool, const AttentionArgs& a) {
   const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));

@@ -98,6 +98,9 @@ class MultiHeadAttention {
   bool uses_simd(const AttentionArgs& args) const;
   // Whether that SIMD path would be the bf16 one (AMX tiles or AVX512_BF16).
   bool uses_bf16(const AttentionArgs& args) const;
+  // Whether this CPU at the active SIMD level has a bf16 task (AMX tiles, or AVX512_BF16 where it
+  // measures faster than the f32 kernel): reduced-precision attention of a usable head size runs there.
+  static bool bf16_available();
 
  private:
   void run_portable(Backend& backend, ThreadPool* pool, const AttentionArgs& args);
