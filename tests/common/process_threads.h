@@ -4,6 +4,9 @@
 
 #include <dirent.h>
 
+#include <chrono>
+#include <thread>
+
 namespace npwtest {
 
 inline int process_threads() {
@@ -12,6 +15,20 @@ inline int process_threads() {
   int n = 0;
   while (const dirent* e = readdir(d)) n += e->d_name[0] != '.';
   closedir(d);
+  return n;
+}
+
+// The number of threads once it is `want`, polled for up to 2 s, else the last count. A thread
+// that pthread_join has returned for can stay listed in /proc/self/task for a moment (the kernel
+// reaps it after waking the joiner), so a count taken right after an object stopped its workers may
+// still include them; one that never leaves is a real leak and still fails the comparison.
+inline int threads_reach(int want) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  int n = process_threads();
+  while (n != want && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    n = process_threads();
+  }
   return n;
 }
 

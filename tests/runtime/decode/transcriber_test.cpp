@@ -73,12 +73,14 @@ TEST(Transcriber, StreamingWindowConsumes) {
 // switch between a product and the attention around it).
 TEST(Transcriber, OneStreamOfNThreadsAddsNMinusOneWorkers) {
   const auto model = Model::load(std::string(NPW_TEST_DATA_DIR) + "/ggml-test-f32.bin");
+  const int before = npwtest::process_threads();
+  ASSERT_GT(before, 0);
   for (const char* backend : {"cpu", "cpu-int8"}) {
     Options o = fast_options();
     o.backend = backend;
     o.n_threads = 3;
-    const int before = npwtest::process_threads();
-    ASSERT_GT(before, 0);
+    // The previous stream's workers are joined and reaped (npwtest::threads_reach).
+    ASSERT_EQ(npwtest::threads_reach(before), before) << backend;
     Transcriber t(model, o);
     EXPECT_EQ(npwtest::process_threads() - before, 2) << backend;
     const WavData wav = read_wav(std::string(NPW_TEST_DATA_DIR) + "/audio/long45.wav");

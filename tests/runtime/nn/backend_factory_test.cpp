@@ -48,15 +48,17 @@ TEST(BackendFactory, CpuAndAutoGiveTheCpuBackend) {
 // A CPU backend of n threads is the calling thread and n - 1 workers, whatever backends it holds
 // inside (cpu-int8 runs its activation products on a cpu backend; each had a pool of its own).
 TEST(BackendFactory, ABackendOfNThreadsAddsNMinusOneWorkers) {
+  const int before = npwtest::process_threads();
+  ASSERT_GT(before, 0);
   for (const char* name : {"cpu", "cpu-int8"}) {
-    const int before = npwtest::process_threads();
-    ASSERT_GT(before, 0);
+    // The previous backend's workers are gone (joined and reaped) before this one starts.
+    ASSERT_EQ(npwtest::threads_reach(before), before) << name;
     auto b = make_backend(name, 3);
-    EXPECT_EQ(npwtest::process_threads() - before, 2) << name;
+    EXPECT_EQ(npwtest::threads_reach(before + 2) - before, 2) << name;
     ASSERT_NE(b->thread_pool(), nullptr) << name;
     EXPECT_EQ(b->thread_pool()->size(), 3) << name;
     b->set_threads(2);
-    EXPECT_EQ(npwtest::process_threads() - before, 1) << name;
+    EXPECT_EQ(npwtest::threads_reach(before + 1) - before, 1) << name;
     EXPECT_EQ(b->threads(), 2) << name;
   }
 }
@@ -64,9 +66,12 @@ TEST(BackendFactory, ABackendOfNThreadsAddsNMinusOneWorkers) {
 // Given the stream's pool, a backend runs on it and keeps no pool of its own; a pool of another
 // size than the settings say is refused.
 TEST(BackendFactory, BackendsRunOnTheStreamsPool) {
+  const int base = npwtest::process_threads();
   for (const char* name : {"cpu", "cpu-int8"}) {
     auto pool = std::make_shared<ThreadPool>(3);
-    const int before = npwtest::process_threads();
+    // The pool's 2 workers, the previous round's reaped (npwtest::threads_reach).
+    const int before = npwtest::threads_reach(base + 2);
+    ASSERT_EQ(before, base + 2) << name;
     BackendSettings s;
     s.n_threads = 3;
     s.pool = pool;
