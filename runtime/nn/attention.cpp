@@ -124,6 +124,11 @@ MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads, int max_width,
     value_pairs_.resize(static_cast<std::size_t>(ldp_) * static_cast<std::size_t>(max_width));
     bf16_scores_.resize(static_cast<std::size_t>(n_threads) * 16 * static_cast<std::size_t>(ldkt_));
     bf16_probs_.resize(static_cast<std::size_t>(n_threads) * 16 * static_cast<std::size_t>(ldp_));
+    if (simd_prefers_int8_attention_scores()) {
+      const std::size_t heads = static_cast<std::size_t>((max_width + 15) / 16);
+      key_scale_.resize(heads * static_cast<std::size_t>(ldkt_));
+      key_mean_.resize(static_cast<std::size_t>(max_width));
+    }
   }
   row_lim_.resize(static_cast<std::size_t>(n_threads) * kTileRows);
   if (half_d_head > 0) {
@@ -292,10 +297,27 @@ void MultiHeadAttention::run_bf16(ThreadPool* pool, const AttentionArgs& a) {
   uint32_t* kp = key_pairs_.data();
   uint32_t* vp = value_pairs_.data();
   const int n_vpairs = (a.n_kv + 1) / 2;
+  // Int8 scores for keys given as rows (the encoder's self-attention), where the CPU prefers them.
+  const bool int8_scores = !a.k_transposed && !a.k_half && key_scale_.size() > 0 && simd_prefers_int8_attention_scores();
+  if (int8_scores) {
+    const int n_blocks = (width + 15) / 16;
+    auto means = [&](int64_t b0, int64_t b1) {
+      attention_int8_key_means(a.k, a.ldk, a.n_kv, static_cast<int>(b0) * 16,
+                               std::min(width, static_cast<int>(b1) * 16), key_mean_.data());
+    };
+    if (pool && pool->size() > 1) {
+      pool->parallel_for(n_blocks, [&](int64_t b0, int64_t b1, int) { means(b0, b1); });
+    } else {
+      means(0, n_blocks);
+    }
+  }
   auto convert = [&](int64_t t0, int64_t t1) {
     // Items [0, n_kv) convert one key each, then [n_kv, n_kv + n_vpairs) one value pair each.
     const int64_t k1 = std::min<int64_t>(t1, a.n_kv);
-    if (t0 < k1 && a.k_half) {
+    if (t0 < k1 && int8_scores) {
+      attention_int8_convert_keys(a.k + static_cast<std::size_t>(t0) * a.ldk, a.ldk, static_cast<int>(k1 - t0), width,
+                                  a.d_head, key_mean_.data(), kp + t0, ldkt_, key_scale_.data() + t0);
+    } else if (t0 < k1 && a.k_half) {
       attention_bf16_convert_half_keys_t(a.k_half + t0, a.ldk, static_cast<int>(k1 - t0), width, kp + t0, ldkt_);
     } else if (t0 < k1 && a.k_transposed) {
       attention_bf16_convert_keys_t(a.k + t0, a.ldk, static_cast<int>(k1 - t0), width, kp + t0, ldkt_);
@@ -325,6 +347,18 @@ void MultiHeadAttention::run_bf16(ThreadPool* pool, const AttentionArgs& a) {
   auto* task = amx ? &attention_task_amx : &attention_task_bf16_avx512;
   static_assert(kAttentionBf16Avx512TileRows <= kTileRows, "the scratch holds kTileRows rows of limits");
   const int tile_rows = amx ? kTileRows : kAttentionBf16Avx512TileRows;
+  if (int8_scores) {
+    for_each_task(pool, a, kAttentionBf16Avx512TileRows, row_lim_.data(), [&](const Task& t) {
+      const std::size_t h = t.col / static_cast<std::size_t>(a.d_head);
+      const std::size_t ldkt = static_cast<std::size_t>(ldkt_);
+      attention_task_int8_scores_avx512(t.q, a.ldq, t.rows, kp + (t.col / 4) * ldkt, ldkt_,
+                                        key_scale_.data() + h * ldkt, t.kv_len,
+                                        vp + t.col, width, a.d_head, alpha, t.lim, t.out, a.ldo,
+                                        bf16_scores_.data() + static_cast<std::size_t>(t.thread) * 16 * ldkt, ldkt_,
+                                        bf16_probs_.data() + static_cast<std::size_t>(t.thread) * 16 * ldp_, ldp_);
+    });
+    return;
+  }
   for_each_task(pool, a, tile_rows, row_lim_.data(), [&](const Task& t) {
     const uint32_t* kh = kp + (t.col / 2) * static_cast<std::size_t>(ldkt_);
     task(t.q, a.ldq, t.rows, kh, ldkt_, t.kv_len, vp + t.col, width, a.d_head, alpha, t.lim, t.out, a.ldo,

@@ -132,6 +132,10 @@ class MultiHeadAttention {
   AlignedBuffer<uint32_t> key_pairs_{MemoryLabel{"attention scratch"}}, value_pairs_{MemoryLabel{"attention scratch"}};
   // scores [threads][16][ldkt], probability pairs [threads][16][ldp_].
   int ldp_ = 0;
+  // The int8-score variant (simd_prefers_int8_attention_scores) keeps its key quads in key_pairs_
+  // (half its size), and per head and key a scale: [max_width / 16][ldkt]; the key mean [max_width].
+  AlignedBuffer<float> key_scale_{MemoryLabel{"attention scratch"}};
+  AlignedBuffer<float> key_mean_{MemoryLabel{"attention scratch"}};
   AlignedBuffer<float> bf16_scores_{MemoryLabel{"attention scratch"}};
   AlignedBuffer<uint32_t> bf16_probs_{MemoryLabel{"attention scratch"}};
 };

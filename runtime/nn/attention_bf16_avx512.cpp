@@ -22,6 +22,7 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
+#include "nn/attention_bf16_parts_avx512.h"
 #include "nn/bf16_pairs_avx512.h"
 #include "util/vec_math_avx512.h"
 #include "util/simd_target.h"
@@ -30,13 +31,14 @@ namespace npw {
 
 namespace {
 
+using attention_avx512::as_bh;
+using attention_avx512::block_limits;
+using attention_avx512::finish_rows;
+using attention_avx512::key_block;
+
 constexpr int kRowBlock = 6;  // query rows sharing each loaded key or value vector
 constexpr int kKeyVectors = 4;  // 16-key vectors of scores per row in registers
 static_assert(kAttentionBf16Avx512TileRows % kRowBlock == 0, "tiles of whole row blocks");
-
-NPW_TARGET_AVX512_BF16 static inline __attribute__((always_inline)) __m512bh as_bh(__m512i v) {
-  return reinterpret_cast<__m512bh>(v);
-}
 
 // Scores of rows [0, RB) against keys [j0, j0 + 16 KB): s = q . k (unscaled), and vmax[r] raised to
 // the scores row r sees. kAll: every row sees every key of the block, so nothing is masked (every
@@ -83,57 +85,6 @@ NPW_TARGET_AVX512_BF16 inline void score_block(const uint32_t* qp, const uint32_
   }
 }
 
-// Row r of raw scores s[0, lim) (lim > 0) as bf16 probability pairs p[0, n_pairs), exp(alpha (s - max))
-// unnormalised and zero past lim; returns 1 / their sum. Exps are base 2 with log2(e) folded into the
-// scale, one fused multiply-subtract per vector.
-NPW_TARGET_AVX512_BF16 inline float softmax_pairs(const float* s, int lim, float row_max, float alpha, uint32_t* p,
-                                                  int n_pairs) {
-  const __m512 a2 = _mm512_set1_ps(alpha * exp_poly::kLog2e);
-  const __m512 am = _mm512_set1_ps(row_max * (alpha * exp_poly::kLog2e));
-  __m512 sum = _mm512_setzero_ps();
-  for (int j = 0; j < n_pairs; j += 16) {
-    // Keys [2j, 2j + 32) make pairs [j, j + 16).
-    const int k0 = 2 * j;
-    const __mmask16 m0 = avx512::tail_mask(lim - k0), m1 = avx512::tail_mask(lim - k0 - 16);
-    const __m512 e0 =
-        _mm512_maskz_mov_ps(m0, avx512::exp2_nonpositive_ps(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m0, s + k0), a2, am)));
-    const __m512 e1 =
-        _mm512_maskz_mov_ps(m1, avx512::exp2_nonpositive_ps(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m1, s + k0 + 16), a2, am)));
-    sum = _mm512_add_ps(sum, _mm512_add_ps(e0, e1));
-    _mm512_mask_storeu_epi32(p + j, avx512::tail_mask(n_pairs - j), avx512::pairs_of(e0, e1));
-  }
-  return 1.0f / _mm512_reduce_add_ps(sum);
-}
-
-// out rows [0, RB) = inv[r] * (p[r] . v) over value pairs [0, n_pairs), the whole head (NV vectors of 16).
-template <int RB, int NV>
-NPW_TARGET_AVX512_BF16 inline void pv_block(const uint32_t* pp, int ldp, int n_pairs, const uint32_t* vp, int width,
-                                            const float* inv, float* out, int ldo) {
-  __m512 acc[RB][NV];
-#pragma GCC unroll 16
-  for (int r = 0; r < RB; ++r)
-#pragma GCC unroll 16
-    for (int c = 0; c < NV; ++c) acc[r][c] = _mm512_setzero_ps();
-  for (int jp = 0; jp < n_pairs; ++jp) {
-    const uint32_t* vj = vp + static_cast<long>(jp) * width;
-    __m512bh vv[NV];
-#pragma GCC unroll 16
-    for (int c = 0; c < NV; ++c) vv[c] = as_bh(_mm512_loadu_si512(vj + 16 * c));
-#pragma GCC unroll 16
-    for (int r = 0; r < RB; ++r) {
-      const __m512bh pr = as_bh(_mm512_set1_epi32(static_cast<int>(pp[static_cast<long>(r) * ldp + jp])));
-#pragma GCC unroll 16
-      for (int c = 0; c < NV; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], pr, vv[c]);
-    }
-  }
-#pragma GCC unroll 16
-  for (int r = 0; r < RB; ++r) {
-    const __m512 sc = _mm512_set1_ps(inv[r]);
-#pragma GCC unroll 16
-    for (int c = 0; c < NV; ++c) _mm512_storeu_ps(out + static_cast<long>(r) * ldo + 16 * c, _mm512_mul_ps(acc[r][c], sc));
-  }
-}
-
 // Query rows [0, RB) of one head, d_head = 16 NV: the whole task for those rows.
 template <int RB, int NV>
 NPW_TARGET_AVX512_BF16 void rows_block(const float* q, int ldq, const uint32_t* kp, int ldkp, int n_keys, const uint32_t* vp,
@@ -141,15 +92,8 @@ NPW_TARGET_AVX512_BF16 void rows_block(const float* q, int ldq, const uint32_t* 
                                        uint32_t* pp, int ldp) {
   constexpr int d_head = 16 * NV, NP = d_head / 2, KB = kKeyVectors;
   int row_lim[RB];
-  int nk = 0;  // keys any row of the block sees
-  for (int r = 0; r < RB; ++r) {
-    row_lim[r] = std::max(0, std::min(lim[r], n_keys));
-    nk = std::max(nk, row_lim[r]);
-  }
-  if (nk == 0) {
-    for (int r = 0; r < RB; ++r) std::memset(out + static_cast<long>(r) * ldo, 0, sizeof(float) * d_head);
-    return;
-  }
+  const int nk = block_limits<RB>(lim, n_keys, row_lim, out, ldo, d_head);  // keys any row of the block sees
+  if (nk == 0) return;
 
   alignas(64) uint32_t qp[RB * NP];
   for (int r = 0; r < RB; ++r) {
@@ -166,29 +110,20 @@ NPW_TARGET_AVX512_BF16 void rows_block(const float* q, int ldq, const uint32_t* 
   __m512 vmax[RB];
   for (int r = 0; r < RB; ++r) vmax[r] = _mm512_set1_ps(-INFINITY);
   for (int j0 = 0; j0 < nk; j0 += 16 * KB) {
-    bool all = nk - j0 >= 16 * KB;
-    for (int r = 0; r < RB && all; ++r) all = row_lim[r] >= j0 + 16 * KB;
     __mmask16 km[KB];
-    for (int c = 0; c < KB; ++c) km[c] = avx512::tail_mask(nk - j0 - 16 * c);
-    if (all) {
+    if (key_block<RB, KB>(nk, j0, row_lim, km)) {
       score_block<RB, KB, NP, true>(qp, kp, ldkp, j0, km, row_lim, s, lds, vmax);
     } else {
       score_block<RB, KB, NP, false>(qp, kp, ldkp, j0, km, row_lim, s, lds, vmax);
     }
   }
 
-  const int n_pairs = (nk + 1) / 2;
-  float inv[RB];
+  float row_max[RB], row_alpha[RB];
   for (int r = 0; r < RB; ++r) {
-    uint32_t* pr = pp + static_cast<long>(r) * ldp;
-    if (row_lim[r] == 0) {
-      std::memset(pr, 0, sizeof(uint32_t) * static_cast<std::size_t>(n_pairs));
-      inv[r] = 0.0f;
-    } else {
-      inv[r] = softmax_pairs(s + static_cast<long>(r) * lds, row_lim[r], _mm512_reduce_max_ps(vmax[r]), alpha, pr, n_pairs);
-    }
+    row_max[r] = _mm512_reduce_max_ps(vmax[r]);
+    row_alpha[r] = alpha;
   }
-  pv_block<RB, NV>(pp, ldp, n_pairs, vp, width, inv, out, ldo);
+  finish_rows<RB, NV>(s, lds, row_lim, nk, row_max, row_alpha, pp, ldp, vp, width, out, ldo);
 }
 
 template <int NV>

@@ -73,6 +73,24 @@ void attention_task_amx(const float* q, int ldq, int rows, const uint32_t* kp, i
 void attention_task_bf16_avx512(const float* q, int ldq, int rows, const uint32_t* kp, int ldkp, int n_keys,
                                 const uint32_t* vp, int width, int d_head, float alpha, const int* lim, float* out,
                                 int ldo, float* s, int lds, uint32_t* pp, int ldp);
+// The AVX512_BF16 task with its scores made in int8 by AVX512_VNNI (simd_prefers_int8_attention_scores):
+// keys smoothed (the call's mean key subtracted) and rounded to int8 per key and head, query rows per
+// row and head; probabilities and values as in the bf16 task. Column means of keys [0, n_kv) for
+// columns [c0, c1) into mean[c0, c1):
+void attention_int8_key_means(const float* k, int ldk, int n_kv, int c0, int c1, float* mean);
+// Keys [0, n_kv) (rows ldk floats apart, width = n_head * d_head columns, d_head 16, 32 or 64) minus
+// mean, each head of each key rounded to int8 k8 with scale max|k - mean| / 127 and stored as u8
+// k8 + 128: kq[(h d/4 + P) * ldkq + j] holds dimensions 4P..4P+3 of head h of key j (byte i for
+// dimension 4P + i), kscale[h * ldkq + j] the scale. Nothing past n_kv is written, so disjoint key
+// ranges can be converted on different threads.
+void attention_int8_convert_keys(const float* k, int ldk, int n_kv, int width, int d_head, const float* mean,
+                                 uint32_t* kq, int ldkq, float* kscale);
+// The task, for one head: kq and kscale at the head's first quad row and scale, vp, q, out and
+// scratch as attention_task_bf16_avx512's; reads no key column past n_keys rounded up to 16.
+void attention_task_int8_scores_avx512(const float* q, int ldq, int rows, const uint32_t* kq, int ldkq,
+                                       const float* kscale, int n_keys, const uint32_t* vp, int width, int d_head,
+                                       float alpha, const int* lim, float* out, int ldo, float* s, int lds,
+                                       uint32_t* pp, int ldp);
 // Query rows per task that suit the AVX512_BF16 task: a multiple of its row block (1500 encoder
 // frames = 25 x 60).
 constexpr int kAttentionBf16Avx512TileRows = 60;

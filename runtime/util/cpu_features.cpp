@@ -145,6 +145,22 @@ bool simd_prefers_avx512_bf16_attention() {
 #endif
 }
 
+bool simd_prefers_int8_attention_scores() {
+#if defined(__x86_64__)
+  static const bool prefer = [] {
+    if (const char* env = std::getenv("NPW_ATTENTION_SCORES")) {
+      if (std::strcmp(env, "int8") == 0) return true;
+      if (std::strcmp(env, "bf16") == 0) return false;
+    }
+    return true;
+  }();
+  static const bool vnni = __builtin_cpu_supports("avx512vnni");
+  return prefer && vnni && !simd_has_amx_bf16() && simd_prefers_avx512_bf16_attention();
+#else
+  return false;
+#endif
+}
+
 const char* simd_level_name(SimdLevel level) {
   switch (level) {
     case SimdLevel::Avx512: return "avx512";

@@ -46,4 +46,10 @@ bool simd_has_avx512_bf16();
 // NPW_BF16_ATTENTION=1 or 0 (read once) overrides the vendor rule, for benchmarks.
 bool simd_prefers_avx512_bf16_attention();
 
+// Whether that vdpbf16ps attention should make its scores with AVX512_VNNI's vpdpbusd on int8 keys and
+// queries instead (attention_kernels.h: attention_task_int8_scores_avx512): only where the bf16 task
+// is chosen (simd_prefers_avx512_bf16_attention, no AMX) and the CPU has AVX512_VNNI.
+// NPW_ATTENTION_SCORES=int8 or bf16 (read once) overrides the default, for benchmarks and tests.
+bool simd_prefers_int8_attention_scores();
+
 }  // namespace npw

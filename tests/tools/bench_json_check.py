@@ -119,6 +119,8 @@ if e is not None:
         errors.append(f"--encoder-pair: the ratio's spread does not hold its median over 3 pairs: {spread}")
     if not (isinstance(e.get("int8_kernel"), str) and isinstance(e.get("int8_bf16_attention"), bool)):
         errors.append("--encoder-pair: int8_kernel / int8_bf16_attention missing")
+    if e.get("int8_attention_scores") not in ("int8", "bf16", "f32"):
+        errors.append("--encoder-pair: int8_attention_scores is not int8, bf16 or f32")
 for bad in [["--model", model, "--dims", "tiny"], ["--dims", "nosuchsize"], ["--model", model, "--threads", "0"],
             ["--model", model, "--live", "--word-timing-only"], ["--model", model, "--encoder-pair", "--live"],
             ["--model", model, "--encoder-pair", "--backend", "cpu"]]:

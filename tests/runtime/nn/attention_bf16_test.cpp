@@ -62,26 +62,8 @@ TEST(AttentionBf16Avx512, TaskMatchesNaive) {
 
     std::vector<float> want(out.size(), 7.0f);  // columns past the heads stay untouched
     for (int h = 0; h < c.n_head; ++h) {
-      const int col = h * c.d_head;
-      for (int r = 0; r < c.rows; ++r) {
-        float* o = want.data() + static_cast<std::size_t>(r) * ld + col;
-        std::fill(o, o + c.d_head, 0.0f);
-        if (lim[r] == 0) continue;
-        std::vector<double> p(lim[r]);
-        double mx = -INFINITY, sum = 0.0;
-        for (int j = 0; j < lim[r]; ++j) {
-          double dot = 0.0;
-          for (int d = 0; d < c.d_head; ++d) dot += static_cast<double>(q[static_cast<std::size_t>(r) * ld + col + d]) * k[static_cast<std::size_t>(j) * ld + col + d];
-          p[j] = dot * alpha;
-          mx = std::max(mx, p[j]);
-        }
-        for (double& x : p) sum += (x = std::exp(x - mx));
-        for (int d = 0; d < c.d_head; ++d) {
-          double acc = 0.0;
-          for (int j = 0; j < lim[r]; ++j) acc += p[j] / sum * v[static_cast<std::size_t>(j) * ld + col + d];
-          o[d] = static_cast<float>(acc);
-        }
-      }
+      npw_test::naive_head_attention(q.data(), k.data(), v.data(), ld, c.rows, h * c.d_head, c.d_head, alpha, lim.data(),
+                                     want.data());
     }
     const double err = max_rel_err(out.data(), want.data(), out.size());
     worst = std::max(worst, err);

@@ -12,6 +12,7 @@
 #include "nn/attention.h"
 #include "nn/half_rows.h"
 #include "simd_levels.h"
+#include "util/cpu_features.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 
@@ -134,7 +135,8 @@ TEST(AttentionHalf, SameBitsAsOnWidenedFloats) {
 // A reduced-precision backend's half values with many query rows (a prompt's cross-attention) take
 // the bf16 path, with transposed keys in halves or floats: the pairs made from them are those made
 // from the widened floats, so the results are the bf16 path's on the widened (untransposed) floats,
-// bit for bit. Fewer rows keep the f32 path.
+// bit for bit (where the CPU makes the scores of keys given as rows in int8, on the transposed
+// widened floats). Fewer rows keep the f32 path.
 TEST(AttentionHalf, ManyRowsOfHalvesTakeTheBf16PathBitForBit) {
   ThreadPool pool(2);
   const Shape shapes[] = {{6, 64, 64, 1500}, {6, 64, 100, 1500}, {2, 64, 70, 77}, {3, 32, 65, 101}, {4, 16, 64, 9},
@@ -169,8 +171,18 @@ TEST(AttentionHalf, ManyRowsOfHalvesTakeTheBf16PathBitForBit) {
     if (!mha.uses_bf16(b)) continue;
     ++taken;
     std::vector<float> want(static_cast<std::size_t>(s.n_q) * ldo, 0.0f), got(want.size(), 1.0f);
-    a.out = want.data();
-    mha.run(backend, &pool, a);
+    if (simd_prefers_int8_attention_scores()) {
+      // Keys as rows make their scores in int8 on this CPU (attention_int8_scores_avx512.cpp), keys
+      // transposed keep bf16: the reference is then the bf16 path on transposed float keys.
+      AttentionArgs r = b;
+      r.k_half = nullptr;
+      r.k = k.f.data();
+      r.out = want.data();
+      mha.run(backend, &pool, r);
+    } else {
+      a.out = want.data();
+      mha.run(backend, &pool, a);
+    }
     // Half keys, then the same keys transposed as floats (the layers kept in f32 for word timing).
     for (bool half_keys : {true, false}) {
       AttentionArgs c = b;

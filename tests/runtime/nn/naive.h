@@ -1,6 +1,7 @@
 // Reference loops in double precision for the nn unit tests: obviously correct, slow, tiny inputs.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -40,6 +41,33 @@ inline double max_rel_err(const float* got, const float* want, std::size_t n) {
     if (!(e <= worst)) worst = e;  // also catches NaN
   }
   return worst;
+}
+
+// One head of attention in double precision: out[r] (d_head values at column col of rows ld apart) =
+// softmax(alpha q[r] . k[j] over keys j < lim[r]) v, zeros where lim[r] == 0; q, k, v rows ld apart.
+inline void naive_head_attention(const float* q, const float* k, const float* v, int ld, int rows, int col, int d_head,
+                                 float alpha, const int* lim, float* out) {
+  for (int r = 0; r < rows; ++r) {
+    float* o = out + static_cast<std::size_t>(r) * ld + col;
+    std::fill(o, o + d_head, 0.0f);
+    if (lim[r] == 0) continue;
+    std::vector<double> p(lim[r]);
+    double mx = -INFINITY, sum = 0.0;
+    for (int j = 0; j < lim[r]; ++j) {
+      double dot = 0.0;
+      for (int d = 0; d < d_head; ++d) {
+        dot += static_cast<double>(q[static_cast<std::size_t>(r) * ld + col + d]) * k[static_cast<std::size_t>(j) * ld + col + d];
+      }
+      p[j] = dot * alpha;
+      mx = std::max(mx, p[j]);
+    }
+    for (double& x : p) sum += (x = std::exp(x - mx));
+    for (int d = 0; d < d_head; ++d) {
+      double acc = 0.0;
+      for (int j = 0; j < lim[r]; ++j) acc += p[j] / sum * v[static_cast<std::size_t>(j) * ld + col + d];
+      o[d] = static_cast<float>(acc);
+    }
+  }
 }
 
 }  // namespace npw_test
