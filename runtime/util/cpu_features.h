@@ -48,7 +48,9 @@ bool simd_prefers_avx512_bf16_attention();
 
 // Whether that vdpbf16ps attention should make its scores with AVX512_VNNI's vpdpbusd on int8 keys and
 // queries instead (attention_kernels.h: attention_task_int8_scores_avx512): only where the bf16 task
-// is chosen (simd_prefers_avx512_bf16_attention, no AMX) and the CPU has AVX512_VNNI.
+// is chosen (simd_prefers_avx512_bf16_attention, no AMX) and the CPU has AVX512_VNNI. A vpdpbusd does
+// twice a vdpbf16ps's multiply-adds: on a Zen 4 an encoder layer's attention took 8.8 ms against
+// 10.1 (tiny, 2 threads), the int8 encoder 2.5x the f32 one against 2.3x.
 // NPW_ATTENTION_SCORES=int8 or bf16 (read once) overrides the default, for benchmarks and tests.
 bool simd_prefers_int8_attention_scores();
 
