@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "nn/attention_kernels.h"
 
@@ -47,6 +48,13 @@ NPW_TARGET_AVX512_BF16_VNNI inline float abs_max(const float* p, const float* me
     m = _mm512_max_ps(m, _mm512_abs_ps(x));
   }
   return _mm512_reduce_max_ps(m);
+}
+
+// 127 / m, the factor that takes values of largest magnitude m to +-127; 0 where m is 0 or so small
+// (below ~4e-37) that the factor would overflow: such a row or key counts as all zeros.
+inline float int8_factor(float m) {
+  const float inv = m > 0.0f ? 127.0f / m : 0.0f;
+  return inv <= std::numeric_limits<float>::max() ? inv : 0.0f;
 }
 
 // 16 values times inv rounded to the nearest integer (ties to even) and kept within +-127.
@@ -125,7 +133,7 @@ NPW_TARGET_AVX512_BF16_VNNI void rows_block(const float* q, int ldq, const uint3
     const float* qr = q + static_cast<long>(r) * ldq;
     const float m = abs_max(qr, nullptr, NV);
     qs[r] = m / 127.0f;
-    const __m512 inv = _mm512_set1_ps(m > 0.0f ? 127.0f / m : 0.0f);
+    const __m512 inv = _mm512_set1_ps(int8_factor(m));
     __m512i sum = _mm512_setzero_si512();
 #pragma GCC unroll 4
     for (int c = 0; c < NV; ++c) {
@@ -217,7 +225,7 @@ NPW_TARGET_AVX512_BF16_VNNI void attention_int8_convert_keys(const float* k, int
       const float* mu = mean + h * d_head;
       const float m = abs_max(x, mu, nv);
       const float scale = m / 127.0f;
-      const __m512 inv = _mm512_set1_ps(m > 0.0f ? 127.0f / m : 0.0f);
+      const __m512 inv = _mm512_set1_ps(int8_factor(m));
       // The head's d_head values k8 + 128 as nq quads of u8, 16 quads (64 values) per vector.
       alignas(64) uint8_t bytes[64];
       for (int c = 0; c < nv; ++c) {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "naive.h"
@@ -35,8 +36,12 @@ TEST(AttentionInt8Scores, KeysQuantiseAsTheRule) {
     const int n_head = 3, width = n_head * d_head, ld = width + 3, n_kv = 37, ldkq = 64;
     auto k = random_vector(static_cast<std::size_t>(n_kv) * ld, 71, -2.0f, 2.0f);
     for (int d = 0; d < width; ++d) k[static_cast<std::size_t>(5) * ld + d] = 0.5f;  // key 5 - mean: not all zero
-    // Head 1 of key 9 equal to the mean of its columns would have scale 0; key 11 all zero in head 2.
+    // Key 11 all zero in head 2; in head 0 keys 13 and 14 hold 1e-38 and -1e-38 and every other key 0,
+    // so those two keys minus the mean are below the magnitude an int8 scale can take (zeros).
     for (int d = 0; d < d_head; ++d) k[static_cast<std::size_t>(11) * ld + 2 * d_head + d] = 0.0f;
+    for (int j = 0; j < n_kv; ++j) {
+      for (int d = 0; d < d_head; ++d) k[static_cast<std::size_t>(j) * ld + d] = j == 13 ? 1e-38f : j == 14 ? -1e-38f : 0.0f;
+    }
 
     std::vector<float> mean(width, NAN);
     attention_int8_key_means(k.data(), ld, n_kv, 0, 19, mean.data());  // an odd split of the columns
@@ -67,7 +72,9 @@ TEST(AttentionInt8Scores, KeysQuantiseAsTheRule) {
           x[d] = k[static_cast<std::size_t>(j) * ld + h * d_head + d] - mean[h * d_head + d];
           m = std::max(m, std::fabs(x[d]));
         }
-        const float scale = m / 127.0f, inv = m > 0.0f ? 127.0f / m : 0.0f;
+        float inv = m > 0.0f ? 127.0f / m : 0.0f;
+        if (!(inv <= std::numeric_limits<float>::max())) inv = 0.0f;  // too small to scale: zeros
+        const float scale = m / 127.0f;
         for (int d = 0; d < d_head; ++d) {
           const int v = std::clamp(static_cast<int>(std::nearbyint(x[d] * inv)), -127, 127);
           const uint32_t quad = kq[static_cast<std::size_t>(h * d_head / 4 + d / 4) * ldkq + j];
