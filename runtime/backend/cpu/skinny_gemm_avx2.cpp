@@ -58,9 +58,10 @@ struct Avx2 {
     const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(h)));
     return _mm256_mul_ps(_mm256_cvtepi32_ps(q), _mm256_broadcast_ss(r.d + i / kQ8Block));
   }
-  // Y[m * ldy + b] = the sum of acc[m][b] (+ bias[b]).
+  // Y[m * ldy + b * stride] = the sum of acc[m][b] (+ bias[b * stride]).
   template <int M, int B>
-  NPW_TARGET_AVX2 static inline void store_sums(const reg (&acc)[M][B], const float* bias, float* Y, int ldy) {
+  NPW_TARGET_AVX2 static inline void store_sums(const reg (&acc)[M][B], const float* bias, float* Y, int ldy,
+                                                long stride) {
 #pragma GCC unroll 16
     for (int m = 0; m < M; ++m) {
       float* y = Y + static_cast<long>(m) * ldy;
@@ -68,13 +69,20 @@ struct Avx2 {
       if constexpr (B % 4 == 0) {
 #pragma GCC unroll 4
         for (; b < B; b += 4) {
-          __m128 s = hsum8x4(acc[m][b], acc[m][b + 1], acc[m][b + 2], acc[m][b + 3]);
-          if (bias) s = _mm_add_ps(s, _mm_loadu_ps(bias + b));
-          _mm_storeu_ps(y + b, s);
+          alignas(16) float s[4];
+          _mm_store_ps(s, hsum8x4(acc[m][b], acc[m][b + 1], acc[m][b + 2], acc[m][b + 3]));
+#pragma GCC unroll 4
+          for (int k = 0; k < 4; ++k) {
+            const long at = (b + k) * stride;
+            y[at] = bias ? s[k] + bias[at] : s[k];
+          }
         }
       }
 #pragma GCC unroll 16
-      for (; b < B; ++b) y[b] = hsum8(acc[m][b]) + (bias ? bias[b] : 0.0f);
+      for (; b < B; ++b) {
+        const long at = b * stride;
+        y[at] = hsum8(acc[m][b]) + (bias ? bias[at] : 0.0f);
+      }
     }
   }
 };

@@ -25,9 +25,9 @@ struct Avx512 {
   using reg = __m512;
   static constexpr int kW = 16;
   // Output rows per block for M rows of X: M x B accumulators + min(M, B) live operands + a
-  // temporary within 32 registers. One row (a one-token step, memory-bound) reads 4 weight rows side
-  // by side, not 8: fewer concurrent streams for the prefetchers; on a Zen 4 the step took 3.5 ms
-  // against 3.9 (tiny f16) and 4.4-4.6 against 4.6-4.8 (base q8_0), alternated.
+  // temporary within 32 registers. One row (a one-token step, memory-bound) reads 4 streams of weight
+  // rows, not 8: on a Zen 4 the tiny f16 step took 2.0-2.2 ms against 2.1-2.4 with 8 (base q8_0: 3.0
+  // against 3.5-3.6), alternated.
   template <int M>
   static constexpr int block_rows() {
     return M == 1 ? 4 : M <= 2 ? 8 : M <= 6 ? 4 : 3;
@@ -71,22 +71,27 @@ struct Avx512 {
     u = _mm512_add_ps(u, _mm512_permute_ps(u, _MM_SHUFFLE(1, 0, 3, 2)));
     return _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 8, 4, 0), u));
   }
-  // Y[m * ldy + b] = the sum of acc[m][b] (+ bias[b]), four outputs at a time, zero vectors filling
-  // a short group: every output is summed in the same order whatever B, so results do not depend on
-  // how rows were blocked (zeros only ever meet zeros).
+  // Y[m * ldy + b * stride] = the sum of acc[m][b] (+ bias[b * stride]), four outputs at a time, zero
+  // vectors filling a short group: every output is summed in the same order whatever B, so results do
+  // not depend on how rows were blocked (zeros only ever meet zeros).
   template <int M, int B>
-  NPW_TARGET_AVX512 static inline void store_sums(const reg (&acc)[M][B], const float* bias, float* Y, int ldy) {
+  NPW_TARGET_AVX512 static inline void store_sums(const reg (&acc)[M][B], const float* bias, float* Y, int ldy,
+                                                  long stride) {
     const __m512 z = _mm512_setzero_ps();
 #pragma GCC unroll 16
     for (int m = 0; m < M; ++m) {
+      float* y = Y + static_cast<long>(m) * ldy;
 #pragma GCC unroll 4
       for (int b = 0; b < B; b += 4) {
         const int n = B - b < 4 ? B - b : 4;
-        const __mmask8 lanes = static_cast<__mmask8>((1u << n) - 1u);
-        __m128 sv = sums4(acc[m][b], n > 1 ? acc[m][n > 1 ? b + 1 : b] : z, n > 2 ? acc[m][n > 2 ? b + 2 : b] : z,
-                          n > 3 ? acc[m][n > 3 ? b + 3 : b] : z);
-        if (bias) sv = _mm_add_ps(sv, _mm_maskz_loadu_ps(lanes, bias + b));
-        _mm_mask_storeu_ps(Y + static_cast<long>(m) * ldy + b, lanes, sv);
+        alignas(16) float s[4];
+        _mm_store_ps(s, sums4(acc[m][b], n > 1 ? acc[m][n > 1 ? b + 1 : b] : z, n > 2 ? acc[m][n > 2 ? b + 2 : b] : z,
+                              n > 3 ? acc[m][n > 3 ? b + 3 : b] : z));
+#pragma GCC unroll 4
+        for (int k = 0; k < n; ++k) {
+          const long at = (b + k) * stride;
+          y[at] = bias ? s[k] + bias[at] : s[k];
+        }
       }
     }
   }

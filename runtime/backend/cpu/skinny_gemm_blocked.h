@@ -81,18 +81,19 @@ NPW_SKINNY_TARGET inline __attribute__((always_inline)) void slice(const float* 
   }
 }
 
-// Y[m][o + b] = X[m] . W[o + b] (+ bias) for m < M, b < B: the B weight rows streamed side by side in
-// address order, two slices per step so that one prefetch per row covers what the step reads.
+// Y[m][o + b * stride] = X[m] . W[o + b * stride] (+ bias) for m < M, b < B: B weight rows `stride`
+// rows apart read together, each in address order, two slices per step so that one prefetch per row
+// covers what the step reads.
 template <class V, int M, int B, typename T>
-NPW_SKINNY_TARGET inline void block(const float* X, int ldx, const T* W, int n_in, int o, const float* bias, float* Y,
-                                    int ldy) {
+NPW_SKINNY_TARGET inline void block(const float* X, int ldx, const T* W, int n_in, int o, long stride,
+                                    const float* bias, float* Y, int ldy) {
   using R = typename V::reg;
   constexpr int kW = V::kW;
   const long lx = ldx;
   using Row = typename RowOf<T>::type;
   Row w[B];
 #pragma GCC unroll 16
-  for (int b = 0; b < B; ++b) w[b] = RowOf<T>::at(W, static_cast<long>(o + b), n_in);
+  for (int b = 0; b < B; ++b) w[b] = RowOf<T>::at(W, o + b * stride, n_in);
   R acc[M][B];
 #pragma GCC unroll 16
   for (int m = 0; m < M; ++m)
@@ -112,16 +113,21 @@ NPW_SKINNY_TARGET inline void block(const float* X, int ldx, const T* W, int n_i
       slice<V, M, B, true>(X, lx, w, i, n_in - i, acc);
     }
   }
-  V::template store_sums<M, B>(acc, bias ? bias + o : nullptr, Y + o, ldy);
+  V::template store_sums<M, B>(acc, bias ? bias + o : nullptr, Y + o, ldy, stride);
 }
 
-// Outputs [o0, o1): blocks of B rows, then the leftover rows one at a time.
+// Outputs [o0, o1) as B streams: the range is cut into B equal runs of rows and each block takes the
+// next row of every run, so each of the B rows read together continues the one before it in memory.
+// Blocks of B adjacent rows (the first version) made every load of the block jump back and forth
+// between rows: on a Zen 4 that defeated the hardware prefetchers and the f16 logits projection ran
+// at half the read bandwidth (18 GB/s against 38 with 4 runs, 35 one row at a time). The leftover
+// rows of the last, shorter run go one at a time.
 template <class V, int M, int B, typename T>
 NPW_SKINNY_TARGET inline void rows(const float* X, int ldx, const T* W, int n_in, int o0, int o1, const float* bias,
                                    float* Y, int ldy) {
-  int o = o0;
-  for (; o + B <= o1; o += B) block<V, M, B, T>(X, ldx, W, n_in, o, bias, Y, ldy);
-  for (; o < o1; ++o) block<V, M, 1, T>(X, ldx, W, n_in, o, bias, Y, ldy);
+  const int run = (o1 - o0) / B;
+  for (int j = 0; j < run; ++j) block<V, M, B, T>(X, ldx, W, n_in, o0 + j, run, bias, Y, ldy);
+  for (int o = o0 + B * run; o < o1; ++o) block<V, M, 1, T>(X, ldx, W, n_in, o, 0, bias, Y, ldy);
 }
 
 // M dispatched to its block height V::block_rows<M>().
