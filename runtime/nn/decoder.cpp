@@ -199,6 +199,10 @@ void Decoder::check_input(const TokenSpan* seqs, int n_seqs) const {
 template <typename OnChunk>
 void Decoder::run(const TokenSpan* seqs, int n_seqs, OnChunk on_chunk) {
   check_input(seqs, n_seqs);
+  // Many rows of one sequence go to the tiled attention, which reads the sequence's rows from one
+  // place: a sequence reading a shared prefix gets its own copy first.
+  for (int s = 0; s < n_seqs; ++s)
+    if (seqs[s].n >= MultiHeadAttention::kSimdMinRows) kv_.unshare(s);
   int staged = 0, done = 0;
   for (int s = 0; s < n_seqs; ++s) {
     for (int i = 0; i < seqs[s].n; ++i) {
@@ -425,10 +429,21 @@ void Decoder::self_attention(int layer, int n_rows) {
     while (r1 < n_rows && row_seq_[r1] == row_seq_[r0]) ++r1;
     const int s = row_seq_[r0];
     if (r1 - r0 < MultiHeadAttention::kSimdMinRows) {
+      // Positions below the shared prefix's length come from the prefix (KvCache), the rest from
+      // the sequence's own rows.
+      const int n_shared = kv_.shared_length(s);
       for (int r = r0; r < r1; ++r) {
-        step_rows_[n_step++] = StepRow{q_.data() + r * D, kv_.key(layer, s, 0),       kv_.value(layer, s, 0),
-                                       row_pos_[r] + 1,    att_.data() + r * D,        kv_.key_half(layer, s, 0),
-                                       kv_.value_half(layer, s, 0)};
+        StepRow& row = step_rows_[n_step++];
+        row = StepRow{q_.data() + r * D,     kv_.key(layer, s, n_shared),      kv_.value(layer, s, n_shared),
+                      row_pos_[r] + 1,       att_.data() + r * D,              kv_.key_half(layer, s, n_shared),
+                      kv_.value_half(layer, s, n_shared)};
+        if (n_shared > 0) {
+          row.n_shared = n_shared;
+          row.ks = kv_.key(layer, s, 0);
+          row.vs = kv_.value(layer, s, 0);
+          row.ksh = kv_.key_half(layer, s, 0);
+          row.vsh = kv_.value_half(layer, s, 0);
+        }
       }
     } else {
       const int n_kv = row_pos_[r1 - 1] + 1;

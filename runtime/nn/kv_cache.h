@@ -6,6 +6,16 @@
 // every beam: halves are half those bytes and half the memory). Halves are not the f32 reference's
 // choice: on the golden windows they move the logits to a relative L2 of 1.2e-4, above that test's
 // 1e-4 bound (tests/runtime/decoder), while the reduced-precision backends' bound is 2e-2.
+//
+// Beam search starts every hypothesis from one decoded prompt (OpenAI's default: up to 224 previous
+// tokens, then five beams). Copying those rows into each beam's slot made every beam step read the
+// prompt's keys and values five times over - after a 224-token prompt, a fifth of a tiny model's
+// 5-beam step went to that. So when a sequence with rows is first taken by several hypotheses, its
+// rows become a shared prefix: they stay in their slot, which then belongs to no sequence (there is
+// one slot more than sequences for it), every hypothesis reads positions below the prefix length from
+// there and writes its own rows from that length on in a slot of its own. Later reorders copy only a
+// hypothesis's own rows. A sequence that must see its rows in one slot (a many-row decode, a truncate
+// below the prefix) gets its own copy of the prefix first (unshare).
 #pragma once
 
 #include <cstddef>
@@ -26,6 +36,8 @@ class KvCache {
   int n_ctx() const { return n_ctx_; }
   int n_seqs() const { return n_seqs_; }
   int length(int seq) const { return len_[seq]; }
+  // Positions [0, shared_length(seq)) of `seq` are read from the shared prefix (0: none).
+  int shared_length(int seq) const { return shared_len_[seq]; }
 
   // n_seqs empty sequences. Throws npw::Error(InvalidArgument) unless 1 <= n_seqs <= max_seqs.
   void reset(int n_seqs);
@@ -37,39 +49,44 @@ class KvCache {
   void truncate(int seq, int n_tokens);
   // Records that positions [length, length + n) of `seq` have been written.
   void extend(int seq, int n);
+  // Gives `seq` its own copy of the shared prefix's rows (nothing if it reads none from there), so
+  // that its positions [0, length) lie in one slot, n_state elements apart.
+  void unshare(int seq);
 
   // Row of n_state floats (f32 cache; nullptr for a half cache) for position `pos` of `seq` in
-  // `layer`; a row's heads are contiguous.
-  float* key(int layer, int seq, int pos) { return half_ ? nullptr : k_.data() + offset(layer, slot_of_seq_[seq], pos); }
-  float* value(int layer, int seq, int pos) { return half_ ? nullptr : v_.data() + offset(layer, slot_of_seq_[seq], pos); }
-  const float* key(int layer, int seq, int pos) const {
-    return half_ ? nullptr : k_.data() + offset(layer, slot_of_seq_[seq], pos);
-  }
-  const float* value(int layer, int seq, int pos) const {
-    return half_ ? nullptr : v_.data() + offset(layer, slot_of_seq_[seq], pos);
-  }
+  // `layer`; a row's heads are contiguous. Rows of positions below shared_length(seq) are the shared
+  // prefix's (read them only); from shared_length(seq) on, rows follow each other n_state apart.
+  float* key(int layer, int seq, int pos) { return half_ ? nullptr : k_.data() + row(layer, seq, pos); }
+  float* value(int layer, int seq, int pos) { return half_ ? nullptr : v_.data() + row(layer, seq, pos); }
+  const float* key(int layer, int seq, int pos) const { return half_ ? nullptr : k_.data() + row(layer, seq, pos); }
+  const float* value(int layer, int seq, int pos) const { return half_ ? nullptr : v_.data() + row(layer, seq, pos); }
   // The same rows of a half cache (nullptr for an f32 one).
-  uint16_t* key_half(int layer, int seq, int pos) {
-    return half_ ? kh_.data() + offset(layer, slot_of_seq_[seq], pos) : nullptr;
-  }
-  uint16_t* value_half(int layer, int seq, int pos) {
-    return half_ ? vh_.data() + offset(layer, slot_of_seq_[seq], pos) : nullptr;
-  }
+  uint16_t* key_half(int layer, int seq, int pos) { return half_ ? kh_.data() + row(layer, seq, pos) : nullptr; }
+  uint16_t* value_half(int layer, int seq, int pos) { return half_ ? vh_.data() + row(layer, seq, pos) : nullptr; }
 
  private:
+  std::size_t row(int layer, int seq, int pos) const {
+    return offset(layer, pos < shared_len_[seq] ? shared_slot_ : slot_of_seq_[seq], pos);
+  }
+  // Copies positions [from_pos, to_pos) of every layer from slot `from` to slot `to`.
+  void copy_rows(int from, int to, int from_pos, int to_pos);
+  // Forgets the shared prefix when no active sequence reads from it.
+  void release_unread_prefix();
   std::size_t offset(int layer, int slot, int pos) const {
     return ((static_cast<std::size_t>(slot) * n_layer_ + layer) * n_ctx_ + pos) * n_state_;
   }
   void check_seq(int seq) const;
 
   int n_layer_, max_seqs_, n_ctx_, n_state_;
+  int n_slots_;  // max_seqs_, plus one for a shared prefix where there can be several sequences
   bool half_;
   int n_seqs_ = 0;
-  AlignedBuffer<float> k_{MemoryLabel{"decoder: self-attention KV cache"}}, v_{MemoryLabel{"decoder: self-attention KV cache"}};       // [slot][layer][pos][state], f32 cache
+  int shared_slot_ = -1;  // the shared prefix's slot (-1: none); it is no sequence's own slot
+  AlignedBuffer<float> k_{MemoryLabel{"decoder: self-attention KV cache"}}, v_{MemoryLabel{"decoder: self-attention KV cache"}};       // [n_slots][layer][pos][state], f32 cache
   AlignedBuffer<uint16_t> kh_{MemoryLabel{"decoder: self-attention KV cache"}}, vh_{MemoryLabel{"decoder: self-attention KV cache"}};  // the same, half cache
-  std::vector<int> slot_of_seq_, len_;
+  std::vector<int> slot_of_seq_, len_, shared_len_;
   // Scratch of reorder(), sized once.
-  std::vector<int> old_slot_, old_len_, new_slot_;
+  std::vector<int> old_slot_, old_len_, old_shared_, new_slot_, new_shared_, uses_;
   std::vector<char> claimed_;
 };
 

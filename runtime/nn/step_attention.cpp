@@ -37,11 +37,12 @@ void scores_portable(const float* q, const T* k, int ldk, int n_kv, int d, float
   }
 }
 
+// Over two runs of value rows, as step_weighted_sum_avx2.
 template <typename T>
-void weighted_sum_portable(const float* p, const T* v, int ldv, int n_kv, int d, float* out) {
+void weighted_sum_portable(const float* p, const T* v0, int n0, const T* v1, int n1, int ldv, int d, float* out) {
   std::fill(out, out + d, 0.0f);
-  for (int j = 0; j < n_kv; ++j) {
-    const T* vj = v + static_cast<std::size_t>(j) * ldv;
+  for (int j = 0; j < n0 + n1; ++j) {
+    const T* vj = j < n0 ? v0 + static_cast<std::size_t>(j) * ldv : v1 + static_cast<std::size_t>(j - n0) * ldv;
     for (int i = 0; i < d; ++i) out[i] += p[j] * wide(vj[i]);
   }
 }
@@ -74,37 +75,52 @@ void StepAttention::run(ThreadPool* pool, const StepRow* rows, int n_rows, int n
     if (!rows[r].out || (rows[r].n_kv > 0 && (!rows[r].q || f32 == f16))) {
       bad("row " + std::to_string(r) + ": missing q or out, or not exactly one of f32 and half keys and values");
     }
+    if (rows[r].n_shared < 0 || rows[r].n_shared > rows[r].n_kv ||
+        (rows[r].n_shared > 0 && !(f32 ? rows[r].ks && rows[r].vs : rows[r].ksh && rows[r].vsh))) {
+      bad("row " + std::to_string(r) + ": " + std::to_string(rows[r].n_shared) + " shared keys of " +
+          std::to_string(rows[r].n_kv) + ", or their keys and values missing");
+    }
     floats += static_cast<double>(rows[r].n_kv) * width;
   }
   const bool simd = active_simd_level() != SimdLevel::Scalar && d_head % 8 == 0;
   const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d_head)));
   const int64_t n_tasks = static_cast<int64_t>(n_rows) * n_head;
+  // Task t is head t / n_rows of row t % n_rows: a head's rows one after the other, so that the rows
+  // of a shared prefix that one task read are still in cache for the next.
   auto task = [&](int64_t t, int thread) {
-    const StepRow& row = rows[t / n_head];
-    const std::size_t col = static_cast<std::size_t>(t % n_head) * d_head;
+    const StepRow& row = rows[t % n_rows];
+    const std::size_t col = static_cast<std::size_t>(t / n_rows) * d_head;
     float* out = row.out + col;
     if (row.n_kv == 0) {
       std::fill(out, out + d_head, 0.0f);
       return;
     }
     float* s = scores_.data() + static_cast<std::size_t>(thread) * max_kv_;
-    auto head = [&](auto k, auto v) {
+    // Keys and values [0, n0) from k0, v0 (the shared prefix), the rest from k1, v1.
+    auto head = [&](auto k0, auto v0, auto k1, auto v1) {
+      const int n0 = row.n_shared, n1 = row.n_kv - row.n_shared;
+      if (n0 == 0) {
+        k0 = k1;
+        v0 = v1;
+      }
       if (simd) {
-        step_scores_avx2(row.q + col, k + col, ldk, row.n_kv, d_head, alpha, s);
+        if (n0 > 0) step_scores_avx2(row.q + col, k0 + col, ldk, n0, d_head, alpha, s);
+        step_scores_avx2(row.q + col, k1 + col, ldk, n1, d_head, alpha, s + n0);
       } else {
-        scores_portable(row.q + col, k + col, ldk, row.n_kv, d_head, alpha, s);
+        scores_portable(row.q + col, k0 + col, ldk, n0, d_head, alpha, s);
+        scores_portable(row.q + col, k1 + col, ldk, n1, d_head, alpha, s + n0);
       }
       softmax(s, row.n_kv);
       if (simd) {
-        step_weighted_sum_avx2(s, v + col, ldv, row.n_kv, d_head, out);
+        step_weighted_sum_avx2(s, v0 + col, n0, v1 + col, n1, ldv, d_head, out);
       } else {
-        weighted_sum_portable(s, v + col, ldv, row.n_kv, d_head, out);
+        weighted_sum_portable(s, v0 + col, n0, v1 + col, n1, ldv, d_head, out);
       }
     };
     if (row.k) {
-      head(row.k, row.v);
+      head(row.ks, row.vs, row.k, row.v);
     } else {
-      head(row.kh, row.vh);
+      head(row.ksh, row.vsh, row.kh, row.vh);
     }
   };
   if (!pool || pool->size() == 1 || floats < kParallelFloats || ThreadPool::in_parallel_region()) {

@@ -20,6 +20,10 @@ class ThreadPool;
 // One query row: its query (n_head * d_head floats, heads side by side), its sequence's keys and
 // values (rows ldk / ldv elements apart, the first n_kv seen) and its output row. Keys and values are
 // floats (k, v) or, from a half KV cache, IEEE halves (kh, vh; k and v null), widened exactly.
+// The first n_shared of the n_kv keys and values may lie elsewhere (a prefix shared by the beams,
+// KvCache): then they are read from ks, vs (or ksh, vsh), rows as far apart, and k, v (kh, vh) point
+// at key n_shared. Rows sharing a prefix are best passed next to each other: each head's tasks run
+// in row order, so the prefix rows one task read are still in cache for the next.
 struct StepRow {
   const float* q = nullptr;
   const float* k = nullptr;
@@ -28,6 +32,11 @@ struct StepRow {
   float* out = nullptr;
   const uint16_t* kh = nullptr;
   const uint16_t* vh = nullptr;
+  int n_shared = 0;
+  const float* ks = nullptr;
+  const float* vs = nullptr;
+  const uint16_t* ksh = nullptr;
+  const uint16_t* vsh = nullptr;
 };
 
 class StepAttention {
@@ -50,8 +59,11 @@ class StepAttention {
 // scores[j] = alpha * q . k_j for j < n_kv;
 void step_scores_avx2(const float* q, const float* k, int ldk, int n_kv, int d, float alpha, float* scores);
 void step_scores_avx2(const float* q, const uint16_t* k, int ldk, int n_kv, int d, float alpha, float* scores);
-// out[0, d) = sum_j p[j] v_j.
-void step_weighted_sum_avx2(const float* p, const float* v, int ldv, int n_kv, int d, float* out);
-void step_weighted_sum_avx2(const float* p, const uint16_t* v, int ldv, int n_kv, int d, float* out);
+// out[0, d) = sum_j p[j] v_j over two runs of value rows, summed in one pass in order: j < n0 from
+// v0, then n1 more from v1 (n0 = 0: one run). The split changes no bit of the result.
+void step_weighted_sum_avx2(const float* p, const float* v0, int n0, const float* v1, int n1, int ldv, int d,
+                            float* out);
+void step_weighted_sum_avx2(const float* p, const uint16_t* v0, int n0, const uint16_t* v1, int n1, int ldv, int d,
+                            float* out);
 
 }  // namespace npw

@@ -276,6 +276,70 @@ TEST_F(DecoderBatch, ReorderCopiesHypothesesLikeBeamSearch) {
   EXPECT_LE(max_abs_diff(lg + 2 * V_, b14[1].data(), V_), kTol);
 }
 
+// Beam search as the decoding policy runs it: a prompt decoded once, then five hypotheses that all
+// read its rows from one shared prefix (KvCache), reordered, one truncated below the prompt and one
+// fed many tokens at once (both then need the prompt's rows as their own); each against the same
+// tokens decoded alone.
+TEST_F(DecoderBatch, BeamsFromOnePromptEqualEachAlone) {
+  const std::vector<int> p = long_prompt(40, 9);
+  auto d = make(5);
+  d->reset(1);
+  TokenSpan span{p.data(), int(p.size())};
+  d->decode(&span, 1);
+  d->reorder({0, 0, 0, 0, 0});
+  std::vector<std::vector<int>> tok(5);
+  double worst = 0.0;
+  auto check = [&](const float* lg) {
+    for (int s = 0; s < d->n_seqs(); ++s) {
+      std::vector<int> prompt(p);
+      std::vector<int> steps(tok[s]);
+      if (steps.empty()) continue;
+      auto ref = alone(prompt, steps);
+      const double e = max_abs_diff(lg + std::size_t(s) * V_, ref.back().data(), V_);
+      EXPECT_LE(e, kTol) << "hypothesis " << s << " after " << steps.size() << " tokens";
+      worst = std::max(worst, e);
+    }
+  };
+  for (int step = 0; step < 3; ++step) {
+    int t[5];
+    for (int s = 0; s < 5; ++s) tok[s].push_back(t[s] = 100 + 37 * s + step);
+    check(d->decode_next(t));
+  }
+  // Hypotheses 3 and 1 twice, 0 once; the last one is cut back into the prompt, then goes on.
+  d->reorder({3, 1, 0, 1, 3});
+  tok = {tok[3], tok[1], tok[0], tok[1], tok[3]};
+  d->truncate(4, 30);
+  int t2[5] = {500, 501, 502, 503, 504};
+  for (int s = 0; s < 5; ++s) tok[s].push_back(t2[s]);
+  {
+    // Hypothesis 4: the first 30 prompt tokens, then 504 (alone() takes the prompt and the steps).
+    const float* lg = d->decode_next(t2);
+    std::vector<float> h4(lg + 4 * std::size_t(V_), lg + 5 * std::size_t(V_));
+    tok[4].clear();
+    check(lg);  // hypotheses 0-3 (4 has no steps recorded: checked below)
+    std::vector<int> cut(p.begin(), p.begin() + 30);
+    auto ref = alone(cut, {504});
+    EXPECT_LE(max_abs_diff(h4.data(), ref.back().data(), V_), kTol) << "the truncated hypothesis";
+  }
+  // Many tokens at once on two hypotheses still reading the prefix (the tiled attention path).
+  d->reorder({0, 1});
+  tok.resize(2);
+  std::vector<int> many0(20), many1(17);
+  for (int i = 0; i < 20; ++i) many0[i] = 1000 + i;
+  for (int i = 0; i < 17; ++i) many1[i] = 2000 + i;
+  TokenSpan spans[2] = {{many0.data(), 20}, {many1.data(), 17}};
+  const float* lg = d->decode(spans, 2);
+  tok[0].insert(tok[0].end(), many0.begin(), many0.end());
+  tok[1].insert(tok[1].end(), many1.begin(), many1.end());
+  for (int s = 0; s < 2; ++s) {
+    std::vector<int> all(p);
+    all.insert(all.end(), tok[s].begin(), tok[s].end());
+    auto ref = alone(all, {});
+    EXPECT_LE(max_abs_diff(lg + std::size_t(s) * V_, ref.back().data(), V_), kTol) << "many tokens, hypothesis " << s;
+  }
+  std::printf("[ batch    ] beams from one prompt vs alone: max_abs %.3g\n", worst);
+}
+
 TEST_F(DecoderBatch, RejectsBadInputWithoutChangingState) {
   auto d = make(2);
   d->reset(2);

@@ -1,8 +1,8 @@
 // The decoder's step attention against a naive double loop: f32 and half caches (the naive loop on the
 // halves' exact values), rows of several sequences each over its own cache and key count (none, fewer than one block of 8 keys, odd, many), head sizes the SIMD
 // kernels take (8, 64, 72: one, eight and nine vectors) and one they leave to the portable loops (12),
-// strides wider than the heads, with and without a pool, at every SIMD level this CPU has; and its
-// refusals.
+// strides wider than the heads, with and without a pool, at every SIMD level this CPU has; keys and
+// values split into a shared prefix and the rest; and its refusals.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -88,6 +88,72 @@ TEST(StepAttention, MatchesNaiveForEverySequenceAndHead) {
   });
 }
 
+// Keys and values split into a shared prefix (another buffer, as KvCache's prefix slot) and a row's
+// own rest give the very bits of the same rows in one run, for every split point (none, one key, inside
+// and at the end of a block of 8, every key), f32 and half rows, at every SIMD level; rows sharing one
+// prefix and rows with none in one call.
+TEST(StepAttention, SharedPrefixSplitChangesNoBit) {
+  const int max_kv = 40, n_head = 2, d_head = 64, width = n_head * d_head, ld = width + 3;
+  ThreadPool pool(2);
+  npw_test::at_every_level([&] {
+    for (bool half : {false, true}) {
+      for (int n_shared : {0, 1, 7, 8, 13, max_kv}) {
+        const int n_rows = 3;
+        // Whole caches of each row (the reference), and the same rows cut at n_shared: row 0's
+        // first keys in a prefix buffer that rows 0 and 1 read, each row's rest in its own buffer.
+        auto k = random_vector(static_cast<std::size_t>(n_rows) * max_kv * ld, 40 + n_shared, -2.0f, 2.0f);
+        auto v = random_vector(k.size(), 41 + n_shared);
+        const std::size_t per_row = static_cast<std::size_t>(max_kv) * ld;
+        for (std::size_t i = 0; i < static_cast<std::size_t>(n_shared) * ld; ++i) {  // rows 0 and 1 share it
+          k[per_row + i] = k[i];
+          v[per_row + i] = v[i];
+        }
+        std::vector<uint16_t> kh(k.size()), vh(v.size());
+        for (std::size_t i = 0; i < k.size(); ++i) k[i] = fp16_to_fp32(kh[i] = fp32_to_fp16(k[i]));
+        for (std::size_t i = 0; i < v.size(); ++i) v[i] = fp16_to_fp32(vh[i] = fp32_to_fp16(v[i]));
+        std::vector<float> ks(k.begin(), k.begin() + static_cast<long>(n_shared) * ld), vs(v.begin(), v.begin() + static_cast<long>(n_shared) * ld);
+        std::vector<uint16_t> ksh(kh.begin(), kh.begin() + static_cast<long>(n_shared) * ld), vsh(vh.begin(), vh.begin() + static_cast<long>(n_shared) * ld);
+        const auto q = random_vector(static_cast<std::size_t>(n_rows) * width, 42, -2.0f, 2.0f);
+        std::vector<float> whole(static_cast<std::size_t>(n_rows) * width), split(whole.size());
+        std::vector<StepRow> a(n_rows), b(n_rows);
+        for (int r = 0; r < n_rows; ++r) {
+          const std::size_t c = r * per_row;
+          a[r] = StepRow{q.data() + r * width, k.data() + c, v.data() + c, max_kv, whole.data() + r * width};
+          const std::size_t own = r < 2 ? c + static_cast<std::size_t>(n_shared) * ld : c;
+          b[r] = StepRow{q.data() + r * width, k.data() + own, v.data() + own, max_kv, split.data() + r * width};
+          if (r < 2) {
+            b[r].n_shared = n_shared;
+            b[r].ks = ks.data();
+            b[r].vs = vs.data();
+            b[r].ksh = ksh.data();
+            b[r].vsh = vsh.data();
+          }
+          if (half) {
+            a[r].k = a[r].v = b[r].k = b[r].v = nullptr;
+            a[r].kh = kh.data() + c;
+            a[r].vh = vh.data() + c;
+            b[r].kh = kh.data() + own;
+            b[r].vh = vh.data() + own;
+          }
+          if (r < 2 && n_shared > 0) {
+            if (half) {
+              b[r].ks = b[r].vs = nullptr;
+            } else {
+              b[r].ksh = b[r].vsh = nullptr;
+            }
+          }
+        }
+        StepAttention att(max_kv, 2);
+        att.run(&pool, a.data(), n_rows, n_head, d_head, ld, ld);
+        att.run(&pool, b.data(), n_rows, n_head, d_head, ld, ld);
+        for (std::size_t i = 0; i < whole.size(); ++i) {
+          ASSERT_EQ(whole[i], split[i]) << "half " << half << " n_shared " << n_shared << " element " << i;
+        }
+      }
+    }
+  });
+}
+
 TEST(StepAttention, RefusesInconsistentCalls) {
   StepAttention att(16, 1);
   std::vector<float> buf(64 * 64, 0.0f);
@@ -103,6 +169,14 @@ TEST(StepAttention, RefusesInconsistentCalls) {
   std::vector<uint16_t> halves(64 * 64, 0);
   row.kh = row.vh = halves.data();  // f32 and half rows both given
   EXPECT_THROW(att.run(nullptr, &row, 1, 1, 8, 8, 8), Error);
+  row.kh = row.vh = nullptr;
+  row.n_shared = 2;  // shared keys without their rows
+  EXPECT_THROW(att.run(nullptr, &row, 1, 1, 8, 8, 8), Error);
+  row.ks = row.vs = buf.data();
+  row.n_shared = 5;  // more shared keys than keys
+  EXPECT_THROW(att.run(nullptr, &row, 1, 1, 8, 8, 8), Error);
+  row.n_shared = 4;
+  EXPECT_NO_THROW(att.run(nullptr, &row, 1, 1, 8, 8, 8));
   EXPECT_THROW(StepAttention(0, 1), Error);
 }
 

@@ -1,0 +1,153 @@
+// The decoder's KV cache against a plain model of what each sequence holds (a list of rows per
+// sequence, copied on every reorder): thousands of random resets, appends, reorders (fan-outs that
+// make a shared prefix, drops, repeats, growth), truncations (also below the prefix) and unshares,
+// on an f32 and a half cache; after each, every row of every active sequence must read back what was
+// written for it. Besides: a fan-out shares the rows instead of copying them, and unshare and a
+// truncate below the prefix give the sequence its own rows.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "model/quant.h"
+#include "nn/kv_cache.h"
+#include "util/error.h"
+
+namespace npw {
+namespace {
+
+constexpr int kLayers = 2, kMaxSeqs = 5, kCtx = 24, kState = 8;
+
+// Row `pos` of `seq` in every layer: the key filled with tag + layer, the value with -(tag + layer).
+void write_row(KvCache& kv, int seq, int pos, int tag) {
+  for (int l = 0; l < kLayers; ++l) {
+    const float t = static_cast<float>(tag + l);
+    for (int i = 0; i < kState; ++i) {
+      if (kv.half()) {
+        kv.key_half(l, seq, pos)[i] = fp32_to_fp16(t);
+        kv.value_half(l, seq, pos)[i] = fp32_to_fp16(-t);
+      } else {
+        kv.key(l, seq, pos)[i] = t;
+        kv.value(l, seq, pos)[i] = -t;
+      }
+    }
+  }
+}
+
+// Every row of every active sequence against the model; stops at the first difference.
+void expect_rows(KvCache& kv, const std::vector<std::vector<int>>& model, int step) {
+  ASSERT_EQ(kv.n_seqs(), static_cast<int>(model.size())) << "step " << step;
+  for (int s = 0; s < kv.n_seqs(); ++s) {
+    ASSERT_EQ(kv.length(s), static_cast<int>(model[s].size())) << "step " << step << " seq " << s;
+    ASSERT_LE(kv.shared_length(s), kv.length(s));
+    for (int pos = 0; pos < kv.length(s); ++pos) {
+      for (int l = 0; l < kLayers; ++l) {
+        const float t = static_cast<float>(model[s][pos] + l);
+        for (int i = 0; i < kState; ++i) {
+          const float k = kv.half() ? fp16_to_fp32(kv.key_half(l, s, pos)[i]) : kv.key(l, s, pos)[i];
+          const float v = kv.half() ? fp16_to_fp32(kv.value_half(l, s, pos)[i]) : kv.value(l, s, pos)[i];
+          ASSERT_EQ(k, t) << "step " << step << " seq " << s << " pos " << pos << " layer " << l;
+          ASSERT_EQ(v, -t) << "step " << step << " seq " << s << " pos " << pos << " layer " << l;
+        }
+      }
+    }
+  }
+}
+
+TEST(KvCache, EveryRowReadsBackThroughRandomBeamSearch) {
+  for (bool half : {false, true}) {
+    KvCache kv(kLayers, kMaxSeqs, kCtx, kState, half);
+    std::vector<std::vector<int>> model(1);
+    std::mt19937 rng(half ? 7 : 5);
+    int tag = 1, shared_seen = 0;
+    for (int step = 0; step < 3000; ++step) {
+      const int n = kv.n_seqs();
+      const int op = static_cast<int>(rng() % 20);
+      if (op == 0) {
+        const int n_new = 1 + static_cast<int>(rng() % kMaxSeqs);
+        kv.reset(n_new);
+        model.assign(static_cast<std::size_t>(n_new), {});
+      } else if (op < 9) {  // one or a few new rows on every sequence, as a decode call writes them
+        const int add = 1 + static_cast<int>(rng() % 3);
+        for (int s = 0; s < n; ++s) {
+          if (kv.length(s) + add > kCtx) continue;
+          for (int i = 0; i < add; ++i) {
+            write_row(kv, s, kv.length(s) + i, tag);
+            model[s].push_back(tag);
+            tag = tag % 1000 + 2;  // exact in halves
+          }
+          kv.extend(s, add);
+        }
+      } else if (op < 16) {  // beam search's reorder: a fan-out from one, or any mix
+        const int n_new = 1 + static_cast<int>(rng() % kMaxSeqs);
+        std::vector<int> src(static_cast<std::size_t>(n_new));
+        const bool fan_out = rng() % 3 == 0;
+        const int one = static_cast<int>(rng() % n);
+        for (int& x : src) x = fan_out ? one : static_cast<int>(rng() % n);
+        kv.reorder(src);
+        std::vector<std::vector<int>> next;
+        for (int x : src) next.push_back(model[x]);
+        model = next;
+      } else if (op < 19) {
+        const int s = static_cast<int>(rng() % n);
+        const int to = kv.length(s) == 0 ? 0 : static_cast<int>(rng() % (kv.length(s) + 1));
+        kv.truncate(s, to);
+        model[s].resize(static_cast<std::size_t>(to));
+        EXPECT_LE(kv.shared_length(s), to);
+      } else {
+        const int s = static_cast<int>(rng() % n);
+        kv.unshare(s);
+        EXPECT_EQ(kv.shared_length(s), 0);
+      }
+      for (int s = 0; s < kv.n_seqs(); ++s) shared_seen += kv.shared_length(s) > 0;
+      expect_rows(kv, model, step);
+      if (HasFatalFailure()) return;
+    }
+    EXPECT_GT(shared_seen, 100) << "the random walk should share prefixes often";
+  }
+}
+
+TEST(KvCache, FanOutSharesThePromptRowsAndUnshareCopiesThem) {
+  KvCache kv(kLayers, kMaxSeqs, kCtx, kState);
+  for (int pos = 0; pos < 6; ++pos) write_row(kv, 0, pos, 10 + pos);
+  kv.extend(0, 6);
+  kv.reorder({0, 0, 0, 0, 0});
+  for (int s = 0; s < 5; ++s) {
+    EXPECT_EQ(kv.shared_length(s), 6);
+    for (int l = 0; l < kLayers; ++l) EXPECT_EQ(kv.key(l, s, 3), kv.key(l, 0, 3)) << "one copy of the prompt";
+  }
+  // Own rows follow the prefix; each beam's are its own.
+  for (int s = 0; s < 5; ++s) write_row(kv, s, 6, 100 + s);
+  for (int s = 0; s < 5; ++s) kv.extend(s, 1);
+  EXPECT_NE(kv.key(0, 1, 6), kv.key(0, 2, 6));
+  EXPECT_EQ(kv.key(0, 3, 6)[0], 103.0f);
+  // A reorder keeps the prefix for its readers.
+  kv.reorder({4, 4, 1});
+  EXPECT_EQ(kv.shared_length(1), 6);
+  EXPECT_EQ(kv.key(0, 1, 6)[0], 104.0f);
+  EXPECT_EQ(kv.key(0, 2, 6)[0], 101.0f);
+  // unshare: the sequence's own copy, same values, elsewhere.
+  const float* shared_row = kv.key(1, 2, 2);
+  kv.unshare(2);
+  EXPECT_EQ(kv.shared_length(2), 0);
+  EXPECT_NE(kv.key(1, 2, 2), shared_row);
+  EXPECT_EQ(kv.key(1, 2, 2)[0], 13.0f);
+  EXPECT_EQ(kv.shared_length(0), 6);
+  // Truncating below the prefix copies it too; the others keep reading the prefix.
+  kv.truncate(0, 4);
+  EXPECT_EQ(kv.shared_length(0), 0);
+  EXPECT_EQ(kv.shared_length(1), 6);
+  write_row(kv, 0, 4, 500);
+  kv.extend(0, 1);
+  EXPECT_EQ(kv.key(0, 1, 4)[0], 14.0f) << "a truncated beam's new rows must not land in the shared prefix";
+  EXPECT_EQ(kv.key(0, 0, 4)[0], 500.0f);
+  // A single-sequence cache has no prefix slot and never shares.
+  KvCache one(kLayers, 1, kCtx, kState);
+  write_row(one, 0, 0, 1);
+  one.extend(0, 1);
+  one.reorder({0});
+  EXPECT_EQ(one.shared_length(0), 0);
+}
+
+}  // namespace
+}  // namespace npw
