@@ -98,7 +98,7 @@ void KvCache::reorder(const std::vector<int>& src_of_dst) {
   int shared = -1, prefix_src = -1;
   for (int src : src_of_dst)
     if (old_shared_[src] > 0) shared = shared_slot_;
-  if (shared < 0 && n_slots_ > max_seqs_) {
+  if (shared < 0) {  // (a cache of one sequence has no prefix slot, but no repeated source either)
     for (int src : src_of_dst)
       if (uses_[src] > 1 && old_len_[src] > 0) {
         prefix_src = src;
@@ -108,7 +108,7 @@ void KvCache::reorder(const std::vector<int>& src_of_dst) {
   }
   for (int d = 0; d < n_new; ++d) {
     const int src = src_of_dst[d];
-    new_shared_[d] = src == prefix_src ? old_len_[src] : shared >= 0 ? old_shared_[src] : 0;
+    new_shared_[d] = src == prefix_src ? old_len_[src] : old_shared_[src];
   }
   // The first destination of each source takes its slot as it is; later ones (and every destination
   // of the new prefix's source) get their own rows copied into a slot that no destination reads from

@@ -104,7 +104,7 @@ void StepAttention::run(ThreadPool* pool, const StepRow* rows, int n_rows, int n
         v0 = v1;
       }
       if (simd) {
-        if (n0 > 0) step_scores_avx2(row.q + col, k0 + col, ldk, n0, d_head, alpha, s);
+        step_scores_avx2(row.q + col, k0 + col, ldk, n0, d_head, alpha, s);
         step_scores_avx2(row.q + col, k1 + col, ldk, n1, d_head, alpha, s + n0);
       } else {
         scores_portable(row.q + col, k0 + col, ldk, n0, d_head, alpha, s);
