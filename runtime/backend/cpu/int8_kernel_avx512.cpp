@@ -106,25 +106,26 @@ inline uint32_t load4(const uint8_t* p) {
   return v;
 }
 
-// Records ahead of the one being multiplied that a few-row product asks for (2.5 KiB a tile).
-constexpr int kStreamAhead = 4;
+// Records ahead of the one being multiplied that a few-row product asks the L2 for (10 KiB per run).
+constexpr int kStreamAhead = 16;
 
-// Rows [m, m + R) x tiles [t, t + C) over every block. Many rows (the encoder): the weight records
-// stream from L2, each panel reused by every row group (cutting K into L1-sized chunks measured
-// slower: the partial sums' round trips through Y cost more than the hardware prefetcher loses).
-// Few rows (a decoder step of several beams, Stream): each record is read from memory once and the
-// rows' arithmetic is long enough that the hardware prefetcher, stopped at every 4 KiB page, leaves
-// the core waiting; the records kStreamAhead ahead are asked for explicitly.
+// Rows [m, m + R) x tiles t, t + dt, ..., t + (C - 1) dt over every block. Many rows (the encoder,
+// dt = 1): the weight records stream from L2, each panel reused by every row group (cutting K into
+// L1-sized chunks measured slower: the partial sums' round trips through Y cost more than the
+// hardware prefetcher loses). Few rows (a decoder step, Stream): each record is read from memory
+// once, and the rows' arithmetic leaves the core waiting on it unless the records come in time; the
+// C tiles lie in C distant runs of the output range (see few_rows) and each run's records
+// kStreamAhead ahead are asked for into the L2.
 template <int R, int C, bool Stream>
-NPW_AVX512 void tile(const Int8Product& p, int m, int t) {
+NPW_AVX512 void tile(const Int8Product& p, int m, int t, int dt) {
   const Int8PackedMatrix& w = *p.w;
   __mmask16 mask[C];
   const Int8Record* rec[C];
 #pragma GCC unroll 4
   for (int c = 0; c < C; ++c) {
-    const int valid = std::min(kInt8Tile, w.n_out() - (t + c) * kInt8Tile);
+    const int valid = std::min(kInt8Tile, w.n_out() - (t + c * dt) * kInt8Tile);
     mask[c] = valid >= kInt8Tile ? __mmask16(0xFFFF) : __mmask16((1u << valid) - 1);
-    rec[c] = w.record(t + c, 0);
+    rec[c] = w.record(t + c * dt, 0);
   }
   float* y[R];
   const uint8_t* xq[R];
@@ -148,7 +149,7 @@ NPW_AVX512 void tile(const Int8Product& p, int m, int t) {
       for (int c = 0; c < C; ++c) {
 #pragma GCC unroll 10
         for (std::size_t l = 0; l < sizeof(Int8Record); l += 64) {
-          prefetch_bytes_past<PrefetchTo::L1>(rec[c], kStreamAhead * sizeof(Int8Record) + l);
+          prefetch_bytes_past<PrefetchTo::L2>(rec[c], kStreamAhead * sizeof(Int8Record) + l);
         }
       }
     }
@@ -186,16 +187,16 @@ NPW_AVX512 void tile(const Int8Product& p, int m, int t) {
   const bool add_bias = p.bias != nullptr;
 #pragma GCC unroll 4
   for (int c = 0; c < C; ++c) {
-    const __m512 bias = add_bias ? _mm512_maskz_loadu_ps(mask[c], p.bias + (t + c) * kInt8Tile) : _mm512_setzero_ps();
+    const __m512 bias = add_bias ? _mm512_maskz_loadu_ps(mask[c], p.bias + (t + c * dt) * kInt8Tile) : _mm512_setzero_ps();
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m512 v = add_bias ? _mm512_add_ps(acc[r][c], bias) : acc[r][c];
-      _mm512_mask_storeu_ps(y[r] + c * kInt8Tile, mask[c], v);
+      _mm512_mask_storeu_ps(y[r] + static_cast<std::size_t>(c) * dt * kInt8Tile, mask[c], v);
     }
   }
 }
 
-using TileFn = void (*)(const Int8Product&, int, int);
+using TileFn = void (*)(const Int8Product&, int, int, int);
 
 template <bool Stream, int... I>
 constexpr std::array<TileFn, sizeof...(I)> make_tiles(std::integer_sequence<int, I...>) {
@@ -206,30 +207,52 @@ constexpr std::array<TileFn, kRows * kCols> kTiles[2] = {
     make_tiles<false>(std::make_integer_sequence<int, kRows * kCols>()),
     make_tiles<true>(std::make_integer_sequence<int, kRows * kCols>())};
 
-// From 2 up to this many rows a product reads each weight record from memory once per row group:
-// prefetched. One row (a one-token step) keeps up with memory without it (measured 5 % slower with).
+// Up to this many rows a product reads each weight record from memory once per row group: a
+// decoder step (one token, beams, samples).
 constexpr int kStreamRows = 8;
 
-// 5 or 6 rows (OpenAI's default 5 beams, or 5 samples): one pass over the weights, two tiles wide
-// (20 or 24 accumulators), instead of a 4-row pass and a second one for the rest.
-template <int R>
-NPW_AVX512 void beam_rows(const Int8Product& p, int m, int t0, int t1) {
-  int t = t0;
-  for (; t + 2 <= t1; t += 2) tile<R, 2, true>(p, m, t);
-  if (t < t1) tile<R, 1, true>(p, m, t);
+// Few rows: a thread's tiles [t0, t1) cut into C runs of equal length; step i multiplies tile i of
+// every run (fn(t, dt, c): c tiles t, t + dt, ...), so the weights are read as C streams far apart.
+// Read as C adjacent tiles, the records came at 60-65 % of the rate (Zen 4, 2 threads: base's 51865 x 512 logits matrix, 5 rows
+// 0.85-0.90 -> 0.49-0.59 ms, one row 0.56 -> 0.37-0.40 with the L2 prefetch), as the f32 skinny
+// products measured. 5 or 6 rows (OpenAI's default 5 beams, or 5 samples) take two runs (20 or 24
+// accumulators) in one pass over the weights; other counts three, in row groups of up to 4 that
+// follow one another over the same records.
+template <int C, typename Fn>
+void over_runs(int t0, int t1, Fn&& fn) {
+  const int run = (t1 - t0) / C;
+  for (int i = 0; i < run; ++i) fn(t0 + i, run, C);
+  for (int t = t0 + C * run; t < t1; ++t) fn(t, 1, 1);
 }
 
-// Panels of 3 tiles outer, rows inner: a panel's records (3 x 640 B per block) stay in L2 while every
-// row group of this thread passes over them.
+template <int R>
+void beam_rows(const Int8Product& p, int m, int t0, int t1) {
+  over_runs<2>(t0, t1, [&](int t, int dt, int c) {
+    if (c == 2) {
+      tile<R, 2, true>(p, m, t, dt);
+    } else {
+      tile<R, 1, true>(p, m, t, dt);
+    }
+  });
+}
+
+void few_rows(const Int8Product& p, int m0, int m1, int t0, int t1) {
+  over_runs<kCols>(t0, t1, [&](int t, int dt, int c) {
+    for (int m = m0; m < m1; m += kRows) kTiles[1][(std::min(kRows, m1 - m) - 1) * kCols + (c - 1)](p, m, t, dt);
+  });
+}
+
+// Many rows: panels of 3 tiles outer, rows inner; a panel's records (3 x 640 B per block) stay in
+// L2 while every row group of this thread passes over them.
 void gemm_avx512(const Int8Product& p, int m0, int m1, int t0, int t1) {
   if (m1 - m0 == 5) return beam_rows<5>(p, m0, t0, t1);
   if (m1 - m0 == 6) return beam_rows<6>(p, m0, t0, t1);
-  const auto& tiles = kTiles[m1 - m0 > 1 && m1 - m0 <= kStreamRows ? 1 : 0];
+  if (m1 - m0 <= kStreamRows) return few_rows(p, m0, m1, t0, t1);
   for (int t = t0; t < t1; t += kCols) {
     const int c = std::min(kCols, t1 - t);
     for (int m = m0; m < m1; m += kRows) {
       const int r = std::min(kRows, m1 - m);
-      tiles[(r - 1) * kCols + (c - 1)](p, m, t);
+      kTiles[0][(r - 1) * kCols + (c - 1)](p, m, t, 1);
     }
   }
 }
