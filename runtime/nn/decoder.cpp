@@ -75,7 +75,8 @@ Decoder::Decoder(const Model& model, Backend& backend, ThreadPool& pool, int max
       n_audio_ctx_(model.hparams().n_audio_ctx),
       n_vocab_(model.hparams().n_vocab),
       chunk_rows_(std::max({1, chunk_rows, max_batch})),
-      kv_(n_layer_, max_batch, n_ctx_, n_state_, backend.reduced_precision_attention()) {
+      kv_(n_layer_, max_batch, n_ctx_, n_state_, backend.reduced_precision_attention(),
+          n_head_ > 0 && n_state_ % n_head_ == 0 ? n_head_ : 1) {
   if (n_head_ <= 0 || n_state_ % n_head_ != 0)
     throw Error(ErrorKind::InvalidArgument, "decoder: n_text_state " + std::to_string(n_state_) +
                                                 " is not a multiple of n_text_head " + std::to_string(n_head_));
@@ -106,10 +107,10 @@ Decoder::Decoder(const Model& model, Backend& backend, ThreadPool& pool, int max
                                                     half_cross_ ? d_head_ : 0);
   step_attention_ = std::make_unique<StepAttention>(n_ctx_, pool.size());
   step_rows_.resize(R);
-  if (kv_.half()) {
-    wide_k_.resize(static_cast<std::size_t>(n_ctx_) * D);
-    wide_v_.resize(static_cast<std::size_t>(n_ctx_) * D);
-  }
+  // The tiled attention of a prompt reads row-major floats: the head-major cache's rows are gathered
+  // (and widened) into these; pages become resident only as far as prompts reach.
+  wide_k_.resize(static_cast<std::size_t>(n_ctx_) * D);
+  wide_v_.resize(static_cast<std::size_t>(n_ctx_) * D);
   row_seq_.resize(R);
   row_pos_.resize(R);
   row_tok_.resize(R);
@@ -410,13 +411,19 @@ void Decoder::self_attention(int layer, int n_rows) {
                             {pb.k.get(), nullptr, k_.data(), n_state_},
                             {pb.v.get(), a.value.b, v_.data(), n_state_}};
   backend_.linear_many(h_.data(), n_rows, n_state_, qkv, 3);
+  // Each row's heads go to their own runs of the head-major cache.
+  const std::size_t hs = kv_.head_stride(), dh = d_head_;
   for (int r = 0; r < n_rows; ++r) {
-    if (kv_.half()) {
-      floats_to_halves(k_.data() + r * D, kv_.key_half(layer, row_seq_[r], row_pos_[r]), D);
-      floats_to_halves(v_.data() + r * D, kv_.value_half(layer, row_seq_[r], row_pos_[r]), D);
-    } else {
-      std::memcpy(kv_.key(layer, row_seq_[r], row_pos_[r]), k_.data() + r * D, D * sizeof(float));
-      std::memcpy(kv_.value(layer, row_seq_[r], row_pos_[r]), v_.data() + r * D, D * sizeof(float));
+    for (int h = 0; h < n_head_; ++h) {
+      const float* kr = k_.data() + r * D + h * dh;
+      const float* vr = v_.data() + r * D + h * dh;
+      if (kv_.half()) {
+        floats_to_halves(kr, kv_.key_half(layer, row_seq_[r], row_pos_[r]) + h * hs, dh);
+        floats_to_halves(vr, kv_.value_half(layer, row_seq_[r], row_pos_[r]) + h * hs, dh);
+      } else {
+        std::memcpy(kv_.key(layer, row_seq_[r], row_pos_[r]) + h * hs, kr, dh * sizeof(float));
+        std::memcpy(kv_.value(layer, row_seq_[r], row_pos_[r]) + h * hs, vr, dh * sizeof(float));
+      }
     }
   }
   // Rows of one sequence are consecutive in the chunk: each run attends to that sequence's cache,
@@ -446,23 +453,35 @@ void Decoder::self_attention(int layer, int n_rows) {
         }
       }
     } else {
+      // The tiled attention reads row-major floats: the sequence's rows so far are gathered (a half
+      // cache's widened) once per layer (a prompt's cost is its products, not this). A many-row
+      // decode has its rows in its own slot (Decoder::run unshares it).
       const int n_kv = row_pos_[r1 - 1] + 1;
-      const float* k = kv_.key(layer, s, 0);
-      const float* v = kv_.value(layer, s, 0);
-      if (kv_.half()) {
-        // The tiled attention reads floats: a half cache's rows so far are widened once per layer
-        // (a prompt's cost is its products, not this).
-        halves_to_floats(kv_.key_half(layer, s, 0), wide_k_.data(), static_cast<std::size_t>(n_kv) * D);
-        halves_to_floats(kv_.value_half(layer, s, 0), wide_v_.data(), static_cast<std::size_t>(n_kv) * D);
-        k = wide_k_.data();
-        v = wide_v_.data();
-      }
+      gather_rows(layer, s, n_kv);
       for (int r = r0; r < r1; ++r) row_limit_[r] = row_pos_[r] + 1;
-      attend(q_.data() + r0 * D, k, v, r1 - r0, n_kv, row_limit_.data() + r0, att_.data() + r0 * D);
+      attend(q_.data() + r0 * D, wide_k_.data(), wide_v_.data(), r1 - r0, n_kv, row_limit_.data() + r0,
+             att_.data() + r0 * D);
     }
     r0 = r1;
   }
-  if (n_step > 0) step_attention_->run(&pool_, step_rows_.data(), n_step, n_head_, d_head_, n_state_, n_state_);
+  if (n_step > 0) step_attention_->run(&pool_, step_rows_.data(), n_step, n_head_, d_head_, d_head_, d_head_, hs);
+}
+
+void Decoder::gather_rows(int layer, int seq, int n_kv) {
+  const std::size_t D = n_state_, dh = d_head_, hs = kv_.head_stride();
+  for (int h = 0; h < n_head_; ++h) {
+    for (int p = 0; p < n_kv; ++p) {
+      float* kd = wide_k_.data() + p * D + h * dh;
+      float* vd = wide_v_.data() + p * D + h * dh;
+      if (kv_.half()) {
+        halves_to_floats(kv_.key_half(layer, seq, p) + h * hs, kd, dh);
+        halves_to_floats(kv_.value_half(layer, seq, p) + h * hs, vd, dh);
+      } else {
+        std::memcpy(kd, kv_.key(layer, seq, p) + h * hs, dh * sizeof(float));
+        std::memcpy(vd, kv_.value(layer, seq, p) + h * hs, dh * sizeof(float));
+      }
+    }
+  }
 }
 
 void Decoder::cross_attention(int layer, int n_rows) {

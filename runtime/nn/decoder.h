@@ -125,6 +125,8 @@ class Decoder {
   void cross_attention(int layer, int n_rows);
   // out = attention of n_q query rows over n_kv keys; row i sees keys [0, limit[i]) (all if no limit).
   void attend(const float* q, const float* k, const float* v, int n_q, int n_kv, const int* limit, float* out);
+  // Positions [0, n_kv) of `seq`'s cache in `layer` into wide_k_ / wide_v_ as row-major floats.
+  void gather_rows(int layer, int seq, int n_kv);
   // The arguments of attend() (row-major keys; callers may adjust them).
   AttentionArgs attend_args(const float* q, const float* k, const float* v, int n_q, int n_kv, const int* limit,
                             float* out) const;

@@ -9,15 +9,20 @@
 
 namespace npw {
 
-KvCache::KvCache(int n_layer, int max_seqs, int n_ctx, int n_state, bool half)
+KvCache::KvCache(int n_layer, int max_seqs, int n_ctx, int n_state, bool half, int n_head)
     : n_layer_(n_layer),
       max_seqs_(max_seqs),
       n_ctx_(n_ctx),
       n_state_(n_state),
+      n_head_(n_head),
+      d_head_(n_head > 0 ? n_state / n_head : 0),
       n_slots_(max_seqs > 1 ? max_seqs + 1 : max_seqs),
       half_(half) {
-  if (n_layer <= 0 || max_seqs <= 0 || n_ctx <= 0 || n_state <= 0)
+  if (n_layer <= 0 || max_seqs <= 0 || n_ctx <= 0 || n_state <= 0 || n_head <= 0)
     throw Error(ErrorKind::InvalidArgument, "KV cache: every dimension must be positive");
+  if (n_state % n_head != 0)
+    throw Error(ErrorKind::InvalidArgument, "KV cache: n_state " + std::to_string(n_state) + " is not a multiple of " +
+                                                std::to_string(n_head) + " heads");
   // The prefix's slot costs no memory until a prefix is shared: pages are resident once written.
   std::size_t n = static_cast<std::size_t>(n_slots_) * n_layer * n_ctx * n_state;
   if (half_) {
@@ -61,15 +66,17 @@ void KvCache::reset(int n_seqs) {
 
 void KvCache::copy_rows(int from, int to, int from_pos, int to_pos) {
   if (to_pos <= from_pos) return;
-  const std::size_t n = static_cast<std::size_t>(to_pos - from_pos) * n_state_;
+  const std::size_t n = static_cast<std::size_t>(to_pos - from_pos) * d_head_;
   for (int l = 0; l < n_layer_; ++l) {
-    const std::size_t src = offset(l, from, from_pos), dst = offset(l, to, from_pos);
-    if (half_) {
-      std::memcpy(kh_.data() + dst, kh_.data() + src, n * sizeof(uint16_t));
-      std::memcpy(vh_.data() + dst, vh_.data() + src, n * sizeof(uint16_t));
-    } else {
-      std::memcpy(k_.data() + dst, k_.data() + src, n * sizeof(float));
-      std::memcpy(v_.data() + dst, v_.data() + src, n * sizeof(float));
+    for (int h = 0; h < n_head_; ++h) {
+      const std::size_t src = offset(l, from, from_pos) + h * head_stride(), dst = offset(l, to, from_pos) + h * head_stride();
+      if (half_) {
+        std::memcpy(kh_.data() + dst, kh_.data() + src, n * sizeof(uint16_t));
+        std::memcpy(vh_.data() + dst, vh_.data() + src, n * sizeof(uint16_t));
+      } else {
+        std::memcpy(k_.data() + dst, k_.data() + src, n * sizeof(float));
+        std::memcpy(v_.data() + dst, v_.data() + src, n * sizeof(float));
+      }
     }
   }
 }

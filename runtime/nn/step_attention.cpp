@@ -57,10 +57,16 @@ StepAttention::StepAttention(int max_kv, int n_threads) : max_kv_(max_kv), n_thr
   scores_.resize(static_cast<std::size_t>(n_threads) * static_cast<std::size_t>(max_kv));
 }
 
-void StepAttention::run(ThreadPool* pool, const StepRow* rows, int n_rows, int n_head, int d_head, int ldk, int ldv) {
+void StepAttention::run(ThreadPool* pool, const StepRow* rows, int n_rows, int n_head, int d_head, int ldk, int ldv,
+                        std::size_t kv_head_stride) {
   if (n_head < 1 || d_head < 1) bad("n_head and d_head must be positive");
   const int width = n_head * d_head;
-  if (ldk < width || ldv < width) bad("a row stride is below n_head * d_head");
+  if (kv_head_stride == 0) {
+    if (ldk < width || ldv < width) bad("a row stride is below n_head * d_head");
+  } else if (ldk < d_head || ldv < d_head) {
+    bad("a position stride is below d_head");
+  }
+  const std::size_t head_stride = kv_head_stride == 0 ? static_cast<std::size_t>(d_head) : kv_head_stride;
   const int n_threads = pool ? pool->size() : 1;
   if (n_threads > n_threads_) {
     bad("pool of " + std::to_string(n_threads) + " threads, scratch made for " + std::to_string(n_threads_));
@@ -89,7 +95,8 @@ void StepAttention::run(ThreadPool* pool, const StepRow* rows, int n_rows, int n
   // of a shared prefix that one task read are still in cache for the next.
   auto task = [&](int64_t t, int thread) {
     const StepRow& row = rows[t % n_rows];
-    const std::size_t col = static_cast<std::size_t>(t / n_rows) * d_head;
+    const std::size_t col = static_cast<std::size_t>(t / n_rows) * d_head;     // in the query and output
+    const std::size_t kcol = static_cast<std::size_t>(t / n_rows) * head_stride;  // in the keys and values
     float* out = row.out + col;
     if (row.n_kv == 0) {
       std::fill(out, out + d_head, 0.0f);
@@ -104,17 +111,17 @@ void StepAttention::run(ThreadPool* pool, const StepRow* rows, int n_rows, int n
         v0 = v1;
       }
       if (simd) {
-        step_scores_avx2(row.q + col, k0 + col, ldk, n0, d_head, alpha, s);
-        step_scores_avx2(row.q + col, k1 + col, ldk, n1, d_head, alpha, s + n0);
+        step_scores_avx2(row.q + col, k0 + kcol, ldk, n0, d_head, alpha, s);
+        step_scores_avx2(row.q + col, k1 + kcol, ldk, n1, d_head, alpha, s + n0);
       } else {
-        scores_portable(row.q + col, k0 + col, ldk, n0, d_head, alpha, s);
-        scores_portable(row.q + col, k1 + col, ldk, n1, d_head, alpha, s + n0);
+        scores_portable(row.q + col, k0 + kcol, ldk, n0, d_head, alpha, s);
+        scores_portable(row.q + col, k1 + kcol, ldk, n1, d_head, alpha, s + n0);
       }
       softmax(s, row.n_kv);
       if (simd) {
-        step_weighted_sum_avx2(s, v0 + col, n0, v1 + col, n1, ldv, d_head, out);
+        step_weighted_sum_avx2(s, v0 + kcol, n0, v1 + kcol, n1, ldv, d_head, out);
       } else {
-        weighted_sum_portable(s, v0 + col, n0, v1 + col, n1, ldv, d_head, out);
+        weighted_sum_portable(s, v0 + kcol, n0, v1 + kcol, n1, ldv, d_head, out);
       }
     };
     if (row.k) {

@@ -3,9 +3,10 @@
 // The general MultiHeadAttention takes one sequence per call and, below 16 query rows, runs two
 // BLAS products per head (one wake-up of the pool per sequence and layer, a call overhead per
 // head); a 5-beam step then paid for its self-attention five times over. Here a (row, head) task
-// computes its scores with dot products straight from the cache rows (keys row-major, as they are
-// written), takes ops.h's softmax and sums the value rows, on the SIMD level active (AVX2 kernels,
-// also on AVX-512 CPUs: the work is a few dot products per key and memory-bound) or portable loops.
+// computes its scores with dot products straight from the cache (each key a contiguous d_head run,
+// as they are written), takes ops.h's softmax and sums the value rows, on the SIMD level active (AVX2
+// kernels, also on AVX-512 CPUs: the work is a few dot products per key and memory-bound) or
+// portable loops.
 #pragma once
 
 #include <cstddef>
@@ -18,7 +19,8 @@ namespace npw {
 class ThreadPool;
 
 // One query row: its query (n_head * d_head floats, heads side by side), its sequence's keys and
-// values (rows ldk / ldv elements apart, the first n_kv seen) and its output row. Keys and values are
+// values (positions ldk / ldv elements apart, the first n_kv seen; heads as StepAttention::run says)
+// and its output row. Keys and values are
 // floats (k, v) or, from a half KV cache, IEEE halves (kh, vh; k and v null), widened exactly.
 // The first n_shared of the n_kv keys and values may lie elsewhere (a prefix shared by the beams,
 // KvCache): then they are read from ks, vs (or ksh, vsh), rows as far apart, and k, v (kh, vh) point
@@ -44,10 +46,14 @@ class StepAttention {
   // Scratch for up to max_kv keys on n_threads threads, allocated once.
   StepAttention(int max_kv, int n_threads);
 
-  // out = softmax(q k^T / sqrt(d_head)) v per head, for every row. Throws npw::Error(InvalidArgument)
-  // for inconsistent arguments (more keys or threads than the scratch, strides below the heads).
-  // A row with n_kv == 0 gets zeros.
-  void run(ThreadPool* pool, const StepRow* rows, int n_rows, int n_head, int d_head, int ldk, int ldv);
+  // out = softmax(q k^T / sqrt(d_head)) v per head, for every row. Keys and values of one position
+  // are ldk / ldv elements after the previous one's; head h's lie h * kv_head_stride elements after
+  // head 0's (0: d_head, heads side by side in rows of at least n_head * d_head, as the queries and
+  // outputs always are; a head-major KvCache: d_head apart, heads KvCache::head_stride() apart).
+  // Throws npw::Error(InvalidArgument) for inconsistent arguments (more keys or threads than the
+  // scratch, strides below the heads). A row with n_kv == 0 gets zeros.
+  void run(ThreadPool* pool, const StepRow* rows, int n_rows, int n_head, int d_head, int ldk, int ldv,
+           std::size_t kv_head_stride = 0);
 
  private:
   int max_kv_;

@@ -1,8 +1,8 @@
 // The decoder's KV cache against a plain model of what each sequence holds (a list of rows per
 // sequence, copied on every reorder): thousands of random resets, appends, reorders (fan-outs that
 // make a shared prefix, drops, repeats, growth), truncations (also below the prefix) and unshares,
-// on an f32 and a half cache; after each, every row of every active sequence must read back what was
-// written for it. Besides: a fan-out shares the rows instead of copying them, and unshare and a
+// on an f32 and a half cache, row-major (one head) and head-major (two); after each, every row of
+// every active sequence must read back what was written for it. Besides: a fan-out shares the rows instead of copying them, and unshare and a
 // truncate below the prefix give the sequence its own rows.
 #include <gtest/gtest.h>
 
@@ -18,17 +18,26 @@ namespace {
 
 constexpr int kLayers = 2, kMaxSeqs = 5, kCtx = 24, kState = 8;
 
-// Row `pos` of `seq` in every layer: the key filled with tag + layer, the value with -(tag + layer).
+// Element i of `head` of a row tagged `tag` in `layer`: integers below 2048 for tags up to 1001 and
+// up to 2 heads, exact in halves.
+float element(int tag, int layer, int head, int i) {
+  return static_cast<float>((tag + layer) * (head + 1) * (i % 2 ? -1 : 1));
+}
+
+// Position `pos` of `seq` in every layer: the key's heads filled from element(), the value's negated.
 void write_row(KvCache& kv, int seq, int pos, int tag) {
   for (int l = 0; l < kLayers; ++l) {
-    const float t = static_cast<float>(tag + l);
-    for (int i = 0; i < kState; ++i) {
-      if (kv.half()) {
-        kv.key_half(l, seq, pos)[i] = fp32_to_fp16(t);
-        kv.value_half(l, seq, pos)[i] = fp32_to_fp16(-t);
-      } else {
-        kv.key(l, seq, pos)[i] = t;
-        kv.value(l, seq, pos)[i] = -t;
+    for (int h = 0; h < kv.n_head(); ++h) {
+      const std::size_t at = h * kv.head_stride();
+      for (int i = 0; i < kv.d_head(); ++i) {
+        const float t = element(tag, l, h, i);
+        if (kv.half()) {
+          kv.key_half(l, seq, pos)[at + i] = fp32_to_fp16(t);
+          kv.value_half(l, seq, pos)[at + i] = fp32_to_fp16(-t);
+        } else {
+          kv.key(l, seq, pos)[at + i] = t;
+          kv.value(l, seq, pos)[at + i] = -t;
+        }
       }
     }
   }
@@ -42,12 +51,15 @@ void expect_rows(KvCache& kv, const std::vector<std::vector<int>>& model, int st
     ASSERT_LE(kv.shared_length(s), kv.length(s));
     for (int pos = 0; pos < kv.length(s); ++pos) {
       for (int l = 0; l < kLayers; ++l) {
-        const float t = static_cast<float>(model[s][pos] + l);
-        for (int i = 0; i < kState; ++i) {
-          const float k = kv.half() ? fp16_to_fp32(kv.key_half(l, s, pos)[i]) : kv.key(l, s, pos)[i];
-          const float v = kv.half() ? fp16_to_fp32(kv.value_half(l, s, pos)[i]) : kv.value(l, s, pos)[i];
-          ASSERT_EQ(k, t) << "step " << step << " seq " << s << " pos " << pos << " layer " << l;
-          ASSERT_EQ(v, -t) << "step " << step << " seq " << s << " pos " << pos << " layer " << l;
+        for (int h = 0; h < kv.n_head(); ++h) {
+          const std::size_t at = h * kv.head_stride();
+          for (int i = 0; i < kv.d_head(); ++i) {
+            const float t = element(model[s][pos], l, h, i);
+            const float k = kv.half() ? fp16_to_fp32(kv.key_half(l, s, pos)[at + i]) : kv.key(l, s, pos)[at + i];
+            const float v = kv.half() ? fp16_to_fp32(kv.value_half(l, s, pos)[at + i]) : kv.value(l, s, pos)[at + i];
+            ASSERT_EQ(k, t) << "step " << step << " seq " << s << " pos " << pos << " layer " << l << " head " << h;
+            ASSERT_EQ(v, -t) << "step " << step << " seq " << s << " pos " << pos << " layer " << l << " head " << h;
+          }
         }
       }
     }
@@ -55,10 +67,12 @@ void expect_rows(KvCache& kv, const std::vector<std::vector<int>>& model, int st
 }
 
 TEST(KvCache, EveryRowReadsBackThroughRandomBeamSearch) {
+  for (int heads : {1, 2})
   for (bool half : {false, true}) {
-    KvCache kv(kLayers, kMaxSeqs, kCtx, kState, half);
+    KvCache kv(kLayers, kMaxSeqs, kCtx, kState, half, heads);
+    ASSERT_EQ(kv.d_head() * kv.n_head(), kState);
     std::vector<std::vector<int>> model(1);
-    std::mt19937 rng(half ? 7 : 5);
+    std::mt19937 rng((half ? 7 : 5) + heads);
     int tag = 1, shared_seen = 0;
     for (int step = 0; step < 3000; ++step) {
       const int n = kv.n_seqs();
@@ -107,8 +121,19 @@ TEST(KvCache, EveryRowReadsBackThroughRandomBeamSearch) {
   }
 }
 
+TEST(KvCache, HeadMajorLayout) {
+  KvCache kv(kLayers, kMaxSeqs, kCtx, kState, false, 4);
+  EXPECT_EQ(kv.d_head(), 2);
+  EXPECT_EQ(kv.head_stride(), static_cast<std::size_t>(kCtx) * 2);
+  // A head's positions follow each other d_head apart; the next layer's heads follow the last head.
+  EXPECT_EQ(kv.key(0, 0, 1), kv.key(0, 0, 0) + 2);
+  EXPECT_EQ(kv.key(1, 0, 0), kv.key(0, 0, 0) + 4 * kv.head_stride());
+  EXPECT_THROW(KvCache(kLayers, kMaxSeqs, kCtx, kState, false, 3), Error);
+  EXPECT_THROW(KvCache(kLayers, kMaxSeqs, kCtx, kState, false, 0), Error);
+}
+
 TEST(KvCache, FanOutSharesThePromptRowsAndUnshareCopiesThem) {
-  KvCache kv(kLayers, kMaxSeqs, kCtx, kState);
+  KvCache kv(kLayers, kMaxSeqs, kCtx, kState, false, 2);
   for (int pos = 0; pos < 6; ++pos) write_row(kv, 0, pos, 10 + pos);
   kv.extend(0, 6);
   kv.reorder({0, 0, 0, 0, 0});

@@ -154,6 +154,81 @@ TEST(StepAttention, SharedPrefixSplitChangesNoBit) {
   });
 }
 
+// The same keys and values stored head-major ([head][pos][d_head], KvCache's layout: positions d_head
+// apart, heads a stride apart) give the very bits of the row-major layout, f32 and half, with a shared
+// prefix (stored the same way) and without, at every SIMD level.
+TEST(StepAttention, HeadMajorCacheGivesTheRowMajorBits) {
+  const int max_kv = 45, n_head = 3, d_head = 64, width = n_head * d_head;
+  const std::size_t hs = static_cast<std::size_t>(max_kv) * d_head + 16;  // a stride past the positions
+  ThreadPool pool(2);
+  npw_test::at_every_level([&] {
+    for (bool half : {false, true}) {
+      for (int n_shared : {0, 13}) {
+        const int n_rows = 2;
+        // Row-major caches per row (rows 0 and 1 share their first n_shared positions)...
+        auto k = random_vector(static_cast<std::size_t>(n_rows) * max_kv * width, 60 + n_shared, -2.0f, 2.0f);
+        auto v = random_vector(k.size(), 61 + n_shared);
+        const std::size_t per_row = static_cast<std::size_t>(max_kv) * width;
+        for (std::size_t i = 0; i < static_cast<std::size_t>(n_shared) * width; ++i) {
+          k[per_row + i] = k[i];
+          v[per_row + i] = v[i];
+        }
+        std::vector<uint16_t> kh(k.size()), vh(v.size());
+        for (std::size_t i = 0; i < k.size(); ++i) k[i] = fp16_to_fp32(kh[i] = fp32_to_fp16(k[i]));
+        for (std::size_t i = 0; i < v.size(); ++i) v[i] = fp16_to_fp32(vh[i] = fp32_to_fp16(v[i]));
+        // ... and the same values head-major: per row a block of n_head strides.
+        const std::size_t per_row_hm = n_head * hs;
+        std::vector<float> khm(n_rows * per_row_hm, 9.0f), vhm(khm.size(), 9.0f);
+        std::vector<uint16_t> khhm(khm.size()), vhhm(khm.size());
+        for (int r = 0; r < n_rows; ++r)
+          for (int p = 0; p < max_kv; ++p)
+            for (int h = 0; h < n_head; ++h)
+              for (int i = 0; i < d_head; ++i) {
+                const std::size_t from = r * per_row + static_cast<std::size_t>(p) * width + h * d_head + i;
+                const std::size_t to = r * per_row_hm + h * hs + static_cast<std::size_t>(p) * d_head + i;
+                khm[to] = k[from];
+                vhm[to] = v[from];
+                khhm[to] = kh[from];
+                vhhm[to] = vh[from];
+              }
+        const auto q = random_vector(static_cast<std::size_t>(n_rows) * width, 62, -2.0f, 2.0f);
+        std::vector<float> rm(static_cast<std::size_t>(n_rows) * width), hm(rm.size());
+        std::vector<StepRow> a(n_rows), b(n_rows);
+        for (int r = 0; r < n_rows; ++r) {
+          const std::size_t c = r * per_row, chm = r * per_row_hm;
+          a[r] = StepRow{q.data() + r * width, k.data() + c, v.data() + c, max_kv, rm.data() + r * width};
+          // Row 1 reads its first n_shared positions from row 0's (the prefix), its own from n_shared on.
+          const std::size_t own = r == 1 ? chm + static_cast<std::size_t>(n_shared) * d_head : chm;
+          b[r] = StepRow{q.data() + r * width, khm.data() + own, vhm.data() + own, max_kv, hm.data() + r * width};
+          if (r == 1 && n_shared > 0) {
+            b[r].n_shared = n_shared;
+            b[r].ks = khm.data();
+            b[r].vs = vhm.data();
+            b[r].ksh = khhm.data();
+            b[r].vsh = vhhm.data();
+          }
+          if (half) {
+            a[r].k = a[r].v = b[r].k = b[r].v = nullptr;
+            a[r].kh = kh.data() + c;
+            a[r].vh = vh.data() + c;
+            b[r].kh = khhm.data() + own;
+            b[r].vh = vhhm.data() + own;
+            b[r].ks = b[r].vs = nullptr;
+          } else {
+            b[r].ksh = b[r].vsh = nullptr;
+          }
+        }
+        StepAttention att(max_kv, 2);
+        att.run(&pool, a.data(), n_rows, n_head, d_head, width, width);
+        att.run(&pool, b.data(), n_rows, n_head, d_head, d_head, d_head, hs);
+        for (std::size_t i = 0; i < rm.size(); ++i) {
+          ASSERT_EQ(rm[i], hm[i]) << "half " << half << " n_shared " << n_shared << " element " << i;
+        }
+      }
+    }
+  });
+}
+
 TEST(StepAttention, RefusesInconsistentCalls) {
   StepAttention att(16, 1);
   std::vector<float> buf(64 * 64, 0.0f);
@@ -161,6 +236,7 @@ TEST(StepAttention, RefusesInconsistentCalls) {
   EXPECT_THROW(att.run(nullptr, &row, 1, 1, 8, 8, 8), Error);  // more keys than the scratch
   row.n_kv = 4;
   EXPECT_THROW(att.run(nullptr, &row, 1, 2, 8, 8, 16), Error);  // key stride below the heads
+  EXPECT_THROW(att.run(nullptr, &row, 1, 2, 8, 4, 8, 64), Error);  // head-major: position stride below d_head
   ThreadPool pool(2);
   EXPECT_THROW(att.run(&pool, &row, 1, 1, 8, 8, 8), Error);  // scratch made for one thread
   row.out = nullptr;
