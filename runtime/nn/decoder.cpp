@@ -108,9 +108,9 @@ Decoder::Decoder(const Model& model, Backend& backend, ThreadPool& pool, int max
   step_attention_ = std::make_unique<StepAttention>(n_ctx_, pool.size());
   step_rows_.resize(R);
   // The tiled attention of a prompt reads row-major floats: the head-major cache's rows are gathered
-  // (and widened) into these; pages become resident only as far as prompts reach.
-  wide_k_.resize(static_cast<std::size_t>(n_ctx_) * D);
-  wide_v_.resize(static_cast<std::size_t>(n_ctx_) * D);
+  // (and widened) into this, keys then values. One buffer, so that it is a mapping (AlignedBuffer maps
+  // from 1 MiB on) whose pages become resident only as far as prompts reach.
+  wide_kv_.resize(2 * static_cast<std::size_t>(n_ctx_) * D);
   row_seq_.resize(R);
   row_pos_.resize(R);
   row_tok_.resize(R);
@@ -459,8 +459,8 @@ void Decoder::self_attention(int layer, int n_rows) {
       const int n_kv = row_pos_[r1 - 1] + 1;
       gather_rows(layer, s, n_kv);
       for (int r = r0; r < r1; ++r) row_limit_[r] = row_pos_[r] + 1;
-      attend(q_.data() + r0 * D, wide_k_.data(), wide_v_.data(), r1 - r0, n_kv, row_limit_.data() + r0,
-             att_.data() + r0 * D);
+      attend(q_.data() + r0 * D, wide_kv_.data(), wide_kv_.data() + static_cast<std::size_t>(n_ctx_) * D, r1 - r0, n_kv,
+             row_limit_.data() + r0, att_.data() + r0 * D);
     }
     r0 = r1;
   }
@@ -471,8 +471,8 @@ void Decoder::gather_rows(int layer, int seq, int n_kv) {
   const std::size_t D = n_state_, dh = d_head_, hs = kv_.head_stride();
   for (int h = 0; h < n_head_; ++h) {
     for (int p = 0; p < n_kv; ++p) {
-      float* kd = wide_k_.data() + p * D + h * dh;
-      float* vd = wide_v_.data() + p * D + h * dh;
+      float* kd = wide_kv_.data() + p * D + h * dh;
+      float* vd = kd + static_cast<std::size_t>(n_ctx_) * D;
       if (kv_.half()) {
         halves_to_floats(kv_.key_half(layer, seq, p) + h * hs, kd, dh);
         halves_to_floats(kv_.value_half(layer, seq, p) + h * hs, vd, dh);

@@ -125,7 +125,7 @@ class Decoder {
   void cross_attention(int layer, int n_rows);
   // out = attention of n_q query rows over n_kv keys; row i sees keys [0, limit[i]) (all if no limit).
   void attend(const float* q, const float* k, const float* v, int n_q, int n_kv, const int* limit, float* out);
-  // Positions [0, n_kv) of `seq`'s cache in `layer` into wide_k_ / wide_v_ as row-major floats.
+  // Positions [0, n_kv) of `seq`'s cache in `layer` into wide_kv_ as row-major floats.
   void gather_rows(int layer, int seq, int n_kv);
   // The arguments of attend() (row-major keys; callers may adjust them).
   AttentionArgs attend_args(const float* q, const float* k, const float* v, int n_q, int n_kv, const int* limit,
@@ -167,7 +167,7 @@ class Decoder {
   std::unique_ptr<StepAttention> step_attention_;  // self-attention of short runs (beam steps)
   std::vector<StepRow> step_rows_;                  // its rows, one per chunk row at most
   // A half KV cache's rows of one sequence widened for the tiled attention of a prompt, [n_ctx][n_state].
-  AlignedBuffer<float> wide_k_{MemoryLabel{"decoder: widened KV rows"}}, wide_v_{MemoryLabel{"decoder: widened KV rows"}};
+  AlignedBuffer<float> wide_kv_{MemoryLabel{"decoder: gathered KV rows"}};  // [2][n_ctx][n_state]
   std::vector<int> row_seq_, row_pos_, row_tok_, row_limit_;
   std::vector<TokenSpan> next_spans_;  // decode_next's spans, one per sequence
 
