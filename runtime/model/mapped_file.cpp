@@ -35,11 +35,26 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
   }
   void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
   int e = errno;
-  ::close(fd);  // the mapping keeps the file alive
   if (p == MAP_FAILED) {
+    ::close(fd);
     throw Error(ErrorKind::Io, "cannot map model file '" + path + "': " + std::strerror(e));
   }
   data_ = static_cast<const uint8_t*>(p);
+  fd_ = fd;
+}
+
+bool MappedFile::read(const void* p, std::size_t n, void* dst) const {
+  const auto at = reinterpret_cast<uintptr_t>(p), base = reinterpret_cast<uintptr_t>(data_);
+  if (fd_ < 0 || at < base || at - base > size_ || n > size_ - (at - base)) return false;
+  auto* out = static_cast<uint8_t*>(dst);
+  std::size_t done = 0;
+  while (done < n) {
+    const ssize_t got = ::pread(fd_, out + done, n - done, static_cast<off_t>(at - base + done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;
+    done += static_cast<std::size_t>(got);
+  }
+  return true;
 }
 
 std::size_t MappedFile::release(const void* p, std::size_t n) const {
@@ -55,6 +70,7 @@ std::size_t MappedFile::release(const void* p, std::size_t n) const {
 
 MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (fd_ >= 0) ::close(fd_);
 }
 
 }  // namespace npw

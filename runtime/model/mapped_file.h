@@ -27,8 +27,15 @@ class MappedFile {
   // kept, since they hold neighbouring data. Returns the bytes released.
   std::size_t release(const void* p, std::size_t n) const;
 
+  // Copies the n bytes at p (inside the mapping) into dst with pread, without mapping them into this
+  // process: for the few rows of a released weight that are still read (a token's embedding where
+  // the backend's copy is not exact), which through the mapping faulted in 64 KiB around each one.
+  // False, and dst unspecified, if the range is not inside the mapping or the read fails.
+  bool read(const void* p, std::size_t n, void* dst) const;
+
  private:
   std::string path_;
+  int fd_ = -1;  // kept open for read()
   const uint8_t* data_ = nullptr;
   std::size_t size_ = 0;
 };

@@ -96,6 +96,9 @@ class Model {
   // the tensor afterwards stays correct (the pages fault back in from the file). A tensor whose data
   // lies outside the mapping (a widened copy) is left alone. Returns the bytes released.
   std::size_t release_pages(const TensorView& t) const { return file_->release(t.data, t.nbytes); }
+  // Copies n bytes of a tensor's data at p into dst without mapping them in (MappedFile::read); false
+  // if p is not in the file or the read fails (read the mapping then).
+  bool read_bytes(const void* p, std::size_t n, void* dst) const { return file_->read(p, n, dst); }
 
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;

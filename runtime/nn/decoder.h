@@ -168,6 +168,7 @@ class Decoder {
   std::vector<StepRow> step_rows_;                  // its rows, one per chunk row at most
   // A half KV cache's rows of one sequence widened for the tiled attention of a prompt, [n_ctx][n_state].
   AlignedBuffer<float> wide_kv_{MemoryLabel{"decoder: gathered KV rows"}};  // [2][n_ctx][n_state]
+  AlignedBuffer<uint8_t> emb_row_;  // one token embedding row's bytes read from the file (embed)
   std::vector<int> row_seq_, row_pos_, row_tok_, row_limit_;
   std::vector<TokenSpan> next_spans_;  // decode_next's spans, one per sequence
 

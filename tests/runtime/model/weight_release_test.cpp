@@ -107,10 +107,13 @@ INSTANTIATE_TEST_SUITE_P(Backends, WeightRelease, ::testing::Values("cpu", "cpu-
 // Decoding looks up a token embedding row per position: read from the file, each lookup faulted its
 // pages back in (64 KiB with the kernel's fault-around), and over a stream the whole embedding was
 // resident twice (38 of its 38 MiB for a tiny f16 model next to the packed copy). The rows now come
-// from the packed copy, so the file's pages stay out whatever is decoded.
-TEST(WeightReleaseDecode, EmbeddingLookupsLeaveTheFileAlone) {
+// from the packed copy (cpu), or with pread where that copy is not exact (cpu-int8 from f16), so the
+// file's pages stay out whatever is decoded.
+class WeightReleaseDecode : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(WeightReleaseDecode, EmbeddingLookupsLeaveTheFileAlone) {
   std::shared_ptr<const Model> model = Model::load(kF16Model);
-  std::unique_ptr<Backend> backend = make_backend("cpu", 1);
+  std::unique_ptr<Backend> backend = make_backend(GetParam(), 1);
   ThreadPool pool(1);
   Encoder encoder(*model, *backend, pool);
   Decoder decoder(*model, *backend, pool, 1);
@@ -133,7 +136,21 @@ TEST(WeightReleaseDecode, EmbeddingLookupsLeaveTheFileAlone) {
   const Residency r = residency(emb.data, emb.nbytes);
   ASSERT_GT(r.whole_pages, 100u);
   EXPECT_EQ(r.resident, 0u) << r.resident << " of " << r.whole_pages << " pages of " << emb.name
-                            << " faulted back in by decoding";
+                            << " faulted back in by decoding on " << GetParam();
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, WeightReleaseDecode, ::testing::Values("cpu", "cpu-int8"));
+
+// Rows read with pread are the mapping's bytes; ranges outside the file are refused.
+TEST(WeightReleaseFile, ReadCopiesTheFilesBytes) {
+  MappedFile file(kF16Model);
+  std::vector<uint8_t> got(5000, 0);
+  ASSERT_TRUE(file.read(file.data() + 12345, got.size(), got.data()));
+  EXPECT_EQ(std::memcmp(got.data(), file.data() + 12345, got.size()), 0);
+  ASSERT_TRUE(file.read(file.data() + file.size() - 7, 7, got.data()));
+  EXPECT_EQ(std::memcmp(got.data(), file.data() + file.size() - 7, 7), 0);
+  EXPECT_FALSE(file.read(file.data() + file.size() - 7, 8, got.data()));
+  EXPECT_FALSE(file.read(got.data(), 4, got.data() + 8));
 }
 
 TEST(WeightReleaseFile, ReleasedBytesReadBackUnchanged) {
