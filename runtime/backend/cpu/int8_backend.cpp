@@ -29,9 +29,9 @@ constexpr int64_t kRowAlign = 16;
 }
 
 struct Scratch {
-  AlignedBuffer<uint8_t> q;
-  AlignedBuffer<float> scale;
-  AlignedBuffer<float> tail;  // linear_range's last, partial record of outputs
+  AlignedBuffer<uint8_t> q{MemoryLabel{"cpu-int8: quantised activations"}};
+  AlignedBuffer<float> scale{MemoryLabel{"cpu-int8: quantised activations"}};
+  AlignedBuffer<float> tail{MemoryLabel{"cpu-int8: quantised activations"}};  // linear_range's last, partial record
 };
 
 Scratch& thread_scratch() {

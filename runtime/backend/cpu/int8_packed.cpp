@@ -11,8 +11,11 @@ Int8PackedMatrix::Int8PackedMatrix(int n_out, int n_in)
     : n_out_(n_out),
       n_in_(n_in),
       n_tiles_((n_out + kInt8Tile - 1) / kInt8Tile),
-      n_blocks_((n_in + kInt8Block - 1) / kInt8Block),
-      records_(static_cast<std::size_t>(n_tiles_) * static_cast<std::size_t>(n_blocks_)) {}
+      n_blocks_((n_in + kInt8Block - 1) / kInt8Block) {
+  // Sized here, not in the initializer list, which would replace the member's labelled initializer:
+  // the memory report then counted the packed weights as unlabelled buffers and heap.
+  records_.resize(static_cast<std::size_t>(n_tiles_) * static_cast<std::size_t>(n_blocks_));
+}
 
 int8_t Int8PackedMatrix::value(int o, int i) const {
   const Int8Record* r = record(o / kInt8Tile, i / kInt8Block);
