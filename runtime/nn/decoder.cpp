@@ -418,21 +418,7 @@ void Decoder::self_attention(int layer, int n_rows) {
                             {pb.k.get(), nullptr, k_.data(), n_state_},
                             {pb.v.get(), a.value.b, v_.data(), n_state_}};
   backend_.linear_many(h_.data(), n_rows, n_state_, qkv, 3);
-  // Each row's heads go to their own runs of the head-major cache.
-  const std::size_t hs = kv_.head_stride(), dh = d_head_;
-  for (int r = 0; r < n_rows; ++r) {
-    for (int h = 0; h < n_head_; ++h) {
-      const float* kr = k_.data() + r * D + h * dh;
-      const float* vr = v_.data() + r * D + h * dh;
-      if (kv_.half()) {
-        floats_to_halves(kr, kv_.key_half(layer, row_seq_[r], row_pos_[r]) + h * hs, dh);
-        floats_to_halves(vr, kv_.value_half(layer, row_seq_[r], row_pos_[r]) + h * hs, dh);
-      } else {
-        std::memcpy(kv_.key(layer, row_seq_[r], row_pos_[r]) + h * hs, kr, dh * sizeof(float));
-        std::memcpy(kv_.value(layer, row_seq_[r], row_pos_[r]) + h * hs, vr, dh * sizeof(float));
-      }
-    }
-  }
+  for (int r = 0; r < n_rows; ++r) kv_.store(layer, row_seq_[r], row_pos_[r], k_.data() + r * D, v_.data() + r * D);
   // Rows of one sequence are consecutive in the chunk: each run attends to that sequence's cache,
   // row r seeing positions 0..row_pos_[r] (causal). Runs of many rows (a prompt) go to the tiled
   // attention one sequence at a time; the rows of short runs (a step of every beam) are gathered and
@@ -464,30 +450,16 @@ void Decoder::self_attention(int layer, int n_rows) {
       // cache's widened) once per layer (a prompt's cost is its products, not this). A many-row
       // decode has its rows in its own slot (Decoder::run unshares it).
       const int n_kv = row_pos_[r1 - 1] + 1;
-      gather_rows(layer, s, n_kv);
+      float* wide_k = wide_kv_.data();
+      float* wide_v = wide_k + static_cast<std::size_t>(n_ctx_) * D;
+      kv_.gather(layer, s, n_kv, wide_k, wide_v);
       for (int r = r0; r < r1; ++r) row_limit_[r] = row_pos_[r] + 1;
-      attend(q_.data() + r0 * D, wide_kv_.data(), wide_kv_.data() + static_cast<std::size_t>(n_ctx_) * D, r1 - r0, n_kv,
-             row_limit_.data() + r0, att_.data() + r0 * D);
+      attend(q_.data() + r0 * D, wide_k, wide_v, r1 - r0, n_kv, row_limit_.data() + r0, att_.data() + r0 * D);
     }
     r0 = r1;
   }
-  if (n_step > 0) step_attention_->run(&pool_, step_rows_.data(), n_step, n_head_, d_head_, d_head_, d_head_, hs);
-}
-
-void Decoder::gather_rows(int layer, int seq, int n_kv) {
-  const std::size_t D = n_state_, dh = d_head_, hs = kv_.head_stride();
-  for (int h = 0; h < n_head_; ++h) {
-    for (int p = 0; p < n_kv; ++p) {
-      float* kd = wide_kv_.data() + p * D + h * dh;
-      float* vd = kd + static_cast<std::size_t>(n_ctx_) * D;
-      if (kv_.half()) {
-        halves_to_floats(kv_.key_half(layer, seq, p) + h * hs, kd, dh);
-        halves_to_floats(kv_.value_half(layer, seq, p) + h * hs, vd, dh);
-      } else {
-        std::memcpy(kd, kv_.key(layer, seq, p) + h * hs, dh * sizeof(float));
-        std::memcpy(vd, kv_.value(layer, seq, p) + h * hs, dh * sizeof(float));
-      }
-    }
+  if (n_step > 0) {
+    step_attention_->run(&pool_, step_rows_.data(), n_step, n_head_, d_head_, d_head_, d_head_, kv_.head_stride());
   }
 }
 

@@ -125,8 +125,6 @@ class Decoder {
   void cross_attention(int layer, int n_rows);
   // out = attention of n_q query rows over n_kv keys; row i sees keys [0, limit[i]) (all if no limit).
   void attend(const float* q, const float* k, const float* v, int n_q, int n_kv, const int* limit, float* out);
-  // Positions [0, n_kv) of `seq`'s cache in `layer` into wide_kv_ as row-major floats.
-  void gather_rows(int layer, int seq, int n_kv);
   // The arguments of attend() (row-major keys; callers may adjust them).
   AttentionArgs attend_args(const float* q, const float* k, const float* v, int n_q, int n_kv, const int* limit,
                             float* out) const;
@@ -166,8 +164,9 @@ class Decoder {
   std::unique_ptr<MultiHeadAttention> attention_;  // with its scores scratch
   std::unique_ptr<StepAttention> step_attention_;  // self-attention of short runs (beam steps)
   std::vector<StepRow> step_rows_;                  // its rows, one per chunk row at most
-  // A half KV cache's rows of one sequence widened for the tiled attention of a prompt, [n_ctx][n_state].
-  AlignedBuffer<float> wide_kv_{MemoryLabel{"decoder: gathered KV rows"}};  // [2][n_ctx][n_state]
+  // One sequence's keys then values gathered from the head-major cache as the row-major floats the
+  // tiled attention of a prompt reads (KvCache::gather), [2][n_ctx][n_state].
+  AlignedBuffer<float> wide_kv_{MemoryLabel{"decoder: gathered KV rows"}};
   AlignedBuffer<uint8_t> emb_row_;  // one token embedding row's bytes read from the file (embed)
   std::vector<int> row_seq_, row_pos_, row_tok_, row_limit_;
   std::vector<TokenSpan> next_spans_;  // decode_next's spans, one per sequence

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "nn/half_rows.h"
 #include "util/error.h"
 
 namespace npw {
@@ -69,13 +70,44 @@ void KvCache::copy_rows(int from, int to, int from_pos, int to_pos) {
   const std::size_t n = static_cast<std::size_t>(to_pos - from_pos) * d_head_;
   for (int l = 0; l < n_layer_; ++l) {
     for (int h = 0; h < n_head_; ++h) {
-      const std::size_t src = offset(l, from, from_pos) + h * head_stride(), dst = offset(l, to, from_pos) + h * head_stride();
+      const std::size_t src = offset(l, from, from_pos) + h * head_stride();
+      const std::size_t dst = offset(l, to, from_pos) + h * head_stride();
       if (half_) {
         std::memcpy(kh_.data() + dst, kh_.data() + src, n * sizeof(uint16_t));
         std::memcpy(vh_.data() + dst, vh_.data() + src, n * sizeof(uint16_t));
       } else {
         std::memcpy(k_.data() + dst, k_.data() + src, n * sizeof(float));
         std::memcpy(v_.data() + dst, v_.data() + src, n * sizeof(float));
+      }
+    }
+  }
+}
+
+void KvCache::store(int layer, int seq, int pos, const float* k, const float* v) {
+  const std::size_t at = row(layer, seq, pos), dh = d_head_;
+  for (int h = 0; h < n_head_; ++h) {
+    const std::size_t dst = at + h * head_stride(), src = h * dh;
+    if (half_) {
+      floats_to_halves(k + src, kh_.data() + dst, dh);
+      floats_to_halves(v + src, vh_.data() + dst, dh);
+    } else {
+      std::memcpy(k_.data() + dst, k + src, dh * sizeof(float));
+      std::memcpy(v_.data() + dst, v + src, dh * sizeof(float));
+    }
+  }
+}
+
+void KvCache::gather(int layer, int seq, int n, float* k, float* v) const {
+  const std::size_t dh = d_head_;
+  for (int h = 0; h < n_head_; ++h) {
+    for (int p = 0; p < n; ++p) {
+      const std::size_t src = row(layer, seq, p) + h * head_stride(), dst = static_cast<std::size_t>(p) * n_state_ + h * dh;
+      if (half_) {
+        halves_to_floats(kh_.data() + src, k + dst, dh);
+        halves_to_floats(vh_.data() + src, v + dst, dh);
+      } else {
+        std::memcpy(k + dst, k_.data() + src, dh * sizeof(float));
+        std::memcpy(v + dst, v_.data() + src, dh * sizeof(float));
       }
     }
   }

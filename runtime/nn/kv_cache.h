@@ -64,6 +64,13 @@ class KvCache {
   // that its positions [0, length) lie in one slot, d_head elements apart.
   void unshare(int seq);
 
+  // Writes position `pos` of `seq` in `layer` from row-major rows k, v of n_state floats (heads side
+  // by side, as the products make them) into the heads' runs; a half cache rounds them to halves.
+  void store(int layer, int seq, int pos, const float* k, const float* v);
+  // Positions [0, n) of `seq` in `layer` as row-major floats, rows n_state apart (what the tiled
+  // attention reads), widened from a half cache.
+  void gather(int layer, int seq, int n, float* k, float* v) const;
+
   // Head 0 of position `pos` of `seq` in `layer`: d_head floats (f32 cache; nullptr for a half cache),
   // head h head_stride() elements further. Positions below shared_length(seq) are the shared prefix's
   // (read them only); from shared_length(seq) on, positions follow each other d_head apart.
@@ -74,6 +81,8 @@ class KvCache {
   // The same rows of a half cache (nullptr for an f32 one).
   uint16_t* key_half(int layer, int seq, int pos) { return half_ ? kh_.data() + row(layer, seq, pos) : nullptr; }
   uint16_t* value_half(int layer, int seq, int pos) { return half_ ? vh_.data() + row(layer, seq, pos) : nullptr; }
+  const uint16_t* key_half(int layer, int seq, int pos) const { return half_ ? kh_.data() + row(layer, seq, pos) : nullptr; }
+  const uint16_t* value_half(int layer, int seq, int pos) const { return half_ ? vh_.data() + row(layer, seq, pos) : nullptr; }
 
  private:
   std::size_t row(int layer, int seq, int pos) const {
@@ -84,7 +93,8 @@ class KvCache {
   // Forgets the shared prefix when no active sequence reads from it.
   void release_unread_prefix();
   std::size_t offset(int layer, int slot, int pos) const {
-    return (static_cast<std::size_t>(slot) * n_layer_ + layer) * n_ctx_ * n_state_ + static_cast<std::size_t>(pos) * d_head_;
+    return (static_cast<std::size_t>(slot) * n_layer_ + layer) * n_ctx_ * n_state_ +
+           static_cast<std::size_t>(pos) * d_head_;
   }
   void check_seq(int seq) const;
 

@@ -213,9 +213,9 @@ constexpr int kStreamRows = 8;
 
 // Few rows: a thread's tiles [t0, t1) cut into C runs of equal length; step i multiplies tile i of
 // every run (fn(t, dt, c): c tiles t, t + dt, ...), so the weights are read as C streams far apart.
-// Read as C adjacent tiles, the records came at 60-65 % of the rate (Zen 4, 2 threads: base's 51865 x 512 logits matrix, 5 rows
-// 0.85-0.90 -> 0.49-0.59 ms, one row 0.56 -> 0.37-0.40 with the L2 prefetch), as the f32 skinny
-// products measured. 5 or 6 rows (OpenAI's default 5 beams, or 5 samples) take two runs (20 or 24
+// Read as C adjacent tiles, the records came at 60-65 % of the rate (Zen 4, 2 threads, base's
+// 51865 x 512 logits matrix: 5 rows 0.85-0.90 -> 0.49-0.59 ms, one row 0.56 -> 0.37-0.40 with the L2
+// prefetch), as the f32 skinny products measured. 5 or 6 rows (OpenAI's default 5 beams, or 5 samples) take two runs (20 or 24
 // accumulators) in one pass over the weights; other counts three, in row groups of up to 4 that
 // follow one another over the same records.
 template <int C, typename Fn>

@@ -132,6 +132,40 @@ TEST(KvCache, HeadMajorLayout) {
   EXPECT_THROW(KvCache(kLayers, kMaxSeqs, kCtx, kState, false, 0), Error);
 }
 
+// store() puts a row-major row's heads in their runs (halves rounded as floats_to_halves does) and
+// gather() gives positions back as row-major rows, also those read from a shared prefix.
+TEST(KvCache, StoreAndGatherRowMajorRows) {
+  for (bool half : {false, true}) {
+    KvCache kv(kLayers, kMaxSeqs, kCtx, kState, half, 2);
+    const int n = 5;
+    std::vector<float> k(static_cast<std::size_t>(n) * kState), v(k.size());
+    for (std::size_t i = 0; i < k.size(); ++i) {
+      k[i] = 0.37f * static_cast<float>(i) - 3.1f;  // not all exact in halves
+      v[i] = -1.9f * static_cast<float>(i) + 0.7f;
+    }
+    for (int p = 0; p < n; ++p) kv.store(1, 0, p, k.data() + p * kState, v.data() + p * kState);
+    kv.extend(0, n);
+    kv.reorder({0, 0});  // both read the rows from the shared prefix now
+    ASSERT_EQ(kv.shared_length(1), n);
+    for (int p = 0; p < n; ++p) {
+      for (int h = 0; h < 2; ++h) {
+        for (int i = 0; i < kv.d_head(); ++i) {
+          const std::size_t at = h * kv.head_stride() + i, row = static_cast<std::size_t>(p) * kState + h * kv.d_head() + i;
+          const float want_k = half ? fp16_to_fp32(fp32_to_fp16(k[row])) : k[row];
+          const float got_k = half ? fp16_to_fp32(kv.key_half(1, 1, p)[at]) : kv.key(1, 1, p)[at];
+          ASSERT_EQ(got_k, want_k) << "half " << half << " pos " << p << " head " << h << " element " << i;
+        }
+      }
+    }
+    std::vector<float> gk(k.size(), 9.0f), gv(v.size(), 9.0f);
+    kv.gather(1, 1, n, gk.data(), gv.data());
+    for (std::size_t i = 0; i < k.size(); ++i) {
+      ASSERT_EQ(gk[i], half ? fp16_to_fp32(fp32_to_fp16(k[i])) : k[i]) << "half " << half << " element " << i;
+      ASSERT_EQ(gv[i], half ? fp16_to_fp32(fp32_to_fp16(v[i])) : v[i]) << "half " << half << " element " << i;
+    }
+  }
+}
+
 TEST(KvCache, FanOutSharesThePromptRowsAndUnshareCopiesThem) {
   KvCache kv(kLayers, kMaxSeqs, kCtx, kState, false, 2);
   for (int pos = 0; pos < 6; ++pos) write_row(kv, 0, pos, 10 + pos);

@@ -44,6 +44,13 @@ void naive_head(const float* q, const float* k, int ldk, const float* v, int ldv
   }
 }
 
+// The halves of x, and x replaced by the floats they stand for (what a reference sees).
+std::vector<uint16_t> round_to_halves(std::vector<float>& x) {
+  std::vector<uint16_t> h(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = fp16_to_fp32(h[i] = fp32_to_fp16(x[i]));
+  return h;
+}
+
 TEST(StepAttention, MatchesNaiveForEverySequenceAndHead) {
   const int max_kv = 200;
   ThreadPool pool(2);
@@ -59,9 +66,8 @@ TEST(StepAttention, MatchesNaiveForEverySequenceAndHead) {
         auto v = random_vector(static_cast<std::size_t>(n_rows) * max_kv * ld, 4 + d_head);
         std::vector<uint16_t> kh(k.size()), vh(v.size());
         if (half) {
-          // The cache's halves, and the floats they stand for (what the reference sees).
-          for (std::size_t i = 0; i < k.size(); ++i) k[i] = fp16_to_fp32(kh[i] = fp32_to_fp16(k[i]));
-          for (std::size_t i = 0; i < v.size(); ++i) v[i] = fp16_to_fp32(vh[i] = fp32_to_fp16(v[i]));
+          kh = round_to_halves(k);
+          vh = round_to_halves(v);
         }
         const auto q = random_vector(static_cast<std::size_t>(n_rows) * width, 5 + d_head, -2.0f, 2.0f);
         std::vector<float> out(static_cast<std::size_t>(n_rows) * width, 7.0f), want(out.size());
@@ -108,9 +114,7 @@ TEST(StepAttention, SharedPrefixSplitChangesNoBit) {
           k[per_row + i] = k[i];
           v[per_row + i] = v[i];
         }
-        std::vector<uint16_t> kh(k.size()), vh(v.size());
-        for (std::size_t i = 0; i < k.size(); ++i) k[i] = fp16_to_fp32(kh[i] = fp32_to_fp16(k[i]));
-        for (std::size_t i = 0; i < v.size(); ++i) v[i] = fp16_to_fp32(vh[i] = fp32_to_fp16(v[i]));
+        const std::vector<uint16_t> kh = round_to_halves(k), vh = round_to_halves(v);
         std::vector<float> ks(k.begin(), k.begin() + static_cast<long>(n_shared) * ld), vs(v.begin(), v.begin() + static_cast<long>(n_shared) * ld);
         std::vector<uint16_t> ksh(kh.begin(), kh.begin() + static_cast<long>(n_shared) * ld), vsh(vh.begin(), vh.begin() + static_cast<long>(n_shared) * ld);
         const auto q = random_vector(static_cast<std::size_t>(n_rows) * width, 42, -2.0f, 2.0f);
@@ -173,9 +177,7 @@ TEST(StepAttention, HeadMajorCacheGivesTheRowMajorBits) {
           k[per_row + i] = k[i];
           v[per_row + i] = v[i];
         }
-        std::vector<uint16_t> kh(k.size()), vh(v.size());
-        for (std::size_t i = 0; i < k.size(); ++i) k[i] = fp16_to_fp32(kh[i] = fp32_to_fp16(k[i]));
-        for (std::size_t i = 0; i < v.size(); ++i) v[i] = fp16_to_fp32(vh[i] = fp32_to_fp16(v[i]));
+        const std::vector<uint16_t> kh = round_to_halves(k), vh = round_to_halves(v);
         // ... and the same values head-major: per row a block of n_head strides.
         const std::size_t per_row_hm = n_head * hs;
         std::vector<float> khm(n_rows * per_row_hm, 9.0f), vhm(khm.size(), 9.0f);
