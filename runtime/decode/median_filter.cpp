@@ -1,7 +1,8 @@
 // Reflect-padded running median; see median_filter.h. Word timing filters every alignment head's
 // matrix (tokens x 1500 frames for a full window), so the width OpenAI uses (7) has its own path: a
 // sorting network of min/max operations, which gives exactly the middle value a sort would (a
-// network sorts any input; min and max of numbers are exact) at a fraction of nth_element's cost.
+// network sorts any input; min and max of numbers are exact) at a fraction of nth_element's cost, on
+// whole vectors where the CPU has them (median7_simd.h).
 // Rows holding NaN (a frame every position attends to alike) take the general path, which orders
 // NaN last as torch's sort does.
 #include "decode/median_filter.h"
@@ -11,6 +12,8 @@
 #include <cstring>
 #include <string>
 
+#include "decode/median7_simd.h"
+#include "util/cpu_features.h"
 #include "util/error.h"
 
 namespace npw {
@@ -50,6 +53,18 @@ void median_row_general(const float* padded, int n, int width, float* out) {
   }
 }
 
+void median7_run(const float* padded, int n, float* out) {
+  switch (active_simd_level()) {
+    case SimdLevel::Avx512:
+      return median7_run_avx512(padded, n, out);
+    case SimdLevel::Avx2:
+      return median7_run_avx2(padded, n, out);
+    case SimdLevel::Scalar:
+      break;
+  }
+  for (int i = 0; i < n; ++i) out[i] = median7(padded + i);
+}
+
 }  // namespace
 
 void median7_network(const float* w, float* out) { *out = median7(w); }
@@ -71,7 +86,7 @@ void median_filter_rows(float* x, int rows, int n, int ld, int width, float* scr
     bool has_nan = false;
     for (int i = 0; i < n; ++i) has_nan |= std::isnan(row[i]);
     if (width == 7 && !has_nan) {
-      for (int i = 0; i < n; ++i) row[i] = median7(padded + i);
+      median7_run(padded, n, row);
     } else {
       median_row_general(padded, n, width, row);
     }

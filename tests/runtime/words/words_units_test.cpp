@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -21,6 +22,7 @@
 #include "decode/word_split.h"
 #include "model/random_model.h"
 #include "model/vocab.h"
+#include "util/cpu_features.h"
 #include "util/error.h"
 
 namespace npw {
@@ -110,6 +112,34 @@ TEST(MedianFilter, Width7MatchesSortingEachWindowWithNaNLast) {
       }
     }
   }
+}
+
+TEST(MedianFilter, Width7GivesTheScalarNetworksBitsAtEveryLevel) {
+  // The vector paths take 8 or 16 outputs at once: rows of every length around those, with ties
+  // between +0 and -0 (where min/max operand order decides the sign), against the scalar network.
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> pick(-4, 4);
+  const SimdLevel saved = active_simd_level();
+  for (int n : {4, 5, 7, 8, 9, 15, 16, 17, 23, 31, 32, 33, 47, 100, 1500}) {
+    std::vector<float> x(static_cast<std::size_t>(3 * n));
+    for (float& v : x) {
+      const int k = pick(rng);
+      v = k == 0 ? 0.0f : k == 1 ? -0.0f : static_cast<float>(k) * 0.25f;
+    }
+    std::vector<float> scratch(static_cast<std::size_t>(n) + 7);
+    set_active_simd_level(SimdLevel::Scalar);
+    std::vector<float> want = x;
+    median_filter_rows(want.data(), 3, n, n, 7, scratch.data());
+    for (SimdLevel l : {SimdLevel::Avx2, SimdLevel::Avx512}) {
+      if (static_cast<int>(l) > static_cast<int>(cpu_simd_level())) continue;
+      set_active_simd_level(l);
+      std::vector<float> got = x;
+      median_filter_rows(got.data(), 3, n, n, 7, scratch.data());
+      EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
+          << simd_level_name(l) << ", rows of " << n;
+    }
+  }
+  set_active_simd_level(saved);
 }
 
 // ---- DTW ------------------------------------------------------------------------------------
