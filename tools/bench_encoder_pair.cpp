@@ -39,6 +39,7 @@ EncoderPairBench time_encoder_pair(const Model& model, const std::vector<float>&
   out.int8_kernel = int8_isa_name(int8_best_isa());
   out.bf16_attention = MultiHeadAttention::bf16_available();
   out.int8_scores = out.bf16_attention && simd_prefers_int8_attention_scores();
+  out.int8_f32_attention = !out.bf16_attention && simd_prefers_int8_scores_f32_values();
   out.f32_ms = summarize(f32_ms);
   out.int8_ms = summarize(int8_ms);
   out.speedup = summarize(ratio);
@@ -47,7 +48,7 @@ EncoderPairBench time_encoder_pair(const Model& model, const std::vector<float>&
 
 // What the int8 encoder's attention makes its scores in.
 static const char* scores_name(const EncoderPairBench& b) {
-  return b.int8_scores ? "int8" : b.bf16_attention ? "bf16" : "f32";
+  return b.int8_scores || b.int8_f32_attention ? "int8" : b.bf16_attention ? "bf16" : "f32";
 }
 
 void write_encoder_pair(const EncoderPairBench& b, const MachineInfo& machine, const std::string& model, int threads,
@@ -68,7 +69,7 @@ void write_encoder_pair(const EncoderPairBench& b, const MachineInfo& machine, c
   }
   std::fprintf(out, "machine: %s, %d CPUs online; model %s, %d threads; SIMD %s, int8 kernel %s, %s attention\n",
                machine.cpu_model.c_str(), machine.nproc, model.c_str(), threads, b.simd_level.c_str(),
-               b.int8_kernel.c_str(), b.int8_scores ? "bf16 (int8 scores)" : b.bf16_attention ? "bf16" : "f32");
+               b.int8_kernel.c_str(), b.int8_scores ? "bf16 (int8 scores)" : b.bf16_attention ? "bf16" : b.int8_f32_attention ? "int8 scores, f32 values" : "f32");
   std::fprintf(out, "encoder per window, alternating: f32 (cpu) %.2f ms [%.2f, %.2f], int8 (cpu-int8) %.2f ms [%.2f, %.2f]\n",
                b.f32_ms.median, b.f32_ms.min, b.f32_ms.max, b.int8_ms.median, b.int8_ms.min, b.int8_ms.max);
   std::fprintf(out, "int8 over f32, per pair: %.2fx (median of %zu) [min %.2f, IQR %.2f..%.2f, max %.2f]\n",

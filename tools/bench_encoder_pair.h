@@ -21,6 +21,7 @@ struct EncoderPairBench {
   std::string int8_kernel;  // the int8 backend's product variant (avx512-vnni, amx, ...)
   bool bf16_attention = false;  // cpu-int8's encoder attention runs in bf16 (AMX or AVX512_BF16)
   bool int8_scores = false;     // and makes its scores in int8 (AVX512_VNNI, no AMX)
+  bool int8_f32_attention = false;  // no bf16 task: int8 scores (AVX512_VNNI), f32 softmax and values
   Summary f32_ms, int8_ms;  // per window
   Summary speedup;          // f32 / int8, per pair of windows
 };

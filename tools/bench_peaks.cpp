@@ -25,7 +25,6 @@ volatile int32_t g_sink_i = 0;
 
 constexpr int64_t kIters = 20'000'000;  // ~40 ms per pass at 3 GHz (two FMAs per cycle)
 
-#define NPW_TARGET_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
 #define NPW_TARGET_AVX_VNNI __attribute__((target("avx2,fma,avxvnni")))
 
 // FLOPs per call: 2 * lanes * 12 * iters.

@@ -129,6 +129,11 @@ MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads, int max_width,
       key_scale_.resize(heads * static_cast<std::size_t>(ldkt_));
       key_mean_.resize(static_cast<std::size_t>(max_width));
     }
+  } else if (max_width > 0 && simd_prefers_int8_scores_f32_values()) {
+    key_pairs_.resize(static_cast<std::size_t>((max_width + 3) / 4) * static_cast<std::size_t>(ldkt_));
+    bf16_scores_.resize(static_cast<std::size_t>(n_threads) * 16 * static_cast<std::size_t>(ldkt_));
+    key_scale_.resize(static_cast<std::size_t>((max_width + 15) / 16) * static_cast<std::size_t>(ldkt_));
+    key_mean_.resize(static_cast<std::size_t>(max_width));
   }
   row_lim_.resize(static_cast<std::size_t>(n_threads) * kTileRows);
   if (half_d_head > 0) {
@@ -192,6 +197,8 @@ void MultiHeadAttention::run(Backend& backend, ThreadPool* pool, const Attention
   if (!a.q || !a.out || (a.n_kv > 0 && ((!a.k && !a.k_half) || (!a.v && !a.v_half)))) bad("missing q, k, v or out");
   if (uses_bf16(a)) {
     run_bf16(pool, a);
+  } else if (uses_int8_f32(a)) {
+    run_int8_f32(pool, a);
   } else if (uses_simd(a)) {
     run_simd(pool, a);
   } else {
@@ -208,6 +215,12 @@ bool MultiHeadAttention::uses_bf16(const AttentionArgs& a) const {
   const bool halves = a.k_transposed && (a.k_half || a.k) && a.v_half && a.n_q >= kBf16HalfMinRows;
   return a.reduced_precision && (floats || halves) && key_pairs_.size() > 0 && bf16_available() &&
          attention_bf16_takes(a.d_head) && uses_simd(a);
+}
+
+bool MultiHeadAttention::uses_int8_f32(const AttentionArgs& a) const {
+  const bool floats = !a.k_transposed && !a.k_half && !a.v_half;
+  return a.reduced_precision && floats && key_scale_.size() > 0 && value_pairs_.size() == 0 &&
+         simd_prefers_int8_scores_f32_values() && attention_bf16_takes(a.d_head) && uses_simd(a);
 }
 
 // Both answer false below the Avx512 level (NPW_SIMD), as the bf16 tasks need it.
@@ -292,6 +305,56 @@ void MultiHeadAttention::run_simd(ThreadPool* pool, const AttentionArgs& a) {
 
 // Keys and values rounded into the bf16 pair layouts once per call, then the tasks on AMX tiles where
 // the CPU has them, else with AVX512_BF16's vdpbf16ps.
+void MultiHeadAttention::quantize_keys(ThreadPool* pool, const AttentionArgs& a, uint32_t* vp) {
+  const int width = a.n_head * a.d_head;
+  const int n_blocks = (width + 15) / 16;
+  auto means = [&](int64_t b0, int64_t b1) {
+    attention_int8_key_means(a.k, a.ldk, a.n_kv, static_cast<int>(b0) * 16, std::min(width, static_cast<int>(b1) * 16),
+                             key_mean_.data());
+  };
+  if (pool && pool->size() > 1) {
+    pool->parallel_for(n_blocks, [&](int64_t b0, int64_t b1, int) { means(b0, b1); });
+  } else {
+    means(0, n_blocks);
+  }
+  // Items [0, n_kv) convert one key each, then (with vp) [n_kv, n_kv + n_vpairs) one value pair each.
+  const int n_vpairs = vp ? (a.n_kv + 1) / 2 : 0;
+  auto convert = [&](int64_t t0, int64_t t1) {
+    const int64_t k1 = std::min<int64_t>(t1, a.n_kv);
+    if (t0 < k1) {
+      attention_int8_convert_keys(a.k + static_cast<std::size_t>(t0) * a.ldk, a.ldk, static_cast<int>(k1 - t0), width,
+                                  a.d_head, key_mean_.data(), key_pairs_.data() + t0, ldkt_, key_scale_.data() + t0);
+    }
+    for (int64_t t = std::max<int64_t>(t0, a.n_kv); t < t1; ++t) {
+      const int jp = static_cast<int>(t - a.n_kv);
+      attention_bf16_convert_values(a.v + static_cast<std::size_t>(2 * jp) * a.ldv, a.ldv, std::min(2, a.n_kv - 2 * jp),
+                                    width, vp + static_cast<std::size_t>(jp) * width);
+    }
+  };
+  const int64_t n_items = static_cast<int64_t>(a.n_kv) + n_vpairs;
+  if (pool && pool->size() > 1) {
+    pool->parallel_for(n_items, [&](int64_t t0, int64_t t1, int) { convert(t0, t1); });
+  } else {
+    convert(0, n_items);
+  }
+}
+
+// The int8 scores of quantize_keys' key quads, the values read as they are.
+void MultiHeadAttention::run_int8_f32(ThreadPool* pool, const AttentionArgs& a) {
+  quantize_keys(pool, a, nullptr);
+  const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
+  const std::size_t ldkt = static_cast<std::size_t>(ldkt_);
+  for_each_task(pool, a, kAttentionBf16Avx512TileRows, row_lim_.data(), [&](const Task& t) {
+    const std::size_t h = t.col / static_cast<std::size_t>(a.d_head);
+    attention_task_int8_scores_f32_avx512(t.q, a.ldq, t.rows, key_pairs_.data() + (t.col / 4) * ldkt, ldkt_,
+                                          key_scale_.data() + h * ldkt, t.kv_len, a.v + t.col, a.ldv, a.d_head, alpha,
+                                          t.lim, t.out, a.ldo,
+                                          bf16_scores_.data() + static_cast<std::size_t>(t.thread) * 16 * ldkt, ldkt_);
+  });
+}
+
+// Keys and values rounded into the bf16 pair layouts once per call, then the tasks on AMX tiles where
+// the CPU has them, else with AVX512_BF16's vdpbf16ps.
 void MultiHeadAttention::run_bf16(ThreadPool* pool, const AttentionArgs& a) {
   const int width = a.n_head * a.d_head;
   uint32_t* kp = key_pairs_.data();
@@ -300,46 +363,36 @@ void MultiHeadAttention::run_bf16(ThreadPool* pool, const AttentionArgs& a) {
   // Int8 scores for keys given as rows (the encoder's self-attention), where the CPU prefers them.
   const bool int8_scores = !a.k_transposed && !a.k_half && key_scale_.size() > 0 && simd_prefers_int8_attention_scores();
   if (int8_scores) {
-    const int n_blocks = (width + 15) / 16;
-    auto means = [&](int64_t b0, int64_t b1) {
-      attention_int8_key_means(a.k, a.ldk, a.n_kv, static_cast<int>(b0) * 16,
-                               std::min(width, static_cast<int>(b1) * 16), key_mean_.data());
-    };
-    if (pool && pool->size() > 1) {
-      pool->parallel_for(n_blocks, [&](int64_t b0, int64_t b1, int) { means(b0, b1); });
-    } else {
-      means(0, n_blocks);
-    }
-  }
-  auto convert = [&](int64_t t0, int64_t t1) {
-    // Items [0, n_kv) convert one key each, then [n_kv, n_kv + n_vpairs) one value pair each.
-    const int64_t k1 = std::min<int64_t>(t1, a.n_kv);
-    if (t0 < k1 && int8_scores) {
-      attention_int8_convert_keys(a.k + static_cast<std::size_t>(t0) * a.ldk, a.ldk, static_cast<int>(k1 - t0), width,
-                                  a.d_head, key_mean_.data(), kp + t0, ldkt_, key_scale_.data() + t0);
-    } else if (t0 < k1 && a.k_half) {
-      attention_bf16_convert_half_keys_t(a.k_half + t0, a.ldk, static_cast<int>(k1 - t0), width, kp + t0, ldkt_);
-    } else if (t0 < k1 && a.k_transposed) {
-      attention_bf16_convert_keys_t(a.k + t0, a.ldk, static_cast<int>(k1 - t0), width, kp + t0, ldkt_);
-    } else if (t0 < k1) {
-      attention_bf16_convert_keys(a.k + static_cast<std::size_t>(t0) * a.ldk, a.ldk, static_cast<int>(k1 - t0), width, kp + t0, ldkt_);
-    }
-    for (int64_t t = std::max<int64_t>(t0, a.n_kv); t < t1; ++t) {
-      const int jp = static_cast<int>(t - a.n_kv);
-      const int n = std::min(2, a.n_kv - 2 * jp);
-      uint32_t* out = vp + static_cast<std::size_t>(jp) * width;
-      if (a.v_half) {
-        attention_bf16_convert_half_values(a.v_half + static_cast<std::size_t>(2 * jp) * a.ldv, a.ldv, n, width, out);
-      } else {
-        attention_bf16_convert_values(a.v + static_cast<std::size_t>(2 * jp) * a.ldv, a.ldv, n, width, out);
-      }
-    }
-  };
-  const int64_t n_items = static_cast<int64_t>(a.n_kv) + n_vpairs;
-  if (pool && pool->size() > 1) {
-    pool->parallel_for(n_items, [&](int64_t t0, int64_t t1, int) { convert(t0, t1); });
+    quantize_keys(pool, a, vp);
   } else {
-    convert(0, n_items);
+    auto convert = [&](int64_t t0, int64_t t1) {
+      // Items [0, n_kv) convert one key each, then [n_kv, n_kv + n_vpairs) one value pair each.
+      const int64_t k1 = std::min<int64_t>(t1, a.n_kv);
+      if (t0 < k1 && a.k_half) {
+        attention_bf16_convert_half_keys_t(a.k_half + t0, a.ldk, static_cast<int>(k1 - t0), width, kp + t0, ldkt_);
+      } else if (t0 < k1 && a.k_transposed) {
+        attention_bf16_convert_keys_t(a.k + t0, a.ldk, static_cast<int>(k1 - t0), width, kp + t0, ldkt_);
+      } else if (t0 < k1) {
+        attention_bf16_convert_keys(a.k + static_cast<std::size_t>(t0) * a.ldk, a.ldk, static_cast<int>(k1 - t0), width,
+                                    kp + t0, ldkt_);
+      }
+      for (int64_t t = std::max<int64_t>(t0, a.n_kv); t < t1; ++t) {
+        const int jp = static_cast<int>(t - a.n_kv);
+        const int n = std::min(2, a.n_kv - 2 * jp);
+        uint32_t* out = vp + static_cast<std::size_t>(jp) * width;
+        if (a.v_half) {
+          attention_bf16_convert_half_values(a.v_half + static_cast<std::size_t>(2 * jp) * a.ldv, a.ldv, n, width, out);
+        } else {
+          attention_bf16_convert_values(a.v + static_cast<std::size_t>(2 * jp) * a.ldv, a.ldv, n, width, out);
+        }
+      }
+    };
+    const int64_t n_items = static_cast<int64_t>(a.n_kv) + n_vpairs;
+    if (pool && pool->size() > 1) {
+      pool->parallel_for(n_items, [&](int64_t t0, int64_t t1, int) { convert(t0, t1); });
+    } else {
+      convert(0, n_items);
+    }
   }
 
   const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));

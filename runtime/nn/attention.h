@@ -101,12 +101,19 @@ class MultiHeadAttention {
   // Whether this CPU at the active SIMD level has a bf16 task (AMX tiles, or AVX512_BF16 where it
   // measures faster than the f32 kernel): reduced-precision attention of a usable head size runs there.
   static bool bf16_available();
+  // Whether run() would take the int8-score task with f32 values (simd_prefers_int8_scores_f32_values:
+  // AVX512_VNNI where no bf16 task is taken) for these arguments: reduced precision, keys given as rows.
+  bool uses_int8_f32(const AttentionArgs& args) const;
 
  private:
   void run_portable(Backend& backend, ThreadPool* pool, const AttentionArgs& args);
   void run_simd(ThreadPool* pool, const AttentionArgs& args);
   void transpose_keys(ThreadPool* pool, const AttentionArgs& args);
   void run_bf16(ThreadPool* pool, const AttentionArgs& args);
+  void run_int8_f32(ThreadPool* pool, const AttentionArgs& args);
+  // Keys given as rows smoothed and rounded to int8 quads in key_pairs_ with their scales in key_scale_
+  // (attention_int8_convert_keys), over the pool; the values, if vp, into bf16 pairs alongside.
+  void quantize_keys(ThreadPool* pool, const AttentionArgs& args, uint32_t* vp);
   // A task's head of half keys (transposed, rows ldkt_ apart) and values (rows d_head apart) widened
   // into the thread's scratch; returns the pointers the f32 paths then read in place of args' own.
   struct Widened {
@@ -132,8 +139,10 @@ class MultiHeadAttention {
   AlignedBuffer<uint32_t> key_pairs_{MemoryLabel{"attention scratch"}}, value_pairs_{MemoryLabel{"attention scratch"}};
   // scores [threads][16][ldkt], probability pairs [threads][16][ldp_].
   int ldp_ = 0;
-  // The int8-score variant (simd_prefers_int8_attention_scores) keeps its key quads in key_pairs_
-  // (half its size), and per head and key a scale: [max_width / 16][ldkt]; the key mean [max_width].
+  // The int8-score variants (simd_prefers_int8_attention_scores, simd_prefers_int8_scores_f32_values)
+  // keep their key quads in key_pairs_ (half its size), and per head and key a scale:
+  // [max_width / 16][ldkt]; the key mean [max_width]. The f32-value one has only these, and its scores
+  // in bf16_scores_.
   AlignedBuffer<float> key_scale_{MemoryLabel{"attention scratch"}};
   AlignedBuffer<float> key_mean_{MemoryLabel{"attention scratch"}};
   AlignedBuffer<float> bf16_scores_{MemoryLabel{"attention scratch"}};

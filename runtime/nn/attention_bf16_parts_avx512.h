@@ -73,9 +73,10 @@ NPW_TARGET_AVX512_BF16 static inline void pv_block(const uint32_t* pp, int ldp, 
 }
 
 // Keys each row of a block of RB rows sees, lim[r] clamped to [0, n_keys], into row_lim; returns the
-// most any row sees. When that is none, the rows' d_head outputs are zeroed here.
+// most any row sees. When that is none, the rows' d_head outputs are zeroed here. (These two use no bf16
+// instruction: plain AVX-512, so that the f32-value int8 task can inline them too.)
 template <int RB>
-NPW_TARGET_AVX512_BF16 static inline int block_limits(const int* lim, int n_keys, int* row_lim, float* out, int ldo,
+NPW_TARGET_AVX512 static inline int block_limits(const int* lim, int n_keys, int* row_lim, float* out, int ldo,
                                                       int d_head) {
   int nk = 0;
   for (int r = 0; r < RB; ++r) {
@@ -91,7 +92,7 @@ NPW_TARGET_AVX512_BF16 static inline int block_limits(const int* lim, int n_keys
 // The key block [j0, j0 + 16 KB) of a row block: km[c] masks its keys below nk; returns whether every
 // row sees every key of it (so that the scores need no masking).
 template <int RB, int KB>
-NPW_TARGET_AVX512_BF16 static inline bool key_block(int nk, int j0, const int* row_lim, __mmask16* km) {
+NPW_TARGET_AVX512 static inline bool key_block(int nk, int j0, const int* row_lim, __mmask16* km) {
   bool all = nk - j0 >= 16 * KB;
   for (int r = 0; r < RB && all; ++r) all = row_lim[r] >= j0 + 16 * KB;
   for (int c = 0; c < KB; ++c) km[c] = avx512::tail_mask(nk - j0 - 16 * c);

@@ -91,6 +91,14 @@ void attention_task_int8_scores_avx512(const float* q, int ldq, int rows, const 
                                        const float* kscale, int n_keys, const uint32_t* vp, int width, int d_head,
                                        float alpha, const int* lim, float* out, int ldo, float* s, int lds,
                                        uint32_t* pp, int ldp);
+// The same int8 scores with the probabilities and values kept f32 (attention_int8_f32_avx512.cpp), for
+// CPUs with AVX512_VNNI where the bf16 task is not taken (simd_prefers_int8_scores_f32_values): kq and
+// kscale as above, v the head's first value column (rows ldv floats apart), scratch s [6][lds] floats
+// (lds >= n_keys rounded up to 16). Reads no key column past n_keys rounded up to 16 and no value row
+// past n_keys.
+void attention_task_int8_scores_f32_avx512(const float* q, int ldq, int rows, const uint32_t* kq, int ldkq,
+                                           const float* kscale, int n_keys, const float* v, int ldv, int d_head,
+                                           float alpha, const int* lim, float* out, int ldo, float* s, int lds);
 // Query rows per task that suit the AVX512_BF16 task: a multiple of its row block (1500 encoder
 // frames = 25 x 60).
 constexpr int kAttentionBf16Avx512TileRows = 60;

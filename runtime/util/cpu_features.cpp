@@ -145,20 +145,38 @@ bool simd_prefers_avx512_bf16_attention() {
 #endif
 }
 
-bool simd_prefers_int8_attention_scores() {
-#if defined(__x86_64__)
-  static const bool prefer = [] {
+namespace {
+
+// NPW_ATTENTION_SCORES, read once: int8 (the default where the CPU can) or bf16 / f32 (scores in floats).
+bool int8_scores_allowed() {
+  static const bool allowed = [] {
     if (const char* env = std::getenv("NPW_ATTENTION_SCORES")) {
       if (std::strcmp(env, "int8") == 0) return true;
-      if (std::strcmp(env, "bf16") == 0) return false;
+      if (std::strcmp(env, "bf16") == 0 || std::strcmp(env, "f32") == 0) return false;
     }
     return true;
   }();
+  return allowed;
+}
+
+bool cpu_has_avx512_vnni() {
+#if defined(__x86_64__)
   static const bool vnni = __builtin_cpu_supports("avx512vnni");
-  return prefer && vnni && !simd_has_amx_bf16() && simd_prefers_avx512_bf16_attention();
+  return vnni;
 #else
   return false;
 #endif
+}
+
+}  // namespace
+
+bool simd_prefers_int8_attention_scores() {
+  return int8_scores_allowed() && cpu_has_avx512_vnni() && !simd_has_amx_bf16() && simd_prefers_avx512_bf16_attention();
+}
+
+bool simd_prefers_int8_scores_f32_values() {
+  return int8_scores_allowed() && cpu_has_avx512_vnni() && active_simd_level() == SimdLevel::Avx512 &&
+         !simd_has_amx_bf16() && !simd_prefers_avx512_bf16_attention();
 }
 
 const char* simd_level_name(SimdLevel level) {

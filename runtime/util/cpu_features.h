@@ -53,5 +53,12 @@ bool simd_prefers_avx512_bf16_attention();
 // 10.1 (tiny, 2 threads), the int8 encoder 2.5x the f32 one against 2.3x.
 // NPW_ATTENTION_SCORES=int8 or bf16 (read once) overrides the default, for benchmarks and tests.
 bool simd_prefers_int8_attention_scores();
+// Whether the reduced-precision attention should make its scores with vpdpbusd and keep its softmax and
+// values in f32 (attention_kernels.h: attention_task_int8_scores_f32_avx512): where the CPU has
+// AVX512_VNNI at the Avx512 level but neither AMX nor a preferred vdpbf16ps (Ice Lake, Tiger Lake,
+// Cascade Lake: no AVX512_BF16; Intel with AVX512_BF16 but no AMX: vdpbf16ps measured slower than f32).
+// There attention otherwise runs in f32, and was 61 % of the int8 encoder's time. NPW_ATTENTION_SCORES=
+// bf16 or f32 (read once, as above) leaves the scores in floats.
+bool simd_prefers_int8_scores_f32_values();
 
 }  // namespace npw
