@@ -17,6 +17,8 @@ struct AttentionTiming {
   Summary simd_ms;          // per layer; n = 0 when this CPU has no SIMD path for the head size
   Summary avx2_ms;          // the AVX2 kernel, measured too when the CPU has AVX-512; n = 0 otherwise
   Summary bf16_ms;          // the reduced-precision path of the int8 backend; n = 0 without AMX-BF16
+                            // or a preferred AVX512_BF16
+  Summary int8_f32_ms;      // that path where it is int8 scores with f32 values (AVX512_VNNI, no bf16 task)
   Summary portable_ms;
   Summary materialised_ms;
   const char* simd_level = "";

@@ -68,6 +68,10 @@ std::vector<Figure> figures(const BenchResults& r) {
   if (at.bf16_ms.n > 0) {
     f.emplace_back(Figure{"attention_bf16_ms", "attention/layer, bf16 (int8 path)", "ms", at.bf16_ms});
   }
+  if (at.int8_f32_ms.n > 0) {
+    f.emplace_back(Figure{"attention_int8_f32_ms", "attention/layer, int8 scores + f32 values (int8 path)", "ms",
+                          at.int8_f32_ms});
+  }
   f.emplace_back(Figure{"attention_portable_ms", "attention/layer, tiled portable", "ms", at.portable_ms});
   f.emplace_back(Figure{"attention_materialised_ms", "attention/layer, full score matrix", "ms", at.materialised_ms});
   f.emplace_back(Figure{"cross_kv_ms", "cross-attention K/V per window", "ms", r.window.cross_kv_ms});

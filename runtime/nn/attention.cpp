@@ -325,10 +325,12 @@ void MultiHeadAttention::quantize_keys(ThreadPool* pool, const AttentionArgs& a,
       attention_int8_convert_keys(a.k + static_cast<std::size_t>(t0) * a.ldk, a.ldk, static_cast<int>(k1 - t0), width,
                                   a.d_head, key_mean_.data(), key_pairs_.data() + t0, ldkt_, key_scale_.data() + t0);
     }
-    for (int64_t t = std::max<int64_t>(t0, a.n_kv); t < t1; ++t) {
-      const int jp = static_cast<int>(t - a.n_kv);
-      attention_bf16_convert_values(a.v + static_cast<std::size_t>(2 * jp) * a.ldv, a.ldv, std::min(2, a.n_kv - 2 * jp),
-                                    width, vp + static_cast<std::size_t>(jp) * width);
+    const int64_t p0 = std::max<int64_t>(t0, a.n_kv) - a.n_kv, p1 = t1 - a.n_kv;
+    if (p0 < p1) {
+      const int jp0 = static_cast<int>(p0);
+      attention_bf16_convert_values(a.v + static_cast<std::size_t>(2 * jp0) * a.ldv, a.ldv,
+                                    std::min(2 * static_cast<int>(p1), a.n_kv) - 2 * jp0, width,
+                                    vp + static_cast<std::size_t>(jp0) * width);
     }
   };
   const int64_t n_items = static_cast<int64_t>(a.n_kv) + n_vpairs;
@@ -376,14 +378,16 @@ void MultiHeadAttention::run_bf16(ThreadPool* pool, const AttentionArgs& a) {
         attention_bf16_convert_keys(a.k + static_cast<std::size_t>(t0) * a.ldk, a.ldk, static_cast<int>(k1 - t0), width,
                                     kp + t0, ldkt_);
       }
-      for (int64_t t = std::max<int64_t>(t0, a.n_kv); t < t1; ++t) {
-        const int jp = static_cast<int>(t - a.n_kv);
-        const int n = std::min(2, a.n_kv - 2 * jp);
-        uint32_t* out = vp + static_cast<std::size_t>(jp) * width;
+      // This chunk's value pairs [jp0, jp1) in one call: rows 2 jp0 up to 2 jp1 or the last key.
+      const int64_t p0 = std::max<int64_t>(t0, a.n_kv) - a.n_kv, p1 = t1 - a.n_kv;
+      if (p0 < p1) {
+        const int jp0 = static_cast<int>(p0);
+        const int n = std::min(2 * static_cast<int>(p1), a.n_kv) - 2 * jp0;
+        uint32_t* out = vp + static_cast<std::size_t>(jp0) * width;
         if (a.v_half) {
-          attention_bf16_convert_half_values(a.v_half + static_cast<std::size_t>(2 * jp) * a.ldv, a.ldv, n, width, out);
+          attention_bf16_convert_half_values(a.v_half + static_cast<std::size_t>(2 * jp0) * a.ldv, a.ldv, n, width, out);
         } else {
-          attention_bf16_convert_values(a.v + static_cast<std::size_t>(2 * jp) * a.ldv, a.ldv, n, width, out);
+          attention_bf16_convert_values(a.v + static_cast<std::size_t>(2 * jp0) * a.ldv, a.ldv, n, width, out);
         }
       }
     };

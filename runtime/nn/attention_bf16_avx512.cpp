@@ -36,7 +36,7 @@ using attention_avx512::block_limits;
 using attention_avx512::finish_rows;
 using attention_avx512::key_block;
 
-constexpr int kRowBlock = 6;  // query rows sharing each loaded key or value vector
+constexpr int kRowBlock = attention_avx512::kTaskRowBlock;  // query rows sharing each loaded key or value vector
 constexpr int kKeyVectors = 4;  // 16-key vectors of scores per row in registers
 static_assert(kAttentionBf16Avx512TileRows % kRowBlock == 0, "tiles of whole row blocks");
 
@@ -130,25 +130,10 @@ template <int NV>
 NPW_TARGET_AVX512_BF16 void task_nv(const float* q, int ldq, int rows, const uint32_t* kp, int ldkp, int n_keys,
                                     const uint32_t* vp, int width, float alpha, const int* lim, float* out, int ldo,
                                     float* s, int lds, uint32_t* pp, int ldp) {
-  int r = 0;
-  for (; r + kRowBlock <= rows; r += kRowBlock) {
-    rows_block<kRowBlock, NV>(q + static_cast<long>(r) * ldq, ldq, kp, ldkp, n_keys, vp, width, alpha, lim + r,
-                              out + static_cast<long>(r) * ldo, ldo, s, lds, pp, ldp);
-  }
-  const float* qr = q + static_cast<long>(r) * ldq;
-  float* o = out + static_cast<long>(r) * ldo;
-  switch (rows - r) {
-#define NPW_ROWS_TAIL(n) \
-  case n: rows_block<n, NV>(qr, ldq, kp, ldkp, n_keys, vp, width, alpha, lim + r, o, ldo, s, lds, pp, ldp); break;
-    NPW_ROWS_TAIL(5)
-    NPW_ROWS_TAIL(4)
-    NPW_ROWS_TAIL(3)
-    NPW_ROWS_TAIL(2)
-    NPW_ROWS_TAIL(1)
-#undef NPW_ROWS_TAIL
-    default: break;
-  }
-  static_assert(kRowBlock == 6, "the tail cases above cover kRowBlock - 1 rows");
+  attention_avx512::for_row_blocks(rows, [&](auto rb, int r) {
+    rows_block<decltype(rb)::value, NV>(q + static_cast<long>(r) * ldq, ldq, kp, ldkp, n_keys, vp, width, alpha, lim + r,
+                                        out + static_cast<long>(r) * ldo, ldo, s, lds, pp, ldp);
+  });
 }
 
 }  // namespace

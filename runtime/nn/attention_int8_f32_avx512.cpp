@@ -29,7 +29,7 @@ namespace {
 
 using attention_int8::score_rows;
 
-constexpr int kRowBlock = 6;  // query rows sharing each loaded key or value vector
+constexpr int kRowBlock = attention_avx512::kTaskRowBlock;  // query rows sharing each loaded key or value vector
 static_assert(kAttentionBf16Avx512TileRows % kRowBlock == 0, "tiles of whole row blocks");
 
 // Row scores s[0, nk) replaced by exp(alpha (s - row_max)) for keys below lim and by zeros from lim on;
@@ -105,27 +105,10 @@ template <int NV>
 NPW_TARGET_AVX512_VNNI void task_nv(const float* q, int ldq, int rows, const uint32_t* kq, int ldkq, const float* ks,
                                     int n_keys, const float* v, int ldv, float alpha, const int* lim, float* out,
                                     int ldo, float* s, int lds) {
-  int r = 0;
-  for (; r + kRowBlock <= rows; r += kRowBlock) {
-    rows_block<kRowBlock, NV>(q + static_cast<long>(r) * ldq, ldq, kq, ldkq, ks, n_keys, v, ldv, alpha, lim + r,
-                              out + static_cast<long>(r) * ldo, ldo, s, lds);
-  }
-  const float* qr = q + static_cast<long>(r) * ldq;
-  float* o = out + static_cast<long>(r) * ldo;
-  switch (rows - r) {
-#define NPW_ROWS_TAIL(n)                                                                      \
-  case n:                                                                                     \
-    rows_block<n, NV>(qr, ldq, kq, ldkq, ks, n_keys, v, ldv, alpha, lim + r, o, ldo, s, lds); \
-    break;
-    NPW_ROWS_TAIL(5)
-    NPW_ROWS_TAIL(4)
-    NPW_ROWS_TAIL(3)
-    NPW_ROWS_TAIL(2)
-    NPW_ROWS_TAIL(1)
-#undef NPW_ROWS_TAIL
-    default: break;
-  }
-  static_assert(kRowBlock == 6, "the tail cases above cover kRowBlock - 1 rows");
+  attention_avx512::for_row_blocks(rows, [&](auto rb, int r) {
+    rows_block<decltype(rb)::value, NV>(q + static_cast<long>(r) * ldq, ldq, kq, ldkq, ks, n_keys, v, ldv, alpha, lim + r,
+                                        out + static_cast<long>(r) * ldo, ldo, s, lds);
+  });
 }
 
 }  // namespace
