@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "decode/column_norm.h"
 #include "decode/median_filter.h"
 #include "decode/word_split.h"
 #include "nn/ops.h"
@@ -30,32 +31,15 @@ void WordAligner::filtered_head(AlignmentSource& source, const AlignmentHead& h,
   w.scores.resize(NF);
   w.kept.resize(static_cast<std::size_t>(rows_) * F);
   w.filter.resize(static_cast<std::size_t>(F) + static_cast<std::size_t>(medfilt_width_));
-  w.mean.assign(static_cast<std::size_t>(F), 0.0);
-  w.inv_std.assign(static_cast<std::size_t>(F), 0.0);
+  w.mean.resize(static_cast<std::size_t>(F));
+  w.inv_std.resize(static_cast<std::size_t>(F));
   source.scores(h, F, w.scores.data(), F);
   // softmax(qk * qk_scale) over the cropped frames, per position
   if (qk_scale_ != 1.0f)
     for (float& x : w.scores) x *= qk_scale_;
   softmax_rows(w.scores.data(), N, F, F);
   // (w - mean) / std over the positions, per frame (population std, as unbiased=False)
-  for (int r = 0; r < N; ++r) {
-    const float* row = w.scores.data() + static_cast<std::size_t>(r) * F;
-    for (int j = 0; j < F; ++j) w.mean[j] += row[j];
-  }
-  for (int j = 0; j < F; ++j) w.mean[j] /= N;
-  for (int r = 0; r < N; ++r) {
-    const float* row = w.scores.data() + static_cast<std::size_t>(r) * F;
-    for (int j = 0; j < F; ++j) {
-      const double d = row[j] - w.mean[j];
-      w.inv_std[j] += d * d;
-    }
-  }
-  for (int j = 0; j < F; ++j) w.inv_std[j] = 1.0 / std::sqrt(w.inv_std[j] / N);
-  for (int r = 0; r < rows_; ++r) {
-    const float* row = w.scores.data() + static_cast<std::size_t>(S + r) * F;
-    float* out = w.kept.data() + static_cast<std::size_t>(r) * F;
-    for (int j = 0; j < F; ++j) out[j] = static_cast<float>((row[j] - w.mean[j]) * w.inv_std[j]);
-  }
+  normalize_columns(w.scores.data(), N, F, F, S, rows_, w.kept.data(), F, w.mean.data(), w.inv_std.data());
   median_filter_rows(w.kept.data(), rows_, F, F, medfilt_width_, w.filter.data());
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "decode/alignment_heads.h"
+#include "decode/column_norm.h"
 #include "decode/dtw.h"
 #include "decode/median_filter.h"
 #include "decode/punctuation_merge.h"
@@ -137,6 +138,52 @@ TEST(MedianFilter, Width7GivesTheScalarNetworksBitsAtEveryLevel) {
       median_filter_rows(got.data(), 3, n, n, 7, scratch.data());
       EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
           << simd_level_name(l) << ", rows of " << n;
+    }
+  }
+  set_active_simd_level(saved);
+}
+
+// ---- frame-wise normalisation ---------------------------------------------------------------
+
+TEST(ColumnNorm, EveryLevelGivesTheReferenceBits) {
+  // Softmax-like rows (small positive values), frame counts around the vector widths, one frame where
+  // every position is equal (no spread: 0 / 0, NaN as the reference gives), and a kept block of rows
+  // that starts past the first.
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(0.0f, 0.01f);
+  const SimdLevel saved = active_simd_level();
+  for (int f : {1, 3, 4, 7, 8, 9, 17, 1500}) {
+    const int n = 105, ld = f + 3, first = 3, rows = 101;
+    std::vector<float> x(static_cast<std::size_t>(n) * ld);
+    for (float& v : x) v = u(rng);
+    for (int r = 0; r < n; ++r) x[static_cast<std::size_t>(r) * ld + f / 2] = 0.25f;
+    // What it computes, written out.
+    std::vector<float> want(static_cast<std::size_t>(rows) * f);
+    for (int j = 0; j < f; ++j) {
+      double m = 0.0, v = 0.0;
+      for (int r = 0; r < n; ++r) m += x[static_cast<std::size_t>(r) * ld + j];
+      m /= n;
+      for (int r = 0; r < n; ++r) {
+        const double d = static_cast<double>(x[static_cast<std::size_t>(r) * ld + j]) - m;
+        v += d * d;
+      }
+      const double is = 1.0 / std::sqrt(v / n);
+      for (int r = 0; r < rows; ++r)
+        want[static_cast<std::size_t>(r) * f + j] = static_cast<float>((x[static_cast<std::size_t>(first + r) * ld + j] - m) * is);
+    }
+    for (SimdLevel l : {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512}) {
+      if (static_cast<int>(l) > static_cast<int>(cpu_simd_level())) continue;
+      set_active_simd_level(l);
+      std::vector<float> got(want.size(), -1.0f);
+      std::vector<double> mean(static_cast<std::size_t>(f)), inv_std(static_cast<std::size_t>(f));
+      normalize_columns(x.data(), n, f, ld, first, rows, got.data(), f, mean.data(), inv_std.data());
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        if (std::isnan(want[i])) {
+          ASSERT_TRUE(std::isnan(got[i])) << simd_level_name(l) << ", " << f << " frames, " << i;
+        } else {
+          ASSERT_EQ(got[i], want[i]) << simd_level_name(l) << ", " << f << " frames, " << i;
+        }
+      }
     }
   }
   set_active_simd_level(saved);
