@@ -57,7 +57,7 @@ bool simd_prefers_int8_attention_scores();
 // values in f32 (attention_kernels.h: attention_task_int8_scores_f32_avx512): where the CPU has
 // AVX512_VNNI at the Avx512 level but neither AMX nor a preferred vdpbf16ps (Ice Lake, Tiger Lake,
 // Cascade Lake: no AVX512_BF16; Intel with AVX512_BF16 but no AMX: vdpbf16ps measured slower than f32).
-// There attention otherwise runs in f32, and was 61 % of the int8 encoder's time. NPW_ATTENTION_SCORES=
+// There attention otherwise runs all in f32 (61 % of the int8 encoder on issue 14's Zen 5). NPW_ATTENTION_SCORES=
 // bf16 or f32 (read once, as above) leaves the scores in floats.
 bool simd_prefers_int8_scores_f32_values();
 
