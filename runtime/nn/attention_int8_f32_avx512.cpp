@@ -19,6 +19,7 @@
 #include <immintrin.h>
 
 #include "nn/attention_bf16_parts_avx512.h"
+#include "nn/attention_f32_parts_avx512.h"
 #include "nn/attention_int8_parts_avx512.h"
 #include "util/simd_target.h"
 #include "util/vec_math_avx512.h"
@@ -47,36 +48,6 @@ NPW_TARGET_AVX512_VNNI inline float softmax_in_place(float* s, int lim, int nk, 
   return 1.0f / _mm512_reduce_add_ps(sum);
 }
 
-// out rows [0, RB) = inv[r] * sum over keys j < nk of p[r][j] v[j] for one head (NV vectors of 16):
-// each value row loaded once for the RB rows.
-template <int RB, int NV>
-NPW_TARGET_AVX512_VNNI inline void pv_block(const float* p, int ldp, int nk, const float* v, int ldv, const float* inv,
-                                            float* out, int ldo) {
-  __m512 acc[RB][NV];
-#pragma GCC unroll 16
-  for (int r = 0; r < RB; ++r)
-#pragma GCC unroll 16
-    for (int c = 0; c < NV; ++c) acc[r][c] = _mm512_setzero_ps();
-  for (int j = 0; j < nk; ++j) {
-    const float* vj = v + static_cast<long>(j) * ldv;
-    __m512 vv[NV];
-#pragma GCC unroll 16
-    for (int c = 0; c < NV; ++c) vv[c] = _mm512_loadu_ps(vj + 16 * c);
-#pragma GCC unroll 16
-    for (int r = 0; r < RB; ++r) {
-      const __m512 pr = _mm512_set1_ps(p[static_cast<long>(r) * ldp + j]);
-#pragma GCC unroll 16
-      for (int c = 0; c < NV; ++c) acc[r][c] = _mm512_fmadd_ps(pr, vv[c], acc[r][c]);
-    }
-  }
-#pragma GCC unroll 16
-  for (int r = 0; r < RB; ++r) {
-    const __m512 sc = _mm512_set1_ps(inv[r]);
-#pragma GCC unroll 16
-    for (int c = 0; c < NV; ++c) _mm512_storeu_ps(out + static_cast<long>(r) * ldo + 16 * c, _mm512_mul_ps(acc[r][c], sc));
-  }
-}
-
 // Query rows [0, RB) of one head, d_head = 16 NV: the whole task for those rows.
 template <int RB, int NV>
 NPW_TARGET_AVX512_VNNI void rows_block(const float* q, int ldq, const uint32_t* kq, int ldkq, const float* ks,
@@ -98,7 +69,15 @@ NPW_TARGET_AVX512_VNNI void rows_block(const float* q, int ldq, const uint32_t* 
     }
     inv[r] = softmax_in_place(sr, row_lim[r], nk, row_max[r], alpha * qs[r]);
   }
-  pv_block<RB, NV>(s, lds, nk, v, ldv, inv, out, ldo);
+  // The f32 kernel's weighted sum over all nk keys at once (zero weights past a row's keys), then
+  // each row normalised.
+  attention_f32::pv_block<RB, NV, float>(s, lds, nk, v, ldv, true, inv, out, ldo, nullptr);
+  for (int r = 0; r < RB; ++r) {
+    const __m512 sc = _mm512_set1_ps(inv[r]);
+    float* o = out + static_cast<long>(r) * ldo;
+#pragma GCC unroll 16
+    for (int c = 0; c < NV; ++c) _mm512_storeu_ps(o + 16 * c, _mm512_mul_ps(_mm512_loadu_ps(o + 16 * c), sc));
+  }
 }
 
 template <int NV>

@@ -21,33 +21,17 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
+#include "nn/attention_f32_parts_avx512.h"
 #include "util/simd_target.h"
-
-
 #include "util/vec_math_avx512.h"
-#include "util/prefetch.h"
 
 namespace npw {
 
 namespace {
 
-// Asks for the line at p + off elements into L2 (past the last block it may lie outside the buffers).
-template <typename T>
-inline void prefetch_l2(const T* p, long off) {
-  prefetch_bytes_past<PrefetchTo::L2>(p, static_cast<std::size_t>(off) * sizeof(T));
-}
-
-// 16 keys or value elements as floats: f32 as stored, or IEEE halves (a backend's half cross-attention
-// keys and values) widened exactly in the register, so that a task over halves gives the bits of the
-// same task over their widened copy without that copy being written and read back.
-NPW_TARGET_AVX512 inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
-NPW_TARGET_AVX512 inline __m512 load16(const uint16_t* p) {
-  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-}
-NPW_TARGET_AVX512 inline __m512 load16(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
-NPW_TARGET_AVX512 inline __m512 load16(const uint16_t* p, __mmask16 m) {
-  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
-}
+using attention_f32::load16;
+using attention_f32::prefetch_l2;
+using attention_f32::pv_block;
 
 // Rows [0, RB) of one block of 16 KB keys: scores in registers, masked to the keys each row sees,
 // then the running softmax: m (row max so far) and lv (the row's sum of exps so far, kept as 16
@@ -143,41 +127,6 @@ NPW_TARGET_AVX512 inline void score_exp_rows(const float* q, int ldq, const KT* 
   } else {
     score_exp_block<RB, KB, false, KT>(q, ldq, kt, ldkt, d_head, alpha, j0, km, lim, m, lv, scale, p, ldp, kpf);
   }
-}
-
-// out rows [0, RB) = out * scale + p . v over the nk keys of one block (out = p . v when first).
-// vpf: the next block's first value row when its lines are to be asked for, else nullptr.
-template <int RB, int NV, typename VT>
-NPW_TARGET_AVX512 inline void pv_block(const float* p, int ldp, int nk, const VT* v, int ldv, bool first, const float* scale,
-                     float* out, int ldo, const VT* vpf) {
-  __m512 acc[RB][NV];
-#pragma GCC unroll 16
-  for (int r = 0; r < RB; ++r) {
-    const __m512 sc = _mm512_set1_ps(scale[r]);
-#pragma GCC unroll 16
-    for (int c = 0; c < NV; ++c)
-      acc[r][c] = first ? _mm512_setzero_ps() : _mm512_mul_ps(_mm512_loadu_ps(out + static_cast<long>(r) * ldo + 16 * c), sc);
-  }
-  for (int j = 0; j < nk; ++j) {
-    const VT* vj = v + static_cast<long>(j) * ldv;
-    if (vpf) {
-#pragma GCC unroll 16
-      for (int c = 0; c < NV; ++c) prefetch_l2(vpf, static_cast<long>(j) * ldv + 16 * c);
-    }
-    __m512 vv[NV];
-#pragma GCC unroll 16
-    for (int c = 0; c < NV; ++c) vv[c] = load16(vj + 16 * c);
-#pragma GCC unroll 16
-    for (int r = 0; r < RB; ++r) {
-      const __m512 pr = _mm512_set1_ps(p[static_cast<long>(r) * ldp + j]);
-#pragma GCC unroll 16
-      for (int c = 0; c < NV; ++c) acc[r][c] = _mm512_fmadd_ps(pr, vv[c], acc[r][c]);
-    }
-  }
-#pragma GCC unroll 16
-  for (int r = 0; r < RB; ++r)
-#pragma GCC unroll 16
-    for (int c = 0; c < NV; ++c) _mm512_storeu_ps(out + static_cast<long>(r) * ldo + 16 * c, acc[r][c]);
 }
 
 template <int NV, typename VT>
