@@ -219,8 +219,9 @@ bool MultiHeadAttention::uses_bf16(const AttentionArgs& a) const {
 
 bool MultiHeadAttention::uses_int8_f32(const AttentionArgs& a) const {
   const bool floats = !a.k_transposed && !a.k_half && !a.v_half;
-  return a.reduced_precision && floats && key_scale_.size() > 0 && value_pairs_.size() == 0 &&
-         simd_prefers_int8_scores_f32_values() && attention_bf16_takes(a.d_head) && uses_simd(a);
+  // (The preference excludes every CPU bf16_available() names, so uses_bf16 never says yes as well.)
+  return a.reduced_precision && floats && key_scale_.size() > 0 && simd_prefers_int8_scores_f32_values() &&
+         attention_bf16_takes(a.d_head) && uses_simd(a);
 }
 
 // Both answer false below the Avx512 level (NPW_SIMD), as the bf16 tasks need it.

@@ -49,9 +49,9 @@ NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) __m512i roun
 // them. The keys are u8 quads k8 + 128 against the query's s8 quads, so the products carry
 // 128 sum(q8), qc[r], which is taken back off.
 template <int RB, int KB, int NQ, bool kAll>
-NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void score_block(const uint32_t* qq, const int* qc, const uint32_t* kq, int ldkq,
-                                                    const float* ks, int j0, const __mmask16* km, const int* lim,
-                                                    float* s, int lds, float* vmax) {
+NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void score_block(
+    const uint32_t* qq, const int* qc, const uint32_t* kq, int ldkq, const float* ks, int j0, const __mmask16* km,
+    const int* lim, float* s, int lds, float* vmax) {
   __m512i acc[RB][KB];
 #pragma GCC unroll 16
   for (int r = 0; r < RB; ++r)
