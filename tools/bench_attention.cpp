@@ -71,6 +71,7 @@ AttentionTiming time_encoder_attention(const HParams& hp, Backend& backend, Thre
   a.reduced_precision = true;
   if (mha.uses_bf16(a)) t.bf16_ms = time_it(repeat, [&] { mha.run(backend, &pool, a); });
   if (mha.uses_int8_f32(a)) t.int8_f32_ms = time_it(repeat, [&] { mha.run(backend, &pool, a); });
+  if (mha.uses_int8(a)) t.int8_ms = time_it(repeat, [&] { mha.run(backend, &pool, a); });
   a.reduced_precision = false;
   set_active_simd_level(SimdLevel::Scalar);
   t.portable_ms = time_it(repeat, [&] { mha.run(backend, &pool, a); });

@@ -19,6 +19,7 @@ struct AttentionTiming {
   Summary bf16_ms;          // the reduced-precision path of the int8 backend; n = 0 without AMX-BF16
                             // or a preferred AVX512_BF16
   Summary int8_f32_ms;      // that path where it is int8 scores with f32 values (AVX512_VNNI, no bf16 task)
+  Summary int8_ms;          // that path where both products are int8 (AVX512_VNNI, no AMX)
   Summary portable_ms;
   Summary materialised_ms;
   const char* simd_level = "";

@@ -22,6 +22,7 @@ struct EncoderPairBench {
   bool bf16_attention = false;  // cpu-int8's encoder attention runs in bf16 (AMX or AVX512_BF16)
   bool int8_scores = false;     // and makes its scores in int8 (AVX512_VNNI, no AMX)
   bool int8_f32_attention = false;  // no bf16 task: int8 scores (AVX512_VNNI), f32 softmax and values
+  bool int8_values = false;     // both products in int8 (AVX512_VNNI, no AMX), in place of the two above
   Summary f32_ms, int8_ms;  // per window
   Summary speedup;          // f32 / int8, per pair of windows
 };

@@ -72,6 +72,10 @@ std::vector<Figure> figures(const BenchResults& r) {
     f.emplace_back(Figure{"attention_int8_f32_ms", "attention/layer, int8 scores + f32 values (int8 path)", "ms",
                           at.int8_f32_ms});
   }
+  if (at.int8_ms.n > 0) {
+    f.emplace_back(Figure{"attention_int8_ms", "attention/layer, int8 scores + int8 values (int8 path)", "ms",
+                          at.int8_ms});
+  }
   f.emplace_back(Figure{"attention_portable_ms", "attention/layer, tiled portable", "ms", at.portable_ms});
   f.emplace_back(Figure{"attention_materialised_ms", "attention/layer, full score matrix", "ms", at.materialised_ms});
   f.emplace_back(Figure{"cross_kv_ms", "cross-attention K/V per window", "ms", r.window.cross_kv_ms});

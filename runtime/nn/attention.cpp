@@ -135,6 +135,24 @@ MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads, int max_width,
     key_scale_.resize(static_cast<std::size_t>((max_width + 15) / 16) * static_cast<std::size_t>(ldkt_));
     key_mean_.resize(static_cast<std::size_t>(max_width));
   }
+  if (max_width > 0 && simd_prefers_int8_attention_values()) {
+    // Key quads and scores as the int8-score tasks keep them (the bf16 pairs, where also allocated,
+    // are larger than the quads), value quads and their column statistics, u8 exps and chunk scales.
+    const std::size_t quad_rows = static_cast<std::size_t>((max_width + 3) / 4) * static_cast<std::size_t>(ldkt_);
+    if (key_pairs_.size() < quad_rows) key_pairs_.resize(quad_rows);
+    if (key_scale_.size() == 0) key_scale_.resize(static_cast<std::size_t>((max_width + 15) / 16) * ldkt_);
+    if (key_mean_.size() == 0) key_mean_.resize(static_cast<std::size_t>(max_width));
+    if (bf16_scores_.size() == 0) bf16_scores_.resize(static_cast<std::size_t>(n_threads) * 16 * ldkt_);
+    const int n_chunks = (max_kv + kAttentionInt8ChunkKeys - 1) / kAttentionInt8ChunkKeys;
+    ldp8_ = n_chunks * kAttentionInt8ChunkKeys;
+    ldps_ = (n_chunks + 15) / 16 * 16;
+    // Whole chunks of quads: the task reads a chunk's 16 quads even past the keys.
+    value_quads_.resize(static_cast<std::size_t>(n_chunks) * (kAttentionInt8ChunkKeys / 4) *
+                        static_cast<std::size_t>(max_width));
+    value_stats_.resize(3 * static_cast<std::size_t>(max_width));
+    probs8_.resize(static_cast<std::size_t>(n_threads) * kInt8TaskRows * ldp8_);
+    chunk_scales_.resize(static_cast<std::size_t>(n_threads) * kInt8TaskRows * ldps_);
+  }
   row_lim_.resize(static_cast<std::size_t>(n_threads) * kTileRows);
   if (half_d_head > 0) {
     wide_k_.resize(static_cast<std::size_t>(n_threads) * half_d_head * static_cast<std::size_t>(ldkt_));
@@ -195,7 +213,9 @@ void MultiHeadAttention::run(Backend& backend, ThreadPool* pool, const Attention
   }
   if (a.n_q == 0) return;
   if (!a.q || !a.out || (a.n_kv > 0 && ((!a.k && !a.k_half) || (!a.v && !a.v_half)))) bad("missing q, k, v or out");
-  if (uses_bf16(a)) {
+  if (uses_int8(a)) {
+    run_int8(pool, a);
+  } else if (uses_bf16(a)) {
     run_bf16(pool, a);
   } else if (uses_int8_f32(a)) {
     run_int8_f32(pool, a);
@@ -214,6 +234,12 @@ bool MultiHeadAttention::uses_bf16(const AttentionArgs& a) const {
   // the layers kept for word timing).
   const bool halves = a.k_transposed && (a.k_half || a.k) && a.v_half && a.n_q >= kBf16HalfMinRows;
   return a.reduced_precision && (floats || halves) && key_pairs_.size() > 0 && bf16_available() &&
+         attention_bf16_takes(a.d_head) && uses_simd(a) && !uses_int8(a);
+}
+
+bool MultiHeadAttention::uses_int8(const AttentionArgs& a) const {
+  const bool floats = !a.k_transposed && !a.k_half && !a.v_half;
+  return a.reduced_precision && floats && value_quads_.size() > 0 && simd_prefers_int8_attention_values() &&
          attention_bf16_takes(a.d_head) && uses_simd(a);
 }
 
@@ -221,7 +247,7 @@ bool MultiHeadAttention::uses_int8_f32(const AttentionArgs& a) const {
   const bool floats = !a.k_transposed && !a.k_half && !a.v_half;
   // (The preference excludes every CPU bf16_available() names, so uses_bf16 never says yes as well.)
   return a.reduced_precision && floats && key_scale_.size() > 0 && simd_prefers_int8_scores_f32_values() &&
-         attention_bf16_takes(a.d_head) && uses_simd(a);
+         attention_bf16_takes(a.d_head) && uses_simd(a) && !uses_int8(a);
 }
 
 // Both answer false below the Avx512 level (NPW_SIMD), as the bf16 tasks need it.
@@ -304,22 +330,37 @@ void MultiHeadAttention::run_simd(ThreadPool* pool, const AttentionArgs& a) {
   });
 }
 
-// Keys and values rounded into the bf16 pair layouts once per call, then the tasks on AMX tiles where
-// the CPU has them, else with AVX512_BF16's vdpbf16ps.
-void MultiHeadAttention::quantize_keys(ThreadPool* pool, const AttentionArgs& a, uint32_t* vp) {
+// Keys given as rows smoothed and rounded to int8 quads, and the values (if asked) into bf16 pairs or
+// int8 quads alongside: first every column's statistics (key means; value means and scales), then every
+// key and value item, each pass spread over the pool.
+void MultiHeadAttention::quantize_keys(ThreadPool* pool, const AttentionArgs& a, uint32_t* vp, bool int8_values) {
   const int width = a.n_head * a.d_head;
   const int n_blocks = (width + 15) / 16;
-  auto means = [&](int64_t b0, int64_t b1) {
-    attention_int8_key_means(a.k, a.ldk, a.n_kv, static_cast<int>(b0) * 16, std::min(width, static_cast<int>(b1) * 16),
-                             key_mean_.data());
+  float* vmean = value_stats_.data();
+  float* vscale = vmean + max_width_;
+  float* vinv = vscale + max_width_;
+  // Items [0, n_blocks) are 16 columns of key means, [n_blocks, 2 n_blocks) 16 of value statistics.
+  auto stats = [&](int64_t b0, int64_t b1) {
+    const int64_t k1 = std::min<int64_t>(b1, n_blocks);
+    if (b0 < k1) {
+      attention_int8_key_means(a.k, a.ldk, a.n_kv, static_cast<int>(b0) * 16, std::min(width, static_cast<int>(k1) * 16),
+                               key_mean_.data());
+    }
+    const int64_t v0 = std::max<int64_t>(b0, n_blocks) - n_blocks, v1 = b1 - n_blocks;
+    if (v0 < v1) {
+      attention_int8_value_stats(a.v, a.ldv, a.n_kv, static_cast<int>(v0) * 16,
+                                 std::min(width, static_cast<int>(v1) * 16), vmean, vscale, vinv);
+    }
   };
+  const int64_t n_stats = int8_values ? 2 * n_blocks : n_blocks;
   if (pool && pool->size() > 1) {
-    pool->parallel_for(n_blocks, [&](int64_t b0, int64_t b1, int) { means(b0, b1); });
+    pool->parallel_for(n_stats, [&](int64_t b0, int64_t b1, int) { stats(b0, b1); });
   } else {
-    means(0, n_blocks);
+    stats(0, n_stats);
   }
-  // Items [0, n_kv) convert one key each, then (with vp) [n_kv, n_kv + n_vpairs) one value pair each.
-  const int n_vpairs = vp ? (a.n_kv + 1) / 2 : 0;
+  // Items [0, n_kv) convert one key each, then one value pair (vp) or quad (int8_values) each.
+  const int rows_per_item = int8_values ? 4 : 2;
+  const int n_vitems = vp || int8_values ? (a.n_kv + rows_per_item - 1) / rows_per_item : 0;
   auto convert = [&](int64_t t0, int64_t t1) {
     const int64_t k1 = std::min<int64_t>(t1, a.n_kv);
     if (t0 < k1) {
@@ -328,13 +369,18 @@ void MultiHeadAttention::quantize_keys(ThreadPool* pool, const AttentionArgs& a,
     }
     const int64_t p0 = std::max<int64_t>(t0, a.n_kv) - a.n_kv, p1 = t1 - a.n_kv;
     if (p0 < p1) {
-      const int jp0 = static_cast<int>(p0);
-      attention_bf16_convert_values(a.v + static_cast<std::size_t>(2 * jp0) * a.ldv, a.ldv,
-                                    std::min(2 * static_cast<int>(p1), a.n_kv) - 2 * jp0, width,
-                                    vp + static_cast<std::size_t>(jp0) * width);
+      const int i0 = static_cast<int>(p0), r0 = rows_per_item * i0;
+      const int n = std::min(rows_per_item * static_cast<int>(p1), a.n_kv) - r0;
+      const float* v = a.v + static_cast<std::size_t>(r0) * a.ldv;
+      if (int8_values) {
+        attention_int8_convert_values(a.v, a.ldv, a.n_kv, i0, static_cast<int>(p1), width, vmean, vinv,
+                                      value_quads_.data());
+      } else {
+        attention_bf16_convert_values(v, a.ldv, n, width, vp + static_cast<std::size_t>(i0) * width);
+      }
     }
   };
-  const int64_t n_items = static_cast<int64_t>(a.n_kv) + n_vpairs;
+  const int64_t n_items = static_cast<int64_t>(a.n_kv) + n_vitems;
   if (pool && pool->size() > 1) {
     pool->parallel_for(n_items, [&](int64_t t0, int64_t t1, int) { convert(t0, t1); });
   } else {
@@ -342,9 +388,28 @@ void MultiHeadAttention::quantize_keys(ThreadPool* pool, const AttentionArgs& a,
   }
 }
 
+// Both products in int8: quantize_keys' key and value quads, then the tasks.
+void MultiHeadAttention::run_int8(ThreadPool* pool, const AttentionArgs& a) {
+  quantize_keys(pool, a, nullptr, true);
+  const int width = a.n_head * a.d_head;
+  const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
+  const std::size_t ldkt = static_cast<std::size_t>(ldkt_);
+  const float* vmean = value_stats_.data();
+  const float* vscale = vmean + max_width_;
+  for_each_task(pool, a, kAttentionBf16Avx512TileRows, row_lim_.data(), [&](const Task& t) {
+    const std::size_t h = t.col / static_cast<std::size_t>(a.d_head);
+    const std::size_t th = static_cast<std::size_t>(t.thread) * kInt8TaskRows;
+    attention_task_int8_avx512(t.q, a.ldq, t.rows, key_pairs_.data() + (t.col / 4) * ldkt, ldkt_,
+                               key_scale_.data() + h * ldkt, t.kv_len, value_quads_.data() + t.col, width,
+                               vmean + t.col, vscale + t.col, a.d_head, alpha, t.lim, t.out, a.ldo,
+                               bf16_scores_.data() + static_cast<std::size_t>(t.thread) * 16 * ldkt, ldkt_,
+                               probs8_.data() + th * ldp8_, ldp8_, chunk_scales_.data() + th * ldps_, ldps_);
+  });
+}
+
 // The int8 scores of quantize_keys' key quads, the values read as they are.
 void MultiHeadAttention::run_int8_f32(ThreadPool* pool, const AttentionArgs& a) {
-  quantize_keys(pool, a, nullptr);
+  quantize_keys(pool, a, nullptr, false);
   const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
   const std::size_t ldkt = static_cast<std::size_t>(ldkt_);
   for_each_task(pool, a, kAttentionBf16Avx512TileRows, row_lim_.data(), [&](const Task& t) {
@@ -366,7 +431,7 @@ void MultiHeadAttention::run_bf16(ThreadPool* pool, const AttentionArgs& a) {
   // Int8 scores for keys given as rows (the encoder's self-attention), where the CPU prefers them.
   const bool int8_scores = !a.k_transposed && !a.k_half && key_scale_.size() > 0 && simd_prefers_int8_attention_scores();
   if (int8_scores) {
-    quantize_keys(pool, a, vp);
+    quantize_keys(pool, a, vp, false);
   } else {
     auto convert = [&](int64_t t0, int64_t t1) {
       // Items [0, n_kv) convert one key each, then [n_kv, n_kv + n_vpairs) one value pair each.

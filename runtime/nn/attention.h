@@ -53,9 +53,9 @@ struct AttentionArgs {
   // position q_pos0 + i and sees keys [0, q_pos0 + i] (Whisper's decoder mask; q_pos0 is the length
   // of the cache before these queries). `kv_limit`, when given, overrides both: row i sees keys
   // [0, kv_limit[i]). A row that sees no key gets zeros.
-  // Allows the bf16 path (attention_kernels.h: AMX tiles, or AVX512_BF16 without them) where the CPU
-  // has it: for backends that trade accuracy for speed (Backend::reduced_precision_attention), never
-  // for the f32 reference path.
+  // Allows the reduced-precision paths (attention_kernels.h: int8 scores and values with AVX512_VNNI
+  // and no AMX; bf16 on AMX tiles, or with AVX512_BF16) where the CPU has them: for backends that
+  // trade accuracy for speed (Backend::reduced_precision_attention), never for the f32 reference path.
   bool reduced_precision = false;
 
   bool causal = false;
@@ -104,6 +104,10 @@ class MultiHeadAttention {
   // Whether run() would take the int8-score task with f32 values (simd_prefers_int8_scores_f32_values:
   // AVX512_VNNI where no bf16 task is taken) for these arguments: reduced precision, keys given as rows.
   bool uses_int8_f32(const AttentionArgs& args) const;
+  // Whether run() would take the task with both products in int8 (simd_prefers_int8_attention_values:
+  // AVX512_VNNI without AMX) for these arguments: reduced precision, keys and values given as rows.
+  // Where it does, uses_bf16 and uses_int8_f32 say no.
+  bool uses_int8(const AttentionArgs& args) const;
 
  private:
   void run_portable(Backend& backend, ThreadPool* pool, const AttentionArgs& args);
@@ -111,9 +115,11 @@ class MultiHeadAttention {
   void transpose_keys(ThreadPool* pool, const AttentionArgs& args);
   void run_bf16(ThreadPool* pool, const AttentionArgs& args);
   void run_int8_f32(ThreadPool* pool, const AttentionArgs& args);
+  void run_int8(ThreadPool* pool, const AttentionArgs& args);
   // Keys given as rows smoothed and rounded to int8 quads in key_pairs_ with their scales in key_scale_
-  // (attention_int8_convert_keys), over the pool; the values, if vp, into bf16 pairs alongside.
-  void quantize_keys(ThreadPool* pool, const AttentionArgs& args, uint32_t* vp);
+  // (attention_int8_convert_keys), over the pool; the values, if vp, into bf16 pairs alongside, or with
+  // int8_values into value_quads_ with their column statistics in value_stats_.
+  void quantize_keys(ThreadPool* pool, const AttentionArgs& args, uint32_t* vp, bool int8_values);
   // A task's head of half keys (transposed, rows ldkt_ apart) and values (rows d_head apart) widened
   // into the thread's scratch; returns the pointers the f32 paths then read in place of args' own.
   struct Widened {
@@ -147,6 +153,17 @@ class MultiHeadAttention {
   AlignedBuffer<float> key_mean_{MemoryLabel{"attention scratch"}};
   AlignedBuffer<float> bf16_scores_{MemoryLabel{"attention scratch"}};
   AlignedBuffer<uint32_t> bf16_probs_{MemoryLabel{"attention scratch"}};
+  // The int8-value task (simd_prefers_int8_attention_values), besides the key quads, scales, means and
+  // scores above: value quads [(max_kv + 3) / 4][max_width]; the values' column means, scales and int8
+  // factors [3][max_width]; per thread u8 exps [kInt8TaskRows][ldp8_] and chunk scales
+  // [kInt8TaskRows][ldps_].
+  static constexpr int kInt8TaskRows = 6;
+  int ldp8_ = 0;
+  int ldps_ = 0;
+  AlignedBuffer<uint32_t> value_quads_{MemoryLabel{"attention scratch"}};
+  AlignedBuffer<float> value_stats_{MemoryLabel{"attention scratch"}};
+  AlignedBuffer<uint8_t> probs8_{MemoryLabel{"attention scratch"}};
+  AlignedBuffer<float> chunk_scales_{MemoryLabel{"attention scratch"}};
 };
 
 }  // namespace npw

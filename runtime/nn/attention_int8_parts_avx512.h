@@ -19,6 +19,14 @@
 namespace npw {
 namespace attention_int8 {
 
+// acc + the dot products of a's u8 quads with b's s8 quads (vpdpbusd), in the register that holds acc.
+// Written with the intrinsic, GCC 12 copies each of a block's sums through a spare register and back
+// at every vpdpbusd of a loop (two extra instructions each); the asm ties the sum to its register.
+NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) __m512i dpbusd(__m512i acc, __m512i a, __m512i b) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+  return acc;
+}
+
 // Largest magnitude of 16 lanes of each of n vectors at p (n = d / 16).
 NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) float abs_max(const float* p, const float* mean, int n) {
   __m512 m = _mm512_setzero_ps();
@@ -44,11 +52,12 @@ NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) __m512i roun
 }
 
 // Scores of rows [0, RB) against keys [j0, j0 + 16 KB): s = ks_j (q8 . k8_j), the query row's own
-// scale left for the softmax, and the 16 lanes vmax[16 r, 16 r + 16) raised to the scores row r sees.
-// The maxima stay in memory: 24 accumulators, 4 key vectors and a broadcast leave no register for
-// them. The keys are u8 quads k8 + 128 against the query's s8 quads, so the products carry
-// 128 sum(q8), qc[r], which is taken back off.
-template <int RB, int KB, int NQ, bool kAll>
+// scale left for the softmax, and with kMax the 16 lanes vmax[16 r, 16 r + 16) raised to the scores
+// row r sees (the block's four vectors folded first, then one update of the row's lanes in memory:
+// 24 accumulators, 4 key vectors and a broadcast leave no register for them). The keys are u8 quads
+// k8 + 128 against the query's s8 quads, so the products carry 128 sum(q8), qc[r], which the sums
+// start below.
+template <int RB, int KB, int NQ, bool kAll, bool kMax>
 NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void score_block(
     const uint32_t* qq, const int* qc, const uint32_t* kq, int ldkq, const float* ks, int j0, const __mmask16* km,
     const int* lim, float* s, int lds, float* vmax) {
@@ -56,9 +65,10 @@ NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void score_b
 #pragma GCC unroll 16
   for (int r = 0; r < RB; ++r)
 #pragma GCC unroll 16
-    for (int c = 0; c < KB; ++c) acc[r][c] = _mm512_setzero_si512();
+    for (int c = 0; c < KB; ++c) acc[r][c] = _mm512_set1_epi32(-qc[r]);
   const uint32_t* k = kq + j0;
-#pragma GCC unroll 4
+  // Not unrolled: unrolled by 4, GCC 12 stored all 24 sums to the stack at every trip.
+#pragma GCC unroll 1
   for (int p = 0; p < NQ; ++p) {
     const uint32_t* kr = k + static_cast<long>(p) * ldkq;
     __m512i kv[KB];
@@ -70,27 +80,29 @@ NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void score_b
     for (int r = 0; r < RB; ++r) {
       const __m512i qv = _mm512_set1_epi32(static_cast<int>(qq[r * NQ + p]));
 #pragma GCC unroll 16
-      for (int c = 0; c < KB; ++c) acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], kv[c], qv);
+      for (int c = 0; c < KB; ++c) acc[r][c] = dpbusd(acc[r][c], kv[c], qv);
     }
   }
+  __m512 ksv[KB];
 #pragma GCC unroll 16
-  for (int c = 0; c < KB; ++c) {
-    const int jc = j0 + 16 * c;
-    const __m512 ksv = kAll ? _mm512_loadu_ps(ks + jc) : _mm512_maskz_loadu_ps(km[c], ks + jc);
+  for (int c = 0; c < KB; ++c) ksv[c] = kAll ? _mm512_loadu_ps(ks + j0 + 16 * c) : _mm512_maskz_loadu_ps(km[c], ks + j0 + 16 * c);
 #pragma GCC unroll 16
-    for (int r = 0; r < RB; ++r) {
+  for (int r = 0; r < RB; ++r) {
+    __m512 top = _mm512_set1_ps(-INFINITY);
+#pragma GCC unroll 16
+    for (int c = 0; c < KB; ++c) {
+      const int jc = j0 + 16 * c;
       float* sr = s + static_cast<long>(r) * lds + jc;
-      const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][c], _mm512_set1_epi32(qc[r]))), ksv);
-      const __m512 m = _mm512_load_ps(vmax + 16 * r);
+      const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][c]), ksv[c]);
       if (kAll) {
         _mm512_storeu_ps(sr, v);
-        _mm512_store_ps(vmax + 16 * r, _mm512_max_ps(m, v));
+        if (kMax) top = _mm512_max_ps(top, v);
       } else {
         _mm512_mask_storeu_ps(sr, km[c], v);
-        _mm512_store_ps(vmax + 16 * r,
-                        _mm512_mask_max_ps(m, static_cast<__mmask16>(km[c] & avx512::tail_mask(lim[r] - jc)), m, v));
+        if (kMax) top = _mm512_mask_max_ps(top, static_cast<__mmask16>(km[c] & avx512::tail_mask(lim[r] - jc)), top, v);
       }
     }
+    if (kMax) _mm512_store_ps(vmax + 16 * r, _mm512_max_ps(_mm512_load_ps(vmax + 16 * r), top));
   }
 }
 
@@ -121,10 +133,10 @@ NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void quantiz
 constexpr int kKeyVectors = 4;  // 16-key vectors of scores per row in registers
 
 // The int8 scores of query rows [0, RB) of one head (d_head = 16 NV) against the keys each sees: raw
-// scores ks_j (q8 . k8_j) into s (rows lds apart), each row's largest into row_max, its query scale
-// into qs and its key count into row_lim; returns the most keys any row sees (0: no key, and the rows'
-// outputs were zeroed).
-template <int RB, int NV>
+// scores ks_j (q8 . k8_j) into s (rows lds apart), with kMax each row's largest into row_max (a task
+// that finds the largest itself passes false and nullptr), its query scale into qs and its key count
+// into row_lim; returns the most keys any row sees (0: no key, and the rows' outputs were zeroed).
+template <int RB, int NV, bool kMax = true>
 NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) int score_rows(
     const float* q, int ldq, const uint32_t* kq, int ldkq, const float* ks, int n_keys, const int* lim, float* out,
     int ldo, float* s, int lds, int* row_lim, float* row_max, float* qs) {
@@ -135,16 +147,18 @@ NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) int score_ro
   int qc[RB];
   quantize_queries<RB, NV>(q, ldq, qq, qs, qc);
   alignas(64) float vmax[RB * 16];
-  std::fill(vmax, vmax + RB * 16, -INFINITY);
+  if (kMax) std::fill(vmax, vmax + RB * 16, -INFINITY);
   for (int j0 = 0; j0 < nk; j0 += 16 * KB) {
     __mmask16 km[KB];
     if (attention_avx512::key_block<RB, KB>(nk, j0, row_lim, km)) {
-      score_block<RB, KB, NQ, true>(qq, qc, kq, ldkq, ks, j0, km, row_lim, s, lds, vmax);
+      score_block<RB, KB, NQ, true, kMax>(qq, qc, kq, ldkq, ks, j0, km, row_lim, s, lds, vmax);
     } else {
-      score_block<RB, KB, NQ, false>(qq, qc, kq, ldkq, ks, j0, km, row_lim, s, lds, vmax);
+      score_block<RB, KB, NQ, false, kMax>(qq, qc, kq, ldkq, ks, j0, km, row_lim, s, lds, vmax);
     }
   }
-  for (int r = 0; r < RB; ++r) row_max[r] = _mm512_reduce_max_ps(_mm512_load_ps(vmax + 16 * r));
+  if (kMax) {
+    for (int r = 0; r < RB; ++r) row_max[r] = _mm512_reduce_max_ps(_mm512_load_ps(vmax + 16 * r));
+  }
   return nk;
 }
 

@@ -8,8 +8,8 @@
 // over the call's keys subtracted from each (which shifts every score of a query row by the same
 // q . mean and so leaves the softmax unchanged, while the keys' common offset no longer eats into their
 // 8 bits); then each key and each query row of a head is rounded to int8 with its own scale. The
-// probabilities and values stay bf16: a peaked attention's many small probabilities, which int8 would
-// round to zero, add up.
+// probabilities and values stay bf16. (Where the CPU has VNNI, attention_int8_avx512.cpp makes the
+// weighted sum in int8 too, and this task runs only with NPW_ATTENTION_VALUES=float.)
 #include <algorithm>
 #include <cmath>
 #include <cstring>

@@ -99,6 +99,31 @@ void attention_task_int8_scores_avx512(const float* q, int ldq, int rows, const 
 void attention_task_int8_scores_f32_avx512(const float* q, int ldq, int rows, const uint32_t* kq, int ldkq,
                                            const float* kscale, int n_keys, const float* v, int ldv, int d_head,
                                            float alpha, const int* lim, float* out, int ldo, float* s, int lds);
+// Both products in int8 (attention_int8_avx512.cpp; simd_prefers_int8_attention_values): the scores as
+// above, the exps rounded to u8 per chunk of kAttentionInt8ChunkKeys keys (each chunk its own scale)
+// and the values smoothed and rounded to int8 per column. Column statistics of values [0, n_kv) for
+// columns [c0, c1): mean[c], scale[c] = max_j |v[j][c] - mean[c]| / 127 and inv[c] its int8 factor
+// (127 / that maximum, 0 where it is 0 or too small to invert):
+constexpr int kAttentionInt8ChunkKeys = 64;
+void attention_int8_value_stats(const float* v, int ldv, int n_kv, int c0, int c1, float* mean, float* scale,
+                                float* inv);
+// The order of quads within a chunk, that of the task's exps after two saturating packs of four
+// vectors of 16 (a 4 x 4 transpose, its own inverse): slot g holds the chunk's quad kInt8ChunkSlot(g).
+constexpr int kInt8ChunkSlot(int g) { return 4 * (g % 4) + g / 4; }
+// Quads [q0, q1) of value rows [0, n_kv) (ldv floats apart) as int8: quad q of column c holds rows
+// 4 q .. 4 q + 3 (byte i for row 4 q + i, zero bytes past n_kv), each round((v - mean[c]) inv[c]) within
+// +-127, and lies in row 16 (q / 16) + kInt8ChunkSlot(q % 16) of vq (rows of width words), column c.
+// Disjoint quad ranges can go to different threads.
+void attention_int8_convert_values(const float* v, int ldv, int n_kv, int q0, int q1, int width, const float* mean,
+                                   const float* inv, uint32_t* vq);
+// The task, for one head: kq, kscale, q, out and s as attention_task_int8_scores_f32_avx512's; vq, vmean
+// and vscale at the head's first column. Scratch: p8 [6][ldp8] bytes and ps [6][ldps] floats, ldp8 >=
+// n_keys rounded up to a chunk and ldps >= the chunks. Reads no key column past n_keys rounded up to 16
+// and no value quad past (n_keys + 3) / 4.
+void attention_task_int8_avx512(const float* q, int ldq, int rows, const uint32_t* kq, int ldkq, const float* kscale,
+                                int n_keys, const uint32_t* vq, int width, const float* vmean, const float* vscale,
+                                int d_head, float alpha, const int* lim, float* out, int ldo, float* s, int lds,
+                                uint8_t* p8, int ldp8, float* ps, int ldps);
 // Query rows per task that suit the AVX512_BF16 task: a multiple of its row block (1500 encoder
 // frames = 25 x 60).
 constexpr int kAttentionBf16Avx512TileRows = 60;

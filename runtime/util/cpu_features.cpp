@@ -159,6 +159,19 @@ bool int8_scores_allowed() {
   return allowed;
 }
 
+// NPW_ATTENTION_VALUES, read once: int8 (the default where the CPU can) or float (the bf16 or f32
+// values of the int8-score tasks).
+bool int8_values_allowed() {
+  static const bool allowed = [] {
+    if (const char* env = std::getenv("NPW_ATTENTION_VALUES")) {
+      if (std::strcmp(env, "int8") == 0) return true;
+      if (std::strcmp(env, "float") == 0) return false;
+    }
+    return true;
+  }();
+  return allowed;
+}
+
 bool cpu_has_avx512_vnni() {
 #if defined(__x86_64__)
   static const bool vnni = __builtin_cpu_supports("avx512vnni");
@@ -177,6 +190,11 @@ bool simd_prefers_int8_attention_scores() {
 bool simd_prefers_int8_scores_f32_values() {
   return int8_scores_allowed() && cpu_has_avx512_vnni() && active_simd_level() == SimdLevel::Avx512 &&
          !simd_has_amx_bf16() && !simd_prefers_avx512_bf16_attention();
+}
+
+bool simd_prefers_int8_attention_values() {
+  return int8_scores_allowed() && int8_values_allowed() && cpu_has_avx512_vnni() &&
+         active_simd_level() == SimdLevel::Avx512 && !simd_has_amx_bf16();
 }
 
 const char* simd_level_name(SimdLevel level) {

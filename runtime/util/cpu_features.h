@@ -48,7 +48,8 @@ bool simd_prefers_avx512_bf16_attention();
 
 // Whether that vdpbf16ps attention should make its scores with AVX512_VNNI's vpdpbusd on int8 keys and
 // queries instead (attention_kernels.h: attention_task_int8_scores_avx512): only where the bf16 task
-// is chosen (simd_prefers_avx512_bf16_attention, no AMX) and the CPU has AVX512_VNNI. A vpdpbusd does
+// is chosen (simd_prefers_avx512_bf16_attention, no AMX) and the CPU has AVX512_VNNI; taken for keys
+// given as rows only where simd_prefers_int8_attention_values() says no. A vpdpbusd does
 // twice a vdpbf16ps's multiply-adds: on a Zen 4 an encoder layer's attention took 8.8 ms against
 // 10.1 (tiny, 2 threads), the int8 encoder 2.5x the f32 one against 2.3x.
 // NPW_ATTENTION_SCORES=int8 or bf16 (read once) overrides the default, for benchmarks and tests.
@@ -58,7 +59,18 @@ bool simd_prefers_int8_attention_scores();
 // AVX512_VNNI at the Avx512 level but neither AMX nor a preferred vdpbf16ps (Ice Lake, Tiger Lake,
 // Cascade Lake: no AVX512_BF16; Intel with AVX512_BF16 but no AMX: vdpbf16ps measured slower than f32).
 // There attention otherwise runs all in f32 (61 % of the int8 encoder on issue 14's Zen 5). NPW_ATTENTION_SCORES=
-// bf16 or f32 (read once, as above) leaves the scores in floats.
+// bf16 or f32 (read once, as above) leaves the scores in floats. Taken only where
+// simd_prefers_int8_attention_values() says no.
 bool simd_prefers_int8_scores_f32_values();
+// Whether the reduced-precision attention should make both of its products with vpdpbusd, the scores
+// as above and the weighted sum of values on u8 exps and int8 values (attention_kernels.h:
+// attention_task_int8_avx512), in place of either task above: wherever the CPU has AVX512_VNNI at the
+// Avx512 level and no AMX. A vpdpbusd does twice a vdpbf16ps's multiply-adds and four times an FMA's:
+// on a Zen 4 the int8 encoder went from 2.51-2.52x the f32 one (bf16 values) to 2.63-2.64x (tiny, 2
+// threads), and with NPW_BF16_ATTENTION=0 (the task a CPU without AVX512_BF16 takes) from 2.03-2.15x
+// (f32 values) to 2.72-2.74x.
+// NPW_ATTENTION_VALUES=float (read once) keeps the values in the bf16 or f32 task the CPU would
+// otherwise take; NPW_ATTENTION_SCORES=bf16 or f32 turns off both int8 products.
+bool simd_prefers_int8_attention_values();
 
 }  // namespace npw

@@ -10,8 +10,9 @@
 // AVX-512 plus AVX512_BF16 (vcvtne2ps2bf16, vdpbf16ps): only behind simd_has_avx512_bf16().
 #define NPW_TARGET_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma")))
 // AVX-512 plus AVX512_VNNI (vpdpbusd) without AVX512_BF16: int8 attention scores on CPUs that have
-// VNNI but no bf16 products (Ice Lake, Tiger Lake, Cascade Lake); only behind
-// simd_prefers_int8_attention_scores() or simd_prefers_int8_scores_f32_values().
+// VNNI but no bf16 products (Ice Lake, Tiger Lake, Cascade Lake) and both int8 attention products; only
+// behind simd_prefers_int8_attention_scores(), simd_prefers_int8_scores_f32_values() or
+// simd_prefers_int8_attention_values().
 #define NPW_TARGET_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,fma")))
 // AVX-512 plus AVX512_BF16 and AVX512_VNNI (vpdpbusd): only behind simd_prefers_int8_attention_scores().
 #define NPW_TARGET_AVX512_BF16_VNNI \

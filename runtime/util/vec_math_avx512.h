@@ -17,6 +17,26 @@ NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __mmask16 tail_ma
   return n <= 0 ? static_cast<__mmask16>(0) : n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
 }
 
+// Lane j of the result is the largest lane of a[j]. Pairs of vectors are folded into one, halving
+// the lanes per source each time (256-bit halves, 128-bit quarters, pairs, single lanes): 15 folds
+// of two shuffles and a max for 16 sources, where a reduction per vector takes 4 dependent
+// shuffle-and-max steps each. The folds leave source j in lane kFoldOrder[j].
+NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __m512 lane_maxima(const __m512 (&a)[16]) {
+  __m512 b[8], c[4], d[2];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i)
+    b[i] = _mm512_max_ps(_mm512_shuffle_f32x4(a[i], a[i + 8], 0x44), _mm512_shuffle_f32x4(a[i], a[i + 8], 0xEE));
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i)
+    c[i] = _mm512_max_ps(_mm512_shuffle_f32x4(b[i], b[i + 4], 0x88), _mm512_shuffle_f32x4(b[i], b[i + 4], 0xDD));
+#pragma GCC unroll 2
+  for (int i = 0; i < 2; ++i)
+    d[i] = _mm512_max_ps(_mm512_shuffle_ps(c[i], c[i + 2], 0x44), _mm512_shuffle_ps(c[i], c[i + 2], 0xEE));
+  const __m512 e = _mm512_max_ps(_mm512_shuffle_ps(d[0], d[1], 0x88), _mm512_shuffle_ps(d[0], d[1], 0xDD));
+  const __m512i kFoldOrder = _mm512_setr_epi32(0, 2, 1, 3, 8, 10, 9, 11, 4, 6, 5, 7, 12, 14, 13, 15);
+  return _mm512_permutexvar_ps(kFoldOrder, e);
+}
+
 // The polynomial with coefficients s.c (highest power first) at r, by Horner's scheme.
 template <int N>
 NPW_TARGET_AVX512 static inline __attribute__((always_inline)) __m512 horner(const exp_poly::Series<N>& s, __m512 r) {

@@ -121,6 +121,8 @@ if e is not None:
         errors.append("--encoder-pair: int8_kernel / int8_bf16_attention missing")
     if e.get("int8_attention_scores") not in ("int8", "bf16", "f32"):
         errors.append("--encoder-pair: int8_attention_scores is not int8, bf16 or f32")
+    if e.get("int8_attention_values") not in ("int8", "bf16", "f32"):
+        errors.append("--encoder-pair: int8_attention_values is not int8, bf16 or f32")
 for bad in [["--model", model, "--dims", "tiny"], ["--dims", "nosuchsize"], ["--model", model, "--threads", "0"],
             ["--model", model, "--live", "--word-timing-only"], ["--model", model, "--encoder-pair", "--live"],
             ["--model", model, "--encoder-pair", "--backend", "cpu"]]:

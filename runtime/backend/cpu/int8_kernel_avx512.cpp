@@ -19,30 +19,6 @@
 
 namespace npw {
 
-namespace {
-
-// Lane j of the result is the largest lane of a[j]. Pairs of vectors are folded into one, halving
-// the lanes per source each time (256-bit halves, 128-bit quarters, pairs, single lanes): 15 folds
-// of two shuffles and a max for 16 sources, where a reduction per vector takes 4 dependent
-// shuffle-and-max steps each. The folds leave source j in lane kFoldOrder[j].
-NPW_AVX512 inline __m512 lane_maxima(const __m512 (&a)[16]) {
-  __m512 b[8], c[4], d[2];
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i)
-    b[i] = _mm512_max_ps(_mm512_shuffle_f32x4(a[i], a[i + 8], 0x44), _mm512_shuffle_f32x4(a[i], a[i + 8], 0xEE));
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i)
-    c[i] = _mm512_max_ps(_mm512_shuffle_f32x4(b[i], b[i + 4], 0x88), _mm512_shuffle_f32x4(b[i], b[i + 4], 0xDD));
-#pragma GCC unroll 2
-  for (int i = 0; i < 2; ++i)
-    d[i] = _mm512_max_ps(_mm512_shuffle_ps(c[i], c[i + 2], 0x44), _mm512_shuffle_ps(c[i], c[i + 2], 0xEE));
-  const __m512 e = _mm512_max_ps(_mm512_shuffle_ps(d[0], d[1], 0x88), _mm512_shuffle_ps(d[0], d[1], 0xDD));
-  const __m512i kFoldOrder = _mm512_setr_epi32(0, 2, 1, 3, 8, 10, 9, 11, 4, 6, 5, 7, 12, 14, 13, 15);
-  return _mm512_permutexvar_ps(kFoldOrder, e);
-}
-
-}  // namespace
-
 // Blocks are taken 16 at a time: their largest magnitudes side by side in one vector, so the scale
 // d = max / 127 and its reciprocal (IEEE divisions, as int8_quantize_block's) are 16 lanes of one
 // instruction each; then each block is multiplied by its lane's reciprocal. A 16-block group of a
@@ -68,7 +44,7 @@ NPW_AVX512 void int8_quantize_rows_avx512(const float* X, std::size_t ldx, int n
         const __m512 hi = _mm512_maskz_loadu_ps(avx512::tail_mask(n - 16), x + k0 + 16);
         amax[j] = _mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi));
       }
-      const __m512 d = _mm512_div_ps(lane_maxima(amax), v127);
+      const __m512 d = _mm512_div_ps(avx512::lane_maxima(amax), v127);
       const __mmask16 valid = static_cast<__mmask16>((1u << nb) - 1u);
       _mm512_mask_storeu_ps(s + b0, valid, d);
       _mm512_store_ps(inv, _mm512_maskz_div_ps(_mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_GT_OQ), one, d));

@@ -10,6 +10,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "naive.h"
 #include "nn/attention.h"
+#include "nn/attention_kernels.h"
 #include "nn/half_rows.h"
 #include "simd_levels.h"
 #include "util/cpu_features.h"
@@ -166,14 +167,16 @@ TEST(AttentionHalf, ManyRowsOfHalvesTakeTheBf16PathBitForBit) {
     b.ldk = ldk;
     b.v = nullptr;
     b.v_half = v.h.data();
-    if (!mha.uses_bf16(a)) continue;  // no bf16 path at this level (no AMX, and AVX512_BF16 not chosen)
+    // No bf16 path at this level (no AMX, and AVX512_BF16 not chosen), or not for this head size.
+    if (!MultiHeadAttention::bf16_available() || !attention_bf16_takes(s.d_head)) continue;
     ASSERT_EQ(mha.uses_bf16(b), s.n_q >= MultiHeadAttention::kBf16HalfMinRows) << s.n_q << " rows";
     if (!mha.uses_bf16(b)) continue;
     ++taken;
     std::vector<float> want(static_cast<std::size_t>(s.n_q) * ldo, 0.0f), got(want.size(), 1.0f);
-    if (simd_prefers_int8_attention_scores()) {
-      // Keys as rows make their scores in int8 on this CPU (attention_int8_scores_avx512.cpp), keys
-      // transposed keep bf16: the reference is then the bf16 path on transposed float keys.
+    if (!mha.uses_bf16(a) || simd_prefers_int8_attention_scores()) {
+      // Keys as rows make their scores (and maybe values) in int8 on this CPU
+      // (attention_int8_*_avx512.cpp), keys transposed keep bf16: the reference is then the bf16 path
+      // on transposed float keys.
       AttentionArgs r = b;
       r.k_half = nullptr;
       r.k = k.f.data();

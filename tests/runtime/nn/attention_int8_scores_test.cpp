@@ -1,10 +1,11 @@
-// The attention task whose scores are made in int8 (AVX512_VNNI) and its key quantisation, called
-// directly (MultiHeadAttention takes it only on CPUs without AMX where the vendor rule picks the bf16
-// task, so it is tested wherever the instructions exist): the keys' means, int8 values and scales
-// against the rule written out in scalar code; the task against a naive double-precision
-// attention on every tail of its 6-row block, odd key counts, per-row limits, a head that is not the
-// first, padding that must not be read; and keys sharing a large offset, which only the smoothing
-// (the mean subtracted before rounding) keeps accurate.
+// The attention tasks whose scores are made in int8 (AVX512_VNNI) and their key and value
+// quantisation, called directly (MultiHeadAttention takes each only on some CPUs, so each is tested
+// wherever its instructions exist): the keys' means, int8 values and scales, and the values' column
+// statistics and chunk-ordered quads, against the rules written out in scalar code; the tasks (bf16,
+// f32 or int8 values) against a naive double-precision attention on every tail of their 6-row block,
+// odd key counts, per-row limits, a head that is not the first, padding that must not be read; keys
+// sharing a large offset, which only the smoothing (the mean subtracted before rounding) keeps
+// accurate, and for the int8 values the same with values sharing one.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -95,17 +96,25 @@ struct Shape {
   float key_offset;  // added to every key (a different amount per column): what smoothing takes out
 };
 
-// The task over every head of a shape (the bf16-value one, or with f32_values the f32-value one);
-// returns its largest error against the naive attention.
-double run_shape(const Shape& c, bool f32_values) {
+// Which of the int8-score tasks: bf16 value pairs, f32 values, or int8 values.
+enum class Values { Bf16, F32, Int8 };
+
+// The task over every head of a shape; returns its largest error against the naive attention. With
+// value_offset every value is raised by that much times (1 + column % 5), and the error is taken on
+// the outputs with their columns' offsets taken back off (the weights sum to one, so the naive
+// output carries exactly that offset): what the int8 values' smoothing must keep.
+double run_shape(const Shape& c, Values mode, float value_offset = 0.0f) {
   const int width = c.n_head * c.d_head, ld = width + 5;
   const int ldkq = (c.n_kv + 15) / 16 * 16 + 16;
   const int n_vpairs = (c.n_kv + 1) / 2;
   const auto q = random_vector(static_cast<std::size_t>(c.rows) * ld, 61, -1.0f, 1.0f);
   auto k = random_vector(static_cast<std::size_t>(c.n_kv) * ld, 62, -1.0f, 1.0f);
-  const auto v = random_vector(static_cast<std::size_t>(c.n_kv) * ld, 63);
+  auto v = random_vector(static_cast<std::size_t>(c.n_kv) * ld, 63);
   for (int j = 0; j < c.n_kv; ++j) {
-    for (int d = 0; d < width; ++d) k[static_cast<std::size_t>(j) * ld + d] += c.key_offset * static_cast<float>(1 + d % 7);
+    for (int d = 0; d < width; ++d) {
+      k[static_cast<std::size_t>(j) * ld + d] += c.key_offset * static_cast<float>(1 + d % 7);
+      v[static_cast<std::size_t>(j) * ld + d] += value_offset * static_cast<float>(1 + d % 5);
+    }
   }
   std::vector<float> mean(width);
   attention_int8_key_means(k.data(), ld, c.n_kv, 0, width, mean.data());
@@ -113,7 +122,19 @@ double run_shape(const Shape& c, bool f32_values) {
   std::vector<float> ks(static_cast<std::size_t>(c.n_head) * ldkq, NAN);
   attention_int8_convert_keys(k.data(), ld, c.n_kv, width, c.d_head, mean.data(), kq.data(), ldkq, ks.data());
   std::vector<uint32_t> vp(static_cast<std::size_t>(n_vpairs) * width, kNanPairs);
-  if (!f32_values) attention_bf16_convert_values(v.data(), ld, c.n_kv, width, vp.data());
+  if (mode == Values::Bf16) attention_bf16_convert_values(v.data(), ld, c.n_kv, width, vp.data());
+  // Int8 values: quads in whole chunks; the quads past the keys hold 127s, which any read with a
+  // nonzero weight would show.
+  const int n_chunks = (c.n_kv + kAttentionInt8ChunkKeys - 1) / kAttentionInt8ChunkKeys;
+  std::vector<uint32_t> vq(static_cast<std::size_t>(n_chunks) * (kAttentionInt8ChunkKeys / 4) * width, 0x7F7F7F7Fu);
+  std::vector<float> vstats(3 * static_cast<std::size_t>(width), NAN);
+  float* vmean = vstats.data();
+  float* vscale = vmean + width;
+  float* vinv = vscale + width;
+  if (mode == Values::Int8) {
+    attention_int8_value_stats(v.data(), ld, c.n_kv, 0, width, vmean, vscale, vinv);
+    attention_int8_convert_values(v.data(), ld, c.n_kv, 0, (c.n_kv + 3) / 4, width, vmean, vinv, vq.data());
+  }
 
   std::vector<int> lim(c.rows, c.n_kv);
   if (c.lim_mode == 1) {
@@ -126,12 +147,24 @@ double run_shape(const Shape& c, bool f32_values) {
   std::vector<float> out(static_cast<std::size_t>(c.rows) * ld, 7.0f);
   for (int h = 0; h < c.n_head; ++h) {
     const std::size_t col = static_cast<std::size_t>(h) * c.d_head;
-    if (f32_values) {
+    if (mode == Values::F32) {
       // Scores scratch for 6 rows only, as the task promises; values read as they are.
       std::vector<float> s6(6 * static_cast<std::size_t>(lds), NAN);
       attention_task_int8_scores_f32_avx512(q.data() + col, ld, c.rows, kq.data() + col / 4 * ldkq, ldkq,
                                             ks.data() + static_cast<std::size_t>(h) * ldkq, c.n_kv, v.data() + col, ld,
                                             c.d_head, alpha, lim.data(), out.data() + col, ld, s6.data(), lds);
+      continue;
+    }
+    if (mode == Values::Int8) {
+      // Scratch for 6 rows, as the task promises, filled with what would show if read unwritten.
+      std::vector<float> s6(6 * static_cast<std::size_t>(lds), NAN);
+      const int ldp8 = n_chunks * kAttentionInt8ChunkKeys + 64, ldps = n_chunks + 3;
+      std::vector<uint8_t> p8(6 * static_cast<std::size_t>(ldp8), 0xFF);
+      std::vector<float> ps(6 * static_cast<std::size_t>(ldps), NAN);
+      attention_task_int8_avx512(q.data() + col, ld, c.rows, kq.data() + col / 4 * ldkq, ldkq,
+                                 ks.data() + static_cast<std::size_t>(h) * ldkq, c.n_kv, vq.data() + col, width,
+                                 vmean + col, vscale + col, c.d_head, alpha, lim.data(), out.data() + col, ld,
+                                 s6.data(), lds, p8.data(), ldp8, ps.data(), ldps);
       continue;
     }
     attention_task_int8_scores_avx512(q.data() + col, ld, c.rows, kq.data() + col / 4 * ldkq, ldkq,
@@ -146,6 +179,16 @@ double run_shape(const Shape& c, bool f32_values) {
   if (c.lim_mode == 1) {
     for (int d = 0; d < width; ++d) EXPECT_EQ(out[d], 0.0f) << "row 0 sees no key";
   }
+  if (value_offset != 0.0f) {
+    for (int r = 0; r < c.rows; ++r) {
+      if (lim[r] == 0) continue;
+      for (int d = 0; d < width; ++d) {
+        const float off = value_offset * static_cast<float>(1 + d % 5);
+        out[static_cast<std::size_t>(r) * ld + d] -= off;
+        want[static_cast<std::size_t>(r) * ld + d] -= off;
+      }
+    }
+  }
   return max_rel_err(out.data(), want.data(), out.size());
 }
 
@@ -158,7 +201,7 @@ TEST(AttentionInt8Scores, TaskMatchesNaive) {
   if (!has_kernel()) GTEST_SKIP() << "no AVX512_BF16 + AVX512_VNNI at the active SIMD level";
   double worst = 0.0;
   for (const Shape& c : kShapes) {
-    const double err = run_shape(c, false);
+    const double err = run_shape(c, Values::Bf16);
     worst = std::max(worst, err);
     EXPECT_LT(err, 1e-2) << "heads " << c.n_head << " d " << c.d_head << " rows " << c.rows << " kv " << c.n_kv
                          << " limits " << c.lim_mode << " key offset " << c.key_offset;
@@ -172,12 +215,108 @@ TEST(AttentionInt8Scores, F32ValueTaskMatchesNaive) {
   if (!has_f32_kernel()) GTEST_SKIP() << "no AVX512_VNNI at the active SIMD level";
   double worst = 0.0;
   for (const Shape& c : kShapes) {
-    const double err = run_shape(c, true);
+    const double err = run_shape(c, Values::F32);
     worst = std::max(worst, err);
     EXPECT_LT(err, 1e-2) << "heads " << c.n_head << " d " << c.d_head << " rows " << c.rows << " kv " << c.n_kv
                          << " limits " << c.lim_mode << " key offset " << c.key_offset;
   }
   std::printf("int8-score attention task, f32 values: worst error %.3g\n", worst);
+}
+
+// Both products in int8: the exps rounded to u8 per chunk of 64 keys, the values to int8 per column
+// after their mean is taken off. Under the same bound as the other tasks (worst 6.0e-3 here against the
+// bf16-value task's 3.3e-3), and then with every value raised by up to 125: the smoothing keeps the
+// outputs' variation as precise as without the offset (an int8 scale over the raw values would lose
+// it: 125 / 127 per step).
+TEST(AttentionInt8Scores, Int8ValueTaskMatchesNaive) {
+  if (!has_f32_kernel()) GTEST_SKIP() << "no AVX512_VNNI at the active SIMD level";
+  double worst = 0.0;
+  for (const Shape& c : kShapes) {
+    const double err = run_shape(c, Values::Int8);
+    worst = std::max(worst, err);
+    EXPECT_LT(err, 1e-2) << "heads " << c.n_head << " d " << c.d_head << " rows " << c.rows << " kv " << c.n_kv
+                         << " limits " << c.lim_mode << " key offset " << c.key_offset;
+  }
+  std::printf("int8-score attention task, int8 values: worst error %.3g\n", worst);
+  double worst_offset = 0.0;
+  for (const Shape& c : kShapes) {
+    const double err = run_shape(c, Values::Int8, 25.0f);
+    worst_offset = std::max(worst_offset, err);
+    EXPECT_LT(err, 1e-2) << "value offset: heads " << c.n_head << " d " << c.d_head << " rows " << c.rows << " kv "
+                         << c.n_kv << " limits " << c.lim_mode;
+  }
+  std::printf("int8-score attention task, int8 values offset by up to 125: worst error %.3g\n", worst_offset);
+}
+
+// The values' column statistics and int8 quads against the rule written out in scalar code: means,
+// largest deviations and factors over an odd split of the columns; every byte of every quad in its
+// chunk slot, from two quad ranges converted separately (as two threads do); zero bytes past the keys;
+// a column of zeros and one of deviations too small to scale (both all zero bytes, factor 0).
+TEST(AttentionInt8Scores, ValuesQuantiseAsTheRule) {
+  if (!has_f32_kernel()) GTEST_SKIP() << "no AVX512_VNNI at the active SIMD level";
+  const int width = 3 * 64 + 16, ld = width + 3;
+  for (const int n_kv : {1, 7, 64, 150}) {
+    auto v = random_vector(static_cast<std::size_t>(n_kv) * ld, 81, -3.0f, 2.0f);
+    for (int j = 0; j < n_kv; ++j) {
+      v[static_cast<std::size_t>(j) * ld + 5] = 0.0f;                             // a dead dimension
+      v[static_cast<std::size_t>(j) * ld + 9] = j % 2 == 0 ? 1e-38f : -1e-38f;    // too small to scale
+    }
+    std::vector<float> stats(3 * static_cast<std::size_t>(width), NAN);
+    float* mean = stats.data();
+    float* scale = mean + width;
+    float* inv = scale + width;
+    attention_int8_value_stats(v.data(), ld, n_kv, 0, 37, mean, scale, inv);
+    attention_int8_value_stats(v.data(), ld, n_kv, 37, width, mean, scale, inv);
+    const int n_quads = (n_kv + 3) / 4;
+    const int n_chunks = (n_quads + 15) / 16;
+    std::vector<uint32_t> vq(static_cast<std::size_t>(n_chunks) * 16 * width, 0xA5A5A5A5u);
+    const int split = n_quads / 2 + 1;
+    attention_int8_convert_values(v.data(), ld, n_kv, split, n_quads, width, mean, inv, vq.data());
+    attention_int8_convert_values(v.data(), ld, n_kv, 0, std::min(split, n_quads), width, mean, inv, vq.data());
+    for (int c = 0; c < width; ++c) {
+      double sum = 0.0;
+      for (int j = 0; j < n_kv; ++j) sum += v[static_cast<std::size_t>(j) * ld + c];
+      ASSERT_NEAR(mean[c], sum / n_kv, 1e-6) << "column " << c;
+      float m = 0.0f;
+      for (int j = 0; j < n_kv; ++j) m = std::max(m, std::fabs(v[static_cast<std::size_t>(j) * ld + c] - mean[c]));
+      EXPECT_EQ(scale[c], m / 127.0f) << "column " << c;
+      float f = m > 0.0f ? 127.0f / m : 0.0f;
+      if (!(f <= std::numeric_limits<float>::max())) f = 0.0f;
+      EXPECT_EQ(inv[c], f) << "column " << c;
+      for (int qd = 0; qd < n_quads; ++qd) {
+        const int slot = qd / 16 * 16 + kInt8ChunkSlot(qd % 16);
+        const uint32_t word = vq[static_cast<std::size_t>(slot) * width + c];
+        for (int i = 0; i < 4; ++i) {
+          const int j = 4 * qd + i;
+          const int want =
+              j < n_kv ? std::clamp(static_cast<int>(std::nearbyint((v[static_cast<std::size_t>(j) * ld + c] - mean[c]) * f)), -127, 127)
+                       : 0;
+          ASSERT_EQ(static_cast<int8_t>((word >> (8 * i)) & 0xFFu), want)
+              << "n_kv " << n_kv << " column " << c << " row " << j;
+        }
+      }
+    }
+    EXPECT_EQ(inv[5], 0.0f);
+    EXPECT_EQ(inv[9], 0.0f);
+    // Slots past the last quad are not written.
+    for (int slot = 0; slot < n_chunks * 16; ++slot) {
+      bool used = false;
+      for (int qd = 0; qd < n_quads; ++qd) used = used || qd / 16 * 16 + kInt8ChunkSlot(qd % 16) == slot;
+      if (!used) {
+        EXPECT_EQ(vq[static_cast<std::size_t>(slot) * width], 0xA5A5A5A5u) << "slot " << slot;
+      }
+    }
+  }
+}
+
+// The chunk order is a 4 x 4 transpose of the quads: its own inverse, every slot used once.
+TEST(AttentionInt8Scores, ChunkSlotsArePermutation) {
+  std::vector<int> seen(16, 0);
+  for (int g = 0; g < 16; ++g) {
+    ++seen[kInt8ChunkSlot(g)];
+    EXPECT_EQ(kInt8ChunkSlot(kInt8ChunkSlot(g)), g);
+  }
+  for (int g = 0; g < 16; ++g) EXPECT_EQ(seen[g], 1);
 }
 
 }  // namespace

@@ -229,8 +229,8 @@ TEST(Attention, TransposedKeysMatchNaive) {
   }
 }
 
-// The reduced-precision (bf16: AMX tiles, or AVX512_BF16 without them; or VNNI int8 scores with f32
-// values) path, where the CPU has it and the head size is one it takes (16, 32, 64): within bf16 or
+// The reduced-precision (VNNI int8 scores and values; bf16: AMX tiles, or AVX512_BF16 without them; or
+// VNNI int8 scores with f32 values) path, where the CPU has it and the head size is one it takes (16, 32, 64): within bf16 or
 // int8 rounding of the naive result. Elsewhere (other head sizes, other CPUs) reduced_precision
 // changes nothing: the f32 paths run, to f32 accuracy.
 TEST(Attention, ReducedPrecisionPathIsCloseToNaive) {
@@ -254,9 +254,12 @@ TEST(Attention, ReducedPrecisionPathIsCloseToNaive) {
     const auto want = naive_attention(a);
     MultiHeadAttention mha(c.n_kv, 2, width);
     const bool takes = c.d_head == 16 || c.d_head == 32 || c.d_head == 64;
-    const bool bf16 = (simd_has_amx_bf16() || simd_prefers_avx512_bf16_attention()) && takes;
-    // VNNI without a bf16 task (Ice Lake; NPW_BF16_ATTENTION=0 on a Zen): int8 scores, f32 values.
-    const bool int8_f32 = !bf16 && simd_prefers_int8_scores_f32_values() && takes;
+    // AVX512_VNNI without AMX (Zen 4/5, Ice Lake): both products in int8, unless NPW_ATTENTION_VALUES=float.
+    const bool int8 = simd_prefers_int8_attention_values() && takes;
+    const bool bf16 = !int8 && (simd_has_amx_bf16() || simd_prefers_avx512_bf16_attention()) && takes;
+    // Then VNNI without a bf16 task (Ice Lake; NPW_BF16_ATTENTION=0 on a Zen): int8 scores, f32 values.
+    const bool int8_f32 = !int8 && !bf16 && simd_prefers_int8_scores_f32_values() && takes;
+    EXPECT_EQ(mha.uses_int8(a), int8);
     EXPECT_EQ(mha.uses_bf16(a), bf16);
     EXPECT_EQ(mha.uses_int8_f32(a), int8_f32);
     std::vector<float> out(static_cast<std::size_t>(c.n_q) * width, 7.0f);
@@ -264,10 +267,11 @@ TEST(Attention, ReducedPrecisionPathIsCloseToNaive) {
     mha.run(backend, &pool, a);
     const double err = max_rel_err(out.data(), want.data(), out.size());
     worst = std::max(worst, err);
-    EXPECT_LT(err, bf16 || int8_f32 ? 1e-2 : 2e-6) << "d " << c.d_head << " q " << c.n_q << " kv " << c.n_kv;
+    EXPECT_LT(err, int8 || bf16 || int8_f32 ? 1e-2 : 2e-6) << "d " << c.d_head << " q " << c.n_q << " kv " << c.n_kv;
   }
   std::printf("reduced-precision attention: worst error %.3g (path: %s)\n", worst,
-              simd_has_amx_bf16()                     ? "AMX"
+              simd_prefers_int8_attention_values()    ? "VNNI scores and values"
+              : simd_has_amx_bf16()                   ? "AMX"
               : simd_prefers_avx512_bf16_attention()  ? "AVX512_BF16"
               : simd_prefers_int8_scores_f32_values() ? "VNNI scores, f32 values"
                                                       : "f32");

@@ -1,0 +1,306 @@
+// The reduced-precision attention task with both of its products in int8 on AVX512_VNNI: the scores as
+// the other int8-score tasks make them (attention_int8_parts_avx512.h), and the weighted sum of values
+// with vpdpbusd too, whose unsigned operand suits probabilities. A vpdpbusd does 64 multiply-adds where
+// a vdpbf16ps does 32 and an FMA 16, so the value half costs half the bf16 task's instructions (Zen 4,
+// Zen 5) and a quarter of the f32-value task's (Ice Lake, Tiger Lake, Cascade Lake).
+//
+// Rounding, chosen so that small probabilities survive (one scale per row would round a flat row's
+// 1/1500s to nothing): the exps of a row are rounded to u8 per chunk of 64 keys, each chunk with its
+// own scale (its largest exp is 255), and each chunk's int32 sums are scaled into f32 before the next;
+// the row's normaliser is the sum of the rounded exps, so the weights sum to one. Values are smoothed
+// (SageAttention's trick applied to V: the call's mean value per column is subtracted before rounding
+// and added back after the normalised sum, exact because the weights sum to one) and rounded to int8
+// per column.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "nn/attention_kernels.h"
+
+// GCC 12 reports its own intrinsics' undefined-vector idiom (__Y = __Y) as (maybe-)uninitialised; the
+// warning points into the header, so it is silenced before the header is read.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include "nn/attention_bf16_parts_avx512.h"
+#include "nn/attention_int8_parts_avx512.h"
+#include "util/simd_target.h"
+#include "util/vec_math_avx512.h"
+
+namespace npw {
+
+namespace {
+
+using attention_int8::dpbusd;
+using attention_int8::score_rows;
+
+constexpr int kRowBlock = attention_avx512::kTaskRowBlock;  // query rows sharing each loaded key or value vector
+static_assert(kAttentionBf16Avx512TileRows % kRowBlock == 0, "tiles of whole row blocks");
+static_assert(kAttentionInt8ChunkKeys == 64, "a chunk is four vectors of 16 exps, 16 quads of u8");
+
+// A chunk whose largest exp is below this (relative to the row's largest, 1) adds nothing a float
+// sum of the row would keep; its scale 255 / max would overflow near FLT_MIN, so it is zeros.
+constexpr float kChunkMinExp = 1e-30f;
+
+// 2^x for x <= 0 to the precision u8 probabilities need: a cubic on the fraction (relative error
+// 7.5e-5, a fiftieth of a u8 step at the chunk's largest) where exp2_nonpositive_ps takes a sixth
+// degree. The chunk's largest exp and its members come from this one function, so the largest rounds
+// to exactly 255.
+NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) __m512 exp2_u8(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-126.0f));
+  const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 f = _mm512_sub_ps(x, n);  // exact, |f| <= 1/2
+  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(0.05517167f), f, _mm512_set1_ps(0.24261119f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.69326099f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.99992807f));
+  return _mm512_scalef_ps(p, n);
+}
+
+// Row scores s[0, lim) (lim > 0) as u8 exps in p[0, 64 n_chunks): exp(alpha (s - the row's largest))
+// per chunk of 64 keys times 255 / the chunk's largest, rounded, zero from lim on; the chunk's scale
+// (largest / 255) in ps[chunk]. Returns 1 / the sum of the rounded exps times their scales. Within a
+// chunk the bytes lie in the order two saturating packs leave them: quad slot g holds keys
+// 4 q .. 4 q + 3 of the chunk, q = kInt8ChunkSlot(g), as the value quads do.
+NPW_TARGET_AVX512_VNNI inline float softmax_u8(const float* s, int lim, int n_chunks, float alpha, uint8_t* p,
+                                               float* ps) {
+  const __m512 minus_inf = _mm512_set1_ps(-INFINITY);
+  // First the largest score of every chunk, 16 chunks' lanes side by side and folded into one vector
+  // (no reduction per chunk), kept in ps until their scales replace them; the row's largest from those.
+  __m512 row_top = minus_inf;
+  for (int g0 = 0; g0 < n_chunks; g0 += 16) {
+    const int nc = std::min(16, n_chunks - g0);
+    __m512 top[16];
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; ++j) {
+      top[j] = minus_inf;
+      if (j < nc) {
+        const int k0 = (g0 + j) * kAttentionInt8ChunkKeys;
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i) {
+          top[j] = _mm512_max_ps(top[j], _mm512_mask_loadu_ps(minus_inf, avx512::tail_mask(lim - k0 - 16 * i), s + k0 + 16 * i));
+        }
+      }
+    }
+    const __m512 t = avx512::lane_maxima(top);
+    _mm512_mask_storeu_ps(ps + g0, avx512::tail_mask(nc), t);
+    row_top = _mm512_max_ps(row_top, t);
+  }
+  const float row_max = _mm512_reduce_max_ps(row_top);
+  const __m512 a2 = _mm512_set1_ps(alpha * exp_poly::kLog2e);
+  const __m512 am = _mm512_set1_ps(row_max * (alpha * exp_poly::kLog2e));
+  __m256 sum = _mm256_setzero_ps();
+  for (int g0 = 0; g0 < n_chunks; g0 += 16) {
+    const int nc = std::min(16, n_chunks - g0);
+    const __mmask16 mc = avx512::tail_mask(nc);
+    const __m512 e_top = exp2_u8(_mm512_fmsub_ps(_mm512_mask_loadu_ps(minus_inf, mc, ps + g0), a2, am));
+    const __mmask16 live = _mm512_cmp_ps_mask(e_top, _mm512_set1_ps(kChunkMinExp), _CMP_GE_OQ);
+    alignas(64) float f[16], sc[16];
+    _mm512_store_ps(f, _mm512_maskz_div_ps(live, _mm512_set1_ps(255.0f), e_top));
+    const __m512 scale = _mm512_maskz_mul_ps(live, e_top, _mm512_set1_ps(1.0f / 255.0f));
+    _mm512_store_ps(sc, scale);
+    _mm512_mask_storeu_ps(ps + g0, mc, scale);
+    for (int j = 0; j < nc; ++j) {
+      const int k0 = (g0 + j) * kAttentionInt8ChunkKeys;
+      const __m512 fj = _mm512_set1_ps(f[j]);
+      __m512i u[4];
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; ++i) {
+        const __mmask16 m = avx512::tail_mask(lim - k0 - 16 * i);
+        const __m512 e = exp2_u8(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m, s + k0 + 16 * i), a2, am));
+        // Round to nearest even; the largest lands on 255 (or 256 by a hair, which the packs
+        // saturate back to 255); keys from lim on are zeros.
+        u[i] = _mm512_maskz_cvtps_epi32(m, _mm512_mul_ps(e, fj));
+      }
+      const __m512i bytes = _mm512_packus_epi16(_mm512_packus_epi32(u[0], u[1]), _mm512_packus_epi32(u[2], u[3]));
+      _mm512_storeu_si512(p + k0, bytes);
+      // Eight partial sums of the chunk's bytes, times its scale.
+      const __m256 part = _mm512_cvtepi64_ps(_mm512_sad_epu8(bytes, _mm512_setzero_si512()));
+      sum = _mm256_fmadd_ps(part, _mm256_set1_ps(sc[j]), sum);
+    }
+  }
+  const __m128 h = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
+  const __m128 h2 = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  return 1.0f / _mm_cvtss_f32(_mm_add_ss(h2, _mm_movehdup_ps(h2)));
+}
+
+inline uint32_t load4(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// out rows [0, RB) (d_head = 16 NV) = sum over chunks of ps[r][chunk] times the chunk's int32 sums of
+// u8 exps times int8 value quads, chunks [0, n_chunks): the unnormalised weighted sum of smoothed
+// values in units of the values' scales. A chunk is always whole (16 quads, unrolled, so that its sums
+// stay in their registers): past the keys its exps are zeros, and the value quads there, whatever they
+// hold, add nothing.
+template <int RB, int NV>
+NPW_TARGET_AVX512_VNNI inline void pv_block(const uint8_t* p8, int ldp8, const float* ps, int ldps, int n_chunks,
+                                            const uint32_t* vq, int width, float* out, int ldo) {
+  constexpr int kChunkQuads = kAttentionInt8ChunkKeys / 4;
+#pragma GCC unroll 16
+  for (int r = 0; r < RB; ++r)
+#pragma GCC unroll 16
+    for (int c = 0; c < NV; ++c) _mm512_storeu_ps(out + static_cast<long>(r) * ldo + 16 * c, _mm512_setzero_ps());
+  const uint32_t* v = vq;
+  for (int ch = 0; ch < n_chunks; ++ch) {
+    __m512i acc[RB][NV];
+#pragma GCC unroll 16
+    for (int r = 0; r < RB; ++r)
+#pragma GCC unroll 16
+      for (int c = 0; c < NV; ++c) acc[r][c] = _mm512_setzero_si512();
+    const uint8_t* pc = p8 + ch * kAttentionInt8ChunkKeys;
+#pragma GCC unroll 16
+    for (int i = 0; i < kChunkQuads; ++i) {
+      __m512i vv[NV];
+#pragma GCC unroll 16
+      for (int c = 0; c < NV; ++c) vv[c] = _mm512_loadu_si512(v + 16 * c);
+      v += width;
+#pragma GCC unroll 16
+      for (int r = 0; r < RB; ++r) {
+        const __m512i pr = _mm512_set1_epi32(static_cast<int>(load4(pc + static_cast<long>(r) * ldp8 + 4 * i)));
+#pragma GCC unroll 16
+        for (int c = 0; c < NV; ++c) acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], pr, vv[c]);
+      }
+    }
+    // The chunk's sums in f32, added to the row's in memory (in registers they would crowd out the
+    // value vectors).
+#pragma GCC unroll 16
+    for (int r = 0; r < RB; ++r) {
+      const __m512 f = _mm512_set1_ps(ps[static_cast<long>(r) * ldps + ch]);
+#pragma GCC unroll 16
+      for (int c = 0; c < NV; ++c) {
+        float* o = out + static_cast<long>(r) * ldo + 16 * c;
+        _mm512_storeu_ps(o, _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][c]), f, _mm512_loadu_ps(o)));
+      }
+    }
+  }
+}
+
+// Query rows [0, RB) of one head, d_head = 16 NV: the whole task for those rows.
+template <int RB, int NV>
+NPW_TARGET_AVX512_VNNI void rows_block(const float* q, int ldq, const uint32_t* kq, int ldkq, const float* ks,
+                                       int n_keys, const uint32_t* vq, int width, const float* vmean,
+                                       const float* vscale, float alpha, const int* lim, float* out, int ldo, float* s,
+                                       int lds, uint8_t* p8, int ldp8, float* ps, int ldps) {
+  int row_lim[RB];
+  float qs[RB];
+  const int nk = score_rows<RB, NV, false>(q, ldq, kq, ldkq, ks, n_keys, lim, out, ldo, s, lds, row_lim, nullptr, qs);
+  if (nk == 0) return;
+
+  const int n_chunks = (nk + kAttentionInt8ChunkKeys - 1) / kAttentionInt8ChunkKeys;
+  float inv[RB];
+  for (int r = 0; r < RB; ++r) {
+    uint8_t* pr = p8 + static_cast<long>(r) * ldp8;
+    float* psr = ps + static_cast<long>(r) * ldps;
+    if (row_lim[r] == 0) {
+      std::memset(pr, 0, static_cast<std::size_t>(n_chunks) * kAttentionInt8ChunkKeys);
+      std::fill(psr, psr + n_chunks, 0.0f);
+      inv[r] = 0.0f;
+      continue;
+    }
+    // The query row's scale goes into the softmax's.
+    inv[r] = softmax_u8(s + static_cast<long>(r) * lds, row_lim[r], n_chunks, alpha * qs[r], pr, psr);
+  }
+  // Three rows at a time: 12 int32 sums, the value vectors and a broadcast in registers.
+  constexpr int RB0 = RB > 3 ? 3 : RB;
+  pv_block<RB0, NV>(p8, ldp8, ps, ldps, n_chunks, vq, width, out, ldo);
+  if constexpr (RB > 3) {
+    pv_block<RB - 3, NV>(p8 + 3L * ldp8, ldp8, ps + 3L * ldps, ldps, n_chunks, vq, width, out + 3L * ldo, ldo);
+  }
+  // Normalised, back in the values' units, the mean added back; zeros for a row that sees no key.
+#pragma GCC unroll 16
+  for (int c = 0; c < NV; ++c) {
+    const __m512 sv = _mm512_loadu_ps(vscale + 16 * c), mv = _mm512_loadu_ps(vmean + 16 * c);
+    for (int r = 0; r < RB; ++r) {
+      float* o = out + static_cast<long>(r) * ldo + 16 * c;
+      const __m512 x = _mm512_mul_ps(_mm512_loadu_ps(o), _mm512_mul_ps(sv, _mm512_set1_ps(inv[r])));
+      _mm512_storeu_ps(o, row_lim[r] > 0 ? _mm512_add_ps(x, mv) : _mm512_setzero_ps());
+    }
+  }
+}
+
+template <int NV>
+NPW_TARGET_AVX512_VNNI void task_nv(const float* q, int ldq, int rows, const uint32_t* kq, int ldkq, const float* ks,
+                                    int n_keys, const uint32_t* vq, int width, const float* vmean, const float* vscale,
+                                    float alpha, const int* lim, float* out, int ldo, float* s, int lds, uint8_t* p8,
+                                    int ldp8, float* ps, int ldps) {
+  attention_avx512::for_row_blocks(rows, [&](auto rb, int r) {
+    rows_block<decltype(rb)::value, NV>(q + static_cast<long>(r) * ldq, ldq, kq, ldkq, ks, n_keys, vq, width, vmean,
+                                        vscale, alpha, lim + r, out + static_cast<long>(r) * ldo, ldo, s, lds, p8,
+                                        ldp8, ps, ldps);
+  });
+}
+
+// 16 columns' factors 127 / m (0 where m is 0 or the factor would overflow), as int8_factor's rule.
+NPW_TARGET_AVX512_VNNI inline __m512 int8_factors(__m512 m) {
+  const __m512 f = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(m, _mm512_setzero_ps(), _CMP_GT_OQ), _mm512_set1_ps(127.0f), m);
+  return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(f, _mm512_set1_ps(std::numeric_limits<float>::max()), _CMP_LE_OQ), f);
+}
+
+}  // namespace
+
+NPW_TARGET_AVX512_VNNI void attention_int8_value_stats(const float* v, int ldv, int n_kv, int c0, int c1, float* mean,
+                                                       float* scale, float* inv) {
+  attention_int8_key_means(v, ldv, n_kv, c0, c1, mean);
+  for (int c = c0; c < c1; c += 16) {
+    const __mmask16 m = avx512::tail_mask(c1 - c);
+    const __m512 mu = _mm512_maskz_loadu_ps(m, mean + c);
+    __m512 top = _mm512_setzero_ps();
+    for (int j = 0; j < n_kv; ++j) {
+      top = _mm512_max_ps(top, _mm512_abs_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, v + static_cast<long>(j) * ldv + c), mu)));
+    }
+    _mm512_mask_storeu_ps(scale + c, m, _mm512_div_ps(top, _mm512_set1_ps(127.0f)));
+    _mm512_mask_storeu_ps(inv + c, m, int8_factors(top));
+  }
+}
+
+NPW_TARGET_AVX512_VNNI void attention_int8_convert_values(const float* v, int ldv, int n_kv, int q0, int q1, int width,
+                                                          const float* mean, const float* inv, uint32_t* vq) {
+  constexpr int kChunkQuads = kAttentionInt8ChunkKeys / 4;
+  for (int c = 0; c < width; c += 16) {
+    const __mmask16 m = avx512::tail_mask(width - c);
+    const __m512 mu = _mm512_maskz_loadu_ps(m, mean + c);
+    const __m512 f = _mm512_maskz_loadu_ps(m, inv + c);
+    for (int jq = q0; jq < q1; ++jq) {
+      __m512i word = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; ++i) {
+        const int j = 4 * jq + i;
+        if (j >= n_kv) break;
+        const __m512 x = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, v + static_cast<long>(j) * ldv + c), mu);
+        const __m512i b = _mm512_and_si512(attention_int8::round_127(x, f), _mm512_set1_epi32(0xFF));
+        word = _mm512_or_si512(word, _mm512_slli_epi32(b, 8 * i));
+      }
+      const int slot = jq / kChunkQuads * kChunkQuads + kInt8ChunkSlot(jq % kChunkQuads);
+      _mm512_mask_storeu_epi32(vq + static_cast<long>(slot) * width + c, m, word);
+    }
+  }
+}
+
+NPW_TARGET_AVX512_VNNI void attention_task_int8_avx512(const float* q, int ldq, int rows, const uint32_t* kq, int ldkq,
+                                                       const float* kscale, int n_keys, const uint32_t* vq, int width,
+                                                       const float* vmean, const float* vscale, int d_head,
+                                                       float alpha, const int* lim, float* out, int ldo, float* s,
+                                                       int lds, uint8_t* p8, int ldp8, float* ps, int ldps) {
+  switch (d_head / 16) {
+    case 1:
+      task_nv<1>(q, ldq, rows, kq, ldkq, kscale, n_keys, vq, width, vmean, vscale, alpha, lim, out, ldo, s, lds, p8,
+                 ldp8, ps, ldps);
+      break;
+    case 2:
+      task_nv<2>(q, ldq, rows, kq, ldkq, kscale, n_keys, vq, width, vmean, vscale, alpha, lim, out, ldo, s, lds, p8,
+                 ldp8, ps, ldps);
+      break;
+    case 4:
+      task_nv<4>(q, ldq, rows, kq, ldkq, kscale, n_keys, vq, width, vmean, vscale, alpha, lim, out, ldo, s, lds, p8,
+                 ldp8, ps, ldps);
+      break;
+    default: break;  // attention_bf16_takes() excludes the rest
+  }
+}
+
+}  // namespace npw
