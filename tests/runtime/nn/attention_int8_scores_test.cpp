@@ -94,6 +94,7 @@ struct Shape {
   int n_head, d_head, rows, n_kv;
   int lim_mode;  // 0: every row sees every key; 1: causal-like (row r sees r * n_kv / rows keys, row 0 none)
   float key_offset;  // added to every key (a different amount per column): what smoothing takes out
+  float q_scale = 1.0f;  // queries in [-q_scale, q_scale]: 8 makes peaked rows (a few keys take most weight)
 };
 
 // Which of the int8-score tasks: bf16 value pairs, f32 values, or int8 values.
@@ -107,7 +108,7 @@ double run_shape(const Shape& c, Values mode, float value_offset = 0.0f) {
   const int width = c.n_head * c.d_head, ld = width + 5;
   const int ldkq = (c.n_kv + 15) / 16 * 16 + 16;
   const int n_vpairs = (c.n_kv + 1) / 2;
-  const auto q = random_vector(static_cast<std::size_t>(c.rows) * ld, 61, -1.0f, 1.0f);
+  const auto q = random_vector(static_cast<std::size_t>(c.rows) * ld, 61, -c.q_scale, c.q_scale);
   auto k = random_vector(static_cast<std::size_t>(c.n_kv) * ld, 62, -1.0f, 1.0f);
   auto v = random_vector(static_cast<std::size_t>(c.n_kv) * ld, 63);
   for (int j = 0; j < c.n_kv; ++j) {
@@ -192,10 +193,15 @@ double run_shape(const Shape& c, Values mode, float value_offset = 0.0f) {
   return max_rel_err(out.data(), want.data(), out.size());
 }
 
+// The bound of a shape: 1e-2, and 2e-2 for peaked rows, whose softmax turns the scores' int8 rounding
+// into larger weight errors (every int8-score task measures 1.2e-2 there, whatever its values).
+double bound(const Shape& c) { return c.q_scale > 1.0f ? 2e-2 : 1e-2; }
+
 const Shape kShapes[] = {Shape{1, 64, 7, 1, 0, 0.0f},     Shape{2, 64, 13, 3, 0, 0.0f},   Shape{2, 64, 60, 97, 0, 0.0f},
                          Shape{3, 64, 64, 150, 1, 0.0f},  Shape{1, 64, 61, 1500, 0, 0.0f}, Shape{2, 64, 17, 33, 1, 0.0f},
                          Shape{2, 32, 11, 65, 1, 0.0f},   Shape{3, 16, 5, 17, 0, 0.0f},    Shape{1, 64, 6, 130, 1, 0.0f},
-                         Shape{2, 64, 60, 1500, 1, 0.0f}, Shape{2, 64, 60, 1500, 0, 25.0f}, Shape{1, 32, 9, 200, 1, 25.0f}};
+                         Shape{2, 64, 60, 1500, 1, 0.0f}, Shape{2, 64, 60, 1500, 0, 25.0f}, Shape{1, 32, 9, 200, 1, 25.0f},
+                         Shape{2, 64, 60, 1500, 0, 0.0f, 8.0f},   Shape{1, 64, 13, 150, 1, 0.0f, 8.0f}};
 
 TEST(AttentionInt8Scores, TaskMatchesNaive) {
   if (!has_kernel()) GTEST_SKIP() << "no AVX512_BF16 + AVX512_VNNI at the active SIMD level";
@@ -203,38 +209,39 @@ TEST(AttentionInt8Scores, TaskMatchesNaive) {
   for (const Shape& c : kShapes) {
     const double err = run_shape(c, Values::Bf16);
     worst = std::max(worst, err);
-    EXPECT_LT(err, 1e-2) << "heads " << c.n_head << " d " << c.d_head << " rows " << c.rows << " kv " << c.n_kv
+    EXPECT_LT(err, bound(c)) << "heads " << c.n_head << " d " << c.d_head << " rows " << c.rows << " kv " << c.n_kv
                          << " limits " << c.lim_mode << " key offset " << c.key_offset;
   }
   std::printf("int8-score attention task: worst error %.3g\n", worst);
 }
 
 // The same scores with f32 probabilities and values: the int8 rounding of the scores is then the only
-// rounding beyond f32 (worst 3.0e-3 here against the bf16-value task's 3.3e-3), under the same bound.
+// rounding beyond f32 (worst 3.0e-3 on the flat rows against the bf16-value task's 3.3e-3, 1.16e-2 on
+// the peaked ones against 1.17e-2), under the same bounds.
 TEST(AttentionInt8Scores, F32ValueTaskMatchesNaive) {
   if (!has_f32_kernel()) GTEST_SKIP() << "no AVX512_VNNI at the active SIMD level";
   double worst = 0.0;
   for (const Shape& c : kShapes) {
     const double err = run_shape(c, Values::F32);
     worst = std::max(worst, err);
-    EXPECT_LT(err, 1e-2) << "heads " << c.n_head << " d " << c.d_head << " rows " << c.rows << " kv " << c.n_kv
+    EXPECT_LT(err, bound(c)) << "heads " << c.n_head << " d " << c.d_head << " rows " << c.rows << " kv " << c.n_kv
                          << " limits " << c.lim_mode << " key offset " << c.key_offset;
   }
   std::printf("int8-score attention task, f32 values: worst error %.3g\n", worst);
 }
 
 // Both products in int8: the exps rounded to u8 per chunk of 64 keys, the values to int8 per column
-// after their mean is taken off. Under the same bound as the other tasks (worst 6.0e-3 here against the
-// bf16-value task's 3.3e-3), and then with every value raised by up to 125: the smoothing keeps the
-// outputs' variation as precise as without the offset (an int8 scale over the raw values would lose
-// it: 125 / 127 per step).
+// after their mean is taken off. Under the same bounds as the other tasks (worst 4.3e-3 on the flat rows
+// against the bf16-value task's 3.3e-3, 1.25e-2 on the peaked ones against 1.17e-2), and then with every
+// value raised by up to 125: the smoothing keeps the outputs' variation as precise as without the
+// offset (an int8 scale over the raw values would lose it: 125 / 127 per step).
 TEST(AttentionInt8Scores, Int8ValueTaskMatchesNaive) {
   if (!has_f32_kernel()) GTEST_SKIP() << "no AVX512_VNNI at the active SIMD level";
   double worst = 0.0;
   for (const Shape& c : kShapes) {
     const double err = run_shape(c, Values::Int8);
     worst = std::max(worst, err);
-    EXPECT_LT(err, 1e-2) << "heads " << c.n_head << " d " << c.d_head << " rows " << c.rows << " kv " << c.n_kv
+    EXPECT_LT(err, bound(c)) << "heads " << c.n_head << " d " << c.d_head << " rows " << c.rows << " kv " << c.n_kv
                          << " limits " << c.lim_mode << " key offset " << c.key_offset;
   }
   std::printf("int8-score attention task, int8 values: worst error %.3g\n", worst);
@@ -242,7 +249,7 @@ TEST(AttentionInt8Scores, Int8ValueTaskMatchesNaive) {
   for (const Shape& c : kShapes) {
     const double err = run_shape(c, Values::Int8, 25.0f);
     worst_offset = std::max(worst_offset, err);
-    EXPECT_LT(err, 1e-2) << "value offset: heads " << c.n_head << " d " << c.d_head << " rows " << c.rows << " kv "
+    EXPECT_LT(err, bound(c)) << "value offset: heads " << c.n_head << " d " << c.d_head << " rows " << c.rows << " kv "
                          << c.n_kv << " limits " << c.lim_mode;
   }
   std::printf("int8-score attention task, int8 values offset by up to 125: worst error %.3g\n", worst_offset);
