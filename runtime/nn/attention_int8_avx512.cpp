@@ -34,7 +34,6 @@ namespace npw {
 
 namespace {
 
-using attention_int8::dpbusd;
 using attention_int8::score_rows;
 
 constexpr int kRowBlock = attention_avx512::kTaskRowBlock;  // query rows sharing each loaded key or value vector

@@ -118,8 +118,9 @@ void attention_int8_convert_values(const float* v, int ldv, int n_kv, int q0, in
                                    const float* inv, uint32_t* vq);
 // The task, for one head: kq, kscale, q, out and s as attention_task_int8_scores_f32_avx512's; vq, vmean
 // and vscale at the head's first column. Scratch: p8 [6][ldp8] bytes and ps [6][ldps] floats, ldp8 >=
-// n_keys rounded up to a chunk and ldps >= the chunks. Reads no key column past n_keys rounded up to 16
-// and no value quad past (n_keys + 3) / 4.
+// n_keys rounded up to a chunk and ldps >= the chunks. Reads no key column past n_keys rounded up to 16;
+// reads the value quads of whole chunks (vq must hold n_keys rounded up to a chunk, 16 quad rows per
+// chunk), those past the keys meeting zero weights whatever they hold.
 void attention_task_int8_avx512(const float* q, int ldq, int rows, const uint32_t* kq, int ldkq, const float* kscale,
                                 int n_keys, const uint32_t* vq, int width, const float* vmean, const float* vscale,
                                 int d_head, float alpha, const int* lim, float* out, int ldo, float* s, int lds,
