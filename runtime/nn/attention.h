@@ -154,7 +154,7 @@ class MultiHeadAttention {
   AlignedBuffer<float> bf16_scores_{MemoryLabel{"attention scratch"}};
   AlignedBuffer<uint32_t> bf16_probs_{MemoryLabel{"attention scratch"}};
   // The int8-value task (simd_prefers_int8_attention_values), besides the key quads, scales, means and
-  // scores above: value quads [(max_kv + 3) / 4][max_width]; the values' column means, scales and int8
+  // scores above: value quads [16 x the chunks of max_kv][max_width]; the values' column means, scales and int8
   // factors [3][max_width]; per thread u8 exps [kInt8TaskRows][ldp8_] and chunk scales
   // [kInt8TaskRows][ldps_].
   static constexpr int kInt8TaskRows = 6;
