@@ -369,14 +369,14 @@ void MultiHeadAttention::quantize_keys(ThreadPool* pool, const AttentionArgs& a,
     }
     const int64_t p0 = std::max<int64_t>(t0, a.n_kv) - a.n_kv, p1 = t1 - a.n_kv;
     if (p0 < p1) {
-      const int i0 = static_cast<int>(p0), r0 = rows_per_item * i0;
-      const int n = std::min(rows_per_item * static_cast<int>(p1), a.n_kv) - r0;
-      const float* v = a.v + static_cast<std::size_t>(r0) * a.ldv;
+      const int i0 = static_cast<int>(p0);
       if (int8_values) {
         attention_int8_convert_values(a.v, a.ldv, a.n_kv, i0, static_cast<int>(p1), width, vmean, vinv,
                                       value_quads_.data());
       } else {
-        attention_bf16_convert_values(v, a.ldv, n, width, vp + static_cast<std::size_t>(i0) * width);
+        const int r0 = rows_per_item * i0, n = std::min(rows_per_item * static_cast<int>(p1), a.n_kv) - r0;
+        attention_bf16_convert_values(a.v + static_cast<std::size_t>(r0) * a.ldv, a.ldv, n, width,
+                                      vp + static_cast<std::size_t>(i0) * width);
       }
     }
   };
