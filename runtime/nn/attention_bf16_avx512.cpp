@@ -36,9 +36,7 @@ using attention_avx512::block_limits;
 using attention_avx512::finish_rows;
 using attention_avx512::key_block;
 
-constexpr int kRowBlock = attention_avx512::kTaskRowBlock;  // query rows sharing each loaded key or value vector
 constexpr int kKeyVectors = 4;  // 16-key vectors of scores per row in registers
-static_assert(kAttentionBf16Avx512TileRows % kRowBlock == 0, "tiles of whole row blocks");
 
 // Scores of rows [0, RB) against keys [j0, j0 + 16 KB): s = q . k (unscaled), and vmax[r] raised to
 // the scores row r sees. kAll: every row sees every key of the block, so nothing is masked (every

@@ -11,6 +11,7 @@
 
 #include <immintrin.h>
 
+#include "nn/attention_kernels.h"
 #include "nn/bf16_pairs_avx512.h"
 #include "util/simd_target.h"
 #include "util/vec_math_avx512.h"
@@ -123,6 +124,7 @@ NPW_TARGET_AVX512_BF16 static inline void finish_rows(const float* s, int lds, c
 
 // Query rows per register block of the AVX512_BF16 and int8-score tasks.
 constexpr int kTaskRowBlock = 6;
+static_assert(kAttentionBf16Avx512TileRows % kTaskRowBlock == 0, "the tasks' tiles are whole row blocks");
 
 // A task's rows [0, rows) in register blocks: block(rb, r) for rows [r, r + rb), rb a
 // std::integral_constant (kTaskRowBlock, then the 1 to 5 rows left over), so that each task says only

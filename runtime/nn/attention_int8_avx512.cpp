@@ -36,8 +36,6 @@ namespace {
 
 using attention_int8::score_rows;
 
-constexpr int kRowBlock = attention_avx512::kTaskRowBlock;  // query rows sharing each loaded key or value vector
-static_assert(kAttentionBf16Avx512TileRows % kRowBlock == 0, "tiles of whole row blocks");
 static_assert(kAttentionInt8ChunkKeys == 64, "a chunk is four vectors of 16 exps, 16 quads of u8");
 
 // A chunk whose largest exp is below this (relative to the row's largest, 1) adds nothing a float

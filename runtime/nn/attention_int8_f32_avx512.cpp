@@ -30,9 +30,6 @@ namespace {
 
 using attention_int8::score_rows;
 
-constexpr int kRowBlock = attention_avx512::kTaskRowBlock;  // query rows sharing each loaded key or value vector
-static_assert(kAttentionBf16Avx512TileRows % kRowBlock == 0, "tiles of whole row blocks");
-
 // Row scores s[0, nk) replaced by exp(alpha (s - row_max)) for keys below lim and by zeros from lim on;
 // returns 1 / their sum. Base-2 exps with log2(e) folded into the scale, as the bf16 task's softmax.
 NPW_TARGET_AVX512_VNNI inline float softmax_in_place(float* s, int lim, int nk, float row_max, float alpha) {

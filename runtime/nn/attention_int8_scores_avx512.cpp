@@ -38,8 +38,6 @@ using attention_int8::int8_factor;
 using attention_int8::round_127;
 using attention_int8::score_rows;
 
-constexpr int kRowBlock = attention_avx512::kTaskRowBlock;  // query rows sharing each loaded key or value vector
-static_assert(kAttentionBf16Avx512TileRows % kRowBlock == 0, "tiles of whole row blocks");
 
 // Query rows [0, RB) of one head, d_head = 16 NV: the whole task for those rows.
 template <int RB, int NV>
