@@ -13,6 +13,7 @@
 #include "backend/backend.h"
 #include "nn/attention_kernels.h"
 #include "nn/half_rows.h"
+#include "nn/int8_key_values.h"
 #include "nn/ops.h"
 #include "util/cpu_features.h"
 #include "util/error.h"
@@ -213,6 +214,10 @@ void MultiHeadAttention::run(Backend& backend, ThreadPool* pool, const Attention
   }
   if (a.n_q == 0) return;
   if (!a.q || !a.out || (a.n_kv > 0 && ((!a.k && !a.k_half) || (!a.v && !a.v_half)))) bad("missing q, k, v or out");
+  if (a.int8 && (a.int8->n_kv != a.n_kv || a.int8->width != width || a.int8->d_head != a.d_head)) {
+    bad("int8 keys and values of " + std::to_string(a.int8->n_kv) + " keys of width " + std::to_string(a.int8->width) +
+        " given for " + std::to_string(a.n_kv) + " keys of width " + std::to_string(width));
+  }
   if (uses_int8(a)) {
     run_int8(pool, a);
   } else if (uses_bf16(a)) {
@@ -239,7 +244,7 @@ bool MultiHeadAttention::uses_bf16(const AttentionArgs& a) const {
 
 bool MultiHeadAttention::uses_int8(const AttentionArgs& a) const {
   const bool floats = !a.k_transposed && !a.k_half && !a.v_half;
-  return a.reduced_precision && floats && value_quads_.size() > 0 && simd_prefers_int8_attention_values() &&
+  return a.reduced_precision && (floats || a.int8) && value_quads_.size() > 0 && simd_prefers_int8_attention_values() &&
          attention_bf16_takes(a.d_head) && uses_simd(a);
 }
 
@@ -388,21 +393,34 @@ void MultiHeadAttention::quantize_keys(ThreadPool* pool, const AttentionArgs& a,
   }
 }
 
-// Both products in int8: quantize_keys' key and value quads, then the tasks.
+// Both products in int8: the key and value quads given (AttentionArgs::int8) or made here by
+// quantize_keys, then the tasks.
 void MultiHeadAttention::run_int8(ThreadPool* pool, const AttentionArgs& a) {
-  quantize_keys(pool, a, nullptr, true);
   const int width = a.n_head * a.d_head;
-  const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
-  const std::size_t ldkt = static_cast<std::size_t>(ldkt_);
+  const uint32_t* kq = key_pairs_.data();
+  const float* kscale = key_scale_.data();
+  int ldkq = ldkt_;
+  const uint32_t* vq = value_quads_.data();
   const float* vmean = value_stats_.data();
   const float* vscale = vmean + max_width_;
+  if (a.int8) {
+    kq = a.int8->key_quads;
+    kscale = a.int8->key_scale;
+    ldkq = a.int8->ldkq;
+    vq = a.int8->value_quads;
+    vmean = a.int8->value_stats;
+    vscale = vmean + width;
+  } else {
+    quantize_keys(pool, a, nullptr, true);
+  }
+  const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
+  const std::size_t ldq4 = static_cast<std::size_t>(ldkq);
   for_each_task(pool, a, kAttentionBf16Avx512TileRows, row_lim_.data(), [&](const Task& t) {
     const std::size_t h = t.col / static_cast<std::size_t>(a.d_head);
     const std::size_t th = static_cast<std::size_t>(t.thread) * kInt8TaskRows;
-    attention_task_int8_avx512(t.q, a.ldq, t.rows, key_pairs_.data() + (t.col / 4) * ldkt, ldkt_,
-                               key_scale_.data() + h * ldkt, t.kv_len, value_quads_.data() + t.col, width,
-                               vmean + t.col, vscale + t.col, a.d_head, alpha, t.lim, t.out, a.ldo,
-                               bf16_scores_.data() + static_cast<std::size_t>(t.thread) * 16 * ldkt, ldkt_,
+    attention_task_int8_avx512(t.q, a.ldq, t.rows, kq + (t.col / 4) * ldq4, ldkq, kscale + h * ldq4, t.kv_len,
+                               vq + t.col, width, vmean + t.col, vscale + t.col, a.d_head, alpha, t.lim, t.out, a.ldo,
+                               bf16_scores_.data() + static_cast<std::size_t>(t.thread) * 16 * ldkt_, ldkt_,
                                probs8_.data() + th * ldp8_, ldp8_, chunk_scales_.data() + th * ldps_, ldps_);
   });
 }

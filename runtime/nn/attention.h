@@ -19,6 +19,7 @@ namespace npw {
 
 class Backend;
 class ThreadPool;
+struct Int8KeysValues;
 
 struct AttentionArgs {
   int n_head = 0;
@@ -48,6 +49,11 @@ struct AttentionArgs {
   // on the widened floats, bit for bit.
   const uint16_t* k_half = nullptr;
   const uint16_t* v_half = nullptr;
+  // The same keys and values already in the int8 task's layouts (prepare_int8_keys_values: a window's
+  // cross-attention, made once for many calls). Where the int8 task runs (uses_int8: reduced
+  // precision on a CPU that prefers it) it reads these and converts nothing; k, v or their halves must
+  // still be given, for the other paths.
+  const Int8KeysValues* int8 = nullptr;
 
   // Which keys each query row sees. By default all n_kv. With `causal`, query row i sits at key
   // position q_pos0 + i and sees keys [0, q_pos0 + i] (Whisper's decoder mask; q_pos0 is the length
@@ -105,8 +111,8 @@ class MultiHeadAttention {
   // AVX512_VNNI where no bf16 task is taken) for these arguments: reduced precision, keys given as rows.
   bool uses_int8_f32(const AttentionArgs& args) const;
   // Whether run() would take the task with both products in int8 (simd_prefers_int8_attention_values:
-  // AVX512_VNNI without AMX) for these arguments: reduced precision, keys and values given as rows.
-  // Where it does, uses_bf16 and uses_int8_f32 say no.
+  // AVX512_VNNI without AMX) for these arguments: reduced precision, keys and values given as rows or
+  // already in the task's layouts (AttentionArgs::int8). Where it does, uses_bf16 and uses_int8_f32 say no.
   bool uses_int8(const AttentionArgs& args) const;
 
  private:

@@ -232,51 +232,7 @@ NPW_TARGET_AVX512_VNNI void task_nv(const float* q, int ldq, int rows, const uin
   });
 }
 
-// 16 columns' factors 127 / m (0 where m is 0 or the factor would overflow), as int8_factor's rule.
-NPW_TARGET_AVX512_VNNI inline __m512 int8_factors(__m512 m) {
-  const __m512 f = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(m, _mm512_setzero_ps(), _CMP_GT_OQ), _mm512_set1_ps(127.0f), m);
-  return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(f, _mm512_set1_ps(std::numeric_limits<float>::max()), _CMP_LE_OQ), f);
-}
-
 }  // namespace
-
-NPW_TARGET_AVX512_VNNI void attention_int8_value_stats(const float* v, int ldv, int n_kv, int c0, int c1, float* mean,
-                                                       float* scale, float* inv) {
-  attention_int8_key_means(v, ldv, n_kv, c0, c1, mean);
-  for (int c = c0; c < c1; c += 16) {
-    const __mmask16 m = avx512::tail_mask(c1 - c);
-    const __m512 mu = _mm512_maskz_loadu_ps(m, mean + c);
-    __m512 top = _mm512_setzero_ps();
-    for (int j = 0; j < n_kv; ++j) {
-      top = _mm512_max_ps(top, _mm512_abs_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, v + static_cast<long>(j) * ldv + c), mu)));
-    }
-    _mm512_mask_storeu_ps(scale + c, m, _mm512_div_ps(top, _mm512_set1_ps(127.0f)));
-    _mm512_mask_storeu_ps(inv + c, m, int8_factors(top));
-  }
-}
-
-NPW_TARGET_AVX512_VNNI void attention_int8_convert_values(const float* v, int ldv, int n_kv, int q0, int q1, int width,
-                                                          const float* mean, const float* inv, uint32_t* vq) {
-  constexpr int kChunkQuads = kAttentionInt8ChunkKeys / 4;
-  for (int c = 0; c < width; c += 16) {
-    const __mmask16 m = avx512::tail_mask(width - c);
-    const __m512 mu = _mm512_maskz_loadu_ps(m, mean + c);
-    const __m512 f = _mm512_maskz_loadu_ps(m, inv + c);
-    for (int jq = q0; jq < q1; ++jq) {
-      __m512i word = _mm512_setzero_si512();
-#pragma GCC unroll 4
-      for (int i = 0; i < 4; ++i) {
-        const int j = 4 * jq + i;
-        if (j >= n_kv) break;
-        const __m512 x = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, v + static_cast<long>(j) * ldv + c), mu);
-        const __m512i b = _mm512_and_si512(attention_int8::round_127(x, f), _mm512_set1_epi32(0xFF));
-        word = _mm512_or_si512(word, _mm512_slli_epi32(b, 8 * i));
-      }
-      const int slot = jq / kChunkQuads * kChunkQuads + kInt8ChunkSlot(jq % kChunkQuads);
-      _mm512_mask_storeu_epi32(vq + static_cast<long>(slot) * width + c, m, word);
-    }
-  }
-}
 
 NPW_TARGET_AVX512_VNNI void attention_task_int8_avx512(const float* q, int ldq, int rows, const uint32_t* kq, int ldkq,
                                                        const float* kscale, int n_keys, const uint32_t* vq, int width,

@@ -69,25 +69,6 @@ NPW_TARGET_AVX512_BF16_VNNI void task_nv(const float* q, int ldq, int rows, cons
 
 }  // namespace
 
-NPW_TARGET_AVX512_VNNI void attention_int8_key_means(const float* k, int ldk, int n_kv, int c0, int c1,
-                                                          float* mean) {
-  const float inv = n_kv > 0 ? 1.0f / static_cast<float>(n_kv) : 0.0f;
-  for (int c = c0; c < c1; c += 16) {
-    const __mmask16 m = avx512::tail_mask(c1 - c);
-    // Four partial sums so that the adds of consecutive keys do not wait on each other.
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    int j = 0;
-    for (; j + 4 <= n_kv; j += 4) {
-      for (int u = 0; u < 4; ++u) {
-        acc[u] = _mm512_add_ps(acc[u], _mm512_maskz_loadu_ps(m, k + static_cast<long>(j + u) * ldk + c));
-      }
-    }
-    for (; j < n_kv; ++j) acc[0] = _mm512_add_ps(acc[0], _mm512_maskz_loadu_ps(m, k + static_cast<long>(j) * ldk + c));
-    const __m512 sum = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
-    _mm512_mask_storeu_ps(mean + c, m, _mm512_mul_ps(sum, _mm512_set1_ps(inv)));
-  }
-}
-
 NPW_TARGET_AVX512_VNNI void attention_int8_convert_keys(const float* k, int ldk, int n_kv, int width, int d_head,
                                                              const float* mean, uint32_t* kq, int ldkq, float* kscale) {
   const int nv = d_head / 16, nq = d_head / 4, n_head = width / d_head;

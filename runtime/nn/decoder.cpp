@@ -99,6 +99,10 @@ Decoder::Decoder(const Model& model, Backend& backend, ThreadPool& pool, int max
     cross_v_.resize(static_cast<std::size_t>(n_layer_) * n_audio_ctx_ * D);
   }
   cross_tmp_.resize((half_cross_ ? 2 : 1) * static_cast<std::size_t>(n_audio_ctx_) * D);
+  if (half_cross_ && int8_key_values_wanted(d_head_)) {
+    int8_cross_ = std::make_unique<Int8KeyValueStore>(n_layer_, n_audio_ctx_, n_state_, d_head_,
+                                                      "decoder: int8 cross-attention keys and values");
+  }
   f32_keys_.assign(static_cast<std::size_t>(n_layer_), 0);
   keep_f32_keys_.assign(static_cast<std::size_t>(n_layer_), 0);
   for (AlignedBuffer<float>* b : {&x_, &h_, &q_, &k_, &v_, &att_, &tmp_}) b->resize(R * D);
@@ -133,6 +137,9 @@ void Decoder::set_audio(const float* enc) {
   const DecoderWeights& w = model_.decoder();
   const std::size_t per_layer = static_cast<std::size_t>(n_audio_ctx_) * n_state_;
   have_audio_ = false;
+  if (int8_cross_) {
+    for (int l = 0; l < n_layer_; ++l) int8_cross_->set(l).n_kv = 0;
+  }
   std::copy(keep_f32_keys_.begin(), keep_f32_keys_.end(), f32_keys_.begin());
   if (!half_cross_) std::fill(f32_keys_.begin(), f32_keys_.end(), 1);
   for (int l = 0; l < n_layer_; ++l) {
@@ -487,8 +494,15 @@ void Decoder::cross_attention(int layer, int n_rows) {
   args.k_transposed = true;
   args.ldk = ldck_;
   // Halves come from a backend that trades accuracy for speed: many rows (a prompt) may take the
-  // bf16 path, as that backend's encoder attention does.
+  // bf16 path, as that backend's encoder attention does, or the int8 one over the layer's keys and
+  // values rounded once per window (by the first such call) where the CPU prefers it. The row count
+  // alone decides, so the same call gives the same logits whatever ran before it in the window.
   args.reduced_precision = half_cross_;
+  if (int8_cross_ && n_rows >= MultiHeadAttention::kBf16HalfMinRows) {
+    Int8KeysValues& kv = int8_cross_->set(layer);
+    if (kv.n_kv == 0) prepare_int8_keys_values(&pool_, args, kv);
+    args.int8 = &kv;
+  }
   attention_->run(backend_, &pool_, args);
 }
 

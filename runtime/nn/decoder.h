@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "nn/attention.h"
+#include "nn/int8_key_values.h"
 #include "nn/kv_cache.h"
 #include "nn/ops.h"
 #include "nn/step_attention.h"
@@ -158,6 +159,9 @@ class Decoder {
   AlignedBuffer<float> cross_k_{MemoryLabel{"decoder: cross-attention keys"}}, cross_tmp_{MemoryLabel{"decoder: cross-attention staging"}};
   AlignedBuffer<uint16_t> cross_kh_{MemoryLabel{"decoder: cross-attention keys"}}, cross_vh_{MemoryLabel{"decoder: cross-attention values"}};
   AlignedBuffer<float> cross_v_{MemoryLabel{"decoder: cross-attention values"}};  // the f32 path's values
+  // Each layer's keys and values in the int8 task's layouts, made on the window's first many-row call
+  // (a prompt, the alignment pass) and read by every later one: only where the CPU takes that task.
+  std::unique_ptr<Int8KeyValueStore> int8_cross_;
 
   // Per-chunk activations, [chunk_rows][...].
   AlignedBuffer<float> x_{MemoryLabel{"decoder: activations"}}, h_{MemoryLabel{"decoder: activations"}}, q_{MemoryLabel{"decoder: activations"}}, k_{MemoryLabel{"decoder: activations"}}, v_{MemoryLabel{"decoder: activations"}}, att_{MemoryLabel{"decoder: activations"}}, tmp_{MemoryLabel{"decoder: activations"}}, mlp_{MemoryLabel{"decoder: activations"}};

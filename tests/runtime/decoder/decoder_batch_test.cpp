@@ -397,6 +397,39 @@ TEST_F(DecoderBatch, CrossKeysAreFloatsWhereTheBackendOrWordTimingNeedsThem) {
   EXPECT_NO_THROW(d->alignment_scores(last, 0, 1500, scores.data(), 1500));
 }
 
+// On a reduced-precision backend a prompt's cross-attention may read each layer's keys and values
+// rounded to int8 once per window, by the window's first call of that many rows (where the CPU takes
+// the int8 task): the same call gives the same logits whether it made them or found them, and a new
+// window's audio is rounded afresh (a decoder that saw other audio first agrees with a fresh one).
+TEST_F(DecoderBatch, PromptLogitsDoNotDependOnWhatTheWindowRanBefore) {
+  std::unique_ptr<Backend> int8 = make_backend("cpu-int8", 2);
+  const std::vector<int> prompt = long_prompt(MultiHeadAttention::kBf16HalfMinRows + 6, 5);
+  const std::vector<float> other = testdata::read_raw<float>("golden/espeak20/enc_w0.f32");
+  ASSERT_EQ(other.size(), enc_.size());
+  auto run = [&](Decoder& d) {
+    d.reset(1);
+    TokenSpan span{prompt.data(), int(prompt.size())};
+    const float* lg = d.decode(&span, 1);
+    return std::vector<float>(lg, lg + V_);
+  };
+  Decoder d(*model_, *int8, *pool_, 1);
+  d.set_audio(enc_.data());
+  const std::vector<float> first = run(d), again = run(d);
+  EXPECT_EQ(first, again) << "a second prompt over the window's rounded keys and values";
+  const std::vector<int> words = long_prompt(MultiHeadAttention::kBf16HalfMinRows + 20, 9);
+  bool keep[64] = {};
+  d.alignment_pass(words.data(), int(words.size()), keep);
+  EXPECT_EQ(run(d), first) << "after an alignment pass in the same window";
+  d.set_audio(other.data());
+  const std::vector<float> second = run(d);
+  Decoder fresh(*model_, *int8, *pool_, 1);
+  fresh.set_audio(other.data());
+  EXPECT_EQ(run(fresh), second) << "the new window's audio, not the old one's";
+  EXPECT_GT(max_abs_diff(first.data(), second.data(), V_), 1e-3) << "two windows of different audio";
+  d.set_audio(enc_.data());
+  EXPECT_EQ(run(d), first);
+}
+
 TEST_F(DecoderBatch, SteadyStateReusesBuffers) {
   MarkingBackend marking(*backend_);
   auto d = std::make_unique<Decoder>(*model_, marking, *pool_, 5);

@@ -245,8 +245,9 @@ TEST(DecoderGoldenInt8, TokensEqualUntilAGapBelowTheInt8Error) {
   }
 }
 
-// A long prompt in one pass on cpu-int8: 130 rows take the bf16 cross-attention (AMX tiles, or
-// AVX512_BF16 where chosen) over the window's half keys and values. Every row's logits within the
+// A long prompt in one pass on cpu-int8: 130 rows take the reduced-precision cross-attention over the
+// window's half keys and values (bf16 on AMX tiles or with AVX512_BF16, or int8 over the keys and
+// values rounded once for the window where the CPU prefers that task). Every row's logits within the
 // int8 bound of the f32 reference on the same tokens (2 % relative L2), and the prompt path's own
 // share of that error, against the same rows decoded one token at a time (f32 attention), printed.
 TEST(DecoderGoldenInt8, LongPromptInOnePassWithinTheInt8Bound) {

@@ -1,0 +1,63 @@
+// Keys and values kept in the int8 attention task's layouts (both products in int8, AVX-512 VNNI CPUs
+// without AMX) for calls that read the same keys many times: the decoder's cross-attention over one
+// window, where a prompt and the word-alignment pass would otherwise each round the window's 1500
+// half keys and values afresh (two passes over each), a conversion that costs as much as the int8
+// products save over the bf16 ones. Made once per window and layer, on the first call that wants them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "util/aligned_buffer.h"
+
+namespace npw {
+
+class ThreadPool;
+struct AttentionArgs;
+
+// One set of keys and values in the int8 task's layouts (attention_kernels.h): where they lie, and
+// what they were made from. MultiHeadAttention reads them in place of AttentionArgs' k and v.
+struct Int8KeysValues {
+  uint32_t* key_quads = nullptr;    // [width / 4][ldkq]: attention_int8_convert_keys' quads
+  float* key_scale = nullptr;       // [n_head][ldkq]
+  float* key_mean = nullptr;        // [width]: the mean key the quads are smoothed by
+  uint32_t* value_quads = nullptr;  // [16 x the chunks of n_kv][width]: attention_int8_convert_values' quads
+  float* value_stats = nullptr;     // [3][width]: the values' column means, scales and int8 factors
+  int ldkq = 0;
+  int max_kv = 0;  // room
+  int width = 0;
+  int d_head = 0;
+  int n_kv = 0;    // keys held (0: none yet)
+};
+
+// Storage for n_sets sets (a decoder's layers) of up to max_kv keys of n_head x d_head columns. Each
+// array is one anonymous mapping for every set, so a set's pages become resident only once it is made.
+class Int8KeyValueStore {
+ public:
+  // `label` names the store in the memory ledger (a string literal).
+  Int8KeyValueStore(int n_sets, int max_kv, int width, int d_head, const char* label);
+  Int8KeysValues& set(int i) { return sets_[static_cast<std::size_t>(i)]; }
+  int n_sets() const { return n_sets_; }
+
+ private:
+  int n_sets_;
+  AlignedBuffer<uint32_t> key_quads_;
+  AlignedBuffer<float> key_scale_;
+  AlignedBuffer<float> stats_;
+  AlignedBuffer<uint32_t> value_quads_;
+  std::vector<Int8KeysValues> sets_;
+};
+
+// Whether this CPU at the active SIMD level takes the int8 task (simd_prefers_int8_attention_values)
+// for heads of d_head: only then is a store worth making.
+bool int8_key_values_wanted(int d_head);
+
+// Rounds the keys and values of `a` into `kv` (over `pool`, nullptr: inline): keys transposed (a.k or
+// a.k_half, rows a.ldk apart), values as rows (a.v or a.v_half), a.n_kv <= kv.max_kv keys and
+// a.n_head x a.d_head == kv.width columns. The keys are smoothed by their mean over the call's keys,
+// the values by their column means, as MultiHeadAttention's own int8 conversion does for keys given
+// as rows. Throws npw::Error(InvalidArgument) for arguments the layouts cannot take.
+void prepare_int8_keys_values(ThreadPool* pool, const AttentionArgs& a, Int8KeysValues& kv);
+
+}  // namespace npw
