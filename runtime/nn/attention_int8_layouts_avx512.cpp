@@ -51,17 +51,37 @@ NPW_TARGET_AVX512_VNNI void column_means(const T* x, int ld, int n, int c0, int 
   }
 }
 
+// One pass over the rows: each column's sum (in column_means' order, so the same mean), least and
+// largest. v - mean rounds monotonically in v, so the largest |v - mean| is that of the least or the
+// largest value: the same bits as a second pass over every row would give.
 template <typename T>
 NPW_TARGET_AVX512_VNNI void value_stats(const T* v, int ldv, int n_kv, int c0, int c1, float* mean, float* scale,
                                         float* inv) {
-  column_means(v, ldv, n_kv, c0, c1, mean);
+  const float inv_n = n_kv > 0 ? 1.0f / static_cast<float>(n_kv) : 0.0f;
   for (int c = c0; c < c1; c += 16) {
     const __mmask16 m = avx512::tail_mask(c1 - c);
-    const __m512 mu = _mm512_maskz_loadu_ps(m, mean + c);
-    __m512 top = _mm512_setzero_ps();
-    for (int j = 0; j < n_kv; ++j) {
-      top = _mm512_max_ps(top, _mm512_abs_ps(_mm512_sub_ps(load16(v + static_cast<long>(j) * ldv + c, m), mu)));
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    __m512 lo = _mm512_set1_ps(std::numeric_limits<float>::infinity()), hi = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+    int j = 0;
+    for (; j + 4 <= n_kv; j += 4) {
+      for (int u = 0; u < 4; ++u) {
+        const __m512 x = load16(v + static_cast<long>(j + u) * ldv + c, m);
+        acc[u] = _mm512_add_ps(acc[u], x);
+        lo = _mm512_min_ps(lo, x);
+        hi = _mm512_max_ps(hi, x);
+      }
     }
+    for (; j < n_kv; ++j) {
+      const __m512 x = load16(v + static_cast<long>(j) * ldv + c, m);
+      acc[0] = _mm512_add_ps(acc[0], x);
+      lo = _mm512_min_ps(lo, x);
+      hi = _mm512_max_ps(hi, x);
+    }
+    const __m512 sum = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
+    const __m512 mu = _mm512_mul_ps(sum, _mm512_set1_ps(inv_n));
+    _mm512_mask_storeu_ps(mean + c, m, mu);
+    const __m512 top = n_kv > 0 ? _mm512_max_ps(_mm512_abs_ps(_mm512_sub_ps(hi, mu)), _mm512_abs_ps(_mm512_sub_ps(lo, mu)))
+                                : _mm512_setzero_ps();
     _mm512_mask_storeu_ps(scale + c, m, _mm512_div_ps(top, _mm512_set1_ps(127.0f)));
     _mm512_mask_storeu_ps(inv + c, m, int8_factors(top));
   }

@@ -159,20 +159,29 @@ void Decoder::set_audio(const float* enc) {
     uint16_t* vh = half_cross_ ? cross_vh_.data() + l * per_layer : nullptr;
     const bool f32 = f32_keys_[l] != 0;
     pool_.parallel_for(n_state_, [&](int64_t c0, int64_t c1, int) {
-      // Half keys go through a short run of floats so that the conversion takes whole vectors.
-      constexpr int kRun = 64;
-      float run[kRun];
-      for (int64_t c = c0; c < c1; ++c) {
-        if (f32) {
-          float* dst = kt + static_cast<std::size_t>(c) * ldck_;
-          for (int j = 0; j < n_audio_ctx_; ++j) dst[j] = k[static_cast<std::size_t>(j) * n_state_ + c];
-          continue;
-        }
-        uint16_t* dst = kth + static_cast<std::size_t>(c) * ldck_;
+      // Sixteen columns (one cache line of each key) at a time, in runs of kRun keys: each key's line
+      // read once into a block of sixteen runs in L1, then each run written to its row (converted to
+      // halves where the keys are halves). Reading a whole column at a time fetched every one of the
+      // window's rows again for each column, and a run's rows (1536 bytes apart for tiny) fall in few
+      // cache sets, so they did not stay in L1 from one column to the next either.
+      constexpr int kRun = 64, kCols = 16;
+      float block[kCols][kRun];
+      for (int64_t cb = c0; cb < c1; cb += kCols) {
+        const int nc = static_cast<int>(std::min<int64_t>(c1 - cb, kCols));
         for (int j0 = 0; j0 < n_audio_ctx_; j0 += kRun) {
           const int n = std::min(kRun, n_audio_ctx_ - j0);
-          for (int j = 0; j < n; ++j) run[j] = k[static_cast<std::size_t>(j0 + j) * n_state_ + c];
-          floats_to_halves(run, dst + j0, n);
+          for (int j = 0; j < n; ++j) {
+            const float* row = k + static_cast<std::size_t>(j0 + j) * n_state_ + cb;
+            for (int c = 0; c < nc; ++c) block[c][j] = row[c];
+          }
+          for (int c = 0; c < nc; ++c) {
+            const std::size_t off = static_cast<std::size_t>(cb + c) * ldck_ + j0;
+            if (f32) {
+              std::memcpy(kt + off, block[c], sizeof(float) * n);
+            } else {
+              floats_to_halves(block[c], kth + off, n);
+            }
+          }
         }
       }
     });
