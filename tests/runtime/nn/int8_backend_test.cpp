@@ -216,14 +216,15 @@ std::vector<float> run_linear(Int8Isa isa, int threads, const Shape& s, const Pa
 std::vector<Shape> shapes() {
   std::vector<Shape> out;
   // 2-8 rows take AMX's few-row kernel where the CPU has tiles, 1 and 9 the VNNI variant; 5 and 6 the
-  // VNNI variant's one-pass beam tiles, 1-8 its streaming ones.
+  // VNNI variant's beam tiles (one tile at a time), the other counts up to 8 its streaming runs.
   for (int M : {1, 2, 3, 5, 6, 7, 8, 9, 17}) {
     for (int n_in : {32, 64, 96, 240, 530, 1536}) {
       for (int n_out : {16, 37, 61}) out.push_back({M, n_in, n_out, n_in % 64 == 0 ? 3 : 0, n_out == 37 ? 5 : 0});
     }
   }
-  // Few rows read a thread's tiles as 2 or 3 runs far apart: runs of several tiles, leftover tiles
-  // after them, a partial last tile at the end of a run or among the leftovers (11, 32, 9 tiles).
+  // Few rows read a thread's tiles as 3 runs far apart (5 and 6 rows: one run): runs of several
+  // tiles, leftover tiles after them, a partial last tile at the end of a run or among the leftovers
+  // (11, 32, 9 tiles).
   for (int M : {1, 2, 4, 5, 6, 7, 8}) {
     for (int n_out : {171, 500, 129}) out.push_back({M, n_out == 129 ? 530 : 96, n_out, 0, n_out == 171 ? 3 : 0});
   }
