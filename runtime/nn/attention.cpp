@@ -189,8 +189,9 @@ MultiHeadAttention::Widened MultiHeadAttention::widen_head(const AttentionArgs& 
 bool MultiHeadAttention::uses_simd(const AttentionArgs& a) const {
   const AttentionKernels* k = attention_kernels(active_simd_level());
   if (!k || a.n_kv <= 0 || a.d_head % k->d_head_multiple != 0 || a.d_head > k->d_head_max) return false;
-  // Keys given transposed need no scratch and no transposition to amortise.
-  return a.k_transposed || (a.n_q >= kSimdMinRows && a.n_head * a.d_head <= max_width_);
+  // Keys given transposed (or already in the int8 task's layouts) need no scratch and no
+  // transposition to amortise.
+  return a.k_transposed || a.int8 || (a.n_q >= kSimdMinRows && a.n_head * a.d_head <= max_width_);
 }
 
 void MultiHeadAttention::run(Backend& backend, ThreadPool* pool, const AttentionArgs& a) {
@@ -213,10 +214,16 @@ void MultiHeadAttention::run(Backend& backend, ThreadPool* pool, const Attention
     bad("pool of " + std::to_string(n_threads) + " threads, scratch made for " + std::to_string(n_threads_));
   }
   if (a.n_q == 0) return;
-  if (!a.q || !a.out || (a.n_kv > 0 && ((!a.k && !a.k_half) || (!a.v && !a.v_half)))) bad("missing q, k, v or out");
   if (a.int8 && (a.int8->n_kv != a.n_kv || a.int8->width != width || a.int8->d_head != a.d_head)) {
     bad("int8 keys and values of " + std::to_string(a.int8->n_kv) + " keys of width " + std::to_string(a.int8->width) +
         " given for " + std::to_string(a.n_kv) + " keys of width " + std::to_string(width));
+  }
+  // Keys and values in the int8 layouts alone serve only a call that takes the int8 task.
+  const bool int8_alone = a.int8 && uses_int8(a);
+  if (!a.q || !a.out) bad("missing q or out");
+  if (a.n_kv > 0 && !int8_alone && ((!a.k && !a.k_half) || (!a.v && !a.v_half))) {
+    bad(a.int8 ? "int8 keys and values without k and v, for a call that does not take the int8 task"
+               : "missing k or v");
   }
   if (uses_int8(a)) {
     run_int8(pool, a);

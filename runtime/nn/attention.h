@@ -49,10 +49,10 @@ struct AttentionArgs {
   // on the widened floats, bit for bit.
   const uint16_t* k_half = nullptr;
   const uint16_t* v_half = nullptr;
-  // The same keys and values already in the int8 task's layouts (prepare_int8_keys_values: a window's
-  // cross-attention, made once for many calls). Where the int8 task runs (uses_int8: reduced
-  // precision on a CPU that prefers it) it reads these and converts nothing; k, v or their halves must
-  // still be given, for the other paths.
+  // The keys and values already in the int8 task's layouts (prepare_int8_keys_values: a window's
+  // cross-attention, made once for every call over it). Where the int8 task runs (uses_int8: reduced
+  // precision on a CPU that prefers it) it reads these and converts nothing, and k, v and their halves
+  // may be left out; a call that does not take that task needs them.
   const Int8KeysValues* int8 = nullptr;
 
   // Which keys each query row sees. By default all n_kv. With `causal`, query row i sits at key

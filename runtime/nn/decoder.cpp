@@ -92,24 +92,29 @@ Decoder::Decoder(const Model& model, Backend& backend, ThreadPool& pool, int max
   ldck_ = (n_audio_ctx_ + 15) / 16 * 16;
   cross_k_.resize(static_cast<std::size_t>(n_layer_) * D * static_cast<std::size_t>(ldck_));
   half_cross_ = backend.reduced_precision_attention();
-  if (half_cross_) {
-    cross_kh_.resize(static_cast<std::size_t>(n_layer_) * D * static_cast<std::size_t>(ldck_));
-    cross_vh_.resize(static_cast<std::size_t>(n_layer_) * n_audio_ctx_ * D);
-  } else {
-    cross_v_.resize(static_cast<std::size_t>(n_layer_) * n_audio_ctx_ * D);
-  }
-  cross_tmp_.resize((half_cross_ ? 2 : 1) * static_cast<std::size_t>(n_audio_ctx_) * D);
+  // Scratch to widen halves only where there may be halves.
+  attention_ = std::make_unique<MultiHeadAttention>(std::max(n_ctx_, n_audio_ctx_), pool.size(), n_state_,
+                                                    half_cross_ ? d_head_ : 0);
   if (half_cross_ && int8_key_values_wanted(d_head_)) {
     int8_cross_ = std::make_unique<Int8KeyValueStore>(n_layer_, n_audio_ctx_, n_state_, d_head_,
                                                       "decoder: int8 cross-attention keys and values");
+    // Only the int8 task reads the set alone: every call must take it, whatever its row count.
+    AttentionArgs probe = attend_args(nullptr, nullptr, nullptr, 1, n_audio_ctx_, nullptr, nullptr);
+    probe.reduced_precision = true;
+    probe.int8 = &int8_cross_->set(0);
+    if (!attention_->uses_int8(probe)) int8_cross_.reset();
   }
+  if (half_cross_ && !int8_cross_) {
+    cross_kh_.resize(static_cast<std::size_t>(n_layer_) * D * static_cast<std::size_t>(ldck_));
+    cross_vh_.resize(static_cast<std::size_t>(n_layer_) * n_audio_ctx_ * D);
+  } else if (!half_cross_) {
+    cross_v_.resize(static_cast<std::size_t>(n_layer_) * n_audio_ctx_ * D);
+  }
+  cross_tmp_.resize((half_cross_ ? 2 : 1) * static_cast<std::size_t>(n_audio_ctx_) * D);
   f32_keys_.assign(static_cast<std::size_t>(n_layer_), 0);
   keep_f32_keys_.assign(static_cast<std::size_t>(n_layer_), 0);
   for (AlignedBuffer<float>* b : {&x_, &h_, &q_, &k_, &v_, &att_, &tmp_}) b->resize(R * D);
   mlp_.resize(R * 4 * D);
-  // Scratch to widen halves only where there are halves.
-  attention_ = std::make_unique<MultiHeadAttention>(std::max(n_ctx_, n_audio_ctx_), pool.size(), n_state_,
-                                                    half_cross_ ? d_head_ : 0);
   step_attention_ = std::make_unique<StepAttention>(n_ctx_, pool.size());
   step_rows_.resize(R);
   // The tiled attention of a prompt reads row-major floats: the head-major cache's rows are gathered
@@ -137,9 +142,6 @@ void Decoder::set_audio(const float* enc) {
   const DecoderWeights& w = model_.decoder();
   const std::size_t per_layer = static_cast<std::size_t>(n_audio_ctx_) * n_state_;
   have_audio_ = false;
-  if (int8_cross_) {
-    for (int l = 0; l < n_layer_; ++l) int8_cross_->set(l).n_kv = 0;
-  }
   std::copy(keep_f32_keys_.begin(), keep_f32_keys_.end(), f32_keys_.begin());
   if (!half_cross_) std::fill(f32_keys_.begin(), f32_keys_.end(), 1);
   for (int l = 0; l < n_layer_; ++l) {
@@ -147,17 +149,24 @@ void Decoder::set_audio(const float* enc) {
     const AttentionWeights& a = w.blocks[l].cross_attn;
     // Keys and values of a layer as one batch: a device backend prepares `enc` once for both.
     float* k = cross_tmp_.data();
-    // Floats go straight to their place; halves are converted from the staging.
+    // Floats go straight to their place; halves and int8 quads are made from the staging.
     float* v = half_cross_ ? cross_tmp_.data() + per_layer : cross_v_.data() + l * per_layer;
     const LinearJob kv[2] = {{packed_->blocks[l].ck.get(), a.key.b, k, n_state_},
                              {packed_->blocks[l].cv.get(), a.value.b, v, n_state_}};
     backend_.linear_many(enc, n_audio_ctx_, n_state_, kv, 2);
     const std::size_t kt_off = static_cast<std::size_t>(l) * n_state_ * ldck_;
     float* kt = cross_k_.data() + kt_off;
-    // (The half buffers exist only on a reduced-precision backend.)
-    uint16_t* kth = half_cross_ ? cross_kh_.data() + kt_off : nullptr;
-    uint16_t* vh = half_cross_ ? cross_vh_.data() + l * per_layer : nullptr;
+    // (The half buffers exist only on a reduced-precision backend without the int8 set.)
+    const bool halves = cross_kh_.size() > 0;
+    uint16_t* kth = halves ? cross_kh_.data() + kt_off : nullptr;
+    uint16_t* vh = halves ? cross_vh_.data() + l * per_layer : nullptr;
     const bool f32 = f32_keys_[l] != 0;
+    if (int8_cross_) {
+      // Keys and values as the rows the products gave, rounded into the int8 task's layouts.
+      AttentionArgs rows = attend_args(nullptr, k, v, 0, n_audio_ctx_, nullptr, nullptr);
+      prepare_int8_keys_values(&pool_, rows, int8_cross_->set(l));
+      if (!f32) continue;  // no float keys wanted for this layer
+    }
     pool_.parallel_for(n_state_, [&](int64_t c0, int64_t c1, int) {
       // Sixteen columns (one cache line of each key) at a time, in runs of kRun keys: each key's line
       // read once into a block of sixteen runs in L1, then each run written to its row (converted to
@@ -185,7 +194,7 @@ void Decoder::set_audio(const float* enc) {
         }
       }
     });
-    if (half_cross_) {
+    if (halves) {
       pool_.parallel_for(n_audio_ctx_, [&](int64_t j0, int64_t j1, int) {
         floats_to_halves(v + j0 * n_state_, vh + j0 * n_state_, static_cast<std::size_t>(j1 - j0) * n_state_);
       });
@@ -494,23 +503,19 @@ void Decoder::cross_attention(int layer, int n_rows) {
   const bool f32 = f32_keys_[layer] != 0;
   AttentionArgs args =
       attend_args(q_.data(), f32 ? cross_k_.data() + kt_off : nullptr, nullptr, n_rows, n_audio_ctx_, nullptr, att_.data());
-  if (!f32) args.k_half = cross_kh_.data() + kt_off;
-  if (half_cross_) {
+  args.k_transposed = true;
+  args.ldk = ldck_;
+  // A backend that trades accuracy for speed: every call reads the window's int8 set where the CPU
+  // takes the int8 task, else halves (many rows, a prompt, may then take the bf16 path, as that
+  // backend's encoder attention does).
+  args.reduced_precision = half_cross_;
+  if (int8_cross_) {
+    args.int8 = &int8_cross_->set(layer);
+  } else if (half_cross_) {
+    if (!f32) args.k_half = cross_kh_.data() + kt_off;
     args.v_half = cross_vh_.data() + layer * per_layer;
   } else {
     args.v = cross_v_.data() + layer * per_layer;
-  }
-  args.k_transposed = true;
-  args.ldk = ldck_;
-  // Halves come from a backend that trades accuracy for speed: many rows (a prompt) may take the
-  // bf16 path, as that backend's encoder attention does, or the int8 one over the layer's keys and
-  // values rounded once per window (by the first such call) where the CPU prefers it. The row count
-  // alone decides, so the same call gives the same logits whatever ran before it in the window.
-  args.reduced_precision = half_cross_;
-  if (int8_cross_ && n_rows >= MultiHeadAttention::kBf16HalfMinRows) {
-    Int8KeysValues& kv = int8_cross_->set(layer);
-    if (kv.n_kv == 0) prepare_int8_keys_values(&pool_, args, kv);
-    args.int8 = &kv;
   }
   attention_->run(backend_, &pool_, args);
 }

@@ -55,7 +55,8 @@ class Decoder {
 
   // Cross-attention keys and values are floats on the f32 reference backends. On backends that
   // already trade precision for speed (Backend::reduced_precision_attention: cpu-int8, the NPU's
-  // int8 products) they are IEEE halves - half the memory - except the keys of the layers named
+  // int8 products) they are IEEE halves - half the memory - or, where the CPU takes the int8
+  // attention task, int8 in that task's layouts (int8_cross_attention()), except the keys of the layers named
   // here (layers[l], n_layer entries; missing ones count as false) from the next set_audio on: the
   // layers of the word-alignment heads while word timing is wanted, since alignment_scores() reads
   // those keys and the DTW matrix needs them exact. (On the golden windows halves moved the logits
@@ -65,6 +66,9 @@ class Decoder {
   void keep_f32_cross_keys(const std::vector<bool>& layers);
   // Whether the current window's keys of `layer` are floats.
   bool cross_keys_f32(int layer) const { return f32_keys_[static_cast<std::size_t>(layer)] != 0; }
+  // Whether the cross-attention reads the window's keys and values rounded to int8 (a reduced-precision
+  // backend on a CPU that takes the int8 attention task: AVX512_VNNI without AMX) rather than halves.
+  bool int8_cross_attention() const { return int8_cross_ != nullptr; }
 
   // A stop flag polled between layers (nullptr: none); when set, set_audio() and the decode calls
   // throw npw::Error(Cancelled) and the sequences must be started again (reset()).
@@ -159,8 +163,11 @@ class Decoder {
   AlignedBuffer<float> cross_k_{MemoryLabel{"decoder: cross-attention keys"}}, cross_tmp_{MemoryLabel{"decoder: cross-attention staging"}};
   AlignedBuffer<uint16_t> cross_kh_{MemoryLabel{"decoder: cross-attention keys"}}, cross_vh_{MemoryLabel{"decoder: cross-attention values"}};
   AlignedBuffer<float> cross_v_{MemoryLabel{"decoder: cross-attention values"}};  // the f32 path's values
-  // Each layer's keys and values in the int8 task's layouts, made on the window's first many-row call
-  // (a prompt, the alignment pass) and read by every later one: only where the CPU takes that task.
+  // On a reduced-precision backend where the CPU takes the int8 attention task (AVX512_VNNI, no
+  // AMX): each layer's keys and values rounded into that task's layouts by set_audio, read by every
+  // call of the window (one-token steps, beams, prompts, the alignment pass) in place of halves,
+  // which are then not kept (cross_kh_ and cross_vh_ stay empty; the float keys of the layers kept
+  // for word timing are still made).
   std::unique_ptr<Int8KeyValueStore> int8_cross_;
 
   // Per-chunk activations, [chunk_rows][...].

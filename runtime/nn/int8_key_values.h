@@ -1,8 +1,9 @@
 // Keys and values kept in the int8 attention task's layouts (both products in int8, AVX-512 VNNI CPUs
 // without AMX) for calls that read the same keys many times: the decoder's cross-attention over one
-// window, where a prompt and the word-alignment pass would otherwise each round the window's 1500
-// half keys and values afresh (two passes over each), a conversion that costs as much as the int8
-// products save over the bf16 ones. Made once per window and layer, on the first call that wants them.
+// window, made once per window and layer from the products' float rows and read by every step,
+// prompt and word-alignment pass, in place of half keys and values (half their bytes again). Rounded
+// per call instead, as the encoder's are, the window's 1500 keys and values would cost a prompt or an
+// alignment pass as much as the int8 products save, and a decoder step far more.
 #pragma once
 
 #include <cstddef>
@@ -54,10 +55,11 @@ class Int8KeyValueStore {
 bool int8_key_values_wanted(int d_head);
 
 // Rounds the keys and values of `a` into `kv` (over `pool`, nullptr: inline): keys transposed (a.k or
-// a.k_half, rows a.ldk apart), values as rows (a.v or a.v_half), a.n_kv <= kv.max_kv keys and
+// a.k_half, rows a.ldk apart) or float rows (a.k), values as rows (a.v or a.v_half), a.n_kv <= kv.max_kv keys and
 // a.n_head x a.d_head == kv.width columns. The keys are smoothed by their mean over the call's keys,
 // the values by their column means, as MultiHeadAttention's own int8 conversion does for keys given
-// as rows. Throws npw::Error(InvalidArgument) for arguments the layouts cannot take.
+// as rows (from float rows, the very quads of that conversion). Throws npw::Error(InvalidArgument) for
+// arguments the layouts cannot take.
 void prepare_int8_keys_values(ThreadPool* pool, const AttentionArgs& a, Int8KeysValues& kv);
 
 }  // namespace npw

@@ -198,6 +198,11 @@ TEST_F(DecoderBatch, PromptAtOnceEqualsOneTokenAtATime) {
 TEST_F(DecoderBatch, HalfCacheStaysCloseToTheF32Cache) {
   ReducedPrecisionCpu reduced(*backend_);
   Decoder half(*model_, reduced, *pool_, 3);
+  if (half.int8_cross_attention()) {
+    // Its cross-attention would be the int8 task's, not the f32 one the comparison isolates the cache
+    // from; meson's decoder_float_values runs this with NPW_ATTENTION_VALUES=float.
+    GTEST_SKIP() << "a reduced-precision decoder on this CPU reads int8 cross-attention keys and values";
+  }
   half.set_audio(enc_.data());
   auto full = make(3);
   const std::vector<int> p = long_prompt(120, 5);
@@ -397,10 +402,10 @@ TEST_F(DecoderBatch, CrossKeysAreFloatsWhereTheBackendOrWordTimingNeedsThem) {
   EXPECT_NO_THROW(d->alignment_scores(last, 0, 1500, scores.data(), 1500));
 }
 
-// On a reduced-precision backend a prompt's cross-attention may read each layer's keys and values
-// rounded to int8 once per window, by the window's first call of that many rows (where the CPU takes
-// the int8 task): the same call gives the same logits whether it made them or found them, and a new
-// window's audio is rounded afresh (a decoder that saw other audio first agrees with a fresh one).
+// On a reduced-precision backend the cross-attention may read each layer's keys and values rounded to
+// int8 once per window (where the CPU takes the int8 task): the same prompt gives the same logits
+// again, after an alignment pass, and after other audio; a new window's audio is rounded afresh (a
+// decoder that saw other audio first agrees with a fresh one).
 TEST_F(DecoderBatch, PromptLogitsDoNotDependOnWhatTheWindowRanBefore) {
   std::unique_ptr<Backend> int8 = make_backend("cpu-int8", 2);
   const std::vector<int> prompt = long_prompt(MultiHeadAttention::kBf16HalfMinRows + 6, 5);

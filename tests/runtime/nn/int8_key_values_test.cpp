@@ -3,7 +3,8 @@
 // scales of the conversion of the same keys given as rows, and half value rows those of their widened
 // floats; the means of transposed rows match the rule; an attention call reading a prepared set gives
 // the int8 task's result (against a naive double-precision attention, and close to the same call
-// converting its own rows); and what cannot be taken is refused.
+// converting its own rows, equal to it when made from the same rows), with or without the keys and
+// values it was made from; and what cannot be taken is refused.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -141,7 +142,10 @@ struct Shape {
 // A call over transposed half keys and half values with a prepared set, against the naive attention
 // on the widened floats and against the same call converting its own rows (the encoder's int8 path on
 // the widened keys as rows: only the keys' means differ, by the order of their adds).
-void check_prepared(const Shape& s, bool half_keys, ThreadPool& pool) {
+enum class Keys { HalvesTransposed, FloatsTransposed, FloatRows };
+
+void check_prepared(const Shape& s, Keys keys, ThreadPool& pool) {
+  const bool half_keys = keys == Keys::HalvesTransposed;
   const int width = s.n_head * s.d_head, ld = width + 5, ldkt = (s.n_kv + 15) / 16 * 16 + 16;
   const std::vector<float> q = random_vector(static_cast<std::size_t>(s.n_q) * ld, 95, -s.q_scale, s.q_scale);
   const Exact kt = exact_halves(static_cast<std::size_t>(width) * ldkt, 96, -1.0f, 1.0f);
@@ -164,6 +168,14 @@ void check_prepared(const Shape& s, bool half_keys, ThreadPool& pool) {
     a.k = kt.f.data();
   }
   a.v_half = v.h.data();
+  if (keys == Keys::FloatRows) {
+    // The decoder's set_audio: keys and values as the products' float rows.
+    a.k = k_rows.data();
+    a.ldk = ld;
+    a.k_transposed = false;
+    a.v_half = nullptr;
+    a.v = v.f.data();
+  }
   a.ldv = ld;
   a.n_kv = s.n_kv;
   a.ldo = ld;
@@ -178,9 +190,16 @@ void check_prepared(const Shape& s, bool half_keys, ThreadPool& pool) {
   MultiHeadAttention mha(s.n_kv + 3, pool.size(), width, s.d_head);
   ASSERT_TRUE(mha.uses_int8(a));
   ASSERT_FALSE(mha.uses_bf16(a));
-  std::vector<float> got(static_cast<std::size_t>(s.n_q) * ld, 7.0f);
+  std::vector<float> got(static_cast<std::size_t>(s.n_q) * ld, 7.0f), alone(got);
   a.out = got.data();
   mha.run(backend, &pool, a);
+  // The set alone, without the keys and values it was made from: the same bits.
+  AttentionArgs only = a;
+  only.k = only.v = nullptr;
+  only.k_half = only.v_half = nullptr;
+  only.out = alone.data();
+  mha.run(backend, &pool, only);
+  ASSERT_EQ(got, alone);
 
   AttentionArgs r = a;
   r.int8 = nullptr;
@@ -190,10 +209,13 @@ void check_prepared(const Shape& s, bool half_keys, ThreadPool& pool) {
   r.ldk = ld;
   r.v_half = nullptr;
   r.v = v.f.data();
-  ASSERT_TRUE(mha.uses_int8(r));
-  std::vector<float> own(got.size(), 7.0f), want(got.size(), 7.0f);
+  // Keys as rows take the SIMD paths from kSimdMinRows rows on; fewer (decoder steps) are compared
+  // with the naive attention alone.
+  const bool own_too = s.n_q >= MultiHeadAttention::kSimdMinRows;
+  ASSERT_EQ(mha.uses_int8(r), own_too);
+  std::vector<float> own(got), want(got.size(), 7.0f);
   r.out = own.data();
-  mha.run(backend, &pool, r);
+  if (own_too) mha.run(backend, &pool, r);
   std::vector<int> lim(s.n_q, s.n_kv);
   const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(s.d_head)));
   for (int h = 0; h < s.n_head; ++h) {
@@ -202,9 +224,15 @@ void check_prepared(const Shape& s, bool half_keys, ThreadPool& pool) {
   }
   const double e = npw_test::max_rel_err(got.data(), want.data(), got.size());
   const double e_own = npw_test::max_rel_err(got.data(), own.data(), got.size());
-  std::printf("prepared int8 keys and values, %d heads of %d, %d rows, %d keys, q in +-%g, %s keys: error %.3g, "
-              "%.3g from the call converting its own\n",
-              s.n_head, s.d_head, s.n_q, s.n_kv, s.q_scale, half_keys ? "half" : "float", e, e_own);
+  std::printf("prepared int8 keys and values, %d heads of %d, %d rows, %d keys, q in +-%g, %s keys: error %.3g",
+              s.n_head, s.d_head, s.n_q, s.n_kv, s.q_scale,
+              half_keys ? "half" : keys == Keys::FloatRows ? "float row" : "float", e);
+  if (own_too) std::printf(", %.3g from the call converting its own", e_own);
+  std::printf("\n");
+  // Made from the same float rows as the call's own conversion: the very same bits.
+  if (keys == Keys::FloatRows) {
+    EXPECT_EQ(e_own, 0.0);
+  }
   // The int8 task's bounds (attention_int8_scores_test): 1e-2, 2e-2 for peaked rows.
   EXPECT_LE(e, s.q_scale > 1.0f ? 2e-2 : 1e-2);
   // The same roundings up to ties that the means' last bits move.
@@ -214,10 +242,12 @@ void check_prepared(const Shape& s, bool half_keys, ThreadPool& pool) {
 TEST(Int8KeyValues, PreparedCallsAreTheInt8Task) {
   if (!int8_key_values_wanted(64)) GTEST_SKIP() << "this CPU does not take the int8 attention task at this level";
   ThreadPool pool(2);
+  // Prompts and alignment passes, and decoder steps (1 and 5 rows).
   const Shape shapes[] = {{6, 64, 64, 1500, 1.0f}, {2, 64, 100, 1500, 8.0f}, {3, 32, 70, 101, 1.0f},
-                          {4, 16, 65, 9, 1.0f},    {2, 64, 17, 77, 1.0f}};
+                          {4, 16, 65, 9, 1.0f},    {2, 64, 17, 77, 1.0f},    {6, 64, 1, 1500, 1.0f},
+                          {6, 64, 5, 1500, 8.0f},  {2, 32, 3, 33, 1.0f}};
   for (const Shape& s : shapes) {
-    for (const bool half_keys : {true, false}) check_prepared(s, half_keys, pool);
+    for (const Keys keys : {Keys::HalvesTransposed, Keys::FloatsTransposed, Keys::FloatRows}) check_prepared(s, keys, pool);
   }
 }
 
