@@ -8,6 +8,7 @@
 
 #include "backend/backend.h"
 #include "model/model.h"
+#include "nn/int8_key_values.h"
 
 namespace npw {
 
@@ -43,9 +44,12 @@ DecoderTokenCost decoder_token_cost(const Model& model, const Backend& backend, 
     c.weight_bytes += static_cast<double>(it->second);
     c.weight_params += static_cast<double>(t->ne[0]) * static_cast<double>(t->ne[1]);
   }
-  const double d = hp.n_text_state, layers = hp.n_text_layer;
-  c.cross_kv_bytes = layers * 2 * hp.n_audio_ctx * d * sizeof(float);
-  c.self_kv_bytes = layers * 2 * static_cast<double>(context) * d * sizeof(float);
+  const double d = hp.n_text_state, layers = hp.n_text_layer, heads = hp.n_text_head, ctx = hp.n_audio_ctx;
+  const bool reduced = backend.reduced_precision_attention();
+  const bool int8 = reduced && hp.n_text_head > 0 && int8_key_values_wanted(hp.n_text_state / hp.n_text_head);
+  const double kv_element = reduced ? 2.0 : 4.0;
+  c.cross_kv_bytes = int8 ? layers * (2 * ctx * d + ctx * heads * sizeof(float)) : layers * 2 * ctx * d * kv_element;
+  c.self_kv_bytes = layers * 2 * static_cast<double>(context) * d * kv_element;
   return c;
 }
 

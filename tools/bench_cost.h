@@ -31,8 +31,11 @@ EncoderCost encoder_cost(const HParams& hp);
 struct DecoderTokenCost {
   double weight_bytes = 0;      // packed weight matrices read per token
   double weight_params = 0;     // their element count
-  double cross_kv_bytes = 0;    // cross-attention keys and values read per token (f32)
-  double self_kv_bytes = 0;     // self-attention cache read per token at the given context (f32)
+  // Keys and values at the precision the decoder keeps them for this backend and CPU: f32 on the
+  // reference; halves on a reduced-precision backend (self-attention cache, and cross-attention where
+  // the CPU does not take the int8 attention task); int8 with a scale per key and head otherwise.
+  double cross_kv_bytes = 0;    // cross-attention keys and values read per token
+  double self_kv_bytes = 0;     // self-attention cache read per token at the given context
 };
 
 // Packs one matrix of each distinct (type, shape) with `backend` to learn its size, so a backend

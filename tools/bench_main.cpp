@@ -107,6 +107,9 @@ int run(const BenchOptions& o) {
   {
     StageRig rig(*model, o.backend, o.threads);
     r.backend = rig.backend->kind();
+    r.cross_attention = rig.decoder->int8_cross_attention()                ? "int8"
+                        : rig.backend->reduced_precision_attention() ? "f16"
+                                                                     : "f32";
     r.memory.rss_after_pack_mb = current_rss_mb();
     r.token_cost = decoder_token_cost(*model, *rig.backend, o.context);
     const HParams& hp = model->hparams();

@@ -142,6 +142,7 @@ void write_json(const BenchResults& r, std::FILE* out) {
   kv.emplace_back("repeat", std::to_string(r.repeat));
   kv.emplace_back("context", std::to_string(r.context));
   kv.emplace_back("signal", "\"" + json_escape(r.signal) + "\"");
+  kv.emplace_back("decoder_cross_attention", "\"" + json_escape(r.cross_attention) + "\"");
   kv.emplace_back("sgemm_gflops", json_number(sgemm));
   kv.emplace_back("copy_gbps", json_number(r.copy_gbps.median));
   for (const Figure& f : figs) kv.emplace_back(f.key, json_number(f.s.median));

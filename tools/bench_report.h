@@ -25,6 +25,10 @@ struct BenchResults {
   std::string model_path, model_name, backend;
   int threads = 0, repeat = 0, context = 0, tokens = 0;
   std::string signal;  // what the stage timings were fed
+  // How the decoder keeps a window's cross-attention keys and values: "f32" (the reference), "f16"
+  // (halves, a reduced-precision backend) or "int8" (the int8 attention task's layouts, where the CPU
+  // takes that task).
+  std::string cross_attention;
 
   std::vector<GemmCeiling> sgemm;  // per encoder shape
   GemmShape paired_shape;          // the backend product sampled after each encoder window

@@ -23,6 +23,8 @@ if run.returncode != 0:
     sys.exit(f"npuwhisper-bench failed ({run.returncode}): {run.stderr}")
 d = json.loads(run.stdout)
 errors = []
+if d.get("decoder_cross_attention") not in ("int8", "f16", "f32"):
+    errors.append(f"decoder_cross_attention is not int8, f16 or f32 ({d.get('decoder_cross_attention')!r})")
 for k in REQUIRED:
     if not isinstance(d.get(k), (int, float)):
         errors.append(f"{k}: missing or not a number ({d.get(k)!r})")
