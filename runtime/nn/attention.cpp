@@ -153,6 +153,13 @@ MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads, int max_width,
     value_stats_.resize(3 * static_cast<std::size_t>(max_width));
     probs8_.resize(static_cast<std::size_t>(n_threads) * kInt8TaskRows * ldp8_);
     chunk_scales_.resize(static_cast<std::size_t>(n_threads) * kInt8TaskRows * ldps_);
+    own_int8_.key_quads = key_pairs_.data();
+    own_int8_.key_scale = key_scale_.data();
+    own_int8_.key_mean = key_mean_.data();
+    own_int8_.value_quads = value_quads_.data();
+    own_int8_.value_stats = value_stats_.data();
+    own_int8_.ldkq = ldkt_;
+    own_int8_.max_kv = max_kv;
   }
   row_lim_.resize(static_cast<std::size_t>(n_threads) * kTileRows);
   if (half_d_head > 0) {
@@ -342,37 +349,23 @@ void MultiHeadAttention::run_simd(ThreadPool* pool, const AttentionArgs& a) {
   });
 }
 
-// Keys given as rows smoothed and rounded to int8 quads, and the values (if asked) into bf16 pairs or
-// int8 quads alongside: first every column's statistics (key means; value means and scales), then every
-// key and value item, each pass spread over the pool.
-void MultiHeadAttention::quantize_keys(ThreadPool* pool, const AttentionArgs& a, uint32_t* vp, bool int8_values) {
+// Keys given as rows smoothed and rounded to int8 quads, and the values (if asked) into bf16 pairs
+// alongside: first every column's key mean, then every key and value pair item, each pass spread over
+// the pool. (The int8-value task's keys and values: prepare_int8_keys_values.)
+void MultiHeadAttention::quantize_keys(ThreadPool* pool, const AttentionArgs& a, uint32_t* vp) {
   const int width = a.n_head * a.d_head;
   const int n_blocks = (width + 15) / 16;
-  float* vmean = value_stats_.data();
-  float* vscale = vmean + max_width_;
-  float* vinv = vscale + max_width_;
-  // Items [0, n_blocks) are 16 columns of key means, [n_blocks, 2 n_blocks) 16 of value statistics.
   auto stats = [&](int64_t b0, int64_t b1) {
-    const int64_t k1 = std::min<int64_t>(b1, n_blocks);
-    if (b0 < k1) {
-      attention_int8_key_means(a.k, a.ldk, a.n_kv, static_cast<int>(b0) * 16, std::min(width, static_cast<int>(k1) * 16),
-                               key_mean_.data());
-    }
-    const int64_t v0 = std::max<int64_t>(b0, n_blocks) - n_blocks, v1 = b1 - n_blocks;
-    if (v0 < v1) {
-      attention_int8_value_stats(a.v, a.ldv, a.n_kv, static_cast<int>(v0) * 16,
-                                 std::min(width, static_cast<int>(v1) * 16), vmean, vscale, vinv);
-    }
+    attention_int8_key_means(a.k, a.ldk, a.n_kv, static_cast<int>(b0) * 16, std::min(width, static_cast<int>(b1) * 16),
+                             key_mean_.data());
   };
-  const int64_t n_stats = int8_values ? 2 * n_blocks : n_blocks;
   if (pool && pool->size() > 1) {
-    pool->parallel_for(n_stats, [&](int64_t b0, int64_t b1, int) { stats(b0, b1); });
+    pool->parallel_for(n_blocks, [&](int64_t b0, int64_t b1, int) { stats(b0, b1); });
   } else {
-    stats(0, n_stats);
+    stats(0, n_blocks);
   }
-  // Items [0, n_kv) convert one key each, then one value pair (vp) or quad (int8_values) each.
-  const int rows_per_item = int8_values ? 4 : 2;
-  const int n_vitems = vp || int8_values ? (a.n_kv + rows_per_item - 1) / rows_per_item : 0;
+  // Items [0, n_kv) convert one key each, then one value pair (vp) each.
+  const int n_vitems = vp ? (a.n_kv + 1) / 2 : 0;
   auto convert = [&](int64_t t0, int64_t t1) {
     const int64_t k1 = std::min<int64_t>(t1, a.n_kv);
     if (t0 < k1) {
@@ -382,14 +375,9 @@ void MultiHeadAttention::quantize_keys(ThreadPool* pool, const AttentionArgs& a,
     const int64_t p0 = std::max<int64_t>(t0, a.n_kv) - a.n_kv, p1 = t1 - a.n_kv;
     if (p0 < p1) {
       const int i0 = static_cast<int>(p0);
-      if (int8_values) {
-        attention_int8_convert_values(a.v, a.ldv, a.n_kv, i0, static_cast<int>(p1), width, vmean, vinv,
-                                      value_quads_.data());
-      } else {
-        const int r0 = rows_per_item * i0, n = std::min(rows_per_item * static_cast<int>(p1), a.n_kv) - r0;
-        attention_bf16_convert_values(a.v + static_cast<std::size_t>(r0) * a.ldv, a.ldv, n, width,
-                                      vp + static_cast<std::size_t>(i0) * width);
-      }
+      const int r0 = 2 * i0, n = std::min(2 * static_cast<int>(p1), a.n_kv) - r0;
+      attention_bf16_convert_values(a.v + static_cast<std::size_t>(r0) * a.ldv, a.ldv, n, width,
+                                    vp + static_cast<std::size_t>(i0) * width);
     }
   };
   const int64_t n_items = static_cast<int64_t>(a.n_kv) + n_vitems;
@@ -404,22 +392,20 @@ void MultiHeadAttention::quantize_keys(ThreadPool* pool, const AttentionArgs& a,
 // quantize_keys, then the tasks.
 void MultiHeadAttention::run_int8(ThreadPool* pool, const AttentionArgs& a) {
   const int width = a.n_head * a.d_head;
-  const uint32_t* kq = key_pairs_.data();
-  const float* kscale = key_scale_.data();
-  int ldkq = ldkt_;
-  const uint32_t* vq = value_quads_.data();
-  const float* vmean = value_stats_.data();
-  const float* vscale = vmean + max_width_;
-  if (a.int8) {
-    kq = a.int8->key_quads;
-    kscale = a.int8->key_scale;
-    ldkq = a.int8->ldkq;
-    vq = a.int8->value_quads;
-    vmean = a.int8->value_stats;
-    vscale = vmean + width;
-  } else {
-    quantize_keys(pool, a, nullptr, true);
+  const Int8KeysValues* kv = a.int8;
+  if (!kv) {
+    // This call's own keys and values, rounded into the scratch as a set made for them.
+    own_int8_.width = width;
+    own_int8_.d_head = a.d_head;
+    prepare_int8_keys_values(pool, a, own_int8_);
+    kv = &own_int8_;
   }
+  const uint32_t* kq = kv->key_quads;
+  const float* kscale = kv->key_scale;
+  const int ldkq = kv->ldkq;
+  const uint32_t* vq = kv->value_quads;
+  const float* vmean = kv->value_stats;
+  const float* vscale = vmean + width;
   const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
   const std::size_t ldq4 = static_cast<std::size_t>(ldkq);
   for_each_task(pool, a, kAttentionBf16Avx512TileRows, row_lim_.data(), [&](const Task& t) {
@@ -434,7 +420,7 @@ void MultiHeadAttention::run_int8(ThreadPool* pool, const AttentionArgs& a) {
 
 // The int8 scores of quantize_keys' key quads, the values read as they are.
 void MultiHeadAttention::run_int8_f32(ThreadPool* pool, const AttentionArgs& a) {
-  quantize_keys(pool, a, nullptr, false);
+  quantize_keys(pool, a, nullptr);
   const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
   const std::size_t ldkt = static_cast<std::size_t>(ldkt_);
   for_each_task(pool, a, kAttentionBf16Avx512TileRows, row_lim_.data(), [&](const Task& t) {
@@ -456,7 +442,7 @@ void MultiHeadAttention::run_bf16(ThreadPool* pool, const AttentionArgs& a) {
   // Int8 scores for keys given as rows (the encoder's self-attention), where the CPU prefers them.
   const bool int8_scores = !a.k_transposed && !a.k_half && key_scale_.size() > 0 && simd_prefers_int8_attention_scores();
   if (int8_scores) {
-    quantize_keys(pool, a, vp, false);
+    quantize_keys(pool, a, vp);
   } else {
     auto convert = [&](int64_t t0, int64_t t1) {
       // Items [0, n_kv) convert one key each, then [n_kv, n_kv + n_vpairs) one value pair each.

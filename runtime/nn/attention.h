@@ -13,13 +13,13 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "nn/int8_key_values.h"
 #include "util/aligned_buffer.h"
 
 namespace npw {
 
 class Backend;
 class ThreadPool;
-struct Int8KeysValues;
 
 struct AttentionArgs {
   int n_head = 0;
@@ -123,9 +123,8 @@ class MultiHeadAttention {
   void run_int8_f32(ThreadPool* pool, const AttentionArgs& args);
   void run_int8(ThreadPool* pool, const AttentionArgs& args);
   // Keys given as rows smoothed and rounded to int8 quads in key_pairs_ with their scales in key_scale_
-  // (attention_int8_convert_keys), over the pool; the values, if vp, into bf16 pairs alongside, or with
-  // int8_values into value_quads_ with their column statistics in value_stats_.
-  void quantize_keys(ThreadPool* pool, const AttentionArgs& args, uint32_t* vp, bool int8_values);
+  // (attention_int8_convert_keys), over the pool; the values, if vp, into bf16 pairs alongside.
+  void quantize_keys(ThreadPool* pool, const AttentionArgs& args, uint32_t* vp);
   // A task's head of half keys (transposed, rows ldkt_ apart) and values (rows d_head apart) widened
   // into the thread's scratch; returns the pointers the f32 paths then read in place of args' own.
   struct Widened {
@@ -170,6 +169,9 @@ class MultiHeadAttention {
   AlignedBuffer<float> value_stats_{MemoryLabel{"attention scratch"}};
   AlignedBuffer<uint8_t> probs8_{MemoryLabel{"attention scratch"}};
   AlignedBuffer<float> chunk_scales_{MemoryLabel{"attention scratch"}};
+  // The scratch above as a set of int8 keys and values (key_pairs_, key_scale_, key_mean_, value_quads_,
+  // value_stats_), which a call without AttentionArgs::int8 has prepare_int8_keys_values fill.
+  Int8KeysValues own_int8_;
 };
 
 }  // namespace npw
