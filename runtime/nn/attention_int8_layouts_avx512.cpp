@@ -1,8 +1,6 @@
-// Keys and values rounded into the int8 attention tasks' layouts (AVX-512 VNNI CPUs), from wherever
-// they lie: the encoder's keys and values as float rows, made afresh by every call, and the decoder's
-// cross-attention keys (transposed, halves or floats) and values (half rows) of a window, made once
-// and read by every many-row call over that window (MultiHeadAttention::prepare_int8). One template
-// per statistic or layout, so that a half and its widened float give the same bits.
+// Keys' means and values' statistics and quads in the int8 attention tasks' layouts (AVX-512 VNNI
+// CPUs), from float rows: the encoder's, made afresh by every call, and the decoder's cross-attention
+// keys and values of a window, made once by set_audio (prepare_int8_keys_values).
 #include <cstdint>
 #include <limits>
 
@@ -22,11 +20,8 @@ namespace npw {
 
 namespace {
 
-// 16 lanes from p (those outside m zero), widened where they are halves (exact).
+// 16 lanes from p, those outside m zero.
 NPW_TARGET_AVX512_VNNI inline __m512 load16(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
-NPW_TARGET_AVX512_VNNI inline __m512 load16(const uint16_t* p, __mmask16 m) {
-  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
-}
 
 // 16 columns' factors 127 / m (0 where m is 0 or the factor would overflow), as int8_factor's rule.
 NPW_TARGET_AVX512_VNNI inline __m512 int8_factors(__m512 m) {
@@ -34,8 +29,7 @@ NPW_TARGET_AVX512_VNNI inline __m512 int8_factors(__m512 m) {
   return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(f, _mm512_set1_ps(std::numeric_limits<float>::max()), _CMP_LE_OQ), f);
 }
 
-template <typename T>
-NPW_TARGET_AVX512_VNNI void column_means(const T* x, int ld, int n, int c0, int c1, float* mean) {
+NPW_TARGET_AVX512_VNNI void column_means(const float* x, int ld, int n, int c0, int c1, float* mean) {
   const float inv = n > 0 ? 1.0f / static_cast<float>(n) : 0.0f;
   for (int c = c0; c < c1; c += 16) {
     const __mmask16 m = avx512::tail_mask(c1 - c);
@@ -54,8 +48,7 @@ NPW_TARGET_AVX512_VNNI void column_means(const T* x, int ld, int n, int c0, int 
 // One pass over the rows: each column's sum (in column_means' order, so the same mean), least and
 // largest. v - mean rounds monotonically in v, so the largest |v - mean| is that of the least or the
 // largest value: the same bits as a second pass over every row would give.
-template <typename T>
-NPW_TARGET_AVX512_VNNI void value_stats(const T* v, int ldv, int n_kv, int c0, int c1, float* mean, float* scale,
+NPW_TARGET_AVX512_VNNI void value_stats(const float* v, int ldv, int n_kv, int c0, int c1, float* mean, float* scale,
                                         float* inv) {
   const float inv_n = n_kv > 0 ? 1.0f / static_cast<float>(n_kv) : 0.0f;
   for (int c = c0; c < c1; c += 16) {
@@ -87,8 +80,7 @@ NPW_TARGET_AVX512_VNNI void value_stats(const T* v, int ldv, int n_kv, int c0, i
   }
 }
 
-template <typename T>
-NPW_TARGET_AVX512_VNNI void convert_values(const T* v, int ldv, int n_kv, int q0, int q1, int width, const float* mean,
+NPW_TARGET_AVX512_VNNI void convert_values(const float* v, int ldv, int n_kv, int q0, int q1, int width, const float* mean,
                                            const float* inv, uint32_t* vq) {
   constexpr int kChunkQuads = kAttentionInt8ChunkKeys / 4;
   for (int c = 0; c < width; c += 16) {
@@ -111,57 +103,6 @@ NPW_TARGET_AVX512_VNNI void convert_values(const T* v, int ldv, int n_kv, int q0
   }
 }
 
-// The mean of each transposed row [c0, c1) over its first n_kv entries: 16 keys per lane group, the
-// lanes then summed. (Not the bits of column_means on the rows: the order of the adds differs.)
-template <typename T>
-NPW_TARGET_AVX512_VNNI void row_means(const T* kt, int ldkt, int n_kv, int c0, int c1, float* mean) {
-  const float inv = n_kv > 0 ? 1.0f / static_cast<float>(n_kv) : 0.0f;
-  for (int c = c0; c < c1; ++c) {
-    const T* row = kt + static_cast<long>(c) * ldkt;
-    __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
-    int j = 0;
-    for (; j + 32 <= n_kv; j += 32) {
-      acc[0] = _mm512_add_ps(acc[0], load16(row + j, 0xFFFF));
-      acc[1] = _mm512_add_ps(acc[1], load16(row + j + 16, 0xFFFF));
-    }
-    for (; j < n_kv; j += 16) acc[0] = _mm512_add_ps(acc[0], load16(row + j, avx512::tail_mask(n_kv - j)));
-    mean[c] = _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) * inv;
-  }
-}
-
-// Keys [j0, j1) of transposed rows, 16 at a time, rounded as attention_int8_convert_keys rounds rows:
-// per head and key the largest |k - mean| over the head's dimensions, then the quads.
-template <typename T>
-NPW_TARGET_AVX512_VNNI void convert_keys_t(const T* kt, int ldkt, int j0, int j1, int width, int d_head,
-                                           const float* mean, uint32_t* kq, int ldkq, float* kscale) {
-  const int n_head = width / d_head;
-  for (int j = j0; j < j1; j += 16) {
-    const __mmask16 mk = avx512::tail_mask(j1 - j);
-    for (int h = 0; h < n_head; ++h) {
-      const int c0 = h * d_head;
-      __m512 top = _mm512_setzero_ps();
-      for (int d = 0; d < d_head; ++d) {
-        const __m512 x = _mm512_sub_ps(load16(kt + static_cast<long>(c0 + d) * ldkt + j, mk), _mm512_set1_ps(mean[c0 + d]));
-        top = _mm512_max_ps(top, _mm512_abs_ps(x));
-      }
-      _mm512_mask_storeu_ps(kscale + static_cast<long>(h) * ldkq + j, mk, _mm512_div_ps(top, _mm512_set1_ps(127.0f)));
-      const __m512 f = int8_factors(top);
-      for (int d = 0; d < d_head; d += 4) {
-        // Byte i of a key's quad is dimension d + i, stored as k8 + 128.
-        __m512i word = _mm512_setzero_si512();
-#pragma GCC unroll 4
-        for (int i = 0; i < 4; ++i) {
-          const int c = c0 + d + i;
-          const __m512 x = _mm512_sub_ps(load16(kt + static_cast<long>(c) * ldkt + j, mk), _mm512_set1_ps(mean[c]));
-          const __m512i b = _mm512_add_epi32(attention_int8::round_127(x, f), _mm512_set1_epi32(128));
-          word = _mm512_or_si512(word, _mm512_slli_epi32(b, 8 * i));
-        }
-        _mm512_mask_storeu_epi32(kq + static_cast<long>((c0 + d) / 4) * ldkq + j, mk, word);
-      }
-    }
-  }
-}
-
 }  // namespace
 
 NPW_TARGET_AVX512_VNNI void attention_int8_key_means(const float* k, int ldk, int n_kv, int c0, int c1, float* mean) {
@@ -173,41 +114,9 @@ NPW_TARGET_AVX512_VNNI void attention_int8_value_stats(const float* v, int ldv, 
   value_stats(v, ldv, n_kv, c0, c1, mean, scale, inv);
 }
 
-NPW_TARGET_AVX512_VNNI void attention_int8_value_stats(const uint16_t* v, int ldv, int n_kv, int c0, int c1,
-                                                       float* mean, float* scale, float* inv) {
-  value_stats(v, ldv, n_kv, c0, c1, mean, scale, inv);
-}
-
 NPW_TARGET_AVX512_VNNI void attention_int8_convert_values(const float* v, int ldv, int n_kv, int q0, int q1, int width,
                                                           const float* mean, const float* inv, uint32_t* vq) {
   convert_values(v, ldv, n_kv, q0, q1, width, mean, inv, vq);
-}
-
-NPW_TARGET_AVX512_VNNI void attention_int8_convert_values(const uint16_t* v, int ldv, int n_kv, int q0, int q1,
-                                                          int width, const float* mean, const float* inv, uint32_t* vq) {
-  convert_values(v, ldv, n_kv, q0, q1, width, mean, inv, vq);
-}
-
-NPW_TARGET_AVX512_VNNI void attention_int8_key_means_t(const float* kt, int ldkt, int n_kv, int c0, int c1,
-                                                       float* mean) {
-  row_means(kt, ldkt, n_kv, c0, c1, mean);
-}
-
-NPW_TARGET_AVX512_VNNI void attention_int8_key_means_t(const uint16_t* kt, int ldkt, int n_kv, int c0, int c1,
-                                                       float* mean) {
-  row_means(kt, ldkt, n_kv, c0, c1, mean);
-}
-
-NPW_TARGET_AVX512_VNNI void attention_int8_convert_keys_t(const float* kt, int ldkt, int j0, int j1, int width,
-                                                          int d_head, const float* mean, uint32_t* kq, int ldkq,
-                                                          float* kscale) {
-  convert_keys_t(kt, ldkt, j0, j1, width, d_head, mean, kq, ldkq, kscale);
-}
-
-NPW_TARGET_AVX512_VNNI void attention_int8_convert_keys_t(const uint16_t* kt, int ldkt, int j0, int j1, int width,
-                                                          int d_head, const float* mean, uint32_t* kq, int ldkq,
-                                                          float* kscale) {
-  convert_keys_t(kt, ldkt, j0, j1, width, d_head, mean, kq, ldkq, kscale);
 }
 
 }  // namespace npw

@@ -116,22 +116,6 @@ constexpr int kInt8ChunkSlot(int g) { return 4 * (g % 4) + g / 4; }
 // Disjoint quad ranges can go to different threads.
 void attention_int8_convert_values(const float* v, int ldv, int n_kv, int q0, int q1, int width, const float* mean,
                                    const float* inv, uint32_t* vq);
-// The same statistics and quads from IEEE half value rows (the decoder's cross-attention values of a
-// window): bit for bit those of the float functions on the widened rows (attention_int8_layouts_avx512.cpp).
-void attention_int8_value_stats(const uint16_t* v, int ldv, int n_kv, int c0, int c1, float* mean, float* scale,
-                                float* inv);
-void attention_int8_convert_values(const uint16_t* v, int ldv, int n_kv, int q0, int q1, int width, const float* mean,
-                                   const float* inv, uint32_t* vq);
-// Keys given transposed (row c holds dimension c of every key, ldkt elements apart; the decoder's
-// cross-attention keys, halves or, for the layers kept for word timing, floats): the means over keys
-// [0, n_kv) of rows [c0, c1), and keys [j0, j1) rounded as attention_int8_convert_keys rounds rows (the
-// same quads and scales from the same means; disjoint key ranges can go to different threads).
-void attention_int8_key_means_t(const float* kt, int ldkt, int n_kv, int c0, int c1, float* mean);
-void attention_int8_key_means_t(const uint16_t* kt, int ldkt, int n_kv, int c0, int c1, float* mean);
-void attention_int8_convert_keys_t(const float* kt, int ldkt, int j0, int j1, int width, int d_head, const float* mean,
-                                   uint32_t* kq, int ldkq, float* kscale);
-void attention_int8_convert_keys_t(const uint16_t* kt, int ldkt, int j0, int j1, int width, int d_head,
-                                   const float* mean, uint32_t* kq, int ldkq, float* kscale);
 // The task, for one head: kq, kscale, q, out and s as attention_task_int8_scores_f32_avx512's; vq, vmean
 // and vscale at the head's first column. Scratch: p8 [6][ldp8] bytes and ps [6][ldps] floats, ldp8 >=
 // n_keys rounded up to a chunk and ldps >= the chunks. Reads no key column past n_keys rounded up to 16;

@@ -74,15 +74,13 @@ bool int8_key_values_wanted(int d_head) {
 
 void prepare_int8_keys_values(ThreadPool* pool, const AttentionArgs& a, Int8KeysValues& kv) {
   const int width = a.n_head * a.d_head;
-  if ((!a.k && !a.k_half) || (!a.v && !a.v_half) || (a.k_half && !a.k_transposed)) {
-    bad("keys (transposed halves or floats, or float rows) and values must be given");
-  }
+  if (!a.k || !a.v || a.k_transposed || a.k_half || a.v_half) bad("keys and values must be given as float rows");
   if (width != kv.width || a.d_head != kv.d_head || a.n_kv < 1 || a.n_kv > kv.max_kv) {
     bad(std::to_string(a.n_kv) + " keys of " + std::to_string(a.n_head) + " heads of " + std::to_string(a.d_head) +
         " for a set made for " + std::to_string(kv.max_kv) + " keys of width " + std::to_string(kv.width) +
         " in heads of " + std::to_string(kv.d_head));
   }
-  if ((a.k_transposed ? a.ldk < a.n_kv : a.ldk < width) || a.ldv < width) bad("a row stride is too small");
+  if (a.ldk < width || a.ldv < width) bad("a row stride is too small");
   kv.n_kv = 0;
   const int n_blocks = (width + 15) / 16;
   float* vmean = kv.value_stats;
@@ -93,22 +91,12 @@ void prepare_int8_keys_values(ThreadPool* pool, const AttentionArgs& a, Int8Keys
     const int64_t k1 = std::min<int64_t>(b1, n_blocks);
     if (b0 < k1) {
       const int c0 = static_cast<int>(b0) * 16, c1 = std::min(width, static_cast<int>(k1) * 16);
-      if (a.k_half) {
-        attention_int8_key_means_t(a.k_half, a.ldk, a.n_kv, c0, c1, kv.key_mean);
-      } else if (a.k_transposed) {
-        attention_int8_key_means_t(a.k, a.ldk, a.n_kv, c0, c1, kv.key_mean);
-      } else {
-        attention_int8_key_means(a.k, a.ldk, a.n_kv, c0, c1, kv.key_mean);
-      }
+      attention_int8_key_means(a.k, a.ldk, a.n_kv, c0, c1, kv.key_mean);
     }
     const int64_t v0 = std::max<int64_t>(b0, n_blocks) - n_blocks, v1 = b1 - n_blocks;
     if (v0 < v1) {
       const int c0 = static_cast<int>(v0) * 16, c1 = std::min(width, static_cast<int>(v1) * 16);
-      if (a.v_half) {
-        attention_int8_value_stats(a.v_half, a.ldv, a.n_kv, c0, c1, vmean, vscale, vinv);
-      } else {
-        attention_int8_value_stats(a.v, a.ldv, a.n_kv, c0, c1, vmean, vscale, vinv);
-      }
+      attention_int8_value_stats(a.v, a.ldv, a.n_kv, c0, c1, vmean, vscale, vinv);
     }
   });
   // Items [0, key_blocks) round 16 keys each, then one value quad (4 keys) each.
@@ -118,26 +106,13 @@ void prepare_int8_keys_values(ThreadPool* pool, const AttentionArgs& a, Int8Keys
     const int64_t k1 = std::min<int64_t>(t1, key_blocks);
     if (t0 < k1) {
       const int j0 = static_cast<int>(t0) * 16, j1 = std::min(a.n_kv, static_cast<int>(k1) * 16);
-      if (a.k_half) {
-        attention_int8_convert_keys_t(a.k_half, a.ldk, j0, j1, width, a.d_head, kv.key_mean, kv.key_quads, kv.ldkq,
-                                      kv.key_scale);
-      } else if (a.k_transposed) {
-        attention_int8_convert_keys_t(a.k, a.ldk, j0, j1, width, a.d_head, kv.key_mean, kv.key_quads, kv.ldkq,
-                                      kv.key_scale);
-      } else {
-        attention_int8_convert_keys(a.k + static_cast<std::size_t>(j0) * a.ldk, a.ldk, j1 - j0, width, a.d_head,
-                                    kv.key_mean, kv.key_quads + j0, kv.ldkq, kv.key_scale + j0);
-      }
+      attention_int8_convert_keys(a.k + static_cast<std::size_t>(j0) * a.ldk, a.ldk, j1 - j0, width, a.d_head,
+                                  kv.key_mean, kv.key_quads + j0, kv.ldkq, kv.key_scale + j0);
     }
     const int64_t q0 = std::max<int64_t>(t0, key_blocks) - key_blocks, q1 = t1 - key_blocks;
     if (q0 < q1) {
-      if (a.v_half) {
-        attention_int8_convert_values(a.v_half, a.ldv, a.n_kv, static_cast<int>(q0), static_cast<int>(q1), width, vmean,
-                                      vinv, kv.value_quads);
-      } else {
-        attention_int8_convert_values(a.v, a.ldv, a.n_kv, static_cast<int>(q0), static_cast<int>(q1), width, vmean, vinv,
-                                      kv.value_quads);
-      }
+      attention_int8_convert_values(a.v, a.ldv, a.n_kv, static_cast<int>(q0), static_cast<int>(q1), width, vmean, vinv,
+                                    kv.value_quads);
     }
   });
   kv.n_kv = a.n_kv;

@@ -54,12 +54,11 @@ class Int8KeyValueStore {
 // for heads of d_head: only then is a store worth making.
 bool int8_key_values_wanted(int d_head);
 
-// Rounds the keys and values of `a` into `kv` (over `pool`, nullptr: inline): keys transposed (a.k or
-// a.k_half, rows a.ldk apart) or float rows (a.k), values as rows (a.v or a.v_half), a.n_kv <= kv.max_kv keys and
-// a.n_head x a.d_head == kv.width columns. The keys are smoothed by their mean over the call's keys,
-// the values by their column means, as MultiHeadAttention's own int8 conversion does for keys given
-// as rows (from float rows, the very quads of that conversion). Throws npw::Error(InvalidArgument) for
-// arguments the layouts cannot take.
+// Rounds the keys and values of `a` into `kv` (over `pool`, nullptr: inline): both as float rows (a.k
+// and a.v, rows a.ldk and a.ldv apart), a.n_kv <= kv.max_kv keys and a.n_head x a.d_head == kv.width
+// columns. The keys are smoothed by their mean over the call's keys, the values by their column means:
+// the very quads of MultiHeadAttention's own int8 conversion, which calls this too. Throws
+// npw::Error(InvalidArgument) for arguments the layouts cannot take (halves or transposed keys among them).
 void prepare_int8_keys_values(ThreadPool* pool, const AttentionArgs& a, Int8KeysValues& kv);
 
 }  // namespace npw
