@@ -106,7 +106,7 @@ NPW_AMX void tile_rows(const Int8Product& p, int m, int t) {
       }
     }
     const Sums& in = sums[b & 1];
-    const __m512 sw = _mm512_load_ps(rec[b].scale);
+    const __m512 sw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(rec[b].scale)));
 #pragma GCC unroll 16
     for (int r = 0; r < kTileRows; ++r) acc[r] = add_scaled(acc[r], in[r], sw, xs[static_cast<std::size_t>(r) * p.x.lds + b]);
   }
@@ -170,7 +170,7 @@ NPW_AMX void few_rows(const Int8Product& p, int m, int t) {
     if constexpr (C > 2) _tile_stored(6, sums[2], kSumStride);
 #pragma GCC unroll 3
     for (int c = 0; c < C; ++c) {
-      const __m512 sw = _mm512_load_ps(rec[c][b].scale);
+      const __m512 sw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(rec[c][b].scale)));
 #pragma GCC unroll 16
       for (int r = 0; r < R; ++r) {
         acc[r][c] = add_scaled(acc[r][c], sums[c][r], sw, xs[static_cast<std::size_t>(r) * p.x.lds + b]);

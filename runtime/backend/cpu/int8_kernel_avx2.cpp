@@ -1,6 +1,6 @@
 // The AVX2 int8 variant for x86 CPUs without AVX-512 VNNI (most laptops and CI runners). Without
-// vpdpbusd a 32-input dot product is vpmaddubsw + vpmaddwd; the sign trick keeps vpmaddubsw's 16-bit
-// pair sums below saturation (|x| <= 127 times |w| <= 128, twice, fits). Compiled with target
+// vpdpbusd a 32-input dot product is vpmaddubsw + vpmaddwd; the sign trick (|w| times x with w's
+// sign) keeps vpmaddubsw's 16-bit pair sums below saturation (|w| <= 128 times |x| <= 127, twice, fits). Compiled with target
 // attributes; only called after int8_isa_supported() said yes.
 #include <immintrin.h>
 
@@ -9,7 +9,7 @@
 
 #include "backend/cpu/int8_kernels.h"
 
-#define NPW_AVX2 __attribute__((target("avx2,fma")))
+#define NPW_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 namespace npw {
 
@@ -99,17 +99,19 @@ NPW_AVX2 void tile(const Int8Product& p, int m, int t, int b0, int b1, bool firs
     for (int g = 0; g < kInt8Block / kInt8Group; ++g) {
       const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(rec->q[g][0]));
       const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(rec->q[g][8]));
+      // |w| as unsigned bytes (|-128| = 0x80 is 128 there), the activations carrying w's sign: a file's
+      // -128 quant would overflow the other way round (sign(x) * -128).
+      const __m256i aw0 = _mm256_abs_epi8(w0), aw1 = _mm256_abs_epi8(w1);
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const __m256i xb = _mm256_set1_epi32(static_cast<int>(load4(xq[r] + b * kInt8Block + g * kInt8Group)));
-        const __m256i ax = _mm256_abs_epi8(xb);
-        ia[r][0] = _mm256_add_epi32(ia[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(w0, xb)), ones));
-        ia[r][1] = _mm256_add_epi32(ia[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(w1, xb)), ones));
+        ia[r][0] = _mm256_add_epi32(ia[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(aw0, _mm256_sign_epi8(xb, w0)), ones));
+        ia[r][1] = _mm256_add_epi32(ia[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(aw1, _mm256_sign_epi8(xb, w1)), ones));
       }
     }
 #pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {
-      const __m256 sw = _mm256_load_ps(rec->scale + 8 * h);
+      const __m256 sw = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(rec->scale + 8 * h)));
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const __m256 scale = _mm256_mul_ps(sw, _mm256_set1_ps(xs[r][b]));

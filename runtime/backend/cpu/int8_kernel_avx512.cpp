@@ -132,7 +132,9 @@ NPW_AVX512 void tile(const Int8Product& p, int m, int t, int dt) {
     __m512i ia[R][C];
 #pragma GCC unroll 4
     for (int c = 0; c < C; ++c) {
-      const __m512i comp = _mm512_load_si512(rec[c]->comp);
+      // -128 x the block's sum of quants, widened from the record's 16-bit negated sums.
+      const __m256i neg_sum = _mm256_load_si256(reinterpret_cast<const __m256i*>(rec[c]->neg_sum));
+      const __m512i comp = _mm512_slli_epi32(_mm512_cvtepi16_epi32(neg_sum), 7);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) ia[r][c] = comp;
     }
@@ -150,7 +152,7 @@ NPW_AVX512 void tile(const Int8Product& p, int m, int t, int dt) {
     }
 #pragma GCC unroll 4
     for (int c = 0; c < C; ++c) {
-      const __m512 sw = _mm512_load_ps(rec[c]->scale);
+      const __m512 sw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(rec[c]->scale)));
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const __m512 scale = _mm512_mul_ps(sw, _mm512_set1_ps(xs[r][b]));

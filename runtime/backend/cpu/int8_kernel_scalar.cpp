@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "backend/cpu/int8_kernels.h"
+#include "model/quant.h"
 
 namespace npw {
 
@@ -38,7 +39,7 @@ void gemm_scalar(const Int8Product& p, int m0, int m1, int t0, int t1) {
           for (int g = 0; g < kInt8Block / kInt8Group; ++g) {
             for (int l = 0; l < kInt8Group; ++l) sum += int32_t{x[b * kInt8Block + g * kInt8Group + l]} * r->q[g][j][l];
           }
-          acc = std::fma(static_cast<float>(sum), r->scale[j] * xs[b], acc);
+          acc = std::fma(static_cast<float>(sum), fp16_to_fp32(r->scale[j]) * xs[b], acc);
         }
         const int o = t * kInt8Tile + j;
         y[o - p.y_col0] = p.bias ? acc + p.bias[o] : acc;

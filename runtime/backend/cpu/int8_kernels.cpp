@@ -37,7 +37,8 @@ bool int8_isa_supported(Int8Isa isa) {
   switch (isa) {
     case Int8Isa::Scalar: return true;
     case Int8Isa::Avx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+      // F16C too (the records' half scales): the CPU's AVX2 level requires all three.
+      return cpu_simd_level() != SimdLevel::Scalar;
     case Int8Isa::Avx512Vnni:
       // DQ too: the kernels share the AVX-512 helpers of util/vec_math_avx512.h (every VNNI CPU has it).
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&

@@ -41,7 +41,7 @@ void pack_tile(const TensorView& w, std::size_t row_bytes, int tile, Int8PackedM
         Q8Block blk;
         std::memcpy(&blk, src + static_cast<std::size_t>(b) * sizeof(Q8Block), sizeof blk);
         Int8Record* rec = out.record(tile, b);
-        rec->scale[j] = fp16_to_fp32(blk.d);
+        rec->scale[j] = blk.d;
         for (int k = 0; k < kInt8Block; ++k) put(rec, j, k, blk.q[k]);
       }
     } else {
@@ -54,7 +54,7 @@ void pack_tile(const TensorView& w, std::size_t row_bytes, int tile, Int8PackedM
         const int n = std::min(kInt8Block, n_in - b * kInt8Block);
         int8_t q[kInt8Block] = {};
         Int8Record* rec = out.record(tile, b);
-        rec->scale[j] = int8_quantize_block(row + b * kInt8Block, n, q);
+        rec->scale[j] = fp32_to_fp16(int8_quantize_block(row + b * kInt8Block, n, q));
         for (int k = 0; k < kInt8Block; ++k) put(rec, j, k, q[k]);
       }
     }
@@ -65,7 +65,7 @@ void pack_tile(const TensorView& w, std::size_t row_bytes, int tile, Int8PackedM
       int32_t sum = 0;
       for (int g = 0; g < kInt8Block / kInt8Group; ++g)
         for (int l = 0; l < kInt8Group; ++l) sum += rec->q[g][j][l];
-      rec->comp[j] = -128 * sum;
+      rec->neg_sum[j] = static_cast<int16_t>(-sum);
     }
   }
 }

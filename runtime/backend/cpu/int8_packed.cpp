@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "model/quant.h"
+
 namespace npw {
 
 Int8PackedMatrix::Int8PackedMatrix(int n_out, int n_in)
@@ -23,7 +25,9 @@ int8_t Int8PackedMatrix::value(int o, int i) const {
   return r->q[k / kInt8Group][o % kInt8Tile][k % kInt8Group];
 }
 
-float Int8PackedMatrix::scale(int o, int i) const { return record(o / kInt8Tile, i / kInt8Block)->scale[o % kInt8Tile]; }
+float Int8PackedMatrix::scale(int o, int i) const {
+  return fp16_to_fp32(record(o / kInt8Tile, i / kInt8Block)->scale[o % kInt8Tile]);
+}
 
 bool Int8PackedMatrix::copy_row(int o, float* out) const {
   if (!file_quants_ || o < 0 || o >= n_out_) return false;

@@ -160,7 +160,8 @@ TEST(Int8Pack, OtherTypesQuantiseTheirValues) {
         float d = 0.0f;
         if (o < n_out && b * 32 < c.n_in) d = int8_quantize_block(vals.data() + b * 32, std::min(32, c.n_in - b * 32), q);
         if (b * 32 >= c.n_in) continue;
-        ASSERT_EQ(packed->scale(o, b * 32), d) << ggml_type_name(c.type) << " row " << o;
+        // The record keeps d as its nearest half (ggml's q8_0 keeps the d it divided by the same way).
+        ASSERT_EQ(packed->scale(o, b * 32), fp16_to_fp32(fp32_to_fp16(d))) << ggml_type_name(c.type) << " row " << o;
         for (int k = 0; k < 32; ++k) {
           const int8_t want = b * 32 + k < c.n_in ? q[k] : 0;
           ASSERT_EQ(packed->value(o, b * 32 + k), want) << ggml_type_name(c.type) << " row " << o << " col " << b * 32 + k;
@@ -259,6 +260,55 @@ TEST(Int8Kernels, EveryVariantEqualsTheScalarOne) {
               << int8_isa_name(isa) << " threads " << threads << " M " << s.M << " n_in " << s.n_in << " n_out "
               << s.n_out << " bias " << with_bias;
         }
+      }
+    }
+  }
+}
+
+// q8_0 files may hold any int8, -128 included, and blocks whose quants are all at one end: the
+// records' 16-bit block sums reach +-4096 there. Every variant against the scalar one, and the scalar
+// one against the exact sums, on blocks of all -128, all 127 and random quants.
+TEST(Int8Kernels, ExtremeQ8_0QuantsInEveryVariant) {
+  const int n_in = 96, n_out = 37;
+  const std::size_t row = ggml_row_bytes(GgmlType::Q8_0, n_in);
+  std::vector<uint8_t> bytes(row * n_out);
+  uint32_t seed = 7;
+  for (int o = 0; o < n_out; ++o) {
+    for (int b = 0; b < n_in / 32; ++b) {
+      uint8_t* blk = bytes.data() + o * row + b * 34;
+      const uint16_t d = fp32_to_fp16(0.004f * static_cast<float>(1 + (o + 3 * b) % 7));
+      std::memcpy(blk, &d, 2);
+      for (int k = 0; k < 32; ++k) {
+        seed = seed * 1664525u + 1013904223u;
+        const int kind = (o + b) % 3;
+        blk[2 + k] = static_cast<uint8_t>(kind == 0 ? -128 : kind == 1 ? 127 : static_cast<int>(seed >> 24) - 128);
+      }
+    }
+  }
+  auto packed = int8_pack(view_of(bytes, GgmlType::Q8_0, n_in, n_out), nullptr);
+  for (int M : {1, 5, 9, 100}) {
+    const Shape s{M, n_in, n_out, 0, 0};
+    const auto x = random_vector(static_cast<std::size_t>(M) * n_in, 70 + M, -3.0f, 3.0f);
+    const auto want = run_linear(Int8Isa::Scalar, 1, s, *packed, x, nullptr);
+    for (int m = 0; m < M; ++m) {
+      for (int o = 0; o < n_out; ++o) {
+        double exact = 0.0;
+        for (int k0 = 0; k0 < n_in; k0 += 32) {
+          int8_t q[32];
+          const float dx = int8_quantize_block(x.data() + m * n_in + k0, 32, q);
+          long sum = 0;
+          for (int k = 0; k < 32; ++k) sum += long(q[k]) * packed->value(o, k0 + k);
+          exact += double(dx) * packed->scale(o, k0) * double(sum);
+        }
+        ASSERT_NEAR(want[static_cast<std::size_t>(m) * n_out + o], exact, 2e-6 * (1.0 + std::fabs(exact)) * 2.0)
+            << "M " << M << " m " << m << " o " << o;
+      }
+    }
+    for (Int8Isa isa : int8_supported_isas()) {
+      for (int threads : {1, 2}) {
+        const auto got = run_linear(isa, threads, s, *packed, x, nullptr);
+        ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
+            << int8_isa_name(isa) << " threads " << threads << " M " << M;
       }
     }
   }
