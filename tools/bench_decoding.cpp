@@ -115,6 +115,9 @@ DecodingTiming time_decoding(StageRig& rig, const float* signal, long n_samples,
   DecodingTiming out;
   out.token_steps_ms = summarize(steps);
   out.batch5_step_ms = summarize(b5);
+  std::vector<double> ratio(steps.size());
+  for (std::size_t i = 0; i < steps.size(); ++i) ratio[i] = b5[i] / steps[i];
+  out.batch5_over_token_paired = summarize(ratio);
   out.prompt256_ms = summarize(pr);
   out.window_ms = summarize(win);
   out.window_decoder_ms = summarize(dec).median;

@@ -16,6 +16,9 @@ struct StageRig;
 struct DecodingTiming {
   Summary token_steps_ms;   // mean one-token step over contexts 0..255, one value per repetition
   Summary batch5_step_ms;   // one step of five sequences (contexts 0..63), mean per step per repetition
+  // Each repetition's 5-sequence step over its own one-token step, the two timed one after the other:
+  // on a shared machine whose load moves between repetitions, a steadier ratio than the medians'.
+  Summary batch5_over_token_paired;
   Summary prompt256_ms;     // a 256-token prompt in one call, per token
   Summary window_ms;        // the realistic window, whole
   double token_steps_allocs = 0.0;  // per step (batch steps and prompts included in the next two)

@@ -174,6 +174,7 @@ void write_json(const BenchResults& r, std::FILE* out) {
     kv.emplace_back("encoder_fraction_of_fma_peak", json_number(enc_gflops / r.peaks.fma_gflops.median));
     kv.emplace_back("encoder_fraction_of_int8_peak", json_number(enc_gflops / r.peaks.int8_gops.median));
     kv.emplace_back("batch5_over_token", json_number(dt.batch5_step_ms.median / dt.token_steps_ms.median));
+    kv.emplace_back("batch5_over_token_paired", summary_json(dt.batch5_over_token_paired));
     kv.emplace_back("prompt_fraction_of_encoder_rate", json_number(fig("prompt256_gflops")->s.median / enc_gflops));
     kv.emplace_back("prompt_flops_per_token", json_number(r.prompt_flops_per_token));
     kv.emplace_back("token_step_bytes", json_number(r.step_cost.weight_bytes + r.step_cost.cross_kv_bytes + r.step_cost.self_kv_bytes));
@@ -362,10 +363,13 @@ void write_table(const BenchResults& r, std::FILE* out) {
                "token %.2f\n",
                r.mel_single.allocs, r.window.mel_allocs, r.window.encoder_allocs, r.window.cross_kv_allocs,
                r.token.prompt_allocs, r.token.allocs);
-  std::fprintf(out, "decoding: a 5-sequence step is %.2fx a one-token step; a prompt position runs at %.0f%% of the "
+  std::fprintf(out, "decoding: a 5-sequence step is %.2fx a one-token step (per repetition, each against its own: "
+               "median %.2fx, %.2f-%.2f); a prompt position runs at %.0f%% of the "
                "encoder's GFLOP/s; window decoder part %.1f ms; allocations per 5-sequence step %.2f, per 256-token "
                "prompt %.2f, per window %.2f\n",
                r.decoding.batch5_step_ms.median / r.decoding.token_steps_ms.median,
+               r.decoding.batch5_over_token_paired.median, r.decoding.batch5_over_token_paired.min,
+               r.decoding.batch5_over_token_paired.max,
                100.0 * (r.prompt_flops_per_token / r.decoding.prompt256_ms.median * 1e-6) /
                    (r.encoder_cost.total() / r.window.encoder_ms.median * 1e-6),
                r.decoding.window_decoder_ms, r.decoding.batch5_allocs, r.decoding.prompt_allocs,

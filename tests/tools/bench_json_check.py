@@ -45,6 +45,11 @@ if not errors:
         errors.append("encoder_fraction_of_fma_peak is not encoder_gflops / fma_peak_gflops")
     if abs(d["batch5_over_token"] * d["token_steps_ms"] - d["batch5_step_ms"]) > 1e-4 * d["batch5_step_ms"]:
         errors.append("batch5_over_token is not batch5_step_ms / token_steps_ms")
+    paired = d.get("batch5_over_token_paired", {})
+    if not all(isinstance(paired.get(k), (int, float)) and paired[k] > 0 for k in ("median", "min", "max")):
+        errors.append(f"batch5_over_token_paired: not a summary of positive ratios ({paired!r})")
+    elif not paired["min"] <= paired["median"] <= paired["max"]:
+        errors.append(f"batch5_over_token_paired: median outside its range ({paired!r})")
     # The model file is bundled: its size is known exactly.
     import os
     if abs(d["model_file_mb"] - os.path.getsize(model) / 2**20) > 0.01:
