@@ -1,6 +1,6 @@
 // Turns a weight tensor of any GGML type into the int8 record layout once at load: q8_0 blocks are
-// re-laid out unchanged (their f16 scales widened), every other type is quantised with
-// int8_quantize_block() (through f32 for the other block formats).
+// re-laid out unchanged (quants and half scales as the file holds them), every other type is quantised
+// with int8_quantize_block() (through f32 for the other block formats), its scale kept as a half.
 #pragma once
 
 #include <memory>
