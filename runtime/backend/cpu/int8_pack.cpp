@@ -4,6 +4,7 @@
 #include "backend/cpu/int8_pack.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -54,7 +55,14 @@ void pack_tile(const TensorView& w, std::size_t row_bytes, int tile, Int8PackedM
         const int n = std::min(kInt8Block, n_in - b * kInt8Block);
         int8_t q[kInt8Block] = {};
         Int8Record* rec = out.record(tile, b);
-        rec->scale[j] = fp32_to_fp16(int8_quantize_block(row + b * kInt8Block, n, q));
+        const float d = int8_quantize_block(row + b * kInt8Block, n, q);
+        rec->scale[j] = fp32_to_fp16(d);
+        // A half holds scales up to 65504, weights up to ~8.3 million: beyond, the record would say
+        // infinity where the file has a number.
+        if (std::isfinite(d) && !std::isfinite(fp16_to_fp32(rec->scale[j]))) {
+          refuse(w, "row " + std::to_string(o0 + j) + " has a weight of magnitude " + std::to_string(127.0f * d) +
+                        ", beyond what int8 blocks with half scales hold (about 8.3 million)");
+        }
         for (int k = 0; k < kInt8Block; ++k) put(rec, j, k, q[k]);
       }
     }

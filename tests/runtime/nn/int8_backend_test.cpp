@@ -198,6 +198,18 @@ TEST(Int8Pack, RejectsBadTensors) {
   EXPECT_THROW(int8_pack(v, nullptr), Error);
   v = view_of(bytes, GgmlType::Q8_0, 48, 1);
   EXPECT_THROW(int8_pack(v, nullptr), Error);
+  // A weight beyond a half scale's range (127 x 65504): refused with its row named, not packed as infinity.
+  auto huge = w;
+  huge[2 * 64 + 5] = 1e7f;
+  const auto huge_bytes = store(huge, GgmlType::F32, 64, 4);
+  try {
+    int8_pack(view_of(huge_bytes, GgmlType::F32, 64, 4), nullptr);
+    ADD_FAILURE() << "a weight of 1e7 was packed";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("row 2"), std::string::npos) << e.what();
+  }
+  huge[2 * 64 + 5] = 8e6f;  // still within: 8e6 / 127 = 63K
+  EXPECT_NO_THROW(int8_pack(view_of(store(huge, GgmlType::F32, 64, 4), GgmlType::F32, 64, 4), nullptr));
 }
 
 struct Shape {
