@@ -3,7 +3,7 @@
 // holds the int8 values interleaved four inputs deep (the operand shape of vpdpbusd / vpmaddubsw), the
 // 16 per-block scales as IEEE halves (q8_0's own), and the 16 block sums the unsigned-activation (VNNI)
 // kernel's compensation is made from. Outputs are padded to a multiple of 16 and inputs to a multiple
-// of 32 with zero weights. 576 bytes, 1.125 a weight, as q8_0's 34 per 32: a one-token step is a read
+// of 32 with zero weights. 576 bytes, 1.125 a weight (q8_0's 1.0625 and the sums): a one-token step is a read
 // of every record, and f32 scales and int32 compensations (640 bytes) made it a tenth longer; the
 // kernels widen the halves and sums in instructions that, measured on a Zen 4, ran beside the
 // vpdpbusd without slowing the many-row products.
