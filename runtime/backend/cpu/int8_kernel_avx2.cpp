@@ -1,8 +1,7 @@
 // The AVX2 int8 variant for x86 CPUs without AVX-512 VNNI (most laptops and CI runners). Without
 // vpdpbusd a 32-input dot product is vpmaddubsw + vpmaddwd; the sign trick (|w| times x with w's
 // sign) keeps vpmaddubsw's 16-bit pair sums below saturation (|w| <= 128 times |x| <= 127, twice,
-// fits). Compiled with target
-// attributes; only called after int8_isa_supported() said yes.
+// fits). Compiled with target attributes; only called after int8_isa_supported() said yes.
 #include <immintrin.h>
 
 #include <algorithm>
