@@ -42,23 +42,29 @@ std::vector<int> parse_suppress_tokens(const std::string& spec) {
 
 namespace {
 
-// bytes -> id over the text tokens (ids below eot), the only ones a symbol can encode to.
+// bytes -> id for a few strings and their prefixes among the text tokens (ids below eot), the only
+// ones a symbol can encode to. Only the strings asked about are indexed: a map of the whole
+// vocabulary (50k strings, ~4 MiB) was built and dropped by every transcriber, and its freed pages
+// stayed resident in the malloc heap.
 class TextIndex {
  public:
-  explicit TextIndex(const Vocab& vocab) {
+  TextIndex(const Vocab& vocab, const std::vector<std::string>& strings) {
+    for (const std::string& text : strings) {
+      for (std::size_t n = 1; n <= text.size(); ++n) ids_.emplace(text.substr(0, n), -1);
+    }
     for (int id = 0; id < vocab.eot(); ++id) {
-      const std::string& b = vocab.bytes(id);
+      const auto it = ids_.find(vocab.bytes(id));
       // The first id wins for duplicated byte strings, as a BPE vocabulary maps each string once.
-      map_.emplace(b, id);
-      max_len_ = std::max(max_len_, b.size());
+      if (it != ids_.end() && it->second < 0) it->second = id;
     }
   }
+  // `bytes` must be one of the indexed strings or a prefix of one (anything else is not found).
   int exact(const std::string& bytes) const {
-    const auto it = map_.find(bytes);
-    return it == map_.end() ? -1 : it->second;
+    const auto it = ids_.find(bytes);
+    return it == ids_.end() ? -1 : it->second;
   }
   int longest_prefix(const std::string& bytes) const {
-    for (std::size_t n = std::min(bytes.size(), max_len_); n > 0; --n) {
+    for (std::size_t n = bytes.size(); n > 0; --n) {
       const int id = exact(bytes.substr(0, n));
       if (id >= 0) return id;
     }
@@ -66,14 +72,12 @@ class TextIndex {
   }
 
  private:
-  std::unordered_map<std::string, int> map_;
-  std::size_t max_len_ = 0;
+  std::unordered_map<std::string, int> ids_;
 };
 
 }  // namespace
 
 std::vector<int> non_speech_tokens(const Vocab& vocab) {
-  const TextIndex index(vocab);
   static const char* const kSymbols[] = {
       "\"", "#", "(", ")", "*", "+", "/", ":", ";", "<", "=", ">", "@", "[", "\\", "]", "^", "_", "`",
       "{", "|", "}", "~", "\u300c", "\u300d", "\u300e", "\u300f",
@@ -82,6 +86,11 @@ std::vector<int> non_speech_tokens(const Vocab& vocab) {
   // U+2640..U+267F symbols: when they take several tokens, the first one is suppressed (OpenAI notes
   // it is shared by the whole block, so suppressing it is safe).
   static const char* const kMiscellaneous[] = {"\u2669", "\u266a", "\u266b", "\u266c", "\u266d", "\u266e", "\u266f"};
+
+  std::vector<std::string> asked{" -", " '"};
+  for (const char* sym : kSymbols) asked.insert(asked.end(), {sym, " " + std::string(sym)});
+  for (const char* sym : kMiscellaneous) asked.insert(asked.end(), {sym, " " + std::string(sym)});
+  const TextIndex index(vocab, asked);
 
   std::set<int> result;
   // Hyphens and single quotes stay allowed inside words but not at a word's start.
@@ -132,7 +141,7 @@ std::vector<int> suppress_token_ids(const std::string& spec, const Vocab& vocab)
 }
 
 std::vector<int> blank_tokens(const Vocab& vocab) {
-  const TextIndex index(vocab);
+  const TextIndex index(vocab, {" "});
   const int id = index.longest_prefix(" ");
   if (id < 0) throw Error(ErrorKind::Format, "the vocabulary has no token for a space");
   return {id};
