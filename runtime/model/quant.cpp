@@ -223,6 +223,36 @@ void dequantize_q8_0(const uint8_t* x, float* y) {
 
 }  // namespace
 
+bool is_scaled_int8_type(GgmlType type) {
+  return type == GgmlType::Q8_0 || type == GgmlType::Q5_0 || type == GgmlType::Q4_0;
+}
+
+void split_scaled_int8_row(GgmlType type, const void* src, int n_blocks, int8_t* q, float* d) {
+  if (!is_scaled_int8_type(type)) {
+    throw Error(ErrorKind::InvalidArgument,
+                std::string("split_scaled_int8_row: ") + ggml_type_name(type) + " weights are not int8 quants times a scale");
+  }
+  const std::size_t block_bytes = ggml_row_bytes(type, kQK);
+  const uint8_t* x = static_cast<const uint8_t*>(src);
+  for (int b = 0; b < n_blocks; ++b, x += block_bytes) {
+    if (d) d[b] = load_half(x);
+    if (!q) continue;
+    int8_t* qb = q + static_cast<std::size_t>(b) * kQK;
+    if (type == GgmlType::Q8_0) {
+      std::memcpy(qb, x + 2, kQK);
+    } else if (type == GgmlType::Q4_0) {
+      for (int j = 0; j < kQK / 2; ++j) {
+        qb[j] = static_cast<int8_t>((x[2 + j] & 0x0F) - 8);
+        qb[j + kQK / 2] = static_cast<int8_t>((x[2 + j] >> 4) - 8);
+      }
+    } else {
+      int v[kQK];
+      unpack5(x + 2, x + 6, v);
+      for (int j = 0; j < kQK; ++j) qb[j] = static_cast<int8_t>(v[j] - 16);
+    }
+  }
+}
+
 float fp16_to_fp32(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
   const uint32_t exp = (h >> 10) & 0x1Fu;

@@ -20,4 +20,13 @@ void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n);
 // Writes ggml_row_bytes(type, n) bytes.
 void quantize_row(GgmlType type, const float* src, void* dst, int64_t n);
 
+// True for the types whose every weight is a signed integer quant times its 32-block's f16 scale
+// (q8_0, q5_0, q4_0): their weights are exactly int8 quants and an f32 scale per block.
+bool is_scaled_int8_type(GgmlType type);
+// Splits a row of n_blocks blocks of such a type into its quants (q, 32 per block, in element order,
+// q5_0's 0..31 and q4_0's 0..15 shifted to -16..15 and -8..7) and its scales (d, widened exactly); the
+// weight i is then static_cast<float>(q[i]) * d[i / 32], bit for bit dequantize_row's value. Either
+// output may be null. Throws for any other type.
+void split_scaled_int8_row(GgmlType type, const void* src, int n_blocks, int8_t* q, float* d);
+
 }  // namespace npw

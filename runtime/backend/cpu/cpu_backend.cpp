@@ -40,20 +40,6 @@ float bias_rows(const float* bias, int M, int n, float* Y, int ldy) {
   return 1.0f;
 }
 
-// One q8_0 row (blocks of an f16 scale, then 32 quants) into its quants and its scales (widened
-// exactly); either output may be left out.
-void split_q8_row(const uint8_t* src, int n_blocks, int8_t* q, float* d) {
-  constexpr std::size_t kBlockBytes = sizeof(uint16_t) + kQ8Block;
-  for (int b = 0; b < n_blocks; ++b, src += kBlockBytes) {
-    if (d) {
-      uint16_t h;
-      std::memcpy(&h, src, sizeof h);
-      d[b] = fp16_to_fp32(h);
-    }
-    if (q) std::memcpy(q + b * kQ8Block, src + sizeof(uint16_t), kQ8Block);
-  }
-}
-
 // The row storages as panel_gemm reads them.
 HalfRows rows_of(const uint16_t* w) { return HalfRows{w}; }
 const Q8Weights& rows_of(const Q8Weights* w) { return *w; }
@@ -178,16 +164,18 @@ std::unique_ptr<PackedMatrix> CpuBackend::pack(const TensorView& w) const {
     std::memcpy(packed->half_data(), w.data, static_cast<std::size_t>(n_out) * row_bytes);
     return packed;
   }
-  if (w.type == GgmlType::Q8_0) {
-    // Each 34-byte block: its f16 scale, then 32 quants. Split into rows of quants and rows of
-    // scales (widened exactly), so that the kernels read both in address order.
+  if (is_scaled_int8_type(w.type)) {
+    // q8_0, q5_0, q4_0: every weight a quant times its block's f16 scale. Split into rows of int8
+    // quants and rows of scales (widened exactly), so that the kernels read both in address order:
+    // 1.125 bytes a weight, against the 4 of widened floats the 4- and 5-bit types took before.
     auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::Q8);
     int8_t* q = packed->q8_quants();
     float* d = packed->q8_scales();
     const int n_blocks = n_in / kQ8Block;
     pool_->parallel_for(n_out, [&](int64_t r0, int64_t r1, int) {
       for (int64_t r = r0; r < r1; ++r) {
-        split_q8_row(w.data + static_cast<std::size_t>(r) * row_bytes, n_blocks, q + r * n_in, d + r * n_blocks);
+        split_scaled_int8_row(w.type, w.data + static_cast<std::size_t>(r) * row_bytes, n_blocks, q + r * n_in,
+                              d + r * n_blocks);
       }
     });
     return packed;
@@ -237,14 +225,14 @@ std::unique_ptr<PackedMatrix> CpuBackend::pack_for_many_rows(const TensorView& w
               packed->panel_half_data());
     return packed;
   }
-  if (w.type == GgmlType::Q8_0) {
-    // Each 34-byte block: its f16 scale, then 32 quants. The quants go where pack_panels puts
-    // elements, the scales (widened exactly) likewise as a matrix of n_in / 32 inputs.
+  if (is_scaled_int8_type(w.type)) {
+    // q8_0, q5_0, q4_0 (a quant times its block's f16 scale): the int8 quants go where pack_panels
+    // puts elements, the scales (widened exactly) likewise as a matrix of n_in / 32 inputs.
     auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::Q8Panels);
     const int n_blocks = n_in / kQ8PanelBlock;
-    to_panels(*pool_, n_out, n_in, [&](int o, int8_t* dst) { split_q8_row(row(o), n_blocks, dst, nullptr); },
+    to_panels(*pool_, n_out, n_in, [&](int o, int8_t* dst) { split_scaled_int8_row(w.type, row(o), n_blocks, dst, nullptr); },
               packed->panel_q8_quants());
-    to_panels(*pool_, n_out, n_blocks, [&](int o, float* dst) { split_q8_row(row(o), n_blocks, nullptr, dst); },
+    to_panels(*pool_, n_out, n_blocks, [&](int o, float* dst) { split_scaled_int8_row(w.type, row(o), n_blocks, nullptr, dst); },
               packed->panel_q8_scales());
     return packed;
   }

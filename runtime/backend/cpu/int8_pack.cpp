@@ -1,6 +1,7 @@
-// Load-time packing for the int8 backend. q8_0 files must reach the kernels bit-exactly (the user chose
-// that quantisation), so their integers are copied and only the layout changes; everything else is
-// quantised here, once, with the same rule the activations use.
+// Load-time packing for the int8 backend. q8_0, q5_0 and q4_0 files must reach the kernels bit-exactly
+// (the user chose that quantisation; each weight is an integer times its block's f16 scale), so their
+// integers are copied and only the layout changes; everything else is quantised here, once, with the
+// same rule the activations use.
 #include "backend/cpu/int8_pack.h"
 
 #include <algorithm>
@@ -21,35 +22,35 @@ namespace {
   throw Error(ErrorKind::InvalidArgument, "cpu-int8 backend: cannot pack tensor '" + w.name + "': " + why);
 }
 
-// q8_0 as ggml stores it: one f16 scale, then 32 int8 values.
-struct Q8Block {
-  uint16_t d;
-  int8_t q[kInt8Block];
-};
-static_assert(sizeof(Q8Block) == 34, "q8_0 block size");
-
 void put(Int8Record* rec, int j, int k, int8_t v) { rec->q[k / kInt8Group][j][k % kInt8Group] = v; }
 
+// One row's scratch: the row as floats, or as int8 quants and their block scales.
+struct RowScratch {
+  std::vector<float> f32;
+  std::vector<int8_t> q;
+};
+
 // Fills tile t's records for output rows [o0, o0 + 16) from the file's row bytes.
-void pack_tile(const TensorView& w, std::size_t row_bytes, int tile, Int8PackedMatrix& out, std::vector<float>& f32_row) {
+void pack_tile(const TensorView& w, std::size_t row_bytes, int tile, Int8PackedMatrix& out, RowScratch& scratch) {
   const int n_in = out.n_in();
   const int o0 = tile * kInt8Tile;
   const int rows = std::min(kInt8Tile, out.n_out() - o0);
   for (int j = 0; j < rows; ++j) {
     const uint8_t* src = w.data + static_cast<std::size_t>(o0 + j) * row_bytes;
-    if (w.type == GgmlType::Q8_0) {
+    if (is_scaled_int8_type(w.type)) {
+      // q8_0, q5_0, q4_0: the file's integers and f16 scales as they are (a widened half narrows
+      // back to its own bits).
+      split_scaled_int8_row(w.type, src, out.n_blocks(), scratch.q.data(), scratch.f32.data());
       for (int b = 0; b < out.n_blocks(); ++b) {
-        Q8Block blk;
-        std::memcpy(&blk, src + static_cast<std::size_t>(b) * sizeof(Q8Block), sizeof blk);
         Int8Record* rec = out.record(tile, b);
-        rec->scale[j] = blk.d;
-        for (int k = 0; k < kInt8Block; ++k) put(rec, j, k, blk.q[k]);
+        rec->scale[j] = fp32_to_fp16(scratch.f32[static_cast<std::size_t>(b)]);
+        for (int k = 0; k < kInt8Block; ++k) put(rec, j, k, scratch.q[static_cast<std::size_t>(b) * kInt8Block + k]);
       }
     } else {
       const float* row = reinterpret_cast<const float*>(src);
       if (w.type != GgmlType::F32 || reinterpret_cast<uintptr_t>(src) % alignof(float) != 0) {
-        dequantize_row(w.type, src, f32_row.data(), n_in);
-        row = f32_row.data();
+        dequantize_row(w.type, src, scratch.f32.data(), n_in);
+        row = scratch.f32.data();
       }
       for (int b = 0; b < out.n_blocks(); ++b) {
         const int n = std::min(kInt8Block, n_in - b * kInt8Block);
@@ -99,10 +100,12 @@ std::unique_ptr<Int8PackedMatrix> int8_pack(const TensorView& w, ThreadPool* poo
   }
 
   auto out = std::make_unique<Int8PackedMatrix>(n_out, n_in);
-  out->set_file_quants(w.type == GgmlType::Q8_0);
+  out->set_file_quants(is_scaled_int8_type(w.type));
   auto run = [&](int64_t t0, int64_t t1, int) {
-    std::vector<float> f32_row(static_cast<std::size_t>(n_in));  // load time: one row per chunk is fine
-    for (int64_t t = t0; t < t1; ++t) pack_tile(w, row_bytes, static_cast<int>(t), *out, f32_row);
+    RowScratch scratch;  // load time: one row per chunk is fine
+    scratch.f32.resize(static_cast<std::size_t>(n_in));
+    if (is_scaled_int8_type(w.type)) scratch.q.resize(static_cast<std::size_t>(n_in));
+    for (int64_t t = t0; t < t1; ++t) pack_tile(w, row_bytes, static_cast<int>(t), *out, scratch);
   };
   if (pool) {
     pool->parallel_for(out->n_tiles(), run);

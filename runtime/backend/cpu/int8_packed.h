@@ -52,7 +52,7 @@ class Int8PackedMatrix : public PackedMatrix {
   int8_t value(int o, int i) const;
   float scale(int o, int i) const;
 
-  // Exact rows only where the quants are the file's own (q8_0: quant times its block's f16 scale is
+  // Exact rows only where the quants are the file's own (q8_0, q5_0, q4_0: quant times its block's f16 scale is
   // what dequantize_row gives); weights quantised here are not the file's values.
   void set_file_quants(bool v) { file_quants_ = v; }
   bool copy_row(int o, float* out) const override;

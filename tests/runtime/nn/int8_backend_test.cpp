@@ -114,29 +114,40 @@ TEST(Int8Quantize, EveryVariantQuantisesAsTheRule) {
   }
 }
 
-TEST(Int8Pack, Q8_0IsKeptBitExactly) {
+// q8_0, q5_0 and q4_0 are integers times their block's f16 scale: kept as they are, so every weight is
+// the file's value bit for bit and whole rows come back exactly.
+TEST(Int8Pack, ScaledIntegerTypesAreKeptBitExactly) {
   const int n_in = 96, n_out = 37;
   const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 3);
-  const auto bytes = store(w, GgmlType::Q8_0, n_in, n_out, 3);  // unaligned in the buffer
-  auto packed = int8_pack(view_of(bytes, GgmlType::Q8_0, n_in, n_out, 3), nullptr);
-  ASSERT_EQ(packed->n_out(), n_out);
-  ASSERT_EQ(packed->n_in(), n_in);
-  EXPECT_EQ(packed->bytes(), std::size_t(3) * 3 * sizeof(Int8Record));  // 3 tiles x 3 blocks
-  const std::size_t row = ggml_row_bytes(GgmlType::Q8_0, n_in);
-  for (int o = 0; o < n_out; ++o) {
-    for (int b = 0; b < n_in / 32; ++b) {
-      const uint8_t* blk = bytes.data() + 3 + o * row + b * 34;
-      uint16_t d;
-      std::memcpy(&d, blk, 2);
-      ASSERT_EQ(packed->scale(o, b * 32), fp16_to_fp32(d)) << "row " << o << " block " << b;
-      for (int k = 0; k < 32; ++k) {
-        ASSERT_EQ(packed->value(o, b * 32 + k), static_cast<int8_t>(blk[2 + k])) << "row " << o << " col " << b * 32 + k;
+  for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::Q4_0}) {
+    const auto bytes = store(w, t, n_in, n_out, 3);  // unaligned in the buffer
+    auto packed = int8_pack(view_of(bytes, t, n_in, n_out, 3), nullptr);
+    ASSERT_EQ(packed->n_out(), n_out);
+    ASSERT_EQ(packed->n_in(), n_in);
+    EXPECT_EQ(packed->bytes(), std::size_t(3) * 3 * sizeof(Int8Record));  // 3 tiles x 3 blocks
+    const std::size_t row = ggml_row_bytes(t, n_in);
+    std::vector<float> want(n_in), got(n_in);
+    for (int o = 0; o < n_out; ++o) {
+      const uint8_t* src = bytes.data() + 3 + o * row;
+      dequantize_row(t, src, want.data(), n_in);
+      for (int b = 0; b < n_in / 32; ++b) {
+        uint16_t d;
+        std::memcpy(&d, src + b * ggml_row_bytes(t, 32), 2);  // every block starts with its scale
+        ASSERT_EQ(packed->scale(o, b * 32), fp16_to_fp32(d)) << ggml_type_name(t) << " row " << o << " block " << b;
+        for (int k = 0; k < 32; ++k) {
+          const int i = b * 32 + k;
+          ASSERT_EQ(static_cast<float>(packed->value(o, i)) * packed->scale(o, i), want[i])
+              << ggml_type_name(t) << " row " << o << " col " << i;
+        }
       }
+      ASSERT_TRUE(packed->copy_row(o, got.data())) << ggml_type_name(t);
+      EXPECT_EQ(std::memcmp(got.data(), want.data(), sizeof(float) * n_in), 0) << ggml_type_name(t) << " row " << o;
     }
   }
 }
 
-// f32, f16 and the 4/5-bit formats: quantised from the values the file denotes with the one rule;
+// f32, f16, q4_1 and q5_1 (whose weights carry an offset): quantised from the values the file denotes
+// with the one rule;
 // columns past n_in and rows past n_out are zero (n_in = 240, as the first convolution's, is not a
 // multiple of 32).
 TEST(Int8Pack, OtherTypesQuantiseTheirValues) {
@@ -145,8 +156,7 @@ TEST(Int8Pack, OtherTypesQuantiseTheirValues) {
     int n_in;
   };
   for (const Case c : {Case{GgmlType::F32, 240}, Case{GgmlType::F32, 64}, Case{GgmlType::F16, 96},
-                       Case{GgmlType::Q4_0, 64}, Case{GgmlType::Q4_1, 64}, Case{GgmlType::Q5_0, 64},
-                       Case{GgmlType::Q5_1, 96}}) {
+                       Case{GgmlType::Q4_1, 64}, Case{GgmlType::Q5_1, 96}}) {
     const int n_out = 21;
     const auto w = random_vector(static_cast<std::size_t>(c.n_in) * n_out, 4);
     const auto bytes = store(w, c.type, c.n_in, n_out, 1);
@@ -186,6 +196,8 @@ TEST(Int8Pack, CopyRowOnlyForTheFilesOwnQuants) {
   }
   const std::vector<uint8_t> f16 = store(w, GgmlType::F16, n_in, n_out);
   EXPECT_FALSE(int8_pack(view_of(f16, GgmlType::F16, n_in, n_out), nullptr)->copy_row(0, got.data()));
+  const std::vector<uint8_t> q5_1 = store(w, GgmlType::Q5_1, n_in, n_out);
+  EXPECT_FALSE(int8_pack(view_of(q5_1, GgmlType::Q5_1, n_in, n_out), nullptr)->copy_row(0, got.data()));
 }
 
 TEST(Int8Pack, RejectsBadTensors) {

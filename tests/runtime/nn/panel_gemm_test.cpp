@@ -218,7 +218,7 @@ TEST(PanelGemm, RowStoragesMultiplyManyRowsAtEveryLevel) {
     const int n_in = 96, n_out = 170;
     const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 90);
     const auto b = random_vector(n_out, 91);
-    for (GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0}) {
+    for (GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q5_0}) {
       const auto bytes = store(w, t, n_in, n_out);
       std::vector<float> deq(w.size());
       for (int o = 0; o < n_out; ++o) {
@@ -244,23 +244,23 @@ TEST(PanelGemm, RowStoragesMultiplyManyRowsAtEveryLevel) {
   });
 }
 
-// What pack_for_many_rows keeps: panels at the AVX-512 level (halves for f16, quants + scales for
-// q8_0, f32 for every other type), rows below it.
+// What pack_for_many_rows keeps: panels at the AVX-512 level (halves for f16, int8 quants + scales
+// for q8_0, q5_0 and q4_0, f32 for every other type), rows below it.
 TEST(PanelGemm, ManyRowsPackingPicksPanelsOnlyWithAvx512) {
   npw_test::at_every_level([] {
     CpuBackend be(2);
     const int n_in = 64, n_out = 40;
     const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 5);
-    for (GgmlType t : {GgmlType::F32, GgmlType::Q8_0, GgmlType::F16}) {
+    for (GgmlType t : {GgmlType::F32, GgmlType::Q8_0, GgmlType::F16, GgmlType::Q5_0, GgmlType::Q4_0, GgmlType::Q5_1}) {
       const auto bytes = store(w, t, n_in, n_out);
       auto packed = be.pack_for_many_rows(view_of(bytes, t, n_in, n_out));
       const auto& cp = static_cast<const CpuPackedMatrix&>(*packed);
       const bool half = t == GgmlType::F16, panels = active_simd_level() == SimdLevel::Avx512;
       const auto want = panels ? (half                    ? CpuPackedMatrix::Storage::F16Panels
-                                  : t == GgmlType::Q8_0 ? CpuPackedMatrix::Storage::Q8Panels
+                                  : is_scaled_int8_type(t) ? CpuPackedMatrix::Storage::Q8Panels
                                                           : CpuPackedMatrix::Storage::F32Panels)
                                : (half                    ? CpuPackedMatrix::Storage::F16
-                                  : t == GgmlType::Q8_0 ? CpuPackedMatrix::Storage::Q8
+                                  : is_scaled_int8_type(t) ? CpuPackedMatrix::Storage::Q8
                                                           : CpuPackedMatrix::Storage::F32);
       EXPECT_EQ(cp.storage(), want) << ggml_type_name(t);
       EXPECT_EQ(cp.n_in(), n_in);
@@ -277,10 +277,10 @@ TEST(PanelGemm, ManyRowsProductsEqualRowProducts) {
   const int n_in = 288, n_out = 170;
   const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 6);
   const auto b = random_vector(n_out, 7);
-  for (GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0}) {
+  for (GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_1}) {
     const auto bytes = store(w, t, n_in, n_out);
-    const auto want_storage = t == GgmlType::F16    ? CpuPackedMatrix::Storage::F16Panels
-                              : t == GgmlType::Q8_0 ? CpuPackedMatrix::Storage::Q8Panels
+    const auto want_storage = t == GgmlType::F16             ? CpuPackedMatrix::Storage::F16Panels
+                              : is_scaled_int8_type(t) ? CpuPackedMatrix::Storage::Q8Panels
                                                     : CpuPackedMatrix::Storage::F32Panels;
     for (int threads : {1, 2}) {
       CpuBackend be(threads);

@@ -379,5 +379,53 @@ TEST(Quant, PartialBlocksAreRejected) {
   EXPECT_NO_THROW(quantize_row(GgmlType::F16, x.data(), buf.data(), 48));
 }
 
+// q8_0, q5_0 and q4_0 split into int8 quants and widened scales: each weight is quant x scale bit for
+// bit as dequantize_row gives it, the quants within the type's range, either output optional; the
+// types whose weights carry an offset (and floats) are refused.
+TEST(SplitScaledInt8, QuantTimesScaleIsTheDequantisedWeight) {
+  std::mt19937 rng(41);
+  std::normal_distribution<float> dist(0.0f, 2.0f);
+  const int n_blocks = 7, n = n_blocks * 32;
+  std::vector<float> x(n);
+  for (float& v : x) v = dist(rng);
+  x[5] = 0.0f;
+  for (int b = 0; b < 32; ++b) x[32 + b] = 0.0f;  // an all-zero block: scale 0
+  struct Case {
+    GgmlType type;
+    int lo, hi;
+  };
+  for (const Case c : {Case{GgmlType::Q8_0, -128, 127}, Case{GgmlType::Q5_0, -16, 15}, Case{GgmlType::Q4_0, -8, 7}}) {
+    EXPECT_TRUE(is_scaled_int8_type(c.type));
+    std::vector<uint8_t> bytes(ggml_row_bytes(c.type, n));
+    quantize_row(c.type, x.data(), bytes.data(), n);
+    std::vector<float> want(n);
+    dequantize_row(c.type, bytes.data(), want.data(), n);
+    std::vector<int8_t> q(n, 99), q_only(n, 99);
+    std::vector<float> d(n_blocks, -1.0f), d_only(n_blocks, -1.0f);
+    split_scaled_int8_row(c.type, bytes.data(), n_blocks, q.data(), d.data());
+    split_scaled_int8_row(c.type, bytes.data(), n_blocks, q_only.data(), nullptr);
+    split_scaled_int8_row(c.type, bytes.data(), n_blocks, nullptr, d_only.data());
+    EXPECT_EQ(q, q_only) << ggml_type_name(c.type);
+    EXPECT_EQ(d, d_only) << ggml_type_name(c.type);
+    int lo = 0, hi = 0;
+    for (int i = 0; i < n; ++i) {
+      const float got = static_cast<float>(q[i]) * d[i / 32];
+      ASSERT_EQ(std::memcmp(&got, &want[i], sizeof got), 0) << ggml_type_name(c.type) << " weight " << i;
+      lo = std::min<int>(lo, q[i]);
+      hi = std::max<int>(hi, q[i]);
+    }
+    EXPECT_GE(lo, c.lo) << ggml_type_name(c.type);
+    EXPECT_LE(hi, c.hi) << ggml_type_name(c.type);
+    EXPECT_LT(lo, 0) << ggml_type_name(c.type);  // signed quants, not the stored unsigned nibbles
+    EXPECT_EQ(d[1], 0.0f) << ggml_type_name(c.type);
+  }
+  std::vector<uint8_t> bytes(ggml_row_bytes(GgmlType::Q5_1, n));
+  std::vector<int8_t> q(n);
+  for (GgmlType t : {GgmlType::Q5_1, GgmlType::Q4_1, GgmlType::F16, GgmlType::F32}) {
+    EXPECT_FALSE(is_scaled_int8_type(t));
+    EXPECT_THROW(split_scaled_int8_row(t, bytes.data(), 1, q.data(), nullptr), Error) << ggml_type_name(t);
+  }
+}
+
 }  // namespace
 }  // namespace npw
