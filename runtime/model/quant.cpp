@@ -253,6 +253,33 @@ void split_scaled_int8_row(GgmlType type, const void* src, int n_blocks, int8_t*
   }
 }
 
+bool is_offset_int8_type(GgmlType type) { return type == GgmlType::Q5_1 || type == GgmlType::Q4_1; }
+
+void split_offset_int8_row(GgmlType type, const void* src, int n_blocks, int8_t* q, float* d, float* m) {
+  if (!is_offset_int8_type(type)) {
+    throw Error(ErrorKind::InvalidArgument,
+                std::string("split_offset_int8_row: ") + ggml_type_name(type) + " weights are not quants times a scale plus an offset");
+  }
+  const std::size_t block_bytes = ggml_row_bytes(type, kQK);
+  const uint8_t* x = static_cast<const uint8_t*>(src);
+  for (int b = 0; b < n_blocks; ++b, x += block_bytes) {
+    if (d) d[b] = load_half(x);
+    if (m) m[b] = load_half(x + 2);
+    if (!q) continue;
+    int8_t* qb = q + static_cast<std::size_t>(b) * kQK;
+    if (type == GgmlType::Q4_1) {
+      for (int j = 0; j < kQK / 2; ++j) {
+        qb[j] = static_cast<int8_t>(x[4 + j] & 0x0F);
+        qb[j + kQK / 2] = static_cast<int8_t>(x[4 + j] >> 4);
+      }
+    } else {
+      int v[kQK];
+      unpack5(x + 4, x + 8, v);
+      for (int j = 0; j < kQK; ++j) qb[j] = static_cast<int8_t>(v[j]);
+    }
+  }
+}
+
 float fp16_to_fp32(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
   const uint32_t exp = (h >> 10) & 0x1Fu;

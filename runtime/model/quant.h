@@ -12,6 +12,7 @@
 namespace npw {
 
 float fp16_to_fp32(uint16_t h);
+
 uint16_t fp32_to_fp16(float f);  // round to nearest even, like ggml's F16C path
 
 // Converts n values of `src` (stored as `type`) to f32. n must be a multiple of the block size.
@@ -28,5 +29,15 @@ bool is_scaled_int8_type(GgmlType type);
 // weight i is then static_cast<float>(q[i]) * d[i / 32], bit for bit dequantize_row's value. Either
 // output may be null. Throws for any other type.
 void split_scaled_int8_row(GgmlType type, const void* src, int n_blocks, int8_t* q, float* d);
+
+// True for the types whose every weight is an unsigned quant times its 32-block's f16 scale plus the
+// block's f16 offset (q5_1, q4_1).
+bool is_offset_int8_type(GgmlType type);
+// Splits a row of such a type into its quants (0..31 or 0..15, 32 per block, in element order), its
+// scales and its offsets (d and m, widened exactly): weight i is then static_cast<float>(q[i]) *
+// d[i / 32] + m[i / 32], dequantize_row's value bit for bit whether or not the multiply and the add
+// are fused (a quant of at most 5 bits times a half's 11-bit significand is exact in f32, so only the
+// sum rounds). Any output may be null. Throws for any other type.
+void split_offset_int8_row(GgmlType type, const void* src, int n_blocks, int8_t* q, float* d, float* m);
 
 }  // namespace npw

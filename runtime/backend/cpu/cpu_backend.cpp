@@ -68,7 +68,8 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const f
 
 }  // namespace
 
-CpuPackedMatrix::CpuPackedMatrix(int n_out, int n_in, Storage storage) : n_out_(n_out), n_in_(n_in), storage_(storage) {
+CpuPackedMatrix::CpuPackedMatrix(int n_out, int n_in, Storage storage, bool block_offsets)
+    : n_out_(n_out), n_in_(n_in), storage_(storage), offsets_(block_offsets && storage == Storage::Q8) {
   const std::size_t n = static_cast<std::size_t>(n_out) * static_cast<std::size_t>(n_in);
   if (storage == Storage::F32) {
     data_.resize(n);
@@ -76,7 +77,7 @@ CpuPackedMatrix::CpuPackedMatrix(int n_out, int n_in, Storage storage) : n_out_(
     half_.resize(n);
   } else if (storage == Storage::Q8) {
     quants_.resize(n);
-    data_.resize(n / kQ8Block);
+    data_.resize((offsets_ ? 2 : 1) * (n / kQ8Block));
   } else if (storage == Storage::F32Panels) {
     data_.resize(panel_floats(n_out, n_in));
   } else if (storage == Storage::Q8Panels) {
@@ -98,9 +99,10 @@ bool CpuPackedMatrix::copy_row(int o, float* out) const {
       for (int i = 0; i < n_in_; ++i) out[i] = fp16_to_fp32(half_[at + static_cast<std::size_t>(i)]);
       return true;
     case Storage::Q8: {
-      // dequantize_row's product: the quant times its block's f16 scale (kept widened), in f32.
-      const float* d = data_.data() + at / kQ8Block;
-      for (int i = 0; i < n_in_; ++i) out[i] = static_cast<float>(quants_[at + static_cast<std::size_t>(i)]) * d[i / kQ8Block];
+      // dequantize_row's value: the quant times its block's f16 scale (kept widened), in f32 (plus the
+      // block's offset for q5_1 / q4_1).
+      const Q8Weights w = q8();
+      for (int i = 0; i < n_in_; ++i) out[i] = q8_weight(w, at + static_cast<std::size_t>(i));
       return true;
     }
     default:
@@ -180,6 +182,22 @@ std::unique_ptr<PackedMatrix> CpuBackend::pack(const TensorView& w) const {
     });
     return packed;
   }
+  if (is_offset_int8_type(w.type)) {
+    // q5_1, q4_1: quants (0..31, 0..15) with a scale and an offset per block, 1.25 bytes a weight
+    // against the 4 of widened floats.
+    auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::Q8, true);
+    int8_t* q = packed->q8_quants();
+    float* d = packed->q8_scales();
+    float* m = packed->q8_offsets();
+    const int n_blocks = n_in / kQ8Block;
+    pool_->parallel_for(n_out, [&](int64_t r0, int64_t r1, int) {
+      for (int64_t r = r0; r < r1; ++r) {
+        split_offset_int8_row(w.type, w.data + static_cast<std::size_t>(r) * row_bytes, n_blocks, q + r * n_in,
+                              d + r * n_blocks, m + r * n_blocks);
+      }
+    });
+    return packed;
+  }
   auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in);
   float* dst = packed->data();
   // Dequantising the token embedding of a large model is a noticeable part of load time: split rows.
@@ -213,7 +231,8 @@ void to_panels(ThreadPool& pool, int n_out, int n_in, Fetch fetch, T* dst) {
 }  // namespace
 
 std::unique_ptr<PackedMatrix> CpuBackend::pack_for_many_rows(const TensorView& w) const {
-  if (active_simd_level() != SimdLevel::Avx512) return pack(w);
+  // q5_1 / q4_1 stay in rows, which the panel kernel gathers from (widened, offsets added) as it goes.
+  if (active_simd_level() != SimdLevel::Avx512 || is_offset_int8_type(w.type)) return pack(w);
   const std::size_t row_bytes = check_packable(w);
   const int n_in = static_cast<int>(w.ne[0]);
   const int n_out = static_cast<int>(w.ne[1]);
@@ -472,13 +491,18 @@ void CpuBackend::linear_q8(const float* X, int M, int ldx, const CpuPackedMatrix
   const Q8Weights q8 = W.q8();
   const std::size_t un = static_cast<std::size_t>(W.n_in());
   linear_narrow(X, M, ldx, W, &q8, [&](int o0, int o1, float* dst) {
-    // The same products dequantize_row() forms: quant times its block's scale, in f32.
+    // The same values dequantize_row() forms: quant times its block's scale, in f32 (plus the
+    // block's offset where there is one).
     const std::size_t n = static_cast<std::size_t>(o1 - o0) * un, first = static_cast<std::size_t>(o0) * un;
-    const int8_t* q = q8.q + first;
-    const float* d = q8.d + first / kQ8Block;
-    for (std::size_t b = 0; b < n / kQ8Block; ++b) {
-      for (int j = 0; j < kQ8Block; ++j) dst[b * kQ8Block + j] = static_cast<float>(q[b * kQ8Block + j]) * d[b];
+    if (!q8.m) {
+      const int8_t* q = q8.q + first;
+      const float* d = q8.d + first / kQ8Block;
+      for (std::size_t b = 0; b < n / kQ8Block; ++b) {
+        for (int j = 0; j < kQ8Block; ++j) dst[b * kQ8Block + j] = static_cast<float>(q[b * kQ8Block + j]) * d[b];
+      }
+      return;
     }
+    for (std::size_t i = 0; i < n; ++i) dst[i] = q8_weight(q8, first + i);
   }, bias, Y, ldy);
 }
 

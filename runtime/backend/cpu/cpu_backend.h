@@ -28,7 +28,8 @@ class ThreadPool;
 class CpuPackedMatrix : public PackedMatrix {
  public:
   enum class Storage { F32, F16, F32Panels, F16Panels, Q8, Q8Panels };
-  CpuPackedMatrix(int n_out, int n_in, Storage storage = Storage::F32);
+  // block_offsets (Q8 storage only): room for an offset per block as well (q5_1, q4_1).
+  CpuPackedMatrix(int n_out, int n_in, Storage storage = Storage::F32, bool block_offsets = false);
   int n_out() const override { return n_out_; }
   int n_in() const override { return n_in_; }
   std::size_t bytes() const override {
@@ -47,10 +48,15 @@ class CpuPackedMatrix : public PackedMatrix {
   // F16 storage: the rows' half-float bits; nullptr for F32 storage.
   const uint16_t* half_data() const { return storage_ == Storage::F16 ? half_.data() : nullptr; }
   uint16_t* half_data() { return storage_ == Storage::F16 ? half_.data() : nullptr; }
-  // Q8 storage: quants [n_out][n_in] and scales [n_out][n_in / 32] (in data_); empty otherwise.
-  Q8Weights q8() const { return storage_ == Storage::Q8 ? Q8Weights{quants_.data(), data_.data()} : Q8Weights{nullptr, nullptr}; }
+  // Q8 storage: quants [n_out][n_in], scales [n_out][n_in / 32] and, with block offsets, the offsets
+  // after them (in data_); empty otherwise.
+  Q8Weights q8() const {
+    return storage_ == Storage::Q8 ? Q8Weights{quants_.data(), data_.data(), offsets_ ? data_.data() + n_blocks_total() : nullptr}
+                                   : Q8Weights{nullptr, nullptr};
+  }
   int8_t* q8_quants() { return storage_ == Storage::Q8 ? quants_.data() : nullptr; }
   float* q8_scales() { return storage_ == Storage::Q8 ? data_.data() : nullptr; }
+  float* q8_offsets() { return storage_ == Storage::Q8 && offsets_ ? data_.data() + n_blocks_total() : nullptr; }
   // Q8Panels storage: quants and scales in the panel layout (panel_gemm.h); nullptr otherwise.
   Q8Panels panel_q8() const {
     return storage_ == Storage::Q8Panels ? Q8Panels{quants_.data(), data_.data()} : Q8Panels{nullptr, nullptr};
@@ -59,9 +65,12 @@ class CpuPackedMatrix : public PackedMatrix {
   float* panel_q8_scales() { return storage_ == Storage::Q8Panels ? data_.data() : nullptr; }
 
  private:
+  std::size_t n_blocks_total() const { return static_cast<std::size_t>(n_out_) * static_cast<std::size_t>(n_in_) / kQ8Block; }
+
   int n_out_;
   int n_in_;
   Storage storage_;
+  bool offsets_ = false;
   AlignedBuffer<float> data_{MemoryLabel{"packed weights"}};
   AlignedBuffer<uint16_t> half_{MemoryLabel{"packed weights"}};
   AlignedBuffer<int8_t> quants_{MemoryLabel{"packed weights"}};

@@ -37,7 +37,7 @@ float weight(const HalfRows& rows, std::size_t ui, std::size_t p, std::size_t i,
 }
 float weight(const Q8Weights& rows, std::size_t ui, std::size_t p, std::size_t i, int j) {
   const std::size_t o = p * kPanelCols + static_cast<std::size_t>(j);
-  return static_cast<float>(rows.q[o * ui + i]) * rows.d[(o * ui + i) / kQ8Block];
+  return q8_weight(rows, o * ui + i);
 }
 
 template <typename W>

@@ -96,7 +96,7 @@ inline FloatRows columns_from(const FloatRows& r, int o0, int n_in) { return Flo
 inline HalfRows columns_from(const HalfRows& r, int o0, int n_in) { return HalfRows{columns_from(r.w, o0, n_in)}; }
 inline Q8Weights columns_from(const Q8Weights& r, int o0, int n_in) {
   const std::size_t n = static_cast<std::size_t>(o0) * static_cast<std::size_t>(n_in);
-  return Q8Weights{r.q + n, r.d + n / kQ8Block};
+  return Q8Weights{r.q + n, r.d + n / kQ8Block, r.m ? r.m + n / kQ8Block : nullptr};
 }
 
 // The implementations, for tests and the dispatchers.

@@ -231,14 +231,18 @@ struct Q8RowLoader {
     const std::size_t o = o0 + static_cast<std::size_t>(i), pos = static_cast<std::size_t>(k0 + k);
     const std::size_t b = pos / kQ8Block;
     const int boundary = static_cast<int>((b + 1) * kQ8Block - pos);  // lanes still in block b
-    const float* d = rows.d + o * (ui / kQ8Block) + b;
-    __m512 scale = _mm512_set1_ps(d[0]);
+    const std::size_t at = o * (ui / kQ8Block) + b;
+    const float* d = rows.d + at;
     // Lanes past the boundary exist only when block b + 1 does.
-    if (boundary < 16 && ((m >> boundary) & 1u)) {
-      scale = _mm512_mask_blend_ps(avx512::tail_mask(boundary), _mm512_set1_ps(d[1]), scale);
-    }
+    const bool straddles = boundary < 16 && ((m >> boundary) & 1u);
+    __m512 scale = _mm512_set1_ps(d[0]);
+    if (straddles) scale = _mm512_mask_blend_ps(avx512::tail_mask(boundary), _mm512_set1_ps(d[1]), scale);
     const __m512i q = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, rows.q + o * ui + pos));
-    return _mm512_mul_ps(_mm512_cvtepi32_ps(q), scale);
+    if (!rows.m) return _mm512_mul_ps(_mm512_cvtepi32_ps(q), scale);
+    // q5_1 / q4_1: quant x scale + the block's offset in one FMA (the product is exact, see Q8Weights).
+    __m512 offset = _mm512_set1_ps(rows.m[at]);
+    if (straddles) offset = _mm512_mask_blend_ps(avx512::tail_mask(boundary), _mm512_set1_ps(rows.m[at + 1]), offset);
+    return _mm512_maskz_fmadd_ps(m, _mm512_cvtepi32_ps(q), scale, offset);
   }
 };
 

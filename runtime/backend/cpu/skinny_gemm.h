@@ -39,15 +39,29 @@ void skinny_gemm_avx512(const float* X, int M, int ldx, const uint16_t* W, int n
 void skinny_gemm_avx2(const float* X, int M, int ldx, const uint16_t* W, int n_in, int o0, int o1, const float* bias,
                       float* Y, int ldy);
 
-// A q8_0 matrix as the cpu backend keeps it (the file's blocks split so that rows of quants are
-// contiguous): quants q [n_out][n_in] and one scale per 32 of them, d [n_out][n_in / 32], as f32 (the
-// file's f16 scale widened exactly). Weight (o, i) is q[o][i] * d[o][i / 32], the f32 product that
-// dequantize_row() gives, formed in registers: the kernels' results equal those on the widened matrix.
+// A q8_0, q5_0 or q4_0 matrix as the cpu backend keeps it (the file's blocks split so that rows of
+// quants are contiguous): int8 quants q [n_out][n_in] and one scale per 32 of them, d [n_out][n_in /
+// 32], as f32 (the file's f16 scale widened exactly). Weight (o, i) is q[o][i] * d[o][i / 32], the f32
+// product that dequantize_row() gives, formed in registers: the kernels' results equal those on the
+// widened matrix. q5_1 and q4_1 add an offset per block, m (same shape as d, widened exactly): weight
+// (o, i) is then that product plus m[o][i / 32]. The product of a quant (at most 8 bits) and a half's
+// 11-bit significand is exact in f32, so a fused multiply-add gives dequantize_row's value too.
 struct Q8Weights {
   const int8_t* q;
   const float* d;
+  const float* m = nullptr;
 };
 constexpr int kQ8Block = 32;
+// A Q8Weights whose offsets are set (q5_1, q4_1): its own instantiation of the kernels, so that the
+// inner loops of the offset-free types test nothing.
+struct Q8OffsetWeights {
+  Q8Weights w;
+};
+// Weight `at` of W (its block: at / 32), formed as the kernels and dequantize_row() form it.
+inline float q8_weight(const Q8Weights& W, std::size_t at) {
+  const float p = static_cast<float>(W.q[at]) * W.d[at / kQ8Block];
+  return W.m ? p + W.m[at / kQ8Block] : p;
+}
 void skinny_gemm_avx512(const float* X, int M, int ldx, const Q8Weights* W, int n_in, int o0, int o1,
                         const float* bias, float* Y, int ldy);
 void skinny_gemm_avx2(const float* X, int M, int ldx, const Q8Weights* W, int n_in, int o0, int o1, const float* bias,

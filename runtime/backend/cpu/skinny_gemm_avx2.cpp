@@ -58,6 +58,18 @@ struct Avx2 {
     const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(h)));
     return _mm256_mul_ps(_mm256_cvtepi32_ps(q), _mm256_broadcast_ss(r.d + i / kQ8Block));
   }
+  // q5_1 / q4_1: quant x scale + the block's offset in one FMA (the product is exact, see Q8Weights);
+  // lanes past n stay zero.
+  NPW_TARGET_AVX2 static inline reg load_w(skinny_blocked::Q8OffsetRow r, int i) {
+    const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(r.q + i)));
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(q), _mm256_broadcast_ss(r.d + i / kQ8Block),
+                           _mm256_broadcast_ss(r.m + i / kQ8Block));
+  }
+  NPW_TARGET_AVX2 static inline reg load_w(skinny_blocked::Q8OffsetRow r, int i, int n) {
+    const reg w = load_w(skinny_blocked::Q8Row{r.q, r.d}, i, n);
+    const reg sum = _mm256_add_ps(w, _mm256_broadcast_ss(r.m + i / kQ8Block));
+    return _mm256_and_ps(sum, _mm256_castsi256_ps(tail_mask8(n)));
+  }
   // Y[m * ldy + b * stride] = the sum of acc[m][b] (+ bias[b * stride]).
   template <int M, int B>
   NPW_TARGET_AVX2 static inline void store_sums(const reg (&acc)[M][B], const float* bias, float* Y, int ldy,
@@ -101,6 +113,11 @@ NPW_TARGET_AVX2 void skinny_gemm_avx2(const float* X, int M, int ldx, const uint
 
 NPW_TARGET_AVX2 void skinny_gemm_avx2(const float* X, int M, int ldx, const Q8Weights* W, int n_in, int o0, int o1,
                                       const float* bias, float* Y, int ldy) {
+  if (W->m) {
+    const Q8OffsetWeights offset{*W};
+    skinny_blocked::dispatch<Avx2>(X, M, ldx, &offset, n_in, o0, o1, bias, Y, ldy);
+    return;
+  }
   skinny_blocked::dispatch<Avx2>(X, M, ldx, W, n_in, o0, o1, bias, Y, ldy);
 }
 

@@ -56,6 +56,17 @@ struct Avx512 {
     const __m512i q = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(tail_mask(n), r.q + i));
     return _mm512_mul_ps(_mm512_cvtepi32_ps(q), _mm512_set1_ps(r.d[i / kQ8Block]));
   }
+  // q5_1 / q4_1: quant x scale + the block's offset in one FMA (the product is exact, see Q8Weights);
+  // lanes past n stay zero.
+  NPW_TARGET_AVX512 static inline reg load_w(skinny_blocked::Q8OffsetRow r, int i) {
+    const __m512i q = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r.q + i)));
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(q), _mm512_set1_ps(r.d[i / kQ8Block]), _mm512_set1_ps(r.m[i / kQ8Block]));
+  }
+  NPW_TARGET_AVX512 static inline reg load_w(skinny_blocked::Q8OffsetRow r, int i, int n) {
+    const __m512i q = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(tail_mask(n), r.q + i));
+    return _mm512_maskz_fmadd_ps(tail_mask(n), _mm512_cvtepi32_ps(q), _mm512_set1_ps(r.d[i / kQ8Block]),
+                                 _mm512_set1_ps(r.m[i / kQ8Block]));
+  }
   // The sums of four vectors, in the four lanes of the result: their halves, then quarters, then
   // lanes added pairwise (14 instructions for four sums where four _mm512_reduce_add_ps take 32; with
   // the short rows of small models, 384 inputs, the reductions were a fifth of a 5-row block).
@@ -111,6 +122,11 @@ NPW_TARGET_AVX512 void skinny_gemm_avx512(const float* X, int M, int ldx, const 
 
 NPW_TARGET_AVX512 void skinny_gemm_avx512(const float* X, int M, int ldx, const Q8Weights* W, int n_in, int o0, int o1,
                                           const float* bias, float* Y, int ldy) {
+  if (W->m) {
+    const Q8OffsetWeights offset{*W};
+    skinny_blocked::dispatch<Avx512>(X, M, ldx, &offset, n_in, o0, o1, bias, Y, ldy);
+    return;
+  }
   skinny_blocked::dispatch<Avx512>(X, M, ldx, W, n_in, o0, o1, bias, Y, ldy);
 }
 

@@ -34,6 +34,11 @@ struct Q8Row {
   const int8_t* q;
   const float* d;
 };
+struct Q8OffsetRow {
+  const int8_t* q;
+  const float* d;
+  const float* m;
+};
 template <typename T>
 struct RowOf {
   using type = const T*;
@@ -48,6 +53,15 @@ template <>
 struct RowOf<Q8Weights> {
   using type = Q8Row;
   static type at(const Q8Weights* W, long o, int n_in) { return Q8Row{W->q + o * n_in, W->d + o * (n_in / kQ8Block)}; }
+  NPW_SKINNY_TARGET static inline void prefetch(type r, int i, int) { prefetch_ahead(r.q + i); }
+};
+template <>
+struct RowOf<Q8OffsetWeights> {
+  using type = Q8OffsetRow;
+  static type at(const Q8OffsetWeights* W, long o, int n_in) {
+    const long nb = n_in / kQ8Block;
+    return Q8OffsetRow{W->w.q + o * n_in, W->w.d + o * nb, W->w.m + o * nb};
+  }
   NPW_SKINNY_TARGET static inline void prefetch(type r, int i, int) { prefetch_ahead(r.q + i); }
 };
 

@@ -52,17 +52,24 @@ TEST(CpuBackend, PackWidensEveryTypeLikeTheDequantiser) {
       EXPECT_EQ(cp.bytes(), static_cast<std::size_t>(n_in) * n_out * 2);
       continue;
     }
-    if (is_scaled_int8_type(t)) {
+    if (is_scaled_int8_type(t) || is_offset_int8_type(t)) {
       // q8_0, q5_0, q4_0: kept as int8 quants and scales (1.125 bytes a weight), whose products are
-      // the dequantiser's values; whole rows come back exactly.
+      // the dequantiser's values; q5_1, q4_1 with their offsets too (1.25 bytes); whole rows come
+      // back exactly.
+      const bool offsets = is_offset_int8_type(t);
       ASSERT_EQ(cp.storage(), CpuPackedMatrix::Storage::Q8);
       EXPECT_EQ(cp.data(), nullptr);
-      EXPECT_EQ(cp.bytes(), static_cast<std::size_t>(n_in) * n_out * 9 / 8);
+      EXPECT_EQ(cp.bytes(), static_cast<std::size_t>(n_in) * n_out * (offsets ? 10 : 9) / 8);
       const Q8Weights q8 = cp.q8();
+      EXPECT_EQ(q8.m != nullptr, offsets) << ggml_type_name(t);
       std::vector<float> want(static_cast<std::size_t>(n_in)), got(want.size());
       for (int o = 0; o < n_out; ++o) {
         dequantize_row(t, bytes.data() + 3 + o * row, want.data(), n_in);
-        for (int i = 0; i < n_in; ++i) got[i] = static_cast<float>(q8.q[o * n_in + i]) * q8.d[(o * n_in + i) / kQ8Block];
+        for (int i = 0; i < n_in; ++i) {
+          const std::size_t at = static_cast<std::size_t>(o) * n_in + i;
+          const float p = static_cast<float>(q8.q[at]) * q8.d[at / kQ8Block];
+          got[i] = offsets ? p + q8.m[at / kQ8Block] : p;
+        }
         EXPECT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0)
             << ggml_type_name(t) << " row " << o;
         ASSERT_TRUE(cp.copy_row(o, got.data()));
@@ -175,10 +182,11 @@ TEST(CpuBackend, FewRowsMatchNaiveAtEveryLevel) {
   npw_test::at_every_level([&] {
     for (int threads : {1, 2}) {
       CpuBackend be(threads);
-      for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::Q4_0}) {
+      for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::Q4_0,
+                            GgmlType::Q5_1, GgmlType::Q4_1}) {
         // Quantised rows are whole 32-blocks.
-        const std::vector<int> lengths = is_scaled_int8_type(type) ? std::vector<int>{32, 64, 96, 416}
-                                                                   : std::vector<int>{5, 16, 33, 45, 389};
+        const bool blocks = type != GgmlType::F32 && type != GgmlType::F16;
+        const std::vector<int> lengths = blocks ? std::vector<int>{32, 64, 96, 416} : std::vector<int>{5, 16, 33, 45, 389};
         for (int n_in : lengths) {
           for (int n_out : {1, 2, 3, 4, 5, 7, 9, 13, 300}) {
             auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 20 + n_in);
@@ -225,7 +233,7 @@ TEST(CpuBackend, FewRowsMatchNaiveAtEveryLevel) {
 TEST(CpuBackend, RangeOfWeightRowsEqualsThoseColumnsOfTheProduct) {
   npw_test::at_every_level([&] {
     CpuBackend be(2);
-    for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0}) {
+    for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_1}) {
       const int n_in = 96, n_out = 301;
       const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 31);
       const auto bytes = store(w, type, n_in, n_out);
@@ -396,13 +404,47 @@ TEST(CpuBackend, StopFlagReachesTheBlockedFewRowProducts) {
   be.set_cancel(nullptr);
 }
 
+// The 4- and 5-bit types kept as quants (q5_0, q4_0; q5_1, q4_1 with their offsets) multiply exactly
+// as the matrix of their dequantised values kept as f32 rows does, bit for bit, at every level and
+// for few and many rows: the kernels form every weight as dequantize_row does (for the offset types in
+// one FMA, which is the same value: the quant x scale product is exact).
+TEST(CpuBackend, QuantsMultiplyAsTheirDequantisedValues) {
+  npw_test::at_every_level([&] {
+    CpuBackend be(2);
+    const int n_in = 160, n_out = 75;
+    const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 55, -2.0f, 3.0f);
+    const auto b = random_vector(n_out, 56);
+    for (GgmlType type : {GgmlType::Q5_0, GgmlType::Q4_0, GgmlType::Q5_1, GgmlType::Q4_1}) {
+      const auto bytes = store(w, type, n_in, n_out);
+      std::vector<float> deq(w.size());
+      for (int o = 0; o < n_out; ++o) {
+        dequantize_row(type, bytes.data() + static_cast<std::size_t>(o) * ggml_row_bytes(type, n_in),
+                       deq.data() + static_cast<std::size_t>(o) * n_in, n_in);
+      }
+      const auto deq_bytes = store(deq, GgmlType::F32, n_in, n_out);
+      auto quants = be.pack(view_of(bytes, type, n_in, n_out));
+      auto floats = be.pack(view_of(deq_bytes, GgmlType::F32, n_in, n_out));
+      for (int M : {1, 2, 5, 8, 40}) {
+        const int ldx = n_in + 1, ldy = n_out + 2;
+        const auto x = random_vector(static_cast<std::size_t>(M) * ldx, 57 + M);
+        std::vector<float> got(static_cast<std::size_t>(M) * ldy, 1.0f), want = got;
+        be.linear(x.data(), M, ldx, *quants, b.data(), got.data(), ldy);
+        be.linear(x.data(), M, ldx, *floats, b.data(), want.data(), ldy);
+        EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
+            << ggml_type_name(type) << " M " << M;
+      }
+    }
+  });
+}
+
 // copy_row gives a row exactly as the file dequantises it (the decoder's embedding reads it there
 // instead of the file) for the row storages, and declines the panel layouts.
 TEST(CpuBackendCopyRow, RowsEqualTheFileDequantised) {
   const int n_in = 96, n_out = 37;
   const std::vector<float> w = random_vector(static_cast<std::size_t>(n_in) * n_out, 77, -3.0f, 3.0f);
   CpuBackend be(1);
-  for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::Q4_0, GgmlType::Q5_1}) {
+  for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::Q4_0, GgmlType::Q5_1,
+                        GgmlType::Q4_1}) {
     for (std::size_t skip : {std::size_t{0}, std::size_t{3}}) {
       const std::vector<uint8_t> bytes = store(w, type, n_in, n_out, skip);
       const TensorView v = view_of(bytes, type, n_in, n_out, skip);

@@ -155,9 +155,10 @@ TEST(PanelGemm, Q8PanelsEqualF32PanelsOfTheDequantisedWeights) {
 
 // Weights kept in rows, read by the same kernels a slice at a time: the same floats as the panels of
 // the same values, so the same products bit for bit (partial panels, slices with tails, blocks of 32
-// split across slices), and the naive product within rounding, for f32, f16 and q8_0 rows.
+// split across slices), and the naive product within rounding, for f32, f16 and q8_0 rows (and the
+// 4/5-bit types the backend keeps as quants, with and without offsets).
 template <typename Rows>
-void check_rows_against_panels(const char* name, bool q8) {
+void check_rows_against_panels(const char* name, GgmlType type) {
   using RowsKernel = void (*)(const float*, int, int, int, const Rows&, int, int, const float*, float*, int);
   using PanelsKernel = Kernel<float>;
   std::vector<std::pair<RowsKernel, PanelsKernel>> kernels = {{panel_gemm_portable, panel_gemm_portable}};
@@ -166,7 +167,6 @@ void check_rows_against_panels(const char* name, bool q8) {
   for (const auto& [rows_kernel, panels_kernel] : kernels) {
     for (const Case& c : cases) {
       const auto w = random_vector(static_cast<std::size_t>(c.n_out) * c.n_in, 70 + c.n_in);
-      const GgmlType type = q8 ? GgmlType::Q8_0 : std::is_same_v<Rows, HalfRows> ? GgmlType::F16 : GgmlType::F32;
       const auto bytes = store(w, type, c.n_in, c.n_out);
       CpuBackend be(1);
       auto rows_packed = be.pack(view_of(bytes, type, c.n_in, c.n_out));
@@ -205,9 +205,13 @@ void check_rows_against_panels(const char* name, bool q8) {
 }
 
 TEST(PanelGemm, RowsEqualPanelsOfTheSameValues) {
-  check_rows_against_panels<FloatRows>("f32 rows", false);
-  check_rows_against_panels<HalfRows>("f16 rows", false);
-  check_rows_against_panels<Q8Weights>("q8_0 rows", true);
+  check_rows_against_panels<FloatRows>("f32 rows", GgmlType::F32);
+  check_rows_against_panels<HalfRows>("f16 rows", GgmlType::F16);
+  check_rows_against_panels<Q8Weights>("q8_0 rows", GgmlType::Q8_0);
+  check_rows_against_panels<Q8Weights>("q5_0 rows", GgmlType::Q5_0);
+  // With offsets: quant x scale + offset in one FMA in the gather, dequantize_row's value all the same.
+  check_rows_against_panels<Q8Weights>("q5_1 rows", GgmlType::Q5_1);
+  check_rows_against_panels<Q8Weights>("q4_1 rows", GgmlType::Q4_1);
 }
 
 // The backend's row storages (pack(): what the decoder keeps) take the many-row kernel for more rows
@@ -218,7 +222,7 @@ TEST(PanelGemm, RowStoragesMultiplyManyRowsAtEveryLevel) {
     const int n_in = 96, n_out = 170;
     const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 90);
     const auto b = random_vector(n_out, 91);
-    for (GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q5_0}) {
+    for (GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q4_1}) {
       const auto bytes = store(w, t, n_in, n_out);
       std::vector<float> deq(w.size());
       for (int o = 0; o < n_out; ++o) {
@@ -245,7 +249,8 @@ TEST(PanelGemm, RowStoragesMultiplyManyRowsAtEveryLevel) {
 }
 
 // What pack_for_many_rows keeps: panels at the AVX-512 level (halves for f16, int8 quants + scales
-// for q8_0, q5_0 and q4_0, f32 for every other type), rows below it.
+// for q8_0, q5_0 and q4_0, f32 for f32), rows below it; q5_1 and q4_1 stay in rows (quants, scales
+// and offsets) at every level.
 TEST(PanelGemm, ManyRowsPackingPicksPanelsOnlyWithAvx512) {
   npw_test::at_every_level([] {
     CpuBackend be(2);
@@ -255,12 +260,12 @@ TEST(PanelGemm, ManyRowsPackingPicksPanelsOnlyWithAvx512) {
       const auto bytes = store(w, t, n_in, n_out);
       auto packed = be.pack_for_many_rows(view_of(bytes, t, n_in, n_out));
       const auto& cp = static_cast<const CpuPackedMatrix&>(*packed);
-      const bool half = t == GgmlType::F16, panels = active_simd_level() == SimdLevel::Avx512;
+      const bool half = t == GgmlType::F16, panels = active_simd_level() == SimdLevel::Avx512 && !is_offset_int8_type(t);
       const auto want = panels ? (half                    ? CpuPackedMatrix::Storage::F16Panels
                                   : is_scaled_int8_type(t) ? CpuPackedMatrix::Storage::Q8Panels
                                                           : CpuPackedMatrix::Storage::F32Panels)
                                : (half                    ? CpuPackedMatrix::Storage::F16
-                                  : is_scaled_int8_type(t) ? CpuPackedMatrix::Storage::Q8
+                                  : is_scaled_int8_type(t) || is_offset_int8_type(t) ? CpuPackedMatrix::Storage::Q8
                                                           : CpuPackedMatrix::Storage::F32);
       EXPECT_EQ(cp.storage(), want) << ggml_type_name(t);
       EXPECT_EQ(cp.n_in(), n_in);
@@ -280,6 +285,7 @@ TEST(PanelGemm, ManyRowsProductsEqualRowProducts) {
   for (GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_1}) {
     const auto bytes = store(w, t, n_in, n_out);
     const auto want_storage = t == GgmlType::F16             ? CpuPackedMatrix::Storage::F16Panels
+                              : is_offset_int8_type(t) ? CpuPackedMatrix::Storage::Q8
                               : is_scaled_int8_type(t) ? CpuPackedMatrix::Storage::Q8Panels
                                                     : CpuPackedMatrix::Storage::F32Panels;
     for (int threads : {1, 2}) {

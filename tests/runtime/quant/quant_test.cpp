@@ -427,5 +427,49 @@ TEST(SplitScaledInt8, QuantTimesScaleIsTheDequantisedWeight) {
   }
 }
 
+// q5_1 and q4_1 split into unsigned quants, scales and offsets: quant x scale + offset is the
+// dequantised weight bit for bit, as one FMA too (the product is exact).
+TEST(SplitOffsetInt8, QuantTimesScalePlusOffsetIsTheDequantisedWeight) {
+  std::mt19937 rng(43);
+  std::normal_distribution<float> dist(0.5f, 3.0f);
+  const int n_blocks = 6, n = n_blocks * 32;
+  std::vector<float> x(n);
+  for (float& v : x) v = dist(rng);
+  struct Case {
+    GgmlType type;
+    int hi;
+  };
+  for (const Case c : {Case{GgmlType::Q5_1, 31}, Case{GgmlType::Q4_1, 15}}) {
+    EXPECT_TRUE(is_offset_int8_type(c.type));
+    EXPECT_FALSE(is_scaled_int8_type(c.type));
+    std::vector<uint8_t> bytes(ggml_row_bytes(c.type, n));
+    quantize_row(c.type, x.data(), bytes.data(), n);
+    std::vector<float> want(n);
+    dequantize_row(c.type, bytes.data(), want.data(), n);
+    std::vector<int8_t> q(n, -1);
+    std::vector<float> d(n_blocks), m(n_blocks), m_only(n_blocks);
+    split_offset_int8_row(c.type, bytes.data(), n_blocks, q.data(), d.data(), m.data());
+    split_offset_int8_row(c.type, bytes.data(), n_blocks, nullptr, nullptr, m_only.data());
+    EXPECT_EQ(m, m_only);
+    int hi = 0;
+    for (int i = 0; i < n; ++i) {
+      ASSERT_GE(q[i], 0) << ggml_type_name(c.type);
+      hi = std::max<int>(hi, q[i]);
+      const float got = static_cast<float>(q[i]) * d[i / 32] + m[i / 32];
+      const float fused = std::fma(static_cast<float>(q[i]), d[i / 32], m[i / 32]);
+      ASSERT_EQ(std::memcmp(&got, &want[i], sizeof got), 0) << ggml_type_name(c.type) << " weight " << i;
+      ASSERT_EQ(std::memcmp(&fused, &want[i], sizeof got), 0) << ggml_type_name(c.type) << " weight " << i;
+    }
+    EXPECT_LE(hi, c.hi);
+    EXPECT_GT(hi, c.hi / 2) << ggml_type_name(c.type);  // the high bit of q5_1's quants is read
+  }
+  std::vector<uint8_t> bytes(ggml_row_bytes(GgmlType::Q8_0, n));
+  std::vector<int8_t> q(n);
+  for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::Q4_0, GgmlType::F16, GgmlType::F32}) {
+    EXPECT_FALSE(is_offset_int8_type(t));
+    EXPECT_THROW(split_offset_int8_row(t, bytes.data(), 1, q.data(), nullptr, nullptr), Error) << ggml_type_name(t);
+  }
+}
+
 }  // namespace
 }  // namespace npw
