@@ -227,55 +227,37 @@ bool is_scaled_int8_type(GgmlType type) {
   return type == GgmlType::Q8_0 || type == GgmlType::Q5_0 || type == GgmlType::Q4_0;
 }
 
-void split_scaled_int8_row(GgmlType type, const void* src, int n_blocks, int8_t* q, float* d) {
-  if (!is_scaled_int8_type(type)) {
-    throw Error(ErrorKind::InvalidArgument,
-                std::string("split_scaled_int8_row: ") + ggml_type_name(type) + " weights are not int8 quants times a scale");
-  }
-  const std::size_t block_bytes = ggml_row_bytes(type, kQK);
-  const uint8_t* x = static_cast<const uint8_t*>(src);
-  for (int b = 0; b < n_blocks; ++b, x += block_bytes) {
-    if (d) d[b] = load_half(x);
-    if (!q) continue;
-    int8_t* qb = q + static_cast<std::size_t>(b) * kQK;
-    if (type == GgmlType::Q8_0) {
-      std::memcpy(qb, x + 2, kQK);
-    } else if (type == GgmlType::Q4_0) {
-      for (int j = 0; j < kQK / 2; ++j) {
-        qb[j] = static_cast<int8_t>((x[2 + j] & 0x0F) - 8);
-        qb[j + kQK / 2] = static_cast<int8_t>((x[2 + j] >> 4) - 8);
-      }
-    } else {
-      int v[kQK];
-      unpack5(x + 2, x + 6, v);
-      for (int j = 0; j < kQK; ++j) qb[j] = static_cast<int8_t>(v[j] - 16);
-    }
-  }
-}
-
 bool is_offset_int8_type(GgmlType type) { return type == GgmlType::Q5_1 || type == GgmlType::Q4_1; }
 
-void split_offset_int8_row(GgmlType type, const void* src, int n_blocks, int8_t* q, float* d, float* m) {
-  if (!is_offset_int8_type(type)) {
-    throw Error(ErrorKind::InvalidArgument,
-                std::string("split_offset_int8_row: ") + ggml_type_name(type) + " weights are not quants times a scale plus an offset");
+void split_int8_row(GgmlType type, const void* src, int n_blocks, int8_t* q, float* d, float* m) {
+  const bool offsets = is_offset_int8_type(type);
+  if (!offsets && !is_scaled_int8_type(type)) {
+    throw Error(ErrorKind::InvalidArgument, std::string("split_int8_row: ") + ggml_type_name(type) +
+                                                " weights are not integer quants times a block scale");
   }
   const std::size_t block_bytes = ggml_row_bytes(type, kQK);
+  // Every block starts with its f16 scale; q5_1 / q4_1 follow it with their f16 offset.
+  const std::size_t quants_at = offsets ? 4 : 2;
   const uint8_t* x = static_cast<const uint8_t*>(src);
   for (int b = 0; b < n_blocks; ++b, x += block_bytes) {
     if (d) d[b] = load_half(x);
-    if (m) m[b] = load_half(x + 2);
+    if (m && offsets) m[b] = load_half(x + 2);
     if (!q) continue;
     int8_t* qb = q + static_cast<std::size_t>(b) * kQK;
-    if (type == GgmlType::Q4_1) {
+    const uint8_t* qs = x + quants_at;
+    if (type == GgmlType::Q8_0) {
+      std::memcpy(qb, qs, kQK);
+    } else if (type == GgmlType::Q4_0 || type == GgmlType::Q4_1) {
+      const int shift = type == GgmlType::Q4_0 ? 8 : 0;
       for (int j = 0; j < kQK / 2; ++j) {
-        qb[j] = static_cast<int8_t>(x[4 + j] & 0x0F);
-        qb[j + kQK / 2] = static_cast<int8_t>(x[4 + j] >> 4);
+        qb[j] = static_cast<int8_t>((qs[j] & 0x0F) - shift);
+        qb[j + kQK / 2] = static_cast<int8_t>((qs[j] >> 4) - shift);
       }
-    } else {
+    } else {  // q5_0, q5_1: 4 bytes of high bits, then the low nibbles
+      const int shift = type == GgmlType::Q5_0 ? 16 : 0;
       int v[kQK];
-      unpack5(x + 4, x + 8, v);
-      for (int j = 0; j < kQK; ++j) qb[j] = static_cast<int8_t>(v[j]);
+      unpack5(qs, qs + 4, v);
+      for (int j = 0; j < kQK; ++j) qb[j] = static_cast<int8_t>(v[j] - shift);
     }
   }
 }

@@ -166,34 +166,21 @@ std::unique_ptr<PackedMatrix> CpuBackend::pack(const TensorView& w) const {
     std::memcpy(packed->half_data(), w.data, static_cast<std::size_t>(n_out) * row_bytes);
     return packed;
   }
-  if (is_scaled_int8_type(w.type)) {
-    // q8_0, q5_0, q4_0: every weight a quant times its block's f16 scale. Split into rows of int8
-    // quants and rows of scales (widened exactly), so that the kernels read both in address order:
-    // 1.125 bytes a weight, against the 4 of widened floats the 4- and 5-bit types took before.
-    auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::Q8);
-    int8_t* q = packed->q8_quants();
-    float* d = packed->q8_scales();
-    const int n_blocks = n_in / kQ8Block;
-    pool_->parallel_for(n_out, [&](int64_t r0, int64_t r1, int) {
-      for (int64_t r = r0; r < r1; ++r) {
-        split_scaled_int8_row(w.type, w.data + static_cast<std::size_t>(r) * row_bytes, n_blocks, q + r * n_in,
-                              d + r * n_blocks);
-      }
-    });
-    return packed;
-  }
-  if (is_offset_int8_type(w.type)) {
-    // q5_1, q4_1: quants (0..31, 0..15) with a scale and an offset per block, 1.25 bytes a weight
-    // against the 4 of widened floats.
-    auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::Q8, true);
+  if (is_scaled_int8_type(w.type) || is_offset_int8_type(w.type)) {
+    // q8_0, q5_0, q4_0: every weight a quant times its block's f16 scale; q5_1, q4_1: plus the
+    // block's offset. Split into rows of int8 quants, of scales and of offsets (widened exactly), so
+    // that the kernels read them in address order: 1.125 (1.25 with offsets) bytes a weight, against
+    // the 4 of widened floats the 4- and 5-bit types took before.
+    auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::Q8,
+                                                    is_offset_int8_type(w.type));
     int8_t* q = packed->q8_quants();
     float* d = packed->q8_scales();
     float* m = packed->q8_offsets();
     const int n_blocks = n_in / kQ8Block;
     pool_->parallel_for(n_out, [&](int64_t r0, int64_t r1, int) {
       for (int64_t r = r0; r < r1; ++r) {
-        split_offset_int8_row(w.type, w.data + static_cast<std::size_t>(r) * row_bytes, n_blocks, q + r * n_in,
-                              d + r * n_blocks, m + r * n_blocks);
+        split_int8_row(w.type, w.data + static_cast<std::size_t>(r) * row_bytes, n_blocks, q + r * n_in,
+                       d + r * n_blocks, m ? m + r * n_blocks : nullptr);
       }
     });
     return packed;
@@ -249,9 +236,9 @@ std::unique_ptr<PackedMatrix> CpuBackend::pack_for_many_rows(const TensorView& w
     // puts elements, the scales (widened exactly) likewise as a matrix of n_in / 32 inputs.
     auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::Q8Panels);
     const int n_blocks = n_in / kQ8PanelBlock;
-    to_panels(*pool_, n_out, n_in, [&](int o, int8_t* dst) { split_scaled_int8_row(w.type, row(o), n_blocks, dst, nullptr); },
+    to_panels(*pool_, n_out, n_in, [&](int o, int8_t* dst) { split_int8_row(w.type, row(o), n_blocks, dst, nullptr, nullptr); },
               packed->panel_q8_quants());
-    to_panels(*pool_, n_out, n_blocks, [&](int o, float* dst) { split_scaled_int8_row(w.type, row(o), n_blocks, nullptr, dst); },
+    to_panels(*pool_, n_out, n_blocks, [&](int o, float* dst) { split_int8_row(w.type, row(o), n_blocks, nullptr, dst, nullptr); },
               packed->panel_q8_scales());
     return packed;
   }
@@ -494,15 +481,17 @@ void CpuBackend::linear_q8(const float* X, int M, int ldx, const CpuPackedMatrix
     // The same values dequantize_row() forms: quant times its block's scale, in f32 (plus the
     // block's offset where there is one).
     const std::size_t n = static_cast<std::size_t>(o1 - o0) * un, first = static_cast<std::size_t>(o0) * un;
-    if (!q8.m) {
-      const int8_t* q = q8.q + first;
-      const float* d = q8.d + first / kQ8Block;
-      for (std::size_t b = 0; b < n / kQ8Block; ++b) {
-        for (int j = 0; j < kQ8Block; ++j) dst[b * kQ8Block + j] = static_cast<float>(q[b * kQ8Block + j]) * d[b];
+    const int8_t* q = q8.q + first;
+    const float* d = q8.d + first / kQ8Block;
+    const float* m = q8.m ? q8.m + first / kQ8Block : nullptr;
+    for (std::size_t b = 0; b < n / kQ8Block; ++b) {
+      float* y = dst + b * kQ8Block;
+      const int8_t* qb = q + b * kQ8Block;
+      for (int j = 0; j < kQ8Block; ++j) y[j] = static_cast<float>(qb[j]) * d[b];
+      if (m) {
+        for (int j = 0; j < kQ8Block; ++j) y[j] += m[b];
       }
-      return;
     }
-    for (std::size_t i = 0; i < n; ++i) dst[i] = q8_weight(q8, first + i);
   }, bias, Y, ldy);
 }
 

@@ -51,12 +51,11 @@ class CpuPackedMatrix : public PackedMatrix {
   // Q8 storage: quants [n_out][n_in], scales [n_out][n_in / 32] and, with block offsets, the offsets
   // after them (in data_); empty otherwise.
   Q8Weights q8() const {
-    return storage_ == Storage::Q8 ? Q8Weights{quants_.data(), data_.data(), offsets_ ? data_.data() + n_blocks_total() : nullptr}
-                                   : Q8Weights{nullptr, nullptr};
+    return storage_ == Storage::Q8 ? Q8Weights{quants_.data(), data_.data(), offsets()} : Q8Weights{nullptr, nullptr};
   }
   int8_t* q8_quants() { return storage_ == Storage::Q8 ? quants_.data() : nullptr; }
   float* q8_scales() { return storage_ == Storage::Q8 ? data_.data() : nullptr; }
-  float* q8_offsets() { return storage_ == Storage::Q8 && offsets_ ? data_.data() + n_blocks_total() : nullptr; }
+  float* q8_offsets() { return const_cast<float*>(offsets()); }
   // Q8Panels storage: quants and scales in the panel layout (panel_gemm.h); nullptr otherwise.
   Q8Panels panel_q8() const {
     return storage_ == Storage::Q8Panels ? Q8Panels{quants_.data(), data_.data()} : Q8Panels{nullptr, nullptr};
@@ -65,7 +64,12 @@ class CpuPackedMatrix : public PackedMatrix {
   float* panel_q8_scales() { return storage_ == Storage::Q8Panels ? data_.data() : nullptr; }
 
  private:
-  std::size_t n_blocks_total() const { return static_cast<std::size_t>(n_out_) * static_cast<std::size_t>(n_in_) / kQ8Block; }
+  // Q8 storage with block offsets: they follow the scales in data_.
+  const float* offsets() const {
+    return storage_ == Storage::Q8 && offsets_
+               ? data_.data() + static_cast<std::size_t>(n_out_) * static_cast<std::size_t>(n_in_) / kQ8Block
+               : nullptr;
+  }
 
   int n_out_;
   int n_in_;

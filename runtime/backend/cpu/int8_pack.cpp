@@ -24,7 +24,7 @@ namespace {
 
 void put(Int8Record* rec, int j, int k, int8_t v) { rec->q[k / kInt8Group][j][k % kInt8Group] = v; }
 
-// One row's scratch: the row as floats, or as int8 quants and their block scales.
+// One row's scratch: the row as floats, or as its int8 quants.
 struct RowScratch {
   std::vector<float> f32;
   std::vector<int8_t> q;
@@ -38,12 +38,13 @@ void pack_tile(const TensorView& w, std::size_t row_bytes, int tile, Int8PackedM
   for (int j = 0; j < rows; ++j) {
     const uint8_t* src = w.data + static_cast<std::size_t>(o0 + j) * row_bytes;
     if (is_scaled_int8_type(w.type)) {
-      // q8_0, q5_0, q4_0: the file's integers and f16 scales as they are (a widened half narrows
-      // back to its own bits).
-      split_scaled_int8_row(w.type, src, out.n_blocks(), scratch.q.data(), scratch.f32.data());
+      // q8_0, q5_0, q4_0: the file's integers, and its f16 scales bit for bit (each block's first
+      // two bytes).
+      split_int8_row(w.type, src, out.n_blocks(), scratch.q.data(), nullptr, nullptr);
+      const std::size_t block_bytes = ggml_row_bytes(w.type, kInt8Block);
       for (int b = 0; b < out.n_blocks(); ++b) {
         Int8Record* rec = out.record(tile, b);
-        rec->scale[j] = fp32_to_fp16(scratch.f32[static_cast<std::size_t>(b)]);
+        std::memcpy(&rec->scale[j], src + static_cast<std::size_t>(b) * block_bytes, sizeof(uint16_t));
         for (int k = 0; k < kInt8Block; ++k) put(rec, j, k, scratch.q[static_cast<std::size_t>(b) * kInt8Block + k]);
       }
     } else {
