@@ -7,6 +7,7 @@
 #include "decode/logit_source.h"
 #include "util/cancel.h"
 #include "util/error.h"
+#include "util/exp_sum.h"
 
 namespace npw {
 
@@ -19,10 +20,8 @@ void apply_filters(float* logits, int n_vocab, const std::vector<int>& sampled, 
 namespace {
 
 float softmax_at(const float* logits, int n, int index) {
-  double mx = -std::numeric_limits<double>::infinity();
-  for (int i = 0; i < n; ++i) mx = std::max(mx, static_cast<double>(logits[i]));
-  double sum = 0.0;
-  for (int i = 0; i < n; ++i) sum += std::exp(static_cast<double>(logits[i]) - mx);
+  const double mx = largest_value(logits, n);
+  const double sum = exp_sum(logits, n, mx, 1.0);
   return static_cast<float>(std::exp(static_cast<double>(logits[index]) - mx) / sum);
 }
 

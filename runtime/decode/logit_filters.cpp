@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "util/exp_sum.h"
+
 namespace npw {
 
 namespace {
@@ -76,31 +78,22 @@ void apply_timestamp_rules(float* logits, int n_vocab, const int* sampled, std::
 
   // Compare log(sum p(timestamp)) with max log p(text). Both sides of OpenAI's comparison are
   // log-softmax values sharing one normaliser, so the normaliser cancels and raw logits suffice.
-  double max_ts = -std::numeric_limits<double>::infinity();
-  for (int i = beg; i < n_vocab; ++i) max_ts = std::max(max_ts, static_cast<double>(logits[i]));
+  const double max_ts = beg < n_vocab ? largest_value(logits + beg, n_vocab - beg) : -std::numeric_limits<double>::infinity();
   double ts_lse = max_ts;
-  if (std::isfinite(max_ts)) {
-    double sum = 0.0;
-    for (int i = beg; i < n_vocab; ++i) sum += std::exp(static_cast<double>(logits[i]) - max_ts);
-    ts_lse = max_ts + std::log(sum);
-  }
-  double max_text = -std::numeric_limits<double>::infinity();
-  for (int i = 0; i < beg && i < n_vocab; ++i) max_text = std::max(max_text, static_cast<double>(logits[i]));
+  if (std::isfinite(max_ts)) ts_lse = max_ts + std::log(exp_sum(logits + beg, n_vocab - beg, max_ts, 1.0));
+  const double max_text = largest_value(logits, std::min(beg, n_vocab));
   if (ts_lse > max_text) fill_neg_inf(logits, 0, std::min(beg, n_vocab));
 }
 
 void log_softmax(const float* logits, int n, float* out) {
-  double mx = -std::numeric_limits<double>::infinity();
-  for (int i = 0; i < n; ++i) mx = std::max(mx, static_cast<double>(logits[i]));
+  const double mx = largest_value(logits, n);
   if (!std::isfinite(mx)) {
     // Everything forbidden (cannot happen with OpenAI's filters, which always leave EOT or a
     // timestamp): keep the -inf rather than produce NaN.
     for (int i = 0; i < n; ++i) out[i] = kNegInf;
     return;
   }
-  double sum = 0.0;
-  for (int i = 0; i < n; ++i) sum += std::exp(static_cast<double>(logits[i]) - mx);
-  const double lse = mx + std::log(sum);
+  const double lse = mx + std::log(exp_sum(logits, n, mx, 1.0));
   for (int i = 0; i < n; ++i) out[i] = static_cast<float>(static_cast<double>(logits[i]) - lse);
 }
 

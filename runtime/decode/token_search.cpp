@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "util/error.h"
+#include "util/exp_sum.h"
 
 namespace npw {
 
@@ -19,20 +20,25 @@ int argmax(const float* logits, int n) {
 }
 
 int sample_token(const float* logits, int n, float temperature, Rng& rng) {
-  double mx = -std::numeric_limits<double>::infinity();
-  for (int i = 0; i < n; ++i) mx = std::max(mx, static_cast<double>(logits[i]));
+  const double mx = largest_value(logits, n);
   if (!std::isfinite(mx)) throw Error(ErrorKind::Internal, "sampling from a distribution with every token forbidden");
-  double total = 0.0;
-  for (int i = 0; i < n; ++i) total += std::exp((static_cast<double>(logits[i]) - mx) / temperature);
+  const double total = exp_sum(logits, n, mx, temperature);
   const double target = rng.uniform() * total;
+  // The weights again, a block at a time, only up to the one that reaches the target (each weight is
+  // the term exp_sum() added, whatever its position in a block).
+  constexpr int kBlock = 64;
+  double w[kBlock];
   double acc = 0.0;
   int last_possible = 0;
-  for (int i = 0; i < n; ++i) {
-    const double w = std::exp((static_cast<double>(logits[i]) - mx) / temperature);
-    if (w <= 0.0) continue;
-    acc += w;
-    last_possible = i;
-    if (acc > target) return i;
+  for (int b = 0; b < n; b += kBlock) {
+    const int m = std::min(kBlock, n - b);
+    exp_values(logits + b, m, mx, temperature, w);
+    for (int j = 0; j < m; ++j) {
+      if (w[j] <= 0.0) continue;
+      acc += w[j];
+      last_possible = b + j;
+      if (acc > target) return b + j;
+    }
   }
   return last_possible;  // rounding left target at the very top of the range
 }

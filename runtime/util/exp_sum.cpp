@@ -1,0 +1,183 @@
+// The decoding policy's softmax sums (see exp_sum.h): a double exp of our own, 8 or 4 lanes at a time,
+// where the CPU has AVX-512 or AVX2, and libm's exp one value at a time otherwise.
+#include "util/exp_sum.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+// GCC 12 reports its own intrinsics' undefined-vector idiom (__Y = __Y) as (maybe-)uninitialised; the
+// warning points into the header, so it is silenced before the header is read.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include "util/cpu_features.h"
+#include "util/simd_target.h"
+
+namespace npw {
+
+namespace {
+
+constexpr double kLog2e = 1.4426950408889634074;
+// ln 2 in two parts (fdlibm's): n ln2_hi is exact for |n| < 2^11, so x - n ln 2 loses nothing.
+constexpr double kLn2Hi = 6.93147180369123816490e-01;
+constexpr double kLn2Lo = 1.90821492927058770002e-10;
+// Below this exp rounds to zero; above the upper bound it overflows (the bounds keep 2^n in range).
+constexpr double kLowest = -746.0;
+constexpr double kHighest = 710.0;
+// e^r on |r| <= ln2 / 2 by its Taylor series to r^13 (truncation below 5e-18 relative), highest
+// power first for Horner's scheme.
+constexpr double kTaylor[] = {1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0,
+                              1.0 / 362880.0,     1.0 / 40320.0,     1.0 / 5040.0,      1.0 / 720.0,
+                              1.0 / 120.0,        1.0 / 24.0,        1.0 / 6.0,         0.5,
+                              1.0,                1.0};
+constexpr int kTerms = static_cast<int>(sizeof(kTaylor) / sizeof(kTaylor[0]));
+
+double largest_scalar(const float* x, int n) {
+  double m = -std::numeric_limits<double>::infinity();
+  for (int i = 0; i < n; ++i) m = std::max(m, static_cast<double>(x[i]));
+  return m;
+}
+
+double exp_sum_scalar(const float* x, int n, double shift, double divisor, double* w) {
+  double sum = 0.0;
+  for (int i = 0; i < n; ++i) {
+    const double d = static_cast<double>(x[i]) - shift;
+    const double e = std::exp(divisor == 1.0 ? d : d / divisor);
+    if (w) w[i] = e;
+    sum += e;
+  }
+  return sum;
+}
+
+// ---- AVX-512: 8 doubles ----
+
+NPW_TARGET_AVX512 inline __m512d exp_pd(__m512d x) {
+  // max/min return their second operand when either is NaN: a NaN x stays NaN.
+  x = _mm512_min_pd(_mm512_set1_pd(kHighest), _mm512_max_pd(_mm512_set1_pd(kLowest), x));
+  const __m512d n =
+      _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(kLn2Hi), x);
+  r = _mm512_fnmadd_pd(n, _mm512_set1_pd(kLn2Lo), r);
+  __m512d p = _mm512_set1_pd(kTaylor[0]);
+  for (int i = 1; i < kTerms; ++i) p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(kTaylor[i]));
+  return _mm512_scalef_pd(p, n);
+}
+
+NPW_TARGET_AVX512 double largest_avx512(const float* x, int n) {
+  const __m512 lowest = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __m512 m = lowest;
+  int i = 0;
+  for (; i + 16 <= n; i += 16) m = _mm512_max_ps(_mm512_loadu_ps(x + i), m);
+  if (i < n) m = _mm512_max_ps(_mm512_mask_loadu_ps(lowest, static_cast<__mmask16>((1u << (n - i)) - 1u), x + i), m);
+  return static_cast<double>(_mm512_reduce_max_ps(m));
+}
+
+NPW_TARGET_AVX512 double exp_sum_avx512(const float* x, int n, double shift, double divisor, double* w) {
+  const __m512d s = _mm512_set1_pd(shift), dv = _mm512_set1_pd(divisor);
+  const bool divide = divisor != 1.0;
+  __m512d acc = _mm512_setzero_pd();
+  for (int i = 0; i < n; i += 8) {
+    const __mmask8 m = i + 8 <= n ? static_cast<__mmask8>(0xFF) : static_cast<__mmask8>((1u << (n - i)) - 1u);
+    __m512d d = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, x + i)), s);
+    if (divide) d = _mm512_div_pd(d, dv);
+    const __m512d e = _mm512_maskz_mov_pd(m, exp_pd(d));
+    if (w) _mm512_mask_storeu_pd(w + i, m, e);
+    acc = _mm512_add_pd(acc, e);
+  }
+  return _mm512_reduce_add_pd(acc);
+}
+
+// ---- AVX2: 4 doubles ----
+
+// 2^k for k in [-538, 513], a normal double built from its exponent bits.
+NPW_TARGET_AVX2 inline __m256d pow2_pd(__m128i k) {
+  const __m256i e = _mm256_add_epi64(_mm256_cvtepi32_epi64(k), _mm256_set1_epi64x(1023));
+  return _mm256_castsi256_pd(_mm256_slli_epi64(e, 52));
+}
+
+NPW_TARGET_AVX2 inline __m256d exp_pd(__m256d x) {
+  x = _mm256_min_pd(_mm256_set1_pd(kHighest), _mm256_max_pd(_mm256_set1_pd(kLowest), x));
+  const __m256d n = _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(kLn2Hi), x);
+  r = _mm256_fnmadd_pd(n, _mm256_set1_pd(kLn2Lo), r);
+  __m256d p = _mm256_set1_pd(kTaylor[0]);
+  for (int i = 1; i < kTerms; ++i) p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(kTaylor[i]));
+  // 2^n in two halves, each a normal double, so that results down in the subnormals (n to -1077)
+  // come out of two exact products instead of an exponent field out of range. (A NaN x makes p NaN,
+  // whatever the halves are.)
+  const __m128i k = _mm256_cvtpd_epi32(n);
+  const __m128i k1 = _mm_srai_epi32(k, 1);
+  return _mm256_mul_pd(_mm256_mul_pd(p, pow2_pd(k1)), pow2_pd(_mm_sub_epi32(k, k1)));
+}
+
+NPW_TARGET_AVX2 double largest_avx2(const float* x, int n) {
+  __m256 m = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  int i = 0;
+  for (; i + 8 <= n; i += 8) m = _mm256_max_ps(_mm256_loadu_ps(x + i), m);
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, m);
+  double best = largest_scalar(lanes, 8);
+  for (; i < n; ++i) best = std::max(best, static_cast<double>(x[i]));
+  return best;
+}
+
+NPW_TARGET_AVX2 double exp_sum_avx2(const float* x, int n, double shift, double divisor, double* w) {
+  const __m256d s = _mm256_set1_pd(shift), dv = _mm256_set1_pd(divisor);
+  const bool divide = divisor != 1.0;
+  __m256d acc = _mm256_setzero_pd();
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    __m256d d = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + i)), s);
+    if (divide) d = _mm256_div_pd(d, dv);
+    const __m256d e = exp_pd(d);
+    if (w) _mm256_storeu_pd(w + i, e);
+    acc = _mm256_add_pd(acc, e);
+  }
+  if (i < n) {
+    // The last 1-3 values through the same exp, the unused lanes dropped.
+    alignas(16) float tail[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    std::copy(x + i, x + n, tail);
+    __m256d d = _mm256_sub_pd(_mm256_cvtps_pd(_mm_load_ps(tail)), s);
+    if (divide) d = _mm256_div_pd(d, dv);
+    alignas(32) double e[4];
+    _mm256_store_pd(e, exp_pd(d));
+    for (int j = 0; j < 4; ++j) {
+      if (i + j >= n) e[j] = 0.0;
+      else if (w) w[i + j] = e[j];
+    }
+    acc = _mm256_add_pd(acc, _mm256_load_pd(e));
+  }
+  alignas(32) double lanes[4];
+  _mm256_store_pd(lanes, acc);
+  return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+}
+
+double exp_sum_any(const float* x, int n, double shift, double divisor, double* w) {
+  if (n <= 0) return 0.0;
+  switch (active_simd_level()) {
+    case SimdLevel::Avx512: return exp_sum_avx512(x, n, shift, divisor, w);
+    case SimdLevel::Avx2: return exp_sum_avx2(x, n, shift, divisor, w);
+    default: return exp_sum_scalar(x, n, shift, divisor, w);
+  }
+}
+
+}  // namespace
+
+double largest_value(const float* x, int n) {
+  if (n <= 0) return -std::numeric_limits<double>::infinity();
+  switch (active_simd_level()) {
+    case SimdLevel::Avx512: return largest_avx512(x, n);
+    case SimdLevel::Avx2: return largest_avx2(x, n);
+    default: return largest_scalar(x, n);
+  }
+}
+
+double exp_sum(const float* x, int n, double shift, double divisor) { return exp_sum_any(x, n, shift, divisor, nullptr); }
+
+double exp_values(const float* x, int n, double shift, double divisor, double* w) {
+  return exp_sum_any(x, n, shift, divisor, w);
+}
+
+}  // namespace npw
