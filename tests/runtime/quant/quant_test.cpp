@@ -384,10 +384,8 @@ TEST(Quant, PartialBlocksAreRejected) {
 // offsets written; floats are refused.
 TEST(SplitScaledInt8, QuantTimesScaleIsTheDequantisedWeight) {
   std::mt19937 rng(41);
-  std::normal_distribution<float> dist(0.0f, 2.0f);
   const int n_blocks = 7, n = n_blocks * 32;
-  std::vector<float> x(n);
-  for (float& v : x) v = dist(rng);
+  std::vector<float> x = random_row(rng, n, 2.0f);
   x[5] = 0.0f;
   for (int b = 0; b < 32; ++b) x[32 + b] = 0.0f;  // an all-zero block: scale 0
   struct Case {
@@ -435,10 +433,9 @@ TEST(SplitScaledInt8, QuantTimesScaleIsTheDequantisedWeight) {
 // dequantised weight bit for bit, as one FMA too (the product is exact).
 TEST(SplitOffsetInt8, QuantTimesScalePlusOffsetIsTheDequantisedWeight) {
   std::mt19937 rng(43);
-  std::normal_distribution<float> dist(0.5f, 3.0f);
   const int n_blocks = 6, n = n_blocks * 32;
-  std::vector<float> x(n);
-  for (float& v : x) v = dist(rng);
+  std::vector<float> x = random_row(rng, n, 3.0f);
+  for (float& v : x) v += 0.5f;  // off centre, so that the blocks' offsets matter
   struct Case {
     GgmlType type;
     int hi;
