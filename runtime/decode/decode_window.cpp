@@ -8,6 +8,7 @@
 #include "util/cancel.h"
 #include "util/error.h"
 #include "util/exp_sum.h"
+#include "util/thread_pool.h"
 
 namespace npw {
 
@@ -50,12 +51,34 @@ DecodeOutcome decode_window(LogitSource& source, const DecodeSettings& s, Rng& r
   BeamSearch search(beam ? s.beam_size : 1, s.patience, s.eot);
   std::vector<int> src;
   std::vector<int> next(static_cast<std::size_t>(G));
+  std::vector<double> draws(static_cast<std::size_t>(G));
   for (int i = 0; i < s.sample_len; ++i) {
     check_cancel(s.cancel, "a decoding step");
-    for (int g = 0; g < G; ++g) {
-      float* lg = logits.data() + static_cast<std::size_t>(g) * row;
-      apply_filters(lg, V, hyps[static_cast<std::size_t>(g)].tokens, s);
-      log_softmax(lg, V, logprobs.data() + static_cast<std::size_t>(g) * row);
+    // A row's filters, log-softmax and sample take ~0.1-0.2 ms over 51,865 logits: five rows a step
+    // were a tenth of a small model's step on the calling thread while the pool idled. The sampling
+    // draws are taken first, in the hypotheses' order (a finished one draws nothing, as in
+    // greedy_step), so each row's token is the same whichever thread samples it.
+    if (!beam) {
+      for (int g = 0; g < G; ++g) {
+        const bool live = !hyps[static_cast<std::size_t>(g)].finished(s.eot);
+        draws[static_cast<std::size_t>(g)] = live && s.temperature != 0.0f ? rng.uniform() : 0.0;
+      }
+    }
+    auto policy_rows = [&](int64_t g0, int64_t g1, int) {
+      for (int64_t g = g0; g < g1; ++g) {
+        const Hypothesis& h = hyps[static_cast<std::size_t>(g)];
+        float* lg = logits.data() + static_cast<std::size_t>(g) * row;
+        apply_filters(lg, V, h.tokens, s);
+        log_softmax(lg, V, logprobs.data() + static_cast<std::size_t>(g) * row);
+        if (!beam && !h.finished(s.eot)) {
+          next[static_cast<std::size_t>(g)] = greedy_choice(lg, V, s.temperature, draws[static_cast<std::size_t>(g)]);
+        }
+      }
+    };
+    if (s.pool && G > 1) {
+      s.pool->parallel_for(G, policy_rows);
+    } else {
+      policy_rows(0, G, 0);
     }
     bool completed = true;
     if (beam) {
@@ -63,8 +86,7 @@ DecodeOutcome decode_window(LogitSource& source, const DecodeSettings& s, Rng& r
     } else {
       for (int g = 0; g < G; ++g) {
         Hypothesis& h = hyps[static_cast<std::size_t>(g)];
-        greedy_step(h, logits.data() + static_cast<std::size_t>(g) * row, logprobs.data() + static_cast<std::size_t>(g) * row,
-                    V, s.temperature, s.eot, rng);
+        if (!h.finished(s.eot)) append_token(h, next[static_cast<std::size_t>(g)], logprobs.data() + static_cast<std::size_t>(g) * row);
         completed = completed && h.finished(s.eot);
       }
     }

@@ -13,6 +13,7 @@
 namespace npw {
 
 class LogitSource;
+class ThreadPool;
 
 struct DecodeSettings {
   std::vector<int> initial_tokens;  // [sot_prev, prompt...] + SOT sequence (+ <|notimestamps|>)
@@ -32,6 +33,9 @@ struct DecodeSettings {
   bool timestamps = true;            // apply the timestamp rules
   TimestampRules rules;
   const std::atomic<bool>* cancel = nullptr;  // polled before every step (util/cancel.h)
+  // Not owned, may be null: the hypotheses' rows are filtered and normalised side by side on it
+  // (each row is computed the same on any thread, so the tokens do not depend on it).
+  ThreadPool* pool = nullptr;
 };
 
 struct DecodeOutcome {

@@ -19,11 +19,11 @@ int argmax(const float* logits, int n) {
   return best;
 }
 
-int sample_token(const float* logits, int n, float temperature, Rng& rng) {
+int sample_token(const float* logits, int n, float temperature, double u) {
   const double mx = largest_value(logits, n);
   if (!std::isfinite(mx)) throw Error(ErrorKind::Internal, "sampling from a distribution with every token forbidden");
   const double total = exp_sum(logits, n, mx, temperature);
-  const double target = rng.uniform() * total;
+  const double target = u * total;
   // The weights again, a block at a time, only up to the one that reaches the target (each weight is
   // the term exp_sum() added, whatever its position in a block).
   constexpr int kBlock = 64;
@@ -43,13 +43,21 @@ int sample_token(const float* logits, int n, float temperature, Rng& rng) {
   return last_possible;  // rounding left target at the very top of the range
 }
 
+int greedy_choice(const float* logits, int n_vocab, float temperature, double u) {
+  return temperature == 0.0f ? argmax(logits, n_vocab) : sample_token(logits, n_vocab, temperature, u);
+}
+
+void append_token(Hypothesis& h, int token, const float* logprobs) {
+  h.tokens.push_back(token);
+  h.logprobs.push_back(logprobs[token]);
+  h.sum_logprob += logprobs[token];
+}
+
 void greedy_step(Hypothesis& h, const float* logits, const float* logprobs, int n_vocab, float temperature, int eot,
                  Rng& rng) {
   if (h.finished(eot)) return;
-  const int next = temperature == 0.0f ? argmax(logits, n_vocab) : sample_token(logits, n_vocab, temperature, rng);
-  h.tokens.push_back(next);
-  h.logprobs.push_back(logprobs[next]);
-  h.sum_logprob += logprobs[next];
+  const double u = temperature == 0.0f ? 0.0 : rng.uniform();
+  append_token(h, greedy_choice(logits, n_vocab, temperature, u), logprobs);
 }
 
 BeamSearch::BeamSearch(int beam_size, float patience, int eot)

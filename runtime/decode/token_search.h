@@ -33,14 +33,23 @@ class Rng {
 // Lowest index of the largest logit (torch.argmax's choice among ties).
 int argmax(const float* logits, int n);
 
-// Categorical(logits / temperature).sample(): draws an index with probability softmax(logits/T).
-int sample_token(const float* logits, int n, float temperature, Rng& rng);
+// Categorical(logits / temperature).sample() for the uniform draw u in [0, 1): the index where the
+// running sum of softmax(logits / T) first exceeds u. Taking the draw rather than the generator lets
+// rows be sampled side by side once their draws were taken in order.
+int sample_token(const float* logits, int n, float temperature, double u);
+inline int sample_token(const float* logits, int n, float temperature, Rng& rng) {
+  return sample_token(logits, n, temperature, rng.uniform());
+}
 
 // GreedyDecoder.update for one sequence: at temperature 0 the argmax, otherwise a sample; the
 // log-probability recorded is that of the unscaled (filtered) logits. `logprobs` = log_softmax of
-// the filtered logits. A finished sequence is left as it is.
+// the filtered logits. A finished sequence is left as it is (and draws nothing).
 void greedy_step(Hypothesis& h, const float* logits, const float* logprobs, int n_vocab, float temperature, int eot,
                  Rng& rng);
+// The same in two halves: the token greedy_step would choose for the draw u (unused at temperature
+// 0), and its recording.
+int greedy_choice(const float* logits, int n_vocab, float temperature, double u);
+void append_token(Hypothesis& h, int token, const float* logprobs);
 
 // OpenAI's BeamSearchDecoder for one audio: keeps beam_size live beams, collects finished
 // sequences up to round(beam_size * patience), and completes when that many have finished.

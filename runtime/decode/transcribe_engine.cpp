@@ -199,6 +199,7 @@ WindowDecode TranscribeEngine::decode_at(float temperature) {
   s.timestamps = options_.timestamps;
   s.rules = rules_;
   s.cancel = cancel_;
+  s.pool = pool_;
 
   // Each rung of the temperature ladder starts here.
   check_cancel(cancel_, "a rung of the temperature ladder");

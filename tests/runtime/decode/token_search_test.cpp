@@ -10,6 +10,7 @@
 
 #include "decode/decode_window.h"
 #include "decode/logit_source.h"
+#include "util/thread_pool.h"
 
 namespace npw {
 namespace {
@@ -153,6 +154,67 @@ TEST(DecodeWindow, SamplingIsSeededAndRanked) {
   bool saw_other = false;
   for (uint64_t seed = 0; seed < 20 && !saw_other; ++seed) saw_other = run(seed).tokens != std::vector<int>{A, A, A};
   EXPECT_TRUE(saw_other);
+}
+
+// The rows' policy runs on the stream's pool when it has one: the candidates must be those of the
+// sequential rule, greedy_step's draws taken in the hypotheses' order (a finished one draws none),
+// whatever thread samples a row; beams and greedy the same with and without the pool.
+std::vector<int> sampled_by_hand(uint64_t seed, int best_of, float temperature) {
+  TableSource src(known_table(), 2);
+  Rng rng(seed);
+  std::vector<float> sot(kV), logits(static_cast<std::size_t>(best_of) * kV), lp(logits.size());
+  src.begin({9, 9}, best_of, 0, sot.data(), logits.data());
+  for (int g = 1; g < best_of; ++g) std::copy(logits.begin(), logits.begin() + kV, logits.begin() + g * kV);
+  std::vector<Hypothesis> hyps(static_cast<std::size_t>(best_of));
+  for (int step = 0; step < 224; ++step) {
+    bool done = true;
+    for (int g = 0; g < best_of; ++g) {
+      log_softmax(&logits[static_cast<std::size_t>(g) * kV], kV, &lp[static_cast<std::size_t>(g) * kV]);
+      greedy_step(hyps[static_cast<std::size_t>(g)], &logits[static_cast<std::size_t>(g) * kV],
+                  &lp[static_cast<std::size_t>(g) * kV], kV, temperature, EOT, rng);
+      done = done && hyps[static_cast<std::size_t>(g)].finished(EOT);
+    }
+    if (done) break;
+    std::vector<int> next;
+    for (const Hypothesis& h : hyps) next.push_back(h.tokens.back());
+    src.step(next, logits.data());
+  }
+  const Hypothesis& best = hyps[static_cast<std::size_t>(rank_hypotheses(hyps, -1.0f, EOT))];
+  return std::vector<int>(best.tokens.begin(), best.tokens.begin() + static_cast<std::ptrdiff_t>(text_length(best, EOT)));
+}
+
+TEST(DecodeWindow, PoolGivesTheSequentialCandidates) {
+  ThreadPool pool(3);
+  int differing_seeds = 0;
+  for (uint64_t seed = 0; seed < 64; ++seed) {
+    DecodeSettings s = plain_settings();
+    s.temperature = 0.7f;
+    s.best_of = 2;
+    const std::vector<int> expected = sampled_by_hand(seed, 2, 0.7f);
+    TableSource plain(known_table(), 2), pooled(known_table(), 2);
+    Rng r1(seed), r2(seed);
+    const DecodeOutcome a = decode_window(plain, s, r1);
+    s.pool = &pool;
+    const DecodeOutcome b = decode_window(pooled, s, r2);
+    EXPECT_EQ(a.tokens, expected) << "seed " << seed;
+    EXPECT_EQ(b.tokens, expected) << "seed " << seed;
+    EXPECT_EQ(a.sum_logprob, b.sum_logprob);
+    // The draws after this window continue where the sequential rule leaves them.
+    EXPECT_EQ(r1.uniform(), r2.uniform());
+    if (expected != std::vector<int>{A, A, A}) ++differing_seeds;
+  }
+  EXPECT_GT(differing_seeds, 0);  // the seeds reach more than greedy's sequence
+  for (int beam : {0, 2, 3}) {
+    DecodeSettings s = plain_settings();
+    s.beam_size = beam;
+    TableSource plain(known_table(), 2), pooled(known_table(), 2);
+    Rng r1(1), r2(1);
+    const DecodeOutcome a = decode_window(plain, s, r1);
+    s.pool = &pool;
+    const DecodeOutcome b = decode_window(pooled, s, r2);
+    EXPECT_EQ(a.tokens, b.tokens) << "beam " << beam;
+    EXPECT_EQ(a.sum_logprob, b.sum_logprob) << "beam " << beam;
+  }
 }
 
 TEST(DecodeWindow, TimestampRulesApplyInTheLoop) {
