@@ -52,12 +52,14 @@ DecodeOutcome decode_window(LogitSource& source, const DecodeSettings& s, Rng& r
   std::vector<int> src;
   std::vector<int> next(static_cast<std::size_t>(G));
   std::vector<double> draws(static_cast<std::size_t>(G));
+  const int per_beam = search.candidates_per_beam(V);
+  std::vector<int> top(beam ? static_cast<std::size_t>(G) * static_cast<std::size_t>(per_beam) : 0);
   for (int i = 0; i < s.sample_len; ++i) {
     check_cancel(s.cancel, "a decoding step");
-    // A row's filters, log-softmax and sample take ~0.1-0.2 ms over 51,865 logits: five rows a step
-    // were a tenth of a small model's step on the calling thread while the pool idled. The sampling
-    // draws are taken first, in the hypotheses' order (a finished one draws nothing, as in
-    // greedy_step), so each row's token is the same whichever thread samples it.
+    // A row's filters, log-softmax and sample (or best tokens) take ~0.1-0.2 ms over 51,865 logits:
+    // five rows a step were a tenth of a small model's step on the calling thread while the pool
+    // idled. The sampling draws are taken first, in the hypotheses' order (a finished one draws
+    // nothing, as in greedy_step), so each row's token is the same whichever thread samples it.
     if (!beam) {
       for (int g = 0; g < G; ++g) {
         const bool live = !hyps[static_cast<std::size_t>(g)].finished(s.eot);
@@ -70,7 +72,9 @@ DecodeOutcome decode_window(LogitSource& source, const DecodeSettings& s, Rng& r
         float* lg = logits.data() + static_cast<std::size_t>(g) * row;
         apply_filters(lg, V, h.tokens, s);
         log_softmax(lg, V, logprobs.data() + static_cast<std::size_t>(g) * row);
-        if (!beam && !h.finished(s.eot)) {
+        if (beam) {
+          top_tokens(logprobs.data() + static_cast<std::size_t>(g) * row, V, per_beam, top.data() + g * per_beam);
+        } else if (!h.finished(s.eot)) {
           next[static_cast<std::size_t>(g)] = greedy_choice(lg, V, s.temperature, draws[static_cast<std::size_t>(g)]);
         }
       }
@@ -82,7 +86,7 @@ DecodeOutcome decode_window(LogitSource& source, const DecodeSettings& s, Rng& r
     }
     bool completed = true;
     if (beam) {
-      completed = search.update(hyps, logprobs.data(), V, src);
+      completed = search.update(hyps, logprobs.data(), V, top.data(), src);
     } else {
       for (int g = 0; g < G; ++g) {
         Hypothesis& h = hyps[static_cast<std::size_t>(g)];

@@ -80,22 +80,63 @@ struct Candidate {
 
 }  // namespace
 
+void top_tokens(const float* logprobs, int n, int k, int* tokens) {
+  // tokens[0, filled) sorted; a later index never beats an equal value, so once k are held only a
+  // value strictly above the k-th enters.
+  int filled = 0;
+  auto insert = [&](int j) {
+    const float v = logprobs[j];
+    int at = filled < k ? filled++ : k - 1;
+    while (at > 0 && logprobs[tokens[at - 1]] < v) {
+      tokens[at] = tokens[at - 1];
+      --at;
+    }
+    tokens[at] = j;
+  };
+  int j = 0;
+  for (; j < n && filled < k; ++j) {
+    if (!std::isnan(logprobs[j])) insert(j);
+  }
+  // Fewer than k numbers in the row (a model giving NaN): its NaN entries follow, lowest index first.
+  for (int i = 0; filled < k && i < n; ++i) {
+    if (std::isnan(logprobs[i])) tokens[filled++] = i;
+  }
+  // Blocks whose largest value (vectorised, NaN passed over) is not above the k-th best, nearly all
+  // of them after the first few, are skipped whole.
+  constexpr int kBlock = 64;
+  while (j < n) {
+    const int end = std::min(n, j + kBlock);
+    if (largest_value(logprobs + j, end - j) > static_cast<double>(logprobs[tokens[k - 1]])) {
+      for (; j < end; ++j) {
+        if (logprobs[j] > logprobs[tokens[k - 1]]) insert(j);
+      }
+    }
+    j = end;
+  }
+}
+
 bool BeamSearch::update(std::vector<Hypothesis>& beams, const float* logprobs, int n_vocab, std::vector<int>& source) {
+  const int k = candidates_per_beam(n_vocab);
+  std::vector<int> top(static_cast<std::size_t>(beam_size_) * static_cast<std::size_t>(k));
+  for (int j = 0; j < beam_size_; ++j) {
+    top_tokens(logprobs + static_cast<std::size_t>(j) * static_cast<std::size_t>(n_vocab), n_vocab, k,
+               top.data() + static_cast<std::size_t>(j) * static_cast<std::size_t>(k));
+  }
+  return update(beams, logprobs, n_vocab, top.data(), source);
+}
+
+bool BeamSearch::update(std::vector<Hypothesis>& beams, const float* logprobs, int n_vocab, const int* top,
+                        std::vector<int>& source) {
   if (static_cast<int>(beams.size()) != beam_size_) {
     throw Error(ErrorKind::Internal, "beam search got " + std::to_string(beams.size()) + " beams, expected " +
                                          std::to_string(beam_size_));
   }
-  const int k = std::min(beam_size_ + 1, n_vocab);
+  const int k = candidates_per_beam(n_vocab);
   std::vector<Candidate> cands;
-  std::vector<int> order(static_cast<std::size_t>(n_vocab));
   for (int j = 0; j < beam_size_; ++j) {
     const float* lp = logprobs + static_cast<std::size_t>(j) * static_cast<std::size_t>(n_vocab);
-    std::iota(order.begin(), order.end(), 0);
-    std::partial_sort(order.begin(), order.begin() + k, order.end(), [lp](int a, int b) {
-      return lp[a] > lp[b] || (lp[a] == lp[b] && a < b);
-    });
     for (int t = 0; t < k; ++t) {
-      const int token = order[static_cast<std::size_t>(t)];
+      const int token = top[static_cast<std::size_t>(j) * static_cast<std::size_t>(k) + static_cast<std::size_t>(t)];
       const float score = beams[static_cast<std::size_t>(j)].sum_logprob + lp[token];
       // OpenAI keys candidates by the whole sequence: identical beams (all of them at the first
       // step) propose the same sequences once; the later beam becomes the source, the first

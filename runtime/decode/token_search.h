@@ -51,6 +51,11 @@ void greedy_step(Hypothesis& h, const float* logits, const float* logprobs, int 
 int greedy_choice(const float* logits, int n_vocab, float temperature, double u);
 void append_token(Hypothesis& h, int token, const float* logprobs);
 
+// The k highest of n log-probabilities, best first, equal values by the lower index: the order a
+// sort by (value descending, index ascending) gives; NaN ranks below every number (k <= n). One
+// pass, nearly every value rejected by one comparison with the k-th best so far.
+void top_tokens(const float* logprobs, int n, int k, int* tokens);
+
 // OpenAI's BeamSearchDecoder for one audio: keeps beam_size live beams, collects finished
 // sequences up to round(beam_size * patience), and completes when that many have finished.
 class BeamSearch {
@@ -61,6 +66,12 @@ class BeamSearch {
   // filtered logits). Replaces beams by the new live beams; source[i] is the old beam that new beam
   // i extends (for the KV caches). Returns true when enough sequences have finished.
   bool update(std::vector<Hypothesis>& beams, const float* logprobs, int n_vocab, std::vector<int>& source);
+  // The same with each beam's best candidates_per_beam() tokens already chosen (top_tokens(), k per
+  // beam in `top`): the rows' selections can then run side by side.
+  bool update(std::vector<Hypothesis>& beams, const float* logprobs, int n_vocab, const int* top,
+              std::vector<int>& source);
+  // Tokens each beam proposes: beam_size + 1, as OpenAI's topk (at most the vocabulary).
+  int candidates_per_beam(int n_vocab) const { return beam_size_ + 1 < n_vocab ? beam_size_ + 1 : n_vocab; }
 
   // The finished sequences, topped up with the best live beams (EOT appended) while fewer than
   // beam_size have finished; in OpenAI's order.

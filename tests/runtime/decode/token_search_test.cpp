@@ -1,11 +1,16 @@
 // Greedy, sampling and beam search through decode_window() on a hand-made "language model" whose
-// next-token probabilities depend on the sampled prefix, so the best sequence is known by hand.
+// next-token probabilities depend on the sampled prefix, so the best sequence is known by hand; the
+// beams' token selection against a full sort.
 // Vocabulary: A = 0, B = 1, C = 2, EOT = 3.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
+#include <numeric>
+#include <random>
 #include <vector>
 
 #include "decode/decode_window.h"
@@ -215,6 +220,48 @@ TEST(DecodeWindow, PoolGivesTheSequentialCandidates) {
     EXPECT_EQ(a.tokens, b.tokens) << "beam " << beam;
     EXPECT_EQ(a.sum_logprob, b.sum_logprob) << "beam " << beam;
   }
+}
+
+// top_tokens against a full sort by (NaN last, value descending, index ascending) on rows with many
+// ties, -inf (suppressed tokens) and NaN, over lengths around its block of 16 and k = 1..7.
+TEST(TopTokens, MatchesTheSortedOrder) {
+  std::mt19937 gen(7);
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  int checked = 0;
+  for (int n : {1, 2, 6, 15, 16, 17, 31, 33, 100, 1000, 51865}) {
+    for (int kind = 0; kind < 4; ++kind) {
+      std::vector<float> row(static_cast<std::size_t>(n));
+      for (float& v : row) {
+        const unsigned r = gen() % 100;
+        // kind 0: continuous; 1: five distinct values; 2: mostly -inf; 3: with NaN.
+        v = kind == 0 ? -static_cast<float>(gen() % 1000000) * 1e-5f
+                      : kind == 1 ? -static_cast<float>(gen() % 5)
+                                  : kind == 2 ? (r < 97 ? -inf : -static_cast<float>(gen() % 3))
+                                              : (r < 10 ? nan : -static_cast<float>(gen() % 50));
+      }
+      // The best values late in the row too, where the block filter has to let them through.
+      if (n > 40 && kind != 2) row[static_cast<std::size_t>(n - 3)] = 1.0f;
+      std::vector<int> order(static_cast<std::size_t>(n));
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+        const float x = row[static_cast<std::size_t>(a)], y = row[static_cast<std::size_t>(b)];
+        if (std::isnan(x) || std::isnan(y)) return !std::isnan(x) && std::isnan(y);
+        return x > y;
+      });
+      for (int k = 1; k <= std::min(7, n); ++k) {
+        std::vector<int> got(static_cast<std::size_t>(k), -1);
+        top_tokens(row.data(), n, k, got.data());
+        EXPECT_EQ(got, std::vector<int>(order.begin(), order.begin() + k)) << "n " << n << " kind " << kind << " k " << k;
+        ++checked;
+      }
+    }
+  }
+  // A row of NaN only (a model producing NaN) still names k tokens, lowest first.
+  const std::vector<float> all_nan(20, nan);
+  int got[3];
+  top_tokens(all_nan.data(), 20, 3, got);
+  EXPECT_EQ(std::vector<int>(got, got + 3), (std::vector<int>{0, 1, 2}));
+  EXPECT_GT(checked, 200);
 }
 
 TEST(DecodeWindow, TimestampRulesApplyInTheLoop) {
