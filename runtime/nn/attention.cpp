@@ -12,7 +12,7 @@
 
 #include "backend/backend.h"
 #include "nn/attention_kernels.h"
-#include "nn/half_rows.h"
+#include "model/half_rows.h"
 #include "nn/int8_key_values.h"
 #include "nn/ops.h"
 #include "util/cpu_features.h"

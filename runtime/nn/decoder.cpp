@@ -13,7 +13,7 @@
 #include "model/model.h"
 #include "model/quant.h"
 #include "nn/attention.h"
-#include "nn/half_rows.h"
+#include "model/half_rows.h"
 #include "nn/ops.h"
 #include "util/cancel.h"
 #include "util/error.h"

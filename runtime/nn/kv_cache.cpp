@@ -5,7 +5,7 @@
 #include <cstring>
 #include <string>
 
-#include "nn/half_rows.h"
+#include "model/half_rows.h"
 #include "util/error.h"
 
 namespace npw {

@@ -64,6 +64,14 @@ NPW_AVX512 void int8_quantize_rows_avx512(const float* X, std::size_t ldx, int n
   }
 }
 
+NPW_AVX512 bool int8_row_is_finite_avx512(const float* x, int n) {
+  // fpclass 0x99: quiet NaN, signalling NaN, +infinity, -infinity.
+  __mmask16 bad = 0;
+  int i = 0;
+  for (; i + 16 <= n; i += 16) bad |= _mm512_fpclass_ps_mask(_mm512_loadu_ps(x + i), 0x99);
+  if (i < n) bad |= _mm512_fpclass_ps_mask(_mm512_maskz_loadu_ps(avx512::tail_mask(n - i), x + i), 0x99);
+  return bad == 0;
+}
 
 namespace {
 

@@ -67,6 +67,10 @@ const Int8Kernel& int8_kernel(Int8Isa isa);
 void int8_quantize_rows_avx512(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1,
                                const Int8Rows& out, bool offset128);
 
+// True when x[0, n) holds no NaN and no infinity (AVX-512 F; only call when the CPU has it): rows that
+// do take the scalar rule at load, whose NaN handling the vector quantiser does not reproduce.
+bool int8_row_is_finite_avx512(const float* x, int n);
+
 // The variants (defined in int8_kernel_<isa>.cpp).
 extern const Int8Kernel kInt8KernelScalar;
 extern const Int8Kernel kInt8KernelAvx2;

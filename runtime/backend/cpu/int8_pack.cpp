@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/int8_kernels.h"
+#include "model/half_rows.h"
 #include "model/quant.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
@@ -22,59 +24,79 @@ namespace {
   throw Error(ErrorKind::InvalidArgument, "cpu-int8 backend: cannot pack tensor '" + w.name + "': " + why);
 }
 
-void put(Int8Record* rec, int j, int k, int8_t v) { rec->q[k / kInt8Group][j][k % kInt8Group] = v; }
-
-// One row's scratch: the row as floats, or as its int8 quants.
+// One row's scratch: the row as floats, its quants (whole blocks, the last one's pad zero) and, when
+// quantised here, its block scales.
 struct RowScratch {
   std::vector<float> f32;
   std::vector<int8_t> q;
+  std::vector<float> d;
 };
 
+// The activations' rule (int8_quantize_block) over a row: 16 blocks at a time by the AVX-512 quantiser
+// where the int8 products use AVX-512 (its results are the rule's, tested at every level), block by
+// block otherwise and for rows holding NaN or infinity. A base model's f16 weights took 200 ms to pack
+// one value at a time (libm's nearbyint a call per weight); large-v3's would take seconds.
+void quantize_row(const float* row, int n_in, int n_blocks, bool vector, int8_t* q, float* d) {
+  if (vector && int8_row_is_finite_avx512(row, n_in)) {
+    const Int8Rows out{reinterpret_cast<uint8_t*>(q), static_cast<std::size_t>(n_blocks) * kInt8Block, d,
+                       static_cast<std::size_t>(n_blocks)};
+    int8_quantize_rows_avx512(row, static_cast<std::size_t>(n_in), n_in, n_blocks, 0, 1, out, false);
+    return;
+  }
+  for (int b = 0; b < n_blocks; ++b) {
+    const int n = std::min(kInt8Block, n_in - b * kInt8Block);
+    std::fill(q + b * kInt8Block, q + (b + 1) * kInt8Block, int8_t{0});
+    d[b] = int8_quantize_block(row + b * kInt8Block, n, q + b * kInt8Block);
+  }
+}
+
 // Fills tile t's records for output rows [o0, o0 + 16) from the file's row bytes.
-void pack_tile(const TensorView& w, std::size_t row_bytes, int tile, Int8PackedMatrix& out, RowScratch& scratch) {
-  const int n_in = out.n_in();
+void pack_tile(const TensorView& w, std::size_t row_bytes, int tile, bool vector, Int8PackedMatrix& out,
+               RowScratch& scratch) {
+  const int n_in = out.n_in(), n_blocks = out.n_blocks();
   const int o0 = tile * kInt8Tile;
   const int rows = std::min(kInt8Tile, out.n_out() - o0);
+  const bool file_quants = is_scaled_int8_type(w.type);
+  const std::size_t block_bytes = file_quants ? ggml_row_bytes(w.type, kInt8Block) : 0;
+  int8_t* q = scratch.q.data();
   for (int j = 0; j < rows; ++j) {
     const uint8_t* src = w.data + static_cast<std::size_t>(o0 + j) * row_bytes;
-    if (is_scaled_int8_type(w.type)) {
+    if (file_quants) {
       // q8_0, q5_0, q4_0: the file's integers, and its f16 scales bit for bit (each block's first
       // two bytes).
-      split_int8_row(w.type, src, out.n_blocks(), scratch.q.data(), nullptr, nullptr);
-      const std::size_t block_bytes = ggml_row_bytes(w.type, kInt8Block);
-      for (int b = 0; b < out.n_blocks(); ++b) {
-        Int8Record* rec = out.record(tile, b);
-        std::memcpy(&rec->scale[j], src + static_cast<std::size_t>(b) * block_bytes, sizeof(uint16_t));
-        for (int k = 0; k < kInt8Block; ++k) put(rec, j, k, scratch.q[static_cast<std::size_t>(b) * kInt8Block + k]);
+      split_int8_row(w.type, src, n_blocks, q, nullptr, nullptr);
+      for (int b = 0; b < n_blocks; ++b) {
+        std::memcpy(&out.record(tile, b)->scale[j], src + static_cast<std::size_t>(b) * block_bytes, sizeof(uint16_t));
       }
     } else {
       const float* row = reinterpret_cast<const float*>(src);
-      if (w.type != GgmlType::F32 || reinterpret_cast<uintptr_t>(src) % alignof(float) != 0) {
+      if (w.type == GgmlType::F16 && reinterpret_cast<uintptr_t>(src) % alignof(uint16_t) == 0) {
+        halves_to_floats(reinterpret_cast<const uint16_t*>(src), scratch.f32.data(), static_cast<std::size_t>(n_in));
+        row = scratch.f32.data();
+      } else if (w.type != GgmlType::F32 || reinterpret_cast<uintptr_t>(src) % alignof(float) != 0) {
         dequantize_row(w.type, src, scratch.f32.data(), n_in);
         row = scratch.f32.data();
       }
-      for (int b = 0; b < out.n_blocks(); ++b) {
-        const int n = std::min(kInt8Block, n_in - b * kInt8Block);
-        int8_t q[kInt8Block] = {};
-        Int8Record* rec = out.record(tile, b);
-        const float d = int8_quantize_block(row + b * kInt8Block, n, q);
-        rec->scale[j] = fp32_to_fp16(d);
+      quantize_row(row, n_in, n_blocks, vector, q, scratch.d.data());
+      for (int b = 0; b < n_blocks; ++b) {
+        const float d = scratch.d[static_cast<std::size_t>(b)];
+        uint16_t& scale = out.record(tile, b)->scale[j];
+        scale = fp32_to_fp16(d);
         // A half holds scales up to 65504, weights up to ~8.3 million: beyond, the record would say
         // infinity where the file has a number.
-        if (std::isfinite(d) && !std::isfinite(fp16_to_fp32(rec->scale[j]))) {
+        if (std::isfinite(d) && !std::isfinite(fp16_to_fp32(scale))) {
           refuse(w, "row " + std::to_string(o0 + j) + " has a weight of magnitude " + std::to_string(127.0f * d) +
                         ", beyond what int8 blocks with half scales hold (about 8.3 million)");
         }
-        for (int k = 0; k < kInt8Block; ++k) put(rec, j, k, q[k]);
       }
     }
-  }
-  for (int b = 0; b < out.n_blocks(); ++b) {
-    Int8Record* rec = out.record(tile, b);
-    for (int j = 0; j < kInt8Tile; ++j) {
+    // Each group of 4 consecutive inputs is one int32 lane of the record; rows past n_out stay zero.
+    for (int b = 0; b < n_blocks; ++b) {
+      Int8Record* rec = out.record(tile, b);
+      const int8_t* qb = q + static_cast<std::size_t>(b) * kInt8Block;
       int32_t sum = 0;
-      for (int g = 0; g < kInt8Block / kInt8Group; ++g)
-        for (int l = 0; l < kInt8Group; ++l) sum += rec->q[g][j][l];
+      for (int g = 0; g < kInt8Block / kInt8Group; ++g) std::memcpy(rec->q[g][j], qb + g * kInt8Group, kInt8Group);
+      for (int k = 0; k < kInt8Block; ++k) sum += qb[k];
       rec->neg_sum[j] = static_cast<int16_t>(-sum);
     }
   }
@@ -102,11 +124,14 @@ std::unique_ptr<Int8PackedMatrix> int8_pack(const TensorView& w, ThreadPool* poo
 
   auto out = std::make_unique<Int8PackedMatrix>(n_out, n_in);
   out->set_file_quants(is_scaled_int8_type(w.type));
+  const Int8Isa isa = int8_best_isa();
+  const bool vector = isa == Int8Isa::Avx512Vnni || isa == Int8Isa::Amx;
   auto run = [&](int64_t t0, int64_t t1, int) {
     RowScratch scratch;  // load time: one row per chunk is fine
     scratch.f32.resize(static_cast<std::size_t>(n_in));
-    if (is_scaled_int8_type(w.type)) scratch.q.resize(static_cast<std::size_t>(n_in));
-    for (int64_t t = t0; t < t1; ++t) pack_tile(w, row_bytes, static_cast<int>(t), *out, scratch);
+    scratch.q.resize(static_cast<std::size_t>(out->n_blocks()) * kInt8Block);
+    scratch.d.resize(static_cast<std::size_t>(out->n_blocks()));
+    for (int64_t t = t0; t < t1; ++t) pack_tile(w, row_bytes, static_cast<int>(t), vector, *out, scratch);
   };
   if (pool) {
     pool->parallel_for(out->n_tiles(), run);

@@ -11,7 +11,7 @@
 #include "naive.h"
 #include "nn/attention.h"
 #include "nn/attention_kernels.h"
-#include "nn/half_rows.h"
+#include "model/half_rows.h"
 #include "simd_levels.h"
 #include "util/cpu_features.h"
 #include "util/error.h"

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "backend/cpu/int8_pack.h"
 #include "model/quant.h"
 #include "naive.h"
+#include "simd_levels.h"
 #include "weight_views.h"
 #include "util/cpu_features.h"
 #include "util/error.h"
@@ -147,38 +149,58 @@ TEST(Int8Pack, ScaledIntegerTypesAreKeptBitExactly) {
 }
 
 // f32, f16, q4_1 and q5_1 (whose weights carry an offset): quantised from the values the file denotes
-// with the one rule;
+// with the one rule, at every SIMD level (the AVX-512 row quantiser where the int8 products use it,
+// F16C widening of aligned halves), aligned and not; rows holding NaN or infinity by the rule too;
 // columns past n_in and rows past n_out are zero (n_in = 240, as the first convolution's, is not a
-// multiple of 32).
+// multiple of 32), and each record's negated sums are its quants'.
 TEST(Int8Pack, OtherTypesQuantiseTheirValues) {
   struct Case {
     GgmlType type;
     int n_in;
+    std::size_t skip;
   };
-  for (const Case c : {Case{GgmlType::F32, 240}, Case{GgmlType::F32, 64}, Case{GgmlType::F16, 96},
-                       Case{GgmlType::Q4_1, 64}, Case{GgmlType::Q5_1, 96}}) {
-    const int n_out = 21;
-    const auto w = random_vector(static_cast<std::size_t>(c.n_in) * n_out, 4);
-    const auto bytes = store(w, c.type, c.n_in, n_out, 1);
-    auto packed = int8_pack(view_of(bytes, c.type, c.n_in, n_out, 1), nullptr);
-    const std::size_t row = ggml_row_bytes(c.type, c.n_in);
-    std::vector<float> vals(c.n_in);
-    for (int o = 0; o < 32; ++o) {
-      if (o < n_out) dequantize_row(c.type, bytes.data() + 1 + o * row, vals.data(), c.n_in);
-      for (int b = 0; b * 32 < packed->n_blocks() * 32; ++b) {
-        int8_t q[32] = {};
-        float d = 0.0f;
-        if (o < n_out && b * 32 < c.n_in) d = int8_quantize_block(vals.data() + b * 32, std::min(32, c.n_in - b * 32), q);
-        if (b * 32 >= c.n_in) continue;
-        // The record keeps d as its nearest half (ggml's q8_0 keeps the d it divided by the same way).
-        ASSERT_EQ(packed->scale(o, b * 32), fp16_to_fp32(fp32_to_fp16(d))) << ggml_type_name(c.type) << " row " << o;
-        for (int k = 0; k < 32; ++k) {
-          const int8_t want = b * 32 + k < c.n_in ? q[k] : 0;
-          ASSERT_EQ(packed->value(o, b * 32 + k), want) << ggml_type_name(c.type) << " row " << o << " col " << b * 32 + k;
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  npw_test::at_every_level([&] {
+    for (const Case c : {Case{GgmlType::F32, 240, 0}, Case{GgmlType::F32, 64, 1}, Case{GgmlType::F16, 96, 0},
+                         Case{GgmlType::F16, 240, 0}, Case{GgmlType::F16, 96, 1}, Case{GgmlType::Q4_1, 64, 1},
+                         Case{GgmlType::Q5_1, 96, 1}}) {
+      const int n_out = 21;
+      auto w = random_vector(static_cast<std::size_t>(c.n_in) * n_out, 4);
+      if (c.type == GgmlType::F32 || c.type == GgmlType::F16) {
+        w[static_cast<std::size_t>(3 * c.n_in + 5)] = nan;       // row 3, first block
+        w[static_cast<std::size_t>(7 * c.n_in + c.n_in - 1)] = -inf;  // row 7, last block
+        w[static_cast<std::size_t>(11 * c.n_in + 40)] = inf;
+        w[static_cast<std::size_t>(11 * c.n_in + 41)] = nan;
+        // A NaN in the lane that also holds the block's largest magnitude (inputs 2 and 18).
+        w[static_cast<std::size_t>(5 * c.n_in + 2)] = 50.0f;
+        w[static_cast<std::size_t>(5 * c.n_in + 18)] = nan;
+      }
+      const auto bytes = store(w, c.type, c.n_in, n_out, c.skip);
+      auto packed = int8_pack(view_of(bytes, c.type, c.n_in, n_out, c.skip), nullptr);
+      const std::size_t row = ggml_row_bytes(c.type, c.n_in);
+      const std::string what = std::string(ggml_type_name(c.type)) + " n_in " + std::to_string(c.n_in) + " skip " +
+                               std::to_string(c.skip);
+      std::vector<float> vals(c.n_in);
+      for (int o = 0; o < 32; ++o) {
+        if (o < n_out) dequantize_row(c.type, bytes.data() + c.skip + o * row, vals.data(), c.n_in);
+        for (int b = 0; b < packed->n_blocks(); ++b) {
+          int8_t q[32] = {};
+          float d = 0.0f;
+          if (o < n_out) d = int8_quantize_block(vals.data() + b * 32, std::min(32, c.n_in - b * 32), q);
+          const Int8Record* rec = packed->record(o / kInt8Tile, b);
+          // The record keeps d as its nearest half (ggml's q8_0 keeps the d it divided by the same way).
+          ASSERT_EQ(rec->scale[o % kInt8Tile], fp32_to_fp16(d)) << what << " row " << o << " block " << b;
+          int sum = 0;
+          for (int k = 0; k < 32; ++k) {
+            const int8_t want = b * 32 + k < c.n_in ? q[k] : 0;
+            ASSERT_EQ(packed->value(o, b * 32 + k), want) << what << " row " << o << " col " << b * 32 + k;
+            sum += want;
+          }
+          ASSERT_EQ(rec->neg_sum[o % kInt8Tile], -sum) << what << " row " << o << " block " << b;
         }
       }
     }
-  }
+  });
 }
 
 // Exact rows only from a q8_0 file's own quants; quantised-here weights decline.

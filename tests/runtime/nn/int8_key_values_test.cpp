@@ -14,7 +14,7 @@
 #include "naive.h"
 #include "nn/attention.h"
 #include "nn/attention_kernels.h"
-#include "nn/half_rows.h"
+#include "model/half_rows.h"
 #include "nn/int8_key_values.h"
 #include "util/cpu_features.h"
 #include "util/error.h"

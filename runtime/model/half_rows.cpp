@@ -1,5 +1,5 @@
 // See half_rows.h.
-#include "nn/half_rows.h"
+#include "model/half_rows.h"
 
 #include <immintrin.h>
 
