@@ -24,12 +24,13 @@ namespace {
   throw Error(ErrorKind::InvalidArgument, "cpu-int8 backend: cannot pack tensor '" + w.name + "': " + why);
 }
 
-// One row's scratch: the row as floats, its quants (whole blocks, the last one's pad zero) and, when
-// quantised here, its block scales.
+// One row's scratch: the row as floats, its quants (whole blocks, the last one's pad zero), when
+// quantised here its block scales, and an f16 row's bits at an aligned address.
 struct RowScratch {
   std::vector<float> f32;
   std::vector<int8_t> q;
   std::vector<float> d;
+  std::vector<uint16_t> halves;  // an f16 row copied to alignment
 };
 
 // The activations' rule (int8_quantize_block) over a row: 16 blocks at a time by the AVX-512 quantiser
@@ -70,8 +71,14 @@ void pack_tile(const TensorView& w, std::size_t row_bytes, int tile, bool vector
       }
     } else {
       const float* row = reinterpret_cast<const float*>(src);
-      if (w.type == GgmlType::F16 && reinterpret_cast<uintptr_t>(src) % alignof(uint16_t) == 0) {
-        halves_to_floats(reinterpret_cast<const uint16_t*>(src), scratch.f32.data(), static_cast<std::size_t>(n_in));
+      if (w.type == GgmlType::F16) {
+        // Tensors of a GGML file start wherever their headers end: most rows are not 2-aligned.
+        const uint16_t* halves = reinterpret_cast<const uint16_t*>(src);
+        if (reinterpret_cast<uintptr_t>(src) % alignof(uint16_t) != 0) {
+          std::memcpy(scratch.halves.data(), src, static_cast<std::size_t>(n_in) * sizeof(uint16_t));
+          halves = scratch.halves.data();
+        }
+        halves_to_floats(halves, scratch.f32.data(), static_cast<std::size_t>(n_in));
         row = scratch.f32.data();
       } else if (w.type != GgmlType::F32 || reinterpret_cast<uintptr_t>(src) % alignof(float) != 0) {
         dequantize_row(w.type, src, scratch.f32.data(), n_in);
@@ -131,6 +138,7 @@ std::unique_ptr<Int8PackedMatrix> int8_pack(const TensorView& w, ThreadPool* poo
     scratch.f32.resize(static_cast<std::size_t>(n_in));
     scratch.q.resize(static_cast<std::size_t>(out->n_blocks()) * kInt8Block);
     scratch.d.resize(static_cast<std::size_t>(out->n_blocks()));
+    if (w.type == GgmlType::F16) scratch.halves.resize(static_cast<std::size_t>(n_in));
     for (int64_t t = t0; t < t1; ++t) pack_tile(w, row_bytes, static_cast<int>(t), vector, *out, scratch);
   };
   if (pool) {
