@@ -183,13 +183,14 @@ NPW_TARGET_AVX512 static inline const float* panel_slice(const Q8Panels& panels,
 // Weights kept in rows: a panel's 32 columns are 32 rows, so each group of 16 is read 16 inputs at a
 // time (load(i, k, mask): row i of the group, inputs k0 + k on, as f32) and turned into panel order
 // by the register transpose; columns past n_out are zero.
+// (Inputs from k_first on: the halves' gather below leaves its tail here.)
 template <typename Load>
 NPW_TARGET_AVX512 static inline __attribute__((always_inline)) void gather_rows(int kc, int n_cols, Load load,
-                                                                               float* buf) {
+                                                                               float* buf, int k_first = 0) {
   for (int half = 0; half < 2; ++half) {
     const int nc = std::min(16, n_cols - 16 * half);
     float* dst = buf + 16 * half;
-    for (int k = 0; k < kc; k += 16) {
+    for (int k = k_first; k < kc; k += 16) {
       const __mmask16 km = avx512::tail_mask(kc - k);
       __m512 r[16];
 #pragma GCC unroll 16
@@ -253,10 +254,47 @@ NPW_TARGET_AVX512 static inline const float* panel_slice(const FloatRows& rows, 
   return buf;
 }
 
+// Halves are transposed before they are widened: 32 inputs of 16 rows are 16 registers of input pairs,
+// transposed as 32-bit elements (one register per pair, its lanes the rows); a word permutation then
+// puts the pair's first input of the 16 rows in the low half and its second in the high half, each
+// widened by one conversion. Per 512 weights that is 16 loads and 96 shuffles where widening first
+// and transposing floats takes 32 and 128: the gather was a fifth of the word-timing pass's
+// vocabulary product. The same floats either way (F16C's widening), so the same products.
+NPW_TARGET_AVX512 static inline void gather_half_rows(int kc, int n_cols, const uint16_t* w, std::size_t ui,
+                                                      float* buf) {
+  alignas(64) static constexpr uint16_t kSplit[32] = {0,  2,  4,  6,  8,  10, 12, 14, 16, 18, 20,
+                                                      22, 24, 26, 28, 30, 1,  3,  5,  7,  9,  11,
+                                                      13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
+  const __m512i split = _mm512_load_si512(kSplit);
+  const int k_pairs = kc / 32 * 32;
+  for (int half = 0; half < 2; ++half) {
+    const int nc = std::min(16, n_cols - 16 * half);
+    const uint16_t* rows = w + static_cast<std::size_t>(16 * half) * ui;
+    float* dst = buf + 16 * half;
+    for (int k = 0; k < k_pairs; k += 32) {
+      __m512 r[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i) {
+        r[i] = i < nc ? _mm512_castsi512_ps(_mm512_loadu_si512(rows + static_cast<std::size_t>(i) * ui + k))
+                      : _mm512_setzero_ps();
+      }
+      transpose16(r);
+#pragma GCC unroll 16
+      for (int l = 0; l < 16; ++l) {
+        const __m512i two = _mm512_permutexvar_epi16(split, _mm512_castps_si512(r[l]));
+        _mm512_store_ps(dst + static_cast<std::size_t>(k + 2 * l) * kPanelCols, _mm512_cvtph_ps(_mm512_castsi512_si256(two)));
+        _mm512_store_ps(dst + static_cast<std::size_t>(k + 2 * l + 1) * kPanelCols,
+                        _mm512_cvtph_ps(_mm512_extracti64x4_epi64(two, 1)));
+      }
+    }
+  }
+  if (k_pairs < kc) gather_rows(kc, n_cols, HalfRowLoader{w, ui}, buf, k_pairs);
+}
+
 NPW_TARGET_AVX512 static inline const float* panel_slice(const HalfRows& rows, std::size_t ui, int p, int k0, int kc,
                                                          int n_out, float* buf) {
   const uint16_t* w = rows.w + static_cast<std::size_t>(p) * kPanelCols * ui + static_cast<std::size_t>(k0);
-  gather_rows(kc, n_out - p * kPanelCols, HalfRowLoader{w, ui}, buf);
+  gather_half_rows(kc, n_out - p * kPanelCols, w, ui, buf);
   return buf;
 }
 
