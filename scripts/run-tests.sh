@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds npuwhisper and runs its whole test suite (unit, golden, CLI and element tests) with meson,
-# then the model-loader, quantisation and audio tests again under AddressSanitizer and UBSan, where
-# a bad byte in a model file or WAV would show as an out-of-bounds read.
+# then the model-loader, quantisation, audio, kernel and decoding-policy tests again under
+# AddressSanitizer and UBSan, where a bad byte in a model file or WAV would show as an out-of-bounds
+# read (the policy's rows run on the stream's pool).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${NPW_BUILD_DIR:-$here/build}
@@ -24,5 +25,5 @@ meson test -C "$build" --print-errorlogs --num-processes 2
 [ -f "$asan/build.ninja" ] || meson setup "$asan" "$here" -Dgst=disabled -Db_sanitize=address,undefined -Db_lundef=false
 meson compile -C "$asan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  meson test -C "$asan" --print-errorlogs --no-rebuild --num-processes 2 model quant audio nn_unit nn_int8 nn_encoder_golden decoder cli stream \
+  meson test -C "$asan" --print-errorlogs --no-rebuild --num-processes 2 model quant audio nn_unit nn_int8 nn_encoder_golden decoder decode cli stream \
   npu_xrt_loader npu_instruction_stream memory_ledger weight-release
