@@ -37,9 +37,6 @@ int argmax(const float* logits, int n);
 // running sum of softmax(logits / T) first exceeds u. Taking the draw rather than the generator lets
 // rows be sampled side by side once their draws were taken in order.
 int sample_token(const float* logits, int n, float temperature, double u);
-inline int sample_token(const float* logits, int n, float temperature, Rng& rng) {
-  return sample_token(logits, n, temperature, rng.uniform());
-}
 
 // GreedyDecoder.update for one sequence: at temperature 0 the argmax, otherwise a sample; the
 // log-probability recorded is that of the unscaled (filtered) logits. `logprobs` = log_softmax of

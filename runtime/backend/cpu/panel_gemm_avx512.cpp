@@ -254,6 +254,23 @@ NPW_TARGET_AVX512 static inline const float* panel_slice(const FloatRows& rows, 
   return buf;
 }
 
+// 64 bytes at byte `at` of rows [row0, row0 + nc) of `base` (rows row_bytes apart; rows from nc on read
+// as zeros, and not addressed), transposed as 32-bit elements: r[l] holds each row's l-th 4 bytes.
+// The narrow gathers below widen from there.
+NPW_TARGET_AVX512 static inline __attribute__((always_inline)) void load_transposed(const void* base,
+                                                                                   std::size_t row_bytes, int row0,
+                                                                                   int nc, std::size_t at,
+                                                                                   __m512 r[16]) {
+  const char* b = static_cast<const char*>(base);
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) {
+    r[i] = i < nc ? _mm512_castsi512_ps(
+                        _mm512_loadu_si512(b + static_cast<std::size_t>(row0 + i) * row_bytes + at))
+                  : _mm512_setzero_ps();
+  }
+  transpose16(r);
+}
+
 // Halves are transposed before they are widened: 32 inputs of 16 rows are 16 registers of input pairs,
 // transposed as 32-bit elements (one register per pair, its lanes the rows); a word permutation then
 // puts the pair's first input of the 16 rows in the low half and its second in the high half, each
@@ -269,16 +286,10 @@ NPW_TARGET_AVX512 static inline void gather_half_rows(int kc, int n_cols, const 
   const int k_pairs = kc / 32 * 32;
   for (int half = 0; half < 2; ++half) {
     const int nc = std::min(16, n_cols - 16 * half);
-    const uint16_t* rows = w + static_cast<std::size_t>(16 * half) * ui;
     float* dst = buf + 16 * half;
     for (int k = 0; k < k_pairs; k += 32) {
       __m512 r[16];
-#pragma GCC unroll 16
-      for (int i = 0; i < 16; ++i) {
-        r[i] = i < nc ? _mm512_castsi512_ps(_mm512_loadu_si512(rows + static_cast<std::size_t>(i) * ui + k))
-                      : _mm512_setzero_ps();
-      }
-      transpose16(r);
+      load_transposed(w, ui * sizeof(uint16_t), 16 * half, nc, static_cast<std::size_t>(k) * sizeof(uint16_t), r);
 #pragma GCC unroll 16
       for (int l = 0; l < 16; ++l) {
         const __m512i two = _mm512_permutexvar_epi16(split, _mm512_castps_si512(r[l]));
@@ -320,19 +331,13 @@ NPW_TARGET_AVX512 static inline void gather_q8_rows(const Q8Weights& rows, std::
     }
     const __mmask16 live = avx512::tail_mask(nc);
     const std::size_t first = o0 + static_cast<std::size_t>(16 * half);
-    const int8_t* q = rows.q + first * ui + static_cast<std::size_t>(k0);
     // Lane i's scale of block b is d[(first + i) * nb + b]: indices from `first`'s row.
     const __m512i row_at = _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int>(nb)));
     const float* d = rows.d + first * nb;
     const float* m = rows.m ? rows.m + first * nb : nullptr;
     for (int k = 0; k < k_quads; k += 64) {
       __m512 r[16];
-#pragma GCC unroll 16
-      for (int i = 0; i < 16; ++i) {
-        r[i] = i < nc ? _mm512_castsi512_ps(_mm512_loadu_si512(q + static_cast<std::size_t>(i) * ui + k))
-                      : _mm512_setzero_ps();
-      }
-      transpose16(r);
+      load_transposed(rows.q, ui, static_cast<int>(first), nc, static_cast<std::size_t>(k0 + k), r);
       __m512 scale = _mm512_setzero_ps(), offset = _mm512_setzero_ps();
       for (int l = 0; l < 16; ++l) {
         const int pos = k0 + k + 4 * l;
