@@ -20,14 +20,15 @@ namespace npw {
 namespace {
 
 constexpr double kLog2e = 1.4426950408889634074;
-// ln 2 in two parts (fdlibm's): n ln2_hi is exact for |n| < 2^11, so x - n ln 2 loses nothing.
+// ln 2 in two parts (fdlibm's): ln2_hi has 32 significant bits, so n ln2_hi (and n ln2_hi / 16) is
+// exact for |n| < 2^21 and x - n ln 2 loses nothing.
 constexpr double kLn2Hi = 6.93147180369123816490e-01;
 constexpr double kLn2Lo = 1.90821492927058770002e-10;
 // Below this exp rounds to zero; above the upper bound it overflows (the bounds keep 2^n in range).
 constexpr double kLowest = -746.0;
 constexpr double kHighest = 710.0;
-// e^r on |r| <= ln2 / 2 by its Taylor series to r^13 (truncation below 5e-18 relative), highest
-// power first for Horner's scheme.
+// The AVX2 path's e^r on |r| <= ln2 / 2: its Taylor series to r^13 (truncation below 5e-18
+// relative), highest power first for Horner's scheme.
 constexpr double kTaylor[] = {1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0,
                               1.0 / 362880.0,     1.0 / 40320.0,     1.0 / 5040.0,      1.0 / 720.0,
                               1.0 / 120.0,        1.0 / 24.0,        1.0 / 6.0,         0.5,
@@ -53,16 +54,37 @@ double exp_sum_scalar(const float* x, int n, double shift, double divisor, doubl
 
 // ---- AVX-512: 8 doubles ----
 
-NPW_TARGET_AVX512 inline __m512d exp_pd(__m512d x) {
+// 2^(j/16) for j = 0..15, rounded to double: with these the reduced argument is within ln2/32 and a
+// degree-7 polynomial reaches the double's precision, where the 13th-degree Horner chain of the AVX2
+// path left a row's exps waiting on FMA latency (26 -> 16.5 us a 51,865-logit row on a Zen 5).
+// (Correctly rounded, from a 60-digit evaluation.)
+alignas(64) constexpr double kPow2Sixteenths[16] = {
+    0x1.0000000000000p+0, 0x1.0b5586cf9890fp+0, 0x1.172b83c7d517bp+0, 0x1.2387a6e756238p+0,
+    0x1.306fe0a31b715p+0, 0x1.3dea64c123422p+0, 0x1.4bfdad5362a27p+0, 0x1.5ab07dd485429p+0,
+    0x1.6a09e667f3bcdp+0, 0x1.7a11473eb0187p+0, 0x1.8ace5422aa0dbp+0, 0x1.9c49182a3f090p+0,
+    0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0, 0x1.d5818dcfba487p+0, 0x1.ea4afa2a490dap+0};
+
+NPW_TARGET_AVX512 inline __m512d exp_pd(__m512d x, __m512d table_lo, __m512d table_hi) {
   // max/min return their second operand when either is NaN: a NaN x stays NaN.
   x = _mm512_min_pd(_mm512_set1_pd(kHighest), _mm512_max_pd(_mm512_set1_pd(kLowest), x));
-  const __m512d n =
-      _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(kLn2Hi), x);
-  r = _mm512_fnmadd_pd(n, _mm512_set1_pd(kLn2Lo), r);
-  __m512d p = _mm512_set1_pd(kTaylor[0]);
-  for (int i = 1; i < kTerms; ++i) p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(kTaylor[i]));
-  return _mm512_scalef_pd(p, n);
+  // x = (16k + j) ln2/16 + r. Adding 1.5 * 2^52 rounds x * 16/ln2 to an integer n held in the low
+  // bits of t (|n| < 2^15 after the clamp); those low bits index the table directly.
+  const __m512d magic = _mm512_set1_pd(6755399441055744.0);
+  const __m512d t = _mm512_fmadd_pd(x, _mm512_set1_pd(16.0 * kLog2e), magic);
+  const __m512d n = _mm512_sub_pd(t, magic);
+  __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(kLn2Hi / 16.0), x);
+  r = _mm512_fnmadd_pd(n, _mm512_set1_pd(kLn2Lo / 16.0), r);
+  const __m512d two_j16 = _mm512_permutex2var_pd(table_lo, _mm512_castpd_si512(t), table_hi);
+  // e^r - 1 = r + r^2/2 + ... + r^7/7! by Estrin's scheme (truncation below 2e-18 for |r| <= ln2/32).
+  const __m512d r2 = _mm512_mul_pd(r, r), r4 = _mm512_mul_pd(r2, r2);
+  const __m512d c23 = _mm512_fmadd_pd(_mm512_set1_pd(1.0 / 6.0), r, _mm512_set1_pd(0.5));
+  const __m512d c45 = _mm512_fmadd_pd(_mm512_set1_pd(1.0 / 120.0), r, _mm512_set1_pd(1.0 / 24.0));
+  const __m512d c67 = _mm512_fmadd_pd(_mm512_set1_pd(1.0 / 5040.0), r, _mm512_set1_pd(1.0 / 720.0));
+  const __m512d low = _mm512_fmadd_pd(c23, r2, r);
+  const __m512d high = _mm512_fmadd_pd(c67, r2, c45);
+  const __m512d em1 = _mm512_fmadd_pd(high, r4, low);
+  // 2^(j/16) e^r, then 2^k: scalef takes the floor of n/16 (exact), which is k.
+  return _mm512_scalef_pd(_mm512_fmadd_pd(two_j16, em1, two_j16), _mm512_mul_pd(n, _mm512_set1_pd(1.0 / 16.0)));
 }
 
 NPW_TARGET_AVX512 double largest_avx512(const float* x, int n) {
@@ -74,19 +96,39 @@ NPW_TARGET_AVX512 double largest_avx512(const float* x, int n) {
   return static_cast<double>(_mm512_reduce_max_ps(m));
 }
 
-NPW_TARGET_AVX512 double exp_sum_avx512(const float* x, int n, double shift, double divisor, double* w) {
+template <bool kDivide>
+NPW_TARGET_AVX512 inline __m512d exp_term(__m512d x, __m512d shift, __m512d divisor, __m512d table_lo, __m512d table_hi) {
+  __m512d d = _mm512_sub_pd(x, shift);
+  if (kDivide) d = _mm512_div_pd(d, divisor);
+  return exp_pd(d, table_lo, table_hi);
+}
+
+// The loop for one kind of call, so that neither the division nor the store is a branch in it.
+template <bool kDivide, bool kWrite>
+NPW_TARGET_AVX512 double exp_sum_avx512_loop(const float* x, int n, double shift, double divisor, double* w) {
   const __m512d s = _mm512_set1_pd(shift), dv = _mm512_set1_pd(divisor);
-  const bool divide = divisor != 1.0;
+  const __m512d table_lo = _mm512_load_pd(kPow2Sixteenths), table_hi = _mm512_load_pd(kPow2Sixteenths + 8);
   __m512d acc = _mm512_setzero_pd();
-  for (int i = 0; i < n; i += 8) {
-    const __mmask8 m = i + 8 <= n ? static_cast<__mmask8>(0xFF) : static_cast<__mmask8>((1u << (n - i)) - 1u);
-    __m512d d = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, x + i)), s);
-    if (divide) d = _mm512_div_pd(d, dv);
-    const __m512d e = _mm512_maskz_mov_pd(m, exp_pd(d));
-    if (w) _mm512_mask_storeu_pd(w + i, m, e);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m512d e = exp_term<kDivide>(_mm512_cvtps_pd(_mm256_loadu_ps(x + i)), s, dv, table_lo, table_hi);
+    if (kWrite) _mm512_storeu_pd(w + i, e);
+    acc = _mm512_add_pd(acc, e);
+  }
+  if (i < n) {
+    const __mmask8 m = static_cast<__mmask8>((1u << (n - i)) - 1u);
+    const __m512d e = _mm512_maskz_mov_pd(m, exp_term<kDivide>(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, x + i)), s, dv, table_lo, table_hi));
+    if (kWrite) _mm512_mask_storeu_pd(w + i, m, e);
     acc = _mm512_add_pd(acc, e);
   }
   return _mm512_reduce_add_pd(acc);
+}
+
+double exp_sum_avx512(const float* x, int n, double shift, double divisor, double* w) {
+  if (divisor != 1.0) {
+    return w ? exp_sum_avx512_loop<true, true>(x, n, shift, divisor, w) : exp_sum_avx512_loop<true, false>(x, n, shift, divisor, w);
+  }
+  return w ? exp_sum_avx512_loop<false, true>(x, n, shift, divisor, w) : exp_sum_avx512_loop<false, false>(x, n, shift, divisor, w);
 }
 
 // ---- AVX2: 4 doubles ----

@@ -27,10 +27,13 @@ std::vector<float> logit_row(int n, uint32_t seed) {
   return x;
 }
 
-// Within 2 ulp of libm's exp (itself within 1 ulp of the true value), or both below the normal range.
+// Within 2 ulp of libm's exp (itself within 1 ulp of the true value), or both below the normal range,
+// or both overflowing.
 void expect_close_exp(double got, double d) {
   const double want = std::exp(d);
-  if (want < 1e-300) {
+  if (std::isinf(want)) {
+    EXPECT_EQ(got, want) << d;
+  } else if (want < 1e-300) {
     EXPECT_NEAR(got, want, 1e-310) << d;
   } else {
     EXPECT_LE(std::fabs(got - want), 4.5e-16 * want) << d;
@@ -72,6 +75,23 @@ TEST(ExpSum, EdgesOfTheRange) { npw_test::at_every_level([] {
   std::vector<double> wo(3);
   npw::exp_values(over, 3, 0.0, 1.0, wo.data());
   for (double v : wo) EXPECT_EQ(v, std::numeric_limits<double>::infinity());
+}); }
+
+TEST(ExpSum, EveryReductionStepAcrossTheRange) { npw_test::at_every_level([] {
+  // Arguments 1/2048 apart and offset from the grid (about 31 of them in each ln2/16 step of the
+  // reduction, so every table entry and both signs of the remainder), then the top and bottom decades.
+  std::vector<float> x;
+  for (int i = -2048 * 20; i <= 2048 * 3; ++i) x.push_back(static_cast<float>(i) / 2048.0f + 1.0f / 8192.0f);
+  for (float v = -745.0f; v < -700.0f; v += 0.0137f) x.push_back(v);
+  for (float v = 700.0f; v < 709.7f; v += 0.0137f) x.push_back(v);
+  const int n = static_cast<int>(x.size());
+  for (double divisor : {1.0, 0.8}) {
+    std::vector<double> w(x.size());
+    npw::exp_values(x.data(), n, 0.0, divisor, w.data());
+    for (int i = 0; i < n; ++i) {
+      expect_close_exp(w[static_cast<std::size_t>(i)], static_cast<double>(x[static_cast<std::size_t>(i)]) / divisor);
+    }
+  }
 }); }
 
 TEST(ExpSum, InfinitiesAndNaN) { npw_test::at_every_level([] {
