@@ -28,7 +28,7 @@ constexpr double kLn2Lo = 1.90821492927058770002e-10;
 constexpr double kLowest = -746.0;
 constexpr double kHighest = 710.0;
 // The AVX2 path's e^r on |r| <= ln2 / 2: its Taylor series to r^13 (truncation below 5e-18
-// relative), highest power first for Horner's scheme.
+// relative), highest power first.
 constexpr double kTaylor[] = {1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0,
                               1.0 / 362880.0,     1.0 / 40320.0,     1.0 / 5040.0,      1.0 / 720.0,
                               1.0 / 120.0,        1.0 / 24.0,        1.0 / 6.0,         0.5,
@@ -139,19 +139,26 @@ NPW_TARGET_AVX2 inline __m256d pow2_pd(__m128i k) {
   return _mm256_castsi256_pd(_mm256_slli_epi64(e, 52));
 }
 
+// 1/i!, all lanes.
+NPW_TARGET_AVX2 inline __m256d taylor(int i) { return _mm256_set1_pd(kTaylor[kTerms - 1 - i]); }
+
 NPW_TARGET_AVX2 inline __m256d exp_pd(__m256d x) {
   x = _mm256_min_pd(_mm256_set1_pd(kHighest), _mm256_max_pd(_mm256_set1_pd(kLowest), x));
   const __m256d n = _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(kLn2Hi), x);
   r = _mm256_fnmadd_pd(n, _mm256_set1_pd(kLn2Lo), r);
-  __m256d p = _mm256_set1_pd(kTaylor[0]);
-  for (int i = 1; i < kTerms; ++i) p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(kTaylor[i]));
-  // 2^n in two halves, each a normal double, so that results down in the subnormals (n to -1077)
-  // come out of two exact products instead of an exponent field out of range. (A NaN x makes p NaN,
-  // whatever the halves are.)
+  // e^r = 1 + (r + r^2 P(r)), P of degree 11 by Estrin's scheme (a shorter chain than Horner's; the 1
+  // added last keeps the rounding of the rest below a quarter ulp).
+  const __m256d r2 = _mm256_mul_pd(r, r), r4 = _mm256_mul_pd(r2, r2);
+  const __m256d p23 = _mm256_fmadd_pd(taylor(3), r, taylor(2)), p45 = _mm256_fmadd_pd(taylor(5), r, taylor(4));
+  const __m256d p67 = _mm256_fmadd_pd(taylor(7), r, taylor(6)), p89 = _mm256_fmadd_pd(taylor(9), r, taylor(8));
+  const __m256d pab = _mm256_fmadd_pd(taylor(11), r, taylor(10)), pcd = _mm256_fmadd_pd(taylor(13), r, taylor(12));
+  const __m256d p25 = _mm256_fmadd_pd(p45, r2, p23), p69 = _mm256_fmadd_pd(p89, r2, p67), pad = _mm256_fmadd_pd(pcd, r2, pab);
+  const __m256d p = _mm256_fmadd_pd(_mm256_fmadd_pd(pad, r4, p69), r4, p25);
+  const __m256d e = _mm256_add_pd(_mm256_set1_pd(1.0), _mm256_fmadd_pd(p, r2, r));
   const __m128i k = _mm256_cvtpd_epi32(n);
   const __m128i k1 = _mm_srai_epi32(k, 1);
-  return _mm256_mul_pd(_mm256_mul_pd(p, pow2_pd(k1)), pow2_pd(_mm_sub_epi32(k, k1)));
+  return _mm256_mul_pd(_mm256_mul_pd(e, pow2_pd(k1)), pow2_pd(_mm_sub_epi32(k, k1)));
 }
 
 NPW_TARGET_AVX2 double largest_avx2(const float* x, int n) {
@@ -165,35 +172,45 @@ NPW_TARGET_AVX2 double largest_avx2(const float* x, int n) {
   return best;
 }
 
-NPW_TARGET_AVX2 double exp_sum_avx2(const float* x, int n, double shift, double divisor, double* w) {
+template <bool kDivide>
+NPW_TARGET_AVX2 inline __m256d exp_term(__m256d x, __m256d shift, __m256d divisor) {
+  __m256d d = _mm256_sub_pd(x, shift);
+  if (kDivide) d = _mm256_div_pd(d, divisor);
+  return exp_pd(d);
+}
+
+template <bool kDivide, bool kWrite>
+NPW_TARGET_AVX2 double exp_sum_avx2_loop(const float* x, int n, double shift, double divisor, double* w) {
   const __m256d s = _mm256_set1_pd(shift), dv = _mm256_set1_pd(divisor);
-  const bool divide = divisor != 1.0;
   __m256d acc = _mm256_setzero_pd();
   int i = 0;
   for (; i + 4 <= n; i += 4) {
-    __m256d d = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + i)), s);
-    if (divide) d = _mm256_div_pd(d, dv);
-    const __m256d e = exp_pd(d);
-    if (w) _mm256_storeu_pd(w + i, e);
+    const __m256d e = exp_term<kDivide>(_mm256_cvtps_pd(_mm_loadu_ps(x + i)), s, dv);
+    if (kWrite) _mm256_storeu_pd(w + i, e);
     acc = _mm256_add_pd(acc, e);
   }
   if (i < n) {
     // The last 1-3 values through the same exp, the unused lanes dropped.
     alignas(16) float tail[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     std::copy(x + i, x + n, tail);
-    __m256d d = _mm256_sub_pd(_mm256_cvtps_pd(_mm_load_ps(tail)), s);
-    if (divide) d = _mm256_div_pd(d, dv);
     alignas(32) double e[4];
-    _mm256_store_pd(e, exp_pd(d));
+    _mm256_store_pd(e, exp_term<kDivide>(_mm256_cvtps_pd(_mm_load_ps(tail)), s, dv));
     for (int j = 0; j < 4; ++j) {
       if (i + j >= n) e[j] = 0.0;
-      else if (w) w[i + j] = e[j];
+      else if (kWrite) w[i + j] = e[j];
     }
     acc = _mm256_add_pd(acc, _mm256_load_pd(e));
   }
   alignas(32) double lanes[4];
   _mm256_store_pd(lanes, acc);
   return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+}
+
+double exp_sum_avx2(const float* x, int n, double shift, double divisor, double* w) {
+  if (divisor != 1.0) {
+    return w ? exp_sum_avx2_loop<true, true>(x, n, shift, divisor, w) : exp_sum_avx2_loop<true, false>(x, n, shift, divisor, w);
+  }
+  return w ? exp_sum_avx2_loop<false, true>(x, n, shift, divisor, w) : exp_sum_avx2_loop<false, false>(x, n, shift, divisor, w);
 }
 
 double exp_sum_any(const float* x, int n, double shift, double divisor, double* w) {
