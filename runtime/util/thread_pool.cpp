@@ -2,7 +2,8 @@
 // condition variable between jobs, so a parallel_for costs at most one wake-up; the calling thread
 // runs the first chunk itself instead of idling while it waits. A stage issues its loops back to back
 // (a decoder step dozens of small ones), so workers and the caller first poll for a few microseconds
-// before sleeping: a loop that follows closely then costs no futex round trip.
+// before sleeping, and hand a job over through two atomics (see thread_pool.h): a loop that follows
+// closely then costs neither a futex round trip nor a lock.
 #include "util/thread_pool.h"
 
 #include <algorithm>
@@ -62,13 +63,18 @@ ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
+    stop_.store(true);
+    wake_.notify_all();
   }
-  wake_.notify_all();
   for (auto& t : threads_) t.join();
 }
 
 bool ThreadPool::in_parallel_region() { return t_parallel_depth > 0; }
+
+void ThreadPool::wake_workers() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  wake_.notify_all();
+}
 
 void ThreadPool::parallel_for(int64_t n, ChunkFn fn) {
   if (n <= 0) return;
@@ -80,15 +86,13 @@ void ThreadPool::parallel_for(int64_t n, ChunkFn fn) {
   }
 
   std::lock_guard<std::mutex> call(call_mutex_);
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    job_ = &fn;
-    job_n_ = n;
-    pending_ = k - 1;
-    error_ = nullptr;
-    ++generation_;
-  }
-  wake_.notify_all();
+  job_ = &fn;
+  job_n_ = n;
+  error_ = nullptr;
+  pending_.store(k - 1, std::memory_order_relaxed);
+  const uint64_t sequence = (ticket_.load(std::memory_order_relaxed) >> 32) + 1;
+  ticket_.store(sequence << 32 | static_cast<uint64_t>(k));
+  if (sleeping_workers_.load() > 0) wake_workers();
 
   std::exception_ptr own_error;
   {
@@ -100,15 +104,16 @@ void ThreadPool::parallel_for(int64_t n, ChunkFn fn) {
     }
   }
 
-  std::exception_ptr worker_error;
-  spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; });
-  {
+  if (!spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
     std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return pending_ == 0; });
-    job_ = nullptr;
-    worker_error = error_;
-    error_ = nullptr;
+    caller_sleeping_.store(true);
+    done_.wait(lock, [this] { return pending_.load() == 0; });
+    caller_sleeping_.store(false, std::memory_order_relaxed);
   }
+  // Every worker's error_ write happened before its decrement of pending_.
+  const std::exception_ptr worker_error = error_;
+  error_ = nullptr;
+  job_ = nullptr;
   if (own_error) std::rethrow_exception(own_error);
   if (worker_error) std::rethrow_exception(worker_error);
 }
@@ -116,21 +121,23 @@ void ThreadPool::parallel_for(int64_t n, ChunkFn fn) {
 void ThreadPool::worker(int index) {
   uint64_t seen = 0;
   for (;;) {
-    const ChunkFn* job = nullptr;
-    int64_t n = 0;
-    spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
-    {
+    if (!spin_until([&] {
+          return ticket_.load(std::memory_order_acquire) != seen || stop_.load(std::memory_order_relaxed);
+        })) {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      job = job_;
-      n = job_n_;
+      sleeping_workers_.fetch_add(1);
+      wake_.wait(lock, [&] { return stop_.load() || ticket_.load() != seen; });
+      sleeping_workers_.fetch_sub(1, std::memory_order_relaxed);
     }
-    // A worker past the job's chunk count has nothing to do and is not counted in pending_; it may
-    // even wake only after the job ended, which is why it must not touch pending_ at all.
-    const int k = static_cast<int>(std::min<int64_t>(n, n_threads_));
+    if (stop_.load()) return;
+    seen = ticket_.load(std::memory_order_acquire);
+    // A worker past the job's chunk count is not counted in pending_ and leaves the job alone: by
+    // the time it looks, the job may be over and the next one being written.
+    const int k = static_cast<int>(seen & 0xFFFFFFFFu);
     if (index >= k) continue;
+    // A counted worker's job cannot end (nor job_ change) before this worker has run its chunk.
+    const ChunkFn* job = job_;
+    const int64_t n = job_n_;
 
     std::exception_ptr error;
     {
@@ -141,13 +148,14 @@ void ThreadPool::worker(int index) {
         error = std::current_exception();
       }
     }
-    bool last = false;
-    {
+    if (error) {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (error && !error_) error_ = error;
-      last = --pending_ == 0;
+      if (!error_) error_ = error;
     }
-    if (last) done_.notify_one();
+    if (pending_.fetch_sub(1) == 1 && caller_sleeping_.load()) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_.notify_one();
+    }
   }
 }
 

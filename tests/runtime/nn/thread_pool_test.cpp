@@ -110,6 +110,25 @@ TEST(ThreadPool, HandsOverWhetherTheOtherSidePollsOrSleeps) {
   }
 }
 
+// Jobs with fewer chunks than threads leave workers out; those must neither run a chunk of a job
+// they were not counted in nor miss the next job that counts them, whether they poll or sleep.
+TEST(ThreadPool, WorkersLeftOutOfAJobStillServeTheNext) {
+  ThreadPool pool(4);
+  std::vector<std::atomic<int>> hits(8);
+  for (int rep = 0; rep < 3000; ++rep) {
+    const int64_t n = 1 + (rep * 7 + rep / 5) % 6;
+    if (rep % 97 == 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
+    for (auto& h : hits) h = 0;
+    pool.parallel_for(n, [&](int64_t b, int64_t e, int thread) {
+      if (rep % 89 == 0 && thread == 3) std::this_thread::sleep_for(std::chrono::microseconds(100));
+      for (int64_t i = b; i < e; ++i) hits[static_cast<std::size_t>(i)]++;
+    });
+    for (int64_t i = 0; i < 8; ++i) {
+      ASSERT_EQ(hits[static_cast<std::size_t>(i)].load(), i < n ? 1 : 0) << "call " << rep << " index " << i;
+    }
+  }
+}
+
 TEST(ThreadPool, WorkRunsOnSeveralThreads) {
   ThreadPool pool(2);
   std::mutex m;
