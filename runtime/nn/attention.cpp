@@ -136,23 +136,29 @@ MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads, int max_width,
     key_scale_.resize(static_cast<std::size_t>((max_width + 15) / 16) * static_cast<std::size_t>(ldkt_));
     key_mean_.resize(static_cast<std::size_t>(max_width));
   }
-  if (max_width > 0 && simd_prefers_int8_attention_values()) {
-    // Key quads and scores as the int8-score tasks keep them (the bf16 pairs, where also allocated,
-    // are larger than the quads), value quads and their column statistics, u8 exps and chunk scales.
-    const std::size_t quad_rows = static_cast<std::size_t>((max_width + 3) / 4) * static_cast<std::size_t>(ldkt_);
-    if (key_pairs_.size() < quad_rows) key_pairs_.resize(quad_rows);
-    if (key_scale_.size() == 0) key_scale_.resize(static_cast<std::size_t>((max_width + 15) / 16) * ldkt_);
-    if (key_mean_.size() == 0) key_mean_.resize(static_cast<std::size_t>(max_width));
+  if (max_width > 0 && simd_takes_int8_attention_task()) {
+    // What the int8 task itself needs, for keys and values in its layouts whoever made them: scores,
+    // u8 exps and chunk scales per thread.
     if (bf16_scores_.size() == 0) bf16_scores_.resize(static_cast<std::size_t>(n_threads) * 16 * ldkt_);
     const int n_chunks = (max_kv + kAttentionInt8ChunkKeys - 1) / kAttentionInt8ChunkKeys;
     ldp8_ = n_chunks * kAttentionInt8ChunkKeys;
     ldps_ = (n_chunks + 15) / 16 * 16;
+    probs8_.resize(static_cast<std::size_t>(n_threads) * kInt8TaskRows * ldp8_);
+    chunk_scales_.resize(static_cast<std::size_t>(n_threads) * kInt8TaskRows * ldps_);
+  }
+  if (max_width > 0 && simd_prefers_int8_attention_values()) {
+    // A call's own float keys and values rounded here: key quads and scores as the int8-score tasks
+    // keep them (the bf16 pairs, where also allocated, are larger than the quads), value quads and
+    // their column statistics.
+    const std::size_t quad_rows = static_cast<std::size_t>((max_width + 3) / 4) * static_cast<std::size_t>(ldkt_);
+    if (key_pairs_.size() < quad_rows) key_pairs_.resize(quad_rows);
+    if (key_scale_.size() == 0) key_scale_.resize(static_cast<std::size_t>((max_width + 15) / 16) * ldkt_);
+    if (key_mean_.size() == 0) key_mean_.resize(static_cast<std::size_t>(max_width));
+    const int n_chunks = (max_kv + kAttentionInt8ChunkKeys - 1) / kAttentionInt8ChunkKeys;
     // Whole chunks of quads: the task reads a chunk's 16 quads even past the keys.
     value_quads_.resize(static_cast<std::size_t>(n_chunks) * (kAttentionInt8ChunkKeys / 4) *
                         static_cast<std::size_t>(max_width));
     value_stats_.resize(3 * static_cast<std::size_t>(max_width));
-    probs8_.resize(static_cast<std::size_t>(n_threads) * kInt8TaskRows * ldp8_);
-    chunk_scales_.resize(static_cast<std::size_t>(n_threads) * kInt8TaskRows * ldps_);
     own_int8_.key_quads = key_pairs_.data();
     own_int8_.key_scale = key_scale_.data();
     own_int8_.key_mean = key_mean_.data();
@@ -258,8 +264,11 @@ bool MultiHeadAttention::uses_bf16(const AttentionArgs& a) const {
 
 bool MultiHeadAttention::uses_int8(const AttentionArgs& a) const {
   const bool floats = !a.k_transposed && !a.k_half && !a.v_half;
-  return a.reduced_precision && (floats || a.int8) && value_quads_.size() > 0 && simd_prefers_int8_attention_values() &&
-         attention_bf16_takes(a.d_head) && uses_simd(a);
+  // A set already in the task's layouts wherever the CPU runs the task; float rows (rounded here) only
+  // where it is also preferred for them (no AMX).
+  const bool given = a.int8 && probs8_.size() > 0 && simd_takes_int8_attention_task();
+  const bool own = floats && value_quads_.size() > 0 && simd_prefers_int8_attention_values();
+  return a.reduced_precision && (given || own) && attention_bf16_takes(a.d_head) && uses_simd(a);
 }
 
 bool MultiHeadAttention::uses_int8_f32(const AttentionArgs& a) const {

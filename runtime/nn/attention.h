@@ -110,9 +110,11 @@ class MultiHeadAttention {
   // Whether run() would take the int8-score task with f32 values (simd_prefers_int8_scores_f32_values:
   // AVX512_VNNI where no bf16 task is taken) for these arguments: reduced precision, keys given as rows.
   bool uses_int8_f32(const AttentionArgs& args) const;
-  // Whether run() would take the task with both products in int8 (simd_prefers_int8_attention_values:
-  // AVX512_VNNI without AMX) for these arguments: reduced precision, keys and values given as rows or
-  // already in the task's layouts (AttentionArgs::int8). Where it does, uses_bf16 and uses_int8_f32 say no.
+  // Whether run() would take the task with both products in int8 for these arguments: reduced
+  // precision, and keys and values either already in the task's layouts (AttentionArgs::int8;
+  // simd_takes_int8_attention_task: AVX512_VNNI, AMX or not) or given as rows
+  // (simd_prefers_int8_attention_values: AVX512_VNNI without AMX). Where it does, uses_bf16 and
+  // uses_int8_f32 say no.
   bool uses_int8(const AttentionArgs& args) const;
 
  private:
@@ -158,10 +160,11 @@ class MultiHeadAttention {
   AlignedBuffer<float> key_mean_{MemoryLabel{"attention scratch"}};
   AlignedBuffer<float> bf16_scores_{MemoryLabel{"attention scratch"}};
   AlignedBuffer<uint32_t> bf16_probs_{MemoryLabel{"attention scratch"}};
-  // The int8-value task (simd_prefers_int8_attention_values), besides the key quads, scales, means and
-  // scores above: value quads [16 x the chunks of max_kv][max_width]; the values' column means, scales and int8
-  // factors [3][max_width]; per thread u8 exps [kInt8TaskRows][ldp8_] and chunk scales
-  // [kInt8TaskRows][ldps_].
+  // The int8-value task: per thread u8 exps [kInt8TaskRows][ldp8_] and chunk scales [kInt8TaskRows][ldps_]
+  // wherever the CPU takes it (simd_takes_int8_attention_task); where it also rounds float rows
+  // (simd_prefers_int8_attention_values), besides the key quads, scales, means and scores above: value
+  // quads [16 x the chunks of max_kv][max_width] and the values' column means, scales and int8 factors
+  // [3][max_width].
   static constexpr int kInt8TaskRows = 6;
   int ldp8_ = 0;
   int ldps_ = 0;

@@ -69,7 +69,7 @@ Int8KeyValueStore::Int8KeyValueStore(int n_sets, int max_kv, int width, int d_he
 }
 
 bool int8_key_values_wanted(int d_head) {
-  return simd_prefers_int8_attention_values() && attention_bf16_takes(d_head);
+  return simd_takes_int8_attention_task() && attention_bf16_takes(d_head);
 }
 
 void prepare_int8_keys_values(ThreadPool* pool, const AttentionArgs& a, Int8KeysValues& kv) {

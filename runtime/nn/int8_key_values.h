@@ -50,8 +50,8 @@ class Int8KeyValueStore {
   std::vector<Int8KeysValues> sets_;
 };
 
-// Whether this CPU at the active SIMD level takes the int8 task (simd_prefers_int8_attention_values)
-// for heads of d_head: only then is a store worth making.
+// Whether this CPU at the active SIMD level takes the int8 task on a set in its layouts
+// (simd_takes_int8_attention_task: AMX or not) for heads of d_head: only then is a store worth making.
 bool int8_key_values_wanted(int d_head);
 
 // Rounds the keys and values of `a` into `kv` (over `pool`, nullptr: inline): both as float rows (a.k

@@ -192,10 +192,12 @@ bool simd_prefers_int8_scores_f32_values() {
          !simd_has_amx_bf16() && !simd_prefers_avx512_bf16_attention();
 }
 
-bool simd_prefers_int8_attention_values() {
+bool simd_takes_int8_attention_task() {
   return int8_scores_allowed() && int8_values_allowed() && cpu_has_avx512_vnni() &&
-         active_simd_level() == SimdLevel::Avx512 && !simd_has_amx_bf16();
+         active_simd_level() == SimdLevel::Avx512;
 }
+
+bool simd_prefers_int8_attention_values() { return simd_takes_int8_attention_task() && !simd_has_amx_bf16(); }
 
 const char* simd_level_name(SimdLevel level) {
   switch (level) {

@@ -91,9 +91,10 @@ void check_prepared(const Shape& s, ThreadPool& pool) {
 
   AttentionArgs r = a;
   r.int8 = nullptr;
-  // Keys as rows take the SIMD paths from kSimdMinRows rows on; fewer (decoder steps) are compared
-  // with the naive attention alone.
-  const bool own_too = s.n_q >= MultiHeadAttention::kSimdMinRows;
+  // Keys as rows take the SIMD paths from kSimdMinRows rows on, and the int8 task there only where the
+  // CPU prefers it for float rows (not on AMX, whose tiles take them in bf16); fewer rows (decoder
+  // steps), or rows the tiles take, are compared with the naive attention alone.
+  const bool own_too = s.n_q >= MultiHeadAttention::kSimdMinRows && simd_prefers_int8_attention_values();
   ASSERT_EQ(mha.uses_int8(r), own_too);
   std::vector<float> own(got), want(got.size(), 7.0f);
   r.out = own.data();
