@@ -145,27 +145,26 @@ MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads, int max_width,
     ldps_ = (n_chunks + 15) / 16 * 16;
     probs8_.resize(static_cast<std::size_t>(n_threads) * kInt8TaskRows * ldp8_);
     chunk_scales_.resize(static_cast<std::size_t>(n_threads) * kInt8TaskRows * ldps_);
-  }
-  if (max_width > 0 && simd_prefers_int8_attention_values()) {
-    // A call's own float keys and values rounded here: key quads and scores as the int8-score tasks
-    // keep them (the bf16 pairs, where also allocated, are larger than the quads), value quads and
-    // their column statistics.
-    const std::size_t quad_rows = static_cast<std::size_t>((max_width + 3) / 4) * static_cast<std::size_t>(ldkt_);
-    if (key_pairs_.size() < quad_rows) key_pairs_.resize(quad_rows);
-    if (key_scale_.size() == 0) key_scale_.resize(static_cast<std::size_t>((max_width + 15) / 16) * ldkt_);
-    if (key_mean_.size() == 0) key_mean_.resize(static_cast<std::size_t>(max_width));
-    const int n_chunks = (max_kv + kAttentionInt8ChunkKeys - 1) / kAttentionInt8ChunkKeys;
-    // Whole chunks of quads: the task reads a chunk's 16 quads even past the keys.
-    value_quads_.resize(static_cast<std::size_t>(n_chunks) * (kAttentionInt8ChunkKeys / 4) *
-                        static_cast<std::size_t>(max_width));
-    value_stats_.resize(3 * static_cast<std::size_t>(max_width));
-    own_int8_.key_quads = key_pairs_.data();
-    own_int8_.key_scale = key_scale_.data();
-    own_int8_.key_mean = key_mean_.data();
-    own_int8_.value_quads = value_quads_.data();
-    own_int8_.value_stats = value_stats_.data();
-    own_int8_.ldkq = ldkt_;
-    own_int8_.max_kv = max_kv;
+    if (simd_prefers_int8_attention_values()) {
+      // A call's own float keys and values rounded here (no AMX): key quads and scores as the
+      // int8-score tasks keep them (the bf16 pairs, where also allocated, are larger than the quads),
+      // value quads and their column statistics.
+      const std::size_t quad_rows = static_cast<std::size_t>((max_width + 3) / 4) * static_cast<std::size_t>(ldkt_);
+      if (key_pairs_.size() < quad_rows) key_pairs_.resize(quad_rows);
+      if (key_scale_.size() == 0) key_scale_.resize(static_cast<std::size_t>((max_width + 15) / 16) * ldkt_);
+      if (key_mean_.size() == 0) key_mean_.resize(static_cast<std::size_t>(max_width));
+      // Whole chunks of quads: the task reads a chunk's 16 quads even past the keys.
+      value_quads_.resize(static_cast<std::size_t>(n_chunks) * (kAttentionInt8ChunkKeys / 4) *
+                          static_cast<std::size_t>(max_width));
+      value_stats_.resize(3 * static_cast<std::size_t>(max_width));
+      own_int8_.key_quads = key_pairs_.data();
+      own_int8_.key_scale = key_scale_.data();
+      own_int8_.key_mean = key_mean_.data();
+      own_int8_.value_quads = value_quads_.data();
+      own_int8_.value_stats = value_stats_.data();
+      own_int8_.ldkq = ldkt_;
+      own_int8_.max_kv = max_kv;
+    }
   }
   row_lim_.resize(static_cast<std::size_t>(n_threads) * kTileRows);
   if (half_d_head > 0) {

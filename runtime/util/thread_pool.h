@@ -48,11 +48,11 @@ class ThreadPool {
 
   // The hand-over is lock-free: a decoder step issues dozens of small loops, and two mutex round
   // trips a loop (~0.8 us on two cores) were a tenth of a tiny model's step. The job is published by
-  // a release of ticket_ (a sequence number with the job's chunk count in its low byte, so a worker
-  // with no chunk never reads the job), and finished by pending_ reaching zero. Each side polls a
-  // few microseconds, then sleeps on a condition variable; the other side takes mutex_ to notify
-  // only when it sees a sleeper (both sides' store-then-load is seq_cst, so one of them sees the
-  // other).
+  // a release of ticket_ (a sequence number in its high 32 bits, the job's chunk count in its low
+  // 32, so a worker with no chunk never reads the job), and finished by pending_ reaching zero. Each
+  // side polls a few microseconds, then sleeps on a condition variable; the other side takes mutex_
+  // to notify only when it sees a sleeper (both sides' store-then-load is seq_cst, so one of them
+  // sees the other).
   alignas(64) std::atomic<uint64_t> ticket_{0};
   const ChunkFn* job_ = nullptr;  // written before ticket_ is released, read after it is acquired
   int64_t job_n_ = 0;
