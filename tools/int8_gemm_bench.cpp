@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
     const int repeat = flag(argc, argv, "--repeat", 15);
     std::vector<npw::GemmShape> shapes = npw::encoder_gemm_shapes(1500, state);
     shapes.push_back({"logits", 1, 51865, state});  // a decoder step's vocabulary projection
+    shapes.push_back({"logits5", 5, 51865, state});  // the same for five beams: weights read once, arithmetic five times
     // The int8 products first: OpenBLAS's worker threads spin for a while after a multi-threaded sgemm
     // and would take cycles from whatever runs next.
     const std::vector<npw::Int8Isa> isas = npw::int8_supported_isas();

@@ -42,21 +42,8 @@ static_assert(kAttentionInt8ChunkKeys == 64, "a chunk is four vectors of 16 exps
 // sum of the row would keep; its scale 255 / max would overflow near FLT_MIN, so it is zeros.
 constexpr float kChunkMinExp = 1e-30f;
 
-// 2^x for x <= log2(255) to the precision u8 probabilities need: a cubic on the fraction (relative
-// error 7.5e-5, a fiftieth of a u8 step at the chunk's largest) where exp2_nonpositive_ps takes a sixth
-// degree.
-NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) __m512 exp2_u8(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-126.0f));
-  const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const __m512 f = _mm512_sub_ps(x, n);  // exact, |f| <= 1/2
-  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(0.05517167f), f, _mm512_set1_ps(0.24261119f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.69326099f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.99992807f));
-  return _mm512_scalef_ps(p, n);
-}
-
 // log2(255): a chunk's exps are taken as 2^(a2 s - (a2 t - this)), t its largest score, so that the
-// largest is 255 (to exp2_u8's error and the rounding of a2 t - this: it rounds to 255, or to 254 or
+// largest is 255 (to exp2_u8_ps's error and the rounding of a2 t - this: it rounds to 255, or to 254 or
 // 256 where |a2 t| exceeds ~3e4, the packs saturating 256 to 255) and the factor 255 / the chunk's
 // largest exp needs no multiplication of its own.
 constexpr float kLog2Of255 = 7.99435343685886f;
@@ -104,14 +91,16 @@ NPW_TARGET_AVX512_VNNI inline float softmax_u8(const float* s, int lim, int n_ch
   for (int g0 = 0; g0 < n_chunks; g0 += 16) {
     const int nc = std::min(16, n_chunks - g0);
     const __mmask16 mc = avx512::tail_mask(nc);
-    const __m512 e_top = exp2_u8(_mm512_fmsub_ps(_mm512_mask_loadu_ps(minus_inf, mc, ps + g0), a2, am));
+    const __m512 e_top = avx512::exp2_u8_ps(_mm512_fmsub_ps(_mm512_mask_loadu_ps(minus_inf, mc, ps + g0), a2, am));
     const __mmask16 live = _mm512_cmp_ps_mask(e_top, _mm512_set1_ps(kChunkMinExp), _CMP_GE_OQ);
     // Each chunk's exponent offset, a2 t - log2(255). A chunk too small to count (its scale is zero)
     // still gets its bytes, which then add nothing; lanes past the chunks, and chunks of no key the row
     // sees (t = -inf), get offsets whose lanes are all masked below.
     alignas(64) float at[16], sc[16];
     _mm512_store_ps(at, _mm512_fmsub_ps(_mm512_mask_loadu_ps(minus_inf, mc, ps + g0), a2, _mm512_set1_ps(kLog2Of255)));
-    const __m512 scale = _mm512_maskz_mul_ps(live, e_top, _mm512_set1_ps(1.0f / 255.0f));
+    // Dead lanes are zeroed before the division by 255, which would take their smallest exps (2^-125)
+    // below the normal range: a subnormal result costs an Intel core a microcode assist.
+    const __m512 scale = _mm512_mul_ps(_mm512_maskz_mov_ps(live, e_top), _mm512_set1_ps(1.0f / 255.0f));
     _mm512_store_ps(sc, scale);
     _mm512_mask_storeu_ps(ps + g0, mc, scale);
     for (int j = 0; j < nc; ++j) {
@@ -123,7 +112,7 @@ NPW_TARGET_AVX512_VNNI inline float softmax_u8(const float* s, int lim, int n_ch
       for (int i = 0; i < 4; ++i) {
         const __mmask16 m = whole ? __mmask16(0xFFFF) : avx512::tail_mask(lim - k0 - 16 * i);
         // Rounded to nearest even; keys from lim on are zeros.
-        u[i] = _mm512_maskz_cvtps_epi32(m, exp2_u8(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m, s + k0 + 16 * i), a2, atj)));
+        u[i] = _mm512_maskz_cvtps_epi32(m, avx512::exp2_u8_ps(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m, s + k0 + 16 * i), a2, atj)));
       }
       const __m512i bytes = _mm512_packus_epi16(_mm512_packus_epi32(u[0], u[1]), _mm512_packus_epi32(u[2], u[3]));
       _mm512_storeu_si512(p + k0, bytes);

@@ -29,7 +29,10 @@ constexpr float kLog2e = static_cast<float>(1.0 / kLn2);
 constexpr float kLn2Hi = 0.693359375f;                         // ln2 to a few mantissa bits: n * kLn2Hi is exact
 constexpr float kLn2Lo = static_cast<float>(kLn2 - 0.693359375);  // the rest of ln2
 constexpr float kMinArg2 = -126.0f;                             // below this 2^x is not a normal float
-constexpr float kMinArg = static_cast<float>(-126.0 * kLn2);    // below this e^x is not a normal float
+// The float just above -126 ln2, below which e^x is not a normal float. Not -126 ln2 rounded to
+// nearest: that float lies below it, so e^x of every clamped input came out subnormal, and each
+// subnormal result costs an Intel core a microcode assist (~150 cycles a vector).
+constexpr float kMinArg = -87.3365402f;
 constexpr float kMaxArg = 88.3762626f;                          // ln(FLT_MAX): above this e^x overflows
 // e^r, r^6 down to r^0 (coefficients 1 / k!).
 constexpr Series<7> kTaylor = taylor<7>(1.0);
