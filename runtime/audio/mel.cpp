@@ -17,6 +17,7 @@
 #include "audio/mel_simd.h"
 #include "util/aligned_buffer.h"
 #include "util/error.h"
+#include "util/flush_denormals.h"
 #include "util/thread_pool.h"
 
 namespace npw {
@@ -154,6 +155,8 @@ MelSpectrogram::~MelSpectrogram() = default;
 
 void MelSpectrogram::run_frames(const float* signal, int64_t n_signal, int64_t length, int64_t frame_begin,
                                 int64_t frame_end, float* out, int64_t out_stride, Scratch& s) const {
+  // Per chunk, on whichever thread runs it (util/flush_denormals.h).
+  const ScopedFlushDenormals flush_denormals;
   const float* w = window_.data();
   int nb = 0;
 

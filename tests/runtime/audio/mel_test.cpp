@@ -11,6 +11,10 @@
 #include <random>
 #include <vector>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
+
 #include "audio/mel.h"
 #include "test_data.h"
 #include "util/error.h"
@@ -324,6 +328,28 @@ TEST(Mel, ThreadPoolGivesIdenticalResults) {
   serial.compute_window_mel(x.data() + 1000, 300000, a.data());
   parallel.compute_window_mel(x.data() + 1000, 300000, b.data());
   EXPECT_EQ(a, b);
+}
+
+// Subnormal samples (a fade's tail in float audio) are read as zeros: their powers lie far below the
+// log floor, so the mel is the silent one, bit for bit, on every thread; and the calling thread's
+// float mode (MXCSR on x86) is what it was before, whatever the front end set for itself.
+TEST(Mel, SubnormalSamplesGiveTheSilentMelAndLeaveTheThreadsFloatMode) {
+  npw::ThreadPool pool(2);
+  npw::MelSpectrogram mel(filters().data.data(), kMels, &pool);
+  const std::size_t n = 320000;
+  std::vector<float> tiny = noise(n, 1.0f, 4);
+  for (float& s : tiny) s *= 1e-38f;  // |s| < FLT_MIN: subnormal or zero
+  std::vector<float> silent(n, 0.0f);
+#if defined(__x86_64__) || defined(__i386__)
+  const unsigned before = _mm_getcsr();
+#endif
+  std::vector<float> a(kMels * 3000), b(kMels * 3000);
+  mel.compute_window_mel(tiny.data(), static_cast<int64_t>(n), a.data());
+  mel.compute_window_mel(silent.data(), static_cast<int64_t>(n), b.data());
+  EXPECT_EQ(a, b);
+#if defined(__x86_64__) || defined(__i386__)
+  EXPECT_EQ(_mm_getcsr(), before);
+#endif
 }
 
 TEST(Mel, RejectsBadArguments) {
