@@ -14,7 +14,8 @@ double largest_value(const float* x, int n);
 // The sum over i < n of exp((x[i] - shift) / divisor), in double (divisor > 0). The terms are summed
 // in 8 (or 4) interleaved partial sums, then those in a fixed order: the result does not depend on
 // anything but the inputs and the SIMD level. A NaN anywhere gives NaN; -inf terms give 0. Each exp is
-// within about 2 ulp of the correctly rounded double.
+// within about 2 ulp of the correctly rounded double, except that at the SIMD levels terms below
+// e^-708 (3.3e-308, the bottom of the normal range) are 0, never subnormal (see exp_sum.cpp).
 double exp_sum(const float* x, int n, double shift, double divisor);
 
 // The same terms written to w[0, n) (w[i] = exp((x[i] - shift) / divisor)); returns their sum, as
