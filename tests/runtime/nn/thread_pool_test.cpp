@@ -10,6 +10,10 @@
 #include <thread>
 #include <vector>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
+
 #include "util/error.h"
 #include "util/thread_pool.h"
 
@@ -186,6 +190,36 @@ TEST(ThreadPool, ExceptionReachesTheCallerAndThePoolStaysUsable) {
                std::runtime_error);
   expect_exact_cover(pool, 9);
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+// Every chunk, on a worker or the caller, inline or nested, runs with subnormals flushed (FTZ and DAZ
+// in MXCSR), and the caller's own mode is back when the call returns, also after an exception.
+TEST(ThreadPool, ChunksFlushSubnormalsAndTheCallersModeIsRestored) {
+  constexpr unsigned kFlush = 0x8040u;
+  const unsigned before = _mm_getcsr();
+  ASSERT_EQ(before & kFlush, 0u) << "the test thread starts with subnormals kept";
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    std::atomic<int> flushed{0}, chunks{0};
+    pool.parallel_for(64, [&](int64_t, int64_t, int) {
+      chunks++;
+      if ((_mm_getcsr() & kFlush) == kFlush) flushed++;
+      pool.parallel_for(4, [&](int64_t, int64_t, int) {
+        if ((_mm_getcsr() & kFlush) != kFlush) flushed = -1000;
+      });
+      // A subnormal product comes out as zero.
+      volatile float tiny = 1e-30f, small = 1e-10f;
+      if (tiny * small != 0.0f) flushed = -1000;
+    });
+    EXPECT_EQ(flushed.load(), chunks.load()) << threads;
+    EXPECT_EQ(_mm_getcsr(), before) << threads;
+    EXPECT_THROW(pool.parallel_for(8, [](int64_t, int64_t, int) { throw std::runtime_error("chunk"); }), std::runtime_error);
+    EXPECT_EQ(_mm_getcsr(), before) << threads;
+  }
+  volatile float tiny = 1e-30f, small = 1e-10f;
+  EXPECT_NE(tiny * small, 0.0f) << "the caller's subnormals are its own again";
+}
+#endif
 
 TEST(ThreadPool, RejectsZeroThreads) {
   EXPECT_THROW(ThreadPool(0), Error);
