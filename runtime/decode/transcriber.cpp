@@ -15,6 +15,7 @@
 #include "nn/decoder.h"
 #include "nn/encoder.h"
 #include "util/error.h"
+#include "util/flush_denormals.h"
 #include "util/thread_pool.h"
 
 namespace npw {
@@ -114,16 +115,24 @@ Transcriber::Transcriber(std::shared_ptr<const Model> model, const Options& opti
 
 Transcriber::~Transcriber() = default;
 
+// The work of a call runs with subnormals flushed (util/flush_denormals.h): the pool's chunks are
+// already, but the decoding policy, the word alignment and the small passes run on the caller's
+// thread, and a trained model's peaked heads and suppressed tokens bring values near the bottom of
+// the float range there too. The caller's own mode is back on return, and inside its callback.
 TranscribeResult Transcriber::transcribe(const float* samples, std::size_t n, const SegmentCallback& on_segment) {
-  return impl_->engine->transcribe(samples, n, on_segment);
+  const ScopedFlushDenormals flush;
+  if (!on_segment) return impl_->engine->transcribe(samples, n, on_segment);
+  return impl_->engine->transcribe(samples, n, [&](const Segment& s) { flush.as_before([&] { on_segment(s); }); });
 }
 
 WindowResult Transcriber::transcribe_window(const float* samples, std::size_t n, bool final) {
+  const ScopedFlushDenormals flush;
   return impl_->engine->transcribe_window(samples, n, final);
 }
 
 WindowResult Transcriber::transcribe_with_prompt(const float* samples, std::size_t n,
                                                  const HypothesisOptions& hypothesis) {
+  const ScopedFlushDenormals flush;
   return impl_->engine->transcribe_with_prompt(samples, n, hypothesis);
 }
 

@@ -29,10 +29,26 @@ class ScopedFlushDenormals {
   ScopedFlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFlushBits); }
   ~ScopedFlushDenormals() { _mm_setcsr(saved_); }
 
+  // Runs fn (a caller's callback from inside the scope) in the float mode the thread had before.
+  template <typename Fn>
+  void as_before(Fn&& fn) const {
+    const unsigned inside = _mm_getcsr();
+    _mm_setcsr(saved_);
+    struct Back {
+      unsigned csr;
+      ~Back() { _mm_setcsr(csr); }
+    } back{inside};
+    fn();
+  }
+
  private:
   unsigned saved_;
 #else
   ScopedFlushDenormals() = default;
+  template <typename Fn>
+  void as_before(Fn&& fn) const {
+    fn();
+  }
 #endif
  public:
   ScopedFlushDenormals(const ScopedFlushDenormals&) = delete;

@@ -5,6 +5,10 @@
 
 #include <string>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
+
 #include "audio/wav.h"
 #include "decode/transcriber.h"
 #include "model/model.h"
@@ -67,6 +71,26 @@ TEST(Transcriber, StreamingWindowConsumes) {
   const WindowResult f = t.transcribe_window(wav.samples.data(), 160000, true);
   EXPECT_EQ(f.consumed_samples, 160000u);
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+// The runtime flushes subnormals for its own arithmetic (util/flush_denormals.h) but never for the
+// caller: its float mode is the same after each call and inside the segment callback.
+TEST(Transcriber, CallersFloatModeIsKeptAndSeenByItsCallback) {
+  const auto model = Model::load(std::string(NPW_TEST_DATA_DIR) + "/ggml-test-f32.bin");
+  const WavData wav = read_wav(std::string(NPW_TEST_DATA_DIR) + "/audio/long45.wav");
+  const unsigned before = _mm_getcsr();
+  Transcriber t(model, fast_options());
+  int calls = 0;
+  t.transcribe(wav.samples.data(), wav.samples.size(), [&](const Segment&) {
+    ++calls;
+    EXPECT_EQ(_mm_getcsr(), before);
+  });
+  EXPECT_GT(calls, 0);
+  EXPECT_EQ(_mm_getcsr(), before);
+  t.transcribe_window(wav.samples.data(), 160000, true);
+  EXPECT_EQ(_mm_getcsr(), before);
+}
+#endif
 
 // A stream of n threads is the caller and n - 1 workers: the mel, attention and the backend's
 // products share one pool (two pools put more runnable threads than cores on the machine at every
