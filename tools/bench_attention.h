@@ -20,6 +20,8 @@ struct AttentionTiming {
                             // or a preferred AVX512_BF16
   Summary int8_f32_ms;      // that path where it is int8 scores with f32 values (AVX512_VNNI, no bf16 task)
   Summary int8_ms;          // that path where both products are int8 (AVX512_VNNI, no AMX)
+  Summary sharp_simd_ms;     // simd_ms again with peaked scores (most exps below the float range)
+  Summary sharp_reduced_ms;  // the reduced-precision path above with peaked scores; n = 0 where it has none
   Summary portable_ms;
   Summary materialised_ms;
   const char* simd_level = "";

@@ -76,6 +76,14 @@ std::vector<Figure> figures(const BenchResults& r) {
     f.emplace_back(Figure{"attention_int8_ms", "attention/layer, int8 scores + int8 values (int8 path)", "ms",
                           at.int8_ms});
   }
+  if (at.sharp_simd_ms.n > 0) {
+    f.emplace_back(Figure{"attention_sharp_simd_ms", std::string("attention/layer, peaked scores, tiled ") + at.simd_level,
+                          "ms", at.sharp_simd_ms});
+  }
+  if (at.sharp_reduced_ms.n > 0) {
+    f.emplace_back(Figure{"attention_sharp_reduced_ms", "attention/layer, peaked scores, int8 path", "ms",
+                          at.sharp_reduced_ms});
+  }
   f.emplace_back(Figure{"attention_portable_ms", "attention/layer, tiled portable", "ms", at.portable_ms});
   f.emplace_back(Figure{"attention_materialised_ms", "attention/layer, full score matrix", "ms", at.materialised_ms});
   f.emplace_back(Figure{"cross_kv_ms", "cross-attention K/V per window", "ms", r.window.cross_kv_ms});
