@@ -5,54 +5,59 @@
 // exps near the bottom of the range times values, rescaled partial sums) 116 ms a layer instead of 24.
 // Nothing the runtime computes can see the difference: a subnormal is 1e-38 of a probability, a power
 // far below the log-mel's floor. Scoped, and restored on exit, where the thread is the application's
-// (a GStreamer streaming thread), whose own float code must keep the mode it had.
+// (a GStreamer streaming thread), whose own float code must keep the mode it had. Elsewhere than x86
+// these do nothing.
 #pragma once
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
+#define NPW_HAS_MXCSR 1
+#else
+#define NPW_HAS_MXCSR 0
 #endif
 
 namespace npw {
 
+#if NPW_HAS_MXCSR
+// MXCSR's flush-to-zero (bit 15) and denormals-are-zero (bit 6).
+constexpr unsigned kMxcsrFlushBits = 0x8040u;
+#endif
+
 // For threads that run nothing but the runtime's arithmetic (the pool's workers): flushed for good.
 inline void set_flush_denormals() {
-#if defined(__x86_64__) || defined(__i386__)
-  _mm_setcsr(_mm_getcsr() | 0x8040u);
+#if NPW_HAS_MXCSR
+  _mm_setcsr(_mm_getcsr() | kMxcsrFlushBits);
 #endif
 }
 
 class ScopedFlushDenormals {
  public:
-#if defined(__x86_64__) || defined(__i386__)
-  // MXCSR's flush-to-zero (bit 15) and denormals-are-zero (bit 6).
-  static constexpr unsigned kFlushBits = 0x8040u;
-  ScopedFlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFlushBits); }
+#if NPW_HAS_MXCSR
+  ScopedFlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kMxcsrFlushBits); }
   ~ScopedFlushDenormals() { _mm_setcsr(saved_); }
+#else
+  ScopedFlushDenormals() = default;
+#endif
+  ScopedFlushDenormals(const ScopedFlushDenormals&) = delete;
+  ScopedFlushDenormals& operator=(const ScopedFlushDenormals&) = delete;
 
   // Runs fn (a caller's callback from inside the scope) in the float mode the thread had before.
   template <typename Fn>
   void as_before(Fn&& fn) const {
-    const unsigned inside = _mm_getcsr();
-    _mm_setcsr(saved_);
+#if NPW_HAS_MXCSR
     struct Back {
       unsigned csr;
       ~Back() { _mm_setcsr(csr); }
-    } back{inside};
+    } back{_mm_getcsr()};
+    _mm_setcsr(saved_);
+#endif
     fn();
   }
 
+#if NPW_HAS_MXCSR
  private:
   unsigned saved_;
-#else
-  ScopedFlushDenormals() = default;
-  template <typename Fn>
-  void as_before(Fn&& fn) const {
-    fn();
-  }
 #endif
- public:
-  ScopedFlushDenormals(const ScopedFlushDenormals&) = delete;
-  ScopedFlushDenormals& operator=(const ScopedFlushDenormals&) = delete;
 };
 
 }  // namespace npw
