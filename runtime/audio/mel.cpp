@@ -155,8 +155,6 @@ MelSpectrogram::~MelSpectrogram() = default;
 
 void MelSpectrogram::run_frames(const float* signal, int64_t n_signal, int64_t length, int64_t frame_begin,
                                 int64_t frame_end, float* out, int64_t out_stride, Scratch& s) const {
-  // Per chunk, on whichever thread runs it (util/flush_denormals.h).
-  const ScopedFlushDenormals flush_denormals;
   const float* w = window_.data();
   int nb = 0;
 
@@ -274,6 +272,8 @@ int64_t MelSpectrogram::compute_raw(const float* samples, int64_t n, int64_t n_z
   const int64_t reflect_length = std::max<int64_t>(length, kMelNFft / 2 + 1);
 
   if (!pool_ || pool_->size() <= 1 || n_frames < 2 * kBatch) {
+    // Subnormal samples flushed (util/flush_denormals.h), as the pool's chunks below already are.
+    const ScopedFlushDenormals flush_denormals;
     run_frames(signal, n, reflect_length, 0, n_frames, out, out_stride, *scratch_[0]);
   } else {
     pool_->parallel_for(n_frames, [&](int64_t begin, int64_t end, int thread) {

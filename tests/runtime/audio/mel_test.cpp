@@ -347,6 +347,11 @@ TEST(Mel, SubnormalSamplesGiveTheSilentMelAndLeaveTheThreadsFloatMode) {
   mel.compute_window_mel(tiny.data(), static_cast<int64_t>(n), a.data());
   mel.compute_window_mel(silent.data(), static_cast<int64_t>(n), b.data());
   EXPECT_EQ(a, b);
+  // And on the calling thread alone (no pool).
+  npw::MelSpectrogram inline_mel(filters().data.data(), kMels);
+  std::vector<float> c(kMels * 3000);
+  inline_mel.compute_window_mel(tiny.data(), static_cast<int64_t>(n), c.data());
+  EXPECT_EQ(c, b);
 #if defined(__x86_64__) || defined(__i386__)
   EXPECT_EQ(_mm_getcsr(), before);
 #endif
