@@ -93,14 +93,11 @@ inline uint32_t load4(const uint8_t* p) {
 // Records ahead of the one being multiplied that a few-row product asks the L2 for (10 KiB per run).
 constexpr int kStreamAhead = 16;
 
-// Rows [m, m + R) x tiles t, t + dt, ..., t + (C - 1) dt over every block. Many rows (the encoder,
-// dt = 1): the weight records stream from L2, each panel reused by every row group (cutting K into
-// L1-sized chunks measured slower: the partial sums' round trips through Y cost more than the
-// hardware prefetcher loses). Few rows (a decoder step, Stream): each record is read from memory
-// once, and the rows' arithmetic leaves the core waiting on it unless the records come in time; the
-// C tiles lie in C distant runs of the output range (see few_rows) and each run's records
-// kStreamAhead ahead are asked for into the L2.
-template <int R, int C, bool Stream>
+// Few rows (a decoder step): rows [m, m + R) x tiles t, t + dt, ..., t + (C - 1) dt over every block.
+// Each record is read from memory once, and the rows' arithmetic leaves the core waiting on it
+// unless the records come in time; the C tiles lie in C distant runs of the output range (see
+// few_rows) and each run's records kStreamAhead ahead are asked for into the L2.
+template <int R, int C>
 NPW_AVX512 void tile(const Int8Product& p, int m, int t, int dt) {
   const Int8PackedMatrix& w = *p.w;
   __mmask16 mask[C];
@@ -128,13 +125,11 @@ NPW_AVX512 void tile(const Int8Product& p, int m, int t, int dt) {
   }
 
   for (int b = 0; b < w.n_blocks(); ++b) {
-    if (Stream) {
 #pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) {
+    for (int c = 0; c < C; ++c) {
 #pragma GCC unroll 10
-        for (std::size_t l = 0; l < sizeof(Int8Record); l += 64) {
-          prefetch_bytes_past<PrefetchTo::L2>(rec[c], kStreamAhead * sizeof(Int8Record) + l);
-        }
+      for (std::size_t l = 0; l < sizeof(Int8Record); l += 64) {
+        prefetch_bytes_past<PrefetchTo::L2>(rec[c], kStreamAhead * sizeof(Int8Record) + l);
       }
     }
     __m512i ia[R][C];
@@ -184,14 +179,12 @@ NPW_AVX512 void tile(const Int8Product& p, int m, int t, int dt) {
 
 using TileFn = void (*)(const Int8Product&, int, int, int);
 
-template <bool Stream, int... I>
+template <int... I>
 constexpr std::array<TileFn, sizeof...(I)> make_tiles(std::integer_sequence<int, I...>) {
-  return {tile<I / kCols + 1, I % kCols + 1, Stream>...};
+  return {tile<I / kCols + 1, I % kCols + 1>...};
 }
-// kTiles[s][(r - 1) * kCols + (c - 1)] handles r rows x c tiles; s: streamed (few rows).
-constexpr std::array<TileFn, kRows * kCols> kTiles[2] = {
-    make_tiles<false>(std::make_integer_sequence<int, kRows * kCols>()),
-    make_tiles<true>(std::make_integer_sequence<int, kRows * kCols>())};
+// kTiles[(r - 1) * kCols + (c - 1)] handles r rows x c tiles.
+constexpr std::array<TileFn, kRows * kCols> kTiles = make_tiles(std::make_integer_sequence<int, kRows * kCols>());
 
 // Up to this many rows a product reads each weight record from memory once per row group: a
 // decoder step (one token, beams, samples).
@@ -215,26 +208,142 @@ void over_runs(int t0, int t1, Fn&& fn) {
 
 template <int R>
 void beam_rows(const Int8Product& p, int m, int t0, int t1) {
-  for (int t = t0; t < t1; ++t) tile<R, 1, true>(p, m, t, 1);
+  for (int t = t0; t < t1; ++t) tile<R, 1>(p, m, t, 1);
 }
 
 void few_rows(const Int8Product& p, int m0, int m1, int t0, int t1) {
   over_runs<kCols>(t0, t1, [&](int t, int dt, int c) {
-    for (int m = m0; m < m1; m += kRows) kTiles[1][(std::min(kRows, m1 - m) - 1) * kCols + (c - 1)](p, m, t, dt);
+    for (int m = m0; m < m1; m += kRows) kTiles[(std::min(kRows, m1 - m) - 1) * kCols + (c - 1)](p, m, t, dt);
   });
 }
 
-// Many rows: panels of 3 tiles outer, rows inner; a panel's records (3 x 640 B per block) stay in
+// Many rows (the encoder): a panel's block widened once for all the row groups that pass over it,
+// the compensation as int32 (128 x the record's negated sums) and the weight scales as f32. Widened
+// per row group, as the few-row tile does, its 3 x 3 instructions a block ran on the two vector ports
+// beside the 96 vpdpbusd and 36 conversions and scalings: a 256 x 1536 x 384 product on one core
+// (Xeon, avx512-noamx, minimum of 300) 553-570 -> 632-636 GOP/s, 256 x 384 x 1536 592-595 -> 596-666.
+struct alignas(64) BlockPrep {
+  int32_t comp[kInt8Tile];
+  float scale[kInt8Tile];
+};
+// Blocks widened at a time (a K of 2048; 3 tiles' worth is 24 KiB of the stack).
+constexpr int kPrepBlocks = 64;
+
+NPW_AVX512 void prepare_panel(const Int8PackedMatrix& w, int t, int c, int b0, int b1, BlockPrep* prep) {
+  for (int j = 0; j < c; ++j) {
+    const Int8Record* rec = w.record(t + j, b0);
+    BlockPrep* out = prep + j * kPrepBlocks;
+    for (int b = b0; b < b1; ++b, ++rec, ++out) {
+      const __m256i neg_sum = _mm256_load_si256(reinterpret_cast<const __m256i*>(rec->neg_sum));
+      _mm512_store_si512(out->comp, _mm512_slli_epi32(_mm512_cvtepi16_epi32(neg_sum), 7));
+      _mm512_store_ps(out->scale, _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(rec->scale))));
+    }
+  }
+}
+
+// Rows [m, m + R) x tiles t .. t + C - 1 over blocks [b0, b1), the blocks' compensations and scales
+// read from `prep`. The weight records stream from L2, each panel reused by every row group (cutting
+// K into L1-sized chunks measured slower: the partial sums' round trips through Y cost more than the
+// hardware prefetcher loses); a K longer than kPrepBlocks blocks is cut, its partial sums waiting in
+// Y (exact: the f32 additions run in the same order).
+template <int R, int C>
+NPW_AVX512 void panel_tile(const Int8Product& p, int m, int t, const BlockPrep* prep, int b0, int b1, bool first,
+                           bool last) {
+  const Int8PackedMatrix& w = *p.w;
+  __mmask16 mask[C];
+  const Int8Record* rec[C];
+#pragma GCC unroll 4
+  for (int c = 0; c < C; ++c) {
+    const int valid = std::min(kInt8Tile, w.n_out() - (t + c) * kInt8Tile);
+    mask[c] = valid >= kInt8Tile ? __mmask16(0xFFFF) : __mmask16((1u << valid) - 1);
+    rec[c] = w.record(t + c, b0);
+  }
+  float* y[R];
+  const uint8_t* xq[R];
+  const float* xs[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    y[r] = p.y + static_cast<std::size_t>(m + r) * p.ldy + (static_cast<std::size_t>(t) * kInt8Tile - p.y_col0);
+    xq[r] = p.x.q + static_cast<std::size_t>(m + r) * p.x.ldq;
+    xs[r] = p.x.scale + static_cast<std::size_t>(m + r) * p.x.lds;
+  }
+  __m512 acc[R][C];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) acc[r][c] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask[c], y[r] + c * kInt8Tile);
+  }
+
+  for (int b = b0; b < b1; ++b) {
+    const BlockPrep* bp = prep + (b - b0);
+    __m512i ia[R][C];
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) {
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        ia[r][c] = _mm512_load_si512(bp[c * kPrepBlocks].comp);
+      }
+    }
+#pragma GCC unroll 8
+    for (int g = 0; g < kInt8Block / kInt8Group; ++g) {
+      __m512i wv[C];
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) wv[c] = _mm512_load_si512(rec[c]->q[g]);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const __m512i xb = _mm512_set1_epi32(static_cast<int>(load4(xq[r] + b * kInt8Block + g * kInt8Group)));
+#pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) ia[r][c] = _mm512_dpbusd_epi32(ia[r][c], xb, wv[c]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) {
+      const __m512 sw = _mm512_load_ps(bp[c * kPrepBlocks].scale);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const __m512 scale = _mm512_mul_ps(sw, _mm512_set1_ps(xs[r][b]));
+        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[r][c]), scale, acc[r][c]);
+      }
+      ++rec[c];
+    }
+  }
+
+  const bool add_bias = last && p.bias != nullptr;
+#pragma GCC unroll 4
+  for (int c = 0; c < C; ++c) {
+    const __m512 bias = add_bias ? _mm512_maskz_loadu_ps(mask[c], p.bias + (t + c) * kInt8Tile) : _mm512_setzero_ps();
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512 v = add_bias ? _mm512_add_ps(acc[r][c], bias) : acc[r][c];
+      _mm512_mask_storeu_ps(y[r] + static_cast<std::size_t>(c) * kInt8Tile, mask[c], v);
+    }
+  }
+}
+
+using PanelFn = void (*)(const Int8Product&, int, int, const BlockPrep*, int, int, bool, bool);
+template <int... I>
+constexpr std::array<PanelFn, sizeof...(I)> make_panel_tiles(std::integer_sequence<int, I...>) {
+  return {panel_tile<I / kCols + 1, I % kCols + 1>...};
+}
+constexpr std::array<PanelFn, kRows * kCols> kPanelTiles = make_panel_tiles(std::make_integer_sequence<int, kRows * kCols>());
+
+// Many rows: panels of 3 tiles outer, rows inner; a panel's records (3 x 576 B per block) stay in
 // L2 while every row group of this thread passes over them.
 void gemm_avx512(const Int8Product& p, int m0, int m1, int t0, int t1) {
   if (m1 - m0 == 5) return beam_rows<5>(p, m0, t0, t1);
   if (m1 - m0 == 6) return beam_rows<6>(p, m0, t0, t1);
   if (m1 - m0 <= kStreamRows) return few_rows(p, m0, m1, t0, t1);
+  alignas(64) BlockPrep prep[kCols * kPrepBlocks];
+  const int nb = p.w->n_blocks();
   for (int t = t0; t < t1; t += kCols) {
     const int c = std::min(kCols, t1 - t);
-    for (int m = m0; m < m1; m += kRows) {
-      const int r = std::min(kRows, m1 - m);
-      kTiles[0][(r - 1) * kCols + (c - 1)](p, m, t, 1);
+    for (int b0 = 0; b0 < nb; b0 += kPrepBlocks) {
+      const int b1 = std::min(nb, b0 + kPrepBlocks);
+      prepare_panel(*p.w, t, c, b0, b1, prep);
+      for (int m = m0; m < m1; m += kRows) {
+        const int r = std::min(kRows, m1 - m);
+        kPanelTiles[(r - 1) * kCols + (c - 1)](p, m, t, prep, b0, b1, b0 == 0, b1 == nb);
+      }
     }
   }
 }

@@ -283,6 +283,10 @@ std::vector<Shape> shapes() {
   out.push_back({1500, 96, 61, 1, 3});
   out.push_back({1500, 1536, 37, 7, 0});
   out.push_back({1500, 384, 100, 0, 1});
+  // Many rows over a K the VNNI variant cuts into pieces of 64 blocks (partial sums kept in Y, the
+  // bias added once): one block past a piece, two pieces and one block, with a leftover row group.
+  out.push_back({100, 2080, 100, 0, 0});
+  out.push_back({33, 4100, 37, 1, 2});
   return out;
 }
 
