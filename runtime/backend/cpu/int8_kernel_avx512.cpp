@@ -221,7 +221,8 @@ void few_rows(const Int8Product& p, int m0, int m1, int t0, int t1) {
 // the compensation as int32 (128 x the record's negated sums) and the weight scales as f32. Widened
 // per row group, as the few-row tile does, its 3 x 3 instructions a block ran on the two vector ports
 // beside the 96 vpdpbusd and 36 conversions and scalings: a 256 x 1536 x 384 product on one core
-// (Xeon, avx512-noamx, minimum of 300) 553-570 -> 632-636 GOP/s, 256 x 384 x 1536 592-595 -> 596-666.
+// (Xeon, alternated, 300-400 runs each) 553-570 -> 632-636 GOP/s at the minimum, 508-523 -> 535-550
+// at the median in a noisier sitting; within the whole encoder, below the host's noise.
 struct alignas(64) BlockPrep {
   int32_t comp[kInt8Tile];
   float scale[kInt8Tile];
