@@ -69,33 +69,6 @@ NPW_TARGET_AVX512_BF16_VNNI void task_nv(const float* q, int ldq, int rows, cons
 
 }  // namespace
 
-NPW_TARGET_AVX512_VNNI void attention_int8_convert_keys(const float* k, int ldk, int n_kv, int width, int d_head,
-                                                             const float* mean, uint32_t* kq, int ldkq, float* kscale) {
-  const int nv = d_head / 16, nq = d_head / 4, n_head = width / d_head;
-  const __m512i stride = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                            _mm512_set1_epi32(ldkq));
-  for (int j = 0; j < n_kv; ++j) {
-    const float* row = k + static_cast<long>(j) * ldk;
-    for (int h = 0; h < n_head; ++h) {
-      const float* x = row + h * d_head;
-      const float* mu = mean + h * d_head;
-      const float m = abs_max(x, mu, nv);
-      const float scale = m / 127.0f;
-      const __m512 inv = _mm512_set1_ps(int8_factor(m));
-      // The head's d_head values k8 + 128 as nq quads of u8, 16 quads (64 values) per vector.
-      alignas(64) uint8_t bytes[64];
-      for (int c = 0; c < nv; ++c) {
-        const __m512i i = round_127(_mm512_sub_ps(_mm512_loadu_ps(x + 16 * c), _mm512_loadu_ps(mu + 16 * c)), inv);
-        _mm_store_si128(reinterpret_cast<__m128i*>(bytes + 16 * c),
-                        _mm512_cvtepi32_epi8(_mm512_add_epi32(i, _mm512_set1_epi32(128))));
-      }
-      const __m512i quads = _mm512_maskz_loadu_epi32(avx512::tail_mask(nq), bytes);
-      _mm512_mask_i32scatter_epi32(kq + static_cast<long>(h * nq) * ldkq + j, avx512::tail_mask(nq), stride, quads, 4);
-      kscale[static_cast<long>(h) * ldkq + j] = scale;
-    }
-  }
-}
-
 NPW_TARGET_AVX512_BF16_VNNI void attention_task_int8_scores_avx512(const float* q, int ldq, int rows,
                                                                    const uint32_t* kq, int ldkq, const float* kscale,
                                                                    int n_keys, const uint32_t* vp,

@@ -316,6 +316,29 @@ TEST(AttentionInt8Scores, ValuesQuantiseAsTheRule) {
   }
 }
 
+// Rows wider than one pass of the column sums (1024 columns: large's 1280 take two), cut at an odd column.
+TEST(AttentionInt8Scores, MeansAndStatsOfRowsWiderThanAPass) {
+  if (!has_f32_kernel()) GTEST_SKIP() << "no AVX512_VNNI at the active SIMD level";
+  const int width = 2100, ld = width + 7, n_kv = 9;
+  const auto x = random_vector(static_cast<std::size_t>(n_kv) * ld, 91, -2.0f, 3.0f);
+  std::vector<float> mean(width, NAN), stats(3 * static_cast<std::size_t>(width), NAN);
+  attention_int8_key_means(x.data(), ld, n_kv, 0, 3, mean.data());
+  attention_int8_key_means(x.data(), ld, n_kv, 3, width, mean.data());
+  attention_int8_value_stats(x.data(), ld, n_kv, 0, width, stats.data(), stats.data() + width, stats.data() + 2 * width);
+  for (int c = 0; c < width; ++c) {
+    // The sums' own order: four partial sums (row j into j % 4, the last row into the first), then paired.
+    float part[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int j = 0; j < n_kv; ++j) part[j < 8 ? j % 4 : 0] += x[static_cast<std::size_t>(j) * ld + c];
+    const float want = ((part[0] + part[1]) + (part[2] + part[3])) * (1.0f / n_kv);
+    ASSERT_EQ(mean[c], want) << "column " << c;
+    ASSERT_EQ(stats[c], want) << "column " << c;
+    float m = 0.0f;
+    for (int j = 0; j < n_kv; ++j) m = std::max(m, std::fabs(x[static_cast<std::size_t>(j) * ld + c] - want));
+    ASSERT_EQ(stats[width + c], m / 127.0f) << "column " << c;
+    ASSERT_EQ(stats[2 * width + c], 127.0f / m) << "column " << c;
+  }
+}
+
 // The chunk order is a 4 x 4 transpose of the quads: its own inverse, every slot used once.
 TEST(AttentionInt8Scores, ChunkSlotsArePermutation) {
   std::vector<int> seen(16, 0);
