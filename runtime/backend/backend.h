@@ -90,6 +90,18 @@ class Backend {
     for (int i = 0; i < n; ++i) linear(X, M, ldx, *jobs[i].W, jobs[i].bias, jobs[i].Y, jobs[i].ldy);
   }
 
+  // Y = GELU(X) W^T + bias (linear() of the MLP's hidden rows after their GELU) in one pass over X,
+  // where a backend rounds its inputs anyway: the int8 backend applies GELU while quantising, instead
+  // of a pass that writes GELU(X) back and another that reads it to quantise. X is left as it is. The
+  // GELU is the one nn's gelu() computes at the active SIMD level, so Y is the same floats as gelu()
+  // then linear() give. Returns false, with nothing written, where the backend has no such path; the
+  // caller then does that.
+  virtual bool linear_of_gelu(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y,
+                              int ldy) {
+    (void)X, (void)M, (void)ldx, (void)W, (void)bias, (void)Y, (void)ldy;
+    return false;
+  }
+
   // Y[m][o - o0] = sum_i X[m][i] * W[o][i] for m < M and o in [o0, o1): the product by a range of W's
   // rows, for a caller that walks a wide matrix a block at a time (the word-timing pass reduces its
   // logits over the vocabulary block by block while they are in cache instead of writing them all).

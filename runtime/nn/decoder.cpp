@@ -428,8 +428,10 @@ void Decoder::run_chunk(int n_rows) {
 
     layer_norm(x_.data(), n_rows, n_state_, b.mlp_ln.w, b.mlp_ln.b, kLayerNormEps, h_.data(), &pool_);
     backend_.linear(h_.data(), n_rows, n_state_, *pb.mlp0, b.mlp0.b, mlp_.data(), 4 * n_state_);
-    gelu(mlp_.data(), static_cast<std::size_t>(n_rows) * 4 * D, &pool_);
-    backend_.linear(mlp_.data(), n_rows, 4 * n_state_, *pb.mlp2, b.mlp2.b, tmp_.data(), n_state_);
+    if (!backend_.linear_of_gelu(mlp_.data(), n_rows, 4 * n_state_, *pb.mlp2, b.mlp2.b, tmp_.data(), n_state_)) {
+      gelu(mlp_.data(), static_cast<std::size_t>(n_rows) * 4 * D, &pool_);
+      backend_.linear(mlp_.data(), n_rows, 4 * n_state_, *pb.mlp2, b.mlp2.b, tmp_.data(), n_state_);
+    }
     add_inplace(x_.data(), tmp_.data(), n, &pool_);
   }
   layer_norm(x_.data(), n_rows, n_state_, w.ln.w, w.ln.b, kLayerNormEps, h_.data(), &pool_);

@@ -293,9 +293,11 @@ void Encoder::block(int layer) {
   clock.mark(&EncoderProfile::norm_ms);
   check_cancel(cancel_, "the encoder's MLP");
   backend_.linear(h, n_ctx_, D, *pb.mlp0, b.mlp0.b, wide_.data(), ldw);
-  // The padding columns past W are zero and stay zero (GELU(0) = 0); one pass over all is simplest.
-  gelu(wide_.data(), static_cast<std::size_t>(n_ctx_) * ldw, &pool_);
-  backend_.linear(wide_.data(), n_ctx_, ldw, *pb.mlp2, b.mlp2.b, h, D);
+  if (!backend_.linear_of_gelu(wide_.data(), n_ctx_, ldw, *pb.mlp2, b.mlp2.b, h, D)) {
+    // The padding columns past W are zero and stay zero (GELU(0) = 0); one pass over all is simplest.
+    gelu(wide_.data(), static_cast<std::size_t>(n_ctx_) * ldw, &pool_);
+    backend_.linear(wide_.data(), n_ctx_, ldw, *pb.mlp2, b.mlp2.b, h, D);
+  }
   clock.mark(&EncoderProfile::mlp_ms);
   add_inplace(x, h, n, &pool_);
   clock.mark(&EncoderProfile::norm_ms);

@@ -10,6 +10,7 @@
 
 #include "backend/cpu/int8_pack.h"
 #include "util/aligned_buffer.h"
+#include "util/cpu_features.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 
@@ -93,7 +94,16 @@ void CpuInt8Backend::linear_many(const float* X, int M, int ldx, const LinearJob
 
 // One product or several of the same rows: the rows are quantised once, then every job's tiles are
 // multiplied in one pass over the pool, the jobs' tiles laid end to end.
-void CpuInt8Backend::products(const char* what, const float* X, int M, int ldx, const LinearJob* jobs, int n) {
+bool CpuInt8Backend::linear_of_gelu(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y,
+                                    int ldy) {
+  if (!kernel_->quantize_gelu || active_simd_level() != SimdLevel::Avx512) return false;
+  const LinearJob job{&W, bias, Y, ldy};
+  products("linear_of_gelu", X, M, ldx, &job, 1, true);
+  return true;
+}
+
+void CpuInt8Backend::products(const char* what, const float* X, int M, int ldx, const LinearJob* jobs, int n,
+                              bool gelu) {
   const Int8PackedMatrix* packed[kMaxJobs] = {};
   int tiles_before[kMaxJobs + 1] = {0};
   for (int j = 0; j < n; ++j) {
@@ -122,6 +132,7 @@ void CpuInt8Backend::products(const char* what, const float* X, int M, int ldx, 
     macs += static_cast<double>(M) * packed[j]->n_out() * n_in;
   }
   const Int8Kernel& k = *kernel_;
+  const auto quantize = gelu ? k.quantize_gelu : k.quantize;
   const std::size_t uldx = static_cast<std::size_t>(ldx);
   const int total_tiles = tiles_before[n];
   // Rows [m0, m1) x tiles [t0, t1) of the jobs' tiles laid end to end.
@@ -134,7 +145,7 @@ void CpuInt8Backend::products(const char* what, const float* X, int M, int ldx, 
 
   const int n_threads = pool_->size();
   if (n_threads == 1 || ThreadPool::in_parallel_region() || macs < kParallelMacs) {
-    k.quantize(X, uldx, n_in, nb, 0, M, rows);
+    quantize(X, uldx, n_in, nb, 0, M, rows);
     tiles(0, M, 0, total_tiles);
   } else if (M >= kRowSplitPerThread * n_threads) {
     // Split at multiples of kRowAlign so that each thread's rows fill whole register / AMX tiles and
@@ -143,11 +154,11 @@ void CpuInt8Backend::products(const char* what, const float* X, int M, int ldx, 
     pool_->parallel_for(groups, [&](int64_t g0, int64_t g1, int) {
       const int m0 = static_cast<int>(g0 * kRowAlign);
       const int m1 = static_cast<int>(std::min<int64_t>(g1 * kRowAlign, M));
-      k.quantize(X, uldx, n_in, nb, m0, m1, rows);
+      quantize(X, uldx, n_in, nb, m0, m1, rows);
       tiles(m0, m1, 0, total_tiles);
     });
   } else {
-    k.quantize(X, uldx, n_in, nb, 0, M, rows);
+    quantize(X, uldx, n_in, nb, 0, M, rows);
     pool_->parallel_for(total_tiles, [&](int64_t t0, int64_t t1, int) {
       tiles(0, M, static_cast<int>(t0), static_cast<int>(t1));
     });

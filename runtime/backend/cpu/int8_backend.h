@@ -42,6 +42,10 @@ class CpuInt8Backend : public Backend {
   // per call, then its records' tiles (split over the pool from outside one).
   bool linear_range(const float* X, int M, int ldx, const PackedMatrix& W, int o0, int o1, float* Y,
                     int ldy) override;
+  // Where the kernel has a GELU quantiser (AVX-512 variants, at the AVX-512 SIMD level, whose gelu()
+  // is the same lane by lane): GELU applied while the rows are quantised.
+  bool linear_of_gelu(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y,
+                      int ldy) override;
   void matmul(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
               const float* B, int ldb, float beta, float* C, int ldc) override;
   void set_threads(int n) override;
@@ -53,8 +57,9 @@ class CpuInt8Backend : public Backend {
  private:
   // Jobs run together by one call of products(); linear_many takes more a group at a time.
   static constexpr int kMaxJobs = 4;
-  // linear() and linear_many() (what names the caller in errors); 1 <= n <= kMaxJobs.
-  void products(const char* what, const float* X, int M, int ldx, const LinearJob* jobs, int n);
+  // linear(), linear_many() and linear_of_gelu() (what names the caller in errors; with gelu, the
+  // products of GELU(X)); 1 <= n <= kMaxJobs.
+  void products(const char* what, const float* X, int M, int ldx, const LinearJob* jobs, int n, bool gelu = false);
 
   const Int8Kernel* kernel_;
   std::shared_ptr<ThreadPool> pool_;

@@ -235,8 +235,14 @@ void quantize_amx(const float* X, std::size_t ldx, int n_in, int n_blocks, int m
   int8_quantize_rows_avx512(X, ldx, n_in, n_blocks, m_amx, m1, out, true);
 }
 
+void quantize_gelu_amx(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1, const Int8Rows& out) {
+  const int m_amx = amx_rows_end(m0, m1);
+  int8_quantize_gelu_rows_avx512(X, ldx, n_in, n_blocks, m0, m_amx, out, false);
+  int8_quantize_gelu_rows_avx512(X, ldx, n_in, n_blocks, m_amx, m1, out, true);
+}
+
 }  // namespace
 
-const Int8Kernel kInt8KernelAmx = {Int8Isa::Amx, quantize_amx, gemm_amx};
+const Int8Kernel kInt8KernelAmx = {Int8Isa::Amx, quantize_amx, gemm_amx, quantize_gelu_amx};
 
 }  // namespace npw

@@ -22,13 +22,16 @@ namespace npw {
 // Blocks are taken 16 at a time: their largest magnitudes side by side in one vector, so the scale
 // d = max / 127 and its reciprocal (IEEE divisions, as int8_quantize_block's) are 16 lanes of one
 // instruction each; then each block is multiplied by its lane's reciprocal. A 16-block group of a
-// row is 2 KiB, still in L1 when its values are read the second time.
-NPW_AVX512 void int8_quantize_rows_avx512(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1,
-                                          const Int8Rows& out, bool offset128) {
+// row is 2 KiB, still in L1 when its values are read the second time. With kGelu the values are
+// GELU(x), made on the first read and kept in a 2 KiB buffer for the second.
+template <bool kGelu>
+NPW_AVX512 void quantize_rows(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1,
+                              const Int8Rows& out, bool offset128) {
   const __m512i lo_q = _mm512_set1_epi32(-127), hi_q = _mm512_set1_epi32(127);
   const __m128i offset = _mm_set1_epi8(static_cast<char>(offset128 ? 0x80 : 0));
   const __m512 v127 = _mm512_set1_ps(127.0f), one = _mm512_set1_ps(1.0f);
   alignas(64) float inv[16];
+  alignas(64) float g[kGelu ? 16 * kInt8Block : 1];
   for (int m = m0; m < m1; ++m) {
     const float* x = X + static_cast<std::size_t>(m) * ldx;
     uint8_t* q = out.q + static_cast<std::size_t>(m) * out.ldq;
@@ -40,8 +43,15 @@ NPW_AVX512 void int8_quantize_rows_avx512(const float* X, std::size_t ldx, int n
       for (int j = 0; j < 16; ++j) {
         const int k0 = (b0 + j) * kInt8Block;
         const int n = j < nb ? std::min(kInt8Block, n_in - k0) : 0;
-        const __m512 lo = _mm512_maskz_loadu_ps(avx512::tail_mask(n), x + k0);
-        const __m512 hi = _mm512_maskz_loadu_ps(avx512::tail_mask(n - 16), x + k0 + 16);
+        __m512 lo = _mm512_maskz_loadu_ps(avx512::tail_mask(n), x + k0);
+        __m512 hi = _mm512_maskz_loadu_ps(avx512::tail_mask(n - 16), x + k0 + 16);
+        if (kGelu) {
+          // Lanes past n load as 0, and GELU(0) is 0: the block's padding still quantises to zero.
+          lo = avx512::gelu_ps(lo);
+          hi = avx512::gelu_ps(hi);
+          _mm512_store_ps(g + j * kInt8Block, lo);
+          _mm512_store_ps(g + j * kInt8Block + 16, hi);
+        }
         amax[j] = _mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi));
       }
       const __m512 d = _mm512_div_ps(avx512::lane_maxima(amax), v127);
@@ -51,8 +61,9 @@ NPW_AVX512 void int8_quantize_rows_avx512(const float* X, std::size_t ldx, int n
       for (int j = 0; j < nb; ++j) {
         const int k0 = (b0 + j) * kInt8Block;
         const int n = std::min(kInt8Block, n_in - k0);
-        const __m512 lo = _mm512_maskz_loadu_ps(avx512::tail_mask(n), x + k0);
-        const __m512 hi = _mm512_maskz_loadu_ps(avx512::tail_mask(n - 16), x + k0 + 16);
+        const __m512 lo = kGelu ? _mm512_load_ps(g + j * kInt8Block) : _mm512_maskz_loadu_ps(avx512::tail_mask(n), x + k0);
+        const __m512 hi =
+            kGelu ? _mm512_load_ps(g + j * kInt8Block + 16) : _mm512_maskz_loadu_ps(avx512::tail_mask(n - 16), x + k0 + 16);
         const __m512 id = _mm512_set1_ps(inv[j]);
         // cvtps rounds with the current mode (to nearest even), as nearbyint does in the reference.
         const __m512i ql = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(lo, id)), lo_q), hi_q);
@@ -62,6 +73,16 @@ NPW_AVX512 void int8_quantize_rows_avx512(const float* X, std::size_t ldx, int n
       }
     }
   }
+}
+
+void int8_quantize_rows_avx512(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1,
+                               const Int8Rows& out, bool offset128) {
+  quantize_rows<false>(X, ldx, n_in, n_blocks, m0, m1, out, offset128);
+}
+
+void int8_quantize_gelu_rows_avx512(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1,
+                                    const Int8Rows& out, bool offset128) {
+  quantize_rows<true>(X, ldx, n_in, n_blocks, m0, m1, out, offset128);
 }
 
 NPW_AVX512 bool int8_row_is_finite_avx512(const float* x, int n) {
@@ -82,6 +103,10 @@ constexpr int kCols = 3;
 
 void quantize_avx512(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1, const Int8Rows& out) {
   int8_quantize_rows_avx512(X, ldx, n_in, n_blocks, m0, m1, out, true);
+}
+
+void quantize_gelu_avx512(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1, const Int8Rows& out) {
+  int8_quantize_gelu_rows_avx512(X, ldx, n_in, n_blocks, m0, m1, out, true);
 }
 
 inline uint32_t load4(const uint8_t* p) {
@@ -351,6 +376,6 @@ void gemm_avx512(const Int8Product& p, int m0, int m1, int t0, int t1) {
 
 }  // namespace
 
-const Int8Kernel kInt8KernelAvx512Vnni = {Int8Isa::Avx512Vnni, quantize_avx512, gemm_avx512};
+const Int8Kernel kInt8KernelAvx512Vnni = {Int8Isa::Avx512Vnni, quantize_avx512, gemm_avx512, quantize_gelu_avx512};
 
 }  // namespace npw

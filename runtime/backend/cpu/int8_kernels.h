@@ -52,6 +52,10 @@ struct Int8Kernel {
   void (*quantize)(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1, const Int8Rows& out);
   // Y rows [m0, m1), output tiles [t0, t1) of the product.
   void (*gemm)(const Int8Product& p, int m0, int m1, int t0, int t1);
+  // As quantize, of GELU(X) (avx512::gelu_ps, lane by lane: the GELU nn's gelu() computes at the
+  // AVX-512 level); null in the variants that have no such path (the caller applies GELU first).
+  void (*quantize_gelu)(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1,
+                        const Int8Rows& out) = nullptr;
 };
 
 // The variants this machine can run, best last. Scalar is always present.
@@ -66,6 +70,9 @@ const Int8Kernel& int8_kernel(Int8Isa isa);
 // offset128, plain s8 otherwise. Only call when the CPU has AVX-512 BW.
 void int8_quantize_rows_avx512(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1,
                                const Int8Rows& out, bool offset128);
+// The same rows of GELU(X), GELU applied once per value on the way in.
+void int8_quantize_gelu_rows_avx512(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1,
+                                    const Int8Rows& out, bool offset128);
 
 // True when x[0, n) holds no NaN and no infinity (AVX-512 F; only call when the CPU has it): rows that
 // do take the scalar rule at load, whose NaN handling the vector quantiser does not reproduce.

@@ -19,6 +19,7 @@
 #include "backend/cpu/int8_pack.h"
 #include "model/quant.h"
 #include "naive.h"
+#include "nn/ops.h"
 #include "simd_levels.h"
 #include "weight_views.h"
 #include "util/cpu_features.h"
@@ -524,6 +525,49 @@ TEST(Int8Backend, LinearManyEqualsOneProductPerJob) {
   const auto f32_packed = f32.pack(view_of(bytes[0], GgmlType::F32, n_in, 160));
   const LinearJob foreign[2] = {{packed[0].get(), nullptr, y.data(), 160}, {f32_packed.get(), nullptr, y.data(), 160}};
   EXPECT_THROW(be.linear_many(x.data(), 4, ldx, foreign, 2), Error);
+}
+
+// linear_of_gelu() is gelu() then linear(), to the bit, with X left as it is; a variant or level without
+// the fused path says so and writes nothing. At every level and with every variant, on rows and
+// columns around the quantiser's 16-block groups and the padding of a partial block.
+TEST(Int8Backend, LinearOfGeluIsGeluThenLinear) {
+  int fused = 0;
+  npw_test::at_every_level([&] {
+    for (const Shape s : {Shape{1, 96, 37, 0, 0}, Shape{5, 530, 61, 3, 2}, Shape{17, 1536, 100, 5, 0},
+                          Shape{300, 530, 37, 0, 1}, Shape{1500, 384, 61, 1, 0}}) {
+      const int ldx = s.n_in + s.extra_ldx, ldy = s.n_out + s.extra_ldy;
+      const auto w = random_vector(static_cast<std::size_t>(s.n_in) * s.n_out, 60 + s.n_in);
+      const auto x = random_vector(static_cast<std::size_t>(s.M) * ldx, 61 + s.M, -4.0f, 3.0f);
+      const auto b = random_vector(s.n_out, 62);
+      const auto bytes = store(w, GgmlType::F32, s.n_in, s.n_out);
+      auto packed = int8_pack(view_of(bytes, GgmlType::F32, s.n_in, s.n_out), nullptr);
+      std::vector<float> gx = x;
+      gelu(gx.data(), gx.size(), nullptr);
+      for (Int8Isa isa : int8_supported_isas()) {
+        if (static_cast<int>(isa) > static_cast<int>(int8_best_isa()) && isa != Int8Isa::Scalar) continue;
+        for (int threads : {1, 2}) {
+          CpuInt8Backend be(threads, isa);
+          std::vector<float> want(static_cast<std::size_t>(s.M) * ldy, 42.0f), got(want.size(), 42.0f);
+          be.linear(gx.data(), s.M, ldx, *packed, b.data(), want.data(), ldy);
+          std::vector<float> xin = x;
+          const bool took = be.linear_of_gelu(xin.data(), s.M, ldx, *packed, b.data(), got.data(), ldy);
+          const bool can = int8_kernel(isa).quantize_gelu && active_simd_level() == SimdLevel::Avx512;
+          ASSERT_EQ(took, can) << int8_isa_name(isa);
+          ASSERT_EQ(std::memcmp(xin.data(), x.data(), x.size() * sizeof(float)), 0) << "X changed";
+          if (!took) {
+            for (float v : got) ASSERT_EQ(v, 42.0f) << "written without the fused path";
+            continue;
+          }
+          ++fused;
+          ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
+              << int8_isa_name(isa) << " threads " << threads << " M " << s.M << " n_in " << s.n_in;
+        }
+      }
+    }
+  });
+  if (cpu_simd_level() == SimdLevel::Avx512 && int8_isa_supported(Int8Isa::Avx512Vnni)) {
+    EXPECT_GT(fused, 0);
+  }
 }
 
 TEST(Int8Backend, MatmulIsTheF32Product) {
