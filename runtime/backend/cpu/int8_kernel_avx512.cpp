@@ -115,6 +115,25 @@ inline uint32_t load4(const uint8_t* p) {
   return v;
 }
 
+// ia[r][c] += the block's int32 sums of row r's quads times tile c's record (the inner loop of
+// both tile forms).
+template <int R, int C>
+NPW_AVX512 static inline __attribute__((always_inline)) void block_sums(__m512i (&ia)[R][C], const Int8Record* const (&rec)[C],
+                                                                       const uint8_t* const (&xq)[R], int b) {
+#pragma GCC unroll 8
+  for (int g = 0; g < kInt8Block / kInt8Group; ++g) {
+    __m512i wv[C];
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) wv[c] = _mm512_load_si512(rec[c]->q[g]);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512i xb = _mm512_set1_epi32(static_cast<int>(load4(xq[r] + b * kInt8Block + g * kInt8Group)));
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) ia[r][c] = _mm512_dpbusd_epi32(ia[r][c], xb, wv[c]);
+    }
+  }
+}
+
 // Records ahead of the one being multiplied that a few-row product asks the L2 for (10 KiB per run).
 constexpr int kStreamAhead = 16;
 
@@ -166,18 +185,7 @@ NPW_AVX512 void tile(const Int8Product& p, int m, int t, int dt) {
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) ia[r][c] = comp;
     }
-#pragma GCC unroll 8
-    for (int g = 0; g < kInt8Block / kInt8Group; ++g) {
-      __m512i wv[C];
-#pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) wv[c] = _mm512_load_si512(rec[c]->q[g]);
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) {
-        const __m512i xb = _mm512_set1_epi32(static_cast<int>(load4(xq[r] + b * kInt8Block + g * kInt8Group)));
-#pragma GCC unroll 4
-        for (int c = 0; c < C; ++c) ia[r][c] = _mm512_dpbusd_epi32(ia[r][c], xb, wv[c]);
-      }
-    }
+    block_sums<R, C>(ia, rec, xq, b);
 #pragma GCC unroll 4
     for (int c = 0; c < C; ++c) {
       const __m512 sw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(rec[c]->scale)));
@@ -310,18 +318,7 @@ NPW_AVX512 void panel_tile(const Int8Product& p, int m, int t, const BlockPrep* 
         ia[r][c] = _mm512_load_si512(bp[c * kPrepBlocks].comp);
       }
     }
-#pragma GCC unroll 8
-    for (int g = 0; g < kInt8Block / kInt8Group; ++g) {
-      __m512i wv[C];
-#pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) wv[c] = _mm512_load_si512(rec[c]->q[g]);
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) {
-        const __m512i xb = _mm512_set1_epi32(static_cast<int>(load4(xq[r] + b * kInt8Block + g * kInt8Group)));
-#pragma GCC unroll 4
-        for (int c = 0; c < C; ++c) ia[r][c] = _mm512_dpbusd_epi32(ia[r][c], xb, wv[c]);
-      }
-    }
+    block_sums<R, C>(ia, rec, xq, b);
 #pragma GCC unroll 4
     for (int c = 0; c < C; ++c) {
       const __m512 sw = _mm512_load_ps(bp[c * kPrepBlocks].scale);
