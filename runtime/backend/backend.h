@@ -124,8 +124,9 @@ class Backend {
   virtual bool reduced_precision_attention() const { return false; }
 
   // Whether one product over all rows costs less than several over blocks of rows (a device launch
-  // each): the encoder then issues each convolution as one product whose im2col rows overlap in
-  // memory (ldx = stride x channels, less than n_in), which such a backend's linear() must accept.
+  // each; or the im2col copies, for a backend that reads overlapping rows where they are): the encoder
+  // then issues each convolution as one product whose im2col rows overlap in memory (ldx = stride x
+  // channels, less than n_in), which such a backend's linear() must accept.
   virtual bool whole_products() const { return false; }
 
   // The backend for products whose inputs span a wide dynamic range (the log-mel's power spectrum:

@@ -167,8 +167,11 @@ Encoder::Encoder(const Model& model, Backend& backend, ThreadPool& pool)
   h_.resize(ctx * d);
   ldw_ = wide_stride(n_state_);
   wide_.resize(ctx * static_cast<std::size_t>(ldw_));
-  col_per_thread_ = static_cast<std::size_t>(kConvBlock) * 3 * static_cast<std::size_t>(std::max(n_mels_, n_state_));
-  col_.resize(static_cast<std::size_t>(pool.size()) * col_per_thread_);
+  // The im2col rows of the convolutions' blocks, where the backend does not read them in place.
+  if (!backend.whole_products()) {
+    col_per_thread_ = static_cast<std::size_t>(kConvBlock) * 3 * static_cast<std::size_t>(std::max(n_mels_, n_state_));
+    col_.resize(static_cast<std::size_t>(pool.size()) * col_per_thread_);
+  }
 }
 
 Encoder::~Encoder() = default;

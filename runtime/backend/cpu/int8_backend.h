@@ -48,6 +48,9 @@ class CpuInt8Backend : public Backend {
                       int ldy) override;
   void matmul(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
               const float* B, int ldb, float beta, float* C, int ldc) override;
+  // Rows are quantised from where they are, overlapping or not: a convolution's im2col rows need no
+  // copy (tiny's encoder convolutions on a Xeon, 2 threads: 3.3 -> 2.7 ms a window).
+  bool whole_products() const override { return true; }
   void set_threads(int n) override;
   int threads() const override;
   std::shared_ptr<ThreadPool> thread_pool() const override { return pool_; }
