@@ -134,6 +134,60 @@ NPW_AVX512 static inline __attribute__((always_inline)) void block_sums(__m512i 
   }
 }
 
+// What both tile forms hold for rows [m, m + R) x tiles t, t + dt, ..., t + (C - 1) dt: the tiles'
+// output masks and records from block b0, the rows' outputs, quants and block scales.
+template <int R, int C>
+struct TileRows {
+  __mmask16 mask[C];
+  const Int8Record* rec[C];
+  float* y[R];
+  const uint8_t* xq[R];
+  const float* xs[R];
+  const Int8Product& p;
+  int t, dt;
+
+  NPW_AVX512 __attribute__((always_inline)) TileRows(const Int8Product& prod, int m, int t0, int step, int b0)
+      : p(prod), t(t0), dt(step) {
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) {
+      const int valid = std::min(kInt8Tile, p.w->n_out() - (t + c * dt) * kInt8Tile);
+      mask[c] = valid >= kInt8Tile ? __mmask16(0xFFFF) : __mmask16((1u << valid) - 1);
+      rec[c] = p.w->record(t + c * dt, b0);
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      y[r] = p.y + static_cast<std::size_t>(m + r) * p.ldy + (static_cast<std::size_t>(t) * kInt8Tile - p.y_col0);
+      xq[r] = p.x.q + static_cast<std::size_t>(m + r) * p.x.ldq;
+      xs[r] = p.x.scale + static_cast<std::size_t>(m + r) * p.x.lds;
+    }
+  }
+
+  // Tile c's int32 block sums in f32, times the weight scales sw and each row's block scale, into
+  // acc; then tile c's records move on to the next block.
+  NPW_AVX512 __attribute__((always_inline)) void scale_into(__m512 (&acc)[R][C], const __m512i (&ia)[R][C], int c,
+                                                            int b, __m512 sw) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512 scale = _mm512_mul_ps(sw, _mm512_set1_ps(xs[r][b]));
+      acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[r][c]), scale, acc[r][c]);
+    }
+    ++rec[c];
+  }
+
+  // acc (plus bias, where not null) into the outputs.
+  NPW_AVX512 __attribute__((always_inline)) void store(const __m512 (&acc)[R][C], const float* bias) {
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) {
+      const __m512 bv = bias ? _mm512_maskz_loadu_ps(mask[c], bias + (t + c * dt) * kInt8Tile) : _mm512_setzero_ps();
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const __m512 o = bias ? _mm512_add_ps(acc[r][c], bv) : acc[r][c];
+        _mm512_mask_storeu_ps(y[r] + static_cast<std::size_t>(c) * dt * kInt8Tile, mask[c], o);
+      }
+    }
+  }
+};
+
 // Records ahead of the one being multiplied that a few-row product asks the L2 for (10 KiB per run).
 constexpr int kStreamAhead = 16;
 
@@ -143,24 +197,8 @@ constexpr int kStreamAhead = 16;
 // few_rows) and each run's records kStreamAhead ahead are asked for into the L2.
 template <int R, int C>
 NPW_AVX512 void tile(const Int8Product& p, int m, int t, int dt) {
+  TileRows<R, C> v(p, m, t, dt, 0);
   const Int8PackedMatrix& w = *p.w;
-  __mmask16 mask[C];
-  const Int8Record* rec[C];
-#pragma GCC unroll 4
-  for (int c = 0; c < C; ++c) {
-    const int valid = std::min(kInt8Tile, w.n_out() - (t + c * dt) * kInt8Tile);
-    mask[c] = valid >= kInt8Tile ? __mmask16(0xFFFF) : __mmask16((1u << valid) - 1);
-    rec[c] = w.record(t + c * dt, 0);
-  }
-  float* y[R];
-  const uint8_t* xq[R];
-  const float* xs[R];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) {
-    y[r] = p.y + static_cast<std::size_t>(m + r) * p.ldy + (static_cast<std::size_t>(t) * kInt8Tile - p.y_col0);
-    xq[r] = p.x.q + static_cast<std::size_t>(m + r) * p.x.ldq;
-    xs[r] = p.x.scale + static_cast<std::size_t>(m + r) * p.x.lds;
-  }
   __m512 acc[R][C];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
@@ -173,41 +211,26 @@ NPW_AVX512 void tile(const Int8Product& p, int m, int t, int dt) {
     for (int c = 0; c < C; ++c) {
 #pragma GCC unroll 10
       for (std::size_t l = 0; l < sizeof(Int8Record); l += 64) {
-        prefetch_bytes_past<PrefetchTo::L2>(rec[c], kStreamAhead * sizeof(Int8Record) + l);
+        prefetch_bytes_past<PrefetchTo::L2>(v.rec[c], kStreamAhead * sizeof(Int8Record) + l);
       }
     }
     __m512i ia[R][C];
 #pragma GCC unroll 4
     for (int c = 0; c < C; ++c) {
       // -128 x the block's sum of quants, widened from the record's 16-bit negated sums.
-      const __m256i neg_sum = _mm256_load_si256(reinterpret_cast<const __m256i*>(rec[c]->neg_sum));
+      const __m256i neg_sum = _mm256_load_si256(reinterpret_cast<const __m256i*>(v.rec[c]->neg_sum));
       const __m512i comp = _mm512_slli_epi32(_mm512_cvtepi16_epi32(neg_sum), 7);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) ia[r][c] = comp;
     }
-    block_sums<R, C>(ia, rec, xq, b);
+    block_sums<R, C>(ia, v.rec, v.xq, b);
 #pragma GCC unroll 4
     for (int c = 0; c < C; ++c) {
-      const __m512 sw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(rec[c]->scale)));
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) {
-        const __m512 scale = _mm512_mul_ps(sw, _mm512_set1_ps(xs[r][b]));
-        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[r][c]), scale, acc[r][c]);
-      }
-      ++rec[c];
+      v.scale_into(acc, ia, c, b, _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(v.rec[c]->scale))));
     }
   }
 
-  const bool add_bias = p.bias != nullptr;
-#pragma GCC unroll 4
-  for (int c = 0; c < C; ++c) {
-    const __m512 bias = add_bias ? _mm512_maskz_loadu_ps(mask[c], p.bias + (t + c * dt) * kInt8Tile) : _mm512_setzero_ps();
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const __m512 v = add_bias ? _mm512_add_ps(acc[r][c], bias) : acc[r][c];
-      _mm512_mask_storeu_ps(y[r] + static_cast<std::size_t>(c) * dt * kInt8Tile, mask[c], v);
-    }
-  }
+  v.store(acc, p.bias);
 }
 
 using TileFn = void (*)(const Int8Product&, int, int, int);
@@ -283,29 +306,12 @@ NPW_AVX512 void prepare_panel(const Int8PackedMatrix& w, int t, int c, int b0, i
 template <int R, int C>
 NPW_AVX512 void panel_tile(const Int8Product& p, int m, int t, const BlockPrep* prep, int b0, int b1, bool first,
                            bool last) {
-  const Int8PackedMatrix& w = *p.w;
-  __mmask16 mask[C];
-  const Int8Record* rec[C];
-#pragma GCC unroll 4
-  for (int c = 0; c < C; ++c) {
-    const int valid = std::min(kInt8Tile, w.n_out() - (t + c) * kInt8Tile);
-    mask[c] = valid >= kInt8Tile ? __mmask16(0xFFFF) : __mmask16((1u << valid) - 1);
-    rec[c] = w.record(t + c, b0);
-  }
-  float* y[R];
-  const uint8_t* xq[R];
-  const float* xs[R];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) {
-    y[r] = p.y + static_cast<std::size_t>(m + r) * p.ldy + (static_cast<std::size_t>(t) * kInt8Tile - p.y_col0);
-    xq[r] = p.x.q + static_cast<std::size_t>(m + r) * p.x.ldq;
-    xs[r] = p.x.scale + static_cast<std::size_t>(m + r) * p.x.lds;
-  }
+  TileRows<R, C> v(p, m, t, 1, b0);
   __m512 acc[R][C];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 4
-    for (int c = 0; c < C; ++c) acc[r][c] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask[c], y[r] + c * kInt8Tile);
+    for (int c = 0; c < C; ++c) acc[r][c] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(v.mask[c], v.y[r] + c * kInt8Tile);
   }
 
   for (int b = b0; b < b1; ++b) {
@@ -318,29 +324,12 @@ NPW_AVX512 void panel_tile(const Int8Product& p, int m, int t, const BlockPrep* 
         ia[r][c] = _mm512_load_si512(bp[c * kPrepBlocks].comp);
       }
     }
-    block_sums<R, C>(ia, rec, xq, b);
+    block_sums<R, C>(ia, v.rec, v.xq, b);
 #pragma GCC unroll 4
-    for (int c = 0; c < C; ++c) {
-      const __m512 sw = _mm512_load_ps(bp[c * kPrepBlocks].scale);
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) {
-        const __m512 scale = _mm512_mul_ps(sw, _mm512_set1_ps(xs[r][b]));
-        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[r][c]), scale, acc[r][c]);
-      }
-      ++rec[c];
-    }
+    for (int c = 0; c < C; ++c) v.scale_into(acc, ia, c, b, _mm512_load_ps(bp[c * kPrepBlocks].scale));
   }
 
-  const bool add_bias = last && p.bias != nullptr;
-#pragma GCC unroll 4
-  for (int c = 0; c < C; ++c) {
-    const __m512 bias = add_bias ? _mm512_maskz_loadu_ps(mask[c], p.bias + (t + c) * kInt8Tile) : _mm512_setzero_ps();
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const __m512 v = add_bias ? _mm512_add_ps(acc[r][c], bias) : acc[r][c];
-      _mm512_mask_storeu_ps(y[r] + static_cast<std::size_t>(c) * kInt8Tile, mask[c], v);
-    }
-  }
+  v.store(acc, last ? p.bias : nullptr);
 }
 
 using PanelFn = void (*)(const Int8Product&, int, int, const BlockPrep*, int, int, bool, bool);
