@@ -33,11 +33,7 @@ namespace npw {
 namespace {
 
 using attention_avx512::finish_rows;
-using attention_int8::abs_max;
-using attention_int8::int8_factor;
-using attention_int8::round_127;
 using attention_int8::score_rows;
-
 
 // Query rows [0, RB) of one head, d_head = 16 NV: the whole task for those rows.
 template <int RB, int NV>
