@@ -48,37 +48,57 @@ constexpr float kChunkMinExp = 1e-30f;
 // largest exp needs no multiplication of its own.
 constexpr float kLog2Of255 = 7.99435343685886f;
 
-// Row scores s[0, lim) (lim > 0) as u8 exps in p[0, 64 n_chunks): exp(alpha (s - the row's largest))
-// per chunk of 64 keys times 255 / the chunk's largest, rounded, zero from lim on; the chunk's scale
-// (largest / 255) in ps[chunk]. Returns 1 / the sum of the rounded exps times their scales. Within a
-// chunk the bytes lie in the order two saturating packs leave them: quad slot g holds keys
-// 4 q .. 4 q + 3 of the chunk, q = kInt8ChunkSlot(g), as the value quads do. Chunks the row sees whole
+// One chunk of softmax_u8's second pass, keys [k0, k0 + 64): the u8 exps 2^(a2 s - at) of the keys
+// below lim (zeros from lim on; kWhole: all 64 are), stored at p + k0, and their sum times the chunk's
+// scale sc added to sum's eight lanes.
+template <bool kWhole>
+NPW_TARGET_AVX512_VNNI inline __attribute__((always_inline)) void chunk_u8(const float* s, int lim, int k0, __m512 a2,
+                                                                         float at, float sc, uint8_t* p, __m256& sum) {
+  const __m512 atj = _mm512_set1_ps(at);
+  __m512i u[4];
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    // Rounded to nearest even.
+    if (kWhole) {
+      u[i] = _mm512_cvtps_epi32(avx512::exp2_u8_ps(_mm512_fmsub_ps(_mm512_loadu_ps(s + k0 + 16 * i), a2, atj)));
+    } else {
+      const __mmask16 m = avx512::tail_mask(lim - k0 - 16 * i);
+      u[i] = _mm512_maskz_cvtps_epi32(m, avx512::exp2_u8_ps(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m, s + k0 + 16 * i), a2, atj)));
+    }
+  }
+  const __m512i bytes = _mm512_packus_epi16(_mm512_packus_epi32(u[0], u[1]), _mm512_packus_epi32(u[2], u[3]));
+  _mm512_storeu_si512(p + k0, bytes);
+  // Eight partial sums of the chunk's bytes, times its scale.
+  const __m256 part = _mm512_cvtepi64_ps(_mm512_sad_epu8(bytes, _mm512_setzero_si512()));
+  sum = _mm256_fmadd_ps(part, _mm256_set1_ps(sc), sum);
+}
+
+// Row scores s[0, lim) (lim > 0), each chunk's 16 lane maxima of them as floats in its bytes' place
+// (p + 64 chunk, as score_rows' Tops::kChunk leaves them), as u8 exps in p[0, 64 n_chunks):
+// exp(alpha (s - the row's largest)) per chunk of 64 keys times 255 / the chunk's largest, rounded,
+// zero from lim on; the chunk's scale (largest / 255) in ps[chunk]. Returns 1 / the sum of the rounded
+// exps times their scales. Within a chunk the bytes lie in the order two saturating packs leave them:
+// quad slot g holds keys 4 q .. 4 q + 3 of the chunk, q = kInt8ChunkSlot(g), as the value quads do.
+// Chunks the row sees whole
 // (all but its last) take no lane masks: a mask per vector, made from the limit, cost 18 % of this
 // function on a Zen 5 (a 1500-key row 195 -> 160 ns; with the factor in the exponent, 146).
 NPW_TARGET_AVX512_VNNI inline float softmax_u8(const float* s, int lim, int n_chunks, float alpha, uint8_t* p,
                                                float* ps) {
   const __m512 minus_inf = _mm512_set1_ps(-INFINITY);
-  // First the largest score of every chunk, 16 chunks' lanes side by side and folded into one vector
-  // (no reduction per chunk), kept in ps until their scales replace them; the row's largest from those.
+  // First the largest score of every chunk, from the 16 lane maxima the scores left for it in its bytes'
+  // place: 16 chunks' lanes side by side and folded into one vector (no reduction per chunk), kept in
+  // ps until their scales replace them; the row's largest from those.
+  const float* tops = reinterpret_cast<const float*>(p);
   __m512 row_top = minus_inf;
   for (int g0 = 0; g0 < n_chunks; g0 += 16) {
     const int nc = std::min(16, n_chunks - g0);
     __m512 top[16];
+    if (nc == 16) {
 #pragma GCC unroll 16
-    for (int j = 0; j < 16; ++j) {
-      top[j] = minus_inf;
-      if (j < nc) {
-        const int k0 = (g0 + j) * kAttentionInt8ChunkKeys;
-        if (lim - k0 >= kAttentionInt8ChunkKeys) {
-          top[j] = _mm512_max_ps(_mm512_max_ps(_mm512_loadu_ps(s + k0), _mm512_loadu_ps(s + k0 + 16)),
-                                 _mm512_max_ps(_mm512_loadu_ps(s + k0 + 32), _mm512_loadu_ps(s + k0 + 48)));
-        } else {
-#pragma GCC unroll 4
-          for (int i = 0; i < 4; ++i) {
-            top[j] = _mm512_max_ps(top[j], _mm512_mask_loadu_ps(minus_inf, avx512::tail_mask(lim - k0 - 16 * i), s + k0 + 16 * i));
-          }
-        }
-      }
+      for (int j = 0; j < 16; ++j) top[j] = _mm512_loadu_ps(tops + 16 * (g0 + j));
+    } else {
+#pragma GCC unroll 16
+      for (int j = 0; j < 16; ++j) top[j] = j < nc ? _mm512_loadu_ps(tops + 16 * (g0 + j)) : minus_inf;
     }
     const __m512 t = avx512::lane_maxima(top);
     _mm512_mask_storeu_ps(ps + g0, avx512::tail_mask(nc), t);
@@ -103,23 +123,11 @@ NPW_TARGET_AVX512_VNNI inline float softmax_u8(const float* s, int lim, int n_ch
     const __m512 scale = _mm512_mul_ps(_mm512_maskz_mov_ps(live, e_top), _mm512_set1_ps(1.0f / 255.0f));
     _mm512_store_ps(sc, scale);
     _mm512_mask_storeu_ps(ps + g0, mc, scale);
-    for (int j = 0; j < nc; ++j) {
-      const int k0 = (g0 + j) * kAttentionInt8ChunkKeys;
-      const __m512 atj = _mm512_set1_ps(at[j]);
-      const bool whole = lim - k0 >= kAttentionInt8ChunkKeys;
-      __m512i u[4];
-#pragma GCC unroll 4
-      for (int i = 0; i < 4; ++i) {
-        const __mmask16 m = whole ? __mmask16(0xFFFF) : avx512::tail_mask(lim - k0 - 16 * i);
-        // Rounded to nearest even; keys from lim on are zeros.
-        u[i] = _mm512_maskz_cvtps_epi32(m, avx512::exp2_u8_ps(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m, s + k0 + 16 * i), a2, atj)));
-      }
-      const __m512i bytes = _mm512_packus_epi16(_mm512_packus_epi32(u[0], u[1]), _mm512_packus_epi32(u[2], u[3]));
-      _mm512_storeu_si512(p + k0, bytes);
-      // Eight partial sums of the chunk's bytes, times its scale.
-      const __m256 part = _mm512_cvtepi64_ps(_mm512_sad_epu8(bytes, _mm512_setzero_si512()));
-      sum = _mm256_fmadd_ps(part, _mm256_set1_ps(sc[j]), sum);
-    }
+    // The chunks the row sees whole in a loop of no masks (GCC merged the two forms into one loop that
+    // made a mask for every vector and branched on it: 2.5 % of this function), then its partial one.
+    const int n_whole = std::min(nc, std::max(0, lim / kAttentionInt8ChunkKeys - g0));
+    for (int j = 0; j < n_whole; ++j) chunk_u8<true>(s, lim, (g0 + j) * kAttentionInt8ChunkKeys, a2, at[j], sc[j], p, sum);
+    for (int j = n_whole; j < nc; ++j) chunk_u8<false>(s, lim, (g0 + j) * kAttentionInt8ChunkKeys, a2, at[j], sc[j], p, sum);
   }
   const __m128 h = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
   const __m128 h2 = _mm_add_ps(h, _mm_movehl_ps(h, h));
@@ -188,7 +196,12 @@ NPW_TARGET_AVX512_VNNI void rows_block(const float* q, int ldq, const uint32_t* 
                                        int lds, uint8_t* p8, int ldp8, float* ps, int ldps) {
   int row_lim[RB];
   float qs[RB];
-  const int nk = score_rows<RB, NV, false>(q, ldq, kq, ldkq, ks, n_keys, lim, out, ldo, s, lds, row_lim, nullptr, qs);
+  // Each chunk's lane maxima go where its bytes will (16 floats in 64 bytes), read by softmax_u8 before
+  // it writes them: from the scores in registers, where a pass over the stored scores cost a Xeon
+  // 2.8 cycles a vector of 16 (a fifth of the softmax).
+  const int nk = score_rows<RB, NV, attention_int8::Tops::kChunk>(q, ldq, kq, ldkq, ks, n_keys, lim, out, ldo, s, lds,
+                                                                   row_lim, nullptr, qs, reinterpret_cast<float*>(p8),
+                                                                   ldp8 / 4);
   if (nk == 0) return;
 
   const int n_chunks = (nk + kAttentionInt8ChunkKeys - 1) / kAttentionInt8ChunkKeys;

@@ -51,16 +51,23 @@ NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) __m512i roun
   return _mm512_max_epi32(_mm512_min_epi32(i, _mm512_set1_epi32(127)), _mm512_set1_epi32(-127));
 }
 
+// What a block of scores leaves besides the scores: nothing; each row's largest (kRow: the 16 lanes
+// vmax[16 r, 16 r + 16) raised to the scores row r sees); or each row's 16 lane maxima of the block's
+// keys it sees (kChunk: at tops + r ldt + j0 / 4, -inf in lanes of no such key; a block is one 64-key
+// chunk of the u8 softmax, which then folds 16 lanes of a chunk where it read 64 scores).
+enum class Tops { kNone, kRow, kChunk };
+
 // Scores of rows [0, RB) against keys [j0, j0 + 16 KB): s = ks_j (q8 . k8_j), the query row's own
-// scale left for the softmax, and with kMax the 16 lanes vmax[16 r, 16 r + 16) raised to the scores
-// row r sees (the block's four vectors folded first, then one update of the row's lanes in memory:
-// 24 accumulators, 4 key vectors and a broadcast leave no register for them). The keys are u8 quads
-// k8 + 128 against the query's s8 quads, so the products carry 128 sum(q8), qc[r], which the sums
-// start below.
-template <int RB, int KB, int NQ, bool kAll, bool kMax>
+// scale left for the softmax, and the maxima kTops asks for (the block's four vectors folded first,
+// then one store or update of the row's lanes in memory: 24 accumulators, 4 key vectors and a
+// broadcast leave no register for them). The keys are u8 quads k8 + 128 against the query's s8 quads,
+// so the products carry 128 sum(q8), qc[r], which the sums start below.
+template <int RB, int KB, int NQ, bool kAll, Tops kTops>
 NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void score_block(
     const uint32_t* qq, const int* qc, const uint32_t* kq, int ldkq, const float* ks, int j0, const __mmask16* km,
-    const int* lim, float* s, int lds, float* vmax) {
+    const int* lim, float* s, int lds, float* vmax, float* tops, int ldt) {
+  constexpr bool kMax = kTops != Tops::kNone;
+  static_assert(kTops != Tops::kChunk || 16 * KB == 64, "a block of scores is one chunk of the u8 softmax");
   __m512i acc[RB][KB];
 #pragma GCC unroll 16
   for (int r = 0; r < RB; ++r)
@@ -102,7 +109,8 @@ NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void score_b
         if (kMax) top = _mm512_mask_max_ps(top, static_cast<__mmask16>(km[c] & avx512::tail_mask(lim[r] - jc)), top, v);
       }
     }
-    if (kMax) _mm512_store_ps(vmax + 16 * r, _mm512_max_ps(_mm512_load_ps(vmax + 16 * r), top));
+    if (kTops == Tops::kRow) _mm512_store_ps(vmax + 16 * r, _mm512_max_ps(_mm512_load_ps(vmax + 16 * r), top));
+    if (kTops == Tops::kChunk) _mm512_storeu_ps(tops + static_cast<long>(r) * ldt + j0 / 4, top);
   }
 }
 
@@ -133,13 +141,15 @@ NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void quantiz
 constexpr int kKeyVectors = 4;  // 16-key vectors of scores per row in registers
 
 // The int8 scores of query rows [0, RB) of one head (d_head = 16 NV) against the keys each sees: raw
-// scores ks_j (q8 . k8_j) into s (rows lds apart), with kMax each row's largest into row_max (a task
-// that finds the largest itself passes false and nullptr), its query scale into qs and its key count
-// into row_lim; returns the most keys any row sees (0: no key, and the rows' outputs were zeroed).
-template <int RB, int NV, bool kMax = true>
+// scores ks_j (q8 . k8_j) into s (rows lds apart), the maxima kTops asks for (kRow: each row's largest
+// into row_max; kChunk: each 64-key chunk's lane maxima into tops, rows ldt floats apart), its query
+// scale into qs and its key count into row_lim; returns the most keys any row sees (0: no key, and the
+// rows' outputs were zeroed).
+template <int RB, int NV, Tops kTops = Tops::kRow>
 NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) int score_rows(
     const float* q, int ldq, const uint32_t* kq, int ldkq, const float* ks, int n_keys, const int* lim, float* out,
-    int ldo, float* s, int lds, int* row_lim, float* row_max, float* qs) {
+    int ldo, float* s, int lds, int* row_lim, float* row_max, float* qs, float* tops = nullptr, int ldt = 0) {
+  constexpr bool kMax = kTops == Tops::kRow;
   constexpr int d_head = 16 * NV, NQ = d_head / 4, KB = kKeyVectors;
   const int nk = attention_avx512::block_limits<RB>(lim, n_keys, row_lim, out, ldo, d_head);
   if (nk == 0) return 0;
@@ -151,9 +161,9 @@ NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) int score_ro
   for (int j0 = 0; j0 < nk; j0 += 16 * KB) {
     __mmask16 km[KB];
     if (attention_avx512::key_block<RB, KB>(nk, j0, row_lim, km)) {
-      score_block<RB, KB, NQ, true, kMax>(qq, qc, kq, ldkq, ks, j0, km, row_lim, s, lds, vmax);
+      score_block<RB, KB, NQ, true, kTops>(qq, qc, kq, ldkq, ks, j0, km, row_lim, s, lds, vmax, tops, ldt);
     } else {
-      score_block<RB, KB, NQ, false, kMax>(qq, qc, kq, ldkq, ks, j0, km, row_lim, s, lds, vmax);
+      score_block<RB, KB, NQ, false, kTops>(qq, qc, kq, ldkq, ks, j0, km, row_lim, s, lds, vmax, tops, ldt);
     }
   }
   if (kMax) {

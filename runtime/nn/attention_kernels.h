@@ -117,8 +117,9 @@ constexpr int kInt8ChunkSlot(int g) { return 4 * (g % 4) + g / 4; }
 void attention_int8_convert_values(const float* v, int ldv, int n_kv, int q0, int q1, int width, const float* mean,
                                    const float* inv, uint32_t* vq);
 // The task, for one head: kq, kscale, q, out and s as attention_task_int8_scores_f32_avx512's; vq, vmean
-// and vscale at the head's first column. Scratch: p8 [6][ldp8] bytes and ps [6][ldps] floats, ldp8 >=
-// n_keys rounded up to a chunk and ldps >= the chunks. Reads no key column past n_keys rounded up to 16;
+// and vscale at the head's first column. Scratch: p8 [6][ldp8] bytes and ps [6][ldps] floats, ldp8 a
+// multiple of 4 and >= n_keys rounded up to a chunk (a chunk's 64 bytes hold 16 floats first) and ldps
+// >= the chunks. Reads no key column past n_keys rounded up to 16;
 // reads the value quads of whole chunks (vq must hold n_keys rounded up to a chunk, 16 quad rows per
 // chunk), those past the keys meeting zero weights whatever they hold.
 void attention_task_int8_avx512(const float* q, int ldq, int rows, const uint32_t* kq, int ldkq, const float* kscale,
