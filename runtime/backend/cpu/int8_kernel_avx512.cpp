@@ -115,11 +115,31 @@ inline uint32_t load4(const uint8_t* p) {
   return v;
 }
 
+// Independent int32 sums a block's groups are spread over for an R x C tile: each vpdpbusd waits for
+// the one before it on the same sum (5 cycles on Intel and AMD), so a tile of fewer than ~10 sums ran
+// at its latency, not at the two vector ports' rate: a 5-beam step's 5 x 1 tiles at about one
+// vpdpbusd a cycle. Integer sums: any grouping gives the same bits.
+template <int R, int C>
+constexpr int kSumSets = R * C >= 10 ? 1 : R * C >= 5 ? 2 : 4;
+
 // ia[r][c] += the block's int32 sums of row r's quads times tile c's record (the inner loop of
-// both tile forms).
+// both tile forms), its groups spread over kSumSets<R, C> sets of sums added together at the end.
 template <int R, int C>
 NPW_AVX512 static inline __attribute__((always_inline)) void block_sums(__m512i (&ia)[R][C], const Int8Record* const (&rec)[C],
                                                                        const uint8_t* const (&xq)[R], int b) {
+  constexpr int S = kSumSets<R, C>;
+  static_assert((kInt8Block / kInt8Group) % S == 0, "each set takes the same number of groups");
+  __m512i part[S][R][C];
+#pragma GCC unroll 4
+  for (int k = 1; k < S; ++k)
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) part[k][r][c] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) part[0][r][c] = ia[r][c];
 #pragma GCC unroll 8
   for (int g = 0; g < kInt8Block / kInt8Group; ++g) {
     __m512i wv[C];
@@ -129,9 +149,18 @@ NPW_AVX512 static inline __attribute__((always_inline)) void block_sums(__m512i 
     for (int r = 0; r < R; ++r) {
       const __m512i xb = _mm512_set1_epi32(static_cast<int>(load4(xq[r] + b * kInt8Block + g * kInt8Group)));
 #pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) ia[r][c] = _mm512_dpbusd_epi32(ia[r][c], xb, wv[c]);
+      for (int c = 0; c < C; ++c) part[g % S][r][c] = _mm512_dpbusd_epi32(part[g % S][r][c], xb, wv[c]);
     }
   }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) {
+      __m512i sum = part[0][r][c];
+#pragma GCC unroll 4
+      for (int k = 1; k < S; ++k) sum = _mm512_add_epi32(sum, part[k][r][c]);
+      ia[r][c] = sum;
+    }
 }
 
 // What both tile forms hold for rows [m, m + R) x tiles t, t + dt, ..., t + (C - 1) dt: the tiles'
