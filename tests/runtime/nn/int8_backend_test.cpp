@@ -83,14 +83,17 @@ TEST(Int8Quantize, RandomBlocksWithinHalfAStep) {
 
 // Every variant's activation quantiser gives int8_quantize_block's values and scales, bit for bit, on
 // rows of every block count around the AVX-512 quantiser's groups of 16 blocks (a partial last block,
-// zero blocks, a block whose largest magnitude is negative, wide ranges between blocks).
+// zero blocks, a block whose largest magnitude is negative, wide ranges between blocks, blocks holding
+// an infinity: scale infinity, the infinities' quants -127 (their products with 0 are NaN, whose
+// integer conversion every variant must clamp like the rule), the finite values' 0).
 TEST(Int8Quantize, EveryVariantQuantisesAsTheRule) {
   for (int n_in : {7, 32, 240, 500, 512, 530, 1536, 1550}) {
-    const int nb = (n_in + 31) / 32, ldx = n_in + 3, M = 3;
+    const int nb = (n_in + 31) / 32, ldx = n_in + 3, M = 4;
     std::vector<float> x = random_vector(static_cast<std::size_t>(M) * ldx, 70 + n_in, -3.0f, 3.0f);
     for (int k = 0; k < std::min(n_in, 32); ++k) x[static_cast<std::size_t>(ldx) + k] = 0.0f;  // row 1, block 0
     if (n_in > 64) x[64] = -50.0f;                                                             // row 0, block 2
     for (int k = 0; k < n_in; ++k) x[2 * static_cast<std::size_t>(ldx) + k] *= std::ldexp(1.0f, (k / 32) % 20 - 10);
+    for (int k = 0; k < n_in; k += 13) x[3 * static_cast<std::size_t>(ldx) + k] = k % 2 ? -INFINITY : INFINITY;
     for (Int8Isa isa : int8_supported_isas()) {
       const Int8Kernel& kern = int8_kernel(isa);
       const std::size_t ldq = static_cast<std::size_t>(nb) * 32;
