@@ -107,9 +107,9 @@ TEST(Int8Quantize, EveryVariantQuantisesAsTheRule) {
           const int n = std::min(32, n_in - b * 32);
           const float d = int8_quantize_block(x.data() + static_cast<std::size_t>(m) * ldx + b * 32, n, want);
           ASSERT_EQ(sc[static_cast<std::size_t>(m) * nb + b], d) << int8_isa_name(isa) << " n_in " << n_in << " row " << m << " block " << b;
-          // The VNNI variant stores q + 128 as unsigned; AVX2, scalar and AMX (whose few-row kernel
-          // takes these 3 rows) store q.
-          const bool offset = isa == Int8Isa::Avx512Vnni;
+          // The VNNI variant stores q + 128 as unsigned; AVX2 and scalar store q; AMX hands these 4
+          // rows to the VNNI variant, so stores q + 128 too.
+          const bool offset = isa == Int8Isa::Avx512Vnni || isa == Int8Isa::Amx;
           for (int k = 0; k < n; ++k) {
             const uint8_t got = q[m * ldq + b * 32 + k];
             ASSERT_EQ(offset ? static_cast<int>(got) - 128 : static_cast<int>(static_cast<int8_t>(got)), want[k])
@@ -267,8 +267,9 @@ std::vector<float> run_linear(Int8Isa isa, int threads, const Shape& s, const Pa
 
 std::vector<Shape> shapes() {
   std::vector<Shape> out;
-  // 2-8 rows take AMX's few-row kernel where the CPU has tiles, 1 and 9 the VNNI variant; 5 and 6 the
-  // VNNI variant's beam tiles (one tile at a time), the other counts up to 8 its streaming runs.
+  // Under 16 rows the AMX variant hands every row to the VNNI one (17: a tile group and one row): 5
+  // and 6 rows take its beam tiles (one tile at a time), the other counts up to 8 its streaming runs,
+  // tiles of 1-5 sums spreading a block over 2 or 4 sets of sums.
   for (int M : {1, 2, 3, 5, 6, 7, 8, 9, 17}) {
     for (int n_in : {32, 64, 96, 240, 530, 1536}) {
       for (int n_out : {16, 37, 61}) out.push_back({M, n_in, n_out, n_in % 64 == 0 ? 3 : 0, n_out == 37 ? 5 : 0});
