@@ -66,7 +66,7 @@ template <int RB, int KB, int NQ, bool kAll, Tops kTops>
 NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void score_block(
     const uint32_t* qq, const int* qc, const uint32_t* kq, int ldkq, const float* ks, int j0, const __mmask16* km,
     const int* lim, float* s, int lds, float* vmax, float* tops, int ldt) {
-  constexpr bool kMax = kTops != Tops::kNone;
+  constexpr bool kFold = kTops != Tops::kNone;  // the block's lanes folded per row
   static_assert(kTops != Tops::kChunk || 16 * KB == 64, "a block of scores is one chunk of the u8 softmax");
   __m512i acc[RB][KB];
 #pragma GCC unroll 16
@@ -103,10 +103,10 @@ NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void score_b
       const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][c]), ksv[c]);
       if (kAll) {
         _mm512_storeu_ps(sr, v);
-        if (kMax) top = _mm512_max_ps(top, v);
+        if (kFold) top = _mm512_max_ps(top, v);
       } else {
         _mm512_mask_storeu_ps(sr, km[c], v);
-        if (kMax) top = _mm512_mask_max_ps(top, static_cast<__mmask16>(km[c] & avx512::tail_mask(lim[r] - jc)), top, v);
+        if (kFold) top = _mm512_mask_max_ps(top, static_cast<__mmask16>(km[c] & avx512::tail_mask(lim[r] - jc)), top, v);
       }
     }
     if (kTops == Tops::kRow) _mm512_store_ps(vmax + 16 * r, _mm512_max_ps(_mm512_load_ps(vmax + 16 * r), top));
@@ -149,7 +149,7 @@ template <int RB, int NV, Tops kTops = Tops::kRow>
 NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) int score_rows(
     const float* q, int ldq, const uint32_t* kq, int ldkq, const float* ks, int n_keys, const int* lim, float* out,
     int ldo, float* s, int lds, int* row_lim, float* row_max, float* qs, float* tops = nullptr, int ldt = 0) {
-  constexpr bool kMax = kTops == Tops::kRow;
+  constexpr bool kRowMax = kTops == Tops::kRow;
   constexpr int d_head = 16 * NV, NQ = d_head / 4, KB = kKeyVectors;
   const int nk = attention_avx512::block_limits<RB>(lim, n_keys, row_lim, out, ldo, d_head);
   if (nk == 0) return 0;
@@ -157,7 +157,7 @@ NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) int score_ro
   int qc[RB];
   quantize_queries<RB, NV>(q, ldq, qq, qs, qc);
   alignas(64) float vmax[RB * 16];
-  if (kMax) std::fill(vmax, vmax + RB * 16, -INFINITY);
+  if (kRowMax) std::fill(vmax, vmax + RB * 16, -INFINITY);
   for (int j0 = 0; j0 < nk; j0 += 16 * KB) {
     __mmask16 km[KB];
     if (attention_avx512::key_block<RB, KB>(nk, j0, row_lim, km)) {
@@ -166,7 +166,7 @@ NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) int score_ro
       score_block<RB, KB, NQ, false, kTops>(qq, qc, kq, ldkq, ks, j0, km, row_lim, s, lds, vmax, tops, ldt);
     }
   }
-  if (kMax) {
+  if (kRowMax) {
     for (int r = 0; r < RB; ++r) row_max[r] = _mm512_reduce_max_ps(_mm512_load_ps(vmax + 16 * r));
   }
   return nk;
