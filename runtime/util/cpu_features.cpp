@@ -123,13 +123,9 @@ bool simd_has_avx512_bf16() {
 #endif
 }
 
-bool simd_prefers_avx512_bf16_attention() {
+bool cpu_vendor_is_amd() {
 #if defined(__x86_64__)
-  static const bool prefer = [] {
-    if (const char* env = std::getenv("NPW_BF16_ATTENTION")) {
-      if (std::strcmp(env, "1") == 0) return true;
-      if (std::strcmp(env, "0") == 0) return false;
-    }
+  static const bool amd = [] {
     unsigned a = 0, b = 0, c = 0, d = 0;
     if (!__get_cpuid(0, &a, &b, &c, &d)) return false;
     char vendor[13];
@@ -138,6 +134,21 @@ bool simd_prefers_avx512_bf16_attention() {
     std::memcpy(vendor + 8, &c, 4);
     vendor[12] = '\0';
     return std::strcmp(vendor, "AuthenticAMD") == 0;
+  }();
+  return amd;
+#else
+  return false;
+#endif
+}
+
+bool simd_prefers_avx512_bf16_attention() {
+#if defined(__x86_64__)
+  static const bool prefer = [] {
+    if (const char* env = std::getenv("NPW_BF16_ATTENTION")) {
+      if (std::strcmp(env, "1") == 0) return true;
+      if (std::strcmp(env, "0") == 0) return false;
+    }
+    return cpu_vendor_is_amd();
   }();
   return prefer && simd_has_avx512_bf16();
 #else

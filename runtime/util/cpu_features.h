@@ -32,6 +32,10 @@ bool cpu_amx_tiles_usable();
 // AVX-512).
 bool simd_has_amx_bf16();
 
+// True when CPUID names AMD as the vendor: where a kernel's fastest form was measured to differ between
+// AMD's cores and Intel's (the bf16 attention below, the int8 beam products' streams).
+bool cpu_vendor_is_amd();
+
 // True when the CPU has AVX512_BF16 (vdpbf16ps: bf16 pair dot products into f32 on ordinary AVX-512
 // registers; Zen 4/Zen 5, Cooper Lake, Sapphire Rapids) and the active level is Avx512. Does not
 // imply AMX; NPW_SIMD=avx512-noamx keeps it.

@@ -8,10 +8,12 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <utility>
 #include <cstring>
 
 #include "backend/cpu/int8_kernels.h"
+#include "util/cpu_features.h"
 #include "util/prefetch.h"
 #include "util/vec_math_avx512.h"
 
@@ -279,10 +281,7 @@ constexpr int kStreamRows = 8;
 // every run (fn(t, dt, c): c tiles t, t + dt, ...), so the weights are read as C streams far apart.
 // Read as C adjacent tiles, the records came at 60-65 % of the rate (Zen 4, 2 threads, base's
 // 51865 x 512 logits matrix: 5 rows 0.85-0.90 -> 0.49-0.59 ms, one row 0.56 -> 0.37-0.40 with the L2
-// prefetch), as the f32 skinny products measured. 5 or 6 rows (OpenAI's default 5 beams, or 5 samples)
-// take one run, a tile at a time (10 or 12 accumulators): against two runs of 20 or 24, a 5-beam
-// decoder step measured 3.5 % (tiny q8_0) and 6 % (base q8_0) faster, 16 pairs of 16 (Zen 4; their
-// arithmetic is long enough to cover one stream's latency). Other counts take three runs, in row
+// prefetch), as the f32 skinny products measured. Counts other than 5 and 6 take three runs, in row
 // groups of up to 4 that follow one another over the same records.
 template <int C, typename Fn>
 void over_runs(int t0, int t1, Fn&& fn) {
@@ -291,9 +290,31 @@ void over_runs(int t0, int t1, Fn&& fn) {
   for (int t = t0 + C * run; t < t1; ++t) fn(t, 1, 1);
 }
 
-template <int R>
-void beam_rows(const Int8Product& p, int m, int t0, int t1) {
-  for (int t = t0; t < t1; ++t) tile<R, 1>(p, m, t, 1);
+// 5 or 6 rows (OpenAI's default 5 beams, or 5 samples) in C runs, a tile of each at a time. A 5-row
+// tile's arithmetic (40 vpdpbusd and 22 conversions and scalings a record) is a third of the time its
+// record takes to come from the L3, but on a Xeon it did not hide behind one stream: a 512 x 512
+// product with 5 rows cost the one-row product plus all of its arithmetic (2 threads, 200 matrices
+// cycled through the L3: 6.3 -> 7.9 us; L2-resident 2.5 -> 4.8). Two streams, each run's records
+// asked for by the L2's own prefetcher, took it to 7.35 us (2048 x 512: 26.5 -> 24.0 us) and a base
+// decoder's 5-beam step 2-3.5 % faster, the same bits. On a Zen 4 one run had measured faster than two
+// (a 5-beam step 3.5 % for tiny q8_0, 6 % for base q8_0, 16 pairs of 16), so AMD keeps one. 6 rows
+// measured the same either way on the Xeon (7.8 us) and keep one run everywhere.
+template <int R, int C>
+void beam_runs(const Int8Product& p, int m, int t0, int t1) {
+  over_runs<C>(t0, t1, [&](int t, int dt, int c) {
+    if (c == C) {
+      tile<R, C>(p, m, t, dt);
+    } else {
+      tile<R, 1>(p, m, t, dt);
+    }
+  });
+}
+
+std::atomic<int> g_beam_streams{0};
+
+int beam_streams() {
+  const int forced = g_beam_streams.load(std::memory_order_relaxed);
+  return forced > 0 ? forced : cpu_vendor_is_amd() ? 1 : 2;
 }
 
 void few_rows(const Int8Product& p, int m0, int m1, int t0, int t1) {
@@ -371,8 +392,8 @@ constexpr std::array<PanelFn, kRows * kCols> kPanelTiles = make_panel_tiles(std:
 // Many rows: panels of 3 tiles outer, rows inner; a panel's records (3 x 576 B per block) stay in
 // L2 while every row group of this thread passes over them.
 void gemm_avx512(const Int8Product& p, int m0, int m1, int t0, int t1) {
-  if (m1 - m0 == 5) return beam_rows<5>(p, m0, t0, t1);
-  if (m1 - m0 == 6) return beam_rows<6>(p, m0, t0, t1);
+  if (m1 - m0 == 5) return beam_streams() == 2 ? beam_runs<5, 2>(p, m0, t0, t1) : beam_runs<5, 1>(p, m0, t0, t1);
+  if (m1 - m0 == 6) return beam_runs<6, 1>(p, m0, t0, t1);
   if (m1 - m0 <= kStreamRows) return few_rows(p, m0, m1, t0, t1);
   alignas(64) BlockPrep prep[kCols * kPrepBlocks];
   const int nb = p.w->n_blocks();
@@ -390,6 +411,8 @@ void gemm_avx512(const Int8Product& p, int m0, int m1, int t0, int t1) {
 }
 
 }  // namespace
+
+void int8_set_beam_streams(int streams) { g_beam_streams.store(streams == 1 || streams == 2 ? streams : 0); }
 
 const Int8Kernel kInt8KernelAvx512Vnni = {Int8Isa::Avx512Vnni, quantize_avx512, gemm_avx512, quantize_gelu_avx512};
 

@@ -66,6 +66,12 @@ Int8Isa int8_best_isa();
 // Throws npw::Error(Unavailable) when the machine lacks the instructions.
 const Int8Kernel& int8_kernel(Int8Isa isa);
 
+// The streams a 5-row product (5 beams or 5 samples) reads its weights in on the AVX-512 VNNI path
+// (the AMX variant's too, which hands it few rows): 2 on Intel, 1 on AMD, each where it measured
+// faster (int8_kernel_avx512.cpp). 1 or 2 forces one, anything else restores the vendor's choice.
+// The same bits either way: for tests and benchmarks.
+void int8_set_beam_streams(int streams);
+
 // The AVX-512 activation quantiser, shared by the VNNI and AMX variants: q_x + 128 as u8 when
 // offset128, plain s8 otherwise. Only call when the CPU has AVX-512 BW.
 void int8_quantize_rows_avx512(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1,
