@@ -402,9 +402,13 @@ void MultiHeadAttention::run_int8(ThreadPool* pool, const AttentionArgs& a) {
   const int width = a.n_head * a.d_head;
   const Int8KeysValues* kv = a.int8;
   if (!kv) {
-    // This call's own keys and values, rounded into the scratch as a set made for them.
+    // This call's own keys and values, rounded into the scratch as a set made for them, the values side
+    // by side (head after head, as the decoder's store keeps them, measured no faster in the encoder:
+    // tiny 43.3-48.3 ms either way, base 101.4 -> 99.6, avx512-noamx, alternated).
     own_int8_.width = width;
     own_int8_.d_head = a.d_head;
+    own_int8_.value_ld = width;
+    own_int8_.value_head_stride = static_cast<std::size_t>(a.d_head);
     prepare_int8_keys_values(pool, a, own_int8_);
     kv = &own_int8_;
   }
@@ -420,8 +424,8 @@ void MultiHeadAttention::run_int8(ThreadPool* pool, const AttentionArgs& a) {
     const std::size_t h = t.col / static_cast<std::size_t>(a.d_head);
     const std::size_t th = static_cast<std::size_t>(t.thread) * kInt8TaskRows;
     attention_task_int8_avx512(t.q, a.ldq, t.rows, kq + (t.col / 4) * ldq4, ldkq, kscale + h * ldq4, t.kv_len,
-                               vq + t.col, width, vmean + t.col, vscale + t.col, a.d_head, alpha, t.lim, t.out, a.ldo,
-                               bf16_scores_.data() + static_cast<std::size_t>(t.thread) * 16 * ldkt_, ldkt_,
+                               vq + h * kv->value_head_stride, kv->value_ld, vmean + t.col, vscale + t.col, a.d_head,
+                               alpha, t.lim, t.out, a.ldo, bf16_scores_.data() + static_cast<std::size_t>(t.thread) * 16 * ldkt_, ldkt_,
                                probs8_.data() + th * ldp8_, ldp8_, chunk_scales_.data() + th * ldps_, ldps_);
   });
 }

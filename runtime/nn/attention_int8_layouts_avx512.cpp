@@ -109,7 +109,7 @@ NPW_TARGET_AVX512_VNNI void value_stats(const float* v, int ldv, int n_kv, int c
 }
 
 NPW_TARGET_AVX512_VNNI void convert_values(const float* v, int ldv, int n_kv, int q0, int q1, int width, const float* mean,
-                                           const float* inv, uint32_t* vq) {
+                                           const float* inv, const Int8ValueLayout& out) {
   constexpr int kChunkQuads = kAttentionInt8ChunkKeys / 4;
   for (int jq = q0; jq < q1; ++jq) {
     const int slot = jq / kChunkQuads * kChunkQuads + kInt8ChunkSlot(jq % kChunkQuads);
@@ -127,7 +127,8 @@ NPW_TARGET_AVX512_VNNI void convert_values(const float* v, int ldv, int n_kv, in
         const __m512i b = _mm512_and_si512(attention_int8::round_127(x, f), _mm512_set1_epi32(0xFF));
         word = _mm512_or_si512(word, _mm512_slli_epi32(b, 8 * i));
       }
-      _mm512_mask_storeu_epi32(vq + static_cast<long>(slot) * width + c, m, word);
+      uint32_t* head = out.vq + static_cast<std::size_t>(c / out.d_head) * out.head_stride;
+      _mm512_mask_storeu_epi32(head + static_cast<long>(slot) * out.ld + c % out.d_head, m, word);
     }
   }
 }
@@ -239,8 +240,9 @@ NPW_TARGET_AVX512_VNNI void attention_int8_value_stats(const float* v, int ldv, 
 }
 
 NPW_TARGET_AVX512_VNNI void attention_int8_convert_values(const float* v, int ldv, int n_kv, int q0, int q1, int width,
-                                                          const float* mean, const float* inv, uint32_t* vq) {
-  convert_values(v, ldv, n_kv, q0, q1, width, mean, inv, vq);
+                                                          const float* mean, const float* inv,
+                                                          const Int8ValueLayout& out) {
+  convert_values(v, ldv, n_kv, q0, q1, width, mean, inv, out);
 }
 
 }  // namespace npw

@@ -4,6 +4,7 @@
 // path fits the CPU or the head size.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "util/cpu_features.h"
@@ -110,14 +111,25 @@ void attention_int8_value_stats(const float* v, int ldv, int n_kv, int c0, int c
 // The order of quads within a chunk, that of the task's exps after two saturating packs of four
 // vectors of 16 (a 4 x 4 transpose, its own inverse): slot g holds the chunk's quad kInt8ChunkSlot(g).
 constexpr int kInt8ChunkSlot(int g) { return 4 * (g % 4) + g / 4; }
+// Where value quads go: quad row r of head h, the head's column c (0 <= c < d_head, d_head a multiple of
+// 16), at vq[h * head_stride + r * ld + c]. Side by side, as one matrix of rows of width words:
+// {vq, width, d_head, d_head}; head after head: {vq, d_head, d_head, the quad rows per head x d_head}.
+// The task reads one head's quads as rows ld words apart from vq + h * head_stride.
+struct Int8ValueLayout {
+  uint32_t* vq;
+  int ld;
+  int d_head;
+  std::size_t head_stride;
+};
 // Quads [q0, q1) of value rows [0, n_kv) (ldv floats apart) as int8: quad q of column c holds rows
 // 4 q .. 4 q + 3 (byte i for row 4 q + i, zero bytes past n_kv), each round((v - mean[c]) inv[c]) within
-// +-127, and lies in row 16 (q / 16) + kInt8ChunkSlot(q % 16) of vq (rows of width words), column c.
+// +-127, and lies in quad row 16 (q / 16) + kInt8ChunkSlot(q % 16) of column c's head in `out`.
 // Disjoint quad ranges can go to different threads.
 void attention_int8_convert_values(const float* v, int ldv, int n_kv, int q0, int q1, int width, const float* mean,
-                                   const float* inv, uint32_t* vq);
-// The task, for one head: kq, kscale, q, out and s as attention_task_int8_scores_f32_avx512's; vq, vmean
-// and vscale at the head's first column. Scratch: p8 [6][ldp8] bytes and ps [6][ldps] floats, ldp8 a
+                                   const float* inv, const Int8ValueLayout& out);
+// The task, for one head: kq, kscale, q, out and s as attention_task_int8_scores_f32_avx512's; vq at
+// the head's first quad, its quad rows `width` words apart (an Int8ValueLayout's ld), vmean and vscale
+// at the head's first column. Scratch: p8 [6][ldp8] bytes and ps [6][ldps] floats, ldp8 a
 // multiple of 4 and >= n_keys rounded up to a chunk (a chunk's 64 bytes hold 16 floats first) and ldps
 // >= the chunks. Reads no key column past n_keys rounded up to 16;
 // reads the value quads of whole chunks (vq must hold n_keys rounded up to a chunk, 16 quad rows per

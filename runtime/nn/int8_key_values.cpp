@@ -61,6 +61,11 @@ Int8KeyValueStore::Int8KeyValueStore(int n_sets, int max_kv, int width, int d_he
     s.key_mean = stats_.data() + stats * i;
     s.value_stats = s.key_mean + width;
     s.value_quads = value_quads_.data() + vquads * i;
+    // Head after head: a decoder step reads a head's values as one run of 96 KiB (1500 keys, d_head
+    // 64) instead of 256 B in every 2 KiB row. Base, a 5-beam step (contexts 0-63, 2 threads, Xeon,
+    // alternated in one process): 1.71-1.79 -> 1.65-1.74 ms; a one-token step 1.31-1.34 -> 1.28-1.30.
+    s.value_ld = d_head;
+    s.value_head_stride = static_cast<std::size_t>(chunks) * (kAttentionInt8ChunkKeys / 4) * d_head;
     s.ldkq = ldkq;
     s.max_kv = max_kv;
     s.width = width;
@@ -117,7 +122,7 @@ void prepare_int8_keys_values(ThreadPool* pool, const AttentionArgs& a, Int8Keys
     const int64_t q1 = std::min<int64_t>(4 * (t1 - key_blocks), value_quads);
     if (q0 < q1) {
       attention_int8_convert_values(a.v, a.ldv, a.n_kv, static_cast<int>(q0), static_cast<int>(q1), width, vmean, vinv,
-                                    kv.value_quads);
+                                    Int8ValueLayout{kv.value_quads, kv.value_ld, kv.d_head, kv.value_head_stride});
     }
   });
   kv.n_kv = a.n_kv;

@@ -23,13 +23,17 @@ struct Int8KeysValues {
   uint32_t* key_quads = nullptr;    // [width / 4][ldkq]: attention_int8_convert_keys' quads
   float* key_scale = nullptr;       // [n_head][ldkq]
   float* key_mean = nullptr;        // [width]: the mean key the quads are smoothed by
-  uint32_t* value_quads = nullptr;  // [16 x the chunks of n_kv][width]: attention_int8_convert_values' quads
+  // attention_int8_convert_values' quads, 16 quad rows per chunk of max_kv keys: head h's quad row r,
+  // column c at value_quads[h * value_head_stride + r * value_ld + c] (Int8ValueLayout).
+  uint32_t* value_quads = nullptr;
   float* value_stats = nullptr;     // [3][width]: the values' column means, scales and int8 factors
   int ldkq = 0;
   int max_kv = 0;  // room
   int width = 0;
   int d_head = 0;
   int n_kv = 0;    // keys held (0: none yet)
+  int value_ld = 0;
+  std::size_t value_head_stride = 0;
 };
 
 // Storage for n_sets sets (a decoder's layers) of up to max_kv keys of n_head x d_head columns. Each

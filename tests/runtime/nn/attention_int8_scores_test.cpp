@@ -104,7 +104,9 @@ enum class Values { Bf16, F32, Int8 };
 // value_offset every value is raised by that much times (1 + column % 5), and the error is taken on
 // the outputs with their columns' offsets taken back off (the weights sum to one, so the naive
 // output carries exactly that offset): what the int8 values' smoothing must keep.
-double run_shape(const Shape& c, Values mode, float value_offset = 0.0f) {
+// values_by_head: int8 values head after head (Int8ValueLayout), not side by side; got: the outputs.
+double run_shape(const Shape& c, Values mode, float value_offset = 0.0f, bool values_by_head = false,
+                 std::vector<float>* got = nullptr) {
   const int width = c.n_head * c.d_head, ld = width + 5;
   const int ldkq = (c.n_kv + 15) / 16 * 16 + 16;
   const int n_vpairs = (c.n_kv + 1) / 2;
@@ -128,13 +130,17 @@ double run_shape(const Shape& c, Values mode, float value_offset = 0.0f) {
   // nonzero weight would show.
   const int n_chunks = (c.n_kv + kAttentionInt8ChunkKeys - 1) / kAttentionInt8ChunkKeys;
   std::vector<uint32_t> vq(static_cast<std::size_t>(n_chunks) * (kAttentionInt8ChunkKeys / 4) * width, 0x7F7F7F7Fu);
+  const Int8ValueLayout layout =
+      values_by_head ? Int8ValueLayout{vq.data(), c.d_head, c.d_head,
+                                       static_cast<std::size_t>(n_chunks) * (kAttentionInt8ChunkKeys / 4) * c.d_head}
+                     : Int8ValueLayout{vq.data(), width, c.d_head, static_cast<std::size_t>(c.d_head)};
   std::vector<float> vstats(3 * static_cast<std::size_t>(width), NAN);
   float* vmean = vstats.data();
   float* vscale = vmean + width;
   float* vinv = vscale + width;
   if (mode == Values::Int8) {
     attention_int8_value_stats(v.data(), ld, c.n_kv, 0, width, vmean, vscale, vinv);
-    attention_int8_convert_values(v.data(), ld, c.n_kv, 0, (c.n_kv + 3) / 4, width, vmean, vinv, vq.data());
+    attention_int8_convert_values(v.data(), ld, c.n_kv, 0, (c.n_kv + 3) / 4, width, vmean, vinv, layout);
   }
 
   std::vector<int> lim(c.rows, c.n_kv);
@@ -163,7 +169,8 @@ double run_shape(const Shape& c, Values mode, float value_offset = 0.0f) {
       std::vector<uint8_t> p8(6 * static_cast<std::size_t>(ldp8), 0xFF);
       std::vector<float> ps(6 * static_cast<std::size_t>(ldps), NAN);
       attention_task_int8_avx512(q.data() + col, ld, c.rows, kq.data() + col / 4 * ldkq, ldkq,
-                                 ks.data() + static_cast<std::size_t>(h) * ldkq, c.n_kv, vq.data() + col, width,
+                                 ks.data() + static_cast<std::size_t>(h) * ldkq, c.n_kv,
+                                 layout.vq + static_cast<std::size_t>(h) * layout.head_stride, layout.ld,
                                  vmean + col, vscale + col, c.d_head, alpha, lim.data(), out.data() + col, ld,
                                  s6.data(), lds, p8.data(), ldp8, ps.data(), ldps);
       continue;
@@ -172,6 +179,7 @@ double run_shape(const Shape& c, Values mode, float value_offset = 0.0f) {
                                       ks.data() + static_cast<std::size_t>(h) * ldkq, c.n_kv, vp.data() + col, width, c.d_head, alpha, lim.data(), out.data() + col, ld,
                                       s.data(), lds, pp.data(), ldp);
   }
+  if (got) *got = out;
   std::vector<float> want(out.size(), 7.0f);  // columns past the heads stay untouched
   for (int h = 0; h < c.n_head; ++h) {
     npw_test::naive_head_attention(q.data(), k.data(), v.data(), ld, c.rows, h * c.d_head, c.d_head, alpha, lim.data(),
@@ -255,13 +263,30 @@ TEST(AttentionInt8Scores, Int8ValueTaskMatchesNaive) {
   std::printf("int8-score attention task, int8 values offset by up to 125: worst error %.3g\n", worst_offset);
 }
 
+// Values head after head (the decoder's cross-attention store) give the task the bits of values side by
+// side (a call's own), every shape, with and without a value offset.
+TEST(AttentionInt8Scores, Int8ValuesHeadAfterHeadGiveTheSameBits) {
+  if (!has_f32_kernel()) GTEST_SKIP() << "no AVX512_VNNI at the active SIMD level";
+  for (const Shape& c : kShapes) {
+    for (float offset : {0.0f, 25.0f}) {
+      std::vector<float> side, by_head;
+      run_shape(c, Values::Int8, offset, false, &side);
+      run_shape(c, Values::Int8, offset, true, &by_head);
+      ASSERT_EQ(side.size(), by_head.size());
+      EXPECT_EQ(std::memcmp(side.data(), by_head.data(), side.size() * sizeof(float)), 0)
+          << "heads " << c.n_head << " d " << c.d_head << " rows " << c.rows << " kv " << c.n_kv << " offset " << offset;
+    }
+  }
+}
+
 // The values' column statistics and int8 quads against the rule written out in scalar code: means,
 // largest deviations and factors over an odd split of the columns; every byte of every quad in its
 // chunk slot, from two quad ranges converted separately (as two threads do); zero bytes past the keys;
-// a column of zeros and one of deviations too small to scale (both all zero bytes, factor 0).
+// a column of zeros and one of deviations too small to scale (both all zero bytes, factor 0); in the
+// layouts side by side and head after head.
 TEST(AttentionInt8Scores, ValuesQuantiseAsTheRule) {
   if (!has_f32_kernel()) GTEST_SKIP() << "no AVX512_VNNI at the active SIMD level";
-  const int width = 3 * 64 + 16, ld = width + 3;
+  const int width = 3 * 64 + 16, ld = width + 3, kHead = 16;
   for (const int n_kv : {1, 7, 64, 150}) {
     auto v = random_vector(static_cast<std::size_t>(n_kv) * ld, 81, -3.0f, 2.0f);
     for (int j = 0; j < n_kv; ++j) {
@@ -276,41 +301,53 @@ TEST(AttentionInt8Scores, ValuesQuantiseAsTheRule) {
     attention_int8_value_stats(v.data(), ld, n_kv, 37, width, mean, scale, inv);
     const int n_quads = (n_kv + 3) / 4;
     const int n_chunks = (n_quads + 15) / 16;
-    std::vector<uint32_t> vq(static_cast<std::size_t>(n_chunks) * 16 * width, 0xA5A5A5A5u);
-    const int split = n_quads / 2 + 1;
-    attention_int8_convert_values(v.data(), ld, n_kv, split, n_quads, width, mean, inv, vq.data());
-    attention_int8_convert_values(v.data(), ld, n_kv, 0, std::min(split, n_quads), width, mean, inv, vq.data());
-    for (int c = 0; c < width; ++c) {
-      double sum = 0.0;
-      for (int j = 0; j < n_kv; ++j) sum += v[static_cast<std::size_t>(j) * ld + c];
-      ASSERT_NEAR(mean[c], sum / n_kv, 1e-6) << "column " << c;
-      float m = 0.0f;
-      for (int j = 0; j < n_kv; ++j) m = std::max(m, std::fabs(v[static_cast<std::size_t>(j) * ld + c] - mean[c]));
-      EXPECT_EQ(scale[c], m / 127.0f) << "column " << c;
-      float f = m > 0.0f ? 127.0f / m : 0.0f;
-      if (!(f <= std::numeric_limits<float>::max())) f = 0.0f;
-      EXPECT_EQ(inv[c], f) << "column " << c;
-      for (int qd = 0; qd < n_quads; ++qd) {
-        const int slot = qd / 16 * 16 + kInt8ChunkSlot(qd % 16);
-        const uint32_t word = vq[static_cast<std::size_t>(slot) * width + c];
-        for (int i = 0; i < 4; ++i) {
-          const int j = 4 * qd + i;
-          const int want =
-              j < n_kv ? std::clamp(static_cast<int>(std::nearbyint((v[static_cast<std::size_t>(j) * ld + c] - mean[c]) * f)), -127, 127)
-                       : 0;
-          ASSERT_EQ(static_cast<int8_t>((word >> (8 * i)) & 0xFFu), want)
-              << "n_kv " << n_kv << " column " << c << " row " << j;
+    // Side by side (heads of 16 columns or one head of them all: the same words) and head after head.
+    for (int layout_kind = 0; layout_kind < 3; ++layout_kind) {
+      std::vector<uint32_t> vq(static_cast<std::size_t>(n_chunks) * 16 * width, 0xA5A5A5A5u);
+      const std::size_t head_quads = static_cast<std::size_t>(n_chunks) * 16 * kHead;
+      const Int8ValueLayout layout = layout_kind == 0   ? Int8ValueLayout{vq.data(), width, kHead, kHead}
+                                     : layout_kind == 1 ? Int8ValueLayout{vq.data(), width, width, static_cast<std::size_t>(width)}
+                                                        : Int8ValueLayout{vq.data(), kHead, kHead, head_quads};
+      // Column c's word of quad row `slot`.
+      auto word_at = [&](int slot, int c) {
+        return vq[static_cast<std::size_t>(c / layout.d_head) * layout.head_stride + static_cast<std::size_t>(slot) * layout.ld +
+                  c % layout.d_head];
+      };
+      const int split = n_quads / 2 + 1;
+      attention_int8_convert_values(v.data(), ld, n_kv, split, n_quads, width, mean, inv, layout);
+      attention_int8_convert_values(v.data(), ld, n_kv, 0, std::min(split, n_quads), width, mean, inv, layout);
+      for (int c = 0; c < width; ++c) {
+        double sum = 0.0;
+        for (int j = 0; j < n_kv; ++j) sum += v[static_cast<std::size_t>(j) * ld + c];
+        ASSERT_NEAR(mean[c], sum / n_kv, 1e-6) << "column " << c;
+        float m = 0.0f;
+        for (int j = 0; j < n_kv; ++j) m = std::max(m, std::fabs(v[static_cast<std::size_t>(j) * ld + c] - mean[c]));
+        EXPECT_EQ(scale[c], m / 127.0f) << "column " << c;
+        float f = m > 0.0f ? 127.0f / m : 0.0f;
+        if (!(f <= std::numeric_limits<float>::max())) f = 0.0f;
+        EXPECT_EQ(inv[c], f) << "column " << c;
+        for (int qd = 0; qd < n_quads; ++qd) {
+          const int slot = qd / 16 * 16 + kInt8ChunkSlot(qd % 16);
+          const uint32_t word = word_at(slot, c);
+          for (int i = 0; i < 4; ++i) {
+            const int j = 4 * qd + i;
+            const int want =
+                j < n_kv ? std::clamp(static_cast<int>(std::nearbyint((v[static_cast<std::size_t>(j) * ld + c] - mean[c]) * f)), -127, 127)
+                         : 0;
+            ASSERT_EQ(static_cast<int8_t>((word >> (8 * i)) & 0xFFu), want)
+                << "n_kv " << n_kv << " column " << c << " row " << j << " layout " << layout_kind;
+          }
         }
       }
-    }
-    EXPECT_EQ(inv[5], 0.0f);
-    EXPECT_EQ(inv[9], 0.0f);
-    // Slots past the last quad are not written.
-    for (int slot = 0; slot < n_chunks * 16; ++slot) {
-      bool used = false;
-      for (int qd = 0; qd < n_quads; ++qd) used = used || qd / 16 * 16 + kInt8ChunkSlot(qd % 16) == slot;
-      if (!used) {
-        EXPECT_EQ(vq[static_cast<std::size_t>(slot) * width], 0xA5A5A5A5u) << "slot " << slot;
+      EXPECT_EQ(inv[5], 0.0f);
+      EXPECT_EQ(inv[9], 0.0f);
+      // Slots past the last quad are not written, in any head.
+      for (int slot = 0; slot < n_chunks * 16; ++slot) {
+        bool used = false;
+        for (int qd = 0; qd < n_quads; ++qd) used = used || qd / 16 * 16 + kInt8ChunkSlot(qd % 16) == slot;
+        if (!used) {
+          for (int c = 0; c < width; c += kHead) EXPECT_EQ(word_at(slot, c), 0xA5A5A5A5u) << "slot " << slot << " column " << c;
+        }
       }
     }
   }
