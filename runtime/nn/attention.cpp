@@ -23,6 +23,11 @@ namespace npw {
 
 namespace {
 
+// Head col / d_head's float values (AttentionArgs::v_head_stride): side by side or head after head.
+const float* head_values(const AttentionArgs& a, std::size_t col) {
+  return a.v_head_stride == 0 ? a.v + col : a.v + col / static_cast<std::size_t>(a.d_head) * a.v_head_stride;
+}
+
 [[noreturn]] void bad(const std::string& why) { throw Error(ErrorKind::InvalidArgument, "attention: " + why); }
 
 // Keys visible to query row i.
@@ -177,7 +182,7 @@ MultiHeadAttention::Widened MultiHeadAttention::widen_head(const AttentionArgs& 
                                                            int thread) {
   Widened w{nullptr, a.ldk, nullptr, a.ldv};
   if (a.k) w.k = a.k_transposed ? a.k + col * static_cast<std::size_t>(a.ldk) : a.k + col;
-  if (a.v) w.v = a.v + col;
+  if (a.v) w.v = head_values(a, col);
   const std::size_t d = static_cast<std::size_t>(a.d_head);
   if (a.k_half) {
     float* dst = wide_k_.data() + static_cast<std::size_t>(thread) * d * ldkt_;
@@ -211,7 +216,17 @@ void MultiHeadAttention::run(Backend& backend, ThreadPool* pool, const Attention
   if (a.n_head < 1 || a.d_head < 1) bad("n_head and d_head must be positive");
   if (a.n_q < 0 || a.n_kv < 0) bad("negative query or key count");
   if (a.n_kv > max_kv_) bad(std::to_string(a.n_kv) + " keys exceed the scratch size " + std::to_string(max_kv_));
-  if (a.ldq < width || a.ldv < width || a.ldo < width) bad("a row stride is below n_head * d_head");
+  if (a.ldq < width || a.ldo < width || (a.v_head_stride == 0 && a.ldv < width)) {
+    bad("a row stride is below n_head * d_head");
+  }
+  if (a.v_head_stride != 0) {
+    if (!a.k_transposed || a.v_half) bad("values head after head need transposed keys and float values");
+    if (a.ldv < a.d_head || a.v_head_stride < static_cast<std::size_t>(a.ldv) * a.n_kv) {
+      bad("values head after head: row stride " + std::to_string(a.ldv) + " or head stride " +
+          std::to_string(a.v_head_stride) + " too small for " + std::to_string(a.n_kv) + " rows of " +
+          std::to_string(a.d_head));
+    }
+  }
   if (a.k_transposed ? a.ldk < a.n_kv : a.ldk < width) {
     bad(a.k_transposed ? "the transposed keys' row stride is below n_kv" : "a row stride is below n_head * d_head");
   }
@@ -352,8 +367,8 @@ void MultiHeadAttention::run_simd(ThreadPool* pool, const AttentionArgs& a) {
                  t.kv_len, w.v, w.ldv, a.d_head, alpha, t.lim, t.out, a.ldo);
       return;
     }
-    kern.fused(t.q, a.ldq, t.rows, kt + t.col * ldkt, static_cast<int>(ldkt), t.kv_len, a.v + t.col, a.ldv, a.d_head,
-               alpha, t.lim, t.out, a.ldo);
+    kern.fused(t.q, a.ldq, t.rows, kt + t.col * ldkt, static_cast<int>(ldkt), t.kv_len, head_values(a, t.col), a.ldv,
+               a.d_head, alpha, t.lim, t.out, a.ldo);
   });
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <vector>
 
@@ -192,7 +193,8 @@ TEST(Attention, SimdPathMatchesNaiveAndPortable) {
 }
 
 // Keys handed over already transposed (the decoder's cross-attention): any number of query rows,
-// on the SIMD path (where the CPU has it; no scratch for transposing needed) and the portable one.
+// on the SIMD path (where the CPU has it; no scratch for transposing needed) and the portable one; the
+// values side by side and head after head (v_head_stride), the same bits either way.
 TEST(Attention, TransposedKeysMatchNaive) {
   CpuBackend backend(1);
   ThreadPool pool(2);
@@ -214,6 +216,18 @@ TEST(Attention, TransposedKeysMatchNaive) {
     a.k_transposed = true;
     MultiHeadAttention mha(c.n_kv, 2);  // no transposition scratch
     const SimdLevel saved = active_simd_level();
+    // Head after head: each head's rows ldh = d_head + 3 apart, heads a stride with room to spare.
+    const int ldh = c.d_head + 3;
+    const std::size_t head_stride = static_cast<std::size_t>(ldh) * c.n_kv + 5;
+    std::vector<float> vh(head_stride * c.n_head, 1e30f);
+    for (int h = 0; h < c.n_head; ++h)
+      for (int j = 0; j < c.n_kv; ++j)
+        for (int d = 0; d < c.d_head; ++d)
+          vh[h * head_stride + static_cast<std::size_t>(j) * ldh + d] = v[static_cast<std::size_t>(j) * width + h * c.d_head + d];
+    AttentionArgs b = a;
+    b.v = vh.data();
+    b.ldv = ldh;
+    b.v_head_stride = head_stride;
     for (SimdLevel level : {SimdLevel::Avx512, SimdLevel::Avx2, SimdLevel::Scalar}) {
       set_active_simd_level(level);
       EXPECT_EQ(mha.uses_simd(a), kernel_takes(c.d_head));  // the level is clamped to what the CPU has
@@ -222,8 +236,20 @@ TEST(Attention, TransposedKeysMatchNaive) {
       mha.run(backend, &pool, a);
       EXPECT_LT(max_rel_err(out.data(), want.data(), out.size()), 2e-6)
           << simd_level_name(active_simd_level()) << " d " << c.d_head << " q " << c.n_q;
+      std::vector<float> out_by_head(out.size(), 7.0f);
+      b.out = out_by_head.data();
+      mha.run(backend, &pool, b);
+      EXPECT_EQ(std::memcmp(out.data(), out_by_head.data(), out.size() * sizeof(float)), 0)
+          << "values head after head: " << simd_level_name(active_simd_level()) << " d " << c.d_head << " q " << c.n_q;
     }
     set_active_simd_level(saved);
+    b.v_head_stride = static_cast<std::size_t>(ldh) * c.n_kv - 1;
+    EXPECT_THROW(mha.run(backend, &pool, b), Error);  // heads overlapping
+    b.v_head_stride = head_stride;
+    b.k = k.data();
+    b.ldk = width;
+    b.k_transposed = false;
+    EXPECT_THROW(mha.run(backend, &pool, b), Error);  // only with transposed keys
     a.ldk = c.n_kv - 1;
     EXPECT_THROW(mha.run(backend, &pool, a), Error);  // transposed rows shorter than n_kv
   }
