@@ -23,10 +23,14 @@ namespace npw {
 
 namespace {
 
-// Head col / d_head's float values (AttentionArgs::v_head_stride): side by side or head after head.
-const float* head_values(const AttentionArgs& a, std::size_t col) {
-  return a.v_head_stride == 0 ? a.v + col : a.v + col / static_cast<std::size_t>(a.d_head) * a.v_head_stride;
+// Head col / d_head's values (AttentionArgs::v_head_stride), floats or halves: side by side or head
+// after head.
+template <typename T>
+const T* head_values(const AttentionArgs& a, const T* v, std::size_t col) {
+  return a.v_head_stride == 0 ? v + col : v + col / static_cast<std::size_t>(a.d_head) * a.v_head_stride;
 }
+const float* head_values(const AttentionArgs& a, std::size_t col) { return head_values(a, a.v, col); }
+const uint16_t* head_half_values(const AttentionArgs& a, std::size_t col) { return head_values(a, a.v_half, col); }
 
 [[noreturn]] void bad(const std::string& why) { throw Error(ErrorKind::InvalidArgument, "attention: " + why); }
 
@@ -195,7 +199,7 @@ MultiHeadAttention::Widened MultiHeadAttention::widen_head(const AttentionArgs& 
   if (a.v_half) {
     float* dst = wide_v_.data() + static_cast<std::size_t>(thread) * max_kv_ * d;
     for (int j = 0; j < kv_len; ++j) {
-      halves_to_floats(a.v_half + static_cast<std::size_t>(j) * a.ldv + col, dst + j * d, d);
+      halves_to_floats(head_half_values(a, col) + static_cast<std::size_t>(j) * a.ldv, dst + j * d, d);
     }
     w.v = dst;
     w.ldv = a.d_head;
@@ -220,7 +224,7 @@ void MultiHeadAttention::run(Backend& backend, ThreadPool* pool, const Attention
     bad("a row stride is below n_head * d_head");
   }
   if (a.v_head_stride != 0) {
-    if (!a.k_transposed || a.v_half) bad("values head after head need transposed keys and float values");
+    if (!a.k_transposed) bad("values head after head need transposed keys");
     if (a.ldv < a.d_head || a.v_head_stride < static_cast<std::size_t>(a.ldv) * a.n_kv) {
       bad("values head after head: row stride " + std::to_string(a.ldv) + " or head stride " +
           std::to_string(a.v_head_stride) + " too small for " + std::to_string(a.n_kv) + " rows of " +
@@ -271,7 +275,8 @@ bool MultiHeadAttention::uses_bf16(const AttentionArgs& a) const {
   const bool floats = !a.k_transposed && !a.k_half && !a.v_half;
   // The decoder's cross-attention store: values in halves, keys transposed in halves (or floats, for
   // the layers kept for word timing).
-  const bool halves = a.k_transposed && (a.k_half || a.k) && a.v_half && a.n_q >= kBf16HalfMinRows;
+  // (Its pair layouts are made from rows of every head: values head after head stay on the f32 paths.)
+  const bool halves = a.k_transposed && (a.k_half || a.k) && a.v_half && a.v_head_stride == 0 && a.n_q >= kBf16HalfMinRows;
   return a.reduced_precision && (floats || halves) && key_pairs_.size() > 0 && bf16_available() &&
          attention_bf16_takes(a.d_head) && uses_simd(a) && !uses_int8(a);
 }
@@ -353,12 +358,12 @@ void MultiHeadAttention::run_simd(ThreadPool* pool, const AttentionArgs& a) {
   for_each_task(pool, a, tile_rows, row_lim_.data(), [&](const Task& t) {
     if (a.v_half && a.k_half && kern.fused_halves) {
       kern.fused_halves(t.q, a.ldq, t.rows, a.k_half + t.col * static_cast<std::size_t>(a.ldk), a.ldk, t.kv_len,
-                        a.v_half + t.col, a.ldv, a.d_head, alpha, t.lim, t.out, a.ldo);
+                        head_half_values(a, t.col), a.ldv, a.d_head, alpha, t.lim, t.out, a.ldo);
       return;
     }
     if (a.v_half && !a.k_half && kern.fused_half_values) {
-      kern.fused_half_values(t.q, a.ldq, t.rows, kt + t.col * ldkt, static_cast<int>(ldkt), t.kv_len, a.v_half + t.col,
-                             a.ldv, a.d_head, alpha, t.lim, t.out, a.ldo);
+      kern.fused_half_values(t.q, a.ldq, t.rows, kt + t.col * ldkt, static_cast<int>(ldkt), t.kv_len,
+                             head_half_values(a, t.col), a.ldv, a.d_head, alpha, t.lim, t.out, a.ldo);
       return;
     }
     if (a.k_half || a.v_half) {

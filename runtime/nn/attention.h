@@ -37,10 +37,11 @@ struct AttentionArgs {
   bool k_transposed = false;
   const float* v = nullptr;  // [n_kv] rows, ldv floats apart
   int ldv = 0;
-  // 0: every head's values side by side in v's rows (head h's at column h * d_head). Otherwise float
-  // values head after head: head h's n_kv rows of d_head at v + h * v_head_stride, ldv (>= d_head)
+  // 0: every head's values side by side in v's rows (head h's at column h * d_head). Otherwise values
+  // head after head: head h's n_kv rows of d_head at v (or v_half) + h * v_head_stride, ldv (>= d_head)
   // apart, with transposed keys only (the decoder's cross-attention over a window, which reads one
-  // head's values as one run: 256 B in every 2 KiB row before).
+  // head's values as one run: 256 B in every 2 KiB row before). The bf16 path, whose pair layouts are
+  // made from rows of every head, leaves such halves to the f32 paths.
   std::size_t v_head_stride = 0;
   int n_kv = 0;
   float* out = nullptr;      // [n_q] rows of n_head * d_head, ldo floats apart; must not overlap q, k, v

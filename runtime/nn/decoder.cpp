@@ -162,9 +162,10 @@ void Decoder::set_audio(const float* enc) {
     uint16_t* vh = halves ? cross_vh_.data() + l * per_layer : nullptr;
     const bool f32 = f32_keys_[l] != 0;
     if (!half_cross_) {
-      // Head after head (AttentionArgs::v_head_stride): a step reads a head's values as one run, not
-      // 256 B in every 2 KiB row (base). `cpu`, base f16, alternated in one process (Xeon, 2 threads,
-      // contexts 0-63): one-token step 3.20-3.29 -> 2.98-3.14 ms, 5-beam 3.86-4.01 -> 3.69-3.82.
+      // Head after head (AttentionArgs::v_head_stride; halves too, below): a step reads a head's
+      // values as one run, not 256 B in every 2 KiB row (base). `cpu`, base f16, alternated in one
+      // process (Xeon, 2 threads, contexts 0-63): one-token step 3.20-3.29 -> 2.98-3.14 ms, 5-beam
+      // 3.86-4.01 -> 3.69-3.82.
       float* vh0 = cross_v_.data() + l * per_layer;
       const std::size_t dh = static_cast<std::size_t>(d_head_), head = static_cast<std::size_t>(n_audio_ctx_) * dh;
       pool_.parallel_for(n_audio_ctx_, [&](int64_t j0, int64_t j1, int) {
@@ -210,8 +211,15 @@ void Decoder::set_audio(const float* enc) {
       }
     });
     if (halves) {
+      // Head after head, as the float values (above).
+      const std::size_t dh = static_cast<std::size_t>(d_head_), head = static_cast<std::size_t>(n_audio_ctx_) * dh;
       pool_.parallel_for(n_audio_ctx_, [&](int64_t j0, int64_t j1, int) {
-        floats_to_halves(v + j0 * n_state_, vh + j0 * n_state_, static_cast<std::size_t>(j1 - j0) * n_state_);
+        for (int h = 0; h < n_head_; ++h) {
+          for (int64_t j = j0; j < j1; ++j) {
+            floats_to_halves(v + static_cast<std::size_t>(j) * n_state_ + h * dh, vh + h * head + static_cast<std::size_t>(j) * dh,
+                             dh);
+          }
+        }
       });
     }
   }
@@ -523,16 +531,18 @@ void Decoder::cross_attention(int layer, int n_rows) {
   args.k_transposed = true;
   args.ldk = ldck_;
   // A backend that trades accuracy for speed: every call reads the window's int8 set where the CPU
-  // takes the int8 task, else halves (many rows, a prompt, may then take the bf16 path, as that
-  // backend's encoder attention does).
+  // takes the int8 task, else halves (which, head after head, stay off the bf16 path: that pairing
+  // arises only where NPW_ATTENTION_VALUES=float keeps the int8 task from a bf16 CPU).
   args.reduced_precision = half_cross_;
   if (int8_cross_) {
     args.int8 = &int8_cross_->set(layer);
-  } else if (half_cross_) {
-    if (!f32) args.k_half = cross_kh_.data() + kt_off;
-    args.v_half = cross_vh_.data() + layer * per_layer;
   } else {
-    args.v = cross_v_.data() + layer * per_layer;
+    if (half_cross_) {
+      if (!f32) args.k_half = cross_kh_.data() + kt_off;
+      args.v_half = cross_vh_.data() + layer * per_layer;
+    } else {
+      args.v = cross_v_.data() + layer * per_layer;
+    }
     args.ldv = d_head_;
     args.v_head_stride = static_cast<std::size_t>(n_audio_ctx_) * d_head_;
   }

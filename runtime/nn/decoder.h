@@ -153,10 +153,9 @@ class Decoder {
   // k_transposed): read once per token as they lie, whatever the attention path. A layer's keys are
   // in cross_k_ (floats) where f32_keys_[layer], else in cross_kh_ (halves); both are sized for every
   // layer, and untouched pages of these mappings cost no memory (one label for both: the memory
-  // report sums what is resident). Values are floats head after head in cross_v_
-  // ([layer][n_head][n_audio_ctx][d_head], AttentionArgs::v_head_stride) or halves row-major in
-  // cross_vh_ ([layer][n_audio_ctx][n_state]). cross_tmp_ holds one layer's keys and values as the
-  // products give them.
+  // report sums what is resident). Values are head after head ([layer][n_head][n_audio_ctx][d_head],
+  // AttentionArgs::v_head_stride), floats in cross_v_ or halves in cross_vh_. cross_tmp_ holds one
+  // layer's keys and values as the products give them.
   int ldck_ = 0;
   bool half_cross_ = false;  // the backend's reduced precision: halves (see keep_f32_cross_keys)
   // As of the last set_audio (f32_keys_) and for the next one (keep_f32_keys_).

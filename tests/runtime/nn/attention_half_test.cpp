@@ -115,6 +115,30 @@ void expect_same_bits(const Shape& s, bool half_k, bool half_v, bool reduced, Th
         << "row " << i << " of " << s.n_q << ", " << s.n_head << " heads of " << s.d_head << ", " << s.n_kv
         << " keys, half k " << half_k << " v " << half_v << (pool ? ", pooled" : "");
   }
+  if (!half_v) return;
+  // The half values head after head (AttentionArgs::v_head_stride, as the decoder keeps them): the same bits.
+  const int ldh = s.d_head + 2;
+  const std::size_t head_stride = static_cast<std::size_t>(ldh) * s.n_kv + 3;
+  std::vector<uint16_t> vh(head_stride * s.n_head, 0x7C00);  // +inf where nothing is to be read
+  for (int h = 0; h < s.n_head; ++h)
+    for (int j = 0; j < s.n_kv; ++j)
+      for (int d = 0; d < s.d_head; ++d)
+        vh[h * head_stride + static_cast<std::size_t>(j) * ldh + d] = v.h[static_cast<std::size_t>(j) * in.ldv + h * s.d_head + d];
+  AttentionArgs c = b;
+  c.v_half = vh.data();
+  c.ldv = ldh;
+  c.v_head_stride = head_stride;
+  std::vector<float> by_head(want.size(), 0.0f);
+  c.out = by_head.data();
+  EXPECT_FALSE(mha.uses_bf16(c));
+  mha.run(backend, pool, c);
+  for (int i = 0; i < s.n_q; ++i) {
+    ASSERT_EQ(std::memcmp(want.data() + static_cast<std::size_t>(i) * ldo, by_head.data() + static_cast<std::size_t>(i) * ldo,
+                          sizeof(float) * width),
+              0)
+        << "head after head: row " << i << " of " << s.n_q << ", " << s.n_head << " heads of " << s.d_head << ", "
+        << s.n_kv << " keys, half k " << half_k << (pool ? ", pooled" : "");
+  }
 }
 
 TEST(AttentionHalf, SameBitsAsOnWidenedFloats) {
@@ -170,6 +194,13 @@ TEST(AttentionHalf, ManyRowsOfHalvesTakeTheBf16PathBitForBit) {
     // No bf16 path at this level (no AMX, and AVX512_BF16 not chosen), or not for this head size.
     if (!MultiHeadAttention::bf16_available() || !attention_bf16_takes(s.d_head)) continue;
     ASSERT_EQ(mha.uses_bf16(b), s.n_q >= MultiHeadAttention::kBf16HalfMinRows) << s.n_q << " rows";
+    {
+      // Half values head after head stay on the f32 paths (the pairs are made from rows of every head).
+      AttentionArgs h = b;
+      h.ldv = s.d_head;
+      h.v_head_stride = static_cast<std::size_t>(s.d_head) * s.n_kv;
+      EXPECT_FALSE(mha.uses_bf16(h));
+    }
     if (!mha.uses_bf16(b)) continue;
     ++taken;
     std::vector<float> want(static_cast<std::size_t>(s.n_q) * ldo, 0.0f), got(want.size(), 1.0f);
