@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <string>
 
 #include "backend/backend.h"
@@ -166,16 +167,7 @@ void Decoder::set_audio(const float* enc) {
       // values as one run, not 256 B in every 2 KiB row (base). `cpu`, base f16, alternated in one
       // process (Xeon, 2 threads, contexts 0-63): one-token step 3.20-3.29 -> 2.98-3.14 ms, 5-beam
       // 3.86-4.01 -> 3.69-3.82.
-      float* vh0 = cross_v_.data() + l * per_layer;
-      const std::size_t dh = static_cast<std::size_t>(d_head_), head = static_cast<std::size_t>(n_audio_ctx_) * dh;
-      pool_.parallel_for(n_audio_ctx_, [&](int64_t j0, int64_t j1, int) {
-        for (int h = 0; h < n_head_; ++h) {
-          for (int64_t j = j0; j < j1; ++j) {
-            std::memcpy(vh0 + h * head + static_cast<std::size_t>(j) * dh, v + static_cast<std::size_t>(j) * n_state_ + h * dh,
-                        dh * sizeof(float));
-          }
-        }
-      });
+      values_by_head(v, cross_v_.data() + l * per_layer);
     }
     if (int8_cross_) {
       // Keys and values as the rows the products gave, rounded into the int8 task's layouts.
@@ -211,19 +203,28 @@ void Decoder::set_audio(const float* enc) {
       }
     });
     if (halves) {
-      // Head after head, as the float values (above).
-      const std::size_t dh = static_cast<std::size_t>(d_head_), head = static_cast<std::size_t>(n_audio_ctx_) * dh;
-      pool_.parallel_for(n_audio_ctx_, [&](int64_t j0, int64_t j1, int) {
-        for (int h = 0; h < n_head_; ++h) {
-          for (int64_t j = j0; j < j1; ++j) {
-            floats_to_halves(v + static_cast<std::size_t>(j) * n_state_ + h * dh, vh + h * head + static_cast<std::size_t>(j) * dh,
-                             dh);
-          }
-        }
-      });
+      values_by_head(v, vh);  // head after head, as the float values (above)
     }
   }
   have_audio_ = true;
+}
+
+template <typename T>
+void Decoder::values_by_head(const float* v, T* out) {
+  const std::size_t dh = static_cast<std::size_t>(d_head_), head = static_cast<std::size_t>(n_audio_ctx_) * dh;
+  pool_.parallel_for(n_audio_ctx_, [&](int64_t j0, int64_t j1, int) {
+    for (int h = 0; h < n_head_; ++h) {
+      for (int64_t j = j0; j < j1; ++j) {
+        const float* src = v + static_cast<std::size_t>(j) * n_state_ + h * dh;
+        T* dst = out + h * head + static_cast<std::size_t>(j) * dh;
+        if constexpr (std::is_same_v<T, float>) {
+          std::memcpy(dst, src, dh * sizeof(float));
+        } else {
+          floats_to_halves(src, dst, dh);
+        }
+      }
+    }
+  });
 }
 
 void Decoder::reset(int n_seqs) { kv_.reset(n_seqs); }

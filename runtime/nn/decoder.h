@@ -156,6 +156,10 @@ class Decoder {
   // report sums what is resident). Values are head after head ([layer][n_head][n_audio_ctx][d_head],
   // AttentionArgs::v_head_stride), floats in cross_v_ or halves in cross_vh_. cross_tmp_ holds one
   // layer's keys and values as the products give them.
+  // Value rows of one layer ([n_audio_ctx][n_state], heads side by side) into `out` head after head
+  // ([n_head][n_audio_ctx][d_head]), as floats or halves (exact / rounded as floats_to_halves does).
+  template <typename T>
+  void values_by_head(const float* v, T* out);
   int ldck_ = 0;
   bool half_cross_ = false;  // the backend's reduced precision: halves (see keep_f32_cross_keys)
   // As of the last set_audio (f32_keys_) and for the next one (keep_f32_keys_).
