@@ -105,16 +105,20 @@ void expect_same_bits(const Shape& s, bool half_k, bool half_v, bool reduced, Th
     b.v = nullptr;
     b.v_half = v.h.data();
   }
+  // Every output row of `out` equal to want's, bit for bit.
+  auto expect_want = [&](const std::vector<float>& out, const char* what) {
+    for (int i = 0; i < s.n_q; ++i) {
+      ASSERT_EQ(std::memcmp(want.data() + static_cast<std::size_t>(i) * ldo, out.data() + static_cast<std::size_t>(i) * ldo,
+                            sizeof(float) * width),
+                0)
+          << what << "row " << i << " of " << s.n_q << ", " << s.n_head << " heads of " << s.d_head << ", " << s.n_kv
+          << " keys, half k " << half_k << " v " << half_v << (pool ? ", pooled" : "");
+    }
+  };
   b.out = got.data();
   EXPECT_FALSE(mha.uses_bf16(b));
   mha.run(backend, pool, b);
-  for (int i = 0; i < s.n_q; ++i) {
-    ASSERT_EQ(std::memcmp(want.data() + static_cast<std::size_t>(i) * ldo, got.data() + static_cast<std::size_t>(i) * ldo,
-                          sizeof(float) * width),
-              0)
-        << "row " << i << " of " << s.n_q << ", " << s.n_head << " heads of " << s.d_head << ", " << s.n_kv
-        << " keys, half k " << half_k << " v " << half_v << (pool ? ", pooled" : "");
-  }
+  expect_want(got, "");
   if (!half_v) return;
   // The half values head after head (AttentionArgs::v_head_stride, as the decoder keeps them): the same bits.
   const int ldh = s.d_head + 2;
@@ -132,13 +136,7 @@ void expect_same_bits(const Shape& s, bool half_k, bool half_v, bool reduced, Th
   c.out = by_head.data();
   EXPECT_FALSE(mha.uses_bf16(c));
   mha.run(backend, pool, c);
-  for (int i = 0; i < s.n_q; ++i) {
-    ASSERT_EQ(std::memcmp(want.data() + static_cast<std::size_t>(i) * ldo, by_head.data() + static_cast<std::size_t>(i) * ldo,
-                          sizeof(float) * width),
-              0)
-        << "head after head: row " << i << " of " << s.n_q << ", " << s.n_head << " heads of " << s.d_head << ", "
-        << s.n_kv << " keys, half k " << half_k << (pool ? ", pooled" : "");
-  }
+  expect_want(by_head, "head after head: ");
 }
 
 TEST(AttentionHalf, SameBitsAsOnWidenedFloats) {
