@@ -1,9 +1,9 @@
 // The persistent worker pool behind every data-parallel loop of a stage. Workers sleep on a
 // condition variable between jobs, so a parallel_for costs at most one wake-up; the calling thread
 // runs the first chunk itself instead of idling while it waits. A stage issues its loops back to back
-// (a decoder step dozens of small ones), so workers and the caller first poll for a few microseconds
-// before sleeping, and hand a job over through two atomics (see thread_pool.h): a loop that follows
-// closely then costs neither a futex round trip nor a lock.
+// (a decoder step dozens of small ones), so workers and the caller first poll before sleeping, and
+// hand a job over through two atomics (see thread_pool.h): a loop that follows closely then costs
+// neither a futex round trip nor a lock.
 #include "util/thread_pool.h"
 
 #include <algorithm>
@@ -28,8 +28,15 @@ struct DepthGuard {
 // Chunk c of k over [0, n): contiguous, sizes differ by at most one.
 inline int64_t chunk_begin(int64_t n, int k, int c) { return n * c / k; }
 
-// How long a worker or the caller polls before sleeping on its condition variable.
+// How a worker or the caller polls before sleeping on its condition variable: kSpin of pause loops,
+// then up to ThreadPool::kPollMicroseconds in all with the core offered to other threads between
+// short loops. 30 us alone was too short for a decoder step: the step's serial start (embeddings,
+// the first LayerNorm, quantising the rows: ~25 us) after the worker had already waited out the end
+// of the vocabulary product put it to sleep, and waking it took a futex call and, on a KVM guest,
+// 60-750 us (base f16, 5-beam steps, Xeon: 85 us of worker start delay a step, 5 % of the step; with
+// the yielding phase 9 us). The yields keep the core usable by other streams' threads meanwhile.
 constexpr auto kSpin = std::chrono::microseconds(30);
+constexpr auto kPoll = std::chrono::microseconds(ThreadPool::kPollMicroseconds);
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -37,16 +44,25 @@ inline void cpu_relax() {
 #endif
 }
 
-// Polls until ready() or kSpin has passed; true if ready() became true.
+// Polls until ready() or kPoll has passed (see kSpin); true if ready() became true.
 template <typename Ready>
 bool spin_until(Ready ready) {
-  const auto until = std::chrono::steady_clock::now() + kSpin;
+  const auto start = std::chrono::steady_clock::now();
   for (;;) {
     for (int i = 0; i < 64; ++i) {
       if (ready()) return true;
       cpu_relax();
     }
-    if (std::chrono::steady_clock::now() >= until) return false;
+    if (std::chrono::steady_clock::now() - start >= kSpin) break;
+  }
+  for (;;) {
+    for (int i = 0; i < 16; ++i) {
+      if (ready()) return true;
+      cpu_relax();
+    }
+    std::this_thread::yield();
+    if (ready()) return true;
+    if (std::chrono::steady_clock::now() - start >= kPoll) return false;
   }
 }
 

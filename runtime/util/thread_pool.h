@@ -25,6 +25,10 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
+  // How long a worker with no job, or a caller whose workers are still busy, polls before it sleeps
+  // (thread_pool.cpp says how): a pause shorter than this between loops costs no wake-up.
+  static constexpr int kPollMicroseconds = 500;
+
   // Calls fn(begin, end, thread_index) over a partition of [0, n) into at most size() contiguous
   // chunks, and returns when all are done. fn must not throw; it runs on pool threads.
   // (Should it throw anyway, the first exception is rethrown here once every chunk has finished.)
@@ -53,7 +57,7 @@ class ThreadPool {
   // trips a loop (~0.8 us on two cores) were a tenth of a tiny model's step. The job is published by
   // a release of ticket_ (a sequence number in its high 32 bits, the job's chunk count in its low
   // 32, so a worker with no chunk never reads the job), and finished by pending_ reaching zero. Each
-  // side polls a few microseconds, then sleeps on a condition variable; the other side takes mutex_
+  // side polls (kPollMicroseconds), then sleeps on a condition variable; the other side takes mutex_
   // to notify only when it sees a sleeper (both sides' store-then-load is seq_cst, so one of them
   // sees the other).
   alignas(64) std::atomic<uint64_t> ticket_{0};

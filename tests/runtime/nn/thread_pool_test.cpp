@@ -99,14 +99,15 @@ TEST(ThreadPool, ManyRepeatedCallsSumCorrectly) {
 // caller's (the caller asleep: the last worker must wake it). Each call's chunks all run, once.
 TEST(ThreadPool, HandsOverWhetherTheOtherSidePollsOrSleeps) {
   ThreadPool pool(3);
+  const auto beyond_poll = std::chrono::microseconds(ThreadPool::kPollMicroseconds + 300);
   std::atomic<int64_t> total{0};
   int64_t want = 0;
   for (int rep = 0; rep < 300; ++rep) {
     const int mode = rep % 3;
-    if (mode == 1) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    if (mode == 1) std::this_thread::sleep_for(beyond_poll);
     const int64_t n = 2 + rep % 7;
     pool.parallel_for(n, [&](int64_t b, int64_t e, int thread) {
-      if (mode == 2 && thread != 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+      if (mode == 2 && thread != 0) std::this_thread::sleep_for(beyond_poll);
       for (int64_t i = b; i < e; ++i) total += i + 1;
     });
     want += n * (n + 1) / 2;
@@ -118,13 +119,14 @@ TEST(ThreadPool, HandsOverWhetherTheOtherSidePollsOrSleeps) {
 // they were not counted in nor miss the next job that counts them, whether they poll or sleep.
 TEST(ThreadPool, WorkersLeftOutOfAJobStillServeTheNext) {
   ThreadPool pool(4);
+  const auto beyond_poll = std::chrono::microseconds(ThreadPool::kPollMicroseconds + 300);
   std::vector<std::atomic<int>> hits(8);
   for (int rep = 0; rep < 3000; ++rep) {
     const int64_t n = 1 + (rep * 7 + rep / 5) % 6;
-    if (rep % 97 == 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
+    if (rep % 97 == 0) std::this_thread::sleep_for(beyond_poll);
     for (auto& h : hits) h = 0;
     pool.parallel_for(n, [&](int64_t b, int64_t e, int thread) {
-      if (rep % 89 == 0 && thread == 3) std::this_thread::sleep_for(std::chrono::microseconds(100));
+      if (rep % 89 == 0 && thread == 3) std::this_thread::sleep_for(beyond_poll);
       for (int64_t i = b; i < e; ++i) hits[static_cast<std::size_t>(i)]++;
     });
     for (int64_t i = 0; i < 8; ++i) {
