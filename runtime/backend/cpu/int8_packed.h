@@ -63,7 +63,7 @@ class Int8PackedMatrix : public PackedMatrix {
   int n_tiles_;
   int n_blocks_;
   bool file_quants_ = false;
-  AlignedBuffer<Int8Record> records_{MemoryLabel{"packed int8 weights"}};
+  AlignedBuffer<Int8Record> records_{MemoryLabel{"packed int8 weights"}, Pages::Huge};
 };
 
 // The one rounding rule for weights quantised here and for activations: d = max|x| / 127,
