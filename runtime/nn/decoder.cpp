@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 
 #include "backend/backend.h"
 #include "model/model.h"

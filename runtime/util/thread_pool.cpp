@@ -31,10 +31,10 @@ inline int64_t chunk_begin(int64_t n, int k, int c) { return n * c / k; }
 // How a worker or the caller polls before sleeping on its condition variable: kSpin of pause loops,
 // then up to ThreadPool::kPollMicroseconds in all with the core offered to other threads between
 // short loops. 30 us alone was too short for a decoder step: the step's serial start (embeddings,
-// the first LayerNorm, quantising the rows: ~25 us) after the worker had already waited out the end
+// the first LayerNorm, quantising the rows: ~21 us) after the worker had already waited out the end
 // of the vocabulary product put it to sleep, and waking it took a futex call and, on a KVM guest,
-// 60-750 us (base f16, 5-beam steps, Xeon: 85 us of worker start delay a step, 5 % of the step; with
-// the yielding phase 9 us). The yields keep the core usable by other streams' threads meanwhile.
+// 60-750 us (base f16, 5-beam steps, Xeon: 78-87 us of worker start delay a step, 5 % of the step;
+// with the yielding phase 8-33 us). The yields keep the core usable by other streams' threads meanwhile.
 constexpr auto kSpin = std::chrono::microseconds(30);
 constexpr auto kPoll = std::chrono::microseconds(ThreadPool::kPollMicroseconds);
 
