@@ -5,8 +5,8 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <map>
 #include <set>
-#include <unordered_map>
 
 #include "model/vocab.h"
 #include "util/error.h"
@@ -72,7 +72,7 @@ class TextIndex {
   }
 
  private:
-  std::unordered_map<std::string, int> ids_;
+  std::map<std::string, int, std::less<>> ids_;  // transparent: looked up with the vocabulary's views
 };
 
 }  // namespace

@@ -13,7 +13,7 @@ namespace npw {
 Tokenizer::Tokenizer(const Vocab& vocab) : vocab_(vocab), n_text_(vocab.eot()) {
   by_bytes_.reserve(static_cast<std::size_t>(n_text_));
   for (int id = 0; id < n_text_; ++id) {
-    const std::string& b = vocab.bytes(id);
+    const std::string_view b = vocab.bytes(id);
     if (b.empty()) continue;
     by_bytes_.push_back(id);
     max_token_bytes_ = std::max(max_token_bytes_, b.size());
@@ -21,16 +21,16 @@ Tokenizer::Tokenizer(const Vocab& vocab) : vocab_(vocab), n_text_(vocab.eot()) {
   // Ids ascending among equal bytes: a lookup finds the lowest id if a byte string repeats. (Not
   // std::stable_sort: g++ 12's temporary buffer frees with a mismatched call under ASan.)
   std::sort(by_bytes_.begin(), by_bytes_.end(), [&](int a, int b) {
-    const std::string& x = vocab_.bytes(a);
-    const std::string& y = vocab_.bytes(b);
+    const std::string_view x = vocab_.bytes(a);
+    const std::string_view y = vocab_.bytes(b);
     return x != y ? x < y : a < b;
   });
 }
 
 int Tokenizer::find_bytes(std::string_view bytes) const {
   auto it = std::lower_bound(by_bytes_.begin(), by_bytes_.end(), bytes,
-                             [&](int id, std::string_view b) { return std::string_view(vocab_.bytes(id)) < b; });
-  return it != by_bytes_.end() && std::string_view(vocab_.bytes(*it)) == bytes ? *it : -1;
+                             [&](int id, std::string_view b) { return vocab_.bytes(id) < b; });
+  return it != by_bytes_.end() && vocab_.bytes(*it) == bytes ? *it : -1;
 }
 
 std::string Tokenizer::decode(const int* ids, std::size_t n) const {

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace npw {
 
@@ -14,7 +15,7 @@ class Utf8Assembler {
  public:
   // Appends the complete characters that `n` more bytes finish to `out`; keeps an unfinished tail.
   void push(const char* bytes, std::size_t n, std::string& out);
-  void push(const std::string& bytes, std::string& out) { push(bytes.data(), bytes.size(), out); }
+  void push(std::string_view bytes, std::string& out) { push(bytes.data(), bytes.size(), out); }
   // Ends the stream: an unfinished tail becomes U+FFFD.
   void finish(std::string& out);
   // Forgets an unfinished tail without emitting anything.

@@ -76,7 +76,7 @@ std::shared_ptr<const Model> Model::load(const std::string& path) {
   std::shared_ptr<Model> m(new Model());
   m->file_ = std::make_unique<MappedFile>(path);
   m->ggml_ = parse_ggml_file(m->file_->data(), m->file_->size(), path);
-  m->vocab_ = std::make_unique<Vocab>(m->ggml_.vocab, m->ggml_.hparams.n_vocab);
+  m->vocab_ = std::make_unique<Vocab>(std::move(m->ggml_.vocab), m->ggml_.hparams.n_vocab);
   m->bind(path);
   m->warnings_ = m->ggml_.warnings;
   if (m->ggml_.trailing_bytes > 0) {

@@ -2,7 +2,9 @@
 // whisper.cpp gives them), and the special token ids derived from n_vocab.
 #include "model/vocab.h"
 
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "util/error.h"
@@ -40,11 +42,11 @@ const std::vector<Language>& whisper_languages() {
   return langs;
 }
 
-Vocab::Vocab(std::vector<std::string> stored, int32_t n_vocab) : tokens_(std::move(stored)), n_vocab_(n_vocab) {
+Vocab::Vocab(std::vector<std::string> stored, int32_t n_vocab) : n_vocab_(n_vocab) {
   if (n_vocab_ < 51864) {
     throw Error(ErrorKind::Format, "vocabulary of " + std::to_string(n_vocab_) + " tokens is not a Whisper vocabulary");
   }
-  if (static_cast<int32_t>(tokens_.size()) > n_vocab_) {
+  if (static_cast<int32_t>(stored.size()) > n_vocab_) {
     throw Error(ErrorKind::Format, "vocabulary stores more tokens than n_vocab");
   }
   const bool multi = is_multilingual();
@@ -60,41 +62,57 @@ Vocab::Vocab(std::vector<std::string> stored, int32_t n_vocab) : tokens_(std::mo
   not_ = nosp_ + 1;
   beg_ = not_ + 1;
 
-  // Built with one allocation per name (no to_string and concatenation temporaries): a file that
-  // stores few tokens has ~51,000 names made here, on every load.
+  std::size_t stored_bytes = 0;
+  for (const std::string& t : stored) stored_bytes += t.size();
+  // The synthetic names below take at most 24 bytes each.
+  text_.reserve(stored_bytes + 24 * static_cast<std::size_t>(n_vocab_ - static_cast<int32_t>(stored.size())));
+  starts_.reserve(static_cast<std::size_t>(n_vocab_) + 1);
+  starts_.push_back(0);
+  for (const std::string& t : stored) add(t.data(), t.size());
+  stored = std::vector<std::string>();
+
   const auto& langs = whisper_languages();
-  tokens_.reserve(static_cast<std::size_t>(n_vocab_));
   char name[40];
+  auto literal = [&](const char* s) { add(s, std::strlen(s)); };
   auto numbered = [&](const char* fmt, int32_t n) {
     const int len = std::snprintf(name, sizeof name, fmt, static_cast<int>(n));
-    tokens_.emplace_back(name, static_cast<std::size_t>(len));
+    add(name, static_cast<std::size_t>(len));
   };
-  for (int32_t i = static_cast<int32_t>(tokens_.size()); i < n_vocab_; ++i) {
+  for (int32_t i = static_cast<int32_t>(starts_.size()) - 1; i < n_vocab_; ++i) {
     if (i > beg_) numbered("[_TT_%d]", i - beg_);
-    else if (i == eot_) tokens_.emplace_back("[_EOT_]");
-    else if (i == sot_) tokens_.emplace_back("[_SOT_]");
-    else if (i == translate_) tokens_.emplace_back("[_TRANSLATE_]");
-    else if (i == transcribe_) tokens_.emplace_back("[_TRANSCRIBE_]");
-    else if (i == solm_) tokens_.emplace_back("[_SOLM_]");
-    else if (i == prev_) tokens_.emplace_back("[_PREV_]");
-    else if (i == nosp_) tokens_.emplace_back("[_NOSP_]");
-    else if (i == not_) tokens_.emplace_back("[_NOT_]");
-    else if (i == beg_) tokens_.emplace_back("[_BEG_]");
+    else if (i == eot_) literal("[_EOT_]");
+    else if (i == sot_) literal("[_SOT_]");
+    else if (i == translate_) literal("[_TRANSLATE_]");
+    else if (i == transcribe_) literal("[_TRANSCRIBE_]");
+    else if (i == solm_) literal("[_SOLM_]");
+    else if (i == prev_) literal("[_PREV_]");
+    else if (i == nosp_) literal("[_NOSP_]");
+    else if (i == not_) literal("[_NOT_]");
+    else if (i == beg_) literal("[_BEG_]");
     else if (i > sot_ && i <= sot_ + num_languages_) {
       const std::size_t li = static_cast<std::size_t>(i - sot_ - 1);
-      tokens_.emplace_back(std::string("[_LANG_") + (li < langs.size() ? langs[li].code : "?") + "]");
+      const int len = std::snprintf(name, sizeof name, "[_LANG_%s]", li < langs.size() ? langs[li].code : "?");
+      add(name, static_cast<std::size_t>(len));
     } else {
       numbered("[_extra_token_%d]", i);
     }
   }
+  text_.shrink_to_fit();
 }
 
-const std::string& Vocab::bytes(int32_t id) const {
+void Vocab::add(const char* bytes, std::size_t n) {
+  text_.append(bytes, n);
+  if (text_.size() > UINT32_MAX) throw Error(ErrorKind::Format, "vocabulary of more than 4 GiB of token bytes");
+  starts_.push_back(static_cast<uint32_t>(text_.size()));
+}
+
+std::string_view Vocab::bytes(int32_t id) const {
   if (id < 0 || id >= n_vocab_) {
     throw Error(ErrorKind::InvalidArgument,
                 "token id " + std::to_string(id) + " is outside the vocabulary [0, " + std::to_string(n_vocab_) + ")");
   }
-  return tokens_[static_cast<std::size_t>(id)];
+  const std::size_t i = static_cast<std::size_t>(id);
+  return std::string_view(text_.data() + starts_[i], starts_[i + 1] - starts_[i]);
 }
 
 int32_t Vocab::language_token(const std::string& code) const {
