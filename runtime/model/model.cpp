@@ -78,6 +78,9 @@ std::shared_ptr<const Model> Model::load(const std::string& path) {
   m->ggml_ = parse_ggml_file(m->file_->data(), m->file_->size(), path);
   m->vocab_ = std::make_unique<Vocab>(std::move(m->ggml_.vocab), m->ggml_.hparams.n_vocab);
   m->bind(path);
+  // The header (vocabulary, mel filters: ~0.5 MiB) is copied out by now and never read again;
+  // without this its pages stayed resident as long as the model.
+  if (!m->ggml_.tensors.empty()) m->file_->release(m->file_->data(), m->ggml_.tensors.front().offset);
   m->warnings_ = m->ggml_.warnings;
   if (m->ggml_.trailing_bytes > 0) {
     // Every tensor was found, so these bytes were appended to a complete file.

@@ -141,6 +141,21 @@ TEST_P(WeightReleaseDecode, EmbeddingLookupsLeaveTheFileAlone) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, WeightReleaseDecode, ::testing::Values("cpu", "cpu-int8"));
 
+// The header (vocabulary and mel filters, ~0.5 MiB for a real model) is copied out while loading
+// and never read again: its pages must not stay resident for the model's life.
+TEST(WeightReleaseHeader, HeaderPagesLeaveTheProcessAfterLoading) {
+  std::shared_ptr<const Model> model = Model::load(kF16Model);
+  const TensorView& first = model->tensors().front();
+  const uint8_t* file_start = first.data - first.offset;
+  const Residency r = residency(file_start, first.offset);
+  ASSERT_GT(r.whole_pages, 50u) << "the test model's header should span many pages";
+  EXPECT_EQ(r.resident, 0u) << r.resident << " of " << r.whole_pages << " header pages resident after loading";
+  // What was read from it still answers.
+  EXPECT_EQ(model->vocab().bytes(model->vocab().eot()), "[_EOT_]");
+  EXPECT_FALSE(model->vocab().bytes(1000).empty());
+  EXPECT_EQ(model->mel_filters().size(), static_cast<std::size_t>(model->hparams().n_mels) * model->n_fft_bins());
+}
+
 // Rows read with pread are the mapping's bytes; ranges outside the file are refused.
 TEST(WeightReleaseFile, ReadCopiesTheFilesBytes) {
   MappedFile file(kF16Model);
