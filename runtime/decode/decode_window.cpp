@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "decode/logit_source.h"
+#include "util/aligned_buffer.h"
 #include "util/cancel.h"
 #include "util/error.h"
 #include "util/exp_sum.h"
@@ -37,11 +38,13 @@ DecodeOutcome decode_window(LogitSource& source, const DecodeSettings& s, Rng& r
   const int G = beam ? s.beam_size : std::max(1, s.best_of);
   const std::size_t row = static_cast<std::size_t>(V);
 
-  std::vector<float> logits(static_cast<std::size_t>(G) * row);
-  std::vector<float> logprobs(logits.size());
+  // Each row's log-softmax replaces its logits (a sample is drawn from the logits first): a second
+  // array of G rows (1 MiB for 5 rows) stayed in the malloc heap after every window.
+  AlignedBuffer<float> logits(MemoryLabel{"decoding: the logits of each beam or sample"});
+  logits.resize(static_cast<std::size_t>(G) * row);
   std::vector<float> sot_logits(row);
   source.begin(s.initial_tokens, G, s.sot_index, sot_logits.data(), logits.data());
-  for (int g = 1; g < G; ++g) std::copy(logits.begin(), logits.begin() + static_cast<std::ptrdiff_t>(row), logits.begin() + static_cast<std::ptrdiff_t>(g * row));
+  for (int g = 1; g < G; ++g) std::copy(logits.data(), logits.data() + row, logits.data() + static_cast<std::size_t>(g) * row);
 
   DecodeOutcome out;
   out.temperature = s.temperature;
@@ -71,12 +74,11 @@ DecodeOutcome decode_window(LogitSource& source, const DecodeSettings& s, Rng& r
         const Hypothesis& h = hyps[static_cast<std::size_t>(g)];
         float* lg = logits.data() + static_cast<std::size_t>(g) * row;
         apply_filters(lg, V, h.tokens, s);
-        log_softmax(lg, V, logprobs.data() + static_cast<std::size_t>(g) * row);
-        if (beam) {
-          top_tokens(logprobs.data() + static_cast<std::size_t>(g) * row, V, per_beam, top.data() + g * per_beam);
-        } else if (!h.finished(s.eot)) {
+        if (!beam && !h.finished(s.eot)) {
           next[static_cast<std::size_t>(g)] = greedy_choice(lg, V, s.temperature, draws[static_cast<std::size_t>(g)]);
         }
+        log_softmax(lg, V, lg);
+        if (beam) top_tokens(lg, V, per_beam, top.data() + g * per_beam);
       }
     };
     if (s.pool && G > 1) {
@@ -86,11 +88,11 @@ DecodeOutcome decode_window(LogitSource& source, const DecodeSettings& s, Rng& r
     }
     bool completed = true;
     if (beam) {
-      completed = search.update(hyps, logprobs.data(), V, top.data(), src);
+      completed = search.update(hyps, logits.data(), V, top.data(), src);
     } else {
       for (int g = 0; g < G; ++g) {
         Hypothesis& h = hyps[static_cast<std::size_t>(g)];
-        if (!h.finished(s.eot)) append_token(h, next[static_cast<std::size_t>(g)], logprobs.data() + static_cast<std::size_t>(g) * row);
+        if (!h.finished(s.eot)) append_token(h, next[static_cast<std::size_t>(g)], logits.data() + static_cast<std::size_t>(g) * row);
         completed = completed && h.finished(s.eot);
       }
     }

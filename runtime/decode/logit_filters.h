@@ -39,7 +39,7 @@ int max_initial_timestamp_index(double seconds, double precision);
 void apply_timestamp_rules(float* logits, int n_vocab, const int* sampled, std::size_t n_sampled,
                            const TimestampRules& rules);
 
-// log_softmax over n values (double accumulation; -inf entries stay -inf).
+// log_softmax over n values (double accumulation; -inf entries stay -inf). out may be logits.
 void log_softmax(const float* logits, int n, float* out);
 
 }  // namespace npw
