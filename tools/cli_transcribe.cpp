@@ -19,6 +19,17 @@ namespace npw {
 int run_transcription(const CliOptions& o) {
   auto model = load_cli_model(o.model);
   const WavData wav = load_cli_audio(o.audio);
+  // The samples, whole as OpenAI's transcribe() holds them, are this run's input: the memory report
+  // counts them with the stream's buffers, not as the process's own heap.
+  struct InputInLedger {
+    const void* p;
+    InputInLedger(const void* data, std::size_t bytes) : p(data) {
+      memory_ledger::enter(data, bytes, "stream: the input's samples (the whole WAV file)");
+    }
+    ~InputInLedger() { memory_ledger::leave(p); }
+    InputInLedger(const InputInLedger&) = delete;
+    InputInLedger& operator=(const InputInLedger&) = delete;
+  } input_in_ledger(wav.samples.data(), wav.samples.size() * sizeof(float));
   if (!model->vocab().is_multilingual()) {
     // OpenAI warns and carries on in English; so do we.
     const std::string lang = canonical_language(o.transcribe.language);

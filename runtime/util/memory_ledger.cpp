@@ -99,6 +99,19 @@ std::vector<Mapping> read_smaps() {
   return maps;
 }
 
+// VmHWM of /proc/self/status, in bytes (0 without /proc).
+std::size_t read_peak_rss() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return 0;
+  char line[256];
+  std::size_t kib = 0;
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::strncmp(line, "VmHWM:", 6) == 0) kib = static_cast<std::size_t>(std::strtoull(line + 6, nullptr, 10));
+  }
+  std::fclose(f);
+  return kib * 1024;
+}
+
 bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
@@ -175,12 +188,17 @@ void leave(const void* p) noexcept {
 
 }  // namespace memory_ledger
 
+bool is_model_label(const char* label) {
+  return label && (std::strncmp(label, "packed ", 7) == 0 || std::strncmp(label, "model:", 6) == 0);
+}
+
 std::size_t resident_bytes(const void* p, std::size_t bytes) {
   return resident_in(reinterpret_cast<std::uintptr_t>(p), bytes);
 }
 
 MemoryReport memory_report(const std::vector<std::string>& model_paths) {
   MemoryReport r;
+  r.peak_rss_bytes = read_peak_rss();
   std::vector<Mapping> maps = read_smaps();
   classify(maps, model_paths);
   std::map<std::string, MemoryUse> process, buffers;
@@ -200,6 +218,7 @@ MemoryReport memory_report(const std::vector<std::string>& model_paths) {
     const std::size_t res = resident_in(e.p, e.bytes);
     MemoryUse& b = buffers[e.label ? e.label : kUnlabelled];
     b.resident_bytes += res;
+    (is_model_label(e.label) ? r.model_buffer_bytes : r.stream_buffer_bytes) += res;
     b.mapped_bytes += e.bytes;
     b.count += 1;
     // Counted once: out of the kind of mapping that holds the buffer.
@@ -222,7 +241,15 @@ std::string format_memory_report(const MemoryReport& r) {
   std::string out;
   char line[256];
   const double mib = 1024.0 * 1024.0;
-  std::snprintf(line, sizeof line, "resident memory: %.1f MiB\n", static_cast<double>(r.rss_bytes) / mib);
+  std::snprintf(line, sizeof line, "resident memory: %.1f MiB (peak %.1f MiB)\n", static_cast<double>(r.rss_bytes) / mib,
+                static_cast<double>(r.peak_rss_bytes) / mib);
+  out += line;
+  const std::size_t buffers = r.model_buffer_bytes + r.stream_buffer_bytes;
+  std::snprintf(line, sizeof line,
+                " the model's buffers %.1f MiB (shared by its streams), the streams' buffers %.1f MiB, the rest of "
+                "the process %.1f MiB\n",
+                static_cast<double>(r.model_buffer_bytes) / mib, static_cast<double>(r.stream_buffer_bytes) / mib,
+                static_cast<double>(r.rss_bytes > buffers ? r.rss_bytes - buffers : 0) / mib);
   out += line;
   auto add = [&](const std::vector<MemoryUse>& v, const char* heading) {
     out += heading;

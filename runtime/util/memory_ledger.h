@@ -41,9 +41,17 @@ struct MemoryUse {
 
 struct MemoryReport {
   std::size_t rss_bytes = 0;       // the sum of every mapping's Rss in smaps (= VmRSS, give or take a page table)
+  std::size_t peak_rss_bytes = 0;  // the process's high-water mark so far (VmHWM)
+  // The ledger's resident bytes split by owner: the model's buffers (packed weights, widened small
+  // tensors: one copy shared by every stream of the model) and the streams' (everything else).
+  std::size_t model_buffer_bytes = 0, stream_buffer_bytes = 0;
   std::vector<MemoryUse> buffers;  // the ledger's labels, largest resident first
   std::vector<MemoryUse> process;  // the rest of the process by kind, largest resident first
 };
+
+// Whether a ledger label names one of the model's buffers (it starts with "packed " or "model:")
+// rather than one of a stream's.
+bool is_model_label(const char* label);
 
 // Bytes of the whole pages inside [p, p + bytes) that this process has resident (its page tables,
 // not the page cache; 0 if the range is not mapped).

@@ -146,7 +146,8 @@ TEST(CliTranscribe, MemoryReportNamesTheBuffers) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("resident memory: "), std::string::npos) << r.err;
   for (const char* what : {"packed weights", "decoder: cross-attention keys", "encoder: activations",
-                           "shared libraries", "model file (mapped pages)"}) {
+                           "shared libraries", "model file (mapped pages)", "the model's buffers",
+                           "stream: the input's samples (the whole WAV file)"}) {
     EXPECT_NE(r.err.find(what), std::string::npos) << what << " missing from:\n" << r.err;
   }
   // The report goes to stderr only: stdout holds the transcript as without the flag.

@@ -111,4 +111,30 @@ TEST(MemoryLedger, SplitAddsUpToResidentMemory) {
   EXPECT_NE(text.find("test: sum"), std::string::npos) << text;
 }
 
+// The model's buffers ("packed ...", "model: ...") and the streams' (every other label) are summed
+// apart, and together are every labelled buffer; the peak is at least what is resident now.
+TEST(MemoryLedger, SplitsTheModelsBuffersFromTheStreams) {
+  EXPECT_TRUE(npw::is_model_label("packed weights"));
+  EXPECT_TRUE(npw::is_model_label("model: small tensors widened to f32"));
+  EXPECT_FALSE(npw::is_model_label("decoder: self-attention KV cache"));
+  EXPECT_FALSE(npw::is_model_label("packedweights"));
+  EXPECT_FALSE(npw::is_model_label(nullptr));
+  AlignedBuffer<float> model_side{MemoryLabel{"packed test weights"}}, stream_side{MemoryLabel{"test: stream state"}};
+  model_side.resize(4 * kMiB / sizeof(float));
+  stream_side.resize(6 * kMiB / sizeof(float));
+  std::memset(model_side.data(), 1, 3 * kMiB);
+  std::memset(stream_side.data(), 1, 5 * kMiB);
+  const npw::MemoryReport r = npw::memory_report();
+  std::size_t model = 0, stream = 0;
+  for (const MemoryUse& u : r.buffers) (npw::is_model_label(u.what.c_str()) ? model : stream) += u.resident_bytes;
+  EXPECT_EQ(r.model_buffer_bytes, model);
+  EXPECT_EQ(r.stream_buffer_bytes, stream);
+  EXPECT_GE(r.model_buffer_bytes, 3 * kMiB);
+  EXPECT_GE(r.stream_buffer_bytes, 5 * kMiB);
+  EXPECT_GE(r.peak_rss_bytes, r.rss_bytes - 512 * 1024);
+  const std::string text = npw::format_memory_report(r);
+  EXPECT_NE(text.find("(peak "), std::string::npos) << text;
+  EXPECT_NE(text.find("the model's buffers"), std::string::npos) << text;
+}
+
 }  // namespace
