@@ -5,7 +5,6 @@
 #include <limits>
 
 #include "decode/logit_source.h"
-#include "util/aligned_buffer.h"
 #include "util/cancel.h"
 #include "util/error.h"
 #include "util/exp_sum.h"
@@ -29,7 +28,7 @@ float softmax_at(const float* logits, int n, int index) {
 
 }  // namespace
 
-DecodeOutcome decode_window(LogitSource& source, const DecodeSettings& s, Rng& rng) {
+DecodeOutcome decode_window(LogitSource& source, const DecodeSettings& s, Rng& rng, DecodeWorkspace* ws) {
   const int V = source.n_vocab();
   if (s.initial_tokens.empty() || s.sot_index < 0 || s.sot_index >= static_cast<int>(s.initial_tokens.size())) {
     throw Error(ErrorKind::Internal, "decode_window: bad initial tokens or SOT index");
@@ -40,9 +39,12 @@ DecodeOutcome decode_window(LogitSource& source, const DecodeSettings& s, Rng& r
 
   // Each row's log-softmax replaces its logits (a sample is drawn from the logits first): a second
   // array of G rows (1 MiB for 5 rows) stayed in the malloc heap after every window.
-  AlignedBuffer<float> logits(MemoryLabel{"decoding: the logits of each beam or sample"});
-  logits.resize(static_cast<std::size_t>(G) * row);
-  std::vector<float> sot_logits(row);
+  DecodeWorkspace local;
+  DecodeWorkspace& w = ws ? *ws : local;
+  w.logits.reserve_at_least(static_cast<std::size_t>(G) * row);
+  w.sot_logits.resize(row);
+  AlignedBuffer<float>& logits = w.logits;
+  std::vector<float>& sot_logits = w.sot_logits;
   source.begin(s.initial_tokens, G, s.sot_index, sot_logits.data(), logits.data());
   for (int g = 1; g < G; ++g) std::copy(logits.data(), logits.data() + row, logits.data() + static_cast<std::size_t>(g) * row);
 

@@ -9,6 +9,7 @@
 
 #include "decode/logit_filters.h"
 #include "decode/token_search.h"
+#include "util/aligned_buffer.h"
 
 namespace npw {
 
@@ -51,7 +52,16 @@ struct DecodeOutcome {
 // to one sequence's logits in place.
 void apply_filters(float* logits, int n_vocab, const std::vector<int>& sampled, const DecodeSettings& s);
 
-// Runs the decoding. `rng` is drawn from only at temperature > 0.
-DecodeOutcome decode_window(LogitSource& source, const DecodeSettings& s, Rng& rng);
+// The rows a decoding works in, kept by a caller that decodes window after window: every beam's or
+// sample's logits (1 MiB for 5 rows of 51,865), allocated once and counted as the stream's in the
+// memory ledger, instead of allocated and freed by every call.
+struct DecodeWorkspace {
+  AlignedBuffer<float> logits{MemoryLabel{"decoding: the logits of each beam or sample"}};
+  std::vector<float> sot_logits;
+};
+
+// Runs the decoding. `rng` is drawn from only at temperature > 0. `ws` may be null (rows allocated
+// for this call).
+DecodeOutcome decode_window(LogitSource& source, const DecodeSettings& s, Rng& rng, DecodeWorkspace* ws = nullptr);
 
 }  // namespace npw

@@ -207,7 +207,7 @@ WindowDecode TranscribeEngine::decode_at(float temperature) {
   WindowDecode d;
   {
     StageTimer t(stats_.decoder_seconds);
-    d.outcome = decode_window(wm_->logits(), s, rng_);
+    d.outcome = decode_window(wm_->logits(), s, rng_, &decode_ws_);
   }
   stats_.tokens += static_cast<int>(d.outcome.tokens.size());
   d.text = python_strip(tokenizer_.decode(d.outcome.tokens));

@@ -96,6 +96,7 @@ class TranscribeEngine {
   TimestampRules rules_;
   PromptState prompt_;
   Rng rng_;
+  DecodeWorkspace decode_ws_;  // reused by every window's decoding
   Stats stats_;
   std::vector<AlignmentHead> heads_;     // resolved once, for the aligner made on first use
   ThreadPool* pool_ = nullptr;           // not owned: the mel's and the word aligner's threads
