@@ -522,7 +522,7 @@ void CpuBackend::linear_narrow(const float* X, int M, int ldx, const CpuPackedMa
   // weight rows (the wider, the closer sgemm runs to its peak) widened into this thread's own
   // scratch, grown once (thread_local: each chunk's thread gets its own), each block one sgemm.
   constexpr int kBlock = 256;
-  thread_local AlignedBuffer<float> scratch;
+  thread_local AlignedBuffer<float> scratch{MemoryLabel{"widening scratch of f16 products"}};
   scratch.reserve_at_least(static_cast<std::size_t>(std::min(kBlock, n_out)) * un);
   float* wf = scratch.data();
   for (int o0 = 0; o0 < n_out; o0 += kBlock) {

@@ -407,7 +407,7 @@ NPW_TARGET_AVX512 static void blocked(const float* X, int ldx, int r0, int r1, c
   const int n_slices = std::max(1, (n_in + kSliceMax - 1) / kSliceMax);
   const int slice = (n_in + n_slices - 1) / n_slices;
   // Grown once per thread to the largest block, then reused: no allocation in steady state.
-  thread_local AlignedBuffer<float> scratch;
+  thread_local AlignedBuffer<float> scratch{MemoryLabel{"cpu: panel products' row scratch (one a thread)"}};
   scratch.reserve_at_least(static_cast<std::size_t>(kTilesPerBlock) * kMr * kSliceMax + kPanelCols * kSliceMax);
   float* packed_rows = scratch.data();
   float* slice_buf = packed_rows + static_cast<std::size_t>(kTilesPerBlock) * kMr * kSliceMax;
