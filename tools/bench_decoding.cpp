@@ -43,7 +43,8 @@ DecodingTiming time_decoding(StageRig& rig, const float* signal, long n_samples,
   const std::vector<int> ids = token_ids(model, d.n_vocab(), need);
   AlignedBuffer<float> mel(static_cast<std::size_t>(model.hparams().n_mels) * kMelWindowFrames);
   rig.mel->compute_window_mel(signal, n_samples, mel.data());
-  d.set_audio(rig.encoder->encode(mel.data()));
+  // Staged in the encoder's idle activations, as a Transcriber's stream does.
+  d.set_audio(rig.encoder->encode(mel.data()), rig.encoder->idle_scratch(), rig.encoder->idle_scratch_floats());
 
   std::vector<int> beam_tokens(static_cast<std::size_t>(kWindowBeams) * kWindowBeamSteps);
   for (std::size_t i = 0; i < beam_tokens.size(); ++i) beam_tokens[i] = ids[(i * 7 + 3) % ids.size()];
@@ -73,7 +74,7 @@ DecodingTiming time_decoding(StageRig& rig, const float* signal, long n_samples,
   auto window = [&] {
     Stopwatch t;
     rig.mel->compute_window_mel(signal, n_samples, mel.data());
-    d.set_audio(rig.encoder->encode(mel.data()));
+    d.set_audio(rig.encoder->encode(mel.data()), rig.encoder->idle_scratch(), rig.encoder->idle_scratch_floats());
     Stopwatch td;
     d.reset(1);
     const TokenSpan span{ids.data(), kWindowPromptTokens};

@@ -33,7 +33,8 @@ class NnWindowModel : public WindowModel {
         alignment_(decoder_) {}
   void encode(const float* mel, float* out) override {
     encoder_.set_output(out);
-    decoder_.set_audio(encoder_.encode(mel));
+    const float* enc = encoder_.encode(mel);
+    decoder_.set_audio(enc, encoder_.idle_scratch(), encoder_.idle_scratch_floats());
   }
   LogitSource& logits() override { return source_; }
   AlignmentSource* alignment() override { return &alignment_; }

@@ -111,7 +111,6 @@ Decoder::Decoder(const Model& model, Backend& backend, ThreadPool& pool, int max
   } else if (!half_cross_) {
     cross_v_.resize(static_cast<std::size_t>(n_layer_) * n_audio_ctx_ * D);
   }
-  cross_tmp_.resize(2 * static_cast<std::size_t>(n_audio_ctx_) * D);
   f32_keys_.assign(static_cast<std::size_t>(n_layer_), 0);
   keep_f32_keys_.assign(static_cast<std::size_t>(n_layer_), 0);
   for (AlignedBuffer<float>* b : {&x_, &h_, &q_, &k_, &v_, &att_, &tmp_}) b->resize(R * D);
@@ -139,9 +138,13 @@ void Decoder::keep_f32_cross_keys(const std::vector<bool>& layers) {
   for (int l = 0; l < n_layer_; ++l) keep_f32_keys_[l] = static_cast<std::size_t>(l) < layers.size() && layers[l];
 }
 
-void Decoder::set_audio(const float* enc) {
+void Decoder::set_audio(const float* enc, float* staging, std::size_t staging_floats) {
   const DecoderWeights& w = model_.decoder();
   const std::size_t per_layer = static_cast<std::size_t>(n_audio_ctx_) * n_state_;
+  if (!staging || staging_floats < 2 * per_layer) {
+    cross_tmp_.reserve_at_least(2 * per_layer);
+    staging = cross_tmp_.data();
+  }
   have_audio_ = false;
   std::copy(keep_f32_keys_.begin(), keep_f32_keys_.end(), f32_keys_.begin());
   if (!half_cross_) std::fill(f32_keys_.begin(), f32_keys_.end(), 1);
@@ -149,9 +152,9 @@ void Decoder::set_audio(const float* enc) {
     check_cancel(cancel_, "the cross-attention keys and values");
     const AttentionWeights& a = w.blocks[l].cross_attn;
     // Keys and values of a layer as one batch: a device backend prepares `enc` once for both.
-    float* k = cross_tmp_.data();
+    float* k = staging;
     // Values are staged too: as floats they go head after head, as halves or int8 quads their own layouts.
-    float* v = cross_tmp_.data() + per_layer;
+    float* v = staging + per_layer;
     const LinearJob kv[2] = {{packed_->blocks[l].ck.get(), a.key.b, k, n_state_},
                              {packed_->blocks[l].cv.get(), a.value.b, v, n_state_}};
     backend_.linear_many(enc, n_audio_ctx_, n_state_, kv, 2);

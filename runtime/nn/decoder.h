@@ -50,8 +50,12 @@ class Decoder {
   Decoder& operator=(const Decoder&) = delete;
 
   // Computes the cross-attention keys and values of every layer from the encoder output
-  // enc [n_audio_ctx][n_audio_state]; they serve every sequence until the next set_audio.
-  void set_audio(const float* enc);
+  // enc [n_audio_ctx][n_audio_state]; they serve every sequence until the next set_audio. `staging`
+  // (staging_floats floats, not overlapping enc; may be null) is memory idle during the call, such
+  // as the encoder's activations after encode() (Encoder::idle_scratch), to stage each layer's keys
+  // and values in; when it is null or short of 2 n_audio_ctx n_audio_state floats the decoder uses
+  // a buffer of its own, made on first need.
+  void set_audio(const float* enc, float* staging = nullptr, std::size_t staging_floats = 0);
 
   // Cross-attention keys and values are floats on the f32 reference backends. On backends that
   // already trade precision for speed (Backend::reduced_precision_attention: cpu-int8, the NPU's
@@ -155,7 +159,7 @@ class Decoder {
   // layer, and untouched pages of these mappings cost no memory (one label for both: the memory
   // report sums what is resident). Values are head after head ([layer][n_head][n_audio_ctx][d_head],
   // AttentionArgs::v_head_stride), floats in cross_v_ or halves in cross_vh_. cross_tmp_ holds one
-  // layer's keys and values as the products give them.
+  // layer's keys and values as the products give them, when set_audio is given no staging.
   // Value rows of one layer ([n_audio_ctx][n_state], heads side by side) into `out` head after head
   // ([n_head][n_audio_ctx][d_head]), as floats or halves (exact / rounded as floats_to_halves does).
   template <typename T>

@@ -58,6 +58,13 @@ class Encoder {
   // encode() that needs it).
   void set_output(float* out);
 
+  // The encoder's widest activations (at least 2 n_ctx() n_state() floats, wide_), idle from the end
+  // of one encode() to the start of the next, and never the output: a stream's decoder stages the
+  // window's cross-attention keys and values in them (Decoder::set_audio) instead of holding 4.4
+  // (tiny) to 5.9 MiB (base) of its own for it.
+  float* idle_scratch() { return wide_.data(); }
+  std::size_t idle_scratch_floats() const { return wide_.size(); }
+
   // Attaches a profile that encode() adds its stage times to (nullptr detaches). For benchmarks:
   // timing costs a clock read per stage.
   void set_profile(EncoderProfile* profile) { profile_ = profile; }

@@ -18,6 +18,7 @@
 #include "model/model.h"
 #include "nn/decoder.h"
 #include "util/error.h"
+#include "util/memory_ledger.h"
 #include "util/thread_pool.h"
 
 // Counts heap allocations made anywhere in this test program, to see what one decoding step costs.
@@ -400,6 +401,49 @@ TEST_F(DecoderBatch, CrossKeysAreFloatsWhereTheBackendOrWordTimingNeedsThem) {
   EXPECT_FALSE(d->cross_keys_f32(0) && last != 0);
   d->alignment_pass(tokens.data(), int(tokens.size()), keep);
   EXPECT_NO_THROW(d->alignment_scores(last, 0, 1500, scores.data(), 1500));
+}
+
+// A stream's decoder stages each window's cross-attention keys and values in the encoder's idle
+// activations (Decoder::set_audio's `staging`): the logits are those of a decoder with a staging
+// buffer of its own, on both CPU backends and over a second window, and no staging of its own is
+// then made (the memory ledger would show it); a short staging is not used.
+TEST_F(DecoderBatch, StagingInCallersMemoryGivesTheSameLogits) {
+  const std::vector<float> other = testdata::read_raw<float>("golden/espeak20/enc_w0.f32");
+  ASSERT_EQ(other.size(), enc_.size());
+  const std::vector<int> prompt = long_prompt(9, 2);
+  auto logits = [&](Decoder& d) {
+    d.reset(1);
+    TokenSpan span{prompt.data(), int(prompt.size())};
+    const float* lg = d.decode(&span, 1);
+    return std::vector<float>(lg, lg + V_);
+  };
+  auto staging_resident = [] {
+    for (const MemoryUse& u : memory_report().buffers) {
+      if (u.what == "decoder: cross-attention staging") return u.mapped_bytes;
+    }
+    return std::size_t{0};
+  };
+  for (const char* kind : {"cpu", "cpu-int8"}) {
+    std::unique_ptr<Backend> backend = make_backend(kind, 2);
+    const std::size_t need = 2 * enc_.size();
+    std::vector<float> lent(need + 16, std::nanf(""));
+    Decoder own(*model_, *backend, *pool_, 1), lending(*model_, *backend, *pool_, 1);
+    const std::vector<float>* windows[] = {&enc_, &other};
+    for (const std::vector<float>* audio : windows) {
+      own.set_audio(audio->data());
+      lending.set_audio(audio->data(), lent.data(), lent.size());
+      EXPECT_EQ(logits(own), logits(lending)) << kind;
+    }
+    {
+      Decoder alone(*model_, *backend, *pool_, 1);
+      alone.set_audio(enc_.data(), lent.data(), lent.size());
+      EXPECT_EQ(staging_resident(), need * sizeof(float)) << kind << ": only `own`'s staging";
+      Decoder short_lent(*model_, *backend, *pool_, 1);
+      short_lent.set_audio(enc_.data(), lent.data(), need - 1);
+      EXPECT_EQ(logits(short_lent), logits(alone)) << kind;
+      EXPECT_EQ(staging_resident(), 2 * need * sizeof(float)) << kind << ": a short staging is not used";
+    }
+  }
 }
 
 // On a reduced-precision backend the cross-attention may read each layer's keys and values rounded to
