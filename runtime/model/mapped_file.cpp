@@ -61,7 +61,9 @@ std::size_t MappedFile::release(const void* p, std::size_t n) const {
   const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
   const auto lo = std::max(reinterpret_cast<uintptr_t>(p), reinterpret_cast<uintptr_t>(data_));
   const auto hi = std::min(reinterpret_cast<uintptr_t>(p) + n, reinterpret_cast<uintptr_t>(data_) + size_);
-  const uintptr_t first = (lo + page - 1) / page * page, last = hi / page * page;
+  // The file's last page holds nothing after the file's end: it goes with a range that reaches it.
+  const uintptr_t end = reinterpret_cast<uintptr_t>(data_) + size_;
+  const uintptr_t first = (lo + page - 1) / page * page, last = (hi == end ? hi + page - 1 : hi) / page * page;
   if (!data_ || hi <= lo || last <= first) return 0;
   // Advice only: should the kernel refuse, the pages stay resident and nothing else changes.
   if (::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED) != 0) return 0;

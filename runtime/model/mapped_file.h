@@ -24,7 +24,8 @@ class MappedFile {
   // weights a backend has copied into its own layout: without it every repacked weight stays
   // resident twice. The mapping is read-only, so a later read faults the bytes back in from the file
   // unchanged. Ranges (or parts) outside the mapping are ignored; partial pages at either end are
-  // kept, since they hold neighbouring data. Returns the bytes released.
+  // kept, since they hold neighbouring data (but the file's last page goes with a range that reaches the
+  // end of the file). Returns the bytes released.
   std::size_t release(const void* p, std::size_t n) const;
 
   // Copies the n bytes at p (inside the mapping) into dst with pread, without mapping them into this

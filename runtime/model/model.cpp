@@ -4,8 +4,13 @@
 // naming the same file share one Model.
 #include "model/model.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <climits>
+#include <cstdint>
 #include <cstdlib>
+#include <mutex>
 #include <set>
 #include <sstream>
 
@@ -102,8 +107,48 @@ const float* Model::widen(const TensorView& t) {
   widened_.push_back(std::move(v));
   // Read once: the copy serves from now on, the file's pages need not stay resident (the large
   // positional embeddings and convolutions are MBs).
-  file_->release(t.data, t.nbytes);
+  release_pages(t);
   return widened_.back().data();
+}
+
+std::size_t Model::release_pages(const TensorView& t) const {
+  const std::vector<TensorView>& all = ggml_.tensors;
+  if (all.empty() || &t < all.data() || &t >= all.data() + all.size()) return file_->release(t.data, t.nbytes);
+  const std::size_t i = static_cast<std::size_t>(&t - all.data());
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t base = reinterpret_cast<uintptr_t>(file_->data());
+  // A read maps up to 64 KiB of cached pages around the one it faults (the kernel's fault-around),
+  // so reading a tensor maps its neighbours' pages back in, those already released included: the
+  // range released reaches that far over copied neighbours too (a page not resident costs nothing).
+  constexpr uintptr_t kAround = 64 * 1024;
+  const uintptr_t t_lo = reinterpret_cast<uintptr_t>(t.data), t_hi = t_lo + t.nbytes;
+  uintptr_t lo = (t_lo - base) / page * page + base, hi = (t_hi - base + page - 1) / page * page + base;
+  lo = lo - base > kAround ? lo - kAround : base;
+  hi += kAround;
+  std::lock_guard<std::mutex> lock(copied_mutex_);
+  if (copied_.size() != all.size()) copied_.assign(all.size(), 0);
+  copied_[i] = 1;
+  // Tensors are in file order, their data increasing; the bytes between two are the next one's
+  // record header, and those before the first the file's header: read only while loading. The range
+  // stops at the pages of the nearest tensors not copied yet (MappedFile keeps partial pages).
+  for (std::size_t k = i; k-- > 0;) {
+    const uintptr_t end = reinterpret_cast<uintptr_t>(all[k].data) + all[k].nbytes;
+    if (end <= lo) break;
+    if (!copied_[k]) {
+      lo = std::max(lo, end);
+      break;
+    }
+  }
+  for (std::size_t k = i + 1; k < all.size(); ++k) {
+    const uintptr_t start = reinterpret_cast<uintptr_t>(all[k].data);
+    if (start >= hi) break;
+    if (!copied_[k]) {
+      hi = std::min(hi, start);
+      break;
+    }
+  }
+  // (Trailing bytes after the last tensor, if any, are never read; MappedFile clamps to the file.)
+  return file_->release(reinterpret_cast<const void*>(lo), hi - lo);
 }
 
 void Model::bind(const std::string& what) {

@@ -95,7 +95,10 @@ class Model {
   // bytes in the mapped file, so that the model is not held twice (see MappedFile::release). Reading
   // the tensor afterwards stays correct (the pages fault back in from the file). A tensor whose data
   // lies outside the mapping (a widened copy) is left alone. Returns the bytes released.
-  std::size_t release_pages(const TensorView& t) const { return file_->release(t.data, t.nbytes); }
+  // A page the tensor shares with its neighbours (their data, the records' headers between them) is
+  // dropped too once every tensor on it has been copied, so that after packing no page of the file
+  // stays resident, not even the edges of the small tensors.
+  std::size_t release_pages(const TensorView& t) const;
   // Copies n bytes of a tensor's data at p into dst without mapping them in (MappedFile::read); false
   // if p is not in the file or the read fails (read the mapping then).
   bool read_bytes(const void* p, std::size_t n, void* dst) const { return file_->read(p, n, dst); }
@@ -116,6 +119,10 @@ class Model {
   DecoderWeights decoder_;
   std::vector<std::vector<float>> widened_;  // f32 copies of the small tensors
   std::vector<std::string> warnings_;
+
+  // Which tensors (by position in tensors()) are copied out (widened or packed), for release_pages.
+  mutable std::mutex copied_mutex_;
+  mutable std::vector<char> copied_;
 
   mutable std::mutex packed_mutex_;
   mutable std::map<std::string, std::shared_ptr<const void>> packed_;
