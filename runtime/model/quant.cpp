@@ -229,7 +229,7 @@ bool is_scaled_int8_type(GgmlType type) {
 
 bool is_offset_int8_type(GgmlType type) { return type == GgmlType::Q5_1 || type == GgmlType::Q4_1; }
 
-void split_int8_row(GgmlType type, const void* src, int n_blocks, int8_t* q, float* d, float* m) {
+void split_int8_row(GgmlType type, const void* src, int n_blocks, int8_t* q, uint16_t* d, uint16_t* m) {
   const bool offsets = is_offset_int8_type(type);
   if (!offsets && !is_scaled_int8_type(type)) {
     throw Error(ErrorKind::InvalidArgument, std::string("split_int8_row: ") + ggml_type_name(type) +
@@ -240,8 +240,8 @@ void split_int8_row(GgmlType type, const void* src, int n_blocks, int8_t* q, flo
   const std::size_t quants_at = offsets ? 4 : 2;
   const uint8_t* x = static_cast<const uint8_t*>(src);
   for (int b = 0; b < n_blocks; ++b, x += block_bytes) {
-    if (d) d[b] = load_half(x);
-    if (m && offsets) m[b] = load_half(x + 2);
+    if (d) d[b] = load_u16(x);
+    if (m && offsets) m[b] = load_u16(x + 2);
     if (!q) continue;
     int8_t* qb = q + static_cast<std::size_t>(b) * kQK;
     const uint8_t* qs = x + quants_at;

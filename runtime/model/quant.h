@@ -22,18 +22,18 @@ void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n);
 void quantize_row(GgmlType type, const float* src, void* dst, int64_t n);
 
 // True for the types whose every weight is a signed integer quant times its 32-block's f16 scale
-// (q8_0, q5_0, q4_0): their weights are exactly int8 quants and an f32 scale per block.
+// (q8_0, q5_0, q4_0): their weights are exactly int8 quants and a half scale per block.
 bool is_scaled_int8_type(GgmlType type);
 // True for the types whose every weight is an unsigned quant times its 32-block's f16 scale plus the
 // block's f16 offset (q5_1, q4_1).
 bool is_offset_int8_type(GgmlType type);
 // Splits a row of n_blocks blocks of either kind into its quants (q, 32 per block, in element order:
 // q5_0's 0..31 and q4_0's 0..15 shifted to -16..15 and -8..7, q5_1's and q4_1's as stored), its
-// scales (d) and, for q5_1 / q4_1, its offsets (m; left untouched for the other types), the halves
-// widened exactly. Weight i is then static_cast<float>(q[i]) * d[i / 32] (+ m[i / 32]), bit for bit
-// dequantize_row's value, whether or not the multiply and the add are fused: a quant of at most 8
-// bits times a half's 11-bit significand is exact in f32, so only the sum rounds. Any output may be
-// null. Throws for any other type.
-void split_int8_row(GgmlType type, const void* src, int n_blocks, int8_t* q, float* d, float* m);
+// scales (d) and, for q5_1 / q4_1, its offsets (m; left untouched for the other types), as the file's
+// halves (bits). Weight i is then static_cast<float>(q[i]) * fp16_to_fp32(d[i / 32]) (+ the widened
+// m[i / 32]), bit for bit dequantize_row's value, whether or not the multiply and the add are fused: a
+// quant of at most 8 bits times a half's 11-bit significand is exact in f32, so only the sum rounds.
+// Any output may be null. Throws for any other type.
+void split_int8_row(GgmlType type, const void* src, int n_blocks, int8_t* q, uint16_t* d, uint16_t* m);
 
 }  // namespace npw

@@ -77,12 +77,13 @@ CpuPackedMatrix::CpuPackedMatrix(int n_out, int n_in, Storage storage, bool bloc
     half_.resize(n);
   } else if (storage == Storage::Q8) {
     quants_.resize(n);
-    data_.resize((offsets_ ? 2 : 1) * (n / kQ8Block));
+    // One half more: the panel kernel's gather of a row's scales reads each as 32 bits.
+    half_.resize((offsets_ ? 2 : 1) * (n / kQ8Block) + 1);
   } else if (storage == Storage::F32Panels) {
     data_.resize(panel_floats(n_out, n_in));
   } else if (storage == Storage::Q8Panels) {
     quants_.resize(panel_floats(n_out, n_in));
-    data_.resize(panel_floats(n_out, n_in / kQ8PanelBlock));
+    half_.resize(panel_floats(n_out, n_in / kQ8PanelBlock));
   } else {
     half_.resize(panel_floats(n_out, n_in));
   }
@@ -99,8 +100,8 @@ bool CpuPackedMatrix::copy_row(int o, float* out) const {
       for (int i = 0; i < n_in_; ++i) out[i] = fp16_to_fp32(half_[at + static_cast<std::size_t>(i)]);
       return true;
     case Storage::Q8: {
-      // dequantize_row's value: the quant times its block's f16 scale (kept widened), in f32 (plus the
-      // block's offset for q5_1 / q4_1).
+      // dequantize_row's value: the quant times its block's f16 scale, in f32 (plus the block's offset
+      // for q5_1 / q4_1).
       const Q8Weights w = q8();
       for (int i = 0; i < n_in_; ++i) out[i] = q8_weight(w, at + static_cast<std::size_t>(i));
       return true;
@@ -168,14 +169,14 @@ std::unique_ptr<PackedMatrix> CpuBackend::pack(const TensorView& w) const {
   }
   if (is_scaled_int8_type(w.type) || is_offset_int8_type(w.type)) {
     // q8_0, q5_0, q4_0: every weight a quant times its block's f16 scale; q5_1, q4_1: plus the
-    // block's offset. Split into rows of int8 quants, of scales and of offsets (widened exactly), so
-    // that the kernels read them in address order: 1.125 (1.25 with offsets) bytes a weight, against
+    // block's offset. Split into rows of int8 quants, of scales and of offsets (the file's halves), so
+    // that the kernels read them in address order: 1.0625 (1.125 with offsets) bytes a weight, against
     // the 4 of widened floats the 4- and 5-bit types took before.
     auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::Q8,
                                                     is_offset_int8_type(w.type));
     int8_t* q = packed->q8_quants();
-    float* d = packed->q8_scales();
-    float* m = packed->q8_offsets();
+    uint16_t* d = packed->q8_scales();
+    uint16_t* m = packed->q8_offsets();
     const int n_blocks = n_in / kQ8Block;
     pool_->parallel_for(n_out, [&](int64_t r0, int64_t r1, int) {
       for (int64_t r = r0; r < r1; ++r) {
@@ -233,12 +234,12 @@ std::unique_ptr<PackedMatrix> CpuBackend::pack_for_many_rows(const TensorView& w
   }
   if (is_scaled_int8_type(w.type)) {
     // q8_0, q5_0, q4_0 (a quant times its block's f16 scale): the int8 quants go where pack_panels
-    // puts elements, the scales (widened exactly) likewise as a matrix of n_in / 32 inputs.
+    // puts elements, the scales (halves) likewise as a matrix of n_in / 32 inputs.
     auto packed = std::make_unique<CpuPackedMatrix>(n_out, n_in, CpuPackedMatrix::Storage::Q8Panels);
     const int n_blocks = n_in / kQ8PanelBlock;
     to_panels(*pool_, n_out, n_in, [&](int o, int8_t* dst) { split_int8_row(w.type, row(o), n_blocks, dst, nullptr, nullptr); },
               packed->panel_q8_quants());
-    to_panels(*pool_, n_out, n_blocks, [&](int o, float* dst) { split_int8_row(w.type, row(o), n_blocks, nullptr, dst, nullptr); },
+    to_panels(*pool_, n_out, n_blocks, [&](int o, uint16_t* dst) { split_int8_row(w.type, row(o), n_blocks, nullptr, dst, nullptr); },
               packed->panel_q8_scales());
     return packed;
   }
@@ -482,14 +483,16 @@ void CpuBackend::linear_q8(const float* X, int M, int ldx, const CpuPackedMatrix
     // block's offset where there is one).
     const std::size_t n = static_cast<std::size_t>(o1 - o0) * un, first = static_cast<std::size_t>(o0) * un;
     const int8_t* q = q8.q + first;
-    const float* d = q8.d + first / kQ8Block;
-    const float* m = q8.m ? q8.m + first / kQ8Block : nullptr;
+    const uint16_t* d = q8.d + first / kQ8Block;
+    const uint16_t* m = q8.m ? q8.m + first / kQ8Block : nullptr;
     for (std::size_t b = 0; b < n / kQ8Block; ++b) {
       float* y = dst + b * kQ8Block;
       const int8_t* qb = q + b * kQ8Block;
-      for (int j = 0; j < kQ8Block; ++j) y[j] = static_cast<float>(qb[j]) * d[b];
+      const float db = fp16_to_fp32(d[b]);
+      for (int j = 0; j < kQ8Block; ++j) y[j] = static_cast<float>(qb[j]) * db;
       if (m) {
-        for (int j = 0; j < kQ8Block; ++j) y[j] += m[b];
+        const float mb = fp16_to_fp32(m[b]);
+        for (int j = 0; j < kQ8Block; ++j) y[j] += mb;
       }
     }
   }, bias, Y, ldy);

@@ -20,8 +20,9 @@ class ThreadPool;
 
 // W [n_out][n_in], rows n_in elements apart: as IEEE half floats when the file stores f16 (kept as
 // they are: half the memory, and half the bytes a decoder step streams; widened exactly where they
-// are used), as int8 quants + f32 block scales when it stores q8_0 (Q8: 1.125 bytes a weight instead
-// of 4; each weight is the f32 product dequantize_row() gives, formed where it is used), as f32
+// are used), as int8 quants + the file's half block scales when it stores q8_0 (Q8: 1.0625 bytes a
+// weight, as in the file, instead of 4; each weight is the f32 product dequantize_row() gives, formed
+// where it is used), as f32
 // otherwise (every other type dequantised once). Matrices packed for many rows on
 // a CPU with AVX-512 are in the panel layout of panel_gemm.h instead of rows (halves stay halves,
 // q8_0 stays quants + scales).
@@ -48,26 +49,26 @@ class CpuPackedMatrix : public PackedMatrix {
   // F16 storage: the rows' half-float bits; nullptr for F32 storage.
   const uint16_t* half_data() const { return storage_ == Storage::F16 ? half_.data() : nullptr; }
   uint16_t* half_data() { return storage_ == Storage::F16 ? half_.data() : nullptr; }
-  // Q8 storage: quants [n_out][n_in], scales [n_out][n_in / 32] and, with block offsets, the offsets
-  // after them (in data_); empty otherwise.
+  // Q8 storage: quants [n_out][n_in], scales [n_out][n_in / 32] (halves) and, with block offsets, the
+  // offsets after them (in half_); empty otherwise.
   Q8Weights q8() const {
-    return storage_ == Storage::Q8 ? Q8Weights{quants_.data(), data_.data(), offsets()} : Q8Weights{nullptr, nullptr};
+    return storage_ == Storage::Q8 ? Q8Weights{quants_.data(), half_.data(), offsets()} : Q8Weights{nullptr, nullptr};
   }
   int8_t* q8_quants() { return storage_ == Storage::Q8 ? quants_.data() : nullptr; }
-  float* q8_scales() { return storage_ == Storage::Q8 ? data_.data() : nullptr; }
-  float* q8_offsets() { return const_cast<float*>(offsets()); }
-  // Q8Panels storage: quants and scales in the panel layout (panel_gemm.h); nullptr otherwise.
+  uint16_t* q8_scales() { return storage_ == Storage::Q8 ? half_.data() : nullptr; }
+  uint16_t* q8_offsets() { return const_cast<uint16_t*>(offsets()); }
+  // Q8Panels storage: quants and scales (halves) in the panel layout (panel_gemm.h); nullptr otherwise.
   Q8Panels panel_q8() const {
-    return storage_ == Storage::Q8Panels ? Q8Panels{quants_.data(), data_.data()} : Q8Panels{nullptr, nullptr};
+    return storage_ == Storage::Q8Panels ? Q8Panels{quants_.data(), half_.data()} : Q8Panels{nullptr, nullptr};
   }
   int8_t* panel_q8_quants() { return storage_ == Storage::Q8Panels ? quants_.data() : nullptr; }
-  float* panel_q8_scales() { return storage_ == Storage::Q8Panels ? data_.data() : nullptr; }
+  uint16_t* panel_q8_scales() { return storage_ == Storage::Q8Panels ? half_.data() : nullptr; }
 
  private:
-  // Q8 storage with block offsets: they follow the scales in data_.
-  const float* offsets() const {
+  // Q8 storage with block offsets: they follow the scales in half_.
+  const uint16_t* offsets() const {
     return storage_ == Storage::Q8 && offsets_
-               ? data_.data() + static_cast<std::size_t>(n_out_) * static_cast<std::size_t>(n_in_) / kQ8Block
+               ? half_.data() + static_cast<std::size_t>(n_out_) * static_cast<std::size_t>(n_in_) / kQ8Block
                : nullptr;
   }
 

@@ -25,7 +25,7 @@ float weight(const uint16_t* panels, std::size_t ui, std::size_t p, std::size_t 
 float weight(const Q8Panels& panels, std::size_t ui, std::size_t p, std::size_t i, int j) {
   const std::size_t blocks = ui / kQ8PanelBlock;
   return static_cast<float>(panels.q[(p * ui + i) * kPanelCols + j]) *
-         panels.d[(p * blocks + i / kQ8PanelBlock) * kPanelCols + j];
+         fp16_to_fp32(panels.d[(p * blocks + i / kQ8PanelBlock) * kPanelCols + j]);
 }
 
 // Weights kept in rows: element (o, i) at o * n_in + i.

@@ -39,11 +39,11 @@ void pack_panels(int n_out, int n_in, RowFn row, T* panels) {
 
 // A q8_0 matrix in the panel layout: the quants where pack_panels puts elements (q[((o / 32) * n_in +
 // i) * 32 + o % 32]), and each block of 32 inputs' scale likewise with n_in / 32 inputs
-// (d[((o / 32) * (n_in / 32) + i / 32) * 32 + o % 32]). Weight (o, i) is the f32 product quant x scale,
-// as dequantize_row() forms it. n_in must be a multiple of 32.
+// (d[((o / 32) * (n_in / 32) + i / 32) * 32 + o % 32]), as the file's halves. Weight (o, i) is the
+// f32 product quant x widened scale, as dequantize_row() forms it. n_in must be a multiple of 32.
 struct Q8Panels {
   const int8_t* q;
-  const float* d;
+  const uint16_t* d;
 };
 constexpr int kQ8PanelBlock = 32;
 

@@ -169,13 +169,18 @@ NPW_TARGET_AVX512 static inline const float* panel_slice(const Q8Panels& panels,
                                                          int, float* buf) {
   const std::size_t first = static_cast<std::size_t>(p) * ui + static_cast<std::size_t>(k0);
   const int8_t* q = panels.q + first * kPanelCols;
-  const float* d = panels.d + static_cast<std::size_t>(p) * (ui / kQ8PanelBlock) * kPanelCols;
+  const uint16_t* d = panels.d + static_cast<std::size_t>(p) * (ui / kQ8PanelBlock) * kPanelCols;
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
   for (int k = 0; k < kc; ++k) {
-    const float* dk = d + static_cast<std::size_t>((k0 + k) / kQ8PanelBlock) * kPanelCols;
+    if (k == 0 || (k0 + k) % kQ8PanelBlock == 0) {  // the block's 32 scales, widened once
+      const uint16_t* dk = d + static_cast<std::size_t>((k0 + k) / kQ8PanelBlock) * kPanelCols;
+      s0 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dk)));
+      s1 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dk + 16)));
+    }
     const __m512i q0 = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + k * kPanelCols)));
     const __m512i q1 = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + k * kPanelCols + 16)));
-    _mm512_store_ps(buf + k * kPanelCols, _mm512_mul_ps(_mm512_cvtepi32_ps(q0), _mm512_loadu_ps(dk)));
-    _mm512_store_ps(buf + k * kPanelCols + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(q1), _mm512_loadu_ps(dk + 16)));
+    _mm512_store_ps(buf + k * kPanelCols, _mm512_mul_ps(_mm512_cvtepi32_ps(q0), s0));
+    _mm512_store_ps(buf + k * kPanelCols + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(q1), s1));
   }
   return buf;
 }
@@ -222,6 +227,18 @@ struct HalfRowLoader {
   }
 };
 
+// The half h widened, in every lane.
+NPW_TARGET_AVX512 static inline __m512 half_splat(uint16_t h) {
+  return _mm512_cvtph_ps(_mm256_set1_epi16(static_cast<short>(h)));
+}
+
+// The halves src[at[l]] widened, for the lanes of `live` (zero elsewhere): read as 32-bit elements at
+// 2-byte steps (the storage keeps one half past its end for the last), then narrowed to their low half.
+NPW_TARGET_AVX512 static inline __m512 gather_halves(__mmask16 live, __m512i at, const uint16_t* src) {
+  const __m512i words = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, at, src, 2);
+  return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(words));
+}
+
 // Quant times its block's scale, as dequantize_row() forms it; 16 inputs may straddle two blocks.
 struct Q8RowLoader {
   const Q8Weights& rows;
@@ -233,16 +250,16 @@ struct Q8RowLoader {
     const std::size_t b = pos / kQ8Block;
     const int boundary = static_cast<int>((b + 1) * kQ8Block - pos);  // lanes still in block b
     const std::size_t at = o * (ui / kQ8Block) + b;
-    const float* d = rows.d + at;
+    const uint16_t* d = rows.d + at;
     // Lanes past the boundary exist only when block b + 1 does.
     const bool straddles = boundary < 16 && ((m >> boundary) & 1u);
-    __m512 scale = _mm512_set1_ps(d[0]);
-    if (straddles) scale = _mm512_mask_blend_ps(avx512::tail_mask(boundary), _mm512_set1_ps(d[1]), scale);
+    __m512 scale = half_splat(d[0]);
+    if (straddles) scale = _mm512_mask_blend_ps(avx512::tail_mask(boundary), half_splat(d[1]), scale);
     const __m512i q = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, rows.q + o * ui + pos));
     if (!rows.m) return _mm512_mul_ps(_mm512_cvtepi32_ps(q), scale);
     // q5_1 / q4_1: quant x scale + the block's offset in one FMA (the product is exact, see Q8Weights).
-    __m512 offset = _mm512_set1_ps(rows.m[at]);
-    if (straddles) offset = _mm512_mask_blend_ps(avx512::tail_mask(boundary), _mm512_set1_ps(rows.m[at + 1]), offset);
+    __m512 offset = half_splat(rows.m[at]);
+    if (straddles) offset = _mm512_mask_blend_ps(avx512::tail_mask(boundary), half_splat(rows.m[at + 1]), offset);
     return _mm512_maskz_fmadd_ps(m, _mm512_cvtepi32_ps(q), scale, offset);
   }
 };
@@ -333,8 +350,8 @@ NPW_TARGET_AVX512 static inline void gather_q8_rows(const Q8Weights& rows, std::
     const std::size_t first = o0 + static_cast<std::size_t>(16 * half);
     // Lane i's scale of block b is d[(first + i) * nb + b]: indices from `first`'s row.
     const __m512i row_at = _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int>(nb)));
-    const float* d = rows.d + first * nb;
-    const float* m = rows.m ? rows.m + first * nb : nullptr;
+    const uint16_t* d = rows.d + first * nb;
+    const uint16_t* m = rows.m ? rows.m + first * nb : nullptr;
     for (int k = 0; k < k_quads; k += 64) {
       __m512 r[16];
       load_transposed(rows.q, ui, static_cast<int>(first), nc, static_cast<std::size_t>(k0 + k), r);
@@ -343,8 +360,8 @@ NPW_TARGET_AVX512 static inline void gather_q8_rows(const Q8Weights& rows, std::
         const int pos = k0 + k + 4 * l;
         if (l == 0 || pos % kQ8Block == 0) {
           const __m512i at = _mm512_add_epi32(row_at, _mm512_set1_epi32(pos / kQ8Block));
-          scale = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, at, d, 4);
-          if (m) offset = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, at, m, 4);
+          scale = gather_halves(live, at, d);
+          if (m) offset = gather_halves(live, at, m);
         }
         const __m512i quad = _mm512_castps_si512(r[l]);
         const __m512i b[4] = {_mm512_srai_epi32(_mm512_slli_epi32(quad, 24), 24),

@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "model/quant.h"
+
 namespace npw {
 
 // How far ahead of the weights being read the kernels ask for cache lines. The matrix is read once,
@@ -41,15 +43,18 @@ void skinny_gemm_avx2(const float* X, int M, int ldx, const uint16_t* W, int n_i
 
 // A q8_0, q5_0 or q4_0 matrix as the cpu backend keeps it (the file's blocks split so that rows of
 // quants are contiguous): int8 quants q [n_out][n_in] and one scale per 32 of them, d [n_out][n_in /
-// 32], as f32 (the file's f16 scale widened exactly). Weight (o, i) is q[o][i] * d[o][i / 32], the f32
-// product that dequantize_row() gives, formed in registers: the kernels' results equal those on the
-// widened matrix. q5_1 and q4_1 add an offset per block, m (same shape as d, widened exactly): weight
-// (o, i) is then that product plus m[o][i / 32]. The product of a quant (at most 8 bits) and a half's
-// 11-bit significand is exact in f32, so a fused multiply-add gives dequantize_row's value too.
+// 32], as the file's IEEE halves (bits): 34 bytes a block as in the file, where f32 scales made it 36
+// (4.6 MiB more resident for base q8_0). Weight (o, i) is q[o][i] * d[o][i / 32] in f32, the product
+// that dequantize_row() gives, formed in registers from the exactly widened half: the kernels' results
+// equal those on the widened matrix. q5_1 and q4_1 add an offset per block, m (same shape and kind as
+// d): weight (o, i) is then that product plus m[o][i / 32]. The product of a quant (at most 8 bits)
+// and a half's 11-bit significand is exact in f32, so a fused multiply-add gives dequantize_row's value
+// too. The skinny kernels widen a row's scales into a small buffer before its quants are read (one
+// conversion per 16 scales), so the inner loops broadcast f32 scales as before.
 struct Q8Weights {
   const int8_t* q;
-  const float* d;
-  const float* m = nullptr;
+  const uint16_t* d;
+  const uint16_t* m = nullptr;
 };
 constexpr int kQ8Block = 32;
 // A Q8Weights whose offsets are set (q5_1, q4_1): its own instantiation of the kernels, so that the
@@ -59,8 +64,8 @@ struct Q8OffsetWeights {
 };
 // Weight `at` of W (its block: at / 32), formed as the kernels and dequantize_row() form it.
 inline float q8_weight(const Q8Weights& W, std::size_t at) {
-  const float p = static_cast<float>(W.q[at]) * W.d[at / kQ8Block];
-  return W.m ? p + W.m[at / kQ8Block] : p;
+  const float p = static_cast<float>(W.q[at]) * fp16_to_fp32(W.d[at / kQ8Block]);
+  return W.m ? p + fp16_to_fp32(W.m[at / kQ8Block]) : p;
 }
 void skinny_gemm_avx512(const float* X, int M, int ldx, const Q8Weights* W, int n_in, int o0, int o1,
                         const float* bias, float* Y, int ldy);

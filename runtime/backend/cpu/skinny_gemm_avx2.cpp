@@ -47,6 +47,14 @@ struct Avx2 {
     for (int k = 0; k < n && k < 8; ++k) h[k] = r[i + k];
     return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(h)));
   }
+  // dst[j] = the half src[j] for j < n (n <= kStagedBlocks), exactly; whole vectors are stored.
+  NPW_TARGET_AVX2 static inline void widen_halves(const uint16_t* src, int n, float* dst) {
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+      _mm256_store_ps(dst + j, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + j))));
+    }
+    if (j < n) _mm256_store_ps(dst + j, load_w(src, j, n - j));
+  }
   // q8_0: 8 quants widened and scaled by their block's scale (the 8 never straddle a block).
   NPW_TARGET_AVX2 static inline reg load_w(skinny_blocked::Q8Row r, int i) {
     const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(r.q + i)));

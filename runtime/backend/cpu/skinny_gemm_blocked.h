@@ -29,7 +29,9 @@ namespace {
 // The cache line kSkinnyPrefetchBytes past p (it may lie past the matrix).
 NPW_SKINNY_TARGET inline void prefetch_ahead(const void* p) { prefetch_bytes_past<PrefetchTo::L1>(p, kSkinnyPrefetchBytes); }
 
-// One weight row as the kernels walk it: a pointer for f32 and f16 rows, quants + scales for q8_0.
+// One weight row as the kernels walk it: a pointer for f32 and f16 rows; for q8_0 (and q5_1 / q4_1)
+// the quants and the row's scales (and offsets) as f32, widened from the stored halves into a buffer
+// of the block's (staged) a chunk of inputs at a time, so that the inner loops broadcast a float.
 struct Q8Row {
   const int8_t* q;
   const float* d;
@@ -39,9 +41,12 @@ struct Q8OffsetRow {
   const float* d;
   const float* m;
 };
+// Scales staged per row and chunk: 64 blocks, 2048 inputs (every row of tiny to medium in one chunk).
+constexpr int kStagedBlocks = 64;
 template <typename T>
 struct RowOf {
   using type = const T*;
+  static constexpr bool kStaged = false;
   static type at(const T* W, long o, int n_in) { return W + o * n_in; }
   // The step's span, from element i: `elems` weights.
   NPW_SKINNY_TARGET static inline void prefetch(type r, int i, int elems) {
@@ -52,15 +57,35 @@ struct RowOf {
 template <>
 struct RowOf<Q8Weights> {
   using type = Q8Row;
-  static type at(const Q8Weights* W, long o, int n_in) { return Q8Row{W->q + o * n_in, W->d + o * (n_in / kQ8Block)}; }
+  using source = Q8Weights;  // one row's quants and halves
+  static constexpr bool kStaged = true;
+  static constexpr int kSlots = 1;
+  static source at(const Q8Weights* W, long o, int n_in) {
+    return Q8Weights{W->q + o * n_in, W->d + o * (n_in / kQ8Block)};
+  }
+  // Inputs [c0, c0 + n) of the row, its scales widened into buf (kSlots x kStagedBlocks floats).
+  template <class V>
+  NPW_SKINNY_TARGET static inline type stage(const source& r, int c0, int n, float* buf) {
+    V::widen_halves(r.d + c0 / kQ8Block, n / kQ8Block, buf);
+    return Q8Row{r.q + c0, buf};
+  }
   NPW_SKINNY_TARGET static inline void prefetch(type r, int i, int) { prefetch_ahead(r.q + i); }
 };
 template <>
 struct RowOf<Q8OffsetWeights> {
   using type = Q8OffsetRow;
-  static type at(const Q8OffsetWeights* W, long o, int n_in) {
+  using source = Q8Weights;
+  static constexpr bool kStaged = true;
+  static constexpr int kSlots = 2;
+  static source at(const Q8OffsetWeights* W, long o, int n_in) {
     const long nb = n_in / kQ8Block;
-    return Q8OffsetRow{W->w.q + o * n_in, W->w.d + o * nb, W->w.m + o * nb};
+    return Q8Weights{W->w.q + o * n_in, W->w.d + o * nb, W->w.m + o * nb};
+  }
+  template <class V>
+  NPW_SKINNY_TARGET static inline type stage(const source& r, int c0, int n, float* buf) {
+    V::widen_halves(r.d + c0 / kQ8Block, n / kQ8Block, buf);
+    V::widen_halves(r.m + c0 / kQ8Block, n / kQ8Block, buf + kStagedBlocks);
+    return Q8OffsetRow{r.q + c0, buf, buf + kStagedBlocks};
   }
   NPW_SKINNY_TARGET static inline void prefetch(type r, int i, int) { prefetch_ahead(r.q + i); }
 };
@@ -95,37 +120,60 @@ NPW_SKINNY_TARGET inline __attribute__((always_inline)) void slice(const float* 
   }
 }
 
-// Y[m][o + b * stride] = X[m] . W[o + b * stride] (+ bias) for m < M, b < B: B weight rows `stride`
-// rows apart read together, each in address order, two slices per step so that one prefetch per row
-// covers what the step reads.
+// acc[m][b] += X[m] . w[b] over inputs [0, n): two slices per step so that one prefetch per row covers
+// what the step reads.
 template <class V, int M, int B, typename T>
-NPW_SKINNY_TARGET inline void block(const float* X, int ldx, const T* W, int n_in, int o, long stride,
-                                    const float* bias, float* Y, int ldy) {
-  using R = typename V::reg;
+NPW_SKINNY_TARGET inline __attribute__((always_inline)) void run(const float* X, long lx,
+                                                                 const typename RowOf<T>::type (&w)[B], int n,
+                                                                 typename V::reg (&acc)[M][B]) {
   constexpr int kW = V::kW;
-  const long lx = ldx;
-  using Row = typename RowOf<T>::type;
-  Row w[B];
-#pragma GCC unroll 16
-  for (int b = 0; b < B; ++b) w[b] = RowOf<T>::at(W, o + b * stride, n_in);
-  R acc[M][B];
-#pragma GCC unroll 16
-  for (int m = 0; m < M; ++m)
-#pragma GCC unroll 16
-    for (int b = 0; b < B; ++b) acc[m][b] = V::zero();
   int i = 0;
-  for (; i + 2 * kW <= n_in; i += 2 * kW) {
+  for (; i + 2 * kW <= n; i += 2 * kW) {
 #pragma GCC unroll 16
     for (int b = 0; b < B; ++b) RowOf<T>::prefetch(w[b], i, 2 * kW);
     slice<V, M, B, false>(X, lx, w, i, 0, acc);
     slice<V, M, B, false>(X, lx, w, i + kW, 0, acc);
   }
-  for (; i < n_in; i += kW) {
-    if (i + kW <= n_in) {
+  for (; i < n; i += kW) {
+    if (i + kW <= n) {
       slice<V, M, B, false>(X, lx, w, i, 0, acc);
     } else {
-      slice<V, M, B, true>(X, lx, w, i, n_in - i, acc);
+      slice<V, M, B, true>(X, lx, w, i, n - i, acc);
     }
+  }
+}
+
+// Y[m][o + b * stride] = X[m] . W[o + b * stride] (+ bias) for m < M, b < B: B weight rows `stride`
+// rows apart read together, each in address order. Quantised rows go a chunk of kStagedBlocks blocks
+// at a time, each chunk's scales widened first.
+template <class V, int M, int B, typename T>
+NPW_SKINNY_TARGET inline void block(const float* X, int ldx, const T* W, int n_in, int o, long stride,
+                                    const float* bias, float* Y, int ldy) {
+  using R = typename V::reg;
+  const long lx = ldx;
+  using Row = typename RowOf<T>::type;
+  R acc[M][B];
+#pragma GCC unroll 16
+  for (int m = 0; m < M; ++m)
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b) acc[m][b] = V::zero();
+  Row w[B];
+  if constexpr (RowOf<T>::kStaged) {
+    constexpr int kChunk = kStagedBlocks * kQ8Block;
+    typename RowOf<T>::source src[B];
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b) src[b] = RowOf<T>::at(W, o + b * stride, n_in);
+    alignas(64) float staged[B][RowOf<T>::kSlots * kStagedBlocks];
+    for (int c0 = 0; c0 < n_in; c0 += kChunk) {
+      const int n = n_in - c0 < kChunk ? n_in - c0 : kChunk;
+#pragma GCC unroll 16
+      for (int b = 0; b < B; ++b) w[b] = RowOf<T>::template stage<V>(src[b], c0, n, staged[b]);
+      run<V, M, B, T>(X + c0, lx, w, n, acc);
+    }
+  } else {
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b) w[b] = RowOf<T>::at(W, o + b * stride, n_in);
+    run<V, M, B, T>(X, lx, w, n_in, acc);
   }
   V::template store_sums<M, B>(acc, bias ? bias + o : nullptr, Y + o, ldy, stride);
 }

@@ -53,13 +53,14 @@ TEST(CpuBackend, PackWidensEveryTypeLikeTheDequantiser) {
       continue;
     }
     if (is_scaled_int8_type(t) || is_offset_int8_type(t)) {
-      // q8_0, q5_0, q4_0: kept as int8 quants and scales (1.125 bytes a weight), whose products are
-      // the dequantiser's values; q5_1, q4_1 with their offsets too (1.25 bytes); whole rows come
-      // back exactly.
+      // q8_0, q5_0, q4_0: kept as int8 quants and the file's half scales (1.0625 bytes a weight, as
+      // q8_0's file; one half more for the gathers' 32-bit reads), whose products are the
+      // dequantiser's values; q5_1, q4_1 with their offsets too (1.125 bytes); whole rows come back
+      // exactly.
       const bool offsets = is_offset_int8_type(t);
       ASSERT_EQ(cp.storage(), CpuPackedMatrix::Storage::Q8);
       EXPECT_EQ(cp.data(), nullptr);
-      EXPECT_EQ(cp.bytes(), static_cast<std::size_t>(n_in) * n_out * (offsets ? 10 : 9) / 8);
+      EXPECT_EQ(cp.bytes(), static_cast<std::size_t>(n_in) * n_out * (offsets ? 18 : 17) / 16 + 2);
       const Q8Weights q8 = cp.q8();
       EXPECT_EQ(q8.m != nullptr, offsets) << ggml_type_name(t);
       std::vector<float> want(static_cast<std::size_t>(n_in)), got(want.size());
@@ -67,8 +68,8 @@ TEST(CpuBackend, PackWidensEveryTypeLikeTheDequantiser) {
         dequantize_row(t, bytes.data() + 3 + o * row, want.data(), n_in);
         for (int i = 0; i < n_in; ++i) {
           const std::size_t at = static_cast<std::size_t>(o) * n_in + i;
-          const float p = static_cast<float>(q8.q[at]) * q8.d[at / kQ8Block];
-          got[i] = offsets ? p + q8.m[at / kQ8Block] : p;
+          const float p = static_cast<float>(q8.q[at]) * fp16_to_fp32(q8.d[at / kQ8Block]);
+          got[i] = offsets ? p + fp16_to_fp32(q8.m[at / kQ8Block]) : p;
         }
         EXPECT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0)
             << ggml_type_name(t) << " row " << o;
@@ -408,30 +409,34 @@ TEST(CpuBackend, StopFlagReachesTheBlockedFewRowProducts) {
 // as the matrix of their dequantised values kept as f32 rows does, bit for bit, at every level and
 // for few and many rows: the kernels form every weight as dequantize_row does (for the offset types in
 // one FMA, which is the same value: the quant x scale product is exact).
+// Rows longer than the skinny kernels' staged chunk of scales (2048 inputs) too: the second chunk's
+// scales are its own, not the first's again.
 TEST(CpuBackend, QuantsMultiplyAsTheirDequantisedValues) {
   npw_test::at_every_level([&] {
     CpuBackend be(2);
-    const int n_in = 160, n_out = 75;
-    const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 55, -2.0f, 3.0f);
-    const auto b = random_vector(n_out, 56);
-    for (GgmlType type : {GgmlType::Q5_0, GgmlType::Q4_0, GgmlType::Q5_1, GgmlType::Q4_1}) {
-      const auto bytes = store(w, type, n_in, n_out);
-      std::vector<float> deq(w.size());
-      for (int o = 0; o < n_out; ++o) {
-        dequantize_row(type, bytes.data() + static_cast<std::size_t>(o) * ggml_row_bytes(type, n_in),
-                       deq.data() + static_cast<std::size_t>(o) * n_in, n_in);
-      }
-      const auto deq_bytes = store(deq, GgmlType::F32, n_in, n_out);
-      auto quants = be.pack(view_of(bytes, type, n_in, n_out));
-      auto floats = be.pack(view_of(deq_bytes, GgmlType::F32, n_in, n_out));
-      for (int M : {1, 2, 5, 8, 40}) {
-        const int ldx = n_in + 1, ldy = n_out + 2;
-        const auto x = random_vector(static_cast<std::size_t>(M) * ldx, 57 + M);
-        std::vector<float> got(static_cast<std::size_t>(M) * ldy, 1.0f), want = got;
-        be.linear(x.data(), M, ldx, *quants, b.data(), got.data(), ldy);
-        be.linear(x.data(), M, ldx, *floats, b.data(), want.data(), ldy);
-        EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
-            << ggml_type_name(type) << " M " << M;
+    for (const int n_in : {160, 2048 + 160}) {
+      const int n_out = 75;
+      const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 55, -2.0f, 3.0f);
+      const auto b = random_vector(n_out, 56);
+      for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::Q4_0, GgmlType::Q5_1, GgmlType::Q4_1}) {
+        const auto bytes = store(w, type, n_in, n_out);
+        std::vector<float> deq(w.size());
+        for (int o = 0; o < n_out; ++o) {
+          dequantize_row(type, bytes.data() + static_cast<std::size_t>(o) * ggml_row_bytes(type, n_in),
+                         deq.data() + static_cast<std::size_t>(o) * n_in, n_in);
+        }
+        const auto deq_bytes = store(deq, GgmlType::F32, n_in, n_out);
+        auto quants = be.pack(view_of(bytes, type, n_in, n_out));
+        auto floats = be.pack(view_of(deq_bytes, GgmlType::F32, n_in, n_out));
+        for (int M : {1, 2, 5, 8, 40}) {
+          const int ldx = n_in + 1, ldy = n_out + 2;
+          const auto x = random_vector(static_cast<std::size_t>(M) * ldx, 57 + M);
+          std::vector<float> got(static_cast<std::size_t>(M) * ldy, 1.0f), want = got;
+          be.linear(x.data(), M, ldx, *quants, b.data(), got.data(), ldy);
+          be.linear(x.data(), M, ldx, *floats, b.data(), want.data(), ldy);
+          EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
+              << ggml_type_name(type) << " M " << M << " n_in " << n_in;
+        }
       }
     }
   });

@@ -125,19 +125,19 @@ TEST(PanelGemm, Q8PanelsEqualF32PanelsOfTheDequantisedWeights) {
       const auto bytes = store(w, GgmlType::Q8_0, c.n_in, c.n_out);
       const std::size_t row_bytes = ggml_row_bytes(GgmlType::Q8_0, c.n_in);
       const int n_blocks = c.n_in / 32;
-      std::vector<float> deq(w.size()), scales(static_cast<std::size_t>(c.n_out) * n_blocks);
+      std::vector<float> deq(w.size());
+      std::vector<uint16_t> scales(static_cast<std::size_t>(c.n_out) * n_blocks);
       std::vector<int8_t> quants(w.size());
       for (int o = 0; o < c.n_out; ++o) {
         const uint8_t* row = bytes.data() + static_cast<std::size_t>(o) * row_bytes;
         dequantize_row(GgmlType::Q8_0, row, deq.data() + static_cast<std::size_t>(o) * c.n_in, c.n_in);
         for (int b = 0; b < n_blocks; ++b) {
-          uint16_t h;
-          std::memcpy(&h, row + b * 34, 2);
-          scales[static_cast<std::size_t>(o) * n_blocks + b] = fp16_to_fp32(h);
+          std::memcpy(&scales[static_cast<std::size_t>(o) * n_blocks + b], row + b * 34, 2);
           std::memcpy(quants.data() + static_cast<std::size_t>(o) * c.n_in + b * 32, row + b * 34 + 2, 32);
         }
       }
-      AlignedBuffer<float> fp(panel_floats(c.n_out, c.n_in)), dp(panel_floats(c.n_out, n_blocks));
+      AlignedBuffer<float> fp(panel_floats(c.n_out, c.n_in));
+      AlignedBuffer<uint16_t> dp(panel_floats(c.n_out, n_blocks));
       AlignedBuffer<int8_t> qp(panel_floats(c.n_out, c.n_in));
       pack_panels(c.n_out, c.n_in, [&](int o) { return deq.data() + static_cast<std::size_t>(o) * c.n_in; }, fp.data());
       pack_panels(c.n_out, c.n_in, [&](int o) { return quants.data() + static_cast<std::size_t>(o) * c.n_in; }, qp.data());

@@ -399,7 +399,7 @@ TEST(SplitScaledInt8, QuantTimesScaleIsTheDequantisedWeight) {
     std::vector<float> want(n);
     dequantize_row(c.type, bytes.data(), want.data(), n);
     std::vector<int8_t> q(n, 99), q_only(n, 99);
-    std::vector<float> d(n_blocks, -1.0f), d_only(n_blocks, -1.0f);
+    std::vector<uint16_t> d(n_blocks, 0xBC00), d_only(n_blocks, 0xBC00);
     split_int8_row(c.type, bytes.data(), n_blocks, q.data(), d.data(), nullptr);
     split_int8_row(c.type, bytes.data(), n_blocks, q_only.data(), nullptr, nullptr);
     split_int8_row(c.type, bytes.data(), n_blocks, nullptr, d_only.data(), nullptr);
@@ -407,7 +407,7 @@ TEST(SplitScaledInt8, QuantTimesScaleIsTheDequantisedWeight) {
     EXPECT_EQ(d, d_only) << ggml_type_name(c.type);
     int lo = 0, hi = 0;
     for (int i = 0; i < n; ++i) {
-      const float got = static_cast<float>(q[i]) * d[i / 32];
+      const float got = static_cast<float>(q[i]) * fp16_to_fp32(d[i / 32]);
       ASSERT_EQ(std::memcmp(&got, &want[i], sizeof got), 0) << ggml_type_name(c.type) << " weight " << i;
       lo = std::min<int>(lo, q[i]);
       hi = std::max<int>(hi, q[i]);
@@ -415,11 +415,17 @@ TEST(SplitScaledInt8, QuantTimesScaleIsTheDequantisedWeight) {
     EXPECT_GE(lo, c.lo) << ggml_type_name(c.type);
     EXPECT_LE(hi, c.hi) << ggml_type_name(c.type);
     EXPECT_LT(lo, 0) << ggml_type_name(c.type);  // signed quants, not the stored unsigned nibbles
-    EXPECT_EQ(d[1], 0.0f) << ggml_type_name(c.type);
+    EXPECT_EQ(fp16_to_fp32(d[1]), 0.0f) << ggml_type_name(c.type);
+    // The file's halves as they are: the block's first two bytes.
+    for (int b = 0; b < n_blocks; ++b) {
+      uint16_t h;
+      std::memcpy(&h, bytes.data() + static_cast<std::size_t>(b) * ggml_row_bytes(c.type, 32), 2);
+      EXPECT_EQ(d[b], h) << ggml_type_name(c.type) << " block " << b;
+    }
     // These types have no offsets: an offsets output is left as it was.
-    std::vector<float> m(n_blocks, -5.0f);
+    std::vector<uint16_t> m(n_blocks, 0xC500);
     split_int8_row(c.type, bytes.data(), n_blocks, nullptr, nullptr, m.data());
-    EXPECT_EQ(m, std::vector<float>(n_blocks, -5.0f)) << ggml_type_name(c.type);
+    EXPECT_EQ(m, std::vector<uint16_t>(n_blocks, 0xC500)) << ggml_type_name(c.type);
   }
   std::vector<uint8_t> bytes(ggml_row_bytes(GgmlType::F32, n));
   std::vector<int8_t> q(n);
@@ -448,7 +454,7 @@ TEST(SplitOffsetInt8, QuantTimesScalePlusOffsetIsTheDequantisedWeight) {
     std::vector<float> want(n);
     dequantize_row(c.type, bytes.data(), want.data(), n);
     std::vector<int8_t> q(n, -1);
-    std::vector<float> d(n_blocks), m(n_blocks), m_only(n_blocks);
+    std::vector<uint16_t> d(n_blocks), m(n_blocks), m_only(n_blocks);
     split_int8_row(c.type, bytes.data(), n_blocks, q.data(), d.data(), m.data());
     split_int8_row(c.type, bytes.data(), n_blocks, nullptr, nullptr, m_only.data());
     EXPECT_EQ(m, m_only);
@@ -456,8 +462,9 @@ TEST(SplitOffsetInt8, QuantTimesScalePlusOffsetIsTheDequantisedWeight) {
     for (int i = 0; i < n; ++i) {
       ASSERT_GE(q[i], 0) << ggml_type_name(c.type);
       hi = std::max<int>(hi, q[i]);
-      const float got = static_cast<float>(q[i]) * d[i / 32] + m[i / 32];
-      const float fused = std::fma(static_cast<float>(q[i]), d[i / 32], m[i / 32]);
+      const float di = fp16_to_fp32(d[i / 32]), mi = fp16_to_fp32(m[i / 32]);
+      const float got = static_cast<float>(q[i]) * di + mi;
+      const float fused = std::fma(static_cast<float>(q[i]), di, mi);
       ASSERT_EQ(std::memcmp(&got, &want[i], sizeof got), 0) << ggml_type_name(c.type) << " weight " << i;
       ASSERT_EQ(std::memcmp(&fused, &want[i], sizeof got), 0) << ggml_type_name(c.type) << " weight " << i;
     }
