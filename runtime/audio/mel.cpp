@@ -100,13 +100,13 @@ void mel_clamp_scale(float* mel, std::size_t n, float max_value) {
   for (; i < n; ++i) mel[i] = ((mel[i] > floor ? mel[i] : floor) + 4.0f) * 0.25f;
 }
 
-void slice_window(const float* mel, int n_mels, int64_t n_frames, int64_t offset_frames, float* out) {
+void slice_window(const float* mel, int n_mels, int64_t n_frames, int64_t offset_frames, float* out, float pad) {
   const int64_t begin = std::min(std::max<int64_t>(offset_frames, 0), n_frames);
   const int64_t avail = std::min<int64_t>(n_frames - begin, kMelWindowFrames);
   for (int m = 0; m < n_mels; ++m) {
     float* row = out + m * kMelWindowFrames;
     if (avail > 0) std::memcpy(row, mel + m * n_frames + begin, sizeof(float) * avail);
-    std::fill(row + std::max<int64_t>(avail, 0), row + kMelWindowFrames, 0.0f);
+    std::fill(row + std::max<int64_t>(avail, 0), row + kMelWindowFrames, pad);
   }
 }
 
@@ -283,11 +283,53 @@ int64_t MelSpectrogram::compute_raw(const float* samples, int64_t n, int64_t n_z
   return nonfinite;
 }
 
+namespace {
+
+// Frames [0, file_mel_head_frames(n)) of the whole-file spectrogram, raw, into rows out_stride apart,
+// and their max, which is the whole spectrogram's: the head's last frame already sees only zeros
+// (its first sample is 81 or more past the audio, its reflected end zeros too), so its raw value,
+// returned in *tail_raw, is what this front end gives every frame of the tail.
+int64_t raw_file_head(LogMelFrontEnd& front, const float* samples, int64_t n, float* out, int64_t out_stride,
+                      float* max_value, float* tail_raw) {
+  if (n < 0) throw Error(ErrorKind::InvalidArgument, "mel: negative sample count");
+  const int64_t head = file_mel_head_frames(n);
+  const int64_t nonfinite = front.compute_raw(samples, n, kFileMelHeadZeros, out, out_stride);
+  float m = -INFINITY;
+  for (int r = 0; r < front.n_mels(); ++r) {
+    m = std::max(m, mel_max(out + static_cast<std::size_t>(r) * out_stride, static_cast<std::size_t>(head)));
+  }
+  *max_value = m;
+  *tail_raw = out[head - 1];
+  return nonfinite;
+}
+
+// The tail frames' value after the clamp, as mel_clamp_scale gives it.
+float clamped(float raw, float max_value) {
+  mel_clamp_scale(&raw, 1, max_value);
+  return raw;
+}
+
+}  // namespace
+
 int64_t LogMelFrontEnd::compute_file_mel(const float* samples, int64_t n, float* out) {
-  const int64_t n_frames = file_mel_frames(n);
-  const int64_t nonfinite = compute_raw(samples, n, kMelWindowSamples, out, n_frames);
-  const std::size_t total = static_cast<std::size_t>(n_mels_) * n_frames;
-  mel_clamp_scale(out, total, mel_max(out, total));
+  const int64_t n_frames = file_mel_frames(n), head = file_mel_head_frames(n);
+  float max_value = 0.0f, tail_raw = 0.0f;
+  const int64_t nonfinite = raw_file_head(*this, samples, n, out, n_frames, &max_value, &tail_raw);
+  const float tail = clamped(tail_raw, max_value);
+  for (int r = 0; r < n_mels_; ++r) {
+    float* row = out + static_cast<std::size_t>(r) * n_frames;
+    mel_clamp_scale(row, static_cast<std::size_t>(head), max_value);
+    std::fill(row + head, row + n_frames, tail);
+  }
+  return nonfinite;
+}
+
+int64_t LogMelFrontEnd::compute_file_mel_head(const float* samples, int64_t n, float* out, float* tail) {
+  const int64_t head = file_mel_head_frames(n);
+  float max_value = 0.0f, tail_raw = 0.0f;
+  const int64_t nonfinite = raw_file_head(*this, samples, n, out, head, &max_value, &tail_raw);
+  mel_clamp_scale(out, static_cast<std::size_t>(n_mels_) * head, max_value);
+  *tail = clamped(tail_raw, max_value);
   return nonfinite;
 }
 

@@ -36,6 +36,13 @@ constexpr int64_t kMelWindowFrames = kMelWindowSamples / kMelHop;  // 3000
 constexpr int64_t mel_frames(int64_t n_samples) { return n_samples / kMelHop; }
 // Frames of the whole-file spectrogram: the audio plus 30 s of zeros.
 constexpr int64_t file_mel_frames(int64_t n_samples) { return mel_frames(n_samples + kMelWindowSamples); }
+// The whole-file spectrogram's frames that can see audio: every later frame's 400 samples lie in the
+// 30 s of zeros (its first sample is at least 240 past the audio), so it is the silent frame's
+// constant. Computed as the spectrogram of the audio plus 600 zeros, whose frames are the file
+// spectrogram's first ones exactly (their windows reach neither that signal's reflected end nor,
+// there, anything but zeros). 3 to 4 frames more than the audio's own.
+constexpr int64_t kFileMelHeadZeros = 600;
+constexpr int64_t file_mel_head_frames(int64_t n_samples) { return mel_frames(n_samples + kFileMelHeadZeros); }
 
 // torch's reflect padding of a signal of `length` samples: index -k maps to k, index (L - 1) + k
 // maps to (L - 1) - k (for |k| < L).
@@ -51,9 +58,11 @@ float mel_max(const float* mel, std::size_t n);
 void mel_clamp_scale(float* mel, std::size_t n, float max_value);
 
 // pad_or_trim(mel[:, offset:offset + 3000], 3000): copies frames [offset, offset + 3000) of a
-// clamped [n_mels][n_frames] spectrogram to out[n_mels][3000]; frames past n_frames are 0, the
-// value OpenAI's pad_or_trim pads the (already scaled) mel with.
-void slice_window(const float* mel, int n_mels, int64_t n_frames, int64_t offset_frames, float* out);
+// clamped [n_mels][n_frames] spectrogram to out[n_mels][3000]; frames past n_frames are `pad`: 0,
+// the value OpenAI's pad_or_trim pads the (already scaled) mel with, or, for a whole-file
+// spectrogram kept without its zero tail, the tail's value.
+void slice_window(const float* mel, int n_mels, int64_t n_frames, int64_t offset_frames, float* out,
+                  float pad = 0.0f);
 
 // What the transcription loop needs of a log-mel front end: the raw log10 mel power of a signal;
 // the whole-file and window forms (with Whisper's clamp) are built on it here, so that every front
@@ -83,6 +92,11 @@ class LogMelFrontEnd {
   int64_t compute_file_mel(const float* samples, int64_t n, float* out);
   // Convenience for tools: the same into a vector, resized as needed.
   int64_t compute_file_mel(const float* samples, int64_t n, std::vector<float>& out);
+  // The same spectrogram without its zero tail, for callers that keep it (a file transcription):
+  // frames [0, file_mel_head_frames(n)) into out[n_mels][file_mel_head_frames(n)]; every later frame
+  // of compute_file_mel's output holds *tail in every row (30 s of frames a row, 0.9 MiB for 80
+  // mels, that need not be stored). The same values bit for bit. Returns the non-finite count.
+  int64_t compute_file_mel_head(const float* samples, int64_t n, float* out, float* tail);
 
   // The streaming window: samples[0, n), n <= 480000, zero-padded to 30 s, clamped by this
   // window's own max. out: [n_mels][3000]. Returns the non-finite sample count. Throws

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
@@ -188,6 +189,47 @@ TEST(Mel, WindowModeEqualsFileModeUpTo479800Samples) {
   npw::slice_window(full.data(), kMels, npw::file_mel_frames(479800), 0, from_file.data());
   mel.compute_window_mel(x.data(), 479800, window.data());
   for (std::size_t i = 0; i < window.size(); ++i) ASSERT_EQ(window[i], from_file[i]) << i;
+}
+
+// The whole-file spectrogram kept without its 30 s of zeros (a file transcription's buffer) is the
+// definition's - the raw spectrogram of audio + 30 s of zeros, clamped by its max - bit for bit: its
+// head frames, and the tail value for every later frame; compute_file_mel (built on it) too. Lengths
+// around the frame and window edges, loud, quiet (a max below -2: the floor under the zeros' -10),
+// silent and NaN-holding input, with and without a pool.
+TEST(Mel, FileSpectrogramWithoutItsZeroTailIsTheDefinitions) {
+  npw::ThreadPool pool(2);
+  for (npw::ThreadPool* p : {static_cast<npw::ThreadPool*>(nullptr), &pool}) {
+    npw::MelSpectrogram mel(filters().data.data(), kMels, p);
+    for (const int64_t n : {0, 1, 7, 199, 200, 201, 399, 400, 401, 12345, 48000, 48159, 479800, 480000, 480161, 720000}) {
+      for (const float level : {0.8f, 1e-6f, 0.0f}) {
+        std::vector<float> x = noise(static_cast<std::size_t>(n), level, 5);
+        if (n > 300 && level == 0.8f) x[n / 2] = std::numeric_limits<float>::quiet_NaN();
+        const int64_t frames = npw::file_mel_frames(n), head = npw::file_mel_head_frames(n);
+        ASSERT_LT(head, frames);
+        ASSERT_GE(head, npw::mel_frames(n) + 3);
+        std::vector<float> want(static_cast<std::size_t>(kMels) * frames);
+        const int64_t bad = mel.compute_raw(x.data(), n, npw::kMelWindowSamples, want.data(), frames);
+        npw::mel_clamp_scale(want.data(), want.size(), npw::mel_max(want.data(), want.size()));
+        std::vector<float> full, kept(static_cast<std::size_t>(kMels) * head, 7.0f);
+        EXPECT_EQ(mel.compute_file_mel(x.data(), n, full), bad);
+        ASSERT_EQ(full.size(), want.size());
+        ASSERT_EQ(std::memcmp(full.data(), want.data(), want.size() * sizeof(float)), 0) << n << " " << level;
+        float tail = 0.0f;
+        EXPECT_EQ(mel.compute_file_mel_head(x.data(), n, kept.data(), &tail), bad);
+        for (int m = 0; m < kMels; ++m) {
+          const float* w = want.data() + static_cast<std::size_t>(m) * frames;
+          ASSERT_EQ(std::memcmp(kept.data() + static_cast<std::size_t>(m) * head, w, head * sizeof(float)), 0)
+              << "n " << n << " level " << level << " mel " << m;
+          for (int64_t t = head; t < frames; ++t) ASSERT_EQ(w[t], tail) << "n " << n << " frame " << t;
+        }
+        // The first window as the language detection takes it.
+        std::vector<float> a(kMels * 3000), b(kMels * 3000);
+        npw::slice_window(want.data(), kMels, frames, 0, a.data());
+        npw::slice_window(kept.data(), kMels, head, 0, b.data(), tail);
+        ASSERT_EQ(a, b) << n;
+      }
+    }
+  }
 }
 
 TEST(Mel, ExactlyThirtySeconds) {
