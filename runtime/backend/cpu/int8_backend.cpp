@@ -81,6 +81,10 @@ int CpuInt8Backend::threads() const { return pool_->size(); }
 
 std::unique_ptr<PackedMatrix> CpuInt8Backend::pack(const TensorView& w) const { return int8_pack(w, pool_.get()); }
 
+std::unique_ptr<PackedMatrix> CpuInt8Backend::pack_for_many_rows(const TensorView& w) const {
+  return int8_pack(w, pool_.get(), Int8BlockSums::Remade);
+}
+
 void CpuInt8Backend::linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y,
                             int ldy) {
   const LinearJob job{&W, bias, Y, ldy};

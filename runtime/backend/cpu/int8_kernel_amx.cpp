@@ -46,10 +46,10 @@ using Sums = int32_t[kTileRows][kInt8Tile];
 // Block b's int32 sums for 16 rows (from x, ldq apart) x one record, into `out`, with tile set C/A/B
 // (the tile intrinsics take their register numbers as literals, hence a macro).
 #define NPW_BLOCK_SUMS(C, A, B)                                     \
-  NPW_AMX inline void block_sums_##C(const uint8_t* x, long ldq, const Int8Record* rec, Sums& out) { \
+  NPW_AMX inline void block_sums_##C(const uint8_t* x, long ldq, const Int8Quants* wq, Sums& out) { \
     _tile_zero(C);                                                  \
     _tile_loadd(A, x, ldq);                                         \
-    _tile_loadd(B, rec->q, kInt8Tile * kInt8Group);                 \
+    _tile_loadd(B, wq->q, kInt8Tile * kInt8Group);                  \
     _tile_dpbssd(C, A, B);                                          \
     _tile_stored(C, out, kInt8Tile * sizeof(int32_t));              \
   }
@@ -87,24 +87,25 @@ NPW_AMX void tile_rows(const Int8Product& p, int m, int t) {
   const uint8_t* x = p.x.q + static_cast<std::size_t>(m) * p.x.ldq;
   const long ldq = static_cast<long>(p.x.ldq);
   const float* xs = p.x.scale + static_cast<std::size_t>(m) * p.x.lds;
-  const Int8Record* rec = w.record(t, 0);
+  // Tile t's blocks (the walk formed once: the loop is short, a tile product and 16 scalings a block).
+  const Int8TileWalk rec = w.walk(t, 0);
   alignas(64) Sums sums[2];
   __m512 acc[kTileRows];
 #pragma GCC unroll 16
   for (int r = 0; r < kTileRows; ++r) acc[r] = _mm512_setzero_ps();
 
-  block_sums_0(x, ldq, rec, sums[0]);
+  block_sums_0(x, ldq, rec.quants(0), sums[0]);
   for (int b = 0; b < nb; ++b) {
     if (b + 1 < nb) {
       const uint8_t* xb = x + (b + 1) * kInt8Block;
       if (b & 1) {
-        block_sums_0(xb, ldq, rec + b + 1, sums[0]);
+        block_sums_0(xb, ldq, rec.quants(b + 1), sums[0]);
       } else {
-        block_sums_3(xb, ldq, rec + b + 1, sums[1]);
+        block_sums_3(xb, ldq, rec.quants(b + 1), sums[1]);
       }
     }
     const Sums& in = sums[b & 1];
-    const __m512 sw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(rec[b].scale)));
+    const __m512 sw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(rec.scales(b))));
 #pragma GCC unroll 16
     for (int r = 0; r < kTileRows; ++r) acc[r] = add_scaled(acc[r], in[r], sw, xs[static_cast<std::size_t>(r) * p.x.lds + b]);
   }

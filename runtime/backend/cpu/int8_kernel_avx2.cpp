@@ -76,7 +76,7 @@ NPW_AVX2 void tile(const Int8Product& p, int m, int t, int b0, int b1, bool firs
   const Int8PackedMatrix& w = *p.w;
   const int valid = std::min(kInt8Tile, w.n_out() - t * kInt8Tile);
   const __m256i mask[2] = {lane_mask(valid), lane_mask(valid - 8)};
-  const Int8Record* rec = w.record(t, b0);
+  Int8TileWalk rec = w.walk(t, b0);
   const __m256i ones = _mm256_set1_epi16(1);
   float* y[R];
   const uint8_t* xq[R];
@@ -91,14 +91,14 @@ NPW_AVX2 void tile(const Int8Product& p, int m, int t, int b0, int b1, bool firs
     for (int h = 0; h < 2; ++h) acc[r][h] = first ? _mm256_setzero_ps() : _mm256_maskload_ps(y[r] + 8 * h, mask[h]);
   }
 
-  for (int b = b0; b < b1; ++b, ++rec) {
+  for (int b = b0; b < b1; ++b, rec.next()) {
     __m256i ia[R][2];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) ia[r][0] = ia[r][1] = _mm256_setzero_si256();
 #pragma GCC unroll 8
     for (int g = 0; g < kInt8Block / kInt8Group; ++g) {
-      const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(rec->q[g][0]));
-      const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(rec->q[g][8]));
+      const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(rec.quants(0)->q[g][0]));
+      const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(rec.quants(0)->q[g][8]));
       // |w| as unsigned bytes (|-128| = 0x80 is 128 there), the activations carrying w's sign: a file's
       // -128 quant would overflow the other way round (sign(x) * -128).
       const __m256i aw0 = _mm256_abs_epi8(w0), aw1 = _mm256_abs_epi8(w1);
@@ -111,7 +111,7 @@ NPW_AVX2 void tile(const Int8Product& p, int m, int t, int b0, int b1, bool firs
     }
 #pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {
-      const __m256 sw = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(rec->scale + 8 * h)));
+      const __m256 sw = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(rec.scales(0) + 8 * h)));
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const __m256 scale = _mm256_mul_ps(sw, _mm256_set1_ps(xs[r][b]));

@@ -126,8 +126,8 @@ constexpr int kSumSets = R * C >= 10 ? 1 : R * C >= 5 ? 2 : 4;
 
 // ia[r][c] += the block's int32 sums of row r's quads times tile c's record (the inner loop of
 // both tile forms), its groups spread over kSumSets<R, C> sets of sums added together at the end.
-template <int R, int C>
-NPW_AVX512 static inline __attribute__((always_inline)) void block_sums(__m512i (&ia)[R][C], const Int8Record* const (&rec)[C],
+template <int R, int C, class Walk>
+NPW_AVX512 static inline __attribute__((always_inline)) void block_sums(__m512i (&ia)[R][C], const Walk (&rec)[C],
                                                                        const uint8_t* const (&xq)[R], int b) {
   constexpr int S = kSumSets<R, C>;
   static_assert((kInt8Block / kInt8Group) % S == 0, "each set takes the same number of groups");
@@ -146,7 +146,7 @@ NPW_AVX512 static inline __attribute__((always_inline)) void block_sums(__m512i 
   for (int g = 0; g < kInt8Block / kInt8Group; ++g) {
     __m512i wv[C];
 #pragma GCC unroll 4
-    for (int c = 0; c < C; ++c) wv[c] = _mm512_load_si512(rec[c]->q[g]);
+    for (int c = 0; c < C; ++c) wv[c] = _mm512_load_si512(rec[c].quants()->q[g]);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m512i xb = _mm512_set1_epi32(static_cast<int>(load4(xq[r] + b * kInt8Block + g * kInt8Group)));
@@ -165,12 +165,78 @@ NPW_AVX512 static inline __attribute__((always_inline)) void block_sums(__m512i 
     }
 }
 
+// A record's compensation, -128 x each output's sum of quants over the block, made from its quants:
+// 128 times every quant is one vpdpbusd a group (the unsigned operand all 128s), two sums kept so
+// that each chain is four deep.
+NPW_AVX512 static inline __attribute__((always_inline)) __m512i remade_comp(const Int8Quants* wq) {
+  const __m512i k128 = _mm512_set1_epi8(static_cast<char>(0x80));
+  __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+#pragma GCC unroll 8
+  for (int g = 0; g < kInt8Block / kInt8Group; g += 2) {
+    s0 = _mm512_dpbusd_epi32(s0, k128, _mm512_load_si512(wq->q[g]));
+    s1 = _mm512_dpbusd_epi32(s1, k128, _mm512_load_si512(wq->q[g + 1]));
+  }
+  return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_add_epi32(s0, s1));
+}
+
+// The same from the sums kept with the block's quants (int8_packed.h): 128 x the 16 negated sums, widened.
+NPW_AVX512 static inline __attribute__((always_inline)) __m512i kept_comp(const Int8Quants* wq) {
+  const __m256i neg_sum = _mm256_load_si256(reinterpret_cast<const __m256i*>(kept_sums_after(wq)->neg_sum));
+  return _mm512_slli_epi32(_mm512_cvtepi16_epi32(neg_sum), 7);
+}
+
+// A tile's blocks walked with the matrix's layout known when compiled (int8_packed.h): a Kept one's
+// records one 576-byte stream (quants, scales, sums), a Remade one's quants and scales two streams.
+// The few-row tile's loop is short (a block of 1-8 rows), and walking with steps read at run time
+// measured 3 % slower one-token steps (base q8_0, Xeon).
+template <bool Kept>
+struct FixedWalk;
+template <>
+struct FixedWalk<true> {
+  const uint8_t* p = nullptr;
+  FixedWalk() = default;
+  explicit FixedWalk(const Int8TileWalk& w) : p(w.q) {}
+  const Int8Quants* quants() const { return reinterpret_cast<const Int8Quants*>(p); }
+  const uint16_t* scales() const { return reinterpret_cast<const uint16_t*>(p + sizeof(Int8Quants)); }
+  void next() { p += kInt8KeptRecordBytes; }
+  // -128 x the block's sums of quants (kept).
+  NPW_AVX512 __attribute__((always_inline)) __m512i comp() const { return kept_comp(quants()); }
+  // The records `ahead` blocks on asked for into the L2.
+  NPW_AVX512 __attribute__((always_inline)) void prefetch(int ahead) const {
+#pragma GCC unroll 10
+    for (std::size_t l = 0; l < kInt8KeptRecordBytes; l += 64) {
+      prefetch_bytes_past<PrefetchTo::L2>(p, static_cast<std::size_t>(ahead) * kInt8KeptRecordBytes + l);
+    }
+  }
+};
+template <>
+struct FixedWalk<false> {
+  const uint8_t* q = nullptr;
+  const uint8_t* s = nullptr;
+  FixedWalk() = default;
+  explicit FixedWalk(const Int8TileWalk& w) : q(w.q), s(w.scale) {}
+  const Int8Quants* quants() const { return reinterpret_cast<const Int8Quants*>(q); }
+  const uint16_t* scales() const { return reinterpret_cast<const uint16_t*>(s); }
+  void next() {
+    q += sizeof(Int8Quants);
+    s += kInt8Tile * sizeof(uint16_t);
+  }
+  NPW_AVX512 __attribute__((always_inline)) __m512i comp() const { return remade_comp(quants()); }
+  NPW_AVX512 __attribute__((always_inline)) void prefetch(int ahead) const {
+#pragma GCC unroll 8
+    for (std::size_t l = 0; l < sizeof(Int8Quants); l += 64) {
+      prefetch_bytes_past<PrefetchTo::L2>(q, static_cast<std::size_t>(ahead) * sizeof(Int8Quants) + l);
+    }
+    prefetch_bytes_past<PrefetchTo::L2>(s, static_cast<std::size_t>(ahead) * kInt8Tile * sizeof(uint16_t));
+  }
+};
+
 // What both tile forms hold for rows [m, m + R) x tiles t, t + dt, ..., t + (C - 1) dt: the tiles'
-// output masks and records from block b0, the rows' outputs, quants and block scales.
-template <int R, int C>
+// output masks and blocks from block b0, the rows' outputs, quants and block scales.
+template <int R, int C, bool Kept>
 struct TileRows {
   __mmask16 mask[C];
-  const Int8Record* rec[C];
+  FixedWalk<Kept> rec[C];
   float* y[R];
   const uint8_t* xq[R];
   const float* xs[R];
@@ -183,7 +249,7 @@ struct TileRows {
     for (int c = 0; c < C; ++c) {
       const int valid = std::min(kInt8Tile, p.w->n_out() - (t + c * dt) * kInt8Tile);
       mask[c] = valid >= kInt8Tile ? __mmask16(0xFFFF) : __mmask16((1u << valid) - 1);
-      rec[c] = p.w->record(t + c * dt, b0);
+      rec[c] = FixedWalk<Kept>(p.w->walk(t + c * dt, b0));
     }
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
@@ -202,7 +268,7 @@ struct TileRows {
       const __m512 scale = _mm512_mul_ps(sw, _mm512_set1_ps(xs[r][b]));
       acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[r][c]), scale, acc[r][c]);
     }
-    ++rec[c];
+    rec[c].next();
   }
 
   // acc (plus bias, where not null) into the outputs.
@@ -226,9 +292,10 @@ constexpr int kStreamAhead = 16;
 // Each record is read from memory once, and the rows' arithmetic leaves the core waiting on it
 // unless the records come in time; the C tiles lie in C distant runs of the output range (see
 // few_rows) and each run's records kStreamAhead ahead are asked for into the L2.
-template <int R, int C>
+// Kept: the matrix's layout (sums kept; a Remade one is a matrix packed for many rows given few).
+template <int R, int C, bool Kept>
 NPW_AVX512 void tile(const Int8Product& p, int m, int t, int dt) {
-  TileRows<R, C> v(p, m, t, dt, 0);
+  TileRows<R, C, Kept> v(p, m, t, dt, 0);
   const Int8PackedMatrix& w = *p.w;
   __m512 acc[R][C];
 #pragma GCC unroll 8
@@ -239,25 +306,19 @@ NPW_AVX512 void tile(const Int8Product& p, int m, int t, int dt) {
 
   for (int b = 0; b < w.n_blocks(); ++b) {
 #pragma GCC unroll 4
-    for (int c = 0; c < C; ++c) {
-#pragma GCC unroll 10
-      for (std::size_t l = 0; l < sizeof(Int8Record); l += 64) {
-        prefetch_bytes_past<PrefetchTo::L2>(v.rec[c], kStreamAhead * sizeof(Int8Record) + l);
-      }
-    }
+    for (int c = 0; c < C; ++c) v.rec[c].prefetch(kStreamAhead);
     __m512i ia[R][C];
 #pragma GCC unroll 4
     for (int c = 0; c < C; ++c) {
-      // -128 x the block's sum of quants, widened from the record's 16-bit negated sums.
-      const __m256i neg_sum = _mm256_load_si256(reinterpret_cast<const __m256i*>(v.rec[c]->neg_sum));
-      const __m512i comp = _mm512_slli_epi32(_mm512_cvtepi16_epi32(neg_sum), 7);
+      // -128 x the block's sum of quants.
+      const __m512i comp = v.rec[c].comp();
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) ia[r][c] = comp;
     }
     block_sums<R, C>(ia, v.rec, v.xq, b);
 #pragma GCC unroll 4
     for (int c = 0; c < C; ++c) {
-      v.scale_into(acc, ia, c, b, _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(v.rec[c]->scale))));
+      v.scale_into(acc, ia, c, b, _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(v.rec[c].scales()))));
     }
   }
 
@@ -266,12 +327,14 @@ NPW_AVX512 void tile(const Int8Product& p, int m, int t, int dt) {
 
 using TileFn = void (*)(const Int8Product&, int, int, int);
 
-template <int... I>
+template <bool Kept, int... I>
 constexpr std::array<TileFn, sizeof...(I)> make_tiles(std::integer_sequence<int, I...>) {
-  return {tile<I / kCols + 1, I % kCols + 1>...};
+  return {tile<I / kCols + 1, I % kCols + 1, Kept>...};
 }
-// kTiles[(r - 1) * kCols + (c - 1)] handles r rows x c tiles.
-constexpr std::array<TileFn, kRows * kCols> kTiles = make_tiles(std::make_integer_sequence<int, kRows * kCols>());
+// kTiles[kept][(r - 1) * kCols + (c - 1)] handles r rows x c tiles.
+constexpr std::array<TileFn, kRows * kCols> kTiles[2] = {
+    make_tiles<false>(std::make_integer_sequence<int, kRows * kCols>()),
+    make_tiles<true>(std::make_integer_sequence<int, kRows * kCols>())};
 
 // Up to this many rows a product reads each weight record from memory once per row group: a
 // decoder step (one token, beams, samples).
@@ -299,13 +362,13 @@ void over_runs(int t0, int t1, Fn&& fn) {
 // decoder's 5-beam step 2-3.5 % faster, the same bits. On a Zen 4 one run had measured faster than two
 // (a 5-beam step 3.5 % for tiny q8_0, 6 % for base q8_0, 16 pairs of 16), so AMD keeps one. 6 rows
 // measured the same either way on the Xeon (7.8 us) and keep one run everywhere.
-template <int R, int C>
+template <int R, int C, bool Kept>
 void beam_runs(const Int8Product& p, int m, int t0, int t1) {
   over_runs<C>(t0, t1, [&](int t, int dt, int c) {
     if (c == C) {
-      tile<R, C>(p, m, t, dt);
+      tile<R, C, Kept>(p, m, t, dt);
     } else {
-      tile<R, 1>(p, m, t, dt);
+      tile<R, 1, Kept>(p, m, t, dt);
     }
   });
 }
@@ -317,14 +380,24 @@ int beam_streams() {
   return forced > 0 ? forced : cpu_vendor_is_amd() ? 1 : 2;
 }
 
+template <bool Kept>
+void beams(const Int8Product& p, int m0, int m1, int t0, int t1) {
+  if (m1 - m0 == 5) {
+    return beam_streams() == 2 ? beam_runs<5, 2, Kept>(p, m0, t0, t1) : beam_runs<5, 1, Kept>(p, m0, t0, t1);
+  }
+  beam_runs<6, 1, Kept>(p, m0, t0, t1);
+}
+
 void few_rows(const Int8Product& p, int m0, int m1, int t0, int t1) {
+  const auto& tiles = kTiles[p.w->sums_kept() ? 1 : 0];
   over_runs<kCols>(t0, t1, [&](int t, int dt, int c) {
-    for (int m = m0; m < m1; m += kRows) kTiles[(std::min(kRows, m1 - m) - 1) * kCols + (c - 1)](p, m, t, dt);
+    for (int m = m0; m < m1; m += kRows) tiles[(std::min(kRows, m1 - m) - 1) * kCols + (c - 1)](p, m, t, dt);
   });
 }
 
 // Many rows (the encoder): a panel's block widened once for all the row groups that pass over it,
-// the compensation as int32 (128 x the record's negated sums) and the weight scales as f32. Widened
+// the compensation as int32 (-128 x the block's sums of quants, kept or remade from the quants: 8
+// vpdpbusd once per panel block, against 8 x rows of the product) and the weight scales as f32. Widened
 // per row group, as the few-row tile does, its 3 x 3 instructions a block ran on the two vector ports
 // beside the 96 vpdpbusd and 36 conversions and scalings: a 256 x 1536 x 384 product on one core
 // (Xeon, alternated, 300-400 runs each) 553-570 -> 632-636 GOP/s at the minimum, 508-523 -> 535-550
@@ -337,13 +410,13 @@ struct alignas(64) BlockPrep {
 constexpr int kPrepBlocks = 64;
 
 NPW_AVX512 void prepare_panel(const Int8PackedMatrix& w, int t, int c, int b0, int b1, BlockPrep* prep) {
+  const bool kept = w.sums_kept();
   for (int j = 0; j < c; ++j) {
-    const Int8Record* rec = w.record(t + j, b0);
+    Int8TileWalk rec = w.walk(t + j, b0);
     BlockPrep* out = prep + j * kPrepBlocks;
-    for (int b = b0; b < b1; ++b, ++rec, ++out) {
-      const __m256i neg_sum = _mm256_load_si256(reinterpret_cast<const __m256i*>(rec->neg_sum));
-      _mm512_store_si512(out->comp, _mm512_slli_epi32(_mm512_cvtepi16_epi32(neg_sum), 7));
-      _mm512_store_ps(out->scale, _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(rec->scale))));
+    for (int b = b0; b < b1; ++b, rec.next(), ++out) {
+      _mm512_store_si512(out->comp, kept ? kept_comp(rec.quants(0)) : remade_comp(rec.quants(0)));
+      _mm512_store_ps(out->scale, _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(rec.scales(0)))));
     }
   }
 }
@@ -353,10 +426,10 @@ NPW_AVX512 void prepare_panel(const Int8PackedMatrix& w, int t, int c, int b0, i
 // K into L1-sized chunks measured slower: the partial sums' round trips through Y cost more than the
 // hardware prefetcher loses); a K longer than kPrepBlocks blocks is cut, its partial sums waiting in
 // Y (exact: the f32 additions run in the same order).
-template <int R, int C>
+template <int R, int C, bool Kept>
 NPW_AVX512 void panel_tile(const Int8Product& p, int m, int t, const BlockPrep* prep, int b0, int b1, bool first,
                            bool last) {
-  TileRows<R, C> v(p, m, t, 1, b0);
+  TileRows<R, C, Kept> v(p, m, t, 1, b0);
   __m512 acc[R][C];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
@@ -383,18 +456,22 @@ NPW_AVX512 void panel_tile(const Int8Product& p, int m, int t, const BlockPrep* 
 }
 
 using PanelFn = void (*)(const Int8Product&, int, int, const BlockPrep*, int, int, bool, bool);
-template <int... I>
+template <bool Kept, int... I>
 constexpr std::array<PanelFn, sizeof...(I)> make_panel_tiles(std::integer_sequence<int, I...>) {
-  return {panel_tile<I / kCols + 1, I % kCols + 1>...};
+  return {panel_tile<I / kCols + 1, I % kCols + 1, Kept>...};
 }
-constexpr std::array<PanelFn, kRows * kCols> kPanelTiles = make_panel_tiles(std::make_integer_sequence<int, kRows * kCols>());
+// kPanelTiles[kept][(r - 1) * kCols + (c - 1)]: a decoder's prompt runs over Kept matrices.
+constexpr std::array<PanelFn, kRows * kCols> kPanelTiles[2] = {
+    make_panel_tiles<false>(std::make_integer_sequence<int, kRows * kCols>()),
+    make_panel_tiles<true>(std::make_integer_sequence<int, kRows * kCols>())};
 
-// Many rows: panels of 3 tiles outer, rows inner; a panel's records (3 x 576 B per block) stay in
+// Many rows: panels of 3 tiles outer, rows inner; a panel's blocks (3 x 544 or 576 B each) stay in
 // L2 while every row group of this thread passes over them.
 void gemm_avx512(const Int8Product& p, int m0, int m1, int t0, int t1) {
-  if (m1 - m0 == 5) return beam_streams() == 2 ? beam_runs<5, 2>(p, m0, t0, t1) : beam_runs<5, 1>(p, m0, t0, t1);
-  if (m1 - m0 == 6) return beam_runs<6, 1>(p, m0, t0, t1);
+  const bool kept = p.w->sums_kept();
+  if (m1 - m0 == 5 || m1 - m0 == 6) return kept ? beams<true>(p, m0, m1, t0, t1) : beams<false>(p, m0, m1, t0, t1);
   if (m1 - m0 <= kStreamRows) return few_rows(p, m0, m1, t0, t1);
+  const auto& panel_tiles = kPanelTiles[kept ? 1 : 0];
   alignas(64) BlockPrep prep[kCols * kPrepBlocks];
   const int nb = p.w->n_blocks();
   for (int t = t0; t < t1; t += kCols) {
@@ -404,7 +481,7 @@ void gemm_avx512(const Int8Product& p, int m0, int m1, int t0, int t1) {
       prepare_panel(*p.w, t, c, b0, b1, prep);
       for (int m = m0; m < m1; m += kRows) {
         const int r = std::min(kRows, m1 - m);
-        kPanelTiles[(r - 1) * kCols + (c - 1)](p, m, t, prep, b0, b1, b0 == 0, b1 == nb);
+        panel_tiles[(r - 1) * kCols + (c - 1)](p, m, t, prep, b0, b1, b0 == 0, b1 == nb);
       }
     }
   }

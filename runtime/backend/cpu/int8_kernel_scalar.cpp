@@ -34,12 +34,12 @@ void gemm_scalar(const Int8Product& p, int m0, int m1, int t0, int t1) {
       for (int j = 0; j < kInt8Tile && t * kInt8Tile + j < n_out; ++j) {
         float acc = 0.0f;
         for (int b = 0; b < w.n_blocks(); ++b) {
-          const Int8Record* r = w.record(t, b);
+          const Int8Quants* r = w.quants(t, b);
           int32_t sum = 0;
           for (int g = 0; g < kInt8Block / kInt8Group; ++g) {
             for (int l = 0; l < kInt8Group; ++l) sum += int32_t{x[b * kInt8Block + g * kInt8Group + l]} * r->q[g][j][l];
           }
-          acc = std::fma(static_cast<float>(sum), fp16_to_fp32(r->scale[j]) * xs[b], acc);
+          acc = std::fma(static_cast<float>(sum), fp16_to_fp32(w.scales(t, b)[j]) * xs[b], acc);
         }
         const int o = t * kInt8Tile + j;
         y[o - p.y_col0] = p.bias ? acc + p.bias[o] : acc;

@@ -67,7 +67,7 @@ void pack_tile(const TensorView& w, std::size_t row_bytes, int tile, bool vector
       // two bytes).
       split_int8_row(w.type, src, n_blocks, q, nullptr, nullptr);
       for (int b = 0; b < n_blocks; ++b) {
-        std::memcpy(&out.record(tile, b)->scale[j], src + static_cast<std::size_t>(b) * block_bytes, sizeof(uint16_t));
+        std::memcpy(&out.scales(tile, b)[j], src + static_cast<std::size_t>(b) * block_bytes, sizeof(uint16_t));
       }
     } else {
       const float* row = reinterpret_cast<const float*>(src);
@@ -87,7 +87,7 @@ void pack_tile(const TensorView& w, std::size_t row_bytes, int tile, bool vector
       quantize_row(row, n_in, n_blocks, vector, q, scratch.d.data());
       for (int b = 0; b < n_blocks; ++b) {
         const float d = scratch.d[static_cast<std::size_t>(b)];
-        uint16_t& scale = out.record(tile, b)->scale[j];
+        uint16_t& scale = out.scales(tile, b)[j];
         scale = fp32_to_fp16(d);
         // A half holds scales up to 65504, weights up to ~8.3 million: beyond, the record would say
         // infinity where the file has a number.
@@ -99,19 +99,21 @@ void pack_tile(const TensorView& w, std::size_t row_bytes, int tile, bool vector
     }
     // Each group of 4 consecutive inputs is one int32 lane of the record; rows past n_out stay zero.
     for (int b = 0; b < n_blocks; ++b) {
-      Int8Record* rec = out.record(tile, b);
+      Int8Quants* quants = out.quants(tile, b);
       const int8_t* qb = q + static_cast<std::size_t>(b) * kInt8Block;
-      int32_t sum = 0;
-      for (int g = 0; g < kInt8Block / kInt8Group; ++g) std::memcpy(rec->q[g][j], qb + g * kInt8Group, kInt8Group);
-      for (int k = 0; k < kInt8Block; ++k) sum += qb[k];
-      rec->neg_sum[j] = static_cast<int16_t>(-sum);
+      for (int g = 0; g < kInt8Block / kInt8Group; ++g) std::memcpy(quants->q[g][j], qb + g * kInt8Group, kInt8Group);
+      if (Int8KeptSums* sums = out.kept_sums(tile, b)) {
+        int32_t sum = 0;
+        for (int k = 0; k < kInt8Block; ++k) sum += qb[k];
+        sums->neg_sum[j] = static_cast<int16_t>(-sum);
+      }
     }
   }
 }
 
 }  // namespace
 
-std::unique_ptr<Int8PackedMatrix> int8_pack(const TensorView& w, ThreadPool* pool) {
+std::unique_ptr<Int8PackedMatrix> int8_pack(const TensorView& w, ThreadPool* pool, Int8BlockSums sums) {
   if (w.ne[2] != 1 || w.ne[3] != 1) refuse(w, "expected a 2-D weight matrix");
   if (w.ne[0] < 1 || w.ne[1] < 1 || w.ne[0] > INT32_MAX / 2 || w.ne[1] > INT32_MAX / 2) {
     refuse(w, "unsupported shape " + std::to_string(w.ne[0]) + " x " + std::to_string(w.ne[1]));
@@ -129,7 +131,7 @@ std::unique_ptr<Int8PackedMatrix> int8_pack(const TensorView& w, ThreadPool* poo
                   std::to_string(row_bytes * static_cast<std::size_t>(n_out)));
   }
 
-  auto out = std::make_unique<Int8PackedMatrix>(n_out, n_in);
+  auto out = std::make_unique<Int8PackedMatrix>(n_out, n_in, sums);
   out->set_file_quants(is_scaled_int8_type(w.type));
   const Int8Isa isa = int8_best_isa();
   const bool vector = isa == Int8Isa::Avx512Vnni || isa == Int8Isa::Amx;

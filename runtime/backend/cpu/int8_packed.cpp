@@ -9,29 +9,48 @@
 
 namespace npw {
 
-Int8PackedMatrix::Int8PackedMatrix(int n_out, int n_in)
+Int8PackedMatrix::Int8PackedMatrix(int n_out, int n_in, Int8BlockSums sums)
     : n_out_(n_out),
       n_in_(n_in),
       n_tiles_((n_out + kInt8Tile - 1) / kInt8Tile),
-      n_blocks_((n_in + kInt8Block - 1) / kInt8Block) {
+      n_blocks_((n_in + kInt8Block - 1) / kInt8Block),
+      kept_(sums == Int8BlockSums::Kept) {
+  const std::size_t nb = static_cast<std::size_t>(n_blocks_), scales = kInt8Tile * sizeof(uint16_t);
+  if (kept_) {
+    q_step_ = scale_step_ = kInt8KeptRecordBytes;
+    scale_offset_ = sizeof(Int8Quants);
+    tile_bytes_ = nb * kInt8KeptRecordBytes;
+  } else {
+    q_step_ = sizeof(Int8Quants);
+    scale_step_ = scales;
+    scale_offset_ = nb * sizeof(Int8Quants);
+    tile_bytes_ = (nb * (sizeof(Int8Quants) + scales) + 63) / 64 * 64;
+  }
   // Sized here, not in the initializer list, which would replace the member's labelled initializer:
   // the memory report then counted the packed weights as unlabelled buffers and heap.
-  records_.resize(static_cast<std::size_t>(n_tiles_) * static_cast<std::size_t>(n_blocks_));
+  bytes_.resize(static_cast<std::size_t>(n_tiles_) * tile_bytes_);
 }
 
 int8_t Int8PackedMatrix::value(int o, int i) const {
-  const Int8Record* r = record(o / kInt8Tile, i / kInt8Block);
   const int k = i % kInt8Block;
-  return r->q[k / kInt8Group][o % kInt8Tile][k % kInt8Group];
+  return quants(o / kInt8Tile, i / kInt8Block)->q[k / kInt8Group][o % kInt8Tile][k % kInt8Group];
 }
 
 float Int8PackedMatrix::scale(int o, int i) const {
-  return fp16_to_fp32(record(o / kInt8Tile, i / kInt8Block)->scale[o % kInt8Tile]);
+  return fp16_to_fp32(scales(o / kInt8Tile, i / kInt8Block)[o % kInt8Tile]);
 }
 
 bool Int8PackedMatrix::copy_row(int o, float* out) const {
   if (!file_quants_ || o < 0 || o >= n_out_) return false;
-  for (int i = 0; i < n_in_; ++i) out[i] = static_cast<float>(value(o, i)) * scale(o, i);
+  // Block by block (a decoder step embeds each sequence's token through here).
+  Int8TileWalk walk = this->walk(o / kInt8Tile, 0);
+  const int j = o % kInt8Tile;
+  for (int b = 0; b < n_blocks_; ++b, walk.next()) {
+    const Int8Quants* q = walk.quants(0);
+    const float d = fp16_to_fp32(walk.scales(0)[j]);
+    const int k_end = std::min(kInt8Block, n_in_ - b * kInt8Block);
+    for (int k = 0; k < k_end; ++k) out[b * kInt8Block + k] = static_cast<float>(q->q[k / kInt8Group][j][k % kInt8Group]) * d;
+  }
   return true;
 }
 

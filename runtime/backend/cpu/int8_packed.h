@@ -1,12 +1,21 @@
 // The weight layout shared by the int8 packer and every int8 kernel. It exists so that the kernels can
-// stream one contiguous record per (16 outputs x 32 inputs) instead of gathering q8_0 rows: the record
-// holds the int8 values interleaved four inputs deep (the operand shape of vpdpbusd / vpmaddubsw), the
-// 16 per-block scales as IEEE halves (q8_0's own), and the 16 block sums the unsigned-activation (VNNI)
-// kernel's compensation is made from. Outputs are padded to a multiple of 16 and inputs to a multiple
-// of 32 with zero weights. 576 bytes, 1.125 a weight (q8_0's 1.0625 and the sums): a one-token step is a read
-// of every record, and f32 scales and int32 compensations (640 bytes) made it a tenth longer; the
-// kernels widen the halves and sums in instructions that, measured on a Zen 4, ran beside the
-// vpdpbusd without slowing the many-row products.
+// stream each tile's blocks (16 outputs x 32 inputs) in address order instead of gathering q8_0 rows:
+// a block's int8 values interleaved four inputs deep (the operand shape of vpdpbusd / vpmaddubsw,
+// 512 bytes, whole cache lines) and its 16 scales as IEEE halves (q8_0's own). Outputs are padded to a
+// multiple of 16 and inputs to a multiple of 32 with zero weights. 1.0625 bytes a weight, q8_0's own
+// size: a one-token step reads every block once, and f32 scales and int32 compensations (640 bytes a
+// block) made it a tenth longer; the kernels widen the halves in instructions that, measured on a Zen
+// 4, ran beside the vpdpbusd without slowing the many-row products.
+//
+// The unsigned-activation (VNNI) kernel's compensation is made from each block's sums of quants. A
+// matrix packed for few rows (a decoder's, read once per step) keeps them, so that a step does not
+// spend instructions remaking them: each block's quants, scales and sums one 576-byte record, one
+// stream of whole cache lines (Int8BlockSums::Kept). One packed for many rows (the encoder's, the
+// cross-attention projections) does not - the many-row kernel makes them once per block for all the
+// rows that pass over it - and keeps a tile's quants one after another, its scales after them
+// (Int8BlockSums::Remade): 544 bytes a block whose quants still start cache lines (interleaved 544-byte
+// records split every other block's loads, and the no-AMX int8 encoder of tiny ran 2.5-5 % slower on
+// a Xeon). Kept everywhere the sums were 1.6 MiB of a base model's encoder and cross-attention.
 #pragma once
 
 #include <cstddef>
@@ -18,34 +27,75 @@
 namespace npw {
 
 constexpr int kInt8Block = 32;  // inputs per scale (the q8_0 block)
-constexpr int kInt8Tile = 16;   // outputs per record (one zmm of int32 / f32)
+constexpr int kInt8Tile = 16;   // outputs per tile (one zmm of int32 / f32)
 constexpr int kInt8Group = 4;   // consecutive inputs summed into one int32 lane
 
-// One record: q[g][j][l] = w[16 t + j][32 b + 4 g + l]; scale[j] = the half s such that w ~ s * q;
-// neg_sum[j] = -(sum over the block of q[.][j][.]), whose 128-fold is the VNNI kernel's compensation
-// (see int8_kernels.h for why; |sum| <= 32 x 128 fits 16 bits).
-struct alignas(64) Int8Record {
+// A block's quants: q[g][j][l] = w[16 t + j][32 b + 4 g + l].
+struct alignas(64) Int8Quants {
   int8_t q[kInt8Block / kInt8Group][kInt8Tile][kInt8Group];
-  uint16_t scale[kInt8Tile];
+};
+static_assert(sizeof(Int8Quants) == 512, "a block's quants are whole cache lines");
+// neg_sum[j] = -(sum over the block of output j's quants), whose 128-fold is the VNNI kernel's
+// compensation (see int8_kernels.h; |sum| <= 32 x 128 fits 16 bits).
+struct Int8KeptSums {
   int16_t neg_sum[kInt8Tile];
 };
-static_assert(sizeof(Int8Record) == 576, "records must stay a whole number of cache lines");
+
+// Where a matrix keeps its blocks' sums (see above).
+enum class Int8BlockSums { Kept, Remade };
+
+// Bytes of a Kept record: quants, 16 scales, 16 sums.
+constexpr std::size_t kInt8KeptRecordBytes = 576;
+
+// A walk along one tile's blocks: block b's quants at q + b * q_step bytes, its scales (16 halves) at
+// scale + b * scale_step bytes. Kernels hold one per tile and step it block by block.
+struct Int8TileWalk {
+  const uint8_t* q;
+  const uint8_t* scale;
+  std::size_t q_step, scale_step;
+  const Int8Quants* quants(int b) const {
+    return reinterpret_cast<const Int8Quants*>(q + static_cast<std::size_t>(b) * q_step);
+  }
+  const uint16_t* scales(int b) const {
+    return reinterpret_cast<const uint16_t*>(scale + static_cast<std::size_t>(b) * scale_step);
+  }
+  void next() {
+    q += q_step;
+    scale += scale_step;
+  }
+};
+// The sums kept with a Kept record, whose quants are at q.
+inline const Int8KeptSums* kept_sums_after(const Int8Quants* q) {
+  return reinterpret_cast<const Int8KeptSums*>(reinterpret_cast<const uint8_t*>(q) + sizeof(Int8Quants) +
+                                               kInt8Tile * sizeof(uint16_t));
+}
 
 class Int8PackedMatrix : public PackedMatrix {
  public:
-  Int8PackedMatrix(int n_out, int n_in);
+  Int8PackedMatrix(int n_out, int n_in, Int8BlockSums sums = Int8BlockSums::Kept);
   int n_out() const override { return n_out_; }
   int n_in() const override { return n_in_; }
-  std::size_t bytes() const override { return records_.size() * sizeof(Int8Record); }
+  std::size_t bytes() const override { return bytes_.size(); }
 
   int n_tiles() const { return n_tiles_; }
   int n_blocks() const { return n_blocks_; }
-  // Records of tile t are contiguous over the blocks, so a kernel walking K reads sequentially.
-  const Int8Record* record(int tile, int block) const {
-    return records_.data() + static_cast<std::size_t>(tile) * n_blocks_ + block;
+  bool sums_kept() const { return kept_; }
+  // Tile t's blocks from block b on.
+  Int8TileWalk walk(int tile, int block = 0) const {
+    const uint8_t* base = bytes_.data() + static_cast<std::size_t>(tile) * tile_bytes_;
+    return Int8TileWalk{base + static_cast<std::size_t>(block) * q_step_,
+                        base + scale_offset_ + static_cast<std::size_t>(block) * scale_step_, q_step_, scale_step_};
   }
-  Int8Record* record(int tile, int block) {
-    return records_.data() + static_cast<std::size_t>(tile) * n_blocks_ + block;
+  const Int8Quants* quants(int tile, int block) const { return walk(tile, block).quants(0); }
+  const uint16_t* scales(int tile, int block) const { return walk(tile, block).scales(0); }
+  Int8Quants* quants(int tile, int block) { return const_cast<Int8Quants*>(walk(tile, block).quants(0)); }
+  uint16_t* scales(int tile, int block) { return const_cast<uint16_t*>(walk(tile, block).scales(0)); }
+  // The block's kept sums; null when the matrix remakes them.
+  const Int8KeptSums* kept_sums(int tile, int block) const {
+    return kept_ ? kept_sums_after(quants(tile, block)) : nullptr;
+  }
+  Int8KeptSums* kept_sums(int tile, int block) {
+    return const_cast<Int8KeptSums*>(static_cast<const Int8PackedMatrix*>(this)->kept_sums(tile, block));
   }
 
   // Readers for tests and tools: the stored integer and scale of w[o][i].
@@ -62,13 +112,18 @@ class Int8PackedMatrix : public PackedMatrix {
   int n_in_;
   int n_tiles_;
   int n_blocks_;
+  bool kept_;
+  // The layout (see the top of the file): bytes per tile, from a block's quants (scales) to the next,
+  // and of the tile's first scales from its start.
+  std::size_t tile_bytes_, q_step_, scale_step_, scale_offset_;
   bool file_quants_ = false;
-  AlignedBuffer<Int8Record> records_{MemoryLabel{"packed int8 weights"}, Pages::Huge};
+  // 64-byte aligned (AlignedBuffer), and tile_bytes_ a multiple of 64: every block's quants start a line.
+  AlignedBuffer<uint8_t> bytes_{MemoryLabel{"packed int8 weights"}, Pages::Huge};
 };
 
 // The one rounding rule for weights quantised here and for activations: d = max|x| / 127,
 // q = clamp(nearbyint(x * (1 / d)), -127, 127) (round half to even), d = 0 and q = 0 for an all-zero
-// block. Returns d. n <= 32; writes n values. A weight record keeps d as its nearest half (as ggml's
+// block. Returns d. n <= 32; writes n values. A packed weight block keeps d as its nearest half (as ggml's
 // q8_0 quantiser stores the d it divided by); activations keep it in f32.
 float int8_quantize_block(const float* x, int n, int8_t* q);
 
