@@ -100,13 +100,13 @@ void mel_clamp_scale(float* mel, std::size_t n, float max_value) {
   for (; i < n; ++i) mel[i] = ((mel[i] > floor ? mel[i] : floor) + 4.0f) * 0.25f;
 }
 
-void slice_window(const float* mel, int n_mels, int64_t n_frames, int64_t offset_frames, float* out, float pad) {
+void slice_window(const float* mel, int n_mels, int64_t n_frames, int64_t offset_frames, float* out) {
   const int64_t begin = std::min(std::max<int64_t>(offset_frames, 0), n_frames);
   const int64_t avail = std::min<int64_t>(n_frames - begin, kMelWindowFrames);
   for (int m = 0; m < n_mels; ++m) {
     float* row = out + m * kMelWindowFrames;
     if (avail > 0) std::memcpy(row, mel + m * n_frames + begin, sizeof(float) * avail);
-    std::fill(row + std::max<int64_t>(avail, 0), row + kMelWindowFrames, pad);
+    std::fill(row + std::max<int64_t>(avail, 0), row + kMelWindowFrames, 0.0f);
   }
 }
 
@@ -324,13 +324,62 @@ int64_t LogMelFrontEnd::compute_file_mel(const float* samples, int64_t n, float*
   return nonfinite;
 }
 
-int64_t LogMelFrontEnd::compute_file_mel_head(const float* samples, int64_t n, float* out, float* tail) {
+template <typename Fn>
+void LogMelFrontEnd::for_each_piece(const float* samples, int64_t n, int64_t f0, int64_t f1, float* scratch, Fn&& fn) {
+  for (int64_t a = f0; a < f1; a += kMelPieceFrames) {
+    const int64_t b = std::min(f1, a + kMelPieceFrames);
+    // The piece's signal starts two frames early (their windows reach 320 samples before frame a's
+    // centre, further than its 200: no frame kept sees the piece's reflected start), or at the
+    // file's start, whose reflection is the file's own. It ends 200 samples past frame b - 1's
+    // window, or with the audio, followed then by zeros past every window kept (the file's 30 s
+    // of zeros, whose end no frame of the head reaches).
+    const int64_t s0 = a >= 2 ? (a - 2) * kMelHop : 0;
+    const int64_t s1 = std::min(n, b * kMelHop + 200);
+    const int64_t n_sub = std::max<int64_t>(0, s1 - s0);
+    const int64_t zeros = s1 < n ? 0 : std::max<int64_t>(kFileMelHeadZeros, b * kMelHop + 400 - s0 - n_sub);
+    const int64_t k0 = a - s0 / kMelHop;
+    const int64_t frames = mel_frames(n_sub + zeros);
+    if (frames < k0 + (b - a) || frames > kMelPieceStride)
+      throw Error(ErrorKind::Internal, "mel: a piece of " + std::to_string(frames) + " frames for frames " +
+                                           std::to_string(a) + ".." + std::to_string(b));
+    compute_raw(n_sub > 0 ? samples + s0 : nullptr, n_sub, zeros, scratch, kMelPieceStride);
+    fn(static_cast<const float*>(scratch) + k0, a, b - a);
+  }
+}
+
+LogMelFrontEnd::FileMelScan LogMelFrontEnd::scan_file_mel(const float* samples, int64_t n, float* scratch) {
+  if (n < 0) throw Error(ErrorKind::InvalidArgument, "mel: negative sample count");
   const int64_t head = file_mel_head_frames(n);
-  float max_value = 0.0f, tail_raw = 0.0f;
-  const int64_t nonfinite = raw_file_head(*this, samples, n, out, head, &max_value, &tail_raw);
-  mel_clamp_scale(out, static_cast<std::size_t>(n_mels_) * head, max_value);
-  *tail = clamped(tail_raw, max_value);
-  return nonfinite;
+  FileMelScan scan;
+  scan.max_value = -INFINITY;
+  for_each_piece(samples, n, 0, head, scratch, [&](const float* piece, int64_t first, int64_t count) {
+    for (int m = 0; m < n_mels_; ++m) {
+      scan.max_value = std::max(scan.max_value, mel_max(piece + m * kMelPieceStride, static_cast<std::size_t>(count)));
+    }
+    // The head's last frame sees only zeros (see raw_file_head).
+    if (first + count == head) scan.tail_raw = piece[count - 1];
+  });
+  return scan;
+}
+
+void LogMelFrontEnd::file_mel_window(const float* samples, int64_t n, const FileMelScan& scan, int64_t f0,
+                                     int64_t count, float pad, float* scratch, float* out) {
+  if (n < 0 || f0 < 0 || count < 0 || count > kMelWindowFrames)
+    throw Error(ErrorKind::InvalidArgument, "mel: bad window of a file spectrogram");
+  const int64_t head = file_mel_head_frames(n);
+  const int64_t computed = std::min(count, std::max<int64_t>(0, head - f0));
+  for_each_piece(samples, n, f0, f0 + computed, scratch, [&](const float* piece, int64_t first, int64_t k) {
+    for (int m = 0; m < n_mels_; ++m) {
+      std::memcpy(out + m * kMelWindowFrames + (first - f0), piece + m * kMelPieceStride, sizeof(float) * k);
+    }
+  });
+  const float tail = clamped(scan.tail_raw, scan.max_value);
+  for (int m = 0; m < n_mels_; ++m) {
+    float* row = out + m * kMelWindowFrames;
+    mel_clamp_scale(row, static_cast<std::size_t>(computed), scan.max_value);
+    std::fill(row + computed, row + count, tail);
+    std::fill(row + count, row + kMelWindowFrames, pad);
+  }
 }
 
 int64_t LogMelFrontEnd::compute_file_mel(const float* samples, int64_t n, std::vector<float>& out) {

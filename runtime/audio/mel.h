@@ -43,6 +43,10 @@ constexpr int64_t file_mel_frames(int64_t n_samples) { return mel_frames(n_sampl
 // there, anything but zeros). 3 to 4 frames more than the audio's own.
 constexpr int64_t kFileMelHeadZeros = 600;
 constexpr int64_t file_mel_head_frames(int64_t n_samples) { return mel_frames(n_samples + kFileMelHeadZeros); }
+// Frames a piece of a whole-file spectrogram is computed in (LogMelFrontEnd::scan_file_mel), and the
+// columns its scratch needs: the piece, two frames before it and the few after it its signal gives.
+constexpr int64_t kMelPieceFrames = 256;
+constexpr int64_t kMelPieceStride = kMelPieceFrames + 16;
 
 // torch's reflect padding of a signal of `length` samples: index -k maps to k, index (L - 1) + k
 // maps to (L - 1) - k (for |k| < L).
@@ -58,11 +62,9 @@ float mel_max(const float* mel, std::size_t n);
 void mel_clamp_scale(float* mel, std::size_t n, float max_value);
 
 // pad_or_trim(mel[:, offset:offset + 3000], 3000): copies frames [offset, offset + 3000) of a
-// clamped [n_mels][n_frames] spectrogram to out[n_mels][3000]; frames past n_frames are `pad`: 0,
-// the value OpenAI's pad_or_trim pads the (already scaled) mel with, or, for a whole-file
-// spectrogram kept without its zero tail, the tail's value.
-void slice_window(const float* mel, int n_mels, int64_t n_frames, int64_t offset_frames, float* out,
-                  float pad = 0.0f);
+// clamped [n_mels][n_frames] spectrogram to out[n_mels][3000]; frames past n_frames are 0, the
+// value OpenAI's pad_or_trim pads the (already scaled) mel with.
+void slice_window(const float* mel, int n_mels, int64_t n_frames, int64_t offset_frames, float* out);
 
 // What the transcription loop needs of a log-mel front end: the raw log10 mel power of a signal;
 // the whole-file and window forms (with Whisper's clamp) are built on it here, so that every front
@@ -92,12 +94,23 @@ class LogMelFrontEnd {
   int64_t compute_file_mel(const float* samples, int64_t n, float* out);
   // Convenience for tools: the same into a vector, resized as needed.
   int64_t compute_file_mel(const float* samples, int64_t n, std::vector<float>& out);
-  // The same spectrogram without its zero tail, for callers that keep it (a file transcription):
-  // frames [0, file_mel_head_frames(n)) into out[n_mels][file_mel_head_frames(n)]; every later frame
-  // of compute_file_mel's output holds *tail in every row (30 s of frames a row, 0.9 MiB for 80
-  // mels, that need not be stored). The same values bit for bit. Returns the non-finite count.
-  int64_t compute_file_mel_head(const float* samples, int64_t n, float* out, float* tail);
-
+  // A whole-file spectrogram's parts without the whole of it (a file transcription holds one window
+  // at a time: an hour of audio is 115 MiB of spectrogram at 80 mels). The clamp needs the global
+  // max: scan_file_mel computes every frame that can see audio once, a piece of kMelPieceFrames at a
+  // time, and keeps the max and the zero tail's raw value; file_mel_window then computes the frames
+  // of one window again, from the samples those frames see, clamped by that max. Every value is
+  // compute_file_mel's bit for bit (a frame is a function of its 400 samples; the pieces start two
+  // frames early so that no frame kept sees a piece's reflected start). scratch: n_mels x
+  // kMelPieceStride floats.
+  struct FileMelScan {
+    float max_value = 0.0f;  // the clamp's max over the whole spectrogram, raw
+    float tail_raw = 0.0f;   // the raw value of every frame from file_mel_head_frames(n) on
+  };
+  FileMelScan scan_file_mel(const float* samples, int64_t n, float* scratch);
+  // out[n_mels][3000]: frames [f0, f0 + count) of the clamped whole-file spectrogram (count <= 3000;
+  // frames from file_mel_head_frames(n) on hold the tail's clamped value), then `pad` to 3000.
+  void file_mel_window(const float* samples, int64_t n, const FileMelScan& scan, int64_t f0, int64_t count, float pad,
+                       float* scratch, float* out);
   // The streaming window: samples[0, n), n <= 480000, zero-padded to 30 s, clamped by this
   // window's own max. out: [n_mels][3000]. Returns the non-finite sample count. Throws
   // npw::Error(InvalidArgument) when n > 480000.
@@ -105,6 +118,12 @@ class LogMelFrontEnd {
 
  protected:
   int n_mels_;
+
+ private:
+  // Raw frames [f0, f1) of the whole-file spectrogram (f1 <= file_mel_head_frames(n)), a piece at a
+  // time: fn(piece, first_frame, count) with piece[m * kMelPieceStride + k] frame first_frame + k.
+  template <typename Fn>
+  void for_each_piece(const float* samples, int64_t n, int64_t f0, int64_t f1, float* scratch, Fn&& fn);
 };
 
 // The CPU front end: FFTW's 400-point transforms, the filter bank over each filter's non-zero bins.

@@ -281,18 +281,16 @@ TranscribeResult TranscribeEngine::transcribe(const float* samples, std::size_t 
   reset();
   const int n_mels = model_.hparams().n_mels;
   const int64_t total_frames = file_mel_frames(static_cast<int64_t>(n));
-  // The whole input's spectrogram (OpenAI clamps by its global max) is the call's largest buffer
-  // after the samples (0.35 MiB for 11 s, 114 MiB for an hour): in the ledger as this stream's, and a
-  // mapping from 1 MiB on, so that its pages go back to the system when the call returns. Kept
-  // without the 30 s of zeros' frames (0.9 MiB of one value, `tail`): the windows below never reach
-  // them, the language detection's first window may.
-  const int64_t head_frames = file_mel_head_frames(static_cast<int64_t>(n));
-  AlignedBuffer<float> mel(MemoryLabel{"stream: the whole input's log-mel (file transcription)"});
-  mel.resize(static_cast<std::size_t>(n_mels) * static_cast<std::size_t>(head_frames));
-  float tail = 0.0f;
+  // OpenAI clamps the whole input's spectrogram by its global max. It is not kept (an hour of audio
+  // is 115 MiB of it): one pass over the audio finds the max, then each window's frames are computed
+  // again from the samples they see, clamped alike (the same values bit for bit, for about twice the
+  // spectrogram's arithmetic, a few milliseconds a window). The pieces' scratch is 87 KiB at 80 mels.
+  AlignedBuffer<float> pieces(MemoryLabel{"stream: log-mel pieces (file transcription)"});
+  pieces.resize(static_cast<std::size_t>(n_mels) * static_cast<std::size_t>(kMelPieceStride));
+  LogMelFrontEnd::FileMelScan scan;
   {
     StageTimer t(stats_.mel_seconds);
-    mel_->compute_file_mel_head(samples, static_cast<int64_t>(n), mel.data(), &tail);
+    scan = mel_->scan_file_mel(samples, static_cast<int64_t>(n), pieces.data());
   }
   stats_.audio_seconds += static_cast<double>(n) / kSampleRate;
   const int64_t content_frames = total_frames - kWindowFrames;
@@ -302,7 +300,11 @@ TranscribeResult TranscribeEngine::transcribe(const float* samples, std::size_t 
   if (language_ == "auto") {
     wm_->place(0, std::min(n, static_cast<std::size_t>(kMelWindowSamples)));
     // OpenAI detects on pad_or_trim(mel, 3000): the first 3000 frames of the padded spectrogram.
-    slice_window(mel.data(), n_mels, head_frames, 0, buffers_.mel(), tail);
+    {
+      StageTimer t(stats_.mel_seconds);
+      mel_->file_mel_window(samples, static_cast<int64_t>(n), scan, 0, kWindowFrames, 0.0f, pieces.data(),
+                            buffers_.mel());
+    }
     detect_language(buffers_.mel());
     result.language_probs = language_probs_;
   }
@@ -312,11 +314,10 @@ TranscribeResult TranscribeEngine::transcribe(const float* samples, std::size_t 
   while (seek < content_frames) {
     const int64_t segment_frames = std::min(kWindowFrames, content_frames - seek);
     // mel[:, seek:seek+segment_size] zero-padded to 3000 frames (OpenAI's pad_or_trim of the slice).
-    for (int m = 0; m < n_mels; ++m) {
-      const float* src = mel.data() + static_cast<std::size_t>(m) * static_cast<std::size_t>(head_frames) + seek;
-      float* dst = buffers_.mel() + static_cast<std::size_t>(m) * kWindowFrames;
-      std::copy(src, src + segment_frames, dst);
-      std::fill(dst + segment_frames, dst + kWindowFrames, 0.0f);
+    {
+      StageTimer t(stats_.mel_seconds);
+      mel_->file_mel_window(samples, static_cast<int64_t>(n), scan, seek, segment_frames, 0.0f, pieces.data(),
+                            buffers_.mel());
     }
     wm_->place(static_cast<std::uint64_t>(seek * kMelHop), static_cast<std::size_t>(segment_frames * kMelHop));
     WindowStep step = run_window(buffers_.mel(), segment_frames, WindowPlace{seek, content_frames});

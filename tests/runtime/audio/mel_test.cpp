@@ -191,12 +191,12 @@ TEST(Mel, WindowModeEqualsFileModeUpTo479800Samples) {
   for (std::size_t i = 0; i < window.size(); ++i) ASSERT_EQ(window[i], from_file[i]) << i;
 }
 
-// The whole-file spectrogram kept without its 30 s of zeros (a file transcription's buffer) is the
-// definition's - the raw spectrogram of audio + 30 s of zeros, clamped by its max - bit for bit: its
-// head frames, and the tail value for every later frame; compute_file_mel (built on it) too. Lengths
-// around the frame and window edges, loud, quiet (a max below -2: the floor under the zeros' -10),
-// silent and NaN-holding input, with and without a pool.
-TEST(Mel, FileSpectrogramWithoutItsZeroTailIsTheDefinitions) {
+// The whole-file spectrogram by compute_file_mel (its head computed, the 30 s of zeros filled), and
+// not kept at all (a file transcription scans the audio for the max, then computes each window from
+// the samples its frames see), is the definition's - the raw spectrogram of audio + 30 s of zeros,
+// clamped by its max - bit for bit. Lengths around the frame and window edges, loud, quiet (a max
+// below -2: the floor under the zeros' -10), silent and NaN-holding input, with and without a pool.
+TEST(Mel, FileSpectrogramComputedInPiecesIsTheDefinitions) {
   npw::ThreadPool pool(2);
   for (npw::ThreadPool* p : {static_cast<npw::ThreadPool*>(nullptr), &pool}) {
     npw::MelSpectrogram mel(filters().data.data(), kMels, p);
@@ -210,23 +210,30 @@ TEST(Mel, FileSpectrogramWithoutItsZeroTailIsTheDefinitions) {
         std::vector<float> want(static_cast<std::size_t>(kMels) * frames);
         const int64_t bad = mel.compute_raw(x.data(), n, npw::kMelWindowSamples, want.data(), frames);
         npw::mel_clamp_scale(want.data(), want.size(), npw::mel_max(want.data(), want.size()));
-        std::vector<float> full, kept(static_cast<std::size_t>(kMels) * head, 7.0f);
+        std::vector<float> full;
         EXPECT_EQ(mel.compute_file_mel(x.data(), n, full), bad);
         ASSERT_EQ(full.size(), want.size());
         ASSERT_EQ(std::memcmp(full.data(), want.data(), want.size() * sizeof(float)), 0) << n << " " << level;
-        float tail = 0.0f;
-        EXPECT_EQ(mel.compute_file_mel_head(x.data(), n, kept.data(), &tail), bad);
-        for (int m = 0; m < kMels; ++m) {
-          const float* w = want.data() + static_cast<std::size_t>(m) * frames;
-          ASSERT_EQ(std::memcmp(kept.data() + static_cast<std::size_t>(m) * head, w, head * sizeof(float)), 0)
-              << "n " << n << " level " << level << " mel " << m;
-          for (int64_t t = head; t < frames; ++t) ASSERT_EQ(w[t], tail) << "n " << n << " frame " << t;
+        // Not kept: the scan's max, then windows computed a piece at a time, anywhere (piece edges, the
+        // file's start, past the audio, the tail), padded with -5 after `count` frames.
+        std::vector<float> b(kMels * 3000), pieces(static_cast<std::size_t>(kMels) * npw::kMelPieceStride);
+        const auto scan = mel.scan_file_mel(x.data(), n, pieces.data());
+        const int64_t content = npw::mel_frames(n);
+        for (const int64_t f0 : {int64_t{0}, int64_t{1}, int64_t{2}, int64_t{3}, int64_t{255}, int64_t{257}, content / 2,
+                                 std::max<int64_t>(content - 1, 0), head - 1, head + 5}) {
+          for (const int64_t count : {int64_t{1}, int64_t{300}, int64_t{3000}}) {
+            if (f0 + count > frames) continue;
+            std::fill(b.begin(), b.end(), 9.0f);
+            mel.file_mel_window(x.data(), n, scan, f0, count, -5.0f, pieces.data(), b.data());
+            for (int m = 0; m < kMels; ++m) {
+              for (int64_t t = 0; t < 3000; ++t) {
+                const float w = t < count ? want[static_cast<std::size_t>(m) * frames + f0 + t] : -5.0f;
+                ASSERT_EQ(b[static_cast<std::size_t>(m) * 3000 + t], w)
+                    << "n " << n << " level " << level << " f0 " << f0 << " count " << count << " mel " << m << " frame " << t;
+              }
+            }
+          }
         }
-        // The first window as the language detection takes it.
-        std::vector<float> a(kMels * 3000), b(kMels * 3000);
-        npw::slice_window(want.data(), kMels, frames, 0, a.data());
-        npw::slice_window(kept.data(), kMels, head, 0, b.data(), tail);
-        ASSERT_EQ(a, b) << n;
       }
     }
   }
