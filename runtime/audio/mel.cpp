@@ -285,24 +285,6 @@ int64_t MelSpectrogram::compute_raw(const float* samples, int64_t n, int64_t n_z
 
 namespace {
 
-// Frames [0, file_mel_head_frames(n)) of the whole-file spectrogram, raw, into rows out_stride apart,
-// and their max, which is the whole spectrogram's: the head's last frame already sees only zeros
-// (its first sample is 81 or more past the audio, its reflected end zeros too), so its raw value,
-// returned in *tail_raw, is what this front end gives every frame of the tail.
-int64_t raw_file_head(LogMelFrontEnd& front, const float* samples, int64_t n, float* out, int64_t out_stride,
-                      float* max_value, float* tail_raw) {
-  if (n < 0) throw Error(ErrorKind::InvalidArgument, "mel: negative sample count");
-  const int64_t head = file_mel_head_frames(n);
-  const int64_t nonfinite = front.compute_raw(samples, n, kFileMelHeadZeros, out, out_stride);
-  float m = -INFINITY;
-  for (int r = 0; r < front.n_mels(); ++r) {
-    m = std::max(m, mel_max(out + static_cast<std::size_t>(r) * out_stride, static_cast<std::size_t>(head)));
-  }
-  *max_value = m;
-  *tail_raw = out[head - 1];
-  return nonfinite;
-}
-
 // The tail frames' value after the clamp, as mel_clamp_scale gives it.
 float clamped(float raw, float max_value) {
   mel_clamp_scale(&raw, 1, max_value);
@@ -312,22 +294,26 @@ float clamped(float raw, float max_value) {
 }  // namespace
 
 int64_t LogMelFrontEnd::compute_file_mel(const float* samples, int64_t n, float* out) {
+  if (n < 0) throw Error(ErrorKind::InvalidArgument, "mel: negative sample count");
   const int64_t n_frames = file_mel_frames(n), head = file_mel_head_frames(n);
-  float max_value = 0.0f, tail_raw = 0.0f;
-  const int64_t nonfinite = raw_file_head(*this, samples, n, out, n_frames, &max_value, &tail_raw);
-  const float tail = clamped(tail_raw, max_value);
+  // The frames that can see audio, raw, as a file transcription's scan computes them (the scan's
+  // pieces copied into place), then clamped, and the 30 s of zeros' frames filled.
+  std::vector<float> scratch(static_cast<std::size_t>(n_mels_) * piece_stride());
+  const FileMelScan scan = scan_pieces(samples, n, scratch.data(), out, n_frames);
+  const float tail = clamped(scan.tail_raw, scan.max_value);
   for (int r = 0; r < n_mels_; ++r) {
     float* row = out + static_cast<std::size_t>(r) * n_frames;
-    mel_clamp_scale(row, static_cast<std::size_t>(head), max_value);
+    mel_clamp_scale(row, static_cast<std::size_t>(head), scan.max_value);
     std::fill(row + head, row + n_frames, tail);
   }
-  return nonfinite;
+  return count_nonfinite(samples, n);
 }
 
 template <typename Fn>
 void LogMelFrontEnd::for_each_piece(const float* samples, int64_t n, int64_t f0, int64_t f1, float* scratch, Fn&& fn) {
-  for (int64_t a = f0; a < f1; a += kMelPieceFrames) {
-    const int64_t b = std::min(f1, a + kMelPieceFrames);
+  const int64_t piece = piece_frames(), stride = piece_stride();
+  for (int64_t a = f0; a < f1; a += piece) {
+    const int64_t b = std::min(f1, a + piece);
     // The piece's signal starts two frames early (their windows reach 320 samples before frame a's
     // centre, further than its 200: no frame kept sees the piece's reflected start), or at the
     // file's start, whose reflection is the file's own. It ends 200 samples past frame b - 1's
@@ -339,24 +325,32 @@ void LogMelFrontEnd::for_each_piece(const float* samples, int64_t n, int64_t f0,
     const int64_t zeros = s1 < n ? 0 : std::max<int64_t>(kFileMelHeadZeros, b * kMelHop + 400 - s0 - n_sub);
     const int64_t k0 = a - s0 / kMelHop;
     const int64_t frames = mel_frames(n_sub + zeros);
-    if (frames < k0 + (b - a) || frames > kMelPieceStride)
+    if (frames < k0 + (b - a) || frames > stride)
       throw Error(ErrorKind::Internal, "mel: a piece of " + std::to_string(frames) + " frames for frames " +
                                            std::to_string(a) + ".." + std::to_string(b));
-    compute_raw(n_sub > 0 ? samples + s0 : nullptr, n_sub, zeros, scratch, kMelPieceStride);
+    compute_raw(n_sub > 0 ? samples + s0 : nullptr, n_sub, zeros, scratch, stride);
     fn(static_cast<const float*>(scratch) + k0, a, b - a);
   }
 }
 
 LogMelFrontEnd::FileMelScan LogMelFrontEnd::scan_file_mel(const float* samples, int64_t n, float* scratch) {
+  return scan_pieces(samples, n, scratch, nullptr, 0);
+}
+
+LogMelFrontEnd::FileMelScan LogMelFrontEnd::scan_pieces(const float* samples, int64_t n, float* scratch, float* out,
+                                                        int64_t out_stride) {
   if (n < 0) throw Error(ErrorKind::InvalidArgument, "mel: negative sample count");
   const int64_t head = file_mel_head_frames(n);
   FileMelScan scan;
   scan.max_value = -INFINITY;
   for_each_piece(samples, n, 0, head, scratch, [&](const float* piece, int64_t first, int64_t count) {
     for (int m = 0; m < n_mels_; ++m) {
-      scan.max_value = std::max(scan.max_value, mel_max(piece + m * kMelPieceStride, static_cast<std::size_t>(count)));
+      const float* row = piece + m * piece_stride();
+      scan.max_value = std::max(scan.max_value, mel_max(row, static_cast<std::size_t>(count)));
+      if (out) std::memcpy(out + m * out_stride + first, row, sizeof(float) * count);
     }
-    // The head's last frame sees only zeros (see raw_file_head).
+    // The head's last frame already sees only zeros (its first sample is 81 or more past the audio,
+    // its reflected end zeros too): its raw value is what this front end gives every tail frame.
     if (first + count == head) scan.tail_raw = piece[count - 1];
   });
   return scan;
@@ -370,7 +364,7 @@ void LogMelFrontEnd::file_mel_window(const float* samples, int64_t n, const File
   const int64_t computed = std::min(count, std::max<int64_t>(0, head - f0));
   for_each_piece(samples, n, f0, f0 + computed, scratch, [&](const float* piece, int64_t first, int64_t k) {
     for (int m = 0; m < n_mels_; ++m) {
-      std::memcpy(out + m * kMelWindowFrames + (first - f0), piece + m * kMelPieceStride, sizeof(float) * k);
+      std::memcpy(out + m * kMelWindowFrames + (first - f0), piece + m * piece_stride(), sizeof(float) * k);
     }
   });
   const float tail = clamped(scan.tail_raw, scan.max_value);

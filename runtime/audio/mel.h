@@ -38,15 +38,13 @@ constexpr int64_t mel_frames(int64_t n_samples) { return n_samples / kMelHop; }
 constexpr int64_t file_mel_frames(int64_t n_samples) { return mel_frames(n_samples + kMelWindowSamples); }
 // The whole-file spectrogram's frames that can see audio: every later frame's 400 samples lie in the
 // 30 s of zeros (its first sample is at least 240 past the audio), so it is the silent frame's
-// constant. Computed as the spectrogram of the audio plus 600 zeros, whose frames are the file
-// spectrogram's first ones exactly (their windows reach neither that signal's reflected end nor,
-// there, anything but zeros). 3 to 4 frames more than the audio's own.
+// constant: the frames of the audio plus 600 zeros, 3 to 4 more than the audio's own. The pieces
+// these are computed in (LogMelFrontEnd::scan_file_mel) end with at least as many zeros.
 constexpr int64_t kFileMelHeadZeros = 600;
 constexpr int64_t file_mel_head_frames(int64_t n_samples) { return mel_frames(n_samples + kFileMelHeadZeros); }
-// Frames a piece of a whole-file spectrogram is computed in (LogMelFrontEnd::scan_file_mel), and the
-// columns its scratch needs: the piece, two frames before it and the few after it its signal gives.
-constexpr int64_t kMelPieceFrames = 256;
-constexpr int64_t kMelPieceStride = kMelPieceFrames + 16;
+// Columns a piece's scratch needs beyond its frames (LogMelFrontEnd::scan_file_mel): the two frames
+// before it and the few after it that its signal gives.
+constexpr int64_t kMelPieceMargin = 16;
 
 // torch's reflect padding of a signal of `length` samples: index -k maps to k, index (L - 1) + k
 // maps to (L - 1) - k (for |k| < L).
@@ -77,6 +75,11 @@ class LogMelFrontEnd {
   LogMelFrontEnd& operator=(const LogMelFrontEnd&) = delete;
 
   int n_mels() const { return n_mels_; }
+  // Frames of a whole-file spectrogram computed at a time (scan_file_mel, file_mel_window): the CPU
+  // FFT's 256 keep the scratch small; a front end whose every call is a device launch takes more.
+  virtual int64_t piece_frames() const { return 256; }
+  // The scratch those take: n_mels x piece_stride() floats.
+  int64_t piece_stride() const { return piece_frames() + kMelPieceMargin; }
 
   // Raw log10 mel power (before the clamp) of the signal samples[0, n) followed by n_zeros zero
   // samples, as one signal of length L = n + n_zeros: out[n_mels][out_stride], frames
@@ -96,12 +99,12 @@ class LogMelFrontEnd {
   int64_t compute_file_mel(const float* samples, int64_t n, std::vector<float>& out);
   // A whole-file spectrogram's parts without the whole of it (a file transcription holds one window
   // at a time: an hour of audio is 115 MiB of spectrogram at 80 mels). The clamp needs the global
-  // max: scan_file_mel computes every frame that can see audio once, a piece of kMelPieceFrames at a
+  // max: scan_file_mel computes every frame that can see audio once, a piece of piece_frames() at a
   // time, and keeps the max and the zero tail's raw value; file_mel_window then computes the frames
   // of one window again, from the samples those frames see, clamped by that max. Every value is
   // compute_file_mel's bit for bit (a frame is a function of its 400 samples; the pieces start two
   // frames early so that no frame kept sees a piece's reflected start). scratch: n_mels x
-  // kMelPieceStride floats.
+  // piece_stride() floats.
   struct FileMelScan {
     float max_value = 0.0f;  // the clamp's max over the whole spectrogram, raw
     float tail_raw = 0.0f;   // the raw value of every frame from file_mel_head_frames(n) on
@@ -121,9 +124,11 @@ class LogMelFrontEnd {
 
  private:
   // Raw frames [f0, f1) of the whole-file spectrogram (f1 <= file_mel_head_frames(n)), a piece at a
-  // time: fn(piece, first_frame, count) with piece[m * kMelPieceStride + k] frame first_frame + k.
+  // time: fn(piece, first_frame, count) with piece[m * piece_stride() + k] frame first_frame + k.
   template <typename Fn>
   void for_each_piece(const float* samples, int64_t n, int64_t f0, int64_t f1, float* scratch, Fn&& fn);
+  // scan_file_mel, copying the raw frames it computes into out[n_mels][out_stride] where out is not null.
+  FileMelScan scan_pieces(const float* samples, int64_t n, float* scratch, float* out, int64_t out_stride);
 };
 
 // The CPU front end: FFTW's 400-point transforms, the filter bank over each filter's non-zero bins.

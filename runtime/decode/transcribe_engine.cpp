@@ -284,9 +284,10 @@ TranscribeResult TranscribeEngine::transcribe(const float* samples, std::size_t 
   // OpenAI clamps the whole input's spectrogram by its global max. It is not kept (an hour of audio
   // is 115 MiB of it): one pass over the audio finds the max, then each window's frames are computed
   // again from the samples they see, clamped alike (the same values bit for bit, for about twice the
-  // spectrogram's arithmetic, a few milliseconds a window). The pieces' scratch is 87 KiB at 80 mels.
+  // spectrogram's arithmetic, a few milliseconds a window). The pieces' scratch is 87 KiB at 80 mels
+  // for the CPU FFT (a device front end's pieces are a launch's worth).
   AlignedBuffer<float> pieces(MemoryLabel{"stream: log-mel pieces (file transcription)"});
-  pieces.resize(static_cast<std::size_t>(n_mels) * static_cast<std::size_t>(kMelPieceStride));
+  pieces.resize(static_cast<std::size_t>(n_mels) * static_cast<std::size_t>(mel_->piece_stride()));
   LogMelFrontEnd::FileMelScan scan;
   {
     StageTimer t(stats_.mel_seconds);

@@ -29,6 +29,8 @@ class MelProducts : public LogMelFrontEnd {
 
   // Frames per product: a window's 3000, so that a window is one product of each kind.
   static constexpr int kChunkFrames = 3000;
+  // A file's pieces one product each, margins included (LogMelFrontEnd::piece_frames).
+  int64_t piece_frames() const override { return kChunkFrames - kMelPieceMargin; }
 
  private:
   Backend& backend_;

@@ -216,7 +216,7 @@ TEST(Mel, FileSpectrogramComputedInPiecesIsTheDefinitions) {
         ASSERT_EQ(std::memcmp(full.data(), want.data(), want.size() * sizeof(float)), 0) << n << " " << level;
         // Not kept: the scan's max, then windows computed a piece at a time, anywhere (piece edges, the
         // file's start, past the audio, the tail), padded with -5 after `count` frames.
-        std::vector<float> b(kMels * 3000), pieces(static_cast<std::size_t>(kMels) * npw::kMelPieceStride);
+        std::vector<float> b(kMels * 3000), pieces(static_cast<std::size_t>(kMels) * mel.piece_stride());
         const auto scan = mel.scan_file_mel(x.data(), n, pieces.data());
         const int64_t content = npw::mel_frames(n);
         for (const int64_t f0 : {int64_t{0}, int64_t{1}, int64_t{2}, int64_t{3}, int64_t{255}, int64_t{257}, content / 2,
