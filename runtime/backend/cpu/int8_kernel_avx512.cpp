@@ -186,7 +186,8 @@ NPW_AVX512 static inline __attribute__((always_inline)) __m512i kept_comp(const 
 }
 
 // A tile's blocks walked with the matrix's layout known when compiled (int8_packed.h): a Kept one's
-// records one 576-byte stream (quants, scales, sums), a Remade one's quants and scales two streams.
+// records one 576-byte stream (quants, scales, sums), a Remade one's quants and scales two streams;
+// the steps are Int8PackedMatrix's (int8_packed.cpp), which the tests check on both layouts.
 // The few-row tile's loop is short (a block of 1-8 rows), and walking with steps read at run time
 // measured 3 % slower one-token steps (base q8_0, Xeon).
 template <bool Kept>
@@ -219,7 +220,7 @@ struct FixedWalk<false> {
   const uint16_t* scales() const { return reinterpret_cast<const uint16_t*>(s); }
   void next() {
     q += sizeof(Int8Quants);
-    s += kInt8Tile * sizeof(uint16_t);
+    s += kInt8ScalesBytes;
   }
   NPW_AVX512 __attribute__((always_inline)) __m512i comp() const { return remade_comp(quants()); }
   NPW_AVX512 __attribute__((always_inline)) void prefetch(int ahead) const {
@@ -227,7 +228,7 @@ struct FixedWalk<false> {
     for (std::size_t l = 0; l < sizeof(Int8Quants); l += 64) {
       prefetch_bytes_past<PrefetchTo::L2>(q, static_cast<std::size_t>(ahead) * sizeof(Int8Quants) + l);
     }
-    prefetch_bytes_past<PrefetchTo::L2>(s, static_cast<std::size_t>(ahead) * kInt8Tile * sizeof(uint16_t));
+    prefetch_bytes_past<PrefetchTo::L2>(s, static_cast<std::size_t>(ahead) * kInt8ScalesBytes);
   }
 };
 

@@ -44,8 +44,10 @@ struct Int8KeptSums {
 // Where a matrix keeps its blocks' sums (see above).
 enum class Int8BlockSums { Kept, Remade };
 
-// Bytes of a Kept record: quants, 16 scales, 16 sums.
-constexpr std::size_t kInt8KeptRecordBytes = 576;
+// Bytes of a block's 16 scales, and of a Kept record: quants, scales, sums.
+constexpr std::size_t kInt8ScalesBytes = kInt8Tile * sizeof(uint16_t);
+constexpr std::size_t kInt8KeptRecordBytes = sizeof(Int8Quants) + kInt8ScalesBytes + sizeof(Int8KeptSums);
+static_assert(kInt8KeptRecordBytes == 576, "a Kept record is whole cache lines");
 
 // A walk along one tile's blocks: block b's quants at q + b * q_step bytes, its scales (16 halves) at
 // scale + b * scale_step bytes. Kernels hold one per tile and step it block by block.
@@ -67,7 +69,7 @@ struct Int8TileWalk {
 // The sums kept with a Kept record, whose quants are at q.
 inline const Int8KeptSums* kept_sums_after(const Int8Quants* q) {
   return reinterpret_cast<const Int8KeptSums*>(reinterpret_cast<const uint8_t*>(q) + sizeof(Int8Quants) +
-                                               kInt8Tile * sizeof(uint16_t));
+                                               kInt8ScalesBytes);
 }
 
 class Int8PackedMatrix : public PackedMatrix {
