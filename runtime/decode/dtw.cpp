@@ -16,7 +16,8 @@ namespace npw {
 // the trace are kept by anti-diagonal (cost of (i, j) at [(i + j) * H + i]) and each diagonal's cells
 // are formed in one loop the core overlaps. Every cell gets the very operations of the reference, so
 // the costs, the trace and the path are the same.
-void dtw(const double* x, int n, int m, DtwPath& path, DtwScratch& scratch) {
+template <typename Cell>
+static void dtw_cells(const Cell* x, int n, int m, DtwPath& path, DtwScratch& scratch) {
   if (n < 1 || m < 1)
     throw Error(ErrorKind::InvalidArgument, "dtw: empty matrix " + std::to_string(n) + "x" + std::to_string(m));
   const std::size_t H = static_cast<std::size_t>(n) + 1, W = static_cast<std::size_t>(m) + 1;
@@ -79,5 +80,9 @@ void dtw(const double* x, int n, int m, DtwPath& path, DtwScratch& scratch) {
   std::reverse(path.text_index.begin(), path.text_index.end());
   std::reverse(path.time_index.begin(), path.time_index.end());
 }
+
+void dtw(const double* x, int n, int m, DtwPath& path, DtwScratch& scratch) { dtw_cells(x, n, m, path, scratch); }
+
+void dtw(const float* x, int n, int m, DtwPath& path, DtwScratch& scratch) { dtw_cells(x, n, m, path, scratch); }
 
 }  // namespace npw

@@ -68,8 +68,7 @@ class WordAligner {
   std::vector<int> fed_;
   std::vector<int> split_input_;  // the text tokens and <|endoftext|>, as the word split takes them
   std::vector<HeadScratch> slots_;
-  std::vector<float> acc_, probs_, matrix_;
-  std::vector<double> cost_;
+  std::vector<float> acc_, probs_, matrix_, cost_;
   DtwPath path_;
   DtwScratch dtw_;
   std::vector<int> jumps_;

@@ -46,6 +46,32 @@ NPW_TARGET_AVX512 void median7_run_avx512(const float* padded, int n, float* out
   }
 }
 
+NPW_TARGET_AVX512 bool any_nan_avx512(const float* x, int n) {
+  __mmask16 nan = 0;
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 v = _mm512_loadu_ps(x + i);
+    nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  }
+  if (i < n) {
+    const __m512 v = _mm512_maskz_loadu_ps(__mmask16((1u << (n - i)) - 1), x + i);
+    nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  }
+  return nan != 0;
+}
+
+NPW_TARGET_AVX2 bool any_nan_avx2(const float* x, int n) {
+  __m256 nan = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+  }
+  bool any = _mm256_movemask_ps(nan) != 0;
+  for (; i < n; ++i) any |= x[i] != x[i];
+  return any;
+}
+
 NPW_TARGET_AVX2 void median7_run_avx2(const float* padded, int n, float* out) {
   int i = 0;
   for (; i + 8 <= n; i += 8) {

@@ -65,6 +65,20 @@ void median7_run(const float* padded, int n, float* out) {
   for (int i = 0; i < n; ++i) out[i] = median7(padded + i);
 }
 
+bool any_nan(const float* x, int n) {
+  switch (active_simd_level()) {
+    case SimdLevel::Avx512:
+      return any_nan_avx512(x, n);
+    case SimdLevel::Avx2:
+      return any_nan_avx2(x, n);
+    case SimdLevel::Scalar:
+      break;
+  }
+  bool has_nan = false;
+  for (int i = 0; i < n; ++i) has_nan |= std::isnan(x[i]);
+  return has_nan;
+}
+
 }  // namespace
 
 void median7_network(const float* w, float* out) { *out = median7(w); }
@@ -83,8 +97,7 @@ void median_filter_rows(float* x, int rows, int n, int ld, int width, float* scr
       padded[pad + n + i] = row[n - 2 - i];  // x[n-2], ..., x[n-1-pad]
     }
     std::memcpy(padded + pad, row, static_cast<std::size_t>(n) * sizeof(float));
-    bool has_nan = false;
-    for (int i = 0; i < n; ++i) has_nan |= std::isnan(row[i]);
+    const bool has_nan = any_nan(row, n);
     if (width == 7 && !has_nan) {
       median7_run(padded, n, row);
     } else {

@@ -83,36 +83,50 @@ TEST(MedianFilter, TheWidth7NetworkGivesTheMiddleOfEveryOrder) {
   } while (std::next_permutation(p.begin(), p.end()));
 }
 
-TEST(MedianFilter, Width7MatchesSortingEachWindowWithNaNLast) {
-  std::mt19937 rng(7);
+// Rows of n values with many ties and one NaN at `at` in the second row, filtered with median_filter_rows
+// at the active level, against sorting each reflected window with NaN last (torch's order).
+void expect_width7_sorted_with_nan_last(std::mt19937& rng, int n, int at) {
   std::uniform_int_distribution<int> small(-3, 3);  // many ties
-  for (int n : {4, 5, 7, 8, 31, 100}) {
-    std::vector<float> x(static_cast<std::size_t>(2 * n));
-    for (float& v : x) v = static_cast<float>(small(rng)) * 0.5f;
-    x[static_cast<std::size_t>(n + n / 2)] = NAN;  // second row: one NaN
-    std::vector<float> want = x;
-    for (int r = 0; r < 2; ++r) {
-      const float* row = x.data() + static_cast<std::size_t>(r) * n;
-      std::vector<float> padded;
-      for (int i = 3; i >= 1; --i) padded.push_back(row[i]);
-      padded.insert(padded.end(), row, row + n);
-      for (int i = 0; i < 3; ++i) padded.push_back(row[n - 2 - i]);
-      for (int i = 0; i < n; ++i) {
-        std::vector<float> w(padded.begin() + i, padded.begin() + i + 7);
-        std::sort(w.begin(), w.end(), [](float a, float b) { return !std::isnan(a) && (std::isnan(b) || a < b); });
-        want[static_cast<std::size_t>(r) * n + i] = w[3];
-      }
-    }
-    std::vector<float> scratch(static_cast<std::size_t>(n) + 7);
-    median_filter_rows(x.data(), 2, n, n, 7, scratch.data());
-    for (std::size_t i = 0; i < x.size(); ++i) {
-      if (std::isnan(want[i])) {
-        EXPECT_TRUE(std::isnan(x[i])) << n << " " << i;
-      } else {
-        EXPECT_EQ(x[i], want[i]) << n << " " << i;
-      }
+  std::vector<float> x(static_cast<std::size_t>(2 * n));
+  for (float& v : x) v = static_cast<float>(small(rng)) * 0.5f;
+  x[static_cast<std::size_t>(n + at)] = NAN;
+  std::vector<float> want = x;
+  for (int r = 0; r < 2; ++r) {
+    const float* row = x.data() + static_cast<std::size_t>(r) * n;
+    std::vector<float> padded;
+    for (int i = 3; i >= 1; --i) padded.push_back(row[i]);
+    padded.insert(padded.end(), row, row + n);
+    for (int i = 0; i < 3; ++i) padded.push_back(row[n - 2 - i]);
+    for (int i = 0; i < n; ++i) {
+      std::vector<float> w(padded.begin() + i, padded.begin() + i + 7);
+      std::sort(w.begin(), w.end(), [](float a, float b) { return !std::isnan(a) && (std::isnan(b) || a < b); });
+      want[static_cast<std::size_t>(r) * n + i] = w[3];
     }
   }
+  std::vector<float> scratch(static_cast<std::size_t>(n) + 7);
+  median_filter_rows(x.data(), 2, n, n, 7, scratch.data());
+  const char* level = simd_level_name(active_simd_level());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (std::isnan(want[i])) {
+      EXPECT_TRUE(std::isnan(x[i])) << level << ", " << n << " values, NaN at " << at << ", " << i;
+    } else {
+      EXPECT_EQ(x[i], want[i]) << level << ", " << n << " values, NaN at " << at << ", " << i;
+    }
+  }
+}
+
+TEST(MedianFilter, Width7MatchesSortingEachWindowWithNaNLast) {
+  // At every level, each finding the NaN wherever it is (the vector tests' tails included) and
+  // sending its row to the general path.
+  std::mt19937 rng(7);
+  const SimdLevel saved = active_simd_level();
+  for (SimdLevel l : {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512}) {
+    if (static_cast<int>(l) > static_cast<int>(cpu_simd_level())) continue;
+    set_active_simd_level(l);
+    for (int n : {4, 5, 7, 8, 9, 17, 31, 33, 100})
+      for (int at : {0, n / 2, n - 1}) expect_width7_sorted_with_nan_last(rng, n, at);
+  }
+  set_active_simd_level(saved);
 }
 
 TEST(MedianFilter, Width7GivesTheScalarNetworksBitsAtEveryLevel) {
@@ -152,7 +166,7 @@ TEST(ColumnNorm, EveryLevelGivesTheReferenceBits) {
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> u(0.0f, 0.01f);
   const SimdLevel saved = active_simd_level();
-  for (int f : {1, 3, 4, 7, 8, 9, 17, 1500}) {
+  for (int f : {1, 3, 4, 7, 8, 9, 17, 31, 32, 33, 40, 63, 65, 1500}) {
     const int n = 105, ld = f + 3, first = 3, rows = 101;
     std::vector<float> x(static_cast<std::size_t>(n) * ld);
     for (float& v : x) v = u(rng);
@@ -316,6 +330,13 @@ TEST(Dtw, SamePathsAsTheReferenceOnRandomMatrices) {
       const DtwPath want = reference_dtw(x, nm.first, nm.second);
       EXPECT_EQ(got.text_index, want.text_index) << nm.first << "x" << nm.second << " levels " << levels;
       EXPECT_EQ(got.time_index, want.time_index) << nm.first << "x" << nm.second << " levels " << levels;
+      // The float32 cells word timing passes: the same values (every one is a float here), the same path.
+      const std::vector<float> xf(x.begin(), x.end());
+      for (std::size_t k = 0; k < x.size(); ++k) ASSERT_EQ(static_cast<double>(xf[k]), x[k]);
+      DtwPath got_f;
+      dtw(xf.data(), nm.first, nm.second, got_f, scratch);
+      EXPECT_EQ(got_f.text_index, want.text_index) << "float cells, " << nm.first << "x" << nm.second;
+      EXPECT_EQ(got_f.time_index, want.time_index) << "float cells, " << nm.first << "x" << nm.second;
       ++checked;
     }
   }
