@@ -70,10 +70,20 @@ std::vector<Word> WordAligner::find_alignment(AlignmentSource& source, const Tok
   rows_ = T + 1;
   cols_ = F;
   const std::size_t RF = static_cast<std::size_t>(rows_) * F;
-  acc_.assign(RF, 0.0f);
+  acc_.resize(RF);
+  matrix_.resize(RF);
+  cost_.resize(RF);
+  const float n_heads = static_cast<float>(heads_.size());
   // The heads are independent until they are summed: a round takes as many as the pool has threads,
   // each into its own slot, and the slots are then added in head order, so the sum is the same
-  // float for float whatever the number of threads.
+  // float for float whatever the number of threads. The additions (the first round's onto zeros)
+  // are split by rows over the pool, and the last round's pass also forms each cell's mean over the
+  // heads (rows S .. N - 2: <|notimestamps|> and the text tokens) and its DTW cost. A frame where
+  // every position attends alike has no spread (0 / 0): it says nothing about the alignment, so it
+  // costs nothing rather than poisoning the DTW with NaN. The cost is the float -m, which the DTW
+  // widens exactly (float64, as the reference's -matrix.double()), at half the bytes. On one thread
+  // after each round, with the mean in a pass of its own over float64 costs, this took 0.3-0.4 ms
+  // of tiny's 101 x 1500 cells.
   const int n_slots = pool_ ? std::max(1, pool_->size()) : 1;
   if (static_cast<int>(slots_.size()) < n_slots) slots_.resize(static_cast<std::size_t>(n_slots));
   const int n_heads_total = static_cast<int>(heads_.size());
@@ -88,27 +98,32 @@ std::vector<Word> WordAligner::find_alignment(AlignmentSource& source, const Tok
     } else {
       work(0, n_round, 0);
     }
-    for (int i = 0; i < n_round; ++i) {
-      const float* kept = slots_[static_cast<std::size_t>(i)].kept.data();
-      for (std::size_t k = 0; k < RF; ++k) acc_[k] += kept[k];
+    const bool first = h0 == 0, last = h0 + n_round >= n_heads_total;
+    auto add = [&](int64_t r0, int64_t r1, int) {
+      const std::size_t k0 = static_cast<std::size_t>(r0) * F, k1 = static_cast<std::size_t>(r1) * F;
+      float* acc = acc_.data();
+      for (int i = 0; i < n_round; ++i) {
+        const float* kept = slots_[static_cast<std::size_t>(i)].kept.data();
+        if (first && i == 0) {
+          for (std::size_t k = k0; k < k1; ++k) acc[k] = 0.0f + kept[k];
+        } else {
+          for (std::size_t k = k0; k < k1; ++k) acc[k] += kept[k];
+        }
+      }
+      if (!last) return;
+      float* mat = matrix_.data();
+      float* cost = cost_.data();
+      for (std::size_t k = k0; k < k1; ++k) {
+        const float m = acc[k] / n_heads;
+        mat[k] = m;
+        cost[k] = m - m == 0.0f ? -m : 0.0f;
+      }
+    };
+    if (pool_) {
+      pool_->parallel_for(rows_, add);
+    } else {
+      add(0, rows_, 0);
     }
-  }
-  // Mean over heads of rows S .. N - 2 (<|notimestamps|> and the text tokens).
-  matrix_.resize(RF);
-  cost_.resize(RF);
-  const float n_heads = static_cast<float>(heads_.size());
-  // A frame where every position attends alike has no spread (0 / 0): it says nothing about the
-  // alignment, so it costs nothing rather than poisoning the DTW with NaN. The cost is the float
-  // -m, which the DTW widens exactly (float64 as the reference's -matrix.double()); in float it is
-  // half the bytes, and resizing the kept vectors (not clearing them first) writes no zeros: this
-  // step took 0.25-0.3 ms for tiny's 101 x 1500 with a cleared matrix and float64 costs.
-  float* mat = matrix_.data();
-  float* cost = cost_.data();
-  const float* acc = acc_.data();
-  for (std::size_t i = 0; i < RF; ++i) {
-    const float m = acc[i] / n_heads;
-    mat[i] = m;
-    cost[i] = m - m == 0.0f ? -m : 0.0f;
   }
   dtw(cost_.data(), rows_, F, path_, dtw_);
 
