@@ -97,8 +97,8 @@ void median_filter_rows(float* x, int rows, int n, int ld, int width, float* scr
       padded[pad + n + i] = row[n - 2 - i];  // x[n-2], ..., x[n-1-pad]
     }
     std::memcpy(padded + pad, row, static_cast<std::size_t>(n) * sizeof(float));
-    const bool has_nan = any_nan(row, n);
-    if (width == 7 && !has_nan) {
+    // Only the width-7 network needs to know (the general path orders NaN itself).
+    if (width == 7 && !any_nan(row, n)) {
       median7_run(padded, n, row);
     } else {
       median_row_general(padded, n, width, row);
