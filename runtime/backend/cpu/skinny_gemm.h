@@ -49,8 +49,9 @@ void skinny_gemm_avx2(const float* X, int M, int ldx, const uint16_t* W, int n_i
 // equal those on the widened matrix. q5_1 and q4_1 add an offset per block, m (same shape and kind as
 // d): weight (o, i) is then that product plus m[o][i / 32]. The product of a quant (at most 8 bits)
 // and a half's 11-bit significand is exact in f32, so a fused multiply-add gives dequantize_row's value
-// too. The skinny kernels widen a row's scales into a small buffer before its quants are read (one
-// conversion per 16 scales), so the inner loops broadcast f32 scales as before.
+// too. The skinny kernels widen the scales of eight consecutive rows of a stream into a small buffer
+// (one conversion per 16 scales) a group ahead of their quants, so the inner loops broadcast f32
+// scales as before (skinny_gemm_blocked.h: grouped()).
 struct Q8Weights {
   const int8_t* q;
   const uint16_t* d;

@@ -47,7 +47,7 @@ struct Avx2 {
     for (int k = 0; k < n && k < 8; ++k) h[k] = r[i + k];
     return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(h)));
   }
-  // dst[j] = the half src[j] for j < n (n <= kStagedBlocks), exactly; whole vectors are stored.
+  // dst[j] = the half src[j] for j < n (n <= kGroupBlocks x kStagedBlocks), exactly; whole vectors are stored.
   NPW_TARGET_AVX2 static inline void widen_halves(const uint16_t* src, int n, float* dst) {
     int j = 0;
     for (; j + 8 <= n; j += 8) {

@@ -47,7 +47,7 @@ struct Avx512 {
   NPW_TARGET_AVX512 static inline reg load_w(const uint16_t* r, int i, int n) {
     return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(n), r + i));
   }
-  // dst[j] = the half src[j] for j < n (n <= kStagedBlocks), exactly; whole vectors are stored.
+  // dst[j] = the half src[j] for j < n (n <= kGroupBlocks x kStagedBlocks), exactly; whole vectors are stored.
   NPW_TARGET_AVX512 static inline void widen_halves(const uint16_t* src, int n, float* dst) {
     for (int j = 0; j < n; j += 16) {
       _mm512_store_ps(dst + j, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(n - j), src + j)));
