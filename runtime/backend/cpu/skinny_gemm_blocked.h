@@ -175,15 +175,18 @@ template <class V, int M, int B, typename T>
 NPW_SKINNY_TARGET inline void block(const float* X, int ldx, const T* W, int n_in, int o, long stride,
                                     const float* bias, float* Y, int ldy) {
   using R = typename V::reg;
-  const long lx = ldx;
   using Row = typename RowOf<T>::type;
-  R acc[M][B];
-#pragma GCC unroll 16
-  for (int m = 0; m < M; ++m)
-#pragma GCC unroll 16
-    for (int b = 0; b < B; ++b) acc[m][b] = V::zero();
   Row w[B];
-  if constexpr (RowOf<T>::kStaged) {
+  if constexpr (!RowOf<T>::kStaged) {
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b) w[b] = RowOf<T>::at(W, o + b * stride, n_in);
+    block_of<V, M, B, T>(X, ldx, w, n_in, o, stride, bias, Y, ldy);
+  } else {
+    R acc[M][B];
+#pragma GCC unroll 16
+    for (int m = 0; m < M; ++m)
+#pragma GCC unroll 16
+      for (int b = 0; b < B; ++b) acc[m][b] = V::zero();
     constexpr int kChunk = kStagedBlocks * kQ8Block;
     typename RowOf<T>::source src[B];
 #pragma GCC unroll 16
@@ -193,22 +196,12 @@ NPW_SKINNY_TARGET inline void block(const float* X, int ldx, const T* W, int n_i
       const int n = n_in - c0 < kChunk ? n_in - c0 : kChunk;
 #pragma GCC unroll 16
       for (int b = 0; b < B; ++b) w[b] = RowOf<T>::template stage<V>(src[b], c0, n, staged[b], kStagedBlocks);
-      run<V, M, B, T>(X + c0, lx, w, n, acc);
+      run<V, M, B, T>(X + c0, ldx, w, n, acc);
     }
-  } else {
-#pragma GCC unroll 16
-    for (int b = 0; b < B; ++b) w[b] = RowOf<T>::at(W, o + b * stride, n_in);
-    run<V, M, B, T>(X, lx, w, n_in, acc);
+    V::template store_sums<M, B>(acc, bias ? bias + o : nullptr, Y + o, ldy, stride);
   }
-  V::template store_sums<M, B>(acc, bias ? bias + o : nullptr, Y + o, ldy, stride);
 }
 
-// Outputs [o0, o1) as B streams: the range is cut into B equal runs of rows and each block takes the
-// next row of every run, so each of the B rows read together continues the one before it in memory.
-// Blocks of B adjacent rows (the first version) made every load of the block jump back and forth
-// between rows: on a Zen 4 that defeated the hardware prefetchers and the f16 logits projection ran
-// at half the read bandwidth (18 GB/s against 38 with 4 runs, 35 one row at a time). The leftover
-// rows of the last, shorter run go one at a time.
 // The blocks j in [0, run) of rows() for quantised rows of one chunk at most: each run's next
 // kGroupBlocks rows are consecutive in memory and so are their scales, which are widened together
 // (whole vectors), a group ahead of the blocks that read them. Widened a block at a time (a masked
@@ -236,6 +229,12 @@ NPW_SKINNY_TARGET inline void grouped(const float* X, int ldx, const T* W, int n
   }
 }
 
+// Outputs [o0, o1) as B streams: the range is cut into B equal runs of rows and each block takes the
+// next row of every run, so each of the B rows read together continues the one before it in memory.
+// Blocks of B adjacent rows (the first version) made every load of the block jump back and forth
+// between rows: on a Zen 4 that defeated the hardware prefetchers and the f16 logits projection ran
+// at half the read bandwidth (18 GB/s against 38 with 4 runs, 35 one row at a time). The leftover
+// rows of the last, shorter run go one at a time.
 template <class V, int M, int B, typename T>
 NPW_SKINNY_TARGET inline void rows(const float* X, int ldx, const T* W, int n_in, int o0, int o1, const float* bias,
                                    float* Y, int ldy) {
