@@ -27,11 +27,13 @@ namespace npw {
 // only where it is used, also where the kernel backs every anonymous mapping with 2 MiB pages
 // (transparent_hugepage=always; a throwaway driver of base f16 `cpu-int8` 5-beam steps with every
 // mapping of 4 MiB or more on huge pages: 154 -> 182 MB resident).
-// Huge: 2 MiB pages asked for (MADV_HUGEPAGE), for a buffer written whole once and read whole on
-// every use, the packed weights: a decoder step streams every weight through the TLB, one miss per
-// 4 KiB of each stream otherwise (Xeon, `cpu-int8`, 64 steps, 4 alternations: base f16 5-beam step
-// 1.64-1.73 -> 1.53-1.55 ms, one-token 1.25 -> 1.23; base q8_0 5-beam 1.57-1.66 -> 1.51, 2
-// alternations; resident memory the same).
+// Huge: 2 MiB pages asked for (MADV_HUGEPAGE), for a buffer written whole once and streamed whole on
+// every use, the weights packed for few rows: a decoder step streams every weight through the TLB,
+// one miss per 4 KiB of each stream otherwise (Xeon, `cpu-int8`, 64 steps, 4 alternations: base f16
+// 5-beam step 1.64-1.73 -> 1.53-1.55 ms, one-token 1.25 -> 1.23; base q8_0 5-beam 1.57-1.66 -> 1.51,
+// 2 alternations; resident memory the same). Not the weights packed for many rows (panels): their
+// products read each panel block from cache for many rows, and on a Zen 5 guest they ran slower on
+// huge pages (README, thirty-fourth session).
 enum class Pages { Small, Huge };
 
 template <typename T>

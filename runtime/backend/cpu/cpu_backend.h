@@ -76,9 +76,9 @@ class CpuPackedMatrix : public PackedMatrix {
   int n_in_;
   Storage storage_;
   bool offsets_ = false;
-  AlignedBuffer<float> data_{MemoryLabel{"packed weights"}, Pages::Huge};
-  AlignedBuffer<uint16_t> half_{MemoryLabel{"packed weights"}, Pages::Huge};
-  AlignedBuffer<int8_t> quants_{MemoryLabel{"packed weights"}, Pages::Huge};
+  AlignedBuffer<float> data_;
+  AlignedBuffer<uint16_t> half_;
+  AlignedBuffer<int8_t> quants_;
 };
 
 // Threads: OpenBLAS is pinned to one thread and the backend splits each product over its own pool

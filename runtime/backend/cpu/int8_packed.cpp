@@ -14,7 +14,8 @@ Int8PackedMatrix::Int8PackedMatrix(int n_out, int n_in, Int8BlockSums sums)
       n_in_(n_in),
       n_tiles_((n_out + kInt8Tile - 1) / kInt8Tile),
       n_blocks_((n_in + kInt8Block - 1) / kInt8Block),
-      kept_(sums == Int8BlockSums::Kept) {
+      kept_(sums == Int8BlockSums::Kept),
+      bytes_(MemoryLabel{"packed int8 weights"}, kept_ ? Pages::Huge : Pages::Small) {
   const std::size_t nb = static_cast<std::size_t>(n_blocks_);
   if (kept_) {
     q_step_ = scale_step_ = kInt8KeptRecordBytes;

@@ -120,7 +120,9 @@ class Int8PackedMatrix : public PackedMatrix {
   std::size_t tile_bytes_, q_step_, scale_step_, scale_offset_;
   bool file_quants_ = false;
   // 64-byte aligned (AlignedBuffer), and tile_bytes_ a multiple of 64: every block's quants start a line.
-  AlignedBuffer<uint8_t> bytes_{MemoryLabel{"packed int8 weights"}, Pages::Huge};
+  // Huge pages where the sums are kept (packed for few rows, streamed every step), 4 KiB pages for
+  // the many-row layout (see Pages in util/aligned_buffer.h).
+  AlignedBuffer<uint8_t> bytes_;
 };
 
 // The one rounding rule for weights quantised here and for activations: d = max|x| / 127,

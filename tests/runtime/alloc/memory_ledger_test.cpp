@@ -11,6 +11,8 @@
 #include <string>
 #include <optional>
 
+#include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/int8_packed.h"
 #include "util/aligned_buffer.h"
 
 namespace {
@@ -92,6 +94,29 @@ TEST(AlignedBuffer, MappingsAreBackedAsTheirPagesSay) {
   taken = std::move(huge);
   taken.resize(4 * kMiB / sizeof(float));
   EXPECT_NE(vm_flags_of(taken.data()).find(" hg "), std::string::npos) << vm_flags_of(taken.data());
+}
+
+// Weights packed for few rows (streamed whole every decoder step) ask for huge pages; those packed
+// for many rows (panels, read from cache block by block) stay on 4 KiB pages.
+TEST(AlignedBuffer, PackedWeightsAreBackedByHowTheyAreRead) {
+  if (!std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled")) {
+    GTEST_SKIP() << "this kernel has no transparent huge pages to advise on";
+  }
+  using npw::CpuPackedMatrix;
+  using S = CpuPackedMatrix::Storage;
+  const auto has = [](const void* p, const char* flag) { return vm_flags_of(p).find(flag) != std::string::npos; };
+  const CpuPackedMatrix f32_rows(1024, 1024, S::F32), f16_rows(1024, 1024, S::F16), q8_rows(2048, 1024, S::Q8);
+  EXPECT_TRUE(has(f32_rows.data(), " hg ")) << vm_flags_of(f32_rows.data());
+  EXPECT_TRUE(has(f16_rows.half_data(), " hg ")) << vm_flags_of(f16_rows.half_data());
+  EXPECT_TRUE(has(q8_rows.q8().q, " hg ")) << vm_flags_of(q8_rows.q8().q);
+  const CpuPackedMatrix f32_panels(1024, 1024, S::F32Panels), f16_panels(1024, 1024, S::F16Panels),
+      q8_panels(2048, 1024, S::Q8Panels);
+  EXPECT_TRUE(has(f32_panels.panel_data(), " nh ")) << vm_flags_of(f32_panels.panel_data());
+  EXPECT_TRUE(has(f16_panels.panel_half_data(), " nh ")) << vm_flags_of(f16_panels.panel_half_data());
+  EXPECT_TRUE(has(q8_panels.panel_q8().q, " nh ")) << vm_flags_of(q8_panels.panel_q8().q);
+  const npw::Int8PackedMatrix kept(2048, 1024, npw::Int8BlockSums::Kept), remade(2048, 1024, npw::Int8BlockSums::Remade);
+  EXPECT_TRUE(has(kept.quants(0, 0), " hg ")) << vm_flags_of(kept.quants(0, 0));
+  EXPECT_TRUE(has(remade.quants(0, 0), " nh ")) << vm_flags_of(remade.quants(0, 0));
 }
 
 TEST(MemoryLedger, SplitAddsUpToResidentMemory) {
