@@ -4,8 +4,8 @@
 // weight matrix into such panels on every call, once per thread when the rows are split over
 // threads; here that copy is made once per model, and the bias is added as the results are stored.
 // An f16 model's matrices keep their halves in the same layout (half the memory), a q8_0 model's its
-// quants with the block scales beside them (1.125 bytes a weight instead of 4); each panel slice is
-// widened into an L1-sized buffer once per block of rows, so the micro-kernel is the f32 one.
+// quants with the half block scales beside them (1.0625 bytes a weight instead of 4); each panel
+// slice is widened into an L1-sized buffer once per block of rows, so the micro-kernel is the f32 one.
 #pragma once
 
 #include <cstddef>
