@@ -18,8 +18,8 @@ def median(v):
     return v["median"] if isinstance(v, dict) else v
 
 
-def whisper_cpp_window(path):
-    """whisper.cpp's window in ms from its whisper-bench timings, or None if it did not run."""
+def whisper_cpp_figures(path):
+    """whisper.cpp's encoder and window in ms from its whisper-bench timings, or None if it did not run."""
     if not os.path.exists(path):
         return None
     text = open(path, encoding="utf-8", errors="replace").read()
@@ -30,7 +30,8 @@ def whisper_cpp_window(path):
             raise SystemExit(f"{path}: no '{name} time' line (not whisper-bench's output?)")
         return float(m.group(1))
 
-    return per_run("encode") + 224 * per_run("prompt") + 500 * per_run("batchd")
+    encoder = per_run("encode")
+    return encoder, encoder + 224 * per_run("prompt") + 500 * per_run("batchd")
 
 
 def encoder_pair(path):
@@ -45,7 +46,7 @@ def main():
     rows = []
     machine = None
     for f in FILES:
-        wc = whisper_cpp_window(os.path.join(out, f"whisper-cpp-{f}.txt"))
+        wc = whisper_cpp_figures(os.path.join(out, f"whisper-cpp-{f}.txt"))
         pair = encoder_pair(os.path.join(out, f"encoder-pair-{f}.txt"))
         for b in BACKENDS:
             path = os.path.join(out, f"{f}-{b}.json")
@@ -55,13 +56,13 @@ def main():
             machine = machine or r.get("machine")
             window = r["window_ms"]
             rows.append([
-                f, f"`{b}`",
-                f"{r['encoder_ms']:.0f}",
+                f.replace("-", " "), f"`{b}`",
+                f"{r['encoder_ms']:.0f}" + (f" ({wc[0]:.0f})" if wc else ""),
                 f"{r['token_steps_ms']:.2f}",
                 f"{r['token_fraction_of_read']:.2f}",
                 f"{r['batch5_step_ms']:.2f} ({median(r['batch5_over_token_paired']):.2f})",
                 f"{r['prompt256_ms']:.3f} ({r['prompt_fraction_of_encoder_rate']:.2f})",
-                f"{window:.0f}" + (f" ({wc / window:.1f}x)" if wc else ""),
+                f"{window:.0f}" + (f" ({wc[1]:.0f}: {wc[1] / window:.1f}x)" if wc else ""),
                 f"{r['peak_rss_mb']:.0f} / {r['model_file_mb']:.1f}",
                 f"{pair:.2f}x" if (pair and b == "cpu-int8") else "",
                 f"{r['fma_peak_gflops']:.0f} / {r['read_gbps']:.0f} / {r.get('int8_peak_gops', 0):.0f}",
@@ -69,9 +70,9 @@ def main():
     if machine:
         print(f"machine: {machine.get('cpu_model')}, {machine.get('nproc')} CPUs, {machine.get('blas_config')}")
         print()
-    head = ["file", "backend", "encoder ms", "one-token step ms", "its bytes / read bandwidth",
+    head = ["file", "backend", "encoder ms (whisper.cpp's)", "one-token step ms", "its bytes / read bandwidth",
             "5-beam step ms (over one-token)", "prompt ms a token (of encoder rate)",
-            "window ms (whisper.cpp's over ours)", "peak RSS / file MiB", "int8 encoder over f32",
+            "window ms (whisper.cpp's: its over ours)", "peak RSS / file MiB", "int8 encoder over f32",
             "FMA GFLOP/s / read GB/s / int8 GOP/s"]
     print("| " + " | ".join(head) + " |")
     print("|" + " --- |" * len(head))
