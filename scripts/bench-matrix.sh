@@ -14,7 +14,7 @@ out=${1:-$PWD/bench-matrix}
 flags=${NPW_BENCH_FLAGS:---threads 2 --repeat 5}
 threads=$(echo "$flags" | sed -n 's/.*--threads \([0-9][0-9]*\).*/\1/p')
 [ -f "$build/build.ninja" ] || meson setup "$build" "$here" --buildtype=release
-meson compile -C "$build" npuwhisper-bench npuwhisper-mkmodel
+meson compile -C "$build" npuwhisper-bench npuwhisper-mkmodel npuwhisper-cli
 mkdir -p "$out/models"
 files="tiny-f16 tiny-q8_0 base-f16 base-q8_0"
 for f in $files; do
@@ -32,6 +32,8 @@ for f in $files; do
     # shellcheck disable=SC2086
     "$build/tools/npuwhisper-bench" --model "$model" --backend "$backend" --e2e-repeat 0 --json $flags \
       > "$out/$f-$backend.json"
+    "$build/tools/npuwhisper-cli" --model "$model" --backend "$backend" --threads "${threads:-2}" \
+      --audio "$here/tests/data/audio/jfk.wav" --memory-report > /dev/null 2> "$out/cli-memory-$f-$backend.txt"
   done
 done
 for f in $files; do
