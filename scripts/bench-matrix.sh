@@ -42,4 +42,9 @@ for f in $files; do
   "$build/tools/npuwhisper-bench" --model "$out/models/$f.bin" --encoder-pair --threads "${threads:-2}" \
     --repeat 9 > "$out/encoder-pair-$f.txt"
 done
-python3 "$here/scripts/bench_matrix_table.py" "$out" | tee "$out/table.md"
+if ! command -v python3 > /dev/null; then
+  echo "python3 is needed for the table (apt-get install python3); the runs are in $out/" >&2
+  exit 1
+fi
+python3 "$here/scripts/bench_matrix_table.py" "$out" > "$out/table.md"
+cat "$out/table.md"
