@@ -5,8 +5,8 @@
 # encoder against the f32 one on each file, then one table. If WHISPER_BENCH names whisper.cpp's
 # whisper-bench (built outside this project), it runs on the same file just before ours, so each pair
 # meets the same host, and the table gets the side-by-side window ratio.
-# Usage: scripts/bench-matrix.sh [OUT_DIR] (default bench-matrix/); NPW_BENCH_FLAGS adds flags to
-# every npuwhisper-bench run (default "--threads 2 --repeat 5"). Needs python3 for the table.
+# Usage: scripts/bench-matrix.sh [OUT_DIR] (default bench-matrix/); NPW_BENCH_FLAGS replaces the
+# flags of every npuwhisper-bench run (default "--threads 2 --repeat 5"). Needs python3 for the table.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${NPW_RELEASE_BUILD_DIR:-$here/build-release}
@@ -40,7 +40,7 @@ for f in $files; do
   echo "== $f: int8 encoder over f32"
   # shellcheck disable=SC2086
   "$build/tools/npuwhisper-bench" --model "$out/models/$f.bin" --encoder-pair --threads "${threads:-2}" \
-    --repeat 9 > "$out/encoder-pair-$f.txt"
+    --repeat 9 --json > "$out/encoder-pair-$f.json"
 done
 if ! command -v python3 > /dev/null; then
   echo "python3 is needed for the table (apt-get install python3); the runs are in $out/" >&2

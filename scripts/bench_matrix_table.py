@@ -50,10 +50,10 @@ def cli_memory(path, file_mb):
 
 
 def encoder_pair(path):
+    """The bench's int8_encoder_speedup (median over the alternated pairs), or None if it did not run."""
     if not os.path.exists(path):
         return None
-    m = re.search(r"int8 over f32, per pair: ([\d.]+)x", open(path).read())
-    return float(m.group(1)) if m else None
+    return json.load(open(path)).get("int8_encoder_speedup")
 
 
 def main():
@@ -62,7 +62,7 @@ def main():
     machine = None
     for f in FILES:
         wc = whisper_cpp_figures(os.path.join(out, f"whisper-cpp-{f}.txt"))
-        pair = encoder_pair(os.path.join(out, f"encoder-pair-{f}.txt"))
+        pair = encoder_pair(os.path.join(out, f"encoder-pair-{f}.json"))
         for b in BACKENDS:
             path = os.path.join(out, f"{f}-{b}.json")
             if not os.path.exists(path):
