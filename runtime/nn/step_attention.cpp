@@ -54,7 +54,8 @@ StepAttention::StepAttention(int max_kv, int n_threads) : max_kv_(max_kv), n_thr
     bad("scratch needs at least one key and one thread (got " + std::to_string(max_kv) + ", " +
         std::to_string(n_threads) + ")");
   }
-  scores_.resize(static_cast<std::size_t>(n_threads) * static_cast<std::size_t>(max_kv));
+  scores_.resize(static_cast<std::size_t>(n_threads) * kGroupRows * static_cast<std::size_t>(max_kv));
+  groups_.reserve(64);
 }
 
 void StepAttention::run(ThreadPool* pool, const StepRow* rows, int n_rows, int n_head, int d_head, int ldk, int ldv,
@@ -90,44 +91,93 @@ void StepAttention::run(ThreadPool* pool, const StepRow* rows, int n_rows, int n
   }
   const bool simd = active_simd_level() != SimdLevel::Scalar && d_head % 8 == 0;
   const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d_head)));
-  const int64_t n_tasks = static_cast<int64_t>(n_rows) * n_head;
-  // Task t is head t / n_rows of row t % n_rows: a head's rows one after the other, so that the rows
-  // of a shared prefix that one task read are still in cache for the next.
+  // Groups: runs of consecutive rows that read one shared prefix (the same keys and values, as many
+  // of them), kGroupRows at most; every other row is a group of its own.
+  groups_.clear();
+  for (int r = 0; r < n_rows; ++r) {
+    const StepRow& a = rows[r];
+    const bool joins = simd && !groups_.empty() && r - groups_.back() < kGroupRows && a.n_shared > 0 && [&] {
+      const StepRow& b = rows[groups_.back()];
+      return b.n_shared == a.n_shared && b.ks == a.ks && b.vs == a.vs && b.ksh == a.ksh && b.vsh == a.vsh &&
+             (b.k != nullptr) == (a.k != nullptr);
+    }();
+    if (!joins) groups_.push_back(r);
+  }
+  const int n_groups = static_cast<int>(groups_.size());
+  groups_.push_back(n_rows);
+  const int64_t n_tasks = static_cast<int64_t>(n_groups) * n_head;
+  // Task t is head t / n_groups of group t % n_groups: a head's groups one after the other, so that
+  // prefix rows one task read are still in cache for the next.
   auto task = [&](int64_t t, int thread) {
-    const StepRow& row = rows[t % n_rows];
-    const std::size_t col = static_cast<std::size_t>(t / n_rows) * d_head;     // in the query and output
-    const std::size_t kcol = static_cast<std::size_t>(t / n_rows) * head_stride;  // in the keys and values
-    float* out = row.out + col;
-    if (row.n_kv == 0) {
-      std::fill(out, out + d_head, 0.0f);
+    const int g = static_cast<int>(t % n_groups);
+    const int r0 = groups_[static_cast<std::size_t>(g)], n = groups_[static_cast<std::size_t>(g) + 1] - r0;
+    const std::size_t col = static_cast<std::size_t>(t / n_groups) * d_head;     // in the query and output
+    const std::size_t kcol = static_cast<std::size_t>(t / n_groups) * head_stride;  // in the keys and values
+    float* scratch = scores_.data() + static_cast<std::size_t>(thread) * kGroupRows * max_kv_;
+    if (n == 1) {
+      const StepRow& row = rows[r0];
+      float* out = row.out + col;
+      if (row.n_kv == 0) {
+        std::fill(out, out + d_head, 0.0f);
+        return;
+      }
+      float* s = scratch;
+      // Keys and values [0, n0) from k0, v0 (the shared prefix), the rest from k1, v1.
+      auto head = [&](auto k0, auto v0, auto k1, auto v1) {
+        const int n0 = row.n_shared, n1 = row.n_kv - row.n_shared;
+        if (n0 == 0) {
+          k0 = k1;
+          v0 = v1;
+        }
+        if (simd) {
+          step_scores_avx2(row.q + col, k0 + kcol, ldk, n0, d_head, alpha, s);
+          step_scores_avx2(row.q + col, k1 + kcol, ldk, n1, d_head, alpha, s + n0);
+        } else {
+          scores_portable(row.q + col, k0 + kcol, ldk, n0, d_head, alpha, s);
+          scores_portable(row.q + col, k1 + kcol, ldk, n1, d_head, alpha, s + n0);
+        }
+        softmax(s, row.n_kv);
+        if (simd) {
+          step_weighted_sum_avx2(s, v0 + kcol, n0, v1 + kcol, n1, ldv, d_head, out);
+        } else {
+          weighted_sum_portable(s, v0 + kcol, n0, v1 + kcol, n1, ldv, d_head, out);
+        }
+      };
+      if (row.k) {
+        head(row.ks, row.vs, row.k, row.v);
+      } else {
+        head(row.ksh, row.vsh, row.kh, row.vh);
+      }
       return;
     }
-    float* s = scores_.data() + static_cast<std::size_t>(thread) * max_kv_;
-    // Keys and values [0, n0) from k0, v0 (the shared prefix), the rest from k1, v1.
-    auto head = [&](auto k0, auto v0, auto k1, auto v1) {
-      const int n0 = row.n_shared, n1 = row.n_kv - row.n_shared;
-      if (n0 == 0) {
-        k0 = k1;
-        v0 = v1;
+    // Rows sharing a prefix of n0 > 0 keys (so every row sees some, SIMD kernels): the prefix's scores
+    // and weighted values for all rows in one pass each, each row's own keys and values on their own.
+    const int n0 = rows[r0].n_shared;
+    const float* q[kGroupRows] = {};
+    float* s[kGroupRows] = {};
+    float* out[kGroupRows] = {};
+    for (int i = 0; i < n; ++i) {
+      q[i] = rows[r0 + i].q + col;
+      s[i] = scratch + static_cast<std::size_t>(i) * max_kv_;
+      out[i] = rows[r0 + i].out + col;
+    }
+    auto heads = [&](auto ks, auto vs, auto own_k, auto own_v) {
+      step_scores_rows_avx2(q, n, ks + kcol, ldk, n0, d_head, alpha, s);
+      for (int i = 0; i < n; ++i) {
+        const StepRow& row = rows[r0 + i];
+        step_scores_avx2(q[i], own_k(row) + kcol, ldk, row.n_kv - n0, d_head, alpha, s[i] + n0);
+        softmax(s[i], row.n_kv);
       }
-      if (simd) {
-        step_scores_avx2(row.q + col, k0 + kcol, ldk, n0, d_head, alpha, s);
-        step_scores_avx2(row.q + col, k1 + kcol, ldk, n1, d_head, alpha, s + n0);
-      } else {
-        scores_portable(row.q + col, k0 + kcol, ldk, n0, d_head, alpha, s);
-        scores_portable(row.q + col, k1 + kcol, ldk, n1, d_head, alpha, s + n0);
-      }
-      softmax(s, row.n_kv);
-      if (simd) {
-        step_weighted_sum_avx2(s, v0 + kcol, n0, v1 + kcol, n1, ldv, d_head, out);
-      } else {
-        weighted_sum_portable(s, v0 + kcol, n0, v1 + kcol, n1, ldv, d_head, out);
+      step_weighted_sum_rows_avx2(s, n, vs + kcol, n0, ldv, d_head, out);
+      for (int i = 0; i < n; ++i) {
+        const StepRow& row = rows[r0 + i];
+        step_weighted_sum_more_avx2(s[i] + n0, own_v(row) + kcol, row.n_kv - n0, ldv, d_head, out[i]);
       }
     };
-    if (row.k) {
-      head(row.ks, row.vs, row.k, row.v);
+    if (rows[r0].k) {
+      heads(rows[r0].ks, rows[r0].vs, [](const StepRow& r) { return r.k; }, [](const StepRow& r) { return r.v; });
     } else {
-      head(row.ksh, row.vsh, row.kh, row.vh);
+      heads(rows[r0].ksh, rows[r0].vsh, [](const StepRow& r) { return r.kh; }, [](const StepRow& r) { return r.vh; });
     }
   };
   if (!pool || pool->size() == 1 || floats < kParallelFloats || ThreadPool::in_parallel_region()) {

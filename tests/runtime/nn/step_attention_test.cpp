@@ -231,6 +231,98 @@ TEST(StepAttention, HeadMajorCacheGivesTheRowMajorBits) {
   });
 }
 
+// Beams after their prompt: many consecutive rows reading one shared prefix (and a row between them
+// that reads another, or none), each with its own number of own keys (none, fewer than a block,
+// more), are attended together - the prefix's keys and values read once for the group - and every
+// row gets the bits it gets attended alone: 1-9 rows (groups of up to eight, kernels of up to five
+// rows), head sizes of one, three, eight and nine vectors of 8, f32 and half caches, every SIMD level.
+TEST(StepAttention, RowsSharingAPrefixGetTheBitsOfEachRowAlone) {
+  const int max_kv = 60, n_head = 2;
+  ThreadPool pool(2);
+  npw_test::at_every_level([&] {
+    for (int d_head : {8, 24, 64, 72}) {
+      const int width = n_head * d_head, ld = width + 5;
+      for (bool half : {false, true}) {
+        for (int n_rows : {1, 2, 3, 5, 6, 9}) {
+          for (int n_shared : {1, 7, 33}) {
+            const std::size_t own_len = max_kv;
+            auto ks = random_vector(static_cast<std::size_t>(n_shared) * ld, 70 + n_shared, -2.0f, 2.0f);
+            auto vs = random_vector(ks.size(), 71 + n_shared);
+            auto k = random_vector(static_cast<std::size_t>(n_rows) * own_len * ld, 72 + n_rows, -2.0f, 2.0f);
+            auto v = random_vector(k.size(), 73 + n_rows);
+            const std::vector<uint16_t> ksh = round_to_halves(ks), vsh = round_to_halves(vs), kh = round_to_halves(k),
+                                        vh = round_to_halves(v);
+            const auto q = random_vector(static_cast<std::size_t>(n_rows) * width, 74 + d_head, -2.0f, 2.0f);
+            std::vector<float> together(static_cast<std::size_t>(n_rows) * width, 5.0f), alone(together.size(), 6.0f);
+            std::vector<StepRow> rows(static_cast<std::size_t>(n_rows));
+            for (int r = 0; r < n_rows; ++r) {
+              const std::size_t c = static_cast<std::size_t>(r) * own_len * ld;
+              // Own keys: 0, 3, 8, 19, ... so that some rows end inside a block of keys.
+              const int n_own = std::min(max_kv - n_shared, (r * 11) % 23 + (r == 0 ? 0 : 3 * (r % 2)));
+              StepRow& row = rows[static_cast<std::size_t>(r)];
+              row.q = q.data() + static_cast<std::size_t>(r) * width;
+              row.n_kv = n_shared + n_own;
+              row.out = together.data() + static_cast<std::size_t>(r) * width;
+              // Row 4 (in the middle of a group of beams) reads no prefix: its keys are its own.
+              const bool shares = r != 4;
+              if (!shares) row.n_kv = n_own + 2;
+              if (half) {
+                row.kh = kh.data() + c;
+                row.vh = vh.data() + c;
+              } else {
+                row.k = k.data() + c;
+                row.v = v.data() + c;
+              }
+              if (shares) {
+                row.n_shared = n_shared;
+                if (half) {
+                  row.ksh = ksh.data();
+                  row.vsh = vsh.data();
+                } else {
+                  row.ks = ks.data();
+                  row.vs = vs.data();
+                }
+              }
+            }
+            StepAttention att(max_kv, 2);
+            att.run(&pool, rows.data(), n_rows, n_head, d_head, ld, ld);
+            for (int r = 0; r < n_rows; ++r) {
+              StepRow one = rows[static_cast<std::size_t>(r)];
+              one.out = alone.data() + static_cast<std::size_t>(r) * width;
+              att.run(r % 2 ? &pool : nullptr, &one, 1, n_head, d_head, ld, ld);
+            }
+            for (std::size_t i = 0; i < together.size(); ++i) {
+              ASSERT_EQ(together[i], alone[i]) << "d_head " << d_head << " half " << half << " rows " << n_rows
+                                               << " n_shared " << n_shared << " element " << i;
+            }
+            // And against the double-precision reference, so that equal bits are also right ones.
+            for (int r = 0; r < n_rows; ++r) {
+              const StepRow& row = rows[static_cast<std::size_t>(r)];
+              const int n0 = row.n_shared;
+              std::vector<float> kk(static_cast<std::size_t>(row.n_kv) * ld), vv(kk.size());
+              for (int j = 0; j < row.n_kv; ++j) {
+                for (int i = 0; i < ld; ++i) {
+                  const std::size_t at = static_cast<std::size_t>(j) * ld + i;
+                  const std::size_t own = static_cast<std::size_t>(r) * own_len * ld + static_cast<std::size_t>(j - n0) * ld + i;
+                  kk[at] = j < n0 ? ks[at] : k[own];
+                  vv[at] = j < n0 ? vs[at] : v[own];
+                }
+              }
+              for (int h = 0; h < n_head; ++h) {
+                std::vector<float> ref(static_cast<std::size_t>(d_head));
+                naive_head(row.q + h * d_head, kk.data() + h * d_head, ld, vv.data() + h * d_head, ld, row.n_kv, d_head,
+                           ref.data());
+                const float* got = together.data() + static_cast<std::size_t>(r) * width + h * d_head;
+                EXPECT_LT(max_rel_err(got, ref.data(), d_head), 1e-4) << "row " << r << " head " << h;
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
 TEST(StepAttention, RefusesInconsistentCalls) {
   StepAttention att(16, 1);
   std::vector<float> buf(64 * 64, 0.0f);
