@@ -21,80 +21,58 @@ NPW_TARGET_AVX2 inline __m256 load8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
-template <typename T>
-NPW_TARGET_AVX2 void scores(const float* q, const T* k, int ldk, int n_kv, int d, float alpha, float* out) {
-  const std::size_t lk = static_cast<std::size_t>(ldk);
-  const __m128 a4 = _mm_set1_ps(alpha);
-  int j = 0;
-  for (; j + 8 <= n_kv; j += 8) {
-    __m256 acc[8];
-#pragma GCC unroll 8
-    for (int r = 0; r < 8; ++r) acc[r] = _mm256_setzero_ps();
-    const T* kj = k + j * lk;
-    for (int i = 0; i < d; i += 8) {
-      const __m256 qv = _mm256_loadu_ps(q + i);
-#pragma GCC unroll 8
-      for (int r = 0; r < 8; ++r) acc[r] = _mm256_fmadd_ps(qv, load8(kj + r * lk + i), acc[r]);
-    }
-    _mm_storeu_ps(out + j, _mm_mul_ps(a4, hsum8x4(acc[0], acc[1], acc[2], acc[3])));
-    _mm_storeu_ps(out + j + 4, _mm_mul_ps(a4, hsum8x4(acc[4], acc[5], acc[6], acc[7])));
-  }
-  // Leftover keys summed in the order of a block's (hsum8x4 with zeros): a key's score then does not
-  // depend on where a call's keys begin, so a shared prefix and the rest give the bits of one run.
-  const __m256 z = _mm256_setzero_ps();
-  for (; j < n_kv; ++j) {
-    const T* kj = k + j * lk;
-    __m256 acc = _mm256_setzero_ps();
-    for (int i = 0; i < d; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8(kj + i), acc);
-    out[j] = _mm_cvtss_f32(_mm_mul_ss(a4, hsum8x4(acc, z, z, z)));
-  }
-}
-
-// The scores of one block of K keys (K <= 4) for R query rows that share them (a prefix every beam
-// reads): each key's vectors widened once and fed to R FMAs, each row's sums the one-row kernel's
-// (every key its own chain over d in order, its lanes summed by hsum8x4, unaffected by its
-// neighbours: zeros fill a short block), so a row's bits do not depend on its company.
+// The scores of one block of K keys (K = 1, 2, 4 or 8) for R query rows (one, or rows that share the
+// keys: a prefix every beam reads): each key's vectors widened once and fed to R FMAs. Every key is
+// its own chain over d in order and its lanes are summed by hsum8x4 four keys at a time, a key's sum
+// unaffected by its neighbours (zeros fill a short group): a score does not depend on the block it
+// was made in, so a shared prefix and the rest give the bits of one run, and a row's bits do not
+// depend on its company.
 template <int R, int K, typename T>
 NPW_TARGET_AVX2 inline void scores_block(const float* const* q, const T* kj, std::size_t lk, int d, __m128 a4,
                                          float* const* out, int j) {
   __m256 acc[R][K];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int c = 0; c < K; ++c) acc[r][c] = _mm256_setzero_ps();
   for (int i = 0; i < d; i += 8) {
     __m256 kv[K];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int c = 0; c < K; ++c) kv[c] = load8(kj + c * lk + i);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m256 qv = _mm256_loadu_ps(q[r] + i);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int c = 0; c < K; ++c) acc[r][c] = _mm256_fmadd_ps(qv, kv[c], acc[r][c]);
     }
   }
   const __m256 z = _mm256_setzero_ps();
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
-    const __m128 s = _mm_mul_ps(a4, hsum8x4(acc[r][0], K > 1 ? acc[r][K > 1 ? 1 : 0] : z,
-                                            K > 2 ? acc[r][K > 2 ? 2 : 0] : z, K > 3 ? acc[r][K > 3 ? 3 : 0] : z));
-    if (K == 4) {
-      _mm_storeu_ps(out[r] + j, s);
-    } else {
-      alignas(16) float t[4];
-      _mm_store_ps(t, s);
+#pragma GCC unroll 2
+    for (int c0 = 0; c0 < K; c0 += 4) {
+      const __m128 s = _mm_mul_ps(a4, hsum8x4(acc[r][c0], c0 + 1 < K ? acc[r][c0 + 1 < K ? c0 + 1 : c0] : z,
+                                              c0 + 2 < K ? acc[r][c0 + 2 < K ? c0 + 2 : c0] : z,
+                                              c0 + 3 < K ? acc[r][c0 + 3 < K ? c0 + 3 : c0] : z));
+      if (K >= 4) {
+        _mm_storeu_ps(out[r] + j + c0, s);
+      } else {
+        alignas(16) float t[4];
+        _mm_store_ps(t, s);
 #pragma GCC unroll 4
-      for (int c = 0; c < K; ++c) out[r][j + c] = t[c];
+        for (int c = 0; c < K; ++c) out[r][j + c] = t[c];
+      }
     }
   }
 }
 
-// R rows over keys [0, n_kv): blocks of four keys for one or two rows (8 sums), two keys for more
-// (up to 10 sums: with the key and query vectors within AVX2's 16 registers), the last keys one by one.
+// R rows over keys [0, n_kv): blocks of eight keys for one row (eight independent FMA chains), four
+// for two rows, two for more (up to 10 sums: with the key and query vectors within AVX2's 16
+// registers), the last keys one by one.
 template <int R, typename T>
 NPW_TARGET_AVX2 void scores_rows(const float* const* q, const T* k, int ldk, int n_kv, int d, float alpha,
                                  float* const* out) {
-  constexpr int K = R <= 2 ? 4 : 2;
+  constexpr int K = R == 1 ? 8 : R == 2 ? 4 : 2;
   const std::size_t lk = static_cast<std::size_t>(ldk);
   const __m128 a4 = _mm_set1_ps(alpha);
   int j = 0;
@@ -212,11 +190,11 @@ NPW_TARGET_AVX2 void weighted_rows_any(const float* const* p, int n_rows, const 
 
 NPW_TARGET_AVX2 void step_scores_avx2(const float* q, const float* k, int ldk, int n_kv, int d, float alpha,
                                       float* out) {
-  scores(q, k, ldk, n_kv, d, alpha, out);
+  scores_rows<1>(&q, k, ldk, n_kv, d, alpha, &out);
 }
 NPW_TARGET_AVX2 void step_scores_avx2(const float* q, const uint16_t* k, int ldk, int n_kv, int d, float alpha,
                                       float* out) {
-  scores(q, k, ldk, n_kv, d, alpha, out);
+  scores_rows<1>(&q, k, ldk, n_kv, d, alpha, &out);
 }
 NPW_TARGET_AVX2 void step_weighted_sum_avx2(const float* p, const float* v0, int n0, const float* v1, int n1, int ldv,
                                             int d, float* out) {
