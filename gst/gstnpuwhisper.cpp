@@ -23,6 +23,7 @@
 #include "npuwhisper_tensor_pool.h"
 #include "npuwhisper_worker.h"
 #include "util/error.h"
+#include "util/heap_release.h"
 
 GST_DEBUG_CATEGORY(npuwhisper_debug);
 #define GST_CAT_DEFAULT npuwhisper_debug
@@ -226,8 +227,11 @@ static void stop(GstNpuWhisper* self) {
     transcriber.reset();
     const gint64 t2 = g_get_monotonic_time();
     model.reset();
-    GST_DEBUG_OBJECT(self, "teardown: transcriber freed in %.1f ms, model released in %.1f ms", (t2 - t1) / 1000.0,
-                     (g_get_monotonic_time() - t2) / 1000.0);
+    const gint64 t3 = g_get_monotonic_time();
+    // What was malloc'd goes back to the system too, not only the mapped buffers (heap_release.h).
+    npw::release_free_heap();
+    GST_DEBUG_OBJECT(self, "teardown: transcriber freed in %.1f ms, model released in %.1f ms, heap trimmed in %.1f ms",
+                     (t2 - t1) / 1000.0, (t3 - t2) / 1000.0, (g_get_monotonic_time() - t3) / 1000.0);
   });
   GST_OBJECT_LOCK(self);
   st->running = false;
