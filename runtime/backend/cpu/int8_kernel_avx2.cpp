@@ -1,10 +1,15 @@
 // The AVX2 int8 variant for x86 CPUs without AVX-512 VNNI (most laptops and CI runners). Without
 // vpdpbusd a 32-input dot product is vpmaddubsw + vpmaddwd; the sign trick (|w| times x with w's
 // sign) keeps vpmaddubsw's 16-bit pair sums below saturation (|w| <= 128 times |x| <= 127, twice,
-// fits). Compiled with target attributes; only called after int8_isa_supported() said yes.
+// fits). CPUs with AVX-VNNI but not AVX-512 (Intel's Alder Lake and later client cores) feed the
+// same two operands to the 256-bit vpdpbusd instead: one instruction where the pair took two and an
+// add, the same exact int32 sums (four products of at most 128 x 127 each), so the same bits, and no
+// compensation sums as the AVX-512 variant needs for its offset activations. Compiled with target
+// attributes; only called after int8_isa_supported() said yes.
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "backend/cpu/int8_kernels.h"
@@ -70,14 +75,29 @@ inline uint32_t load4(const uint8_t* p) {
   return v;
 }
 
+// The exact int32 sums of |w| times sign(w) x, added to acc: vpmaddubsw + vpmaddwd or vpdpbusd.
+struct MaddubsDot {
+  NPW_AVX2 static inline __attribute__((always_inline)) __m256i add(__m256i acc, __m256i aw, __m256i sx) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), _mm256_set1_epi16(1)));
+  }
+};
+// In assembly: the intrinsic would need the avxvnni target on every function it is inlined into,
+// and the tile is one function for both dot products. {vex} asks for AVX-VNNI's encoding, not
+// AVX512_VNNI's EVEX one.
+struct VnniDot {
+  NPW_AVX2 static inline __attribute__((always_inline)) __m256i add(__m256i acc, __m256i aw, __m256i sx) {
+    __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(aw), "x"(sx));
+    return acc;
+  }
+};
+
 // Rows [m, m + R) x one 16-wide tile t over blocks [b0, b1); first/last as in the AVX-512 variant.
-template <int R>
+template <int R, typename Dot>
 NPW_AVX2 void tile(const Int8Product& p, int m, int t, int b0, int b1, bool first, bool last) {
   const Int8PackedMatrix& w = *p.w;
   const int valid = std::min(kInt8Tile, w.n_out() - t * kInt8Tile);
   const __m256i mask[2] = {lane_mask(valid), lane_mask(valid - 8)};
   Int8TileWalk rec = w.walk(t, b0);
-  const __m256i ones = _mm256_set1_epi16(1);
   float* y[R];
   const uint8_t* xq[R];
   const float* xs[R];
@@ -105,8 +125,8 @@ NPW_AVX2 void tile(const Int8Product& p, int m, int t, int b0, int b1, bool firs
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const __m256i xb = _mm256_set1_epi32(static_cast<int>(load4(xq[r] + b * kInt8Block + g * kInt8Group)));
-        ia[r][0] = _mm256_add_epi32(ia[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(aw0, _mm256_sign_epi8(xb, w0)), ones));
-        ia[r][1] = _mm256_add_epi32(ia[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(aw1, _mm256_sign_epi8(xb, w1)), ones));
+        ia[r][0] = Dot::add(ia[r][0], aw0, _mm256_sign_epi8(xb, w0));
+        ia[r][1] = Dot::add(ia[r][1], aw1, _mm256_sign_epi8(xb, w1));
       }
     }
 #pragma GCC unroll 2
@@ -131,7 +151,8 @@ NPW_AVX2 void tile(const Int8Product& p, int m, int t, int b0, int b1, bool firs
   }
 }
 
-void gemm_avx2(const Int8Product& p, int m0, int m1, int t0, int t1) {
+template <typename Dot>
+void gemm_with(const Int8Product& p, int m0, int m1, int t0, int t1) {
   const int nb = p.w->n_blocks();
   const int chunk = m1 - m0 > kRows ? kChunkBlocks : nb;
   for (int b0 = 0; b0 < nb; b0 += chunk) {
@@ -139,17 +160,37 @@ void gemm_avx2(const Int8Product& p, int m0, int m1, int t0, int t1) {
     for (int t = t0; t < t1; ++t) {
       for (int m = m0; m < m1; m += kRows) {
         if (m1 - m >= 2) {
-          tile<2>(p, m, t, b0, b1, b0 == 0, b1 == nb);
+          tile<2, Dot>(p, m, t, b0, b1, b0 == 0, b1 == nb);
         } else {
-          tile<1>(p, m, t, b0, b1, b0 == 0, b1 == nb);
+          tile<1, Dot>(p, m, t, b0, b1, b0 == 0, b1 == nb);
         }
       }
     }
   }
 }
 
+bool cpu_has_avx_vnni() {
+  static const bool has = __builtin_cpu_supports("avxvnni");
+  return has;
+}
+
+std::atomic<int> g_avx2_dot{0};  // int8_set_avx2_dot()
+
+void gemm_avx2(const Int8Product& p, int m0, int m1, int t0, int t1) {
+  const int forced = g_avx2_dot.load(std::memory_order_relaxed);
+  if (cpu_has_avx_vnni() && forced != 1) {
+    gemm_with<VnniDot>(p, m0, m1, t0, t1);
+  } else {
+    gemm_with<MaddubsDot>(p, m0, m1, t0, t1);
+  }
+}
+
 }  // namespace
 
 const Int8Kernel kInt8KernelAvx2 = {Int8Isa::Avx2, quantize_avx2, gemm_avx2};
+
+bool int8_avx2_has_vnni() { return cpu_has_avx_vnni(); }
+
+void int8_set_avx2_dot(int dot) { g_avx2_dot.store(dot == 1 ? 1 : 0); }
 
 }  // namespace npw

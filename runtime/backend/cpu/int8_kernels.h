@@ -72,6 +72,12 @@ const Int8Kernel& int8_kernel(Int8Isa isa);
 // The same bits either way: for tests and benchmarks.
 void int8_set_beam_streams(int streams);
 
+// The AVX2 variant's dot product: vpdpbusd where the CPU has AVX-VNNI (int8_avx2_has_vnni), else
+// vpmaddubsw + vpmaddwd; the same bits either way. int8_set_avx2_dot(1) forces the latter, any other
+// value restores the CPU's choice: for tests and benchmarks.
+bool int8_avx2_has_vnni();
+void int8_set_avx2_dot(int dot);
+
 // The AVX-512 activation quantiser, shared by the VNNI and AMX variants: q_x + 128 as u8 when
 // offset128, plain s8 otherwise. Only call when the CPU has AVX-512 BW.
 void int8_quantize_rows_avx512(const float* X, std::size_t ldx, int n_in, int n_blocks, int m0, int m1,

@@ -298,9 +298,22 @@ std::vector<Shape> shapes() {
   return out;
 }
 
+// The AVX2 variant's dot products on this machine: vpdpbusd (AVX-VNNI) where the CPU has it, and the
+// vpmaddubsw pair always (int8_set_avx2_dot(1)); one entry (the default) for every other variant.
+std::vector<int> avx2_dots(Int8Isa isa) {
+  return isa == Int8Isa::Avx2 && int8_avx2_has_vnni() ? std::vector<int>{0, 1} : std::vector<int>{0};
+}
+
+const char* dot_name(Int8Isa isa, int dot) {
+  if (isa != Int8Isa::Avx2) return "";
+  return dot == 0 && int8_avx2_has_vnni() ? " (avx-vnni)" : " (vpmaddubsw)";
+}
+
 TEST(Int8Kernels, EveryVariantEqualsTheScalarOne) {
   std::printf("[ int8     ] variants on this machine:");
-  for (Int8Isa isa : int8_supported_isas()) std::printf(" %s", int8_isa_name(isa));
+  for (Int8Isa isa : int8_supported_isas()) {
+    for (int dot : avx2_dots(isa)) std::printf(" %s%s", int8_isa_name(isa), dot_name(isa, dot));
+  }
   std::printf("\n");
   for (const Shape& s : shapes()) {
     const auto w = random_vector(static_cast<std::size_t>(s.n_in) * s.n_out, 30 + s.n_in);
@@ -318,17 +331,21 @@ TEST(Int8Kernels, EveryVariantEqualsTheScalarOne) {
       const float* bias = with_bias ? b.data() : nullptr;
       const auto want = run_linear(Int8Isa::Scalar, 1, s, *packed, x, bias);
       for (Int8Isa isa : int8_supported_isas()) {
-        for (int threads : {1, 2}) {
-          // 5 rows in one stream and in two (int8_set_beam_streams), whichever this CPU's vendor takes.
-          for (int streams : s.M == 5 ? std::vector<int>{1, 2} : std::vector<int>{0}) {
-            for (const Int8PackedMatrix* w : {packed.get(), remade.get()}) {
-              int8_set_beam_streams(streams);
-              const auto got = run_linear(isa, threads, s, *w, x, bias);
-              int8_set_beam_streams(0);
-              ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
-                  << int8_isa_name(isa) << " threads " << threads << " M " << s.M << " n_in " << s.n_in << " n_out "
-                  << s.n_out << " bias " << with_bias << " streams " << streams << " sums "
-                  << (w == packed.get() ? "kept" : "remade");
+        for (int dot : avx2_dots(isa)) {
+          for (int threads : {1, 2}) {
+            // 5 rows in one stream and in two (int8_set_beam_streams), whichever this CPU's vendor takes.
+            for (int streams : s.M == 5 ? std::vector<int>{1, 2} : std::vector<int>{0}) {
+              for (const Int8PackedMatrix* w : {packed.get(), remade.get()}) {
+                int8_set_beam_streams(streams);
+                int8_set_avx2_dot(dot);
+                const auto got = run_linear(isa, threads, s, *w, x, bias);
+                int8_set_avx2_dot(0);
+                int8_set_beam_streams(0);
+                ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
+                    << int8_isa_name(isa) << dot_name(isa, dot) << " threads " << threads << " M " << s.M << " n_in "
+                    << s.n_in << " n_out " << s.n_out << " bias " << with_bias << " streams " << streams << " sums "
+                    << (w == packed.get() ? "kept" : "remade");
+              }
             }
           }
         }
@@ -378,12 +395,16 @@ TEST(Int8Kernels, ExtremeQ8_0QuantsInEveryVariant) {
       }
     }
     for (Int8Isa isa : int8_supported_isas()) {
-      for (int threads : {1, 2}) {
-        for (const Int8PackedMatrix* w : {packed.get(), remade.get()}) {
-          const auto got = run_linear(isa, threads, s, *w, x, nullptr);
-          ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
-              << int8_isa_name(isa) << " threads " << threads << " M " << M << " sums "
-              << (w == packed.get() ? "kept" : "remade");
+      for (int dot : avx2_dots(isa)) {
+        for (int threads : {1, 2}) {
+          for (const Int8PackedMatrix* w : {packed.get(), remade.get()}) {
+            int8_set_avx2_dot(dot);
+            const auto got = run_linear(isa, threads, s, *w, x, nullptr);
+            int8_set_avx2_dot(0);
+            ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
+                << int8_isa_name(isa) << dot_name(isa, dot) << " threads " << threads << " M " << M << " sums "
+                << (w == packed.get() ? "kept" : "remade");
+          }
         }
       }
     }
