@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "backend/cpu/int8_kernels.h"
 #include "bench_timer.h"
 #include "util/aligned_buffer.h"
 #include "util/cpu_features.h"
@@ -224,7 +225,8 @@ MachinePeaks measure_peaks(int threads, int repeat, std::size_t read_buffer_byte
   if (level == SimdLevel::Avx512 && __builtin_cpu_supports("avx512vnni")) {
     dot = dot_loop_avx512_vnni;
     p.int8_path = "avx512-vnni";
-  } else if (level >= SimdLevel::Avx2 && __builtin_cpu_supports("avxvnni")) {
+  } else if (level >= SimdLevel::Avx2 && int8_avx2_has_vnni()) {
+    // The instruction the AVX2 int8 kernel then uses (one definition of "has AVX-VNNI" for both).
     dot = dot_loop_avx_vnni;
     p.int8_path = "avx-vnni";
   } else if (level >= SimdLevel::Avx2) {
