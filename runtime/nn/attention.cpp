@@ -115,6 +115,19 @@ const AttentionKernels* attention_kernels(SimdLevel level) {
   }
 }
 
+const Int8AttentionOps* int8_attention_ops(SimdLevel level) {
+  static const Int8AttentionOps avx512{attention_int8_key_means, attention_int8_convert_keys, attention_int8_value_stats,
+                                       attention_int8_convert_values, attention_task_int8_avx512};
+  static const Int8AttentionOps avx2{attention_int8_key_means_avx2, attention_int8_convert_keys_avx2,
+                                     attention_int8_value_stats_avx2, attention_int8_convert_values_avx2,
+                                     attention_task_int8_avx2};
+  switch (level) {
+    case SimdLevel::Avx512: return &avx512;
+    case SimdLevel::Avx2: return &avx2;
+    default: return nullptr;
+  }
+}
+
 MultiHeadAttention::MultiHeadAttention(int max_kv, int n_threads, int max_width, int half_d_head)
     : max_kv_(max_kv),
       n_threads_(n_threads),
@@ -440,10 +453,11 @@ void MultiHeadAttention::run_int8(ThreadPool* pool, const AttentionArgs& a) {
   const float* vscale = vmean + width;
   const float alpha = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.d_head)));
   const std::size_t ldq4 = static_cast<std::size_t>(ldkq);
+  const auto task = int8_attention_ops(active_simd_level())->task;
   for_each_task(pool, a, kAttentionBf16Avx512TileRows, row_lim_.data(), [&](const Task& t) {
     const std::size_t h = t.col / static_cast<std::size_t>(a.d_head);
     const std::size_t th = static_cast<std::size_t>(t.thread) * kInt8TaskRows;
-    attention_task_int8_avx512(t.q, a.ldq, t.rows, kq + (t.col / 4) * ldq4, ldkq, kscale + h * ldq4, t.kv_len,
+    task(t.q, a.ldq, t.rows, kq + (t.col / 4) * ldq4, ldkq, kscale + h * ldq4, t.kv_len,
                                vq + h * kv->value_head_stride, kv->value_ld, vmean + t.col, vscale + t.col, a.d_head,
                                alpha, t.lim, t.out, a.ldo, bf16_scores_.data() + static_cast<std::size_t>(t.thread) * 16 * ldkt_, ldkt_,
                                probs8_.data() + th * ldp8_, ldp8_, chunk_scales_.data() + th * ldps_, ldps_);

@@ -138,6 +138,38 @@ void attention_task_int8_avx512(const float* q, int ldq, int rows, const uint32_
                                 int n_keys, const uint32_t* vq, int width, const float* vmean, const float* vscale,
                                 int d_head, float alpha, const int* lim, float* out, int ldo, float* s, int lds,
                                 uint8_t* p8, int ldp8, float* ps, int ldps);
+// The int8 task at the AVX2 level, on CPUs with AVX-VNNI but no AVX-512 (Intel's client cores since
+// Alder Lake): the layouts (attention_int8_layouts_avx2.cpp, AVX2 alone) and the task
+// (attention_int8_avx2.cpp, AVX-VNNI's 256-bit vpdpbusd), each with the arguments, the scratch and
+// the results, bit for bit, of the AVX-512 function of the same name without the suffix.
+void attention_int8_key_means_avx2(const float* k, int ldk, int n_kv, int c0, int c1, float* mean);
+void attention_int8_convert_keys_avx2(const float* k, int ldk, int n_kv, int width, int d_head, const float* mean,
+                                      uint32_t* kq, int ldkq, float* kscale);
+void attention_int8_value_stats_avx2(const float* v, int ldv, int n_kv, int c0, int c1, float* mean, float* scale,
+                                     float* inv);
+void attention_int8_convert_values_avx2(const float* v, int ldv, int n_kv, int q0, int q1, int width,
+                                        const float* mean, const float* inv, const Int8ValueLayout& out);
+void attention_task_int8_avx2(const float* q, int ldq, int rows, const uint32_t* kq, int ldkq, const float* kscale,
+                              int n_keys, const uint32_t* vq, int width, const float* vmean, const float* vscale,
+                              int d_head, float alpha, const int* lim, float* out, int ldo, float* s, int lds,
+                              uint8_t* p8, int ldp8, float* ps, int ldps);
+// The int8 task's functions of one level, as one table so that its callers (MultiHeadAttention,
+// prepare_int8_keys_values) pick a level once.
+struct Int8AttentionOps {
+  void (*key_means)(const float* k, int ldk, int n_kv, int c0, int c1, float* mean);
+  void (*convert_keys)(const float* k, int ldk, int n_kv, int width, int d_head, const float* mean, uint32_t* kq,
+                       int ldkq, float* kscale);
+  void (*value_stats)(const float* v, int ldv, int n_kv, int c0, int c1, float* mean, float* scale, float* inv);
+  void (*convert_values)(const float* v, int ldv, int n_kv, int q0, int q1, int width, const float* mean,
+                         const float* inv, const Int8ValueLayout& out);
+  void (*task)(const float* q, int ldq, int rows, const uint32_t* kq, int ldkq, const float* kscale, int n_keys,
+               const uint32_t* vq, int width, const float* vmean, const float* vscale, int d_head, float alpha,
+               const int* lim, float* out, int ldo, float* s, int lds, uint8_t* p8, int ldp8, float* ps, int ldps);
+};
+// The table of `level` (Avx512: the AVX-512 VNNI functions; Avx2: the AVX-VNNI ones), nullptr for
+// Scalar. Which CPU may call which is simd_takes_int8_attention_task()'s to say.
+const Int8AttentionOps* int8_attention_ops(SimdLevel level);
+
 // Query rows per task that suit the AVX512_BF16 task: a multiple of its row block (1500 encoder
 // frames = 25 x 60).
 constexpr int kAttentionBf16Avx512TileRows = 60;

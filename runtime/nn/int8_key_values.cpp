@@ -86,6 +86,8 @@ void prepare_int8_keys_values(ThreadPool* pool, const AttentionArgs& a, Int8Keys
         " in heads of " + std::to_string(kv.d_head));
   }
   if (a.ldk < width || a.ldv < width) bad("a row stride is too small");
+  const Int8AttentionOps* ops = int8_attention_ops(active_simd_level());
+  if (!ops) bad("no int8 attention layouts below the AVX2 level");
   kv.n_kv = 0;
   const int n_blocks = (width + 15) / 16;
   float* vmean = kv.value_stats;
@@ -96,12 +98,12 @@ void prepare_int8_keys_values(ThreadPool* pool, const AttentionArgs& a, Int8Keys
     const int64_t k1 = std::min<int64_t>(b1, n_blocks);
     if (b0 < k1) {
       const int c0 = static_cast<int>(b0) * 16, c1 = std::min(width, static_cast<int>(k1) * 16);
-      attention_int8_key_means(a.k, a.ldk, a.n_kv, c0, c1, kv.key_mean);
+      ops->key_means(a.k, a.ldk, a.n_kv, c0, c1, kv.key_mean);
     }
     const int64_t v0 = std::max<int64_t>(b0, n_blocks) - n_blocks, v1 = b1 - n_blocks;
     if (v0 < v1) {
       const int c0 = static_cast<int>(v0) * 16, c1 = std::min(width, static_cast<int>(v1) * 16);
-      attention_int8_value_stats(a.v, a.ldv, a.n_kv, c0, c1, vmean, vscale, vinv);
+      ops->value_stats(a.v, a.ldv, a.n_kv, c0, c1, vmean, vscale, vinv);
     }
   });
   // Items [0, key_blocks) round 16 keys each, then four value quads (16 keys) each: as much work
@@ -115,13 +117,13 @@ void prepare_int8_keys_values(ThreadPool* pool, const AttentionArgs& a, Int8Keys
     const int64_t k1 = std::min<int64_t>(t1, key_blocks);
     if (t0 < k1) {
       const int j0 = static_cast<int>(t0) * 16, j1 = std::min(a.n_kv, static_cast<int>(k1) * 16);
-      attention_int8_convert_keys(a.k + static_cast<std::size_t>(j0) * a.ldk, a.ldk, j1 - j0, width, a.d_head,
+      ops->convert_keys(a.k + static_cast<std::size_t>(j0) * a.ldk, a.ldk, j1 - j0, width, a.d_head,
                                   kv.key_mean, kv.key_quads + j0, kv.ldkq, kv.key_scale + j0);
     }
     const int64_t q0 = 4 * (std::max<int64_t>(t0, key_blocks) - key_blocks);
     const int64_t q1 = std::min<int64_t>(4 * (t1 - key_blocks), value_quads);
     if (q0 < q1) {
-      attention_int8_convert_values(a.v, a.ldv, a.n_kv, static_cast<int>(q0), static_cast<int>(q1), width, vmean, vinv,
+      ops->convert_values(a.v, a.ldv, a.n_kv, static_cast<int>(q0), static_cast<int>(q1), width, vmean, vinv,
                                     Int8ValueLayout{kv.value_quads, kv.value_ld, kv.d_head, kv.value_head_stride});
     }
   });

@@ -192,6 +192,16 @@ bool cpu_has_avx512_vnni() {
 #endif
 }
 
+// AVX-VNNI: the VEX-encoded 256-bit vpdpbusd (Alder Lake and later Intel client cores, Zen 5).
+bool cpu_has_avx_vnni() {
+#if defined(__x86_64__)
+  static const bool vnni = __builtin_cpu_supports("avxvnni");
+  return vnni;
+#else
+  return false;
+#endif
+}
+
 }  // namespace
 
 bool simd_prefers_int8_attention_scores() {
@@ -204,8 +214,12 @@ bool simd_prefers_int8_scores_f32_values() {
 }
 
 bool simd_takes_int8_attention_task() {
-  return int8_scores_allowed() && int8_values_allowed() && cpu_has_avx512_vnni() &&
-         active_simd_level() == SimdLevel::Avx512;
+  if (!int8_scores_allowed() || !int8_values_allowed()) return false;
+  switch (active_simd_level()) {
+    case SimdLevel::Avx512: return cpu_has_avx512_vnni();
+    case SimdLevel::Avx2: return cpu_has_avx_vnni();
+    default: return false;
+  }
 }
 
 bool simd_prefers_int8_attention_values() { return simd_takes_int8_attention_task() && !simd_has_amx_bf16(); }

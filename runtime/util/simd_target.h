@@ -17,3 +17,7 @@
 // AVX-512 plus AVX512_BF16 and AVX512_VNNI (vpdpbusd): only behind simd_prefers_int8_attention_scores().
 #define NPW_TARGET_AVX512_BF16_VNNI \
   __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx512vnni,fma")))
+// AVX2 plus AVX-VNNI (the VEX-encoded 256-bit vpdpbusd of Intel's client cores since Alder Lake, its
+// E-core Xeons and Zen 5): the int8 attention task at the AVX2 level; only behind
+// simd_takes_int8_attention_task() at that level.
+#define NPW_TARGET_AVX2_VNNI __attribute__((target("avx2,fma,f16c,avxvnni")))

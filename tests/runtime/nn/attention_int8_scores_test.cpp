@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "naive.h"
@@ -33,8 +34,31 @@ bool has_kernel() { return simd_has_avx512_bf16() && __builtin_cpu_supports("avx
 // The f32-value task and the key quantisation need AVX512_VNNI alone (Ice Lake has no AVX512_BF16).
 bool has_f32_kernel() { return active_simd_level() == SimdLevel::Avx512 && __builtin_cpu_supports("avx512vnni"); }
 
+// The int8 layouts and task of each level this CPU runs them at: AVX-512 (AVX512_VNNI, at the Avx512
+// level) and AVX2 (its layouts on any AVX2 CPU, its task only with AVX-VNNI).
+struct Variant {
+  const char* name;
+  const Int8AttentionOps* ops;
+  bool task;
+};
+std::vector<Variant> variants() {
+  std::vector<Variant> v;
+  if (has_f32_kernel()) v.push_back({"avx512", int8_attention_ops(SimdLevel::Avx512), true});
+  if (cpu_simd_level() >= SimdLevel::Avx2) {
+    v.push_back({"avx2", int8_attention_ops(SimdLevel::Avx2), static_cast<bool>(__builtin_cpu_supports("avxvnni"))});
+  }
+  return v;
+}
+std::vector<Variant> task_variants() {
+  std::vector<Variant> v = variants();
+  v.erase(std::remove_if(v.begin(), v.end(), [](const Variant& x) { return !x.task; }), v.end());
+  return v;
+}
+
 TEST(AttentionInt8Scores, KeysQuantiseAsTheRule) {
-  if (!has_f32_kernel()) GTEST_SKIP() << "no AVX512_VNNI at the active SIMD level";
+  if (variants().empty()) GTEST_SKIP() << "no int8 attention layouts at this CPU's SIMD level";
+  for (const Variant& var : variants()) {
+  SCOPED_TRACE(var.name);
   for (const int d_head : {16, 32, 64}) {
     const int n_head = 3, width = n_head * d_head, ld = width + 3, n_kv = 37, ldkq = 64;
     auto k = random_vector(static_cast<std::size_t>(n_kv) * ld, 71, -2.0f, 2.0f);
@@ -47,8 +71,8 @@ TEST(AttentionInt8Scores, KeysQuantiseAsTheRule) {
     }
 
     std::vector<float> mean(width, NAN);
-    attention_int8_key_means(k.data(), ld, n_kv, 0, 19, mean.data());  // an odd split of the columns
-    attention_int8_key_means(k.data(), ld, n_kv, 19, width, mean.data());
+    var.ops->key_means(k.data(), ld, n_kv, 0, 19, mean.data());  // an odd split of the columns
+    var.ops->key_means(k.data(), ld, n_kv, 19, width, mean.data());
     for (int c = 0; c < width; ++c) {
       double sum = 0.0;
       for (int j = 0; j < n_kv; ++j) sum += k[static_cast<std::size_t>(j) * ld + c];
@@ -59,9 +83,9 @@ TEST(AttentionInt8Scores, KeysQuantiseAsTheRule) {
     std::vector<uint32_t> kq(static_cast<std::size_t>(nq) * ldkq, kPadQuads);
     std::vector<float> ks(static_cast<std::size_t>(n_head) * ldkq, NAN);
     // Two ranges of keys, as two threads convert them.
-    attention_int8_convert_keys(k.data(), ld, 20, width, d_head, mean.data(), kq.data(), ldkq, ks.data());
-    attention_int8_convert_keys(k.data() + static_cast<std::size_t>(20) * ld, ld, n_kv - 20, width, d_head, mean.data(),
-                                kq.data() + 20, ldkq, ks.data() + 20);
+    var.ops->convert_keys(k.data(), ld, 20, width, d_head, mean.data(), kq.data(), ldkq, ks.data());
+    var.ops->convert_keys(k.data() + static_cast<std::size_t>(20) * ld, ld, n_kv - 20, width, d_head, mean.data(),
+                          kq.data() + 20, ldkq, ks.data() + 20);
     for (int j = 0; j < ldkq; ++j) {
       for (int h = 0; h < n_head; ++h) {
         if (j >= n_kv) {
@@ -88,6 +112,7 @@ TEST(AttentionInt8Scores, KeysQuantiseAsTheRule) {
       }
     }
   }
+  }
 }
 
 struct Shape {
@@ -106,7 +131,7 @@ enum class Values { Bf16, F32, Int8 };
 // output carries exactly that offset): what the int8 values' smoothing must keep.
 // values_by_head: int8 values head after head (Int8ValueLayout), not side by side; got: the outputs.
 double run_shape(const Shape& c, Values mode, float value_offset = 0.0f, bool values_by_head = false,
-                 std::vector<float>* got = nullptr) {
+                 std::vector<float>* got = nullptr, const Int8AttentionOps* ops = int8_attention_ops(SimdLevel::Avx512)) {
   const int width = c.n_head * c.d_head, ld = width + 5;
   const int ldkq = (c.n_kv + 15) / 16 * 16 + 16;
   const int n_vpairs = (c.n_kv + 1) / 2;
@@ -120,10 +145,10 @@ double run_shape(const Shape& c, Values mode, float value_offset = 0.0f, bool va
     }
   }
   std::vector<float> mean(width);
-  attention_int8_key_means(k.data(), ld, c.n_kv, 0, width, mean.data());
+  ops->key_means(k.data(), ld, c.n_kv, 0, width, mean.data());
   std::vector<uint32_t> kq(static_cast<std::size_t>(width / 4) * ldkq, kPadQuads);
   std::vector<float> ks(static_cast<std::size_t>(c.n_head) * ldkq, NAN);
-  attention_int8_convert_keys(k.data(), ld, c.n_kv, width, c.d_head, mean.data(), kq.data(), ldkq, ks.data());
+  ops->convert_keys(k.data(), ld, c.n_kv, width, c.d_head, mean.data(), kq.data(), ldkq, ks.data());
   std::vector<uint32_t> vp(static_cast<std::size_t>(n_vpairs) * width, kNanPairs);
   if (mode == Values::Bf16) attention_bf16_convert_values(v.data(), ld, c.n_kv, width, vp.data());
   // Int8 values: quads in whole chunks; the quads past the keys hold 127s, which any read with a
@@ -139,8 +164,8 @@ double run_shape(const Shape& c, Values mode, float value_offset = 0.0f, bool va
   float* vscale = vmean + width;
   float* vinv = vscale + width;
   if (mode == Values::Int8) {
-    attention_int8_value_stats(v.data(), ld, c.n_kv, 0, width, vmean, vscale, vinv);
-    attention_int8_convert_values(v.data(), ld, c.n_kv, 0, (c.n_kv + 3) / 4, width, vmean, vinv, layout);
+    ops->value_stats(v.data(), ld, c.n_kv, 0, width, vmean, vscale, vinv);
+    ops->convert_values(v.data(), ld, c.n_kv, 0, (c.n_kv + 3) / 4, width, vmean, vinv, layout);
   }
 
   std::vector<int> lim(c.rows, c.n_kv);
@@ -168,11 +193,10 @@ double run_shape(const Shape& c, Values mode, float value_offset = 0.0f, bool va
       const int ldp8 = n_chunks * kAttentionInt8ChunkKeys + 64, ldps = n_chunks + 3;
       std::vector<uint8_t> p8(6 * static_cast<std::size_t>(ldp8), 0xFF);
       std::vector<float> ps(6 * static_cast<std::size_t>(ldps), NAN);
-      attention_task_int8_avx512(q.data() + col, ld, c.rows, kq.data() + col / 4 * ldkq, ldkq,
-                                 ks.data() + static_cast<std::size_t>(h) * ldkq, c.n_kv,
-                                 layout.vq + static_cast<std::size_t>(h) * layout.head_stride, layout.ld,
-                                 vmean + col, vscale + col, c.d_head, alpha, lim.data(), out.data() + col, ld,
-                                 s6.data(), lds, p8.data(), ldp8, ps.data(), ldps);
+      ops->task(q.data() + col, ld, c.rows, kq.data() + col / 4 * ldkq, ldkq,
+                ks.data() + static_cast<std::size_t>(h) * ldkq, c.n_kv,
+                layout.vq + static_cast<std::size_t>(h) * layout.head_stride, layout.ld, vmean + col, vscale + col,
+                c.d_head, alpha, lim.data(), out.data() + col, ld, s6.data(), lds, p8.data(), ldp8, ps.data(), ldps);
       continue;
     }
     attention_task_int8_scores_avx512(q.data() + col, ld, c.rows, kq.data() + col / 4 * ldkq, ldkq,
@@ -244,37 +268,66 @@ TEST(AttentionInt8Scores, F32ValueTaskMatchesNaive) {
 // value raised by up to 125: the smoothing keeps the outputs' variation as precise as without the
 // offset (an int8 scale over the raw values would lose it: 125 / 127 per step).
 TEST(AttentionInt8Scores, Int8ValueTaskMatchesNaive) {
-  if (!has_f32_kernel()) GTEST_SKIP() << "no AVX512_VNNI at the active SIMD level";
+  if (task_variants().empty()) GTEST_SKIP() << "no AVX512_VNNI at the active SIMD level, no AVX-VNNI";
+  for (const Variant& var : task_variants()) {
+  SCOPED_TRACE(var.name);
   double worst = 0.0;
   for (const Shape& c : kShapes) {
-    const double err = run_shape(c, Values::Int8);
+    const double err = run_shape(c, Values::Int8, 0.0f, false, nullptr, var.ops);
     worst = std::max(worst, err);
     EXPECT_LT(err, bound(c)) << "heads " << c.n_head << " d " << c.d_head << " rows " << c.rows << " kv " << c.n_kv
                          << " limits " << c.lim_mode << " key offset " << c.key_offset;
   }
-  std::printf("int8-score attention task, int8 values: worst error %.3g\n", worst);
+  std::printf("int8-score attention task (%s), int8 values: worst error %.3g\n", var.name, worst);
   double worst_offset = 0.0;
   for (const Shape& c : kShapes) {
-    const double err = run_shape(c, Values::Int8, 25.0f);
+    const double err = run_shape(c, Values::Int8, 25.0f, false, nullptr, var.ops);
     worst_offset = std::max(worst_offset, err);
     EXPECT_LT(err, bound(c)) << "value offset: heads " << c.n_head << " d " << c.d_head << " rows " << c.rows << " kv "
                          << c.n_kv << " limits " << c.lim_mode;
   }
   std::printf("int8-score attention task, int8 values offset by up to 125: worst error %.3g\n", worst_offset);
+  }
 }
 
 // Values head after head (the decoder's cross-attention store) give the task the bits of values side by
 // side (a call's own), every shape, with and without a value offset.
 TEST(AttentionInt8Scores, Int8ValuesHeadAfterHeadGiveTheSameBits) {
-  if (!has_f32_kernel()) GTEST_SKIP() << "no AVX512_VNNI at the active SIMD level";
+  if (task_variants().empty()) GTEST_SKIP() << "no AVX512_VNNI at the active SIMD level, no AVX-VNNI";
+  for (const Variant& var : task_variants()) {
+  SCOPED_TRACE(var.name);
   for (const Shape& c : kShapes) {
     for (float offset : {0.0f, 25.0f}) {
       std::vector<float> side, by_head;
-      run_shape(c, Values::Int8, offset, false, &side);
-      run_shape(c, Values::Int8, offset, true, &by_head);
+      run_shape(c, Values::Int8, offset, false, &side, var.ops);
+      run_shape(c, Values::Int8, offset, true, &by_head, var.ops);
       ASSERT_EQ(side.size(), by_head.size());
       EXPECT_EQ(std::memcmp(side.data(), by_head.data(), side.size() * sizeof(float)), 0)
           << "heads " << c.n_head << " d " << c.d_head << " rows " << c.rows << " kv " << c.n_kv << " offset " << offset;
+    }
+  }
+  }
+}
+
+// The AVX2 level's layouts and AVX-VNNI task give the AVX-512 ones' bits (every shape, with and without
+// a value offset, values side by side and head after head): the two levels' outputs are one function.
+TEST(AttentionInt8Scores, Avx2TaskGivesTheAvx512Bits) {
+  if (task_variants().size() < 2) GTEST_SKIP() << "needs both AVX512_VNNI (at the Avx512 level) and AVX-VNNI";
+  for (const Shape& c : kShapes) {
+    for (float offset : {0.0f, 25.0f}) {
+      for (bool by_head : {false, true}) {
+        std::vector<float> a, b;
+        run_shape(c, Values::Int8, offset, by_head, &a, int8_attention_ops(SimdLevel::Avx512));
+        run_shape(c, Values::Int8, offset, by_head, &b, int8_attention_ops(SimdLevel::Avx2));
+        ASSERT_EQ(a.size(), b.size());
+        std::size_t diff = 0;
+        while (diff < a.size() && std::memcmp(&a[diff], &b[diff], sizeof(float)) == 0) ++diff;
+        EXPECT_EQ(diff, a.size()) << "heads " << c.n_head << " d " << c.d_head << " rows " << c.rows << " kv " << c.n_kv
+                                  << " offset " << offset << " by head " << by_head << ": first difference at "
+                                  << diff << (diff < a.size() ? ": " + std::to_string(a[diff]) + " against " +
+                                                                    std::to_string(b[diff])
+                                                              : std::string());
+      }
     }
   }
 }
@@ -285,7 +338,9 @@ TEST(AttentionInt8Scores, Int8ValuesHeadAfterHeadGiveTheSameBits) {
 // a column of zeros and one of deviations too small to scale (both all zero bytes, factor 0); in the
 // layouts side by side and head after head.
 TEST(AttentionInt8Scores, ValuesQuantiseAsTheRule) {
-  if (!has_f32_kernel()) GTEST_SKIP() << "no AVX512_VNNI at the active SIMD level";
+  if (variants().empty()) GTEST_SKIP() << "no int8 attention layouts at this CPU's SIMD level";
+  for (const Variant& var : variants()) {
+  SCOPED_TRACE(var.name);
   const int width = 3 * 64 + 16, ld = width + 3, kHead = 16;
   for (const int n_kv : {1, 7, 64, 150}) {
     auto v = random_vector(static_cast<std::size_t>(n_kv) * ld, 81, -3.0f, 2.0f);
@@ -297,8 +352,8 @@ TEST(AttentionInt8Scores, ValuesQuantiseAsTheRule) {
     float* mean = stats.data();
     float* scale = mean + width;
     float* inv = scale + width;
-    attention_int8_value_stats(v.data(), ld, n_kv, 0, 37, mean, scale, inv);
-    attention_int8_value_stats(v.data(), ld, n_kv, 37, width, mean, scale, inv);
+    var.ops->value_stats(v.data(), ld, n_kv, 0, 37, mean, scale, inv);
+    var.ops->value_stats(v.data(), ld, n_kv, 37, width, mean, scale, inv);
     const int n_quads = (n_kv + 3) / 4;
     const int n_chunks = (n_quads + 15) / 16;
     // Side by side (heads of 16 columns or one head of them all: the same words) and head after head.
@@ -314,8 +369,8 @@ TEST(AttentionInt8Scores, ValuesQuantiseAsTheRule) {
                   c % layout.d_head];
       };
       const int split = n_quads / 2 + 1;
-      attention_int8_convert_values(v.data(), ld, n_kv, split, n_quads, width, mean, inv, layout);
-      attention_int8_convert_values(v.data(), ld, n_kv, 0, std::min(split, n_quads), width, mean, inv, layout);
+      var.ops->convert_values(v.data(), ld, n_kv, split, n_quads, width, mean, inv, layout);
+      var.ops->convert_values(v.data(), ld, n_kv, 0, std::min(split, n_quads), width, mean, inv, layout);
       for (int c = 0; c < width; ++c) {
         double sum = 0.0;
         for (int j = 0; j < n_kv; ++j) sum += v[static_cast<std::size_t>(j) * ld + c];
@@ -351,17 +406,20 @@ TEST(AttentionInt8Scores, ValuesQuantiseAsTheRule) {
       }
     }
   }
+  }
 }
 
 // Rows wider than one pass of the column sums (1024 columns: large's 1280 take two), cut at an odd column.
 TEST(AttentionInt8Scores, MeansAndStatsOfRowsWiderThanAPass) {
-  if (!has_f32_kernel()) GTEST_SKIP() << "no AVX512_VNNI at the active SIMD level";
+  if (variants().empty()) GTEST_SKIP() << "no int8 attention layouts at this CPU's SIMD level";
+  for (const Variant& var : variants()) {
+  SCOPED_TRACE(var.name);
   const int width = 2100, ld = width + 7, n_kv = 9;
   const auto x = random_vector(static_cast<std::size_t>(n_kv) * ld, 91, -2.0f, 3.0f);
   std::vector<float> mean(width, NAN), stats(3 * static_cast<std::size_t>(width), NAN);
-  attention_int8_key_means(x.data(), ld, n_kv, 0, 3, mean.data());
-  attention_int8_key_means(x.data(), ld, n_kv, 3, width, mean.data());
-  attention_int8_value_stats(x.data(), ld, n_kv, 0, width, stats.data(), stats.data() + width, stats.data() + 2 * width);
+  var.ops->key_means(x.data(), ld, n_kv, 0, 3, mean.data());
+  var.ops->key_means(x.data(), ld, n_kv, 3, width, mean.data());
+  var.ops->value_stats(x.data(), ld, n_kv, 0, width, stats.data(), stats.data() + width, stats.data() + 2 * width);
   for (int c = 0; c < width; ++c) {
     // The sums' own order: four partial sums (row j into j % 4, the last row into the first), then paired.
     float part[4] = {0.0f, 0.0f, 0.0f, 0.0f};
@@ -373,6 +431,7 @@ TEST(AttentionInt8Scores, MeansAndStatsOfRowsWiderThanAPass) {
     for (int j = 0; j < n_kv; ++j) m = std::max(m, std::fabs(x[static_cast<std::size_t>(j) * ld + c] - want));
     ASSERT_EQ(stats[width + c], m / 127.0f) << "column " << c;
     ASSERT_EQ(stats[2 * width + c], 127.0f / m) << "column " << c;
+  }
   }
 }
 
