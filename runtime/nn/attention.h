@@ -118,8 +118,8 @@ class MultiHeadAttention {
   bool uses_int8_f32(const AttentionArgs& args) const;
   // Whether run() would take the task with both products in int8 for these arguments: reduced
   // precision, and keys and values either already in the task's layouts (AttentionArgs::int8;
-  // simd_takes_int8_attention_task: AVX512_VNNI, AMX or not) or given as rows
-  // (simd_prefers_int8_attention_values: AVX512_VNNI without AMX). Where it does, uses_bf16 and
+  // simd_takes_int8_attention_task: AVX512_VNNI, AMX or not, or AVX-VNNI at the AVX2 level) or given
+  // as rows (simd_prefers_int8_attention_values: the same CPUs without AMX). Where it does, uses_bf16 and
   // uses_int8_f32 say no.
   bool uses_int8(const AttentionArgs& args) const;
 

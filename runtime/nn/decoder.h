@@ -71,7 +71,8 @@ class Decoder {
   // Whether the current window's keys of `layer` are floats.
   bool cross_keys_f32(int layer) const { return f32_keys_[static_cast<std::size_t>(layer)] != 0; }
   // Whether the cross-attention reads the window's keys and values rounded to int8 (a reduced-precision
-  // backend on a CPU that takes the int8 attention task: AVX512_VNNI without AMX) rather than halves.
+  // backend on a CPU that takes the int8 attention task: AVX512_VNNI, or AVX-VNNI at the AVX2 level)
+  // rather than halves.
   bool int8_cross_attention() const { return int8_cross_ != nullptr; }
 
   // A stop flag polled between layers (nullptr: none); when set, set_audio() and the decode calls
@@ -171,8 +172,8 @@ class Decoder {
   AlignedBuffer<float> cross_k_{MemoryLabel{"decoder: cross-attention keys"}}, cross_tmp_{MemoryLabel{"decoder: cross-attention staging"}};
   AlignedBuffer<uint16_t> cross_kh_{MemoryLabel{"decoder: cross-attention keys"}}, cross_vh_{MemoryLabel{"decoder: cross-attention values"}};
   AlignedBuffer<float> cross_v_{MemoryLabel{"decoder: cross-attention values"}};  // the f32 path's values
-  // On a reduced-precision backend where the CPU takes the int8 attention task (AVX512_VNNI, no
-  // AMX): each layer's keys and values rounded into that task's layouts by set_audio, read by every
+  // On a reduced-precision backend where the CPU takes the int8 attention task (AVX512_VNNI, or
+  // AVX-VNNI at the AVX2 level): each layer's keys and values rounded into that task's layouts by set_audio, read by every
   // call of the window (one-token steps, beams, prompts, the alignment pass) in place of halves,
   // which are then not kept (cross_kh_ and cross_vh_ stay empty; the float keys of the layers kept
   // for word timing are still made).

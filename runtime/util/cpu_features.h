@@ -69,7 +69,7 @@ bool simd_prefers_int8_scores_f32_values();
 // Whether the reduced-precision attention should make both of its products with vpdpbusd, the scores
 // as above and the weighted sum of values on u8 exps and int8 values (attention_kernels.h:
 // attention_task_int8_avx512), in place of either task above: wherever the CPU has AVX512_VNNI at the
-// Avx512 level and no AMX. A vpdpbusd does twice a vdpbf16ps's multiply-adds and four times an FMA's:
+// Avx512 level and no AMX (or AVX-VNNI at the Avx2 level: simd_takes_int8_attention_task). A vpdpbusd does twice a vdpbf16ps's multiply-adds and four times an FMA's:
 // on a Zen 4 the int8 encoder went from 2.51-2.52x the f32 one (bf16 values) to 2.63-2.64x (tiny, 2
 // threads), and with NPW_BF16_ATTENTION=0 (the task a CPU without AVX512_BF16 takes) from 2.03-2.15x
 // (f32 values) to 2.72-2.74x.
@@ -83,6 +83,10 @@ bool simd_prefers_int8_attention_values();
 // int8 task made a one-token step 1.47-1.74 -> 1.18-1.44 ms and a 5-beam step 2.10-2.14 -> 1.74-1.93 ms
 // against the bf16/f32 attention over half keys and values, and prompts were no slower; the encoder's
 // own attention over float rows stays on the tiles there (its layer measured faster on AMX).
+// At the Avx2 level: wherever the CPU has AVX-VNNI (Intel's client cores since Alder Lake, its E-core
+// Xeons; Zen 5 with NPW_SIMD=avx2), the same task with the 256-bit vpdpbusd (attention_int8_avx2.cpp,
+// the AVX-512 task's bits), for float rows too (simd_prefers_int8_attention_values): tiny q8_0's
+// cpu-int8 encoder 199-215 -> 130-138 ms on a Zen 5 at NPW_SIMD=avx2, where the attention was f32.
 // The same NPW_ATTENTION_SCORES / NPW_ATTENTION_VALUES settings turn it off.
 bool simd_takes_int8_attention_task();
 

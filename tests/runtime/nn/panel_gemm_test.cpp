@@ -278,7 +278,7 @@ TEST(PanelGemm, ManyRowsPackingPicksPanelsOnlyWithAvx512) {
 // dequantised types too, on one thread and split over two, with strides; and a matrix packed into
 // panels still multiplies correctly when the active level is lowered afterwards (the portable loop).
 TEST(PanelGemm, ManyRowsProductsEqualRowProducts) {
-  if (cpu_simd_level() != SimdLevel::Avx512) GTEST_SKIP() << "panels are only chosen with AVX-512";
+  if (active_simd_level() != SimdLevel::Avx512) GTEST_SKIP() << "panels are only chosen at the AVX-512 level";
   const int n_in = 288, n_out = 170;
   const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 6);
   const auto b = random_vector(n_out, 7);
