@@ -1,9 +1,10 @@
 // Keys and values kept in the int8 attention task's layouts (both products in int8: AVX-512 VNNI
 // CPUs, AMX or not, and AVX-VNNI ones at the AVX2 level) for calls that read the same keys many
-// times: the decoder's cross-attention over one window, made once per window and layer from the products' float rows and read by every step,
-// prompt and word-alignment pass, in place of half keys and values (half their bytes again). Rounded
-// per call instead, as the encoder's are, the window's 1500 keys and values would cost a prompt or an
-// alignment pass as much as the int8 products save, and a decoder step far more.
+// times: the decoder's cross-attention over one window, made once per window and layer from the
+// products' float rows and read by every step, prompt and word-alignment pass, in place of half keys
+// and values (half their bytes again). Rounded per call instead, as the encoder's are, the window's
+// 1500 keys and values would cost a prompt or an alignment pass as much as the int8 products save,
+// and a decoder step far more.
 #pragma once
 
 #include <cstddef>
