@@ -25,5 +25,5 @@ meson test -C "$build" --print-errorlogs --num-processes 2
 [ -f "$asan/build.ninja" ] || meson setup "$asan" "$here" -Dgst=disabled -Db_sanitize=address,undefined -Db_lundef=false
 meson compile -C "$asan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  meson test -C "$asan" --print-errorlogs --no-rebuild --num-processes 2 model quant audio nn_unit nn_int8 nn_encoder_golden decoder decode cli stream \
+  meson test -C "$asan" --print-errorlogs --no-rebuild --num-processes 2 model quant audio nn_unit nn_unit_avx2 nn_int8 nn_encoder_golden decoder decode cli stream \
   npu_xrt_loader npu_instruction_stream memory_ledger weight-release
