@@ -12,6 +12,7 @@
 #include <immintrin.h>
 
 #include "nn/attention_kernels.h"
+#include "nn/attention_row_blocks.h"
 #include "nn/bf16_pairs_avx512.h"
 #include "util/simd_target.h"
 #include "util/vec_math_avx512.h"
@@ -122,27 +123,10 @@ NPW_TARGET_AVX512_BF16 static inline void finish_rows(const float* s, int lds, c
   pv_block<RB, NV>(pp, ldp, n_pairs, vp, width, inv, out, ldo);
 }
 
-// Query rows per register block of the AVX512_BF16 and int8-score tasks.
-constexpr int kTaskRowBlock = 6;
+// Query rows per register block of the AVX512_BF16 and int8-score tasks, and their walk over a tile.
+using attention_rows::for_row_blocks;
+using attention_rows::kTaskRowBlock;
 static_assert(kAttentionBf16Avx512TileRows % kTaskRowBlock == 0, "the tasks' tiles are whole row blocks");
-
-// A task's rows [0, rows) in register blocks: block(rb, r) for rows [r, r + rb), rb a
-// std::integral_constant (kTaskRowBlock, then the 1 to 5 rows left over), so that each task says only
-// what one block does. (A plain template: the blocks it calls carry their own instruction sets.)
-template <typename Block>
-inline void for_row_blocks(int rows, Block&& block) {
-  int r = 0;
-  for (; r + kTaskRowBlock <= rows; r += kTaskRowBlock) block(std::integral_constant<int, kTaskRowBlock>{}, r);
-  switch (rows - r) {
-    case 5: block(std::integral_constant<int, 5>{}, r); break;
-    case 4: block(std::integral_constant<int, 4>{}, r); break;
-    case 3: block(std::integral_constant<int, 3>{}, r); break;
-    case 2: block(std::integral_constant<int, 2>{}, r); break;
-    case 1: block(std::integral_constant<int, 1>{}, r); break;
-    default: break;
-  }
-  static_assert(kTaskRowBlock == 6, "the cases above cover kTaskRowBlock - 1 rows");
-}
 
 }  // namespace attention_avx512
 }  // namespace npw

@@ -10,12 +10,12 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
 
 #include <immintrin.h>
 
 #include "nn/attention_int8_parts_avx2.h"
 #include "nn/attention_kernels.h"
+#include "nn/attention_row_blocks.h"
 #include "util/simd_target.h"
 #include "util/vec_math_avx2.h"
 #include "util/vec_math_poly.h"
@@ -33,7 +33,6 @@ static_assert(kAttentionInt8ChunkKeys == 64, "a chunk is eight vectors of 8 exps
 
 constexpr float kChunkMinExp = 1e-30f;             // as attention_int8_avx512.cpp
 constexpr float kLog2Of255 = 7.99435343685886f;    // as attention_int8_avx512.cpp
-constexpr int kRowBlock = 6;                       // query rows per block (the scratch's rows)
 constexpr int kKeyVectors = 2;                     // 8-key vectors of scores per row in registers
 constexpr int kPvRows = 3;                         // rows per pass over the values
 
@@ -357,22 +356,11 @@ NPW_TARGET_AVX2_VNNI void task_nv(const float* q, int ldq, int rows, const uint3
                                   int n_keys, const uint32_t* vq, int ld, const float* vmean, const float* vscale,
                                   float alpha, const int* lim, float* out, int ldo, float* s, int lds, uint8_t* p8,
                                   int ldp8, float* ps, int ldps) {
-  auto block = [&](auto rb, int r) {
+  attention_rows::for_row_blocks(rows, [&](auto rb, int r) {
     rows_block<decltype(rb)::value, NV>(q + static_cast<long>(r) * ldq, ldq, kq, ldkq, ks, n_keys, vq, ld, vmean,
                                         vscale, alpha, lim + r, out + static_cast<long>(r) * ldo, ldo, s, lds, p8,
                                         ldp8, ps, ldps);
-  };
-  int r = 0;
-  for (; r + kRowBlock <= rows; r += kRowBlock) block(std::integral_constant<int, kRowBlock>{}, r);
-  switch (rows - r) {
-    case 5: block(std::integral_constant<int, 5>{}, r); break;
-    case 4: block(std::integral_constant<int, 4>{}, r); break;
-    case 3: block(std::integral_constant<int, 3>{}, r); break;
-    case 2: block(std::integral_constant<int, 2>{}, r); break;
-    case 1: block(std::integral_constant<int, 1>{}, r); break;
-    default: break;
-  }
-  static_assert(kRowBlock == 6, "the cases above cover kRowBlock - 1 rows");
+  });
 }
 
 }  // namespace
