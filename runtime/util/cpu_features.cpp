@@ -192,7 +192,8 @@ bool cpu_has_avx512_vnni() {
 #endif
 }
 
-// AVX-VNNI: the VEX-encoded 256-bit vpdpbusd (Alder Lake and later Intel client cores, Zen 5).
+}  // namespace
+
 bool cpu_has_avx_vnni() {
 #if defined(__x86_64__)
   static const bool vnni = __builtin_cpu_supports("avxvnni");
@@ -201,8 +202,6 @@ bool cpu_has_avx_vnni() {
   return false;
 #endif
 }
-
-}  // namespace
 
 bool simd_prefers_int8_attention_scores() {
   return int8_scores_allowed() && cpu_has_avx512_vnni() && !simd_has_amx_bf16() && simd_prefers_avx512_bf16_attention();

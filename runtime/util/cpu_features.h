@@ -41,6 +41,11 @@ bool cpu_vendor_is_amd();
 // imply AMX; NPW_SIMD=avx512-noamx keeps it.
 bool simd_has_avx512_bf16();
 
+// True when the CPU has AVX-VNNI, the VEX-encoded 256-bit vpdpbusd (Intel's client cores since Alder
+// Lake, its E-core and Sapphire Rapids Xeons, Zen 5): what the AVX2 level's int8 products and int8
+// attention use. Whatever the active level; its users run at the Avx2 level.
+bool cpu_has_avx_vnni();
+
 // Whether the reduced-precision attention should take vdpbf16ps (simd_has_avx512_bf16) rather than
 // the f32 AVX-512 kernel where there is no AMX: only where it measures faster. On AMD (Zen 4, Zen 5)
 // a vdpbf16ps does twice an FMA's multiply-adds per cycle, and an encoder layer's attention went from

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "backend/cpu/int8_kernels.h"
+#include "util/cpu_features.h"
 
 #define NPW_AVX2 __attribute__((target("avx2,fma,f16c")))
 
@@ -167,11 +168,6 @@ void gemm_with(const Int8Product& p, int m0, int m1, int t0, int t1) {
       }
     }
   }
-}
-
-bool cpu_has_avx_vnni() {
-  static const bool has = __builtin_cpu_supports("avxvnni");
-  return has;
 }
 
 std::atomic<int> g_avx2_dot{0};  // int8_set_avx2_dot()

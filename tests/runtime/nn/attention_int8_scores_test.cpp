@@ -45,7 +45,7 @@ std::vector<Variant> variants() {
   std::vector<Variant> v;
   if (has_f32_kernel()) v.push_back({"avx512", int8_attention_ops(SimdLevel::Avx512), true});
   if (cpu_simd_level() >= SimdLevel::Avx2) {
-    v.push_back({"avx2", int8_attention_ops(SimdLevel::Avx2), static_cast<bool>(__builtin_cpu_supports("avxvnni"))});
+    v.push_back({"avx2", int8_attention_ops(SimdLevel::Avx2), cpu_has_avx_vnni()});
   }
   return v;
 }
