@@ -75,22 +75,8 @@ NPW_TARGET_AVX512_BF16 static inline void pv_block(const uint32_t* pp, int ldp, 
   }
 }
 
-// Keys each row of a block of RB rows sees, lim[r] clamped to [0, n_keys], into row_lim; returns the
-// most any row sees. When that is none, the rows' d_head outputs are zeroed here. (These two use no bf16
-// instruction: plain AVX-512, so that the f32-value int8 task can inline them too.)
-template <int RB>
-NPW_TARGET_AVX512 static inline int block_limits(const int* lim, int n_keys, int* row_lim, float* out, int ldo,
-                                                      int d_head) {
-  int nk = 0;
-  for (int r = 0; r < RB; ++r) {
-    row_lim[r] = std::max(0, std::min(lim[r], n_keys));
-    nk = std::max(nk, row_lim[r]);
-  }
-  if (nk == 0) {
-    for (int r = 0; r < RB; ++r) std::memset(out + static_cast<long>(r) * ldo, 0, sizeof(float) * d_head);
-  }
-  return nk;
-}
+// The keys each row of a block sees (shared with the AVX-VNNI task).
+using attention_rows::block_limits;
 
 // The key block [j0, j0 + 16 KB) of a row block: km[c] masks its keys below nk; returns whether every
 // row sees every key of it (so that the scores need no masking).

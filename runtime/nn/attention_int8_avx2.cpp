@@ -172,15 +172,8 @@ NPW_VNNI_INLINE int score_rows(const float* q, int ldq, const uint32_t* kq, int 
                                const int* lim, float* out, int ldo, float* s, int lds, int* row_lim, float* qs,
                                float* tops, int ldt) {
   constexpr int d_head = 8 * NV, NQ = 2 * NV;
-  int nk = 0;
-  for (int r = 0; r < RB; ++r) {
-    row_lim[r] = std::max(0, std::min(lim[r], n_keys));
-    nk = std::max(nk, row_lim[r]);
-  }
-  if (nk == 0) {
-    for (int r = 0; r < RB; ++r) std::memset(out + static_cast<long>(r) * ldo, 0, sizeof(float) * d_head);
-    return 0;
-  }
+  const int nk = attention_rows::block_limits<RB>(lim, n_keys, row_lim, out, ldo, d_head);
+  if (nk == 0) return 0;
   alignas(32) uint32_t qq[RB * NQ];
   int qc[RB];
   quantize_queries<RB, NV>(q, ldq, qq, qs, qc);
