@@ -36,11 +36,6 @@ constexpr float kChunkMinExp = 1e-30f;             // as attention_int8_avx512.c
 constexpr float kLog2Of255 = 7.99435343685886f;    // as attention_int8_avx512.cpp
 constexpr int kKeyVectors = 2;                     // 8-key vectors of scores per row in registers
 constexpr int kPvRows = 3;                         // rows per pass over the values
-// Lines asked for ahead of the decoder's window keys and values, which every step reads from memory, as
-// attention_int8_avx512.cpp does: the key line 1 KiB further in each of the head's key planes (16
-// blocks of 16 keys), and the value rows one chunk further.
-constexpr int kKeyBlocksAhead = 16;
-constexpr int kValueRowsAhead = kAttentionInt8ChunkKeys / 4;
 
 // acc + the dot products of a's u8 quads with b's s8 quads. In assembly so that one form serves a
 // register or a memory b, and {vex} asks for AVX-VNNI's encoding, not AVX512_VNNI's.
@@ -138,7 +133,7 @@ NPW_VNNI_INLINE void score_block(const uint32_t* qq, const int* qc, const uint32
       kv[c] = kAll ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kr + 8 * c))
                    : _mm256_maskload_epi32(reinterpret_cast<const int*>(kr + 8 * c), km[c]);
     }
-    prefetch_bytes_past<PrefetchTo::L2>(kr, sizeof(uint32_t) * 8 * KB * kKeyBlocksAhead);
+    prefetch_bytes_past<PrefetchTo::L2>(kr, kAttentionInt8KeyPrefetchBytes);
 #pragma GCC unroll 8
     for (int r = 0; r < RB; ++r) {
       const __m256i qv = _mm256_set1_epi32(static_cast<int>(qq[r * NQ + p]));
@@ -290,7 +285,7 @@ NPW_TARGET_AVX2_VNNI void pv_block(const uint8_t* p8, int ldp8, const float* ps,
       for (int i = 0; i < kChunkQuads; ++i) {
         const uint32_t* v = vc + static_cast<long>(i) * ld + 8 * g;
         for (int c = 0; c < CB; c += 2) {
-          prefetch_bytes_past<PrefetchTo::L2>(v, sizeof(uint32_t) * (static_cast<std::size_t>(ld) * kValueRowsAhead + 8 * c));
+          prefetch_bytes_past<PrefetchTo::L2>(v, sizeof(uint32_t) * (static_cast<std::size_t>(ld) * kAttentionInt8ValueRowsAhead + 8 * c));
         }
 #pragma GCC unroll 4
         for (int r = 0; r < RB; ++r) {

@@ -141,10 +141,6 @@ inline uint32_t load4(const uint8_t* p) {
   return v;
 }
 
-// Value quad rows ahead of the one being multiplied whose lines pv_block asks the L2 for: one chunk, as
-// the keys (kKeyBlocksAhead), for the decoder's window values read from memory at every step.
-constexpr int kValueRowsAhead = kAttentionInt8ChunkKeys / 4;
-
 // out rows [0, RB) (d_head = 16 NV) = sum over chunks of ps[r][chunk] times the chunk's int32 sums of
 // u8 exps times int8 value quads, chunks [0, n_chunks): the unnormalised weighted sum of smoothed
 // values in units of the values' scales. A chunk is always whole (16 quads, unrolled, so that its sums
@@ -173,7 +169,7 @@ NPW_TARGET_AVX512_VNNI inline void pv_block(const uint8_t* p8, int ldp8, const f
       for (int c = 0; c < NV; ++c) vv[c] = _mm512_loadu_si512(v + 16 * c);
 #pragma GCC unroll 16
       for (int c = 0; c < NV; ++c) {
-        prefetch_bytes_past<PrefetchTo::L2>(v, sizeof(uint32_t) * (static_cast<std::size_t>(width) * kValueRowsAhead + 16 * c));
+        prefetch_bytes_past<PrefetchTo::L2>(v, sizeof(uint32_t) * (static_cast<std::size_t>(width) * kAttentionInt8ValueRowsAhead + 16 * c));
       }
       v += width;
 #pragma GCC unroll 16

@@ -13,6 +13,7 @@
 #include <immintrin.h>
 
 #include "nn/attention_bf16_parts_avx512.h"
+#include "nn/attention_kernels.h"
 #include "util/prefetch.h"
 #include "util/simd_target.h"
 #include "util/vec_math_avx512.h"
@@ -52,14 +53,6 @@ NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) __m512i roun
   return _mm512_max_epi32(_mm512_min_epi32(i, _mm512_set1_epi32(127)), _mm512_set1_epi32(-127));
 }
 
-// Blocks of keys ahead of the one being scored whose lines score_block asks the L2 for, in each of the
-// head's 16 key planes (d_head 64: 1 KiB ahead in each). The decoder's cross-attention reads a window's
-// keys from memory at every step, 16 planes ldkq words apart, and with several query rows (beams) the
-// vpdpbusd between the loads left the hardware prefetchers behind: a tiny q8_0 5-sequence step's
-// cross-attention 158 -> 116 us (Zen 5, 2 threads, medians of 3 alternations; one row and the
-// encoder, whose keys are in the L2, unchanged).
-constexpr int kKeyBlocksAhead = 4;
-
 // What a block of scores leaves besides the scores: nothing; each row's largest (kRow: the 16 lanes
 // vmax[16 r, 16 r + 16) raised to the scores row r sees); or each row's 16 lane maxima of the block's
 // keys it sees (kChunk: at tops + r ldt + j0 / 4, -inf in lanes of no such key; a block is one 64-key
@@ -93,7 +86,7 @@ NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) void score_b
       kv[c] = kAll ? _mm512_loadu_si512(kr + 16 * c) : _mm512_maskz_loadu_epi32(km[c], kr + 16 * c);
     }
 #pragma GCC unroll 16
-    for (int c = 0; c < KB; ++c) prefetch_bytes_past<PrefetchTo::L2>(kr, sizeof(uint32_t) * 16 * (c + KB * kKeyBlocksAhead));
+    for (int c = 0; c < KB; ++c) prefetch_bytes_past<PrefetchTo::L2>(kr, kAttentionInt8KeyPrefetchBytes + 64 * c);
 #pragma GCC unroll 16
     for (int r = 0; r < RB; ++r) {
       const __m512i qv = _mm512_set1_epi32(static_cast<int>(qq[r * NQ + p]));

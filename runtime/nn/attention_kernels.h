@@ -106,6 +106,13 @@ void attention_task_int8_scores_f32_avx512(const float* q, int ldq, int rows, co
 // columns [c0, c1): mean[c], scale[c] = max_j |v[j][c] - mean[c]| / 127 and inv[c] its int8 factor
 // (127 / that maximum, 0 where it is 0 or too small to invert):
 constexpr int kAttentionInt8ChunkKeys = 64;
+// How far ahead the int8 tasks ask the L2 for keys and values: 1 KiB further in each of a head's key
+// planes, one chunk of value rows further. The decoder's window keys and values come from memory at
+// every step, and with several query rows (beams) the vpdpbusd between the loads left the hardware
+// prefetchers behind: a tiny q8_0 5-sequence step's cross-attention 158 -> 116 us (Zen 5, 2 threads,
+// medians of 3 alternations; one row and the encoder, whose keys are in the L2, unchanged).
+constexpr int kAttentionInt8KeyPrefetchBytes = 1024;
+constexpr int kAttentionInt8ValueRowsAhead = kAttentionInt8ChunkKeys / 4;
 void attention_int8_value_stats(const float* v, int ldv, int n_kv, int c0, int c1, float* mean, float* scale,
                                 float* inv);
 // The order of quads within a chunk, that of the task's exps after two saturating packs of four

@@ -1,6 +1,7 @@
 // How the register-blocked attention tasks walk a tile's query rows: blocks of kTaskRowBlock, then one
-// block of what is left, each block size a compile-time constant, and the keys each row of a block sees. Plain C++ (no instruction set of its
-// own), so that the AVX-512 tasks and the AVX-VNNI one share it; the blocks it calls carry theirs.
+// block of what is left, each block size a compile-time constant, and the keys each row of a block
+// sees. Plain C++ (no instruction set of its own), so that the AVX-512 tasks and the AVX-VNNI one share
+// it; the blocks it calls carry theirs.
 #pragma once
 
 #include <algorithm>
