@@ -110,8 +110,9 @@ NPW_VNNI_INLINE void quantize_queries(const float* q, int ldq, uint32_t* qq, flo
 // Scores of rows [0, RB) against keys [j0, j0 + 16): s = ks_j (q8 . k8_j) for the keys below nk, and
 // each row's lane maxima of the keys it sees (below lim[r]) folded into its chunk's 8 floats at
 // tops + r ldt + 16 (j0 / 64), where the chunk's bytes will go (stored by the chunk's first block,
-// raised by the other three). kAll: every row sees all 16 keys (no masks).
-template <int RB, int NQ, bool kAll>
+// raised by the other three). kAll: every row sees all 16 keys (no masks). kPrefetch: key lines
+// kAttentionInt8KeyPrefetchBytes further in each plane asked for into the L2 (see rows_block).
+template <int RB, int NQ, bool kAll, bool kPrefetch>
 NPW_VNNI_INLINE void score_block(const uint32_t* qq, const int* qc, const uint32_t* kq, int ldkq, const float* ks,
                                  int j0, int nk, const int* lim, float* s, int lds, float* tops, int ldt) {
   constexpr int KB = kKeyVectors;
@@ -133,7 +134,7 @@ NPW_VNNI_INLINE void score_block(const uint32_t* qq, const int* qc, const uint32
       kv[c] = kAll ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kr + 8 * c))
                    : _mm256_maskload_epi32(reinterpret_cast<const int*>(kr + 8 * c), km[c]);
     }
-    prefetch_bytes_past<PrefetchTo::L2>(kr, kAttentionInt8KeyPrefetchBytes);
+    if constexpr (kPrefetch) prefetch_bytes_past<PrefetchTo::L2>(kr, kAttentionInt8KeyPrefetchBytes);
 #pragma GCC unroll 8
     for (int r = 0; r < RB; ++r) {
       const __m256i qv = _mm256_set1_epi32(static_cast<int>(qq[r * NQ + p]));
@@ -168,11 +169,12 @@ NPW_VNNI_INLINE void score_block(const uint32_t* qq, const int* qc, const uint32
 
 // The scores of query rows [0, RB) of one head (d_head = 8 NV) against the keys each sees (row_lim[r],
 // lim clamped to n_keys), with each chunk's lane maxima (score_block); qs as quantize_queries'.
-// Returns the most keys any row sees (0: none, and the rows' outputs were zeroed).
+// Returns the most keys any row sees (0: none, and the rows' outputs were zeroed). prefetch: ask for
+// the keys ahead (rows_block says when).
 template <int RB, int NV>
 NPW_VNNI_INLINE int score_rows(const float* q, int ldq, const uint32_t* kq, int ldkq, const float* ks, int n_keys,
                                const int* lim, float* out, int ldo, float* s, int lds, int* row_lim, float* qs,
-                               float* tops, int ldt) {
+                               float* tops, int ldt, bool prefetch) {
   constexpr int d_head = 8 * NV, NQ = 2 * NV;
   const int nk = attention_rows::block_limits<RB>(lim, n_keys, row_lim, out, ldo, d_head);
   if (nk == 0) return 0;
@@ -183,10 +185,14 @@ NPW_VNNI_INLINE int score_rows(const float* q, int ldq, const uint32_t* kq, int 
   for (int j0 = 0; j0 < nk; j0 += kBlockKeys) {
     bool all = nk - j0 >= kBlockKeys;
     for (int r = 0; r < RB && all; ++r) all = row_lim[r] >= j0 + kBlockKeys;
-    if (all) {
-      score_block<RB, NQ, true>(qq, qc, kq, ldkq, ks, j0, nk, row_lim, s, lds, tops, ldt);
+    if (all && !prefetch) {
+      score_block<RB, NQ, true, false>(qq, qc, kq, ldkq, ks, j0, nk, row_lim, s, lds, tops, ldt);
+    } else if (all) {
+      score_block<RB, NQ, true, true>(qq, qc, kq, ldkq, ks, j0, nk, row_lim, s, lds, tops, ldt);
     } else {
-      score_block<RB, NQ, false>(qq, qc, kq, ldkq, ks, j0, nk, row_lim, s, lds, tops, ldt);
+      // A block some row's limit cuts is among the row block's last: what lies ahead of it is past the
+      // keys.
+      score_block<RB, NQ, false, false>(qq, qc, kq, ldkq, ks, j0, nk, row_lim, s, lds, tops, ldt);
     }
   }
   return nk;
@@ -264,8 +270,8 @@ NPW_TARGET_AVX2_VNNI float softmax_u8(const float* s, int lim, int n_chunks, flo
 // out rows [0, RB) (RB <= kPvRows, d_head = 8 NV) = sum over chunks of ps[r][chunk] times the chunk's
 // int32 sums of u8 exps times int8 value quads (rows ld words apart), as attention_int8_avx512.cpp's
 // pv_block: whole chunks, four value vectors at a time (12 sums, a broadcast, the values read from
-// memory by the vpdpbusd itself).
-template <int RB, int NV>
+// memory by the vpdpbusd itself). kPrefetch: value rows a chunk ahead asked for into the L2.
+template <int RB, int NV, bool kPrefetch>
 NPW_TARGET_AVX2_VNNI void pv_block(const uint8_t* p8, int ldp8, const float* ps, int ldps, int n_chunks,
                                    const uint32_t* vq, int ld, float* out, int ldo) {
   constexpr int kChunkQuads = kAttentionInt8ChunkKeys / 4;
@@ -284,8 +290,10 @@ NPW_TARGET_AVX2_VNNI void pv_block(const uint8_t* p8, int ldp8, const float* ps,
 #pragma GCC unroll 16
       for (int i = 0; i < kChunkQuads; ++i) {
         const uint32_t* v = vc + static_cast<long>(i) * ld + 8 * g;
-        for (int c = 0; c < CB; c += 2) {
-          prefetch_bytes_past<PrefetchTo::L2>(v, sizeof(uint32_t) * (static_cast<std::size_t>(ld) * kAttentionInt8ValueRowsAhead + 8 * c));
+        if constexpr (kPrefetch) {
+          for (int c = 0; c < CB; c += 2) {
+            prefetch_bytes_past<PrefetchTo::L2>(v, sizeof(uint32_t) * (static_cast<std::size_t>(ld) * kAttentionInt8ValueRowsAhead + 8 * c));
+          }
         }
 #pragma GCC unroll 4
         for (int r = 0; r < RB; ++r) {
@@ -307,16 +315,18 @@ NPW_TARGET_AVX2_VNNI void pv_block(const uint8_t* p8, int ldp8, const float* ps,
   }
 }
 
-// Query rows [0, RB) of one head, d_head = 8 NV: the whole task for those rows.
+// Query rows [0, RB) of one head, d_head = 8 NV: the whole task for those rows. first: the task's first
+// row block, the only one that asks for keys and values ahead, as in attention_int8_avx512.cpp: the
+// blocks after it find them in the L2.
 template <int RB, int NV>
 NPW_TARGET_AVX2_VNNI void rows_block(const float* q, int ldq, const uint32_t* kq, int ldkq, const float* ks, int n_keys,
                                      const uint32_t* vq, int ld, const float* vmean, const float* vscale, float alpha,
                                      const int* lim, float* out, int ldo, float* s, int lds, uint8_t* p8, int ldp8,
-                                     float* ps, int ldps) {
+                                     float* ps, int ldps, bool first) {
   int row_lim[RB];
   float qs[RB];
   const int nk = score_rows<RB, NV>(q, ldq, kq, ldkq, ks, n_keys, lim, out, ldo, s, lds, row_lim, qs,
-                                    reinterpret_cast<float*>(p8), ldp8 / 4);
+                                    reinterpret_cast<float*>(p8), ldp8 / 4, first);
   if (nk == 0) return;
   const int n_chunks = (nk + kAttentionInt8ChunkKeys - 1) / kAttentionInt8ChunkKeys;
   float inv[RB];
@@ -332,9 +342,14 @@ NPW_TARGET_AVX2_VNNI void rows_block(const float* q, int ldq, const uint32_t* kq
     inv[r] = softmax_u8(s + static_cast<long>(r) * lds, row_lim[r], n_chunks, alpha * qs[r], pr, psr);
   }
   constexpr int R0 = RB < kPvRows ? RB : kPvRows;
-  pv_block<R0, NV>(p8, ldp8, ps, ldps, n_chunks, vq, ld, out, ldo);
+  if (first) {
+    pv_block<R0, NV, true>(p8, ldp8, ps, ldps, n_chunks, vq, ld, out, ldo);
+  } else {
+    pv_block<R0, NV, false>(p8, ldp8, ps, ldps, n_chunks, vq, ld, out, ldo);
+  }
   if constexpr (RB > R0) {
-    pv_block<RB - R0, NV>(p8 + static_cast<long>(R0) * ldp8, ldp8, ps + static_cast<long>(R0) * ldps, ldps, n_chunks,
+    // The first pass brought the values in.
+    pv_block<RB - R0, NV, false>(p8 + static_cast<long>(R0) * ldp8, ldp8, ps + static_cast<long>(R0) * ldps, ldps, n_chunks,
                           vq, ld, out + static_cast<long>(R0) * ldo, ldo);
   }
   // Normalised, back in the values' units, the mean added back; zeros for a row that sees no key.
@@ -357,7 +372,7 @@ NPW_TARGET_AVX2_VNNI void task_nv(const float* q, int ldq, int rows, const uint3
   attention_rows::for_row_blocks(rows, [&](auto rb, int r) {
     rows_block<decltype(rb)::value, NV>(q + static_cast<long>(r) * ldq, ldq, kq, ldkq, ks, n_keys, vq, ld, vmean,
                                         vscale, alpha, lim + r, out + static_cast<long>(r) * ldo, ldo, s, lds, p8,
-                                        ldp8, ps, ldps);
+                                        ldp8, ps, ldps, r == 0);
   });
 }
 

@@ -145,8 +145,8 @@ inline uint32_t load4(const uint8_t* p) {
 // u8 exps times int8 value quads, chunks [0, n_chunks): the unnormalised weighted sum of smoothed
 // values in units of the values' scales. A chunk is always whole (16 quads, unrolled, so that its sums
 // stay in their registers): past the keys its exps are zeros, and the value quads there, whatever they
-// hold, add nothing.
-template <int RB, int NV>
+// hold, add nothing. kPrefetch: value rows a chunk ahead are asked for into the L2 (see rows_block).
+template <int RB, int NV, bool kPrefetch>
 NPW_TARGET_AVX512_VNNI inline void pv_block(const uint8_t* p8, int ldp8, const float* ps, int ldps, int n_chunks,
                                             const uint32_t* vq, int width, float* out, int ldo) {
   constexpr int kChunkQuads = kAttentionInt8ChunkKeys / 4;
@@ -167,9 +167,11 @@ NPW_TARGET_AVX512_VNNI inline void pv_block(const uint8_t* p8, int ldp8, const f
       __m512i vv[NV];
 #pragma GCC unroll 16
       for (int c = 0; c < NV; ++c) vv[c] = _mm512_loadu_si512(v + 16 * c);
+      if constexpr (kPrefetch) {
 #pragma GCC unroll 16
-      for (int c = 0; c < NV; ++c) {
-        prefetch_bytes_past<PrefetchTo::L2>(v, sizeof(uint32_t) * (static_cast<std::size_t>(width) * kAttentionInt8ValueRowsAhead + 16 * c));
+        for (int c = 0; c < NV; ++c) {
+          prefetch_bytes_past<PrefetchTo::L2>(v, sizeof(uint32_t) * (static_cast<std::size_t>(width) * kAttentionInt8ValueRowsAhead + 16 * c));
+        }
       }
       v += width;
 #pragma GCC unroll 16
@@ -193,12 +195,16 @@ NPW_TARGET_AVX512_VNNI inline void pv_block(const uint8_t* p8, int ldp8, const f
   }
 }
 
-// Query rows [0, RB) of one head, d_head = 16 NV: the whole task for those rows.
+// Query rows [0, RB) of one head, d_head = 16 NV: the whole task for those rows. first: the task's
+// first row block, the only one that asks for keys and value rows ahead. A decoder step's block (one
+// to six rows, one block) reads its keys and values from memory, where the hints keep the vpdpbusd
+// fed (kAttentionInt8KeyPrefetchBytes); the blocks after the first find a head's keys and values
+// (1500 keys: 96 KiB each) in the L2, where the hints only take load slots (score_rows).
 template <int RB, int NV>
 NPW_TARGET_AVX512_VNNI void rows_block(const float* q, int ldq, const uint32_t* kq, int ldkq, const float* ks,
                                        int n_keys, const uint32_t* vq, int width, const float* vmean,
                                        const float* vscale, float alpha, const int* lim, float* out, int ldo, float* s,
-                                       int lds, uint8_t* p8, int ldp8, float* ps, int ldps) {
+                                       int lds, uint8_t* p8, int ldp8, float* ps, int ldps, bool first) {
   int row_lim[RB];
   float qs[RB];
   // Each chunk's lane maxima go where its bytes will (16 floats in 64 bytes), read by softmax_u8 before
@@ -206,7 +212,7 @@ NPW_TARGET_AVX512_VNNI void rows_block(const float* q, int ldq, const uint32_t* 
   // 2.8 cycles a vector of 16 (a fifth of the softmax).
   const int nk = score_rows<RB, NV, attention_int8::Tops::kChunk>(q, ldq, kq, ldkq, ks, n_keys, lim, out, ldo, s, lds,
                                                                    row_lim, nullptr, qs, reinterpret_cast<float*>(p8),
-                                                                   ldp8 / 4);
+                                                                   ldp8 / 4, first);
   if (nk == 0) return;
 
   const int n_chunks = (nk + kAttentionInt8ChunkKeys - 1) / kAttentionInt8ChunkKeys;
@@ -229,10 +235,15 @@ NPW_TARGET_AVX512_VNNI void rows_block(const float* q, int ldq, const uint32_t* 
   // task took 3.7-3.9 ms a layer (tiny) against 4.0-4.2 in two passes of 3, alternated (base: 5.1
   // against 6.3).
   constexpr int RB0 = RB * NV + NV + 3 <= 32 ? RB : RB > 3 ? 3 : RB;
-  pv_block<RB0, NV>(p8, ldp8, ps, ldps, n_chunks, vq, width, out, ldo);
+  if (first) {
+    pv_block<RB0, NV, true>(p8, ldp8, ps, ldps, n_chunks, vq, width, out, ldo);
+  } else {
+    pv_block<RB0, NV, false>(p8, ldp8, ps, ldps, n_chunks, vq, width, out, ldo);
+  }
   if constexpr (RB > RB0) {
-    pv_block<RB - RB0, NV>(p8 + static_cast<long>(RB0) * ldp8, ldp8, ps + static_cast<long>(RB0) * ldps, ldps, n_chunks, vq,
-                           width, out + static_cast<long>(RB0) * ldo, ldo);
+    // The first pass brought the values in.
+    pv_block<RB - RB0, NV, false>(p8 + static_cast<long>(RB0) * ldp8, ldp8, ps + static_cast<long>(RB0) * ldps, ldps,
+                                  n_chunks, vq, width, out + static_cast<long>(RB0) * ldo, ldo);
   }
   // Normalised, back in the values' units, the mean added back; zeros for a row that sees no key.
 #pragma GCC unroll 16
@@ -254,7 +265,7 @@ NPW_TARGET_AVX512_VNNI void task_nv(const float* q, int ldq, int rows, const uin
   attention_avx512::for_row_blocks(rows, [&](auto rb, int r) {
     rows_block<decltype(rb)::value, NV>(q + static_cast<long>(r) * ldq, ldq, kq, ldkq, ks, n_keys, vq, width, vmean,
                                         vscale, alpha, lim + r, out + static_cast<long>(r) * ldo, ldo, s, lds, p8,
-                                        ldp8, ps, ldps);
+                                        ldp8, ps, ldps, r == 0);
   });
 }
 

@@ -112,7 +112,11 @@ constexpr int kAttentionInt8ChunkKeys = 64;
 // prefetchers behind: a tiny q8_0 5-sequence step's cross-attention 158 -> 116 us (Zen 5, 2 threads,
 // medians of 3 alternations; one row and the encoder, whose keys are in the L2, unchanged). Where the
 // L3 holds the window's keys and values (a Xeon guest with 480 MiB) there is no miss to hide and the
-// hints measured neutral (tiny q8_0 5-sequence step 0.86-0.87 against 0.87-0.88 ms).
+// hints measured neutral (tiny q8_0 5-sequence step 0.86-0.87 against 0.87-0.88 ms). Only a task's
+// first block of rows asks (a step's only block): the blocks after it find the head's keys and values
+// in the L2, where each hint still takes a load slot. Asked for in every block, one tiny encoder
+// layer's int8 attention took 9.1-9.4 ms against 8.4-9.0 (Xeon, one core, AVX-512 without AMX, 4
+// alternations of 300) and 17.0-17.9 against 16.0-16.8 at the AVX-VNNI level.
 constexpr int kAttentionInt8KeyPrefetchBytes = 1024;
 constexpr int kAttentionInt8ValueRowsAhead = kAttentionInt8ChunkKeys / 4;
 void attention_int8_value_stats(const float* v, int ldv, int n_kv, int c0, int c1, float* mean, float* scale,
