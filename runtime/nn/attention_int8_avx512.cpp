@@ -211,8 +211,8 @@ NPW_TARGET_AVX512_VNNI void rows_block(const float* q, int ldq, const uint32_t* 
   // it writes them: from the scores in registers, where a pass over the stored scores cost a Xeon
   // 2.8 cycles a vector of 16 (a fifth of the softmax).
   const int nk = score_rows<RB, NV, attention_int8::Tops::kChunk>(q, ldq, kq, ldkq, ks, n_keys, lim, out, ldo, s, lds,
-                                                                   row_lim, nullptr, qs, reinterpret_cast<float*>(p8),
-                                                                   ldp8 / 4, first);
+                                                                   row_lim, nullptr, qs, first,
+                                                                   reinterpret_cast<float*>(p8), ldp8 / 4);
   if (nk == 0) return;
 
   const int n_chunks = (nk + kAttentionInt8ChunkKeys - 1) / kAttentionInt8ChunkKeys;

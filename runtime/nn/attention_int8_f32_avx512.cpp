@@ -45,14 +45,15 @@ NPW_TARGET_AVX512_VNNI inline float softmax_in_place(float* s, int lim, int nk, 
   return 1.0f / _mm512_reduce_add_ps(sum);
 }
 
-// Query rows [0, RB) of one head, d_head = 16 NV: the whole task for those rows.
+// Query rows [0, RB) of one head, d_head = 16 NV: the whole task for those rows. first: the task's first
+// block of rows, the only one that asks for keys ahead (score_rows).
 template <int RB, int NV>
 NPW_TARGET_AVX512_VNNI void rows_block(const float* q, int ldq, const uint32_t* kq, int ldkq, const float* ks,
                                        int n_keys, const float* v, int ldv, float alpha, const int* lim, float* out,
-                                       int ldo, float* s, int lds) {
+                                       int ldo, float* s, int lds, bool first) {
   int row_lim[RB];
   float row_max[RB], qs[RB];
-  const int nk = score_rows<RB, NV>(q, ldq, kq, ldkq, ks, n_keys, lim, out, ldo, s, lds, row_lim, row_max, qs);
+  const int nk = score_rows<RB, NV>(q, ldq, kq, ldkq, ks, n_keys, lim, out, ldo, s, lds, row_lim, row_max, qs, first);
   if (nk == 0) return;
 
   // The query row's scale goes into the softmax's; a row that sees no key gets zero weights.
@@ -83,7 +84,7 @@ NPW_TARGET_AVX512_VNNI void task_nv(const float* q, int ldq, int rows, const uin
                                     int ldo, float* s, int lds) {
   attention_avx512::for_row_blocks(rows, [&](auto rb, int r) {
     rows_block<decltype(rb)::value, NV>(q + static_cast<long>(r) * ldq, ldq, kq, ldkq, ks, n_keys, v, ldv, alpha, lim + r,
-                                        out + static_cast<long>(r) * ldo, ldo, s, lds);
+                                        out + static_cast<long>(r) * ldo, ldo, s, lds, r == 0);
   });
 }
 

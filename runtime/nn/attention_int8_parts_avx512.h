@@ -154,12 +154,13 @@ constexpr int kKeyVectors = 4;  // 16-key vectors of scores per row in registers
 // rows' outputs were zeroed). prefetch: ask for the keys ahead, which pays where they come from memory
 // (a decoder step's window keys) and costs where they are in the L2 (the blocks of rows after a
 // task's first, which read the keys that block brought in): a 6-row block's scores against 1500
-// L2-resident keys 513 -> 547 GOP/s without the hints (Xeon, one core, 4 alternations).
+// L2-resident keys 513 -> 547 GOP/s without the hints (Xeon, one core, 4 alternations). Every task
+// passes true for its first block of rows only.
 template <int RB, int NV, Tops kTops = Tops::kRow>
 NPW_TARGET_AVX512_VNNI static inline __attribute__((always_inline)) int score_rows(
     const float* q, int ldq, const uint32_t* kq, int ldkq, const float* ks, int n_keys, const int* lim, float* out,
-    int ldo, float* s, int lds, int* row_lim, float* row_max, float* qs, float* tops = nullptr, int ldt = 0,
-    bool prefetch = true) {
+    int ldo, float* s, int lds, int* row_lim, float* row_max, float* qs, bool prefetch, float* tops = nullptr,
+    int ldt = 0) {
   constexpr bool kRowMax = kTops == Tops::kRow;
   constexpr int d_head = 16 * NV, NQ = d_head / 4, KB = kKeyVectors;
   const int nk = attention_avx512::block_limits<RB>(lim, n_keys, row_lim, out, ldo, d_head);
