@@ -2,7 +2,6 @@
 // the first touch (page faults, zero pages) is not what gets measured.
 #include "bench_ceilings.h"
 
-#include <cblas.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,6 +13,7 @@
 #include "backend/backend.h"
 #include "bench_timer.h"
 #include "util/aligned_buffer.h"
+#include "util/openblas.h"
 #include "util/thread_pool.h"
 
 namespace npw {
@@ -40,7 +40,7 @@ double gflops_of(const GemmShape& s, double ms) { return 2.0 * s.M * s.N * stati
 
 // C = A B^T at the shape, row-major, on OpenBLAS's current thread count: the product every ceiling times.
 void sgemm_nt(const GemmShape& s, const float* a, const float* b, float* c) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.M, s.N, s.K, 1.0f, a, s.K, b, s.K, 0.0f, c, s.N);
+  openblas::sgemm(false, true, s.M, s.N, s.K, 1.0f, a, s.K, b, s.K, 0.0f, c, s.N);
 }
 
 }  // namespace
@@ -59,7 +59,7 @@ std::vector<GemmCeiling> measure_sgemm(const std::vector<GemmShape>& shapes, int
     auto call = [&] { sgemm_nt(s, a.data(), b.data(), c.data()); };
     GemmCeiling g{s, Summary{}, Summary{}, Summary{}};
     // The ceiling: back-to-back calls, OpenBLAS's workers spinning between them, at its fastest.
-    openblas_set_num_threads(threads);
+    openblas::set_threads(threads);
     call();
     std::vector<double> seconds;
     for (int r = 0; r < repeat; ++r) {
@@ -67,7 +67,7 @@ std::vector<GemmCeiling> measure_sgemm(const std::vector<GemmShape>& shapes, int
       call();
       seconds.push_back(t.seconds());
     }
-    openblas_set_num_threads(1);
+    openblas::set_threads(1);
     g.gflops = gflops(seconds);
     if (backend) {
       // The backend's product against OpenBLAS under the same load: per repetition the backend's
@@ -80,12 +80,12 @@ std::vector<GemmCeiling> measure_sgemm(const std::vector<GemmShape>& shapes, int
       for (int r = 0; r < repeat; ++r) {
         probe.gflops_once();
         ours.push_back(probe.gflops_once());
-        openblas_set_num_threads(threads);
+        openblas::set_threads(threads);
         call();
         Stopwatch t;
         call();
         theirs.push_back(t.seconds());
-        openblas_set_num_threads(1);
+        openblas::set_threads(1);
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
       g.backend_gflops = summarize(ours);
@@ -166,7 +166,7 @@ CeilingSampler::CeilingSampler(std::vector<GemmShape> shapes) : shapes_(std::mov
 }
 
 double CeilingSampler::sample(int threads, int settle_ms) {
-  openblas_set_num_threads(threads);
+  openblas::set_threads(threads);
   double best = 0.0;
   for (const GemmShape& s : shapes_) {
     sgemm_nt(s, a_.data(), b_.data(), c_.data());  // wakes OpenBLAS's workers, brings the operands in
@@ -176,7 +176,7 @@ double CeilingSampler::sample(int threads, int settle_ms) {
       best = std::max(best, gflops_of(s, t.ms()));
     }
   }
-  openblas_set_num_threads(1);
+  openblas::set_threads(1);
   std::this_thread::sleep_for(std::chrono::milliseconds(settle_ms));
   return best;
 }

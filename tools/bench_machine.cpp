@@ -1,11 +1,12 @@
-// Machine facts from the kernel and OpenBLAS.
+// Machine facts from the kernel and OpenBLAS (which asking for its build opens: util/openblas.h).
 #include "bench_machine.h"
 
-#include <cblas.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <fstream>
+
+#include "util/openblas.h"
 
 namespace npw {
 
@@ -35,8 +36,8 @@ MachineInfo machine_info() {
   MachineInfo m;
   m.nproc = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
   m.cpu_model = cpu_model();
-  const char* config = openblas_get_config();
-  const char* core = openblas_get_corename();
+  const char* config = openblas::config();
+  const char* core = openblas::corename();
   m.blas_config = config ? trim(config) : "";
   m.blas_core = core ? trim(core) : "";
   return m;

@@ -2,8 +2,6 @@
 // aligned f32 rows, so a linear layer is one sgemm (X times W transposed) whatever the file held.
 #include "backend/cpu/cpu_backend.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -15,6 +13,7 @@
 #include "model/quant.h"
 #include "util/cpu_features.h"
 #include "util/error.h"
+#include "util/openblas.h"
 #include "util/cancel.h"
 #include "util/thread_pool.h"
 
@@ -59,11 +58,10 @@ void widen(const uint16_t* src, float* dst, std::size_t n, SimdLevel level) {
 
 std::string str(long long v) { return std::to_string(v); }
 
-// C = alpha op(A) op(B) + beta C on one thread.
+// C = alpha op(A) op(B) + beta C on one thread (OpenBLAS, opened on the first call: util/openblas.h).
 void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc) {
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
-              alpha, A, lda, B, ldb, beta, C, ldc);
+  openblas::sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 // Rows are streamed once per decoder step (huge pages: fewer TLB misses); panels are the many-row
@@ -127,7 +125,6 @@ bool CpuPackedMatrix::copy_row(int o, float* out) const {
 CpuBackend::CpuBackend(int n_threads) { set_threads(n_threads); }
 
 CpuBackend::CpuBackend(std::shared_ptr<ThreadPool> pool) {
-  openblas_set_num_threads(1);
   use_thread_pool(std::move(pool));
 }
 
@@ -135,7 +132,6 @@ CpuBackend::~CpuBackend() = default;
 
 void CpuBackend::set_threads(int n) {
   if (n < 1) bad_call("set_threads", "the number of threads must be at least 1 (got " + str(n) + ")");
-  openblas_set_num_threads(1);
   if (!pool_ || pool_->size() != n) {
     pool_.reset();
     pool_ = std::make_shared<ThreadPool>(n);

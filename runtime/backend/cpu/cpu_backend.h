@@ -83,8 +83,9 @@ class CpuPackedMatrix : public PackedMatrix {
 
 // Threads: OpenBLAS is pinned to one thread and the backend splits each product over its own pool
 // instead, so that a product issued from inside another parallel loop (attention heads run on the
-// stream's pool) runs single-threaded instead of oversubscribing the cores. openblas_set_num_threads
-// is process-wide; every CpuBackend sets the same value, so streams do not disturb each other.
+// stream's pool) runs single-threaded instead of oversubscribing the cores. OpenBLAS's thread count
+// is process-wide; the loader sets it to one when it opens the library (util/openblas.h), and only
+// the bench's ceilings change it, back to one when they finish.
 class CpuBackend : public Backend {
  public:
   explicit CpuBackend(int n_threads);
