@@ -6,7 +6,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
   g++ meson ninja-build pkg-config \
-  libglib2.0-dev libfftw3-dev libopenblas-dev zlib1g-dev libgtest-dev \
+  libglib2.0-dev libopenblas-dev zlib1g-dev libgtest-dev \
   libwebrtc-audio-processing-dev \
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev \
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-x

@@ -1,17 +1,13 @@
-// The log-mel computation behind mel.h. Speed comes from: one batched FFTW plan reused by every
-// thread through the new-array execute function (contiguous frames in and out, FFTW's fastest
-// layout); |X|^2 transposed to [bin][frame] in 4x4 blocks so that the mel product and log10 run
-// four frames per vector instruction; frames that only see zeros (the 30 s tail Whisper appends,
-// digital silence) skip the FFT, since their exact result is log10(1e-10) = -10; and the mel
-// product walks only each filter's non-zero bins.
+// The log-mel computation behind mel.h. Speed comes from: one FFT of 16 frames at once, each
+// frame a lane (batched_real_fft.h), whose |X|^2 comes out [bin][frame], the layout in which the
+// mel product and log10 run four frames per vector instruction; frames that only see zeros (the
+// 30 s tail Whisper appends, digital silence) skip the FFT, since their exact result is
+// log10(1e-10) = -10; and the mel product walks only each filter's non-zero bins.
 #include "audio/mel.h"
-
-#include <fftw3.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <mutex>
 #include <string>
 
 #include "audio/mel_simd.h"
@@ -23,22 +19,14 @@
 namespace npw {
 namespace {
 
-constexpr int kBatch = 16;  // frames per FFTW execute; a multiple of the vector width
+constexpr int kBatch = BatchedRealFft::kLanes;  // frames per FFT: 16, a multiple of the vector width
 constexpr int kVecs = kBatch / 4;
-constexpr int kBins4 = (kMelNBins + 3) / 4 * 4;  // 204: bins rounded up to whole vectors
-constexpr int kOutDist = 208;                     // complex values per frame in the FFT output
 constexpr double kPi = 3.14159265358979323846;
 constexpr float kLogFloor = 1e-10f;
 constexpr float kZeroFrameLog = -10.0f;  // log10(1e-10f) rounded to float, as torch gives it
 
 using simd::f32x4;
 using simd::i32x4;
-
-// FFTW's planner (plan creation and destruction) is not thread-safe; executing plans is.
-std::mutex& fftw_planner_mutex() {
-  static std::mutex m;
-  return m;
-}
 
 bool is_finite(float x) {
   uint32_t b;
@@ -63,21 +51,11 @@ int64_t count_nonfinite(const float* x, int64_t n) {
 
 }  // namespace
 
-struct MelSpectrogram::Plan {
-  fftwf_plan plan = nullptr;
-  ~Plan() {
-    if (plan) {
-      std::lock_guard<std::mutex> lock(fftw_planner_mutex());
-      fftwf_destroy_plan(plan);
-    }
-  }
-};
-
 struct MelSpectrogram::Scratch {
+  explicit Scratch(const BatchedRealFft& fft) : work(fft.work_floats()) {}
   AlignedBuffer<float> frames{static_cast<std::size_t>(kBatch) * kMelNFft};  // windowed, [frame][400]
-  // FFT output, [frame][208] complex; bins 201..207 are never written and stay 0.
-  AlignedBuffer<float> spectrum{static_cast<std::size_t>(kBatch) * kOutDist * 2};
-  AlignedBuffer<float> power{static_cast<std::size_t>(kBins4) * kBatch};  // |X|^2, [bin][frame]
+  AlignedBuffer<float> work;                                                 // the FFT's
+  AlignedBuffer<float> power{static_cast<std::size_t>(kMelNBins) * kBatch};  // |X|^2, [bin][frame]
   int64_t frame_index[kBatch] = {};
 };
 
@@ -111,7 +89,7 @@ void slice_window(const float* mel, int n_mels, int64_t n_frames, int64_t offset
 }
 
 MelSpectrogram::MelSpectrogram(const float* filters, int n_mels, ThreadPool* pool)
-    : LogMelFrontEnd(n_mels), pool_(pool) {
+    : LogMelFrontEnd(n_mels), pool_(pool), fft_(kMelNFft) {
   if (!filters || n_mels <= 0)
     throw Error(ErrorKind::InvalidArgument, "mel: need a filter bank with at least one filter");
   filters_.assign(filters, filters + static_cast<std::size_t>(n_mels) * kMelNBins);
@@ -137,18 +115,7 @@ MelSpectrogram::MelSpectrogram(const float* filters, int n_mels, ThreadPool* poo
     window_[i] = static_cast<float>(0.5 - 0.5 * std::cos(2.0 * kPi * i / kMelNFft));
 
   const int n_threads = pool_ ? std::max(pool_->size(), 1) : 1;
-  for (int i = 0; i < n_threads; ++i) scratch_.push_back(std::make_unique<Scratch>());
-
-  // Planned on 64-byte aligned buffers; every Scratch has the same alignment, which is what
-  // fftwf_execute_dft_r2c requires of the arrays it is later given.
-  plan_ = std::make_unique<Plan>();
-  Scratch& s = *scratch_[0];
-  const int n = kMelNFft;
-  std::lock_guard<std::mutex> lock(fftw_planner_mutex());
-  plan_->plan = fftwf_plan_many_dft_r2c(1, &n, kBatch, s.frames.data(), nullptr, 1, kMelNFft,
-                                        reinterpret_cast<fftwf_complex*>(s.spectrum.data()), nullptr, 1,
-                                        kOutDist, FFTW_ESTIMATE);
-  if (!plan_->plan) throw Error(ErrorKind::Internal, "mel: FFTW could not plan a 400-point r2c transform");
+  for (int i = 0; i < n_threads; ++i) scratch_.push_back(std::make_unique<Scratch>(fft_));
 }
 
 MelSpectrogram::~MelSpectrogram() = default;
@@ -167,25 +134,9 @@ void MelSpectrogram::run_frames(const float* signal, int64_t n_signal, int64_t l
   };
 
   auto flush = [&]() {
-    fftwf_execute_dft_r2c(plan_->plan, s.frames.data(), reinterpret_cast<fftwf_complex*>(s.spectrum.data()));
     // Frames beyond nb hold finite values from earlier batches and are never written out.
-    const float* spec = s.spectrum.data();
-    float* power = s.power.data();
-    for (int b0 = 0; b0 < kBatch; b0 += 4) {
-      const float* x = spec + static_cast<std::size_t>(b0) * kOutDist * 2;
-      for (int k0 = 0; k0 < kBins4; k0 += 4) {
-        f32x4 p0 = simd::power4(x + 2 * k0);
-        f32x4 p1 = simd::power4(x + kOutDist * 2 + 2 * k0);
-        f32x4 p2 = simd::power4(x + kOutDist * 4 + 2 * k0);
-        f32x4 p3 = simd::power4(x + kOutDist * 6 + 2 * k0);
-        simd::transpose4(p0, p1, p2, p3);
-        float* dst = power + k0 * kBatch + b0;
-        simd::store(dst, simd::saturate(p0));
-        simd::store(dst + kBatch, simd::saturate(p1));
-        simd::store(dst + 2 * kBatch, simd::saturate(p2));
-        simd::store(dst + 3 * kBatch, simd::saturate(p3));
-      }
-    }
+    fft_.power(s.frames.data(), kMelNFft, s.work.data(), s.power.data());
+    const float* power = s.power.data();
     const bool contiguous = s.frame_index[nb - 1] - s.frame_index[0] == nb - 1;
     for (int m = 0; m < n_mels_; ++m) {
       const float* f = filters_.data() + static_cast<std::size_t>(m) * kMelNBins;
@@ -194,7 +145,7 @@ void MelSpectrogram::run_frames(const float* signal, int64_t n_signal, int64_t l
       for (int k = filter_lo_[m]; k < filter_hi_[m]; ++k) {
         const f32x4 fk = simd::splat(f[k]);
         const float* pk = power + k * kBatch;
-        for (int v = 0; v < kVecs; ++v) acc[v] += fk * simd::load(pk + 4 * v);
+        for (int v = 0; v < kVecs; ++v) acc[v] += fk * simd::saturate(simd::load(pk + 4 * v));
       }
       float values[kBatch];
       for (int v = 0; v < kVecs; ++v) {

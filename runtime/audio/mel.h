@@ -21,6 +21,8 @@
 #include <memory>
 #include <vector>
 
+#include "audio/batched_real_fft.h"
+
 namespace npw {
 
 class ThreadPool;
@@ -143,7 +145,6 @@ class MelSpectrogram : public LogMelFrontEnd {
 
  private:
   struct Scratch;
-  struct Plan;
 
   void run_frames(const float* signal, int64_t n_signal, int64_t length, int64_t frame_begin,
                   int64_t frame_end, float* out, int64_t out_stride, Scratch& scratch) const;
@@ -153,7 +154,7 @@ class MelSpectrogram : public LogMelFrontEnd {
   std::vector<int> filter_lo_;    // first non-zero bin per filter
   std::vector<int> filter_hi_;    // one past the last non-zero bin
   std::vector<float> window_;     // periodic Hann, 400
-  std::unique_ptr<Plan> plan_;
+  BatchedRealFft fft_;            // 400 points, 16 frames a call
   std::vector<std::unique_ptr<Scratch>> scratch_;  // one per pool thread
   std::vector<float> clean_;      // sanitised copy of the input, only when it has NaN/Inf
 };
