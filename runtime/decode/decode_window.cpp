@@ -42,9 +42,9 @@ DecodeOutcome decode_window(LogitSource& source, const DecodeSettings& s, Rng& r
   DecodeWorkspace local;
   DecodeWorkspace& w = ws ? *ws : local;
   w.logits.reserve_at_least(static_cast<std::size_t>(G) * row);
-  w.sot_logits.resize(row);
+  w.sot_logits.reserve_at_least(row);
   AlignedBuffer<float>& logits = w.logits;
-  std::vector<float>& sot_logits = w.sot_logits;
+  AlignedBuffer<float>& sot_logits = w.sot_logits;
   source.begin(s.initial_tokens, G, s.sot_index, sot_logits.data(), logits.data());
   for (int g = 1; g < G; ++g) std::copy(logits.data(), logits.data() + row, logits.data() + static_cast<std::size_t>(g) * row);
 

@@ -57,7 +57,7 @@ void apply_filters(float* logits, int n_vocab, const std::vector<int>& sampled, 
 // memory ledger, instead of allocated and freed by every call.
 struct DecodeWorkspace {
   AlignedBuffer<float> logits{MemoryLabel{"decoding: the logits of each beam or sample"}};
-  std::vector<float> sot_logits;
+  AlignedBuffer<float> sot_logits{MemoryLabel{"decoding: the logits at the start of transcript (no-speech probability)"}};
 };
 
 // Runs the decoding. `rng` is drawn from only at temperature > 0. `ws` may be null (rows allocated

@@ -10,10 +10,12 @@
 
 namespace npw {
 
-Tokenizer::Tokenizer(const Vocab& vocab) : vocab_(vocab), n_text_(vocab.eot()) {
+Tokenizer::Tokenizer(const Vocab& vocab) : vocab_(vocab), n_text_(vocab.eot()) {}
+
+void Tokenizer::index() const {
   by_bytes_.reserve(static_cast<std::size_t>(n_text_));
   for (int id = 0; id < n_text_; ++id) {
-    const std::string_view b = vocab.bytes(id);
+    const std::string_view b = vocab_.bytes(id);
     if (b.empty()) continue;
     by_bytes_.push_back(id);
     max_token_bytes_ = std::max(max_token_bytes_, b.size());
@@ -43,6 +45,7 @@ std::string Tokenizer::decode(const int* ids, std::size_t n) const {
 }
 
 std::vector<int> Tokenizer::encode(const std::string& text) const {
+  std::call_once(indexed_, [this] { index(); });
   std::vector<int> ids;
   for (const std::string& word : gpt2_pretokenize(text)) {
     std::size_t i = 0;

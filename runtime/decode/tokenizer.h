@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstddef>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,9 +53,12 @@ class Tokenizer {
   const Vocab& vocab_;
   int n_text_;  // ids [0, n_text_) are text
   // The non-empty text tokens ordered by their bytes (then id): 4 bytes a token, where a hash map
-  // of the byte strings took ~80 (about 4 MiB per stream for a 51,865-token vocabulary).
-  std::vector<int> by_bytes_;
-  std::size_t max_token_bytes_ = 1;
+  // of the byte strings took ~80 (about 4 MiB per stream for a 51,865-token vocabulary). Made by the
+  // first encode(): only a prompt given as text needs it, and a stream without one keeps the 200 KiB.
+  void index() const;
+  mutable std::once_flag indexed_;
+  mutable std::vector<int> by_bytes_;
+  mutable std::size_t max_token_bytes_ = 1;
 };
 
 // Text of tokens as they are generated: each push releases the characters completed so far, never
