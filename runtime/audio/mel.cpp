@@ -92,11 +92,11 @@ MelSpectrogram::MelSpectrogram(const float* filters, int n_mels, ThreadPool* poo
     : LogMelFrontEnd(n_mels), pool_(pool), fft_(kMelNFft) {
   if (!filters || n_mels <= 0)
     throw Error(ErrorKind::InvalidArgument, "mel: need a filter bank with at least one filter");
-  filters_.assign(filters, filters + static_cast<std::size_t>(n_mels) * kMelNBins);
   filter_lo_.resize(n_mels);
   filter_hi_.resize(n_mels);
+  filter_at_.resize(n_mels);
   for (int m = 0; m < n_mels; ++m) {
-    const float* f = filters_.data() + static_cast<std::size_t>(m) * kMelNBins;
+    const float* f = filters + static_cast<std::size_t>(m) * kMelNBins;
     int lo = kMelNBins, hi = 0;
     for (int k = 0; k < kMelNBins; ++k) {
       if (!std::isfinite(f[k]))
@@ -109,6 +109,9 @@ MelSpectrogram::MelSpectrogram(const float* filters, int n_mels, ThreadPool* poo
     }
     filter_lo_[m] = lo < hi ? lo : 0;
     filter_hi_[m] = lo < hi ? hi : 0;
+    // Only the span between the first and last non-zero bin is kept (a few bins of 201 each).
+    filter_at_[m] = filters_.size();
+    filters_.insert(filters_.end(), f + filter_lo_[m], f + filter_hi_[m]);
   }
   window_.resize(kMelNFft);
   for (int i = 0; i < kMelNFft; ++i)
@@ -139,7 +142,7 @@ void MelSpectrogram::run_frames(const float* signal, int64_t n_signal, int64_t l
     const float* power = s.power.data();
     const bool contiguous = s.frame_index[nb - 1] - s.frame_index[0] == nb - 1;
     for (int m = 0; m < n_mels_; ++m) {
-      const float* f = filters_.data() + static_cast<std::size_t>(m) * kMelNBins;
+      const float* f = filters_.data() + filter_at_[m] - filter_lo_[m];  // indexed by bin
       f32x4 acc[kVecs];
       for (f32x4& a : acc) a = simd::splat(0.0f);
       for (int k = filter_lo_[m]; k < filter_hi_[m]; ++k) {

@@ -136,8 +136,9 @@ class LogMelFrontEnd {
 // The CPU front end: FFTW's 400-point transforms, the filter bank over each filter's non-zero bins.
 class MelSpectrogram : public LogMelFrontEnd {
  public:
-  // filters: [n_mels][201] float32, as stored in the GGML model file; copied. pool (optional,
-  // not owned, must outlive this object) parallelises frames; nullptr runs on the calling thread.
+  // filters: [n_mels][201] float32, as stored in the GGML model file; each filter's non-zero span is
+  // copied. pool (optional, not owned, must outlive this object) parallelises frames; nullptr runs on
+  // the calling thread.
   MelSpectrogram(const float* filters, int n_mels, ThreadPool* pool = nullptr);
   ~MelSpectrogram() override;
 
@@ -150,7 +151,8 @@ class MelSpectrogram : public LogMelFrontEnd {
                   int64_t frame_end, float* out, int64_t out_stride, Scratch& scratch) const;
 
   ThreadPool* pool_;
-  std::vector<float> filters_;    // [n_mels][201]
+  std::vector<float> filters_;    // each filter's bins [lo, hi), one filter after another
+  std::vector<std::size_t> filter_at_;  // where filter m's bin lo is in filters_
   std::vector<int> filter_lo_;    // first non-zero bin per filter
   std::vector<int> filter_hi_;    // one past the last non-zero bin
   std::vector<float> window_;     // periodic Hann, 400

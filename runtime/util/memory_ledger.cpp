@@ -147,7 +147,7 @@ void classify(std::vector<Mapping>& maps, const std::vector<std::string>& model_
       // A thread's stack sits right above its guard page.
       m.kind = "thread stacks";
     } else {
-      m.kind = "other anonymous memory (BLAS work buffers, large mallocs)";
+      m.kind = "other anonymous memory (large mallocs, libraries' buffers, OpenBLAS's once opened)";
     }
   }
 }
