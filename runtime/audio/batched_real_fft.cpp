@@ -13,7 +13,7 @@
 
 namespace npw {
 namespace fft_kernels {
-// batched_real_fft_avx2.cpp, batched_real_fft_avx512.cpp
+// batched_real_fft_simd.cpp
 void power_avx2(const Plan& plan, Lanes a, Lanes b, float* power);
 void spectrum_avx2(const Plan& plan, Lanes a, Lanes b, float* re, float* im);
 void power_avx512(const Plan& plan, Lanes a, Lanes b, float* power);

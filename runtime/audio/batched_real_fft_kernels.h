@@ -1,9 +1,9 @@
 // The stages and the real split of batched_real_fft.h, written once over the vector type that holds
 // some of the 16 frames' lanes: 4-lane vectors (x86-64's baseline, 4 groups of lanes), 8 (AVX2, 2
 // groups), 16 (AVX-512, all lanes in one register). Every function is forced inline, so each
-// variant is compiled for the instruction set of the function it is inlined into
-// (batched_real_fft.cpp, batched_real_fft_avx2.cpp, batched_real_fft_avx512.cpp); there, GCC may
-// fuse a product and a sum into one FMA, so the levels differ in the last bits, not in accuracy.
+// variant is compiled for the instruction set of the function it is inlined into (the baseline's in
+// batched_real_fft.cpp, AVX2's and AVX-512's in batched_real_fft_simd.cpp); there, GCC may fuse a
+// product and a sum into one FMA, so the levels differ in the last bits, not in accuracy.
 #pragma once
 
 #include <cstddef>
