@@ -72,7 +72,7 @@ BatchedRealFft::BatchedRealFft(int n) : n_(n), half_(n / 2) {
 
 std::size_t BatchedRealFft::work_floats() const { return static_cast<std::size_t>(4) * half_ * kLanes; }
 
-void BatchedRealFft::load(const float* in, std::size_t ld, float* work) const {
+void BatchedRealFft::lay_out(const float* in, std::size_t ld, float* work) const {
   const std::size_t plane = static_cast<std::size_t>(half_) * kLanes;
   const Lanes a{work, work + plane};
   // z[j] = x[2 j] + i x[2 j + 1], frames to lanes: four frames' four samples a 4x4 transpose.
@@ -98,10 +98,14 @@ fft_kernels::Plan BatchedRealFft::plan() const {
   return fft_kernels::Plan{half_, stages_.data(), static_cast<int>(stages_.size()), twiddles_.data(), split_.data()};
 }
 
-void BatchedRealFft::power(const float* in, std::size_t ld, float* work, float* power) const {
-  load(in, ld, work);
+BatchedRealFft::Buffers BatchedRealFft::load(const float* in, std::size_t ld, float* work) const {
+  lay_out(in, ld, work);
   const std::size_t plane = static_cast<std::size_t>(half_) * kLanes;
-  const Lanes a{work, work + plane}, b{work + 2 * plane, work + 3 * plane};
+  return Buffers{{work, work + plane}, {work + 2 * plane, work + 3 * plane}};
+}
+
+void BatchedRealFft::power(const float* in, std::size_t ld, float* work, float* power) const {
+  const auto [a, b] = load(in, ld, work);
   const fft_kernels::Plan p = plan();
   switch (active_simd_level()) {
     case SimdLevel::Avx512: fft_kernels::power_avx512(p, a, b, power); break;
@@ -111,9 +115,7 @@ void BatchedRealFft::power(const float* in, std::size_t ld, float* work, float* 
 }
 
 void BatchedRealFft::spectrum(const float* in, std::size_t ld, float* work, float* re, float* im) const {
-  load(in, ld, work);
-  const std::size_t plane = static_cast<std::size_t>(half_) * kLanes;
-  const Lanes a{work, work + plane}, b{work + 2 * plane, work + 3 * plane};
+  const auto [a, b] = load(in, ld, work);
   const fft_kernels::Plan p = plan();
   switch (active_simd_level()) {
     case SimdLevel::Avx512: fft_kernels::spectrum_avx512(p, a, b, re, im); break;

@@ -36,8 +36,13 @@ class BatchedRealFft {
   void spectrum(const float* in, std::size_t ld, float* work, float* re, float* im) const;
 
  private:
+  // The work's two buffers: the stages' input (z) and their ping-pong partner.
+  struct Buffers {
+    fft_kernels::Lanes a, b;
+  };
   // z[j] = x[2 j] + i x[2 j + 1] of each frame into the work's first buffer, a frame per lane.
-  void load(const float* in, std::size_t ld, float* work) const;
+  void lay_out(const float* in, std::size_t ld, float* work) const;
+  Buffers load(const float* in, std::size_t ld, float* work) const;
   fft_kernels::Plan plan() const;
 
   int n_, half_;

@@ -139,7 +139,9 @@ void MelSpectrogram::run_frames(const float* signal, int64_t n_signal, int64_t l
   auto flush = [&]() {
     // Frames beyond nb hold finite values from earlier batches and are never written out.
     fft_.power(s.frames.data(), kMelNFft, s.work.data(), s.power.data());
-    const float* power = s.power.data();
+    float* power = s.power.data();
+    // +inf (samples near FLT_MAX) becomes FLT_MAX once here, not in every filter that reads the bin.
+    for (int i = 0; i < kMelNBins * kBatch; i += 4) simd::store(power + i, simd::saturate(simd::load(power + i)));
     const bool contiguous = s.frame_index[nb - 1] - s.frame_index[0] == nb - 1;
     for (int m = 0; m < n_mels_; ++m) {
       const float* f = filters_.data() + filter_at_[m] - filter_lo_[m];  // indexed by bin
@@ -148,7 +150,7 @@ void MelSpectrogram::run_frames(const float* signal, int64_t n_signal, int64_t l
       for (int k = filter_lo_[m]; k < filter_hi_[m]; ++k) {
         const f32x4 fk = simd::splat(f[k]);
         const float* pk = power + k * kBatch;
-        for (int v = 0; v < kVecs; ++v) acc[v] += fk * simd::saturate(simd::load(pk + 4 * v));
+        for (int v = 0; v < kVecs; ++v) acc[v] += fk * simd::load(pk + 4 * v);
       }
       float values[kBatch];
       for (int v = 0; v < kVecs; ++v) {

@@ -43,13 +43,6 @@ inline f32x4 max(f32x4 a, f32x4 b) { return select(a > b, a, b); }
 // Replaces +inf and NaN by FLT_MAX, so that later sums and logs stay finite.
 inline f32x4 saturate(f32x4 v) { return select(v <= splat(3.40282347e38f), v, splat(3.40282347e38f)); }
 
-// |X|^2 of four consecutive complex values stored interleaved (re, im) at p[0..8).
-inline f32x4 power4(const float* p) {
-  const f32x4 a = load(p), b = load(p + 4);
-  const f32x4 a2 = a * a, b2 = b * b;
-  return NPW_SHUFFLE4(a2, b2, 0, 2, 4, 6) + NPW_SHUFFLE4(a2, b2, 1, 3, 5, 7);
-}
-
 // 4x4 transpose: rows r0..r3 become columns.
 inline void transpose4(f32x4& r0, f32x4& r1, f32x4& r2, f32x4& r3) {
   const f32x4 t0 = NPW_SHUFFLE4(r0, r1, 0, 4, 1, 5), t1 = NPW_SHUFFLE4(r2, r3, 0, 4, 1, 5);
