@@ -32,8 +32,7 @@ class CpuInt8Backend : public Backend {
   bool reduced_precision_attention() const override { return true; }
   Int8Isa isa() const { return kernel_->isa; }
   std::unique_ptr<PackedMatrix> pack(const TensorView& w) const override;
-  // The same records without the blocks' sums, which the many-row kernel makes for itself
-  // (int8_packed.h): 32 bytes a record less.
+  // The same records on 4 KiB pages (int8_packed.h).
   std::unique_ptr<PackedMatrix> pack_for_many_rows(const TensorView& w) const override;
   void linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y,
               int ldy) override;

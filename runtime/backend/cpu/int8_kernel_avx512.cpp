@@ -168,7 +168,7 @@ NPW_AVX512 static inline __attribute__((always_inline)) void block_sums(__m512i 
 // A record's compensation, -128 x each output's sum of quants over the block, made from its quants:
 // 128 times every quant is one vpdpbusd a group (the unsigned operand all 128s), two sums kept so
 // that each chain is four deep.
-NPW_AVX512 static inline __attribute__((always_inline)) __m512i remade_comp(const Int8Quants* wq) {
+NPW_AVX512 static inline __attribute__((always_inline)) __m512i block_comp(const Int8Quants* wq) {
   const __m512i k128 = _mm512_set1_epi8(static_cast<char>(0x80));
   __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
 #pragma GCC unroll 8
@@ -179,39 +179,10 @@ NPW_AVX512 static inline __attribute__((always_inline)) __m512i remade_comp(cons
   return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_add_epi32(s0, s1));
 }
 
-// The same from the sums kept with the block's quants (int8_packed.h): 128 x the 16 negated sums, widened.
-NPW_AVX512 static inline __attribute__((always_inline)) __m512i kept_comp(const Int8Quants* wq) {
-  const __m256i neg_sum = _mm256_load_si256(reinterpret_cast<const __m256i*>(kept_sums_after(wq)->neg_sum));
-  return _mm512_slli_epi32(_mm512_cvtepi16_epi32(neg_sum), 7);
-}
-
-// A tile's blocks walked with the matrix's layout known when compiled (int8_packed.h): a Kept one's
-// records one 576-byte stream (quants, scales, sums), a Remade one's quants and scales two streams;
-// the steps are Int8PackedMatrix's (int8_packed.cpp), which the tests check on both layouts.
-// The few-row tile's loop is short (a block of 1-8 rows), and walking with steps read at run time
-// measured 3 % slower one-token steps (base q8_0, Xeon).
-template <bool Kept>
-struct FixedWalk;
-template <>
-struct FixedWalk<true> {
-  const uint8_t* p = nullptr;
-  FixedWalk() = default;
-  explicit FixedWalk(const Int8TileWalk& w) : p(w.q) {}
-  const Int8Quants* quants() const { return reinterpret_cast<const Int8Quants*>(p); }
-  const uint16_t* scales() const { return reinterpret_cast<const uint16_t*>(p + sizeof(Int8Quants)); }
-  void next() { p += kInt8KeptRecordBytes; }
-  // -128 x the block's sums of quants (kept).
-  NPW_AVX512 __attribute__((always_inline)) __m512i comp() const { return kept_comp(quants()); }
-  // The records `ahead` blocks on asked for into the L2.
-  NPW_AVX512 __attribute__((always_inline)) void prefetch(int ahead) const {
-#pragma GCC unroll 10
-    for (std::size_t l = 0; l < kInt8KeptRecordBytes; l += 64) {
-      prefetch_bytes_past<PrefetchTo::L2>(p, static_cast<std::size_t>(ahead) * kInt8KeptRecordBytes + l);
-    }
-  }
-};
-template <>
-struct FixedWalk<false> {
+// A tile's blocks walked with the layout's steps known when compiled (int8_packed.h): quants and
+// scales, two streams. The few-row tile's loop is short (a block of 1-8 rows), and walking with steps
+// read at run time measured 3 % slower one-token steps (base q8_0, Xeon).
+struct FixedWalk {
   const uint8_t* q = nullptr;
   const uint8_t* s = nullptr;
   FixedWalk() = default;
@@ -222,7 +193,7 @@ struct FixedWalk<false> {
     q += sizeof(Int8Quants);
     s += kInt8ScalesBytes;
   }
-  NPW_AVX512 __attribute__((always_inline)) __m512i comp() const { return remade_comp(quants()); }
+  // The records `ahead` blocks on asked for into the L2.
   NPW_AVX512 __attribute__((always_inline)) void prefetch(int ahead) const {
 #pragma GCC unroll 8
     for (std::size_t l = 0; l < sizeof(Int8Quants); l += 64) {
@@ -234,10 +205,10 @@ struct FixedWalk<false> {
 
 // What both tile forms hold for rows [m, m + R) x tiles t, t + dt, ..., t + (C - 1) dt: the tiles'
 // output masks and blocks from block b0, the rows' outputs, quants and block scales.
-template <int R, int C, bool Kept>
+template <int R, int C>
 struct TileRows {
   __mmask16 mask[C];
-  FixedWalk<Kept> rec[C];
+  FixedWalk rec[C];
   float* y[R];
   const uint8_t* xq[R];
   const float* xs[R];
@@ -250,7 +221,7 @@ struct TileRows {
     for (int c = 0; c < C; ++c) {
       const int valid = std::min(kInt8Tile, p.w->n_out() - (t + c * dt) * kInt8Tile);
       mask[c] = valid >= kInt8Tile ? __mmask16(0xFFFF) : __mmask16((1u << valid) - 1);
-      rec[c] = FixedWalk<Kept>(p.w->walk(t + c * dt, b0));
+      rec[c] = FixedWalk(p.w->walk(t + c * dt, b0));
     }
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
@@ -293,10 +264,9 @@ constexpr int kStreamAhead = 16;
 // Each record is read from memory once, and the rows' arithmetic leaves the core waiting on it
 // unless the records come in time; the C tiles lie in C distant runs of the output range (see
 // few_rows) and each run's records kStreamAhead ahead are asked for into the L2.
-// Kept: the matrix's layout (sums kept; a Remade one is a matrix packed for many rows given few).
-template <int R, int C, bool Kept>
+template <int R, int C>
 NPW_AVX512 void tile(const Int8Product& p, int m, int t, int dt) {
-  TileRows<R, C, Kept> v(p, m, t, dt, 0);
+  TileRows<R, C> v(p, m, t, dt, 0);
   const Int8PackedMatrix& w = *p.w;
   __m512 acc[R][C];
 #pragma GCC unroll 8
@@ -312,7 +282,7 @@ NPW_AVX512 void tile(const Int8Product& p, int m, int t, int dt) {
 #pragma GCC unroll 4
     for (int c = 0; c < C; ++c) {
       // -128 x the block's sum of quants.
-      const __m512i comp = v.rec[c].comp();
+      const __m512i comp = block_comp(v.rec[c].quants());
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) ia[r][c] = comp;
     }
@@ -328,14 +298,12 @@ NPW_AVX512 void tile(const Int8Product& p, int m, int t, int dt) {
 
 using TileFn = void (*)(const Int8Product&, int, int, int);
 
-template <bool Kept, int... I>
+template <int... I>
 constexpr std::array<TileFn, sizeof...(I)> make_tiles(std::integer_sequence<int, I...>) {
-  return {tile<I / kCols + 1, I % kCols + 1, Kept>...};
+  return {tile<I / kCols + 1, I % kCols + 1>...};
 }
-// kTiles[kept][(r - 1) * kCols + (c - 1)] handles r rows x c tiles.
-constexpr std::array<TileFn, kRows * kCols> kTiles[2] = {
-    make_tiles<false>(std::make_integer_sequence<int, kRows * kCols>()),
-    make_tiles<true>(std::make_integer_sequence<int, kRows * kCols>())};
+// kTiles[(r - 1) * kCols + (c - 1)] handles r rows x c tiles.
+constexpr std::array<TileFn, kRows * kCols> kTiles = make_tiles(std::make_integer_sequence<int, kRows * kCols>());
 
 // Up to this many rows a product reads each weight record from memory once per row group: a
 // decoder step (one token, beams, samples).
@@ -363,13 +331,13 @@ void over_runs(int t0, int t1, Fn&& fn) {
 // decoder's 5-beam step 2-3.5 % faster, the same bits. On a Zen 4 one run had measured faster than two
 // (a 5-beam step 3.5 % for tiny q8_0, 6 % for base q8_0, 16 pairs of 16), so AMD keeps one. 6 rows
 // measured the same either way on the Xeon (7.8 us) and keep one run everywhere.
-template <int R, int C, bool Kept>
+template <int R, int C>
 void beam_runs(const Int8Product& p, int m, int t0, int t1) {
   over_runs<C>(t0, t1, [&](int t, int dt, int c) {
     if (c == C) {
-      tile<R, C, Kept>(p, m, t, dt);
+      tile<R, C>(p, m, t, dt);
     } else {
-      tile<R, 1, Kept>(p, m, t, dt);
+      tile<R, 1>(p, m, t, dt);
     }
   });
 }
@@ -381,24 +349,22 @@ int beam_streams() {
   return forced > 0 ? forced : cpu_vendor_is_amd() ? 1 : 2;
 }
 
-template <bool Kept>
 void beams(const Int8Product& p, int m0, int m1, int t0, int t1) {
   if (m1 - m0 == 5) {
-    return beam_streams() == 2 ? beam_runs<5, 2, Kept>(p, m0, t0, t1) : beam_runs<5, 1, Kept>(p, m0, t0, t1);
+    return beam_streams() == 2 ? beam_runs<5, 2>(p, m0, t0, t1) : beam_runs<5, 1>(p, m0, t0, t1);
   }
-  beam_runs<6, 1, Kept>(p, m0, t0, t1);
+  beam_runs<6, 1>(p, m0, t0, t1);
 }
 
 void few_rows(const Int8Product& p, int m0, int m1, int t0, int t1) {
-  const auto& tiles = kTiles[p.w->sums_kept() ? 1 : 0];
   over_runs<kCols>(t0, t1, [&](int t, int dt, int c) {
-    for (int m = m0; m < m1; m += kRows) tiles[(std::min(kRows, m1 - m) - 1) * kCols + (c - 1)](p, m, t, dt);
+    for (int m = m0; m < m1; m += kRows) kTiles[(std::min(kRows, m1 - m) - 1) * kCols + (c - 1)](p, m, t, dt);
   });
 }
 
 // Many rows (the encoder): a panel's block widened once for all the row groups that pass over it,
-// the compensation as int32 (-128 x the block's sums of quants, kept or remade from the quants: 8
-// vpdpbusd once per panel block, against 8 x rows of the product) and the weight scales as f32. Widened
+// the compensation as int32 (-128 x the block's sums of quants, made from the quants: 8 vpdpbusd
+// once per panel block, against 8 x rows of the product) and the weight scales as f32. Widened
 // per row group, as the few-row tile does, its 3 x 3 instructions a block ran on the two vector ports
 // beside the 96 vpdpbusd and 36 conversions and scalings: a 256 x 1536 x 384 product on one core
 // (Xeon, alternated, 300-400 runs each) 553-570 -> 632-636 GOP/s at the minimum, 508-523 -> 535-550
@@ -411,12 +377,11 @@ struct alignas(64) BlockPrep {
 constexpr int kPrepBlocks = 64;
 
 NPW_AVX512 void prepare_panel(const Int8PackedMatrix& w, int t, int c, int b0, int b1, BlockPrep* prep) {
-  const bool kept = w.sums_kept();
   for (int j = 0; j < c; ++j) {
     Int8TileWalk rec = w.walk(t + j, b0);
     BlockPrep* out = prep + j * kPrepBlocks;
     for (int b = b0; b < b1; ++b, rec.next(), ++out) {
-      _mm512_store_si512(out->comp, kept ? kept_comp(rec.quants(0)) : remade_comp(rec.quants(0)));
+      _mm512_store_si512(out->comp, block_comp(rec.quants(0)));
       _mm512_store_ps(out->scale, _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(rec.scales(0)))));
     }
   }
@@ -427,10 +392,10 @@ NPW_AVX512 void prepare_panel(const Int8PackedMatrix& w, int t, int c, int b0, i
 // K into L1-sized chunks measured slower: the partial sums' round trips through Y cost more than the
 // hardware prefetcher loses); a K longer than kPrepBlocks blocks is cut, its partial sums waiting in
 // Y (exact: the f32 additions run in the same order).
-template <int R, int C, bool Kept>
+template <int R, int C>
 NPW_AVX512 void panel_tile(const Int8Product& p, int m, int t, const BlockPrep* prep, int b0, int b1, bool first,
                            bool last) {
-  TileRows<R, C, Kept> v(p, m, t, 1, b0);
+  TileRows<R, C> v(p, m, t, 1, b0);
   __m512 acc[R][C];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
@@ -457,22 +422,19 @@ NPW_AVX512 void panel_tile(const Int8Product& p, int m, int t, const BlockPrep* 
 }
 
 using PanelFn = void (*)(const Int8Product&, int, int, const BlockPrep*, int, int, bool, bool);
-template <bool Kept, int... I>
+template <int... I>
 constexpr std::array<PanelFn, sizeof...(I)> make_panel_tiles(std::integer_sequence<int, I...>) {
-  return {panel_tile<I / kCols + 1, I % kCols + 1, Kept>...};
+  return {panel_tile<I / kCols + 1, I % kCols + 1>...};
 }
-// kPanelTiles[kept][(r - 1) * kCols + (c - 1)]: a decoder's prompt runs over Kept matrices.
-constexpr std::array<PanelFn, kRows * kCols> kPanelTiles[2] = {
-    make_panel_tiles<false>(std::make_integer_sequence<int, kRows * kCols>()),
-    make_panel_tiles<true>(std::make_integer_sequence<int, kRows * kCols>())};
+// kPanelTiles[(r - 1) * kCols + (c - 1)] handles r rows x c tiles.
+constexpr std::array<PanelFn, kRows * kCols> kPanelTiles =
+    make_panel_tiles(std::make_integer_sequence<int, kRows * kCols>());
 
-// Many rows: panels of 3 tiles outer, rows inner; a panel's blocks (3 x 544 or 576 B each) stay in
-// L2 while every row group of this thread passes over them.
+// Many rows: panels of 3 tiles outer, rows inner; a panel's blocks (3 x 544 B each) stay in L2 while
+// every row group of this thread passes over them.
 void gemm_avx512(const Int8Product& p, int m0, int m1, int t0, int t1) {
-  const bool kept = p.w->sums_kept();
-  if (m1 - m0 == 5 || m1 - m0 == 6) return kept ? beams<true>(p, m0, m1, t0, t1) : beams<false>(p, m0, m1, t0, t1);
+  if (m1 - m0 == 5 || m1 - m0 == 6) return beams(p, m0, m1, t0, t1);
   if (m1 - m0 <= kStreamRows) return few_rows(p, m0, m1, t0, t1);
-  const auto& panel_tiles = kPanelTiles[kept ? 1 : 0];
   alignas(64) BlockPrep prep[kCols * kPrepBlocks];
   const int nb = p.w->n_blocks();
   for (int t = t0; t < t1; t += kCols) {
@@ -482,7 +444,7 @@ void gemm_avx512(const Int8Product& p, int m0, int m1, int t0, int t1) {
       prepare_panel(*p.w, t, c, b0, b1, prep);
       for (int m = m0; m < m1; m += kRows) {
         const int r = std::min(kRows, m1 - m);
-        panel_tiles[(r - 1) * kCols + (c - 1)](p, m, t, prep, b0, b1, b0 == 0, b1 == nb);
+        kPanelTiles[(r - 1) * kCols + (c - 1)](p, m, t, prep, b0, b1, b0 == 0, b1 == nb);
       }
     }
   }

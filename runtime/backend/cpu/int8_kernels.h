@@ -7,8 +7,8 @@
 // sum of q_x * q_w is converted to f32 and accumulated as acc = fma(sum, scale_w * scale_x, acc) in
 // block order (scale_w: the record's half, widened); Y = acc + bias. The AVX-512 variant feeds
 // vpdpbusd, whose first operand is unsigned: its activations are stored as q_x + 128 and its int32
-// accumulators start from the compensation -128 * sum(q_w) (the matrix's kept block sums, or remade
-// from the quants: int8_packed.h), which cancels the offset exactly. The AVX2 variant keeps signed activations and uses the sign trick
+// accumulators start from the compensation -128 * sum(q_w) (made from the block's quants:
+// int8_packed.h), which cancels the offset exactly. The AVX2 variant keeps signed activations and uses the sign trick
 // (|w| times sign(w) * x) so vpmaddubsw cannot saturate; where the CPU has AVX-VNNI the same operands
 // go to the 256-bit vpdpbusd (int8_set_avx2_dot below). The AMX variant computes the same int32 sums
 // with tdpbssd on signed activations (its leftover rows go to the VNNI variant in that variant's

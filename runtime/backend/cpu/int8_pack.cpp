@@ -102,18 +102,13 @@ void pack_tile(const TensorView& w, std::size_t row_bytes, int tile, bool vector
       Int8Quants* quants = out.quants(tile, b);
       const int8_t* qb = q + static_cast<std::size_t>(b) * kInt8Block;
       for (int g = 0; g < kInt8Block / kInt8Group; ++g) std::memcpy(quants->q[g][j], qb + g * kInt8Group, kInt8Group);
-      if (Int8KeptSums* sums = out.kept_sums(tile, b)) {
-        int32_t sum = 0;
-        for (int k = 0; k < kInt8Block; ++k) sum += qb[k];
-        sums->neg_sum[j] = static_cast<int16_t>(-sum);
-      }
     }
   }
 }
 
 }  // namespace
 
-std::unique_ptr<Int8PackedMatrix> int8_pack(const TensorView& w, ThreadPool* pool, Int8BlockSums sums) {
+std::unique_ptr<Int8PackedMatrix> int8_pack(const TensorView& w, ThreadPool* pool, Pages pages) {
   if (w.ne[2] != 1 || w.ne[3] != 1) refuse(w, "expected a 2-D weight matrix");
   if (w.ne[0] < 1 || w.ne[1] < 1 || w.ne[0] > INT32_MAX / 2 || w.ne[1] > INT32_MAX / 2) {
     refuse(w, "unsupported shape " + std::to_string(w.ne[0]) + " x " + std::to_string(w.ne[1]));
@@ -131,7 +126,7 @@ std::unique_ptr<Int8PackedMatrix> int8_pack(const TensorView& w, ThreadPool* poo
                   std::to_string(row_bytes * static_cast<std::size_t>(n_out)));
   }
 
-  auto out = std::make_unique<Int8PackedMatrix>(n_out, n_in, sums);
+  auto out = std::make_unique<Int8PackedMatrix>(n_out, n_in, pages);
   out->set_file_quants(is_scaled_int8_type(w.type));
   const Int8Isa isa = int8_best_isa();
   const bool vector = isa == Int8Isa::Avx512Vnni || isa == Int8Isa::Amx;

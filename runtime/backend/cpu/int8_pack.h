@@ -13,9 +13,8 @@ namespace npw {
 class ThreadPool;
 
 // Throws npw::Error(InvalidArgument) naming the tensor when it is not a 2-D matrix its bytes can hold.
-// `pool` (may be null) splits the work over output tiles. `sums`: whether the blocks' sums are kept
-// (a matrix for few rows) or remade by the kernels (for many rows), see int8_packed.h.
-std::unique_ptr<Int8PackedMatrix> int8_pack(const TensorView& w, ThreadPool* pool,
-                                            Int8BlockSums sums = Int8BlockSums::Kept);
+// `pool` (may be null) splits the work over output tiles. `pages`: how the records are backed (huge
+// pages for a matrix streamed whole every decoder step, see int8_packed.h).
+std::unique_ptr<Int8PackedMatrix> int8_pack(const TensorView& w, ThreadPool* pool, Pages pages = Pages::Small);
 
 }  // namespace npw

@@ -9,24 +9,15 @@
 
 namespace npw {
 
-Int8PackedMatrix::Int8PackedMatrix(int n_out, int n_in, Int8BlockSums sums)
+Int8PackedMatrix::Int8PackedMatrix(int n_out, int n_in, Pages pages)
     : n_out_(n_out),
       n_in_(n_in),
       n_tiles_((n_out + kInt8Tile - 1) / kInt8Tile),
       n_blocks_((n_in + kInt8Block - 1) / kInt8Block),
-      kept_(sums == Int8BlockSums::Kept),
-      bytes_(MemoryLabel{"packed int8 weights"}, kept_ ? Pages::Huge : Pages::Small) {
+      bytes_(MemoryLabel{"packed int8 weights"}, pages) {
   const std::size_t nb = static_cast<std::size_t>(n_blocks_);
-  if (kept_) {
-    q_step_ = scale_step_ = kInt8KeptRecordBytes;
-    scale_offset_ = sizeof(Int8Quants);
-    tile_bytes_ = nb * kInt8KeptRecordBytes;
-  } else {
-    q_step_ = sizeof(Int8Quants);
-    scale_step_ = kInt8ScalesBytes;
-    scale_offset_ = nb * sizeof(Int8Quants);
-    tile_bytes_ = (nb * (sizeof(Int8Quants) + kInt8ScalesBytes) + 63) / 64 * 64;
-  }
+  scale_offset_ = nb * sizeof(Int8Quants);
+  tile_bytes_ = (nb * (sizeof(Int8Quants) + kInt8ScalesBytes) + 63) / 64 * 64;
   // Sized here, not in the initializer list, which would replace the member's labelled initializer:
   // the memory report then counted the packed weights as unlabelled buffers and heap.
   bytes_.resize(static_cast<std::size_t>(n_tiles_) * tile_bytes_);

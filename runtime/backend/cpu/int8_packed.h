@@ -7,15 +7,16 @@
 // block) made it a tenth longer; the kernels widen the halves in instructions that, measured on a Zen
 // 4, ran beside the vpdpbusd without slowing the many-row products.
 //
-// The unsigned-activation (VNNI) kernel's compensation is made from each block's sums of quants. A
-// matrix packed for few rows (a decoder's, read once per step) keeps them, so that a step does not
-// spend instructions remaking them: each block's quants, scales and sums one 576-byte record, one
-// stream of whole cache lines (Int8BlockSums::Kept). One packed for many rows (the encoder's, the
-// cross-attention projections) does not - the many-row kernel makes them once per block for all the
-// rows that pass over it - and keeps a tile's quants one after another, its scales after them
-// (Int8BlockSums::Remade): 544 bytes a block whose quants still start cache lines (interleaved 544-byte
-// records split every other block's loads, and the no-AMX int8 encoder of tiny ran 2.5-5 % slower on
-// a Xeon). Kept everywhere the sums were 1.6 MiB of a base model's encoder and cross-attention.
+// A tile keeps its blocks' quants one after another and its scales after them: 544 bytes a block whose
+// quants start cache lines (interleaved 544-byte records split every other block's loads, and the no-AMX
+// int8 encoder of tiny ran 2.5-5 % slower on a Xeon). The unsigned-activation (VNNI) kernel's
+// compensation, -128 x each output's sum of quants over a block, is made from the quants by the kernels
+// (8 vpdpbusd a block): once per panel block for all the rows of a many-row product, once per row
+// group in a decoder step. Matrices for few rows kept those sums beside the quants (576-byte records,
+// 6 % more bytes) until a Xeon measured the remade ones faster in every decoder-step product: the
+// tied logits (51865 x 384 / 512) one row 4-5 % and five rows 0-4 %, a tiny / base decoder's layers
+// one row 5-6 %, five rows the same (2 threads, alternated, AVX-512 VNNI; at AVX2, which never read
+// them, one row 4 %, five rows within 2 %); and the sums were 1.2 MiB of tiny's resident memory.
 #pragma once
 
 #include <cstddef>
@@ -35,70 +36,46 @@ struct alignas(64) Int8Quants {
   int8_t q[kInt8Block / kInt8Group][kInt8Tile][kInt8Group];
 };
 static_assert(sizeof(Int8Quants) == 512, "a block's quants are whole cache lines");
-// neg_sum[j] = -(sum over the block of output j's quants), whose 128-fold is the VNNI kernel's
-// compensation (see int8_kernels.h; |sum| <= 32 x 128 fits 16 bits).
-struct Int8KeptSums {
-  int16_t neg_sum[kInt8Tile];
-};
-
-// Where a matrix keeps its blocks' sums (see above).
-enum class Int8BlockSums { Kept, Remade };
-
-// Bytes of a block's 16 scales, and of a Kept record: quants, scales, sums.
+// Bytes of a block's 16 scales.
 constexpr std::size_t kInt8ScalesBytes = kInt8Tile * sizeof(uint16_t);
-constexpr std::size_t kInt8KeptRecordBytes = sizeof(Int8Quants) + kInt8ScalesBytes + sizeof(Int8KeptSums);
-static_assert(kInt8KeptRecordBytes == 576, "a Kept record is whole cache lines");
 
-// A walk along one tile's blocks: block b's quants at q + b * q_step bytes, its scales (16 halves) at
-// scale + b * scale_step bytes. Kernels hold one per tile and step it block by block.
+// A walk along one tile's blocks: block b's quants at q + 512 b bytes, its scales (16 halves) at
+// scale + 32 b bytes. Kernels hold one per tile and step it block by block.
 struct Int8TileWalk {
   const uint8_t* q;
   const uint8_t* scale;
-  std::size_t q_step, scale_step;
   const Int8Quants* quants(int b) const {
-    return reinterpret_cast<const Int8Quants*>(q + static_cast<std::size_t>(b) * q_step);
+    return reinterpret_cast<const Int8Quants*>(q + static_cast<std::size_t>(b) * sizeof(Int8Quants));
   }
   const uint16_t* scales(int b) const {
-    return reinterpret_cast<const uint16_t*>(scale + static_cast<std::size_t>(b) * scale_step);
+    return reinterpret_cast<const uint16_t*>(scale + static_cast<std::size_t>(b) * kInt8ScalesBytes);
   }
   void next() {
-    q += q_step;
-    scale += scale_step;
+    q += sizeof(Int8Quants);
+    scale += kInt8ScalesBytes;
   }
 };
-// The sums kept with a Kept record, whose quants are at q.
-inline const Int8KeptSums* kept_sums_after(const Int8Quants* q) {
-  return reinterpret_cast<const Int8KeptSums*>(reinterpret_cast<const uint8_t*>(q) + sizeof(Int8Quants) +
-                                               kInt8ScalesBytes);
-}
 
 class Int8PackedMatrix : public PackedMatrix {
  public:
-  Int8PackedMatrix(int n_out, int n_in, Int8BlockSums sums = Int8BlockSums::Kept);
+  // pages: how the records are backed (huge pages for a matrix streamed whole every decoder step).
+  Int8PackedMatrix(int n_out, int n_in, Pages pages = Pages::Small);
   int n_out() const override { return n_out_; }
   int n_in() const override { return n_in_; }
   std::size_t bytes() const override { return bytes_.size(); }
 
   int n_tiles() const { return n_tiles_; }
   int n_blocks() const { return n_blocks_; }
-  bool sums_kept() const { return kept_; }
   // Tile t's blocks from block b on.
   Int8TileWalk walk(int tile, int block = 0) const {
     const uint8_t* base = bytes_.data() + static_cast<std::size_t>(tile) * tile_bytes_;
-    return Int8TileWalk{base + static_cast<std::size_t>(block) * q_step_,
-                        base + scale_offset_ + static_cast<std::size_t>(block) * scale_step_, q_step_, scale_step_};
+    return Int8TileWalk{base + static_cast<std::size_t>(block) * sizeof(Int8Quants),
+                        base + scale_offset_ + static_cast<std::size_t>(block) * kInt8ScalesBytes};
   }
   const Int8Quants* quants(int tile, int block) const { return walk(tile, block).quants(0); }
   const uint16_t* scales(int tile, int block) const { return walk(tile, block).scales(0); }
   Int8Quants* quants(int tile, int block) { return const_cast<Int8Quants*>(walk(tile, block).quants(0)); }
   uint16_t* scales(int tile, int block) { return const_cast<uint16_t*>(walk(tile, block).scales(0)); }
-  // The block's kept sums; null when the matrix remakes them.
-  const Int8KeptSums* kept_sums(int tile, int block) const {
-    return kept_ ? kept_sums_after(quants(tile, block)) : nullptr;
-  }
-  Int8KeptSums* kept_sums(int tile, int block) {
-    return const_cast<Int8KeptSums*>(static_cast<const Int8PackedMatrix*>(this)->kept_sums(tile, block));
-  }
 
   // Readers for tests and tools: the stored integer and scale of w[o][i].
   int8_t value(int o, int i) const;
@@ -114,14 +91,12 @@ class Int8PackedMatrix : public PackedMatrix {
   int n_in_;
   int n_tiles_;
   int n_blocks_;
-  bool kept_;
-  // The layout (see the top of the file): bytes per tile, from a block's quants (scales) to the next,
-  // and of the tile's first scales from its start.
-  std::size_t tile_bytes_, q_step_, scale_step_, scale_offset_;
+  // The layout (see the top of the file): bytes per tile, and of the tile's first scales from its start.
+  std::size_t tile_bytes_, scale_offset_;
   bool file_quants_ = false;
   // 64-byte aligned (AlignedBuffer), and tile_bytes_ a multiple of 64: every block's quants start a line.
-  // Huge pages where the sums are kept (packed for few rows, streamed every step), 4 KiB pages for
-  // the many-row layout (see Pages in util/aligned_buffer.h).
+  // Huge pages for a matrix packed for few rows (streamed every step), 4 KiB pages for many rows (see
+  // Pages in util/aligned_buffer.h).
   AlignedBuffer<uint8_t> bytes_;
 };
 

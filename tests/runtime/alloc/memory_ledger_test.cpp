@@ -10,8 +10,10 @@
 #include <fstream>
 #include <string>
 #include <optional>
+#include <vector>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/int8_backend.h"
 #include "backend/cpu/int8_packed.h"
 #include "util/aligned_buffer.h"
 
@@ -114,9 +116,23 @@ TEST(AlignedBuffer, PackedWeightsAreBackedByHowTheyAreRead) {
   EXPECT_TRUE(has(f32_panels.panel_data(), " nh ")) << vm_flags_of(f32_panels.panel_data());
   EXPECT_TRUE(has(f16_panels.panel_half_data(), " nh ")) << vm_flags_of(f16_panels.panel_half_data());
   EXPECT_TRUE(has(q8_panels.panel_q8().q, " nh ")) << vm_flags_of(q8_panels.panel_q8().q);
-  const npw::Int8PackedMatrix kept(2048, 1024, npw::Int8BlockSums::Kept), remade(2048, 1024, npw::Int8BlockSums::Remade);
-  EXPECT_TRUE(has(kept.quants(0, 0), " hg ")) << vm_flags_of(kept.quants(0, 0));
-  EXPECT_TRUE(has(remade.quants(0, 0), " nh ")) << vm_flags_of(remade.quants(0, 0));
+  // cpu-int8's: the same records, backed as its pack() and pack_for_many_rows() ask.
+  const auto w = std::vector<float>(1024 * 2048, 0.25f);
+  npw::TensorView view;
+  view.name = "test: int8";
+  view.type = npw::GgmlType::F32;
+  view.n_dims = 2;
+  view.ne[0] = 1024;
+  view.ne[1] = 2048;
+  view.data = reinterpret_cast<const uint8_t*>(w.data());
+  view.nbytes = w.size() * sizeof(float);
+  npw::CpuInt8Backend int8(1);
+  const auto few = int8.pack(view), many = int8.pack_for_many_rows(view);
+  const auto* few8 = dynamic_cast<const npw::Int8PackedMatrix*>(few.get());
+  const auto* many8 = dynamic_cast<const npw::Int8PackedMatrix*>(many.get());
+  ASSERT_TRUE(few8 && many8);
+  EXPECT_TRUE(has(few8->quants(0, 0), " hg ")) << vm_flags_of(few8->quants(0, 0));
+  EXPECT_TRUE(has(many8->quants(0, 0), " nh ")) << vm_flags_of(many8->quants(0, 0));
 }
 
 TEST(MemoryLedger, SplitAddsUpToResidentMemory) {

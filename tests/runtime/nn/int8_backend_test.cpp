@@ -131,10 +131,9 @@ TEST(Int8Pack, ScaledIntegerTypesAreKeptBitExactly) {
     auto packed = int8_pack(view_of(bytes, t, n_in, n_out, 3), nullptr);
     ASSERT_EQ(packed->n_out(), n_out);
     ASSERT_EQ(packed->n_in(), n_in);
-    // 3 tiles x 3 blocks, q8_0's 544 bytes each and their kept sums (32 bytes a block); without the
-    // sums, each tile's 3 x 544 bytes rounded up to whole cache lines.
-    EXPECT_EQ(packed->bytes(), std::size_t(3) * 3 * (544 + 32));
-    EXPECT_EQ(int8_pack(view_of(bytes, t, n_in, n_out, 3), nullptr, Int8BlockSums::Remade)->bytes(), std::size_t(3) * 1664);
+    // 3 tiles x 3 blocks, q8_0's 544 bytes each, each tile's 3 x 544 bytes rounded up to whole cache
+    // lines: q8_0's own size (no sums or wider scales beside the quants).
+    EXPECT_EQ(packed->bytes(), std::size_t(3) * 1664);
     const std::size_t row = ggml_row_bytes(t, n_in);
     std::vector<float> want(n_in), got(n_in);
     for (int o = 0; o < n_out; ++o) {
@@ -160,7 +159,7 @@ TEST(Int8Pack, ScaledIntegerTypesAreKeptBitExactly) {
 // with the one rule, at every SIMD level (the AVX-512 row quantiser where the int8 products use it,
 // F16C widening of aligned halves), aligned and not; rows holding NaN or infinity by the rule too;
 // columns past n_in and rows past n_out are zero (n_in = 240, as the first convolution's, is not a
-// multiple of 32), and each record's negated sums are its quants'.
+// multiple of 32).
 TEST(Int8Pack, OtherTypesQuantiseTheirValues) {
   struct Case {
     GgmlType type;
@@ -197,13 +196,10 @@ TEST(Int8Pack, OtherTypesQuantiseTheirValues) {
           if (o < n_out) d = int8_quantize_block(vals.data() + b * 32, std::min(32, c.n_in - b * 32), q);
           // The block keeps d as its nearest half (ggml's q8_0 keeps the d it divided by the same way).
           ASSERT_EQ(packed->scales(o / kInt8Tile, b)[o % kInt8Tile], fp32_to_fp16(d)) << what << " row " << o << " block " << b;
-          int sum = 0;
           for (int k = 0; k < 32; ++k) {
             const int8_t want = b * 32 + k < c.n_in ? q[k] : 0;
             ASSERT_EQ(packed->value(o, b * 32 + k), want) << what << " row " << o << " col " << b * 32 + k;
-            sum += want;
           }
-          ASSERT_EQ(packed->kept_sums(o / kInt8Tile, b)->neg_sum[o % kInt8Tile], -sum) << what << " row " << o << " block " << b;
         }
       }
     }
@@ -321,12 +317,7 @@ TEST(Int8Kernels, EveryVariantEqualsTheScalarOne) {
     const auto b = random_vector(s.n_out, 50);
     const auto bytes = store(w, GgmlType::F32, s.n_in, s.n_out);
     auto packed = int8_pack(view_of(bytes, GgmlType::F32, s.n_in, s.n_out), nullptr);
-    // Packed for many rows: the blocks' sums remade by the kernels, whatever the row count.
-    auto remade = int8_pack(view_of(bytes, GgmlType::F32, s.n_in, s.n_out), nullptr, Int8BlockSums::Remade);
-    ASSERT_EQ(remade->kept_sums(0, 0), nullptr);
-    ASSERT_FALSE(remade->sums_kept());
-    ASSERT_EQ(packed->bytes(), static_cast<std::size_t>(packed->n_tiles()) * packed->n_blocks() * 576);
-    ASSERT_EQ(remade->bytes(), static_cast<std::size_t>(packed->n_tiles()) * ((packed->n_blocks() * 544 + 63) / 64 * 64));
+    ASSERT_EQ(packed->bytes(), static_cast<std::size_t>(packed->n_tiles()) * ((packed->n_blocks() * 544 + 63) / 64 * 64));
     for (bool with_bias : {false, true}) {
       const float* bias = with_bias ? b.data() : nullptr;
       const auto want = run_linear(Int8Isa::Scalar, 1, s, *packed, x, bias);
@@ -335,17 +326,14 @@ TEST(Int8Kernels, EveryVariantEqualsTheScalarOne) {
           for (int threads : {1, 2}) {
             // 5 rows in one stream and in two (int8_set_beam_streams), whichever this CPU's vendor takes.
             for (int streams : s.M == 5 ? std::vector<int>{1, 2} : std::vector<int>{0}) {
-              for (const Int8PackedMatrix* w : {packed.get(), remade.get()}) {
-                int8_set_beam_streams(streams);
-                int8_set_avx2_dot(dot);
-                const auto got = run_linear(isa, threads, s, *w, x, bias);
-                int8_set_avx2_dot(0);
-                int8_set_beam_streams(0);
-                ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
-                    << int8_isa_name(isa) << dot_name(isa, dot) << " threads " << threads << " M " << s.M << " n_in "
-                    << s.n_in << " n_out " << s.n_out << " bias " << with_bias << " streams " << streams << " sums "
-                    << (w == packed.get() ? "kept" : "remade");
-              }
+              int8_set_beam_streams(streams);
+              int8_set_avx2_dot(dot);
+              const auto got = run_linear(isa, threads, s, *packed, x, bias);
+              int8_set_avx2_dot(0);
+              int8_set_beam_streams(0);
+              ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
+                  << int8_isa_name(isa) << dot_name(isa, dot) << " threads " << threads << " M " << s.M << " n_in "
+                  << s.n_in << " n_out " << s.n_out << " bias " << with_bias << " streams " << streams;
             }
           }
         }
@@ -355,8 +343,8 @@ TEST(Int8Kernels, EveryVariantEqualsTheScalarOne) {
 }
 
 // q8_0 files may hold any int8, -128 included, and blocks whose quants are all at one end: the
-// 16-bit block sums reach +-4096 there (kept, and remade by the kernels). Every variant against the scalar one, and the scalar
-// one against the exact sums, on blocks of all -128, all 127 and random quants.
+// blocks' sums the VNNI kernels make reach +-4096 there. Every variant against the scalar one, and the
+// scalar one against the exact sums, on blocks of all -128, all 127 and random quants.
 TEST(Int8Kernels, ExtremeQ8_0QuantsInEveryVariant) {
   const int n_in = 96, n_out = 37;
   const std::size_t row = ggml_row_bytes(GgmlType::Q8_0, n_in);
@@ -375,7 +363,6 @@ TEST(Int8Kernels, ExtremeQ8_0QuantsInEveryVariant) {
     }
   }
   auto packed = int8_pack(view_of(bytes, GgmlType::Q8_0, n_in, n_out), nullptr);
-  auto remade = int8_pack(view_of(bytes, GgmlType::Q8_0, n_in, n_out), nullptr, Int8BlockSums::Remade);
   for (int M : {1, 5, 9, 100}) {
     const Shape s{M, n_in, n_out, 0, 0};
     const auto x = random_vector(static_cast<std::size_t>(M) * n_in, 70 + M, -3.0f, 3.0f);
@@ -397,14 +384,11 @@ TEST(Int8Kernels, ExtremeQ8_0QuantsInEveryVariant) {
     for (Int8Isa isa : int8_supported_isas()) {
       for (int dot : avx2_dots(isa)) {
         for (int threads : {1, 2}) {
-          for (const Int8PackedMatrix* w : {packed.get(), remade.get()}) {
-            int8_set_avx2_dot(dot);
-            const auto got = run_linear(isa, threads, s, *w, x, nullptr);
-            int8_set_avx2_dot(0);
-            ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
-                << int8_isa_name(isa) << dot_name(isa, dot) << " threads " << threads << " M " << M << " sums "
-                << (w == packed.get() ? "kept" : "remade");
-          }
+          int8_set_avx2_dot(dot);
+          const auto got = run_linear(isa, threads, s, *packed, x, nullptr);
+          int8_set_avx2_dot(0);
+          ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
+              << int8_isa_name(isa) << dot_name(isa, dot) << " threads " << threads << " M " << M;
         }
       }
     }
