@@ -126,8 +126,8 @@ constexpr int kSumSets = R * C >= 10 ? 1 : R * C >= 5 ? 2 : 4;
 
 // ia[r][c] += the block's int32 sums of row r's quads times tile c's record (the inner loop of
 // both tile forms), its groups spread over kSumSets<R, C> sets of sums added together at the end.
-template <int R, int C, class Walk>
-NPW_AVX512 static inline __attribute__((always_inline)) void block_sums(__m512i (&ia)[R][C], const Walk (&rec)[C],
+template <int R, int C>
+NPW_AVX512 static inline __attribute__((always_inline)) void block_sums(__m512i (&ia)[R][C], const Int8TileWalk (&rec)[C],
                                                                        const uint8_t* const (&xq)[R], int b) {
   constexpr int S = kSumSets<R, C>;
   static_assert((kInt8Block / kInt8Group) % S == 0, "each set takes the same number of groups");
@@ -146,7 +146,7 @@ NPW_AVX512 static inline __attribute__((always_inline)) void block_sums(__m512i 
   for (int g = 0; g < kInt8Block / kInt8Group; ++g) {
     __m512i wv[C];
 #pragma GCC unroll 4
-    for (int c = 0; c < C; ++c) wv[c] = _mm512_load_si512(rec[c].quants()->q[g]);
+    for (int c = 0; c < C; ++c) wv[c] = _mm512_load_si512(rec[c].quants(0)->q[g]);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m512i xb = _mm512_set1_epi32(static_cast<int>(load4(xq[r] + b * kInt8Block + g * kInt8Group)));
@@ -179,36 +179,21 @@ NPW_AVX512 static inline __attribute__((always_inline)) __m512i block_comp(const
   return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_add_epi32(s0, s1));
 }
 
-// A tile's blocks walked with the layout's steps known when compiled (int8_packed.h): quants and
-// scales, two streams. The few-row tile's loop is short (a block of 1-8 rows), and walking with steps
-// read at run time measured 3 % slower one-token steps (base q8_0, Xeon).
-struct FixedWalk {
-  const uint8_t* q = nullptr;
-  const uint8_t* s = nullptr;
-  FixedWalk() = default;
-  explicit FixedWalk(const Int8TileWalk& w) : q(w.q), s(w.scale) {}
-  const Int8Quants* quants() const { return reinterpret_cast<const Int8Quants*>(q); }
-  const uint16_t* scales() const { return reinterpret_cast<const uint16_t*>(s); }
-  void next() {
-    q += sizeof(Int8Quants);
-    s += kInt8ScalesBytes;
-  }
-  // The records `ahead` blocks on asked for into the L2.
-  NPW_AVX512 __attribute__((always_inline)) void prefetch(int ahead) const {
+// Tile walk's records `ahead` blocks on asked for into the L2: quants and scales, two streams.
+NPW_AVX512 static inline __attribute__((always_inline)) void prefetch_records(const Int8TileWalk& w, int ahead) {
 #pragma GCC unroll 8
-    for (std::size_t l = 0; l < sizeof(Int8Quants); l += 64) {
-      prefetch_bytes_past<PrefetchTo::L2>(q, static_cast<std::size_t>(ahead) * sizeof(Int8Quants) + l);
-    }
-    prefetch_bytes_past<PrefetchTo::L2>(s, static_cast<std::size_t>(ahead) * kInt8ScalesBytes);
+  for (std::size_t l = 0; l < sizeof(Int8Quants); l += 64) {
+    prefetch_bytes_past<PrefetchTo::L2>(w.q, static_cast<std::size_t>(ahead) * sizeof(Int8Quants) + l);
   }
-};
+  prefetch_bytes_past<PrefetchTo::L2>(w.scale, static_cast<std::size_t>(ahead) * kInt8ScalesBytes);
+}
 
 // What both tile forms hold for rows [m, m + R) x tiles t, t + dt, ..., t + (C - 1) dt: the tiles'
 // output masks and blocks from block b0, the rows' outputs, quants and block scales.
 template <int R, int C>
 struct TileRows {
   __mmask16 mask[C];
-  FixedWalk rec[C];
+  Int8TileWalk rec[C];
   float* y[R];
   const uint8_t* xq[R];
   const float* xs[R];
@@ -221,7 +206,7 @@ struct TileRows {
     for (int c = 0; c < C; ++c) {
       const int valid = std::min(kInt8Tile, p.w->n_out() - (t + c * dt) * kInt8Tile);
       mask[c] = valid >= kInt8Tile ? __mmask16(0xFFFF) : __mmask16((1u << valid) - 1);
-      rec[c] = FixedWalk(p.w->walk(t + c * dt, b0));
+      rec[c] = p.w->walk(t + c * dt, b0);
     }
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
@@ -277,19 +262,19 @@ NPW_AVX512 void tile(const Int8Product& p, int m, int t, int dt) {
 
   for (int b = 0; b < w.n_blocks(); ++b) {
 #pragma GCC unroll 4
-    for (int c = 0; c < C; ++c) v.rec[c].prefetch(kStreamAhead);
+    for (int c = 0; c < C; ++c) prefetch_records(v.rec[c], kStreamAhead);
     __m512i ia[R][C];
 #pragma GCC unroll 4
     for (int c = 0; c < C; ++c) {
       // -128 x the block's sum of quants.
-      const __m512i comp = block_comp(v.rec[c].quants());
+      const __m512i comp = block_comp(v.rec[c].quants(0));
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) ia[r][c] = comp;
     }
     block_sums<R, C>(ia, v.rec, v.xq, b);
 #pragma GCC unroll 4
     for (int c = 0; c < C; ++c) {
-      v.scale_into(acc, ia, c, b, _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(v.rec[c].scales()))));
+      v.scale_into(acc, ia, c, b, _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(v.rec[c].scales(0)))));
     }
   }
 

@@ -40,7 +40,8 @@ static_assert(sizeof(Int8Quants) == 512, "a block's quants are whole cache lines
 constexpr std::size_t kInt8ScalesBytes = kInt8Tile * sizeof(uint16_t);
 
 // A walk along one tile's blocks: block b's quants at q + 512 b bytes, its scales (16 halves) at
-// scale + 32 b bytes. Kernels hold one per tile and step it block by block.
+// scale + 32 b bytes. Kernels hold one per tile and step it block by block; the steps are constants
+// (read at run time, they made one-token steps 3 % slower: base q8_0, Xeon).
 struct Int8TileWalk {
   const uint8_t* q;
   const uint8_t* scale;
