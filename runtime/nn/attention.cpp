@@ -12,6 +12,7 @@
 
 #include "backend/backend.h"
 #include "nn/attention_kernels.h"
+#include "nn/key_transpose.h"
 #include "model/half_rows.h"
 #include "nn/int8_key_values.h"
 #include "nn/ops.h"
@@ -335,22 +336,19 @@ void MultiHeadAttention::run_portable(Backend& backend, ThreadPool* pool, const 
 // Keys transposed into kt_, in blocks of 16 keys so that each cache line read serves 16 keys.
 void MultiHeadAttention::transpose_keys(ThreadPool* pool, const AttentionArgs& a) {
   const int width = a.n_head * a.d_head;
-  const std::size_t ldkt = static_cast<std::size_t>(ldkt_);
+  const std::size_t ldkt = static_cast<std::size_t>(ldkt_), ldk = static_cast<std::size_t>(a.ldk);
   float* kt = kt_.data();
-  auto transpose = [&](int64_t j0, int64_t j1) {
-    constexpr int64_t kBlock = 16;
-    for (int64_t jb = j0; jb < j1; jb += kBlock) {
-      const int64_t je = std::min(j1, jb + kBlock);
-      for (int c = 0; c < width; ++c) {
-        float* dst = kt + static_cast<std::size_t>(c) * ldkt;
-        for (int64_t j = jb; j < je; ++j) dst[j] = a.k[static_cast<std::size_t>(j) * a.ldk + c];
-      }
-    }
+  // Keys in blocks of 16 over the pool, each range transposed in register tiles (key_transpose.h).
+  constexpr int64_t kBlock = 16;
+  auto transpose = [&](int64_t b0, int64_t b1) {
+    const int64_t j0 = b0 * kBlock, j1 = std::min<int64_t>(a.n_kv, b1 * kBlock);
+    transpose_rows(a.k + static_cast<std::size_t>(j0) * ldk, ldk, static_cast<int>(j1 - j0), width, kt + j0, ldkt);
   };
+  const int64_t n_blocks = (a.n_kv + kBlock - 1) / kBlock;
   if (pool && pool->size() > 1) {
-    pool->parallel_for(a.n_kv, [&](int64_t j0, int64_t j1, int) { transpose(j0, j1); });
+    pool->parallel_for(n_blocks, [&](int64_t b0, int64_t b1, int) { transpose(b0, b1); });
   } else {
-    transpose(0, a.n_kv);
+    transpose(0, n_blocks);
   }
 }
 

@@ -12,6 +12,7 @@
 #include "nn/attention_int8_parts_avx2.h"
 #include "nn/attention_kernels.h"
 #include "util/simd_target.h"
+#include "util/transpose_avx2.h"
 #include "util/vec_math_avx2.h"
 
 namespace npw {
@@ -130,26 +131,6 @@ NPW_TARGET_AVX2 void convert_values(const float* v, int ldv, int n_kv, int q0, i
   }
 }
 
-// The 8 x 8 transpose of 32-bit lanes: r[i] lane l becomes r[l] lane i.
-NPW_AVX2_INLINE void transpose8(__m256i r[8]) {
-  __m256i t[8];
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
-    t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
-  }
-  __m256i u[8];
-  for (int i = 0; i < 8; i += 4) {
-    u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
-    u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
-    u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
-    u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
-  }
-  for (int i = 0; i < 4; ++i) {
-    r[i] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x20);
-    r[i + 4] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x31);
-  }
-}
-
 // Keys [j0, j0 + n) (n <= 8) of one head, d_head = 8 NV: each key's scale and quads, then the quads of
 // the 8 keys transposed 8 quad rows at a time so that each quad row takes its keys in one store.
 template <int NV>
@@ -183,7 +164,7 @@ NPW_TARGET_AVX2 void convert_key_block(const float* k, int ldk, int j0, int n, c
       r[i] = p0 + 8 <= nq ? _mm256_load_si256(reinterpret_cast<const __m256i*>(&quads[i][p0]))
                           : _mm256_maskload_epi32(reinterpret_cast<const int*>(&quads[i][p0]), avx2::lane_mask(nq - p0));
     }
-    transpose8(r);
+    avx2::transpose8(r);
     for (int p = p0; p < std::min(nq, p0 + 8); ++p) {
       int* dst = reinterpret_cast<int*>(kq + static_cast<long>(p) * ldkq + j0);
       if (n == 8) {

@@ -14,6 +14,7 @@
 #include "model/model.h"
 #include "model/quant.h"
 #include "nn/attention.h"
+#include "nn/key_transpose.h"
 #include "model/half_rows.h"
 #include "nn/ops.h"
 #include "util/cancel.h"
@@ -178,31 +179,16 @@ void Decoder::set_audio(const float* enc, float* staging, std::size_t staging_fl
       prepare_int8_keys_values(&pool_, rows, int8_cross_->set(l));
       if (!f32) continue;  // no float keys wanted for this layer
     }
-    pool_.parallel_for(n_state_, [&](int64_t c0, int64_t c1, int) {
-      // Sixteen columns (one cache line of each key) at a time, in runs of kRun keys: each key's line
-      // read once into a block of sixteen runs in L1, then each run written to its row (converted to
-      // halves where the keys are halves). Reading a whole column at a time fetched every one of the
-      // window's rows again for each column, and a run's rows (1536 bytes apart for tiny) fall in few
-      // cache sets, so they did not stay in L1 from one column to the next either.
-      constexpr int kRun = 64, kCols = 16;
-      float block[kCols][kRun];
-      for (int64_t cb = c0; cb < c1; cb += kCols) {
-        const int nc = static_cast<int>(std::min<int64_t>(c1 - cb, kCols));
-        for (int j0 = 0; j0 < n_audio_ctx_; j0 += kRun) {
-          const int n = std::min(kRun, n_audio_ctx_ - j0);
-          for (int j = 0; j < n; ++j) {
-            const float* row = k + static_cast<std::size_t>(j0 + j) * n_state_ + cb;
-            for (int c = 0; c < nc; ++c) block[c][j] = row[c];
-          }
-          for (int c = 0; c < nc; ++c) {
-            const std::size_t off = static_cast<std::size_t>(cb + c) * ldck_ + j0;
-            if (f32) {
-              std::memcpy(kt + off, block[c], sizeof(float) * n);
-            } else {
-              floats_to_halves(block[c], kth + off, n);
-            }
-          }
-        }
+    // Columns in blocks of 16 (a cache line of each key) over the pool, each block transposed in
+    // register tiles (key_transpose.h) into its rows of kt, as floats or rounded to halves.
+    constexpr int kCols = 16;
+    pool_.parallel_for((n_state_ + kCols - 1) / kCols, [&](int64_t b0, int64_t b1, int) {
+      const int c0 = static_cast<int>(b0) * kCols, c1 = std::min(n_state_, static_cast<int>(b1) * kCols);
+      const std::size_t off = static_cast<std::size_t>(c0) * ldck_;
+      if (f32) {
+        transpose_rows(k + c0, static_cast<std::size_t>(n_state_), n_audio_ctx_, c1 - c0, kt + off, ldck_);
+      } else {
+        transpose_rows_to_halves(k + c0, static_cast<std::size_t>(n_state_), n_audio_ctx_, c1 - c0, kth + off, ldck_);
       }
     });
     if (halves) {

@@ -16,6 +16,7 @@
 #include "util/vec_math_avx512.h"
 #include "util/aligned_buffer.h"
 #include "util/simd_target.h"
+#include "util/transpose_avx512.h"
 
 namespace npw {
 
@@ -25,35 +26,6 @@ constexpr int kMr = kPanelRowGroup;
 static_assert(kMr <= 16, "a tile's rows are the lanes of one 16 x 16 transpose");
 constexpr int kSliceMax = 256;    // input-dimension slice
 constexpr int kTilesPerBlock = 24;
-
-// r[j] = column j of the 16 x 16 block whose rows were r[0..15]: three rounds of lane shuffles.
-NPW_TARGET_AVX512 static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
-  __m512 t[16];
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) {
-    r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-    r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-    r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-    r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-  }
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) {
-    t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
-    t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
-    t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
-    t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
-  }
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i) {
-    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
-    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
-  }
-}
 
 // rows of X [r0, r0 + rows) x [k0, k0 + kc) into tile order: tile t holds, for each k, its 14 rows'
 // values side by side; rows past `rows` are zero. 16 columns at a time through a register
@@ -72,7 +44,7 @@ NPW_TARGET_AVX512 static void pack_rows(const float* X, std::size_t ldx, int r0,
       for (int i = 0; i < 16; ++i) {
         r[i] = i < nr ? _mm512_maskz_loadu_ps(km, x + static_cast<std::size_t>(i) * ldx + k) : _mm512_setzero_ps();
       }
-      transpose16(r);
+      avx512::transpose16(r);
       const int nk = std::min(16, kc - k);
 #pragma GCC unroll 16
       for (int j = 0; j < 16; ++j) {
@@ -200,7 +172,7 @@ NPW_TARGET_AVX512 static inline __attribute__((always_inline)) void gather_rows(
       __m512 r[16];
 #pragma GCC unroll 16
       for (int i = 0; i < 16; ++i) r[i] = i < nc ? load(16 * half + i, k, km) : _mm512_setzero_ps();
-      transpose16(r);
+      avx512::transpose16(r);
       const int nk = std::min(16, kc - k);
 #pragma GCC unroll 16
       for (int j = 0; j < 16; ++j) {
@@ -285,7 +257,7 @@ NPW_TARGET_AVX512 static inline __attribute__((always_inline)) void load_transpo
                         _mm512_loadu_si512(b + static_cast<std::size_t>(row0 + i) * row_bytes + at))
                   : _mm512_setzero_ps();
   }
-  transpose16(r);
+  avx512::transpose16(r);
 }
 
 // Halves are transposed before they are widened: 32 inputs of 16 rows are 16 registers of input pairs,
