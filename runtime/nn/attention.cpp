@@ -12,7 +12,7 @@
 
 #include "backend/backend.h"
 #include "nn/attention_kernels.h"
-#include "nn/key_transpose.h"
+#include "nn/transpose_rows.h"
 #include "model/half_rows.h"
 #include "nn/int8_key_values.h"
 #include "nn/ops.h"
@@ -338,7 +338,7 @@ void MultiHeadAttention::transpose_keys(ThreadPool* pool, const AttentionArgs& a
   const int width = a.n_head * a.d_head;
   const std::size_t ldkt = static_cast<std::size_t>(ldkt_), ldk = static_cast<std::size_t>(a.ldk);
   float* kt = kt_.data();
-  // Keys in blocks of 16 over the pool, each range transposed in register tiles (key_transpose.h).
+  // Keys in blocks of 16 over the pool, each range transposed in register tiles (transpose_rows.h).
   constexpr int64_t kBlock = 16;
   auto transpose = [&](int64_t b0, int64_t b1) {
     const int64_t j0 = b0 * kBlock, j1 = std::min<int64_t>(a.n_kv, b1 * kBlock);

@@ -14,7 +14,7 @@
 #include "model/model.h"
 #include "model/quant.h"
 #include "nn/attention.h"
-#include "nn/key_transpose.h"
+#include "nn/transpose_rows.h"
 #include "model/half_rows.h"
 #include "nn/ops.h"
 #include "util/cancel.h"
@@ -180,7 +180,7 @@ void Decoder::set_audio(const float* enc, float* staging, std::size_t staging_fl
       if (!f32) continue;  // no float keys wanted for this layer
     }
     // Columns in blocks of 16 (a cache line of each key) over the pool, each block transposed in
-    // register tiles (key_transpose.h) into its rows of kt, as floats or rounded to halves.
+    // register tiles (transpose_rows.h) into its rows of kt, as floats or rounded to halves.
     constexpr int kCols = 16;
     pool_.parallel_for((n_state_ + kCols - 1) / kCols, [&](int64_t b0, int64_t b1, int) {
       const int c0 = static_cast<int>(b0) * kCols, c1 = std::min(n_state_, static_cast<int>(b1) * kCols);

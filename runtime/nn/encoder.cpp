@@ -15,6 +15,7 @@
 #include "model/model.h"
 #include "model/quant.h"
 #include "nn/ops.h"
+#include "nn/transpose_rows.h"
 #include "util/aligned_buffer.h"
 #include "util/cancel.h"
 #include "util/error.h"
@@ -201,17 +202,14 @@ void Encoder::convolutions(const float* mel, int64_t mel_ld) {
   const int T = n_frames(), C = n_mels_, D = n_state_;
   const EncoderWeights& w = model_.encoder();
 
-  // Frame t of the window goes to row t + 1; rows 0 and T + 1 stay zero from construction.
+  // Frame t of the window goes to row t + 1; rows 0 and T + 1 stay zero from construction. Frames in
+  // blocks of 16 over the pool, transposed in register tiles.
   float* mel_t = mel_t_.data();
-  pool_.parallel_for(T, [&](int64_t t0, int64_t t1, int) {
-    constexpr int64_t kBlock = 32;  // frames per pass, so that the strided reads reuse cache lines
-    for (int64_t tb = t0; tb < t1; tb += kBlock) {
-      const int64_t te = std::min(t1, tb + kBlock);
-      for (int c = 0; c < C; ++c) {
-        const float* src = mel + static_cast<int64_t>(c) * mel_ld;
-        for (int64_t t = tb; t < te; ++t) mel_t[(t + 1) * C + c] = src[t];
-      }
-    }
+  constexpr int64_t kFrames = 16;
+  pool_.parallel_for((T + kFrames - 1) / kFrames, [&](int64_t b0, int64_t b1, int) {
+    const int64_t t0 = b0 * kFrames, t1 = std::min<int64_t>(T, b1 * kFrames);
+    transpose_rows(mel + t0, static_cast<std::size_t>(mel_ld), C, static_cast<int>(t1 - t0), mel_t + (t0 + 1) * C,
+                   static_cast<std::size_t>(C));
   });
 
   // conv1 + GELU into wide_ rows 1..T (time-major); row 0 is the padding frame of conv2.

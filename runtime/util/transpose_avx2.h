@@ -1,6 +1,6 @@
 // The 8 x 8 transpose of 32-bit lanes in AVX2 registers, shared by the int8 attention's key layout
 // (nn/attention_int8_layouts_avx2.cpp) and the keys laid out for attention as floats or halves
-// (nn/key_transpose_avx2.cpp). Include only from files compiled for AVX2 (the function carries the
+// (nn/transpose_rows_avx2.cpp). Include only from files compiled for AVX2 (the function carries the
 // AVX2 target attribute).
 #pragma once
 

@@ -1,6 +1,6 @@
 // The 16 x 16 transpose of 32-bit lanes in AVX-512 registers, shared by the panel products' copies of
 // activations (backend/cpu/panel_gemm_avx512.cpp) and the keys laid out for attention
-// (nn/key_transpose_avx512.cpp): below both, as the house rules want. Include only from files
+// (nn/transpose_rows_avx512.cpp): below both, as the house rules want. Include only from files
 // compiled for AVX-512 (the function carries the AVX-512 target attribute).
 #pragma once
 

@@ -1,4 +1,4 @@
-// The register-tile kernels of key_transpose.cpp, one file per instruction set: rows and cols are
+// The register-tile kernels of transpose_rows.cpp, one file per instruction set: rows and cols are
 // whole multiples of the tile (16 for AVX-512, 8 for AVX2). Only called at a level that has them.
 #pragma once
 

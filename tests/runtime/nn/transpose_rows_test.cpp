@@ -1,4 +1,4 @@
-// key_transpose.h against the naive loop, at every SIMD level: every element moved (or rounded to a
+// transpose_rows.h against the naive loop, at every SIMD level: every element moved (or rounded to a
 // half as fp32_to_fp16 rounds it) to its place, nothing written past the rows and columns asked, on
 // shapes around the 8 and 16 tiles, strides wider than the rows, and a window's 1500 x 384 keys.
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 
 #include "model/quant.h"
 #include "naive.h"
-#include "nn/key_transpose.h"
+#include "nn/transpose_rows.h"
 #include "simd_levels.h"
 
 namespace npw {
@@ -19,7 +19,7 @@ struct Case {
   int rows, cols, extra_lds, extra_ldd;
 };
 
-TEST(KeyTranspose, EveryElementInItsPlaceAtEveryLevel) {
+TEST(TransposeRows, EveryElementInItsPlaceAtEveryLevel) {
   const Case cases[] = {{1, 1, 0, 0},   {7, 9, 0, 3},    {8, 8, 0, 0},     {15, 17, 5, 1},   {16, 16, 0, 0},
                         {17, 15, 3, 7}, {33, 48, 16, 5}, {64, 24, 0, 16},  {100, 64, 7, 0},  {1500, 384, 1168, 4}};
   npw_test::at_every_level([&] {
@@ -54,7 +54,7 @@ TEST(KeyTranspose, EveryElementInItsPlaceAtEveryLevel) {
   });
 }
 
-TEST(KeyTranspose, NothingToDoForAnEmptyBlock) {
+TEST(TransposeRows, NothingToDoForAnEmptyBlock) {
   std::vector<float> dst(4, 1.0f);
   std::vector<uint16_t> dst_h(4, 1);
   const float src[4] = {2, 3, 4, 5};

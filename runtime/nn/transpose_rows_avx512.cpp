@@ -1,4 +1,4 @@
-// 16 x 16 float tiles transposed in AVX-512 registers (key_transpose.h): 16 row loads, the shared
+// 16 x 16 float tiles transposed in AVX-512 registers (transpose_rows.h): 16 row loads, the shared
 // 64-shuffle transpose (util/transpose_avx512.h), 16 column stores (as floats, or rounded to halves
 // by vcvtps2ph, nearest even).
 // Column blocks outer, rows inner: each source line (16 floats of a row) is read once, and each
@@ -7,7 +7,7 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
-#include "nn/key_transpose_simd.h"
+#include "nn/transpose_rows_simd.h"
 #include "util/simd_target.h"
 #include "util/transpose_avx512.h"
 

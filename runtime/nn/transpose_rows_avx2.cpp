@@ -1,9 +1,9 @@
-// 8 x 8 float tiles transposed in AVX2 registers (key_transpose.h): 8 row loads, the shared 24-instruction
+// 8 x 8 float tiles transposed in AVX2 registers (transpose_rows.h): 8 row loads, the shared 24-instruction
 // transpose of 32-bit lanes (util/transpose_avx2.h), 8 column stores (as floats, or rounded to halves by
 // vcvtps2ph, nearest even). Column blocks outer, rows inner, as the AVX-512 kernel.
 #include <immintrin.h>
 
-#include "nn/key_transpose_simd.h"
+#include "nn/transpose_rows_simd.h"
 #include "util/simd_target.h"
 #include "util/transpose_avx2.h"
 

@@ -1,12 +1,12 @@
-// See key_transpose.h. The register tiles take whole tiles; what is left at the edges (1500 keys: the
+// See transpose_rows.h. The register tiles take whole tiles; what is left at the edges (1500 keys: the
 // last 12) goes through the scalar loop, which at the scalar level does all of it, blocked so that
 // each source line is read once (16 columns of a row are one cache line).
-#include "nn/key_transpose.h"
+#include "nn/transpose_rows.h"
 
 #include <algorithm>
 
 #include "model/quant.h"
-#include "nn/key_transpose_simd.h"
+#include "nn/transpose_rows_simd.h"
 #include "util/cpu_features.h"
 
 namespace npw {
