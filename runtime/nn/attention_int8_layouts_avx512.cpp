@@ -15,6 +15,7 @@
 
 #include "nn/attention_int8_parts_avx512.h"
 #include "util/simd_target.h"
+#include "util/transpose_avx512.h"
 #include "util/vec_math_avx512.h"
 
 namespace npw {
@@ -133,31 +134,6 @@ NPW_TARGET_AVX512_VNNI void convert_values(const float* v, int ldv, int n_kv, in
   }
 }
 
-// The 16 x 16 transpose of 32-bit lanes: r[i] lane l becomes r[l] lane i.
-NPW_TARGET_AVX512_VNNI inline void transpose16(__m512i r[16]) {
-  __m512i t[16];
-  for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 16; i += 4) {
-    r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
-    r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
-    r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-    r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-  }
-  for (int i = 0; i < 16; i += 8) {
-    for (int k = 0; k < 4; ++k) {
-      t[i + k] = _mm512_shuffle_i32x4(r[i + k], r[i + k + 4], 0x88);
-      t[i + k + 4] = _mm512_shuffle_i32x4(r[i + k], r[i + k + 4], 0xDD);
-    }
-  }
-  for (int k = 0; k < 8; ++k) {
-    r[k] = _mm512_shuffle_i32x4(t[k], t[k + 8], 0x88);
-    r[k + 8] = _mm512_shuffle_i32x4(t[k], t[k + 8], 0xDD);
-  }
-}
-
 // Keys [j0, j0 + n) (n <= 16) of head h, d_head = 16 NV. The 16 keys' largest magnitudes side by side
 // in one vector (lane_maxima: one fold for all, not a reduction per key), so their scales and factors
 // are two vector divisions; each key's quads built in a register; then the 16 keys' quads transposed
@@ -199,7 +175,7 @@ NPW_TARGET_AVX512_VNNI void convert_key_block(const float* k, int ldk, int j0, i
       quads[i] = _mm512_mask_broadcast_i32x4(quads[i], static_cast<__mmask16>(0xFu << (4 * c)), b);
     }
   }
-  transpose16(quads);
+  avx512::transpose16(quads);
 #pragma GCC unroll 16
   for (int p = 0; p < nq; ++p) _mm512_mask_storeu_epi32(kq + static_cast<long>(p) * ldkq + j0, keys, quads[p]);
 }

@@ -1,6 +1,7 @@
 // The 16 x 16 transpose of 32-bit lanes in AVX-512 registers, shared by the panel products' copies of
-// activations (backend/cpu/panel_gemm_avx512.cpp) and the keys laid out for attention
-// (nn/transpose_rows_avx512.cpp): below both, as the house rules want. Include only from files
+// activations (backend/cpu/panel_gemm_avx512.cpp), the rows turned into columns of
+// nn/transpose_rows_avx512.cpp and the int8 attention's key quads (nn/attention_int8_layouts_avx512.cpp):
+// below all of them, as the house rules want. Include only from files
 // compiled for AVX-512 (the function carries the AVX-512 target attribute).
 #pragma once
 
@@ -39,6 +40,16 @@ NPW_TARGET_AVX512 static inline __attribute__((always_inline)) void transpose16(
     r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
     r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
   }
+}
+
+// The same of integer lanes (the int8 attention's key quads): the same shuffles, bits moved as they are.
+NPW_TARGET_AVX512 static inline __attribute__((always_inline)) void transpose16(__m512i r[16]) {
+  __m512 f[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) f[i] = _mm512_castsi512_ps(r[i]);
+  transpose16(f);
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_castps_si512(f[i]);
 }
 
 }  // namespace avx512
