@@ -333,12 +333,11 @@ void MultiHeadAttention::run_portable(Backend& backend, ThreadPool* pool, const 
   });
 }
 
-// Keys transposed into kt_, in blocks of 16 keys so that each cache line read serves 16 keys.
+// Keys transposed into kt_ in register tiles (transpose_rows.h), blocks of 16 keys over the pool.
 void MultiHeadAttention::transpose_keys(ThreadPool* pool, const AttentionArgs& a) {
   const int width = a.n_head * a.d_head;
   const std::size_t ldkt = static_cast<std::size_t>(ldkt_), ldk = static_cast<std::size_t>(a.ldk);
   float* kt = kt_.data();
-  // Keys in blocks of 16 over the pool, each range transposed in register tiles (transpose_rows.h).
   constexpr int64_t kBlock = 16;
   auto transpose = [&](int64_t b0, int64_t b1) {
     const int64_t j0 = b0 * kBlock, j1 = std::min<int64_t>(a.n_kv, b1 * kBlock);

@@ -54,7 +54,7 @@ TEST(TransposeRows, EveryElementInItsPlaceAtEveryLevel) {
   });
 }
 
-TEST(TransposeRows, NothingToDoForAnEmptyBlock) {
+TEST(TransposeRows, NoRowsOrNoColumnsWriteNothing) {
   std::vector<float> dst(4, 1.0f);
   std::vector<uint16_t> dst_h(4, 1);
   const float src[4] = {2, 3, 4, 5};
