@@ -16,12 +16,15 @@ namespace npw {
 namespace {
 
 #if defined(__x86_64__)
-// AVX512_BF16: CPUID leaf 7 sub-leaf 1, EAX bit 5 (read directly: not every compiler's
-// __builtin_cpu_supports knows the name).
-bool cpu_has_avx512_bf16() {
+// CPUID leaf 7 sub-leaf 1's EAX (0 where the leaf is missing): AVX-VNNI is bit 4, AVX512_BF16 bit 5.
+// Read directly, since not every compiler's __builtin_cpu_supports knows these names (clang 14, which
+// the fuzz build uses, does not know "avxvnni").
+unsigned cpuid_7_1_eax() {
   unsigned a = 0, b = 0, c = 0, d = 0;
-  return __get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 5) & 1u);
+  return __get_cpuid_count(7, 1, &a, &b, &c, &d) ? a : 0u;
 }
+
+bool cpu_has_avx512_bf16() { return (cpuid_7_1_eax() >> 5) & 1u; }
 #endif
 
 SimdLevel detect() {
@@ -196,12 +199,7 @@ bool cpu_has_avx512_vnni() {
 
 bool cpu_has_avx_vnni() {
 #if defined(__x86_64__)
-  // CPUID leaf 7 sub-leaf 1, EAX bit 4, read directly: clang 14's __builtin_cpu_supports does not
-  // know "avxvnni" (the fuzz build, which uses clang, failed on it).
-  static const bool vnni = [] {
-    unsigned a = 0, b = 0, c = 0, d = 0;
-    return __get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 4) & 1u);
-  }();
+  static const bool vnni = (cpuid_7_1_eax() >> 4) & 1u;
   return vnni;
 #else
   return false;
