@@ -13,7 +13,12 @@ bool needs_fallback(const WindowDecode& d, const Options& o) {
   bool fail = false;
   if (o.compression_ratio_threshold > 0.0f && d.compression_ratio > o.compression_ratio_threshold) fail = true;
   if (o.logprob_threshold_enabled && d.outcome.avg_logprob < o.logprob_threshold) fail = true;
-  if (no_speech_enabled(o) && d.outcome.no_speech_prob > o.no_speech_threshold) fail = false;  // silence
+  // Silence excuses only an improbable decoding (OpenAI since v20250625): a repetitive one that is
+  // probable enough, or any one with the log-probability test off, is decoded again.
+  if (no_speech_enabled(o) && d.outcome.no_speech_prob > o.no_speech_threshold && o.logprob_threshold_enabled &&
+      d.outcome.avg_logprob < o.logprob_threshold) {
+    fail = false;
+  }
   return fail;
 }
 

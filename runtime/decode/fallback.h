@@ -18,7 +18,8 @@ struct WindowDecode {
 };
 
 // Failure: compression ratio above its threshold (if > 0) or average log-probability below its
-// threshold (if enabled) - but never when the no-speech probability is above its threshold (<= 1).
+// threshold (if enabled) - but not when the window looks silent: no-speech probability above its
+// threshold (<= 1) and average log-probability below its (enabled) threshold.
 bool needs_fallback(const WindowDecode& d, const Options& o);
 
 // Skip the window as silence: no-speech probability above the threshold, unless the average

@@ -32,6 +32,17 @@ TEST(Fallback, Rules) {
   EXPECT_FALSE(needs_fallback(decoding("hello world", -0.2f, 0.1f), o));
   EXPECT_TRUE(needs_fallback(decoding("hello world", -1.5f, 0.1f), o));
   EXPECT_FALSE(needs_fallback(decoding(repetitive(), -1.5f, 0.9f), o));  // silent window: no retry
+  // Silence excuses only an improbable decoding (OpenAI's transcribe() since v20250625): a
+  // repetitive but probable one is decoded again however likely the no-speech token is.
+  EXPECT_TRUE(needs_fallback(decoding(repetitive(), -0.2f, 0.9f), o));
+  EXPECT_FALSE(needs_fallback(decoding("hello world", -1.5f, 0.9f), o));
+  Options no_logprob = o;
+  no_logprob.logprob_threshold_enabled = false;
+  EXPECT_TRUE(needs_fallback(decoding(repetitive(), -1.5f, 0.9f), no_logprob));  // nothing to call it silent
+  EXPECT_FALSE(needs_fallback(decoding("hello world", -1.5f, 0.9f), no_logprob));
+  Options no_speech_off = o;
+  no_speech_off.no_speech_threshold = 1.5f;
+  EXPECT_TRUE(needs_fallback(decoding(repetitive(), -1.5f, 0.9f), no_speech_off));
   Options off = o;
   off.compression_ratio_threshold = 0.0f;
   off.logprob_threshold_enabled = false;
