@@ -320,13 +320,7 @@ npw::Options to_options(const Settings& s) {
   o.n_threads = s.n_threads;
   o.beam_size = s.beam_size;
   o.best_of = s.best_of;
-  o.temperatures.clear();
-  if (s.temperature_fallback > 0.0f) {
-    // Same ladder as OpenAI's arange(0, 1 + 1e-6, increment), counted in steps so it does not drift.
-    for (int i = 0; i * s.temperature_fallback <= 1.0f + 1e-6f; ++i) o.temperatures.push_back(i * s.temperature_fallback);
-  } else {
-    o.temperatures.push_back(0.0f);
-  }
+  o.temperatures = npw::temperature_ladder(0.0f, s.temperature_fallback);
   o.no_speech_threshold = s.no_speech_threshold;
   o.logprob_threshold = s.logprob_threshold;
   o.logprob_threshold_enabled = true;

@@ -3,6 +3,7 @@
 #include "cli_options.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <thread>
@@ -53,12 +54,59 @@ void validate_transcription(const Options& o) {
     if (what.find("beam_size") != std::string::npos) flag = " (--beam-size)";
     else if (what.find("best_of") != std::string::npos) flag = " (--best-of)";
     else if (what.find("initial_prompt") != std::string::npos) flag = " (--initial-prompt)";
+    else if (what.find("temperatures") != std::string::npos) flag = " (--temperature-increment)";
+    else if (what.find("patience") != std::string::npos) flag = " (--patience)";
+    else if (what.find("suppress_tokens") != std::string::npos) flag = " (--suppress-tokens)";
+    else if (what.find("compression_ratio") != std::string::npos) flag = " (--compression-ratio-threshold)";
     else if (what.find("language") != std::string::npos) flag = " (--language)";
     else if (what.find("alignment heads") != std::string::npos) flag = " (--alignment-heads)";
     else if (what.find("punctuations") != std::string::npos) flag = " (--prepend-punctuations/--append-punctuations)";
     else if (what.find("backend") != std::string::npos) flag = " (--backend)";
     bad(what + flag);
   }
+}
+
+// A threshold flag of OpenAI's command, which takes "none" (any case) to turn its test off. Returns
+// false for "none", else stores the number.
+bool threshold_or_none(const FlagParser& flags, const char* name, float& value) {
+  if (!flags.has(name)) return true;
+  std::string v = flags.value_or(name, "");
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (v == "none") return false;
+  value = static_cast<float>(flags.number_or(name, 0.0));
+  return true;
+}
+
+// The decoding policy's flags, with the names and meanings of OpenAI's `whisper` command.
+void read_decoding_flags(const FlagParser& flags, Options& t) {
+  if (flags.has("no-fallback") && flags.has("temperature-increment")) {
+    bad("flags '--no-fallback' and '--temperature-increment' both set the fallback: give one");
+  }
+  const double start = flags.number_or("temperature", 0.0);
+  if (start < 0.0 || start > 1.0) bad("flag '--temperature': must be in [0, 1], got " + flags.value_or("temperature", ""));
+  const double increment = flags.has("no-fallback") ? 0.0 : flags.number_or("temperature-increment", 0.2);
+  if (increment < 0.0 || increment > 1.0) {
+    bad("flag '--temperature-increment': must be in [0, 1] (0: no fallback), got " +
+        flags.value_or("temperature-increment", ""));
+  }
+  t.temperatures = temperature_ladder(start, increment);
+  if (!threshold_or_none(flags, "compression-ratio-threshold", t.compression_ratio_threshold)) {
+    t.compression_ratio_threshold = 0.0f;  // <= 0: off
+  }
+  t.logprob_threshold_enabled = threshold_or_none(flags, "logprob-threshold", t.logprob_threshold);
+  if (!threshold_or_none(flags, "no-speech-threshold", t.no_speech_threshold)) {
+    t.no_speech_threshold = 2.0f;  // > 1: off
+  } else if (flags.has("no-speech-threshold") && !(t.no_speech_threshold >= 0.0f && t.no_speech_threshold <= 1.0f)) {
+    bad("flag '--no-speech-threshold': must be a probability in [0, 1] (none: off), got " +
+        flags.value_or("no-speech-threshold", ""));
+  }
+  t.condition_on_previous_text = !flags.has("no-condition-on-previous-text");
+  t.patience = static_cast<float>(flags.number_or("patience", t.patience));
+  t.length_penalty = static_cast<float>(flags.number_or("length-penalty", t.length_penalty));
+  if (flags.has("length-penalty") && !(t.length_penalty >= 0.0f && t.length_penalty <= 1.0f)) {
+    bad("flag '--length-penalty': must be in [0, 1], got " + flags.value_or("length-penalty", ""));
+  }
+  t.suppress_tokens = flags.value_or("suppress-tokens", t.suppress_tokens);
 }
 
 }  // namespace
@@ -83,7 +131,24 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
   flags.add_value("best-of", "N", "candidates sampled at temperature > 0 (default 5)");
   flags.add_switch("no-timestamps", "decode without timestamps (one segment per 30 s window)");
   flags.add_value("initial-prompt", "TEXT", "text given to the decoder as if it preceded the audio");
-  flags.add_switch("no-fallback", "decode at temperature 0 only (no temperature fallback)");
+  flags.add_switch("no-fallback", "decode at --temperature only (no temperature fallback)");
+  flags.add_value("temperature", "T", "temperature of the first decoding (default 0: beam search or greedy)");
+  flags.add_value("temperature-increment", "X", "added to the temperature for each fallback, up to 1 (default 0.2; "
+                                                "0: no fallback)");
+  flags.add_value("compression-ratio-threshold", "R", "decode again when the text's gzip compression ratio is above "
+                                                      "this (default 2.4; none: never)");
+  flags.add_value("logprob-threshold", "L", "decode again when the average log-probability of the tokens is below "
+                                            "this (default -1; none: never)");
+  flags.add_value("no-speech-threshold", "P", "skip a window as silence when its no-speech probability is above this "
+                                              "and its average log-probability below --logprob-threshold (default "
+                                              "0.6; none: never)");
+  flags.add_switch("no-condition-on-previous-text", "do not give the previous window's text to the decoder as a prompt");
+  flags.add_value("patience", "F", "beam search: finished candidates to collect, as a multiple of --beam-size "
+                                   "(default 1)");
+  flags.add_value("length-penalty", "A", "rank finished candidates by sum of log-probabilities / ((5 + length) / 6)^A "
+                                         "(Google NMT, A in [0, 1]; default: / length)");
+  flags.add_value("suppress-tokens", "IDS", "comma-separated token ids never sampled; -1: the default set of "
+                                            "non-speech symbols (default -1; empty: none)");
   flags.add_switch("json", "print the language and every segment field as one JSON object");
   flags.add_switch("word-timestamps", "time every word from the decoder's cross-attention (OpenAI's word_timestamps)");
   flags.add_switch("words", "with --word-timestamps: print one \"[start --> end] word\" line per word");
@@ -159,7 +224,10 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
 
   // transcription mode
   const char* transcription_flags[] = {"language", "translate", "beam-size", "best-of", "no-timestamps",
-                                       "initial-prompt", "no-fallback", "json", "word-timestamps", "words", "srt",
+                                       "initial-prompt", "no-fallback", "temperature", "temperature-increment",
+                                       "compression-ratio-threshold", "logprob-threshold", "no-speech-threshold",
+                                       "no-condition-on-previous-text", "patience", "length-penalty",
+                                       "suppress-tokens", "json", "word-timestamps", "words", "srt",
                                        "vtt", "max-line-width", "max-line-count", "max-words-per-line",
                                        "max-cue-duration", "hallucination-silence-threshold", "memory-report"};
   if (o.window_mode()) {
@@ -174,7 +242,7 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
   t.best_of = flags.integer_or("best-of", t.best_of, 1, 1 << 20);
   t.timestamps = !flags.has("no-timestamps");
   t.initial_prompt = flags.value_or("initial-prompt", "");
-  if (flags.has("no-fallback")) t.temperatures = {0.0f};
+  read_decoding_flags(flags, t);
   t.n_threads = o.threads;
   t.backend = flags.value_or("backend", "auto");
   t.kernel_dir = flags.value_or("kernel-dir", "");

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "decode/text_metrics.h"
 
@@ -10,10 +11,17 @@ namespace npw {
 
 namespace {
 
+// The shortest digits that read back as the same number: as a float when the value is one (most
+// fields are: 0.6f prints 0.6, not 0.600000024), else as a double.
 std::string number(double v) {
   if (!std::isfinite(v)) return "null";  // JSON has no NaN/Infinity
+  const bool is_float = static_cast<double>(static_cast<float>(v)) == v;
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    const double back = std::strtod(buf, nullptr);
+    if (is_float ? static_cast<float>(back) == static_cast<float>(v) : back == v) break;
+  }
   return buf;
 }
 

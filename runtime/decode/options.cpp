@@ -68,6 +68,17 @@ bool valid_utf8(const std::string& s) {
 
 }  // namespace
 
+std::vector<float> temperature_ladder(double start, double increment) {
+  if (!(increment > 0.0)) return {static_cast<float>(start)};
+  // numpy's length: ceil((stop - start) / step), the values start + i * step, in double.
+  const double n = std::ceil((1.0 + 1e-6 - start) / increment);
+  std::vector<float> t;
+  for (long i = 0; i < n && t.size() <= kMaxTemperatures; ++i) {
+    t.push_back(static_cast<float>(start + static_cast<double>(i) * increment));
+  }
+  return t;
+}
+
 void Options::validate() const {
   canonical_language(language);  // throws with the value named
 

@@ -54,4 +54,10 @@ struct Options {
   void validate() const;
 };
 
+// OpenAI's fallback ladder: np.arange(start, 1 + 1e-6, increment) (the command's --temperature and
+// --temperature_increment_on_fallback), or just `start` when increment <= 0. Counted in steps so it
+// does not drift; a ladder longer than validate() allows is cut one past that limit, so validate()
+// still refuses it.
+std::vector<float> temperature_ladder(double start, double increment);
+
 }  // namespace npw

@@ -82,7 +82,10 @@ TEST(Cli, HelpListsTheFlags) {
   for (const char* f : {"--model FILE", "--audio FILE", "--offset SECONDS", "--threads N", "--dump-mel OUT",
                         "--dump-encoder OUT", "--language LANG", "--translate", "--beam-size N", "--best-of N",
                         "--no-timestamps", "--initial-prompt TEXT", "--no-fallback", "--json", "--tokens ID,ID,...",
-                        "--dump-logits OUT", "--greedy-plain N", "--dump-tokens OUT"}) {
+                        "--dump-logits OUT", "--greedy-plain N", "--dump-tokens OUT", "--temperature T",
+                        "--temperature-increment X", "--compression-ratio-threshold R", "--logprob-threshold L",
+                        "--no-speech-threshold P", "--no-condition-on-previous-text", "--patience F",
+                        "--length-penalty A", "--suppress-tokens IDS"}) {
     EXPECT_NE(r.out.find(f), std::string::npos) << f;
   }
 }

@@ -1,9 +1,10 @@
 // npuwhisper-cli transcribing whole files: the one-line-per-segment text format, --json with every
 // segment field (checked by Python's json module and compared line by line with the text output),
 // segments ordered and inside the audio, determinism at temperature 0 over two windows, and the
-// flags that visibly change the decoding (--no-timestamps).
+// flags that visibly change the decoding (--no-timestamps, the temperature fallback's).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <fstream>
@@ -85,6 +86,42 @@ TEST(CliTranscribe, NoTimestampsGivesOneSegmentPerWindow) {
   const auto l = lines(r.out);
   ASSERT_EQ(l.size(), 1u) << r.out;
   EXPECT_EQ(l[0].rfind("[00:00.000 --> 00:11.000] ", 0), 0u) << l[0];
+}
+
+// The temperature each segment was decoded at, from --json.
+std::vector<double> segment_temperatures(const std::string& json) {
+  static const std::regex t_re(R"("temperature": ([0-9.eE+-]+))");
+  std::vector<double> out;
+  for (auto it = std::sregex_iterator(json.begin(), json.end(), t_re); it != std::sregex_iterator(); ++it) {
+    out.push_back(std::stod((*it)[1].str()));
+  }
+  return out;
+}
+
+// The random-weight model's text is improbable (average log-probability near -10), so OpenAI's
+// fallback climbs the ladder; with both tests set to none it never does; --temperature starts it
+// elsewhere.
+TEST(CliTranscribe, FallbackFlagsSteerTheTemperature) {
+  const std::string args = "--model " + data("ggml-test-f32.bin") + " --audio " + data("audio/jfk.wav") +
+                           " --beam-size 0 --best-of 1 --threads 2 --json";
+  const auto ladder = run_cli(args + " --temperature-increment 0.5");
+  ASSERT_EQ(ladder.exit_code, 0) << ladder.err;
+  const auto climbed = segment_temperatures(ladder.out);
+  ASSERT_FALSE(climbed.empty()) << ladder.out;
+  for (double t : climbed) EXPECT_TRUE(t == 0.0 || t == 0.5 || t == 1.0) << t;
+  EXPECT_GT(*std::max_element(climbed.begin(), climbed.end()), 0.0) << ladder.out;
+
+  const auto never = run_cli(args + " --temperature-increment 0.5 --logprob-threshold none --compression-ratio-threshold None");
+  ASSERT_EQ(never.exit_code, 0) << never.err;
+  const auto flat = segment_temperatures(never.out);
+  ASSERT_FALSE(flat.empty()) << never.out;
+  for (double t : flat) EXPECT_EQ(t, 0.0) << never.out;
+
+  const auto warm = run_cli(args + " --temperature 0.6 --no-fallback");
+  ASSERT_EQ(warm.exit_code, 0) << warm.err;
+  const auto at = segment_temperatures(warm.out);
+  ASSERT_FALSE(at.empty()) << warm.out;
+  for (double t : at) EXPECT_EQ(t, 0.6) << warm.out;  // printed as the float's shortest digits
 }
 
 TEST(CliTranscribe, EnglishOnlyModelWarnsAboutOtherLanguages) {

@@ -5,10 +5,12 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli_options.h"
 #include "cli_output.h"
+#include "util/error.h"
 
 namespace npw {
 namespace {
@@ -31,6 +33,68 @@ TEST(CliOptions, DefaultsAreOpenAIs) {
   EXPECT_EQ(o.transcribe.temperatures, d.temperatures);
   EXPECT_EQ(o.transcribe.initial_prompt, "");
   EXPECT_EQ(o.transcribe.n_threads, o.threads);
+  EXPECT_EQ(o.transcribe.compression_ratio_threshold, d.compression_ratio_threshold);
+  EXPECT_TRUE(o.transcribe.logprob_threshold_enabled);
+  EXPECT_EQ(o.transcribe.logprob_threshold, d.logprob_threshold);
+  EXPECT_EQ(o.transcribe.no_speech_threshold, d.no_speech_threshold);
+  EXPECT_TRUE(o.transcribe.condition_on_previous_text);
+  EXPECT_EQ(o.transcribe.patience, d.patience);
+  EXPECT_EQ(o.transcribe.length_penalty, d.length_penalty);
+  EXPECT_EQ(o.transcribe.suppress_tokens, "-1");
+}
+
+// OpenAI's command: --temperature 0 --temperature_increment_on_fallback 0.2 give (0, 0.2, ..., 1.0);
+// the thresholds take "None" to switch their test off.
+TEST(CliOptions, DecodingPolicyFlags) {
+  const CliOptions a = parse({"--temperature", "0.5", "--temperature-increment", "0.25"});
+  EXPECT_EQ(a.transcribe.temperatures, (std::vector<float>{0.5f, 0.75f, 1.0f}));
+  EXPECT_EQ(parse({"--temperature", "0.3", "--no-fallback"}).transcribe.temperatures, std::vector<float>{0.3f});
+  EXPECT_EQ(parse({"--temperature-increment", "0"}).transcribe.temperatures, std::vector<float>{0.0f});
+  EXPECT_EQ(parse({"--temperature-increment", "0.3"}).transcribe.temperatures,
+            (std::vector<float>{0.0f, 0.3f, 0.6f, 0.9f}));
+
+  const CliOptions b = parse({"--compression-ratio-threshold", "3.5", "--logprob-threshold", "-0.5",
+                              "--no-speech-threshold", "0.8", "--no-condition-on-previous-text", "--patience", "2",
+                              "--length-penalty", "0.6", "--suppress-tokens", "-1,220"});
+  EXPECT_FLOAT_EQ(b.transcribe.compression_ratio_threshold, 3.5f);
+  EXPECT_TRUE(b.transcribe.logprob_threshold_enabled);
+  EXPECT_FLOAT_EQ(b.transcribe.logprob_threshold, -0.5f);
+  EXPECT_FLOAT_EQ(b.transcribe.no_speech_threshold, 0.8f);
+  EXPECT_FALSE(b.transcribe.condition_on_previous_text);
+  EXPECT_FLOAT_EQ(b.transcribe.patience, 2.0f);
+  EXPECT_FLOAT_EQ(b.transcribe.length_penalty, 0.6f);
+  EXPECT_EQ(b.transcribe.suppress_tokens, "-1,220");
+
+  const CliOptions off = parse({"--compression-ratio-threshold", "none", "--logprob-threshold", "None",
+                                "--no-speech-threshold", "NONE", "--suppress-tokens", ""});
+  EXPECT_LE(off.transcribe.compression_ratio_threshold, 0.0f);
+  EXPECT_FALSE(off.transcribe.logprob_threshold_enabled);
+  EXPECT_GT(off.transcribe.no_speech_threshold, 1.0f);
+  EXPECT_EQ(off.transcribe.suppress_tokens, "");
+}
+
+TEST(CliOptions, DecodingPolicyMistakesNameTheFlag) {
+  const std::vector<std::pair<std::vector<const char*>, std::string>> cases = {
+      {{"--temperature", "1.5"}, "--temperature'"},
+      {{"--temperature", "-0.1"}, "--temperature'"},
+      {{"--temperature-increment", "-0.2"}, "--temperature-increment"},
+      {{"--temperature-increment", "0.001"}, "--temperature-increment"},  // 1001 temperatures
+      {{"--no-fallback", "--temperature-increment", "0.2"}, "--no-fallback"},
+      {{"--logprob-threshold", "low"}, "--logprob-threshold"},
+      {{"--no-speech-threshold", "1.2"}, "--no-speech-threshold"},
+      {{"--patience", "0"}, "--patience"},
+      {{"--length-penalty", "2"}, "--length-penalty"},
+      {{"--suppress-tokens", "1,x"}, "--suppress-tokens"},
+      {{"--patience", "2", "--tokens", "1", "--dump-logits", "l.f32"}, "--patience"},  // window mode
+  };
+  for (const auto& [args, flag] : cases) {
+    try {
+      parse(args);
+      ADD_FAILURE() << "accepted " << flag;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(flag), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(CliOptions, TranscriptionFlagsMapOntoOptions) {

@@ -49,6 +49,22 @@ TEST(Options, DefaultsAreOpenAIs) {
   EXPECT_FLOAT_EQ(o.max_initial_timestamp, 1.0f);
 }
 
+// np.arange(start, 1 + 1e-6, increment), values start + i * increment.
+TEST(Options, TemperatureLadderIsOpenAIs) {
+  EXPECT_EQ(temperature_ladder(0.0f, 0.2f), Options().temperatures);
+  EXPECT_EQ(temperature_ladder(0.0f, 0.0f), std::vector<float>{0.0f});
+  EXPECT_EQ(temperature_ladder(0.4f, 0.0f), std::vector<float>{0.4f});
+  EXPECT_EQ(temperature_ladder(0.0f, 0.5f), (std::vector<float>{0.0f, 0.5f, 1.0f}));
+  EXPECT_EQ(temperature_ladder(0.1f, 0.3f).size(), 4u);  // 0.1, 0.4, 0.7, 1.0 (within 1e-6)
+  EXPECT_EQ(temperature_ladder(1.0f, 0.2f), std::vector<float>{1.0f});
+  EXPECT_EQ(temperature_ladder(0.0f, 0.1f).size(), 11u);
+  // Too long for validate(): cut, but still refused.
+  Options o;
+  o.temperatures = temperature_ladder(0.0f, 0.001f);
+  EXPECT_LT(o.temperatures.size(), 1001u);
+  EXPECT_THROW(o.validate(), Error);
+}
+
 TEST(Options, EachBadFieldIsNamed) {
   expect_invalid([](Options& o) { o.beam_size = -1; }, "beam_size");
   expect_invalid([](Options& o) { o.beam_size = 17; }, "beam_size");
