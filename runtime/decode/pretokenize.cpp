@@ -1,10 +1,9 @@
 // Scanner for GPT-2's pre-tokenisation regex (see the header for the pattern and its classes).
 #include "decode/pretokenize.h"
 
-#include <locale.h>
-#include <wctype.h>
-
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 
 namespace npw {
 
@@ -44,45 +43,30 @@ bool is_white_space(uint32_t c) {
          (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
-// \p{N} outside ASCII: the digit and numeral blocks that occur in real text (not all of Unicode).
-bool is_number_non_ascii(uint32_t c) {
-  static const uint32_t ranges[][2] = {
-      {0x00B2, 0x00B3}, {0x00B9, 0x00B9}, {0x00BC, 0x00BE}, {0x0660, 0x0669}, {0x06F0, 0x06F9},
-      {0x07C0, 0x07C9}, {0x0966, 0x096F}, {0x09E6, 0x09EF}, {0x0A66, 0x0A6F}, {0x0AE6, 0x0AEF},
-      {0x0B66, 0x0B6F}, {0x0BE6, 0x0BF2}, {0x0C66, 0x0C6F}, {0x0CE6, 0x0CEF}, {0x0D66, 0x0D6F},
-      {0x0E50, 0x0E59}, {0x0ED0, 0x0ED9}, {0x0F20, 0x0F33}, {0x1040, 0x1049}, {0x17E0, 0x17E9},
-      {0x1810, 0x1819}, {0x2070, 0x2070}, {0x2074, 0x2079}, {0x2080, 0x2089}, {0x2150, 0x2189},
-      {0x2460, 0x249B}, {0x24EA, 0x24FF}, {0x2776, 0x2793}, {0x3007, 0x3007}, {0x3021, 0x3029},
-      {0x3038, 0x303A}, {0x3192, 0x3195}, {0x3220, 0x3229}, {0x3248, 0x324F}, {0x3251, 0x325F},
-      {0x3280, 0x3289}, {0x32B1, 0x32BF}, {0xFF10, 0xFF19},
-  };
-  for (const auto& r : ranges)
-    if (c >= r[0] && c <= r[1]) return true;
-  return false;
+#include "decode/unicode_classes.inc"
+
+template <std::size_t N>
+bool in_ranges(const uint32_t (&ranges)[N][2], uint32_t c) {
+  const auto* it = std::upper_bound(std::begin(ranges), std::end(ranges), c,
+                                    [](uint32_t v, const uint32_t (&r)[2]) { return v < r[0]; });
+  return it != std::begin(ranges) && c <= (*(it - 1))[1];
 }
 
-// glibc's C.UTF-8 classifies letters by Unicode; looked up once, never through the global locale.
-locale_t utf8_locale() {
-  static locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
-  return loc;
-}
-
+// \p{L}, \p{N} and \s as tiktoken's regex engine reads them: Unicode's General Categories L and N
+// (not glibc's iswalpha, which also counts the combining marks of Indic scripts as letters) and the
+// White_Space property.
 Cls classify(const Char& ch) {
   if (!ch.valid) return Cls::Other;
-  uint32_t c = ch.cp;
+  const uint32_t c = ch.cp;
   if (c < 0x80) {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return Cls::Letter;
     if (c >= '0' && c <= '9') return Cls::Number;
     return is_white_space(c) ? Cls::Space : Cls::Other;
   }
   if (is_white_space(c)) return Cls::Space;
-  if (is_number_non_ascii(c)) return Cls::Number;
-  locale_t loc = utf8_locale();
-  if (loc != static_cast<locale_t>(nullptr)) return iswalpha_l(static_cast<wint_t>(c), loc) ? Cls::Letter : Cls::Other;
-  // Without a UTF-8 locale, scripts are far more often letters than punctuation.
-  bool punct_block = (c >= 0x00A1 && c <= 0x00BF) || c == 0x00D7 || c == 0x00F7 || (c >= 0x2010 && c <= 0x2BFF) ||
-                     (c >= 0x3000 && c <= 0x303F) || (c >= 0xFF01 && c <= 0xFF0F) || (c >= 0x1F000 && c <= 0x1FAFF);
-  return punct_block ? Cls::Other : Cls::Letter;
+  if (in_ranges(kLetterRanges, c)) return Cls::Letter;
+  if (in_ranges(kNumberRanges, c)) return Cls::Number;
+  return Cls::Other;
 }
 
 }  // namespace

@@ -2,10 +2,10 @@
 // across. It is the regex
 //   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 // (OpenAI's tiktoken "gpt2" pattern, which Whisper's tokenizer uses), re-implemented as a scanner so
-// that no regex engine with Unicode classes is needed. Letters outside ASCII come from the C library's
-// C.UTF-8 classification (glibc knows Unicode letters); numbers outside ASCII from a table of the
-// common digit/numeral blocks; whitespace is Unicode's White_Space list. Bytes that are not valid
-// UTF-8 count as punctuation, one byte each, so every input byte lands in exactly one word.
+// that no regex engine with Unicode classes is needed. \p{L} and \p{N} are Unicode's General
+// Categories L and N (tables generated from UnicodeData.txt: unicode_classes.inc), \s its White_Space
+// list, as in the Rust regex engine tiktoken runs the pattern with. Bytes that are not valid UTF-8
+// count as punctuation, one byte each, so every input byte lands in exactly one word.
 #pragma once
 
 #include <string>

@@ -1,9 +1,10 @@
-// Byte-level decoding and greedy longest-match prompt encoding over the stored vocabulary.
+// Byte-level decoding and tiktoken's BPE prompt encoding over the stored vocabulary.
 #include "decode/tokenizer.h"
 
 #include <algorithm>
 #include <cstdio>
 
+#include "decode/byte_pair.h"
 #include "decode/pretokenize.h"
 #include "model/vocab.h"
 #include "util/error.h"
@@ -18,7 +19,6 @@ void Tokenizer::index() const {
     const std::string_view b = vocab_.bytes(id);
     if (b.empty()) continue;
     by_bytes_.push_back(id);
-    max_token_bytes_ = std::max(max_token_bytes_, b.size());
   }
   // Ids ascending among equal bytes: a lookup finds the lowest id if a byte string repeats. (Not
   // std::stable_sort: g++ 12's temporary buffer frees with a mismatched call under ASan.)
@@ -46,25 +46,25 @@ std::string Tokenizer::decode(const int* ids, std::size_t n) const {
 
 std::vector<int> Tokenizer::encode(const std::string& text) const {
   std::call_once(indexed_, [this] { index(); });
+  const ByteRank rank = [this](std::string_view bytes) { return static_cast<int64_t>(find_bytes(bytes)); };
   std::vector<int> ids;
   for (const std::string& word : gpt2_pretokenize(text)) {
-    std::size_t i = 0;
-    while (i < word.size()) {
-      std::size_t len = std::min(max_token_bytes_, word.size() - i);
-      for (; len > 0; --len) {
-        const int id = find_bytes(std::string_view(word).substr(i, len));
-        if (id >= 0) {
-          ids.push_back(id);
-          break;
-        }
-      }
-      if (len == 0) {
+    // tiktoken takes a word the vocabulary holds whole as it is, and merges the others.
+    if (const int whole = find_bytes(word); whole >= 0) {
+      ids.push_back(whole);
+      continue;
+    }
+    const std::vector<std::size_t> starts = byte_pair_merge(word, rank);
+    for (std::size_t k = 0; k < starts.size(); ++k) {
+      const std::size_t from = starts[k], to = k + 1 < starts.size() ? starts[k + 1] : word.size();
+      const int id = find_bytes(std::string_view(word).substr(from, to - from));
+      if (id < 0) {  // only a single byte can be unknown: merged parts are ranked tokens
         char hex[8];
-        std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(word[i]));
+        std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(word[from]));
         throw Error(ErrorKind::Format,
                     std::string("vocabulary has no token for the byte ") + hex + " (needed to encode the prompt)");
       }
-      i += len;
+      ids.push_back(id);
     }
   }
   return ids;

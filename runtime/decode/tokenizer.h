@@ -5,15 +5,14 @@
 // never form a character become U+FFFD. Special and timestamp tokens carry no text and are skipped
 // without interrupting a character that spans them (as OpenAI, which filters them out before decoding).
 //
-// text -> ids (prompts): whisper.cpp's GGML files hold the token byte strings but not GPT-2's BPE
-// merge ranks, so true BPE is impossible. We do what whisper.cpp does, plus GPT-2's pre-tokenisation:
-// the text is split into words exactly as GPT-2 splits it (contractions, letters with their leading
-// space, numbers, punctuation runs, whitespace; see pretokenize.h), then each word is cut by a greedy
-// longest match against the vocabulary's byte strings. Limit: the ids can differ from what OpenAI's
-// tokenizer produces for the same text, when a BPE merge order would prefer a shorter first piece
-// (e.g. a word the vocabulary holds only as two pieces of which the greedy choice is not the BPE one).
+// text -> ids (prompts): OpenAI's tiktoken encoding. The text is split into words exactly as GPT-2's
+// regular expression splits it (contractions, letters with their leading space, numbers,
+// punctuation runs, whitespace; see pretokenize.h); a word the vocabulary holds is that token, any
+// other is byte-pair merged (byte_pair.h) with each byte string's token id as its rank - which is
+// what tiktoken's rank files are, and whisper.cpp's GGML files list those byte strings in rank
+// order. (whisper.cpp itself cuts words by greedy longest match, which differs for ~4-7 % of words.)
 // The bytes always round-trip (decode(encode(t)) == t for valid UTF-8 t), because every single byte
-// is a token of the vocabulary; the model sees a valid, if occasionally unusual, segmentation.
+// is a token of the vocabulary.
 #pragma once
 
 #include <cstddef>
@@ -40,7 +39,7 @@ class Tokenizer {
   std::string decode(const int* ids, std::size_t n) const;
   std::string decode(const std::vector<int>& ids) const { return decode(ids.data(), ids.size()); }
 
-  // Text tokens for `text` (pre-tokenised, then greedy longest match per word; see above). Throws
+  // Text tokens for `text` (pre-tokenised, then byte-pair merged per word; see above). Throws
   // npw::Error(Format) if the vocabulary lacks a single-byte token that the text needs.
   std::vector<int> encode(const std::string& text) const;
 
@@ -58,7 +57,6 @@ class Tokenizer {
   void index() const;
   mutable std::once_flag indexed_;
   mutable std::vector<int> by_bytes_;
-  mutable std::size_t max_token_bytes_ = 1;
 };
 
 // Text of tokens as they are generated: each push releases the characters completed so far, never

@@ -1,12 +1,17 @@
 // Tokens are bytes: characters split over tokens must come out whole, bytes that never form a
-// character must become U+FFFD, and prompt text must survive text -> tokens -> text. Checked against
-// the real GPT-2 vocabulary of the test model.
+// character must become U+FFFD, and prompt text must survive text -> tokens -> text as the very ids
+// OpenAI's tokenizer gives. Checked against the real GPT-2 vocabulary of the test model.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <map>
+#include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "decode/byte_pair.h"
 #include "decode/pretokenize.h"
 #include "decode/tokenizer.h"
 #include "decode/utf8_assembler.h"
@@ -67,6 +72,12 @@ TEST(Pretokenize, SplitsAsTheGpt2Regex) {
   EXPECT_EQ(gpt2_pretokenize("ça va? 東京"), (V{"ça", " va", "?", " 東京"}));
   EXPECT_EQ(gpt2_pretokenize("a\xFF" "b"), (V{"a", "\xFF", "b"}));
   EXPECT_TRUE(gpt2_pretokenize("").empty());
+  // Combining marks are not \p{L} (glibc's iswalpha says they are): Devanagari vowel signs and the
+  // virama stand apart from the consonants, as in tiktoken.
+  EXPECT_EQ(gpt2_pretokenize(" नमस्ते दुनिया"),
+            (V{" नमस", "्", "त", "े", " द", "ु", "न", "ि", "य", "ा"}));
+  // \p{N} is every number: superscripts, fractions, Roman numerals, circled digits.
+  EXPECT_EQ(gpt2_pretokenize("x² Ⅻ ⑤ ٣"), (V{"x", "²", " Ⅻ", " ⑤", " ٣"}));
 }
 
 TEST(Tokenizer, ReassemblesACharacterSplitAcrossRealTokens) {
@@ -147,6 +158,70 @@ TEST(Tokenizer, PromptRoundTripsNonAscii) {
     saw_partial = saw_partial || a.pending() || s != model->vocab().bytes(id);
   }
   EXPECT_TRUE(saw_partial);
+}
+
+// tiktoken's loop, literally: rescan for the lowest-ranked adjacent pair (leftmost on a tie), merge.
+std::vector<std::size_t> rescanning_merge(const std::string& piece, const ByteRank& rank) {
+  std::vector<std::size_t> starts;
+  for (std::size_t i = 0; i < piece.size(); ++i) starts.push_back(i);
+  for (;;) {
+    int64_t best = -1;
+    std::size_t at = 0;
+    for (std::size_t k = 0; k + 1 < starts.size(); ++k) {
+      const std::size_t end = k + 2 < starts.size() ? starts[k + 2] : piece.size();
+      const int64_t r = rank(std::string_view(piece).substr(starts[k], end - starts[k]));
+      if (r >= 0 && (best < 0 || r < best)) best = r, at = k;
+    }
+    if (best < 0) return starts;
+    starts.erase(starts.begin() + static_cast<long>(at) + 1);
+  }
+}
+
+TEST(BytePairMerge, SameAsTiktokensRescanningLoop) {
+  std::mt19937 rng(5);
+  for (int table = 0; table < 50; ++table) {
+    // Random ranks for random strings of up to 4 letters of {a, b, c}: ties between equal strings at
+    // several places, and merges that strand a pair ranked earlier.
+    std::map<std::string, int64_t> ranks;
+    for (int k = 0; k < 40; ++k) {
+      std::string t(1 + rng() % 4, 'a');
+      for (char& c : t) c = static_cast<char>('a' + rng() % 3);
+      if (t.size() > 1) ranks.emplace(t, static_cast<int64_t>(rng() % 1000));
+    }
+    const ByteRank rank = [&](std::string_view b) {
+      auto it = ranks.find(std::string(b));
+      return it == ranks.end() ? int64_t{-1} : it->second;
+    };
+    for (int n = 0; n < 40; ++n) {
+      std::string piece(rng() % 24, 'a');
+      for (char& c : piece) c = static_cast<char>('a' + rng() % 3);
+      EXPECT_EQ(byte_pair_merge(piece, rank), rescanning_merge(piece, rank)) << piece;
+    }
+  }
+  EXPECT_TRUE(byte_pair_merge("", [](std::string_view) { return int64_t{0}; }).empty());
+}
+
+// OpenAI's tokenizer (tiktoken): a word the vocabulary lacks is byte-pair merged by rank. Expected ids
+// from tiktoken's merge loop run over OpenAI's gpt2.tiktoken (whisper/assets) and its regex; a
+// greedy longest match (whisper.cpp's) gives " Kub|ern|etes|s" and " XD|NA" here instead.
+TEST(Tokenizer, PromptIsTiktokensBytePairEncoding) {
+  auto model = test_model();
+  Tokenizer tok(model->vocab());
+  EXPECT_EQ(tok.encode(" Glossary: Kubernetes, Nvidia, Ryzen, XDNA, GStreamer."),
+            (std::vector<int>{45970, 560, 25, 12554, 527, 3262, 274, 11, 27699, 11, 45042, 11, 1395, 28886, 11, 402,
+                              28696, 13}));
+  EXPECT_EQ(tok.encode(" PyTorch and whisper on my blog"), (std::vector<int>{9485, 15884, 354, 290, 31992, 319, 616, 4130}));
+  EXPECT_EQ(tok.encode(" नमस्ते"), (std::vector<int>{28225, 101, 11976, 106, 11976, 116, 24231, 235, 11976, 97, 24231, 229}));
+}
+
+// A long run of one character is one pre-token; the merge must stay fast and exact on it.
+TEST(Tokenizer, LongRunsMergeInLinearithmicTime) {
+  auto model = test_model();
+  Tokenizer tok(model->vocab());
+  const std::string dashes(200000, '-');
+  const std::vector<int> ids = tok.encode(dashes);
+  EXPECT_EQ(tok.decode(ids), dashes);
+  EXPECT_LT(ids.size(), dashes.size() / 8);  // GPT-2 holds runs of 16 and 32 dashes
 }
 
 TEST(Tokenizer, EncodesEmptyTextToNothing) {
