@@ -101,7 +101,8 @@ void read_decoding_flags(const FlagParser& flags, Options& t) {
         flags.value_or("no-speech-threshold", ""));
   }
   t.condition_on_previous_text = !flags.has("no-condition-on-previous-text");
-  t.patience = static_cast<float>(flags.number_or("patience", t.patience));
+  t.patience = flags.number_or("patience", t.patience);
+  if (flags.has("patience") && t.patience == 0.0) t.patience = 1.0;  // OpenAI: `patience or 1.0`
   t.length_penalty = static_cast<float>(flags.number_or("length-penalty", t.length_penalty));
   if (flags.has("length-penalty") && !(t.length_penalty >= 0.0f && t.length_penalty <= 1.0f)) {
     bad("flag '--length-penalty': must be in [0, 1], got " + flags.value_or("length-penalty", ""));

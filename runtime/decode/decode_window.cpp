@@ -53,7 +53,7 @@ DecodeOutcome decode_window(LogitSource& source, const DecodeSettings& s, Rng& r
   out.no_speech_prob = s.no_speech >= 0 && s.no_speech < V ? softmax_at(sot_logits.data(), V, s.no_speech) : 0.0f;
 
   std::vector<Hypothesis> hyps(static_cast<std::size_t>(G));
-  BeamSearch search(beam ? s.beam_size : 1, s.patience, s.eot);
+  BeamSearch search(beam ? s.beam_size : 1, beam ? s.patience : 1.0, s.eot);  // patience is the beams' only
   std::vector<int> src;
   std::vector<int> next(static_cast<std::size_t>(G));
   std::vector<double> draws(static_cast<std::size_t>(G));

@@ -25,7 +25,7 @@ struct DecodeSettings {
   int no_speech = -1;               // <|nospeech|>, or -1: no_speech_prob is then 0
   float temperature = 0.0f;
   int beam_size = 0;                // > 0: beam search (OpenAI uses it only at temperature 0)
-  float patience = 1.0f;
+  double patience = 1.0;
   int best_of = 1;                  // independent candidates when not beam searching
   float length_penalty = -1.0f;     // < 0: rank by sum / length
   bool suppress_blank = true;

@@ -12,6 +12,7 @@
 #include "backend/backend_registry.h"
 #include "decode/language.h"
 #include "decode/suppress_tokens.h"
+#include "decode/token_search.h"
 #include "util/error.h"
 
 namespace npw {
@@ -86,10 +87,10 @@ void Options::validate() const {
     invalid("beam_size", "must be 0 (greedy) or 1.." + std::to_string(kMaxBeamSize) + ", got " +
                              std::to_string(beam_size));
   }
-  if (!std::isfinite(patience) || patience <= 0.0f) {
+  if (!std::isfinite(patience) || patience <= 0.0) {
     invalid("patience", "must be a finite number > 0, got " + num(patience));
   }
-  if (beam_size > 0 && std::lround(beam_size * static_cast<double>(patience)) < 1) {
+  if (beam_size > 0 && BeamSearch::max_candidates(beam_size, patience) < 1) {
     invalid("patience", "beam_size * patience rounds to 0 finished candidates (beam_size " +
                             std::to_string(beam_size) + ", patience " + num(patience) + ")");
   }

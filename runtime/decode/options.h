@@ -17,7 +17,7 @@ struct Options {
   bool translate = false;             // task: translate to English instead of transcribe
   bool timestamps = true;             // false: <|notimestamps|>, one segment per window
   int beam_size = 5;                  // > 0: beam search at temperature 0; 0: greedy
-  float patience = 1.0f;              // beam patience (OpenAI: None -> 1.0)
+  double patience = 1.0;              // beam patience (OpenAI: None -> 1.0); double as Python's float
   float length_penalty = -1.0f;       // < 0: OpenAI's None (divide by length); else Google NMT alpha
   int best_of = 5;                    // candidates sampled at temperature > 0
   std::vector<float> temperatures = {0.0f, 0.2f, 0.4f, 0.6f, 0.8f, 1.0f};  // fallback ladder

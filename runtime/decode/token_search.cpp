@@ -60,10 +60,13 @@ void greedy_step(Hypothesis& h, const float* logits, const float* logprobs, int 
   append_token(h, greedy_choice(logits, n_vocab, temperature, u), logprobs);
 }
 
-BeamSearch::BeamSearch(int beam_size, float patience, int eot)
-    : beam_size_(beam_size),
-      max_candidates_(static_cast<int>(std::lround(beam_size * static_cast<double>(patience)))),
-      eot_(eot) {
+int BeamSearch::max_candidates(int beam_size, double patience) {
+  const double n = std::nearbyint(beam_size * patience);  // the default rounding mode: to nearest even
+  return n >= 1.0 && n <= 1e9 ? static_cast<int>(n) : 0;
+}
+
+BeamSearch::BeamSearch(int beam_size, double patience, int eot)
+    : beam_size_(beam_size), max_candidates_(max_candidates(beam_size, patience)), eot_(eot) {
   if (beam_size_ < 1 || max_candidates_ < 1) {
     throw Error(ErrorKind::InvalidArgument, "beam search needs beam_size >= 1 and beam_size * patience >= 1");
   }

@@ -57,7 +57,10 @@ void top_tokens(const float* logprobs, int n, int k, int* tokens);
 // sequences up to round(beam_size * patience), and completes when that many have finished.
 class BeamSearch {
  public:
-  BeamSearch(int beam_size, float patience, int eot);
+  BeamSearch(int beam_size, double patience, int eot);
+
+  // OpenAI's max_candidates: round(beam_size * patience) in double, halves to even as Python's round.
+  static int max_candidates(int beam_size, double patience);
 
   // One step. beams.size() == beam_size; logprobs[beam][n_vocab] (log-softmax of each beam's
   // filtered logits). Replaces beams by the new live beams; source[i] is the old beam that new beam

@@ -64,6 +64,7 @@ TEST(CliOptions, DecodingPolicyFlags) {
   EXPECT_FLOAT_EQ(b.transcribe.patience, 2.0f);
   EXPECT_FLOAT_EQ(b.transcribe.length_penalty, 0.6f);
   EXPECT_EQ(b.transcribe.suppress_tokens, "-1,220");
+  EXPECT_EQ(parse({"--patience", "0"}).transcribe.patience, 1.0);  // OpenAI: `patience or 1.0`
 
   const CliOptions off = parse({"--compression-ratio-threshold", "none", "--logprob-threshold", "None",
                                 "--no-speech-threshold", "NONE", "--suppress-tokens", ""});
@@ -82,7 +83,7 @@ TEST(CliOptions, DecodingPolicyMistakesNameTheFlag) {
       {{"--no-fallback", "--temperature-increment", "0.2"}, "--no-fallback"},
       {{"--logprob-threshold", "low"}, "--logprob-threshold"},
       {{"--no-speech-threshold", "1.2"}, "--no-speech-threshold"},
-      {{"--patience", "0"}, "--patience"},
+      {{"--patience", "-1"}, "--patience"},
       {{"--length-penalty", "2"}, "--length-penalty"},
       {{"--suppress-tokens", "1,x"}, "--suppress-tokens"},
       {{"--patience", "2", "--tokens", "1", "--dump-logits", "l.f32"}, "--patience"},  // window mode

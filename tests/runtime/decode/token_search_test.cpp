@@ -15,6 +15,7 @@
 
 #include "decode/decode_window.h"
 #include "decode/logit_source.h"
+#include "util/error.h"
 #include "util/thread_pool.h"
 
 namespace npw {
@@ -81,6 +82,17 @@ DecodeSettings plain_settings() {
   s.suppress_blank = false;
   s.timestamps = false;
   return s;
+}
+
+// round(beam_size * patience) as Python computes it: the product in double, halves to even.
+TEST(BeamSearch, MaxCandidatesRoundLikePython) {
+  EXPECT_EQ(BeamSearch::max_candidates(5, 1.0), 5);
+  EXPECT_EQ(BeamSearch::max_candidates(5, 0.5), 2);   // 2.5 -> 2
+  EXPECT_EQ(BeamSearch::max_candidates(5, 0.7), 4);   // 3.5 -> 4 (0.7f would give 3.4999998 -> 3)
+  EXPECT_EQ(BeamSearch::max_candidates(3, 1.5), 4);   // 4.5 -> 4
+  EXPECT_EQ(BeamSearch::max_candidates(5, 2.5), 12);  // 12.5 -> 12
+  EXPECT_EQ(BeamSearch::max_candidates(5, 0.1), 0);   // refused: no candidate would ever finish
+  EXPECT_THROW(BeamSearch(5, 0.1, 50256), Error);
 }
 
 TEST(DecodeWindow, GreedyFollowsArgmax) {
