@@ -104,6 +104,12 @@ void install_properties(GObjectClass* klass) {
           "Give the previous window's text to the decoder as a prompt (more consistent, but a window that "
           "went wrong can drag the next ones with it)",
           d.condition_on_previous_text, fixed));
+  g_object_class_install_property(klass, PROP_CARRY_INITIAL_PROMPT,
+      g_param_spec_boolean("carry-initial-prompt", "Carry initial prompt",
+          "Put initial-prompt in front of every window's prompt, not only the first windows' (OpenAI's "
+          "carry_initial_prompt): its names and spelling stay in force over a long stream, and the previous "
+          "text gets the room it leaves",
+          d.carry_initial_prompt, fixed));
   g_object_class_install_property(klass, PROP_INITIAL_PROMPT,
       g_param_spec_string("initial-prompt", "Initial prompt",
           "Text given to the decoder as if it preceded the first window (names, spelling, style)",
@@ -217,6 +223,7 @@ bool set_property(Settings& s, guint prop_id, const GValue* value, std::string* 
     case PROP_LOGPROB_THRESHOLD: s.logprob_threshold = g_value_get_float(value); return true;
     case PROP_COMPRESSION_RATIO_THRESHOLD: s.compression_ratio_threshold = g_value_get_float(value); return true;
     case PROP_CONDITION_ON_PREVIOUS_TEXT: s.condition_on_previous_text = g_value_get_boolean(value); return true;
+    case PROP_CARRY_INITIAL_PROMPT: s.carry_initial_prompt = g_value_get_boolean(value); return true;
     case PROP_INITIAL_PROMPT: {
       const char* v = g_value_get_string(value);
       s.initial_prompt = v ? v : "";
@@ -290,6 +297,7 @@ void get_property(const Settings& s, guint prop_id, GValue* value) {
     case PROP_LOGPROB_THRESHOLD: g_value_set_float(value, s.logprob_threshold); break;
     case PROP_COMPRESSION_RATIO_THRESHOLD: g_value_set_float(value, s.compression_ratio_threshold); break;
     case PROP_CONDITION_ON_PREVIOUS_TEXT: g_value_set_boolean(value, s.condition_on_previous_text); break;
+    case PROP_CARRY_INITIAL_PROMPT: g_value_set_boolean(value, s.carry_initial_prompt); break;
     case PROP_INITIAL_PROMPT:
       g_value_set_string(value, s.initial_prompt.empty() ? nullptr : s.initial_prompt.c_str());
       break;
@@ -327,6 +335,7 @@ npw::Options to_options(const Settings& s) {
   o.compression_ratio_threshold = s.compression_ratio_threshold;
   o.condition_on_previous_text = s.condition_on_previous_text;
   o.initial_prompt = s.initial_prompt;
+  o.carry_initial_prompt = s.carry_initial_prompt;
   const CaptionSettings c = to_caption_settings(s);
   o.word_timestamps = c.words_field || c.words_output || c.cues.any() || s.hallucination_silence_threshold > 0.0;
   o.alignment_heads = s.alignment_heads;

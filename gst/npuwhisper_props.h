@@ -43,6 +43,7 @@ enum PropId {
   PROP_PREPEND_PUNCTUATIONS,
   PROP_APPEND_PUNCTUATIONS,
   PROP_MEL_ON_DEVICE,
+  PROP_CARRY_INITIAL_PROMPT,
   PROP_LAST
 };
 
@@ -75,6 +76,7 @@ struct Settings {
   float compression_ratio_threshold = 2.4f;
   bool condition_on_previous_text = true;
   std::string initial_prompt;
+  bool carry_initial_prompt = false;
   guint latency_ms = kDefaultLatencyMs;
   bool word_timestamps = false;
   OutputMode output = OUTPUT_SEGMENTS;

@@ -132,6 +132,8 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
   flags.add_value("best-of", "N", "candidates sampled at temperature > 0 (default 5)");
   flags.add_switch("no-timestamps", "decode without timestamps (one segment per 30 s window)");
   flags.add_value("initial-prompt", "TEXT", "text given to the decoder as if it preceded the audio");
+  flags.add_switch("carry-initial-prompt", "with --initial-prompt: put it in front of every window's prompt, not only "
+                                           "the first windows'");
   flags.add_switch("no-fallback", "decode at --temperature only (no temperature fallback)");
   flags.add_value("temperature", "T", "temperature of the first decoding (default 0: beam search or greedy)");
   flags.add_value("temperature-increment", "X", "added to the temperature for each fallback, up to 1 (default 0.2; "
@@ -225,7 +227,7 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
 
   // transcription mode
   const char* transcription_flags[] = {"language", "translate", "beam-size", "best-of", "no-timestamps",
-                                       "initial-prompt", "no-fallback", "temperature", "temperature-increment",
+                                       "initial-prompt", "carry-initial-prompt", "no-fallback", "temperature", "temperature-increment",
                                        "compression-ratio-threshold", "logprob-threshold", "no-speech-threshold",
                                        "no-condition-on-previous-text", "patience", "length-penalty",
                                        "suppress-tokens", "json", "word-timestamps", "words", "srt",
@@ -243,6 +245,8 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
   t.best_of = flags.integer_or("best-of", t.best_of, 1, 1 << 20);
   t.timestamps = !flags.has("no-timestamps");
   t.initial_prompt = flags.value_or("initial-prompt", "");
+  t.carry_initial_prompt = flags.has("carry-initial-prompt");
+  if (t.carry_initial_prompt && !flags.has("initial-prompt")) bad("flag '--carry-initial-prompt' needs --initial-prompt TEXT");
   read_decoding_flags(flags, t);
   t.n_threads = o.threads;
   t.backend = flags.value_or("backend", "auto");

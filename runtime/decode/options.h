@@ -27,6 +27,10 @@ struct Options {
   float no_speech_threshold = 0.6f;          // probability in [0, 1]; > 1 disables
   bool condition_on_previous_text = true;
   std::string initial_prompt;
+  // Put the initial prompt in front of every window's prompt, not only the first windows' (OpenAI's
+  // carry_initial_prompt): names and spelling stay in force over a long file; the previous text then
+  // gets the room the initial prompt leaves.
+  bool carry_initial_prompt = false;
   bool suppress_blank = true;
   std::string suppress_tokens = "-1";        // comma separated ids; "-1" = the default non-speech set
   float max_initial_timestamp = 1.0f;        // seconds

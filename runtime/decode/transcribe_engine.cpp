@@ -118,6 +118,7 @@ void TranscribeEngine::set_cancel(const std::atomic<bool>* flag) {
 void TranscribeEngine::reset() {
   prompt_.clear();
   prompt_.all_tokens = initial_prompt_tokens_;
+  prompt_.carried = options_.carry_initial_prompt ? initial_prompt_tokens_.size() : 0;
   language_ = fixed_language_;
   language_probs_.clear();
   rng_.seed(options_.seed);
@@ -392,7 +393,17 @@ WindowResult TranscribeEngine::transcribe_with_prompt(const float* samples, std:
   }
   prompt_.clear();
   const std::string stripped = python_strip(hypothesis.prompt);
-  prompt_.all_tokens = stripped.empty() ? initial_prompt_tokens_ : tokenizer_.encode(" " + stripped);
+  if (options_.carry_initial_prompt) {
+    // The initial prompt in front, then this hypothesis's text, as the whole-file loop lays them out.
+    prompt_.all_tokens = initial_prompt_tokens_;
+    prompt_.carried = initial_prompt_tokens_.size();
+    if (!stripped.empty()) {
+      const std::vector<int> text = tokenizer_.encode(" " + stripped);
+      prompt_.all_tokens.insert(prompt_.all_tokens.end(), text.begin(), text.end());
+    }
+  } else {
+    prompt_.all_tokens = stripped.empty() ? initial_prompt_tokens_ : tokenizer_.encode(" " + stripped);
+  }
   // The word timing of this call only; the aligner is made once, on the first call that asks.
   call_words_ = hypothesis.word_timestamps && wm_->alignment() != nullptr;
   if (call_words_ && !aligner_) aligner_ = std::make_unique<WordAligner>(heads_, 7, 1.0f, pool_);

@@ -10,9 +10,26 @@ namespace npw {
 
 std::vector<int> PromptState::prompt(int n_text_ctx) const {
   const std::size_t keep = static_cast<std::size_t>(std::max(0, n_text_ctx / 2 - 1));
-  std::size_t from = std::min(reset_since, all_tokens.size());
-  if (all_tokens.size() - from > keep) from = all_tokens.size() - keep;
-  return std::vector<int>(all_tokens.begin() + static_cast<std::ptrdiff_t>(from), all_tokens.end());
+  std::vector<int> full;
+  if (carried > 0) {
+    const std::size_t n_initial = std::min(carried, all_tokens.size());
+    full.assign(all_tokens.begin(), all_tokens.begin() + static_cast<std::ptrdiff_t>(n_initial));
+    std::size_t from = std::min(std::max(n_initial, reset_since), all_tokens.size());
+    // Python's rest[-remaining:]: the last `remaining` when positive, all of it for 0 (-0 == 0),
+    // and without the first |remaining| when negative (an initial prompt longer than the room).
+    const long remaining = static_cast<long>(keep) - static_cast<long>(n_initial);
+    const std::size_t rest = all_tokens.size() - from;
+    if (remaining > 0 && rest > static_cast<std::size_t>(remaining)) {
+      from = all_tokens.size() - static_cast<std::size_t>(remaining);
+    }
+    if (remaining < 0) from += std::min(rest, static_cast<std::size_t>(-remaining));
+    full.insert(full.end(), all_tokens.begin() + static_cast<std::ptrdiff_t>(from), all_tokens.end());
+  } else {
+    const std::size_t from = std::min(reset_since, all_tokens.size());
+    full.assign(all_tokens.begin() + static_cast<std::ptrdiff_t>(from), all_tokens.end());
+  }
+  if (full.size() > keep) full.erase(full.begin(), full.end() - static_cast<std::ptrdiff_t>(keep));
+  return full;
 }
 
 WindowStep finish_window(const WindowDecode& d, int64_t segment_frames, int timestamp_begin, const TokenText& text,

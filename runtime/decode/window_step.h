@@ -22,13 +22,18 @@ namespace npw {
 struct PromptState {
   std::vector<int> all_tokens;
   std::size_t reset_since = 0;
+  // carry_initial_prompt: the first `carried` tokens of all_tokens are the initial prompt, put in
+  // front of every window's prompt (0: not carried).
+  std::size_t carried = 0;
 
-  // The tokens to condition the next window on: OpenAI passes all_tokens[reset_since:] and the
-  // decoder keeps the last n_text_ctx / 2 - 1 of them.
+  // The tokens to condition the next window on: OpenAI passes all_tokens[reset_since:] (carrying:
+  // the initial prompt, then all_tokens[max(carried, reset_since):][-(n_text_ctx / 2 - 1 - carried):]
+  // with Python's slice semantics) and the decoder keeps the last n_text_ctx / 2 - 1 of them.
   std::vector<int> prompt(int n_text_ctx) const;
   void clear() {
     all_tokens.clear();
     reset_since = 0;
+    carried = 0;
   }
 };
 

@@ -85,7 +85,7 @@ TEST(Cli, HelpListsTheFlags) {
                         "--dump-logits OUT", "--greedy-plain N", "--dump-tokens OUT", "--temperature T",
                         "--temperature-increment X", "--compression-ratio-threshold R", "--logprob-threshold L",
                         "--no-speech-threshold P", "--no-condition-on-previous-text", "--patience F",
-                        "--length-penalty A", "--suppress-tokens IDS"}) {
+                        "--length-penalty A", "--suppress-tokens IDS", "--carry-initial-prompt"}) {
     EXPECT_NE(r.out.find(f), std::string::npos) << f;
   }
 }

@@ -65,6 +65,8 @@ TEST(CliOptions, DecodingPolicyFlags) {
   EXPECT_FLOAT_EQ(b.transcribe.length_penalty, 0.6f);
   EXPECT_EQ(b.transcribe.suppress_tokens, "-1,220");
   EXPECT_EQ(parse({"--patience", "0"}).transcribe.patience, 1.0);  // OpenAI: `patience or 1.0`
+  EXPECT_FALSE(b.transcribe.carry_initial_prompt);
+  EXPECT_TRUE(parse({"--initial-prompt", "Kubernetes", "--carry-initial-prompt"}).transcribe.carry_initial_prompt);
 
   const CliOptions off = parse({"--compression-ratio-threshold", "none", "--logprob-threshold", "None",
                                 "--no-speech-threshold", "NONE", "--suppress-tokens", ""});
@@ -84,6 +86,7 @@ TEST(CliOptions, DecodingPolicyMistakesNameTheFlag) {
       {{"--logprob-threshold", "low"}, "--logprob-threshold"},
       {{"--no-speech-threshold", "1.2"}, "--no-speech-threshold"},
       {{"--patience", "-1"}, "--patience"},
+      {{"--carry-initial-prompt"}, "--initial-prompt"},
       {{"--length-penalty", "2"}, "--length-penalty"},
       {{"--suppress-tokens", "1,x"}, "--suppress-tokens"},
       {{"--patience", "2", "--tokens", "1", "--dump-logits", "l.f32"}, "--patience"},  // window mode

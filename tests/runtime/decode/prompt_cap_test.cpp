@@ -30,6 +30,38 @@ TEST(PromptCap, KeepsTheLast223Tokens) {
   EXPECT_EQ(p.prompt(448).front(), 250);
 }
 
+std::vector<int> range(int from, int n) {
+  std::vector<int> v(static_cast<std::size_t>(n));
+  std::iota(v.begin(), v.end(), from);
+  return v;
+}
+
+std::vector<int> concat(std::vector<int> a, const std::vector<int>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// OpenAI's carry_initial_prompt: initial + all_tokens[max(len(initial), reset):][-(223 - len(initial)):],
+// then the decoder's last 223. Expected values worked out with Python's slices, quirks included.
+TEST(PromptCap, CarriedInitialPromptAsOpenAI) {
+  PromptState p;
+  p.all_tokens = concat({1000, 1001, 1002}, range(0, 300));
+  p.carried = 3;
+  EXPECT_EQ(p.prompt(448), concat({1000, 1001, 1002}, range(80, 220)));
+  p.reset_since = 253;  // a reset: the initial prompt, then only what came after it
+  EXPECT_EQ(p.prompt(448), concat({1000, 1001, 1002}, range(250, 50)));
+  // An initial prompt longer than the room (230 > 223): rest[-(-7):] drops the rest's first 7, then
+  // the decoder keeps the last 223 of the whole.
+  p.all_tokens = concat(range(5000, 230), range(0, 10));
+  p.carried = 230;
+  p.reset_since = 0;
+  EXPECT_EQ(p.prompt(448), concat(range(5010, 220), {7, 8, 9}));
+  // Exactly the room: rest[-0:] is all of the rest.
+  p.all_tokens = concat(range(5000, 223), range(0, 5));
+  p.carried = 223;
+  EXPECT_EQ(p.prompt(448), concat(range(5005, 218), range(0, 5)));
+}
+
 TEST(PromptCap, ResetOnlyAboveHalfADegree) {
   const Options o;
   constexpr int T = 100;
@@ -96,6 +128,32 @@ TEST(PromptCap, EngineFeedsAtMost223PromptTokens) {
   EXPECT_EQ(p.front(), v.start_of_prev());
   EXPECT_EQ(p.back(), v.sot());
   EXPECT_TRUE(std::none_of(p.begin() + 1, p.end() - 1, [&](int id) { return v.is_special(id); }));
+}
+
+// Without conditioning on the previous text every window's prompt is reset: the initial prompt
+// reaches only the first window, unless it is carried.
+TEST(PromptCap, EngineCarriesTheInitialPromptToEveryWindow) {
+  const auto model = Model::load(std::string(NPW_TEST_DATA_DIR) + "/ggml-test-f32.bin");
+  const Vocab& v = model->vocab();
+  const std::vector<float> audio(45 * 16000, 0.0f);  // two windows
+  for (bool carry : {false, true}) {
+    Options o;
+    o.beam_size = 0;
+    o.temperatures = {0.0f};
+    o.no_speech_threshold = 2.0f;  // never skipped as silence: the decoder is asked about each window
+    o.condition_on_previous_text = false;
+    o.initial_prompt = "Kubernetes";
+    o.carry_initial_prompt = carry;
+    std::vector<std::vector<int>> prefixes;
+    TranscribeEngine e(*model, o, std::make_unique<RecordingModel>(v.n_vocab(), v.eot(), &prefixes), nullptr);
+    e.transcribe(audio.data(), audio.size(), {});
+    ASSERT_EQ(prefixes.size(), 2u) << carry;
+    EXPECT_EQ(prefixes[0].front(), v.start_of_prev());
+    EXPECT_EQ(prefixes[1].front() == v.start_of_prev(), carry);
+    if (carry) {
+      EXPECT_EQ(prefixes[1], prefixes[0]);
+    }
+  }
 }
 
 }  // namespace
