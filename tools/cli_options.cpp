@@ -58,6 +58,7 @@ void validate_transcription(const Options& o) {
     else if (what.find("patience") != std::string::npos) flag = " (--patience)";
     else if (what.find("suppress_tokens") != std::string::npos) flag = " (--suppress-tokens)";
     else if (what.find("compression_ratio") != std::string::npos) flag = " (--compression-ratio-threshold)";
+    else if (what.find("clip_timestamps") != std::string::npos) flag = " (--clip-timestamps)";
     else if (what.find("language") != std::string::npos) flag = " (--language)";
     else if (what.find("alignment heads") != std::string::npos) flag = " (--alignment-heads)";
     else if (what.find("punctuations") != std::string::npos) flag = " (--prepend-punctuations/--append-punctuations)";
@@ -108,6 +109,7 @@ void read_decoding_flags(const FlagParser& flags, Options& t) {
     bad("flag '--length-penalty': must be in [0, 1], got " + flags.value_or("length-penalty", ""));
   }
   t.suppress_tokens = flags.value_or("suppress-tokens", t.suppress_tokens);
+  t.clip_timestamps = flags.value_or("clip-timestamps", t.clip_timestamps);
 }
 
 }  // namespace
@@ -152,6 +154,8 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
                                          "(Google NMT, A in [0, 1]; default: / length)");
   flags.add_value("suppress-tokens", "IDS", "comma-separated token ids never sampled; -1: the default set of "
                                             "non-speech symbols (default -1; empty: none)");
+  flags.add_value("clip-timestamps", "T,T,...", "transcribe only these stretches: START,END,... in seconds (an odd "
+                                                "count ends at the end of the audio; default 0: all of it)");
   flags.add_switch("json", "print the language and every segment field as one JSON object");
   flags.add_switch("word-timestamps", "time every word from the decoder's cross-attention (OpenAI's word_timestamps)");
   flags.add_switch("words", "with --word-timestamps: print one \"[start --> end] word\" line per word");
@@ -230,7 +234,7 @@ CliOptions parse_cli_options(int argc, const char* const* argv) {
                                        "initial-prompt", "carry-initial-prompt", "no-fallback", "temperature", "temperature-increment",
                                        "compression-ratio-threshold", "logprob-threshold", "no-speech-threshold",
                                        "no-condition-on-previous-text", "patience", "length-penalty",
-                                       "suppress-tokens", "json", "word-timestamps", "words", "srt",
+                                       "suppress-tokens", "clip-timestamps", "json", "word-timestamps", "words", "srt",
                                        "vtt", "max-line-width", "max-line-count", "max-words-per-line",
                                        "max-cue-duration", "hallucination-silence-threshold", "memory-report"};
   if (o.window_mode()) {

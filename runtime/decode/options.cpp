@@ -4,7 +4,10 @@
 #include "decode/options.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -80,6 +83,32 @@ std::vector<float> temperature_ladder(double start, double increment) {
   return t;
 }
 
+std::vector<std::pair<int64_t, int64_t>> seek_clips(const std::string& clip_timestamps, int64_t content_frames) {
+  std::vector<int64_t> points;
+  std::size_t pos = 0;
+  while (!clip_timestamps.empty() && pos <= clip_timestamps.size()) {
+    const std::size_t comma = std::min(clip_timestamps.find(',', pos), clip_timestamps.size());
+    const std::string item = clip_timestamps.substr(pos, comma - pos);
+    errno = 0;
+    char* end = nullptr;
+    const double t = std::strtod(item.c_str(), &end);
+    // Leading and trailing blanks as Python's float() allows them.
+    while (end && *end != '\0' && std::isspace(static_cast<unsigned char>(*end))) ++end;
+    if (item.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(t) || t < 0.0 || t > 1e9) {
+      invalid("clip_timestamps", "'" + item + "' is not a time in seconds >= 0 (expected START,END,...)");
+    }
+    points.push_back(static_cast<int64_t>(std::nearbyint(t * 100.0)));
+    pos = comma + 1;
+  }
+  if (points.empty()) points.push_back(0);
+  if (points.size() % 2 == 1) points.push_back(content_frames);
+  std::vector<std::pair<int64_t, int64_t>> clips;
+  for (std::size_t i = 0; i + 1 < points.size(); i += 2) {
+    clips.emplace_back(points[i], std::min(points[i + 1], content_frames));
+  }
+  return clips;
+}
+
 void Options::validate() const {
   canonical_language(language);  // throws with the value named
 
@@ -136,6 +165,7 @@ void Options::validate() const {
     invalid("hallucination_silence_threshold", "must be a finite number of seconds (< 0: off), got " +
                                                    num(hallucination_silence_threshold));
   }
+  seek_clips(clip_timestamps, 0);  // throws naming clip_timestamps and the bad item
   if (hallucination_silence_threshold >= 0.0f && !word_timestamps) {
     invalid("hallucination_silence_threshold", "needs word_timestamps (it judges words)");
   }

@@ -2,7 +2,9 @@
 // command, validated in one place. The CLI flags and the element's properties both map onto it.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace npw {
@@ -54,9 +56,19 @@ struct Options {
   // identify one, else the default), "default", a preset name, or "LAYER:HEAD,..." (alignment_heads.h).
   std::string alignment_heads = "auto";
 
+  // Whole-file transcription only: the stretches to transcribe, "START,END,START,END,..." in seconds
+  // (OpenAI's clip_timestamps; an odd count ends at the end of the audio; "0": all of it).
+  std::string clip_timestamps = "0";
+
   // Throws npw::Error(InvalidArgument) naming the first invalid field and why.
   void validate() const;
 };
+
+// clip_timestamps as OpenAI's transcribe() turns them into mel frames: each time rounded (halves to
+// even) at 100 frames a second, an odd count closed by content_frames, pairs of [start, end). A
+// stretch is cut at content_frames (where Python would decode empty windows for ever). Throws
+// npw::Error(InvalidArgument) naming clip_timestamps for a value that is not a number >= 0.
+std::vector<std::pair<int64_t, int64_t>> seek_clips(const std::string& clip_timestamps, int64_t content_frames);
 
 // OpenAI's fallback ladder: np.arange(start, 1 + 1e-6, increment) (the command's --temperature and
 // --temperature_increment_on_fallback), or just `start` when increment <= 0. Counted in steps so it

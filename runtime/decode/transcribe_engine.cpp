@@ -312,9 +312,18 @@ TranscribeResult TranscribeEngine::transcribe(const float* samples, std::size_t 
   }
   result.language = language_;
 
-  int64_t seek = 0;
-  while (seek < content_frames) {
-    const int64_t segment_frames = std::min(kWindowFrames, content_frames - seek);
+  // OpenAI's loop over the clips (clip_timestamps; by default one: the whole file).
+  const std::vector<std::pair<int64_t, int64_t>> clips = seek_clips(options_.clip_timestamps, content_frames);
+  std::size_t clip = 0;
+  int64_t seek = clips.front().first;
+  while (clip < clips.size()) {
+    const auto [clip_start, clip_end] = clips[clip];
+    seek = std::max(seek, clip_start);
+    if (seek >= clip_end) {
+      if (++clip < clips.size()) seek = clips[clip].first;
+      continue;
+    }
+    const int64_t segment_frames = std::min({kWindowFrames, content_frames - seek, clip_end - seek});
     // mel[:, seek:seek+segment_size] zero-padded to 3000 frames (OpenAI's pad_or_trim of the slice).
     {
       StageTimer t(stats_.mel_seconds);

@@ -85,7 +85,8 @@ TEST(Cli, HelpListsTheFlags) {
                         "--dump-logits OUT", "--greedy-plain N", "--dump-tokens OUT", "--temperature T",
                         "--temperature-increment X", "--compression-ratio-threshold R", "--logprob-threshold L",
                         "--no-speech-threshold P", "--no-condition-on-previous-text", "--patience F",
-                        "--length-penalty A", "--suppress-tokens IDS", "--carry-initial-prompt"}) {
+                        "--length-penalty A", "--suppress-tokens IDS", "--carry-initial-prompt",
+                        "--clip-timestamps T,T,..."}) {
     EXPECT_NE(r.out.find(f), std::string::npos) << f;
   }
 }

@@ -66,6 +66,8 @@ TEST(CliOptions, DecodingPolicyFlags) {
   EXPECT_EQ(b.transcribe.suppress_tokens, "-1,220");
   EXPECT_EQ(parse({"--patience", "0"}).transcribe.patience, 1.0);  // OpenAI: `patience or 1.0`
   EXPECT_FALSE(b.transcribe.carry_initial_prompt);
+  EXPECT_EQ(b.transcribe.clip_timestamps, "0");
+  EXPECT_EQ(parse({"--clip-timestamps", "1.5,4"}).transcribe.clip_timestamps, "1.5,4");
   EXPECT_TRUE(parse({"--initial-prompt", "Kubernetes", "--carry-initial-prompt"}).transcribe.carry_initial_prompt);
 
   const CliOptions off = parse({"--compression-ratio-threshold", "none", "--logprob-threshold", "None",
@@ -87,6 +89,8 @@ TEST(CliOptions, DecodingPolicyMistakesNameTheFlag) {
       {{"--no-speech-threshold", "1.2"}, "--no-speech-threshold"},
       {{"--patience", "-1"}, "--patience"},
       {{"--carry-initial-prompt"}, "--initial-prompt"},
+      {{"--clip-timestamps", "5,x"}, "--clip-timestamps"},
+      {{"--clip-timestamps", "-1"}, "--clip-timestamps"},
       {{"--length-penalty", "2"}, "--length-penalty"},
       {{"--suppress-tokens", "1,x"}, "--suppress-tokens"},
       {{"--patience", "2", "--tokens", "1", "--dump-logits", "l.f32"}, "--patience"},  // window mode

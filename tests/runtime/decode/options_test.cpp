@@ -65,6 +65,21 @@ TEST(Options, TemperatureLadderIsOpenAIs) {
   EXPECT_THROW(o.validate(), Error);
 }
 
+// OpenAI: seek_points = [round(t * 100)], [0] when empty, content_frames appended to an odd count.
+TEST(Options, ClipTimestampsBecomeFramePairs) {
+  using Clips = std::vector<std::pair<int64_t, int64_t>>;
+  EXPECT_EQ(seek_clips("0", 3000), (Clips{{0, 3000}}));
+  EXPECT_EQ(seek_clips("", 3000), (Clips{{0, 3000}}));
+  EXPECT_EQ(seek_clips("5,10,20", 3000), (Clips{{500, 1000}, {2000, 3000}}));
+  EXPECT_EQ(seek_clips(" 1.5 ,2.125", 3000), (Clips{{150, 212}}));  // 212.5 -> 212: halves to even
+  EXPECT_EQ(seek_clips("10,60", 3000), (Clips{{1000, 3000}}));     // cut at the end of the audio
+  EXPECT_EQ(seek_clips("20,10", 3000), (Clips{{2000, 1000}}));     // empty: skipped by the loop
+  for (const char* bad : {"x", "1,", "-1", "nan", "1e400"}) EXPECT_THROW(seek_clips(bad, 3000), Error) << bad;
+  Options o;
+  o.clip_timestamps = "3,y";
+  EXPECT_THROW(o.validate(), Error);
+}
+
 TEST(Options, EachBadFieldIsNamed) {
   expect_invalid([](Options& o) { o.beam_size = -1; }, "beam_size");
   expect_invalid([](Options& o) { o.beam_size = 17; }, "beam_size");

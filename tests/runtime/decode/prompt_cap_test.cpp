@@ -1,7 +1,8 @@
-// The previous-text prompt is capped at n_text_ctx / 2 - 1 = 223 tokens for Whisper's 448-token
-// context (OpenAI: prompt_tokens[-(n_ctx // 2 - 1):]), counted from the last reset, and reset only
-// after a window decoded at a temperature strictly above 0.5. Checked on PromptState directly and on
-// what the engine actually feeds the decoder for a long initial prompt.
+// What the engine feeds the decoder. The previous-text prompt is capped at n_text_ctx / 2 - 1 = 223
+// tokens for Whisper's 448-token context (OpenAI: prompt_tokens[-(n_ctx // 2 - 1):]), counted from the
+// last reset, and reset only after a window decoded at a temperature strictly above 0.5; a carried
+// initial prompt leads every window's prompt; clip_timestamps choose the windows. Checked on
+// PromptState directly and on what a recording model is given.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -81,9 +82,11 @@ TEST(PromptCap, ResetOnlyAboveHalfADegree) {
   EXPECT_TRUE(p.prompt(448).empty());
 }
 
-// Ends every decoding at once and records what it was fed.
+// Ends every decoding at once and records what it was fed (and which samples each window holds).
 class RecordingModel : public WindowModel, public LogitSource {
  public:
+  std::vector<std::pair<std::uint64_t, std::size_t>> places;
+  void place(std::uint64_t first, std::size_t n) override { places.emplace_back(first, n); }
   RecordingModel(int n_vocab, int eot, std::vector<std::vector<int>>* prefixes) : V_(n_vocab), eot_(eot), prefixes_(prefixes) {}
   void encode(const float*, float*) override {}
   LogitSource& logits() override { return *this; }
@@ -154,6 +157,26 @@ TEST(PromptCap, EngineCarriesTheInitialPromptToEveryWindow) {
       EXPECT_EQ(prefixes[1], prefixes[0]);
     }
   }
+}
+
+// clip_timestamps "5,10,20" on 30 s: the windows [5 s, 10 s) and [20 s, 30 s), cut at each stretch's end.
+TEST(PromptCap, EngineTranscribesOnlyTheClips) {
+  const auto model = Model::load(std::string(NPW_TEST_DATA_DIR) + "/ggml-test-f32.bin");
+  const Vocab& v = model->vocab();
+  Options o;
+  o.beam_size = 0;
+  o.temperatures = {0.0f};
+  o.no_speech_threshold = 2.0f;
+  o.clip_timestamps = "5,10,20";
+  std::vector<std::vector<int>> prefixes;
+  auto rec = std::make_unique<RecordingModel>(v.n_vocab(), v.eot(), &prefixes);
+  RecordingModel* r = rec.get();
+  TranscribeEngine e(*model, o, std::move(rec), nullptr);
+  const std::vector<float> audio(30 * 16000, 0.0f);
+  e.transcribe(audio.data(), audio.size(), {});
+  using Places = std::vector<std::pair<std::uint64_t, std::size_t>>;
+  EXPECT_EQ(r->places, (Places{{5 * 16000, 5 * 16000}, {20 * 16000, 10 * 16000}}));
+  EXPECT_EQ(prefixes.size(), 2u);
 }
 
 }  // namespace
