@@ -44,6 +44,38 @@ std::string Tokenizer::decode(const int* ids, std::size_t n) const {
   return out;
 }
 
+std::string Tokenizer::special_name(int id) const {
+  const Vocab& v = vocab_;
+  if (id < v.eot() || id >= v.timestamp_begin()) return "";
+  if (id == v.eot()) return "<|endoftext|>";
+  if (id == v.sot()) return "<|startoftranscript|>";
+  if (const char* code = v.language_code(id)) return std::string("<|") + code + "|>";
+  if (id == v.translate()) return "<|translate|>";
+  if (id == v.transcribe()) return "<|transcribe|>";
+  if (id == v.start_of_lm()) return "<|startoflm|>";
+  if (id == v.start_of_prev()) return "<|startofprev|>";
+  if (id == v.no_speech()) return "<|nospeech|>";
+  if (id == v.no_timestamps()) return "<|notimestamps|>";
+  return "";
+}
+
+std::string Tokenizer::decode_with_specials(const std::vector<int>& ids) const {
+  // Bytes in order, names included, then one UTF-8 decoding with replacement (tiktoken's decode):
+  // a name inside a split character breaks it, as there.
+  std::string out;
+  Utf8Assembler utf8;
+  for (int id : ids) {
+    if (is_text(id)) {
+      utf8.push(vocab_.bytes(id), out);
+    } else {
+      const std::string name = special_name(id);
+      if (!name.empty()) utf8.push(name, out);
+    }
+  }
+  utf8.finish(out);
+  return out;
+}
+
 std::vector<int> Tokenizer::encode(const std::string& text) const {
   std::call_once(indexed_, [this] { index(); });
   const ByteRank rank = [this](std::string_view bytes) { return static_cast<int64_t>(find_bytes(bytes)); };

@@ -38,6 +38,12 @@ class Tokenizer {
   // Valid UTF-8 text of the tokens; non-text ids are skipped, ill-formed bytes become U+FFFD.
   std::string decode(const int* ids, std::size_t n) const;
   std::string decode(const std::vector<int>& ids) const { return decode(ids.data(), ids.size()); }
+  // OpenAI's Tokenizer.decode: timestamps dropped, the other special tokens written as their names
+  // ("<|ja|>", "<|endoftext|>") - the text a decoding's compression ratio is taken of.
+  std::string decode_with_specials(const std::vector<int>& ids) const;
+  // The name tiktoken gives a special token below the timestamps ("<|startoftranscript|>"); empty
+  // for any other id.
+  std::string special_name(int id) const;
 
   // Text tokens for `text` (pre-tokenised, then byte-pair merged per word; see above). Throws
   // npw::Error(Format) if the vocabulary lacks a single-byte token that the text needs.

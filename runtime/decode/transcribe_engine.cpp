@@ -211,7 +211,8 @@ WindowDecode TranscribeEngine::decode_at(float temperature) {
     d.outcome = decode_window(wm_->logits(), s, rng_, &decode_ws_);
   }
   stats_.tokens += static_cast<int>(d.outcome.tokens.size());
-  d.text = python_strip(tokenizer_.decode(d.outcome.tokens));
+  // OpenAI's result.text: sampled special tokens (a language, <|notimestamps|>) count as their names.
+  d.text = python_strip(tokenizer_.decode_with_specials(d.outcome.tokens));
   d.compression_ratio = compression_ratio(d.text);
   return d;
 }

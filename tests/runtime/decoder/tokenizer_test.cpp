@@ -224,6 +224,30 @@ TEST(Tokenizer, LongRunsMergeInLinearithmicTime) {
   EXPECT_LT(ids.size(), dashes.size() / 8);  // GPT-2 holds runs of 16 and 32 dashes
 }
 
+// OpenAI's Tokenizer.decode (the text a compression ratio is taken of): timestamps dropped, other
+// special tokens written as tiktoken names them.
+TEST(Tokenizer, DecodeWithSpecialsNamesThemAsTiktoken) {
+  auto model = test_model();
+  const Vocab& v = model->vocab();
+  Tokenizer tok(v);
+  const std::vector<int> hello = tok.encode(" hello");
+  std::vector<int> ids = {v.timestamp_begin()};
+  ids.insert(ids.end(), hello.begin(), hello.end());
+  ids.push_back(v.language_token("ja"));
+  ids.push_back(v.no_timestamps());
+  ids.insert(ids.end(), hello.begin(), hello.end());
+  ids.push_back(v.timestamp_begin() + 50);
+  ids.push_back(v.eot());
+  EXPECT_EQ(tok.decode_with_specials(ids), " hello<|ja|><|notimestamps|> hello<|endoftext|>");
+  EXPECT_EQ(tok.decode(ids), " hello hello");
+  EXPECT_EQ(tok.special_name(v.sot()), "<|startoftranscript|>");
+  EXPECT_EQ(tok.special_name(v.start_of_prev()), "<|startofprev|>");
+  EXPECT_EQ(tok.special_name(v.no_speech()), "<|nospeech|>");
+  EXPECT_EQ(tok.special_name(v.transcribe()), "<|transcribe|>");
+  EXPECT_EQ(tok.special_name(hello.front()), "");
+  EXPECT_EQ(tok.special_name(v.timestamp_begin()), "");
+}
+
 TEST(Tokenizer, EncodesEmptyTextToNothing) {
   auto model = test_model();
   Tokenizer tok(model->vocab());
