@@ -18,7 +18,7 @@ set -eu
 cd "$(dirname "$0")/.."
 build=${1:-build}
 [ $# -gt 0 ] && shift
-tests=${*:-"gst-test_settings_captions gst-test_element gst-test_stream_events gst-test_window_pool gst-test_language gst-test_tensor_pool gst-test_pipelines gst-test_cancel"}
+tests=${*:-"gst-test_settings_captions gst-test_element gst-test_stream_events gst-test_window_pool gst-test_language gst-test_tensor_pool gst-test_pipelines gst-test_cancel gst-test_words gst-test_npu gst-test_live gst-test_live_scripted"}
 command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 2; }
 [ -f "$build/build.ninja" ] || meson setup "$build" >/dev/null
 meson compile -C "$build" >/dev/null
