@@ -28,7 +28,7 @@ while getopts "t:r:n" opt; do
 done
 limit=${limit:-"-max_total_time=60"}
 shift $((OPTIND - 1))
-targets=${*:-"fuzz_model_sections fuzz_model_loader fuzz_wav fuzz_element"}
+targets=${*:-"fuzz_model_sections fuzz_model_loader fuzz_wav fuzz_text fuzz_element"}
 
 if [ "$build" = yes ]; then
   if [ ! -f build-fuzz/build.ninja ]; then
@@ -57,6 +57,8 @@ for t in $targets; do
     # spend the first thousands of runs on inputs too short to hold one edit).
     fuzz_model_sections) opts="$opts -max_len=144 -len_control=0" ;;
     fuzz_wav) cp -n tests/data/audio/jfk.wav "$corpus/" 2>/dev/null || true; opts="$opts -max_len=400000" ;;
+    # Prompts and token runs: a few KB is already longer than any prompt (224 tokens) or window.
+    fuzz_text) opts="$opts -max_len=4096" ;;
     # One unit is whole windows of inference under ASan (seconds, and tens of seconds at nice 19 on
     # a busy machine): a unit is a hang past 300 s, not 30.
     # Full length at once here too (at a few units a second the default growth from 4 bytes never
