@@ -37,6 +37,36 @@ Cue make_cue(std::vector<Word>& shown, std::vector<Word>& original, double max_d
   return c;
 }
 
+// A cue's text as a subtitle file can carry it. A blank line ends a cue in both formats, and a line
+// holding "-->" is taken for a timing line in WebVTT (and by many SRT readers); a model can emit
+// either ("\n\n" and " -->" are GPT-2 tokens), and OpenAI's writers let them through on the word path
+// and leave "--->" as "-->" on the other. So: CR and CRLF become LF, lines with nothing but white
+// space go, and "-->" is made "->" until none is left. Text without any of these is unchanged.
+std::string subtitle_payload(const std::string& text) {
+  std::string lf;
+  lf.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\r') {
+      lf += text[i];
+    } else if (i + 1 >= text.size() || text[i + 1] != '\n') {
+      lf += '\n';
+    }
+  }
+  std::string out;
+  for (std::size_t begin = 0; begin <= lf.size();) {
+    std::size_t end = lf.find('\n', begin);
+    if (end == std::string::npos) end = lf.size();
+    std::string line = lf.substr(begin, end - begin);
+    for (std::size_t at = line.find("-->"); at != std::string::npos; at = line.find("-->")) line.replace(at, 3, "->");
+    if (!python_strip(line).empty()) {
+      if (!out.empty()) out += '\n';
+      out += line;
+    }
+    begin = end + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 void validate_cue_limits(const CueLimits& l) {
@@ -147,7 +177,7 @@ std::string srt_document(const std::vector<Cue>& cues) {
   std::string out;
   for (std::size_t i = 0; i < cues.size(); ++i) {
     out += std::to_string(i + 1) + "\n" + caption_timestamp(cues[i].start, true, ',') + " --> " +
-           caption_timestamp(cues[i].end, true, ',') + "\n" + cues[i].text + "\n\n";
+           caption_timestamp(cues[i].end, true, ',') + "\n" + subtitle_payload(cues[i].text) + "\n\n";
   }
   return out;
 }
@@ -155,7 +185,7 @@ std::string srt_document(const std::vector<Cue>& cues) {
 std::string vtt_document(const std::vector<Cue>& cues) {
   std::string out = "WEBVTT\n\n";
   for (const Cue& c : cues)
-    out += caption_timestamp(c.start, false, '.') + " --> " + caption_timestamp(c.end, false, '.') + "\n" + c.text + "\n\n";
+    out += caption_timestamp(c.start, false, '.') + " --> " + caption_timestamp(c.end, false, '.') + "\n" + subtitle_payload(c.text) + "\n\n";
   return out;
 }
 

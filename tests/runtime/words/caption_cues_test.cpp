@@ -177,6 +177,37 @@ TEST(CaptionCues, Documents) {
   EXPECT_EQ(vtt_document({c}), "WEBVTT\n\n00:01.000 --> 00:02.500\nHi\nthere\n\n");
 }
 
+// A blank line ends a cue in SRT and WebVTT, and a "-->" line reads as a timing line: text a model
+// can emit (GPT-2 has "\n\n" and " -->" tokens) must not break the file. OpenAI's writers let both
+// through on the word path, and turn "--->" into "-->" on the segment path.
+TEST(CaptionCues, DocumentsNeverBreakACue) {
+  Cue c;
+  c.start = 1.0;
+  c.end = 2.0;
+  c.text = " Hi\n\nthere --> over\r\n \t\rhere\r";
+  EXPECT_EQ(srt_document({c}), "1\n00:00:01,000 --> 00:00:02,000\n Hi\nthere -> over\nhere\n\n");
+  EXPECT_EQ(vtt_document({c}), "WEBVTT\n\n00:01.000 --> 00:02.000\n Hi\nthere -> over\nhere\n\n");
+  c.text = "a --->---> b";
+  EXPECT_EQ(srt_document({c}), "1\n00:00:01,000 --> 00:00:02,000\na ->-> b\n\n");
+  // On the segment path too, where OpenAI's single replace leaves "-->".
+  Segment s;
+  s.start = 1.0;
+  s.end = 2.0;
+  s.text = " x ---> y\n\n\nz ";
+  EXPECT_EQ(vtt_document(shape_cues({s}, {})), "WEBVTT\n\n00:01.000 --> 00:02.000\nx -> y\nz\n\n");
+  // And words: the joined words of a cue keep their lines, blank ones gone.
+  Segment w = s;
+  Word a, b;
+  a.word = " one\n\nmore";
+  a.start = 1.0;
+  a.end = 1.5;
+  b.word = "-->two";
+  b.start = 1.5;
+  b.end = 2.0;
+  w.words = {a, b};
+  EXPECT_EQ(srt_document(shape_cues({w}, {})), "1\n00:00:01,000 --> 00:00:02,000\none\nmore->two\n\n");
+}
+
 TEST(CaptionCues, LimitsValidated) {
   CueLimits l;
   l.max_line_width = -1;
