@@ -173,19 +173,27 @@ std::string caption_timestamp(double seconds, bool always_hours, char decimal_ma
   return buf;
 }
 
+// A cue whose text is only white space is not written: it would show nothing, and its empty text
+// line reads as the end of the cue, leaving a stray blank line. SRT numbers the written cues.
 std::string srt_document(const std::vector<Cue>& cues) {
   std::string out;
-  for (std::size_t i = 0; i < cues.size(); ++i) {
-    out += std::to_string(i + 1) + "\n" + caption_timestamp(cues[i].start, true, ',') + " --> " +
-           caption_timestamp(cues[i].end, true, ',') + "\n" + subtitle_payload(cues[i].text) + "\n\n";
+  std::size_t number = 0;
+  for (const Cue& c : cues) {
+    const std::string text = subtitle_payload(c.text);
+    if (text.empty()) continue;
+    out += std::to_string(++number) + "\n" + caption_timestamp(c.start, true, ',') + " --> " +
+           caption_timestamp(c.end, true, ',') + "\n" + text + "\n\n";
   }
   return out;
 }
 
 std::string vtt_document(const std::vector<Cue>& cues) {
   std::string out = "WEBVTT\n\n";
-  for (const Cue& c : cues)
-    out += caption_timestamp(c.start, false, '.') + " --> " + caption_timestamp(c.end, false, '.') + "\n" + subtitle_payload(c.text) + "\n\n";
+  for (const Cue& c : cues) {
+    const std::string text = subtitle_payload(c.text);
+    if (text.empty()) continue;
+    out += caption_timestamp(c.start, false, '.') + " --> " + caption_timestamp(c.end, false, '.') + "\n" + text + "\n\n";
+  }
   return out;
 }
 

@@ -43,7 +43,8 @@ std::vector<Cue> shape_cues(const std::vector<Segment>& segments, const CueLimit
 
 // OpenAI's format_timestamp: [HH:]MM:SS<marker>mmm, hours always with `always_hours`.
 std::string caption_timestamp(double seconds, bool always_hours, char decimal_marker);
-// Whole SRT / WebVTT documents of the cues.
+// Whole SRT / WebVTT documents of the cues: the text of each with no blank line and no "-->" (lines
+// of white space dropped, "-->" made "->"), cues left with no text not written.
 std::string srt_document(const std::vector<Cue>& cues);
 std::string vtt_document(const std::vector<Cue>& cues);
 

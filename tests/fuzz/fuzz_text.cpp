@@ -7,9 +7,11 @@
 //    is a heap of candidate pairs, easy to get subtly wrong on ties);
 //  - decoded text is well-formed UTF-8 (checked here against Unicode's table 3-7, not with the
 //    runtime's own assembler), the same whole or streamed, and nothing but U+FFFD replaces bytes;
-//  - words keep the tokens in order and the text of the merged words is the text of the words.
+//  - words keep the tokens in order and the text of the merged words is the text of the words;
+//  - the words shaped into cues under limits of any kind, then written as SRT and WebVTT, read back
+//    as exactly those cues (no blank line or "-->" inside a cue's text, times that do not go back).
 // The first byte chooses the mode: even, the rest is prompt text; odd, the rest is 16-bit token ids
-// (modulo the vocabulary) after one byte that picks the language.
+// (modulo the vocabulary) after one byte that picks the language and one that picks the cue limits.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "decode/byte_pair.h"
+#include "decode/caption_cues.h"
 #include "decode/pretokenize.h"
 #include "decode/punctuation_merge.h"
 #include "decode/text_metrics.h"
@@ -162,7 +165,9 @@ void check_prompt(const Fixture& f, const std::string& text) {
   }
 }
 
-void check_tokens(const Fixture& f, const std::string& language, const std::vector<int>& ids) {
+void check_cues(const std::vector<npw::Word>& merged, unsigned limit_byte);
+
+void check_tokens(const Fixture& f, const std::string& language, unsigned limit_byte, const std::vector<int>& ids) {
   const npw::Tokenizer& tok = *f.tokenizer;
   const std::string text = tok.decode(ids);
   if (!well_formed(text)) fail("decoded text is not well-formed UTF-8");
@@ -218,6 +223,89 @@ void check_tokens(const Fixture& f, const std::string& language, const std::vect
   }
   if (merged != word_text) fail("merged words do not join to the words' text");
   if (merged_tokens != kept) fail("merging lost, made or moved tokens");
+  check_cues(timed, limit_byte);
+}
+
+// Reads a subtitle document back the way players do (a cue is an optional number line, a timing
+// line, then text lines up to a blank line) and checks it holds `cues` in order: every one with text
+// to show (one of only white space is left out, and SRT numbers the rest).
+void check_document(const std::string& doc, const std::vector<npw::Cue>& cues, bool vtt) {
+  std::vector<std::string> lines;
+  for (std::size_t b = 0; b <= doc.size();) {
+    std::size_t e = doc.find('\n', b);
+    if (e == std::string::npos) e = doc.size();
+    lines.push_back(doc.substr(b, e - b));
+    b = e + 1;
+  }
+  std::size_t i = 0;
+  if (vtt) {
+    if (lines.size() < 2 || lines[0] != "WEBVTT" || !lines[1].empty()) fail("WebVTT header");
+    i = 2;
+  }
+  std::size_t number = 0;
+  for (std::size_t k = 0; k < cues.size(); ++k) {
+    if (npw::python_strip(cues[k].text).empty()) continue;
+    if (!vtt) {
+      if (i >= lines.size() || lines[i] != std::to_string(++number)) fail("SRT cue number");
+      ++i;
+    }
+    const bool hours = !vtt;
+    const char mark = vtt ? '.' : ',';
+    if (i >= lines.size() || lines[i] != npw::caption_timestamp(cues[k].start, hours, mark) + " --> " +
+                                             npw::caption_timestamp(cues[k].end, hours, mark))
+      fail("timing line");
+    ++i;
+    if (i >= lines.size() || lines[i].empty()) fail("a cue with text written without it");
+    while (i < lines.size() && !lines[i].empty()) {
+      if (lines[i].find("-->") != std::string::npos) fail("a cue's text line holds -->");
+      if (!well_formed(lines[i])) fail("a cue's text is not well-formed UTF-8");
+      ++i;
+    }
+    if (i >= lines.size()) fail("cue not ended by a blank line");
+    ++i;
+  }
+  // What is left is the end of the document: the final newline's empty line.
+  if (i + 1 != lines.size() || !lines[i].empty()) fail("text after the last cue");
+}
+
+void check_cues(const std::vector<npw::Word>& merged, unsigned limit_byte) {
+  npw::Segment seg;
+  for (const npw::Word& w : merged) {
+    if (w.tokens.empty()) continue;  // merged away, as the transcriber drops them
+    seg.text += w.word;
+    seg.words.push_back(w);
+  }
+  if (seg.words.empty()) return;
+  seg.start = seg.words.front().start;
+  seg.end = seg.words.back().end;
+  // A second segment of the same words after the first, so that cues flow across segments or stop
+  // at them (after a pause of over 3 s, which starts a cue when lines are counted).
+  npw::Segment next = seg;
+  const double shift = seg.end + 3.5;
+  for (npw::Word& w : next.words) {
+    w.start += shift;
+    w.end += shift;
+  }
+  next.start += shift;
+  next.end += shift;
+  static const int kWidths[] = {0, 1, 7, 42};
+  static const int kCounts[] = {0, 1, 2};
+  static const double kDurations[] = {0.0, 0.01, 0.07, 2.0};
+  npw::CueLimits limits;
+  limits.max_line_width = kWidths[limit_byte % 4];
+  limits.max_line_count = kCounts[(limit_byte / 4) % 3];
+  limits.max_words_per_line = static_cast<int>((limit_byte / 12) % 4);
+  limits.max_cue_duration = kDurations[(limit_byte / 48) % 4];
+  npw::validate_cue_limits(limits);
+  const std::vector<npw::Cue> cues = npw::shape_cues({seg, next}, limits);
+  double last_start = 0.0;
+  for (const npw::Cue& c : cues) {
+    if (!(c.end >= c.start) || c.start < last_start) fail("cue times go back");
+    if (limits.max_cue_duration > 0 && c.end - c.start > limits.max_cue_duration + 1e-9) fail("cue past max_cue_duration");
+    last_start = c.start;
+  }
+  check_document(npw::srt_document(cues), cues, false);
+  check_document(npw::vtt_document(cues), cues, true);
 }
 
 }  // namespace
@@ -233,7 +321,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string language = size > 1 ? kLanguages[data[1] % 6] : "en";
   const int n_vocab = f.model->vocab().n_vocab();
   std::vector<int> ids;
-  for (std::size_t i = 2; i + 1 < size; i += 2) ids.push_back((data[i] | (data[i + 1] << 8)) % n_vocab);
-  check_tokens(f, language, ids);
+  const unsigned limit_byte = size > 2 ? data[2] : 0;
+  for (std::size_t i = 3; i + 1 < size; i += 2) ids.push_back((data[i] | (data[i + 1] << 8)) % n_vocab);
+  check_tokens(f, language, limit_byte, ids);
   return 0;
 }

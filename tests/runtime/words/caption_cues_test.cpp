@@ -206,6 +206,12 @@ TEST(CaptionCues, DocumentsNeverBreakACue) {
   b.end = 2.0;
   w.words = {a, b};
   EXPECT_EQ(srt_document(shape_cues({w}, {})), "1\n00:00:01,000 --> 00:00:02,000\none\nmore->two\n\n");
+  // A cue with nothing to show is not written; SRT numbers the cues it writes.
+  Cue blank = c, last = c;
+  blank.text = " \n\r\n\t";
+  last.text = "end";
+  EXPECT_EQ(srt_document({blank, last}), "1\n00:00:01,000 --> 00:00:02,000\nend\n\n");
+  EXPECT_EQ(vtt_document({blank}), "WEBVTT\n\n");
 }
 
 TEST(CaptionCues, LimitsValidated) {
