@@ -4,7 +4,9 @@
 
 #include <cctype>
 
+#include "decode/suppress_tokens.h"
 #include "model/vocab.h"
+#include "util/error.h"
 
 namespace npwgst {
 
@@ -114,6 +116,12 @@ void install_properties(GObjectClass* klass) {
       g_param_spec_string("initial-prompt", "Initial prompt",
           "Text given to the decoder as if it preceded the first window (names, spelling, style)",
           nullptr, fixed));
+  g_object_class_install_property(klass, PROP_SUPPRESS_TOKENS,
+      g_param_spec_string("suppress-tokens", "Suppress tokens",
+          "Token ids never decoded, comma separated (OpenAI's suppress_tokens): -1 stands for the non-speech "
+          "symbols (\"#()*+/:;<=>@[]^_`{|}~, music notes, ...); empty: none, not even the task's special tokens "
+          "(as OpenAI). Ids past the model's vocabulary stop the element at start",
+          d.suppress_tokens.c_str(), fixed));
   g_object_class_install_property(klass, PROP_LATENCY,
       g_param_spec_uint("latency", "Latency",
           "Milliseconds of new audio after which the pending audio is transcribed (200-30000; 0: "
@@ -229,6 +237,18 @@ bool set_property(Settings& s, guint prop_id, const GValue* value, std::string* 
       s.initial_prompt = v ? v : "";
       return true;
     }
+    case PROP_SUPPRESS_TOKENS: {
+      const char* v = g_value_get_string(value);
+      const std::string spec = v ? v : npw::Options().suppress_tokens;
+      try {
+        npw::parse_suppress_tokens(spec);
+      } catch (const npw::Error& e) {
+        *why = e.what();
+        return false;
+      }
+      s.suppress_tokens = spec;
+      return true;
+    }
     case PROP_LATENCY: {
       const guint v = g_value_get_uint(value);
       if (v != 0 && v < kMinLatencyMs) {
@@ -298,6 +318,7 @@ void get_property(const Settings& s, guint prop_id, GValue* value) {
     case PROP_COMPRESSION_RATIO_THRESHOLD: g_value_set_float(value, s.compression_ratio_threshold); break;
     case PROP_CONDITION_ON_PREVIOUS_TEXT: g_value_set_boolean(value, s.condition_on_previous_text); break;
     case PROP_CARRY_INITIAL_PROMPT: g_value_set_boolean(value, s.carry_initial_prompt); break;
+    case PROP_SUPPRESS_TOKENS: g_value_set_string(value, s.suppress_tokens.c_str()); break;
     case PROP_INITIAL_PROMPT:
       g_value_set_string(value, s.initial_prompt.empty() ? nullptr : s.initial_prompt.c_str());
       break;
@@ -336,6 +357,7 @@ npw::Options to_options(const Settings& s) {
   o.condition_on_previous_text = s.condition_on_previous_text;
   o.initial_prompt = s.initial_prompt;
   o.carry_initial_prompt = s.carry_initial_prompt;
+  o.suppress_tokens = s.suppress_tokens;
   const CaptionSettings c = to_caption_settings(s);
   o.word_timestamps = c.words_field || c.words_output || c.cues.any() || s.hallucination_silence_threshold > 0.0;
   o.alignment_heads = s.alignment_heads;

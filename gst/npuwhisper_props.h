@@ -44,6 +44,7 @@ enum PropId {
   PROP_APPEND_PUNCTUATIONS,
   PROP_MEL_ON_DEVICE,
   PROP_CARRY_INITIAL_PROMPT,
+  PROP_SUPPRESS_TOKENS,
   PROP_LAST
 };
 
@@ -77,6 +78,7 @@ struct Settings {
   bool condition_on_previous_text = true;
   std::string initial_prompt;
   bool carry_initial_prompt = false;
+  std::string suppress_tokens = npw::Options().suppress_tokens;  // "-1": OpenAI's non-speech symbols
   guint latency_ms = kDefaultLatencyMs;
   bool word_timestamps = false;
   OutputMode output = OUTPUT_SEGMENTS;

@@ -172,7 +172,57 @@ GST_START_TEST(test_property_defaults_and_validation) {
   g_object_get(e, "language-code", &lang, nullptr);
   fail_unless_equals_string(lang, "en-US");
   g_free(lang);
+
+  // suppress-tokens: OpenAI's "-1" by default, a malformed list refused and the value kept, empty is
+  // none, unset is the default again.
+  gchar* suppress = nullptr;
+  g_object_get(e, "suppress-tokens", &suppress, nullptr);
+  fail_unless_equals_string(suppress, "-1");
+  g_free(suppress);
+  g_object_set(e, "suppress-tokens", " 50257, -1 ", nullptr);
+  g_object_set(e, "suppress-tokens", "1,,2", nullptr);
+  g_object_get(e, "suppress-tokens", &suppress, nullptr);
+  fail_unless_equals_string(suppress, " 50257, -1 ");
+  g_free(suppress);
+  g_object_set(e, "suppress-tokens", "", nullptr);
+  g_object_get(e, "suppress-tokens", &suppress, nullptr);
+  fail_unless_equals_string(suppress, "");
+  g_free(suppress);
+  g_object_set(e, "suppress-tokens", nullptr, nullptr);
+  g_object_get(e, "suppress-tokens", &suppress, nullptr);
+  fail_unless_equals_string(suppress, "-1");
+  g_free(suppress);
   gst_object_unref(e);
+}
+GST_END_TEST;
+
+// An id the property's syntax allows but the model's vocabulary lacks stops the element at start,
+// with an error naming the setting and the id.
+GST_START_TEST(test_suppress_tokens_outside_the_vocabulary) {
+  GstElement* pipeline = gst_pipeline_new(nullptr);
+  GstElement* src = gst_element_factory_make("fakesrc", nullptr);
+  GstElement* w = gst_element_factory_make("npuwhisper", nullptr);
+  GstElement* sink = gst_element_factory_make("fakesink", nullptr);
+  gst_bin_add_many(GST_BIN(pipeline), src, w, sink, nullptr);
+  fail_unless(gst_element_link_many(src, w, sink, nullptr));
+  g_object_set(w, "model", model_path().c_str(), "suppress-tokens", "13,99999", nullptr);
+  fail_if(gst_element_set_state(pipeline, GST_STATE_READY) == GST_STATE_CHANGE_FAILURE);
+  fail_unless_equals_int(gst_element_set_state(w, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  GstBus* bus = gst_element_get_bus(pipeline);
+  GstMessage* err = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  fail_unless(err != nullptr, "no error for an id past the vocabulary");
+  GError* e = nullptr;
+  gchar* dbg = nullptr;
+  gst_message_parse_error(err, &e, &dbg);
+  const std::string text = std::string(e->message) + " " + (dbg ? dbg : "");
+  fail_unless(text.find("suppress_tokens") != std::string::npos && text.find("99999") != std::string::npos, "%s",
+              text.c_str());
+  g_error_free(e);
+  g_free(dbg);
+  gst_message_unref(err);
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
 }
 GST_END_TEST;
 
@@ -685,6 +735,7 @@ static Suite* npuwhisper_suite() {
   tcase_add_test(tc, test_property_defaults_and_validation);
   tcase_add_test(tc, test_property_ranges_are_accepted);
   tcase_add_test(tc, test_fixed_properties_refused_while_running);
+  tcase_add_test(tc, test_suppress_tokens_outside_the_vocabulary);
   tcase_add_test(tc, test_latency_query);
   tcase_add_test(tc, test_streaming_thread_never_waits_for_the_worker);
   tcase_add_test(tc, test_model_errors);
