@@ -14,6 +14,7 @@
 
 #include "npuwhisper_meta.h"
 #include "npuwhisper_stream.h"
+#include "decode/caption_cues.h"
 #include "util/error.h"
 
 GST_DEBUG_CATEGORY_EXTERN(npuwhisper_debug);
@@ -46,12 +47,6 @@ bool sentence_final(const std::string& word) {
     if (e + 1 >= s.size() && word.compare(e + 1 - s.size(), s.size(), s) == 0) return true;
   }
   return false;
-}
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
 }  // namespace
@@ -331,7 +326,7 @@ void LiveStream::push_text(const std::vector<npw::Word>& words, bool stable) {
     seg.tokens.insert(seg.tokens.end(), w.tokens.begin(), w.tokens.end());
     seg.token_probs.insert(seg.token_probs.end(), w.tokens.size(), w.probability);
   }
-  const std::string text = trim(seg.text);
+  const std::string text = npw::caption_text(seg.text);
   if (text.empty()) return;
   seg.start = words.front().start;
   seg.end = words.back().end;

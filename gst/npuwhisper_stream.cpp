@@ -34,14 +34,6 @@ GstClockTime seconds_to_time(double s) {
   return static_cast<GstClockTime>(std::llround(s * GST_SECOND));
 }
 
-std::string trim(const std::string& s) {
-  const char* ws = " \t\r\n";
-  const auto b = s.find_first_not_of(ws);
-  if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(ws);
-  return s.substr(b, e - b + 1);
-}
-
 }  // namespace
 
 Stream::Stream(GstElement* element, GstPad* srcpad, std::unique_ptr<npw::Transcriber> transcriber,
@@ -548,14 +540,14 @@ void Stream::emit_segment(const npw::Segment& seg, GstClockTime window_start, Gs
     emit_words(seg, window_start, limit);
     return;
   }
-  emit_caption(seg, trim(seg.text), seg.start, seg.end, seg.words, window_start, limit, true);
+  emit_caption(seg, npw::caption_text(seg.text), seg.start, seg.end, seg.words, window_start, limit, true);
 }
 
 void Stream::emit_cues(const std::vector<npw::Segment>& segments, GstClockTime window_start, GstClockTime limit) {
   for (const npw::Cue& cue : npw::shape_cues(segments, captions_.cues)) {
     if (flow_ != GST_FLOW_OK) break;
     // The meta and the message carry the fields of the segment the cue starts in.
-    emit_caption(segments[cue.segment], cue.text, cue.start, cue.end, cue.words, window_start, limit, true);
+    emit_caption(segments[cue.segment], npw::caption_text(cue.text), cue.start, cue.end, cue.words, window_start, limit, true);
   }
 }
 
@@ -625,11 +617,11 @@ void Stream::emit_words(const npw::Segment& seg, GstClockTime window_start, GstC
   const SegmentTimes times{placed.front().start, placed.back().end};
   const std::vector<WordTimes>* all = captions_.words_field ? &placed : nullptr;
   gst_element_post_message(element_,
-                           segment_message(GST_OBJECT(element_), seg, times, trim(seg.text), language_, in_segment_, all));
+                           segment_message(GST_OBJECT(element_), seg, times, npw::caption_text(seg.text), language_, in_segment_, all));
   ++segments_;
   for (const WordTimes& w : placed) {
     if (flow_ != GST_FLOW_OK) break;
-    const std::string text = trim(w.word->word);
+    const std::string text = npw::caption_text(w.word->word);
     if (text.empty()) continue;
     const std::vector<WordTimes> one = {w};
     push_text(text, w.start, w.end, seg, captions_.words_field ? &one : nullptr);

@@ -37,36 +37,6 @@ Cue make_cue(std::vector<Word>& shown, std::vector<Word>& original, double max_d
   return c;
 }
 
-// A cue's text as a subtitle file can carry it. A blank line ends a cue in both formats, and a line
-// holding "-->" is taken for a timing line in WebVTT (and by many SRT readers); a model can emit
-// either ("\n\n" and " -->" are GPT-2 tokens), and OpenAI's writers let them through on the word path
-// and leave "--->" as "-->" on the other. So: CR and CRLF become LF, lines with nothing but white
-// space go, and "-->" is made "->" until none is left. Text without any of these is unchanged.
-std::string subtitle_payload(const std::string& text) {
-  std::string lf;
-  lf.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '\r') {
-      lf += text[i];
-    } else if (i + 1 >= text.size() || text[i + 1] != '\n') {
-      lf += '\n';
-    }
-  }
-  std::string out;
-  for (std::size_t begin = 0; begin <= lf.size();) {
-    std::size_t end = lf.find('\n', begin);
-    if (end == std::string::npos) end = lf.size();
-    std::string line = lf.substr(begin, end - begin);
-    for (std::size_t at = line.find("-->"); at != std::string::npos; at = line.find("-->")) line.replace(at, 3, "->");
-    if (!python_strip(line).empty()) {
-      if (!out.empty()) out += '\n';
-      out += line;
-    }
-    begin = end + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 void validate_cue_limits(const CueLimits& l) {
@@ -156,6 +126,31 @@ std::vector<Cue> shape_cues(const std::vector<Segment>& segments, const CueLimit
   return cues;
 }
 
+std::string caption_text(const std::string& text) {
+  std::string lf;
+  lf.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\r') {
+      lf += text[i];
+    } else if (i + 1 >= text.size() || text[i + 1] != '\n') {
+      lf += '\n';
+    }
+  }
+  std::string out;
+  for (std::size_t begin = 0; begin <= lf.size();) {
+    std::size_t end = lf.find('\n', begin);
+    if (end == std::string::npos) end = lf.size();
+    std::string line = lf.substr(begin, end - begin);
+    for (std::size_t at = line.find("-->"); at != std::string::npos; at = line.find("-->")) line.replace(at, 3, "->");
+    if (!python_strip(line).empty()) {
+      if (!out.empty()) out += '\n';
+      out += line;
+    }
+    begin = end + 1;
+  }
+  return python_strip(out);
+}
+
 std::string caption_timestamp(double seconds, bool always_hours, char decimal_marker) {
   // round() in Python: to nearest, ties to even
   long long ms = std::isfinite(seconds) && seconds > 0 ? static_cast<long long>(std::nearbyint(seconds * 1000.0)) : 0;
@@ -174,12 +169,12 @@ std::string caption_timestamp(double seconds, bool always_hours, char decimal_ma
 }
 
 // A cue whose text is only white space is not written: it would show nothing, and its empty text
-// line reads as the end of the cue, leaving a stray blank line. SRT numbers the written cues.
+// line would read as the end of the cue, leaving a stray blank line.
 std::string srt_document(const std::vector<Cue>& cues) {
   std::string out;
   std::size_t number = 0;
   for (const Cue& c : cues) {
-    const std::string text = subtitle_payload(c.text);
+    const std::string text = caption_text(c.text);
     if (text.empty()) continue;
     out += std::to_string(++number) + "\n" + caption_timestamp(c.start, true, ',') + " --> " +
            caption_timestamp(c.end, true, ',') + "\n" + text + "\n\n";
@@ -190,7 +185,7 @@ std::string srt_document(const std::vector<Cue>& cues) {
 std::string vtt_document(const std::vector<Cue>& cues) {
   std::string out = "WEBVTT\n\n";
   for (const Cue& c : cues) {
-    const std::string text = subtitle_payload(c.text);
+    const std::string text = caption_text(c.text);
     if (text.empty()) continue;
     out += caption_timestamp(c.start, false, '.') + " --> " + caption_timestamp(c.end, false, '.') + "\n" + text + "\n\n";
   }

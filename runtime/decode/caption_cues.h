@@ -43,8 +43,16 @@ std::vector<Cue> shape_cues(const std::vector<Segment>& segments, const CueLimit
 
 // OpenAI's format_timestamp: [HH:]MM:SS<marker>mmm, hours always with `always_hours`.
 std::string caption_timestamp(double seconds, bool always_hours, char decimal_marker);
-// Whole SRT / WebVTT documents of the cues: the text of each with no blank line and no "-->" (lines
-// of white space dropped, "-->" made "->"), cues left with no text not written.
+// A caption's text as a text buffer or a subtitle file can carry it. A blank line ends a cue in SRT
+// and WebVTT (srtenc and webvttenc write a buffer's text as it is), and a line holding "-->" is taken
+// for a timing line in WebVTT and by many SRT readers; a model can emit either ("\n\n" and " -->" are
+// GPT-2 tokens), and OpenAI's writers let them through on the word path and leave "--->" as "-->" on
+// the other. So: CR and CRLF become LF, lines of nothing but white space go, "-->" becomes "->" until
+// none is left, and the whole is stripped (Python's str.strip). Other text is only stripped.
+std::string caption_text(const std::string& text);
+
+// Whole SRT / WebVTT documents of the cues, each cue's text as caption_text() makes it; a cue left
+// with no text is not written (SRT numbers the cues written).
 std::string srt_document(const std::vector<Cue>& cues);
 std::string vtt_document(const std::vector<Cue>& cues);
 

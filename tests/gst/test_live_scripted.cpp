@@ -247,6 +247,51 @@ GST_START_TEST(test_scripted_speech_is_committed_once_in_order_at_its_time) {
 }
 GST_END_TEST;
 
+// Words a model can emit that would break a subtitle file downstream (srtenc and webvttenc write a
+// buffer's text as it is): a blank line ends a cue, a "-->" reads as a timing line. The element's
+// captions carry neither; the rest of the text is kept. File mode, whole segments: live mode commits
+// words, and a word of punctuation alone (" -->" splits into " --" and ">") is never committed.
+GST_START_TEST(test_captions_never_break_a_subtitle_cue) {
+  g_script = {{" Look", 0.5, 0.85}, {" a-->b", 1.0, 1.35}, {" here.\n\n", 1.5, 1.85}, {"\n\nThen", 2.0, 2.35},
+              {" stop.", 2.5, 2.85}};
+  npw::set_default_window_model_wrap([](std::unique_ptr<npw::WindowModel> networks) {
+    static std::shared_ptr<const npw::Model> model = npw::Model::load(npwtest::model_path());
+    auto sp = std::make_unique<npw::ScriptedSpeech>(*model, g_script, std::move(networks));
+    g_speech = sp.get();
+    return std::unique_ptr<npw::WindowModel>(std::move(sp));
+  });
+  GstElement* e = gst_element_factory_make("npuwhisper", nullptr);
+  fail_unless(e != nullptr);
+  // Greedy, and nothing suppressed: the default set holds " --".
+  g_object_set(e, "model", npwtest::model_path().c_str(), "beam-size", 0, "temperature-fallback", 0.0f,
+               "suppress-tokens", "", nullptr);
+  gst_util_set_object_arg(G_OBJECT(e), "mode", "file");
+  gst_util_set_object_arg(G_OBJECT(e), "vad", "false");
+  GstHarness* h = gst_harness_new_with_element(e, "sink", "src");
+  gst_object_unref(e);
+  gst_harness_set_src_caps_str(h, "audio/x-raw, format=F32LE, rate=16000, channels=1, layout=interleaved");
+  speak_script(h, 4, 0);
+  std::string got;
+  while (GstBuffer* b = gst_harness_try_pull(h)) {
+    GstMapInfo m;
+    fail_unless(gst_buffer_map(b, &m, GST_MAP_READ));
+    const std::string text(reinterpret_cast<const char*>(m.data), m.size);
+    gst_buffer_unmap(b, &m);
+    gst_buffer_unref(b);
+    fail_if(text.find("-->") != std::string::npos, "a caption holds '-->': '%s'", text.c_str());
+    fail_if(text.find("\n\n") != std::string::npos || text.find('\r') != std::string::npos,
+            "a caption holds a blank line: '%s'", text.c_str());
+    fail_if(text.empty() || text.front() == ' ' || text.back() == ' ' || text.back() == '\n',
+            "caption '%s' not stripped", text.c_str());
+    got += (got.empty() ? "" : "|") + text;
+  }
+  fail_unless(got == "Look a->b here.\nThen stop.", "captions: '%s'", got.c_str());
+  gst_harness_teardown(h);
+  npw::set_default_window_model_wrap({});
+  g_speech = nullptr;
+}
+GST_END_TEST;
+
 static Suite* npuwhisper_live_scripted_suite() {
   GST_ELEMENT_REGISTER(npuwhisper, nullptr);
   Suite* s = suite_create("npuwhisper-live-scripted");
@@ -256,6 +301,7 @@ static Suite* npuwhisper_live_scripted_suite() {
   tcase_add_test(tc, test_scripted_speech_is_committed_once_in_order_at_its_time);
   tcase_add_test(tc, test_slow_steps_raise_the_announced_latency);
   tcase_add_test(tc, test_a_stall_is_reported_and_nothing_is_lost_or_reordered);
+  tcase_add_test(tc, test_captions_never_break_a_subtitle_cue);
   return s;
 }
 

@@ -185,8 +185,11 @@ TEST(CaptionCues, DocumentsNeverBreakACue) {
   c.start = 1.0;
   c.end = 2.0;
   c.text = " Hi\n\nthere --> over\r\n \t\rhere\r";
-  EXPECT_EQ(srt_document({c}), "1\n00:00:01,000 --> 00:00:02,000\n Hi\nthere -> over\nhere\n\n");
-  EXPECT_EQ(vtt_document({c}), "WEBVTT\n\n00:01.000 --> 00:02.000\n Hi\nthere -> over\nhere\n\n");
+  EXPECT_EQ(srt_document({c}), "1\n00:00:01,000 --> 00:00:02,000\nHi\nthere -> over\nhere\n\n");
+  EXPECT_EQ(vtt_document({c}), "WEBVTT\n\n00:01.000 --> 00:02.000\nHi\nthere -> over\nhere\n\n");
+  EXPECT_EQ(caption_text(c.text), "Hi\nthere -> over\nhere");
+  EXPECT_EQ(caption_text(" Plain text, stripped. "), "Plain text, stripped.");
+  EXPECT_EQ(caption_text("\u3000\n \t"), "");
   c.text = "a --->---> b";
   EXPECT_EQ(srt_document({c}), "1\n00:00:01,000 --> 00:00:02,000\na ->-> b\n\n");
   // On the segment path too, where OpenAI's single replace leaves "-->".
