@@ -79,7 +79,9 @@ for t in $tests; do
   # NPW_TEST_WAIT_SCALE: the tests' waits for a caption or an event (60 s natively) stretched as
   # the run is; a test that gave up there was left by check's longjmp with its buffers and threads,
   # which memcheck then counted as "possibly lost".
-  NPW_SIMD=avx2 CK_FORK=$fork G_SLICE=always-malloc G_DEBUG=gc-friendly GST_TRACERS= NPW_TEST_WAIT_SCALE=40 \
+  # CK_TIMEOUT_MULTIPLIER: check's own per-test time-out, which applies only to forked tests
+  # (test_npu's 300 s ended its mel-on-device test half way through under memcheck).
+  NPW_SIMD=avx2 CK_FORK=$fork CK_TIMEOUT_MULTIPLIER=40 G_SLICE=always-malloc G_DEBUG=gc-friendly GST_TRACERS= NPW_TEST_WAIT_SCALE=40 \
     meson test -C "$build" --no-rebuild --timeout-multiplier 40 \
     --wrapper "valgrind --max-threads=2000 --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite,possible --num-callers=30 --log-file=$log.%p $supps" \
     "$t" >/dev/null 2>&1

@@ -13,14 +13,19 @@ namespace npwtest {
 std::string data_path(const std::string& rel) { return std::string(NPW_TEST_DATA_DIR) + "/" + rel; }
 std::string model_path() { return data_path("ggml-test-f32.bin"); }
 
-GstClockTime wait_time(double seconds) {
-  double scale = 1.0;
+namespace {
+double wait_scale() {
   if (const char* e = g_getenv("NPW_TEST_WAIT_SCALE")) {
     const double v = g_ascii_strtod(e, nullptr);
-    if (v >= 1.0 && v <= 1000.0) scale = v;
+    if (v >= 1.0 && v <= 1000.0) return v;
   }
-  return static_cast<GstClockTime>(seconds * scale * GST_SECOND);
+  return 1.0;
 }
+}  // namespace
+
+GstClockTime wait_time(double seconds) { return static_cast<GstClockTime>(seconds * wait_scale() * GST_SECOND); }
+
+bool timing_checked() { return wait_scale() == 1.0; }
 
 namespace {
 template <typename T, typename TryPull>

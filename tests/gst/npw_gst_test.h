@@ -63,6 +63,10 @@ std::vector<std::vector<int>> reference_tokens(const std::vector<float>& samples
 // `seconds` times NPW_TEST_WAIT_SCALE (default 1). scripts/run-valgrind.sh raises the scale, as
 // everything runs 20-50x slower under memcheck; these waits catch hangs, they time nothing.
 GstClockTime wait_time(double seconds);
+// False when NPW_TEST_WAIT_SCALE stretches the waits: nothing then runs in real time (a live step
+// that takes 50 ms natively takes seconds under memcheck), so a test keeps its checks of what is
+// emitted and in what order, and leaves those of when to the native runs.
+bool timing_checked();
 // GstHarness's gst_harness_pull*() give up after a fixed 60 s; these wait up to wait_time(seconds)
 // and return nullptr when nothing came.
 GstBuffer* pull_within(GstHarness* h, double seconds);

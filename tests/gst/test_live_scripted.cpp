@@ -108,7 +108,7 @@ void speak_script(GstHarness* h, std::size_t seconds, int sleep_ms) {
 // Every word of the script committed once, in order, none as a partial, each at its spoken time:
 // not before the window that heard it started, at most the element's own announced latency after
 // it (as it stands at the end: it only grows during a stream; a late word is placed at the
-// latency's floor).
+// latency's floor). The times are not checked where the waits are stretched (timing_checked()).
 void check_script_committed(GstHarness* h) {
   const double announced = static_cast<double>(gst_harness_query_latency(h)) / GST_SECOND;
   std::vector<std::string> words;
@@ -123,7 +123,7 @@ void check_script_committed(GstHarness* h) {
     fail_unless(GST_BUFFER_PTS(b) >= prev, "'%s' out of order", text.c_str());
     prev = GST_BUFFER_PTS(b);
     const std::size_t k = n_words;
-    if (k < g_script.size() && text.rfind(g_script[k].text.substr(1), 0) == 0) {
+    if (npwtest::timing_checked() && k < g_script.size() && text.rfind(g_script[k].text.substr(1), 0) == 0) {
       const double pts = static_cast<double>(GST_BUFFER_PTS(b)) / GST_SECOND;
       fail_unless(pts >= g_script[k].start - 0.5 && pts <= g_script[k].start + announced,
                   "'%s' at %.2f s, spoken at %.2f s (latency %.2f s)", text.c_str(), pts, g_script[k].start, announced);
