@@ -312,8 +312,13 @@ GST_START_TEST(test_player_with_captions_drops_no_frame) {
   guint64 rendered = 0, dropped = 0;
   fail_unless(gst_structure_get_uint64(stats, "rendered", &rendered));
   fail_unless(gst_structure_get_uint64(stats, "dropped", &dropped));
-  fail_unless_equals_uint64(dropped, 0);
-  fail_unless_equals_uint64(rendered, 50);
+  // Under memcheck (stretched waits) nothing keeps real time: every frame is still accounted for.
+  if (npwtest::timing_checked()) {
+    fail_unless_equals_uint64(dropped, 0);
+    fail_unless_equals_uint64(rendered, 50);
+  } else {
+    fail_unless_equals_uint64(rendered + dropped, 50);
+  }
   gst_structure_free(stats);
   gst_object_unref(vs);
   gst_element_set_state(p, GST_STATE_NULL);
