@@ -141,7 +141,10 @@ std::string caption_text(const std::string& text) {
     std::size_t end = lf.find('\n', begin);
     if (end == std::string::npos) end = lf.size();
     std::string line = lf.substr(begin, end - begin);
-    for (std::size_t at = line.find("-->"); at != std::string::npos; at = line.find("-->")) line.replace(at, 3, "->");
+    // A replacement can only make a new "-->" starting one character earlier ("--->" -> "-->").
+    for (std::size_t at = line.find("-->"); at != std::string::npos; at = line.find("-->", at > 0 ? at - 1 : 0)) {
+      line.replace(at, 3, "->");
+    }
     if (!python_strip(line).empty()) {
       if (!out.empty()) out += '\n';
       out += line;

@@ -194,16 +194,25 @@ GST_START_TEST(test_property_defaults_and_validation) {
 }
 GST_END_TEST;
 
-// An id the property's syntax allows but the model's vocabulary lacks stops the element at start,
-// with an error naming the setting and the id.
-GST_START_TEST(test_suppress_tokens_outside_the_vocabulary) {
+// fakesrc ! npuwhisper model=<test model> ! fakesink, not started; *whisper is the element.
+static GstElement* fakesrc_pipeline(GstElement** whisper) {
   GstElement* pipeline = gst_pipeline_new(nullptr);
   GstElement* src = gst_element_factory_make("fakesrc", nullptr);
   GstElement* w = gst_element_factory_make("npuwhisper", nullptr);
   GstElement* sink = gst_element_factory_make("fakesink", nullptr);
   gst_bin_add_many(GST_BIN(pipeline), src, w, sink, nullptr);
   fail_unless(gst_element_link_many(src, w, sink, nullptr));
-  g_object_set(w, "model", model_path().c_str(), "suppress-tokens", "13,99999", nullptr);
+  g_object_set(w, "model", model_path().c_str(), nullptr);
+  *whisper = w;
+  return pipeline;
+}
+
+// An id the property's syntax allows but the model's vocabulary lacks stops the element at start,
+// with an error naming the setting and the id.
+GST_START_TEST(test_suppress_tokens_outside_the_vocabulary) {
+  GstElement* w = nullptr;
+  GstElement* pipeline = fakesrc_pipeline(&w);
+  g_object_set(w, "suppress-tokens", "13,99999", nullptr);
   fail_if(gst_element_set_state(pipeline, GST_STATE_READY) == GST_STATE_CHANGE_FAILURE);
   fail_unless_equals_int(gst_element_set_state(w, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
   GstBus* bus = gst_element_get_bus(pipeline);
@@ -244,13 +253,8 @@ GST_START_TEST(test_property_ranges_are_accepted) {
         g_value_unset(&v);
         break;
       }
-      GstElement* pipeline = gst_pipeline_new(nullptr);
-      GstElement* src = gst_element_factory_make("fakesrc", nullptr);
-      GstElement* w = gst_element_factory_make("npuwhisper", nullptr);
-      GstElement* sink = gst_element_factory_make("fakesink", nullptr);
-      gst_bin_add_many(GST_BIN(pipeline), src, w, sink, nullptr);
-      fail_unless(gst_element_link_many(src, w, sink, nullptr));
-      g_object_set(w, "model", model_path().c_str(), nullptr);
+      GstElement* w = nullptr;
+      GstElement* pipeline = fakesrc_pipeline(&w);
       g_object_set_property(G_OBJECT(w), p->name, &v);
       gchar* shown = g_strdup_value_contents(&v);
       fail_if(gst_element_set_state(pipeline, GST_STATE_READY) == GST_STATE_CHANGE_FAILURE);
