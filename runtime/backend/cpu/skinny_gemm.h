@@ -17,6 +17,13 @@ namespace npw {
 // about half the memory's read rate, and an explicit request this far ahead brought it to 48-55 GB/s
 // on two threads (from 22-32 with rows read side by side and no request).
 constexpr std::size_t kSkinnyPrefetchBytes = 4096;
+// The AVX2 kernels' distance. With 4 KiB ahead of each of 4-8 streams the lines asked for fill a 32
+// KiB L1 (Zen 2 and 3, Intel before Ice Lake) before they are read: on a Zen 3 (one thread, AVX2) the
+// one-row products of weights the L3 holds (the decoder's layers) ran at 4.7-8.7 GMAC/s (q8_0) and
+// 8.5-15.5 (f16) with 4 KiB, 10-14.6 and 19-25 with 0.5-2 KiB; the logits projection, read from
+// memory, moved little either way. In the decoder at two threads this and 4 streams for one row took
+// the tiny q8_0 step from 3.72 to 2.82 ms, tiny f16 3.54 -> 2.85, base q8_0 7.13 -> 5.30.
+constexpr std::size_t kSkinnyPrefetchBytesAvx2 = 2048;
 
 // At most this many rows of X go through the skinny kernels in one call.
 constexpr int kSkinnyMaxRows = 8;

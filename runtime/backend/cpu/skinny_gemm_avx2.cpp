@@ -9,6 +9,7 @@
 #include "util/simd_target.h"
 
 #define NPW_SKINNY_TARGET NPW_TARGET_AVX2
+#define NPW_SKINNY_PREFETCH_BYTES kSkinnyPrefetchBytesAvx2
 #include "backend/cpu/skinny_gemm_blocked.h"
 
 namespace npw {
@@ -25,10 +26,12 @@ struct Avx2 {
   using reg = __m256;
   static constexpr int kW = 8;
   // Output rows per block for M rows of X: M x B accumulators + min(M, B) live operands + a
-  // temporary within 16 registers, and at least 6 independent FMA chains where that fits.
+  // temporary within 16 registers, and at least 6 independent FMA chains where that fits. One row
+  // takes 4 streams, not the 8 that would fit: 8 rows of q8_0 need 16 pointers (quants and staged
+  // scales) and spill, and 8 streams each prefetched ahead fill a 32 KiB L1 (skinny_gemm.h).
   template <int M>
   static constexpr int block_rows() {
-    return M == 1 ? 8 : M == 2 ? 4 : M == 3 ? 3 : M <= 6 ? 2 : 1;
+    return M == 1 ? 4 : M == 2 ? 4 : M == 3 ? 3 : M <= 6 ? 2 : 1;
   }
   NPW_TARGET_AVX2 static inline reg zero() { return _mm256_setzero_ps(); }
   NPW_TARGET_AVX2 static inline reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }

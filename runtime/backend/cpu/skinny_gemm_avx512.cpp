@@ -13,6 +13,7 @@
 #include "util/simd_target.h"
 
 #define NPW_SKINNY_TARGET NPW_TARGET_AVX512
+#define NPW_SKINNY_PREFETCH_BYTES kSkinnyPrefetchBytes
 #include "backend/cpu/skinny_gemm_blocked.h"
 
 namespace npw {

@@ -19,6 +19,9 @@
 #ifndef NPW_SKINNY_TARGET
 #error "define NPW_SKINNY_TARGET (the kernel file's target attribute) before including skinny_gemm_blocked.h"
 #endif
+#ifndef NPW_SKINNY_PREFETCH_BYTES
+#error "define NPW_SKINNY_PREFETCH_BYTES (the kernel file's prefetch distance) before including skinny_gemm_blocked.h"
+#endif
 
 namespace npw {
 namespace skinny_blocked {
@@ -26,8 +29,10 @@ namespace skinny_blocked {
 // compiled once for AVX-512 could otherwise be the one the linker keeps for the AVX2 callers.
 namespace {
 
-// The cache line kSkinnyPrefetchBytes past p (it may lie past the matrix).
-NPW_SKINNY_TARGET inline void prefetch_ahead(const void* p) { prefetch_bytes_past<PrefetchTo::L1>(p, kSkinnyPrefetchBytes); }
+// The cache line NPW_SKINNY_PREFETCH_BYTES past p (it may lie past the matrix).
+NPW_SKINNY_TARGET inline void prefetch_ahead(const void* p) {
+  prefetch_bytes_past<PrefetchTo::L1>(p, NPW_SKINNY_PREFETCH_BYTES);
+}
 
 // One weight row as the kernels walk it: a pointer for f32 and f16 rows; for q8_0 (and q5_1 / q4_1)
 // the quants and the row's scales (and offsets) as f32, widened from the stored halves into a buffer
