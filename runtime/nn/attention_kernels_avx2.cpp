@@ -8,9 +8,9 @@
 // broadcasts + 1 vector is the whole register file, where loading the 4 vectors first spilled (at
 // 2 score rows, 8 accumulators and 4 vectors, each key vector fed 2 multiply-adds for its load).
 // On a Zen 3 (one thread, a tiny head: 25 tiles of 60 rows over 1500 keys) 12.1-13.1 -> 8.9-9.4 ms,
-// the same bits. No n_keys-wide score
-// row is written. Tails use masked loads and lane-mask blends. The first row group of a block asks for
-// the next block's keys and values (into L2), as the AVX-512 kernel does.
+// the same bits. No n_keys-wide score row is written. Tails use masked loads and lane-mask blends.
+// The first row group of a block asks for the next block's keys and values (into L2), as the AVX-512
+// kernel does.
 #include "nn/attention_kernels.h"
 
 #include <algorithm>
@@ -33,6 +33,9 @@ constexpr int kKeys = 8 * kKeyVecs;      // keys per block
 constexpr int kScoreRows = 3;            // query rows per score block: 3 x 4 accumulators
 constexpr int kPvRows = 3;               // rows per value block: 3 x 4 accumulators
 constexpr int kTileRows = 60;            // a multiple of both
+// Accumulators + one broadcast per row + the vector being consumed: the whole register file, no spill.
+static_assert(kScoreRows * kKeyVecs + kScoreRows + 1 <= 16 && kPvRows * 4 + kPvRows + 1 <= 16,
+              "the score and value blocks must fit the 16 ymm registers");
 
 // Asks for the line at p + off elements into L2 (past the last block it may lie outside the buffers).
 template <typename T>
@@ -78,23 +81,12 @@ NPW_TARGET_AVX2 inline void score_exp_block(const float* q, int ldq, const KT* k
       prefetch_l2(kpf, static_cast<long>(d) * ldkt);
       prefetch_l2(kpf, static_cast<long>(d) * ldkt + 16);
     }
-    if constexpr (RB * kKeyVecs + RB + 1 <= 16) {
-      // The query values broadcast first and each key vector consumed as it is loaded: RB x 4
-      // accumulators + RB broadcasts + one key vector fill the 16 registers at RB = 3.
-      __m256 qv[RB];
-      for (int r = 0; r < RB; ++r) qv[r] = _mm256_broadcast_ss(q + static_cast<long>(r) * ldq + d);
-      for (int c = 0; c < kKeyVecs; ++c) {
-        const __m256 kv = kAll || full ? load8(kd + 8 * c) : load8(kd + 8 * c, km[c]);
-        for (int r = 0; r < RB; ++r) acc[r][c] = _mm256_fmadd_ps(qv[r], kv, acc[r][c]);
-      }
-    } else {
-      __m256 kv[kKeyVecs];
-      for (int c = 0; c < kKeyVecs; ++c)
-        kv[c] = kAll || full ? load8(kd + 8 * c) : load8(kd + 8 * c, km[c]);
-      for (int r = 0; r < RB; ++r) {
-        const __m256 qv = _mm256_broadcast_ss(q + static_cast<long>(r) * ldq + d);
-        for (int c = 0; c < kKeyVecs; ++c) acc[r][c] = _mm256_fmadd_ps(qv, kv[c], acc[r][c]);
-      }
+    // The query values broadcast first and each key vector consumed as it is loaded.
+    __m256 qv[RB];
+    for (int r = 0; r < RB; ++r) qv[r] = _mm256_broadcast_ss(q + static_cast<long>(r) * ldq + d);
+    for (int c = 0; c < kKeyVecs; ++c) {
+      const __m256 kv = kAll || full ? load8(kd + 8 * c) : load8(kd + 8 * c, km[c]);
+      for (int r = 0; r < RB; ++r) acc[r][c] = _mm256_fmadd_ps(qv[r], kv, acc[r][c]);
     }
   }
   const __m256 neg_inf = _mm256_set1_ps(-INFINITY);
@@ -167,21 +159,12 @@ NPW_TARGET_AVX2 inline void pv_block(const float* p, int ldp, int nk, const VT* 
     if (vpf) {
       for (int l = 0; l < v_lines; ++l) prefetch_l2(vpf, static_cast<long>(j) * ldv + 16 * l);
     }
-    if constexpr (RB * CV + RB + 1 <= 16) {
-      // As in the scores: the probabilities broadcast first, each value vector consumed as loaded.
-      __m256 pr[RB];
-      for (int r = 0; r < RB; ++r) pr[r] = _mm256_broadcast_ss(p + static_cast<long>(r) * ldp + j);
-      for (int c = 0; c < CV; ++c) {
-        const __m256 vv = load8(vj + 8 * c);
-        for (int r = 0; r < RB; ++r) acc[r][c] = _mm256_fmadd_ps(pr[r], vv, acc[r][c]);
-      }
-    } else {
-      __m256 vv[CV];
-      for (int c = 0; c < CV; ++c) vv[c] = load8(vj + 8 * c);
-      for (int r = 0; r < RB; ++r) {
-        const __m256 pr = _mm256_broadcast_ss(p + static_cast<long>(r) * ldp + j);
-        for (int c = 0; c < CV; ++c) acc[r][c] = _mm256_fmadd_ps(pr, vv[c], acc[r][c]);
-      }
+    // As in the scores: the probabilities broadcast first, each value vector consumed as loaded.
+    __m256 pr[RB];
+    for (int r = 0; r < RB; ++r) pr[r] = _mm256_broadcast_ss(p + static_cast<long>(r) * ldp + j);
+    for (int c = 0; c < CV; ++c) {
+      const __m256 vv = load8(vj + 8 * c);
+      for (int r = 0; r < RB; ++r) acc[r][c] = _mm256_fmadd_ps(pr[r], vv, acc[r][c]);
     }
   }
   for (int r = 0; r < RB; ++r)

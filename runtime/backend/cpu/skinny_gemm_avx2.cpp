@@ -31,7 +31,7 @@ struct Avx2 {
   // scales) and spill, and 8 streams each prefetched ahead fill a 32 KiB L1 (skinny_gemm.h).
   template <int M>
   static constexpr int block_rows() {
-    return M == 1 ? 4 : M == 2 ? 4 : M == 3 ? 3 : M <= 6 ? 2 : 1;
+    return M <= 2 ? 4 : M == 3 ? 3 : M <= 6 ? 2 : 1;
   }
   NPW_TARGET_AVX2 static inline reg zero() { return _mm256_setzero_ps(); }
   NPW_TARGET_AVX2 static inline reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
