@@ -4,14 +4,8 @@
 // the kernels of backend/ and nn/, so it lives below both.
 #pragma once
 
-namespace npw {
-
-// Makes v's value come from a register: the empty asm takes and gives it back in one ("+v": any vector
-// register of the active width), which a load folded into its users cannot satisfy. By reference, so
-// that it has no vector ABI of its own and serves every target's kernels.
-template <typename R>
-__attribute__((always_inline)) inline void in_register(R& v) {
-  __asm__("" : "+v"(v));
-}
-
-}  // namespace npw
+// Makes the vector variable v's value come from a register: the empty asm takes and gives it back in
+// one ("+v": any vector register of the active width), which a load folded into its users cannot
+// satisfy. A macro, not a function: an inline function without the kernel's target attribute, inlined
+// into it (GCC 12), made GCC drop every __builtin_prefetch of the kernel file.
+#define NPW_IN_REGISTER(v) __asm__("" : "+v"(v))

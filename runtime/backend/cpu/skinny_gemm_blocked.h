@@ -122,12 +122,12 @@ NPW_SKINNY_TARGET inline __attribute__((always_inline)) void slice(const float* 
 #pragma GCC unroll 16
     for (int m = 0; m < M; ++m) {
       xv[m] = Tail ? V::load_x(X + m * ldx + i, n) : V::load_x(X + m * ldx + i);
-      in_register(xv[m]);
+      NPW_IN_REGISTER(xv[m]);
     }
 #pragma GCC unroll 16
     for (int b = 0; b < B; ++b) {
       R wv = Tail ? V::load_w(w[b], i, n) : V::load_w(w[b], i);
-      in_register(wv);
+      NPW_IN_REGISTER(wv);
 #pragma GCC unroll 16
       for (int m = 0; m < M; ++m) acc[m][b] = V::fma(xv[m], wv, acc[m][b]);
     }
@@ -136,12 +136,12 @@ NPW_SKINNY_TARGET inline __attribute__((always_inline)) void slice(const float* 
 #pragma GCC unroll 16
     for (int b = 0; b < B; ++b) {
       wv[b] = Tail ? V::load_w(w[b], i, n) : V::load_w(w[b], i);
-      in_register(wv[b]);
+      NPW_IN_REGISTER(wv[b]);
     }
 #pragma GCC unroll 16
     for (int m = 0; m < M; ++m) {
       R xv = Tail ? V::load_x(X + m * ldx + i, n) : V::load_x(X + m * ldx + i);
-      in_register(xv);
+      NPW_IN_REGISTER(xv);
 #pragma GCC unroll 16
       for (int b = 0; b < B; ++b) acc[m][b] = V::fma(xv, wv[b], acc[m][b]);
     }
