@@ -181,7 +181,10 @@ NPW_TARGET_AVX2 void pv_rows(const float* p, int ldp, int rows, int nk, const VT
     pv_block<kPvRows, CV, VT>(p + static_cast<long>(r) * ldp, ldp, nk, v, ldv, first, scale + r, out + static_cast<long>(r) * ldo, ldo,
                           r == 0 ? vpf : nullptr, v_lines);
   }
-  for (; r < rows; ++r) {
+  if (rows - r == 2) {
+    pv_block<2, CV, VT>(p + static_cast<long>(r) * ldp, ldp, nk, v, ldv, first, scale + r, out + static_cast<long>(r) * ldo, ldo,
+                    r == 0 ? vpf : nullptr, v_lines);
+  } else if (rows - r == 1) {
     pv_block<1, CV, VT>(p + static_cast<long>(r) * ldp, ldp, nk, v, ldv, first, scale + r, out + static_cast<long>(r) * ldo, ldo,
                     r == 0 ? vpf : nullptr, v_lines);
   }
@@ -212,7 +215,12 @@ NPW_TARGET_AVX2 void fused_tile_t(const float* q, int ldq, int rows, const KT* k
       score_exp_rows<kScoreRows, KT>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r,
                                   m + r, lv + 8 * r, scale + r, p + r * kKeys, kKeys, r == 0 ? kpf : nullptr);
     }
-    for (; r < rows; ++r) {
+    // The rows left (a decoder step's 5 beams leave 2) in one group: each group of one row reads the
+    // block's keys again and runs 4 dependent FMA chains.
+    if (rows - r == 2) {
+      score_exp_rows<2, KT>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r, m + r,
+                         lv + 8 * r, scale + r, p + r * kKeys, kKeys, r == 0 ? kpf : nullptr);
+    } else if (rows - r == 1) {
       score_exp_rows<1, KT>(q + static_cast<long>(r) * ldq, ldq, kt, ldkt, d_head, alpha, j0, full, km, lim + r, m + r,
                          lv + 8 * r, scale + r, p + r * kKeys, kKeys, r == 0 ? kpf : nullptr);
     }
