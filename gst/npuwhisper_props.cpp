@@ -3,6 +3,7 @@
 #include "npuwhisper_props.h"
 
 #include <cctype>
+#include <cmath>
 
 #include "decode/suppress_tokens.h"
 #include "model/vocab.h"
@@ -86,6 +87,21 @@ void install_properties(GObjectClass* klass) {
           "Temperature increment when a window fails the compression-ratio or log-probability test "
           "(temperatures 0, x, 2x, ... up to 1; 0 disables the fallback)",
           0.0f, 1.0f, d.temperature_fallback, fixed));
+  g_object_class_install_property(klass, PROP_TEMPERATURE,
+      g_param_spec_float("temperature", "Temperature",
+          "Temperature of a window's first decoding (0: beam search or greedy; above 0: best-of samples), "
+          "then temperature-fallback steps up to 1 (OpenAI's --temperature)",
+          0.0f, 1.0f, d.temperature, fixed));
+  g_object_class_install_property(klass, PROP_PATIENCE,
+      g_param_spec_double("patience", "Patience",
+          "Beam search: finished candidates to collect before a window's search stops, as a multiple of "
+          "beam-size (OpenAI's patience; 0 means 1, its default)",
+          0.0, 16.0, d.patience, fixed));
+  g_object_class_install_property(klass, PROP_LENGTH_PENALTY,
+      g_param_spec_double("length-penalty", "Length penalty",
+          "How finished candidates are ranked: below 0, sum of log-probabilities / length (OpenAI's "
+          "default); A in 0..1, / ((5 + length) / 6)^A (Google NMT)",
+          -1.0, 1.0, d.length_penalty, fixed));
   g_object_class_install_property(klass, PROP_NO_SPEECH_THRESHOLD,
       g_param_spec_float("no-speech-threshold", "No-speech threshold",
           "A window whose no-speech probability is above this (and whose average log-probability is "
@@ -227,6 +243,17 @@ bool set_property(Settings& s, guint prop_id, const GValue* value, std::string* 
     case PROP_BEAM_SIZE: s.beam_size = g_value_get_int(value); return true;
     case PROP_BEST_OF: s.best_of = g_value_get_int(value); return true;
     case PROP_TEMPERATURE_FALLBACK: s.temperature_fallback = g_value_get_float(value); return true;
+    case PROP_TEMPERATURE: s.temperature = g_value_get_float(value); return true;
+    case PROP_PATIENCE:
+    case PROP_LENGTH_PENALTY: {
+      const double v = g_value_get_double(value);
+      if (std::isnan(v)) {  // GObject's range check lets NaN through
+        *why = "must be a number";
+        return false;
+      }
+      (prop_id == PROP_PATIENCE ? s.patience : s.length_penalty) = v;
+      return true;
+    }
     case PROP_NO_SPEECH_THRESHOLD: s.no_speech_threshold = g_value_get_float(value); return true;
     case PROP_LOGPROB_THRESHOLD: s.logprob_threshold = g_value_get_float(value); return true;
     case PROP_COMPRESSION_RATIO_THRESHOLD: s.compression_ratio_threshold = g_value_get_float(value); return true;
@@ -313,6 +340,9 @@ void get_property(const Settings& s, guint prop_id, GValue* value) {
     case PROP_BEAM_SIZE: g_value_set_int(value, s.beam_size); break;
     case PROP_BEST_OF: g_value_set_int(value, s.best_of); break;
     case PROP_TEMPERATURE_FALLBACK: g_value_set_float(value, s.temperature_fallback); break;
+    case PROP_TEMPERATURE: g_value_set_float(value, s.temperature); break;
+    case PROP_PATIENCE: g_value_set_double(value, s.patience); break;
+    case PROP_LENGTH_PENALTY: g_value_set_double(value, s.length_penalty); break;
     case PROP_NO_SPEECH_THRESHOLD: g_value_set_float(value, s.no_speech_threshold); break;
     case PROP_LOGPROB_THRESHOLD: g_value_set_float(value, s.logprob_threshold); break;
     case PROP_COMPRESSION_RATIO_THRESHOLD: g_value_set_float(value, s.compression_ratio_threshold); break;
@@ -349,7 +379,9 @@ npw::Options to_options(const Settings& s) {
   o.n_threads = s.n_threads;
   o.beam_size = s.beam_size;
   o.best_of = s.best_of;
-  o.temperatures = npw::temperature_ladder(0.0f, s.temperature_fallback);
+  o.temperatures = npw::temperature_ladder(s.temperature, s.temperature_fallback);
+  o.patience = s.patience > 0.0 ? s.patience : 1.0;  // OpenAI: `patience or 1.0`
+  o.length_penalty = static_cast<float>(s.length_penalty);
   o.no_speech_threshold = s.no_speech_threshold;
   o.logprob_threshold = s.logprob_threshold;
   o.logprob_threshold_enabled = true;

@@ -45,6 +45,9 @@ enum PropId {
   PROP_MEL_ON_DEVICE,
   PROP_CARRY_INITIAL_PROMPT,
   PROP_SUPPRESS_TOKENS,
+  PROP_TEMPERATURE,
+  PROP_PATIENCE,
+  PROP_LENGTH_PENALTY,
   PROP_LAST
 };
 
@@ -71,7 +74,10 @@ struct Settings {
   int n_threads = 0;
   int beam_size = 5;
   int best_of = 5;
+  float temperature = 0.0f;           // the first decoding's (OpenAI's --temperature)
   float temperature_fallback = 0.2f;  // OpenAI's temperature_increment_on_fallback
+  double patience = 1.0;              // beam search: finished candidates per beam (0: OpenAI's None, 1)
+  double length_penalty = -1.0;       // < 0: OpenAI's None (sum of log-probabilities / length)
   float no_speech_threshold = 0.6f;
   float logprob_threshold = -1.0f;
   float compression_ratio_threshold = 2.4f;

@@ -162,6 +162,17 @@ GST_START_TEST(test_property_defaults_and_validation) {
   fail_unless_equals_int(latency, 0);  // automatic: a window in file mode, 1 s steps in live mode
   g_free(model);
   g_free(lang);
+  // OpenAI's --temperature 0, --patience None (1) and --length_penalty None (below 0 here).
+  gfloat temperature;
+  gdouble patience, length_penalty;
+  g_object_get(e, "temperature", &temperature, "patience", &patience, "length-penalty", &length_penalty, nullptr);
+  fail_unless_equals_float(temperature, 0.0f);
+  fail_unless_equals_float(patience, 1.0);
+  fail_unless(length_penalty < 0.0);
+  g_object_set(e, "patience", 2.5, "length-penalty", 0.0, nullptr);
+  g_object_get(e, "patience", &patience, "length-penalty", &length_penalty, nullptr);
+  fail_unless_equals_float(patience, 2.5);
+  fail_unless_equals_float(length_penalty, 0.0);
 
   // Region forms are accepted as written; unknown languages are refused and the value kept.
   g_object_set(e, "language-code", "en-US", nullptr);
@@ -249,6 +260,7 @@ GST_START_TEST(test_property_ranges_are_accepted) {
       if (G_IS_PARAM_SPEC_INT(p)) g_value_set_int(&v, end ? G_PARAM_SPEC_INT(p)->maximum : G_PARAM_SPEC_INT(p)->minimum);
       else if (G_IS_PARAM_SPEC_UINT(p)) g_value_set_uint(&v, end ? G_PARAM_SPEC_UINT(p)->maximum : G_PARAM_SPEC_UINT(p)->minimum);
       else if (G_IS_PARAM_SPEC_FLOAT(p)) g_value_set_float(&v, end ? G_PARAM_SPEC_FLOAT(p)->maximum : G_PARAM_SPEC_FLOAT(p)->minimum);
+      else if (G_IS_PARAM_SPEC_DOUBLE(p)) g_value_set_double(&v, end ? G_PARAM_SPEC_DOUBLE(p)->maximum : G_PARAM_SPEC_DOUBLE(p)->minimum);
       else {
         g_value_unset(&v);
         break;
@@ -278,9 +290,11 @@ GST_START_TEST(test_property_ranges_are_accepted) {
       ++checked;
     }
   }
-  // n-threads, beam-size, best-of, four thresholds, latency; words: max-line-width, max-line-count,
-  // max-words-per-line; live: vad-aggressiveness, vad-start, vad-end, vad-padding, lateness, live-buffer
-  fail_unless_equals_int(checked, 2 * 17);
+  // n-threads, beam-size, best-of, four thresholds, latency, temperature, patience, length-penalty;
+  // words: max-line-width, max-line-count, max-words-per-line, max-cue-duration,
+  // hallucination-silence-threshold; live: vad-aggressiveness, vad-start, vad-end, vad-padding,
+  // lateness, live-buffer
+  fail_unless_equals_int(checked, 2 * 22);
   g_free(specs);
   gst_object_unref(probe);
 }

@@ -488,10 +488,9 @@ GST_START_TEST(test_factory_metadata) {
     const gchar* blurb = g_param_spec_get_blurb(specs[i]);
     fail_unless(blurb != nullptr && strlen(blurb) > 10, "property %s has no description", specs[i]->name);
   }
-  // 28 settings (suppress-tokens, carry-initial-prompt, mel-on-device, hallucination-silence-threshold,
-  // prepend- and append-punctuations the latest) and the read-only tensor-pool; live captions: 11
-  // settings and the read-only max-delay
-  fail_unless_equals_int(ours, 29 + 12);
+  // 31 settings (temperature, patience and length-penalty the latest) and the read-only tensor-pool;
+  // live captions: 11 settings and the read-only max-delay
+  fail_unless_equals_int(ours, 32 + 12);
   g_free(specs);
   gst_object_unref(e);
   gst_object_unref(f);
