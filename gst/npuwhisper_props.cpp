@@ -85,7 +85,7 @@ void install_properties(GObjectClass* klass) {
   g_object_class_install_property(klass, PROP_TEMPERATURE_FALLBACK,
       g_param_spec_float("temperature-fallback", "Temperature fallback",
           "Temperature increment when a window fails the compression-ratio or log-probability test "
-          "(temperatures 0, x, 2x, ... up to 1; 0 disables the fallback)",
+          "(temperatures t, t + x, t + 2x, ... up to 1 from the temperature property t; 0 disables the fallback)",
           0.0f, 1.0f, d.temperature_fallback, fixed));
   g_object_class_install_property(klass, PROP_TEMPERATURE,
       g_param_spec_float("temperature", "Temperature",
