@@ -247,7 +247,7 @@ bool set_property(Settings& s, guint prop_id, const GValue* value, std::string* 
     case PROP_PATIENCE:
     case PROP_LENGTH_PENALTY: {
       const double v = g_value_get_double(value);
-      if (std::isnan(v)) {  // GObject's range check lets NaN through
+      if (std::isnan(v)) {  // what GObject's range check lets through on older GLib, and any direct caller
         *why = "must be a number";
         return false;
       }

@@ -220,26 +220,44 @@ static GstElement* fakesrc_pipeline(GstElement** whisper) {
 
 // An id the property's syntax allows but the model's vocabulary lacks stops the element at start,
 // with an error naming the setting and the id.
-GST_START_TEST(test_suppress_tokens_outside_the_vocabulary) {
-  GstElement* w = nullptr;
-  GstElement* pipeline = fakesrc_pipeline(&w);
-  g_object_set(w, "suppress-tokens", "13,99999", nullptr);
+// The error of a start (READY -> PAUSED) that must fail: its message and debug text.
+static std::string failed_start_error(GstElement* pipeline, GstElement* w) {
   fail_if(gst_element_set_state(pipeline, GST_STATE_READY) == GST_STATE_CHANGE_FAILURE);
   fail_unless_equals_int(gst_element_set_state(w, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
   GstBus* bus = gst_element_get_bus(pipeline);
   GstMessage* err = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
-  fail_unless(err != nullptr, "no error for an id past the vocabulary");
+  fail_unless(err != nullptr, "the start failed without an error message");
   GError* e = nullptr;
   gchar* dbg = nullptr;
   gst_message_parse_error(err, &e, &dbg);
   const std::string text = std::string(e->message) + " " + (dbg ? dbg : "");
-  fail_unless(text.find("suppress_tokens") != std::string::npos && text.find("99999") != std::string::npos, "%s",
-              text.c_str());
   g_error_free(e);
   g_free(dbg);
   gst_message_unref(err);
   gst_object_unref(bus);
   gst_element_set_state(pipeline, GST_STATE_NULL);
+  return text;
+}
+
+GST_START_TEST(test_suppress_tokens_outside_the_vocabulary) {
+  GstElement* w = nullptr;
+  GstElement* pipeline = fakesrc_pipeline(&w);
+  g_object_set(w, "suppress-tokens", "13,99999", nullptr);
+  const std::string text = failed_start_error(pipeline, w);
+  fail_unless(text.find("suppress_tokens") != std::string::npos && text.find("99999") != std::string::npos, "%s",
+              text.c_str());
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+// Too little patience for the beams (beam-size x patience rounding to no finished candidate) stops
+// the element at start with an error naming the setting: the property reaches the beam search.
+GST_START_TEST(test_patience_too_small_for_the_beams) {
+  GstElement* w = nullptr;
+  GstElement* pipeline = fakesrc_pipeline(&w);
+  g_object_set(w, "beam-size", 1, "patience", 0.4, nullptr);
+  const std::string text = failed_start_error(pipeline, w);
+  fail_unless(text.find("patience") != std::string::npos, "%s", text.c_str());
   gst_object_unref(pipeline);
 }
 GST_END_TEST;
@@ -752,6 +770,7 @@ static Suite* npuwhisper_suite() {
   tcase_add_test(tc, test_property_ranges_are_accepted);
   tcase_add_test(tc, test_fixed_properties_refused_while_running);
   tcase_add_test(tc, test_suppress_tokens_outside_the_vocabulary);
+  tcase_add_test(tc, test_patience_too_small_for_the_beams);
   tcase_add_test(tc, test_latency_query);
   tcase_add_test(tc, test_streaming_thread_never_waits_for_the_worker);
   tcase_add_test(tc, test_model_errors);
