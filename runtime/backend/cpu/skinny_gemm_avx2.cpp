@@ -25,6 +25,7 @@ NPW_TARGET_AVX2 inline __m256i tail_mask8(int n) {
 struct Avx2 {
   using reg = __m256;
   static constexpr int kW = 8;
+  static constexpr int kRegs = 16;
   // Output rows per block for M rows of X: M x B accumulators + min(M, B) live operands + a
   // temporary within 16 registers, and at least 6 independent FMA chains where that fits. One row
   // takes 4 streams, not the 8 that would fit: 8 rows of q8_0 need 16 pointers (quants and staged
@@ -62,6 +63,14 @@ struct Avx2 {
   NPW_TARGET_AVX2 static inline reg load_w(skinny_blocked::Q8Row r, int i) {
     const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(r.q + i)));
     return _mm256_mul_ps(_mm256_cvtepi32_ps(q), _mm256_broadcast_ss(r.d + i / kQ8Block));
+  }
+  // The same with the block's scale already broadcast (skinny_blocked::hoists_scales()).
+  NPW_TARGET_AVX2 static inline reg block_scale(skinny_blocked::Q8Row r, int i) {
+    return _mm256_broadcast_ss(r.d + i / kQ8Block);
+  }
+  NPW_TARGET_AVX2 static inline reg load_w(skinny_blocked::Q8Row r, int i, reg scale) {
+    const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(r.q + i)));
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(q), scale);
   }
   NPW_TARGET_AVX2 static inline reg load_w(skinny_blocked::Q8Row r, int i, int n) {
     alignas(16) int8_t h[16] = {};

@@ -25,6 +25,7 @@ using avx512::tail_mask;
 struct Avx512 {
   using reg = __m512;
   static constexpr int kW = 16;
+  static constexpr int kRegs = 32;
   // Output rows per block for M rows of X: M x B accumulators + min(M, B) live operands + a
   // temporary within 32 registers. One row (a one-token step, memory-bound) reads 4 streams of weight
   // rows, not 8: on a Zen 4 the tiny f16 step took 2.0-2.2 ms against 2.1-2.4 with 8 (base q8_0: 3.0
@@ -58,6 +59,14 @@ struct Avx512 {
   NPW_TARGET_AVX512 static inline reg load_w(skinny_blocked::Q8Row r, int i) {
     const __m512i q = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r.q + i)));
     return _mm512_mul_ps(_mm512_cvtepi32_ps(q), _mm512_set1_ps(r.d[i / kQ8Block]));
+  }
+  // The same with the block's scale already broadcast (skinny_blocked::hoists_scales()).
+  NPW_TARGET_AVX512 static inline reg block_scale(skinny_blocked::Q8Row r, int i) {
+    return _mm512_set1_ps(r.d[i / kQ8Block]);
+  }
+  NPW_TARGET_AVX512 static inline reg load_w(skinny_blocked::Q8Row r, int i, reg scale) {
+    const __m512i q = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r.q + i)));
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(q), scale);
   }
   NPW_TARGET_AVX512 static inline reg load_w(skinny_blocked::Q8Row r, int i, int n) {
     const __m512i q = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(tail_mask(n), r.q + i));

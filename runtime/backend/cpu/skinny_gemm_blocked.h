@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "util/in_register.h"
 #include "util/prefetch.h"
@@ -110,12 +111,36 @@ struct RowOf<Q8OffsetWeights> {
   NPW_SKINNY_TARGET static inline void prefetch(type r, int i, int) { prefetch_ahead(r.q + i); }
 };
 
+// Whether run() broadcasts each q8_0 row's block scale once per block into a register kept over the
+// block's slices (instead of once per slice: a load, an index shift and a broadcast for every weight
+// vector): when the M x B accumulators, the B scales, the live operands and a temporary fit the
+// register file. The same multiplies by the same scale, so the same bits.
+template <class V, int M, int B, typename T>
+constexpr bool hoists_scales() {
+  return std::is_same<T, Q8Weights>::value && M * B + B + (M < B ? M : B) + 2 <= V::kRegs;
+}
+
+// Weight vector i of row r: widened (and scaled by s[b], with Scaled), lanes [0, n) with Tail.
+template <class V, bool Tail, bool Scaled, typename Row>
+NPW_SKINNY_TARGET inline __attribute__((always_inline)) typename V::reg load_w(const Row& r, int i, int n,
+                                                                               const typename V::reg* s, int b) {
+  if constexpr (Scaled) {
+    return V::load_w(r, i, s[b]);
+  } else if constexpr (Tail) {
+    return V::load_w(r, i, n);
+  } else {
+    return V::load_w(r, i);
+  }
+}
+
 // Outputs [o, o + B) for rows [0, M) of X over one slice of V::kW inputs at i (n lanes valid when
 // Tail): when there are fewer X rows than weight rows the X vectors stay in registers and each weight
 // vector is loaded once and consumed, otherwise the other way round.
-template <class V, int M, int B, bool Tail, typename Row>
+// With Scaled, s[b] holds row b's block scale, broadcast once per block (hoists_scales()).
+template <class V, int M, int B, bool Tail, typename Row, bool Scaled = false>
 NPW_SKINNY_TARGET inline __attribute__((always_inline)) void slice(const float* X, long ldx, const Row* w, int i, int n,
-                                                                   typename V::reg (&acc)[M][B]) {
+                                                                   typename V::reg (&acc)[M][B],
+                                                                   const typename V::reg* s = nullptr) {
   using R = typename V::reg;
   if constexpr (M <= B) {
     R xv[M];
@@ -126,7 +151,7 @@ NPW_SKINNY_TARGET inline __attribute__((always_inline)) void slice(const float* 
     }
 #pragma GCC unroll 16
     for (int b = 0; b < B; ++b) {
-      R wv = Tail ? V::load_w(w[b], i, n) : V::load_w(w[b], i);
+      R wv = load_w<V, Tail, Scaled>(w[b], i, n, s, b);
       NPW_IN_REGISTER(wv);
 #pragma GCC unroll 16
       for (int m = 0; m < M; ++m) acc[m][b] = V::fma(xv[m], wv, acc[m][b]);
@@ -135,7 +160,7 @@ NPW_SKINNY_TARGET inline __attribute__((always_inline)) void slice(const float* 
     R wv[B];
 #pragma GCC unroll 16
     for (int b = 0; b < B; ++b) {
-      wv[b] = Tail ? V::load_w(w[b], i, n) : V::load_w(w[b], i);
+      wv[b] = load_w<V, Tail, Scaled>(w[b], i, n, s, b);
       NPW_IN_REGISTER(wv[b]);
     }
 #pragma GCC unroll 16
@@ -155,6 +180,25 @@ NPW_SKINNY_TARGET inline __attribute__((always_inline)) void run(const float* X,
                                                                  const typename RowOf<T>::type (&w)[B], int n,
                                                                  typename V::reg (&acc)[M][B]) {
   constexpr int kW = V::kW;
+  if constexpr (hoists_scales<V, M, B, T>()) {
+    // n is whole blocks (the loaders refuse other q8_0 rows): each row's scale broadcast once per
+    // block, not once per slice, and one prefetch per row and block.
+    static_assert(kQ8Block % kW == 0, "a slice never straddles a block");
+    for (int i = 0; i < n; i += kQ8Block) {
+      typename V::reg s[B];
+#pragma GCC unroll 16
+      for (int b = 0; b < B; ++b) {
+        RowOf<T>::prefetch(w[b], i, kQ8Block);
+        s[b] = V::block_scale(w[b], i);
+        NPW_IN_REGISTER(s[b]);
+      }
+#pragma GCC unroll 4
+      for (int k = 0; k < kQ8Block; k += kW) {
+        slice<V, M, B, false, typename RowOf<T>::type, true>(X, lx, w, i + k, 0, acc, s);
+      }
+    }
+    return;
+  }
   int i = 0;
   for (; i + 2 * kW <= n; i += 2 * kW) {
 #pragma GCC unroll 16

@@ -410,7 +410,9 @@ TEST(CpuBackend, StopFlagReachesTheBlockedFewRowProducts) {
 // for few and many rows: the kernels form every weight as dequantize_row does (for the offset types in
 // one FMA, which is the same value: the quant x scale product is exact).
 // Rows longer than the skinny kernels' staged chunk of scales (2048 inputs) too: the second chunk's
-// scales are its own, not the first's again.
+// scales are its own, not the first's again. Every row count of the skinny kernels: q8_0's block
+// scale is broadcast once per block where the registers allow it (M = 1, 2, 4, 5, 7, 8 at AVX2,
+// all at AVX-512), once per vector elsewhere; both must give the f32 rows' bits.
 TEST(CpuBackend, QuantsMultiplyAsTheirDequantisedValues) {
   npw_test::at_every_level([&] {
     CpuBackend be(2);
@@ -428,7 +430,7 @@ TEST(CpuBackend, QuantsMultiplyAsTheirDequantisedValues) {
         const auto deq_bytes = store(deq, GgmlType::F32, n_in, n_out);
         auto quants = be.pack(view_of(bytes, type, n_in, n_out));
         auto floats = be.pack(view_of(deq_bytes, GgmlType::F32, n_in, n_out));
-        for (int M : {1, 2, 5, 8, 40}) {
+        for (int M : {1, 2, 3, 4, 5, 6, 7, 8, 40}) {
           const int ldx = n_in + 1, ldy = n_out + 2;
           const auto x = random_vector(static_cast<std::size_t>(M) * ldx, 57 + M);
           std::vector<float> got(static_cast<std::size_t>(M) * ldy, 1.0f), want = got;
