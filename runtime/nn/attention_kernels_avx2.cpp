@@ -10,7 +10,12 @@
 // On a Zen 3 (one thread, a tiny head: 25 tiles of 60 rows over 1500 keys) 12.1-13.1 -> 8.9-9.4 ms,
 // the same bits. No n_keys-wide score row is written. Tails use masked loads and lane-mask blends.
 // The first row group of a block asks for the next block's keys and values (into L2), as the AVX-512
-// kernel does.
+// kernel does. Every loop over the rows and vectors of a register block is unrolled by pragma, so
+// that GCC unrolls it before it replaces the accumulator arrays by registers: left to its late
+// unrolling, GCC 12 kept the arrays' stack homes and stored all 12 accumulators of the half-value
+// block on every key (the float one, inlined elsewhere, escaped by chance). Unrolled early: 60 rows
+// of half keys and values over 1500 keys (x25, one thread, Zen 3) 17.8 -> 12.2 ms, 5 rows 1.33 -> 0.84;
+// the same bits. scripts/loop-spills.py finds such loops.
 #include "nn/attention_kernels.h"
 
 #include <algorithm>
@@ -72,7 +77,9 @@ NPW_TARGET_AVX2 inline void score_exp_block(const float* q, int ldq, const KT* k
                                             float* scale, float* p, int ldp, const KT* kpf) {
   static_assert(RB <= 8, "one lane per row for the rescale factors");
   __m256 acc[RB][kKeyVecs];
+#pragma GCC unroll 16
   for (int r = 0; r < RB; ++r)
+#pragma GCC unroll 16
     for (int c = 0; c < kKeyVecs; ++c) acc[r][c] = _mm256_setzero_ps();
   const KT* k = kt + j0;
   for (int d = 0; d < d_head; ++d) {
@@ -83,18 +90,23 @@ NPW_TARGET_AVX2 inline void score_exp_block(const float* q, int ldq, const KT* k
     }
     // The query values broadcast first and each key vector consumed as it is loaded.
     __m256 qv[RB];
+#pragma GCC unroll 16
     for (int r = 0; r < RB; ++r) qv[r] = _mm256_broadcast_ss(q + static_cast<long>(r) * ldq + d);
+#pragma GCC unroll 16
     for (int c = 0; c < kKeyVecs; ++c) {
       const __m256 kv = kAll || full ? load8(kd + 8 * c) : load8(kd + 8 * c, km[c]);
+#pragma GCC unroll 16
       for (int r = 0; r < RB; ++r) acc[r][c] = _mm256_fmadd_ps(qv[r], kv, acc[r][c]);
     }
   }
   const __m256 neg_inf = _mm256_set1_ps(-INFINITY);
   alignas(32) float mo[8], mn[8];
   for (int r = 0; r < 8; ++r) mo[r] = mn[r] = -INFINITY;
+#pragma GCC unroll 16
   for (int r = 0; r < RB; ++r) {
     float* pr = p + static_cast<long>(r) * ldp;
     __m256 vmax = neg_inf;
+#pragma GCC unroll 16
     for (int c = 0; c < kKeyVecs; ++c) {
       vmax = _mm256_max_ps(vmax, kAll ? acc[r][c] : _mm256_blendv_ps(neg_inf, acc[r][c], visible(lim[r] - j0 - 8 * c)));
       _mm256_storeu_ps(pr + 8 * c, acc[r][c]);
@@ -113,12 +125,14 @@ NPW_TARGET_AVX2 inline void score_exp_block(const float* q, int ldq, const KT* k
   sc = _mm256_blendv_ps(_mm256_set1_ps(1.0f), sc, has);
   alignas(32) float scv[8];
   _mm256_store_ps(scv, sc);
+#pragma GCC unroll 16
   for (int r = 0; r < RB; ++r) {
     m[r] = mn[r];
     scale[r] = scv[r];
     float* pr = p + static_cast<long>(r) * ldp;
     const __m256 am = _mm256_set1_ps(mn[r] == -INFINITY ? 0.0f : a2s * mn[r]);
     __m256 sum = _mm256_setzero_ps();
+#pragma GCC unroll 16
     for (int c = 0; c < kKeyVecs; ++c) {
       __m256 e = avx2::exp2_nonpositive_ps(_mm256_fmsub_ps(_mm256_loadu_ps(pr + 8 * c), a2, am));
       if (!kAll) e = _mm256_and_ps(visible(lim[r] - j0 - 8 * c), e);
@@ -149,8 +163,10 @@ template <int RB, int CV, typename VT>
 NPW_TARGET_AVX2 inline void pv_block(const float* p, int ldp, int nk, const VT* v, int ldv, bool first,
                                      const float* scale, float* out, int ldo, const VT* vpf, int v_lines) {
   __m256 acc[RB][CV];
+#pragma GCC unroll 16
   for (int r = 0; r < RB; ++r) {
     const __m256 s = _mm256_set1_ps(scale[r]);
+#pragma GCC unroll 16
     for (int c = 0; c < CV; ++c)
       acc[r][c] = first ? _mm256_setzero_ps() : _mm256_mul_ps(_mm256_loadu_ps(out + static_cast<long>(r) * ldo + 8 * c), s);
   }
@@ -161,13 +177,18 @@ NPW_TARGET_AVX2 inline void pv_block(const float* p, int ldp, int nk, const VT* 
     }
     // As in the scores: the probabilities broadcast first, each value vector consumed as loaded.
     __m256 pr[RB];
+#pragma GCC unroll 16
     for (int r = 0; r < RB; ++r) pr[r] = _mm256_broadcast_ss(p + static_cast<long>(r) * ldp + j);
+#pragma GCC unroll 16
     for (int c = 0; c < CV; ++c) {
       const __m256 vv = load8(vj + 8 * c);
+#pragma GCC unroll 16
       for (int r = 0; r < RB; ++r) acc[r][c] = _mm256_fmadd_ps(pr[r], vv, acc[r][c]);
     }
   }
+#pragma GCC unroll 16
   for (int r = 0; r < RB; ++r)
+#pragma GCC unroll 16
     for (int c = 0; c < CV; ++c) _mm256_storeu_ps(out + static_cast<long>(r) * ldo + 8 * c, acc[r][c]);
 }
 

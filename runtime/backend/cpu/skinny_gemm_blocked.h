@@ -113,11 +113,12 @@ struct RowOf<Q8OffsetWeights> {
 
 // Whether run() broadcasts each q8_0 row's block scale once per block into a register kept over the
 // block's slices (instead of once per slice: a load, an index shift and a broadcast for every weight
-// vector): when the M x B accumulators, the B scales, the live operands and a temporary fit the
-// register file. The same multiplies by the same scale, so the same bits.
+// vector): when the M x B accumulators, the B scales, the live operands and two temporaries fit the
+// register file, and not at 24 accumulators (8 rows x 3 at AVX-512), where GCC spilled in the loop
+// (scripts/loop-spills.py). The same multiplies by the same scale, so the same bits.
 template <class V, int M, int B, typename T>
 constexpr bool hoists_scales() {
-  return std::is_same<T, Q8Weights>::value && M * B + B + (M < B ? M : B) + 2 <= V::kRegs;
+  return std::is_same<T, Q8Weights>::value && M * B + B + (M < B ? M : B) + 2 <= V::kRegs && M * B < 24;
 }
 
 // Weight vector i of row r: widened (and scaled by s[b], with Scaled), lanes [0, n) with Tail.

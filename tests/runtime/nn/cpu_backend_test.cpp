@@ -411,8 +411,8 @@ TEST(CpuBackend, StopFlagReachesTheBlockedFewRowProducts) {
 // one FMA, which is the same value: the quant x scale product is exact).
 // Rows longer than the skinny kernels' staged chunk of scales (2048 inputs) too: the second chunk's
 // scales are its own, not the first's again. Every row count of the skinny kernels: q8_0's block
-// scale is broadcast once per block where the registers allow it (M = 1, 2, 4, 5, 7, 8 at AVX2,
-// all at AVX-512), once per vector elsewhere; both must give the f32 rows' bits.
+// scale is broadcast once per block where the registers allow it (M = 1, 2, 4, 5, 7, 8 at AVX2, all but
+// 8 at AVX-512), once per vector elsewhere; both must give the f32 rows' bits.
 TEST(CpuBackend, QuantsMultiplyAsTheirDequantisedValues) {
   npw_test::at_every_level([&] {
     CpuBackend be(2);
