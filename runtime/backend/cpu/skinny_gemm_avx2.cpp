@@ -59,12 +59,8 @@ struct Avx2 {
     }
     if (j < n) _mm256_store_ps(dst + j, load_w(src, j, n - j));
   }
-  // q8_0: 8 quants widened and scaled by their block's scale (the 8 never straddle a block).
-  NPW_TARGET_AVX2 static inline reg load_w(skinny_blocked::Q8Row r, int i) {
-    const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(r.q + i)));
-    return _mm256_mul_ps(_mm256_cvtepi32_ps(q), _mm256_broadcast_ss(r.d + i / kQ8Block));
-  }
-  // The same with the block's scale already broadcast (skinny_blocked::hoists_scales()).
+  // q8_0: 8 quants widened and scaled by their block's scale (the 8 never straddle a block), the
+  // scale broadcast by block_scale() - once per block where skinny_blocked::hoists_scales().
   NPW_TARGET_AVX2 static inline reg block_scale(skinny_blocked::Q8Row r, int i) {
     return _mm256_broadcast_ss(r.d + i / kQ8Block);
   }
@@ -72,11 +68,12 @@ struct Avx2 {
     const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(r.q + i)));
     return _mm256_mul_ps(_mm256_cvtepi32_ps(q), scale);
   }
+  NPW_TARGET_AVX2 static inline reg load_w(skinny_blocked::Q8Row r, int i) { return load_w(r, i, block_scale(r, i)); }
   NPW_TARGET_AVX2 static inline reg load_w(skinny_blocked::Q8Row r, int i, int n) {
     alignas(16) int8_t h[16] = {};
     for (int k = 0; k < n && k < 8; ++k) h[k] = r.q[i + k];
     const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(h)));
-    return _mm256_mul_ps(_mm256_cvtepi32_ps(q), _mm256_broadcast_ss(r.d + i / kQ8Block));
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(q), block_scale(r, i));
   }
   // q5_1 / q4_1: quant x scale + the block's offset in one FMA (the product is exact, see Q8Weights);
   // lanes past n stay zero.

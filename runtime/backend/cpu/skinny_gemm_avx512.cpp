@@ -56,11 +56,7 @@ struct Avx512 {
     }
   }
   // q8_0: 16 quants widened and scaled by their block's scale (the 16 never straddle a block).
-  NPW_TARGET_AVX512 static inline reg load_w(skinny_blocked::Q8Row r, int i) {
-    const __m512i q = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r.q + i)));
-    return _mm512_mul_ps(_mm512_cvtepi32_ps(q), _mm512_set1_ps(r.d[i / kQ8Block]));
-  }
-  // The same with the block's scale already broadcast (skinny_blocked::hoists_scales()).
+  // The scale broadcast by block_scale() - once per block where skinny_blocked::hoists_scales().
   NPW_TARGET_AVX512 static inline reg block_scale(skinny_blocked::Q8Row r, int i) {
     return _mm512_set1_ps(r.d[i / kQ8Block]);
   }
@@ -68,9 +64,10 @@ struct Avx512 {
     const __m512i q = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r.q + i)));
     return _mm512_mul_ps(_mm512_cvtepi32_ps(q), scale);
   }
+  NPW_TARGET_AVX512 static inline reg load_w(skinny_blocked::Q8Row r, int i) { return load_w(r, i, block_scale(r, i)); }
   NPW_TARGET_AVX512 static inline reg load_w(skinny_blocked::Q8Row r, int i, int n) {
     const __m512i q = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(tail_mask(n), r.q + i));
-    return _mm512_mul_ps(_mm512_cvtepi32_ps(q), _mm512_set1_ps(r.d[i / kQ8Block]));
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(q), block_scale(r, i));
   }
   // q5_1 / q4_1: quant x scale + the block's offset in one FMA (the product is exact, see Q8Weights);
   // lanes past n stay zero.
