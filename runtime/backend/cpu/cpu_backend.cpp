@@ -229,7 +229,8 @@ void to_panels(ThreadPool& pool, int n_out, int n_in, Fetch fetch, T* dst) {
 
 std::unique_ptr<PackedMatrix> CpuBackend::pack_for_many_rows(const TensorView& w) const {
   // q5_1 / q4_1 stay in rows, which the panel kernel gathers from (widened, offsets added) as it goes.
-  if (active_simd_level() != SimdLevel::Avx512 || is_offset_int8_type(w.type)) return pack(w);
+  // Without AVX2 the rows go to OpenBLAS.
+  if (active_simd_level() == SimdLevel::Scalar || is_offset_int8_type(w.type)) return pack(w);
   const std::size_t row_bytes = check_packable(w);
   const int n_in = static_cast<int>(w.ne[0]);
   const int n_out = static_cast<int>(w.ne[1]);
@@ -331,7 +332,7 @@ void CpuBackend::linear(const float* X, int M, int ldx, const PackedMatrix& W, c
   }
 
   if (skinny(X, M, ldx, packed->data(), n_in, n_out, bias, Y, ldy)) return;
-  if (active_simd_level() == SimdLevel::Avx512) {
+  if (active_simd_level() != SimdLevel::Scalar) {
     linear_tiles(X, M, ldx, FloatRows{packed->data()}, n_out, n_in, bias, Y, ldy);
     return;
   }
@@ -358,7 +359,7 @@ bool CpuBackend::linear_range(const float* X, int M, int ldx, const PackedMatrix
   const Q8Weights q8 =
       storage == CpuPackedMatrix::Storage::Q8 ? columns_from(packed->q8(), o0, n_in) : Q8Weights{nullptr, nullptr};
   const int n = o1 - o0;
-  if (level == SimdLevel::Avx512 && M > kRangePanelMinRows) {
+  if (M > kRangePanelMinRows) {
     switch (storage) {
       case CpuPackedMatrix::Storage::F32: linear_tiles(X, M, ldx, FloatRows{packed->data() + skip}, n, n_in, nullptr, Y, ldy); break;
       case CpuPackedMatrix::Storage::F16: linear_tiles(X, M, ldx, HalfRows{packed->half_data() + skip}, n, n_in, nullptr, Y, ldy); break;
@@ -387,7 +388,8 @@ void CpuBackend::row_blocks(int M, double macs_per_row, Fn fn) {
     return;
   }
   int block = static_cast<int>(kCancelBlockMacs / std::max(1.0, macs_per_row));
-  block = std::max(kPanelRowGroup, block / kPanelRowGroup * kPanelRowGroup);
+  const int group = panel_row_group();
+  block = std::max(group, block / group * group);
   for (int r0 = 0; r0 < M; r0 += block) {
     if (cancel_requested(cancel_)) return;
     fn(r0, std::min(M, r0 + block));
@@ -415,12 +417,12 @@ void CpuBackend::linear_tiles(const float* X, int M, int ldx, const Src& w, int 
     return;
   }
   row_blocks(M, macs_per_row, [&](int b0, int b1) {
-    const int tiles = (b1 - b0 + kPanelRowGroup - 1) / kPanelRowGroup;
+    const int group = panel_row_group();
+    const int tiles = (b1 - b0 + group - 1) / group;
     if (tiles >= 4 * pool_->size()) {
       // Whole row tiles per thread, so that only the last tile of the last thread is partial.
       pool_->parallel_for(tiles, [&](int64_t t0, int64_t t1, int) {
-        rows(b0 + static_cast<int>(t0) * kPanelRowGroup,
-             static_cast<int>(std::min<int64_t>(b1, b0 + t1 * kPanelRowGroup)));
+        rows(b0 + static_cast<int>(t0) * group, static_cast<int>(std::min<int64_t>(b1, b0 + t1 * group)));
       });
       return;
     }
@@ -513,7 +515,7 @@ void CpuBackend::linear_narrow(const float* X, int M, int ldx, const CpuPackedMa
   const int n_out = W.n_out(), n_in = W.n_in();
   const bool split = pool_->size() > 1 && !ThreadPool::in_parallel_region();
   if (skinny(X, M, ldx, W_skinny, n_in, n_out, bias, Y, ldy)) return;
-  if (active_simd_level() == SimdLevel::Avx512) {
+  if (active_simd_level() != SimdLevel::Scalar) {
     // Widened a panel slice at a time inside the product: no f32 copy of the matrix.
     linear_tiles(X, M, ldx, rows_of(W_skinny), n_out, n_in, bias, Y, ldy);
     return;

@@ -1,7 +1,8 @@
 // The portable f32 backend: the reference the other backends are measured against and the fallback
 // when no accelerator is present. Weights are kept in 64-byte aligned row-major matrices (f16 and q8_0
 // as compact as the file holds them, every other type widened to f32 once); few-row products (decoder
-// steps) run through the skinny kernels, the rest through OpenBLAS sgemm on f32.
+// steps) run through the skinny kernels, the rest through the panel kernels of panel_gemm.h (AVX2 and
+// AVX-512), and through OpenBLAS sgemm on f32 only on a CPU without AVX2 and for matmul().
 #pragma once
 
 #include <atomic>
@@ -24,8 +25,8 @@ class ThreadPool;
 // weight, as in the file, instead of 4; each weight is the f32 product dequantize_row() gives, formed
 // where it is used), as f32
 // otherwise (every other type dequantised once). Matrices packed for many rows on
-// a CPU with AVX-512 are in the panel layout of panel_gemm.h instead of rows (halves stay halves,
-// q8_0 stays quants + scales).
+// a CPU with AVX2 or AVX-512 are in the panel layout of panel_gemm.h instead of rows (halves stay
+// halves, q8_0 stays quants + scales).
 class CpuPackedMatrix : public PackedMatrix {
  public:
   enum class Storage { F32, F16, F32Panels, F16Panels, Q8, Q8Panels };
@@ -95,13 +96,14 @@ class CpuBackend : public Backend {
 
   std::string kind() const override { return "cpu"; }
   std::unique_ptr<PackedMatrix> pack(const TensorView& w) const override;
-  // With AVX-512, the panel layout: halves for f16 weights, f32 for every other type.
+  // With AVX2 or AVX-512, the panel layout: halves for f16 weights, quants + scales for q8_0, q5_0 and
+  // q4_0, f32 for every other type (q5_1 and q4_1 stay in rows, which the panel kernels gather from).
   std::unique_ptr<PackedMatrix> pack_for_many_rows(const TensorView& w) const override;
   void linear(const float* X, int M, int ldx, const PackedMatrix& W, const float* bias, float* Y,
               int ldy) override;
   // For row storages (f32, f16, q8_0) at AVX2 or above: the skinny kernels over the range, in groups
-  // of at most kSkinnyBlockedMaxRows rows of X; with AVX-512 and more than kRangePanelMinRows rows,
-  // the panel kernel over the rows gathered a slice at a time instead. Measured on a Xeon (AVX-512,
+  // of at most kSkinnyBlockedMaxRows rows of X; with more than kRangePanelMinRows rows, the panel
+  // kernel over the rows gathered a slice at a time instead. Measured on a Xeon (AVX-512,
   // f16, tiny's 51,865 x 384 in blocks of 256 to 1024 ids, one thread): at 100 rows 28 ms against 35,
   // at 64 rows 20 against 24, at 32 rows 14 against 12.
   static constexpr int kRangePanelMinRows = 32;
@@ -120,11 +122,11 @@ class CpuBackend : public Backend {
  private:
   // Checks a weight tensor's shape, type and size for packing; returns its bytes per row.
   std::size_t check_packable(const TensorView& w) const;
-  // linear() for F16 storage: few rows through the skinny kernels straight from the halves. More
-  // rows, called from outside the pool (the encoder's products): the whole matrix widened into
-  // widened_ by all threads, then the f32 product split as matmul() splits it. Called from inside a
-  // pool chunk (a convolution block per thread): blocks of output rows widened into per-thread
-  // scratch, each block one sgemm.
+  // linear() for F16 storage: few rows through the skinny kernels straight from the halves, more
+  // through the panel kernels gathering the rows a slice at a time. Without AVX2 (OpenBLAS): called
+  // from outside the pool, the whole matrix widened into widened_ by all threads, then the f32
+  // product split as matmul() splits it; from inside a pool chunk (a convolution block per thread),
+  // blocks of output rows widened into per-thread scratch, each block one sgemm.
   void linear_f16(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y, int ldy);
   // The same for Q8 storage, the rows dequantised where linear_f16 widens halves.
   void linear_q8(const float* X, int M, int ldx, const CpuPackedMatrix& W, const float* bias, float* Y, int ldy);
@@ -157,8 +159,8 @@ class CpuBackend : public Backend {
 
   std::shared_ptr<ThreadPool> pool_;
   const std::atomic<bool>* cancel_ = nullptr;
-  // linear_f16's widened weights: grown to the largest f16 matrix once, then reused (n_out x n_in
-  // floats; 26 MB for large-v3's MLP).
+  // linear_f16's widened weights without AVX2: grown to the largest f16 matrix once, then reused
+  // (n_out x n_in floats; 26 MB for large-v3's MLP).
   AlignedBuffer<float> widened_{MemoryLabel{"widening scratch of f16 products"}};
 };
 

@@ -13,6 +13,8 @@ std::size_t panel_floats(int n_out, int n_in) {
   return n_panels * kPanelCols * static_cast<std::size_t>(n_in);
 }
 
+int panel_row_group() { return active_simd_level() == SimdLevel::Avx2 ? 12 : kPanelRowGroup; }
+
 namespace {
 
 // Weight (column j of panel p, input i) as f32, for each storage of the layout.
@@ -67,6 +69,8 @@ void dispatch(const float* X, int ldx, int r0, int r1, const W& panels, int n_ou
   if (r1 <= r0) return;
   if (active_simd_level() == SimdLevel::Avx512) {
     panel_gemm_avx512(X, ldx, r0, r1, panels, n_out, n_in, bias, Y, ldy);
+  } else if (active_simd_level() == SimdLevel::Avx2) {
+    panel_gemm_avx2(X, ldx, r0, r1, panels, n_out, n_in, bias, Y, ldy);
   } else {
     portable(X, ldx, r0, r1, panels, n_out, n_in, bias, Y, ldy);
   }

@@ -1,11 +1,13 @@
 // Products of many activation rows (the encoder's 1500 frames, a window's cross-attention keys and
-// values) by weights stored once, at load, in the layout the AVX-512 micro-kernel reads: panels of 32
-// output columns, each panel's columns interleaved along the input dimension. A BLAS sgemm copies the
+// values) by weights stored once, at load, in the layout the micro-kernels read: panels of 32 output
+// columns (two AVX-512 vectors, four AVX2 ones), each panel's columns interleaved along the input
+// dimension. A BLAS sgemm copies the
 // weight matrix into such panels on every call, once per thread when the rows are split over
 // threads; here that copy is made once per model, and the bias is added as the results are stored.
 // An f16 model's matrices keep their halves in the same layout (half the memory), a q8_0 model's its
 // quants with the half block scales beside them (1.0625 bytes a weight instead of 4); each panel
 // slice is widened into an L1-sized buffer once per block of rows, so the micro-kernel is the f32 one.
+// The AVX-512 kernel is panel_gemm_avx512.cpp, the AVX2 one panel_gemm_avx2.cpp.
 #pragma once
 
 #include <cstddef>
@@ -16,7 +18,11 @@
 namespace npw {
 
 constexpr int kPanelCols = 32;       // output columns per panel: two 16-float vectors
-constexpr int kPanelRowGroup = 14;   // activation rows per micro-tile (28 accumulators)
+constexpr int kPanelRowGroup = 14;   // activation rows per AVX-512 micro-tile (28 accumulators)
+
+// The rows a product's split should keep together at the active SIMD level: a whole number of the
+// kernel's tiles (14 at AVX-512, 2 x 6 at AVX2).
+int panel_row_group();
 
 // Floats of the panel layout of a [n_out][n_in] matrix: whole panels, the last one zero-padded.
 std::size_t panel_floats(int n_out, int n_in);
@@ -48,8 +54,8 @@ struct Q8Panels {
 constexpr int kQ8PanelBlock = 32;
 
 // Y[r][o] = sum_i X[r][i] W[o][i] (+ bias[o]) for rows r in [r0, r1) and every o < n_out, on the
-// calling thread, W in the panel layout. The AVX-512 kernel where the active SIMD level has it, else
-// a portable loop over the same layout (the reference the kernel is tested against).
+// calling thread, W in the panel layout. The kernel of the active SIMD level (AVX-512 or AVX2), else a
+// portable loop over the same layout (the reference the kernels are tested against).
 void panel_gemm(const float* X, int ldx, int r0, int r1, const float* panels, int n_out, int n_in, const float* bias,
                 float* Y, int ldy);
 
@@ -112,6 +118,12 @@ void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const uint16_t* 
                        const float* bias, float* Y, int ldy);
 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const Q8Panels& panels, int n_out, int n_in,
                        const float* bias, float* Y, int ldy);
+void panel_gemm_avx2(const float* X, int ldx, int r0, int r1, const float* panels, int n_out, int n_in,
+                     const float* bias, float* Y, int ldy);
+void panel_gemm_avx2(const float* X, int ldx, int r0, int r1, const uint16_t* panels, int n_out, int n_in,
+                     const float* bias, float* Y, int ldy);
+void panel_gemm_avx2(const float* X, int ldx, int r0, int r1, const Q8Panels& panels, int n_out, int n_in,
+                     const float* bias, float* Y, int ldy);
 
 void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const FloatRows& rows, int n_out, int n_in,
                          const float* bias, float* Y, int ldy);
@@ -125,5 +137,11 @@ void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const HalfRows& 
                        const float* bias, float* Y, int ldy);
 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const Q8Weights& rows, int n_out, int n_in,
                        const float* bias, float* Y, int ldy);
+void panel_gemm_avx2(const float* X, int ldx, int r0, int r1, const FloatRows& rows, int n_out, int n_in,
+                     const float* bias, float* Y, int ldy);
+void panel_gemm_avx2(const float* X, int ldx, int r0, int r1, const HalfRows& rows, int n_out, int n_in,
+                     const float* bias, float* Y, int ldy);
+void panel_gemm_avx2(const float* X, int ldx, int r0, int r1, const Q8Weights& rows, int n_out, int n_in,
+                     const float* bias, float* Y, int ldy);
 
 }  // namespace npw

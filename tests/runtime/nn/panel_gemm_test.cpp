@@ -1,6 +1,6 @@
-// The panel-packed products (backend/cpu/panel_gemm.h) against naive loops: the layout itself, both
-// kernels on sizes that reach every edge (partial row tiles and row blocks, partial panels, input
-// dimensions split into unequal and several slices, strided and offset rows), and the CPU backend's
+// The panel-packed products (backend/cpu/panel_gemm.h) against naive loops: the layout itself, every
+// kernel on sizes that reach every edge (partial row tiles and row blocks, partial panels and column
+// blocks, input dimensions split into unequal and several slices, strided and offset rows), and the CPU backend's
 // many-rows packing: which storage it picks, and that its products equal the row-major ones. f32,
 // f16 and q8_0 panels alike.
 #include <gtest/gtest.h>
@@ -57,12 +57,13 @@ template <typename T>
 void check_kernel(Kernel<T> kernel, const char* name) {
   // rows: within one tile, exactly one, one past, across the 24-tile row block; n_in: one slice,
   // 257 = 2 x 129, 600 = 3 x 200; n_out: partial first panel, exact panels, one column past.
-  // Last tiles of every height (rows mod 14: 1, 13, 0, 1, 1, 0, 1, 3, 4, 10, 8, 11, 6): the short
-  // tiles run at the next even height.
+  // Last tiles of every height at AVX-512 (rows mod 14: 1, 13, 0, 1, 1, 0, 1, 3, 4, 10, 8, 11, 6;
+  // the short tiles run at the next even height) and at AVX2 (rows mod 6: 1, 1, 2, 3, 5, 2, 1, 3, 0,
+  // 0, 0, 1, 2, 4, 1); n_out 300 and 520: column blocks of 8 panels (AVX2), the last one partial.
   const Case cases[] = {{1, 7, 5, 0},     {13, 192, 32, 3},   {14, 257, 33, 0},  {15, 1, 64, 2},
                         {29, 600, 100, 1}, {350, 64, 31, 5},  {337, 257, 96, 0}, {3, 5, 1, 0},
                         {18, 40, 33, 1},   {24, 100, 64, 0},  {36, 77, 40, 2},   {25, 384, 32, 0},
-                        {104, 384, 70, 3}};
+                        {104, 384, 70, 3}, {16, 100, 300, 1}, {199, 45, 520, 0}};
   for (const Case& c : cases) {
     for (bool with_bias : {false, true}) {
       const int ldx = c.n_in + 3, ldy = c.n_out + 5, total = c.r0 + c.rows + 2;
@@ -111,6 +112,12 @@ TEST(PanelGemm, Avx512MatchesNaive) {
   check_kernel<uint16_t>(panel_gemm_avx512, "avx512 f16");
 }
 
+TEST(PanelGemm, Avx2MatchesNaive) {
+  if (cpu_simd_level() == SimdLevel::Scalar) GTEST_SKIP() << "no AVX2 on this CPU";
+  check_kernel<float>(panel_gemm_avx2, "avx2 f32");
+  check_kernel<uint16_t>(panel_gemm_avx2, "avx2 f16");
+}
+
 // q8_0 panels hold exactly the floats of f32 panels of the dequantised matrix, so both kernels give
 // bit-equal products, on input dimensions whose slices start inside a block of 32 (608 = 3 x 203).
 TEST(PanelGemm, Q8PanelsEqualF32PanelsOfTheDequantisedWeights) {
@@ -118,7 +125,8 @@ TEST(PanelGemm, Q8PanelsEqualF32PanelsOfTheDequantisedWeights) {
   using F32Kernel = Kernel<float>;
   std::vector<std::pair<Q8Kernel, F32Kernel>> kernels = {{panel_gemm_portable, panel_gemm_portable}};
   if (cpu_simd_level() == SimdLevel::Avx512) kernels.push_back({panel_gemm_avx512, panel_gemm_avx512});
-  const Case cases[] = {{1, 32, 5, 0}, {15, 64, 33, 2}, {29, 608, 100, 1}, {337, 288, 64, 0}};
+  if (cpu_simd_level() != SimdLevel::Scalar) kernels.push_back({panel_gemm_avx2, panel_gemm_avx2});
+  const Case cases[] = {{1, 32, 5, 0}, {15, 64, 33, 2}, {29, 608, 100, 1}, {337, 288, 64, 0}, {20, 96, 300, 1}};
   for (const auto& [q8_kernel, f32_kernel] : kernels) {
     for (const Case& c : cases) {
       const auto w = random_vector(static_cast<std::size_t>(c.n_out) * c.n_in, 50 + c.n_in);
@@ -163,7 +171,9 @@ void check_rows_against_panels(const char* name, GgmlType type) {
   using PanelsKernel = Kernel<float>;
   std::vector<std::pair<RowsKernel, PanelsKernel>> kernels = {{panel_gemm_portable, panel_gemm_portable}};
   if (cpu_simd_level() == SimdLevel::Avx512) kernels.push_back({panel_gemm_avx512, panel_gemm_avx512});
-  const Case cases[] = {{1, 32, 5, 0}, {9, 64, 33, 2}, {35, 608, 100, 1}, {337, 288, 64, 0}, {14, 96, 17, 3}};
+  if (cpu_simd_level() != SimdLevel::Scalar) kernels.push_back({panel_gemm_avx2, panel_gemm_avx2});
+  const Case cases[] = {{1, 32, 5, 0},    {9, 64, 33, 2},    {35, 608, 100, 1},
+                        {337, 288, 64, 0}, {14, 96, 17, 3},  {20, 96, 300, 1}};
   for (const auto& [rows_kernel, panels_kernel] : kernels) {
     for (const Case& c : cases) {
       const auto w = random_vector(static_cast<std::size_t>(c.n_out) * c.n_in, 70 + c.n_in);
@@ -215,8 +225,8 @@ TEST(PanelGemm, RowsEqualPanelsOfTheSameValues) {
 }
 
 // The backend's row storages (pack(): what the decoder keeps) take the many-row kernel for more rows
-// than the skinny kernels take, at AVX-512, split over rows or over columns; every level agrees with
-// the naive product.
+// than the skinny kernels take, at AVX2 and AVX-512, split over rows or over columns; every level
+// agrees with the naive product.
 TEST(PanelGemm, RowStoragesMultiplyManyRowsAtEveryLevel) {
   npw_test::at_every_level([] {
     const int n_in = 96, n_out = 170;
@@ -248,10 +258,10 @@ TEST(PanelGemm, RowStoragesMultiplyManyRowsAtEveryLevel) {
   });
 }
 
-// What pack_for_many_rows keeps: panels at the AVX-512 level (halves for f16, int8 quants + scales
-// for q8_0, q5_0 and q4_0, f32 for f32), rows below it; q5_1 and q4_1 stay in rows (quants, scales
-// and offsets) at every level.
-TEST(PanelGemm, ManyRowsPackingPicksPanelsOnlyWithAvx512) {
+// What pack_for_many_rows keeps: panels at the AVX2 and AVX-512 levels (halves for f16, int8 quants +
+// scales for q8_0, q5_0 and q4_0, f32 for f32), rows at the scalar level (for OpenBLAS); q5_1 and
+// q4_1 stay in rows (quants, scales and offsets) at every level.
+TEST(PanelGemm, ManyRowsPackingPicksPanelsFromAvx2On) {
   npw_test::at_every_level([] {
     CpuBackend be(2);
     const int n_in = 64, n_out = 40;
@@ -260,7 +270,7 @@ TEST(PanelGemm, ManyRowsPackingPicksPanelsOnlyWithAvx512) {
       const auto bytes = store(w, t, n_in, n_out);
       auto packed = be.pack_for_many_rows(view_of(bytes, t, n_in, n_out));
       const auto& cp = static_cast<const CpuPackedMatrix&>(*packed);
-      const bool half = t == GgmlType::F16, panels = active_simd_level() == SimdLevel::Avx512 && !is_offset_int8_type(t);
+      const bool half = t == GgmlType::F16, panels = active_simd_level() != SimdLevel::Scalar && !is_offset_int8_type(t);
       const auto want = panels ? (half                    ? CpuPackedMatrix::Storage::F16Panels
                                   : is_scaled_int8_type(t) ? CpuPackedMatrix::Storage::Q8Panels
                                                           : CpuPackedMatrix::Storage::F32Panels)
@@ -276,9 +286,10 @@ TEST(PanelGemm, ManyRowsPackingPicksPanelsOnlyWithAvx512) {
 
 // Products through the many-rows packing equal those through pack() (rows and OpenBLAS), for
 // dequantised types too, on one thread and split over two, with strides; and a matrix packed into
-// panels still multiplies correctly when the active level is lowered afterwards (the portable loop).
+// panels still multiplies correctly when the active level is lowered afterwards (AVX2's kernel, the
+// portable loop).
 TEST(PanelGemm, ManyRowsProductsEqualRowProducts) {
-  if (active_simd_level() != SimdLevel::Avx512) GTEST_SKIP() << "panels are only chosen at the AVX-512 level";
+  if (active_simd_level() == SimdLevel::Scalar) GTEST_SKIP() << "panels are chosen from the AVX2 level on";
   const int n_in = 288, n_out = 170;
   const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 6);
   const auto b = random_vector(n_out, 7);
@@ -300,17 +311,21 @@ TEST(PanelGemm, ManyRowsProductsEqualRowProducts) {
         const float* bias = M % 2 ? b.data() : nullptr;
         be.linear(x.data(), M, ldx, *rows, bias, want.data(), ldy);
         be.linear(x.data(), M, ldx, *panels, bias, got.data(), ldy);
-        // Both sides are f32 sums in some order (the same kernel at AVX-512 for more than 8 rows).
+        // Both sides are f32 sums in some order (the same kernel for more than 8 rows).
         const double bound = 1e-6 + 1.2e-6 * std::sqrt(n_in);
         EXPECT_LT(max_rel_err(got.data(), want.data(), got.size()), bound)
             << ggml_type_name(t) << " M " << M << " threads " << threads;
         if (M == 300) {
           const SimdLevel saved = active_simd_level();
-          set_active_simd_level(SimdLevel::Avx2);
-          std::fill(got.begin(), got.end(), 3.0f);
-          be.linear(x.data(), M, ldx, *panels, bias, got.data(), ldy);
-          set_active_simd_level(saved);
-          EXPECT_LT(max_rel_err(got.data(), want.data(), got.size()), bound) << ggml_type_name(t) << " below AVX-512";
+          for (SimdLevel lower : {SimdLevel::Avx2, SimdLevel::Scalar}) {
+            if (lower >= saved) continue;
+            set_active_simd_level(lower);
+            std::fill(got.begin(), got.end(), 3.0f);
+            be.linear(x.data(), M, ldx, *panels, bias, got.data(), ldy);
+            set_active_simd_level(saved);
+            EXPECT_LT(max_rel_err(got.data(), want.data(), got.size()), bound)
+                << ggml_type_name(t) << " at " << simd_level_name(lower);
+          }
         }
       }
     }
