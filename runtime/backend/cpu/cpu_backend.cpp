@@ -359,7 +359,7 @@ bool CpuBackend::linear_range(const float* X, int M, int ldx, const PackedMatrix
   const Q8Weights q8 =
       storage == CpuPackedMatrix::Storage::Q8 ? columns_from(packed->q8(), o0, n_in) : Q8Weights{nullptr, nullptr};
   const int n = o1 - o0;
-  if (M > kRangePanelMinRows) {
+  if (M > (level == SimdLevel::Avx512 ? kRangePanelMinRows : kRangePanelMinRowsAvx2)) {
     switch (storage) {
       case CpuPackedMatrix::Storage::F32: linear_tiles(X, M, ldx, FloatRows{packed->data() + skip}, n, n_in, nullptr, Y, ldy); break;
       case CpuPackedMatrix::Storage::F16: linear_tiles(X, M, ldx, HalfRows{packed->half_data() + skip}, n, n_in, nullptr, Y, ldy); break;

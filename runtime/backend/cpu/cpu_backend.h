@@ -107,6 +107,11 @@ class CpuBackend : public Backend {
   // f16, tiny's 51,865 x 384 in blocks of 256 to 1024 ids, one thread): at 100 rows 28 ms against 35,
   // at 64 rows 20 against 24, at 32 rows 14 against 12.
   static constexpr int kRangePanelMinRows = 32;
+  // At AVX2 the skinny kernels hold out longer. Measured on a Zen 3 (AVX2, f16, tiny, the alignment
+  // pass's vocabulary product, two threads, alternated 3x): at ~32 rows 10-12.7 ms against 13.2-14.3
+  // through the panel kernel, ~48 rows even, ~64 rows 20.6-30 against 19-20.5, ~104 rows 37-41 against
+  // 33-35.
+  static constexpr int kRangePanelMinRowsAvx2 = 48;
   bool linear_range(const float* X, int M, int ldx, const PackedMatrix& W, int o0, int o1, float* Y,
                     int ldy) override;
   void matmul(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
