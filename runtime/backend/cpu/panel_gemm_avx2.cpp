@@ -14,6 +14,7 @@
 #include <immintrin.h>
 
 #include "backend/cpu/panel_gemm.h"
+#include "backend/cpu/panel_rows_prefetch.h"
 #include "util/aligned_buffer.h"
 #include "util/simd_target.h"
 #include "util/transpose_avx2.h"
@@ -293,33 +294,9 @@ NPW_TARGET_AVX2 static inline void panel_slice(const Q8Weights& rows, std::size_
   gather_rows(kc, n_out - p * kPanelCols, Q8RowLoader{rows, ui, o0, k0}, buf);
 }
 
-// Weights kept in rows are gathered from 32 rows a kilobyte or so apart, which the hardware
-// prefetchers do not follow: the rows of panel p's slice are asked for while panel p - 1's tiles run.
-// Panels are read in place and need nothing.
-template <typename T>
-NPW_TARGET_AVX2 static inline void prefetch_rows(const T* w, std::size_t ui, int p, int k0, int kc, int n_out) {
-  const int o0 = p * kPanelCols, o1 = std::min(n_out, o0 + kPanelCols);
-  constexpr int kLine = 64 / static_cast<int>(sizeof(T));
-  for (int o = o0; o < o1; ++o) {
-    const T* row = w + static_cast<std::size_t>(o) * ui + static_cast<std::size_t>(k0);
-    for (int k = 0; k < kc; k += kLine) _mm_prefetch(reinterpret_cast<const char*>(row + k), _MM_HINT_T0);
-  }
-}
-NPW_TARGET_AVX2 static inline void prefetch_slice(const FloatRows& r, std::size_t ui, int p, int k0, int kc, int n_out) {
-  prefetch_rows(r.w, ui, p, k0, kc, n_out);
-}
-NPW_TARGET_AVX2 static inline void prefetch_slice(const HalfRows& r, std::size_t ui, int p, int k0, int kc, int n_out) {
-  prefetch_rows(r.w, ui, p, k0, kc, n_out);
-}
-NPW_TARGET_AVX2 static inline void prefetch_slice(const Q8Weights& r, std::size_t ui, int p, int k0, int kc, int n_out) {
-  prefetch_rows(r.q, ui, p, k0, kc, n_out);
-}
-template <typename Panels>
-NPW_TARGET_AVX2 static inline void prefetch_slice(const Panels&, std::size_t, int, int, int, int) {}
-
 // The driver for every weight storage W (f32, halves, q8_0 quants + scales, in panels or in rows; see
-// panel_slice). Columns in blocks of kPanelsPerBlock panels, so that a block of C (192 rows x 256
-// columns, 192 KiB) stays in L2 over the input slices that add to it: the encoder's 1536- and
+// panel_slice). Columns in blocks of kPanelsPerBlock panels, so that a block of C (96 rows x 256
+// columns, 96 KiB) stays in L2 over the input slices that add to it: the encoder's 1536- and
 // 2048-column products otherwise sent all of C through L3 once a slice.
 template <typename W>
 NPW_TARGET_AVX2 static void blocked(const float* X, int ldx, int r0, int r1, const W& panels, int n_out, int n_in,
@@ -349,7 +326,7 @@ NPW_TARGET_AVX2 static void blocked(const float* X, int ldx, int r0, int r1, con
         pack_rows(X, ux, rb, rows, k0, kc, packed_rows);
         for (int p = pb; p < pe; ++p) {
           panel_slice(panels, ui, p, k0, kc, n_out, slice_buf);
-          if (p + 1 < n_panels) prefetch_slice(panels, ui, p + 1, k0, kc, n_out);
+          if (p + 1 < n_panels) panel_rows::prefetch_slice(panels, ui, p + 1, k0, kc, n_out);
           for (int h = 0; h < 2; ++h) {
             const int cols = std::min(kHalf, n_out - p * kPanelCols - h * kHalf);
             if (cols <= 0) break;

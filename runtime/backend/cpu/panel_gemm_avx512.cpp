@@ -5,6 +5,7 @@
 // runs against it), rows in blocks of 24 tiles whose activations are copied once per slice into
 // tile order (a block's copy, 336 KiB at most, stays in L2 while it meets every panel).
 #include "backend/cpu/panel_gemm.h"
+#include "backend/cpu/panel_rows_prefetch.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -359,30 +360,6 @@ NPW_TARGET_AVX512 static inline const float* panel_slice(const Q8Weights& rows, 
   return buf;
 }
 
-// Weights kept in rows are gathered from 32 rows a kilobyte or so apart, which the hardware
-// prefetchers do not follow: the rows of panel p's slice are asked for while panel p - 1's tiles run.
-// Panels are read in place and need nothing.
-template <typename T>
-NPW_TARGET_AVX512 static inline void prefetch_rows(const T* w, std::size_t ui, int p, int k0, int kc, int n_out) {
-  const int o0 = p * kPanelCols, o1 = std::min(n_out, o0 + kPanelCols);
-  constexpr int kLine = 64 / static_cast<int>(sizeof(T));
-  for (int o = o0; o < o1; ++o) {
-    const T* row = w + static_cast<std::size_t>(o) * ui + static_cast<std::size_t>(k0);
-    for (int k = 0; k < kc; k += kLine) _mm_prefetch(reinterpret_cast<const char*>(row + k), _MM_HINT_T0);
-  }
-}
-NPW_TARGET_AVX512 static inline void prefetch_slice(const FloatRows& r, std::size_t ui, int p, int k0, int kc, int n_out) {
-  prefetch_rows(r.w, ui, p, k0, kc, n_out);
-}
-NPW_TARGET_AVX512 static inline void prefetch_slice(const HalfRows& r, std::size_t ui, int p, int k0, int kc, int n_out) {
-  prefetch_rows(r.w, ui, p, k0, kc, n_out);
-}
-NPW_TARGET_AVX512 static inline void prefetch_slice(const Q8Weights& r, std::size_t ui, int p, int k0, int kc, int n_out) {
-  prefetch_rows(r.q, ui, p, k0, kc, n_out);
-}
-template <typename Panels>
-NPW_TARGET_AVX512 static inline void prefetch_slice(const Panels&, std::size_t, int, int, int, int) {}
-
 // The driver for every weight storage W (f32, halves, q8_0 quants + scales, in panels or in rows; see
 // panel_slice).
 template <typename W>
@@ -410,7 +387,7 @@ NPW_TARGET_AVX512 static void blocked(const float* X, int ldx, int r0, int r1, c
       pack_rows(X, ux, rb, rows, k0, kc, packed_rows);
       for (int p = 0; p < n_panels; ++p) {
         const float* b = panel_slice(panels, ui, p, k0, kc, n_out, slice_buf);
-        if (p + 1 < n_panels) prefetch_slice(panels, ui, p + 1, k0, kc, n_out);
+        if (p + 1 < n_panels) panel_rows::prefetch_slice(panels, ui, p + 1, k0, kc, n_out);
         const int cols = std::min(kPanelCols, n_out - p * kPanelCols);
         const __mmask16 m0 = avx512::tail_mask(cols), m1 = avx512::tail_mask(cols - 16);
         const float* bp = bias ? bias + p * kPanelCols : nullptr;
