@@ -555,6 +555,18 @@ void CpuBackend::matmul(bool trans_a, bool trans_b, int M, int N, int K, float a
   if (ldc < std::max(1, N)) bad_call("matmul", "ldc " + str(ldc) + " too small");
   if (M == 0 || N == 0) return;
 
+  if (!trans_a && !trans_b && beta == 0.0f && K > 0 && active_simd_level() != SimdLevel::Scalar) {
+    // The word-timing pass's scores (queries by keys stored transposed): B's columns as the panel
+    // kernel's weights, so that a transcription with word timestamps does not open OpenBLAS either.
+    linear_tiles(A, M, lda, FloatColumns{B, static_cast<std::size_t>(ldb)}, N, K, nullptr, C, ldc);
+    if (alpha != 1.0f) {
+      for (int m = 0; m < M; ++m) {
+        float* c = C + static_cast<std::size_t>(m) * static_cast<std::size_t>(ldc);
+        for (int n = 0; n < N; ++n) c[n] *= alpha;
+      }
+    }
+    return;
+  }
   const double macs = static_cast<double>(M) * N * K;
   if (pool_->size() == 1 || ThreadPool::in_parallel_region() || macs < kParallelMacs) {
     sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

@@ -2,7 +2,8 @@
 // when no accelerator is present. Weights are kept in 64-byte aligned row-major matrices (f16 and q8_0
 // as compact as the file holds them, every other type widened to f32 once); few-row products (decoder
 // steps) run through the skinny kernels, the rest through the panel kernels of panel_gemm.h (AVX2 and
-// AVX-512), and through OpenBLAS sgemm on f32 only on a CPU without AVX2 and for matmul().
+// AVX-512), and through OpenBLAS sgemm on f32 only on a CPU without AVX2 and for matmul()'s transposed
+// operands (the portable attention's reference).
 #pragma once
 
 #include <atomic>
@@ -114,6 +115,8 @@ class CpuBackend : public Backend {
   static constexpr int kRangePanelMinRowsAvx2 = 48;
   bool linear_range(const float* X, int M, int ldx, const PackedMatrix& W, int o0, int o1, float* Y,
                     int ldy) override;
+  // At AVX2 and above, C = alpha A B (untransposed, beta 0: the word-timing pass's scores) through the
+  // panel kernels, B's rows read 32 columns at a time; every other form through OpenBLAS.
   void matmul(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
               const float* B, int ldb, float beta, float* C, int ldc) override;
   void set_threads(int n) override;

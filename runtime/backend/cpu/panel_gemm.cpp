@@ -34,6 +34,9 @@ float weight(const Q8Panels& panels, std::size_t ui, std::size_t p, std::size_t 
 float weight(const FloatRows& rows, std::size_t ui, std::size_t p, std::size_t i, int j) {
   return rows.w[(p * kPanelCols + static_cast<std::size_t>(j)) * ui + i];
 }
+float weight(const FloatColumns& cols, std::size_t, std::size_t p, std::size_t i, int j) {
+  return cols.b[i * cols.ldb + p * kPanelCols + static_cast<std::size_t>(j)];
+}
 float weight(const HalfRows& rows, std::size_t ui, std::size_t p, std::size_t i, int j) {
   return fp16_to_fp32(rows.w[(p * kPanelCols + static_cast<std::size_t>(j)) * ui + i]);
 }
@@ -118,6 +121,11 @@ void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const HalfRows
   portable(X, ldx, r0, r1, rows, n_out, n_in, bias, Y, ldy);
 }
 
+void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const FloatColumns& cols, int n_out, int n_in,
+                         const float* bias, float* Y, int ldy) {
+  portable(X, ldx, r0, r1, cols, n_out, n_in, bias, Y, ldy);
+}
+
 void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const Q8Weights& rows, int n_out, int n_in,
                          const float* bias, float* Y, int ldy) {
   portable(X, ldx, r0, r1, rows, n_out, n_in, bias, Y, ldy);
@@ -131,6 +139,11 @@ void panel_gemm(const float* X, int ldx, int r0, int r1, const FloatRows& rows, 
 void panel_gemm(const float* X, int ldx, int r0, int r1, const HalfRows& rows, int n_out, int n_in,
                 const float* bias, float* Y, int ldy) {
   dispatch(X, ldx, r0, r1, rows, n_out, n_in, bias, Y, ldy);
+}
+
+void panel_gemm(const float* X, int ldx, int r0, int r1, const FloatColumns& cols, int n_out, int n_in,
+                const float* bias, float* Y, int ldy) {
+  dispatch(X, ldx, r0, r1, cols, n_out, n_in, bias, Y, ldy);
 }
 
 void panel_gemm(const float* X, int ldx, int r0, int r1, const Q8Weights& rows, int n_out, int n_in,

@@ -81,6 +81,15 @@ struct HalfRows {
 };
 void panel_gemm(const float* X, int ldx, int r0, int r1, const FloatRows& rows, int n_out, int n_in,
                 const float* bias, float* Y, int ldy);
+// A row-major B [n_in][n_out] (rows ldb apart) as the weights W = B^T, so that matmul()'s Y = X B
+// runs on the same kernels: each panel slice is 32 consecutive columns of B's rows, copied as they
+// are (the word-timing pass's scores against keys stored transposed). Exactly the product by B.
+struct FloatColumns {
+  const float* b;
+  std::size_t ldb;
+};
+void panel_gemm(const float* X, int ldx, int r0, int r1, const FloatColumns& cols, int n_out, int n_in,
+                const float* bias, float* Y, int ldy);
 void panel_gemm(const float* X, int ldx, int r0, int r1, const HalfRows& rows, int n_out, int n_in,
                 const float* bias, float* Y, int ldy);
 void panel_gemm(const float* X, int ldx, int r0, int r1, const Q8Weights& rows, int n_out, int n_in,
@@ -99,6 +108,7 @@ inline Q8Panels columns_from(const Q8Panels& p, int o0, int n_in) {
   return Q8Panels{p.q + n, p.d + n / kQ8PanelBlock};
 }
 inline FloatRows columns_from(const FloatRows& r, int o0, int n_in) { return FloatRows{columns_from(r.w, o0, n_in)}; }
+inline FloatColumns columns_from(const FloatColumns& c, int o0, int) { return FloatColumns{c.b + o0, c.ldb}; }
 inline HalfRows columns_from(const HalfRows& r, int o0, int n_in) { return HalfRows{columns_from(r.w, o0, n_in)}; }
 inline Q8Weights columns_from(const Q8Weights& r, int o0, int n_in) {
   const std::size_t n = static_cast<std::size_t>(o0) * static_cast<std::size_t>(n_in);
@@ -127,17 +137,23 @@ void panel_gemm_avx2(const float* X, int ldx, int r0, int r1, const Q8Panels& pa
 
 void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const FloatRows& rows, int n_out, int n_in,
                          const float* bias, float* Y, int ldy);
+void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const FloatColumns& cols, int n_out, int n_in,
+                         const float* bias, float* Y, int ldy);
 void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const HalfRows& rows, int n_out, int n_in,
                          const float* bias, float* Y, int ldy);
 void panel_gemm_portable(const float* X, int ldx, int r0, int r1, const Q8Weights& rows, int n_out, int n_in,
                          const float* bias, float* Y, int ldy);
 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const FloatRows& rows, int n_out, int n_in,
                        const float* bias, float* Y, int ldy);
+void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const FloatColumns& cols, int n_out, int n_in,
+                       const float* bias, float* Y, int ldy);
 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const HalfRows& rows, int n_out, int n_in,
                        const float* bias, float* Y, int ldy);
 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const Q8Weights& rows, int n_out, int n_in,
                        const float* bias, float* Y, int ldy);
 void panel_gemm_avx2(const float* X, int ldx, int r0, int r1, const FloatRows& rows, int n_out, int n_in,
+                     const float* bias, float* Y, int ldy);
+void panel_gemm_avx2(const float* X, int ldx, int r0, int r1, const FloatColumns& cols, int n_out, int n_in,
                      const float* bias, float* Y, int ldy);
 void panel_gemm_avx2(const float* X, int ldx, int r0, int r1, const HalfRows& rows, int n_out, int n_in,
                      const float* bias, float* Y, int ldy);

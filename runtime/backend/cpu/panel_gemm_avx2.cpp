@@ -282,6 +282,25 @@ NPW_TARGET_AVX2 static inline void panel_slice(const FloatRows& rows, std::size_
   gather_rows(kc, n_out - p * kPanelCols, FloatRowLoader{w, ui}, buf);
 }
 
+// Columns of a row-major B: 32 consecutive floats of each of its rows; columns past n_out are zero
+// and not read.
+NPW_TARGET_AVX2 static inline void panel_slice(const FloatColumns& cols, std::size_t, int p, int k0, int kc, int n_out,
+                                               float* buf) {
+  const int n_cols = n_out - p * kPanelCols;
+  const float* b = cols.b + static_cast<std::size_t>(k0) * cols.ldb + static_cast<std::size_t>(p) * kPanelCols;
+  for (int k = 0; k < kc; ++k) {
+    const float* row = b + static_cast<std::size_t>(k) * cols.ldb;
+#pragma GCC unroll 4
+    for (int g = 0; g < 4; ++g) {
+      const int nc = n_cols - 8 * g;
+      const __m256 v = nc >= 8  ? _mm256_loadu_ps(row + 8 * g)
+                       : nc > 0 ? _mm256_maskload_ps(row + 8 * g, lanes_below(nc))
+                                : _mm256_setzero_ps();
+      store_group(buf, kc, k, g, v);
+    }
+  }
+}
+
 NPW_TARGET_AVX2 static inline void panel_slice(const HalfRows& rows, std::size_t ui, int p, int k0, int kc, int n_out,
                                                float* buf) {
   const uint16_t* w = rows.w + static_cast<std::size_t>(p) * kPanelCols * ui + static_cast<std::size_t>(k0);
@@ -379,6 +398,11 @@ NPW_TARGET_AVX2 void panel_gemm_avx2(const float* X, int ldx, int r0, int r1, co
 NPW_TARGET_AVX2 void panel_gemm_avx2(const float* X, int ldx, int r0, int r1, const HalfRows& rows, int n_out,
                                      int n_in, const float* bias, float* Y, int ldy) {
   blocked(X, ldx, r0, r1, rows, n_out, n_in, bias, Y, ldy);
+}
+
+NPW_TARGET_AVX2 void panel_gemm_avx2(const float* X, int ldx, int r0, int r1, const FloatColumns& cols, int n_out,
+                                     int n_in, const float* bias, float* Y, int ldy) {
+  blocked(X, ldx, r0, r1, cols, n_out, n_in, bias, Y, ldy);
 }
 
 NPW_TARGET_AVX2 void panel_gemm_avx2(const float* X, int ldx, int r0, int r1, const Q8Weights& rows, int n_out,

@@ -292,6 +292,21 @@ NPW_TARGET_AVX512 static inline void gather_half_rows(int kc, int n_cols, const 
   if (k_pairs < kc) gather_rows(kc, n_cols, HalfRowLoader{w, ui}, buf, k_pairs);
 }
 
+// Columns of a row-major B: 32 consecutive floats of each of its rows; columns past n_out are zero
+// and not read.
+NPW_TARGET_AVX512 static inline const float* panel_slice(const FloatColumns& cols, std::size_t, int p, int k0, int kc,
+                                                         int n_out, float* buf) {
+  const int n_cols = n_out - p * kPanelCols;
+  const __mmask16 m0 = avx512::tail_mask(n_cols), m1 = avx512::tail_mask(n_cols - 16);
+  const float* b = cols.b + static_cast<std::size_t>(k0) * cols.ldb + static_cast<std::size_t>(p) * kPanelCols;
+  for (int k = 0; k < kc; ++k) {
+    const float* row = b + static_cast<std::size_t>(k) * cols.ldb;
+    _mm512_store_ps(buf + k * kPanelCols, _mm512_maskz_loadu_ps(m0, row));
+    _mm512_store_ps(buf + k * kPanelCols + 16, _mm512_maskz_loadu_ps(m1, row + 16));
+  }
+  return buf;
+}
+
 NPW_TARGET_AVX512 static inline const float* panel_slice(const HalfRows& rows, std::size_t ui, int p, int k0, int kc,
                                                          int n_out, float* buf) {
   const uint16_t* w = rows.w + static_cast<std::size_t>(p) * kPanelCols * ui + static_cast<std::size_t>(k0);
@@ -433,6 +448,11 @@ NPW_TARGET_AVX512 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1
 NPW_TARGET_AVX512 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const HalfRows& rows, int n_out,
                                          int n_in, const float* bias, float* Y, int ldy) {
   blocked(X, ldx, r0, r1, rows, n_out, n_in, bias, Y, ldy);
+}
+
+NPW_TARGET_AVX512 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const FloatColumns& cols,
+                                         int n_out, int n_in, const float* bias, float* Y, int ldy) {
+  blocked(X, ldx, r0, r1, cols, n_out, n_in, bias, Y, ldy);
 }
 
 NPW_TARGET_AVX512 void panel_gemm_avx512(const float* X, int ldx, int r0, int r1, const Q8Weights& rows, int n_out,

@@ -315,6 +315,32 @@ TEST(CpuBackend, MatmulEveryTransposeMatchesNaive) {
   }
 }
 
+// Untransposed with beta 0 (the word-timing pass's form) the product runs on the panel kernels at AVX2
+// and above, B's columns read in place: every level against the naive product, alpha 1 or not,
+// strided, on one thread and split over two, partial panels and column blocks.
+TEST(CpuBackend, UntransposedMatmulMatchesNaiveAtEveryLevel) {
+  npw_test::at_every_level([] {
+    for (int threads : {1, 2}) {
+      CpuBackend be(threads);
+      for (auto [M, N, K] : {std::tuple<int, int, int>{1, 5, 3}, {37, 1500, 64}, {9, 301, 77}, {250, 33, 129}}) {
+        for (float alpha : {1.0f, 0.125f}) {
+          const int lda = K + 3, ldb = N + 5, ldc = N + 2;
+          const auto A = random_vector(static_cast<std::size_t>(M) * lda, 40 + M);
+          const auto B = random_vector(static_cast<std::size_t>(K) * ldb, 41 + N);
+          std::vector<float> C(static_cast<std::size_t>(M) * ldc, 9.0f), want = C;
+          be.matmul(false, false, M, N, K, alpha, A.data(), lda, B.data(), ldb, 0.0f, C.data(), ldc);
+          naive_gemm(false, false, M, N, K, alpha, A.data(), lda, B.data(), ldb, 0.0f, want.data(), ldc);
+          for (int m = 0; m < M; ++m)
+            for (int n = N; n < ldc; ++n) ASSERT_EQ(C[static_cast<std::size_t>(m) * ldc + n], 9.0f);
+          EXPECT_LT(max_rel_err(C.data(), want.data(), C.size()), 1e-6 + 1.2e-6 * std::sqrt(K))
+              << M << "x" << N << "x" << K << " alpha " << alpha << " threads " << threads << " at "
+              << simd_level_name(active_simd_level());
+        }
+      }
+    }
+  });
+}
+
 class ForeignMatrix : public PackedMatrix {
  public:
   int n_out() const override { return 4; }

@@ -1,6 +1,6 @@
 // OpenBLAS is opened by the first product that needs it, not by loading the program (util/openblas.h):
-// at AVX2 and AVX-512 a whole transcription on either CPU backend must leave it unopened (its pages
-// and its worker thread are then never the process's), the first f32 product below that must open it and
+// at AVX2 and AVX-512 a whole transcription on either CPU backend, word timestamps included, must
+// leave it unopened (its pages and its worker thread are then never the process's), the first f32 product below that must open it and
 // get OpenBLAS's result, and a library that cannot be opened must be an error naming the file.
 // This executable links no BLAS itself, so "not opened" is not true by construction.
 #include <gtest/gtest.h>
@@ -75,6 +75,7 @@ TEST(OpenBlasLoading, TranscriptionLeavesItUnopenedThenTheFirstF32ProductOpensIt
         o.n_threads = 2;
         o.beam_size = 2;
         o.temperatures = {0.0f};
+        o.word_timestamps = true;  // the alignment heads' scores are a matmul()
         Transcriber t(ModelCache::instance().get(file), o);
         t.transcribe_window(audio.data(), audio.size(), true);
         EXPECT_FALSE(openblas::loaded()) << file << " on " << backend << " opened OpenBLAS at "

@@ -214,6 +214,35 @@ void check_rows_against_panels(const char* name, GgmlType type) {
   }
 }
 
+// B [n_in][n_out] read by columns as W = B^T: the same floats as panels of B^T, so the same products
+// bit for bit (partial panels, column blocks, slices with tails, B's rows wider than n_out).
+TEST(PanelGemm, ColumnsEqualPanelsOfTheTranspose) {
+  using ColumnsKernel = void (*)(const float*, int, int, int, const FloatColumns&, int, int, const float*, float*, int);
+  std::vector<std::pair<ColumnsKernel, Kernel<float>>> kernels = {{panel_gemm_portable, panel_gemm_portable}};
+  if (cpu_simd_level() == SimdLevel::Avx512) kernels.push_back({panel_gemm_avx512, panel_gemm_avx512});
+  if (cpu_simd_level() != SimdLevel::Scalar) kernels.push_back({panel_gemm_avx2, panel_gemm_avx2});
+  const Case cases[] = {{1, 7, 5, 0}, {37, 64, 1500, 1}, {14, 257, 33, 2}, {100, 96, 300, 0}};
+  for (const auto& [columns_kernel, panels_kernel] : kernels) {
+    for (const Case& c : cases) {
+      // B's rows exactly n_out long for the odd widths: a read past a partial panel's last column would
+      // leave the buffer at its last row (ASan's build).
+      const std::size_t ldb = static_cast<std::size_t>(c.n_out) + (c.n_out % 2 ? 0 : 3);
+      const auto b = random_vector(static_cast<std::size_t>(c.n_in) * ldb, 90 + c.n_out);
+      std::vector<float> wt(static_cast<std::size_t>(c.n_out) * c.n_in);  // B^T
+      for (int o = 0; o < c.n_out; ++o)
+        for (int i = 0; i < c.n_in; ++i) wt[static_cast<std::size_t>(o) * c.n_in + i] = b[i * ldb + o];
+      AlignedBuffer<float> fp(panel_floats(c.n_out, c.n_in));
+      pack_panels(c.n_out, c.n_in, [&](int o) { return wt.data() + static_cast<std::size_t>(o) * c.n_in; }, fp.data());
+      const int ldx = c.n_in + 1, ldy = c.n_out + 2, total = c.r0 + c.rows;
+      const auto x = random_vector(static_cast<std::size_t>(total) * ldx, 91 + c.rows);
+      std::vector<float> got(static_cast<std::size_t>(total) * ldy, 6.0f), want = got;
+      columns_kernel(x.data(), ldx, c.r0, total, FloatColumns{b.data(), ldb}, c.n_out, c.n_in, nullptr, got.data(), ldy);
+      panels_kernel(x.data(), ldx, c.r0, total, fp.data(), c.n_out, c.n_in, nullptr, want.data(), ldy);
+      ASSERT_EQ(got, want) << "rows " << c.rows << " n_in " << c.n_in << " n_out " << c.n_out;
+    }
+  }
+}
+
 TEST(PanelGemm, RowsEqualPanelsOfTheSameValues) {
   check_rows_against_panels<FloatRows>("f32 rows", GgmlType::F32);
   check_rows_against_panels<HalfRows>("f16 rows", GgmlType::F16);
