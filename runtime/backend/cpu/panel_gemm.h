@@ -1,9 +1,9 @@
 // Products of many activation rows (the encoder's 1500 frames, a window's cross-attention keys and
 // values) by weights stored once, at load, in the layout the micro-kernels read: panels of 32 output
 // columns (two AVX-512 vectors, four AVX2 ones), each panel's columns interleaved along the input
-// dimension. A BLAS sgemm copies the
-// weight matrix into such panels on every call, once per thread when the rows are split over
-// threads; here that copy is made once per model, and the bias is added as the results are stored.
+// dimension. A BLAS sgemm copies the weight matrix into such panels on every call, once per thread
+// when the rows are split over threads; here that copy is made once per model, and the bias is added
+// as the results are stored.
 // An f16 model's matrices keep their halves in the same layout (half the memory), a q8_0 model's its
 // quants with the half block scales beside them (1.0625 bytes a weight instead of 4); each panel
 // slice is widened into an L1-sized buffer once per block of rows, so the micro-kernel is the f32 one.

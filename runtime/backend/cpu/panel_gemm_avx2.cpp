@@ -18,6 +18,7 @@
 #include "util/aligned_buffer.h"
 #include "util/simd_target.h"
 #include "util/transpose_avx2.h"
+#include "util/vec_math_avx2.h"
 
 namespace npw {
 
@@ -30,12 +31,6 @@ constexpr int kSliceMax = 256;
 constexpr int kTilesPerBlock = 16;
 constexpr int kPanelsPerBlock = 8;
 
-// -1 in lanes [0, n), 0 in the others (n may be negative or past 8): masks of the loads and stores
-// of partial vectors.
-NPW_TARGET_AVX2 static inline __m256i lanes_below(int n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 // rows of X [r0, r0 + rows) x [k0, k0 + kc) into tile order: tile t holds, for each k, its 6 rows'
 // values then two zeros. 8 inputs at a time through a register transpose.
 NPW_TARGET_AVX2 static void pack_rows(const float* X, std::size_t ldx, int r0, int rows, int k0, int kc, float* dst) {
@@ -46,7 +41,7 @@ NPW_TARGET_AVX2 static void pack_rows(const float* X, std::size_t ldx, int r0, i
     const float* x = X + static_cast<std::size_t>(r0 + t * kMr) * ldx + k0;
     for (int k = 0; k < kc; k += 8) {
       const int nk = std::min(8, kc - k);
-      const __m256i m = lanes_below(nk);
+      const __m256i m = avx2::lane_mask(nk);
       __m256i r[8];
 #pragma GCC unroll 8
       for (int i = 0; i < 8; ++i) {
@@ -109,7 +104,7 @@ NPW_TARGET_AVX2 static inline __attribute__((always_inline)) void tile(int kc, c
     return;
   }
   // The matrix's last columns: only those that exist are read or written.
-  const __m256i m0 = lanes_below(cols), m1 = lanes_below(cols - 8);
+  const __m256i m0 = avx2::lane_mask(cols), m1 = avx2::lane_mask(cols - 8);
   __m256 bias0 = _mm256_setzero_ps(), bias1 = _mm256_setzero_ps();
   if (kLast && bias) {
     bias0 = _mm256_maskload_ps(bias, m0);
@@ -231,7 +226,7 @@ struct FloatRowLoader {
   std::size_t ui;
   NPW_TARGET_AVX2 inline __attribute__((always_inline)) __m256 operator()(int i, int k, int nk) const {
     const float* src = w + static_cast<std::size_t>(i) * ui + k;
-    return nk == 8 ? _mm256_loadu_ps(src) : _mm256_maskload_ps(src, lanes_below(nk));
+    return nk == 8 ? _mm256_loadu_ps(src) : _mm256_maskload_ps(src, avx2::lane_mask(nk));
   }
 };
 
@@ -294,7 +289,7 @@ NPW_TARGET_AVX2 static inline void panel_slice(const FloatColumns& cols, std::si
     for (int g = 0; g < 4; ++g) {
       const int nc = n_cols - 8 * g;
       const __m256 v = nc >= 8  ? _mm256_loadu_ps(row + 8 * g)
-                       : nc > 0 ? _mm256_maskload_ps(row + 8 * g, lanes_below(nc))
+                       : nc > 0 ? _mm256_maskload_ps(row + 8 * g, avx2::lane_mask(nc))
                                 : _mm256_setzero_ps();
       store_group(buf, kc, k, g, v);
     }
