@@ -32,4 +32,25 @@ inline int threads_reach(int want) {
   return n;
 }
 
+// A baseline count: the number once it has held still for 50 ms (polled for up to 2 s). A count
+// taken right after an earlier test's objects stopped their workers can include threads the kernel
+// has not reaped yet, and a baseline one too high makes every later comparison fail.
+inline int settled_threads() {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  int n = process_threads();
+  auto since = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const int m = process_threads();
+    const auto now = std::chrono::steady_clock::now();
+    if (m != n) {
+      n = m;
+      since = now;
+    } else if (now - since >= std::chrono::milliseconds(50)) {
+      break;
+    }
+  }
+  return n;
+}
+
 }  // namespace npwtest

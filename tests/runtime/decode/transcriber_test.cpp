@@ -97,7 +97,7 @@ TEST(Transcriber, CallersFloatModeIsKeptAndSeenByItsCallback) {
 // switch between a product and the attention around it).
 TEST(Transcriber, OneStreamOfNThreadsAddsNMinusOneWorkers) {
   const auto model = Model::load(std::string(NPW_TEST_DATA_DIR) + "/ggml-test-f32.bin");
-  const int before = npwtest::process_threads();
+  const int before = npwtest::settled_threads();
   ASSERT_GT(before, 0);
   for (const char* backend : {"cpu", "cpu-int8"}) {
     Options o = fast_options();

@@ -48,7 +48,7 @@ TEST(BackendFactory, CpuAndAutoGiveTheCpuBackend) {
 // A CPU backend of n threads is the calling thread and n - 1 workers, whatever backends it holds
 // inside (cpu-int8 runs its activation products on a cpu backend; each had a pool of its own).
 TEST(BackendFactory, ABackendOfNThreadsAddsNMinusOneWorkers) {
-  const int before = npwtest::process_threads();
+  const int before = npwtest::settled_threads();
   ASSERT_GT(before, 0);
   for (const char* name : {"cpu", "cpu-int8"}) {
     // The previous backend's workers are gone (joined and reaped) before this one starts.
@@ -66,7 +66,7 @@ TEST(BackendFactory, ABackendOfNThreadsAddsNMinusOneWorkers) {
 // Given the stream's pool, a backend runs on it and keeps no pool of its own; a pool of another
 // size than the settings say is refused.
 TEST(BackendFactory, BackendsRunOnTheStreamsPool) {
-  const int base = npwtest::process_threads();
+  const int base = npwtest::settled_threads();
   for (const char* name : {"cpu", "cpu-int8"}) {
     auto pool = std::make_shared<ThreadPool>(3);
     // The pool's 2 workers, the previous round's reaped (npwtest::threads_reach).
