@@ -264,8 +264,9 @@ TEST(Mel, LongAudioWindowsAtOffsets) {
   const auto t0 = std::chrono::steady_clock::now();
   mel.compute_file_mel(x.data(), 720000, full);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  // Printed for the reader, not asserted: timings belong in benchmarks (npuwhisper-bench), and a shared or
+  // sanitised CI machine may run this arbitrarily slower.
   std::printf("[ speed    ] 45 s whole-file mel, one thread: %.2f ms (%.0fx realtime)\n", ms, 45000.0 / ms);
-  EXPECT_LT(ms, 1000.0);
   const int64_t frames = npw::file_mel_frames(720000);
   ASSERT_EQ(frames, 7500);
 
