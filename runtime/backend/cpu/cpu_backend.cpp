@@ -259,6 +259,10 @@ std::unique_ptr<PackedMatrix> CpuBackend::pack_for_many_rows(const TensorView& w
   return packed;
 }
 
+int CpuBackend::few_row_limit() {
+  return active_simd_level() == SimdLevel::Avx2 ? kSkinnyBlockedMaxRowsAvx2 : kSkinnyBlockedMaxRows;
+}
+
 // A few-row product through the skinny kernels of the active SIMD level, split over the pool's
 // output rows when the weights are worth it; false (nothing done) where the rows or the level do not
 // allow it. More than 8 rows (up to kSkinnyBlockedMaxRows) run as groups of 8 over L2-sized blocks of
@@ -331,7 +335,7 @@ void CpuBackend::linear(const float* X, int M, int ldx, const PackedMatrix& W, c
     return;
   }
 
-  if (skinny(X, M, ldx, packed->data(), n_in, n_out, bias, Y, ldy)) return;
+  if (M <= few_row_limit() && skinny(X, M, ldx, packed->data(), n_in, n_out, bias, Y, ldy)) return;
   if (active_simd_level() != SimdLevel::Scalar) {
     linear_tiles(X, M, ldx, FloatRows{packed->data()}, n_out, n_in, bias, Y, ldy);
     return;
@@ -514,7 +518,7 @@ void CpuBackend::linear_narrow(const float* X, int M, int ldx, const CpuPackedMa
                                ToF32 to_f32, const float* bias, float* Y, int ldy) {
   const int n_out = W.n_out(), n_in = W.n_in();
   const bool split = pool_->size() > 1 && !ThreadPool::in_parallel_region();
-  if (skinny(X, M, ldx, W_skinny, n_in, n_out, bias, Y, ldy)) return;
+  if (M <= few_row_limit() && skinny(X, M, ldx, W_skinny, n_in, n_out, bias, Y, ldy)) return;
   if (active_simd_level() != SimdLevel::Scalar) {
     // Widened a panel slice at a time inside the product: no f32 copy of the matrix.
     linear_tiles(X, M, ldx, rows_of(W_skinny), n_out, n_in, bias, Y, ldy);

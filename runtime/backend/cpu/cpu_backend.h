@@ -164,6 +164,9 @@ class CpuBackend : public Backend {
   void row_blocks(int M, double macs_per_row, Fn fn);
   template <typename T>
   bool skinny(const float* X, int M, int ldx, const T* W, int n_in, int n_out, const float* bias, float* Y, int ldy);
+  // The most rows linear() gives the skinny kernels at the active level (skinny_gemm.h:
+  // kSkinnyBlockedMaxRowsAvx2 at AVX2, kSkinnyBlockedMaxRows otherwise); more go to the panel kernels.
+  static int few_row_limit();
 
   std::shared_ptr<ThreadPool> pool_;
   const std::atomic<bool>* cancel_ = nullptr;

@@ -32,6 +32,12 @@ constexpr int kSkinnyMaxRows = 8;
 // memory once and no widened copy is made: measured on a Zen 5 at AVX-512 and at AVX2, 32 rows ran
 // 20-30 % faster this way than through the panel kernel or a widened matrix and OpenBLAS.
 constexpr int kSkinnyBlockedMaxRows = 64;
+// linear()'s limit at AVX2, where the panel kernel (panel_gemm_avx2.cpp, the rows gathered a slice at
+// a time) now runs more rows faster: measured on a Zen 3 (two threads, medians of 9, f16 and q8_0, the
+// decoder's six shapes of tiny and base), 24 rows or more 1.1-2.4x the skinny groups of 8 on every
+// shape, 16 rows 0.87-1.47x, 12 rows 0.73-1.18x. Eight rows of X of a long input row (2048) do not
+// fit L1 beside the weights, so the skinny groups lose most there (2048 x 512 at 32 rows: 1.8x).
+constexpr int kSkinnyBlockedMaxRowsAvx2 = 16;
 
 // Y[m][o] = sum_i X[m][i] * W[o][i] (+ bias[o]) for m < M <= kSkinnyMaxRows and o in [o0, o1); W
 // rows are n_in floats apart. AVX-512: the caller checks the active SIMD level.

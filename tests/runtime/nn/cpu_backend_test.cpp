@@ -13,6 +13,7 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/skinny_gemm.h"
 #include "model/quant.h"
 #include "naive.h"
 #include "simd_levels.h"
@@ -409,26 +410,28 @@ TEST(CpuBackend, StopFlagIsPolledBetweenRowBlocksOfALongProduct) {
 // once its product is long (a large model's vocabulary times a prompt), and otherwise gives exactly
 // what the same rows give 8 at a time.
 TEST(CpuBackend, StopFlagReachesTheBlockedFewRowProducts) {
-  const int M = 64, n_in = 2048, n_out = 8224;  // 1.08 G multiply-adds: more than two row blocks
-  const auto x = random_vector(static_cast<std::size_t>(M) * n_in, 21);
-  const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 22);
-  CpuBackend be(2);
-  const auto bytes = store(w, GgmlType::F16, n_in, n_out, 0);
-  auto packed = be.pack(view_of(bytes, GgmlType::F16, n_in, n_out, 0));
-  std::vector<float> want(static_cast<std::size_t>(M) * n_out);
-  for (int r0 = 0; r0 < M; r0 += 8) {
-    be.linear(x.data() + static_cast<std::size_t>(r0) * n_in, 8, n_in, *packed, nullptr,
-              want.data() + static_cast<std::size_t>(r0) * n_out, n_out);
+  // The most rows linear() gives the skinny kernels at this level, and 64 (at AVX2 the panel kernel's),
+  // each over enough weights for more than two row blocks (2 x 2^28 multiply-adds).
+  const int few = active_simd_level() == SimdLevel::Avx2 ? kSkinnyBlockedMaxRowsAvx2 : kSkinnyBlockedMaxRows;
+  for (const int M : {few, 64}) {
+    const int n_in = 2048, n_out = (1 << 29) / (M * n_in) + 32;
+    const auto x = random_vector(static_cast<std::size_t>(M) * n_in, 21);
+    const auto w = random_vector(static_cast<std::size_t>(n_in) * n_out, 22);
+    CpuBackend be(2);
+    const auto bytes = store(w, GgmlType::F16, n_in, n_out, 0);
+    auto packed = be.pack(view_of(bytes, GgmlType::F16, n_in, n_out, 0));
+    std::vector<float> want(static_cast<std::size_t>(M) * n_out);
+    be.linear(x.data(), M, n_in, *packed, nullptr, want.data(), n_out);
+    std::atomic<bool> stop{true};
+    be.set_cancel(&stop);
+    std::vector<float> y(want.size(), 7.0f);
+    be.linear(x.data(), M, n_in, *packed, nullptr, y.data(), n_out);
+    EXPECT_TRUE(std::all_of(y.begin(), y.end(), [](float v) { return v == 7.0f; })) << M << " rows";
+    stop = false;
+    be.linear(x.data(), M, n_in, *packed, nullptr, y.data(), n_out);
+    EXPECT_EQ(y, want) << M << " rows";
+    be.set_cancel(nullptr);
   }
-  std::atomic<bool> stop{true};
-  be.set_cancel(&stop);
-  std::vector<float> y(want.size(), 7.0f);
-  be.linear(x.data(), M, n_in, *packed, nullptr, y.data(), n_out);
-  EXPECT_TRUE(std::all_of(y.begin(), y.end(), [](float v) { return v == 7.0f; }));
-  stop = false;
-  be.linear(x.data(), M, n_in, *packed, nullptr, y.data(), n_out);
-  EXPECT_EQ(y, want);
-  be.set_cancel(nullptr);
 }
 
 // The 4- and 5-bit types kept as quants (q5_0, q4_0; q5_1, q4_1 with their offsets) multiply exactly

@@ -271,7 +271,9 @@ TEST(PanelGemm, RowStoragesMultiplyManyRowsAtEveryLevel) {
       for (int threads : {1, 2}) {
         CpuBackend be(threads);
         auto packed = be.pack(view_of(bytes, t, n_in, n_out));
-        for (int M : {9, 35, 60, 80, 300}) {  // 80: more than the skinny path takes, split by columns
+        // 16 and 17: either side of the skinny path's limit at AVX2 (kSkinnyBlockedMaxRowsAvx2); 80:
+        // past it at every level, split by columns.
+        for (int M : {9, 16, 17, 35, 60, 80, 300}) {
           const int ldx = n_in + 1, ldy = n_out + 2;
           const auto x = random_vector(static_cast<std::size_t>(M) * ldx, 92 + M);
           std::vector<float> got(static_cast<std::size_t>(M) * ldy, 4.0f), want = got;
