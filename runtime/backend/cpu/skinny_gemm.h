@@ -29,8 +29,9 @@ constexpr std::size_t kSkinnyPrefetchBytesAvx2 = 2048;
 constexpr int kSkinnyMaxRows = 8;
 // Products of up to this many rows (the word-timing pass's text, a short prompt) run as groups of
 // kSkinnyMaxRows over blocks of weight rows small enough to stay in L2, so the weights are read from
-// memory once and no widened copy is made: measured on a Zen 5 at AVX-512 and at AVX2, 32 rows ran
-// 20-30 % faster this way than through the panel kernel or a widened matrix and OpenBLAS.
+// memory once and no widened copy is made: measured on a Zen 5 at AVX-512, 32 rows ran 20-30 % faster
+// this way than through the panel kernel or a widened matrix and OpenBLAS. linear()'s limit at
+// AVX-512; at AVX2 it is kSkinnyBlockedMaxRowsAvx2 (below), and linear_range() takes its own.
 constexpr int kSkinnyBlockedMaxRows = 64;
 // linear()'s limit at AVX2, where the panel kernel (panel_gemm_avx2.cpp, the rows gathered a slice at
 // a time) now runs more rows faster: measured on a Zen 3 (two threads, medians of 9, f16 and q8_0, the
